@@ -1,0 +1,78 @@
+/**
+ * Named errors shared by every function. The state machine's Retry and Catch
+ * blocks match on `name`, so renaming a class is a breaking change to the ASL.
+ *
+ * Retryable errors extend {@link RetryableError}; everything else is terminal.
+ */
+
+/** Base class for every error this pipeline throws on purpose. */
+class PipelineError extends Error {
+  public readonly retryable: boolean = false;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PipelineError';
+  }
+}
+
+/** A failure that may succeed on a later attempt (throttling, 5xx, network). */
+class RetryableError extends PipelineError {
+  public override readonly retryable: boolean = true;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'RetryableError';
+  }
+}
+
+/** Thrown when an S3/SNS/SFN call fails in a way AWS documents as transient. */
+class TransientServiceError extends RetryableError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TransientServiceError';
+  }
+}
+
+/** Thrown when an incoming event does not match its schema. Never retried. */
+class InvalidEventError extends PipelineError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'InvalidEventError';
+  }
+}
+
+/** Thrown when the upload is not a playable video (empty, truncated, no video stream). */
+class InvalidVideoError extends PipelineError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'InvalidVideoError';
+  }
+}
+
+/** Thrown when a thumbnail is requested at a time with no decodable frame. */
+class FrameNotFoundError extends PipelineError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'FrameNotFoundError';
+  }
+}
+
+/** Thrown when ffmpeg/ffprobe exits non-zero for a reason other than bad input. */
+class MediaToolError extends PipelineError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'MediaToolError';
+  }
+}
+
+/** Error names the state machine retries. Kept next to the classes so they cannot drift. */
+const RETRYABLE_ERROR_NAMES = ['RetryableError', 'TransientServiceError'] as const;
+
+export {
+  FrameNotFoundError,
+  InvalidEventError,
+  InvalidVideoError,
+  MediaToolError,
+  PipelineError,
+  RETRYABLE_ERROR_NAMES,
+  RetryableError,
+  TransientServiceError,
+};
