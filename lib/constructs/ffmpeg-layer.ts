@@ -1,0 +1,89 @@
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { DockerImage } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct } from 'constructs';
+
+const require = createRequire(import.meta.url);
+
+export interface FfmpegLayerProps {
+  /** @default - 'ffmpeg and ffprobe static x86_64 binaries' */
+  readonly description?: string;
+}
+
+/**
+ * Where the x86_64 static ffmpeg/ffprobe binaries live: the
+ * @ffmpeg-installer/@ffprobe-installer platform packages carry them inside
+ * their npm tarballs (ffmpeg-static downloads at install time instead, which
+ * fails on machines without internet beyond the registry).
+ */
+export const resolveFfmpegBinaries = (): { ffmpeg: string; ffprobe: string } => {
+  const locate = (pkg: string, bin: string) => {
+    try {
+      return path.join(path.dirname(require.resolve(`${pkg}/package.json`)), bin);
+    } catch {
+      throw new Error(
+        `${pkg} is not installed. The ffmpeg layer is x86_64 Linux only; on another platform run ` +
+          `\`npm install --no-save --force ${pkg}\` or pass your own layer through the ffmpegLayer prop.`
+      );
+    }
+  };
+  return {
+    ffmpeg: locate('@ffmpeg-installer/linux-x64', 'ffmpeg'),
+    ffprobe: locate('@ffprobe-installer/linux-x64', 'ffprobe'),
+  };
+};
+
+/**
+ * A Lambda layer with `bin/ffmpeg` and `bin/ffprobe`. Lambda unzips layers
+ * into /opt and puts /opt/bin on PATH, so functions find the tools by name.
+ * Bundled locally (hard links, no Docker); the Docker image is never pulled.
+ */
+export class FfmpegLayer extends Construct {
+  public readonly layer: lambda.LayerVersion;
+
+  constructor(scope: Construct, id: string, props: FfmpegLayerProps = {}) {
+    super(scope, id);
+    const binaries = resolveFfmpegBinaries();
+    const sourceDir = path.dirname(binaries.ffmpeg);
+    this.layer = new lambda.LayerVersion(this, 'Layer', {
+      description: props.description ?? 'ffmpeg and ffprobe static x86_64 binaries',
+      compatibleArchitectures: [lambda.Architecture.X86_64],
+      compatibleRuntimes: [lambda.Runtime.NODEJS_24_X],
+      code: lambda.Code.fromAsset(sourceDir, {
+        assetHash: `${fileFingerprint(binaries.ffmpeg)}-${fileFingerprint(binaries.ffprobe)}`,
+        bundling: {
+          image: DockerImage.fromRegistry('public.ecr.aws/docker/library/busybox'),
+          local: {
+            tryBundle(outputDir: string) {
+              const binDir = path.join(outputDir, 'bin');
+              fs.mkdirSync(binDir, { recursive: true });
+              for (const [name, file] of Object.entries(binaries)) {
+                linkOrCopy(file, path.join(binDir, name));
+              }
+              return true;
+            },
+          },
+        },
+      }),
+    });
+  }
+}
+
+// Content-derived, but cheap: hashing 150 MB on every synth would cost seconds.
+const fileFingerprint = (file: string): string => {
+  const st = fs.statSync(file);
+  const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(file), 'package.json'), 'utf8'));
+  return `${pkg.name.replace(/[^a-z0-9]/gi, '')}${pkg.version}-${st.size}`;
+};
+
+const linkOrCopy = (from: string, to: string): void => {
+  fs.rmSync(to, { force: true });
+  try {
+    fs.linkSync(from, to);
+  } catch {
+    fs.copyFileSync(from, to);
+  }
+  fs.chmodSync(to, 0o755);
+};
