@@ -1,7 +1,8 @@
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { TransientServiceError } from './errors.js';
 import type { SourceObject } from './schemas.js';
 
@@ -62,6 +63,27 @@ export const putBytes = async (
 ): Promise<void> => {
   try {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+  } catch (err) {
+    classifyS3Error(err, `PutObject s3://${bucket}/${key}`);
+  }
+};
+
+/**
+ * Uploads a local file without loading it into memory (renditions can be
+ * large). lib-storage sends buffered parts rather than a streaming body, which
+ * keeps checksums in headers: emulators handle that, not aws-chunked trailers.
+ */
+export const putFile = async (
+  bucket: string,
+  key: string,
+  path: string,
+  contentType: string
+): Promise<void> => {
+  try {
+    await new Upload({
+      client: s3,
+      params: { Bucket: bucket, Key: key, Body: createReadStream(path), ContentType: contentType },
+    }).done();
   } catch (err) {
     classifyS3Error(err, `PutObject s3://${bucket}/${key}`);
   }

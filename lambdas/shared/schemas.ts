@@ -170,3 +170,55 @@ export const AggregateOutputSchema = z.object({
   manifestKey: z.string(),
 });
 export type AggregateOutput = z.infer<typeof AggregateOutputSchema>;
+
+/**
+ * One record of an S3 event notification, as S3 puts it in the SNS message
+ * (raw delivery makes that message the SQS body). `sequencer` is only present
+ * on PUT/DELETE events, `versionId` only on versioned buckets.
+ */
+export const S3EventRecordSchema = z.object({
+  eventSource: z.literal('aws:s3'),
+  eventName: z.string().min(1),
+  eventTime: z.string().optional(),
+  s3: z.object({
+    bucket: z.object({ name: z.string().min(3) }),
+    object: z.object({
+      key: z.string().min(1),
+      size: z.number().int().nonnegative().optional(),
+      eTag: z.string().optional(),
+      versionId: z.string().optional(),
+      sequencer: z.string().optional(),
+    }),
+  }),
+});
+export type S3EventRecord = z.infer<typeof S3EventRecordSchema>;
+
+export const S3EventNotificationSchema = z.object({
+  Records: z.array(S3EventRecordSchema).min(1),
+});
+
+/** What S3 sends once when a notification configuration is created. Not an upload. */
+export const S3TestEventSchema = z.object({
+  Event: z.literal('s3:TestEvent'),
+  Service: z.string().optional(),
+  Bucket: z.string().optional(),
+});
+
+/** The upload-audit function's record, one per uploaded object version. */
+export const UploadAuditRecordSchema = z.object({
+  videoId: z.string(),
+  bucket: z.string(),
+  key: z.string(),
+  versionId: z.string().nullable(),
+  etag: z.string().nullable(),
+  size: z.number().int().nonnegative().nullable(),
+  contentType: z.string().nullable(),
+  /** The S3 event time: when the upload completed. */
+  uploadedAt: z.string().nullable(),
+  /** When this function saw the event; the gap shows fan-out lag. */
+  receivedAt: z.string(),
+  eventName: z.string(),
+  /** True when the object was already gone (deleted or overwritten) when audited. */
+  missing: z.boolean(),
+});
+export type UploadAuditRecord = z.infer<typeof UploadAuditRecordSchema>;

@@ -1,0 +1,150 @@
+import { spawn } from 'node:child_process';
+import { MediaToolError } from './errors.js';
+
+/**
+ * The one place that runs ffmpeg/ffprobe. In Lambda the binaries come from a
+ * layer under /opt/bin, which the runtime puts on PATH, so we look them up by
+ * name; FFMPEG_PATH / FFPROBE_PATH override that for unusual installs.
+ */
+
+export type MediaTool = 'ffmpeg' | 'ffprobe';
+
+export interface ToolResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+  durationMs: number;
+}
+
+export interface ToolOptions {
+  /** Hard limit; the process is SIGKILLed when it is reached. */
+  timeoutMs: number;
+}
+
+/** Output above this is dropped: ffmpeg can be chatty and we only need the tail of stderr. */
+const MAX_CAPTURE = 4 * 1024 * 1024;
+
+export const toolPath = (tool: MediaTool): string =>
+  (tool === 'ffmpeg' ? process.env.FFMPEG_PATH : process.env.FFPROBE_PATH) || tool;
+
+/** Last non-empty stderr lines, for error messages that stay readable in a state's Cause. */
+export const stderrTail = (stderr: string, lines = 3, maxChars = 300): string => {
+  const tail = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(-lines)
+    .join(' | ');
+  return tail.length > maxChars ? `${tail.slice(0, maxChars - 1)}…` : tail;
+};
+
+/**
+ * Runs a media tool to completion. Resolves with the exit code instead of
+ * rejecting on a non-zero exit, because callers map exit codes to different
+ * named errors (bad input vs tool failure). Rejects only when the tool cannot
+ * be started or exceeds its time limit.
+ */
+export const runTool = (tool: MediaTool, args: string[], options: ToolOptions): Promise<ToolResult> =>
+  new Promise((resolve, reject) => {
+    const started = Date.now();
+    const bin = toolPath(tool);
+    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let outBytes = 0;
+    let errBytes = 0;
+    let timedOut = false;
+    child.stdout.on('data', (b: Buffer) => {
+      if ((outBytes += b.length) <= MAX_CAPTURE) out.push(b);
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      errBytes += b.length;
+      err.push(b);
+      // Keep only the recent stderr; the tail is what explains a failure.
+      while (errBytes > MAX_CAPTURE && err.length > 1) errBytes -= err.shift()!.length;
+    });
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      },
+      Math.max(1, options.timeoutMs)
+    );
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      const hint = e.code === 'ENOENT' ? ` (not found: is ${bin} on PATH?)` : '';
+      reject(new MediaToolError(`${tool} could not start${hint}: ${e.message}`, { cause: e }));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const durationMs = Date.now() - started;
+      const stderr = Buffer.concat(err).toString('utf8');
+      if (timedOut) {
+        reject(new MediaToolError(`${tool} timed out after ${Math.round(durationMs / 1000)}s`));
+        return;
+      }
+      resolve({
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr,
+        code: code ?? (signal ? 128 : 1),
+        durationMs,
+      });
+    });
+  });
+
+/** Subset of `ffprobe -show_format -show_streams -of json` this project reads. */
+export interface FfprobeStream {
+  index?: number;
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  avg_frame_rate?: string;
+  r_frame_rate?: string;
+  duration?: string;
+  nb_read_packets?: string;
+  [k: string]: unknown;
+}
+export interface FfprobeFormat {
+  filename?: string;
+  format_name?: string;
+  duration?: string;
+  size?: string;
+  bit_rate?: string;
+  [k: string]: unknown;
+}
+export interface FfprobeOutput {
+  streams?: FfprobeStream[];
+  format?: FfprobeFormat;
+}
+
+/** Parses "30000/1001" or "25" into frames per second; 0 when unknown. */
+export const parseRate = (rate: string | undefined): number => {
+  if (!rate) return 0;
+  const [n, d] = rate.split('/').map(Number);
+  const value = d === undefined ? n : d === 0 ? 0 : n / d;
+  return Number.isFinite(value) && value > 0 ? Math.round(value * 1000) / 1000 : 0;
+};
+
+export const toNumber = (v: string | number | undefined): number | null => {
+  if (v === undefined || v === '' || v === 'N/A') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+};
+
+/**
+ * Container-level facts about a local file. Unlike the probe function's check
+ * this does not read every packet: workers re-probe a file the probe already
+ * accepted, only to learn its duration and whether it has audio.
+ */
+export const inspect = async (path: string, timeoutMs: number): Promise<FfprobeOutput> => {
+  const res = await runTool(
+    'ffprobe',
+    ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', path],
+    { timeoutMs }
+  );
+  if (res.code !== 0) {
+    throw new MediaToolError(`ffprobe exited ${res.code}: ${stderrTail(res.stderr)}`);
+  }
+  return JSON.parse(res.stdout) as FfprobeOutput;
+};

@@ -1,0 +1,73 @@
+import { InvalidEventError } from './errors.js';
+import { UPLOAD_PREFIX } from './keys.js';
+import {
+  type S3EventRecord,
+  S3EventNotificationSchema,
+  S3TestEventSchema,
+  type SourceObject,
+} from './schemas.js';
+
+/**
+ * Parsing of the SQS bodies both upload subscribers receive. The subscription
+ * uses raw delivery, so a body is the S3 notification itself; an SNS envelope
+ * is unwrapped too, so a subscription created without raw delivery degrades
+ * gracefully instead of sending every upload to the DLQ.
+ */
+
+export type ParsedS3Body = { kind: 'test' } | { kind: 'records'; records: S3EventRecord[] };
+
+const parseJson = (text: string, what: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InvalidEventError(`${what} is not JSON: ${text.slice(0, 80)}`);
+  }
+};
+
+const isSnsEnvelope = (v: unknown): v is { Type: string; Message: string } =>
+  typeof v === 'object' &&
+  v !== null &&
+  (v as { Type?: unknown }).Type === 'Notification' &&
+  typeof (v as { Message?: unknown }).Message === 'string';
+
+export const parseS3EventBody = (body: string): ParsedS3Body => {
+  let value = parseJson(body, 'SQS body');
+  if (isSnsEnvelope(value)) value = parseJson(value.Message, 'SNS message');
+  if (S3TestEventSchema.safeParse(value).success) return { kind: 'test' };
+  const parsed = S3EventNotificationSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidEventError(
+      `Not an S3 event notification: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`
+    );
+  }
+  return { kind: 'records', records: parsed.data.Records };
+};
+
+/** S3 URL-encodes keys in notifications, with '+' for space. */
+export const decodeS3Key = (key: string): string => {
+  try {
+    return decodeURIComponent(key.replace(/\+/g, ' '));
+  } catch {
+    throw new InvalidEventError(`Object key is not valid URL encoding: ${key.slice(0, 200)}`);
+  }
+};
+
+/** An upload is an object under uploads/; "folder" placeholders (keys ending in /) are not. */
+export const isUploadKey = (key: string): boolean =>
+  key.startsWith(UPLOAD_PREFIX) && !key.endsWith('/') && key.length > UPLOAD_PREFIX.length;
+
+export const isObjectCreated = (record: S3EventRecord): boolean =>
+  record.eventName.startsWith('ObjectCreated:');
+
+export const sourceFromS3Record = (record: S3EventRecord): SourceObject => {
+  const { bucket, object } = record.s3;
+  return {
+    bucket: bucket.name,
+    key: decodeS3Key(object.key),
+    // Emulators send "" for absent fields; the schema wants them absent.
+    versionId: object.versionId || undefined,
+    etag: object.eTag?.replace(/"/g, '') || undefined,
+    size: object.size,
+  };
+};

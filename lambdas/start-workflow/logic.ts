@@ -1,0 +1,81 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { rethrowClassified } from '../shared/aws-errors.js';
+import { videoIdFor } from '../shared/keys.js';
+import { logger, metrics } from '../shared/powertools.js';
+import {
+  isObjectCreated,
+  isUploadKey,
+  parseS3EventBody,
+  sourceFromS3Record,
+} from '../shared/s3-events.js';
+import type { SourceObject, WorkflowInput } from '../shared/schemas.js';
+
+/** One client per process: reused across warm invocations. */
+export const sfn = new SFNClient({});
+
+export type StartOutcome =
+  | { videoId: string; status: 'started'; executionArn: string }
+  | { videoId: string; status: 'duplicate' };
+
+/**
+ * Starts one execution named after the upload. The name is the idempotency
+ * key: S3 delivers notifications at least once and SNS/SQS may redeliver, and
+ * Step Functions refuses a second execution with the same name for 90 days.
+ */
+export const startWorkflow = async (
+  stateMachineArn: string,
+  source: SourceObject
+): Promise<StartOutcome> => {
+  const videoId = videoIdFor(source);
+  const input: WorkflowInput = { videoId, source };
+  try {
+    const res = await sfn.send(
+      new StartExecutionCommand({ stateMachineArn, name: videoId, input: JSON.stringify(input) })
+    );
+    logger.info('Workflow started', { videoId, key: source.key, executionArn: res.executionArn });
+    metrics.addMetric('WorkflowsStarted', MetricUnit.Count, 1);
+    return { videoId, status: 'started', executionArn: res.executionArn ?? '' };
+  } catch (err) {
+    if (err instanceof ExecutionAlreadyExists || (err as Error).name === 'ExecutionAlreadyExists') {
+      logger.info('Duplicate upload event ignored: execution already exists', {
+        videoId,
+        key: source.key,
+      });
+      metrics.addMetric('DuplicateUploadIgnored', MetricUnit.Count, 1);
+      return { videoId, status: 'duplicate' };
+    }
+    return rethrowClassified(err, `StartExecution ${videoId}`);
+  }
+};
+
+/**
+ * Handles one SQS body (one S3 notification, possibly several records).
+ * Every object under uploads/ is started, whatever its extension: the probe
+ * rejects non-videos with a reason, so each upload still ends with a manifest.
+ * If one record fails the whole message is retried; records that already
+ * started come back as duplicates, so the retry is safe.
+ */
+export const handleUploadMessage = async (
+  body: string,
+  stateMachineArn: string
+): Promise<StartOutcome[]> => {
+  const parsed = parseS3EventBody(body);
+  if (parsed.kind === 'test') {
+    logger.info('Ignoring s3:TestEvent');
+    return [];
+  }
+  const outcomes: StartOutcome[] = [];
+  for (const record of parsed.records) {
+    const source = sourceFromS3Record(record);
+    if (!isObjectCreated(record) || !isUploadKey(source.key)) {
+      logger.info('Ignoring event outside the upload contract', {
+        eventName: record.eventName,
+        key: source.key,
+      });
+      continue;
+    }
+    outcomes.push(await startWorkflow(stateMachineArn, source));
+  }
+  return outcomes;
+};

@@ -1,0 +1,22 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { SQSHandler, SQSRecord } from 'aws-lambda';
+import { metrics } from '../shared/powertools.js';
+import { requireEnv } from '../shared/s3.js';
+import { auditUploadMessage } from './logic.js';
+
+/**
+ * Second, independent subscriber to the upload topic: HEADs each upload and
+ * writes an audit document. Env: AUDIT_BUCKET.
+ */
+const processor = new BatchProcessor(EventType.SQS);
+
+const recordHandler = async (record: SQSRecord): Promise<void> => {
+  await auditUploadMessage(record.body, requireEnv('AUDIT_BUCKET'));
+};
+
+export const handler: SQSHandler = async (event, context) =>
+  processPartialResponse(event, recordHandler, processor, { context }).finally(() =>
+    metrics.publishStoredMetrics()
+  );
+
+export { processor };
