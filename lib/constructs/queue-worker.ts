@@ -24,7 +24,7 @@ export interface QueueWorkerProps {
   readonly batchSize?: number;
   /** @default - no batching window */
   readonly maxBatchingWindow?: Duration;
-  /** Upper bound on concurrent invocations from this queue (2–1000). @default 2 */
+  /** Upper bound on concurrent invocations from this queue (2–1000, checked by CDK). @default 2 */
   readonly maxConcurrency?: number;
   /** Alarm when the DLQ holds at least this many messages. @default 1 */
   readonly dlqAlarmThreshold?: number;
@@ -94,9 +94,6 @@ export class QueueWorker extends Construct {
           errors.push(
             `maxReceiveCount (${this.maxReceiveCount}) must be at least ${MIN_MAX_RECEIVE_COUNT}`
           );
-        }
-        if (maxConcurrency < 2 || maxConcurrency > 1000) {
-          errors.push(`maxConcurrency (${maxConcurrency}) must be between 2 and 1000`);
         }
         return errors;
       },
