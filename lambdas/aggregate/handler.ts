@@ -1,6 +1,6 @@
 import { correlate, metrics } from '../shared/powertools.js';
 import { requireEnv } from '../shared/s3.js';
-import { type AggregateOutput, AggregateInputSchema } from '../shared/schemas.js';
+import { AggregateInputSchema, type AggregateOutput } from '../shared/schemas.js';
 import { parseEvent } from '../shared/validate.js';
 import { aggregate } from './logic.js';
 

@@ -72,7 +72,8 @@ const branchFor = async (
       durationMs: r.durationMs,
     };
   }
-  const errorName = ref?.status === 'FAILED' ? (ref.error ?? 'BranchFailed') : 'BranchResultMissing';
+  const errorName =
+    ref?.status === 'FAILED' ? (ref.error ?? 'BranchFailed') : 'BranchResultMissing';
   const message =
     parsed && !parsed.success
       ? 'branch record is unreadable'
@@ -171,7 +172,11 @@ export const aggregate = async (
   }
 
   const metricName =
-    status === 'COMPLETE' ? 'VideosCompleted' : status === 'PARTIAL' ? 'VideosPartial' : 'VideosFailed';
+    status === 'COMPLETE'
+      ? 'VideosCompleted'
+      : status === 'PARTIAL'
+        ? 'VideosPartial'
+        : 'VideosFailed';
   metrics.addMetric(metricName, MetricUnit.Count, 1);
   logger.info('Video aggregated', { status, reason, counts: manifest.counts, manifestKey: key });
   return { videoId, status, reason, manifestKey: key };

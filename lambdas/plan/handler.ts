@@ -1,5 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { planKey } from '../shared/keys.js';
 import { correlate, logger, metrics } from '../shared/powertools.js';
 import { putJson, requireEnv } from '../shared/s3.js';

@@ -42,7 +42,9 @@ export const probeFile = async (path: string, timeoutMs = 120_000): Promise<Prob
   );
   const errors = stderrTail(res.stderr.replaceAll(path, '<input>'));
   if (res.code !== 0) {
-    throw new InvalidVideoError(`not a readable video file (${errors || `ffprobe exit ${res.code}`})`);
+    throw new InvalidVideoError(
+      `not a readable video file (${errors || `ffprobe exit ${res.code}`})`
+    );
   }
   if (errors) throw new InvalidVideoError(`truncated or corrupt video (${errors})`);
 

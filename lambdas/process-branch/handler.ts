@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { correlate, metrics } from '../shared/powertools.js';
 import { requireEnv } from '../shared/s3.js';
-import { type BranchRef, BranchInputSchema } from '../shared/schemas.js';
+import { BranchInputSchema, type BranchRef } from '../shared/schemas.js';
 import { parseEvent } from '../shared/validate.js';
 import { processBranch } from './logic.js';
 

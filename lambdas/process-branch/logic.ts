@@ -24,10 +24,7 @@ import type {
 import { withTempDir } from '../shared/tmp.js';
 
 /** An artifact the task produced, not yet uploaded: a local file or (small) bytes. */
-export type Produced = { key: string; contentType: string } & (
-  | { path: string }
-  | { body: Buffer }
-);
+export type Produced = { key: string; contentType: string } & ({ path: string } | { body: Buffer });
 
 /** How long a tool may run; evaluated just before spawning so download time counts. */
 export type TimeBudget = () => number;
@@ -105,7 +102,10 @@ export const runTask = async (
     }
     case 'rendition': {
       const out = join(workDir, `${task.id}.mp4`);
-      const info = await inspect(input, Math.min(INSPECT_TIMEOUT_MS, budget(timeBudget, 'ffprobe')));
+      const info = await inspect(
+        input,
+        Math.min(INSPECT_TIMEOUT_MS, budget(timeBudget, 'ffprobe'))
+      );
       const hasAudio = (info.streams ?? []).some((s) => s.codec_type === 'audio');
       await ffmpeg(
         [
@@ -134,10 +134,9 @@ export const runTask = async (
         ],
         budget(timeBudget, 'ffmpeg')
       );
-      if ((await fileSize(out)) === 0) throw new MediaToolError('ffmpeg produced an empty rendition');
-      return [
-        { key: renditionKey(videoId, task.height), contentType: 'video/mp4', path: out },
-      ];
+      if ((await fileSize(out)) === 0)
+        throw new MediaToolError('ffmpeg produced an empty rendition');
+      return [{ key: renditionKey(videoId, task.height), contentType: 'video/mp4', path: out }];
     }
     case 'metadata': {
       const info = await inspect(input, budget(timeBudget, 'ffprobe'));

@@ -34,7 +34,9 @@ export const isTransientAwsError = (err: unknown): boolean => {
     status >= 500 ||
     status === 429 ||
     Boolean(e.$retryable) ||
-    /ECONNRESET|ETIMEDOUT|EPIPE|ECONNREFUSED|socket hang up/i.test(`${e.code ?? ''} ${e.message ?? ''}`)
+    /ECONNRESET|ETIMEDOUT|EPIPE|ECONNREFUSED|socket hang up/i.test(
+      `${e.code ?? ''} ${e.message ?? ''}`
+    )
   );
 };
 
@@ -42,7 +44,9 @@ export const isTransientAwsError = (err: unknown): boolean => {
 export const rethrowClassified = (err: unknown, action: string): never => {
   if (isTransientAwsError(err)) {
     const e = err as Error;
-    throw new TransientServiceError(`${action}: ${e.name}: ${e.message}`.slice(0, 300), { cause: err });
+    throw new TransientServiceError(`${action}: ${e.name}: ${e.message}`.slice(0, 300), {
+      cause: err,
+    });
   }
   throw err;
 };

@@ -12,7 +12,21 @@ export const OUTPUT_PREFIX = 'outputs/';
 
 /** Extensions accepted under uploads/ (the S3 notification filters on prefix only). */
 export const VIDEO_EXTENSIONS = [
-  'mp4', 'm4v', 'mov', 'mkv', 'webm', 'avi', 'mpg', 'mpeg', 'ts', 'mts', 'm2ts', 'wmv', 'flv', '3gp', 'ogv',
+  'mp4',
+  'm4v',
+  'mov',
+  'mkv',
+  'webm',
+  'avi',
+  'mpg',
+  'mpeg',
+  'ts',
+  'mts',
+  'm2ts',
+  'wmv',
+  'flv',
+  '3gp',
+  'ogv',
 ] as const;
 
 const slug = (key: string): string => {

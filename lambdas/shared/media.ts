@@ -21,7 +21,7 @@ export interface ToolOptions {
   timeoutMs: number;
 }
 
-/** Output above this is dropped: ffmpeg can be chatty and we only need the tail of stderr. */
+/** Older stderr is dropped beyond this: ffmpeg can be chatty and only the tail explains a failure. */
 const MAX_CAPTURE = 4 * 1024 * 1024;
 
 export const toolPath = (tool: MediaTool): string =>
@@ -44,18 +44,21 @@ export const stderrTail = (stderr: string, lines = 3, maxChars = 300): string =>
  * named errors (bad input vs tool failure). Rejects only when the tool cannot
  * be started or exceeds its time limit.
  */
-export const runTool = (tool: MediaTool, args: string[], options: ToolOptions): Promise<ToolResult> =>
+export const runTool = (
+  tool: MediaTool,
+  args: string[],
+  options: ToolOptions
+): Promise<ToolResult> =>
   new Promise((resolve, reject) => {
     const started = Date.now();
     const bin = toolPath(tool);
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    let outBytes = 0;
     let errBytes = 0;
     let timedOut = false;
     child.stdout.on('data', (b: Buffer) => {
-      if ((outBytes += b.length) <= MAX_CAPTURE) out.push(b);
+      out.push(b);
     });
     child.stderr.on('data', (b: Buffer) => {
       errBytes += b.length;

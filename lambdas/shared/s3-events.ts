@@ -1,8 +1,8 @@
 import { InvalidEventError } from './errors.js';
 import { UPLOAD_PREFIX } from './keys.js';
 import {
-  type S3EventRecord,
   S3EventNotificationSchema,
+  type S3EventRecord,
   S3TestEventSchema,
   type SourceObject,
 } from './schemas.js';

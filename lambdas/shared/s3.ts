@@ -1,7 +1,12 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { pipeline } from 'node:stream/promises';
+import {
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { TransientServiceError } from './errors.js';
 import type { SourceObject } from './schemas.js';
@@ -22,7 +27,10 @@ export const classifyS3Error = (err: unknown, action: string): never => {
     if (TRANSIENT_STATUS.has(status) || err.name === 'SlowDown' || err.$retryable) {
       throw new TransientServiceError(`${action}: ${err.name} (${status})`, { cause: err });
     }
-  } else if (err instanceof Error && /ECONNRESET|ETIMEDOUT|EPIPE|socket hang up/i.test(err.message)) {
+  } else if (
+    err instanceof Error &&
+    /ECONNRESET|ETIMEDOUT|EPIPE|socket hang up/i.test(err.message)
+  ) {
     throw new TransientServiceError(`${action}: ${err.message}`, { cause: err });
   }
   throw err;
@@ -42,7 +50,10 @@ export const getJsonIfExists = async <T>(bucket: string, key: string): Promise<T
   try {
     return await getJson<T>(bucket, key);
   } catch (err) {
-    if (err instanceof S3ServiceException && (err.name === 'NoSuchKey' || err.name === 'NotFound')) {
+    if (
+      err instanceof S3ServiceException &&
+      (err.name === 'NoSuchKey' || err.name === 'NotFound')
+    ) {
       return undefined;
     }
     throw err;
@@ -62,7 +73,9 @@ export const putBytes = async (
   contentType: string
 ): Promise<void> => {
   try {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType })
+    );
   } catch (err) {
     classifyS3Error(err, `PutObject s3://${bucket}/${key}`);
   }

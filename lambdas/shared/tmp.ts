@@ -7,7 +7,10 @@ import { join } from 'node:path';
  * Lambda reuses /tmp across warm invocations, so a leaked source video would
  * eat into the next invocation's ephemeral storage.
  */
-export const withTempDir = async <T>(prefix: string, fn: (dir: string) => Promise<T>): Promise<T> => {
+export const withTempDir = async <T>(
+  prefix: string,
+  fn: (dir: string) => Promise<T>
+): Promise<T> => {
   const dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
   try {
     return await fn(dir);

@@ -5,7 +5,11 @@ import { InvalidEventError } from './errors.js';
  * Parses a state input at the edge. The message names the first few failing
  * paths, short enough to read in a Step Functions Cause.
  */
-export const parseEvent = <S extends z.ZodType>(schema: S, event: unknown, what: string): z.infer<S> => {
+export const parseEvent = <S extends z.ZodType>(
+  schema: S,
+  event: unknown,
+  what: string
+): z.infer<S> => {
   const parsed = schema.safeParse(event);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues

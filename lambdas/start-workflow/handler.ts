@@ -1,8 +1,4 @@
-import {
-  BatchProcessor,
-  EventType,
-  processPartialResponse,
-} from '@aws-lambda-powertools/batch';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSHandler, SQSRecord } from 'aws-lambda';
 import { metrics } from '../shared/powertools.js';
 import { requireEnv } from '../shared/s3.js';

@@ -3,7 +3,12 @@ import { HeadObjectCommand, type HeadObjectCommandOutput } from '@aws-sdk/client
 import { auditKey, videoIdFor } from '../shared/keys.js';
 import { logger, metrics } from '../shared/powertools.js';
 import { classifyS3Error, putJson, s3 } from '../shared/s3.js';
-import { isObjectCreated, isUploadKey, parseS3EventBody, sourceFromS3Record } from '../shared/s3-events.js';
+import {
+  isObjectCreated,
+  isUploadKey,
+  parseS3EventBody,
+  sourceFromS3Record,
+} from '../shared/s3-events.js';
 import type { S3EventRecord, SourceObject, UploadAuditRecord } from '../shared/schemas.js';
 
 const isNotFound = (err: unknown): boolean => {
@@ -70,7 +75,11 @@ export const auditUploadMessage = async (
     const head = await headUpload(source);
     const audit = buildAuditRecord(record, source, head, now());
     await putJson(auditBucket, auditKey(audit.videoId), audit);
-    logger.info('Upload audited', { videoId: audit.videoId, key: audit.key, missing: audit.missing });
+    logger.info('Upload audited', {
+      videoId: audit.videoId,
+      key: audit.key,
+      missing: audit.missing,
+    });
     metrics.addMetric(audit.missing ? 'AuditObjectMissing' : 'UploadsAudited', MetricUnit.Count, 1);
     written.push(audit);
   }

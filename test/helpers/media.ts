@@ -1,0 +1,135 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+/**
+ * Test media, generated at test time with the ffmpeg the project ships: no
+ * video file is ever committed. The Lambda code finds ffmpeg/ffprobe on PATH
+ * (in Lambda: the layer's /opt/bin), so tests put the npm binaries there too.
+ */
+
+const run = promisify(execFile);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const FFMPEG_DIR = join(root, 'node_modules/@ffmpeg-installer/linux-x64');
+export const FFPROBE_DIR = join(root, 'node_modules/@ffprobe-installer/linux-x64');
+
+/** Idempotent: prepends the ffmpeg and ffprobe directories to PATH once. */
+export const useMediaTools = (): void => {
+  const path = process.env.PATH ?? '';
+  const parts = path.split(delimiter);
+  const missing = [FFMPEG_DIR, FFPROBE_DIR].filter((d) => !parts.includes(d));
+  if (missing.length > 0) process.env.PATH = [...missing, path].filter(Boolean).join(delimiter);
+};
+
+let workDir: string | undefined;
+const dir = (): string => {
+  workDir ??= mkdtempSync(join(tmpdir(), 'media-fixtures-'));
+  return workDir;
+};
+let counter = 0;
+const fresh = (ext: string): string => join(dir(), `f${++counter}.${ext}`);
+
+/** Removes every generated file; call from afterAll. */
+export const cleanupMedia = (): void => {
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  workDir = undefined;
+};
+
+export interface ClipOptions {
+  seconds?: number;
+  width?: number;
+  height?: number;
+  audio?: boolean;
+  /** Put the moov atom first (like a web-ready upload); default false, like a camera file. */
+  faststart?: boolean;
+}
+
+/** Wall time of the last ffmpeg runs, for the timing notes in the report. */
+export const timings: { what: string; ms: number }[] = [];
+
+/** An H.264 (+ AAC) MP4 of a test pattern and a sine tone. */
+export const makeClip = async ({
+  seconds = 3,
+  width = 640,
+  height = 360,
+  audio = true,
+  faststart = false,
+}: ClipOptions = {}): Promise<string> => {
+  useMediaTools();
+  const out = fresh('mp4');
+  const started = Date.now();
+  await run('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc=size=${width}x${height}:rate=25`,
+    ...(audio ? ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100'] : []),
+    '-t',
+    String(seconds),
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-pix_fmt',
+    'yuv420p',
+    ...(audio ? ['-c:a', 'aac'] : []),
+    ...(faststart ? ['-movflags', '+faststart'] : []),
+    out,
+  ]);
+  timings.push({
+    what: `makeClip ${width}x${height} ${seconds}s audio=${audio}`,
+    ms: Date.now() - started,
+  });
+  return out;
+};
+
+/** A text file with a video extension, the classic wrong upload. */
+export const makeNonVideo = async (): Promise<string> => {
+  const out = fresh('mp4');
+  writeFileSync(out, 'this is not a video, just some text\n'.repeat(100));
+  return out;
+};
+
+export const makeEmpty = async (): Promise<string> => {
+  const out = fresh('mp4');
+  writeFileSync(out, '');
+  return out;
+};
+
+/** The first half of a clip, like an interrupted upload. */
+export const makeTruncated = async (clip: string): Promise<string> => {
+  const bytes = readFileSync(clip);
+  const out = fresh('mp4');
+  writeFileSync(out, bytes.subarray(0, Math.floor(bytes.length / 2)));
+  return out;
+};
+
+export interface ProbedStream {
+  codec_type: string;
+  codec_name: string;
+  width?: number;
+  height?: number;
+}
+
+/** ffprobe of an output file, for assertions. */
+export const ffprobe = async (
+  path: string
+): Promise<{ streams: ProbedStream[]; format: { duration?: string; format_name?: string } }> => {
+  useMediaTools();
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-show_format',
+    '-show_streams',
+    '-of',
+    'json',
+    path,
+  ]);
+  return JSON.parse(stdout);
+};

@@ -1,0 +1,258 @@
+import '../helpers/quiet-powertools.js';
+import 'aws-sdk-client-mock-vitest/extend';
+import {
+  ExecutionAlreadyExists,
+  SFNServiceException,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { videoIdFor } from '../../lambdas/shared/keys.js';
+import { metrics } from '../../lambdas/shared/powertools.js';
+import { handler } from '../../lambdas/start-workflow/handler.js';
+import { sfn } from '../../lambdas/start-workflow/logic.js';
+import {
+  lambdaContextFactory,
+  s3TestEventMessage,
+  snsEnvelopedS3Message,
+  snsRawS3Message,
+  sqsEventFactory,
+  sqsRecordFactory,
+} from '../helpers/factories.js';
+
+const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:video';
+const sfnMock = mockClient(sfn);
+
+const invoke = (event: ReturnType<typeof sqsEventFactory>) =>
+  handler(event, lambdaContextFactory(), () => undefined) as Promise<{
+    batchItemFailures: { itemIdentifier: string }[];
+  }>;
+
+const throttled = () =>
+  new SFNServiceException({
+    name: 'ThrottlingException',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message: 'Rate exceeded',
+  });
+
+describe('start-workflow handler', () => {
+  beforeEach(() => {
+    vi.stubEnv('STATE_MACHINE_ARN', STATE_MACHINE_ARN);
+    sfnMock.reset();
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date() });
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+  });
+
+  it('starts one execution named after the videoId with the parsed source as input', async () => {
+    // Prepare
+    const body = snsRawS3Message([{ key: 'uploads/clip.mp4', versionId: 'v1', size: 53323 }]);
+    const source = {
+      bucket: 'upload-bucket',
+      key: 'uploads/clip.mp4',
+      versionId: 'v1',
+      etag: 'd41d8cd98f00b204e9800998ecf8427e',
+      size: 53323,
+    };
+    const videoId = videoIdFor(source);
+
+    // Act
+    const res = await invoke(sqsEventFactory([sqsRecordFactory(body)]));
+
+    // Assess
+    expect(res.batchItemFailures).toEqual([]);
+    expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    const call = sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input;
+    expect(call.stateMachineArn).toBe(STATE_MACHINE_ARN);
+    expect(call.name).toBe(videoId);
+    expect(JSON.parse(call.input ?? '')).toEqual({ videoId, source });
+  });
+
+  it.each([
+    {
+      description: "'+' as space",
+      encoded: 'uploads/my+holiday+clip.mp4',
+      decoded: 'uploads/my holiday clip.mp4',
+    },
+    {
+      description: '%20 as space',
+      encoded: 'uploads/my%20clip.mp4',
+      decoded: 'uploads/my clip.mp4',
+    },
+    {
+      description: 'UTF-8 escapes',
+      encoded: 'uploads/caf%C3%A9%2B1.mov',
+      decoded: 'uploads/café+1.mov',
+    },
+  ])('decodes URL-encoded keys: $description', async ({ encoded, decoded }) => {
+    // Prepare
+    const body = snsRawS3Message([{ key: encoded }]);
+
+    // Act
+    await invoke(sqsEventFactory([sqsRecordFactory(body)]));
+
+    // Assess
+    const input = JSON.parse(
+      sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input.input ?? ''
+    );
+    expect(input.source.key).toBe(decoded);
+  });
+
+  it('treats ExecutionAlreadyExists as a handled duplicate and counts it', async () => {
+    // Prepare
+    sfnMock
+      .on(StartExecutionCommand)
+      .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
+    const addMetric = vi.spyOn(metrics, 'addMetric');
+
+    // Act
+    const res = await invoke(sqsEventFactory([sqsRecordFactory(snsRawS3Message())]));
+
+    // Assess
+    expect(res.batchItemFailures).toEqual([]);
+    expect(addMetric).toHaveBeenCalledWith('DuplicateUploadIgnored', 'Count', 1);
+    expect(addMetric).not.toHaveBeenCalledWith('WorkflowsStarted', 'Count', 1);
+  });
+
+  it('starts the same execution name for a redelivered event (same object version)', async () => {
+    // Prepare
+    const body = snsRawS3Message([{ key: 'uploads/a.mp4', versionId: 'v7' }]);
+
+    // Act
+    await invoke(sqsEventFactory([sqsRecordFactory(body), sqsRecordFactory(body)]));
+
+    // Assess
+    const names = sfnMock.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name);
+    expect(names).toHaveLength(2);
+    expect(names[0]).toBe(names[1]);
+  });
+
+  it('reports only the throttled record as a batch item failure', async () => {
+    // Prepare
+    sfnMock
+      .on(StartExecutionCommand, {
+        name: videoIdFor({ bucket: 'upload-bucket', key: 'uploads/slow.mp4', versionId: 'v1' }),
+      })
+      .rejects(throttled());
+    const ok = sqsRecordFactory(snsRawS3Message([{ key: 'uploads/fast.mp4', versionId: 'v1' }]));
+    const slow = sqsRecordFactory(snsRawS3Message([{ key: 'uploads/slow.mp4', versionId: 'v1' }]));
+
+    // Act
+    const res = await invoke(sqsEventFactory([ok, slow]));
+
+    // Assess
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: slow.messageId }]);
+  });
+
+  it.each([
+    { description: 'not JSON', body: '{"Records": [' },
+    { description: 'JSON but not an S3 event', body: '{"foo":"bar"}' },
+    {
+      description: 'a record without a bucket',
+      body: '{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"object":{"key":"uploads/a.mp4"}}}]}',
+    },
+    {
+      description: 'a key with broken URL encoding',
+      body: snsRawS3Message([{ key: 'uploads/%E0%A4%A.mp4' }]),
+    },
+  ])('fails only the malformed record: $description', async ({ body }) => {
+    // Prepare
+    const good = sqsRecordFactory(snsRawS3Message());
+    const bad = sqsRecordFactory(body);
+
+    // Act
+    const res = await invoke(sqsEventFactory([good, bad]));
+
+    // Assess
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: bad.messageId }]);
+    expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+  });
+
+  it('ignores s3:TestEvent bodies without starting anything', async () => {
+    // Prepare
+    const record = sqsRecordFactory(s3TestEventMessage());
+
+    // Act
+    const res = await invoke(sqsEventFactory([record, sqsRecordFactory(snsRawS3Message())]));
+
+    // Assess
+    expect(res.batchItemFailures).toEqual([]);
+    expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+  });
+
+  it('starts uploads with any extension but skips keys outside uploads/ and folder markers', async () => {
+    // Prepare
+    const body = snsRawS3Message([
+      { key: 'uploads/notes.txt' },
+      { key: 'outputs/x/manifest.json' },
+      { key: 'uploads/folder/' },
+      { key: 'uploads/a.mp4', eventName: 'ObjectRemoved:Delete' },
+    ]);
+
+    // Act
+    const res = await invoke(sqsEventFactory([sqsRecordFactory(body)]));
+
+    // Assess
+    expect(res.batchItemFailures).toEqual([]);
+    const names = sfnMock.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name);
+    expect(names).toEqual([expect.stringMatching(/^notes-[0-9a-f]{16}$/)]);
+  });
+
+  it('unwraps an SNS envelope when raw delivery is off', async () => {
+    // Prepare
+    const record = sqsRecordFactory(snsEnvelopedS3Message([{ key: 'uploads/wrapped.mp4' }]));
+
+    // Act
+    const res = await invoke(sqsEventFactory([record]));
+
+    // Assess
+    expect(res.batchItemFailures).toEqual([]);
+    expect(sfnMock).toHaveReceivedCommandWith(StartExecutionCommand, {
+      name: expect.stringMatching(/^wrapped-/),
+    });
+  });
+
+  it('handles a mixed batch: started, duplicate, test event, malformed, throttled', async () => {
+    // Prepare
+    const dupId = videoIdFor({ bucket: 'upload-bucket', key: 'uploads/dup.mp4', versionId: 'v1' });
+    const slowId = videoIdFor({
+      bucket: 'upload-bucket',
+      key: 'uploads/slow.mp4',
+      versionId: 'v1',
+    });
+    sfnMock
+      .on(StartExecutionCommand, { name: dupId })
+      .rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }))
+      .on(StartExecutionCommand, { name: slowId })
+      .rejects(throttled());
+    const records = [
+      sqsRecordFactory(snsRawS3Message([{ key: 'uploads/new.mp4', versionId: 'v1' }])),
+      sqsRecordFactory(snsRawS3Message([{ key: 'uploads/dup.mp4', versionId: 'v1' }])),
+      sqsRecordFactory(s3TestEventMessage()),
+      sqsRecordFactory('not json'),
+      sqsRecordFactory(snsRawS3Message([{ key: 'uploads/slow.mp4', versionId: 'v1' }])),
+    ];
+
+    // Act
+    const res = await invoke(sqsEventFactory(records));
+
+    // Assess
+    expect(res.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(
+      [records[3].messageId, records[4].messageId].sort()
+    );
+  });
+
+  it('throws when every record fails, so the whole batch is retried', async () => {
+    // Prepare
+    const event = sqsEventFactory([sqsRecordFactory('x'), sqsRecordFactory('y')]);
+
+    // Act
+    const result = invoke(event);
+
+    // Assess
+    await expect(result).rejects.toThrow(/All records failed/);
+  });
+});

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { videoIdFor } from '../../lambdas/shared/keys.js';
+import { sourceFactory } from '../helpers/factories.js';
+
+/** Step Functions execution names: 1-80 chars; we promise the stricter [a-z0-9-]. */
+const EXECUTION_NAME = /^[a-z0-9-]{1,80}$/;
+
+/** Deterministic pseudo-random generator, so a failing case can be reproduced. */
+const rng = (seed: number) => {
+  let state = seed >>> 0;
+  // mulberry32
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+};
+
+const ALPHABET = [
+  ...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789',
+  ...' ./-_+%#?&=!()[]{}\'"~`^,;@$',
+  'é',
+  'ß',
+  '日本',
+  '🎬',
+  '\t',
+];
+
+const randomKey = (next: () => number): string => {
+  const length = 1 + Math.floor(next() * 120);
+  let key = 'uploads/';
+  for (let i = 0; i < length; i++) key += ALPHABET[Math.floor(next() * ALPHABET.length)];
+  return key;
+};
+
+describe('videoIdFor', () => {
+  it('is deterministic for the same object version', () => {
+    // Prepare
+    const source = sourceFactory({ key: 'uploads/My Holiday.MP4', versionId: 'abc' });
+
+    // Act
+    const ids = [videoIdFor(source), videoIdFor({ ...source })];
+
+    // Assess
+    expect(ids[0]).toBe(ids[1]);
+    expect(ids[0]).toMatch(/^my-holiday-[0-9a-f]{16}$/);
+  });
+
+  it.each([
+    { description: 'versionId', change: { versionId: 'other-version' } },
+    { description: 'key', change: { key: 'uploads/clip2.mp4' } },
+    { description: 'bucket', change: { bucket: 'other-bucket' } },
+  ])('differs when the $description differs', ({ change }) => {
+    // Prepare
+    const source = sourceFactory();
+
+    // Act
+    const [a, b] = [videoIdFor(source), videoIdFor({ ...source, ...change })];
+
+    // Assess
+    expect(a).not.toBe(b);
+  });
+
+  it('uses the ETag when the bucket is unversioned', () => {
+    // Prepare
+    const source = sourceFactory({ versionId: undefined, etag: 'aaa' });
+
+    // Act
+    const [a, b] = [videoIdFor(source), videoIdFor({ ...source, etag: 'bbb' })];
+
+    // Assess
+    expect(a).not.toBe(b);
+  });
+
+  it('ignores the ETag when a versionId identifies the object', () => {
+    // Prepare
+    const source = sourceFactory({ versionId: 'v1', etag: 'aaa' });
+
+    // Act
+    const [a, b] = [videoIdFor(source), videoIdFor({ ...source, etag: 'bbb' })];
+
+    // Assess
+    expect(a).toBe(b);
+  });
+
+  it('falls back to "video" when the file name has no usable characters', () => {
+    // Prepare
+    const source = sourceFactory({ key: 'uploads/日本.mp4' });
+
+    // Act
+    const id = videoIdFor(source);
+
+    // Assess
+    expect(id).toMatch(/^video-[0-9a-f]{16}$/);
+  });
+
+  it('always yields a valid, distinct execution name for 2,000 random keys', () => {
+    // Prepare
+    const next = rng(42);
+    const keys = new Set(Array.from({ length: 2000 }, () => randomKey(next)));
+
+    // Act
+    const ids = [...keys].map((key) => videoIdFor(sourceFactory({ key })));
+
+    // Assess
+    const invalid = ids.filter((id) => !EXECUTION_NAME.test(id));
+    expect(invalid).toEqual([]);
+    expect(new Set(ids).size).toBe(keys.size);
+  });
+});
