@@ -27,7 +27,10 @@ async function post(path, body) {
 
 function errorPayload(err, fallbackType = 'Error') {
   const e = err instanceof Error ? err : new Error(typeof err === 'string' ? err : JSON.stringify(err));
-  const stack = typeof e.stack === 'string' ? e.stack.split('\n').slice(1).map((l) => l.trim()) : [];
+  const shimUrl = import.meta.url;
+  const frames = typeof e.stack === 'string' ? e.stack.split('\n').slice(1).map((l) => l.trim()) : [];
+  const cut = frames.findIndex((l) => l.includes(shimUrl)); // drop the shim's frames and everything below
+  const stack = cut >= 0 ? frames.slice(0, cut) : frames;
   const type = e.name && e.name !== 'Error' ? e.name : (e.constructor?.name ?? fallbackType);
   return { errorType: type || fallbackType, errorMessage: e.message, stackTrace: stack, trace: stack };
 }

@@ -57,6 +57,14 @@ MAX_LOG_LINES = 2000
 PASSTHROUGH_ENV = ("HOME", "LANG", "LC_ALL", "USER", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS")
 
 _live_executors: "weakref.WeakSet[ProcessRuntimeExecutor]" = weakref.WeakSet()
+_print_lock = threading.Lock()
+
+
+def _echo(function_name: str, line: str) -> None:
+    """Print one function log line, prefixed, without interleaving with other threads."""
+    with _print_lock:
+        sys.stdout.write(f"[lambda {function_name}] {line}\n")
+        sys.stdout.flush()
 
 
 def _kill_all_at_exit() -> None:
@@ -272,7 +280,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
             self._all_logs.append(line)
             if self._invocation_logs is not None:
                 self._invocation_logs.append(line)
-            print(f"[lambda {self.function_name}] {line}", flush=True)
+            _echo(self.function_name, line)
         stream.close()
 
     def _watch(self, proc: subprocess.Popen) -> None:
@@ -376,7 +384,7 @@ class ProcessRuntimeExecutor(RuntimeExecutor):
         self._kill_process()  # the handler may be stuck in a busy loop: only a kill is reliable
         message = f"Task timed out after {timeout:.2f} seconds"
         LOG.info("Lambda %s request %s: %s", self.function_name, request_id, message)
-        print(f"[lambda {self.function_name}] {_now()} {request_id} {message}", flush=True)
+        _echo(self.function_name, f"{_now()} {request_id} {message}")
         lines = list(self._invocation_logs or [])
         lines += [
             f"{_now()} {request_id} {message}",
