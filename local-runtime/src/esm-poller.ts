@@ -1,0 +1,210 @@
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { type LambdaRunner, LambdaServiceError } from './lambda/runner.js';
+import type { Logger } from './logger.js';
+import type { EventSourceMappingSpec } from './model.js';
+
+export interface EsmPollerOptions {
+  queueUrl: string;
+  region: string;
+  /** Long-poll wait per ReceiveMessage; short so stop() is quick. */
+  waitTimeSeconds?: number;
+  /** Concurrency when neither MaximumConcurrency nor reserved concurrency bounds it. */
+  defaultConcurrency?: number;
+}
+
+export function toSqsRecord(m: Message, eventSourceARN: string, awsRegion: string) {
+  const messageAttributes = Object.fromEntries(
+    Object.entries(m.MessageAttributes ?? {}).map(([name, v]) => [
+      name,
+      {
+        stringValue: v.StringValue,
+        binaryValue: v.BinaryValue ? Buffer.from(v.BinaryValue).toString('base64') : undefined,
+        stringListValues: v.StringListValues ?? [],
+        binaryListValues: (v.BinaryListValues ?? []).map((b) => Buffer.from(b).toString('base64')),
+        dataType: v.DataType,
+      },
+    ])
+  );
+  return {
+    messageId: m.MessageId,
+    receiptHandle: m.ReceiptHandle,
+    body: m.Body,
+    attributes: m.Attributes ?? {},
+    messageAttributes,
+    md5OfBody: m.MD5OfBody,
+    ...(m.MD5OfMessageAttributes ? { md5OfMessageAttributes: m.MD5OfMessageAttributes } : {}),
+    eventSource: 'aws:sqs',
+    eventSourceARN,
+    awsRegion,
+  };
+}
+
+/**
+ * Which messages to delete after a successful invocation. `undefined` means the
+ * response must be treated as a whole-batch failure (Lambda's rules for
+ * ReportBatchItemFailures: bad/empty/unknown itemIdentifier fails everything).
+ */
+export function succeededMessages(
+  batch: Message[],
+  response: unknown,
+  reportBatchItemFailures: boolean
+) {
+  if (!reportBatchItemFailures) return batch;
+  if (response === null || response === undefined || response === '') return batch;
+  if (typeof response !== 'object') return undefined;
+  const failures = (response as { batchItemFailures?: unknown }).batchItemFailures;
+  if (failures === null || failures === undefined) return batch;
+  if (!Array.isArray(failures)) return undefined;
+  const ids = new Set(batch.map((m) => m.MessageId));
+  const failed = new Set<string>();
+  for (const f of failures) {
+    const id = (f as { itemIdentifier?: unknown })?.itemIdentifier;
+    if (typeof id !== 'string' || id === '' || !ids.has(id)) return undefined;
+    failed.add(id);
+  }
+  return batch.filter((m) => !failed.has(m.MessageId!));
+}
+
+export class EsmPoller {
+  private running = false;
+  private readonly abort = new AbortController();
+  private inFlight = new Set<Promise<void>>();
+  private loop?: Promise<void>;
+  private slotFreed?: () => void;
+
+  constructor(
+    private readonly spec: EventSourceMappingSpec,
+    private readonly sqs: SQSClient,
+    private readonly lambda: LambdaRunner,
+    private readonly logger: Logger,
+    private readonly opts: EsmPollerOptions
+  ) {}
+
+  private get concurrency(): number {
+    const reserved = this.lambda.resolveName(this.spec.functionName)?.reservedConcurrency;
+    const limits = [this.spec.maxConcurrency, reserved].filter((n): n is number => n !== undefined);
+    return limits.length ? Math.min(...limits) : (this.opts.defaultConcurrency ?? 5);
+  }
+
+  start() {
+    if (!this.spec.enabled) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  private async run() {
+    while (this.running) {
+      if (this.inFlight.size >= this.concurrency) {
+        await new Promise<void>((resolve) => {
+          this.slotFreed = resolve;
+        });
+        continue;
+      }
+      let batch: Message[];
+      try {
+        batch = await this.collectBatch();
+      } catch (err) {
+        if (!this.running) break;
+        this.logger.warn(`[esm ${this.spec.logicalId}] receive failed: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      if (batch.length === 0) continue;
+      const p: Promise<void> = this.process(batch).finally(() => {
+        this.inFlight.delete(p);
+        this.slotFreed?.();
+      });
+      this.inFlight.add(p);
+    }
+  }
+
+  private async receive(max: number, waitSeconds: number): Promise<Message[]> {
+    const r = await this.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.opts.queueUrl,
+        MaxNumberOfMessages: Math.min(10, max),
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+      { abortSignal: this.abort.signal }
+    );
+    return r.Messages ?? [];
+  }
+
+  /** Fills up to BatchSize, waiting at most MaximumBatchingWindowInSeconds after the first message. */
+  private async collectBatch(): Promise<Message[]> {
+    const { batchSize, maxBatchingWindowSeconds } = this.spec;
+    const batch = await this.receive(batchSize, this.opts.waitTimeSeconds ?? 1);
+    if (batch.length === 0) return batch;
+    const deadline = Date.now() + maxBatchingWindowSeconds * 1000;
+    while (this.running && batch.length < batchSize && Date.now() < deadline) {
+      const remainingMs = deadline - Date.now();
+      const more = await this.receive(
+        batchSize - batch.length,
+        Math.min(20, Math.floor(remainingMs / 1000))
+      );
+      batch.push(...more);
+      if (more.length === 0 && remainingMs < 1000) {
+        await new Promise((r) => setTimeout(r, Math.min(remainingMs, 100)));
+      }
+    }
+    return batch;
+  }
+
+  private async process(batch: Message[]) {
+    const { spec } = this;
+    const event = { Records: batch.map((m) => toSqsRecord(m, spec.queueArn, this.opts.region)) };
+    let toDelete: Message[] | undefined;
+    try {
+      const result = await this.lambda.invoke(spec.functionName, event);
+      if (!result.ok) {
+        this.logger.warn(
+          `[esm ${spec.logicalId}] ${spec.functionName} failed (${result.error.errorType}: ${result.error.errorMessage}); ${batch.length} message(s) return after the visibility timeout`
+        );
+        return;
+      }
+      toDelete = succeededMessages(batch, result.payload, spec.reportBatchItemFailures);
+      if (!toDelete) {
+        this.logger.warn(
+          `[esm ${spec.logicalId}] invalid batchItemFailures response; whole batch will be retried`
+        );
+        return;
+      }
+    } catch (err) {
+      // Throttled or stopping: the messages simply become visible again, as with Lambda.
+      if (err instanceof LambdaServiceError) {
+        this.logger.debug(`[esm ${spec.logicalId}] ${err.message}`);
+        return;
+      }
+      throw err;
+    }
+    try {
+      for (let i = 0; i < toDelete.length; i += 10) {
+        const chunk = toDelete.slice(i, i + 10);
+        await this.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: this.opts.queueUrl,
+            Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })),
+          })
+        );
+      }
+    } catch (err) {
+      if (this.running)
+        this.logger.warn(`[esm ${spec.logicalId}] delete failed: ${(err as Error).message}`);
+    }
+  }
+
+  async stop() {
+    this.running = false;
+    this.abort.abort();
+    this.slotFreed?.();
+    await this.loop?.catch(() => {});
+    await Promise.allSettled([...this.inFlight]);
+  }
+}

@@ -1,0 +1,248 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { LambdaRunner } from '../lambda/runner.js';
+import { LambdaServiceError } from '../lambda/runner.js';
+import type { Logger } from '../logger.js';
+import type { ObjectCreatedEvent, S3Notifier } from '../s3-notifier.js';
+import { SfnError, type StepFunctionsService } from '../sfn/service.js';
+
+export interface RouterDeps {
+  fauxqsPort: number;
+  sfn: StepFunctionsService;
+  lambda: LambdaRunner;
+  notifier: S3Notifier;
+  logger: Logger;
+  info(): unknown;
+}
+
+/** SigV4 credential scope `AKID/date/region/service/aws4_request`, from header or presigned query. */
+export function signingService(req: IncomingMessage, url: URL): string | undefined {
+  const auth = req.headers.authorization ?? '';
+  const m = /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(auth);
+  if (m) return m[1];
+  const q = url.searchParams.get('X-Amz-Credential');
+  return q?.split('/')[3];
+}
+
+// Query parameters that make a PUT a sub-resource write (tagging, ACL, ...) rather than an object write.
+const PUT_SUBRESOURCES = [
+  'partNumber',
+  'uploadId',
+  'tagging',
+  'acl',
+  'retention',
+  'legal-hold',
+  'torrent',
+  'restore',
+];
+
+/** Which S3 writes create an object, and so may trigger bucket notifications. */
+export function objectCreation(
+  req: IncomingMessage,
+  url: URL
+): { bucket: string; key: string; event: ObjectCreatedEvent } | undefined {
+  if (req.method !== 'PUT' && req.method !== 'POST') return undefined;
+  const hostname = (req.headers.host ?? '').split(':')[0];
+  const virtualHosted = hostname.includes('.') && !/^\d+\.\d+\.\d+\.\d+$/.test(hostname);
+  const segments = url.pathname.split('/').slice(1);
+  const bucket = virtualHosted ? hostname.split('.')[0] : segments.shift();
+  const key = segments.map((s) => decodeURIComponent(s)).join('/');
+  if (!bucket || !key) return undefined;
+  const q = url.searchParams;
+  if (req.method === 'POST') {
+    return q.has('uploadId')
+      ? { bucket, key, event: 'ObjectCreated:CompleteMultipartUpload' }
+      : undefined;
+  }
+  if (PUT_SUBRESOURCES.some((p) => q.has(p))) return undefined;
+  return {
+    bucket,
+    key,
+    event: req.headers['x-amz-copy-source'] ? 'ObjectCreated:Copy' : 'ObjectCreated:Put',
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {}
+) {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.0',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/**
+ * The single LocalStack-style endpoint. Step Functions and Lambda are served
+ * here; everything else (S3, SNS, SQS, STS) is proxied to fauxqs, which does its
+ * own protocol routing, while object writes are observed for S3 notifications.
+ */
+export function createRouter(deps: RouterDeps): http.RequestListener {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+  async function handleSfn(req: IncomingMessage, res: ServerResponse, target: string) {
+    const op = target.slice(target.indexOf('.') + 1);
+    try {
+      const raw = (await readBody(req)).toString('utf8');
+      const body = raw ? JSON.parse(raw) : {};
+      sendJson(res, 200, await deps.sfn.handle(op, body));
+    } catch (err) {
+      if (err instanceof SfnError)
+        return sendJson(res, 400, { __type: err.type, message: err.message });
+      deps.logger.error(`[states] ${op} failed: ${(err as Error).stack}`);
+      sendJson(res, 500, { __type: 'InternalFailure', message: (err as Error).message });
+    }
+  }
+
+  async function handleLambda(req: IncomingMessage, res: ServerResponse, url: URL) {
+    const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/.exec(url.pathname);
+    if (!m || req.method !== 'POST') {
+      return sendJson(
+        res,
+        400,
+        {
+          Type: 'User',
+          message: `Only Invoke is supported locally (${req.method} ${url.pathname})`,
+        },
+        { 'x-amzn-errortype': 'InvalidRequestContentException' }
+      );
+    }
+    const name = decodeURIComponent(m[1]);
+    const raw = (await readBody(req)).toString('utf8');
+    let event: unknown = {};
+    try {
+      event = raw ? JSON.parse(raw) : {};
+    } catch {
+      return sendJson(
+        res,
+        400,
+        { Type: 'User', message: 'Could not parse request body into json' },
+        { 'x-amzn-errortype': 'InvalidRequestContentException' }
+      );
+    }
+    if (!deps.lambda.resolveName(name)) {
+      return sendJson(
+        res,
+        404,
+        { Type: 'User', message: `Function not found: ${name}` },
+        { 'x-amzn-errortype': 'ResourceNotFoundException' }
+      );
+    }
+    const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
+    if (type === 'DryRun') return sendJson(res, 204, undefined);
+    if (type === 'Event') {
+      deps.lambda
+        .invoke(name, event)
+        .catch((err) => deps.logger.warn(`[lambda] async ${name}: ${(err as Error).message}`));
+      return sendJson(res, 202, undefined);
+    }
+    try {
+      const r = await deps.lambda.invoke(name, event);
+      if (r.ok) return sendJson(res, 200, r.payload, { 'x-amz-executed-version': '$LATEST' });
+      return sendJson(res, 200, r.error, {
+        'x-amz-function-error': 'Unhandled',
+        'x-amz-executed-version': '$LATEST',
+      });
+    } catch (err) {
+      if (err instanceof LambdaServiceError) {
+        const status =
+          err.code === 'TooManyRequestsException'
+            ? 429
+            : err.code === 'ResourceNotFoundException'
+              ? 404
+              : 500;
+        return sendJson(
+          res,
+          status,
+          { Type: 'User', message: err.message },
+          { 'x-amzn-errortype': err.code }
+        );
+      }
+      throw err;
+    }
+  }
+
+  function proxy(req: IncomingMessage, res: ServerResponse, url: URL) {
+    const created = objectCreation(req, url);
+    const upstream = http.request(
+      {
+        host: '127.0.0.1',
+        port: deps.fauxqsPort,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent,
+      },
+      (up) => {
+        const status = up.statusCode ?? 502;
+        if (!created || status !== 200 || !deps.notifier.hasRulesFor(created.bucket)) {
+          res.writeHead(status, up.headers);
+          up.pipe(res);
+          return;
+        }
+        // CompleteMultipartUpload and CopyObject can fail with HTTP 200 and an <Error> body.
+        const chunks: Buffer[] = [];
+        up.on('data', (c: Buffer) => chunks.push(c));
+        up.on('end', () => {
+          const body = Buffer.concat(chunks);
+          res.writeHead(status, up.headers);
+          res.end(body);
+          if (/<Error>/.test(body.toString('utf8', 0, Math.min(body.length, 512)))) return;
+          deps.notifier
+            .objectCreated(
+              created.bucket,
+              created.key,
+              created.event,
+              req.socket.remoteAddress ?? '127.0.0.1'
+            )
+            .catch((err) =>
+              deps.logger.warn(
+                `[s3] notification for ${created.key} failed: ${(err as Error).message}`
+              )
+            );
+        });
+      }
+    );
+    upstream.on('error', (err) => {
+      if (!res.headersSent) sendJson(res, 502, { message: `fauxqs unavailable: ${err.message}` });
+      else res.destroy();
+    });
+    req.pipe(upstream);
+  }
+
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const service = signingService(req, url);
+    const work = (async () => {
+      if (url.pathname === '/_local/health') return sendJson(res, 200, deps.info());
+      if (target.startsWith('AWSStepFunctions.')) return handleSfn(req, res, target);
+      if (service === 'states') {
+        return sendJson(res, 400, {
+          __type: 'UnknownOperationException',
+          message: 'Missing X-Amz-Target',
+        });
+      }
+      if (service === 'lambda' || url.pathname.startsWith('/2015-03-31/functions/')) {
+        return handleLambda(req, res, url);
+      }
+      return proxy(req, res, url);
+    })();
+    work.catch((err) => {
+      deps.logger.error(`[router] ${req.method} ${req.url}: ${(err as Error).stack}`);
+      if (!res.headersSent)
+        sendJson(res, 500, { __type: 'InternalFailure', message: (err as Error).message });
+      else res.destroy();
+    });
+  };
+}

@@ -1,0 +1,197 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { type FauxqsServer, startFauxqs } from 'fauxqs';
+import { loadStack } from './assembly.js';
+import { EsmPoller } from './esm-poller.js';
+import { createRouter } from './http/router.js';
+import { LambdaRunner } from './lambda/runner.js';
+import { consoleLogger, type Logger } from './logger.js';
+import { ACCOUNT_ID, buildModel, type StackModel } from './model.js';
+import { provision } from './provisioner.js';
+import { S3Notifier } from './s3-notifier.js';
+import { StepFunctionsService } from './sfn/service.js';
+
+export * from './errors.js';
+export type { Logger } from './logger.js';
+export { consoleLogger, silentLogger } from './logger.js';
+export type { StackModel } from './model.js';
+
+export interface LocalRuntimeOptions {
+  /** The cloud assembly directory (cdk.out). */
+  assemblyDir: string;
+  /** Needed only when the assembly has several stacks. */
+  stackName?: string;
+  /** 0 picks a free port. Default 4566 (LocalStack's). */
+  port?: number;
+  /** Default: AWS_REGION, then us-east-1. */
+  region?: string;
+  logger?: Logger;
+  /** When set, writes `{ "<StackName>": { OutputKey: value } }` like `cdk deploy --outputs-file`. */
+  outputsFile?: string;
+  /** Values for template Parameters without usable defaults. */
+  parameters?: Record<string, string>;
+  /** Local cap on concurrent environments per function without reserved concurrency. Default 10. */
+  lambdaConcurrency?: number;
+  /** ReceiveMessage long-poll seconds for event source mappings. Default 1 (keeps stop() fast). */
+  pollWaitSeconds?: number;
+}
+
+export interface LocalRuntime {
+  endpoint: string;
+  port: number;
+  region: string;
+  stackName: string;
+  outputs: Record<string, string>;
+  model: StackModel;
+  lambda: LambdaRunner;
+  stepFunctions: StepFunctionsService;
+  fauxqs: FauxqsServer;
+  stop(): Promise<void>;
+}
+
+const listen = (server: Server, port: number) =>
+  new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const startedAt = performance.now();
+  const logger = options.logger ?? consoleLogger;
+  const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  const stack = loadStack(options.assemblyDir, options.stackName);
+  // Validate (unsupported types, ASL features) before any port or process exists.
+  buildModel(stack, { region, endpoint: 'http://127.0.0.1:0', parameters: options.parameters });
+
+  const fauxqs = await startFauxqs({ port: 0, logger: false, defaultRegion: region });
+  const fauxqsUrl = `http://127.0.0.1:${fauxqs.port}`;
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
+    res.writeHead(503).end('starting');
+  };
+  const server = createServer((req, res) => handler(req, res));
+  let port: number;
+  try {
+    port = await listen(server, options.port ?? 4566);
+  } catch (err) {
+    await fauxqs.stop();
+    throw err;
+  }
+  const endpoint = `http://127.0.0.1:${port}`;
+  const model = buildModel(stack, { region, endpoint, parameters: options.parameters });
+
+  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  const internalSqs = new SQSClient({ region, endpoint: fauxqsUrl, credentials });
+  const publicSqs = new SQSClient({ region, endpoint, credentials });
+  const internalS3 = new S3Client({
+    region,
+    endpoint: fauxqsUrl,
+    credentials,
+    forcePathStyle: true,
+  });
+
+  const lambda = new LambdaRunner(model.functions, {
+    endpoint,
+    region,
+    logger,
+    defaultConcurrency: options.lambdaConcurrency,
+  });
+  const stepFunctions = new StepFunctionsService(model.stateMachines, lambda, {
+    region,
+    accountId: ACCOUNT_ID,
+    logger,
+  });
+  const notifier = new S3Notifier(model, fauxqs, internalS3, lambda, logger);
+  handler = createRouter({
+    fauxqsPort: fauxqs.port,
+    sfn: stepFunctions,
+    lambda,
+    notifier,
+    logger,
+    info: () => ({
+      status: 'running',
+      stackName: model.stackName,
+      endpoint,
+      outputs: model.outputs,
+    }),
+  });
+
+  const pollers: EsmPoller[] = [];
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      await Promise.all([...pollers.map((p) => p.stop()), stepFunctions.stop(), lambda.stop()]);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await fauxqs.stop();
+      internalSqs.destroy();
+      publicSqs.destroy();
+      internalS3.destroy();
+    })();
+    return stopped;
+  };
+
+  try {
+    await provision(model, fauxqs, publicSqs, logger);
+    const queues = new Map(model.queues.map((q) => [q.arn, q]));
+    for (const spec of model.eventSourceMappings) {
+      const queue = queues.get(spec.queueArn);
+      if (!queue)
+        throw new Error(
+          `Event source mapping ${spec.logicalId}: queue ${spec.queueArn} is not in this stack`
+        );
+      if (!lambda.resolveName(spec.functionName)) {
+        throw new Error(
+          `Event source mapping ${spec.logicalId}: function ${spec.functionName} is not in this stack`
+        );
+      }
+      const poller = new EsmPoller(spec, internalSqs, lambda, logger, {
+        queueUrl: `${fauxqsUrl}/${ACCOUNT_ID}/${queue.name}`,
+        region,
+        waitTimeSeconds: options.pollWaitSeconds ?? 1,
+        defaultConcurrency: options.lambdaConcurrency,
+      });
+      poller.start();
+      pollers.push(poller);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  if (model.noLocalEffect.length > 0) {
+    const counts = new Map<string, number>();
+    for (const r of model.noLocalEffect) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+    logger.info(
+      `[local] no local effect: ${[...counts].map(([t, n]) => (n > 1 ? `${t} x${n}` : t)).join(', ')}`
+    );
+  }
+  if (options.outputsFile) {
+    mkdirSync(path.dirname(path.resolve(options.outputsFile)), { recursive: true });
+    writeFileSync(
+      options.outputsFile,
+      `${JSON.stringify({ [model.stackName]: model.outputs }, null, 2)}\n`
+    );
+  }
+  logger.info(
+    `[local] ${model.stackName} running on ${endpoint} in ${(performance.now() - startedAt).toFixed(0)} ms ` +
+      `(${model.functions.length} functions, ${model.queues.length} queues, ${model.topics.length} topics, ` +
+      `${model.buckets.length} buckets, ${model.stateMachines.length} state machines)`
+  );
+
+  return {
+    endpoint,
+    port,
+    region,
+    stackName: model.stackName,
+    outputs: model.outputs,
+    model,
+    lambda,
+    stepFunctions,
+    fauxqs,
+    stop,
+  };
+}

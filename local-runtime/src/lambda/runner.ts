@@ -1,0 +1,337 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../logger.js';
+import { type FunctionSpec, functionNameFrom } from '../model.js';
+
+const WORKER = fileURLToPath(new URL('./worker.mjs', import.meta.url));
+// Directory whose node_modules provides @aws-sdk/* to bundles that keep it external.
+const SDK_FALLBACK_DIR = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+const INIT_TIMEOUT_MS = 10_000;
+
+export interface LambdaErrorPayload {
+  errorType: string;
+  errorMessage: string;
+  trace?: string[];
+}
+
+/** Mirrors Lambda's Invoke response: a function error is a value, not an exception. */
+export type InvokeResult =
+  | { ok: true; payload: unknown; requestId: string; durationMs: number }
+  | { ok: false; error: LambdaErrorPayload; requestId: string; durationMs: number };
+
+/** Errors the Lambda *service* raises (the function never ran), e.g. throttling. */
+export class LambdaServiceError extends Error {
+  constructor(
+    readonly code: 'ResourceNotFoundException' | 'TooManyRequestsException' | 'ServiceException',
+    message: string
+  ) {
+    super(message);
+    this.name = code;
+  }
+}
+
+interface Pending {
+  resolve(r: { ok: boolean; payload?: unknown; error?: LambdaErrorPayload }): void;
+}
+
+class ExecutionEnvironment {
+  readonly child: ChildProcess;
+  readonly ready: Promise<LambdaErrorPayload | undefined>;
+  private pending?: Pending;
+  exited = false;
+
+  constructor(
+    private readonly fn: FunctionSpec,
+    env: Record<string, string>,
+    logger: Logger
+  ) {
+    const heapMb = Math.max(64, Math.floor(fn.memoryMb * 0.9));
+    this.child = fork(WORKER, [fn.codeDir!, fn.handler, SDK_FALLBACK_DIR], {
+      cwd: fn.codeDir,
+      env,
+      // Never inherit the parent's loader flags (tsx): the bundle is plain JS, like in Lambda.
+      execArgv: [`--max-old-space-size=${heapMb}`],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      if (!stream) continue;
+      createInterface({ input: stream }).on('line', (line) => logger.info(`[${fn.name}] ${line}`));
+    }
+    let initDone: (e: LambdaErrorPayload | undefined) => void = () => {};
+    this.ready = new Promise((resolve) => {
+      initDone = resolve;
+    });
+    const initTimer = setTimeout(() => {
+      initDone({
+        errorType: 'Runtime.InitTimeout',
+        errorMessage: 'Init phase exceeded 10 seconds',
+      });
+      this.kill();
+    }, INIT_TIMEOUT_MS);
+    this.child.on(
+      'message',
+      (msg: { type: string; error?: LambdaErrorPayload; ok?: boolean; payload?: unknown }) => {
+        if (msg.type === 'ready') {
+          clearTimeout(initTimer);
+          initDone(undefined);
+        } else if (msg.type === 'initError') {
+          clearTimeout(initTimer);
+          initDone(msg.error);
+        } else if (msg.type === 'result') {
+          const p = this.pending;
+          this.pending = undefined;
+          p?.resolve({ ok: Boolean(msg.ok), payload: msg.payload, error: msg.error });
+        }
+      }
+    );
+    this.child.on('exit', (code, signal) => {
+      this.exited = true;
+      clearTimeout(initTimer);
+      const reason = signal ? `signal: ${signal}` : `exit status ${code}`;
+      initDone({
+        errorType: 'Runtime.ExitError',
+        errorMessage: `Runtime exited with error: ${reason}`,
+      });
+      const p = this.pending;
+      this.pending = undefined;
+      p?.resolve({
+        ok: false,
+        error: {
+          errorType: 'Runtime.ExitError',
+          errorMessage: `Runtime exited with error: ${reason}`,
+        },
+      });
+    });
+    this.child.on('error', () => {});
+  }
+
+  run(event: unknown, requestId: string, timeoutMs: number) {
+    return new Promise<{
+      ok: boolean;
+      payload?: unknown;
+      error?: LambdaErrorPayload;
+      timedOut?: boolean;
+    }>((resolve) => {
+      const timer = setTimeout(() => {
+        this.pending = undefined;
+        // Like Lambda, a timed-out environment is discarded, not reused.
+        this.kill();
+        resolve({ ok: false, timedOut: true });
+      }, timeoutMs);
+      this.pending = {
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      };
+      this.child.send({
+        type: 'invoke',
+        requestId,
+        event,
+        deadline: Date.now() + timeoutMs,
+        invokedFunctionArn: this.fn.arn,
+      });
+    });
+  }
+
+  kill() {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+
+  waitExit(): Promise<void> {
+    if (this.exited) return Promise.resolve();
+    return new Promise((resolve) => this.child.once('exit', () => resolve()));
+  }
+}
+
+class FunctionPool {
+  private idle: ExecutionEnvironment[] = [];
+  private busy = new Set<ExecutionEnvironment>();
+  private queue: Array<() => void> = [];
+  private active = 0;
+  readonly all = new Set<ExecutionEnvironment>();
+
+  constructor(
+    readonly fn: FunctionSpec,
+    private readonly env: Record<string, string>,
+    private readonly limit: number,
+    private readonly logger: Logger
+  ) {}
+
+  async acquire(): Promise<ExecutionEnvironment> {
+    // Reserved concurrency is an AWS contract: exceed it and Lambda throttles.
+    // The unreserved cap is only a local resource guard, so callers wait instead.
+    if (this.active >= this.limit) {
+      if (this.fn.reservedConcurrency !== undefined) {
+        throw new LambdaServiceError(
+          'TooManyRequestsException',
+          `Rate Exceeded. Reserved concurrency of ${this.fn.reservedConcurrency} reached for ${this.fn.name}`
+        );
+      }
+      // release() hands its slot straight to us, so `active` stays exact.
+      await new Promise<void>((resolve) => this.queue.push(resolve));
+    } else {
+      this.active++;
+    }
+    let env = this.idle.pop();
+    while (env?.exited) env = this.idle.pop();
+    if (!env) {
+      env = new ExecutionEnvironment(this.fn, this.env, this.logger);
+      this.all.add(env);
+      env.child.once('exit', () => this.all.delete(env!));
+    }
+    this.busy.add(env);
+    return env;
+  }
+
+  release(env: ExecutionEnvironment) {
+    this.busy.delete(env);
+    if (!env.exited) this.idle.push(env);
+    const next = this.queue.shift();
+    if (next) next();
+    else this.active--;
+  }
+
+  get inFlight() {
+    return this.active;
+  }
+}
+
+export interface LambdaRunnerOptions {
+  endpoint: string;
+  region: string;
+  logger: Logger;
+  /** Local guard for functions without reserved concurrency (2 cores do not fit 1000 environments). */
+  defaultConcurrency?: number;
+}
+
+export class LambdaRunner {
+  private readonly pools = new Map<string, FunctionPool>();
+  private readonly specs = new Map<string, FunctionSpec>();
+  private stopped = false;
+
+  constructor(
+    functions: FunctionSpec[],
+    private readonly opts: LambdaRunnerOptions
+  ) {
+    for (const fn of functions) this.specs.set(fn.name, fn);
+  }
+
+  get functionNames(): string[] {
+    return [...this.specs.keys()];
+  }
+
+  resolveName(nameOrArn: string): FunctionSpec | undefined {
+    return this.specs.get(functionNameFrom(nameOrArn));
+  }
+
+  private pool(fn: FunctionSpec): FunctionPool {
+    let pool = this.pools.get(fn.name);
+    if (!pool) {
+      const limit = fn.reservedConcurrency ?? this.opts.defaultConcurrency ?? 10;
+      pool = new FunctionPool(fn, this.environmentFor(fn), limit, this.opts.logger);
+      this.pools.set(fn.name, pool);
+    }
+    return pool;
+  }
+
+  private environmentFor(fn: FunctionSpec): Record<string, string> {
+    const { endpoint, region } = this.opts;
+    return {
+      // A clean environment like Lambda's: nothing from the developer's shell leaks in
+      // (no AWS_PROFILE, no real credentials), except what a process needs to start.
+      PATH: [...fn.layerBinDirs, process.env.PATH ?? '/usr/bin:/bin'].join(path.delimiter),
+      HOME: process.env.HOME ?? '/tmp',
+      LANG: 'en_US.UTF-8',
+      TZ: 'UTC',
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_LAMBDA_FUNCTION_NAME: fn.name,
+      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+      AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${fn.name}`,
+      AWS_LAMBDA_LOG_STREAM_NAME: `local/[$LATEST]${randomUUID().replace(/-/g, '')}`,
+      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+      AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
+      LAMBDA_TASK_ROOT: fn.codeDir ?? '',
+      _HANDLER: fn.handler,
+      ...fn.environment,
+    };
+  }
+
+  /** Synchronous (RequestResponse) invocation. Throws LambdaServiceError when the function never ran. */
+  async invoke(nameOrArn: string, event: unknown): Promise<InvokeResult> {
+    if (this.stopped) throw new LambdaServiceError('ServiceException', 'Local runtime is stopping');
+    const fn = this.resolveName(nameOrArn);
+    if (!fn) {
+      throw new LambdaServiceError('ResourceNotFoundException', `Function not found: ${nameOrArn}`);
+    }
+    const requestId = randomUUID();
+    if (fn.notRunnable) {
+      return {
+        ok: false,
+        requestId,
+        durationMs: 0,
+        error: { errorType: 'Runtime.Unsupported', errorMessage: `${fn.name}: ${fn.notRunnable}` },
+      };
+    }
+    const pool = this.pool(fn);
+    const env = await pool.acquire();
+    const started = performance.now();
+    try {
+      const initError = await env.ready;
+      if (initError) {
+        env.kill();
+        return { ok: false, requestId, durationMs: performance.now() - started, error: initError };
+      }
+      const r = await env.run(event, requestId, fn.timeoutSeconds * 1000);
+      const durationMs = performance.now() - started;
+      this.opts.logger.debug(
+        `[${fn.name}] REPORT RequestId: ${requestId} Duration: ${durationMs.toFixed(2)} ms`
+      );
+      if (r.timedOut) {
+        return {
+          ok: false,
+          requestId,
+          durationMs,
+          error: {
+            errorType: 'Sandbox.Timedout',
+            errorMessage: `RequestId: ${requestId} Error: Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`,
+          },
+        };
+      }
+      if (r.ok) return { ok: true, payload: r.payload, requestId, durationMs };
+      if (r.error?.errorType === 'Runtime.ExitError') {
+        r.error.errorMessage = `RequestId: ${requestId} Error: ${r.error.errorMessage}`;
+      }
+      return { ok: false, error: r.error!, requestId, durationMs };
+    } finally {
+      pool.release(env);
+    }
+  }
+
+  inFlight(name: string): number {
+    return this.pools.get(name)?.inFlight ?? 0;
+  }
+
+  /** PIDs of live execution environments; tests use it to prove stop() leaves nothing behind. */
+  pids(): number[] {
+    return [...this.pools.values()].flatMap((p) =>
+      [...p.all].map((e) => e.child.pid!).filter(Boolean)
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const envs = [...this.pools.values()].flatMap((p) => [...p.all]);
+    for (const e of envs) e.kill();
+    await Promise.all(envs.map((e) => e.waitExit()));
+  }
+}

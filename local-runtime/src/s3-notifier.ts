@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { FauxqsServer } from 'fauxqs';
+import type { LambdaRunner } from './lambda/runner.js';
+import type { Logger } from './logger.js';
+import type { BucketSpec, NotificationRule, StackModel } from './model.js';
+
+export type ObjectCreatedEvent =
+  | 'ObjectCreated:Put'
+  | 'ObjectCreated:Post'
+  | 'ObjectCreated:Copy'
+  | 'ObjectCreated:CompleteMultipartUpload';
+
+/** S3 encodes keys in events like a form value: spaces as '+', '/' kept. */
+export function encodeEventKey(key: string): string {
+  return encodeURIComponent(key).replace(/%2F/g, '/').replace(/%20/g, '+');
+}
+
+function matches(rule: NotificationRule, eventName: string, key: string): boolean {
+  const [category] = eventName.split(':');
+  const eventOk = rule.events.some((e) => e === `s3:${eventName}` || e === `s3:${category}:*`);
+  if (!eventOk) return false;
+  if (rule.prefix && !key.startsWith(rule.prefix)) return false;
+  if (rule.suffix && !key.endsWith(rule.suffix)) return false;
+  return true;
+}
+
+/**
+ * fauxqs stores objects but emits no bucket notifications, so the runtime
+ * observes successful writes at its front door and delivers the event from
+ * the bucket's NotificationConfiguration in the template.
+ */
+export class S3Notifier {
+  private readonly buckets = new Map<string, BucketSpec>();
+  private readonly topicNames = new Map<string, string>();
+  private readonly queueNames = new Map<string, string>();
+  private sequence = BigInt(Date.now()) * 1000n;
+
+  constructor(
+    private readonly model: StackModel,
+    private readonly fauxqs: FauxqsServer,
+    private readonly s3: S3Client,
+    private readonly lambda: LambdaRunner,
+    private readonly logger: Logger
+  ) {
+    for (const b of model.buckets) this.buckets.set(b.name, b);
+    for (const t of model.topics) this.topicNames.set(t.arn, t.name);
+    for (const q of model.queues) this.queueNames.set(q.arn, q.name);
+  }
+
+  hasRulesFor(bucket: string): boolean {
+    return (this.buckets.get(bucket)?.notifications.length ?? 0) > 0;
+  }
+
+  async objectCreated(
+    bucketName: string,
+    key: string,
+    eventName: ObjectCreatedEvent,
+    sourceIp: string
+  ) {
+    const bucket = this.buckets.get(bucketName);
+    const rules = bucket?.notifications.filter((r) => matches(r, eventName, key)) ?? [];
+    if (!bucket || rules.length === 0) return;
+    const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucketName, Key: key }));
+    this.sequence += 1n;
+    for (const rule of rules) {
+      const record = {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: this.model.region,
+        eventTime: new Date().toISOString(),
+        eventName,
+        userIdentity: { principalId: 'AWS:LOCAL' },
+        requestParameters: { sourceIPAddress: sourceIp },
+        responseElements: {
+          'x-amz-request-id': randomBytes(8).toString('hex').toUpperCase(),
+          'x-amz-id-2': randomBytes(32).toString('base64'),
+        },
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: rule.id,
+          bucket: { name: bucketName, ownerIdentity: { principalId: 'LOCAL' }, arn: bucket.arn },
+          object: {
+            key: encodeEventKey(key),
+            size: head.ContentLength ?? 0,
+            eTag: (head.ETag ?? '').replace(/"/g, ''),
+            ...(head.VersionId && head.VersionId !== 'null' ? { versionId: head.VersionId } : {}),
+            sequencer: this.sequence.toString(16).toUpperCase().padStart(18, '0'),
+          },
+        },
+      };
+      const message = JSON.stringify({ Records: [record] });
+      this.deliver(rule, message);
+      this.logger.debug(
+        `[s3] ${eventName} s3://${bucketName}/${key} -> ${rule.target.kind} ${rule.target.arn}`
+      );
+    }
+  }
+
+  private deliver(rule: NotificationRule, message: string) {
+    const { target } = rule;
+    if (target.kind === 'topic') {
+      const name = this.topicNames.get(target.arn);
+      if (!name)
+        return this.logger.warn(`[s3] notification topic ${target.arn} is not in the stack`);
+      this.fauxqs.publish(name, message, { subject: 'Amazon S3 Notification' });
+    } else if (target.kind === 'queue') {
+      const name = this.queueNames.get(target.arn);
+      if (!name)
+        return this.logger.warn(`[s3] notification queue ${target.arn} is not in the stack`);
+      this.fauxqs.sendMessage(name, message);
+    } else {
+      // S3 invokes Lambda asynchronously: the upload never waits for the function.
+      this.lambda.invoke(target.arn, JSON.parse(message)).then(
+        (r) => {
+          if (!r.ok)
+            this.logger.warn(`[s3] async invoke of ${target.arn} failed: ${r.error.errorType}`);
+        },
+        (err) =>
+          this.logger.warn(`[s3] async invoke of ${target.arn} failed: ${(err as Error).message}`)
+      );
+    }
+  }
+}

@@ -1,0 +1,388 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ExecutionAbortedError,
+  ExecutionError,
+  ExecutionTimeoutError,
+  StateMachine,
+  type StateMachineDefinition,
+} from 'aws-local-stepfunctions';
+import { type InvokeResult, type LambdaRunner, LambdaServiceError } from '../lambda/runner.js';
+import type { Logger } from '../logger.js';
+import type { StateMachineSpec } from '../model.js';
+import { type HistoryEvent, type PendingEvent, stripData, toHistoryEvents } from './history.js';
+
+/** Serialized by the router as awsJson1_0 `{__type, message}` with HTTP 400. */
+export class SfnError extends Error {
+  constructor(
+    readonly type: string,
+    message: string
+  ) {
+    super(message);
+    this.name = type;
+  }
+}
+
+/** Thrown into the interpreter so Retry/Catch match `Error` exactly like AWS (errorType). */
+class TaskError extends Error {
+  constructor(name: string, cause: string) {
+    super(cause);
+    this.name = name;
+  }
+}
+
+type Status = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+interface Execution {
+  arn: string;
+  name: string;
+  stateMachineArn: string;
+  status: Status;
+  input: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+  startDate: Date;
+  stopDate?: Date;
+  history: HistoryEvent[];
+  abort?: () => void;
+  done: Promise<void>;
+}
+
+const LAMBDA_INVOKE = /^arn:[^:]+:states:::lambda:invoke$/;
+const epoch = (d: Date | undefined) => (d ? d.getTime() / 1000 : undefined);
+const NAME_RE = /^[A-Za-z0-9_-]{1,80}$/;
+
+interface TaskState {
+  Type: string;
+  Resource?: string;
+  States?: Record<string, TaskState>;
+  ItemProcessor?: { States: Record<string, TaskState> };
+  Iterator?: { States: Record<string, TaskState> };
+  Branches?: Array<{ States: Record<string, TaskState> }>;
+}
+
+/** Task states by name, including those nested in Map/Parallel (overrides are keyed by name). */
+function taskStates(states: Record<string, TaskState>, out = new Map<string, string>()) {
+  for (const [name, s] of Object.entries(states)) {
+    if (s.Type === 'Task' && s.Resource) out.set(name, s.Resource);
+    const nested = s.ItemProcessor ?? s.Iterator;
+    if (nested) taskStates(nested.States, out);
+    for (const b of s.Branches ?? []) taskStates(b.States, out);
+  }
+  return out;
+}
+
+export interface StepFunctionsServiceOptions {
+  region: string;
+  accountId: string;
+  logger: Logger;
+}
+
+export class StepFunctionsService {
+  private readonly machines = new Map<string, StateMachineSpec>();
+  private readonly executions = new Map<string, Execution>();
+  private readonly created = new Date();
+
+  constructor(
+    machines: StateMachineSpec[],
+    private readonly lambda: LambdaRunner,
+    private readonly opts: StepFunctionsServiceOptions
+  ) {
+    for (const m of machines) this.machines.set(m.arn, m);
+  }
+
+  /** awsJson1_0 dispatch: `op` is the part after `AWSStepFunctions.` */
+  async handle(op: string, body: Record<string, unknown>): Promise<unknown> {
+    switch (op) {
+      case 'StartExecution':
+        return this.startExecution(body);
+      case 'DescribeExecution':
+        return this.describeExecution(String(body.executionArn));
+      case 'ListExecutions':
+        return this.listExecutions(body);
+      case 'GetExecutionHistory':
+        return this.getExecutionHistory(body);
+      case 'StopExecution':
+        return this.stopExecution(body);
+      case 'ListStateMachines':
+        return {
+          stateMachines: [...this.machines.values()].map((m) => ({
+            stateMachineArn: m.arn,
+            name: m.name,
+            type: m.type,
+            creationDate: epoch(this.created),
+          })),
+        };
+      case 'DescribeStateMachine': {
+        const m = this.machine(String(body.stateMachineArn));
+        return {
+          stateMachineArn: m.arn,
+          name: m.name,
+          status: 'ACTIVE',
+          definition: JSON.stringify(m.definition),
+          roleArn: `arn:aws:iam::${this.opts.accountId}:role/local`,
+          type: m.type,
+          creationDate: epoch(this.created),
+        };
+      }
+      default:
+        throw new SfnError(
+          'UnknownOperationException',
+          `Operation ${op} is not supported by the local runtime`
+        );
+    }
+  }
+
+  private machine(arn: string): StateMachineSpec {
+    const m = this.machines.get(arn);
+    if (!m)
+      throw new SfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+    return m;
+  }
+
+  private execution(arn: string): Execution {
+    const e = this.executions.get(arn);
+    if (!e) throw new SfnError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    return e;
+  }
+
+  startExecution(body: Record<string, unknown>) {
+    const machine = this.machine(String(body.stateMachineArn));
+    const name = body.name === undefined ? randomUUID() : String(body.name);
+    if (!NAME_RE.test(name)) throw new SfnError('InvalidName', `Invalid Name: '${name}'`);
+    const inputText = body.input === undefined ? '{}' : String(body.input);
+    let input: unknown;
+    try {
+      input = JSON.parse(inputText);
+    } catch {
+      throw new SfnError(
+        'InvalidExecutionInput',
+        `Invalid State Machine Execution Input: '${inputText}'`
+      );
+    }
+    const arn = `${machine.arn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const existing = this.executions.get(arn);
+    if (existing) {
+      // AWS: same name + same input while RUNNING is an idempotent retry; anything else collides.
+      if (existing.status === 'RUNNING' && existing.input === inputText) {
+        return { executionArn: existing.arn, startDate: epoch(existing.startDate) };
+      }
+      throw new SfnError('ExecutionAlreadyExists', `Execution Already Exists: '${arn}'`);
+    }
+    const exec: Execution = {
+      arn,
+      name,
+      stateMachineArn: machine.arn,
+      status: 'RUNNING',
+      input: inputText,
+      startDate: new Date(),
+      history: [],
+      done: Promise.resolve(),
+    };
+    this.executions.set(arn, exec);
+    exec.done = this.run(machine, exec, input);
+    return { executionArn: arn, startDate: epoch(exec.startDate) };
+  }
+
+  private record(exec: Execution, e: PendingEvent) {
+    const id = exec.history.length + 1;
+    exec.history.push({ ...e, id, previousEventId: id - 1 } as HistoryEvent);
+  }
+
+  private async run(machine: StateMachineSpec, exec: Execution, input: unknown): Promise<void> {
+    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    for (const [stateName, resource] of taskStates(
+      machine.definition.States as Record<string, TaskState>
+    )) {
+      handlers[stateName] = (stateInput) => this.runTask(exec, resource, stateInput);
+    }
+    const sm = new StateMachine(machine.definition as unknown as StateMachineDefinition, {
+      validationOptions: { checkArn: false },
+    });
+    const run = sm.run(input as never, {
+      overrides: { taskResourceLocalHandlers: handlers as never },
+      context: {
+        Execution: {
+          Id: exec.arn,
+          Name: exec.name,
+          RoleArn: `arn:aws:iam::${this.opts.accountId}:role/local`,
+        },
+        StateMachine: { Id: machine.arn, Name: machine.name },
+      },
+    });
+    exec.abort = run.abort;
+    const logsDone = (async () => {
+      for await (const e of run.eventLogs) {
+        for (const h of toHistoryEvents(e)) this.record(exec, h);
+      }
+    })();
+    try {
+      const output = await run.result;
+      exec.status = 'SUCCEEDED';
+      exec.output = JSON.stringify(output);
+    } catch (err) {
+      if (exec.status === 'ABORTED') {
+        // StopExecution already set status/error/cause.
+      } else if (err instanceof ExecutionTimeoutError) {
+        exec.status = 'TIMED_OUT';
+        exec.error = 'States.Timeout';
+      } else if (err instanceof ExecutionAbortedError) {
+        exec.status = 'ABORTED';
+      } else if (err instanceof ExecutionError) {
+        const cause = err.cause as Error | undefined;
+        exec.status = 'FAILED';
+        exec.error = cause?.name ?? 'States.Runtime';
+        exec.cause = cause?.message ?? '';
+      } else {
+        exec.status = 'FAILED';
+        exec.error = 'States.Runtime';
+        exec.cause = (err as Error).message;
+      }
+    }
+    exec.stopDate ??= new Date();
+    await Promise.race([logsDone, new Promise((r) => setTimeout(r, 50))]);
+    this.opts.logger.info(
+      `[states] ${exec.name} ${exec.status}${exec.error ? ` ${exec.error}` : ''}`
+    );
+  }
+
+  /** One Task: invoke the local Lambda and keep AWS's Task history + error contract. */
+  private async runTask(exec: Execution, resource: string, input: unknown): Promise<unknown> {
+    // Let the interpreter's StateEntered event reach the history before our task events.
+    await new Promise((r) => setImmediate(r));
+    const optimized = LAMBDA_INVOKE.test(resource);
+    const params = (input ?? {}) as { FunctionName?: string; Payload?: unknown };
+    const target = optimized ? String(params.FunctionName) : resource;
+    const payload = optimized ? (params.Payload ?? {}) : input;
+    const ts = () => Date.now() / 1000;
+    const prefix = optimized ? 'Task' : 'LambdaFunction';
+    const details = (kind: string) =>
+      `${prefix[0].toLowerCase()}${prefix.slice(1)}${kind}EventDetails`;
+    const common = optimized ? { resourceType: 'lambda', resource: 'invoke' } : {};
+    this.record(exec, {
+      timestamp: ts(),
+      type: `${prefix}Scheduled`,
+      [details('Scheduled')]: optimized
+        ? { ...common, region: this.opts.region, parameters: JSON.stringify(input) }
+        : { resource, input: JSON.stringify(input) },
+    });
+    this.record(exec, {
+      timestamp: ts(),
+      type: `${prefix}Started`,
+      ...(optimized ? { taskStartedEventDetails: common } : {}),
+    });
+    let result: InvokeResult;
+    try {
+      result = await this.lambda.invoke(target, payload);
+    } catch (err) {
+      const name =
+        err instanceof LambdaServiceError ? `Lambda.${err.code}` : 'Lambda.ServiceException';
+      this.record(exec, {
+        timestamp: ts(),
+        type: `${prefix}Failed`,
+        [details('Failed')]: { ...common, error: name, cause: (err as Error).message },
+      });
+      throw new TaskError(name, (err as Error).message);
+    }
+    if (!result.ok) {
+      const cause = JSON.stringify(result.error);
+      this.record(exec, {
+        timestamp: ts(),
+        type: `${prefix}Failed`,
+        [details('Failed')]: { ...common, error: result.error.errorType, cause },
+      });
+      throw new TaskError(result.error.errorType, cause);
+    }
+    const output = optimized
+      ? { ExecutedVersion: '$LATEST', Payload: result.payload, StatusCode: 200 }
+      : result.payload;
+    this.record(exec, {
+      timestamp: ts(),
+      type: `${prefix}Succeeded`,
+      [details('Succeeded')]: { ...common, output: JSON.stringify(output) },
+    });
+    return output;
+  }
+
+  describeExecution(arn: string) {
+    const e = this.execution(arn);
+    return {
+      executionArn: e.arn,
+      stateMachineArn: e.stateMachineArn,
+      name: e.name,
+      status: e.status,
+      startDate: epoch(e.startDate),
+      stopDate: epoch(e.stopDate),
+      input: e.input,
+      inputDetails: { included: true },
+      output: e.output,
+      outputDetails: e.output === undefined ? undefined : { included: true },
+      error: e.error,
+      cause: e.cause,
+      redriveCount: 0,
+      redriveStatus: 'NOT_REDRIVABLE',
+    };
+  }
+
+  listExecutions(body: Record<string, unknown>) {
+    const arn = String(body.stateMachineArn);
+    this.machine(arn);
+    const filter = body.statusFilter as Status | undefined;
+    const all = [...this.executions.values()]
+      .filter((e) => e.stateMachineArn === arn && (!filter || e.status === filter))
+      .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
+    const { page, nextToken } = paginate(all, body);
+    return {
+      executions: page.map((e) => ({
+        executionArn: e.arn,
+        stateMachineArn: e.stateMachineArn,
+        name: e.name,
+        status: e.status,
+        startDate: epoch(e.startDate),
+        stopDate: epoch(e.stopDate),
+      })),
+      nextToken,
+    };
+  }
+
+  getExecutionHistory(body: Record<string, unknown>) {
+    const e = this.execution(String(body.executionArn));
+    let events = body.reverseOrder ? [...e.history].reverse() : [...e.history];
+    if (body.includeExecutionData === false) events = events.map(stripData);
+    const { page, nextToken } = paginate(events, body);
+    return { events: page, nextToken };
+  }
+
+  stopExecution(body: Record<string, unknown>) {
+    const e = this.execution(String(body.executionArn));
+    if (e.status === 'RUNNING') {
+      e.status = 'ABORTED';
+      e.error = body.error === undefined ? undefined : String(body.error);
+      e.cause = body.cause === undefined ? undefined : String(body.cause);
+      e.stopDate = new Date();
+      e.abort?.();
+    }
+    return { stopDate: epoch(e.stopDate) };
+  }
+
+  /** Resolves when the execution is no longer RUNNING (tests/demo convenience). */
+  async waitForExecution(arn: string) {
+    await this.execution(arn).done;
+    return this.describeExecution(arn);
+  }
+
+  async stop() {
+    const running = [...this.executions.values()].filter((e) => e.status === 'RUNNING');
+    for (const e of running)
+      this.stopExecution({ executionArn: e.arn, error: 'LocalRuntimeStopped' });
+    await Promise.all(running.map((e) => e.done));
+  }
+}
+
+function paginate<T>(items: T[], body: Record<string, unknown>) {
+  const max = Number(body.maxResults) > 0 ? Number(body.maxResults) : 100;
+  const start = body.nextToken ? Number(body.nextToken) : 0;
+  const page = items.slice(start, start + max);
+  const nextToken = start + max < items.length ? String(start + max) : undefined;
+  return { page, nextToken };
+}
