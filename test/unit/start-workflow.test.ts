@@ -1,4 +1,4 @@
-import '../helpers/quiet-powertools.js';
+import '../helpers/env.js';
 import 'aws-sdk-client-mock-vitest/extend';
 import {
   ExecutionAlreadyExists,

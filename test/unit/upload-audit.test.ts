@@ -1,4 +1,4 @@
-import '../helpers/quiet-powertools.js';
+import '../helpers/env.js';
 import 'aws-sdk-client-mock-vitest/extend';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
