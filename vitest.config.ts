@@ -1,19 +1,50 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: fast unit/CDK/runtime tests, and the end-to-end suite that
-// talks to whatever AWS_ENDPOINT_URL + outputs file point at (local runtime
-// by default). They are separate so the e2e suite can be run on its own
-// against LocalStack without dragging the unit tests along.
+// Three projects, run one after another (groupOrder) because a 2-core machine
+// runs ffmpeg in all of them:
+//  - unit: handler logic, media work on generated clips, CDK assertions, runtime semantics, CLI;
+//  - e2e-local: the end-to-end suite against the no-Docker local runtime (started by its setup);
+//  - e2e-localstack: the same suite against LocalStack; skipped with a printed reason
+//    when none is up, unless CI=true or E2E_REQUIRE_LOCALSTACK=1.
+const e2e = {
+  include: ['test/e2e/**/*.e2e.ts'],
+  testTimeout: 240_000,
+  hookTimeout: 300_000,
+  fileParallelism: false,
+};
+
 export default defineConfig({
   test: {
     projects: [
       {
         test: {
           name: 'unit',
-          include: ['test/unit/**/*.test.ts', 'test/cdk/**/*.test.ts', 'local-runtime/test/**/*.test.ts'],
+          include: [
+            'test/unit/**/*.test.ts',
+            'test/cdk/**/*.test.ts',
+            'local-runtime/test/**/*.test.ts',
+            'cli/test/**/*.test.ts',
+          ],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           pool: 'forks',
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        test: {
+          ...e2e,
+          name: 'e2e-local',
+          globalSetup: ['test/e2e/setup-local.ts'],
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          ...e2e,
+          name: 'e2e-localstack',
+          globalSetup: ['test/e2e/setup-localstack.ts'],
+          sequence: { groupOrder: 2 },
         },
       },
     ],

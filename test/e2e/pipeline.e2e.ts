@@ -1,0 +1,404 @@
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import {
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SetQueueAttributesCommand,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Manifest, ManifestSchema } from '../../lambdas/shared/schemas.js';
+import { auditKey, manifestKey, videoIdFor } from '../../lambdas/shared/keys.js';
+import { cleanupMedia, ffprobe, makeClip, makeEmpty, makeNonVideo, makeTruncated } from '../helpers/media.js';
+import { clientsFor, readOutputs } from './target.js';
+
+const target = inject('e2eTarget');
+const root = resolve(import.meta.dirname, '../..');
+const runId = `${Date.now().toString(36)}`;
+
+/**
+ * Cases a target is known to get wrong, with the exact reason. They stay in the
+ * suite as `it.fails`, so the day the target fixes it the suite says so.
+ */
+const KNOWN_GAPS: Record<string, Record<string, string>> = {
+  local: {},
+  localstack: {},
+  aws: {},
+};
+const gap = (name: string) => KNOWN_GAPS[target.name]?.[name];
+const testCase = (name: string, timeout: number, fn: () => Promise<void>) => {
+  const reason = gap(name);
+  if (reason) it.fails(`${name} [known ${target.name} gap: ${reason}]`, fn, timeout);
+  else it(name, fn, timeout);
+};
+
+/** What each case observed, compared across targets at the end of the run. */
+const observations: Record<string, unknown> = {};
+
+describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${target.name}`, () => {
+  let out: ReturnType<typeof readOutputs>;
+  let aws: ReturnType<typeof clientsFor>;
+
+  beforeAll(() => {
+    out = readOutputs(target.outputsFile);
+    aws = clientsFor(target);
+  });
+
+  afterAll(() => {
+    cleanupMedia();
+    compareWithOtherTargets();
+  });
+
+  const upload = async (file: string, name: string, metadata?: Record<string, string>) => {
+    const key = `uploads/e2e/${runId}/${name}`;
+    const put = await aws.s3.send(
+      new PutObjectCommand({
+        Bucket: out.UploadBucketName,
+        Key: key,
+        Body: readFileSync(file),
+        Metadata: metadata,
+      })
+    );
+    const source = {
+      bucket: out.UploadBucketName,
+      key,
+      versionId: put.VersionId,
+      etag: put.ETag?.replaceAll('"', ''),
+    };
+    return { source, videoId: videoIdFor(source) };
+  };
+
+  const poll = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await fn();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+
+  const getText = async (bucket: string, key: string) => {
+    try {
+      const res = await aws.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from(await res.Body!.transformToByteArray());
+    } catch (err) {
+      if ((err as Error).name === 'NoSuchKey' || (err as Error).name === 'NotFound') return undefined;
+      throw err;
+    }
+  };
+
+  const waitForManifest = async (videoId: string): Promise<Manifest> => {
+    const body = await poll(
+      `manifest of ${videoId}`,
+      () => getText(out.OutputBucketName, manifestKey(videoId)),
+      180_000
+    );
+    return ManifestSchema.parse(JSON.parse(body.toString('utf8')));
+  };
+
+  const execution = async (videoId: string) => {
+    const arn = `${out.StateMachineArn.replace(':stateMachine:', ':execution:')}:${videoId}`;
+    return poll(
+      `execution ${videoId} to finish`,
+      async () => {
+        const res = await aws.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+        return res.status === 'RUNNING' ? undefined : res;
+      },
+      60_000
+    );
+  };
+
+  /** Receives from the alerts queue until a message for this video arrives. */
+  const alertFor = async (videoId: string) =>
+    poll(
+      `alert for ${videoId}`,
+      async () => {
+        const res = await aws.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: out.AlertsQueueUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+            MessageAttributeNames: ['All'],
+          })
+        );
+        for (const m of res.Messages ?? []) {
+          const body = JSON.parse(m.Body ?? '{}');
+          if (body.videoId === videoId) {
+            await aws.sqs.send(new DeleteMessageCommand({ QueueUrl: out.AlertsQueueUrl, ReceiptHandle: m.ReceiptHandle }));
+            return { body, attributes: m.MessageAttributes };
+          }
+        }
+        return undefined;
+      },
+      60_000
+    );
+
+  const artifactBytes = async (key: string) => {
+    const bytes = await getText(out.OutputBucketName, key);
+    expect(bytes, `artifact ${key}`).toBeDefined();
+    return bytes!;
+  };
+
+  testCase('happy path: every branch succeeds and the manifest is COMPLETE', 240_000, async () => {
+    // Prepare
+    const clip = await makeClip({ seconds: 4, width: 640, height: 360 });
+    // Act
+    const { videoId, source } = await upload(clip, 'happy clip.mp4');
+    const manifest = await waitForManifest(videoId);
+    // Assess
+    expect(manifest.status).toBe('COMPLETE');
+    expect(manifest.reason).toBeNull();
+    expect(manifest.source).toMatchObject({ bucket: source.bucket, key: source.key });
+    expect(manifest.branches.map((b) => b.kind).sort()).toEqual([
+      'metadata',
+      'rendition',
+      'thumbnail',
+      'thumbnail',
+      'thumbnail',
+    ]);
+    for (const branch of manifest.branches) {
+      expect(branch.status).toBe('SUCCEEDED');
+      expect(branch.artifacts.length).toBeGreaterThan(0);
+    }
+    const dir = mkdtempDir();
+    for (const branch of manifest.branches) {
+      for (const artifact of branch.artifacts) {
+        const bytes = await artifactBytes(artifact.key);
+        expect(bytes.length).toBe(artifact.bytes);
+        if (branch.kind === 'thumbnail') {
+          expect([bytes[0], bytes[1]]).toEqual([0xff, 0xd8]); // JPEG SOI
+        }
+        if (branch.kind === 'rendition') {
+          const file = join(dir, 'rendition.mp4');
+          writeFileSync(file, bytes);
+          const probe = await ffprobe(file);
+          const video = probe.streams.find((s) => s.codec_type === 'video');
+          expect(video).toMatchObject({ codec_name: 'h264', height: 360 });
+          expect(probe.streams.some((s) => s.codec_type === 'audio' && s.codec_name === 'aac')).toBe(true);
+        }
+        if (branch.kind === 'metadata') {
+          expect(JSON.parse(bytes.toString('utf8'))).toBeTypeOf('object');
+        }
+      }
+    }
+    const exec = await execution(videoId);
+    expect(exec.status).toBe('SUCCEEDED');
+    const audit = await poll('audit record', () => getText(out.OutputBucketName, auditKey(videoId)), 30_000);
+    expect(JSON.parse(audit.toString('utf8'))).toMatchObject({ videoId, key: source.key });
+    observations.happy = { status: manifest.status, branches: summarize(manifest), execution: exec.status };
+  });
+
+  testCase('one branch failing: PARTIAL, with the other branches kept and an alert sent', 240_000, async () => {
+    // Prepare: a thumbnail requested past the end of a 3 s clip cannot succeed.
+    const clip = await makeClip({ seconds: 3, width: 320, height: 240 });
+    // Act
+    const { videoId } = await upload(clip, 'partial.mp4', { 'thumbnail-times': '1,30' });
+    const manifest = await waitForManifest(videoId);
+    // Assess
+    expect(manifest.status).toBe('PARTIAL');
+    const failed = manifest.branches.filter((b) => b.status === 'FAILED');
+    expect(failed.map((b) => b.name)).toEqual(['thumb-at-30000']);
+    expect(failed[0].error?.name).toBe('FrameNotFoundError');
+    expect(manifest.reason).toContain('thumb-at-30000');
+    const kept = manifest.branches.filter((b) => b.status === 'SUCCEEDED');
+    expect(kept.length).toBe(manifest.branches.length - 1);
+    for (const b of kept) for (const a of b.artifacts) await artifactBytes(a.key);
+    const alert = await alertFor(videoId);
+    expect(alert.body.status).toBe('PARTIAL');
+    expect(alert.attributes?.status?.StringValue).toBe('PARTIAL');
+    const exec = await execution(videoId);
+    expect(exec.status).toBe('SUCCEEDED');
+    observations.partial = { status: manifest.status, branches: summarize(manifest), execution: exec.status };
+  });
+
+  for (const bad of [
+    { name: 'non-video', make: () => makeNonVideo(), reason: /not a (playable )?video|invalid data|no video stream/i },
+    { name: 'empty', make: () => makeEmpty(), reason: /empty/i },
+    {
+      name: 'truncated',
+      make: async () => makeTruncated(await makeClip({ seconds: 3 })),
+      reason: /truncated|corrupt|moov|incomplete|partial/i,
+    },
+  ]) {
+    testCase(`bad input (${bad.name}): FAILED with a readable reason`, 240_000, async () => {
+      // Prepare
+      const file = await bad.make();
+      // Act
+      const { videoId } = await upload(file, `${bad.name}.mp4`);
+      const manifest = await waitForManifest(videoId);
+      // Assess
+      expect(manifest.status).toBe('FAILED');
+      expect(manifest.reason).toMatch(/^InvalidVideoError: /);
+      expect(manifest.reason).toMatch(bad.reason);
+      const exec = await execution(videoId);
+      expect(exec.status).toBe('FAILED');
+      expect(exec.cause).toBe(manifest.reason);
+      const alert = await alertFor(videoId);
+      expect(alert.attributes?.status?.StringValue).toBe('FAILED');
+      observations[`failed-${bad.name}`] = { status: manifest.status, execution: exec.status, error: exec.error };
+    });
+  }
+
+  testCase('duplicate upload event: one execution, not two', 240_000, async () => {
+    // Prepare: a processed upload, then the same S3 notification delivered twice more.
+    const clip = await makeClip({ seconds: 2, width: 320, height: 240 });
+    const { videoId, source } = await upload(clip, 'duplicate.mp4');
+    await waitForManifest(videoId);
+    const head = await aws.s3.send(new HeadObjectCommand({ Bucket: source.bucket, Key: source.key }));
+    const event = s3Event(source.bucket, source.key, head.ContentLength ?? 0, source.etag, source.versionId);
+    // Act
+    for (let i = 0; i < 2; i++) {
+      await aws.sns.send(new PublishCommand({ TopicArn: out.UploadTopicArn, Message: JSON.stringify(event) }));
+    }
+    await waitForQueueToDrain(out.StartWorkflowQueueUrl);
+    // Assess
+    const executions = await listExecutionsNamed(videoId);
+    expect(executions).toHaveLength(1);
+    expect(await dlqContains(out.StartWorkflowDeadLetterQueueUrl, videoId)).toBe(false);
+    observations.duplicate = { executions: executions.length };
+  });
+
+  testCase('poison message: retried maxReceiveCount times, then kept in the DLQ', 240_000, async () => {
+    // Prepare: shorten the visibility timeout so five receives take seconds, not 15 minutes.
+    const attrs = await aws.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: out.StartWorkflowQueueUrl, AttributeNames: ['VisibilityTimeout'] })
+    );
+    const original = attrs.Attributes?.VisibilityTimeout ?? '180';
+    const marker = `poison-${runId}`;
+    await setVisibility(out.StartWorkflowQueueUrl, '1');
+    try {
+      // Act
+      await aws.sqs.send(
+        new SendMessageCommand({ QueueUrl: out.StartWorkflowQueueUrl, MessageBody: `{"Records": "${marker}"` })
+      );
+      const dead = await poll(
+        'poison message in the DLQ',
+        async () => (await dlqMessage(out.StartWorkflowDeadLetterQueueUrl, marker)) ?? undefined,
+        120_000
+      );
+      // Assess: the body arrived intact after at least maxReceiveCount deliveries.
+      expect(dead.Body).toBe(`{"Records": "${marker}"`);
+      expect(Number(dead.Attributes?.ApproximateReceiveCount)).toBeGreaterThanOrEqual(5);
+      observations.poison = { inDlq: true };
+    } finally {
+      await setVisibility(out.StartWorkflowQueueUrl, original);
+    }
+  });
+
+  // ---- helpers that need the clients -----------------------------------------------------------
+  const setVisibility = (queueUrl: string, seconds: string) =>
+    aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { VisibilityTimeout: seconds } }));
+
+  const waitForQueueToDrain = async (queueUrl: string) => {
+    await new Promise((r) => setTimeout(r, 1000));
+    await poll(
+      'the starter queue to drain',
+      async () => {
+        const res = await aws.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: queueUrl,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          })
+        );
+        const a = res.Attributes ?? {};
+        const pending = Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
+        return pending === 0 ? true : undefined;
+      },
+      60_000
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+  };
+
+  const listExecutionsNamed = async (name: string) => {
+    const found: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const res = await aws.sfn.send(
+        new ListExecutionsCommand({ stateMachineArn: out.StateMachineArn, nextToken, maxResults: 1000 })
+      );
+      for (const e of res.executions ?? []) if (e.name === name) found.push(e.executionArn ?? '');
+      nextToken = res.nextToken;
+    } while (nextToken);
+    return found;
+  };
+
+  /** Looks at (without consuming) the DLQ for a message whose body contains `needle`. */
+  const dlqMessage = async (queueUrl: string, needle: string) => {
+    const res = await aws.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        VisibilityTimeout: 0,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      })
+    );
+    return res.Messages?.find((m) => m.Body?.includes(needle));
+  };
+  const dlqContains = async (queueUrl: string, needle: string) => Boolean(await dlqMessage(queueUrl, needle));
+});
+
+const summarize = (manifest: Manifest) =>
+  Object.fromEntries(manifest.branches.map((b) => [b.name, b.status]));
+
+const mkdtempDir = () => {
+  const dir = join(tmpdir(), `e2e-artifacts-${process.pid}-${Date.now()}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+};
+
+/** The S3 notification S3 itself would publish for this object (keys are URL-encoded, '+' for spaces). */
+const s3Event = (bucket: string, key: string, size: number, etag?: string, versionId?: string) => ({
+  Records: [
+    {
+      eventVersion: '2.1',
+      eventSource: 'aws:s3',
+      awsRegion: process.env.AWS_REGION ?? 'us-east-1',
+      eventTime: new Date().toISOString(),
+      eventName: 'ObjectCreated:Put',
+      s3: {
+        s3SchemaVersion: '1.0',
+        bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` },
+        object: {
+          key: encodeURIComponent(key).replaceAll('%2F', '/').replaceAll('%20', '+'),
+          size,
+          eTag: etag,
+          ...(versionId ? { versionId } : {}),
+          sequencer: '0055AED6DCD90281E5',
+        },
+      },
+    },
+  ],
+});
+
+/**
+ * Each target writes what it observed; when another target's observations from
+ * this machine exist, every case where they disagree is printed. CI runs the
+ * local runtime first and LocalStack second, so the LocalStack run reports.
+ */
+const compareWithOtherTargets = () => {
+  const dir = join(root, '.e2e');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `observations-${target.name}.json`), `${JSON.stringify(observations, null, 2)}\n`);
+  for (const other of ['local', 'localstack', 'aws']) {
+    const file = join(dir, `observations-${other}.json`);
+    if (other === target.name || !existsSync(file)) continue;
+    const theirs = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    for (const [name, mine] of Object.entries(observations)) {
+      if (!(name in theirs)) continue;
+      if (JSON.stringify(mine) !== JSON.stringify(theirs[name])) {
+        console.warn(
+          `[e2e] DISAGREEMENT on "${name}": ${target.name}=${JSON.stringify(mine)} ${other}=${JSON.stringify(theirs[name])}`
+        );
+      } else {
+        console.log(`[e2e] ${target.name} and ${other} agree on "${name}"`);
+      }
+    }
+  }
+};

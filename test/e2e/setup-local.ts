@@ -1,0 +1,28 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startLocalRuntime } from '../../local-runtime/src/index.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+/**
+ * Starts the no-Docker local runtime on a random port from the same cloud
+ * assembly `cdk deploy` would use. Synthesizes first, so the suite always
+ * runs the current code (set E2E_SKIP_SYNTH=1 to reuse an existing cdk.out).
+ */
+export default async function setup(project: TestProject) {
+  const assemblyDir = join(root, 'cdk.out');
+  if (process.env.E2E_SKIP_SYNTH !== '1' || !existsSync(assemblyDir)) {
+    const synth = spawnSync('npx', ['cdk', 'synth', '--quiet'], { cwd: root, stdio: 'inherit' });
+    if (synth.status !== 0) throw new Error(`cdk synth failed (exit ${synth.status})`);
+  }
+  const runtime = await startLocalRuntime({ assemblyDir, port: 0 });
+  const outputsFile = join(mkdtempSync(join(tmpdir(), 'e2e-local-')), 'outputs.json');
+  writeFileSync(outputsFile, JSON.stringify(runtime.outputs, null, 2));
+  project.provide('e2eTarget', { name: 'local', endpoint: runtime.endpoint, outputsFile });
+  return async () => {
+    await runtime.stop();
+  };
+}

@@ -1,0 +1,33 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { reachable } from './target.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+/**
+ * Points the suite at LocalStack (deployed with `npm run localstack:deploy`).
+ * A developer's plain `npm test` skips it, with the reason printed, when no
+ * LocalStack is up; CI (CI=true) and E2E_REQUIRE_LOCALSTACK=1 make that a failure.
+ */
+export default async function setup(project: TestProject) {
+  const endpoint = process.env.LOCALSTACK_ENDPOINT ?? 'http://127.0.0.1:4566';
+  const outputsFile = process.env.LOCALSTACK_OUTPUTS_FILE ?? resolve(root, '.localstack/outputs.json');
+  const required = process.env.CI === 'true' || process.env.E2E_REQUIRE_LOCALSTACK === '1';
+  let problem: string | undefined;
+  if (!(await reachable(`${endpoint}/_localstack/health`))) {
+    problem = `no LocalStack answers at ${endpoint}`;
+  } else if (!existsSync(outputsFile)) {
+    problem = `LocalStack is up but ${outputsFile} is missing (run npm run localstack:deploy)`;
+  }
+  if (problem && required) {
+    throw new Error(`LocalStack e2e suite required (CI or E2E_REQUIRE_LOCALSTACK=1) but ${problem}`);
+  }
+  if (problem) {
+    console.warn(
+      `\n[e2e-localstack] SKIPPED: ${problem}. Start it with \`npm run localstack:host\` and ` +
+        '`npm run localstack:deploy` (or Docker, see README), or set E2E_REQUIRE_LOCALSTACK=1 to fail instead.\n'
+    );
+  }
+  project.provide('e2eTarget', { name: 'localstack', endpoint, outputsFile, skipReason: problem });
+}
