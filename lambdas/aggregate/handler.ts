@@ -1,5 +1,5 @@
+import { requireEnv } from '../shared/env.js';
 import { correlate, metrics } from '../shared/powertools.js';
-import { requireEnv } from '../shared/s3.js';
 import { AggregateInputSchema, type AggregateOutput } from '../shared/schemas.js';
 import { parseEvent } from '../shared/validate.js';
 import { aggregate } from './logic.js';

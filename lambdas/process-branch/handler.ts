@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
+import { requireEnv } from '../shared/env.js';
 import { correlate, metrics } from '../shared/powertools.js';
-import { requireEnv } from '../shared/s3.js';
 import { BranchInputSchema, type BranchRef } from '../shared/schemas.js';
 import { parseEvent } from '../shared/validate.js';
 import { processBranch } from './logic.js';

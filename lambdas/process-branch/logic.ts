@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { FrameNotFoundError, MediaToolError } from '../shared/errors.js';
@@ -177,14 +177,8 @@ const upload = async (bucket: string, item: Produced): Promise<Artifact> => {
     await putBytes(bucket, item.key, item.body, item.contentType);
     return { key: item.key, contentType: item.contentType, bytes: item.body.length };
   }
-  // Thumbnails are small; only renditions need a streamed multipart upload.
-  if (item.contentType === 'image/jpeg') {
-    const body = await readFile(item.path);
-    await putBytes(bucket, item.key, body, item.contentType);
-    return { key: item.key, contentType: item.contentType, bytes: body.length };
-  }
-  await putFile(bucket, item.key, item.path, item.contentType);
-  return { key: item.key, contentType: item.contentType, bytes: await fileSize(item.path) };
+  const bytes = await putFile(bucket, item.key, item.path, item.contentType);
+  return { key: item.key, contentType: item.contentType, bytes };
 };
 
 /**

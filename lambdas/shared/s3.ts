@@ -1,13 +1,17 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   GetObjectCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { TransientServiceError } from './errors.js';
 import type { SourceObject } from './schemas.js';
 
@@ -81,24 +85,88 @@ export const putBytes = async (
   }
 };
 
+/** Part size for multipart uploads: 16 MiB keeps memory flat and needs < 10,000 parts up to 160 GB. */
+export const PART_SIZE = 16 * 1024 * 1024;
+
 /**
- * Uploads a local file without loading it into memory (renditions can be
- * large). lib-storage sends buffered parts rather than a streaming body, which
- * keeps checksums in headers: emulators handle that, not aws-chunked trailers.
+ * Uploads a local file without loading it whole into memory (renditions can
+ * be large). Parts are sent as Buffers, not streams, so checksums travel in
+ * headers (emulators handle that, not aws-chunked trailers), and no extra
+ * package is needed: the Lambda runtime's SDK has every command used here.
  */
 export const putFile = async (
   bucket: string,
   key: string,
   path: string,
   contentType: string
-): Promise<void> => {
+): Promise<number> => {
+  const handle = await open(path, 'r');
   try {
-    await new Upload({
-      client: s3,
-      params: { Bucket: bucket, Key: key, Body: createReadStream(path), ContentType: contentType },
-    }).done();
+    const { size } = await handle.stat();
+    if (size <= PART_SIZE) {
+      const body = Buffer.alloc(size);
+      await handle.read(body, 0, size, 0);
+      await putBytes(bucket, key, body, contentType);
+      return size;
+    }
+    await putMultipart(bucket, key, contentType, size, async (offset, length) => {
+      const part = Buffer.alloc(length);
+      await handle.read(part, 0, length, offset);
+      return part;
+    });
+    return size;
+  } finally {
+    await handle.close();
+  }
+};
+
+const putMultipart = async (
+  bucket: string,
+  key: string,
+  contentType: string,
+  size: number,
+  readPart: (offset: number, length: number) => Promise<Buffer>
+): Promise<void> => {
+  const action = `MultipartUpload s3://${bucket}/${key}`;
+  let uploadId: string | undefined;
+  try {
+    ({ UploadId: uploadId } = await s3.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType })
+    ));
+    const parts: { ETag: string | undefined; PartNumber: number }[] = [];
+    for (let offset = 0, n = 1; offset < size; offset += PART_SIZE, n++) {
+      const body = await readPart(offset, Math.min(PART_SIZE, size - offset));
+      const res = await s3.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: n,
+          Body: body,
+        })
+      );
+      parts.push({ ETag: res.ETag, PartNumber: n });
+    }
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts },
+      })
+    );
   } catch (err) {
-    classifyS3Error(err, `PutObject s3://${bucket}/${key}`);
+    // Incomplete uploads are billed until aborted (or a lifecycle rule cleans them).
+    if (uploadId) {
+      try {
+        await s3.send(
+          new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })
+        );
+      } catch {
+        // The original failure is the one worth reporting.
+      }
+    }
+    classifyS3Error(err, action);
   }
 };
 
@@ -115,8 +183,5 @@ export const downloadSource = async (source: SourceObject, path: string): Promis
   }
 };
 
-export const requireEnv = (name: string): string => {
-  const v = process.env[name];
-  if (!v) throw new Error(`Missing required environment variable ${name}`);
-  return v;
-};
+/** Kept here for existing importers; new code imports it from env.ts (no S3 client needed). */
+export { requireEnv } from './env.js';

@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSHandler, SQSRecord } from 'aws-lambda';
+import { requireEnv } from '../shared/env.js';
 import { metrics } from '../shared/powertools.js';
-import { requireEnv } from '../shared/s3.js';
 import { auditUploadMessage } from './logic.js';
 
 /**
