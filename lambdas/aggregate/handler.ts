@@ -1,5 +1,6 @@
+import type { Context } from 'aws-lambda';
 import { requireEnv } from '../shared/env.js';
-import { correlate, metrics } from '../shared/powertools.js';
+import { correlate, logger, metrics } from '../shared/powertools.js';
 import { AggregateInputSchema, type AggregateOutput } from '../shared/schemas.js';
 import { parseEvent } from '../shared/validate.js';
 import { aggregate } from './logic.js';
@@ -10,7 +11,8 @@ import { aggregate } from './logic.js';
  * manifestKey}`; the state machine fails the execution when status is FAILED.
  * Env: OUTPUT_BUCKET, PROCESSED_TOPIC_ARN.
  */
-export const handler = async (event: unknown): Promise<AggregateOutput> => {
+export const handler = async (event: unknown, context: Context): Promise<AggregateOutput> => {
+  logger.addContext(context);
   const input = parseEvent(AggregateInputSchema, event, 'aggregate input');
   correlate(input.videoId);
   try {

@@ -3,7 +3,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { rethrowClassified } from '../shared/aws-errors.js';
 import { mapLimit } from '../shared/concurrency.js';
 import { branchResultKey, manifestKey } from '../shared/keys.js';
-import { logger, metrics } from '../shared/powertools.js';
+import { logger, metrics, tracer } from '../shared/powertools.js';
 import { getJsonIfExists, putJson } from '../shared/s3.js';
 import {
   type AggregateInput,
@@ -18,7 +18,7 @@ import {
 } from '../shared/schemas.js';
 
 /** One client per process: reused across warm invocations. */
-export const sns = new SNSClient({});
+export const sns = tracer.captureAWSv3Client(new SNSClient({}));
 
 /** Parallel S3 reads of branch records; enough to be fast, few enough not to trip SlowDown. */
 export const READ_CONCURRENCY = 16;

@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { planKey } from '../shared/keys.js';
 import { correlate, logger, metrics } from '../shared/powertools.js';
@@ -14,7 +15,8 @@ const PlanInputSchema = WorkflowInputSchema.extend({ probe: ProbeResultSchema })
  * Env: OUTPUT_BUCKET, THUMBNAIL_COUNT, THUMBNAIL_WIDTH, RENDITION_HEIGHTS, MAX_TASKS.
  * The plan is also written to S3 so progress displays can show "n of m".
  */
-export const handler = async (event: unknown): Promise<Plan> => {
+export const handler = async (event: unknown, context: Context): Promise<Plan> => {
+  logger.addContext(context);
   const input: z.infer<typeof PlanInputSchema> = parseEvent(PlanInputSchema, event, 'plan input');
   correlate(input.videoId);
   try {

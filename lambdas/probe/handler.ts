@@ -14,6 +14,7 @@ const SAFETY_MARGIN_MS = 5_000;
  * Throws InvalidVideoError (terminal) for uploads that are not playable videos.
  */
 export const handler = async (event: unknown, context: Context): Promise<ProbeResult> => {
+  logger.addContext(context);
   const input = parseEvent(WorkflowInputSchema, event, 'probe input');
   correlate(input.videoId);
   try {

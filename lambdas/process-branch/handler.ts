@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { requireEnv } from '../shared/env.js';
-import { correlate, metrics } from '../shared/powertools.js';
+import { correlate, logger, metrics } from '../shared/powertools.js';
 import { BranchInputSchema, type BranchRef } from '../shared/schemas.js';
 import { parseEvent } from '../shared/validate.js';
 import { processBranch } from './logic.js';
@@ -19,6 +19,7 @@ const RESERVE_MS = 15_000;
  * Env: OUTPUT_BUCKET.
  */
 export const handler = async (event: unknown, context: Context): Promise<BranchRef> => {
+  logger.addContext(context);
   const input = parseEvent(BranchInputSchema, event, 'branch input');
   correlate(input.videoId);
   try {

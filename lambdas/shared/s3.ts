@@ -13,10 +13,11 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { TransientServiceError } from './errors.js';
+import { tracer } from './powertools.js';
 import type { SourceObject } from './schemas.js';
 
-/** One client per process: reused across warm invocations. */
-export const s3 = new S3Client({});
+/** One client per process, reused across warm invocations; traced when X-Ray is on (a no-op elsewhere). */
+export const s3 = tracer.captureAWSv3Client(new S3Client({}));
 
 const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
 

@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { rethrowClassified } from '../shared/aws-errors.js';
 import { videoIdFor } from '../shared/keys.js';
-import { logger, metrics } from '../shared/powertools.js';
+import { logger, metrics, tracer } from '../shared/powertools.js';
 import {
   isObjectCreated,
   isUploadKey,
@@ -12,7 +12,7 @@ import {
 import type { SourceObject, WorkflowInput } from '../shared/schemas.js';
 
 /** One client per process: reused across warm invocations. */
-export const sfn = new SFNClient({});
+export const sfn = tracer.captureAWSv3Client(new SFNClient({}));
 
 export type StartOutcome =
   | { videoId: string; status: 'started'; executionArn: string }

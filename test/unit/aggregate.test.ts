@@ -21,6 +21,7 @@ import {
 import {
   branchResultFactory,
   jsonBody,
+  lambdaContextFactory,
   probeFactory,
   s3ErrorFactory,
   sourceFactory,
@@ -366,11 +367,14 @@ describe('aggregate', () => {
     serveRecords(allSucceeded());
 
     // Act
-    const out = await handler({ ...stateFactory(succeededRefs()), extra: 'ignored' });
+    const out = await handler(
+      { ...stateFactory(succeededRefs()), extra: 'ignored' },
+      lambdaContextFactory()
+    );
 
     // Assess
     expect(out.status).toBe('COMPLETE');
-    await expect(handler({ videoId: VIDEO_ID })).rejects.toMatchObject({
+    await expect(handler({ videoId: VIDEO_ID }, lambdaContextFactory())).rejects.toMatchObject({
       name: 'InvalidEventError',
     });
   });

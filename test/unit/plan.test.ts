@@ -14,7 +14,7 @@ import { InvalidVideoError } from '../../lambdas/shared/errors.js';
 import { planKey } from '../../lambdas/shared/keys.js';
 import { s3 } from '../../lambdas/shared/s3.js';
 import { PlanSchema } from '../../lambdas/shared/schemas.js';
-import { probeFactory, sourceFactory } from '../helpers/factories.js';
+import { lambdaContextFactory, probeFactory, sourceFactory } from '../helpers/factories.js';
 
 const idsOf = (kind: string, plan: ReturnType<typeof buildPlan>) =>
   plan.tasks.filter((t) => t.kind === kind).map((t) => t.id);
@@ -214,7 +214,7 @@ describe('plan handler', () => {
     const event = { videoId: 'clip-1', source: sourceFactory(), probe: probeFactory() };
 
     // Act
-    const plan = await handler(event);
+    const plan = await handler(event, lambdaContextFactory());
 
     // Assess
     expect(plan.tasks).toHaveLength(4);
@@ -231,7 +231,7 @@ describe('plan handler', () => {
     const event = { videoId: 'clip-1', source: sourceFactory() };
 
     // Act
-    const result = handler(event);
+    const result = handler(event, lambdaContextFactory());
 
     // Assess
     await expect(result).rejects.toMatchObject({ name: 'InvalidEventError' });

@@ -1,6 +1,6 @@
 import '../helpers/env.js';
 import 'aws-sdk-client-mock-vitest/extend';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -209,7 +209,29 @@ describe('processBranch with S3', () => {
     expect(addMetric).toHaveBeenCalledWith('BranchSucceeded', 'Count', 1);
   });
 
-  it('uploads a rendition through the streaming uploader', async () => {
+  it('leaves nothing behind in the temp directory, on success or failure', async () => {
+    // Prepare
+    const ours = async () =>
+      (await readdir(tmpdir())).filter((name) => /^branch-[A-Za-z0-9]{6}$/.test(name));
+    const before = await ours();
+    const ok: BranchTask = { id: 'thumb-01', kind: 'thumbnail', atSec: 1, width: 160 };
+    const bad: BranchTask = { id: 'thumb-at-99000', kind: 'thumbnail', atSec: 99, width: 160 };
+
+    // Act
+    await processBranch(
+      { videoId: VIDEO_ID, source, task: ok },
+      { outputBucket: BUCKET, timeBudget: generous }
+    );
+    await processBranch(
+      { videoId: VIDEO_ID, source, task: bad },
+      { outputBucket: BUCKET, timeBudget: generous }
+    ).catch(() => undefined);
+
+    // Assess
+    expect(await ours()).toEqual(before);
+  });
+
+  it('uploads a rendition and records its size', async () => {
     // Prepare
     const task: BranchTask = { id: 'rendition-360p', kind: 'rendition', height: 360 };
 
