@@ -149,7 +149,13 @@ export class EsmPoller {
         batchSize - batch.length,
         Math.min(20, Math.floor(remainingMs / 1000))
       );
-      batch.push(...more);
+      for (const m of more) {
+        // A window longer than the visibility timeout can surface the same message again;
+        // only its newest receipt handle is valid, and the function must see it once.
+        const i = batch.findIndex((b) => b.MessageId === m.MessageId);
+        if (i >= 0) batch[i] = m;
+        else batch.push(m);
+      }
       if (more.length === 0 && remainingMs < 1000) {
         await new Promise((r) => setTimeout(r, Math.min(remainingMs, 100)));
       }
