@@ -1,0 +1,229 @@
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { mapLimit } from '../../lambdas/shared/concurrency.js';
+import { OUTPUT_PREFIX } from '../../lambdas/shared/keys.js';
+import type { Clients } from './aws.js';
+import { CliError, type StackOutputs } from './config.js';
+import { type ListRow, renderListTable, renderReport } from './render.js';
+import { sniffFile } from './sniff.js';
+import {
+  checkLocalFile,
+  createProgressReporter,
+  parseThumbnailTimesOption,
+  resolveUploadKey,
+  uploadVideo,
+} from './upload.js';
+import {
+  createLiveView,
+  createSnapshotter,
+  executionArnFor,
+  exitCodeFor,
+  manifestExitCode,
+  type Out,
+  outcomeMessage,
+  readManifest,
+  type WatchOptions,
+  watchVideo,
+} from './watch.js';
+
+/**
+ * The three commands as functions of their inputs; each returns the process
+ * exit code. main.ts only parses arguments and maps errors to one line.
+ */
+
+export interface Context {
+  outputs: StackOutputs;
+  clients: Clients;
+  out: Out;
+  err: Out;
+}
+
+/** Exit code of `status` while the video has no manifest yet. */
+export const EXIT_IN_PROGRESS = 3;
+
+const target = (ctx: Context) => ({
+  s3: ctx.clients.s3,
+  sfn: ctx.clients.sfn,
+  outputBucket: ctx.outputs.outputBucket,
+  stateMachineArn: ctx.outputs.stateMachineArn,
+});
+
+export interface UploadCommandOptions {
+  watch?: boolean;
+  key?: string;
+  thumbnailTimes?: string;
+  timeoutSec: number;
+  intervalMs?: number;
+  /** Test seams for the watch loop. */
+  now?: WatchOptions['now'];
+  sleep?: WatchOptions['sleep'];
+}
+
+export const runUpload = async (
+  ctx: Context,
+  file: string,
+  opts: UploadCommandOptions
+): Promise<number> => {
+  const key = resolveUploadKey(file, opts.key);
+  const thumbnailTimes =
+    opts.thumbnailTimes !== undefined ? parseThumbnailTimesOption(opts.thumbnailTimes) : undefined;
+  const size = await checkLocalFile(file);
+  const sniff = await sniffFile(file);
+  if (sniff.warnings.length > 0) {
+    ctx.err.write(
+      `warning: ${file} does not look like a video (${sniff.warnings.join('; ')}); uploading anyway: the pipeline will reject it with a FAILED manifest\n`
+    );
+  }
+
+  const bucket = ctx.outputs.uploadBucket;
+  ctx.out.write(`uploading ${file} to s3://${bucket}/${key}\n`);
+  const progress = createProgressReporter(ctx.out, size);
+  let uploaded: Awaited<ReturnType<typeof uploadVideo>>;
+  try {
+    uploaded = await uploadVideo({
+      s3: ctx.clients.s3,
+      bucket,
+      key,
+      file,
+      size,
+      thumbnailTimes,
+      onProgress: (loaded) => progress.update(loaded),
+    });
+  } finally {
+    progress.stop();
+  }
+  const { videoId, source } = uploaded;
+  const executionArn = executionArnFor(ctx.outputs.stateMachineArn, videoId);
+  ctx.out.write(
+    [
+      `videoId:        ${videoId}`,
+      `execution name: ${videoId}`,
+      `execution ARN:  ${executionArn}`,
+      `object:         ${source.versionId ? `versionId ${source.versionId}` : `etag ${source.etag}`}`,
+      `manifest:       s3://${ctx.outputs.outputBucket}/${OUTPUT_PREFIX}${videoId}/manifest.json`,
+      '',
+    ].join('\n')
+  );
+  if (!opts.watch) return 0;
+
+  const timeoutMs = opts.timeoutSec * 1000;
+  const view = createLiveView(ctx.out);
+  const restore = () => view.done();
+  process.once('exit', restore);
+  let outcome: Awaited<ReturnType<typeof watchVideo>>;
+  try {
+    outcome = await watchVideo(target(ctx), videoId, {
+      timeoutMs,
+      intervalMs: opts.intervalMs ?? 2000,
+      onProgress: (p) => view.update(p),
+      now: opts.now,
+      sleep: opts.sleep,
+    });
+  } finally {
+    view.done();
+    process.off('exit', restore);
+  }
+  ctx.out.write(`\n${renderReport(outcome.progress)}\n`);
+  const message = outcomeMessage(outcome, timeoutMs);
+  if (message) ctx.err.write(`error: ${message}\n`);
+  return exitCodeFor(outcome);
+};
+
+export const runStatus = async (ctx: Context, videoId: string): Promise<number> => {
+  const progress = await createSnapshotter(target(ctx), videoId)();
+  if (!progress.manifest && !progress.plan && progress.execution.status === 'NOT_FOUND') {
+    throw new CliError(
+      `no such video: ${videoId} (no manifest in s3://${ctx.outputs.outputBucket}, no execution)`
+    );
+  }
+  ctx.out.write(`${renderReport(progress)}\n`);
+  return progress.manifest ? manifestExitCode(progress.manifest) : EXIT_IN_PROGRESS;
+};
+
+/** All `outputs/<videoId>/` folders in the output bucket. */
+const listVideoIds = async (ctx: Context): Promise<string[]> => {
+  const ids: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await ctx.clients.s3.send(
+      new ListObjectsV2Command({
+        Bucket: ctx.outputs.outputBucket,
+        Prefix: OUTPUT_PREFIX,
+        Delimiter: '/',
+        ContinuationToken: token,
+      })
+    );
+    for (const p of page.CommonPrefixes ?? []) {
+      const id = p.Prefix?.slice(OUTPUT_PREFIX.length).replace(/\/$/, '');
+      if (id) ids.push(id);
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return ids;
+};
+
+const listRunning = async (ctx: Context): Promise<Map<string, Date | undefined>> => {
+  const running = new Map<string, Date | undefined>();
+  let token: string | undefined;
+  do {
+    const page = await ctx.clients.sfn.send(
+      new ListExecutionsCommand({
+        stateMachineArn: ctx.outputs.stateMachineArn,
+        statusFilter: 'RUNNING',
+        nextToken: token,
+      })
+    );
+    for (const e of page.executions ?? []) if (e.name) running.set(e.name, e.startDate);
+    token = page.nextToken;
+  } while (token);
+  return running;
+};
+
+/** Recent videos first: manifests (newest createdAt) plus in-flight executions. */
+export const collectList = async (ctx: Context, limit: number): Promise<ListRow[]> => {
+  const [ids, running] = await Promise.all([listVideoIds(ctx), listRunning(ctx)]);
+  const rows = await mapLimit(ids, 8, async (videoId) => {
+    const manifest = await readManifest(ctx.clients.s3, ctx.outputs.outputBucket, videoId);
+    if (manifest) {
+      return {
+        videoId,
+        status: manifest.status,
+        branches: `${manifest.counts.succeeded}/${manifest.counts.total}`,
+        created: manifest.createdAt,
+      };
+    }
+    const started = running.get(videoId);
+    return {
+      videoId,
+      status: running.has(videoId) ? 'RUNNING' : 'NO MANIFEST',
+      branches: '-',
+      created: started?.toISOString() ?? '-',
+    };
+  });
+  const known = new Set(ids);
+  for (const [videoId, started] of running) {
+    if (!known.has(videoId)) {
+      rows.push({
+        videoId,
+        status: 'RUNNING',
+        branches: '-',
+        created: started?.toISOString() ?? '-',
+      });
+    }
+  }
+  // ISO timestamps sort chronologically; rows without a time go last.
+  rows.sort((a, b) =>
+    (b.created === '-' ? '' : b.created).localeCompare(a.created === '-' ? '' : a.created)
+  );
+  return rows.slice(0, limit);
+};
+
+export const runList = async (ctx: Context, limit: number): Promise<number> => {
+  const rows = await collectList(ctx, limit);
+  if (rows.length === 0) {
+    ctx.out.write(`no videos yet in s3://${ctx.outputs.outputBucket}/${OUTPUT_PREFIX}\n`);
+    return 0;
+  }
+  ctx.out.write(`${renderListTable(rows)}\n`);
+  return 0;
+};

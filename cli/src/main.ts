@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { type AwsOptions, createClients, describeError, effectiveEndpoint } from './aws.js';
+import { type Context, EXIT_IN_PROGRESS, runList, runStatus, runUpload } from './commands.js';
+import { DEFAULT_OUTPUTS_FILES, DEFAULT_STACK, loadStackOutputs } from './config.js';
+
+/**
+ * Video pipeline CLI: upload a video and watch its fan-out/fan-in, show one
+ * video's manifest, or list recent videos.
+ *
+ * Exit codes:
+ *   0  COMPLETE (upload without --watch: uploaded; list: listed)
+ *   2  PARTIAL: some branches failed
+ *   1  FAILED manifest, timeout, execution ended without a manifest, or any error
+ *   3  status only: no manifest yet (still in progress)
+ */
+
+interface GlobalOptions extends AwsOptions {
+  outputs?: string;
+  stack?: string;
+}
+
+const positiveNumber = (what: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`${what} must be a positive number`);
+  return n;
+};
+
+const positiveInt = (what: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidArgumentError(`${what} must be a positive integer`);
+  return n;
+};
+
+const contextFor = (g: GlobalOptions): Context => {
+  const outputs = loadStackOutputs({ outputsFile: g.outputs, stack: g.stack });
+  return {
+    outputs,
+    clients: createClients(g, outputs.stateMachineArn),
+    out: process.stdout,
+    err: process.stderr,
+  };
+};
+
+/** Runs a command and turns any failure into one line on stderr and exit code 1. */
+const run = async (g: GlobalOptions, fn: (ctx: Context) => Promise<number>): Promise<void> => {
+  let ctx: Context | undefined;
+  try {
+    ctx = contextFor(g);
+    process.exitCode = await fn(ctx);
+  } catch (err) {
+    process.stderr.write(`error: ${describeError(err, effectiveEndpoint(g))}\n`);
+    if (process.env.VIDEO_CLI_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
+    process.exitCode = 1;
+  } finally {
+    ctx?.clients.s3.destroy();
+    ctx?.clients.sfn.destroy();
+  }
+};
+
+export const buildProgram = (): Command => {
+  const program = new Command('video')
+    .description('Upload videos to the fan-out/fan-in pipeline and follow them.')
+    .option(
+      '--outputs <file>',
+      `stack outputs JSON (default: ${DEFAULT_OUTPUTS_FILES.join(', then ')})`
+    )
+    .option(
+      '--stack <name>',
+      `stack in the outputs file (default: the only one, or ${DEFAULT_STACK})`
+    )
+    .option('--endpoint-url <url>', 'endpoint for all AWS clients (default: AWS_ENDPOINT_URL)')
+    .option('--region <region>', 'AWS region (default: AWS_REGION, else the stack ARN region)')
+    .option('--profile <name>', 'AWS shared-config profile')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Exit codes:
+  0  COMPLETE (or: uploaded without --watch, listed)
+  2  PARTIAL: some branches failed
+  1  FAILED, timeout, or an error
+  ${EXIT_IN_PROGRESS}  status: no manifest yet
+
+Set VIDEO_CLI_DEBUG=1 to print stack traces.`
+    );
+
+  program
+    .command('upload')
+    .description('upload a video under uploads/ and print its videoId')
+    .argument('<file>', 'local file (non-videos are uploaded too, with a warning)')
+    .option('--watch', 'follow the execution until the manifest exists')
+    .option('--key <key>', 'S3 key under uploads/ (default: uploads/<file name>)')
+    .option('--thumbnail-times <list>', 'extra thumbnail times in seconds, e.g. 1,2.5')
+    .option(
+      '--timeout <seconds>',
+      'give up watching after this long',
+      positiveNumber('--timeout'),
+      900
+    )
+    .option('--interval <seconds>', 'poll interval while watching', positiveNumber('--interval'), 2)
+    .action(async (file: string, o, cmd: Command) => {
+      await run(cmd.optsWithGlobals<GlobalOptions>(), (ctx) =>
+        runUpload(ctx, file, {
+          watch: o.watch,
+          key: o.key,
+          thumbnailTimes: o.thumbnailTimes,
+          timeoutSec: o.timeout,
+          intervalMs: o.interval * 1000,
+        })
+      );
+    });
+
+  program
+    .command('status')
+    .description("show a video's manifest, or a snapshot of its progress")
+    .argument('<videoId>', 'the id printed by upload (also the execution name)')
+    .action(async (videoId: string, _o, cmd: Command) => {
+      await run(cmd.optsWithGlobals<GlobalOptions>(), (ctx) => runStatus(ctx, videoId));
+    });
+
+  program
+    .command('list')
+    .description('list recent videos (manifests and running executions)')
+    .option('--limit <n>', 'how many to show', positiveInt('--limit'), 20)
+    .action(async (o, cmd: Command) => {
+      await run(cmd.optsWithGlobals<GlobalOptions>(), (ctx) => runList(ctx, o.limit));
+    });
+
+  return program;
+};
+
+const isMain =
+  process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
+
+if (isMain) {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    // Commander already printed its message (usage errors, --help).
+    process.exitCode = err instanceof CommanderError ? err.exitCode : 1;
+  }
+}

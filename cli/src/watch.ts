@@ -1,0 +1,261 @@
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { z } from 'zod';
+import { mapLimit } from '../../lambdas/shared/concurrency.js';
+import { branchResultKey, manifestKey, planKey } from '../../lambdas/shared/keys.js';
+import {
+  type BranchResult,
+  BranchResultSchema,
+  type Manifest,
+  ManifestSchema,
+  type Plan,
+  PlanSchema,
+} from '../../lambdas/shared/schemas.js';
+import { isNotFound } from './aws.js';
+import { CliError } from './config.js';
+import {
+  appendOnlyChanges,
+  countRows,
+  type ExecutionState,
+  formatDuration,
+  liveEntries,
+  type Progress,
+  rowsOf,
+  ttyFrame,
+} from './render.js';
+
+export interface WatchTarget {
+  s3: S3Client;
+  sfn: SFNClient;
+  outputBucket: string;
+  stateMachineArn: string;
+}
+
+/** The execution is named after the videoId, so its ARN is derivable from the state machine's. */
+export const executionArnFor = (stateMachineArn: string, videoId: string): string => {
+  if (!stateMachineArn.includes(':stateMachine:')) {
+    throw new CliError(`not a state machine ARN: ${stateMachineArn}`);
+  }
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${videoId}`;
+};
+
+const getJson = async <S extends z.ZodType>(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  schema: S
+): Promise<z.infer<S> | undefined> => {
+  let text: string | undefined;
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    text = await res.Body?.transformToString();
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text ?? '');
+  } catch {
+    throw new CliError(`s3://${bucket}/${key} is not JSON`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new CliError(
+      `s3://${bucket}/${key} does not match its schema: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`
+    );
+  }
+  return parsed.data;
+};
+
+export const readManifest = (s3: S3Client, bucket: string, videoId: string) =>
+  getJson(s3, bucket, manifestKey(videoId), ManifestSchema) as Promise<Manifest | undefined>;
+
+export const readPlan = (s3: S3Client, bucket: string, videoId: string) =>
+  getJson(s3, bucket, planKey(videoId), PlanSchema) as Promise<Plan | undefined>;
+
+export const describeExecution = async (
+  sfn: SFNClient,
+  executionArn: string
+): Promise<ExecutionState> => {
+  try {
+    const res = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    return { status: res.status ?? 'UNKNOWN', error: res.error, cause: res.cause };
+  } catch (err) {
+    // The starter Lambda has not started it yet (S3 -> SNS -> SQS takes a few seconds).
+    if ((err as Error).name === 'ExecutionDoesNotExist') return { status: 'NOT_FOUND' };
+    throw err;
+  }
+};
+
+/** Branch results by taskId, re-read only when a document's ETag changes. */
+export class BranchResultReader {
+  private readonly byKey = new Map<string, { etag: string; result: BranchResult }>();
+
+  constructor(
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly videoId: string
+  ) {}
+
+  async read(): Promise<Map<string, BranchResult>> {
+    const prefix = branchResultKey(this.videoId, 'x').slice(0, -'x.json'.length);
+    const listed: { key: string; etag: string }[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key?.endsWith('.json')) listed.push({ key: o.Key, etag: o.ETag ?? '' });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+
+    const stale = listed.filter((o) => this.byKey.get(o.key)?.etag !== o.etag || !o.etag);
+    await mapLimit(stale, 8, async (o) => {
+      const result = await getJson(this.s3, this.bucket, o.key, BranchResultSchema);
+      if (result) this.byKey.set(o.key, { etag: o.etag, result: result as BranchResult });
+    });
+    return new Map([...this.byKey.values()].map(({ result }) => [result.taskId, result]));
+  }
+}
+
+/** Reads everything known about a video once (no clock: elapsedMs is 0). */
+export const createSnapshotter = (t: WatchTarget, videoId: string) => {
+  const executionArn = executionArnFor(t.stateMachineArn, videoId);
+  const branches = new BranchResultReader(t.s3, t.outputBucket, videoId);
+  let plan: Plan | undefined;
+  return async (): Promise<Progress> => {
+    const [execution, manifest] = await Promise.all([
+      describeExecution(t.sfn, executionArn),
+      readManifest(t.s3, t.outputBucket, videoId),
+    ]);
+    if (manifest) return { videoId, execution, manifest, plan, results: new Map(), elapsedMs: 0 };
+    // The plan never changes once written.
+    plan ??= await readPlan(t.s3, t.outputBucket, videoId);
+    const results = plan ? await branches.read() : new Map<string, BranchResult>();
+    return { videoId, execution, plan, results, elapsedMs: 0 };
+  };
+};
+
+export type WatchOutcome =
+  | { kind: 'manifest'; progress: Progress & { manifest: Manifest } }
+  | { kind: 'timeout'; progress: Progress }
+  | { kind: 'execution-ended'; progress: Progress };
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+
+export interface WatchOptions {
+  timeoutMs: number;
+  intervalMs: number;
+  onProgress?: (p: Progress) => void;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Polls until the manifest exists, the timeout passes, or the execution has
+ * ended without one (given one extra poll, since the aggregator writes the
+ * manifest just before the execution ends).
+ */
+export const watchVideo = async (
+  target: WatchTarget,
+  videoId: string,
+  opts: WatchOptions
+): Promise<WatchOutcome> => {
+  const now = opts.now ?? Date.now;
+  const sleep = opts.sleep ?? defaultSleep;
+  const snapshot = createSnapshotter(target, videoId);
+  const start = now();
+  let terminalPolls = 0;
+  for (;;) {
+    const progress = { ...(await snapshot()), elapsedMs: now() - start };
+    opts.onProgress?.(progress);
+    if (progress.manifest)
+      return { kind: 'manifest', progress: { ...progress, manifest: progress.manifest } };
+    if (TERMINAL.has(progress.execution.status) && ++terminalPolls >= 2) {
+      return { kind: 'execution-ended', progress };
+    }
+    if (now() - start >= opts.timeoutMs) return { kind: 'timeout', progress };
+    await sleep(Math.min(opts.intervalMs, Math.max(0, opts.timeoutMs - (now() - start))));
+  }
+};
+
+/** 0 COMPLETE, 2 PARTIAL, 1 FAILED, timeout, or an execution that ended without a manifest. */
+export const exitCodeFor = (outcome: WatchOutcome): number => {
+  if (outcome.kind !== 'manifest') return 1;
+  return manifestExitCode(outcome.progress.manifest);
+};
+
+export const manifestExitCode = (m: Manifest): number =>
+  m.status === 'COMPLETE' ? 0 : m.status === 'PARTIAL' ? 2 : 1;
+
+export const outcomeMessage = (outcome: WatchOutcome, timeoutMs: number): string | undefined => {
+  if (outcome.kind === 'timeout') {
+    return `timed out after ${formatDuration(timeoutMs)} waiting for the manifest (the pipeline may still finish: check with \`npm run status -- ${outcome.progress.videoId}\`)`;
+  }
+  if (outcome.kind === 'execution-ended') {
+    return `execution ended ${outcome.progress.execution.status} without writing a manifest`;
+  }
+  return undefined;
+};
+
+// ---- live views --------------------------------------------------------------
+
+export interface Out {
+  write(s: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+  rows?: number;
+}
+
+export interface LiveView {
+  update(p: Progress): void;
+  done(): void;
+}
+
+/** Rewrites one block in place with ANSI cursor moves. */
+export class TtyLiveView implements LiveView {
+  private lines = 0;
+  constructor(private readonly out: Out) {
+    out.write('\x1b[?25l'); // hide the cursor while redrawing
+  }
+  update(p: Progress): void {
+    const frame = ttyFrame(p, this.out.columns ?? 80, this.out.rows ?? 24);
+    const up = this.lines > 0 ? `\x1b[${this.lines}F` : '';
+    this.out.write(`${up}\x1b[0J${frame.join('\n')}\n`);
+    this.lines = frame.length;
+  }
+  done(): void {
+    this.out.write('\x1b[?25h');
+  }
+}
+
+/** Prints only new or changed lines, with a heartbeat so CI logs show it is alive. */
+export class AppendLiveView implements LiveView {
+  private readonly printed = new Map<string, string>();
+  private lastWrite = Number.NEGATIVE_INFINITY;
+  constructor(
+    private readonly out: Out,
+    private readonly heartbeatMs = 30_000
+  ) {}
+  update(p: Progress): void {
+    const stamp = `[${formatDuration(p.elapsedMs).padStart(7)}]`;
+    const lines = appendOnlyChanges(this.printed, liveEntries(p));
+    if (lines.length === 0 && p.elapsedMs - this.lastWrite >= this.heartbeatMs) {
+      const c = countRows(rowsOf(p));
+      lines.push(`still waiting: ${c.succeeded} ok, ${c.failed} failed, ${c.pending} pending`);
+    }
+    if (lines.length === 0) return;
+    this.lastWrite = p.elapsedMs;
+    this.out.write(lines.map((l) => `${stamp} ${l}\n`).join(''));
+  }
+  done(): void {}
+}
+
+export const createLiveView = (out: Out): LiveView =>
+  out.isTTY ? new TtyLiveView(out) : new AppendLiveView(out);
