@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { rethrowClassified } from '../shared/aws-errors.js';
-import { videoIdFor } from '../shared/keys.js';
+import { extensionOf, VIDEO_EXTENSIONS, videoIdFor } from '../shared/keys.js';
 import { logger, metrics, tracer } from '../shared/powertools.js';
 import {
   isObjectCreated,
@@ -74,6 +74,11 @@ export const handleUploadMessage = async (
         key: source.key,
       });
       continue;
+    }
+    if (!(VIDEO_EXTENSIONS as readonly string[]).includes(extensionOf(source.key))) {
+      logger.info('Unexpected extension; starting anyway so the probe records why it fails', {
+        key: source.key,
+      });
     }
     outcomes.push(await startWorkflow(stateMachineArn, source));
   }

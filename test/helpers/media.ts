@@ -102,6 +102,50 @@ export const makeEmpty = async (): Promise<string> => {
   return out;
 };
 
+/** An AAC-only file: a valid media file without a video stream. */
+export const makeAudioOnly = async (seconds = 2): Promise<string> => {
+  useMediaTools();
+  const out = fresh('mp4');
+  await run('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine',
+    '-t',
+    String(seconds),
+    '-c:a',
+    'aac',
+    out,
+  ]);
+  return out;
+};
+
+/** One PNG frame named .mp4: decodable, but has no duration. */
+export const makeStillImage = async (): Promise<string> => {
+  useMediaTools();
+  const out = fresh('mp4');
+  await run('ffmpeg', [
+    '-nostdin',
+    '-v',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=size=64x64',
+    '-frames:v',
+    '1',
+    '-f',
+    'image2',
+    '-c:v',
+    'png',
+    out,
+  ]);
+  return out;
+};
+
 /** The first half of a clip, like an interrupted upload. */
 export const makeTruncated = async (clip: string): Promise<string> => {
   const bytes = readFileSync(clip);

@@ -16,9 +16,11 @@ import {
 } from '../helpers/factories.js';
 import {
   cleanupMedia,
+  makeAudioOnly,
   makeClip,
   makeEmpty,
   makeNonVideo,
+  makeStillImage,
   makeTruncated,
   useMediaTools,
 } from '../helpers/media.js';
@@ -107,6 +109,28 @@ describe('probeFile on generated media', () => {
     // Assess
     await expect(result).rejects.toThrow(InvalidVideoError);
     await expect(result).rejects.toThrow(/truncated|not a readable video/);
+  });
+
+  it('rejects an audio-only file: no video stream', async () => {
+    // Prepare
+    const path = await makeAudioOnly();
+
+    // Act
+    const result = probeFile(path);
+
+    // Assess
+    await expect(result).rejects.toThrow('not a video: no video stream');
+  });
+
+  it('rejects a still image: zero or unknown duration', async () => {
+    // Prepare
+    const path = await makeStillImage();
+
+    // Act
+    const result = probeFile(path);
+
+    // Assess
+    await expect(result).rejects.toThrow('zero or unknown duration');
   });
 
   it('does not leak the temp path into the reason', async () => {
