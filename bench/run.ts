@@ -1,0 +1,264 @@
+/**
+ * `npm run bench`: prints three tables and writes bench/results/<timestamp>.json.
+ *   (a) end-to-end time of a 30 s 720p clip vs the same ffmpeg work run directly;
+ *   (b) Map fan-out of 10 / 100 / 1000 trivial items vs calling the handler directly;
+ *   (c) bundle size and cold module-init time of each Lambda.
+ * Options: --only a,b,c   --sizes 10,100,1000   --seconds 30
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import Table from 'cli-table3';
+import { Command } from 'commander';
+import { buildPlan, DEFAULT_PLAN_CONFIG } from '../lambdas/plan/logic.js';
+import { probeFile } from '../lambdas/probe/logic.js';
+import { runTask } from '../lambdas/process-branch/logic.js';
+import { manifestKey, videoIdFor } from '../lambdas/shared/keys.js';
+import { ManifestSchema } from '../lambdas/shared/schemas.js';
+import { silentLogger, startLocalRuntime } from '../local-runtime/src/index.js';
+import { makeClip, useMediaTools } from '../test/helpers/media.js';
+import { measureBundles, median } from './bundles.js';
+import { synthFanOutApp } from './fixtures/fanout-app.js';
+import { handler as trivialWorker } from './fixtures/trivial/worker.js';
+
+const root = resolve(import.meta.dirname, '..');
+const opts = new Command()
+  .option('--only <parts>', 'which benchmarks: a,b,c', 'a,b,c')
+  .option('--sizes <n,...>', 'fan-out sizes for (b)', '10,100,1000')
+  .option('--seconds <s>', 'clip length for (a)', '30')
+  .parse()
+  .opts<{ only: string; sizes: string; seconds: string }>();
+const parts = new Set(opts.only.split(','));
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+const ms = (x: number) => Math.round(x);
+const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
+
+const synthVideoStack = () => {
+  const res = spawnSync('npx', ['cdk', 'synth', '--quiet'], { cwd: root, stdio: 'inherit' });
+  if (res.status !== 0) throw new Error('cdk synth failed');
+};
+
+// ---- (a) end to end vs direct ------------------------------------------------------------------
+const benchEndToEnd = async (seconds: number) => {
+  useMediaTools();
+  const clip = await makeClip({ seconds, width: 1280, height: 720 });
+  const work = mkdtempSync(join(tmpdir(), 'bench-direct-'));
+
+  // Direct: the same logic functions the Lambdas run, on the same machine, no pipeline.
+  let t = performance.now();
+  const probe = await probeFile(clip);
+  const probeMs = performance.now() - t;
+  const plan = buildPlan(probe, DEFAULT_PLAN_CONFIG);
+  const source = { bucket: 'bench', key: 'uploads/bench.mp4', etag: 'x' };
+  const alone: Record<string, number> = {};
+  for (const task of plan.tasks) {
+    t = performance.now();
+    await runTask('bench', source, task, clip, work, () => 600_000);
+    alone[task.id] = performance.now() - t;
+  }
+  t = performance.now();
+  await Promise.all(
+    plan.tasks.map((task) => runTask('bench', source, task, clip, work, () => 600_000))
+  );
+  const parallelMs = performance.now() - t;
+  rmSync(work, { recursive: true, force: true });
+  const slowest = Math.max(...Object.values(alone));
+
+  // Pipeline: upload → manifest through the local runtime, same template and bundles as AWS.
+  const runtime = await startLocalRuntime({
+    assemblyDir: join(root, 'cdk.out'),
+    port: 0,
+    logger: silentLogger,
+  });
+  try {
+    const s3 = new S3Client({
+      endpoint: runtime.endpoint,
+      region: runtime.region,
+      credentials,
+      forcePathStyle: true,
+    });
+    const out = runtime.outputs;
+    const runOnce = async (key: string) => {
+      const started = performance.now();
+      const put = await s3.send(
+        new PutObjectCommand({ Bucket: out.UploadBucketName, Key: key, Body: readFileSync(clip) })
+      );
+      const videoId = videoIdFor({
+        bucket: out.UploadBucketName,
+        key,
+        versionId: put.VersionId,
+        etag: put.ETag?.replaceAll('"', ''),
+      });
+      for (;;) {
+        try {
+          const res = await s3.send(
+            new GetObjectCommand({ Bucket: out.OutputBucketName, Key: manifestKey(videoId) })
+          );
+          const manifest = ManifestSchema.parse(JSON.parse(await res.Body!.transformToString()));
+          return { ms: performance.now() - started, manifest };
+        } catch {
+          await sleep(50);
+        }
+      }
+    };
+    // The first run pays process start-up (Lambda cold starts); report both.
+    const cold = await runOnce('uploads/bench-cold.mp4');
+    const warm = await runOnce('uploads/bench-warm.mp4');
+    const directCritical = probeMs + parallelMs;
+    return {
+      clip: `${seconds}s 1280x720 H.264/AAC`,
+      branches: plan.tasks.length,
+      status: warm.manifest.status,
+      direct: {
+        probeMs: ms(probeMs),
+        slowestBranchAloneMs: ms(slowest),
+        branchesInParallelMs: ms(parallelMs),
+        perBranchAloneMs: Object.fromEntries(Object.entries(alone).map(([k, v]) => [k, ms(v)])),
+        criticalPathMs: ms(directCritical),
+        criticalPathSequentialIdealMs: ms(probeMs + slowest),
+      },
+      pipeline: { coldMs: ms(cold.ms), warmMs: ms(warm.ms) },
+      overheadRatioWarm: Number((warm.ms / directCritical).toFixed(3)),
+      overheadRatioCold: Number((cold.ms / directCritical).toFixed(3)),
+      overheadRatioVsIdeal: Number((warm.ms / (probeMs + slowest)).toFixed(3)),
+    };
+  } finally {
+    await runtime.stop();
+  }
+};
+
+// ---- (b) Map fan-out of trivial items ------------------------------------------------------------
+const benchFanOut = async (sizes: number[]) => {
+  const outdir = mkdtempSync(join(tmpdir(), 'bench-fanout-'));
+  const maxConcurrency = 40;
+  const assembly = synthFanOutApp(outdir, maxConcurrency);
+  const runtime = await startLocalRuntime({
+    assemblyDir: assembly,
+    port: 0,
+    logger: silentLogger,
+    lambdaConcurrency: maxConcurrency,
+  });
+  const rows = [];
+  try {
+    const sfn = new SFNClient({ endpoint: runtime.endpoint, region: runtime.region, credentials });
+    const stateMachineArn = Object.values(runtime.model.stateMachines)[0].arn;
+    const run = async (n: number, name: string) => {
+      const items = Array.from({ length: n }, (_, i) => ({ id: `item-${i}` }));
+      const started = performance.now();
+      const { executionArn } = await sfn.send(
+        new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify({ items }) })
+      );
+      for (;;) {
+        const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        if (d.status !== 'RUNNING') {
+          if (d.status !== 'SUCCEEDED')
+            throw new Error(`fan-out of ${n} ended ${d.status}: ${d.cause}`);
+          return performance.now() - started;
+        }
+        await sleep(10);
+      }
+    };
+    await run(10, 'warm-up'); // start the worker processes once, like warm Lambdas
+    for (const n of sizes) {
+      const totalMs = await run(n, `fanout-${n}`);
+      const t = performance.now();
+      for (let i = 0; i < n; i++) await trivialWorker({ item: { id: `item-${i}` } });
+      const directMs = performance.now() - t;
+      rows.push({
+        items: n,
+        totalMs: ms(totalMs),
+        perItemMs: Number((totalMs / n).toFixed(2)),
+        directPerItemMs: Number((directMs / n).toFixed(4)),
+        overheadPerItemMs: Number(((totalMs - directMs) / n).toFixed(2)),
+        maxConcurrency,
+      });
+    }
+  } finally {
+    await runtime.stop();
+    rmSync(outdir, { recursive: true, force: true });
+  }
+  return rows;
+};
+
+const main = async () => {
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      memGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
+  };
+  if (parts.has('a') || parts.has('c')) synthVideoStack();
+
+  if (parts.has('a')) {
+    const a = await benchEndToEnd(Number(opts.seconds));
+    results.endToEnd = a;
+    const table = new Table({ head: ['(a) end to end', 'value'] });
+    table.push(
+      ['clip', a.clip],
+      ['branches / status', `${a.branches} / ${a.status}`],
+      ['direct: probe', `${a.direct.probeMs} ms`],
+      ['direct: branches in parallel', `${a.direct.branchesInParallelMs} ms`],
+      ['direct: slowest branch alone', `${a.direct.slowestBranchAloneMs} ms`],
+      ['direct critical path (probe + parallel branches)', `${a.direct.criticalPathMs} ms`],
+      ['pipeline, cold (first upload)', `${a.pipeline.coldMs} ms`],
+      ['pipeline, warm', `${a.pipeline.warmMs} ms`],
+      ['overhead ratio warm (target ≤ 1.10)', String(a.overheadRatioWarm)],
+      ['overhead ratio cold', String(a.overheadRatioCold)],
+      ['ratio vs probe + slowest branch alone', String(a.overheadRatioVsIdeal)]
+    );
+    console.log(table.toString());
+  }
+  if (parts.has('b')) {
+    const b = await benchFanOut(opts.sizes.split(',').map(Number));
+    results.fanOut = b;
+    const table = new Table({
+      head: [
+        '(b) items',
+        'total ms',
+        'per item ms',
+        'direct per item ms',
+        'overhead per item ms',
+        'MaxConcurrency',
+      ],
+    });
+    for (const r of b) {
+      table.push([
+        r.items,
+        r.totalMs,
+        r.perItemMs,
+        r.directPerItemMs,
+        r.overheadPerItemMs,
+        r.maxConcurrency,
+      ]);
+    }
+    console.log(table.toString());
+  }
+  if (parts.has('c')) {
+    const c = measureBundles(join(root, 'cdk.out'), 'VideoPipeline', 7);
+    results.bundles = c;
+    const table = new Table({
+      head: ['(c) function', 'bundle KB', 'ffmpeg', 'cold init ms (median of 7)', 'targets'],
+    });
+    for (const r of c) {
+      const ok = r.usesFfmpeg
+        ? 'n/a (ffmpeg)'
+        : `${r.bundleKB <= 150 ? 'size ok' : 'size OVER'}, ${r.coldInitMs <= 50 ? 'init ok' : 'init OVER'}`;
+      table.push([r.function, r.bundleKB, r.usesFfmpeg ? 'yes' : 'no', r.coldInitMs, ok]);
+    }
+    console.log(table.toString());
+  }
+  const dir = join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(dir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`results written to ${file}`);
+};
+
+await main();

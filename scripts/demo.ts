@@ -1,0 +1,196 @@
+/**
+ * `npm run demo`: the product on one machine, no Docker, no AWS account.
+ * Synthesizes if the assembly is stale, starts the local runtime from it,
+ * generates a clip, uploads it with the project's CLI (the same command a user
+ * runs against AWS) and watches the fan-out and fan-in, then downloads the
+ * outputs next to you and stops everything.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { manifestKey } from '../lambdas/shared/keys.js';
+import { ManifestSchema } from '../lambdas/shared/schemas.js';
+import { type Logger, startLocalRuntime } from '../local-runtime/src/index.js';
+import { FFMPEG_DIR } from '../test/helpers/media.js';
+
+const root = resolve(import.meta.dirname, '..');
+const assemblyDir = join(root, 'cdk.out');
+const stackName = 'VideoPipeline';
+const demoDir = join(root, '.local', 'demo');
+const t0 = performance.now();
+const since = () => `${((performance.now() - t0) / 1000).toFixed(1)}s`;
+const say = (msg: string) => console.log(`\x1b[1m[demo ${since()}]\x1b[0m ${msg}`);
+
+const newestMtime = (dir: string): number =>
+  readdirSync(dir, { withFileTypes: true }).reduce((max, entry) => {
+    const path = join(dir, entry.name);
+    const m = entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs;
+    return Math.max(max, m);
+  }, 0);
+
+const synthIfNeeded = () => {
+  const template = join(assemblyDir, `${stackName}.template.json`);
+  const sources = Math.max(...['bin', 'lib', 'lambdas'].map((d) => newestMtime(join(root, d))));
+  if (existsSync(template) && statSync(template).mtimeMs > sources) {
+    say('cdk.out is up to date with bin/, lib/ and lambdas/: reusing it');
+    return;
+  }
+  say(
+    'synthesizing the stack (cdk synth): the local runtime runs exactly this template and these bundles'
+  );
+  const res = spawnSync('npx', ['cdk', 'synth', '--quiet'], { cwd: root, stdio: 'inherit' });
+  if (res.status !== 0) throw new Error(`cdk synth failed (exit ${res.status})`);
+};
+
+const makeSampleClip = (path: string) => {
+  mkdirSync(dirname(path), { recursive: true });
+  const res = spawnSync(
+    join(FFMPEG_DIR, 'ffmpeg'),
+    [
+      '-nostdin',
+      '-y',
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=1280x720:rate=25',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=44100',
+      '-t',
+      '8',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      path,
+    ],
+    { stdio: 'inherit' }
+  );
+  if (res.status !== 0) throw new Error('ffmpeg could not generate the sample clip');
+};
+
+/** Function logs go to a file so the terminal shows the pipeline, not log lines. */
+const fileLogger = (path: string): Logger => {
+  const out = createWriteStream(path);
+  const write = (level: string) => (m: string) => out.write(`${level} ${m}\n`);
+  return { info: write('INFO'), warn: write('WARN'), error: write('ERROR'), debug: () => {} };
+};
+
+const runCli = (args: string[], env: NodeJS.ProcessEnv) =>
+  new Promise<number>((resolvePromise) => {
+    const child = spawn('npx', ['tsx', join(root, 'cli/src/main.ts'), ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: 'inherit',
+    });
+    child.on('exit', (code) => resolvePromise(code ?? 1));
+  });
+
+const main = async () => {
+  synthIfNeeded();
+  mkdirSync(demoDir, { recursive: true });
+  const logFile = join(demoDir, 'runtime.log');
+  const outputsFile = join(root, '.local', 'outputs.json');
+  say(
+    'starting the local runtime (fauxqs for S3/SNS/SQS, aws-local-stepfunctions, Lambdas as processes)'
+  );
+  const runtime = await startLocalRuntime({
+    assemblyDir,
+    stackName,
+    port: 0,
+    outputsFile,
+    logger: fileLogger(logFile),
+  });
+  let exitCode = 1;
+  try {
+    say(`runtime up at ${runtime.endpoint}; function logs → ${logFile}`);
+    const clip = join(demoDir, 'sample-720p.mp4');
+    say('generating an 8 s 1280x720 H.264/AAC sample clip with ffmpeg');
+    makeSampleClip(clip);
+    say('uploading it under uploads/ and watching the fan-out and fan-in:');
+    const env = {
+      AWS_ENDPOINT_URL: runtime.endpoint,
+      AWS_REGION: runtime.region,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+    };
+    exitCode = await runCli(
+      [
+        'upload',
+        clip,
+        '--key',
+        'uploads/demo/sample-720p.mp4',
+        '--watch',
+        '--outputs',
+        outputsFile,
+      ],
+      env
+    );
+    await downloadOutputs(runtime.endpoint, runtime.region, runtime.outputs);
+  } finally {
+    await runtime.stop();
+    say(`runtime stopped (exit code ${exitCode})`);
+  }
+  process.exit(exitCode);
+};
+
+/** Copies every artifact of the newest demo manifest to .local/demo/outputs/<videoId>/. */
+const downloadOutputs = async (
+  endpoint: string,
+  region: string,
+  outputs: Record<string, string>
+) => {
+  const s3 = new S3Client({
+    endpoint,
+    region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+  const listed = await s3.send(
+    new ListObjectsV2Command({ Bucket: outputs.OutputBucketName, Prefix: 'outputs/sample-720p-' })
+  );
+  const manifestObject = listed.Contents?.find((o) => o.Key?.endsWith('/manifest.json'));
+  if (!manifestObject?.Key) {
+    say('no manifest was written (see the runtime log)');
+    return;
+  }
+  const videoId = manifestObject.Key.split('/')[1];
+  const get = async (key: string) => {
+    const res = await s3.send(new GetObjectCommand({ Bucket: outputs.OutputBucketName, Key: key }));
+    return Buffer.from(await res.Body!.transformToByteArray());
+  };
+  const manifest = ManifestSchema.parse(JSON.parse((await get(manifestKey(videoId))).toString()));
+  const target = join(demoDir, 'outputs', videoId);
+  mkdirSync(target, { recursive: true });
+  writeFileSync(join(target, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  for (const artifact of manifest.branches.flatMap((b) => b.artifacts)) {
+    const file = join(target, artifact.key.slice(`outputs/${videoId}/`.length));
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, await get(artifact.key));
+  }
+  say(
+    `manifest ${manifest.status}: outputs are in s3://${outputs.OutputBucketName}/outputs/${videoId}/`
+  );
+  say(`and copied to ${target}/ (thumbnails/, renditions/, metadata.json, manifest.json)`);
+};
+
+main().catch((err) => {
+  console.error(`[demo] ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
