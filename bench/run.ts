@@ -20,7 +20,7 @@ import { manifestKey, videoIdFor } from '../lambdas/shared/keys.js';
 import { ManifestSchema } from '../lambdas/shared/schemas.js';
 import { silentLogger, startLocalRuntime } from '../local-runtime/src/index.js';
 import { makeClip, useMediaTools } from '../test/helpers/media.js';
-import { measureBundles, median } from './bundles.js';
+import { measureBundles } from './bundles.js';
 import { synthFanOutApp } from './fixtures/fanout-app.js';
 import { handler as trivialWorker } from './fixtures/trivial/worker.js';
 
