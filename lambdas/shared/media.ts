@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { MediaToolError } from './errors.js';
 
 /**
@@ -27,9 +28,16 @@ const MAX_CAPTURE = 4 * 1024 * 1024;
 export const toolPath = (tool: MediaTool): string =>
   (tool === 'ffmpeg' ? process.env.FFMPEG_PATH : process.env.FFPROBE_PATH) || tool;
 
-/** Last non-empty stderr lines, for error messages that stay readable in a state's Cause. */
+const TMP_PATH = new RegExp(`${tmpdir().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[^\\s:]+`, 'g');
+
+/**
+ * Last non-empty stderr lines, for error messages that stay readable in a
+ * state's Cause. Local temp paths are masked: they mean nothing to a reader
+ * and would make identical failures look different.
+ */
 export const stderrTail = (stderr: string, lines = 3, maxChars = 300): string => {
   const tail = stderr
+    .replace(TMP_PATH, '<file>')
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean)

@@ -203,6 +203,17 @@ describe('runTool', () => {
     });
   });
 
+  it('masks local temp paths in stderr', () => {
+    // Prepare
+    const stderr = `${join(tmpdir(), 'branch-abc123', 'source')}: Invalid data found when processing input\n`;
+
+    // Act
+    const tail = stderrTail(stderr);
+
+    // Assess
+    expect(tail).toBe('<file>: Invalid data found when processing input');
+  });
+
   it('keeps only the last stderr lines, bounded', () => {
     // Prepare
     const stderr = `${'noise\n'.repeat(100)}first\nsecond\nthird\n`;
