@@ -49,7 +49,8 @@ export async function startFixture(): Promise<Fixture> {
     sqs: new SQSClient(cfg),
     sns: new SNSClient(cfg),
     sfn: new SFNClient(cfg),
-    lambda: new LambdaClient(cfg),
+    // No SDK retries: tests assert on throttling as Lambda reports it.
+    lambda: new LambdaClient({ ...cfg, maxAttempts: 1 }),
   };
   return {
     rt,

@@ -42,6 +42,7 @@ class ExecutionEnvironment {
   readonly ready: Promise<LambdaErrorPayload | undefined>;
   private pending?: Pending;
   exited = false;
+  private killed = false;
 
   constructor(
     private readonly fn: FunctionSpec,
@@ -139,7 +140,13 @@ class ExecutionEnvironment {
   }
 
   kill() {
+    // Marked synchronously: the 'exit' event comes later, and the pool must not reuse us meanwhile.
+    this.killed = true;
     if (!this.exited) this.child.kill('SIGKILL');
+  }
+
+  get usable() {
+    return !this.exited && !this.killed;
   }
 
   waitExit(): Promise<void> {
@@ -178,7 +185,7 @@ class FunctionPool {
       this.active++;
     }
     let env = this.idle.pop();
-    while (env?.exited) env = this.idle.pop();
+    while (env && !env.usable) env = this.idle.pop();
     if (!env) {
       env = new ExecutionEnvironment(this.fn, this.env, this.logger);
       this.all.add(env);
@@ -190,7 +197,7 @@ class FunctionPool {
 
   release(env: ExecutionEnvironment) {
     this.busy.delete(env);
-    if (!env.exited) this.idle.push(env);
+    if (env.usable) this.idle.push(env);
     const next = this.queue.shift();
     if (next) next();
     else this.active--;

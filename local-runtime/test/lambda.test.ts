@@ -1,0 +1,105 @@
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Fixture, startFixture } from './helpers.js';
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('Lambda execution environments', { timeout: 60_000 }, () => {
+  let fx: Fixture;
+  let name: string;
+  const invoke = async (event: object) => {
+    const r = await fx.lambda.send(new InvokeCommand({ FunctionName: name, Payload: JSON.stringify(event) }));
+    return { functionError: r.FunctionError, payload: JSON.parse(Buffer.from(r.Payload!).toString()) };
+  };
+
+  beforeAll(async () => {
+    fx = await startFixture();
+    name = fx.rt.outputs.ProbeFunctionName;
+  }, 120_000);
+  afterAll(async () => {
+    await fx?.close();
+  });
+
+  it('runs with template env, resolved references, Lambda context and layers on PATH', async () => {
+    const { functionError, payload } = await invoke({ action: 'env' });
+    expect(functionError).toBeUndefined();
+    expect(payload.env).toEqual({
+      AWS_LAMBDA_FUNCTION_NAME: name,
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL: fx.rt.endpoint,
+      TABLE_HINT: 'x',
+      BUCKET_NAME: fx.rt.outputs.UploadsBucketName,
+      AWS_PROFILE: null,
+    });
+    expect(payload.context).toMatchObject({
+      functionName: name,
+      invokedFunctionArn: fx.rt.outputs.ProbeFunctionArn,
+      memoryLimitInMB: '128',
+    });
+    expect(payload.context.awsRequestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(payload.context.remaining).toBeGreaterThan(500);
+    expect(payload.context.remaining).toBeLessThanOrEqual(1000);
+    expect(payload.layer).toBe('hello from layer world');
+    expect(payload.pid).not.toBe(process.pid);
+  });
+
+  it('reuses a warm environment for sequential invocations', async () => {
+    const a = await invoke({ action: 'sleep', ms: 1 });
+    const b = await invoke({ action: 'sleep', ms: 1 });
+    expect(a.payload.pid).toBe(b.payload.pid);
+  });
+
+  it('returns thrown errors as errorType/errorMessage', async () => {
+    const { functionError, payload } = await invoke({ action: 'throw' });
+    expect(functionError).toBe('Unhandled');
+    expect(payload).toMatchObject({ errorType: 'FrameNotFoundError', errorMessage: 'frame 7 missing' });
+  });
+
+  it('kills a timed-out environment and reports it like Lambda', async () => {
+    const before = await invoke({ action: 'sleep', ms: 1 });
+    const { functionError, payload } = await invoke({ action: 'sleep', ms: 5000 });
+    expect(functionError).toBe('Unhandled');
+    expect(payload.errorType).toBe('Sandbox.Timedout');
+    expect(payload.errorMessage).toMatch(/Task timed out after 1\.00 seconds/);
+    const after = await invoke({ action: 'sleep', ms: 1 });
+    expect(after.functionError).toBeUndefined();
+    expect([before.payload.pid, after.payload.pid]).not.toContain(undefined);
+  });
+
+  it('fails only the invocation when the process exits', async () => {
+    const { functionError, payload } = await invoke({ action: 'exit' });
+    expect(functionError).toBe('Unhandled');
+    expect(payload.errorType).toBe('Runtime.ExitError');
+    expect(payload.errorMessage).toMatch(/exit status 3/);
+    expect((await invoke({ action: 'sleep', ms: 1 })).functionError).toBeUndefined();
+  });
+
+  it('throttles beyond ReservedConcurrentExecutions', async () => {
+    const results = await Promise.allSettled(
+      [1, 2, 3].map(() => invoke({ action: 'sleep', ms: 400 }))
+    );
+    const rejected = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0].reason).toMatchObject({ name: 'TooManyRequestsException' });
+  });
+
+  it('leaves no processes behind after stop()', async () => {
+    await invoke({ action: 'sleep', ms: 1 });
+    const pids = fx.rt.lambda.pids();
+    expect(pids.length).toBeGreaterThan(0);
+    expect(pids.every(alive)).toBe(true);
+    const all = [...pids];
+    await fx.rt.stop();
+    expect(all.filter(alive)).toEqual([]);
+    expect(fx.rt.lambda.pids()).toEqual([]);
+    await expect(fetch(`${fx.rt.endpoint}/_local/health`)).rejects.toThrow();
+  });
+});

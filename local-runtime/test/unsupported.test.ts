@@ -1,0 +1,98 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  silentLogger,
+  startLocalRuntime,
+  UnsupportedFeatureError,
+  UnsupportedResourceError,
+  UnsupportedResourcesError,
+} from '../src/index.js';
+import { resolve } from '../src/intrinsics.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A hand-written assembly: the validation must not depend on CDK or synth. */
+function assembly(resources: Record<string, unknown>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'local-runtime-unsupported-'));
+  dirs.push(dir);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    path.join(dir, 'manifest.json'),
+    JSON.stringify({
+      version: '55.0.0',
+      artifacts: { Demo: { type: 'aws:cloudformation:stack', properties: { templateFile: 'Demo.template.json' } } },
+    })
+  );
+  writeFileSync(path.join(dir, 'Demo.template.json'), JSON.stringify({ Resources: resources }));
+  return dir;
+}
+
+describe('template validation', () => {
+  it('names the type and logical id of an unsupported resource', async () => {
+    const dir = assembly({
+      Queue: { Type: 'AWS::SQS::Queue' },
+      Role: { Type: 'AWS::IAM::Role', Properties: {} },
+      Foo: { Type: 'Custom::Foo', Properties: { ServiceToken: 'x' } },
+    });
+    const err = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedResourceError);
+    expect(err.message).toBe('Custom::Foo is not supported by the local runtime (logical id Foo)');
+    expect(err).toMatchObject({ resourceType: 'Custom::Foo', logicalId: 'Foo' });
+  });
+
+  it('reports every unsupported resource at once', async () => {
+    const dir = assembly({
+      Table: { Type: 'AWS::DynamoDB::Table' },
+      Api: { Type: 'AWS::ApiGateway::RestApi' },
+    });
+    const err = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedResourcesError);
+    expect(err.message).toContain('AWS::DynamoDB::Table is not supported by the local runtime (logical id Table)');
+    expect(err.message).toContain('AWS::ApiGateway::RestApi is not supported by the local runtime (logical id Api)');
+  });
+
+  it('rejects ASL features the interpreter would silently ignore', async () => {
+    const definition = {
+      StartAt: 'M',
+      States: {
+        M: {
+          Type: 'Map',
+          ItemReader: { Resource: 'arn:aws:states:::s3:getObject' },
+          ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' }, StartAt: 'P', States: { P: { Type: 'Pass', End: true } } },
+          End: true,
+        },
+      },
+      QueryLanguage: 'JSONata',
+    };
+    const dir = assembly({
+      SM: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionString: JSON.stringify(definition) } },
+    });
+    const err = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedFeatureError);
+    expect(err.message).toMatch(/JSONata/);
+    expect(err.message).toMatch(/ItemReader/);
+    expect(err.message).toMatch(/distributed Map/);
+  });
+});
+
+describe('intrinsic resolution', () => {
+  const ctx = {
+    region: 'eu-west-1',
+    ref: (id: string) => (id === 'AWS::AccountId' ? '000000000000' : id === 'AWS::Region' ? 'eu-west-1' : `ref-${id}`),
+    getAtt: (id: string, attr: string) => `${id}.${attr}`,
+    condition: (name: string) => name === 'IsProd',
+  };
+  it('resolves Join, Sub, Select, Split, If and GetAtt', () => {
+    expect(resolve({ 'Fn::Join': ['', ['a', { Ref: 'B' }, { 'Fn::GetAtt': ['Fn', 'Arn'] }]] }, ctx)).toBe('aref-BFn.Arn');
+    expect(resolve({ 'Fn::Sub': 'arn:${AWS::Region}:${Fn.Arn}:${X}:${!Lit}' }, ctx)).toBe('arn:eu-west-1:Fn.Arn:ref-X:${Lit}');
+    expect(resolve({ 'Fn::Sub': ['${A}-${B}', { A: 'x', B: { Ref: 'Q' } }] }, ctx)).toBe('x-ref-Q');
+    expect(resolve({ 'Fn::Select': [1, { 'Fn::Split': [',', 'a,b,c'] }] }, ctx)).toBe('b');
+    expect(resolve({ 'Fn::If': ['IsProd', 'big', 'small'] }, ctx)).toBe('big');
+    expect(resolve({ A: { 'Fn::If': ['IsDev', 1, { Ref: 'AWS::NoValue' }] }, B: 2 }, ctx)).toEqual({ B: 2 });
+  });
+});
