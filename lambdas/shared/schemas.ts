@@ -152,7 +152,12 @@ export const ManifestSchema = z.object({
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 
-/** Body of the `VideoProcessed` SNS message; `status` is also a message attribute. */
+/**
+ * Body of the `VideoProcessed` SNS message; `status` is also a message
+ * attribute (for filter policies). Delivery is at least once and a retried
+ * aggregator publishes again, so subscribers must dedupe on `videoId`. The
+ * manifest is always written before the event is published.
+ */
 export const VideoProcessedEventSchema = z.object({
   videoId: z.string(),
   status: VideoStatusSchema,
