@@ -17,7 +17,7 @@ const ITEMS = 500;
 let definition: ConstructorParameters<typeof StateMachine>[0];
 
 beforeAll(() => {
-  definition = resolveDefinition(synthVideoStack().template) as typeof definition;
+  definition = resolveDefinition(synthVideoStack().template) as unknown as typeof definition;
 });
 
 const planOf = (n: number): BranchTask[] =>
