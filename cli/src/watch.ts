@@ -1,6 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { z } from 'zod';
 import { mapLimit } from '../../lambdas/shared/concurrency.js';
 import { branchResultKey, manifestKey, planKey } from '../../lambdas/shared/keys.js';
 import {
@@ -39,12 +38,22 @@ export const executionArnFor = (stateMachineArn: string, videoId: string): strin
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${videoId}`;
 };
 
-const getJson = async <S extends z.ZodType>(
+/** Any schema with zod's safeParse (classic or mini), so the CLI does not care which flavour. */
+interface Schema<T> {
+  safeParse(value: unknown):
+    | { success: true; data: T }
+    | {
+        success: false;
+        error: { issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }> };
+      };
+}
+
+const getJson = async <T>(
   s3: S3Client,
   bucket: string,
   key: string,
-  schema: S
-): Promise<z.infer<S> | undefined> => {
+  schema: Schema<T>
+): Promise<T | undefined> => {
   let text: string | undefined;
   try {
     const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -62,18 +71,25 @@ const getJson = async <S extends z.ZodType>(
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
+    const path = issue?.path.map(String).join('.') || '(root)';
     throw new CliError(
-      `s3://${bucket}/${key} does not match its schema: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`
+      `s3://${bucket}/${key} does not match its schema: ${path}: ${issue?.message}`
     );
   }
   return parsed.data;
 };
 
-export const readManifest = (s3: S3Client, bucket: string, videoId: string) =>
-  getJson(s3, bucket, manifestKey(videoId), ManifestSchema) as Promise<Manifest | undefined>;
+export const readManifest = (
+  s3: S3Client,
+  bucket: string,
+  videoId: string
+): Promise<Manifest | undefined> => getJson(s3, bucket, manifestKey(videoId), ManifestSchema);
 
-export const readPlan = (s3: S3Client, bucket: string, videoId: string) =>
-  getJson(s3, bucket, planKey(videoId), PlanSchema) as Promise<Plan | undefined>;
+export const readPlan = (
+  s3: S3Client,
+  bucket: string,
+  videoId: string
+): Promise<Plan | undefined> => getJson(s3, bucket, planKey(videoId), PlanSchema);
 
 export const describeExecution = async (
   sfn: SFNClient,
@@ -115,8 +131,13 @@ export class BranchResultReader {
 
     const stale = listed.filter((o) => this.byKey.get(o.key)?.etag !== o.etag || !o.etag);
     await mapLimit(stale, 8, async (o) => {
-      const result = await getJson(this.s3, this.bucket, o.key, BranchResultSchema);
-      if (result) this.byKey.set(o.key, { etag: o.etag, result: result as BranchResult });
+      const result: BranchResult | undefined = await getJson(
+        this.s3,
+        this.bucket,
+        o.key,
+        BranchResultSchema
+      );
+      if (result) this.byKey.set(o.key, { etag: o.etag, result });
     });
     return new Map([...this.byKey.values()].map(({ result }) => [result.taskId, result]));
   }

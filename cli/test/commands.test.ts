@@ -1,0 +1,299 @@
+import 'aws-sdk-client-mock-vitest/extend';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { videoIdFor } from '../../lambdas/shared/keys.js';
+import { type Context, EXIT_IN_PROGRESS, runList, runStatus, runUpload } from '../src/commands.js';
+import {
+  captureOut,
+  FakeBucket,
+  FakeExecution,
+  failed,
+  keys,
+  manifestFrom,
+  OUTPUT_BUCKET,
+  planOf,
+  STATE_MACHINE_ARN,
+  succeeded,
+  UPLOAD_BUCKET,
+  VIDEO_ID,
+} from './helpers.js';
+
+const s3Mock = mockClient(S3Client);
+const sfnMock = mockClient(SFNClient);
+
+const makeContext = (): Context & {
+  out: ReturnType<typeof captureOut>;
+  err: ReturnType<typeof captureOut>;
+} => ({
+  outputs: {
+    stackName: 'VideoPipeline',
+    file: '/dev/null',
+    uploadBucket: UPLOAD_BUCKET,
+    outputBucket: OUTPUT_BUCKET,
+    stateMachineArn: STATE_MACHINE_ARN,
+  },
+  clients: {
+    s3: new S3Client({ region: 'eu-west-1' }),
+    sfn: new SFNClient({ region: 'eu-west-1' }),
+    endpoint: undefined,
+  },
+  out: captureOut(false),
+  err: captureOut(false),
+});
+
+let bucket: FakeBucket;
+let execution: FakeExecution;
+beforeEach(() => {
+  s3Mock.reset();
+  sfnMock.reset();
+  bucket = new FakeBucket();
+  bucket.install(s3Mock);
+  execution = new FakeExecution();
+  execution.install(sfnMock);
+  sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
+});
+
+describe('upload --watch', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cli-cmd-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('warns about a non-video, uploads it anyway, and exits 1 on its FAILED manifest', async () => {
+    // Prepare
+    const file = join(dir, 'notes.txt');
+    await writeFile(file, 'not a video');
+    s3Mock.on(PutObjectCommand).resolves({ ETag: '"feed"' });
+    const videoId = videoIdFor({ bucket: UPLOAD_BUCKET, key: 'uploads/notes.txt', etag: 'feed' });
+    const ctx = makeContext();
+    let t = 0;
+    const sleep = async (ms: number) => {
+      t += ms;
+      execution.status = 'FAILED';
+      bucket.put(
+        keys.manifest(videoId),
+        manifestFrom(videoId, [], {
+          status: 'FAILED',
+          reason: 'InvalidVideoError: not a readable video file',
+        })
+      );
+    };
+
+    // Act
+    const code = await runUpload(ctx, file, { watch: true, timeoutSec: 60, now: () => t, sleep });
+
+    // Assess
+    expect(ctx.err.text()).toContain(
+      `warning: ${file} does not look like a video (extension .txt is not a video extension; its first bytes match no known video container); uploading anyway`
+    );
+    expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
+      Bucket: UPLOAD_BUCKET,
+      Key: 'uploads/notes.txt',
+    });
+    expect(ctx.out.text()).toContain(`videoId:        ${videoId}`);
+    expect(ctx.out.text()).toContain(`execution name: ${videoId}`);
+    expect(ctx.out.text()).toContain(
+      'manifest: FAILED (0/0 branches succeeded) — InvalidVideoError: not a readable video file'
+    );
+    expect(code).toBe(1);
+  });
+
+  it('follows branches to a PARTIAL manifest and exits 2', async () => {
+    // Prepare
+    const file = join(dir, 'clip.mp4');
+    await writeFile(file, Buffer.from('\0\0\0\x18ftypmp42', 'latin1'));
+    s3Mock.on(PutObjectCommand).resolves({ ETag: '"cafe"', VersionId: 'v7' });
+    const videoId = videoIdFor({ bucket: UPLOAD_BUCKET, key: 'uploads/clip.mp4', versionId: 'v7' });
+    const ok = succeeded('thumb-1', 'thumbnail', `outputs/${videoId}/thumbnails/thumb-1.jpg`);
+    const bad = failed('r-360', 'rendition', 'ffmpeg exited 1');
+    const steps = [
+      () => {
+        execution.status = 'RUNNING';
+        bucket.put(keys.plan(videoId), planOf('thumb-1', 'r-360'));
+      },
+      () => bucket.put(keys.branch('thumb-1', videoId), ok),
+      () => bucket.put(keys.branch('r-360', videoId), bad),
+      () => bucket.put(keys.manifest(videoId), manifestFrom(videoId, [ok, bad])),
+    ];
+    let t = 0;
+    const ctx = makeContext();
+
+    // Act
+    const code = await runUpload(ctx, file, {
+      watch: true,
+      timeoutSec: 60,
+      now: () => t,
+      sleep: async (ms) => {
+        t += ms;
+        steps.shift()?.();
+      },
+    });
+
+    // Assess
+    const out = ctx.out.text();
+    expect(ctx.err.text()).toBe('');
+    expect(out).toContain('execution: not started yet');
+    expect(out).toMatch(/· thumb-1 +thumbnail +pending/);
+    expect(out).toMatch(/✓ thumb-1 +thumbnail +succeeded +1\.5s/);
+    expect(out).toMatch(/✗ r-360 +rendition +failed +MediaToolError: ffmpeg exited 1/);
+    expect(out).toContain('manifest: PARTIAL (1/2 branches succeeded)');
+    expect(code).toBe(2);
+  });
+
+  it('exits 1 with a message when the manifest does not appear in time', async () => {
+    // Prepare
+    const file = join(dir, 'clip.webm');
+    await writeFile(file, Buffer.from([0x1a, 0x45, 0xdf, 0xa3]));
+    s3Mock.on(PutObjectCommand).resolves({ ETag: '"1"' });
+    let t = 0;
+    const ctx = makeContext();
+
+    // Act
+    const code = await runUpload(ctx, file, {
+      watch: true,
+      timeoutSec: 10,
+      now: () => t,
+      sleep: async (ms) => {
+        t += ms;
+      },
+    });
+
+    // Assess
+    expect(ctx.err.text()).toMatch(/^error: timed out after 10\.0s waiting for the manifest/m);
+    expect(code).toBe(1);
+  });
+
+  it('returns 0 right after the upload without --watch', async () => {
+    // Prepare
+    const file = join(dir, 'clip.avi');
+    await writeFile(file, Buffer.from('RIFF\0\0\0\0AVI ', 'latin1'));
+    s3Mock.on(PutObjectCommand).resolves({ ETag: '"2"' });
+    const ctx = makeContext();
+
+    // Act
+    const code = await runUpload(ctx, file, { timeoutSec: 60, thumbnailTimes: '3' });
+
+    // Assess
+    expect(code).toBe(0);
+    expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
+      Metadata: { 'thumbnail-times': '3' },
+    });
+    expect(sfnMock.calls()).toHaveLength(0);
+  });
+});
+
+describe('status', () => {
+  it('renders the manifest and exits by its status', async () => {
+    // Prepare
+    execution.status = 'SUCCEEDED';
+    const ok = succeeded('thumb-1', 'thumbnail', `outputs/${VIDEO_ID}/thumbnails/thumb-1.jpg`);
+    bucket.put(keys.manifest(), manifestFrom(VIDEO_ID, [ok]));
+    const ctx = makeContext();
+
+    // Act
+    const code = await runStatus(ctx, VIDEO_ID);
+
+    // Assess
+    expect(ctx.out.text()).toContain('execution: SUCCEEDED');
+    expect(ctx.out.text()).toContain(`outputs/${VIDEO_ID}/thumbnails/thumb-1.jpg`);
+    expect(ctx.out.text()).toContain('manifest: COMPLETE (1/1 branches succeeded)');
+    expect(code).toBe(0);
+  });
+
+  it('shows a snapshot of plan and branch results while in progress', async () => {
+    // Prepare
+    execution.status = 'RUNNING';
+    bucket.put(keys.plan(), planOf('thumb-1', 'r-360'));
+    bucket.put(keys.branch('r-360'), failed('r-360', 'rendition', 'oops'));
+    const ctx = makeContext();
+
+    // Act
+    const code = await runStatus(ctx, VIDEO_ID);
+
+    // Assess
+    expect(ctx.out.text()).toContain('no manifest yet: 0 succeeded, 1 failed, 1 pending of 2');
+    expect(code).toBe(EXIT_IN_PROGRESS);
+  });
+
+  it('fails clearly for an unknown videoId', async () => {
+    // Prepare
+    const ctx = makeContext();
+
+    // Act
+    const act = runStatus(ctx, 'nope-0000000000000000');
+
+    // Assess
+    await expect(act).rejects.toThrow('no such video: nope-0000000000000000');
+  });
+});
+
+describe('list', () => {
+  it('merges manifests and running executions, newest first, up to the limit', async () => {
+    // Prepare
+    const ok = succeeded('thumb-1', 'thumbnail', 'k');
+    bucket.put(
+      keys.manifest('old-1'),
+      manifestFrom('old-1', [ok], { createdAt: '2025-01-01T00:00:00.000Z' })
+    );
+    bucket.put(
+      keys.manifest('new-2'),
+      manifestFrom('new-2', [ok, failed('r-360', 'rendition', 'x')], {
+        createdAt: '2025-03-01T00:00:00.000Z',
+      })
+    );
+    bucket.put(keys.plan('busy-3'), planOf('thumb-1'));
+    sfnMock.on(ListExecutionsCommand).resolves({
+      executions: [
+        {
+          name: 'busy-3',
+          executionArn: 'arn:e:busy-3',
+          stateMachineArn: STATE_MACHINE_ARN,
+          status: 'RUNNING',
+          startDate: new Date('2025-04-01T00:00:00.000Z'),
+        },
+        {
+          name: 'fresh-4',
+          executionArn: 'arn:e:fresh-4',
+          stateMachineArn: STATE_MACHINE_ARN,
+          status: 'RUNNING',
+          startDate: new Date('2025-02-01T00:00:00.000Z'),
+        },
+      ],
+    });
+    const ctx = makeContext();
+
+    // Act
+    const code = await runList(ctx, 3);
+
+    // Assess
+    const rows = ctx.out
+      .text()
+      .split('\n')
+      .map((l) =>
+        l
+          .split('│')
+          .map((c) => c.trim())
+          .filter(Boolean)
+      )
+      .filter((cells) => cells.length === 4)
+      .slice(1);
+    expect(rows).toEqual([
+      ['busy-3', 'RUNNING', '-', '2025-04-01T00:00:00.000Z'],
+      ['new-2', 'PARTIAL', '1/2', '2025-03-01T00:00:00.000Z'],
+      ['fresh-4', 'RUNNING', '-', '2025-02-01T00:00:00.000Z'],
+    ]);
+    expect(sfnMock).toHaveReceivedCommandWith(ListExecutionsCommand, {
+      stateMachineArn: STATE_MACHINE_ARN,
+      statusFilter: 'RUNNING',
+    });
+    expect(code).toBe(0);
+  });
+});

@@ -1,0 +1,107 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const tsx = join(root, 'node_modules/.bin/tsx');
+const main = join(root, 'cli/src/main.ts');
+
+/** Runs the real CLI in a child process with a clean AWS environment. */
+const cli = (args: string[], env: Record<string, string> = {}) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const clean = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_'))
+    ) as Record<string, string>;
+    execFile(
+      tsx,
+      [main, ...args],
+      { cwd: dir, env: { ...clean, HOME: dir, ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
+      }
+    );
+  });
+
+/** A port nothing listens on. */
+const closedPort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cli-main-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('cli process', () => {
+  it('prints one line and exits 1 when no outputs file exists', async () => {
+    // Prepare
+    const args = ['list'];
+
+    // Act
+    const res = await cli(args);
+
+    // Assess
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim().split('\n')).toEqual([
+      `error: no outputs file found (tried ${join(dir, '.local/outputs.json')}, ${join(dir, 'cdk-outputs.json')}): ` +
+        '`npm run local` writes .local/outputs.json; for AWS run `cdk deploy --outputs-file cdk-outputs.json`, or pass --outputs <file>',
+    ]);
+  });
+
+  it('says the local runtime is not running when the endpoint refuses connections', async () => {
+    // Prepare
+    const port = await closedPort();
+    const outputs = join(dir, 'outputs.json');
+    await writeFile(
+      outputs,
+      JSON.stringify({
+        VideoPipeline: {
+          UploadBucketName: 'up',
+          OutputBucketName: 'out',
+          StateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Video',
+        },
+      })
+    );
+
+    // Act
+    const res = await cli([
+      'status',
+      'clip-0000000000000000',
+      '--outputs',
+      outputs,
+      '--endpoint-url',
+      `http://127.0.0.1:${port}`,
+    ]);
+
+    // Assess
+    expect(res.code).toBe(1);
+    expect(res.stderr.trim()).toBe(
+      `error: cannot reach http://127.0.0.1:${port}: is \`npm run local\` running?`
+    );
+  });
+
+  it('rejects a bad option value through commander', async () => {
+    // Prepare
+    const args = ['list', '--limit', 'zero'];
+
+    // Act
+    const res = await cli(args);
+
+    // Assess
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('--limit must be a positive integer');
+  });
+});
