@@ -6,7 +6,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { type LocalRuntime, type Logger, startLocalRuntime } from '../src/index.js';
+import { type LocalRuntime, type Logger, silentLogger, startLocalRuntime } from '../src/index.js';
+
+export const silent = silentLogger;
+
 import { synthFixture } from './fixtures/app.js';
 
 export interface Fixture {
@@ -38,7 +41,11 @@ export async function startFixture(): Promise<Fixture> {
   mkdirSync(stateDir);
   synthFixture(path.join(dir, 'cdk.out'), stateDir);
   const logs: string[] = [];
-  const rt = await startLocalRuntime({ assemblyDir: path.join(dir, 'cdk.out'), port: 0, logger: captureLogger(logs) });
+  const rt = await startLocalRuntime({
+    assemblyDir: path.join(dir, 'cdk.out'),
+    port: 0,
+    logger: captureLogger(logs),
+  });
   const cfg = {
     endpoint: rt.endpoint,
     region: rt.region,

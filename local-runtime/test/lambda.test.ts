@@ -15,8 +15,13 @@ describe('Lambda execution environments', { timeout: 60_000 }, () => {
   let fx: Fixture;
   let name: string;
   const invoke = async (event: object) => {
-    const r = await fx.lambda.send(new InvokeCommand({ FunctionName: name, Payload: JSON.stringify(event) }));
-    return { functionError: r.FunctionError, payload: JSON.parse(Buffer.from(r.Payload!).toString()) };
+    const r = await fx.lambda.send(
+      new InvokeCommand({ FunctionName: name, Payload: JSON.stringify(event) })
+    );
+    return {
+      functionError: r.FunctionError,
+      payload: JSON.parse(Buffer.from(r.Payload!).toString()),
+    };
   };
 
   beforeAll(async () => {
@@ -59,7 +64,10 @@ describe('Lambda execution environments', { timeout: 60_000 }, () => {
   it('returns thrown errors as errorType/errorMessage', async () => {
     const { functionError, payload } = await invoke({ action: 'throw' });
     expect(functionError).toBe('Unhandled');
-    expect(payload).toMatchObject({ errorType: 'FrameNotFoundError', errorMessage: 'frame 7 missing' });
+    expect(payload).toMatchObject({
+      errorType: 'FrameNotFoundError',
+      errorMessage: 'frame 7 missing',
+    });
   });
 
   it('kills a timed-out environment and reports it like Lambda', async () => {

