@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
+import * as z from 'zod/mini';
 import { planKey } from '../shared/keys.js';
 import { correlate, logger, metrics } from '../shared/powertools.js';
 import { putJson, requireEnv } from '../shared/s3.js';
@@ -8,7 +8,7 @@ import { type Plan, ProbeResultSchema, WorkflowInputSchema } from '../shared/sch
 import { parseEvent } from '../shared/validate.js';
 import { buildPlan, planConfigFromEnv } from './logic.js';
 
-const PlanInputSchema = WorkflowInputSchema.extend({ probe: ProbeResultSchema });
+const PlanInputSchema = z.extend(WorkflowInputSchema, { probe: ProbeResultSchema });
 
 /**
  * State task. Input: `{videoId, source, probe}`. Output: Plan `{tasks}`.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 /**
  * The data contract between the functions and the state machine. Everything
@@ -8,49 +8,49 @@ import { z } from 'zod';
  */
 
 export const SourceObjectSchema = z.object({
-  bucket: z.string().min(3),
-  key: z.string().min(1),
-  versionId: z.string().min(1).optional(),
-  etag: z.string().min(1).optional(),
-  size: z.number().int().nonnegative().optional(),
+  bucket: z.string().check(z.minLength(3)),
+  key: z.string().check(z.minLength(1)),
+  versionId: z.optional(z.string().check(z.minLength(1))),
+  etag: z.optional(z.string().check(z.minLength(1))),
+  size: z.optional(z.int().check(z.nonnegative())),
 });
 export type SourceObject = z.infer<typeof SourceObjectSchema>;
 
 /** Execution input, built by the workflow starter from the S3 event. */
 export const WorkflowInputSchema = z.object({
-  videoId: z.string().min(1),
+  videoId: z.string().check(z.minLength(1)),
   source: SourceObjectSchema,
 });
 export type WorkflowInput = z.infer<typeof WorkflowInputSchema>;
 
 /** What the probe learned about the upload, plus the uploader's requests. */
 export const ProbeResultSchema = z.object({
-  durationSec: z.number().positive(),
-  width: z.number().int().positive(),
-  height: z.number().int().positive(),
+  durationSec: z.number().check(z.positive()),
+  width: z.int().check(z.positive()),
+  height: z.int().check(z.positive()),
   videoCodec: z.string(),
-  audioCodec: z.string().nullable(),
-  frameRate: z.number().nonnegative(),
+  audioCodec: z.nullable(z.string()),
+  frameRate: z.number().check(z.nonnegative()),
   formatName: z.string(),
-  sizeBytes: z.number().int().positive(),
-  bitRate: z.number().nonnegative().nullable(),
+  sizeBytes: z.int().check(z.positive()),
+  bitRate: z.nullable(z.number().check(z.nonnegative())),
   /** Thumbnail times the uploader asked for (object metadata `thumbnail-times`). */
-  requestedThumbnailTimes: z.array(z.number().nonnegative()).optional(),
+  requestedThumbnailTimes: z.optional(z.array(z.number().check(z.nonnegative()))),
 });
 export type ProbeResult = z.infer<typeof ProbeResultSchema>;
 
-const TaskId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/);
+const TaskId = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/));
 
 export const ThumbnailTaskSchema = z.object({
   id: TaskId,
   kind: z.literal('thumbnail'),
-  atSec: z.number().nonnegative(),
-  width: z.number().int().positive(),
+  atSec: z.number().check(z.nonnegative()),
+  width: z.int().check(z.positive()),
 });
 export const RenditionTaskSchema = z.object({
   id: TaskId,
   kind: z.literal('rendition'),
-  height: z.number().int().positive(),
+  height: z.int().check(z.positive()),
 });
 export const MetadataTaskSchema = z.object({
   id: TaskId,
@@ -63,12 +63,12 @@ export const BranchTaskSchema = z.discriminatedUnion('kind', [
 ]);
 export type BranchTask = z.infer<typeof BranchTaskSchema>;
 
-export const PlanSchema = z.object({ tasks: z.array(BranchTaskSchema).min(1) });
+export const PlanSchema = z.object({ tasks: z.array(BranchTaskSchema).check(z.minLength(1)) });
 export type Plan = z.infer<typeof PlanSchema>;
 
 /** One Map iteration's input (the Map's ItemSelector builds it). */
 export const BranchInputSchema = z.object({
-  videoId: z.string().min(1),
+  videoId: z.string().check(z.minLength(1)),
   source: SourceObjectSchema,
   task: BranchTaskSchema,
 });
@@ -77,7 +77,7 @@ export type BranchInput = z.infer<typeof BranchInputSchema>;
 export const ArtifactSchema = z.object({
   key: z.string(),
   contentType: z.string(),
-  bytes: z.number().int().nonnegative(),
+  bytes: z.int().check(z.nonnegative()),
 });
 export type Artifact = z.infer<typeof ArtifactSchema>;
 
@@ -91,7 +91,7 @@ export const BranchStatusSchema = z.enum(['SUCCEEDED', 'FAILED']);
 export const BranchRefSchema = z.object({
   taskId: TaskId,
   status: BranchStatusSchema,
-  error: z.string().optional(),
+  error: z.optional(z.string()),
 });
 export type BranchRef = z.infer<typeof BranchRefSchema>;
 
@@ -101,8 +101,8 @@ export const BranchResultSchema = z.object({
   kind: z.enum(['thumbnail', 'rendition', 'metadata']),
   status: BranchStatusSchema,
   artifacts: z.array(ArtifactSchema),
-  error: z.object({ name: z.string(), message: z.string() }).nullable(),
-  durationMs: z.number().nonnegative(),
+  error: z.nullable(z.object({ name: z.string(), message: z.string() })),
+  durationMs: z.number().check(z.nonnegative()),
   finishedAt: z.string(),
 });
 export type BranchResult = z.infer<typeof BranchResultSchema>;
@@ -110,15 +110,15 @@ export type BranchResult = z.infer<typeof BranchResultSchema>;
 /** Step Functions' Catch output (`ResultPath: $.failure`). */
 export const StateErrorSchema = z.object({
   Error: z.string(),
-  Cause: z.string().optional(),
+  Cause: z.optional(z.string()),
 });
 
 /** The aggregator's input: the whole state, whichever path reached it. */
-export const AggregateInputSchema = WorkflowInputSchema.extend({
-  probe: ProbeResultSchema.optional(),
-  plan: PlanSchema.optional(),
-  results: z.array(BranchRefSchema).optional(),
-  failure: StateErrorSchema.optional(),
+export const AggregateInputSchema = z.extend(WorkflowInputSchema, {
+  probe: z.optional(ProbeResultSchema),
+  plan: z.optional(PlanSchema),
+  results: z.optional(z.array(BranchRefSchema)),
+  failure: z.optional(StateErrorSchema),
 });
 export type AggregateInput = z.infer<typeof AggregateInputSchema>;
 
@@ -130,8 +130,8 @@ export const ManifestBranchSchema = z.object({
   kind: z.string(),
   status: BranchStatusSchema,
   artifacts: z.array(ArtifactSchema),
-  error: z.object({ name: z.string(), message: z.string() }).nullable(),
-  durationMs: z.number().nonnegative().nullable(),
+  error: z.nullable(z.object({ name: z.string(), message: z.string() })),
+  durationMs: z.nullable(z.number().check(z.nonnegative())),
 });
 
 export const ManifestSchema = z.object({
@@ -140,13 +140,13 @@ export const ManifestSchema = z.object({
   source: SourceObjectSchema,
   status: VideoStatusSchema,
   /** Present whenever status is not COMPLETE. */
-  reason: z.string().nullable(),
-  probe: ProbeResultSchema.nullable(),
+  reason: z.nullable(z.string()),
+  probe: z.nullable(ProbeResultSchema),
   branches: z.array(ManifestBranchSchema),
   counts: z.object({
-    total: z.number().int(),
-    succeeded: z.number().int(),
-    failed: z.number().int(),
+    total: z.int(),
+    succeeded: z.int(),
+    failed: z.int(),
   }),
   createdAt: z.string(),
 });
@@ -161,7 +161,7 @@ export type Manifest = z.infer<typeof ManifestSchema>;
 export const VideoProcessedEventSchema = z.object({
   videoId: z.string(),
   status: VideoStatusSchema,
-  reason: z.string().nullable(),
+  reason: z.nullable(z.string()),
   source: SourceObjectSchema,
   manifest: z.object({ bucket: z.string(), key: z.string() }),
 });
@@ -171,7 +171,7 @@ export type VideoProcessedEvent = z.infer<typeof VideoProcessedEventSchema>;
 export const AggregateOutputSchema = z.object({
   videoId: z.string(),
   status: VideoStatusSchema,
-  reason: z.string().nullable(),
+  reason: z.nullable(z.string()),
   manifestKey: z.string(),
 });
 export type AggregateOutput = z.infer<typeof AggregateOutputSchema>;
@@ -183,30 +183,30 @@ export type AggregateOutput = z.infer<typeof AggregateOutputSchema>;
  */
 export const S3EventRecordSchema = z.object({
   eventSource: z.literal('aws:s3'),
-  eventName: z.string().min(1),
-  eventTime: z.string().optional(),
+  eventName: z.string().check(z.minLength(1)),
+  eventTime: z.optional(z.string()),
   s3: z.object({
-    bucket: z.object({ name: z.string().min(3) }),
+    bucket: z.object({ name: z.string().check(z.minLength(3)) }),
     object: z.object({
-      key: z.string().min(1),
-      size: z.number().int().nonnegative().optional(),
-      eTag: z.string().optional(),
-      versionId: z.string().optional(),
-      sequencer: z.string().optional(),
+      key: z.string().check(z.minLength(1)),
+      size: z.optional(z.int().check(z.nonnegative())),
+      eTag: z.optional(z.string()),
+      versionId: z.optional(z.string()),
+      sequencer: z.optional(z.string()),
     }),
   }),
 });
 export type S3EventRecord = z.infer<typeof S3EventRecordSchema>;
 
 export const S3EventNotificationSchema = z.object({
-  Records: z.array(S3EventRecordSchema).min(1),
+  Records: z.array(S3EventRecordSchema).check(z.minLength(1)),
 });
 
 /** What S3 sends once when a notification configuration is created. Not an upload. */
 export const S3TestEventSchema = z.object({
   Event: z.literal('s3:TestEvent'),
-  Service: z.string().optional(),
-  Bucket: z.string().optional(),
+  Service: z.optional(z.string()),
+  Bucket: z.optional(z.string()),
 });
 
 /** The upload-audit function's record, one per uploaded object version. */
@@ -214,12 +214,12 @@ export const UploadAuditRecordSchema = z.object({
   videoId: z.string(),
   bucket: z.string(),
   key: z.string(),
-  versionId: z.string().nullable(),
-  etag: z.string().nullable(),
-  size: z.number().int().nonnegative().nullable(),
-  contentType: z.string().nullable(),
+  versionId: z.nullable(z.string()),
+  etag: z.nullable(z.string()),
+  size: z.nullable(z.int().check(z.nonnegative())),
+  contentType: z.nullable(z.string()),
   /** The S3 event time: when the upload completed. */
-  uploadedAt: z.string().nullable(),
+  uploadedAt: z.nullable(z.string()),
   /** When this function saw the event; the gap shows fan-out lag. */
   receivedAt: z.string(),
   eventName: z.string(),

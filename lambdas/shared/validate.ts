@@ -1,11 +1,11 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { InvalidEventError } from './errors.js';
 
 /**
  * Parses a state input at the edge. The message names the first few failing
  * paths, short enough to read in a Step Functions Cause.
  */
-export const parseEvent = <S extends z.ZodType>(
+export const parseEvent = <S extends z.ZodMiniType>(
   schema: S,
   event: unknown,
   what: string
