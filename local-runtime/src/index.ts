@@ -6,6 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { loadStack } from './assembly.js';
+import { LocalRuntimeError } from './errors.js';
 import { EsmPoller } from './esm-poller.js';
 import { createRouter } from './http/router.js';
 import { LambdaRunner } from './lambda/runner.js';
@@ -78,6 +79,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     port = await listen(server, options.port ?? 4566);
   } catch (err) {
     await fauxqs.stop();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new LocalRuntimeError(
+        `Port ${options.port ?? 4566} is already in use (another local runtime or LocalStack?)`
+      );
+    }
     throw err;
   }
   const endpoint = `http://127.0.0.1:${port}`;

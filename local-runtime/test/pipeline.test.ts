@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { ListQueuesCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalRuntime } from '../src/index.js';
 import { eventually, type Fixture, silent, startFixture } from './helpers.js';
@@ -160,6 +160,10 @@ describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, ()
       expect(written.FixtureStack.WorkQueueUrl).toBe(
         `${rt.endpoint}/000000000000/${fx.rt.model.queues.find((q) => q.logicalId.startsWith('WorkQueue'))!.name}`
       );
+      const { QueueUrls } = await fx.sqs.send(new ListQueuesCommand({}));
+      expect(QueueUrls!.length).toBe(7);
+      for (const u of QueueUrls!)
+        expect(u.startsWith(`${fx.rt.endpoint}/000000000000/`)).toBe(true);
       const health = await (await fetch(`${rt.endpoint}/_local/health`)).json();
       expect(health).toMatchObject({ status: 'running', stackName: 'FixtureStack' });
     } finally {

@@ -61,6 +61,18 @@ export function objectCreation(
   };
 }
 
+const FAUXQS_QUEUE_HOST = /http:\/\/sqs\.[a-z0-9-]+\.localhost(:\d+)/g;
+
+/** SQS over JSON (X-Amz-Target AmazonSQS.*) or the query protocol (form POST to / or a queue path). */
+function isSqsRequest(req: IncomingMessage, url: URL): boolean {
+  const target = String(req.headers['x-amz-target'] ?? '');
+  if (target.startsWith('AmazonSQS.')) return true;
+  const form = String(req.headers['content-type'] ?? '').includes('x-www-form-urlencoded');
+  return (
+    form && req.method === 'POST' && (url.pathname === '/' || /^\/\d{12}\//.test(url.pathname))
+  );
+}
+
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
@@ -174,6 +186,7 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
 
   function proxy(req: IncomingMessage, res: ServerResponse, url: URL) {
     const created = objectCreation(req, url);
+    const sqs = isSqsRequest(req, url);
     const upstream = http.request(
       {
         host: '127.0.0.1',
@@ -185,6 +198,22 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
       },
       (up) => {
         const status = up.statusCode ?? 502;
+        if (sqs) {
+          // fauxqs always mints queue URLs as http://sqs.<region>.localhost:<port>/..., and
+          // *.localhost does not resolve everywhere; hand out the endpoint's own host instead.
+          const chunks: Buffer[] = [];
+          up.on('data', (c: Buffer) => chunks.push(c));
+          up.on('end', () => {
+            const body = Buffer.from(
+              Buffer.concat(chunks)
+                .toString('utf8')
+                .replace(FAUXQS_QUEUE_HOST, 'http://127.0.0.1$1')
+            );
+            res.writeHead(status, { ...up.headers, 'content-length': body.length });
+            res.end(body);
+          });
+          return;
+        }
         if (!created || status !== 200 || !deps.notifier.hasRulesFor(created.bucket)) {
           res.writeHead(status, up.headers);
           up.pipe(res);

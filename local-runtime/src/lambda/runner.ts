@@ -269,6 +269,8 @@ export class LambdaRunner {
       AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
       LAMBDA_TASK_ROOT: fn.codeDir ?? '',
       _HANDLER: fn.handler,
+      // No X-Ray daemon here: tracing SDKs (e.g. Powertools Tracer) must not error on a missing segment.
+      AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
       ...fn.environment,
     };
   }
