@@ -19,7 +19,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { manifestKey } from '../lambdas/shared/keys.js';
 import { ManifestSchema } from '../lambdas/shared/schemas.js';
 import { type Logger, startLocalRuntime } from '../local-runtime/src/index.js';
-import { FFMPEG_DIR } from '../test/helpers/media.js';
+import { cleanupMedia, makeClip } from '../test/helpers/media.js';
 
 const root = resolve(import.meta.dirname, '..');
 const assemblyDir = join(root, 'cdk.out');
@@ -48,40 +48,6 @@ const synthIfNeeded = () => {
   );
   const res = spawnSync('npx', ['cdk', 'synth', '--quiet'], { cwd: root, stdio: 'inherit' });
   if (res.status !== 0) throw new Error(`cdk synth failed (exit ${res.status})`);
-};
-
-const makeSampleClip = (path: string) => {
-  mkdirSync(dirname(path), { recursive: true });
-  const res = spawnSync(
-    join(FFMPEG_DIR, 'ffmpeg'),
-    [
-      '-nostdin',
-      '-y',
-      '-v',
-      'error',
-      '-f',
-      'lavfi',
-      '-i',
-      'testsrc2=size=1280x720:rate=25',
-      '-f',
-      'lavfi',
-      '-i',
-      'sine=frequency=440:sample_rate=44100',
-      '-t',
-      '8',
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:a',
-      'aac',
-      path,
-    ],
-    { stdio: 'inherit' }
-  );
-  if (res.status !== 0) throw new Error('ffmpeg could not generate the sample clip');
 };
 
 /** Function logs go to a file so the terminal shows the pipeline, not log lines. */
@@ -119,9 +85,8 @@ const main = async () => {
   let exitCode = 1;
   try {
     say(`runtime up at ${runtime.endpoint}; function logs → ${logFile}`);
-    const clip = join(demoDir, 'sample-720p.mp4');
     say('generating an 8 s 1280x720 H.264/AAC sample clip with ffmpeg');
-    makeSampleClip(clip);
+    const clip = await makeClip({ seconds: 8, width: 1280, height: 720 });
     say('uploading it under uploads/ and watching the fan-out and fan-in:');
     const env = {
       AWS_ENDPOINT_URL: runtime.endpoint,
@@ -143,6 +108,7 @@ const main = async () => {
     );
     await downloadOutputs(runtime.endpoint, runtime.region, runtime.outputs);
   } finally {
+    cleanupMedia();
     await runtime.stop();
     say(`runtime stopped (exit code ${exitCode})`);
   }
