@@ -75,8 +75,31 @@ export const runUpload = async (
     );
   }
 
+  // Ctrl-C must not leave the terminal with a hidden cursor (progress bar, live view).
+  const onSigint = () => {
+    if (ctx.out.isTTY) ctx.out.write('\x1b[?25h\n');
+    ctx.err.write('interrupted\n');
+    process.exit(130);
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    return await uploadAndWatch(ctx, file, key, size, thumbnailTimes, opts);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+};
+
+const uploadAndWatch = async (
+  ctx: Context,
+  file: string,
+  key: string,
+  size: number,
+  thumbnailTimes: string | undefined,
+  opts: UploadCommandOptions
+): Promise<number> => {
   const bucket = ctx.outputs.uploadBucket;
   ctx.out.write(`uploading ${file} to s3://${bucket}/${key}\n`);
+  const uploadStartedAt = Date.now();
   const progress = createProgressReporter(ctx.out, size);
   let uploaded: Awaited<ReturnType<typeof uploadVideo>>;
   try {
@@ -108,8 +131,6 @@ export const runUpload = async (
 
   const timeoutMs = opts.timeoutSec * 1000;
   const view = createLiveView(ctx.out);
-  const restore = () => view.done();
-  process.once('exit', restore);
   let outcome: Awaited<ReturnType<typeof watchVideo>>;
   try {
     outcome = await watchVideo(target(ctx), videoId, {
@@ -121,13 +142,23 @@ export const runUpload = async (
     });
   } finally {
     view.done();
-    process.off('exit', restore);
   }
   ctx.out.write(`\n${renderReport(outcome.progress)}\n`);
+  if (outcome.kind === 'manifest' && isEarlierResult(outcome.progress.manifest, uploadStartedAt)) {
+    ctx.err.write(
+      `note: this manifest is from ${outcome.progress.manifest.createdAt}, before this upload: the same bytes were already uploaded under this key (same ETag, so the same videoId), and the pipeline ignores the duplicate\n`
+    );
+  }
   const message = outcomeMessage(outcome, timeoutMs);
   if (message) ctx.err.write(`error: ${message}\n`);
   return exitCodeFor(outcome);
 };
+
+/** A manifest written before the upload began belongs to an identical earlier upload. */
+export const isEarlierResult = (
+  manifest: { createdAt: string },
+  uploadStartedAt: number
+): boolean => Date.parse(manifest.createdAt) < uploadStartedAt;
 
 export const runStatus = async (ctx: Context, videoId: string): Promise<number> => {
   const progress = await createSnapshotter(target(ctx), videoId)();

@@ -176,6 +176,8 @@ export const liveEntries = (p: Progress): LiveEntry[] => {
   const rows = rowsOf(p);
   if (!p.plan && !p.manifest) {
     entries.push({ key: 'plan', text: 'plan: waiting for the plan…' });
+  } else if (rows.length === 0) {
+    entries.push({ key: 'plan', text: 'plan: none (no branch ran)' });
   } else {
     entries.push({ key: 'plan', text: `plan: ${rows.length} branches` });
   }

@@ -19,6 +19,7 @@ import {
   formatDuration,
   liveEntries,
   type Progress,
+  renderExecution,
   rowsOf,
   ttyFrame,
 } from './render.js';
@@ -217,7 +218,11 @@ export const manifestExitCode = (m: Manifest): number =>
 
 export const outcomeMessage = (outcome: WatchOutcome, timeoutMs: number): string | undefined => {
   if (outcome.kind === 'timeout') {
-    return `timed out after ${formatDuration(timeoutMs)} waiting for the manifest (the pipeline may still finish: check with \`npm run status -- ${outcome.progress.videoId}\`)`;
+    const hint =
+      outcome.progress.execution.status === 'NOT_FOUND'
+        ? 'no execution was ever started: check the start-workflow function and its dead-letter queue'
+        : `the pipeline may still finish: check with \`npm run status -- ${outcome.progress.videoId}\``;
+    return `timed out after ${formatDuration(timeoutMs)} waiting for the manifest (${hint})`;
   }
   if (outcome.kind === 'execution-ended') {
     return `execution ended ${outcome.progress.execution.status} without writing a manifest`;
@@ -246,7 +251,7 @@ export class TtyLiveView implements LiveView {
     out.write('\x1b[?25l'); // hide the cursor while redrawing
   }
   update(p: Progress): void {
-    const frame = ttyFrame(p, this.out.columns ?? 80, this.out.rows ?? 24);
+    const frame = ttyFrame(p, this.out.columns || 80, this.out.rows || 24);
     const up = this.lines > 0 ? `\x1b[${this.lines}F` : '';
     this.out.write(`${up}\x1b[0J${frame.join('\n')}\n`);
     this.lines = frame.length;
@@ -269,7 +274,11 @@ export class AppendLiveView implements LiveView {
     const lines = appendOnlyChanges(this.printed, liveEntries(p));
     if (lines.length === 0 && p.elapsedMs - this.lastWrite >= this.heartbeatMs) {
       const c = countRows(rowsOf(p));
-      lines.push(`still waiting: ${c.succeeded} ok, ${c.failed} failed, ${c.pending} pending`);
+      lines.push(
+        p.plan
+          ? `still waiting: ${c.succeeded} ok, ${c.failed} failed, ${c.pending} pending`
+          : `still waiting: ${renderExecution(p.execution)}, no plan yet`
+      );
     }
     if (lines.length === 0) return;
     this.lastWrite = p.elapsedMs;

@@ -83,6 +83,7 @@ describe('upload --watch', () => {
         manifestFrom(videoId, [], {
           status: 'FAILED',
           reason: 'InvalidVideoError: not a readable video file',
+          createdAt: new Date().toISOString(),
         })
       );
     };
@@ -100,10 +101,35 @@ describe('upload --watch', () => {
     });
     expect(ctx.out.text()).toContain(`videoId:        ${videoId}`);
     expect(ctx.out.text()).toContain(`execution name: ${videoId}`);
+    expect(ctx.out.text()).toContain('plan: none (no branch ran)');
     expect(ctx.out.text()).toContain(
       'manifest: FAILED (0/0 branches succeeded) — InvalidVideoError: not a readable video file'
     );
     expect(code).toBe(1);
+  });
+
+  it('notes when the manifest predates the upload (identical re-upload, same videoId)', async () => {
+    // Prepare
+    const file = join(dir, 'again.mp4');
+    await writeFile(file, Buffer.from('\0\0\0\x18ftypmp42', 'latin1'));
+    s3Mock.on(PutObjectCommand).resolves({ ETag: '"same"' });
+    const videoId = videoIdFor({ bucket: UPLOAD_BUCKET, key: 'uploads/again.mp4', etag: 'same' });
+    const ok = succeeded('metadata', 'metadata', `outputs/${videoId}/metadata.json`);
+    bucket.put(
+      keys.manifest(videoId),
+      manifestFrom(videoId, [ok], { createdAt: '2025-01-01T00:00:00.000Z' })
+    );
+    execution.status = 'SUCCEEDED';
+    const ctx = makeContext();
+
+    // Act
+    const code = await runUpload(ctx, file, { watch: true, timeoutSec: 60 });
+
+    // Assess
+    expect(ctx.err.text()).toContain(
+      'note: this manifest is from 2025-01-01T00:00:00.000Z, before this upload'
+    );
+    expect(code).toBe(0);
   });
 
   it('follows branches to a PARTIAL manifest and exits 2', async () => {
@@ -121,7 +147,11 @@ describe('upload --watch', () => {
       },
       () => bucket.put(keys.branch('thumb-1', videoId), ok),
       () => bucket.put(keys.branch('r-360', videoId), bad),
-      () => bucket.put(keys.manifest(videoId), manifestFrom(videoId, [ok, bad])),
+      () =>
+        bucket.put(
+          keys.manifest(videoId),
+          manifestFrom(videoId, [ok, bad], { createdAt: new Date().toISOString() })
+        ),
     ];
     let t = 0;
     const ctx = makeContext();
