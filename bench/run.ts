@@ -161,7 +161,8 @@ const benchFanOut = async (sizes: number[]) => {
         await sleep(10);
       }
     };
-    await run(10, 'warm-up'); // start the worker processes once, like warm Lambdas
+    // Start every execution environment once, like warm Lambdas, so the rows measure steady state.
+    await run(maxConcurrency, 'warm-up');
     for (const n of sizes) {
       const totalMs = await run(n, `fanout-${n}`);
       const t = performance.now();
