@@ -111,7 +111,8 @@ export const deployArgs = (o: DeployOptions): string[] => [
  */
 export const localstackEnv = (o: DeployOptions, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv => {
   const env: NodeJS.ProcessEnv = { ...base };
-  for (const k of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_ROLE_ARN']) delete env[k];
+  for (const k of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN', 'AWS_ROLE_ARN'])
+    delete env[k];
   return {
     ...env,
     AWS_ENDPOINT_URL: o.endpoint,
@@ -189,11 +190,10 @@ const failedEvents = async (o: DeployOptions, stackName: string): Promise<StackE
   const events: StackEvent[] = [];
   let next: string | undefined;
   do {
-    const r = await cfn<{ StackEvents: unknown; NextToken?: string }>(
-      o,
-      'DescribeStackEvents',
-      { StackName: stackName, ...(next ? { NextToken: next } : {}) }
-    );
+    const r = await cfn<{ StackEvents: unknown; NextToken?: string }>(o, 'DescribeStackEvents', {
+      StackName: stackName,
+      ...(next ? { NextToken: next } : {}),
+    });
     events.push(...members<StackEvent>(r?.StackEvents));
     next = r?.NextToken;
   } while (next);
@@ -204,14 +204,21 @@ const failedEvents = async (o: DeployOptions, stackName: string): Promise<StackE
 
 class DeployError extends Error {}
 
-const run = (label: string, args: string[], env: NodeJS.ProcessEnv, timings: Array<[string, number]>) => {
+const run = (
+  label: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  timings: Array<[string, number]>
+) => {
   console.log(`\n[localstack:deploy] $ npx ${args.join(' ')}`);
   const t0 = performance.now();
   // A bound, so a hung CLI fails the run instead of blocking CI forever.
   const r = spawnSync('npx', args, { cwd: ROOT, env, stdio: 'inherit', timeout: 30 * 60_000 });
   const seconds = (performance.now() - t0) / 1000;
   timings.push([label, seconds]);
-  console.log(`[localstack:deploy] ${label}: ${seconds.toFixed(1)} s (exit ${r.status ?? r.signal})`);
+  console.log(
+    `[localstack:deploy] ${label}: ${seconds.toFixed(1)} s (exit ${r.status ?? r.signal})`
+  );
   return r.status === 0;
 };
 
@@ -222,14 +229,18 @@ const printFailures = async (o: DeployOptions, stackName: string) => {
       console.error(`[localstack:deploy] no FAILED events recorded for ${stackName}`);
       return;
     }
-    console.error(`[localstack:deploy] CloudFormation FAILED events of ${stackName} (oldest first):`);
+    console.error(
+      `[localstack:deploy] CloudFormation FAILED events of ${stackName} (oldest first):`
+    );
     for (const e of events) {
       console.error(
         `  ${e.ResourceStatus} ${e.LogicalResourceId} (${e.ResourceType}): ${e.ResourceStatusReason ?? '(no reason)'}`
       );
     }
   } catch (err) {
-    console.error(`[localstack:deploy] could not read the stack events of ${stackName}: ${(err as Error).message}`);
+    console.error(
+      `[localstack:deploy] could not read the stack events of ${stackName}: ${(err as Error).message}`
+    );
   }
 };
 
@@ -251,16 +262,22 @@ export const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Pro
           '    with Docker:    docker compose up -d   (image localstack/localstack:4.14.0)'
       );
     }
-    const down = REQUIRED_SERVICES.filter((s) => !['available', 'running'].includes(h.services?.[s] ?? ''));
+    const down = REQUIRED_SERVICES.filter(
+      (s) => !['available', 'running'].includes(h.services?.[s] ?? '')
+    );
     if (down.length > 0) {
       throw new DeployError(
         `LocalStack at ${o.endpoint} does not offer ${down.map((s) => `${s}=${h.services?.[s] ?? 'missing'}`).join(', ')}; ` +
           'start it with these services enabled (SERVICES / LOCALSTACK_SERVICES).'
       );
     }
-    console.log(`[localstack:deploy] LocalStack ${h.version ?? '?'} at ${o.endpoint}, region ${o.region}`);
+    console.log(
+      `[localstack:deploy] LocalStack ${h.version ?? '?'} at ${o.endpoint}, region ${o.region}`
+    );
     if (h.version && !h.version.startsWith('4.14.0')) {
-      console.warn(`[localstack:deploy] warning: tested with LocalStack 4.14.0, this is ${h.version}`);
+      console.warn(
+        `[localstack:deploy] warning: tested with LocalStack 4.14.0, this is ${h.version}`
+      );
     }
 
     // 2. Synthesize (the same cloud assembly `cdk deploy` to AWS uses).
@@ -268,7 +285,8 @@ export const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     if (o.reuseAssembly && existsSync(resolve(assembly, 'manifest.json'))) {
       console.log(`[localstack:deploy] reusing the existing ${o.assemblyDir}/ (--reuse-assembly)`);
     } else {
-      if (o.reuseAssembly) console.log(`[localstack:deploy] no ${o.assemblyDir}/ to reuse; synthesizing`);
+      if (o.reuseAssembly)
+        console.log(`[localstack:deploy] no ${o.assemblyDir}/ to reuse; synthesizing`);
       // Synthesis is offline and target-independent: it runs with the caller's environment.
       if (!run('synth', synthArgs(o), { ...env, CDK_DISABLE_CLI_TELEMETRY: 'true' }, timings)) {
         throw new DeployError('cdk synth failed (see its output above)');
@@ -287,10 +305,19 @@ export const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     // 4. Deploy the assembly as it is.
     mkdirSync(dirname(resolve(ROOT, o.outputsFile)), { recursive: true });
     const before = await stackStatus(o, STACK_NAME);
-    const label = before ? 'deploy (update)' : 'deploy (create)';
+    const label = before ? 'deploy (stack exists)' : 'deploy (create)';
     if (!run(label, deployArgs(o), childEnv, timings)) {
       await printFailures(o, STACK_NAME);
-      throw new DeployError(`cdk deploy ${STACK_NAME} to LocalStack failed`);
+      const status = await stackStatus(o, STACK_NAME).catch(() => undefined);
+      throw new DeployError(
+        `cdk deploy ${STACK_NAME} to LocalStack failed${status ? ` (stack ${status})` : ''}` +
+          (status && /FAILED$/.test(status)
+            ? '.\n  LocalStack 4.14.0 cannot always delete a half-created stack (DELETE_FAILED "No deployed ' +
+              'instances of resource ... were found"). Its state is in memory, so restart it for a clean slate:\n' +
+              '    host:   bash localstack-executor/stop.sh && npm run localstack:host -- --background\n' +
+              '    Docker: docker compose restart localstack'
+            : '')
+      );
     }
     const after = await stackStatus(o, STACK_NAME);
     console.log(
@@ -302,7 +329,9 @@ export const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     return 1;
   } finally {
     timings.push(['total', (performance.now() - t0) / 1000]);
-    console.log(`[localstack:deploy] timings: ${timings.map(([k, s]) => `${k} ${s.toFixed(1)} s`).join(', ')}`);
+    console.log(
+      `[localstack:deploy] timings: ${timings.map(([k, s]) => `${k} ${s.toFixed(1)} s`).join(', ')}`
+    );
   }
 };
 
