@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -12,9 +12,16 @@ import {
   SetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Manifest, ManifestSchema } from '../../lambdas/shared/schemas.js';
 import { auditKey, manifestKey, videoIdFor } from '../../lambdas/shared/keys.js';
-import { cleanupMedia, ffprobe, makeClip, makeEmpty, makeNonVideo, makeTruncated } from '../helpers/media.js';
+import { type Manifest, ManifestSchema } from '../../lambdas/shared/schemas.js';
+import {
+  cleanupMedia,
+  ffprobe,
+  makeClip,
+  makeEmpty,
+  makeNonVideo,
+  makeTruncated,
+} from '../helpers/media.js';
 import { clientsFor, readOutputs } from './target.js';
 
 const target = inject('e2eTarget');
@@ -78,7 +85,8 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
     for (;;) {
       const value = await fn();
       if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 500));
     }
   };
@@ -88,7 +96,8 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
       const res = await aws.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       return Buffer.from(await res.Body!.transformToByteArray());
     } catch (err) {
-      if ((err as Error).name === 'NoSuchKey' || (err as Error).name === 'NotFound') return undefined;
+      if ((err as Error).name === 'NoSuchKey' || (err as Error).name === 'NotFound')
+        return undefined;
       throw err;
     }
   };
@@ -130,7 +139,12 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
         for (const m of res.Messages ?? []) {
           const body = JSON.parse(m.Body ?? '{}');
           if (body.videoId === videoId) {
-            await aws.sqs.send(new DeleteMessageCommand({ QueueUrl: out.AlertsQueueUrl, ReceiptHandle: m.ReceiptHandle }));
+            await aws.sqs.send(
+              new DeleteMessageCommand({
+                QueueUrl: out.AlertsQueueUrl,
+                ReceiptHandle: m.ReceiptHandle,
+              })
+            );
             return { body, attributes: m.MessageAttributes };
           }
         }
@@ -180,7 +194,9 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
           const probe = await ffprobe(file);
           const video = probe.streams.find((s) => s.codec_type === 'video');
           expect(video).toMatchObject({ codec_name: 'h264', height: 360 });
-          expect(probe.streams.some((s) => s.codec_type === 'audio' && s.codec_name === 'aac')).toBe(true);
+          expect(
+            probe.streams.some((s) => s.codec_type === 'audio' && s.codec_name === 'aac')
+          ).toBe(true);
         }
         if (branch.kind === 'metadata') {
           expect(JSON.parse(bytes.toString('utf8'))).toBeTypeOf('object');
@@ -189,36 +205,56 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
     }
     const exec = await execution(videoId);
     expect(exec.status).toBe('SUCCEEDED');
-    const audit = await poll('audit record', () => getText(out.OutputBucketName, auditKey(videoId)), 30_000);
+    const audit = await poll(
+      'audit record',
+      () => getText(out.OutputBucketName, auditKey(videoId)),
+      30_000
+    );
     expect(JSON.parse(audit.toString('utf8'))).toMatchObject({ videoId, key: source.key });
-    observations.happy = { status: manifest.status, branches: summarize(manifest), execution: exec.status };
+    observations.happy = {
+      status: manifest.status,
+      branches: summarize(manifest),
+      execution: exec.status,
+    };
   });
 
-  testCase('one branch failing: PARTIAL, with the other branches kept and an alert sent', 240_000, async () => {
-    // Prepare: a thumbnail requested past the end of a 3 s clip cannot succeed.
-    const clip = await makeClip({ seconds: 3, width: 320, height: 240 });
-    // Act
-    const { videoId } = await upload(clip, 'partial.mp4', { 'thumbnail-times': '1,30' });
-    const manifest = await waitForManifest(videoId);
-    // Assess
-    expect(manifest.status).toBe('PARTIAL');
-    const failed = manifest.branches.filter((b) => b.status === 'FAILED');
-    expect(failed.map((b) => b.name)).toEqual(['thumb-at-30000']);
-    expect(failed[0].error?.name).toBe('FrameNotFoundError');
-    expect(manifest.reason).toContain('thumb-at-30000');
-    const kept = manifest.branches.filter((b) => b.status === 'SUCCEEDED');
-    expect(kept.length).toBe(manifest.branches.length - 1);
-    for (const b of kept) for (const a of b.artifacts) await artifactBytes(a.key);
-    const alert = await alertFor(videoId);
-    expect(alert.body.status).toBe('PARTIAL');
-    expect(alert.attributes?.status?.StringValue).toBe('PARTIAL');
-    const exec = await execution(videoId);
-    expect(exec.status).toBe('SUCCEEDED');
-    observations.partial = { status: manifest.status, branches: summarize(manifest), execution: exec.status };
-  });
+  testCase(
+    'one branch failing: PARTIAL, with the other branches kept and an alert sent',
+    240_000,
+    async () => {
+      // Prepare: a thumbnail requested past the end of a 3 s clip cannot succeed.
+      const clip = await makeClip({ seconds: 3, width: 320, height: 240 });
+      // Act
+      const { videoId } = await upload(clip, 'partial.mp4', { 'thumbnail-times': '1,30' });
+      const manifest = await waitForManifest(videoId);
+      // Assess
+      expect(manifest.status).toBe('PARTIAL');
+      const failed = manifest.branches.filter((b) => b.status === 'FAILED');
+      expect(failed.map((b) => b.name)).toEqual(['thumb-at-30000']);
+      expect(failed[0].error?.name).toBe('FrameNotFoundError');
+      expect(manifest.reason).toContain('thumb-at-30000');
+      const kept = manifest.branches.filter((b) => b.status === 'SUCCEEDED');
+      expect(kept.length).toBe(manifest.branches.length - 1);
+      for (const b of kept) for (const a of b.artifacts) await artifactBytes(a.key);
+      const alert = await alertFor(videoId);
+      expect(alert.body.status).toBe('PARTIAL');
+      expect(alert.attributes?.status?.StringValue).toBe('PARTIAL');
+      const exec = await execution(videoId);
+      expect(exec.status).toBe('SUCCEEDED');
+      observations.partial = {
+        status: manifest.status,
+        branches: summarize(manifest),
+        execution: exec.status,
+      };
+    }
+  );
 
   for (const bad of [
-    { name: 'non-video', make: () => makeNonVideo(), reason: /not a (playable )?video|invalid data|no video stream/i },
+    {
+      name: 'non-video',
+      make: () => makeNonVideo(),
+      reason: /not a (playable )?video|invalid data|no video stream/i,
+    },
     { name: 'empty', make: () => makeEmpty(), reason: /empty/i },
     {
       name: 'truncated',
@@ -241,7 +277,11 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
       expect(exec.cause).toBe(manifest.reason);
       const alert = await alertFor(videoId);
       expect(alert.attributes?.status?.StringValue).toBe('FAILED');
-      observations[`failed-${bad.name}`] = { status: manifest.status, execution: exec.status, error: exec.error };
+      observations[`failed-${bad.name}`] = {
+        status: manifest.status,
+        execution: exec.status,
+        error: exec.error,
+      };
     });
   }
 
@@ -250,11 +290,21 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
     const clip = await makeClip({ seconds: 2, width: 320, height: 240 });
     const { videoId, source } = await upload(clip, 'duplicate.mp4');
     await waitForManifest(videoId);
-    const head = await aws.s3.send(new HeadObjectCommand({ Bucket: source.bucket, Key: source.key }));
-    const event = s3Event(source.bucket, source.key, head.ContentLength ?? 0, source.etag, source.versionId);
+    const head = await aws.s3.send(
+      new HeadObjectCommand({ Bucket: source.bucket, Key: source.key })
+    );
+    const event = s3Event(
+      source.bucket,
+      source.key,
+      head.ContentLength ?? 0,
+      source.etag,
+      source.versionId
+    );
     // Act
     for (let i = 0; i < 2; i++) {
-      await aws.sns.send(new PublishCommand({ TopicArn: out.UploadTopicArn, Message: JSON.stringify(event) }));
+      await aws.sns.send(
+        new PublishCommand({ TopicArn: out.UploadTopicArn, Message: JSON.stringify(event) })
+      );
     }
     await waitForQueueToDrain(out.StartWorkflowQueueUrl);
     // Assess
@@ -264,36 +314,51 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
     observations.duplicate = { executions: executions.length };
   });
 
-  testCase('poison message: retried maxReceiveCount times, then kept in the DLQ', 240_000, async () => {
-    // Prepare: shorten the visibility timeout so five receives take seconds, not 15 minutes.
-    const attrs = await aws.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: out.StartWorkflowQueueUrl, AttributeNames: ['VisibilityTimeout'] })
-    );
-    const original = attrs.Attributes?.VisibilityTimeout ?? '180';
-    const marker = `poison-${runId}`;
-    await setVisibility(out.StartWorkflowQueueUrl, '1');
-    try {
-      // Act
-      await aws.sqs.send(
-        new SendMessageCommand({ QueueUrl: out.StartWorkflowQueueUrl, MessageBody: `{"Records": "${marker}"` })
+  testCase(
+    'poison message: retried maxReceiveCount times, then kept in the DLQ',
+    240_000,
+    async () => {
+      // Prepare: shorten the visibility timeout so five receives take seconds, not 15 minutes.
+      const attrs = await aws.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: out.StartWorkflowQueueUrl,
+          AttributeNames: ['VisibilityTimeout'],
+        })
       );
-      const dead = await poll(
-        'poison message in the DLQ',
-        async () => (await dlqMessage(out.StartWorkflowDeadLetterQueueUrl, marker)) ?? undefined,
-        120_000
-      );
-      // Assess: the body arrived intact after at least maxReceiveCount deliveries.
-      expect(dead.Body).toBe(`{"Records": "${marker}"`);
-      expect(Number(dead.Attributes?.ApproximateReceiveCount)).toBeGreaterThanOrEqual(5);
-      observations.poison = { inDlq: true };
-    } finally {
-      await setVisibility(out.StartWorkflowQueueUrl, original);
+      const original = attrs.Attributes?.VisibilityTimeout ?? '180';
+      const marker = `poison-${runId}`;
+      await setVisibility(out.StartWorkflowQueueUrl, '1');
+      try {
+        // Act
+        await aws.sqs.send(
+          new SendMessageCommand({
+            QueueUrl: out.StartWorkflowQueueUrl,
+            MessageBody: `{"Records": "${marker}"`,
+          })
+        );
+        const dead = await poll(
+          'poison message in the DLQ',
+          async () => (await dlqMessage(out.StartWorkflowDeadLetterQueueUrl, marker)) ?? undefined,
+          120_000
+        );
+        // Assess: the body arrived intact after at least maxReceiveCount deliveries.
+        expect(dead.Body).toBe(`{"Records": "${marker}"`);
+        expect(Number(dead.Attributes?.ApproximateReceiveCount)).toBeGreaterThanOrEqual(5);
+        observations.poison = { inDlq: true };
+      } finally {
+        await setVisibility(out.StartWorkflowQueueUrl, original);
+      }
     }
-  });
+  );
 
   // ---- helpers that need the clients -----------------------------------------------------------
   const setVisibility = (queueUrl: string, seconds: string) =>
-    aws.sqs.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: { VisibilityTimeout: seconds } }));
+    aws.sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        Attributes: { VisibilityTimeout: seconds },
+      })
+    );
 
   const waitForQueueToDrain = async (queueUrl: string) => {
     await new Promise((r) => setTimeout(r, 1000));
@@ -303,11 +368,16 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
         const res = await aws.sqs.send(
           new GetQueueAttributesCommand({
             QueueUrl: queueUrl,
-            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+            AttributeNames: [
+              'ApproximateNumberOfMessages',
+              'ApproximateNumberOfMessagesNotVisible',
+            ],
           })
         );
         const a = res.Attributes ?? {};
-        const pending = Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
+        const pending =
+          Number(a.ApproximateNumberOfMessages ?? 0) +
+          Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
         return pending === 0 ? true : undefined;
       },
       60_000
@@ -320,7 +390,11 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
     let nextToken: string | undefined;
     do {
       const res = await aws.sfn.send(
-        new ListExecutionsCommand({ stateMachineArn: out.StateMachineArn, nextToken, maxResults: 1000 })
+        new ListExecutionsCommand({
+          stateMachineArn: out.StateMachineArn,
+          nextToken,
+          maxResults: 1000,
+        })
       );
       for (const e of res.executions ?? []) if (e.name === name) found.push(e.executionArn ?? '');
       nextToken = res.nextToken;
@@ -341,7 +415,8 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
     );
     return res.Messages?.find((m) => m.Body?.includes(needle));
   };
-  const dlqContains = async (queueUrl: string, needle: string) => Boolean(await dlqMessage(queueUrl, needle));
+  const dlqContains = async (queueUrl: string, needle: string) =>
+    Boolean(await dlqMessage(queueUrl, needle));
 });
 
 const summarize = (manifest: Manifest) =>
@@ -385,7 +460,10 @@ const s3Event = (bucket: string, key: string, size: number, etag?: string, versi
 const compareWithOtherTargets = () => {
   const dir = join(root, '.e2e');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `observations-${target.name}.json`), `${JSON.stringify(observations, null, 2)}\n`);
+  writeFileSync(
+    join(dir, `observations-${target.name}.json`),
+    `${JSON.stringify(observations, null, 2)}\n`
+  );
   for (const other of ['local', 'localstack', 'aws']) {
     const file = join(dir, `observations-${other}.json`);
     if (other === target.name || !existsSync(file)) continue;
