@@ -15,8 +15,8 @@
  * On failure it exits non-zero and prints CloudFormation's FAILED stack events.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -127,6 +127,27 @@ export const localstackEnv = (o: DeployOptions, base: NodeJS.ProcessEnv): NodeJS
     CDK_DISABLE_CLI_TELEMETRY: 'true',
   };
 };
+
+/**
+ * File assets of an assembly that point outside it. `cdk synth` stages every bundled asset
+ * inside the assembly (`asset.<hash>/`); an assembly written with bundling skipped (`cdk ls`,
+ * `cdk diff`, `cdk destroy` into the same directory) points at the raw sources instead, e.g.
+ * the whole repo for each NodejsFunction and the npm package directory for the ffmpeg layer,
+ * whose custom asset hash is the same as the bundled one. Publishing that uploads the wrong
+ * layer under the right key, and later correct deploys skip the upload because the key exists.
+ */
+export const unstagedAssets = (
+  assetsManifest: { files?: Record<string, { displayName?: string; source?: { path?: string } }> },
+  assemblyDir: string
+): string[] =>
+  Object.entries(assetsManifest.files ?? {})
+    .filter(([, f]) => {
+      const p = f.source?.path ?? '';
+      if (isAbsolute(p)) return true;
+      const rel = relative(resolve(assemblyDir), resolve(assemblyDir, p));
+      return rel === '' || rel.startsWith('..');
+    })
+    .map(([hash, f]) => `${f.displayName ?? hash} -> ${f.source?.path}`);
 
 // ---- LocalStack HTTP helpers (no CloudFormation SDK client in the dependencies) ---------------
 
@@ -291,6 +312,18 @@ export const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       if (!run('synth', synthArgs(o), { ...env, CDK_DISABLE_CLI_TELEMETRY: 'true' }, timings)) {
         throw new DeployError('cdk synth failed (see its output above)');
       }
+    }
+
+    const assetsFile = resolve(assembly, `${STACK_NAME}.assets.json`);
+    if (!existsSync(assetsFile))
+      throw new DeployError(`${assetsFile} is missing: is this a cloud assembly?`);
+    const unstaged = unstagedAssets(JSON.parse(readFileSync(assetsFile, 'utf8')), assembly);
+    if (unstaged.length > 0) {
+      throw new DeployError(
+        `${o.assemblyDir}/ was synthesized with bundling skipped (by cdk ls/diff/destroy, or another ` +
+          `process writing into it); its assets point outside the assembly:\n    ${unstaged.join('\n    ')}\n` +
+          '  Re-run without --reuse-assembly, or set LOCALSTACK_ASSEMBLY_DIR to a directory nothing else writes.'
+      );
     }
 
     // 3. Bootstrap once per LocalStack instance (state is lost when LocalStack restarts).

@@ -11,6 +11,7 @@ import {
   localstackEnv,
   STACK_NAME,
   synthArgs,
+  unstagedAssets,
 } from '../../scripts/localstack-deploy.js';
 
 /**
@@ -163,6 +164,43 @@ describe('npm run localstack:deploy deploys the synthesized assembly', () => {
     });
     expect(env.AWS_PROFILE).toBeUndefined();
     expect(env.AWS_SESSION_TOKEN).toBeUndefined();
+  });
+});
+
+describe('the deployed assembly is a bundled one', () => {
+  it('accepts the assembly cdk synth writes: every asset is staged inside it', () => {
+    // Prepare
+    const manifest = JSON.parse(readFileSync(join(plainDir, `${STACK_NAME}.assets.json`), 'utf8'));
+    // Act + Assess
+    expect(Object.keys(manifest.files).length).toBeGreaterThanOrEqual(8);
+    expect(unstagedAssets(manifest, plainDir)).toEqual([]);
+  });
+
+  it('rejects an assembly written with bundling skipped (cdk ls): its assets point at raw sources', () => {
+    // Prepare: the shape `cdk ls --output x` writes (paths shortened).
+    const manifest = {
+      files: {
+        layer: {
+          displayName: 'Ffmpeg/Layer/Code',
+          source: { path: '/repo/node_modules/@ffmpeg-installer/linux-x64' },
+        },
+        fn: { displayName: 'Probe/Function/Code', source: { path: '/repo' } },
+        up: { displayName: 'Up', source: { path: '../elsewhere' } },
+        tpl: {
+          displayName: 'VideoPipeline Template',
+          source: { path: 'VideoPipeline.template.json' },
+        },
+        ok: { displayName: 'Staged', source: { path: 'asset.abc' } },
+      },
+    };
+    // Act
+    const bad = unstagedAssets(manifest, '/repo/cdk.out');
+    // Assess
+    expect(bad).toEqual([
+      'Ffmpeg/Layer/Code -> /repo/node_modules/@ffmpeg-installer/linux-x64',
+      'Probe/Function/Code -> /repo',
+      'Up -> ../elsewhere',
+    ]);
   });
 });
 
