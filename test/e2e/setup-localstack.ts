@@ -12,7 +12,8 @@ const root = resolve(import.meta.dirname, '../..');
  */
 export default async function setup(project: TestProject) {
   const endpoint = process.env.LOCALSTACK_ENDPOINT ?? 'http://127.0.0.1:4566';
-  const outputsFile = process.env.LOCALSTACK_OUTPUTS_FILE ?? resolve(root, '.localstack/outputs.json');
+  const outputsFile =
+    process.env.LOCALSTACK_OUTPUTS_FILE ?? resolve(root, '.localstack/outputs.json');
   const required = process.env.CI === 'true' || process.env.E2E_REQUIRE_LOCALSTACK === '1';
   let problem: string | undefined;
   if (!(await reachable(`${endpoint}/_localstack/health`))) {
@@ -21,7 +22,9 @@ export default async function setup(project: TestProject) {
     problem = `LocalStack is up but ${outputsFile} is missing (run npm run localstack:deploy)`;
   }
   if (problem && required) {
-    throw new Error(`LocalStack e2e suite required (CI or E2E_REQUIRE_LOCALSTACK=1) but ${problem}`);
+    throw new Error(
+      `LocalStack e2e suite required (CI or E2E_REQUIRE_LOCALSTACK=1) but ${problem}`
+    );
   }
   if (problem) {
     console.warn(
