@@ -290,6 +290,11 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
     const clip = await makeClip({ seconds: 2, width: 320, height: 240 });
     const { videoId, source } = await upload(clip, 'duplicate.mp4');
     await waitForManifest(videoId);
+    const auditReceivedAt = async () => {
+      const body = await getText(out.OutputBucketName, auditKey(videoId));
+      return body ? (JSON.parse(body.toString('utf8')).receivedAt as string) : undefined;
+    };
+    const firstAudit = await poll('audit record', auditReceivedAt, 30_000);
     const head = await aws.s3.send(
       new HeadObjectCommand({ Bucket: source.bucket, Key: source.key })
     );
@@ -307,7 +312,13 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
       );
     }
     await waitForQueueToDrain(out.StartWorkflowQueueUrl);
-    // Assess
+    // Assess: the re-published events did reach the fan-out (the audit consumer, subscribed to
+    // the same topic, rewrote its record), so "one execution" is not just "nothing delivered".
+    await poll(
+      'the duplicate events to reach the audit consumer',
+      async () => ((await auditReceivedAt()) !== firstAudit ? true : undefined),
+      30_000
+    );
     const executions = await listExecutionsNamed(videoId);
     expect(executions).toHaveLength(1);
     expect(await dlqContains(out.StartWorkflowDeadLetterQueueUrl, videoId)).toBe(false);
