@@ -15,6 +15,7 @@ import { ACCOUNT_ID, buildModel, type StackModel } from './model.js';
 import { provision } from './provisioner.js';
 import { S3Notifier } from './s3-notifier.js';
 import { StepFunctionsService } from './sfn/service.js';
+import { snapshotAssembly } from './snapshot.js';
 
 export * from './errors.js';
 export type { Logger } from './logger.js';
@@ -64,9 +65,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const startedAt = performance.now();
   const logger = options.logger ?? consoleLogger;
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
-  const stack = loadStack(options.assemblyDir, options.stackName);
-  // Validate (unsupported types, ASL features) before any port or process exists.
-  buildModel(stack, { region, endpoint: 'http://127.0.0.1:0', parameters: options.parameters });
+  // Validate the original first (clear errors name the real path), then run from a snapshot.
+  buildModel(loadStack(options.assemblyDir, options.stackName), {
+    region,
+    endpoint: 'http://127.0.0.1:0',
+    parameters: options.parameters,
+  });
+  const snapshot = snapshotAssembly(options.assemblyDir);
+  const stack = loadStack(snapshot.dir, options.stackName);
 
   const fauxqs = await startFauxqs({ port: 0, logger: false, defaultRegion: region });
   const fauxqsUrl = `http://127.0.0.1:${fauxqs.port}`;
@@ -79,6 +85,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     port = await listen(server, options.port ?? 4566);
   } catch (err) {
     await fauxqs.stop();
+    snapshot.remove();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new LocalRuntimeError(
         `Port ${options.port ?? 4566} is already in use (another local runtime or LocalStack?)`
@@ -136,6 +143,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       internalSqs.destroy();
       publicSqs.destroy();
       internalS3.destroy();
+      snapshot.remove();
     })();
     return stopped;
   };

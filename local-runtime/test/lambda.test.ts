@@ -1,3 +1,5 @@
+import { renameSync } from 'node:fs';
+import path from 'node:path';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, startFixture } from './helpers.js';
@@ -87,6 +89,21 @@ describe('Lambda execution environments', { timeout: 60_000 }, () => {
     expect(payload.errorType).toBe('Runtime.ExitError');
     expect(payload.errorMessage).toMatch(/exit status 3/);
     expect((await invoke({ action: 'sleep', ms: 1 })).functionError).toBeUndefined();
+  });
+
+  it('keeps running from its own snapshot when cdk.out is re-synthesized away', async () => {
+    // Prepare: move the assembly away, as a concurrent `cdk synth` replacing it would.
+    const assembly = path.join(fx.dir, 'cdk.out');
+    renameSync(assembly, `${assembly}.moved`);
+    try {
+      // Act: crash the warm environment so the next invocation cold-starts from disk.
+      await invoke({ action: 'exit' });
+      const cold = await invoke({ action: 'sleep', ms: 1 });
+      // Assess
+      expect(cold.functionError).toBeUndefined();
+    } finally {
+      renameSync(`${assembly}.moved`, assembly);
+    }
   });
 
   it('throttles beyond ReservedConcurrentExecutions', async () => {
