@@ -434,7 +434,7 @@ export function buildModel(stack: LoadedStack, opts: BuildModelOptions): StackMo
           logicalId: id,
           name: phys.ref,
           arn: phys.attrs.Arn,
-          notifications: nativeNotifications(p.NotificationConfiguration),
+          notifications: notificationRules(p.NotificationConfiguration, nativeShape),
         };
         model.buckets.push(bucket);
         bucketsByName.set(bucket.name, bucket);
@@ -545,7 +545,7 @@ export function buildModel(stack: LoadedStack, opts: BuildModelOptions): StackMo
         `bucket ${String(p.BucketName)} is not in this stack`
       );
     }
-    bucket.notifications.push(...apiNotifications(p.NotificationConfiguration));
+    bucket.notifications.push(...notificationRules(p.NotificationConfiguration, apiShape));
   }
 
   if (featureErrors.length > 0) {
@@ -569,7 +569,7 @@ export function functionNameFrom(nameOrArn: string): string {
   return nameOrArn.split(':')[0];
 }
 
-function keyFilter(rules: Array<{ Name?: string; Value?: string }> | undefined) {
+function keyFilter(rules: KeyFilterRules) {
   const out: { prefix?: string; suffix?: string } = {};
   for (const rule of rules ?? []) {
     const name = String(rule.Name).toLowerCase();
@@ -579,59 +579,61 @@ function keyFilter(rules: Array<{ Name?: string; Value?: string }> | undefined) 
   return out;
 }
 
-/** CloudFormation's AWS::S3::Bucket NotificationConfiguration shape (singular Event, Topic/Queue/Function). */
-function nativeNotifications(config: unknown): NotificationRule[] {
-  if (!config) return [];
-  const c = config as Record<string, Array<Record<string, unknown>> | undefined>;
-  const rules: NotificationRule[] = [];
-  const add = (
-    list: Array<Record<string, unknown>> | undefined,
-    kind: NotificationTarget['kind'],
-    key: string
-  ) => {
-    for (const [i, n] of (list ?? []).entries()) {
-      const filter = n.Filter as
-        | { S3Key?: { Rules?: Array<{ Name?: string; Value?: string }> } }
-        | undefined;
-      rules.push({
-        id: `${kind}-${i}`,
-        events: [String(n.Event)],
-        ...keyFilter(filter?.S3Key?.Rules),
-        target: { kind, arn: String(n[key]) },
-      });
-    }
-  };
-  add(c.TopicConfigurations, 'topic', 'Topic');
-  add(c.QueueConfigurations, 'queue', 'Queue');
-  add(c.LambdaConfigurations, 'lambda', 'Function');
-  return rules;
+type KeyFilterRules = Array<{ Name?: string; Value?: string }> | undefined;
+
+/**
+ * Where one shape of bucket notification configuration keeps each field: per target
+ * kind, the key of its list and the key of the target ARN in each entry.
+ */
+interface NotificationShape {
+  lists: Record<NotificationTarget['kind'], { list: string; arn: string }>;
+  id(entry: Record<string, unknown>, kind: NotificationTarget['kind'], index: number): string;
+  events(entry: Record<string, unknown>): string[];
+  filterRules(entry: Record<string, unknown>): KeyFilterRules;
 }
 
+/** CloudFormation's AWS::S3::Bucket NotificationConfiguration shape (singular Event, Topic/Queue/Function). */
+const nativeShape: NotificationShape = {
+  lists: {
+    topic: { list: 'TopicConfigurations', arn: 'Topic' },
+    queue: { list: 'QueueConfigurations', arn: 'Queue' },
+    lambda: { list: 'LambdaConfigurations', arn: 'Function' },
+  },
+  id: (_entry, kind, i) => `${kind}-${i}`,
+  events: (n) => [String(n.Event)],
+  filterRules: (n) =>
+    (n.Filter as { S3Key?: { Rules?: KeyFilterRules } } | undefined)?.S3Key?.Rules,
+};
+
 /** S3 API shape used by CDK's Custom::S3BucketNotifications (Events[], TopicArn/QueueArn/LambdaFunctionArn). */
-function apiNotifications(config: unknown): NotificationRule[] {
+const apiShape: NotificationShape = {
+  lists: {
+    topic: { list: 'TopicConfigurations', arn: 'TopicArn' },
+    queue: { list: 'QueueConfigurations', arn: 'QueueArn' },
+    lambda: { list: 'LambdaFunctionConfigurations', arn: 'LambdaFunctionArn' },
+  },
+  id: (n, kind, i) => String(n.Id ?? `${kind}-${i}`),
+  events: (n) => (n.Events as string[]) ?? [],
+  filterRules: (n) =>
+    (n.Filter as { Key?: { FilterRules?: KeyFilterRules } } | undefined)?.Key?.FilterRules,
+};
+
+/** One rule per configuration entry: topics first, then queues, then functions. */
+function notificationRules(config: unknown, shape: NotificationShape): NotificationRule[] {
   if (!config) return [];
   const c = config as Record<string, Array<Record<string, unknown>> | undefined>;
   const rules: NotificationRule[] = [];
-  const add = (
-    list: Array<Record<string, unknown>> | undefined,
-    kind: NotificationTarget['kind'],
-    key: string
-  ) => {
-    for (const [i, n] of (list ?? []).entries()) {
-      const filter = n.Filter as
-        | { Key?: { FilterRules?: Array<{ Name?: string; Value?: string }> } }
-        | undefined;
+  for (const kind of ['topic', 'queue', 'lambda'] as const) {
+    const { list, arn } = shape.lists[kind];
+    for (const [i, n] of (c[list] ?? []).entries()) {
       rules.push({
-        id: String(n.Id ?? `${kind}-${i}`),
-        events: (n.Events as string[]) ?? [],
-        ...keyFilter(filter?.Key?.FilterRules),
-        target: { kind, arn: String(n[key]) },
+        id: shape.id(n, kind, i),
+        events: shape.events(n),
+        ...keyFilter(shape.filterRules(n)),
+        target: { kind, arn: String(n[arn]) },
       });
     }
-  };
-  add(c.TopicConfigurations, 'topic', 'TopicArn');
-  add(c.QueueConfigurations, 'queue', 'QueueArn');
-  add(c.LambdaFunctionConfigurations, 'lambda', 'LambdaFunctionArn');
+  }
   return rules;
 }
 

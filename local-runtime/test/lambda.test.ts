@@ -27,6 +27,7 @@ describe('Lambda execution environments', { timeout: 60_000 }, () => {
   };
 
   beforeAll(async () => {
+    // Prepare (shared): one runtime for the file; tests invoke its Probe function.
     fx = await startFixture();
     name = fx.rt.outputs.ProbeFunctionName;
   }, 120_000);
@@ -35,7 +36,10 @@ describe('Lambda execution environments', { timeout: 60_000 }, () => {
   });
 
   it('runs with template env, resolved references, Lambda context and layers on PATH', async () => {
+    // Act
     const { functionError, payload } = await invoke({ action: 'env' });
+
+    // Assess
     expect(functionError).toBeUndefined();
     expect(payload.env).toEqual({
       AWS_LAMBDA_FUNCTION_NAME: name,
@@ -58,13 +62,21 @@ describe('Lambda execution environments', { timeout: 60_000 }, () => {
   });
 
   it('reuses a warm environment for sequential invocations', async () => {
+    // Prepare: a first invocation leaves a warm environment.
     const a = await invoke({ action: 'sleep', ms: 1 });
+
+    // Act
     const b = await invoke({ action: 'sleep', ms: 1 });
+
+    // Assess
     expect(a.payload.pid).toBe(b.payload.pid);
   });
 
   it('returns thrown errors as errorType/errorMessage', async () => {
+    // Act
     const { functionError, payload } = await invoke({ action: 'throw' });
+
+    // Assess
     expect(functionError).toBe('Unhandled');
     expect(payload).toMatchObject({
       errorType: 'FrameNotFoundError',
@@ -73,22 +85,31 @@ describe('Lambda execution environments', { timeout: 60_000 }, () => {
   });
 
   it('kills a timed-out environment and reports it like Lambda', async () => {
+    // Prepare: a warm environment.
     const before = await invoke({ action: 'sleep', ms: 1 });
+
+    // Act: time out (the function's timeout is 1 s), then invoke again.
     const { functionError, payload } = await invoke({ action: 'sleep', ms: 5000 });
+    const after = await invoke({ action: 'sleep', ms: 1 });
+
+    // Assess
     expect(functionError).toBe('Unhandled');
     expect(payload.errorType).toBe('Sandbox.Timedout');
     expect(payload.errorMessage).toMatch(/Task timed out after 1\.00 seconds/);
-    const after = await invoke({ action: 'sleep', ms: 1 });
     expect(after.functionError).toBeUndefined();
     expect([before.payload.pid, after.payload.pid]).not.toContain(undefined);
   });
 
   it('fails only the invocation when the process exits', async () => {
+    // Act: exit the process, then invoke again.
     const { functionError, payload } = await invoke({ action: 'exit' });
+    const next = await invoke({ action: 'sleep', ms: 1 });
+
+    // Assess
     expect(functionError).toBe('Unhandled');
     expect(payload.errorType).toBe('Runtime.ExitError');
     expect(payload.errorMessage).toMatch(/exit status 3/);
-    expect((await invoke({ action: 'sleep', ms: 1 })).functionError).toBeUndefined();
+    expect(next.functionError).toBeUndefined();
   });
 
   it('keeps running from its own snapshot when cdk.out is re-synthesized away', async () => {
@@ -107,9 +128,12 @@ describe('Lambda execution environments', { timeout: 60_000 }, () => {
   });
 
   it('throttles beyond ReservedConcurrentExecutions', async () => {
+    // Act: three concurrent invocations; ReservedConcurrentExecutions is 2.
     const results = await Promise.allSettled(
       [1, 2, 3].map(() => invoke({ action: 'sleep', ms: 400 }))
     );
+
+    // Assess
     const rejected = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
     expect(rejected).toHaveLength(1);
@@ -117,12 +141,17 @@ describe('Lambda execution environments', { timeout: 60_000 }, () => {
   });
 
   it('leaves no processes behind after stop()', async () => {
+    // Prepare: at least one live environment (checked, so the assessment below is not vacuous).
     await invoke({ action: 'sleep', ms: 1 });
     const pids = fx.rt.lambda.pids();
     expect(pids.length).toBeGreaterThan(0);
     expect(pids.every(alive)).toBe(true);
     const all = [...pids];
+
+    // Act
     await fx.rt.stop();
+
+    // Assess
     expect(all.filter(alive)).toEqual([]);
     expect(fx.rt.lambda.pids()).toEqual([]);
     await expect(fetch(`${fx.rt.endpoint}/_local/health`)).rejects.toThrow();

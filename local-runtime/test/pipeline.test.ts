@@ -34,13 +34,17 @@ describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, ()
   };
 
   beforeAll(async () => {
+    // Prepare (shared): one runtime for the file.
     fx = await startFixture();
   }, 120_000);
   afterAll(() => fx?.close());
 
   it('runs the whole pipeline from an upload, honouring the notification filter', async () => {
+    // Prepare
     const bucket = fx.rt.outputs.UploadsBucketName;
     const arn = fx.rt.outputs.StateMachineArn;
+
+    // Act: one upload that matches the filter (uploads/*.mp4), two that do not.
     await fx.s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: 'uploads/my clip 5.mp4', Body: 'x'.repeat(42) })
     );
@@ -50,6 +54,8 @@ describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, ()
     await fx.s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: 'elsewhere/clip 2.mp4', Body: 'no' })
     );
+
+    // Assess
     const exec = await eventually(async () => {
       const l = await fx.sfn.send(
         new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: 'SUCCEEDED' })
@@ -76,7 +82,10 @@ describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, ()
   });
 
   it('delivers S3 event records for Put, Copy and CompleteMultipartUpload (custom-resource notification shape)', async () => {
+    // Prepare
     const bucket = fx.rt.outputs.DirectBucketName;
+
+    // Act: Put, an ignored Put (suffix filter), Copy, and a multipart upload.
     await fx.s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: 'a dir/put file.txt', Body: 'hello' })
     );
@@ -108,6 +117,8 @@ describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, ()
         MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
       })
     );
+
+    // Assess
     const msgs = await receiveAll(fx.rt.outputs.DirectQueueUrl, 2500);
     const records = msgs.map((m) => JSON.parse(m.Body!).Records[0]);
     const byKey = Object.fromEntries(records.map((r) => [r.s3.object.key, r]));
@@ -126,6 +137,7 @@ describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, ()
   });
 
   it('applies SNS filter policies and raw message delivery', async () => {
+    // Prepare
     const topic = fx.rt.outputs.EventsTopicArn;
     const publish = (message: string, kind: string) =>
       fx.sns.send(
@@ -135,8 +147,12 @@ describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, ()
           MessageAttributes: { kind: { DataType: 'String', StringValue: kind } },
         })
       );
+
+    // Act
     await publish('{"n":1}', 'video');
     await publish('{"n":2}', 'audio');
+
+    // Assess
     const raw = await receiveAll(fx.rt.outputs.RawQueueUrl);
     expect(raw.map((m) => m.Body)).toEqual(['{"n":1}']); // filtered + raw body
     const env = await receiveAll(fx.rt.outputs.EnvelopeQueueUrl);
@@ -147,7 +163,10 @@ describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, ()
   });
 
   it('writes outputs like cdk deploy --outputs-file', async () => {
+    // Prepare
     const file = path.join(fx.dir, 'out', 'outputs.json');
+
+    // Act: a second runtime on the same assembly, with an outputs file.
     const rt = await startLocalRuntime({
       assemblyDir: path.join(fx.dir, 'cdk.out'),
       port: 0,
@@ -155,6 +174,7 @@ describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, ()
       outputsFile: file,
     });
     try {
+      // Assess
       const written = JSON.parse(readFileSync(file, 'utf8'));
       expect(Object.keys(written)).toEqual(['FixtureStack']);
       expect(written.FixtureStack.WorkQueueUrl).toBe(

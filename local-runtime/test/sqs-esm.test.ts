@@ -48,12 +48,16 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
     );
 
   beforeAll(async () => {
+    // Prepare (shared): one runtime for the file; the Worker function logs each delivery.
     fx = await startFixture();
   }, 120_000);
   afterAll(() => fx?.close());
 
   it('delivers Lambda-shaped SQS records and deletes them on success', async () => {
+    // Act
     await send({ id: 'shape' }, { color: 'blue' });
+
+    // Assess
     const [d] = await eventually(() =>
       deliveries('shape').length ? deliveries('shape') : undefined
     );
@@ -66,7 +70,10 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
   });
 
   it('redelivers a failed message after the visibility timeout', async () => {
+    // Act
     await send({ id: 'retry-once', failTimes: 1 });
+
+    // Assess
     const ds = await eventually(() =>
       deliveries('retry-once').length >= 2 ? deliveries('retry-once') : undefined
     );
@@ -77,6 +84,7 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
   });
 
   it('retries only the failed ids of a partial batch failure', async () => {
+    // Act
     await fx.sqs.send(
       new SendMessageBatchCommand({
         QueueUrl: fx.rt.outputs.WorkQueueUrl,
@@ -87,6 +95,8 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
         ],
       })
     );
+
+    // Assess
     await eventually(() => deliveries('batch-b').length >= 2 || undefined);
     await sleep(3500);
     expect(deliveries('batch-a')).toHaveLength(1);
@@ -97,13 +107,16 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
   });
 
   it('treats an empty itemIdentifier as a whole-batch failure', async () => {
+    // Act
     await send({ id: 'bad-response', badResponse: true });
-    // badResponse fails every time: it ends up in the DLQ after maxReceiveCount (3).
+
+    // Assess: badResponse fails every time: it ends up in the DLQ after maxReceiveCount (3).
     await eventually(() => deliveries('bad-response').length >= 3 || undefined, {
       timeoutMs: 20_000,
     });
     expect(deliveries('bad-response').map((d) => d.receiveCount)).toEqual([1, 2, 3]);
-    // Drain it from the DLQ so it cannot share a batch with the next test's messages.
+    // It reaches the DLQ; receiving it there also drains it so it cannot share a batch
+    // with the next test's messages.
     await eventually(async () => {
       const r = await fx.sqs.send(
         new ReceiveMessageCommand({
@@ -117,8 +130,11 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
   });
 
   it('moves a poison message to the DLQ after maxReceiveCount without losing others', async () => {
+    // Act
     await send({ id: 'poison', poison: true });
     for (let i = 0; i < 5; i++) await send({ id: `good-${i}` });
+
+    // Assess
     const dlqBodies: string[] = [];
     await eventually(
       async () => {

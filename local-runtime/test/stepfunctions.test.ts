@@ -21,18 +21,22 @@ describe('Step Functions service', { timeout: 60_000 }, () => {
     );
 
   beforeAll(async () => {
+    // Prepare (shared): one runtime for the file and its fixture state machine.
     fx = await startFixture();
     arn = fx.rt.outputs.StateMachineArn;
   }, 120_000);
   afterAll(() => fx?.close());
 
   it('respects the Map MaxConcurrency', async () => {
+    // Act: six 300 ms items through a Map whose MaxConcurrency is 2.
     const t0 = Date.now();
     const { executionArn } = await start(
       'concurrency',
       Array.from({ length: 6 }, () => ({ sleepMs: 300 }))
     );
     const d = await fx.rt.stepFunctions.waitForExecution(executionArn!);
+
+    // Assess
     expect(d.status).toBe('SUCCEEDED');
     const out = JSON.parse(d.output!);
     expect(out).toMatchObject({ count: 6, succeeded: 6, maxOverlap: 2 });
@@ -40,12 +44,15 @@ describe('Step Functions service', { timeout: 60_000 }, () => {
   });
 
   it('retries a matching error and catches a named Lambda error type', async () => {
+    // Act
     const { executionArn } = await start('retry-catch', [
       { flaky: true },
       { fail: true },
       { sleepMs: 10 },
     ]);
     const d = await fx.rt.stepFunctions.waitForExecution(executionArn!);
+
+    // Assess
     expect(d.status).toBe('SUCCEEDED');
     expect(JSON.parse(d.output!)).toMatchObject({
       count: 3,
@@ -82,8 +89,11 @@ describe('Step Functions service', { timeout: 60_000 }, () => {
   });
 
   it('surfaces a Lambda timeout as Sandbox.Timedout (catchable)', async () => {
+    // Act: an item that outlives the Lambda's 2 s timeout.
     const { executionArn } = await start('lambda-timeout', [{ sleepMs: 5000 }]);
     const d = await fx.rt.stepFunctions.waitForExecution(executionArn!);
+
+    // Assess
     expect(d.status).toBe('SUCCEEDED');
     expect(JSON.parse(d.output!).errors).toEqual(['Sandbox.Timedout']);
     const { events } = await fx.sfn.send(new GetExecutionHistoryCommand({ executionArn }));
@@ -93,47 +103,67 @@ describe('Step Functions service', { timeout: 60_000 }, () => {
   });
 
   it('starts a single execution for a duplicated StartExecution', async () => {
+    // Prepare
     const items = [{ sleepMs: 500 }];
     const input = JSON.stringify({ runId: 'dup', items });
+
+    // Act: the same StartExecution twice at once.
     const [a, b] = await Promise.all([
       fx.sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'dup', input })),
       fx.sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'dup', input })),
     ]);
+
+    // Assess
     expect(a.executionArn).toBe(b.executionArn);
+    // Act & Assess: while it runs, the same name with another input collides.
     await expect(
       fx.sfn.send(
         new StartExecutionCommand({ stateMachineArn: arn, name: 'dup', input: '{"other":1}' })
       )
     ).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+
+    // Act: let it close.
     await fx.rt.stepFunctions.waitForExecution(a.executionArn!);
-    // Closed executions keep their name: even the same input collides now.
+
+    // Act & Assess: closed executions keep their name: even the same input collides now.
     await expect(
       fx.sfn.send(new StartExecutionCommand({ stateMachineArn: arn, name: 'dup', input }))
     ).rejects.toMatchObject({ name: 'ExecutionAlreadyExists' });
+    // Assess: only one execution was ever started under that name.
     const list = await fx.sfn.send(new ListExecutionsCommand({ stateMachineArn: arn }));
     expect(list.executions!.filter((e) => e.name === 'dup')).toHaveLength(1);
   });
 
   it('describes, lists by status and stops executions like the AWS API', async () => {
+    // Prepare: an execution that runs for 1.5 s.
     const { executionArn } = await start('to-stop', [{ sleepMs: 1500 }]);
+
+    // Act: describe and list it while it runs.
     const running = await fx.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    expect(running).toMatchObject({ status: 'RUNNING', name: 'to-stop', stateMachineArn: arn });
-    expect(running.startDate).toBeInstanceOf(Date);
     const listed = await fx.sfn.send(
       new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: 'RUNNING' })
     );
+
+    // Assess
+    expect(running).toMatchObject({ status: 'RUNNING', name: 'to-stop', stateMachineArn: arn });
+    expect(running.startDate).toBeInstanceOf(Date);
     expect(listed.executions!.map((e) => e.name)).toContain('to-stop');
+
+    // Act: stop it, then describe and list it again.
     await fx.sfn.send(new StopExecutionCommand({ executionArn, error: 'Manual', cause: 'test' }));
     const stopped = await fx.sfn.send(new DescribeExecutionCommand({ executionArn }));
-    expect(stopped).toMatchObject({ status: 'ABORTED', error: 'Manual', cause: 'test' });
-    expect(stopped.stopDate).toBeInstanceOf(Date);
     const aborted = await fx.sfn.send(
       new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: 'ABORTED' })
     );
+
+    // Assess
+    expect(stopped).toMatchObject({ status: 'ABORTED', error: 'Manual', cause: 'test' });
+    expect(stopped.stopDate).toBeInstanceOf(Date);
     expect(aborted.executions!.map((e) => e.name)).toEqual(['to-stop']);
   });
 
   it('returns AWS error shapes', async () => {
+    // Act & Assess: an unknown execution, an unknown state machine, input that is not JSON.
     await expect(
       fx.sfn.send(
         new DescribeExecutionCommand({

@@ -39,27 +39,37 @@ function assembly(resources: Record<string, unknown>): string {
 
 describe('template validation', () => {
   it('names the type and logical id of an unsupported resource', async () => {
+    // Prepare
     const dir = assembly({
       Queue: { Type: 'AWS::SQS::Queue' },
       Role: { Type: 'AWS::IAM::Role', Properties: {} },
       Foo: { Type: 'Custom::Foo', Properties: { ServiceToken: 'x' } },
     });
+
+    // Act
     const err = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger }).catch(
       (e) => e
     );
+
+    // Assess
     expect(err).toBeInstanceOf(UnsupportedResourceError);
     expect(err.message).toBe('Custom::Foo is not supported by the local runtime (logical id Foo)');
     expect(err).toMatchObject({ resourceType: 'Custom::Foo', logicalId: 'Foo' });
   });
 
   it('reports every unsupported resource at once', async () => {
+    // Prepare
     const dir = assembly({
       Table: { Type: 'AWS::DynamoDB::Table' },
       Api: { Type: 'AWS::ApiGateway::RestApi' },
     });
+
+    // Act
     const err = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger }).catch(
       (e) => e
     );
+
+    // Assess
     expect(err).toBeInstanceOf(UnsupportedResourcesError);
     expect(err.message).toContain(
       'AWS::DynamoDB::Table is not supported by the local runtime (logical id Table)'
@@ -70,6 +80,7 @@ describe('template validation', () => {
   });
 
   it('rejects ASL features the interpreter would silently ignore', async () => {
+    // Prepare
     const definition = {
       StartAt: 'M',
       States: {
@@ -92,9 +103,13 @@ describe('template validation', () => {
         Properties: { DefinitionString: JSON.stringify(definition) },
       },
     });
+
+    // Act
     const err = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger }).catch(
       (e) => e
     );
+
+    // Assess
     expect(err).toBeInstanceOf(UnsupportedFeatureError);
     expect(err.message).toMatch(/JSONata/);
     expect(err.message).toMatch(/ItemReader/);
@@ -103,6 +118,7 @@ describe('template validation', () => {
 });
 
 describe('intrinsic resolution', () => {
+  // Prepare (shared): a resolution context with one condition (IsProd) true.
   const ctx = {
     region: 'eu-west-1',
     ref: (id: string) =>
@@ -111,11 +127,14 @@ describe('intrinsic resolution', () => {
     condition: (name: string) => name === 'IsProd',
   };
   it('resolves Join, Sub, Select, Split, If and GetAtt', () => {
+    // Prepare: Fn::Sub templates are written with #{ } so the linter does not mistake
+    // them for JS templates.
+    const sub = (t: string) => t.replace(/#\{/g, '$' + '{');
+
+    // Act & Assess: one resolution per intrinsic (ctx, above, is the shared preparation).
     expect(
       resolve({ 'Fn::Join': ['', ['a', { Ref: 'B' }, { 'Fn::GetAtt': ['Fn', 'Arn'] }]] }, ctx)
     ).toBe('aref-BFn.Arn');
-    // Written with #{ } so the linter does not mistake Fn::Sub syntax for a JS template.
-    const sub = (t: string) => t.replace(/#\{/g, '$' + '{');
     expect(resolve({ 'Fn::Sub': sub('arn:#{AWS::Region}:#{Fn.Arn}:#{X}:#{!Lit}') }, ctx)).toBe(
       sub('arn:eu-west-1:Fn.Arn:ref-X:#{Lit}')
     );

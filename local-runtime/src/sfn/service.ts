@@ -307,12 +307,7 @@ export class StepFunctionsService {
   describeExecution(arn: string) {
     const e = this.execution(arn);
     return {
-      executionArn: e.arn,
-      stateMachineArn: e.stateMachineArn,
-      name: e.name,
-      status: e.status,
-      startDate: epoch(e.startDate),
-      stopDate: epoch(e.stopDate),
+      ...executionListItem(e),
       input: e.input,
       inputDetails: { included: true },
       output: e.output,
@@ -333,14 +328,7 @@ export class StepFunctionsService {
       .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
     const { page, nextToken } = paginate(all, body);
     return {
-      executions: page.map((e) => ({
-        executionArn: e.arn,
-        stateMachineArn: e.stateMachineArn,
-        name: e.name,
-        status: e.status,
-        startDate: epoch(e.startDate),
-        stopDate: epoch(e.stopDate),
-      })),
+      executions: page.map(executionListItem),
       nextToken,
     };
   }
@@ -377,6 +365,18 @@ export class StepFunctionsService {
       this.stopExecution({ executionArn: e.arn, error: 'LocalRuntimeStopped' });
     await Promise.all(running.map((e) => e.done));
   }
+}
+
+/** The fields ListExecutions returns for an execution; DescribeExecution starts with the same. */
+function executionListItem(e: Execution) {
+  return {
+    executionArn: e.arn,
+    stateMachineArn: e.stateMachineArn,
+    name: e.name,
+    status: e.status,
+    startDate: epoch(e.startDate),
+    stopDate: epoch(e.stopDate),
+  };
 }
 
 function paginate<T>(items: T[], body: Record<string, unknown>) {
