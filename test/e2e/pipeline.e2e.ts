@@ -1,7 +1,12 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import {
@@ -51,9 +56,20 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
   let out: ReturnType<typeof readOutputs>;
   let aws: ReturnType<typeof clientsFor>;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     out = readOutputs(target.outputsFile);
     aws = clientsFor(target);
+    // A target restarted since its deploy (LocalStack keeps state in memory) leaves a stale
+    // outputs file: say so once instead of failing every case with NoSuchBucket.
+    try {
+      await aws.s3.send(new HeadBucketCommand({ Bucket: out.UploadBucketName }));
+    } catch (err) {
+      throw new Error(
+        `${target.outputsFile} names upload bucket ${out.UploadBucketName}, which ${target.name} ` +
+          `does not have (${(err as Error).name}): the outputs file is stale. Redeploy ` +
+          '(npm run localstack:deploy for LocalStack).'
+      );
+    }
   });
 
   afterAll(() => {
