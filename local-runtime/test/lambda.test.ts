@@ -97,7 +97,10 @@ describe('Lambda execution environments', { timeout: 60_000 }, () => {
     expect(payload.errorType).toBe('Sandbox.Timedout');
     expect(payload.errorMessage).toMatch(/Task timed out after 1\.00 seconds/);
     expect(after.functionError).toBeUndefined();
-    expect([before.payload.pid, after.payload.pid]).not.toContain(undefined);
+    expect(after.payload.pid).toEqual(expect.any(Number));
+    // The timed-out environment is gone: a fresh process served the next call.
+    expect(after.payload.pid).not.toBe(before.payload.pid);
+    expect(alive(before.payload.pid)).toBe(false);
   });
 
   it('fails only the invocation when the process exits', async () => {
@@ -117,11 +120,15 @@ describe('Lambda execution environments', { timeout: 60_000 }, () => {
     const assembly = path.join(fx.dir, 'cdk.out');
     renameSync(assembly, `${assembly}.moved`);
     try {
+      // (still Prepare) a warm environment whose process will be replaced
+      const warm = await invoke({ action: 'sleep', ms: 1 });
       // Act: crash the warm environment so the next invocation cold-starts from disk.
-      await invoke({ action: 'exit' });
+      const crash = await invoke({ action: 'exit' });
       const cold = await invoke({ action: 'sleep', ms: 1 });
       // Assess
+      expect(crash.functionError).toBe('Unhandled');
       expect(cold.functionError).toBeUndefined();
+      expect(cold.payload.pid).not.toBe(warm.payload.pid);
     } finally {
       renameSync(`${assembly}.moved`, assembly);
     }

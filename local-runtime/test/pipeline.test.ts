@@ -9,7 +9,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import { ListQueuesCommand, type Message, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  ListQueuesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalRuntime } from '../src/index.js';
 import { eventually, type Fixture, silent, startFixture } from './helpers.js';
@@ -180,10 +185,16 @@ describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, ()
       expect(written.FixtureStack.WorkQueueUrl).toBe(
         `${rt.endpoint}/000000000000/${fx.rt.model.queues.find((q) => q.logicalId.startsWith('WorkQueue'))!.name}`
       );
-      const { QueueUrls } = await fx.sqs.send(new ListQueuesCommand({}));
+      // The second runtime provisioned its own queues, addressed through its own endpoint.
+      const sqs = new SQSClient({
+        endpoint: rt.endpoint,
+        region: rt.region,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+      const { QueueUrls } = await sqs.send(new ListQueuesCommand({}));
+      sqs.destroy();
       expect(QueueUrls!.length).toBe(7);
-      for (const u of QueueUrls!)
-        expect(u.startsWith(`${fx.rt.endpoint}/000000000000/`)).toBe(true);
+      for (const u of QueueUrls!) expect(u.startsWith(`${rt.endpoint}/000000000000/`)).toBe(true);
       const health = await (await fetch(`${rt.endpoint}/_local/health`)).json();
       expect(health).toMatchObject({ status: 'running', stackName: 'FixtureStack' });
     } finally {
