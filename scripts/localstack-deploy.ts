@@ -15,7 +15,7 @@
  * On failure it exits non-zero and prints CloudFormation's FAILED stack events.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -149,6 +149,39 @@ export const unstagedAssets = (
     })
     .map(([hash, f]) => `${f.displayName ?? hash} -> ${f.source?.path}`);
 
+class DeployError extends Error {}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Holds a CDK CLI reader lock on the assembly (`read.<pid>.<n>.lock`, the protocol of the CLI's
+ * own RWLock) from the check until the deploy ends, so a concurrent `cdk synth`/`cdk ls` into the
+ * same directory refuses ("Other CLIs ... are currently reading") instead of swapping the
+ * assembly under the deploy. Returns the release function.
+ */
+export const holdAssembly = (assemblyDir: string): (() => void) => {
+  const writerFile = resolve(assemblyDir, 'synth.lock');
+  if (existsSync(writerFile)) {
+    const writer = Number.parseInt(readFileSync(writerFile, 'utf8'), 10);
+    if (Number.isInteger(writer) && alive(writer)) {
+      throw new DeployError(
+        `another CDK CLI (pid ${writer}) is synthesizing into ${assemblyDir}; retry when it is done, ` +
+          'or set LOCALSTACK_ASSEMBLY_DIR to a directory nothing else writes'
+      );
+    }
+  }
+  const readerFile = resolve(assemblyDir, `read.${process.pid}.localstack-deploy.lock`);
+  writeFileSync(readerFile, String(process.pid));
+  return () => rmSync(readerFile, { force: true });
+};
+
 // ---- LocalStack HTTP helpers (no CloudFormation SDK client in the dependencies) ---------------
 
 const health = async (endpoint: string) => {
@@ -223,8 +256,6 @@ const failedEvents = async (o: DeployOptions, stackName: string): Promise<StackE
 
 // ---- main --------------------------------------------------------------------------------------
 
-class DeployError extends Error {}
-
 const run = (
   label: string,
   args: string[],
@@ -270,6 +301,7 @@ export const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   const childEnv = localstackEnv(o, env);
   const timings: Array<[string, number]> = [];
   const t0 = performance.now();
+  let release = () => {};
   try {
     // 1. LocalStack up?
     let h: Awaited<ReturnType<typeof health>>;
@@ -314,6 +346,7 @@ export const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       }
     }
 
+    release = holdAssembly(assembly);
     const assetsFile = resolve(assembly, `${STACK_NAME}.assets.json`);
     if (!existsSync(assetsFile))
       throw new DeployError(`${assetsFile} is missing: is this a cloud assembly?`);
@@ -361,6 +394,7 @@ export const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     console.error(`\n[localstack:deploy] ERROR: ${(err as Error).message}`);
     return 1;
   } finally {
+    release();
     timings.push(['total', (performance.now() - t0) / 1000]);
     console.log(
       `[localstack:deploy] timings: ${timings.map(([k, s]) => `${k} ${s.toFixed(1)} s`).join(', ')}`

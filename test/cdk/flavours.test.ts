@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import {
   type DeployOptions,
   defaultOptions,
   deployArgs,
+  holdAssembly,
   localstackEnv,
   STACK_NAME,
   synthArgs,
@@ -201,6 +202,36 @@ describe('the deployed assembly is a bundled one', () => {
       'Probe/Function/Code -> /repo',
       'Up -> ../elsewhere',
     ]);
+  });
+});
+
+describe('the assembly cannot change under the deploy', () => {
+  it('holds a CDK reader lock while deploying, so a concurrent cdk synth into it refuses', () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'lock-'));
+    const lock = join(dir, `read.${process.pid}.localstack-deploy.lock`);
+    try {
+      // Act
+      const release = holdAssembly(dir);
+      // Assess: the file name and content follow the CLI's RWLock (read.<pid>.<n>.lock, pid inside).
+      expect(readFileSync(lock, 'utf8')).toBe(String(process.pid));
+      release();
+      expect(existsSync(lock)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start while another CLI is synthesizing into the assembly', () => {
+    // Prepare: a live writer (this process) holds synth.lock.
+    const dir = mkdtempSync(join(tmpdir(), 'lock-'));
+    writeFileSync(join(dir, 'synth.lock'), String(process.pid));
+    try {
+      // Act + Assess
+      expect(() => holdAssembly(dir)).toThrow(/is synthesizing into/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
