@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -18,11 +18,22 @@ export default async function setup(project: TestProject) {
     const synth = spawnSync('npx', ['cdk', 'synth', '--quiet'], { cwd: root, stdio: 'inherit' });
     if (synth.status !== 0) throw new Error(`cdk synth failed (exit ${synth.status})`);
   }
-  const runtime = await startLocalRuntime({ assemblyDir, port: 0 });
+  // Function logs go to a file: the test output should show cases, not log lines.
+  mkdirSync(join(root, '.e2e'), { recursive: true });
+  const logFile = join(root, '.e2e', 'local-runtime.log');
+  const log = createWriteStream(logFile);
+  const write = (level: string) => (m: string) => log.write(`${level} ${m}\n`);
+  console.log(`[e2e-local] local runtime logs: ${logFile}`);
+  const runtime = await startLocalRuntime({
+    assemblyDir,
+    port: 0,
+    logger: { info: write('INFO'), warn: write('WARN'), error: write('ERROR'), debug: () => {} },
+  });
   const outputsFile = join(mkdtempSync(join(tmpdir(), 'e2e-local-')), 'outputs.json');
   writeFileSync(outputsFile, JSON.stringify(runtime.outputs, null, 2));
   project.provide('e2eTarget', { name: 'local', endpoint: runtime.endpoint, outputsFile });
   return async () => {
     await runtime.stop();
+    log.end();
   };
 }
