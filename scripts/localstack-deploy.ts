@@ -79,10 +79,16 @@ export const synthArgs = (o: DeployOptions): string[] => [
   '--no-notices',
 ];
 
+/**
+ * `--app <assembly>`: with an app command from cdk.json, `cdk bootstrap` would re-synthesize into
+ * cdk.out (a writer); reading the assembly just synthesized is faster and keeps it unchanged.
+ */
 export const bootstrapArgs = (o: DeployOptions): string[] => [
   'cdk',
   'bootstrap',
   `aws://${LOCALSTACK_ACCOUNT}/${o.region}`,
+  '--app',
+  o.assemblyDir,
   '--no-notices',
 ];
 

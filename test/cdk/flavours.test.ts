@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  bootstrapArgs,
   DEFAULT_ASSEMBLY_DIR,
   type DeployOptions,
   defaultOptions,
@@ -134,16 +135,22 @@ describe('npm run localstack:deploy deploys the synthesized assembly', () => {
     expect(args[args.indexOf('--require-approval') + 1]).toBe('never');
   });
 
-  it('synthesizes into the directory it deploys, and neither step passes context', () => {
+  it('synthesizes into the directory it bootstraps with and deploys, and no step passes context', () => {
     // Prepare
     const o = defaultOptions(['--region', 'eu-west-1'], { LOCALSTACK_ASSEMBLY_DIR: 'private.out' });
     // Act
     const synthA = synthArgs(o);
     const deployA = deployArgs(o);
+    const bootstrapA = bootstrapArgs(o);
     // Assess
     expect(synthA[synthA.indexOf('--output') + 1]).toBe('private.out');
     expect(deployA[deployA.indexOf('--app') + 1]).toBe('private.out');
-    for (const a of [...synthA, ...deployA]) expect(a).not.toMatch(/^(-c|--context)$/);
+    // bootstrap reads the same assembly instead of re-synthesizing the app into cdk.out
+    expect(bootstrapA[bootstrapA.indexOf('--app') + 1]).toBe('private.out');
+    expect(bootstrapA).toContain('aws://000000000000/eu-west-1');
+    for (const a of [...synthA, ...deployA, ...bootstrapA]) {
+      expect(a).not.toMatch(/^(-c|--context)$/);
+    }
     expect(o.region).toBe('eu-west-1');
   });
 
