@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { DockerImage } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 
@@ -38,7 +37,7 @@ export const resolveFfmpegBinaries = (): { ffmpeg: string; ffprobe: string } => 
 /**
  * A Lambda layer with `bin/ffmpeg` and `bin/ffprobe`. Lambda unzips layers
  * into /opt and puts /opt/bin on PATH, so functions find the tools by name.
- * Bundled locally (hard links, no Docker); the Docker image is never pulled.
+ * Built from the npm packages with hard links at synth time (no Docker).
  */
 export class FfmpegLayer extends Construct {
   public readonly layer: lambda.LayerVersion;
@@ -46,30 +45,38 @@ export class FfmpegLayer extends Construct {
   constructor(scope: Construct, id: string, props: FfmpegLayerProps = {}) {
     super(scope, id);
     const binaries = resolveFfmpegBinaries();
-    const sourceDir = path.dirname(binaries.ffmpeg);
+    const fingerprint = `${fileFingerprint(binaries.ffmpeg)}-${fileFingerprint(binaries.ffprobe)}`;
     this.layer = new lambda.LayerVersion(this, 'Layer', {
       description: props.description ?? 'ffmpeg and ffprobe static x86_64 binaries',
       compatibleArchitectures: [lambda.Architecture.X86_64],
       compatibleRuntimes: [lambda.Runtime.NODEJS_24_X],
-      code: lambda.Code.fromAsset(sourceDir, {
-        assetHash: `${fileFingerprint(binaries.ffmpeg)}-${fileFingerprint(binaries.ffprobe)}`,
-        bundling: {
-          image: DockerImage.fromRegistry('public.ecr.aws/docker/library/busybox'),
-          local: {
-            tryBundle(outputDir: string) {
-              const binDir = path.join(outputDir, 'bin');
-              fs.mkdirSync(binDir, { recursive: true });
-              for (const [name, file] of Object.entries(binaries)) {
-                linkOrCopy(file, path.join(binDir, name));
-              }
-              return true;
-            },
-          },
-        },
-      }),
+      // The layer folder is built here, not in an asset bundling step: CDK skips
+      // bundling for `cdk ls`/`diff`/`destroy` yet keeps a custom hash, so a
+      // bundled layer could publish the raw package folder under the real hash.
+      code: lambda.Code.fromAsset(layerFolder(binaries, fingerprint), { assetHash: fingerprint }),
     });
   }
 }
+
+/** `<cache>/<fingerprint>/bin/{ffmpeg,ffprobe}`, hard-linked (or copied) once per binary version. */
+const layerFolder = (binaries: Record<string, string>, fingerprint: string): string => {
+  const root = path.join(
+    path.dirname(require.resolve('aws-cdk-lib/package.json')),
+    '..',
+    '.cache',
+    'ffmpeg-layer',
+    fingerprint
+  );
+  const binDir = path.join(root, 'bin');
+  fs.mkdirSync(binDir, { recursive: true });
+  for (const [name, file] of Object.entries(binaries)) {
+    const target = path.join(binDir, name);
+    if (!fs.existsSync(target) || fs.statSync(target).size !== fs.statSync(file).size) {
+      linkOrCopy(file, target);
+    }
+  }
+  return root;
+};
 
 // Content-derived, but cheap: hashing 150 MB on every synth would cost seconds.
 const fileFingerprint = (file: string): string => {

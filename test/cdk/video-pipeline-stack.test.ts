@@ -1,6 +1,11 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import aslValidator from 'asl-validator';
+import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { VideoPipelineStack } from '../../lib/stacks/video-pipeline-stack.js';
 import { resolveDefinition, synthVideoStack } from './synth.js';
 
 let synth: ReturnType<typeof synthVideoStack>;
@@ -213,5 +218,29 @@ describe('outputs', () => {
         'StartWorkflowDeadLetterQueueUrl',
       ])
     );
+  });
+});
+
+describe('ffmpeg layer asset', () => {
+  const layerAsset = (context: Record<string, unknown>) => {
+    const outdir = mkdtempSync(join(tmpdir(), 'cdk-layer-'));
+    const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true, ...context } });
+    new VideoPipelineStack(app, 'VideoPipeline');
+    const dir = app.synth().directory;
+    const template = JSON.parse(readFileSync(join(dir, 'VideoPipeline.template.json'), 'utf8'));
+    const [layer] = Object.values(
+      template.Resources as Record<string, { Type: string; Metadata: Record<string, string> }>
+    ).filter((r) => r.Type === 'AWS::Lambda::LayerVersion');
+    const assetPath = layer.Metadata['aws:asset:path'];
+    return { assetPath, files: readdirSync(join(dir, assetPath, 'bin')).sort() };
+  };
+
+  it('has bin/ffmpeg and bin/ffprobe under the same hash even when CDK skips bundling (cdk ls/diff)', () => {
+    // Act
+    const normal = layerAsset({});
+    const skipped = layerAsset({ 'aws:cdk:bundling-stacks': [] });
+    // Assess
+    expect(normal.files).toEqual(['ffmpeg', 'ffprobe']);
+    expect(skipped).toEqual(normal);
   });
 });
