@@ -28,6 +28,12 @@ export interface StackOutputs {
   uploadBucket: string;
   outputBucket: string;
   stateMachineArn: string;
+  /**
+   * Origin of the local endpoint the stack lives on, read from its queue URLs
+   * (`http://127.0.0.1:4566/000000000000/...` on the local runtime and
+   * LocalStack; `https://sqs.<region>.amazonaws.com/...` on AWS).
+   */
+  localEndpoint?: string;
 }
 
 const REQUIRED = {
@@ -100,12 +106,17 @@ export const parseStackOutputs = (
     }
     return v;
   };
+  const localEndpoint = Object.values(values)
+    .filter((v): v is string => typeof v === 'string' && /^https?:\/\//.test(v))
+    .map((v) => new URL(v).origin)
+    .find((origin) => isLocalEndpoint(origin));
   return {
     stackName,
     file,
     uploadBucket: get(REQUIRED.uploadBucket),
     outputBucket: get(REQUIRED.outputBucket),
     stateMachineArn: get(REQUIRED.stateMachineArn),
+    ...(localEndpoint ? { localEndpoint } : {}),
   };
 };
 

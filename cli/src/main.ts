@@ -36,6 +36,15 @@ const positiveInt = (what: string) => (value: string) => {
 
 const contextFor = (g: GlobalOptions): Context => {
   const outputs = loadStackOutputs({ outputsFile: g.outputs, stack: g.stack });
+  // Right after `npm run local` (or a LocalStack deploy) the outputs file already
+  // says where the stack lives; an explicit endpoint always wins.
+  if (!effectiveEndpoint(g) && outputs.localEndpoint) {
+    g.endpointUrl = outputs.localEndpoint;
+    process.stderr.write(
+      `note: using endpoint ${outputs.localEndpoint} (from the queue URLs in ${outputs.file}); ` +
+        'set AWS_ENDPOINT_URL or --endpoint-url to override\n'
+    );
+  }
   return {
     outputs,
     clients: createClients(g, outputs.stateMachineArn),

@@ -2,7 +2,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CliError, isLocalEndpoint, loadStackOutputs, regionOfArn } from '../src/config.js';
+import {
+  CliError,
+  isLocalEndpoint,
+  loadStackOutputs,
+  parseStackOutputs,
+  regionOfArn,
+} from '../src/config.js';
 
 const stackValues = {
   UploadBucketName: 'up',
@@ -176,5 +182,32 @@ describe('endpoint and ARN helpers', () => {
 
     // Assess
     expect(region).toBe('ap-south-1');
+  });
+});
+
+describe('parseStackOutputs: where the stack lives', () => {
+  it.each([
+    {
+      description: 'the local runtime or LocalStack (queue URL on 127.0.0.1)',
+      queueUrl: 'http://127.0.0.1:4566/000000000000/VideoPipeline-StartWorkflowWorkerQueue',
+      expected: 'http://127.0.0.1:4566',
+    },
+    {
+      description: 'AWS (queue URL on sqs.<region>.amazonaws.com)',
+      queueUrl:
+        'https://sqs.eu-west-1.amazonaws.com/123456789012/VideoPipeline-StartWorkflowWorkerQueue',
+      expected: undefined,
+    },
+  ])('finds the endpoint of $description', ({ queueUrl, expected }) => {
+    // Prepare
+    const text = JSON.stringify({
+      VideoPipeline: { ...stackValues, StartWorkflowQueueUrl: queueUrl },
+    });
+
+    // Act
+    const outputs = parseStackOutputs(text, '/x/outputs.json', undefined);
+
+    // Assess
+    expect(outputs.localEndpoint).toBe(expected);
   });
 });
