@@ -16,6 +16,12 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const FFMPEG_DIR = join(root, 'node_modules/@ffmpeg-installer/linux-x64');
 export const FFPROBE_DIR = join(root, 'node_modules/@ffprobe-installer/linux-x64');
 
+/** Runs the shipped ffmpeg quietly; generated media never prompts or logs. */
+const ffmpeg = (args: string[]) => {
+  useMediaTools();
+  return run('ffmpeg', ['-nostdin', '-v', 'error', ...args]);
+};
+
 /** Idempotent: prepends the ffmpeg and ffprobe directories to PATH once. */
 export const useMediaTools = (): void => {
   const path = process.env.PATH ?? '';
@@ -61,10 +67,7 @@ export const makeClip = async ({
   useMediaTools();
   const out = fresh('mp4');
   const started = Date.now();
-  await run('ffmpeg', [
-    '-nostdin',
-    '-v',
-    'error',
+  await ffmpeg([
     '-f',
     'lavfi',
     '-i',
@@ -106,20 +109,7 @@ export const makeEmpty = async (): Promise<string> => {
 export const makeAudioOnly = async (seconds = 2): Promise<string> => {
   useMediaTools();
   const out = fresh('mp4');
-  await run('ffmpeg', [
-    '-nostdin',
-    '-v',
-    'error',
-    '-f',
-    'lavfi',
-    '-i',
-    'sine',
-    '-t',
-    String(seconds),
-    '-c:a',
-    'aac',
-    out,
-  ]);
+  await ffmpeg(['-f', 'lavfi', '-i', 'sine', '-t', String(seconds), '-c:a', 'aac', out]);
   return out;
 };
 
@@ -127,10 +117,7 @@ export const makeAudioOnly = async (seconds = 2): Promise<string> => {
 export const makeStillImage = async (): Promise<string> => {
   useMediaTools();
   const out = fresh('mp4');
-  await run('ffmpeg', [
-    '-nostdin',
-    '-v',
-    'error',
+  await ffmpeg([
     '-f',
     'lavfi',
     '-i',
