@@ -1,9 +1,10 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import * as z from 'zod/mini';
+import { requireEnv } from '../shared/env.js';
 import { planKey } from '../shared/keys.js';
 import { correlate, logger, metrics } from '../shared/powertools.js';
-import { putJson, requireEnv } from '../shared/s3.js';
+import { putJson } from '../shared/s3.js';
 import { type Plan, ProbeResultSchema, WorkflowInputSchema } from '../shared/schemas.js';
 import { parseEvent } from '../shared/validate.js';
 import { buildPlan, planConfigFromEnv } from './logic.js';

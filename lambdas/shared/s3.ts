@@ -185,4 +185,3 @@ export const downloadSource = async (source: SourceObject, path: string): Promis
 };
 
 /** Kept here for existing importers; new code imports it from env.ts (no S3 client needed). */
-export { requireEnv } from './env.js';
