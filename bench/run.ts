@@ -5,10 +5,9 @@
  *   (c) bundle size and cold module-init time of each Lambda.
  * Options: --only a,b,c   --sizes 10,100,1000   --seconds 30
  */
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import Table from 'cli-table3';
@@ -19,12 +18,12 @@ import { runTask } from '../lambdas/process-branch/logic.js';
 import { manifestKey, videoIdFor } from '../lambdas/shared/keys.js';
 import { ManifestSchema } from '../lambdas/shared/schemas.js';
 import { silentLogger, startLocalRuntime } from '../local-runtime/src/index.js';
+import { ROOT as root, synthesize } from '../scripts/synth.js';
 import { makeClip, useMediaTools } from '../test/helpers/media.js';
 import { measureBundles } from './bundles.js';
 import { synthFanOutApp } from './fixtures/fanout-app.js';
 import { handler as trivialWorker } from './fixtures/trivial/worker.js';
 
-const root = resolve(import.meta.dirname, '..');
 const opts = new Command()
   .option('--only <parts>', 'which benchmarks: a,b,c', 'a,b,c')
   .option('--sizes <n,...>', 'fan-out sizes for (b)', '10,100,1000')
@@ -35,11 +34,6 @@ const parts = new Set(opts.only.split(','));
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const ms = (x: number) => Math.round(x);
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
-
-const synthVideoStack = () => {
-  const res = spawnSync('npx', ['cdk', 'synth', '--quiet'], { cwd: root, stdio: 'inherit' });
-  if (res.status !== 0) throw new Error('cdk synth failed');
-};
 
 // ---- (a) end to end vs direct ------------------------------------------------------------------
 const benchEndToEnd = async (seconds: number) => {
@@ -194,7 +188,7 @@ const main = async () => {
       node: process.version,
     },
   };
-  if (parts.has('a') || parts.has('c')) synthVideoStack();
+  if (parts.has('a') || parts.has('c')) synthesize();
 
   if (parts.has('a')) {
     const a = await benchEndToEnd(Number(opts.seconds));

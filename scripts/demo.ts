@@ -5,7 +5,7 @@
  * runs against AWS) and watches the fan-out and fan-in, then downloads the
  * outputs next to you and stops everything.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   createWriteStream,
   existsSync,
@@ -14,14 +14,14 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { manifestKey } from '../lambdas/shared/keys.js';
 import { ManifestSchema } from '../lambdas/shared/schemas.js';
 import { type Logger, startLocalRuntime } from '../local-runtime/src/index.js';
 import { cleanupMedia, makeClip } from '../test/helpers/media.js';
+import { ROOT as root, synthesize } from './synth.js';
 
-const root = resolve(import.meta.dirname, '..');
 const assemblyDir = join(root, 'cdk.out');
 const stackName = 'VideoPipeline';
 const demoDir = join(root, '.local', 'demo');
@@ -46,8 +46,7 @@ const synthIfNeeded = () => {
   say(
     'synthesizing the stack (cdk synth): the local runtime runs exactly this template and these bundles'
   );
-  const res = spawnSync('npx', ['cdk', 'synth', '--quiet'], { cwd: root, stdio: 'inherit' });
-  if (res.status !== 0) throw new Error(`cdk synth failed (exit ${res.status})`);
+  synthesize();
 };
 
 /** Function logs go to a file so the terminal shows the pipeline, not log lines. */

@@ -1,11 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startLocalRuntime } from '../../local-runtime/src/index.js';
-
-const root = resolve(import.meta.dirname, '../..');
+import { ROOT as root, synthesize } from '../../scripts/synth.js';
 
 /**
  * Starts the no-Docker local runtime on a random port from the same cloud
@@ -15,8 +13,7 @@ const root = resolve(import.meta.dirname, '../..');
 export default async function setup(project: TestProject) {
   const assemblyDir = join(root, 'cdk.out');
   if (process.env.E2E_SKIP_SYNTH !== '1' || !existsSync(assemblyDir)) {
-    const synth = spawnSync('npx', ['cdk', 'synth', '--quiet'], { cwd: root, stdio: 'inherit' });
-    if (synth.status !== 0) throw new Error(`cdk synth failed (exit ${synth.status})`);
+    synthesize();
   }
   // Function logs go to a file: the test output should show cases, not log lines.
   mkdirSync(join(root, '.e2e'), { recursive: true });

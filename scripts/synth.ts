@@ -1,0 +1,14 @@
+import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
+
+/** The repository root, where cdk.json and cdk.out live. */
+export const ROOT = resolve(import.meta.dirname, '..');
+
+/**
+ * `cdk synth` with the pinned CLI, output shown, into ROOT/cdk.out: the one
+ * assembly the local runtime, LocalStack and AWS all run.
+ */
+export const synthesize = (): void => {
+  const res = spawnSync('npx', ['cdk', 'synth', '--quiet'], { cwd: ROOT, stdio: 'inherit' });
+  if (res.status !== 0) throw new Error(`cdk synth failed (exit ${res.status})`);
+};
