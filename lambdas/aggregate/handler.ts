@@ -1,8 +1,6 @@
-import type { Context } from 'aws-lambda';
+import { AggregateInputSchema } from '../../contract/index.js';
 import { requireEnv } from '../shared/env.js';
-import { correlate, logger, metrics } from '../shared/powertools.js';
-import { AggregateInputSchema, type AggregateOutput } from '../shared/schemas.js';
-import { parseEvent } from '../shared/validate.js';
+import { defineStateTask } from '../shared/state-task.js';
 import { aggregate } from './logic.js';
 
 /**
@@ -11,16 +9,9 @@ import { aggregate } from './logic.js';
  * manifestKey}`; the state machine fails the execution when status is FAILED.
  * Env: OUTPUT_BUCKET, PROCESSED_TOPIC_ARN.
  */
-export const handler = async (event: unknown, context: Context): Promise<AggregateOutput> => {
-  logger.addContext(context);
-  const input = parseEvent(AggregateInputSchema, event, 'aggregate input');
-  correlate(input.videoId);
-  try {
-    return await aggregate(input, {
-      outputBucket: requireEnv('OUTPUT_BUCKET'),
-      topicArn: requireEnv('PROCESSED_TOPIC_ARN'),
-    });
-  } finally {
-    metrics.publishStoredMetrics();
-  }
-};
+export const handler = defineStateTask(AggregateInputSchema, 'aggregate input', (input) =>
+  aggregate(input, {
+    outputBucket: requireEnv('OUTPUT_BUCKET'),
+    topicArn: requireEnv('PROCESSED_TOPIC_ARN'),
+  })
+);

@@ -1,21 +1,25 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { rethrowClassified } from '../shared/aws-errors.js';
-import { mapLimit } from '../shared/concurrency.js';
-import { branchResultKey, manifestKey } from '../shared/keys.js';
-import { logger, metrics, tracer } from '../shared/powertools.js';
-import { getJsonIfExists, putJson } from '../shared/s3.js';
 import {
   type AggregateInput,
   type AggregateOutput,
+  type Branch,
   type BranchRef,
+  type BranchResult,
   BranchResultSchema,
-  type BranchTask,
+  branchRecordKey,
+  MANIFEST_SCHEMA_VERSION,
   type Manifest,
   ManifestSchema,
+  manifestKey,
+  PROCESSED_EVENT_ATTRIBUTES,
   type VideoProcessedEvent,
   type VideoStatus,
-} from '../shared/schemas.js';
+} from '../../contract/index.js';
+import { rethrowClassified } from '../shared/aws-errors.js';
+import { mapLimit } from '../shared/concurrency.js';
+import { logger, metrics, tracer } from '../shared/powertools.js';
+import { getJsonIfExists, putJson } from '../shared/s3.js';
 
 /** One client per process: reused across warm invocations. */
 export const sns = tracer.captureAWSv3Client(new SNSClient({}));
@@ -23,8 +27,6 @@ export const sns = tracer.captureAWSv3Client(new SNSClient({}));
 /** Parallel S3 reads of branch records; enough to be fast, few enough not to trip SlowDown. */
 export const READ_CONCURRENCY = 16;
 const REASON_LIMIT = 1000;
-
-type ManifestBranch = Manifest['branches'][number];
 
 const truncate = (s: string, max: number): string =>
   s.length > max ? `${s.slice(0, max - 1)}…` : s;
@@ -48,7 +50,7 @@ export const failureReason = (failure: { Error: string; Cause?: string }): strin
 };
 
 /**
- * Reads the worker's record for one planned task. The record is the source of
+ * Reads the worker's record for one planned branch. The record is the source of
  * truth when present (it is written last, after the artifacts). A missing record
  * means the worker never got to write it: it timed out or crashed, and the
  * Map's ref carries the only error name we have.
@@ -56,22 +58,13 @@ export const failureReason = (failure: { Error: string; Cause?: string }): strin
 const branchFor = async (
   bucket: string,
   videoId: string,
-  task: BranchTask,
+  branch: Branch,
   ref: BranchRef | undefined
-): Promise<ManifestBranch> => {
-  const raw = await getJsonIfExists<unknown>(bucket, branchResultKey(videoId, task.id));
+): Promise<BranchResult> => {
+  const raw = await getJsonIfExists<unknown>(bucket, branchRecordKey(videoId, branch.id));
   const parsed = raw === undefined ? undefined : BranchResultSchema.safeParse(raw);
-  if (parsed?.success) {
-    const r = parsed.data;
-    return {
-      name: task.id,
-      kind: task.kind,
-      status: r.status,
-      artifacts: r.artifacts,
-      error: r.error,
-      durationMs: r.durationMs,
-    };
-  }
+  // The record is the worker's own account, in the manifest's shape: passed through as is.
+  if (parsed?.success && parsed.data.id === branch.id) return parsed.data;
   const errorName =
     ref?.status === 'FAILED' ? (ref.error ?? 'BranchFailed') : 'BranchResultMissing';
   const message =
@@ -79,23 +72,24 @@ const branchFor = async (
       ? 'branch record is unreadable'
       : 'no branch record: the worker timed out or crashed before recording a result';
   return {
-    name: task.id,
-    kind: task.kind,
+    id: branch.id,
+    kind: branch.kind,
     status: 'FAILED',
     artifacts: [],
     error: { name: errorName, message },
     durationMs: null,
+    finishedAt: null,
   };
 };
 
 export const decideStatus = (
-  branches: ManifestBranch[]
+  branches: BranchResult[]
 ): { status: VideoStatus; reason: string | null } => {
   const failed = branches.filter((b) => b.status === 'FAILED');
   if (branches.length === 0) return { status: 'FAILED', reason: 'no branches were planned' };
   if (failed.length === 0) return { status: 'COMPLETE', reason: null };
   const list = failed
-    .map((b) => `${b.name} (${b.error?.name ?? 'Error'}: ${b.error?.message ?? ''})`)
+    .map((b) => `${b.id} (${b.error?.name ?? 'Error'}: ${b.error?.message ?? ''})`)
     .join('; ');
   const summary = `${failed.length} of ${branches.length} branches failed: ${list}`;
   return {
@@ -116,7 +110,7 @@ export const aggregate = async (
   { outputBucket, topicArn, now = () => new Date() }: AggregateOptions
 ): Promise<AggregateOutput> => {
   const { videoId, source } = input;
-  let branches: ManifestBranch[] = [];
+  let branches: BranchResult[] = [];
   let status: VideoStatus;
   let reason: string | null;
 
@@ -127,16 +121,16 @@ export const aggregate = async (
     status = 'FAILED';
     reason = 'no plan: the workflow reached the aggregator without planning';
   } else {
-    const refs = new Map((input.results ?? []).map((r) => [r.taskId, r]));
-    branches = await mapLimit(input.plan.tasks, READ_CONCURRENCY, (task) =>
-      branchFor(outputBucket, videoId, task, refs.get(task.id))
+    const refs = new Map((input.results ?? []).map((r) => [r.id, r]));
+    branches = await mapLimit(input.plan.branches, READ_CONCURRENCY, (branch) =>
+      branchFor(outputBucket, videoId, branch, refs.get(branch.id))
     );
     ({ status, reason } = decideStatus(branches));
   }
 
   const succeeded = branches.filter((b) => b.status === 'SUCCEEDED').length;
   const manifest = ManifestSchema.parse({
-    schemaVersion: 1,
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
     videoId,
     source,
     status,
@@ -164,7 +158,9 @@ export const aggregate = async (
       new PublishCommand({
         TopicArn: topicArn,
         Message: JSON.stringify(event),
-        MessageAttributes: { status: { DataType: 'String', StringValue: status } },
+        MessageAttributes: {
+          [PROCESSED_EVENT_ATTRIBUTES.status]: { DataType: 'String', StringValue: status },
+        },
       })
     );
   } catch (err) {

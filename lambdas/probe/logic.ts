@@ -1,24 +1,25 @@
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { InvalidVideoError, MediaToolError } from '../shared/errors.js';
+import {
+  InvalidVideoError,
+  MediaToolError,
+  type ProbeResult,
+  ProbeResultSchema,
+  THUMBNAIL_TIMES_METADATA,
+  type WorkflowInput,
+} from '../../contract/index.js';
 import {
   type FfprobeOutput,
   type FfprobeStream,
+  inputOptions,
   parseRate,
   runTool,
   stderrTail,
   toNumber,
 } from '../shared/media.js';
 import { logger } from '../shared/powertools.js';
-import { classifyS3Error, downloadSource, s3 } from '../shared/s3.js';
-import { type ProbeResult, ProbeResultSchema, type WorkflowInput } from '../shared/schemas.js';
-import { withTempDir } from '../shared/tmp.js';
+import { headIfExists, presignSource } from '../shared/s3.js';
 
 export type ProbeFacts = Omit<ProbeResult, 'requestedThumbnailTimes'>;
-
-/** User metadata key (x-amz-meta-thumbnail-times) with extra thumbnail times in seconds. */
-export const THUMBNAIL_TIMES_METADATA = 'thumbnail-times';
 
 const isRealVideo = (s: FfprobeStream): boolean =>
   s.codec_type === 'video' &&
@@ -26,21 +27,36 @@ const isRealVideo = (s: FfprobeStream): boolean =>
   (s.disposition as { attached_pic?: number } | undefined)?.attached_pic !== 1;
 
 /**
- * Decides whether a local file is a usable video. ffprobe is made to read
- * every packet (-count_packets): a truncated file often has a valid header,
- * and only reading to the end surfaces "partial file" / "File ended
- * prematurely". Any error line is therefore treated as corruption.
+ * Decides whether an upload is a usable video. ffprobe is made to read every
+ * packet (-count_packets): a truncated file often has a valid header, and only
+ * reading to the end surfaces "partial file" / "File ended prematurely". Any
+ * error line is therefore treated as corruption. `input` is a local path or a
+ * (presigned) URL; ffprobe streams it, so no copy lands on disk.
  */
-export const probeFile = async (path: string, timeoutMs = 120_000): Promise<ProbeFacts> => {
-  const { size } = await stat(path);
+export const probeFile = async (
+  input: string,
+  timeoutMs = 120_000,
+  sizeBytes?: number
+): Promise<ProbeFacts> => {
+  const size = sizeBytes ?? (await stat(input)).size;
   if (size === 0) throw new InvalidVideoError('empty file (0 bytes)');
 
   const res = await runTool(
     'ffprobe',
-    ['-v', 'error', '-count_packets', '-show_format', '-show_streams', '-of', 'json', path],
+    [
+      '-v',
+      'error',
+      ...inputOptions(input),
+      '-count_packets',
+      '-show_format',
+      '-show_streams',
+      '-of',
+      'json',
+      input,
+    ],
     { timeoutMs }
   );
-  const errors = stderrTail(res.stderr.replaceAll(path, '<input>'));
+  const errors = stderrTail(res.stderr.replaceAll(input, '<input>'));
   if (res.code !== 0) {
     throw new InvalidVideoError(
       `not a readable video file (${errors || `ffprobe exit ${res.code}`})`
@@ -100,40 +116,29 @@ export const parseThumbnailTimes = (raw: string | undefined): number[] => {
   return times;
 };
 
-/** Reads the uploader's user metadata and size of the exact version. */
-const headSource = async (source: WorkflowInput['source']) => {
-  try {
-    return await s3.send(
-      new HeadObjectCommand({ Bucket: source.bucket, Key: source.key, VersionId: source.versionId })
-    );
-  } catch (err) {
-    return classifyS3Error(err, `HeadObject s3://${source.bucket}/${source.key}`);
-  }
-};
-
 export interface ProbeOptions {
   timeoutMs: number;
 }
 
-/** Downloads the exact upload version, probes it and adds the uploader's requests. */
+/**
+ * Probes the exact upload version where it lies (a presigned URL, streamed by
+ * ffprobe) and adds the uploader's requests from its user metadata.
+ */
 export const probeUpload = async (
   input: WorkflowInput,
   options: ProbeOptions = { timeoutMs: 120_000 }
 ): Promise<ProbeResult> => {
-  const head = await headSource(input.source);
-  // Skips the download for the most common junk upload.
+  const head = await headIfExists(input.source);
+  if (!head)
+    throw new InvalidVideoError('the upload is gone (deleted or overwritten) before probing');
+  // Skips ffprobe for the most common junk upload.
   if (head.ContentLength === 0) throw new InvalidVideoError('empty file (0 bytes)');
   const requested = parseThumbnailTimes(head.Metadata?.[THUMBNAIL_TIMES_METADATA]);
 
-  const facts = await withTempDir('probe', async (dir) => {
-    const path = join(dir, 'source');
-    const started = Date.now();
-    await downloadSource(input.source, path);
-    const downloadMs = Date.now() - started;
-    const result = await probeFile(path, options.timeoutMs - downloadMs);
-    logger.info('Probed upload', { downloadMs, probeMs: Date.now() - started - downloadMs });
-    return result;
-  });
+  const started = Date.now();
+  const url = await presignSource(input.source, options.timeoutMs / 1000);
+  const facts = await probeFile(url, options.timeoutMs, head.ContentLength);
+  logger.info('Probed upload', { probeMs: Date.now() - started });
   return ProbeResultSchema.parse({
     ...facts,
     ...(requested.length > 0 ? { requestedThumbnailTimes: requested } : {}),

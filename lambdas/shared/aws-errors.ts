@@ -1,4 +1,11 @@
-import { TransientServiceError } from './errors.js';
+import { TransientServiceError } from '../../contract/errors.js';
+
+/**
+ * The one classifier of AWS SDK failures, for every service the functions
+ * call (S3, SNS, SFN). Transient failures become TransientServiceError, which
+ * the state machine's Retry and the SQS redelivery pick up by name; anything
+ * else propagates unchanged as terminal.
+ */
 
 /** Error names AWS services use for throttling and temporary unavailability. */
 const TRANSIENT_NAMES = new Set([
@@ -16,6 +23,9 @@ const TRANSIENT_NAMES = new Set([
   'KMSThrottlingException',
 ]);
 
+/** Names S3 and the other services use for "no such thing" (HEAD answers a bare 404). */
+const NOT_FOUND_NAMES = new Set(['NotFound', 'NoSuchKey', 'NoSuchVersion', 'NoSuchBucket']);
+
 interface MaybeServiceError {
   name?: string;
   message?: string;
@@ -24,7 +34,7 @@ interface MaybeServiceError {
   $metadata?: { httpStatusCode?: number };
 }
 
-/** True when a later attempt may succeed: throttling, 5xx, or a dropped connection. */
+/** True when a later attempt may succeed: throttling, 5xx, 429, or a dropped connection. */
 export const isTransientAwsError = (err: unknown): boolean => {
   if (!(err instanceof Error)) return false;
   const e = err as MaybeServiceError;
@@ -38,6 +48,12 @@ export const isTransientAwsError = (err: unknown): boolean => {
       `${e.code ?? ''} ${e.message ?? ''}`
     )
   );
+};
+
+/** True for a missing object, version or bucket. */
+export const isNotFound = (err: unknown): boolean => {
+  const e = err as MaybeServiceError | undefined;
+  return NOT_FOUND_NAMES.has(e?.name ?? '') || e?.$metadata?.httpStatusCode === 404;
 };
 
 /** Wraps transient failures in TransientServiceError (retried by name); re-throws the rest. */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { MediaToolError } from './errors.js';
+import { MediaToolError } from '../../contract/errors.js';
 
 /**
  * The one place that runs ffmpeg/ffprobe. In Lambda the binaries come from a
@@ -144,14 +144,38 @@ export const toNumber = (v: string | number | undefined): number | null => {
 };
 
 /**
- * Container-level facts about a local file. Unlike the probe function's check
- * this does not read every packet: workers re-probe a file the probe already
- * accepted, only to learn its duration and whether it has audio.
+ * Options placed before `-i` for a source read over HTTP (a presigned URL):
+ * reconnect on a dropped connection instead of failing a long transcode.
+ * Seeking (`-ss` before `-i`) then becomes HTTP range requests.
  */
-export const inspect = async (path: string, timeoutMs: number): Promise<FfprobeOutput> => {
+export const inputOptions = (input: string): string[] =>
+  /^https?:\/\//.test(input) ? ['-reconnect', '1', '-reconnect_streamed', '1'] : [];
+
+/** The time a tool may still use, or a MediaToolError when none is left. */
+export const remaining = (timeBudget: () => number, tool: MediaTool): number => {
+  const ms = timeBudget();
+  if (ms <= 0) throw new MediaToolError(`no time left to run ${tool} before the Lambda timeout`);
+  return ms;
+};
+
+/** ffmpeg, quiet, overwriting; a non-zero exit is a MediaToolError with stderr's tail. */
+export const runFfmpeg = async (args: string[], timeBudget: () => number): Promise<void> => {
+  const res = await runTool('ffmpeg', ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], {
+    timeoutMs: remaining(timeBudget, 'ffmpeg'),
+  });
+  if (res.code !== 0) {
+    throw new MediaToolError(`ffmpeg exited ${res.code}: ${stderrTail(res.stderr)}`);
+  }
+};
+
+/**
+ * Container-level facts (format and streams) without reading every packet:
+ * the probe already decided the source is sound. `input` may be a URL.
+ */
+export const inspect = async (input: string, timeoutMs: number): Promise<FfprobeOutput> => {
   const res = await runTool(
     'ffprobe',
-    ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', path],
+    ['-v', 'error', ...inputOptions(input), '-show_format', '-show_streams', '-of', 'json', input],
     { timeoutMs }
   );
   if (res.code !== 0) {

@@ -1,11 +1,12 @@
-import { InvalidEventError } from './errors.js';
-import { UPLOAD_PREFIX } from './keys.js';
 import {
+  InvalidEventError,
   S3EventNotificationSchema,
   type S3EventRecord,
   S3TestEventSchema,
   type SourceObject,
-} from './schemas.js';
+  UPLOAD_PREFIX,
+} from '../../contract/index.js';
+import { logger } from './powertools.js';
 
 /**
  * Parsing of the SQS bodies both upload subscribers receive. The subscription
@@ -70,4 +71,33 @@ export const sourceFromS3Record = (record: S3EventRecord): SourceObject => {
     etag: object.eTag?.replace(/"/g, '') || undefined,
     size: object.size,
   };
+};
+
+export interface Upload {
+  readonly record: S3EventRecord;
+  readonly source: SourceObject;
+}
+
+/**
+ * The uploads in one SQS body, for every subscriber of the upload topic: the
+ * s3:TestEvent and records outside the upload contract (other events, other
+ * prefixes, folder placeholders) are logged and left out, the same way for all.
+ */
+export const uploadsIn = (body: string): Upload[] => {
+  const parsed = parseS3EventBody(body);
+  if (parsed.kind === 'test') {
+    logger.info('Ignoring s3:TestEvent');
+    return [];
+  }
+  const uploads: Upload[] = [];
+  for (const record of parsed.records) {
+    const source = sourceFromS3Record(record);
+    if (isObjectCreated(record) && isUploadKey(source.key)) uploads.push({ record, source });
+    else
+      logger.info('Ignoring event outside the upload contract', {
+        eventName: record.eventName,
+        key: source.key,
+      });
+  }
+  return uploads;
 };

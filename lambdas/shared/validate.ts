@@ -1,5 +1,5 @@
 import type * as z from 'zod/mini';
-import { InvalidEventError } from './errors.js';
+import { InvalidEventError } from '../../contract/errors.js';
 
 /**
  * Parses a state input at the edge. The message names the first few failing

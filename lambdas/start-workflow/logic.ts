@@ -1,15 +1,15 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { rethrowClassified } from '../shared/aws-errors.js';
-import { extensionOf, VIDEO_EXTENSIONS, videoIdFor } from '../shared/keys.js';
-import { logger, metrics, tracer } from '../shared/powertools.js';
 import {
-  isObjectCreated,
-  isUploadKey,
-  parseS3EventBody,
-  sourceFromS3Record,
-} from '../shared/s3-events.js';
-import type { SourceObject, WorkflowInput } from '../shared/schemas.js';
+  extensionOf,
+  type SourceObject,
+  VIDEO_EXTENSIONS,
+  videoIdFor,
+  type WorkflowInput,
+} from '../../contract/index.js';
+import { rethrowClassified } from '../shared/aws-errors.js';
+import { logger, metrics, tracer } from '../shared/powertools.js';
+import { uploadsIn } from '../shared/s3-events.js';
 
 /** One client per process: reused across warm invocations. */
 export const sfn = tracer.captureAWSv3Client(new SFNClient({}));
@@ -60,21 +60,8 @@ export const handleUploadMessage = async (
   body: string,
   stateMachineArn: string
 ): Promise<StartOutcome[]> => {
-  const parsed = parseS3EventBody(body);
-  if (parsed.kind === 'test') {
-    logger.info('Ignoring s3:TestEvent');
-    return [];
-  }
   const outcomes: StartOutcome[] = [];
-  for (const record of parsed.records) {
-    const source = sourceFromS3Record(record);
-    if (!isObjectCreated(record) || !isUploadKey(source.key)) {
-      logger.info('Ignoring event outside the upload contract', {
-        eventName: record.eventName,
-        key: source.key,
-      });
-      continue;
-    }
+  for (const { source } of uploadsIn(body)) {
     if (!(VIDEO_EXTENSIONS as readonly string[]).includes(extensionOf(source.key))) {
       logger.info('Unexpected extension; starting anyway so the probe records why it fails', {
         key: source.key,

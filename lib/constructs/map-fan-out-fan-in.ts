@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { STATE_NAMES, STATE_PATHS } from '../../contract/index.js';
 
 /** A Lambda step that runs before the fan-out (validate, probe, plan…). */
 export interface PrepareStep {
@@ -18,16 +19,22 @@ export interface PrepareStep {
 export interface MapFanOutFanInProps {
   /** Steps run in order before the Map. Any failure skips to the aggregator with `$.failure`. @default - none */
   readonly prepare?: PrepareStep[];
-  /** JSONPath of the array to fan out over. */
-  readonly itemsPath: string;
+  /** JSONPath of the array of branches to fan out over. @default '$.plan.branches' */
+  readonly branchesPath?: string;
   /**
-   * Input of each iteration. @default - `{ "item.$": "$$.Map.Item.Value" }`
+   * Input of each iteration. @default - `{ "branch.$": "$$.Map.Item.Value" }`
    */
-  readonly itemSelector?: Record<string, unknown>;
-  /** JSONPath, inside an iteration's input, of the item's id (reported on failure). @default '$.item.id' */
-  readonly itemIdPath?: string;
-  /** Processes one item; returns a small `{ taskId, status }` reference (details belong in S3). */
-  readonly worker: lambda.IFunction;
+  readonly branchSelector?: Record<string, unknown>;
+  /** JSONPath, inside an iteration's input, of the branch id (reported on failure). @default '$.branch.id' */
+  readonly branchIdPath?: string;
+  /** JSONPath, inside an iteration's input, of the branch kind (routes it to its worker). @default '$.branch.kind' */
+  readonly branchKindPath?: string;
+  /**
+   * One worker per branch kind; each returns a small `{ id, status }` reference
+   * (details belong in S3). A branch of a kind with no worker becomes a FAILED
+   * result (`UnknownBranchKind`) rather than failing the whole Map.
+   */
+  readonly workers: readonly BranchWorker[];
   /**
    * The fan-in. Receives the whole state and returns `{ status, reason, … }`;
    * `status: "FAILED"` fails the execution with `reason` as its cause.
@@ -53,6 +60,14 @@ export interface MapFanOutFanInProps {
   readonly stateMachineName?: string;
 }
 
+/** The function that runs the branches of one kind. */
+export interface BranchWorker {
+  readonly kind: string;
+  readonly handler: lambda.IFunction;
+  /** Task state name, unique in the definition. @default - `Run<Kind>`, e.g. `RunThumbnail` */
+  readonly stateName?: string;
+}
+
 const LAMBDA_TRANSIENT_ERRORS = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
@@ -62,8 +77,8 @@ const LAMBDA_TRANSIENT_ERRORS = [
 ];
 
 /**
- * Standard workflow: prepare steps → inline Map (bounded concurrency; per-item
- * Retry on transient errors; per-item Catch that turns a failure into result
+ * Standard workflow: prepare steps → inline Map (bounded concurrency; per-branch
+ * Retry on transient errors; per-branch Catch that turns a failure into result
  * data) → aggregator Lambda (fan-in) → Fail when the aggregator says FAILED.
  *
  * Every path, including a failed prepare step or a failed Map, reaches the
@@ -96,41 +111,55 @@ export class MapFanOutFanIn extends Construct {
         taskTimeout: sfn.Timeout.duration(props.taskTimeout ?? taskTimeoutFor(fn)),
       }).addRetry(retry);
 
-    const aggregate = invoke('Aggregate', props.aggregator);
+    const aggregate = invoke(STATE_NAMES.aggregate, props.aggregator);
     const decide = new sfn.Choice(this, 'Decide', { stateName: 'Decide' })
       .when(
-        sfn.Condition.stringEquals('$.status', 'FAILED'),
+        sfn.Condition.stringEquals(STATE_PATHS.status, 'FAILED'),
         new sfn.Fail(this, 'Failed', {
           stateName: 'Failed',
           error: 'WorkFailed',
-          causePath: '$.reason',
+          causePath: STATE_PATHS.reason,
         })
       )
       .otherwise(new sfn.Succeed(this, 'Done', { stateName: 'Done' }));
     aggregate.next(decide);
 
-    const catchToAggregate = { resultPath: '$.failure', errors: ['States.ALL'] };
+    const catchToAggregate = { resultPath: STATE_PATHS.failure, errors: ['States.ALL'] };
 
-    const work = invoke('ProcessItem', props.worker).addCatch(
-      new sfn.Pass(this, 'ItemFailed', {
-        stateName: 'ItemFailed',
-        // Only the error name: a Cause can hold a stack trace, and N of them
-        // would push the Map result past the 256 KiB state limit.
-        parameters: {
-          'taskId.$': props.itemIdPath ?? '$.item.id',
-          status: 'FAILED',
-          'error.$': '$.error.Error',
-        },
-      }),
-      { resultPath: '$.error', errors: ['States.ALL'] }
+    const branchIdPath = props.branchIdPath ?? STATE_PATHS.branchId;
+    const branchFailed = new sfn.Pass(this, 'BranchFailed', {
+      stateName: STATE_NAMES.branchFailed,
+      // Only the error name: a Cause can hold a stack trace, and N of them
+      // would push the Map result past the 256 KiB state limit.
+      parameters: { 'id.$': branchIdPath, status: 'FAILED', 'error.$': '$.error.Error' },
+    });
+    if (props.workers.length === 0) throw new Error('MapFanOutFanIn needs at least one worker');
+    const route = new sfn.Choice(this, 'RouteBranch', { stateName: 'RouteBranch' });
+    for (const w of props.workers) {
+      const name = w.stateName ?? STATE_NAMES.runBranch(w.kind);
+      route.when(
+        sfn.Condition.stringEquals(props.branchKindPath ?? STATE_PATHS.branchKind, w.kind),
+        invoke(name, w.handler).addCatch(branchFailed, {
+          resultPath: '$.error',
+          errors: ['States.ALL'],
+        })
+      );
+    }
+    // A kind no worker handles is data, not a crash of the whole fan-out.
+    route.otherwise(
+      new sfn.Pass(this, 'UnknownBranchKind', {
+        stateName: 'UnknownBranchKind',
+        parameters: { 'id.$': branchIdPath, status: 'FAILED', error: 'UnknownBranchKind' },
+      })
     );
+    const work = route;
 
     this.map = new sfn.Map(this, 'FanOut', {
-      stateName: 'FanOut',
-      itemsPath: props.itemsPath,
-      itemSelector: props.itemSelector ?? { 'item.$': '$$.Map.Item.Value' },
+      stateName: STATE_NAMES.fanOut,
+      itemsPath: props.branchesPath ?? STATE_PATHS.branches,
+      itemSelector: props.branchSelector ?? { 'branch.$': '$$.Map.Item.Value' },
       maxConcurrency,
-      resultPath: '$.results',
+      resultPath: STATE_PATHS.results,
     });
     this.map.itemProcessor(work);
     this.map.addCatch(aggregate, catchToAggregate);
@@ -168,7 +197,7 @@ export class MapFanOutFanIn extends Construct {
     // LambdaInvoke grants invoke on `<fn>` and `<fn>:*` (versions and aliases).
     for (const fn of [
       ...(props.prepare ?? []).map((p) => p.handler),
-      props.worker,
+      ...props.workers.map((w) => w.handler),
       props.aggregator,
     ]) {
       const logicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as lambda.CfnFunction);

@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { PROJECT_ROOT } from '../project-root.js';
 
 export interface PipelineFunctionProps {
   /** Path of the handler module (TypeScript), exporting `handler`. */
@@ -83,8 +84,8 @@ export class PipelineFunction extends Construct {
       loggingFormat: lambda.LoggingFormat.JSON,
       layers: props.layers,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      projectRoot: path.resolve(import.meta.dirname, '..', '..'),
-      depsLockFilePath: path.resolve(import.meta.dirname, '..', '..', 'package-lock.json'),
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'video-pipeline',
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'FanOutFanIn',

@@ -14,8 +14,15 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { RETRYABLE_ERROR_NAMES } from '../../lambdas/shared/errors.js';
-import { OUTPUT_PREFIX, UPLOAD_PREFIX } from '../../lambdas/shared/keys.js';
+import {
+  AUDIT_PREFIX,
+  BRANCH_ITEM_SELECTOR,
+  OUTPUT_PREFIX,
+  pascalCase,
+  RETRYABLE_ERROR_NAMES,
+  UPLOAD_PREFIX,
+} from '../../contract/index.js';
+import { BRANCH_KINDS } from '../../lambdas/branch-kinds/registry.js';
 import {
   SECURE_BUCKET_DEFAULTS,
   SECURE_DLQ_DEFAULTS,
@@ -26,6 +33,7 @@ import { MapFanOutFanIn } from '../constructs/map-fan-out-fan-in.js';
 import { PipelineFunction, type PipelineFunctionProps } from '../constructs/pipeline-function.js';
 import { QueueWorker } from '../constructs/queue-worker.js';
 import { TopicFanOut } from '../constructs/topic-fan-out.js';
+import { PROJECT_ROOT } from '../project-root.js';
 
 export interface VideoPipelineStackProps extends StackProps {
   /** Concurrent branches per video in the Map. @default 10 */
@@ -45,8 +53,7 @@ export interface VideoPipelineStackProps extends StackProps {
   readonly bucketRemovalPolicy?: RemovalPolicy;
 }
 
-const lambdaEntry = (name: string) =>
-  path.resolve(import.meta.dirname, '..', '..', 'lambdas', name, 'handler.ts');
+const lambdaEntry = (name: string) => path.join(PROJECT_ROOT, 'lambdas', name, 'handler.ts');
 
 /**
  * The video pipeline: S3 upload → SNS VideoUploaded → SQS → (workflow starter,
@@ -124,18 +131,21 @@ export class VideoPipelineStack extends Stack {
     });
     const plan = fn('Plan', 'plan', {
       environment: {
-        OUTPUT_BUCKET: this.outputBucket.bucketName,
         THUMBNAIL_COUNT: String(props.thumbnailCount ?? 3),
         RENDITION_HEIGHTS: (props.renditionHeights ?? [360, 720]).join(','),
       },
     });
-    const processBranch = fn('ProcessBranch', 'process-branch', {
-      ...media,
-      timeout: Duration.minutes(10),
-      memorySize: 2048,
-      ephemeralStorageMiB: 8192,
-      environment: { OUTPUT_BUCKET: this.outputBucket.bucketName },
-    });
+    // One function per branch kind, each sized by its kind (a thumbnail does not pay for a transcode).
+    const branchFns = BRANCH_KINDS.map(({ kind, sizing }) => ({
+      kind,
+      fn: fn(`${pascalCase(kind)}Branch`, 'run-branch', {
+        ...(sizing.usesFfmpeg ? media : {}),
+        timeout: Duration.seconds(sizing.timeoutSeconds),
+        memorySize: sizing.memoryMiB,
+        ephemeralStorageMiB: sizing.ephemeralStorageMiB,
+        environment: { OUTPUT_BUCKET: this.outputBucket.bucketName },
+      }),
+    }));
     const aggregate = fn('Aggregate', 'aggregate', {
       timeout: Duration.minutes(1),
       memorySize: 512,
@@ -150,14 +160,8 @@ export class VideoPipelineStack extends Stack {
         { name: 'Probe', handler: probe.function, resultPath: '$.probe' },
         { name: 'Plan', handler: plan.function, resultPath: '$.plan' },
       ],
-      itemsPath: '$.plan.tasks',
-      itemSelector: {
-        'videoId.$': '$.videoId',
-        'source.$': '$.source',
-        'task.$': '$$.Map.Item.Value',
-      },
-      itemIdPath: '$.task.id',
-      worker: processBranch.function,
+      branchSelector: BRANCH_ITEM_SELECTOR,
+      workers: branchFns.map(({ kind, fn }) => ({ kind, handler: fn.function })),
       aggregator: aggregate.function,
       maxConcurrency: props.mapMaxConcurrency ?? 10,
       retryableErrors: [...RETRYABLE_ERROR_NAMES],
@@ -203,13 +207,14 @@ export class VideoPipelineStack extends Stack {
         resources: [bucket.arnForObjects(`${prefix}*`)],
       });
     probe.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
-    processBranch.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
-    processBranch.role.addToPolicy(write(this.outputBucket, OUTPUT_PREFIX));
-    plan.role.addToPolicy(write(this.outputBucket, OUTPUT_PREFIX));
+    for (const { fn } of branchFns) {
+      fn.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
+      fn.role.addToPolicy(write(this.outputBucket, OUTPUT_PREFIX));
+    }
     aggregate.role.addToPolicy(read(this.outputBucket, OUTPUT_PREFIX));
     aggregate.role.addToPolicy(write(this.outputBucket, OUTPUT_PREFIX));
     auditFn.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
-    auditFn.role.addToPolicy(write(this.outputBucket, 'audit/'));
+    auditFn.role.addToPolicy(write(this.outputBucket, AUDIT_PREFIX));
     this.processed.topic.grantPublish(aggregate.role);
     this.workflow.stateMachine.grantStartExecution(starterFn.role);
 
@@ -219,10 +224,9 @@ export class VideoPipelineStack extends Stack {
     const outputs = objects(this.outputBucket, OUTPUT_PREFIX);
     this.acknowledgeFindings([
       [probe, [uploads]],
-      [processBranch, [uploads, outputs]],
-      [plan, [outputs]],
+      ...branchFns.map(({ fn }): [PipelineFunction, string[]] => [fn, [uploads, outputs]]),
       [aggregate, [outputs]],
-      [auditFn, [uploads, objects(this.outputBucket, 'audit/')]],
+      [auditFn, [uploads, objects(this.outputBucket, AUDIT_PREFIX)]],
     ]);
     Validations.of(aggregate.role).acknowledge({
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',

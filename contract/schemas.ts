@@ -1,10 +1,16 @@
 import * as z from 'zod/mini';
 
 /**
- * The data contract between the functions and the state machine. Everything
- * that crosses a boundary (SQS body, state input, S3 document) is parsed with
- * one of these schemas at the edge, so a malformed payload fails with a named
- * error instead of a TypeError three calls later.
+ * The data contract between the functions, the state machine, the CLI and the
+ * tools. Everything that crosses a boundary (SQS body, state input, S3
+ * document) is parsed with one of these schemas at the edge, so a malformed
+ * payload fails with a named error instead of a TypeError three calls later.
+ *
+ * Vocabulary: the unit of fan-out is a **branch**. A plan lists branches; each
+ * branch has an `id` (unique within a video) and a `kind` (thumbnail,
+ * rendition, metadata, …; see lambdas/branch-kinds). The same words are used
+ * in the state machine (`FanOut`, `RunBranch…`, `BranchFailed`), the manifest
+ * and the CLI.
  */
 
 export const SourceObjectSchema = z.object({
@@ -23,7 +29,10 @@ export const WorkflowInputSchema = z.object({
 });
 export type WorkflowInput = z.infer<typeof WorkflowInputSchema>;
 
-/** What the probe learned about the upload, plus the uploader's requests. */
+/**
+ * What the probe learned about the upload, plus the uploader's requests. It
+ * travels to every branch, so no branch has to probe the source again.
+ */
 export const ProbeResultSchema = z.object({
   durationSec: z.number().check(z.positive()),
   width: z.int().check(z.positive()),
@@ -39,38 +48,27 @@ export const ProbeResultSchema = z.object({
 });
 export type ProbeResult = z.infer<typeof ProbeResultSchema>;
 
-const TaskId = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/));
+/** A branch id: unique within one video, safe in an S3 key and a state name. */
+export const BranchIdSchema = z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/));
+/** A branch kind's name; the registry in lambdas/branch-kinds knows which exist. */
+export const BranchKindNameSchema = z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}$/));
 
-export const ThumbnailTaskSchema = z.object({
-  id: TaskId,
-  kind: z.literal('thumbnail'),
-  atSec: z.number().check(z.nonnegative()),
-  width: z.int().check(z.positive()),
-});
-export const RenditionTaskSchema = z.object({
-  id: TaskId,
-  kind: z.literal('rendition'),
-  height: z.int().check(z.positive()),
-});
-export const MetadataTaskSchema = z.object({
-  id: TaskId,
-  kind: z.literal('metadata'),
-});
-export const BranchTaskSchema = z.discriminatedUnion('kind', [
-  ThumbnailTaskSchema,
-  RenditionTaskSchema,
-  MetadataTaskSchema,
-]);
-export type BranchTask = z.infer<typeof BranchTaskSchema>;
+/**
+ * One planned branch as the contract sees it: an id, a kind, and the kind's
+ * own parameters (validated by the kind's schema in lambdas/branch-kinds).
+ */
+export const BranchSchema = z.looseObject({ id: BranchIdSchema, kind: BranchKindNameSchema });
+export type Branch = z.infer<typeof BranchSchema>;
 
-export const PlanSchema = z.object({ tasks: z.array(BranchTaskSchema).check(z.minLength(1)) });
+export const PlanSchema = z.object({ branches: z.array(BranchSchema).check(z.minLength(1)) });
 export type Plan = z.infer<typeof PlanSchema>;
 
-/** One Map iteration's input (the Map's ItemSelector builds it). */
+/** One Map iteration's input (the Map's ItemSelector builds it; see state.ts). */
 export const BranchInputSchema = z.object({
   videoId: z.string().check(z.minLength(1)),
   source: SourceObjectSchema,
-  task: BranchTaskSchema,
+  probe: ProbeResultSchema,
+  branch: BranchSchema,
 });
 export type BranchInput = z.infer<typeof BranchInputSchema>;
 
@@ -82,28 +80,36 @@ export const ArtifactSchema = z.object({
 export type Artifact = z.infer<typeof ArtifactSchema>;
 
 export const BranchStatusSchema = z.enum(['SUCCEEDED', 'FAILED']);
+export type BranchStatus = z.infer<typeof BranchStatusSchema>;
+
+export const ErrorInfoSchema = z.object({ name: z.string(), message: z.string() });
+export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
 
 /**
  * What a branch returns into the state. Kept tiny on purpose: the details live
- * in S3 (see {@link BranchResultSchema}) so a 1,000-item Map stays far below
+ * in S3 (see {@link BranchResultSchema}) so a 1,000-branch Map stays far below
  * the 256 KiB state limit, which Step Functions enforces with an uncatchable error.
  */
 export const BranchRefSchema = z.object({
-  taskId: TaskId,
+  id: BranchIdSchema,
   status: BranchStatusSchema,
   error: z.optional(z.string()),
 });
 export type BranchRef = z.infer<typeof BranchRefSchema>;
 
-/** The full branch record the worker writes to S3 (success or failure). */
+/**
+ * One branch's outcome, in one shape from the worker's S3 record to the
+ * manifest. `durationMs`/`finishedAt` are null when the worker never got to
+ * record anything (it timed out or crashed).
+ */
 export const BranchResultSchema = z.object({
-  taskId: TaskId,
-  kind: z.enum(['thumbnail', 'rendition', 'metadata']),
+  id: BranchIdSchema,
+  kind: BranchKindNameSchema,
   status: BranchStatusSchema,
   artifacts: z.array(ArtifactSchema),
-  error: z.nullable(z.object({ name: z.string(), message: z.string() })),
-  durationMs: z.number().check(z.nonnegative()),
-  finishedAt: z.string(),
+  error: z.nullable(ErrorInfoSchema),
+  durationMs: z.nullable(z.number().check(z.nonnegative())),
+  finishedAt: z.nullable(z.string()),
 });
 export type BranchResult = z.infer<typeof BranchResultSchema>;
 
@@ -125,24 +131,18 @@ export type AggregateInput = z.infer<typeof AggregateInputSchema>;
 export const VideoStatusSchema = z.enum(['COMPLETE', 'PARTIAL', 'FAILED']);
 export type VideoStatus = z.infer<typeof VideoStatusSchema>;
 
-export const ManifestBranchSchema = z.object({
-  name: z.string(),
-  kind: z.string(),
-  status: BranchStatusSchema,
-  artifacts: z.array(ArtifactSchema),
-  error: z.nullable(z.object({ name: z.string(), message: z.string() })),
-  durationMs: z.nullable(z.number().check(z.nonnegative())),
-});
+/** Bumped on any change a reader could notice. 2: `branches[].name` became `id`; `finishedAt`. */
+export const MANIFEST_SCHEMA_VERSION = 2;
 
 export const ManifestSchema = z.object({
-  schemaVersion: z.literal(1),
+  schemaVersion: z.literal(MANIFEST_SCHEMA_VERSION),
   videoId: z.string(),
   source: SourceObjectSchema,
   status: VideoStatusSchema,
   /** Present whenever status is not COMPLETE. */
   reason: z.nullable(z.string()),
   probe: z.nullable(ProbeResultSchema),
-  branches: z.array(ManifestBranchSchema),
+  branches: z.array(BranchResultSchema),
   counts: z.object({
     total: z.int(),
     succeeded: z.int(),
@@ -166,6 +166,8 @@ export const VideoProcessedEventSchema = z.object({
   manifest: z.object({ bucket: z.string(), key: z.string() }),
 });
 export type VideoProcessedEvent = z.infer<typeof VideoProcessedEventSchema>;
+/** SNS message attributes on `VideoProcessed` that subscribers may filter on. */
+export const PROCESSED_EVENT_ATTRIBUTES = { status: 'status' } as const;
 
 /** The aggregator's output, which the state machine's final Choice reads. */
 export const AggregateOutputSchema = z.object({

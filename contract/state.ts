@@ -1,0 +1,43 @@
+/**
+ * The JSONPaths the state machine reads and writes. The construct and the
+ * stack build the ASL from these; the schemas in schemas.ts use the same
+ * field names (a test checks the two agree on the synthesized definition).
+ */
+export const STATE_PATHS = {
+  /** Prepare step results. */
+  probe: '$.probe',
+  plan: '$.plan',
+  /** The array the Map fans out over. */
+  branches: '$.plan.branches',
+  /** Where the Map puts the BranchRefs. */
+  results: '$.results',
+  /** Where a Catch puts `{Error, Cause}` before the aggregator. */
+  failure: '$.failure',
+  /** Inside one iteration (BranchInput). */
+  branchId: '$.branch.id',
+  branchKind: '$.branch.kind',
+  /** The aggregator's output (AggregateOutput). */
+  status: '$.status',
+  reason: '$.reason',
+} as const;
+
+/** The Map's ItemSelector: builds a BranchInput from the state and the current item. */
+export const BRANCH_ITEM_SELECTOR = {
+  'videoId.$': '$.videoId',
+  'source.$': '$.source',
+  'probe.$': STATE_PATHS.probe,
+  'branch.$': '$$.Map.Item.Value',
+} as const;
+
+/** `rendition` → `Rendition`, `audio-track` → `AudioTrack`: kinds in state names and construct ids. */
+export const pascalCase = (kind: string): string =>
+  kind.replace(/(^|-)([a-z])/g, (_m, _sep, c: string) => c.toUpperCase());
+
+/** State names that appear in execution history, alarms and the CLI's live view. */
+export const STATE_NAMES = {
+  fanOut: 'FanOut',
+  branchFailed: 'BranchFailed',
+  aggregate: 'Aggregate',
+  /** The task state that runs branches of one kind. */
+  runBranch: (kind: string): string => `Run${pascalCase(kind)}`,
+} as const;

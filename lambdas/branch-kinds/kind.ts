@@ -1,0 +1,75 @@
+import type * as z from 'zod/mini';
+import type { Branch, ProbeResult, SourceObject } from '../../contract/index.js';
+
+/**
+ * What one branch kind declares. A kind is one module (thumbnail.ts,
+ * rendition.ts, …) plus one line in registry.ts: the plan, the dispatch, the
+ * schema union and the per-kind Lambda functions are all derived from the
+ * registry.
+ *
+ * This file and the kind modules are imported by the CDK app too (for
+ * `sizing`), so they must not create AWS clients or Powertools instances at
+ * import time.
+ */
+export interface BranchKind<S extends z.ZodMiniType<Branch> = z.ZodMiniType<Branch>> {
+  /** The `kind` value in plans, manifests and metrics. */
+  readonly kind: string;
+  /** The whole branch: `{ id, kind: <literal>, …params }`. */
+  readonly schema: S;
+  /**
+   * The branches of this kind for one video. Pure: the same probe and
+   * configuration always give the same branches, so a retried Plan step
+   * cannot change the fan-out.
+   */
+  plan(probe: ProbeResult, config: PlanConfig): z.infer<S>[];
+  /** Produces the artifacts; the generic runner uploads them and records the result. */
+  run(branch: z.infer<S>, context: RunContext): Promise<Produced[]>;
+  /** Sizing of the Lambda function that runs this kind (one function per kind). */
+  readonly sizing: BranchSizing;
+}
+
+export interface BranchSizing {
+  readonly memoryMiB: number;
+  readonly timeoutSeconds: number;
+  readonly ephemeralStorageMiB: number;
+  /** True when the kind runs ffmpeg/ffprobe: the function gets the layer and x86_64. */
+  readonly usesFfmpeg: boolean;
+}
+
+/** Planning knobs set on the Plan function (stack props → environment). */
+export interface PlanConfig {
+  readonly thumbnailCount: number;
+  readonly thumbnailWidth: number;
+  readonly renditionHeights: readonly number[];
+  /** Upper bound on branches per video; more is an InvalidVideoError. */
+  readonly maxBranches: number;
+}
+
+export const DEFAULT_PLAN_CONFIG: PlanConfig = {
+  thumbnailCount: 3,
+  thumbnailWidth: 320,
+  renditionHeights: [360, 720],
+  maxBranches: 1000,
+};
+
+/** Milliseconds a tool may still run; evaluated just before spawning, so earlier work counts. */
+export type TimeBudget = () => number;
+
+export interface RunContext {
+  readonly videoId: string;
+  readonly source: SourceObject;
+  /** The probe's findings: no branch probes the source again. */
+  readonly probe: ProbeResult;
+  /**
+   * Where ffmpeg/ffprobe read the source: a short-lived presigned GET URL, so a
+   * tool fetches only the byte ranges it needs (a thumbnail reads the index and
+   * one GOP, not the whole upload). Tests pass a local file path.
+   */
+  readonly input: string;
+  /** A private temp directory, removed after the branch. */
+  readonly workDir: string;
+  readonly timeBudget: TimeBudget;
+}
+
+/** An artifact the branch produced, not yet uploaded: a local file or (small) bytes. */
+export type Produced = { key: string; contentType: string } & ({ path: string } | { body: Buffer });

@@ -1,0 +1,49 @@
+import * as z from 'zod/mini';
+import { artifactKey, BranchIdSchema, type SourceObject } from '../../contract/index.js';
+import { type FfprobeOutput, inspect, parseRate, remaining, toNumber } from '../shared/media.js';
+import type { BranchKind } from './kind.js';
+
+const MetadataBranchSchema = z.object({ id: BranchIdSchema, kind: z.literal('metadata') });
+
+/** Published path of the metadata document. */
+export const metadataKey = (videoId: string): string => artifactKey(videoId, 'metadata.json');
+
+/** The metadata artifact: a short summary for humans plus ffprobe's full output. */
+export const metadataDocument = (videoId: string, source: SourceObject, info: FfprobeOutput) => {
+  const streams = info.streams ?? [];
+  const video = streams.find((s) => s.codec_type === 'video');
+  const audio = streams.find((s) => s.codec_type === 'audio');
+  // The input path or presigned URL means nothing to a reader (and the URL holds a signature).
+  const { filename: _filename, ...format } = info.format ?? {};
+  return {
+    videoId,
+    source,
+    summary: {
+      durationSec: toNumber(info.format?.duration),
+      width: video?.width ?? null,
+      height: video?.height ?? null,
+      videoCodec: video?.codec_name ?? null,
+      audioCodec: audio?.codec_name ?? null,
+      frameRate: parseRate(video?.avg_frame_rate) || null,
+      bitRate: toNumber(info.format?.bit_rate),
+      formatName: info.format?.format_name ?? null,
+      streams: streams.length,
+    },
+    ffprobe: { format, streams },
+  };
+};
+
+/** One JSON document describing the source: ffprobe reads only the container headers. */
+export const metadata: BranchKind<typeof MetadataBranchSchema> = {
+  kind: 'metadata',
+  schema: MetadataBranchSchema,
+  plan: () => [{ id: 'metadata', kind: 'metadata' as const }],
+  async run(_branch, { videoId, source, input, timeBudget }) {
+    const info = await inspect(input, remaining(timeBudget, 'ffprobe'));
+    const body = Buffer.from(
+      `${JSON.stringify(metadataDocument(videoId, source, info), null, 2)}\n`
+    );
+    return [{ key: metadataKey(videoId), contentType: 'application/json', body }];
+  },
+  sizing: { memoryMiB: 512, timeoutSeconds: 60, ephemeralStorageMiB: 512, usesFfmpeg: true },
+};

@@ -1,0 +1,90 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as z from 'zod/mini';
+import { artifactKey, BranchIdSchema, FrameNotFoundError } from '../../contract/index.js';
+import { inputOptions, runFfmpeg } from '../shared/media.js';
+import type { BranchKind } from './kind.js';
+
+const ThumbnailBranchSchema = z.object({
+  id: BranchIdSchema,
+  kind: z.literal('thumbnail'),
+  atSec: z.number().check(z.nonnegative()),
+  width: z.int().check(z.positive()),
+});
+export type ThumbnailBranch = z.infer<typeof ThumbnailBranchSchema>;
+
+const round3 = (n: number): number => Math.round(n * 1000) / 1000;
+const pad2 = (i: number): string => String(i).padStart(2, '0');
+
+/** `thumb-at-2.5s`, `thumb-at-999s`: readable, and unique per requested time (ms precision). */
+export const requestedThumbnailId = (atSec: number): string => {
+  const ms = Math.round(atSec * 1000);
+  const text = ms % 1000 === 0 ? String(ms / 1000) : (ms / 1000).toFixed(3).replace(/0+$/, '');
+  return `thumb-at-${text.replace('.', '-')}s`;
+};
+
+/** Published path of one thumbnail. */
+export const thumbnailKey = (videoId: string, branchId: string): string =>
+  artifactKey(videoId, `thumbnails/${branchId}.jpg`);
+
+const fileSize = async (path: string): Promise<number> =>
+  (await stat(path).catch(() => null))?.size ?? 0;
+
+/**
+ * Evenly spaced JPEG thumbnails, plus one per time the uploader asked for.
+ * Requested times are kept even past the end of the video: that branch fails
+ * with FrameNotFoundError and the video ends PARTIAL, which tells the uploader
+ * their request was wrong instead of silently dropping it.
+ */
+export const thumbnail: BranchKind<typeof ThumbnailBranchSchema> = {
+  kind: 'thumbnail',
+  schema: ThumbnailBranchSchema,
+  plan(probe, config) {
+    const n = config.thumbnailCount;
+    const even = Array.from({ length: n }, (_, i) => ({
+      id: `thumb-${pad2(i + 1)}`,
+      kind: 'thumbnail' as const,
+      atSec: round3((probe.durationSec * (i + 1)) / (n + 1)),
+      width: config.thumbnailWidth,
+    }));
+    const requested = [...new Set((probe.requestedThumbnailTimes ?? []).map(round3))].map(
+      (atSec) => ({
+        id: requestedThumbnailId(atSec),
+        kind: 'thumbnail' as const,
+        atSec,
+        width: config.thumbnailWidth,
+      })
+    );
+    return [...even, ...requested];
+  },
+  async run(branch, { videoId, probe, input, workDir, timeBudget }) {
+    const out = join(workDir, `${branch.id}.jpg`);
+    // -ss before -i seeks on the container index: over a URL that is a few range requests.
+    await runFfmpeg(
+      [
+        ...inputOptions(input),
+        '-ss',
+        String(branch.atSec),
+        '-i',
+        input,
+        '-frames:v',
+        '1',
+        '-vf',
+        `scale=${branch.width}:-2`,
+        '-q:v',
+        '3',
+        out,
+      ],
+      timeBudget
+    );
+    // ffmpeg exits 0 and writes nothing when the seek lands past the last frame.
+    if ((await fileSize(out)) === 0) {
+      throw new FrameNotFoundError(
+        `no frame at ${branch.atSec}s (video is ${probe.durationSec.toFixed(1)}s long)`
+      );
+    }
+    return [{ key: thumbnailKey(videoId, branch.id), contentType: 'image/jpeg', path: out }];
+  },
+  // Reads a few MB over HTTP and decodes one frame: small, short.
+  sizing: { memoryMiB: 1024, timeoutSeconds: 120, ephemeralStorageMiB: 512, usesFfmpeg: true },
+};

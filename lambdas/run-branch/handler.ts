@@ -1,0 +1,25 @@
+import { BranchInputSchema } from '../../contract/index.js';
+import { requireEnv } from '../shared/env.js';
+import { defineStateTask } from '../shared/state-task.js';
+import { runBranch } from './logic.js';
+
+/**
+ * Time kept back from the kind for uploading artifacts and writing the branch
+ * record; without it a long rendition would hit the Lambda timeout and leave
+ * no record at all (the aggregator then only knows "States.Timeout").
+ */
+const RESERVE_MS = 15_000;
+
+/**
+ * Map iteration task, deployed once per branch kind (each function sized for
+ * its kind; see lambdas/branch-kinds). Input: BranchInput
+ * `{videoId, source, probe, branch}`. Output: BranchRef `{id, status}`;
+ * failures are thrown as named errors (the Map's Catch turns them into
+ * FAILED refs). Env: OUTPUT_BUCKET.
+ */
+export const handler = defineStateTask(BranchInputSchema, 'branch input', (input, context) =>
+  runBranch(input, {
+    outputBucket: requireEnv('OUTPUT_BUCKET'),
+    timeBudget: () => context.getRemainingTimeInMillis() - RESERVE_MS,
+  })
+);

@@ -1,0 +1,129 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import {
+  type Artifact,
+  type BranchInput,
+  type BranchRef,
+  type BranchResult,
+  branchRecordKey,
+  MediaToolError,
+} from '../../contract/index.js';
+import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
+import { logger, metrics } from '../shared/powertools.js';
+import { presignSource, putBytes, putFile, putJson } from '../shared/s3.js';
+import { withTempDir } from '../shared/tmp.js';
+import { parseEvent } from '../shared/validate.js';
+
+const ERROR_MESSAGE_LIMIT = 500;
+/** The message that travels in the state (Catch → Cause); details live in the S3 record. */
+const THROWN_MESSAGE_LIMIT = 200;
+
+const truncate = (s: string, max: number): string =>
+  s.length > max ? `${s.slice(0, max - 1)}…` : s;
+
+const upload = async (bucket: string, item: Produced): Promise<Artifact> => {
+  if ('body' in item) {
+    await putBytes(bucket, item.key, item.body, item.contentType);
+    return { key: item.key, contentType: item.contentType, bytes: item.body.length };
+  }
+  const bytes = await putFile(bucket, item.key, item.path, item.contentType);
+  return { key: item.key, contentType: item.contentType, bytes };
+};
+
+/**
+ * Keeps what is thrown into the state small: Step Functions stores the Cause
+ * (message + stack) in the execution history and the Catch result. The full
+ * message is in the S3 branch record and the logs.
+ */
+const compact = (err: unknown): Error => {
+  const e = err instanceof Error ? err : new MediaToolError(String(err));
+  e.message = truncate(e.message, THROWN_MESSAGE_LIMIT);
+  e.stack = `${e.name}: ${e.message}`;
+  return e;
+};
+
+export interface RunBranchOptions {
+  outputBucket: string;
+  /** Milliseconds the kind may still use; the handler derives it from the Lambda deadline. */
+  timeBudget: TimeBudget;
+  /** Where tools read the source. @default a presigned GET URL of the exact version */
+  sourceUrl?: (input: BranchInput) => Promise<string>;
+  now?: () => Date;
+}
+
+/**
+ * One Map iteration, for any registered kind: validate the branch against its
+ * kind, run it on the source where it lies, upload the artifacts, record the
+ * result. The record is written last on success, so its presence means every
+ * artifact is in S3. On failure a FAILED record is written before re-throwing,
+ * so the aggregator can report the real error even though the state only
+ * carries its name.
+ */
+export const runBranch = async (
+  input: BranchInput,
+  {
+    outputBucket,
+    timeBudget,
+    sourceUrl = (i) => presignSource(i.source, timeBudget() / 1000),
+    now = () => new Date(),
+  }: RunBranchOptions
+): Promise<BranchRef> => {
+  const { videoId, source, probe } = input;
+  const kind = kindOf(input.branch);
+  const branch = parseEvent(kind.schema, input.branch, `${kind.kind} branch`);
+  const started = Date.now();
+  const record = (fields: Pick<BranchResult, 'status' | 'artifacts' | 'error'>): BranchResult => ({
+    id: branch.id,
+    kind: kind.kind,
+    ...fields,
+    durationMs: Date.now() - started,
+    finishedAt: now().toISOString(),
+  });
+  metrics.addDimension('kind', kind.kind);
+  try {
+    const artifacts = await withTempDir('branch', async (workDir) => {
+      const produced = await kind.run(branch, {
+        videoId,
+        source,
+        probe,
+        input: await sourceUrl(input),
+        workDir,
+        timeBudget,
+      });
+      const uploaded: Artifact[] = [];
+      for (const item of produced) uploaded.push(await upload(outputBucket, item));
+      return uploaded;
+    });
+    const result = record({ status: 'SUCCEEDED', artifacts, error: null });
+    await putJson(outputBucket, branchRecordKey(videoId, branch.id), result);
+    logger.info('Branch succeeded', {
+      branch: branch.id,
+      kind: kind.kind,
+      durationMs: result.durationMs,
+      artifacts,
+    });
+    metrics.addMetric('BranchSucceeded', MetricUnit.Count, 1);
+    metrics.addMetric('BranchDurationMs', MetricUnit.Milliseconds, result.durationMs ?? 0);
+    return { id: branch.id, status: 'SUCCEEDED' };
+  } catch (err) {
+    const error = {
+      name: err instanceof Error ? err.name : 'Error',
+      message: truncate(err instanceof Error ? err.message : String(err), ERROR_MESSAGE_LIMIT),
+    };
+    const result = record({ status: 'FAILED', artifacts: [], error });
+    logger.error('Branch failed', {
+      branch: branch.id,
+      kind: kind.kind,
+      durationMs: result.durationMs,
+      error: err,
+    });
+    metrics.addMetric('BranchFailed', MetricUnit.Count, 1);
+    metrics.addMetric('BranchDurationMs', MetricUnit.Milliseconds, result.durationMs ?? 0);
+    try {
+      await putJson(outputBucket, branchRecordKey(videoId, branch.id), result);
+    } catch (writeErr) {
+      // The original error matters more; the aggregator copes with a missing record.
+      logger.error('Could not write FAILED branch record', { error: writeErr });
+    }
+    throw compact(err);
+  }
+};

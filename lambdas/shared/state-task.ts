@@ -1,0 +1,27 @@
+import type { Context } from 'aws-lambda';
+import type * as z from 'zod/mini';
+import { correlate, logger, metrics } from './powertools.js';
+import { parseEvent } from './validate.js';
+
+/**
+ * The one wrapper for Step Functions task handlers: Lambda context on every
+ * log line, the input parsed at the edge (an InvalidEventError names the bad
+ * fields), every line and trace tagged with the videoId, and the metrics
+ * flushed however the task ends.
+ */
+export const defineStateTask =
+  <S extends z.ZodMiniType<{ videoId: string }>, O>(
+    schema: S,
+    what: string,
+    run: (input: z.infer<S>, context: Context) => Promise<O>
+  ) =>
+  async (event: unknown, context: Context): Promise<O> => {
+    logger.addContext(context);
+    const input = parseEvent(schema, event, what);
+    correlate(input.videoId);
+    try {
+      return await run(input, context);
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
