@@ -3,12 +3,13 @@ import { createReadStream } from 'node:fs';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type {
+  Branch,
+  BranchInput,
   BranchResult,
-  BranchTask,
   ProbeResult,
   S3EventRecord,
   SourceObject,
-} from '../../lambdas/shared/schemas.js';
+} from '../../contract/index.js';
 
 /** A full SQS record around `body`, with a fresh messageId like a real delivery. */
 export const sqsRecordFactory = (body: string, overrides: Partial<SQSRecord> = {}): SQSRecord => ({
@@ -150,16 +151,30 @@ export const probeFactory = (overrides: Partial<ProbeResult> = {}): ProbeResult 
 });
 
 export const branchResultFactory = (
-  task: BranchTask,
+  branch: Branch,
   overrides: Partial<BranchResult> = {}
 ): BranchResult => ({
-  taskId: task.id,
-  kind: task.kind,
+  id: branch.id,
+  kind: branch.kind,
   status: 'SUCCEEDED',
-  artifacts: [{ key: `outputs/v/${task.id}`, contentType: 'application/octet-stream', bytes: 10 }],
+  artifacts: [
+    { key: `outputs/v/${branch.id}`, contentType: 'application/octet-stream', bytes: 10 },
+  ],
   error: null,
   durationMs: 120,
   finishedAt: '2026-11-22T10:00:05.000Z',
+  ...overrides,
+});
+
+/** One Map iteration's input, as the state machine's ItemSelector builds it. */
+export const branchInputFactory = (
+  branch: Branch,
+  overrides: Partial<BranchInput> = {}
+): BranchInput => ({
+  videoId: 'clip-0123456789abcdef',
+  source: sourceFactory(),
+  probe: probeFactory(),
+  branch,
   ...overrides,
 });
 

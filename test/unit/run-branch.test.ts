@@ -1,0 +1,357 @@
+import '../helpers/env.js';
+import 'aws-sdk-client-mock-vitest/extend';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import {
+  type Branch,
+  type BranchResult,
+  FrameNotFoundError,
+  TransientServiceError,
+} from '../../contract/index.js';
+import { metadata, type Produced, rendition, thumbnail } from '../../lambdas/branch-kinds/index.js';
+import { runBranch } from '../../lambdas/run-branch/logic.js';
+import { metrics } from '../../lambdas/shared/powertools.js';
+import { presignSource, s3 } from '../../lambdas/shared/s3.js';
+import {
+  branchInputFactory,
+  probeFactory,
+  s3ErrorFactory,
+  sourceFactory,
+} from '../helpers/factories.js';
+import { cleanupMedia, ffprobe, makeClip, useMediaTools } from '../helpers/media.js';
+import { type RangeServer, startRangeServer } from '../helpers/range-server.js';
+
+const VIDEO_ID = 'clip-0123456789abcdef';
+const BUCKET = 'output-bucket';
+const source = sourceFactory();
+const generous = () => 60_000;
+
+const pathOf = (p: Produced): string => {
+  if (!('path' in p)) throw new Error('expected a file artifact');
+  return p.path;
+};
+
+let server: RangeServer;
+beforeAll(async () => {
+  useMediaTools();
+  server = await startRangeServer();
+});
+afterAll(async () => {
+  await server.close();
+  cleanupMedia();
+});
+
+describe('branch kinds with real ffmpeg, reading the source over HTTP as in Lambda', () => {
+  let clip: string;
+  let silentClip: string;
+  let workDir: string;
+  const context = (input: string, overrides = {}) => ({
+    videoId: VIDEO_ID,
+    source,
+    probe: probeFactory({ durationSec: 3 }),
+    input,
+    workDir,
+    timeBudget: generous,
+    ...overrides,
+  });
+
+  beforeAll(async () => {
+    [clip, silentClip] = await Promise.all([
+      makeClip({ seconds: 3, width: 640, height: 360, audio: true }),
+      makeClip({ seconds: 2, width: 640, height: 360, audio: false }),
+    ]);
+  });
+  beforeEach(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'branch-test-'));
+  });
+  afterEach(async () => {
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  it('extracts a real JPEG thumbnail at the requested width', async () => {
+    // Prepare
+    const branch = { id: 'thumb-01', kind: 'thumbnail' as const, atSec: 1.5, width: 320 };
+
+    // Act
+    const [out] = await thumbnail.run(branch, context(server.urlFor(clip)));
+
+    // Assess
+    expect(out.key).toBe('outputs/clip-0123456789abcdef/thumbnails/thumb-01.jpg');
+    expect(out.contentType).toBe('image/jpeg');
+    const bytes = await readFile(pathOf(out));
+    expect([bytes[0], bytes[1]]).toEqual([0xff, 0xd8]);
+    const probed = await ffprobe(pathOf(out));
+    expect(probed.streams[0]).toMatchObject({ codec_name: 'mjpeg', width: 320, height: 180 });
+  });
+
+  it('fails with FrameNotFoundError and a readable message past the end', async () => {
+    // Prepare
+    const branch = { id: 'thumb-at-99s', kind: 'thumbnail' as const, atSec: 99, width: 320 };
+
+    // Act
+    const result = thumbnail.run(branch, context(server.urlFor(clip)));
+
+    // Assess
+    await expect(result).rejects.toThrow(FrameNotFoundError);
+    await expect(result).rejects.toThrow('no frame at 99s (video is 3.0s long)');
+  });
+
+  it('renders a playable H.264/AAC MP4 at the target height', async () => {
+    // Prepare
+    const branch = { id: 'rendition-240p', kind: 'rendition' as const, height: 240 };
+
+    // Act
+    const [out] = await rendition.run(branch, context(server.urlFor(clip)));
+
+    // Assess
+    expect(out.key).toBe('outputs/clip-0123456789abcdef/renditions/240p.mp4');
+    const probed = await ffprobe(pathOf(out));
+    const video = probed.streams.find((s) => s.codec_type === 'video');
+    const audio = probed.streams.find((s) => s.codec_type === 'audio');
+    expect(video).toMatchObject({ codec_name: 'h264', height: 240, width: 426 });
+    expect(audio).toMatchObject({ codec_name: 'aac' });
+    expect(Number(probed.format.duration)).toBeCloseTo(3, 0);
+  });
+
+  it('renders without an audio track when the probe found none (no second probe)', async () => {
+    // Prepare
+    const branch = { id: 'rendition-360p', kind: 'rendition' as const, height: 360 };
+    const probe = probeFactory({ durationSec: 2, audioCodec: null });
+
+    // Act
+    const [out] = await rendition.run(branch, context(server.urlFor(silentClip), { probe }));
+
+    // Assess
+    const probed = await ffprobe(pathOf(out));
+    expect(probed.streams.map((s) => s.codec_type)).toEqual(['video']);
+  });
+
+  it('writes a metadata document with a summary and neither local paths nor the signed URL', async () => {
+    // Prepare
+    const branch = { id: 'metadata', kind: 'metadata' as const };
+    const url = `${server.urlFor(clip)}?X-Amz-Signature=secret`;
+
+    // Act
+    const [out] = await metadata.run(branch, context(url));
+
+    // Assess
+    expect(out.key).toBe('outputs/clip-0123456789abcdef/metadata.json');
+    if (!('body' in out)) throw new Error('expected bytes');
+    const text = out.body.toString();
+    const doc = JSON.parse(text);
+    expect(doc.summary).toMatchObject({
+      width: 640,
+      height: 360,
+      videoCodec: 'h264',
+      audioCodec: 'aac',
+      frameRate: 25,
+    });
+    expect(doc.ffprobe.streams).toHaveLength(2);
+    expect(text).not.toContain(workDir);
+    expect(text).not.toContain('X-Amz-Signature');
+  });
+
+  it('refuses to start ffmpeg when no time is left', async () => {
+    // Prepare
+    const branch = { id: 'rendition-360p', kind: 'rendition' as const, height: 360 };
+    server.resetStats();
+
+    // Act
+    const result = rendition.run(branch, context(server.urlFor(clip), { timeBudget: () => 0 }));
+
+    // Assess
+    await expect(result).rejects.toMatchObject({
+      name: 'MediaToolError',
+      message: 'no time left to run ffmpeg before the Lambda timeout',
+    });
+    expect(server.stats.requests).toBe(0);
+  });
+
+  it('kills a running ffmpeg when the time budget runs out mid-transcode', async () => {
+    // Prepare: a transcode that takes seconds, and a budget of a fraction of that.
+    const long = await makeClip({ seconds: 20, width: 1280, height: 720 });
+    const branch = { id: 'rendition-720p', kind: 'rendition' as const, height: 720 };
+    server.resetStats();
+
+    // Act
+    const result = rendition.run(
+      branch,
+      context(server.urlFor(long), {
+        probe: probeFactory({ durationSec: 20 }),
+        timeBudget: () => 300,
+      })
+    );
+
+    // Assess: ffmpeg had started reading the source, then was stopped.
+    await expect(result).rejects.toMatchObject({
+      name: 'MediaToolError',
+      message: expect.stringMatching(/^ffmpeg timed out/),
+    });
+    expect(server.stats.bytes).toBeGreaterThan(0);
+  });
+});
+
+describe('runBranch: any registered kind, artifacts to S3, a record last', () => {
+  const s3Mock = mockClient(s3);
+  let clip: string;
+  const putBodies = () =>
+    Object.fromEntries(
+      s3Mock.commandCalls(PutObjectCommand).map((c) => [c.args[0].input.Key, c.args[0].input.Body])
+    );
+  const writtenRecord = (id: string): BranchResult =>
+    JSON.parse(String(putBodies()[`outputs/${VIDEO_ID}/_work/branches/${id}.json`]));
+  const run = (branch: Branch, url = server.urlFor(clip)) =>
+    runBranch(branchInputFactory(branch, { videoId: VIDEO_ID }), {
+      outputBucket: BUCKET,
+      timeBudget: generous,
+      sourceUrl: async () => url,
+    });
+
+  beforeAll(async () => {
+    clip = await makeClip({ seconds: 3 });
+  });
+  beforeEach(() => {
+    s3Mock.reset();
+    s3Mock.on(PutObjectCommand).resolves({});
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  it('uploads the artifact, then writes a SUCCEEDED record last, in the manifest shape', async () => {
+    // Prepare
+    const branch = { id: 'thumb-01', kind: 'thumbnail', atSec: 1, width: 160 };
+    const addMetric = vi.spyOn(metrics, 'addMetric');
+
+    // Act
+    const ref = await run(branch);
+
+    // Assess
+    expect(ref).toEqual({ id: 'thumb-01', status: 'SUCCEEDED' });
+    const keys = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
+    expect(keys).toEqual([
+      `outputs/${VIDEO_ID}/thumbnails/thumb-01.jpg`,
+      `outputs/${VIDEO_ID}/_work/branches/thumb-01.json`,
+    ]);
+    const record = writtenRecord('thumb-01');
+    expect(Object.keys(record).sort()).toEqual(
+      ['artifacts', 'durationMs', 'error', 'finishedAt', 'id', 'kind', 'status'].sort()
+    );
+    expect(record).toMatchObject({
+      id: 'thumb-01',
+      status: 'SUCCEEDED',
+      kind: 'thumbnail',
+      error: null,
+    });
+    expect(record.artifacts[0]).toMatchObject({
+      key: `outputs/${VIDEO_ID}/thumbnails/thumb-01.jpg`,
+      contentType: 'image/jpeg',
+    });
+    expect(record.artifacts[0].bytes).toBeGreaterThan(100);
+    expect(addMetric).toHaveBeenCalledWith('BranchSucceeded', 'Count', 1);
+  });
+
+  it('leaves nothing behind in the temp directory, on success or failure', async () => {
+    // Prepare
+    const ours = async () =>
+      (await readdir(tmpdir())).filter((name) => /^branch-[A-Za-z0-9]{6}$/.test(name));
+    const before = await ours();
+
+    // Act
+    await run({ id: 'thumb-01', kind: 'thumbnail', atSec: 1, width: 160 });
+    await run({ id: 'thumb-at-99s', kind: 'thumbnail', atSec: 99, width: 160 }).catch(
+      () => undefined
+    );
+
+    // Assess
+    expect(await ours()).toEqual(before);
+  });
+
+  it('writes a FAILED record then throws FrameNotFoundError for a thumbnail past the end', async () => {
+    // Prepare
+    const addMetric = vi.spyOn(metrics, 'addMetric');
+
+    // Act
+    const error = await run({ id: 'thumb-at-99s', kind: 'thumbnail', atSec: 99, width: 320 }).catch(
+      (e: Error) => e
+    );
+
+    // Assess
+    expect(error).toBeInstanceOf(FrameNotFoundError);
+    expect(writtenRecord('thumb-at-99s')).toMatchObject({
+      status: 'FAILED',
+      artifacts: [],
+      error: { name: 'FrameNotFoundError', message: 'no frame at 99s (video is 3.0s long)' },
+    });
+    expect(addMetric).toHaveBeenCalledWith('BranchFailed', 'Count', 1);
+  });
+
+  it('rejects an unknown kind and a branch that does not match its kind, by name', async () => {
+    // Act
+    const unknown = await run({ id: 'x', kind: 'hologram' }).catch((e: Error) => e);
+    const malformed = await run({ id: 'thumb-01', kind: 'thumbnail', atSec: -1 }).catch(
+      (e: Error) => e
+    );
+
+    // Assess
+    expect(unknown).toMatchObject({
+      name: 'InvalidEventError',
+      message: expect.stringContaining('unknown branch kind "hologram"'),
+    });
+    expect(malformed).toMatchObject({
+      name: 'InvalidEventError',
+      message: expect.stringContaining('atSec'),
+    });
+  });
+
+  it('maps a transient S3 error on upload to TransientServiceError (retried by the state machine)', async () => {
+    // Prepare
+    s3Mock.on(PutObjectCommand).rejects(s3ErrorFactory('SlowDown', 503));
+
+    // Act
+    const error = await run({ id: 'metadata', kind: 'metadata' }).catch((e: Error) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(TransientServiceError);
+  });
+
+  it('keeps the thrown error small while the record keeps up to 500 characters', async () => {
+    // Prepare
+    const garbage = join(await mkdtemp(join(tmpdir(), 'garbage-')), 'g.mp4');
+    await writeFile(garbage, 'x'.repeat(10_000));
+
+    // Act
+    const error = (await run(
+      { id: 'rendition-360p', kind: 'rendition', height: 360 },
+      server.urlFor(garbage)
+    ).catch((e: Error) => e)) as Error;
+
+    // Assess
+    expect(error.name).toBe('MediaToolError');
+    expect(error.message.length).toBeLessThanOrEqual(200);
+    expect(error.stack?.split('\n')).toHaveLength(1);
+    expect(writtenRecord('rendition-360p').error?.message.length).toBeLessThanOrEqual(500);
+  });
+
+  it('signs a GET of the exact source version for the tools to read', async () => {
+    // Prepare: Lambda provides role credentials in the environment.
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
+
+    // Act
+    const url = new URL(
+      await presignSource(sourceFactory({ key: 'uploads/a b.mp4', versionId: 'v7' }), 600)
+    );
+
+    // Assess
+    expect(url.pathname).toMatch(/uploads\/a%20b\.mp4$/);
+    expect(url.searchParams.get('versionId')).toBe('v7');
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('600');
+    expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
