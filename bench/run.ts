@@ -2,8 +2,9 @@
  * `npm run bench`: prints three tables and writes bench/results/<timestamp>.json.
  *   (a) end-to-end time of a 30 s 720p clip vs the same ffmpeg work run directly;
  *   (b) Map fan-out of 10 / 100 / 1000 trivial items vs calling the handler directly;
- *   (c) bundle size and cold module-init time of each Lambda.
- * Options: --only a,b,c   --sizes 10,100,1000   --seconds 30
+ *   (c) bundle size and cold module-init time of each Lambda;
+ *   (d) bytes read from S3 for one thumbnail of a ≥ 500 MB source, before/after range reads.
+ * Options: --only a,b,c,d   --sizes 10,100,1000   --seconds 30   --large-mib 500
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -12,24 +13,24 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import Table from 'cli-table3';
 import { Command } from 'commander';
-import { buildPlan, DEFAULT_PLAN_CONFIG } from '../lambdas/plan/logic.js';
+import { ManifestSchema, manifestKey, STACK_NAME, videoIdFor } from '../contract/index.js';
+import { DEFAULT_PLAN_CONFIG, kindOf, planBranches } from '../lambdas/branch-kinds/index.js';
 import { probeFile } from '../lambdas/probe/logic.js';
-import { runTask } from '../lambdas/process-branch/logic.js';
-import { manifestKey, videoIdFor } from '../lambdas/shared/keys.js';
-import { ManifestSchema } from '../lambdas/shared/schemas.js';
 import { silentLogger, startLocalRuntime } from '../local-runtime/src/index.js';
 import { ROOT as root, synthesize } from '../scripts/synth.js';
 import { makeClip, useMediaTools } from '../test/helpers/media.js';
 import { measureBundles } from './bundles.js';
 import { synthFanOutApp } from './fixtures/fanout-app.js';
 import { handler as trivialWorker } from './fixtures/trivial/worker.js';
+import { benchRangeReads } from './range-reads.js';
 
 const opts = new Command()
-  .option('--only <parts>', 'which benchmarks: a,b,c', 'a,b,c')
+  .option('--only <parts>', 'which benchmarks: a,b,c,d', 'a,b,c,d')
+  .option('--large-mib <n>', 'source size for (d)', '500')
   .option('--sizes <n,...>', 'fan-out sizes for (b)', '10,100,1000')
   .option('--seconds <s>', 'clip length for (a)', '30')
   .parse()
-  .opts<{ only: string; sizes: string; seconds: string }>();
+  .opts<{ only: string; sizes: string; seconds: string; largeMib: string }>();
 const parts = new Set(opts.only.split(','));
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const ms = (x: number) => Math.round(x);
@@ -45,18 +46,26 @@ const benchEndToEnd = async (seconds: number) => {
   let t = performance.now();
   const probe = await probeFile(clip);
   const probeMs = performance.now() - t;
-  const plan = buildPlan(probe, DEFAULT_PLAN_CONFIG);
+  const plan = planBranches(probe, DEFAULT_PLAN_CONFIG);
   const source = { bucket: 'bench', key: 'uploads/bench.mp4', etag: 'x' };
+  // The branch kinds themselves, on the local file: the work without the pipeline.
+  const runDirect = (branch: (typeof plan.branches)[number]) =>
+    kindOf(branch).run(branch, {
+      videoId: 'bench',
+      source,
+      probe,
+      input: clip,
+      workDir: work,
+      timeBudget: () => 600_000,
+    });
   const alone: Record<string, number> = {};
-  for (const task of plan.tasks) {
+  for (const branch of plan.branches) {
     t = performance.now();
-    await runTask('bench', source, task, clip, work, () => 600_000);
-    alone[task.id] = performance.now() - t;
+    await runDirect(branch);
+    alone[branch.id] = performance.now() - t;
   }
   t = performance.now();
-  await Promise.all(
-    plan.tasks.map((task) => runTask('bench', source, task, clip, work, () => 600_000))
-  );
+  await Promise.all(plan.branches.map(runDirect));
   const parallelMs = performance.now() - t;
   rmSync(work, { recursive: true, force: true });
   const slowest = Math.max(...Object.values(alone));
@@ -104,7 +113,7 @@ const benchEndToEnd = async (seconds: number) => {
     const directCritical = probeMs + parallelMs;
     return {
       clip: `${seconds}s 1280x720 H.264/AAC`,
-      branches: plan.tasks.length,
+      branches: plan.branches.length,
       status: warm.manifest.status,
       direct: {
         probeMs: ms(probeMs),
@@ -140,7 +149,7 @@ const benchFanOut = async (sizes: number[]) => {
     const sfn = new SFNClient({ endpoint: runtime.endpoint, region: runtime.region, credentials });
     const stateMachineArn = Object.values(runtime.model.stateMachines)[0].arn;
     const run = async (n: number, name: string) => {
-      const items = Array.from({ length: n }, (_, i) => ({ id: `item-${i}` }));
+      const items = Array.from({ length: n }, (_, i) => ({ id: `item-${i}`, kind: 'trivial' }));
       const started = performance.now();
       const { executionArn } = await sfn.send(
         new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify({ items }) })
@@ -160,7 +169,7 @@ const benchFanOut = async (sizes: number[]) => {
     for (const n of sizes) {
       const totalMs = await run(n, `fanout-${n}`);
       const t = performance.now();
-      for (let i = 0; i < n; i++) await trivialWorker({ item: { id: `item-${i}` } });
+      for (let i = 0; i < n; i++) await trivialWorker({ branch: { id: `item-${i}` } });
       const directMs = performance.now() - t;
       rows.push({
         items: n,
@@ -235,7 +244,7 @@ const main = async () => {
     console.log(table.toString());
   }
   if (parts.has('c')) {
-    const c = measureBundles(join(root, 'cdk.out'), 'VideoPipeline', 7);
+    const c = measureBundles(join(root, 'cdk.out'), STACK_NAME, 7);
     results.bundles = c;
     const table = new Table({
       head: [
@@ -260,6 +269,23 @@ const main = async () => {
         ok,
       ]);
     }
+    console.log(table.toString());
+  }
+  if (parts.has('d')) {
+    useMediaTools();
+    const d = await benchRangeReads(Number(opts.largeMib));
+    results.rangeReads = d;
+    const table = new Table({ head: ['(d) one thumbnail', 'bytes read', 'requests', 'ms'] });
+    table.push(
+      [
+        `before: download ${d.sourceMiB} MiB, then ffmpeg`,
+        d.before.bytes,
+        d.before.requests,
+        d.before.ms,
+      ],
+      ['after: ffmpeg on a presigned URL (ranges)', d.after.bytes, d.after.requests, d.after.ms],
+      ['ratio before/after', `${d.bytesRatio}×`, '', `${d.timeRatio}×`]
+    );
     console.log(table.toString());
   }
   const dir = join(root, 'bench', 'results');

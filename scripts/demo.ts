@@ -16,14 +16,13 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { manifestKey } from '../lambdas/shared/keys.js';
-import { ManifestSchema } from '../lambdas/shared/schemas.js';
+import { ManifestSchema, manifestKey, STACK_NAME } from '../contract/index.js';
 import { type Logger, startLocalRuntime } from '../local-runtime/src/index.js';
 import { cleanupMedia, makeClip } from '../test/helpers/media.js';
 import { ROOT as root, synthesize } from './synth.js';
 
 const assemblyDir = join(root, 'cdk.out');
-const stackName = 'VideoPipeline';
+const stackName = STACK_NAME;
 const demoDir = join(root, '.local', 'demo');
 const t0 = performance.now();
 const since = () => `${((performance.now() - t0) / 1000).toFixed(1)}s`;

@@ -17,8 +17,7 @@ import {
   SetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { auditKey, manifestKey, videoIdFor } from '../../lambdas/shared/keys.js';
-import { type Manifest, ManifestSchema } from '../../lambdas/shared/schemas.js';
+import { auditKey, type Manifest, ManifestSchema, manifestKey, videoIdFor } from '../../contract/index.js';
 import {
   cleanupMedia,
   ffprobe,
@@ -215,7 +214,8 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
           ).toBe(true);
         }
         if (branch.kind === 'metadata') {
-          expect(JSON.parse(bytes.toString('utf8'))).toBeTypeOf('object');
+          const doc = JSON.parse(bytes.toString('utf8'));
+          expect(doc).toMatchObject({ videoId, summary: { width: 640, height: 360 } });
         }
       }
     }
@@ -246,9 +246,9 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
       // Assess
       expect(manifest.status).toBe('PARTIAL');
       const failed = manifest.branches.filter((b) => b.status === 'FAILED');
-      expect(failed.map((b) => b.name)).toEqual(['thumb-at-30000']);
+      expect(failed.map((b) => b.id)).toEqual(['thumb-at-30s']);
       expect(failed[0].error?.name).toBe('FrameNotFoundError');
-      expect(manifest.reason).toContain('thumb-at-30000');
+      expect(manifest.reason).toContain('thumb-at-30s');
       const kept = manifest.branches.filter((b) => b.status === 'SUCCEEDED');
       expect(kept.length).toBe(manifest.branches.length - 1);
       for (const b of kept) for (const a of b.artifacts) await artifactBytes(a.key);
@@ -447,7 +447,7 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
 });
 
 const summarize = (manifest: Manifest) =>
-  Object.fromEntries(manifest.branches.map((b) => [b.name, b.status]));
+  Object.fromEntries(manifest.branches.map((b) => [b.id, b.status]));
 
 const mkdtempDir = () => {
   const dir = join(tmpdir(), `e2e-artifacts-${process.pid}-${Date.now()}`);

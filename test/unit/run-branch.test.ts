@@ -23,7 +23,7 @@ import {
   sourceFactory,
 } from '../helpers/factories.js';
 import { cleanupMedia, ffprobe, makeClip, useMediaTools } from '../helpers/media.js';
-import { type RangeServer, startRangeServer } from '../helpers/range-server.js';
+import { type RangeServer, startRangeServer } from '../../fixtures/range-server.js';
 
 const VIDEO_ID = 'clip-0123456789abcdef';
 const BUCKET = 'output-bucket';
