@@ -1,0 +1,21 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { SQSHandler } from 'aws-lambda';
+import { metrics } from './powertools.js';
+
+/**
+ * The one shape of an SQS consumer: each record's body goes to `handleBody`;
+ * a record that throws is reported as a batch item failure (retried by SQS,
+ * dead-lettered after maxReceiveCount) while the others are acknowledged.
+ * Metrics are flushed however the batch ends. The processor is returned too,
+ * so tests can inspect its failure messages.
+ */
+export const defineQueueConsumer = (
+  handleBody: (body: string) => Promise<unknown>
+): { handler: SQSHandler; processor: BatchProcessor } => {
+  const processor = new BatchProcessor(EventType.SQS);
+  const handler: SQSHandler = async (event, context) =>
+    processPartialResponse(event, (record) => handleBody(record.body), processor, {
+      context,
+    }).finally(() => metrics.publishStoredMetrics());
+  return { handler, processor };
+};
