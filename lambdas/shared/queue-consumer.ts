@@ -1,5 +1,5 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { SQSHandler } from 'aws-lambda';
+import type { SQSHandler, SQSRecord } from 'aws-lambda';
 import { metrics } from './powertools.js';
 
 /**
@@ -14,7 +14,7 @@ export const defineQueueConsumer = (
 ): { handler: SQSHandler; processor: BatchProcessor } => {
   const processor = new BatchProcessor(EventType.SQS);
   const handler: SQSHandler = async (event, context) =>
-    processPartialResponse(event, (record) => handleBody(record.body), processor, {
+    processPartialResponse(event, (record: SQSRecord) => handleBody(record.body), processor, {
       context,
     }).finally(() => metrics.publishStoredMetrics());
   return { handler, processor };
