@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { rethrowClassified } from '../../contract/aws-errors.js';
 import {
   type AggregateInput,
   type AggregateOutput,
@@ -16,7 +17,6 @@ import {
   type VideoProcessedEvent,
   type VideoStatus,
 } from '../../contract/index.js';
-import { rethrowClassified } from '../shared/aws-errors.js';
 import { mapLimit } from '../shared/concurrency.js';
 import { logger, metrics, tracer } from '../shared/powertools.js';
 import { getJsonIfExists, putJson } from '../shared/s3.js';

@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { rethrowClassified } from '../../contract/aws-errors.js';
 import {
   extensionOf,
   type SourceObject,
@@ -7,7 +8,6 @@ import {
   videoIdFor,
   type WorkflowInput,
 } from '../../contract/index.js';
-import { rethrowClassified } from '../shared/aws-errors.js';
 import { logger, metrics, tracer } from '../shared/powertools.js';
 import { uploadsIn } from '../shared/s3-events.js';
 

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isTransientAwsError } from '../../lambdas/shared/aws-errors.js';
+import { isTransientAwsError } from '../../contract/aws-errors.js';
 import { mapLimit } from '../../lambdas/shared/concurrency.js';
 import { TransientServiceError } from '../../lambdas/shared/errors.js';
 import { runTool, stderrTail } from '../../lambdas/shared/media.js';

@@ -1,7 +1,7 @@
-import { TransientServiceError } from '../../contract/errors.js';
+import { TransientServiceError } from './errors.js';
 
 /**
- * The one classifier of AWS SDK failures, for every service the functions
+ * The one classifier of AWS SDK failures, for every service the functions and the CLI
  * call (S3, SNS, SFN). Transient failures become TransientServiceError, which
  * the state machine's Retry and the SQS redelivery pick up by name; anything
  * else propagates unchanged as terminal.
