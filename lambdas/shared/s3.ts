@@ -10,18 +10,11 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isNotFound, rethrowClassified } from '../../contract/aws-errors.js';
-import type { SourceObject } from '../../contract/index.js';
+import { MULTIPART_PART_SIZE, type SourceObject } from '../../contract/index.js';
 import { tracer } from './powertools.js';
 
 /** One client per process, reused across warm invocations; traced when X-Ray is on (a no-op elsewhere). */
 export const s3 = tracer.captureAWSv3Client(new S3Client({}));
-
-/**
- * Multipart part size for every upload this project makes (Lambdas and CLI).
- * 16 MiB keeps memory flat (lib-storage holds queueSize parts) and stays under
- * S3's 10,000-part limit up to 160 GB.
- */
-export const PART_SIZE = 16 * 1024 * 1024;
 
 export const getJson = async <T>(bucket: string, key: string): Promise<T> => {
   try {
@@ -64,7 +57,7 @@ export const putJson = async (bucket: string, key: string, body: unknown): Promi
 };
 
 /**
- * Uploads a local file with lib-storage (multipart above PART_SIZE, aborted on
+ * Uploads a local file with lib-storage (multipart above MULTIPART_PART_SIZE, aborted on
  * failure so no incomplete upload is left to bill). Returns its size.
  */
 export const putFile = async (
@@ -78,7 +71,7 @@ export const putFile = async (
     await new Upload({
       client: s3,
       params: { Bucket: bucket, Key: key, Body: createReadStream(path), ContentType: contentType },
-      partSize: PART_SIZE,
+      partSize: MULTIPART_PART_SIZE,
       queueSize: 2,
       leavePartsOnError: false,
     }).done();
