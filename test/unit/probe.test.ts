@@ -49,11 +49,15 @@ afterAll(async () => {
 });
 
 /** Where probeFile reads: the local path, or the same file over HTTP as from a presigned URL. */
-const readers = [
-  { over: 'a local path', input: async (path: string) => ({ input: path }) },
+interface Reader {
+  over: string;
+  input: (path: string) => Promise<{ input: string; sizeBytes?: number }>;
+}
+const readers: Reader[] = [
+  { over: 'a local path', input: async (path) => ({ input: path }) },
   {
     over: 'HTTP with range requests',
-    input: async (path: string) => ({
+    input: async (path) => ({
       input: server.urlFor(path),
       // A URL has no stat(); the probe handler passes the size from HEAD.
       sizeBytes: (await stat(path)).size,

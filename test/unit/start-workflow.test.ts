@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { videoIdFor } from '../../lambdas/shared/keys.js';
+import { videoIdFor } from '../../contract/index.js';
 import { metrics } from '../../lambdas/shared/powertools.js';
 import { handler } from '../../lambdas/start-workflow/handler.js';
 import { sfn } from '../../lambdas/start-workflow/logic.js';
