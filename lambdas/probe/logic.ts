@@ -107,8 +107,10 @@ export const parseThumbnailTimes = (raw: string | undefined): number[] => {
   for (const part of raw.split(',')) {
     const text = part.trim();
     const n = Number(text);
-    if (text === '' || !Number.isFinite(n) || n < 0) invalid.push(part);
-    else if (!times.includes(n)) times.push(n);
+    // Beyond a safe integer of milliseconds a time has no exact branch id (thumb-at-<s>s).
+    if (text === '' || !Number.isFinite(n) || n < 0 || n * 1000 > Number.MAX_SAFE_INTEGER) {
+      invalid.push(part);
+    } else if (!times.includes(n)) times.push(n);
   }
   if (invalid.length > 0) {
     logger.warn('Ignoring invalid thumbnail-times entries', { invalid, raw });

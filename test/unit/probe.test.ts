@@ -199,6 +199,7 @@ describe('parseThumbnailTimes', () => {
     { raw: '1,2.5,30', expected: [1, 2.5, 30] },
     { raw: ' 1 , 1, 0 ', expected: [1, 0] },
     { raw: '1,abc,-2,,3', expected: [1, 3] },
+    { raw: '1,1e21,Infinity', expected: [1] },
   ])('parses "$raw" to $expected, dropping invalid entries', ({ raw, expected }) => {
     // Act
     const times = parseThumbnailTimes(raw);

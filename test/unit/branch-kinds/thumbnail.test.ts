@@ -6,6 +6,7 @@ import {
   requestedThumbnailId,
   thumbnail,
 } from '../../../lambdas/branch-kinds/index.js';
+import { parseThumbnailTimes } from '../../../lambdas/probe/logic.js';
 import { probeFactory } from '../../helpers/factories.js';
 
 describe('thumbnail.plan', () => {
@@ -98,5 +99,25 @@ describe('requestedThumbnailId', () => {
 
     // Assess
     expect(new Set(ids).size).toBe(times.length);
+  });
+});
+
+describe('requested thumbnail times from upload metadata to branch ids', () => {
+  it.each([
+    { raw: '123456789.123', ids: ['thumb-at-123456789-123s'] },
+    { raw: '1000000000000', ids: ['thumb-at-1000000000000s'] },
+    { raw: '1e21', ids: [] },
+    { raw: '1e20,7', ids: ['thumb-at-7s'] },
+    { raw: '1e300', ids: [] },
+  ])('turns thumbnail-times "$raw" into ids the contract accepts: $ids', ({ raw, ids }) => {
+    // Prepare: the probe parses the metadata, the thumbnail kind names the branches.
+    const probe = probeFactory({ requestedThumbnailTimes: parseThumbnailTimes(raw) });
+
+    // Act
+    const branches = thumbnail.plan(probe, { ...DEFAULT_PLAN_CONFIG, thumbnailCount: 0 });
+
+    // Assess
+    expect(branches.map((b) => b.id)).toEqual(ids);
+    for (const b of branches) expect(BranchIdSchema.safeParse(b.id).success).toBe(true);
   });
 });
