@@ -192,6 +192,25 @@ describe.each(readers)('probeFile over $over', ({ input }) => {
   });
 });
 
+describe('probeFile on a URL without a size from HEAD', () => {
+  it('takes the size from ffprobe and keeps the URL out of any message', async () => {
+    // Prepare
+    const clip = await makeClip({ seconds: 2 });
+    const url = `${server.urlFor(clip)}?X-Amz-Signature=secret`;
+
+    // Act
+    const facts = await probeFile(url);
+    const failure = await probeFile(`${server.urlFor(await makeNonVideo())}?X-Amz-Signature=secret`)
+      .then(() => undefined)
+      .catch((e: Error) => e);
+
+    // Assess
+    expect(facts.sizeBytes).toBe((await stat(clip)).size);
+    expect(failure).toBeInstanceOf(InvalidVideoError);
+    expect(failure?.message).not.toContain('X-Amz-Signature');
+  });
+});
+
 describe('parseThumbnailTimes', () => {
   it.each([
     { raw: undefined, expected: [] },
