@@ -57,7 +57,8 @@ describe('start-workflow handler', () => {
       etag: 'd41d8cd98f00b204e9800998ecf8427e',
       size: 53323,
     };
-    const videoId = videoIdFor(source);
+    // printf '%s' 'upload-bucket/uploads/clip.mp4#v1' | sha256sum | cut -c1-16
+    const videoId = 'clip-0e157236a73531b6';
 
     // Act
     const res = await invoke(sqsEventFactory([sqsRecordFactory(body)]));
