@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as z from 'zod/mini';
 import { TransientServiceError } from '../../contract/index.js';
 import {
   isNotFound,
@@ -22,6 +23,7 @@ import {
 } from '../../lambdas/shared/aws-errors.js';
 import { mapLimit } from '../../lambdas/shared/concurrency.js';
 import { runTool, stderrTail } from '../../lambdas/shared/media.js';
+import { logger, metrics } from '../../lambdas/shared/powertools.js';
 import {
   getJsonIfExists,
   headIfExists,
@@ -31,8 +33,10 @@ import {
   s3,
 } from '../../lambdas/shared/s3.js';
 import { decodeS3Key, parseS3EventBody, uploadsIn } from '../../lambdas/shared/s3-events.js';
+import { defineStateTask } from '../../lambdas/shared/state-task.js';
 import {
   jsonBody,
+  lambdaContextFactory,
   s3ErrorFactory,
   s3TestEventMessage,
   snsEnvelopedS3Message,
@@ -467,5 +471,59 @@ describe('S3 event bodies', () => {
     // Assess
     expect(uploads.map((u) => u.source.key)).toEqual(['uploads/keep.mp4']);
     expect(test).toEqual([]);
+  });
+});
+
+describe('defineStateTask', () => {
+  const InputSchema = z.object({ videoId: z.string(), n: z.int() });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('passes the parsed input on, tags the logs with the videoId and flushes metrics', async () => {
+    // Prepare
+    const publish = vi.spyOn(metrics, 'publishStoredMetrics');
+    const task = defineStateTask(InputSchema, 'test input', async (input) => ({
+      doubled: input.n * 2,
+      correlationId: logger.getCorrelationId(),
+    }));
+
+    // Act
+    const out = await task({ videoId: 'clip-1', n: 21, extra: true }, lambdaContextFactory());
+
+    // Assess
+    expect(out).toEqual({ doubled: 42, correlationId: 'clip-1' });
+    expect(publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('flushes metrics and rethrows when the task fails', async () => {
+    // Prepare
+    const publish = vi.spyOn(metrics, 'publishStoredMetrics');
+    const task = defineStateTask(InputSchema, 'test input', async () => {
+      throw new TransientServiceError('S3 said SlowDown');
+    });
+
+    // Act
+    const result = task({ videoId: 'clip-1', n: 1 }, lambdaContextFactory());
+
+    // Assess
+    await expect(result).rejects.toThrow(TransientServiceError);
+    expect(publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('rejects bad input with InvalidEventError naming the field, without running the task', async () => {
+    // Prepare
+    const run = vi.fn(async () => 'ran');
+    const task = defineStateTask(InputSchema, 'test input', run);
+
+    // Act
+    const result = task({ videoId: 'clip-1', n: 'one' }, lambdaContextFactory());
+
+    // Assess
+    await expect(result).rejects.toMatchObject({
+      name: 'InvalidEventError',
+      message: expect.stringMatching(/^Invalid test input: n: /),
+    });
+    expect(run).not.toHaveBeenCalled();
   });
 });
