@@ -16,11 +16,14 @@ export type ThumbnailBranch = z.infer<typeof ThumbnailBranchSchema>;
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 const pad2 = (i: number): string => String(i).padStart(2, '0');
 
-/** `thumb-at-2.5s`, `thumb-at-999s`: readable, and unique per requested time (ms precision). */
+/** `thumb-at-2-5s`, `thumb-at-999s`: readable, and unique per requested time (ms precision). */
 export const requestedThumbnailId = (atSec: number): string => {
   const ms = Math.round(atSec * 1000);
-  const text = ms % 1000 === 0 ? String(ms / 1000) : (ms / 1000).toFixed(3).replace(/0+$/, '');
-  return `thumb-at-${text.replace('.', '-')}s`;
+  const frac = ms % 1000;
+  // Integer arithmetic: float formatting writes large times as "1e+21" or with rounding noise.
+  const whole = String((ms - frac) / 1000);
+  const text = frac === 0 ? whole : `${whole}-${String(frac).padStart(3, '0').replace(/0+$/, '')}`;
+  return `thumb-at-${text}s`;
 };
 
 /** Published path of one thumbnail. */

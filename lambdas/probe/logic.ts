@@ -38,7 +38,8 @@ export const probeFile = async (
   timeoutMs = 120_000,
   sizeBytes?: number
 ): Promise<ProbeFacts> => {
-  const size = sizeBytes ?? (await stat(input)).size;
+  // A URL has no stat(): its size comes from the caller (HEAD) or else from ffprobe.
+  const size = sizeBytes ?? (/^https?:\/\//.test(input) ? undefined : (await stat(input)).size);
   if (size === 0) throw new InvalidVideoError('empty file (0 bytes)');
 
   const res = await runTool(
@@ -83,6 +84,8 @@ export const probeFile = async (
   if (!(durationSec > 0)) throw new InvalidVideoError('zero or unknown duration');
 
   const audio = streams.find((s) => s.codec_type === 'audio');
+  const sizeBytesKnown = size ?? toNumber(out.format?.size);
+  if (!sizeBytesKnown) throw new MediaToolError('ffprobe could not tell the size of the input');
   return {
     durationSec,
     width,
@@ -91,7 +94,7 @@ export const probeFile = async (
     audioCodec: audio?.codec_name ?? null,
     frameRate: parseRate(video.avg_frame_rate) || parseRate(video.r_frame_rate),
     formatName: out.format?.format_name ?? 'unknown',
-    sizeBytes: size,
+    sizeBytes: sizeBytesKnown,
     bitRate: toNumber(out.format?.bit_rate),
   };
 };
@@ -107,8 +110,10 @@ export const parseThumbnailTimes = (raw: string | undefined): number[] => {
   for (const part of raw.split(',')) {
     const text = part.trim();
     const n = Number(text);
-    if (text === '' || !Number.isFinite(n) || n < 0) invalid.push(part);
-    else if (!times.includes(n)) times.push(n);
+    // Beyond a safe integer of milliseconds a time has no exact branch id (thumb-at-<s>s).
+    if (text === '' || !Number.isFinite(n) || n < 0 || n * 1000 > Number.MAX_SAFE_INTEGER) {
+      invalid.push(part);
+    } else if (!times.includes(n)) times.push(n);
   }
   if (invalid.length > 0) {
     logger.warn('Ignoring invalid thumbnail-times entries', { invalid, raw });

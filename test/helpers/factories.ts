@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import type {
@@ -186,9 +185,6 @@ export const s3ErrorFactory = (name: string, httpStatusCode: number): S3ServiceE
     $metadata: { httpStatusCode },
     message: name,
   });
-
-/** A GetObject Body that streams a local file (what downloadSource pipes to disk). */
-export const fileBody = (path: string) => createReadStream(path) as never;
 
 /** A GetObject Body with the SDK's transformToString (what getJson reads). */
 export const jsonBody = (value: unknown) =>

@@ -4,20 +4,17 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PublishCommand, SNSServiceException } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type {
+  AggregateInput,
+  Branch,
+  BranchRef,
+  BranchResult,
+  Manifest,
+} from '../../contract/index.js';
 import { handler } from '../../lambdas/aggregate/handler.js';
-import { aggregate, failureReason, sns } from '../../lambdas/aggregate/logic.js';
-import { branchResultKey, manifestKey } from '../../lambdas/shared/keys.js';
+import { aggregate, failureReason, READ_CONCURRENCY, sns } from '../../lambdas/aggregate/logic.js';
 import { metrics } from '../../lambdas/shared/powertools.js';
 import { s3 } from '../../lambdas/shared/s3.js';
-import {
-  type AggregateInput,
-  type BranchRef,
-  type BranchResult,
-  type BranchTask,
-  type Manifest,
-  ManifestSchema,
-  VideoProcessedEventSchema,
-} from '../../lambdas/shared/schemas.js';
 import {
   branchResultFactory,
   jsonBody,
@@ -30,6 +27,7 @@ import {
 const VIDEO_ID = 'clip-0123456789abcdef';
 const BUCKET = 'output-bucket';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:video-processed';
+const MANIFEST_KEY = 'outputs/clip-0123456789abcdef/manifest.json';
 const options = {
   outputBucket: BUCKET,
   topicArn: TOPIC,
@@ -39,9 +37,9 @@ const options = {
 const s3Mock = mockClient(s3);
 const snsMock = mockClient(sns);
 
-const TASKS: BranchTask[] = [
+const BRANCHES: Branch[] = [
   { id: 'thumb-01', kind: 'thumbnail', atSec: 1, width: 320 },
-  { id: 'thumb-at-99000', kind: 'thumbnail', atSec: 99, width: 320 },
+  { id: 'thumb-at-99s', kind: 'thumbnail', atSec: 99, width: 320 },
   { id: 'rendition-360p', kind: 'rendition', height: 360 },
   { id: 'metadata', kind: 'metadata' },
 ];
@@ -53,27 +51,32 @@ const stateFactory = (
   videoId: VIDEO_ID,
   source: sourceFactory(),
   probe: probeFactory(),
-  plan: { tasks: TASKS },
+  plan: { branches: BRANCHES },
   results,
   ...overrides,
 });
 
-const succeededRefs = (): BranchRef[] => TASKS.map((t) => ({ taskId: t.id, status: 'SUCCEEDED' }));
+const succeededRefs = (): BranchRef[] => BRANCHES.map((b) => ({ id: b.id, status: 'SUCCEEDED' }));
+const failedRef = (refs: BranchRef[], id: string, error: string): BranchRef[] =>
+  refs.map((r) => (r.id === id ? { ...r, status: 'FAILED', error } : r));
 
-/** Serves branch records from a map keyed by taskId; absent ones are NoSuchKey. */
-const serveRecords = (records: Record<string, BranchResult>) => {
+/** The worker's record of one branch: an internal path under _work/. */
+const recordKey = (id: string) => `outputs/${VIDEO_ID}/_work/branches/${id}.json`;
+
+/** Serves branch records by id; absent ones are NoSuchKey, as S3 answers. */
+const serveRecords = (records: Record<string, unknown>) => {
   s3Mock.on(GetObjectCommand).callsFake((input: { Key: string }) => {
-    const taskId = Object.keys(records).find((id) => input.Key === branchResultKey(VIDEO_ID, id));
-    if (!taskId) throw s3ErrorFactory('NoSuchKey', 404);
-    return { Body: jsonBody(records[taskId]) };
+    const id = Object.keys(records).find((i) => input.Key === recordKey(i));
+    if (!id) throw s3ErrorFactory('NoSuchKey', 404);
+    return { Body: jsonBody(records[id]) };
   });
 };
 
 const allSucceeded = (): Record<string, BranchResult> =>
-  Object.fromEntries(TASKS.map((t) => [t.id, branchResultFactory(t)]));
+  Object.fromEntries(BRANCHES.map((b) => [b.id, branchResultFactory(b)]));
 
 const frameNotFound = (): BranchResult =>
-  branchResultFactory(TASKS[1], {
+  branchResultFactory(BRANCHES[1], {
     status: 'FAILED',
     artifacts: [],
     error: { name: 'FrameNotFoundError', message: 'no frame at 99s (video is 3.0s long)' },
@@ -82,9 +85,8 @@ const frameNotFound = (): BranchResult =>
 const writtenManifest = (): Manifest =>
   JSON.parse(
     String(
-      s3Mock
-        .commandCalls(PutObjectCommand)
-        .find((c) => c.args[0].input.Key === manifestKey(VIDEO_ID))?.args[0].input.Body
+      s3Mock.commandCalls(PutObjectCommand).find((c) => c.args[0].input.Key === MANIFEST_KEY)
+        ?.args[0].input.Body
     )
   );
 
@@ -100,9 +102,41 @@ describe('aggregate', () => {
     vi.unstubAllEnvs();
   });
 
-  it('is COMPLETE when every branch succeeded, with a schema-valid manifest', async () => {
+  it('writes a manifest whose published field names are exactly those of schemaVersion 2', async () => {
     // Prepare
     serveRecords(allSucceeded());
+
+    // Act
+    await aggregate(stateFactory(succeededRefs()), options);
+
+    // Assess
+    const manifest = writtenManifest();
+    expect(Object.keys(manifest).sort()).toEqual(
+      [
+        'schemaVersion',
+        'videoId',
+        'source',
+        'status',
+        'reason',
+        'probe',
+        'branches',
+        'counts',
+        'createdAt',
+      ].sort()
+    );
+    expect(manifest.schemaVersion).toBe(2);
+    for (const branch of manifest.branches) {
+      expect(Object.keys(branch).sort()).toEqual(
+        ['id', 'kind', 'status', 'artifacts', 'error', 'durationMs', 'finishedAt'].sort()
+      );
+    }
+    expect(Object.keys(manifest.counts).sort()).toEqual(['failed', 'succeeded', 'total']);
+  });
+
+  it('is COMPLETE when every branch succeeded, passing each worker record through', async () => {
+    // Prepare
+    const records = allSucceeded();
+    serveRecords(records);
     const addMetric = vi.spyOn(metrics, 'addMetric');
 
     // Act
@@ -113,23 +147,32 @@ describe('aggregate', () => {
       videoId: VIDEO_ID,
       status: 'COMPLETE',
       reason: null,
-      manifestKey: manifestKey(VIDEO_ID),
+      manifestKey: MANIFEST_KEY,
+    });
+    expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
+      Bucket: BUCKET,
+      Key: MANIFEST_KEY,
+      ContentType: 'application/json',
     });
     const manifest = writtenManifest();
-    expect(ManifestSchema.safeParse(manifest).success).toBe(true);
-    expect(manifest.counts).toEqual({ total: 4, succeeded: 4, failed: 0 });
-    expect(manifest.probe).toEqual(probeFactory());
+    expect(manifest).toMatchObject({
+      schemaVersion: 2,
+      videoId: VIDEO_ID,
+      source: sourceFactory(),
+      status: 'COMPLETE',
+      reason: null,
+      probe: probeFactory(),
+      counts: { total: 4, succeeded: 4, failed: 0 },
+      createdAt: '2026-11-22T10:05:00.000Z',
+    });
+    expect(manifest.branches).toEqual(BRANCHES.map((b) => records[b.id]));
     expect(addMetric).toHaveBeenCalledWith('VideosCompleted', 'Count', 1);
   });
 
   it('is PARTIAL when one branch failed, and keeps the other branches artifacts', async () => {
     // Prepare
-    serveRecords({ ...allSucceeded(), 'thumb-at-99000': frameNotFound() });
-    const refs = succeededRefs().map((r) =>
-      r.taskId === 'thumb-at-99000'
-        ? { ...r, status: 'FAILED' as const, error: 'FrameNotFoundError' }
-        : r
-    );
+    serveRecords({ ...allSucceeded(), 'thumb-at-99s': frameNotFound() });
+    const refs = failedRef(succeededRefs(), 'thumb-at-99s', 'FrameNotFoundError');
 
     // Act
     const out = await aggregate(stateFactory(refs), options);
@@ -137,13 +180,14 @@ describe('aggregate', () => {
     // Assess
     expect(out.status).toBe('PARTIAL');
     expect(out.reason).toBe(
-      '1 of 4 branches failed: thumb-at-99000 (FrameNotFoundError: no frame at 99s (video is 3.0s long))'
+      '1 of 4 branches failed: thumb-at-99s (FrameNotFoundError: no frame at 99s (video is 3.0s long))'
     );
     const manifest = writtenManifest();
+    expect(manifest).toMatchObject({ status: 'PARTIAL', reason: out.reason });
     expect(manifest.counts).toEqual({ total: 4, succeeded: 3, failed: 1 });
     const ok = manifest.branches.filter((b) => b.status === 'SUCCEEDED');
-    expect(ok.map((b) => b.name)).toEqual(['thumb-01', 'rendition-360p', 'metadata']);
-    expect(ok.every((b) => b.artifacts.length === 1)).toBe(true);
+    expect(ok.map((b) => b.id)).toEqual(['thumb-01', 'rendition-360p', 'metadata']);
+    expect(ok.map((b) => b.artifacts.length)).toEqual([1, 1, 1]);
   });
 
   it('is FAILED with a readable reason extracted from a Lambda Cause', async () => {
@@ -166,8 +210,13 @@ describe('aggregate', () => {
     // Assess
     expect(out.status).toBe('FAILED');
     expect(out.reason).toBe('InvalidVideoError: truncated or corrupt video (partial file)');
-    const manifest = writtenManifest();
-    expect(manifest).toMatchObject({ status: 'FAILED', probe: null, branches: [] });
+    expect(writtenManifest()).toMatchObject({
+      status: 'FAILED',
+      reason: 'InvalidVideoError: truncated or corrupt video (partial file)',
+      probe: null,
+      branches: [],
+      counts: { total: 0, succeeded: 0, failed: 0 },
+    });
     expect(s3Mock).toHaveReceivedCommandTimes(GetObjectCommand, 0);
   });
 
@@ -185,23 +234,33 @@ describe('aggregate', () => {
     },
     { description: 'broken JSON', failure: { Error: 'X', Cause: '{oops' }, expected: 'X: {oops' },
   ])('formats failure reasons: $description', ({ failure, expected }) => {
-    // Prepare
-    const input = failure;
-
     // Act
-    const reason = failureReason(input);
+    const reason = failureReason(failure);
 
     // Assess
     expect(reason).toBe(expected);
+  });
+
+  it('bounds a failure reason at 1000 characters, marked with an ellipsis', () => {
+    // Prepare
+    const failure = { Error: 'States.Runtime', Cause: 'x'.repeat(5000) };
+
+    // Act
+    const reason = failureReason(failure);
+
+    // Assess
+    expect(reason).toHaveLength(1000);
+    expect(reason.startsWith('States.Runtime: xxx')).toBe(true);
+    expect(reason.endsWith('…')).toBe(true);
   });
 
   it('is FAILED when every branch failed', async () => {
     // Prepare
     serveRecords(
       Object.fromEntries(
-        TASKS.map((t) => [
-          t.id,
-          branchResultFactory(t, {
+        BRANCHES.map((b) => [
+          b.id,
+          branchResultFactory(b, {
             status: 'FAILED',
             artifacts: [],
             error: { name: 'MediaToolError', message: 'ffmpeg exited 1' },
@@ -209,8 +268,8 @@ describe('aggregate', () => {
         ])
       )
     );
-    const refs = TASKS.map((t) => ({
-      taskId: t.id,
+    const refs = BRANCHES.map((b) => ({
+      id: b.id,
       status: 'FAILED' as const,
       error: 'MediaToolError',
     }));
@@ -221,7 +280,10 @@ describe('aggregate', () => {
 
     // Assess
     expect(out.status).toBe('FAILED');
-    expect(out.reason).toMatch(/^4 of 4 branches failed: thumb-01 \(MediaToolError/);
+    expect(out.reason).toMatch(
+      /^4 of 4 branches failed: thumb-01 \(MediaToolError: ffmpeg exited 1\)/
+    );
+    expect(writtenManifest().counts).toEqual({ total: 4, succeeded: 0, failed: 4 });
     expect(addMetric).toHaveBeenCalledWith('VideosFailed', 'Count', 1);
   });
 
@@ -234,7 +296,7 @@ describe('aggregate', () => {
 
     // Assess
     expect(out.status).toBe('FAILED');
-    expect(out.reason).toMatch(/no plan/);
+    expect(out.reason).toBe('no plan: the workflow reached the aggregator without planning');
   });
 
   it('uses the Map ref error name when a timed-out branch left no record', async () => {
@@ -242,22 +304,55 @@ describe('aggregate', () => {
     const records = allSucceeded();
     delete records['rendition-360p'];
     serveRecords(records);
-    const refs = succeededRefs().map((r) =>
-      r.taskId === 'rendition-360p'
-        ? { ...r, status: 'FAILED' as const, error: 'States.Timeout' }
-        : r
-    );
+    const refs = failedRef(succeededRefs(), 'rendition-360p', 'States.Timeout');
 
     // Act
     const out = await aggregate(stateFactory(refs), options);
 
     // Assess
     expect(out.status).toBe('PARTIAL');
-    const branch = writtenManifest().branches.find((b) => b.name === 'rendition-360p');
+    const branch = writtenManifest().branches.find((b) => b.id === 'rendition-360p');
+    expect(branch).toEqual({
+      id: 'rendition-360p',
+      kind: 'rendition',
+      status: 'FAILED',
+      artifacts: [],
+      error: {
+        name: 'States.Timeout',
+        message: 'no branch record: the worker timed out or crashed before recording a result',
+      },
+      durationMs: null,
+      finishedAt: null,
+    });
+  });
+
+  it('reports BranchResultMissing when neither a record nor a failed ref explains a branch', async () => {
+    // Prepare
+    const records = allSucceeded();
+    delete records.metadata;
+    serveRecords(records);
+
+    // Act
+    await aggregate(stateFactory(succeededRefs()), options);
+
+    // Assess
+    const branch = writtenManifest().branches.find((b) => b.id === 'metadata');
+    expect(branch).toMatchObject({ status: 'FAILED', error: { name: 'BranchResultMissing' } });
+  });
+
+  it('marks a branch FAILED when its record is unreadable, instead of failing the video', async () => {
+    // Prepare
+    serveRecords({ ...allSucceeded(), metadata: { id: 'metadata', status: 'DONE' } });
+
+    // Act
+    const out = await aggregate(stateFactory(succeededRefs()), options);
+
+    // Assess
+    expect(out.status).toBe('PARTIAL');
+    const branch = writtenManifest().branches.find((b) => b.id === 'metadata');
     expect(branch).toMatchObject({
       status: 'FAILED',
-      durationMs: null,
-      error: { name: 'States.Timeout', message: expect.stringMatching(/timed out or crashed/) },
+      error: { name: 'BranchResultMissing', message: 'branch record is unreadable' },
     });
   });
 
@@ -281,9 +376,9 @@ describe('aggregate', () => {
     expect(order).toEqual(['manifest', 'publish']);
   });
 
-  it('publishes a VideoProcessedEvent with a status message attribute', async () => {
+  it('publishes a VideoProcessed event with a status message attribute', async () => {
     // Prepare
-    serveRecords({ ...allSucceeded(), 'thumb-at-99000': frameNotFound() });
+    serveRecords({ ...allSucceeded(), 'thumb-at-99s': frameNotFound() });
 
     // Act
     await aggregate(stateFactory(succeededRefs()), options);
@@ -294,10 +389,13 @@ describe('aggregate', () => {
       MessageAttributes: { status: { DataType: 'String', StringValue: 'PARTIAL' } },
     });
     const message = JSON.parse(snsMock.commandCalls(PublishCommand)[0].args[0].input.Message ?? '');
-    expect(VideoProcessedEventSchema.parse(message)).toMatchObject({
+    expect(message).toEqual({
       videoId: VIDEO_ID,
       status: 'PARTIAL',
-      manifest: { bucket: BUCKET, key: manifestKey(VIDEO_ID) },
+      reason:
+        '1 of 4 branches failed: thumb-at-99s (FrameNotFoundError: no frame at 99s (video is 3.0s long))',
+      source: sourceFactory(),
+      manifest: { bucket: BUCKET, key: MANIFEST_KEY },
     });
   });
 
@@ -333,9 +431,9 @@ describe('aggregate', () => {
     await expect(result).rejects.toMatchObject({ name: 'TransientServiceError' });
   });
 
-  it('reads at most 16 branch records at a time', async () => {
+  it('reads at most READ_CONCURRENCY branch records at a time, and reaches that limit', async () => {
     // Prepare
-    const tasks: BranchTask[] = Array.from({ length: 100 }, (_, i) => ({
+    const branches: Branch[] = Array.from({ length: READ_CONCURRENCY * 3 + 1 }, (_, i) => ({
       id: `thumb-${i}`,
       kind: 'thumbnail',
       atSec: i,
@@ -346,18 +444,20 @@ describe('aggregate', () => {
     s3Mock.on(GetObjectCommand).callsFake(async (input: { Key: string }) => {
       inFlight++;
       peak = Math.max(peak, inFlight);
-      await new Promise((r) => setTimeout(r, 2));
+      // Yield to the event loop so the other reads can start: no wall-clock wait.
+      await new Promise(setImmediate);
       inFlight--;
       const id = input.Key.split('/').pop()?.replace('.json', '') ?? '';
-      return { Body: jsonBody(branchResultFactory(tasks.find((t) => t.id === id)!)) };
+      return { Body: jsonBody(branchResultFactory(branches.find((b) => b.id === id)!)) };
     });
 
     // Act
-    const out = await aggregate(stateFactory([], { plan: { tasks } }), options);
+    const out = await aggregate(stateFactory([], { plan: { branches } }), options);
 
     // Assess
     expect(out.status).toBe('COMPLETE');
-    expect(peak).toBe(16);
+    expect(s3Mock).toHaveReceivedCommandTimes(GetObjectCommand, branches.length);
+    expect(peak).toBe(READ_CONCURRENCY);
   });
 
   it('handler validates the state and reads its environment', async () => {
@@ -371,11 +471,13 @@ describe('aggregate', () => {
       { ...stateFactory(succeededRefs()), extra: 'ignored' },
       lambdaContextFactory()
     );
+    const invalid = handler({ videoId: VIDEO_ID }, lambdaContextFactory());
 
     // Assess
     expect(out.status).toBe('COMPLETE');
-    await expect(handler({ videoId: VIDEO_ID }, lambdaContextFactory())).rejects.toMatchObject({
+    await expect(invalid).rejects.toMatchObject({
       name: 'InvalidEventError',
+      message: expect.stringContaining('source'),
     });
   });
 });

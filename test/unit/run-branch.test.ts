@@ -12,6 +12,7 @@ import {
   FrameNotFoundError,
   TransientServiceError,
 } from '../../contract/index.js';
+import { type RangeServer, startRangeServer } from '../../fixtures/range-server.js';
 import { metadata, type Produced, rendition, thumbnail } from '../../lambdas/branch-kinds/index.js';
 import { runBranch } from '../../lambdas/run-branch/logic.js';
 import { metrics } from '../../lambdas/shared/powertools.js';
@@ -23,7 +24,6 @@ import {
   sourceFactory,
 } from '../helpers/factories.js';
 import { cleanupMedia, ffprobe, makeClip, useMediaTools } from '../helpers/media.js';
-import { type RangeServer, startRangeServer } from '../../fixtures/range-server.js';
 
 const VIDEO_ID = 'clip-0123456789abcdef';
 const BUCKET = 'output-bucket';

@@ -8,23 +8,40 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isTransientAwsError } from '../../contract/aws-errors.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import * as z from 'zod/mini';
+import {
+  isNotFound,
+  isTransientAwsError,
+  MULTIPART_PART_SIZE as PART_SIZE,
+  rethrowClassified,
+  TransientServiceError,
+} from '../../contract/index.js';
 import { mapLimit } from '../../lambdas/shared/concurrency.js';
-import { TransientServiceError } from '../../lambdas/shared/errors.js';
 import { runTool, stderrTail } from '../../lambdas/shared/media.js';
-import { getJsonIfExists, PART_SIZE, putFile, s3 } from '../../lambdas/shared/s3.js';
-import { decodeS3Key, parseS3EventBody } from '../../lambdas/shared/s3-events.js';
-import { jsonBody, s3ErrorFactory } from '../helpers/factories.js';
+import { logger, metrics } from '../../lambdas/shared/powertools.js';
+import { getJsonIfExists, headIfExists, putFile, putJson, s3 } from '../../lambdas/shared/s3.js';
+import { decodeS3Key, parseS3EventBody, uploadsIn } from '../../lambdas/shared/s3-events.js';
+import { defineStateTask } from '../../lambdas/shared/state-task.js';
+import {
+  jsonBody,
+  lambdaContextFactory,
+  s3ErrorFactory,
+  s3TestEventMessage,
+  snsEnvelopedS3Message,
+  snsRawS3Message,
+  sourceFactory,
+} from '../helpers/factories.js';
 import { useMediaTools } from '../helpers/media.js';
 
 const s3Mock = mockClient(s3);
 
-describe('putFile', () => {
+describe('putFile (lib-storage)', () => {
   let dir: string;
   let big: string;
   let small: string;
@@ -49,42 +66,51 @@ describe('putFile', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('sends a small file in one PutObject', async () => {
-    // Prepare
-    const path = small;
+  it('uses 16 MiB parts', () => {
+    // Assess
+    expect(PART_SIZE).toBe(16 * 1024 * 1024);
+  });
 
+  it('sends a small file in one PutObject with its content type', async () => {
     // Act
-    const bytes = await putFile('b', 'k', path, 'video/mp4');
+    const bytes = await putFile('b', 'k', small, 'video/mp4');
 
     // Assess
     expect(bytes).toBe(4);
     expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+    expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
+      Bucket: 'b',
+      Key: 'k',
+      ContentType: 'video/mp4',
+    });
     expect(s3Mock).toHaveReceivedCommandTimes(CreateMultipartUploadCommand, 0);
   });
 
   it('sends a large file as ordered parts and completes the upload', async () => {
-    // Prepare
-    const path = big;
-
     // Act
-    const bytes = await putFile('b', 'k', path, 'video/mp4');
+    const bytes = await putFile('b', 'k', big, 'video/mp4');
 
     // Assess
     expect(bytes).toBe(PART_SIZE * 2 + 10);
-    const sizes = s3Mock
+    const parts = s3Mock
       .commandCalls(UploadPartCommand)
-      .map((c) => (c.args[0].input.Body as Buffer).length);
-    expect(sizes).toEqual([PART_SIZE, PART_SIZE, 10]);
-    expect(s3Mock).toHaveReceivedCommandWith(CompleteMultipartUploadCommand, {
-      UploadId: 'u-1',
-      MultipartUpload: {
-        Parts: [
-          { ETag: '"etag-1"', PartNumber: 1 },
-          { ETag: '"etag-2"', PartNumber: 2 },
-          { ETag: '"etag-3"', PartNumber: 3 },
-        ],
-      },
-    });
+      .map((c) => ({
+        n: c.args[0].input.PartNumber,
+        size: (c.args[0].input.Body as Buffer).length,
+      }))
+      .sort((a, b) => (a.n ?? 0) - (b.n ?? 0));
+    expect(parts).toEqual([
+      { n: 1, size: PART_SIZE },
+      { n: 2, size: PART_SIZE },
+      { n: 3, size: 10 },
+    ]);
+    const complete = s3Mock.commandCalls(CompleteMultipartUploadCommand)[0].args[0].input;
+    expect(complete.UploadId).toBe('u-1');
+    expect(complete.MultipartUpload?.Parts).toEqual([
+      expect.objectContaining({ ETag: '"etag-1"', PartNumber: 1 }),
+      expect.objectContaining({ ETag: '"etag-2"', PartNumber: 2 }),
+      expect.objectContaining({ ETag: '"etag-3"', PartNumber: 3 }),
+    ]);
   });
 
   it('aborts the multipart upload and reports a transient failure', async () => {
@@ -97,11 +123,40 @@ describe('putFile', () => {
     // Assess
     await expect(result).rejects.toThrow(TransientServiceError);
     expect(s3Mock).toHaveReceivedCommandWith(AbortMultipartUploadCommand, { UploadId: 'u-1' });
+    expect(s3Mock).toHaveReceivedCommandTimes(CompleteMultipartUploadCommand, 0);
+  });
+
+  it('lets a terminal failure through unchanged', async () => {
+    // Prepare
+    s3Mock.on(PutObjectCommand).rejects(s3ErrorFactory('AccessDenied', 403));
+
+    // Act
+    const result = putFile('b', 'k', small, 'video/mp4');
+
+    // Assess
+    await expect(result).rejects.toMatchObject({ name: 'AccessDenied' });
   });
 });
 
-describe('getJsonIfExists', () => {
+describe('putJson and getJsonIfExists', () => {
   beforeEach(() => s3Mock.reset());
+
+  it('writes pretty JSON with a trailing newline and returns its size', async () => {
+    // Prepare
+    s3Mock.on(PutObjectCommand).resolves({});
+
+    // Act
+    const bytes = await putJson('b', 'k.json', { a: 1 });
+
+    // Assess
+    expect(bytes).toBe(13);
+    expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
+      Key: 'k.json',
+      ContentType: 'application/json',
+    });
+    const body = s3Mock.commandCalls(PutObjectCommand)[0].args[0].input.Body;
+    expect(String(body)).toBe('{\n  "a": 1\n}\n');
+  });
 
   it('returns undefined for a missing object and the document otherwise', async () => {
     // Prepare
@@ -118,31 +173,124 @@ describe('getJsonIfExists', () => {
     expect(missing).toBeUndefined();
     expect(present).toEqual({ a: 1 });
   });
+
+  it('does not hide a transient failure as a missing object', async () => {
+    // Prepare
+    s3Mock.on(GetObjectCommand).rejects(s3ErrorFactory('SlowDown', 503));
+
+    // Act
+    const result = getJsonIfExists('b', 'k');
+
+    // Assess
+    await expect(result).rejects.toThrow(TransientServiceError);
+  });
 });
 
-describe('isTransientAwsError', () => {
+describe('headIfExists', () => {
+  beforeEach(() => s3Mock.reset());
+
+  it('HEADs the exact version', async () => {
+    // Prepare
+    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 7 });
+    const source = sourceFactory({ versionId: 'v3' });
+
+    // Act
+    const head = await headIfExists(source);
+
+    // Assess
+    expect(head?.ContentLength).toBe(7);
+    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, {
+      Bucket: source.bucket,
+      Key: source.key,
+      VersionId: 'v3',
+    });
+  });
+
+  it.each([
+    { description: 'NotFound (a bare 404 on HEAD)', error: s3ErrorFactory('NotFound', 404) },
+    { description: 'NoSuchVersion', error: s3ErrorFactory('NoSuchVersion', 404) },
+  ])('is undefined when the object is gone: $description', async ({ error }) => {
+    // Prepare
+    s3Mock.on(HeadObjectCommand).rejects(error);
+
+    // Act
+    const head = await headIfExists(sourceFactory());
+
+    // Assess
+    expect(head).toBeUndefined();
+  });
+
+  it.each([
+    { error: s3ErrorFactory('ServiceUnavailable', 503), name: 'TransientServiceError' },
+    { error: s3ErrorFactory('AccessDenied', 403), name: 'AccessDenied' },
+  ])('rejects with $name for $error.name', async ({ error, name }) => {
+    // Prepare
+    s3Mock.on(HeadObjectCommand).rejects(error);
+
+    // Act
+    const result = headIfExists(sourceFactory());
+
+    // Assess
+    await expect(result).rejects.toMatchObject({ name });
+  });
+});
+
+describe('AWS error classification', () => {
   it.each([
     { error: s3ErrorFactory('SlowDown', 503), expected: true },
     { error: s3ErrorFactory('InternalError', 500), expected: true },
+    { error: s3ErrorFactory('TooManyRequestsException', 429), expected: true },
     { error: Object.assign(new Error('x'), { name: 'ThrottlingException' }), expected: true },
     { error: new Error('read ECONNRESET'), expected: true },
     { error: s3ErrorFactory('AccessDenied', 403), expected: false },
+    { error: s3ErrorFactory('NoSuchKey', 404), expected: false },
     { error: new Error('boom'), expected: false },
     { error: 'not an error', expected: false },
   ])('classifies $error as transient=$expected', ({ error, expected }) => {
-    // Prepare
-    const input = error;
-
     // Act
-    const transient = isTransientAwsError(input);
+    const transient = isTransientAwsError(error);
 
     // Assess
     expect(transient).toBe(expected);
   });
+
+  it.each([
+    { error: s3ErrorFactory('NotFound', 404), expected: true },
+    { error: s3ErrorFactory('NoSuchKey', 404), expected: true },
+    { error: s3ErrorFactory('NoSuchBucket', 404), expected: true },
+    { error: s3ErrorFactory('AccessDenied', 403), expected: false },
+    { error: new Error('boom'), expected: false },
+    { error: undefined, expected: false },
+  ])('isNotFound($error) is $expected', ({ error, expected }) => {
+    // Act
+    const notFound = isNotFound(error);
+
+    // Assess
+    expect(notFound).toBe(expected);
+  });
+
+  it('wraps a transient error with the action and keeps the cause', () => {
+    // Prepare
+    const cause = s3ErrorFactory('SlowDown', 503);
+
+    // Act
+    const error = (() => {
+      try {
+        return rethrowClassified(cause, 'PutObject s3://b/k');
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+
+    // Assess
+    expect(error).toBeInstanceOf(TransientServiceError);
+    expect(error.message).toBe('PutObject s3://b/k: SlowDown: SlowDown');
+    expect(error.cause).toBe(cause);
+  });
 });
 
 describe('mapLimit', () => {
-  it('keeps order and never exceeds the limit', async () => {
+  it('keeps order and never exceeds the limit, whatever order the work finishes in', async () => {
     // Prepare
     let inFlight = 0;
     let peak = 0;
@@ -152,7 +300,8 @@ describe('mapLimit', () => {
     const out = await mapLimit(items, 3, async (n) => {
       inFlight++;
       peak = Math.max(peak, inFlight);
-      await new Promise((r) => setTimeout(r, 20 - n));
+      // A different number of event-loop turns per item scrambles the finishing order.
+      for (let turn = 0; turn < (20 - n) % 4; turn++) await new Promise(setImmediate);
       inFlight--;
       return n * 2;
     });
@@ -163,20 +312,29 @@ describe('mapLimit', () => {
   });
 
   it('handles an empty list', async () => {
-    // Prepare
-    const items: number[] = [];
-
     // Act
-    const out = await mapLimit(items, 16, async (n) => n);
+    const out = await mapLimit([] as number[], 16, async (n) => n);
 
     // Assess
     expect(out).toEqual([]);
   });
+
+  it('treats a limit below 1 as 1 instead of never starting', async () => {
+    // Act
+    const out = await mapLimit([1, 2], 0, async (n) => n + 1);
+
+    // Assess
+    expect(out).toEqual([2, 3]);
+  });
 });
 
 describe('runTool', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
   it('kills a tool that exceeds its timeout', async () => {
-    // Prepare
+    // Prepare: ffmpeg reading an endless test pattern in real time never exits by itself.
     useMediaTools();
     const args = ['-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc', '-f', 'null', '-'];
 
@@ -184,23 +342,38 @@ describe('runTool', () => {
     const result = runTool('ffmpeg', args, { timeoutMs: 300 });
 
     // Assess
-    await expect(result).rejects.toThrow(/ffmpeg timed out/);
+    await expect(result).rejects.toMatchObject({
+      name: 'MediaToolError',
+      message: expect.stringMatching(/^ffmpeg timed out after \d+s$/),
+    });
   });
 
   it('names the missing binary when it is not on PATH', async () => {
     // Prepare
-    process.env.FFPROBE_PATH = '/nonexistent/ffprobe';
+    vi.stubEnv('FFPROBE_PATH', '/nonexistent/ffprobe');
 
     // Act
-    const result = runTool('ffprobe', ['-version'], { timeoutMs: 5000 }).finally(() => {
-      delete process.env.FFPROBE_PATH;
-    });
+    const result = runTool('ffprobe', ['-version'], { timeoutMs: 5000 });
 
     // Assess
     await expect(result).rejects.toMatchObject({
       name: 'MediaToolError',
-      message: expect.stringContaining('/nonexistent/ffprobe'),
+      message: expect.stringContaining('not found: is /nonexistent/ffprobe on PATH?'),
     });
+  });
+
+  it('resolves with a non-zero exit code instead of rejecting', async () => {
+    // Prepare
+    useMediaTools();
+
+    // Act
+    const res = await runTool('ffprobe', ['-v', 'error', '/nonexistent/input.mp4'], {
+      timeoutMs: 10_000,
+    });
+
+    // Assess
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('No such file or directory');
   });
 
   it('masks local temp paths in stderr', () => {
@@ -228,11 +401,8 @@ describe('runTool', () => {
 
 describe('S3 event bodies', () => {
   it('decodes + and percent escapes', () => {
-    // Prepare
-    const key = 'uploads/a+b%2Bc%20d.mp4';
-
     // Act
-    const decoded = decodeS3Key(key);
+    const decoded = decodeS3Key('uploads/a+b%2Bc%20d.mp4');
 
     // Assess
     expect(decoded).toBe('uploads/a b+c d.mp4');
@@ -247,5 +417,107 @@ describe('S3 event bodies', () => {
 
     // Assess
     expect(act).toThrow(/Records\.0\.eventSource/);
+  });
+
+  it('yields the same uploads from a raw body and from an SNS envelope', () => {
+    // Prepare
+    const records = [{ key: 'uploads/a.mp4', versionId: 'v1' }, { key: 'uploads/b%20c.mov' }];
+
+    // Act
+    const [raw, enveloped] = [
+      uploadsIn(snsRawS3Message(records)),
+      uploadsIn(snsEnvelopedS3Message(records)),
+    ];
+
+    // Assess
+    expect(raw.map((u) => u.source)).toEqual([
+      {
+        bucket: 'upload-bucket',
+        key: 'uploads/a.mp4',
+        versionId: 'v1',
+        etag: 'd41d8cd98f00b204e9800998ecf8427e',
+        size: 1024,
+      },
+      {
+        bucket: 'upload-bucket',
+        key: 'uploads/b c.mov',
+        versionId: undefined,
+        etag: 'd41d8cd98f00b204e9800998ecf8427e',
+        size: 1024,
+      },
+    ]);
+    expect(enveloped).toEqual(raw);
+  });
+
+  it('leaves out the test event, deletions, other prefixes and folder markers', () => {
+    // Prepare
+    const body = snsRawS3Message([
+      { key: 'uploads/keep.mp4' },
+      { key: 'outputs/x/manifest.json' },
+      { key: 'uploads/folder/' },
+      { key: 'uploads/' },
+      { key: 'uploads/a.mp4', eventName: 'ObjectRemoved:Delete' },
+    ]);
+
+    // Act
+    const [uploads, test] = [uploadsIn(body), uploadsIn(s3TestEventMessage())];
+
+    // Assess
+    expect(uploads.map((u) => u.source.key)).toEqual(['uploads/keep.mp4']);
+    expect(test).toEqual([]);
+  });
+});
+
+describe('defineStateTask', () => {
+  const InputSchema = z.object({ videoId: z.string(), n: z.int() });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('passes the parsed input on, tags the logs with the videoId and flushes metrics', async () => {
+    // Prepare
+    const publish = vi.spyOn(metrics, 'publishStoredMetrics');
+    const task = defineStateTask(InputSchema, 'test input', async (input) => ({
+      doubled: input.n * 2,
+      correlationId: logger.getCorrelationId(),
+    }));
+
+    // Act
+    const out = await task({ videoId: 'clip-1', n: 21, extra: true }, lambdaContextFactory());
+
+    // Assess
+    expect(out).toEqual({ doubled: 42, correlationId: 'clip-1' });
+    expect(publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('flushes metrics and rethrows when the task fails', async () => {
+    // Prepare
+    const publish = vi.spyOn(metrics, 'publishStoredMetrics');
+    const task = defineStateTask(InputSchema, 'test input', async () => {
+      throw new TransientServiceError('S3 said SlowDown');
+    });
+
+    // Act
+    const result = task({ videoId: 'clip-1', n: 1 }, lambdaContextFactory());
+
+    // Assess
+    await expect(result).rejects.toThrow(TransientServiceError);
+    expect(publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('rejects bad input with InvalidEventError naming the field, without running the task', async () => {
+    // Prepare
+    const run = vi.fn(async () => 'ran');
+    const task = defineStateTask(InputSchema, 'test input', run);
+
+    // Act
+    const result = task({ videoId: 'clip-1', n: 'one' }, lambdaContextFactory());
+
+    // Assess
+    await expect(result).rejects.toMatchObject({
+      name: 'InvalidEventError',
+      message: expect.stringMatching(/^Invalid test input: n: /),
+    });
+    expect(run).not.toHaveBeenCalled();
   });
 });

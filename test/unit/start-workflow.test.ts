@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { videoIdFor } from '../../lambdas/shared/keys.js';
+import { videoIdFor } from '../../contract/index.js';
 import { metrics } from '../../lambdas/shared/powertools.js';
 import { handler } from '../../lambdas/start-workflow/handler.js';
 import { sfn } from '../../lambdas/start-workflow/logic.js';
@@ -57,7 +57,8 @@ describe('start-workflow handler', () => {
       etag: 'd41d8cd98f00b204e9800998ecf8427e',
       size: 53323,
     };
-    const videoId = videoIdFor(source);
+    // printf '%s' 'upload-bucket/uploads/clip.mp4#v1' | sha256sum | cut -c1-16
+    const videoId = 'clip-0e157236a73531b6';
 
     // Act
     const res = await invoke(sqsEventFactory([sqsRecordFactory(body)]));

@@ -3,9 +3,8 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { auditKey, videoIdFor } from '../../lambdas/shared/keys.js';
+import { UploadAuditRecordSchema, videoIdFor } from '../../contract/index.js';
 import { s3 } from '../../lambdas/shared/s3.js';
-import { UploadAuditRecordSchema } from '../../lambdas/shared/schemas.js';
 import { handler } from '../../lambdas/upload-audit/handler.js';
 import { auditUploadMessage } from '../../lambdas/upload-audit/logic.js';
 import {
@@ -59,7 +58,7 @@ describe('upload-audit', () => {
     });
     expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
       Bucket: AUDIT_BUCKET,
-      Key: auditKey(videoId),
+      Key: `audit/${videoId}.json`,
     });
     expect(writtenAudit()).toEqual({
       videoId,
@@ -88,9 +87,14 @@ describe('upload-audit', () => {
     const [audit] = await auditUploadMessage(snsRawS3Message(), AUDIT_BUCKET, now);
 
     // Assess
-    expect(audit.missing).toBe(true);
-    expect(audit.contentType).toBeNull();
-    expect(writtenAudit().missing).toBe(true);
+    expect(audit).toMatchObject({
+      missing: true,
+      contentType: null,
+      versionId: null,
+      // Without a HEAD answer the event's own size is the best record.
+      size: 1024,
+    });
+    expect(writtenAudit()).toEqual(audit);
   });
 
   it('writes the same key again for a redelivered event (idempotent overwrite)', async () => {
@@ -105,6 +109,23 @@ describe('upload-audit', () => {
     const keys = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
     expect(keys).toHaveLength(2);
     expect(keys[0]).toBe(keys[1]);
+  });
+
+  it('writes nothing for records outside the upload contract', async () => {
+    // Prepare
+    const body = snsRawS3Message([
+      { key: 'outputs/x/manifest.json' },
+      { key: 'uploads/folder/' },
+      { key: 'uploads/a.mp4', eventName: 'ObjectRemoved:Delete' },
+    ]);
+
+    // Act
+    const written = await auditUploadMessage(body, AUDIT_BUCKET, now);
+
+    // Assess
+    expect(written).toEqual([]);
+    expect(s3Mock).toHaveReceivedCommandTimes(HeadObjectCommand, 0);
+    expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 0);
   });
 
   it('reports a batch item failure for a throttled HEAD and a malformed body only', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { videoIdFor } from '../../lambdas/shared/keys.js';
+import { slugOf, videoIdFor } from '../../contract/index.js';
 import { sourceFactory } from '../helpers/factories.js';
 
 /** Step Functions execution names: 1-80 chars; we promise the stricter [a-z0-9-]. */
@@ -46,6 +46,31 @@ describe('videoIdFor', () => {
     // Assess
     expect(ids[0]).toBe(ids[1]);
     expect(ids[0]).toMatch(/^my-holiday-[0-9a-f]{16}$/);
+  });
+
+  it.each([
+    {
+      description: 'a versioned upload with an accented name',
+      source: { bucket: 'upload-bucket', key: 'uploads/été 2026 (1).mp4', versionId: 'v1' },
+      // printf '%s' 'upload-bucket/uploads/été 2026 (1).mp4#v1' | sha256sum | cut -c1-16
+      id: 'ete-2026-1-b5cb086ca5fef53b',
+    },
+    {
+      description: 'an unversioned upload, identified by its ETag',
+      source: {
+        bucket: 'upload-bucket',
+        key: 'uploads/clip.mp4',
+        etag: 'd41d8cd98f00b204e9800998ecf8427e',
+      },
+      // printf '%s' 'upload-bucket/uploads/clip.mp4#d41d8cd98f00b204e9800998ecf8427e' | sha256sum
+      id: 'clip-e88d348880588b23',
+    },
+  ])('is stable across releases for $description: $id', ({ source, id }) => {
+    // Act
+    const videoId = videoIdFor(source);
+
+    // Assess: changing it would let a redelivered old event start a second execution.
+    expect(videoId).toBe(id);
   });
 
   it.each([
@@ -108,5 +133,35 @@ describe('videoIdFor', () => {
     const invalid = ids.filter((id) => !EXECUTION_NAME.test(id));
     expect(invalid).toEqual([]);
     expect(new Set(ids).size).toBe(keys.size);
+  });
+});
+
+describe('slugOf', () => {
+  it.each([
+    { key: 'uploads/été 2026 (1).mp4', slug: 'ete-2026-1' },
+    { key: 'uploads/Straße.mov', slug: 'strasse' },
+    { key: 'uploads/Æsop Œuvre Øl.mkv', slug: 'aesop-oeuvre-ol' },
+    { key: 'uploads/Crème Brûlée.MP4', slug: 'creme-brulee' },
+    { key: 'uploads/tenant-a/My  Holiday!!.mp4', slug: 'my-holiday' },
+    { key: 'uploads/no-extension', slug: 'no-extension' },
+    { key: 'uploads/.mp4', slug: 'video' },
+    { key: 'uploads/🎬.mp4', slug: 'video' },
+  ])('slugs "$key" as "$slug"', ({ key, slug }) => {
+    // Act
+    const s = slugOf(key);
+
+    // Assess
+    expect(s).toBe(slug);
+  });
+
+  it('keeps at most 40 characters and never ends on a dash', () => {
+    // Prepare: the 40th character of the slug falls on a separator.
+    const key = `uploads/${'a'.repeat(39)} b${'c'.repeat(30)}.mp4`;
+
+    // Act
+    const s = slugOf(key);
+
+    // Assess
+    expect(s).toBe('a'.repeat(39));
   });
 });

@@ -1,0 +1,161 @@
+import '../../helpers/env.js';
+import { describe, expect, it } from 'vitest';
+import {
+  BranchIdSchema,
+  BranchKindNameSchema,
+  InvalidEventError,
+  InvalidVideoError,
+} from '../../../contract/index.js';
+import {
+  AnyBranchSchema,
+  BRANCH_KINDS,
+  DEFAULT_PLAN_CONFIG,
+  kindOf,
+  planBranches,
+} from '../../../lambdas/branch-kinds/index.js';
+import { probeFactory } from '../../helpers/factories.js';
+
+/**
+ * "Adding a kind = one module + its registration": nothing below names a
+ * kind. Every check iterates BRANCH_KINDS, so a newly registered kind is held
+ * to the same rules without editing this file.
+ */
+const hd = probeFactory({ width: 1920, height: 1080, durationSec: 10 });
+const kindNames = BRANCH_KINDS.map((k) => k.kind);
+
+describe('the registry of branch kinds', () => {
+  it('registers each kind once, under a name the contract accepts', () => {
+    // Prepare
+    const names = kindNames;
+
+    // Act
+    const invalid = names.filter((n) => !BranchKindNameSchema.safeParse(n).success);
+
+    // Assess
+    expect(names.length).toBeGreaterThan(0);
+    expect(new Set(names).size).toBe(names.length);
+    expect(invalid).toEqual([]);
+  });
+
+  it.each(BRANCH_KINDS.map((k) => ({ kind: k.kind, k })))(
+    'plans at least one $kind branch for a 1080p video, each dispatched back to $kind',
+    ({ k }) => {
+      // Act
+      const { branches } = planBranches(hd, DEFAULT_PLAN_CONFIG);
+
+      // Assess
+      const ofKind = branches.filter((b) => b.kind === k.kind);
+      expect(ofKind.length).toBeGreaterThan(0);
+      for (const branch of ofKind) expect(kindOf(branch)).toBe(k);
+    }
+  );
+
+  it.each(BRANCH_KINDS.map((k) => ({ kind: k.kind, k })))(
+    'the schema union and the $kind schema both accept every planned $kind branch unchanged',
+    ({ k }) => {
+      // Prepare
+      const planned = k.plan(hd, DEFAULT_PLAN_CONFIG);
+
+      // Act
+      const viaUnion = planned.map((b) => AnyBranchSchema.safeParse(b));
+      const viaKind = planned.map((b) => k.schema.safeParse(b));
+
+      // Assess
+      expect(viaUnion.map((r) => r.success)).toEqual(planned.map(() => true));
+      expect(viaUnion.map((r) => r.data)).toEqual(planned);
+      expect(viaKind.map((r) => r.success)).toEqual(planned.map(() => true));
+    }
+  );
+
+  it.each(BRANCH_KINDS.map((k) => ({ kind: k.kind, k })))(
+    'declares a sizing for the $kind function within Lambda limits',
+    ({ k }) => {
+      // Prepare: Lambda's documented bounds (MB, seconds, MB of /tmp).
+      const { memoryMiB, timeoutSeconds, ephemeralStorageMiB } = k.sizing;
+
+      // Assess
+      expect(memoryMiB).toBeGreaterThanOrEqual(128);
+      expect(memoryMiB).toBeLessThanOrEqual(10_240);
+      expect(timeoutSeconds).toBeGreaterThanOrEqual(1);
+      expect(timeoutSeconds).toBeLessThanOrEqual(900);
+      expect(ephemeralStorageMiB).toBeGreaterThanOrEqual(512);
+      expect(ephemeralStorageMiB).toBeLessThanOrEqual(10_240);
+    }
+  );
+
+  it('rejects an unknown kind in the schema union and in the dispatch, naming the known kinds', () => {
+    // Prepare
+    const unknown = { id: 'hologram-1', kind: 'hologram' };
+
+    // Act
+    const parsed = AnyBranchSchema.safeParse(unknown);
+    const dispatch = () => kindOf(unknown);
+
+    // Assess
+    expect(parsed.success).toBe(false);
+    expect(dispatch).toThrow(InvalidEventError);
+    expect(dispatch).toThrow('unknown branch kind "hologram"');
+    for (const name of kindNames) expect(dispatch).toThrow(name);
+  });
+});
+
+describe('planBranches', () => {
+  it('lists every kind in registry order, with unique ids the contract accepts', () => {
+    // Prepare
+    const probe = probeFactory({
+      width: 1920,
+      height: 1080,
+      durationSec: 10,
+      requestedThumbnailTimes: [0, 1, 2.5, 99],
+    });
+
+    // Act
+    const { branches } = planBranches(probe, DEFAULT_PLAN_CONFIG);
+
+    // Assess
+    const ids = branches.map((b) => b.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.filter((id) => !BranchIdSchema.safeParse(id).success)).toEqual([]);
+    const kindOrder = [...new Set(branches.map((b) => b.kind))];
+    expect(kindOrder).toEqual(kindNames);
+  });
+
+  it('enforces maxBranches with InvalidVideoError naming both counts', () => {
+    // Prepare: 3 evenly spaced + 20 requested thumbnails, 1 rendition, 1 metadata = 25.
+    const times = Array.from({ length: 20 }, (_, i) => i / 10);
+    const probe = probeFactory({ height: 360, requestedThumbnailTimes: times });
+
+    // Act
+    const act = () => planBranches(probe, { ...DEFAULT_PLAN_CONFIG, maxBranches: 10 });
+
+    // Assess
+    expect(act).toThrow(InvalidVideoError);
+    expect(act).toThrow('plan has 25 branches, more than the limit of 10');
+  });
+
+  it('accepts exactly maxBranches branches', () => {
+    // Prepare
+    const probe = probeFactory({ height: 360 });
+    const config = { ...DEFAULT_PLAN_CONFIG, maxBranches: 5 };
+
+    // Act
+    const { branches } = planBranches(probe, config);
+
+    // Assess
+    expect(branches).toHaveLength(5);
+  });
+
+  it('is pure: the same probe and configuration give the same plan', () => {
+    // Prepare
+    const probe = probeFactory({ requestedThumbnailTimes: [1.2345, 7] });
+
+    // Act
+    const [a, b] = [
+      planBranches(probe, DEFAULT_PLAN_CONFIG),
+      planBranches(structuredClone(probe), { ...DEFAULT_PLAN_CONFIG }),
+    ];
+
+    // Assess
+    expect(a).toEqual(b);
+  });
+});
