@@ -19,7 +19,7 @@ import {
   makeTruncated,
   useMediaTools,
 } from '../helpers/media.js';
-import { type RangeServer, startRangeServer } from '../helpers/range-server.js';
+import { type RangeServer, startRangeServer } from '../../fixtures/range-server.js';
 
 // The probe signs a URL for ffprobe; here the URL points at the range server
 // instead of S3, so ffprobe really streams the file over HTTP.
