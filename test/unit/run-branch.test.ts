@@ -172,17 +172,17 @@ describe('branch kinds with real ffmpeg, reading the source over HTTP as in Lamb
   });
 
   it('kills a running ffmpeg when the time budget runs out mid-transcode', async () => {
-    // Prepare: a transcode that takes seconds, and a budget of a fraction of that.
-    const long = await makeClip({ seconds: 20, width: 1280, height: 720 });
-    const branch = { id: 'rendition-720p', kind: 'rendition' as const, height: 720 };
-    server.resetStats();
+    // Prepare: a source served at 64 KB/s takes far longer to read than the 1.5 s budget.
+    const long = await makeClip({ seconds: 10, width: 640, height: 360 });
+    const slow = await startRangeServer({ bytesPerSecond: 64 * 1024 });
+    const branch = { id: 'rendition-360p', kind: 'rendition' as const, height: 360 };
 
     // Act
     const result = rendition.run(
       branch,
-      context(server.urlFor(long), {
-        probe: probeFactory({ durationSec: 20 }),
-        timeBudget: () => 300,
+      context(slow.urlFor(long), {
+        probe: probeFactory({ durationSec: 10 }),
+        timeBudget: () => 1_500,
       })
     );
 
@@ -191,7 +191,8 @@ describe('branch kinds with real ffmpeg, reading the source over HTTP as in Lamb
       name: 'MediaToolError',
       message: expect.stringMatching(/^ffmpeg timed out/),
     });
-    expect(server.stats.bytes).toBeGreaterThan(0);
+    expect(slow.stats.bytes).toBeGreaterThan(0);
+    await slow.close();
   });
 });
 
