@@ -32,7 +32,7 @@ import {
   synthArgs,
 } from './localstack/options.js';
 import { bootstrap, DeployIoHost, deployStack, localstackToolkit } from './localstack/toolkit.js';
-import { REPO_ROOT } from './project.js';
+import { LOCALSTACK_VERSION, REPO_ROOT } from './project.js';
 
 const log = (m: string) => console.log(`[localstack:deploy] ${m}`);
 
@@ -60,7 +60,7 @@ const synth = (o: DeployOptions, env: NodeJS.ProcessEnv) => {
 };
 
 const RESTART_HINT =
-  '  If the stack is left in a *_FAILED state: LocalStack 4.14.0 cannot always delete a ' +
+  `  If the stack is left in a *_FAILED state: LocalStack ${LOCALSTACK_VERSION} cannot always delete a ` +
   'half-created stack (DELETE_FAILED "No deployed ' +
   'instances of resource ... were found"). Its state is in memory, so restart it for a clean slate:\n' +
   '    host:   bash localstack-executor/stop.sh && npm run localstack:host -- --background\n' +
