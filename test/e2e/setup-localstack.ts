@@ -4,7 +4,7 @@ import type { TestProject } from 'vitest/node';
 import { DEFAULT_ENDPOINT, DEFAULT_OUTPUTS_FILE } from '../../scripts/localstack/options.js';
 import { REPO_ROOT } from '../../scripts/project.js';
 import { OBSERVATIONS_DIR, runIdOf, startObservations } from './observations.js';
-import { reachable } from './target.js';
+import { reachable, readOutputs } from './target.js';
 
 /**
  * Points the suite at LocalStack (deployed with `npm run localstack:deploy`).
@@ -23,6 +23,13 @@ export default async function setup(project: TestProject) {
     problem = `no LocalStack answers at ${endpoint}`;
   } else if (!existsSync(outputsFile)) {
     problem = `LocalStack is up but ${outputsFile} is missing (run npm run localstack:deploy)`;
+  } else {
+    // A failed deploy leaves `{}` (the toolkit writes the outputs of the stacks that succeeded).
+    try {
+      readOutputs(outputsFile);
+    } catch (err) {
+      problem = `${(err as Error).message}: did the last npm run localstack:deploy fail?`;
+    }
   }
   if (problem && required) {
     throw new Error(
