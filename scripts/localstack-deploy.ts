@@ -59,12 +59,13 @@ const synth = (o: DeployOptions, env: NodeJS.ProcessEnv) => {
   if (r.status !== 0) throw new DeployError(`cdk synth failed (exit ${r.status ?? r.signal})`);
 };
 
-const RESTART_HINT =
-  `  If the stack is left in a *_FAILED state: LocalStack ${LOCALSTACK_VERSION} cannot always delete a ` +
-  'half-created stack (DELETE_FAILED "No deployed ' +
-  'instances of resource ... were found"). Its state is in memory, so restart it for a clean slate:\n' +
-  '    host:   bash localstack-executor/stop.sh && npm run localstack:host -- --background\n' +
-  '    Docker: docker compose restart localstack';
+const RESTART_HINT = [
+  `  If the stack is left in a *_FAILED state: LocalStack ${LOCALSTACK_VERSION} cannot always delete`,
+  '  a half-created stack (DELETE_FAILED "No deployed instances of resource ... were found").',
+  '  Its state is in memory, so restart it for a clean slate:',
+  '    host:   bash localstack-executor/stop.sh && npm run localstack:host -- --background',
+  '    Docker: docker compose restart localstack',
+].join('\n');
 
 export const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> => {
   const timings: Array<[string, number]> = [];
@@ -88,8 +89,8 @@ export const main = async (argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     if (o.reuseAssembly) log(`reusing the existing ${o.assemblyDir}/ (--reuse-assembly)`);
     else await timed('synth', timings, async () => synth(o, env));
 
-    // toolkit-lib's SDK clients read the endpoint from the environment only.
-    const deployEnv = localstackEnv(o, process.env);
+    // toolkit-lib's SDK clients take the endpoint from the process environment only.
+    const deployEnv = localstackEnv(o, env);
     for (const k of Object.keys(process.env)) if (!(k in deployEnv)) delete process.env[k];
     Object.assign(process.env, deployEnv);
     const toolkit = localstackToolkit(o.region, new DeployIoHost());
