@@ -5,7 +5,9 @@ import { defineConfig } from 'vitest/config';
 //  - unit: handler logic, media work on generated clips, CDK assertions, runtime semantics, CLI;
 //  - e2e-local: the end-to-end suite against the no-Docker local runtime (started by its setup);
 //  - e2e-localstack: the same suite against LocalStack; skipped with a printed reason
-//    when none is up, unless CI=true or E2E_REQUIRE_LOCALSTACK=1.
+//    when none is up, unless CI=true or E2E_REQUIRE_LOCALSTACK=1;
+//  - e2e-compare: after both, fails if the targets that ran in this run disagree on a case
+//    (or one of them recorded nothing); see test/e2e/observations.ts.
 const e2e = {
   include: ['test/e2e/**/*.e2e.ts'],
   testTimeout: 240_000,
@@ -45,6 +47,14 @@ export default defineConfig({
           name: 'e2e-localstack',
           globalSetup: ['test/e2e/setup-localstack.ts'],
           sequence: { groupOrder: 2 },
+        },
+      },
+      {
+        test: {
+          name: 'e2e-compare',
+          include: ['test/e2e/**/*.compare.ts'],
+          globalSetup: ['test/e2e/setup-compare.ts'],
+          sequence: { groupOrder: 3 },
         },
       },
     ],

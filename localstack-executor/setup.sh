@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Idempotent: creates /work/main/.localstack/venv (gitignored) with Python 3.13 and installs
-# localstack-core[runtime]==4.14.0 plus our 'process' Lambda runtime executor plugin (editable).
+# Idempotent: creates .localstack/venv (gitignored) with Python 3.13 and installs
+# localstack-core[runtime]==<localstack-executor/VERSION> plus our 'process' Lambda runtime
+# executor plugin (editable).
 # Works non-interactively (CI=true, no stdin). Re-running is cheap when nothing changed.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/.." && pwd)"
 VENV="${LOCALSTACK_VENV:-$REPO/.localstack/venv}"
-LOCALSTACK_VERSION="4.14.0"
+LOCALSTACK_VERSION="$(tr -d '[:space:]' <"$HERE/VERSION")"   # the one pin, shared with the TypeScript tooling
+[[ -n "$LOCALSTACK_VERSION" ]] || { echo "setup.sh: ERROR: $HERE/VERSION is empty" >&2; exit 1; }
 # localstack-core only has lower bounds on its deps; newer releases broke it (cbor2 6 dropped
 # cbor2._decoder, pyOpenSSL 26 dropped X509.add_extensions). Resolve as of its release day instead.
 RESOLVE_AS_OF="2026-02-27T00:00:00Z"
@@ -40,7 +42,7 @@ fi
 if [[ ! -x "$VENV/bin/python" ]]; then
   if ! PY="$(find_python)"; then
     echo "setup.sh: ERROR: Python >= 3.13 not found." >&2
-    echo "  LocalStack 4.14.0 needs Python 3.13 (it imports warnings.deprecated)." >&2
+    echo "  LocalStack $LOCALSTACK_VERSION needs Python 3.13 (it imports warnings.deprecated)." >&2
     echo "  Looked at \$LOCALSTACK_PYTHON, \$(pyenv root)/versions/3.13*/bin/python3.13 and python3.13/python3.14 on PATH." >&2
     echo "  Install one (e.g. 'pyenv install 3.13') or set LOCALSTACK_PYTHON=/path/to/python3.13." >&2
     exit 1

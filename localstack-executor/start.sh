@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start LocalStack community 4.14.0 on the HOST (no Docker) with the 'process' Lambda executor.
+# Start LocalStack community (the release in localstack-executor/VERSION) on the HOST (no Docker)
+# with the 'process' Lambda executor.
 #   start.sh               foreground; Ctrl-C stops LocalStack and every Lambda process it started
 #   start.sh --background  detach, wait until healthy, write .localstack/localstack.pid (stop.sh stops it)
 # Exits non-zero with the log tail if LocalStack is not healthy within LOCALSTACK_START_TIMEOUT seconds.
@@ -19,13 +20,18 @@ mode=foreground
 case "${1:-}" in
   --background|-d) mode=background ;;
   ""|--foreground) ;;
-  -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
   *) echo "start.sh: unknown argument $1" >&2; exit 2 ;;
 esac
 
 die() { echo "start.sh: ERROR: $*" >&2; exit 1; }
 
 [[ -x "$VENV/bin/python" ]] || die "no venv at $VENV - run localstack-executor/setup.sh first"
+LOCALSTACK_VERSION="$(tr -d '[:space:]' <"$HERE/VERSION")"
+# setup.sh leaves this stamp after installing exactly that release; a venv of another pin would
+# start a LocalStack the executor plugin and the tests were not written for.
+[[ -f "$VENV/.installed-localstack-$LOCALSTACK_VERSION" ]] ||
+  die "the venv at $VENV does not have localstack-core $LOCALSTACK_VERSION (localstack-executor/VERSION) - run localstack-executor/setup.sh"
 if [[ -f "$PIDFILE" ]] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
   die "LocalStack already running (pid $(cat "$PIDFILE")); stop it with localstack-executor/stop.sh"
 fi

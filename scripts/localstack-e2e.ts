@@ -4,13 +4,12 @@
  * a failure instead of a skip. Extra arguments go to vitest (e.g. `-t "happy path"`).
  */
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+import { REPO_ROOT } from './project.js';
 
-const root = resolve(import.meta.dirname, '..');
 const args = ['vitest', 'run', '--project', 'e2e-localstack', ...process.argv.slice(2)];
 console.log(`[localstack:e2e] $ E2E_REQUIRE_LOCALSTACK=1 npx ${args.join(' ')}`);
 const r = spawnSync('npx', args, {
-  cwd: root,
+  cwd: REPO_ROOT,
   stdio: 'inherit',
   env: { ...process.env, E2E_REQUIRE_LOCALSTACK: '1' },
 });

@@ -1,20 +1,16 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STACK_NAME } from '../../contract/stack.js';
+import { unstagedAssets } from '../../scripts/localstack/assembly.js';
 import {
-  bootstrapArgs,
-  DEFAULT_ASSEMBLY_DIR,
   type DeployOptions,
   defaultOptions,
-  deployArgs,
-  holdAssembly,
   localstackEnv,
-  STACK_NAME,
   synthArgs,
-  unstagedAssets,
-} from '../../scripts/localstack-deploy.js';
+} from '../../scripts/localstack/options.js';
 
 /**
  * One template for every target. AWS and LocalStack get the same cloud assembly: there is
@@ -23,8 +19,9 @@ import {
  *    code) with and without everything a LocalStack deploy sets (endpoint, test
  *    credentials, account 000000000000, LocalStack variables, a `localstack` context key);
  *  - the stack source reads no context and no environment variables;
- *  - `npm run localstack:deploy` deploys the synthesized directory (`--app cdk.out`) with
- *    no context flags, instead of re-synthesizing with different inputs.
+ *  - `npm run localstack:deploy` deploys the synthesized directory (toolkit-lib's
+ *    `fromAssemblyDirectory`) instead of re-synthesizing with different inputs; its own tests
+ *    are in test/unit/localstack-deploy.test.ts.
  */
 
 const root = resolve(import.meta.dirname, '../..');
@@ -119,62 +116,6 @@ describe('one template for AWS and LocalStack', () => {
   });
 });
 
-describe('npm run localstack:deploy deploys the synthesized assembly', () => {
-  it('deploys --app cdk.out (the synth output), names the stack and writes the outputs file', () => {
-    // Prepare
-    const o = defaultOptions([], {});
-    // Act
-    const args = deployArgs(o);
-    // Assess
-    expect(o.assemblyDir).toBe(DEFAULT_ASSEMBLY_DIR);
-    expect(DEFAULT_ASSEMBLY_DIR).toBe('cdk.out');
-    expect(args.slice(0, 2)).toEqual(['cdk', 'deploy']);
-    expect(args[args.indexOf('--app') + 1]).toBe('cdk.out');
-    expect(args).toContain(STACK_NAME);
-    expect(args[args.indexOf('--outputs-file') + 1]).toBe('.localstack/outputs.json');
-    expect(args[args.indexOf('--require-approval') + 1]).toBe('never');
-  });
-
-  it('synthesizes into the directory it bootstraps with and deploys, and no step passes context', () => {
-    // Prepare
-    const o = defaultOptions(['--region', 'eu-west-1'], { LOCALSTACK_ASSEMBLY_DIR: 'private.out' });
-    // Act
-    const synthA = synthArgs(o);
-    const deployA = deployArgs(o);
-    const bootstrapA = bootstrapArgs(o);
-    // Assess
-    expect(synthA[synthA.indexOf('--output') + 1]).toBe('private.out');
-    expect(deployA[deployA.indexOf('--app') + 1]).toBe('private.out');
-    // bootstrap reads the same assembly instead of re-synthesizing the app into cdk.out
-    expect(bootstrapA[bootstrapA.indexOf('--app') + 1]).toBe('private.out');
-    expect(bootstrapA).toContain('aws://000000000000/eu-west-1');
-    for (const a of [...synthA, ...deployA, ...bootstrapA]) {
-      expect(a).not.toMatch(/^(-c|--context)$/);
-    }
-    expect(o.region).toBe('eu-west-1');
-  });
-
-  it('points the CLI at LocalStack with test credentials and drops real profile credentials', () => {
-    // Act
-    const env = localstackEnv(localstackOptions, {
-      AWS_PROFILE: 'prod',
-      AWS_SESSION_TOKEN: 'real',
-      PATH: '/bin',
-    });
-    // Assess
-    expect(env).toMatchObject({
-      AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
-      AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:4566',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_REGION: 'us-east-1',
-      PATH: '/bin',
-    });
-    expect(env.AWS_PROFILE).toBeUndefined();
-    expect(env.AWS_SESSION_TOKEN).toBeUndefined();
-  });
-});
-
 describe('the deployed assembly is a bundled one', () => {
   it('accepts the assembly cdk synth writes: every asset is staged inside it', () => {
     // Prepare
@@ -182,63 +123,6 @@ describe('the deployed assembly is a bundled one', () => {
     // Act + Assess
     expect(Object.keys(manifest.files).length).toBeGreaterThanOrEqual(8);
     expect(unstagedAssets(manifest, plainDir)).toEqual([]);
-  });
-
-  it('rejects an assembly written with bundling skipped (cdk ls): its assets point at raw sources', () => {
-    // Prepare: the shape `cdk ls --output x` writes (paths shortened).
-    const manifest = {
-      files: {
-        layer: {
-          displayName: 'Ffmpeg/Layer/Code',
-          source: { path: '/repo/node_modules/@ffmpeg-installer/linux-x64' },
-        },
-        fn: { displayName: 'Probe/Function/Code', source: { path: '/repo' } },
-        up: { displayName: 'Up', source: { path: '../elsewhere' } },
-        tpl: {
-          displayName: 'VideoPipeline Template',
-          source: { path: 'VideoPipeline.template.json' },
-        },
-        ok: { displayName: 'Staged', source: { path: 'asset.abc' } },
-      },
-    };
-    // Act
-    const bad = unstagedAssets(manifest, '/repo/cdk.out');
-    // Assess
-    expect(bad).toEqual([
-      'Ffmpeg/Layer/Code -> /repo/node_modules/@ffmpeg-installer/linux-x64',
-      'Probe/Function/Code -> /repo',
-      'Up -> ../elsewhere',
-    ]);
-  });
-});
-
-describe('the assembly cannot change under the deploy', () => {
-  it('holds a CDK reader lock while deploying, so a concurrent cdk synth into it refuses', () => {
-    // Prepare
-    const dir = mkdtempSync(join(tmpdir(), 'lock-'));
-    const lock = join(dir, `read.${process.pid}.localstack-deploy.lock`);
-    try {
-      // Act
-      const release = holdAssembly(dir);
-      // Assess: the file name and content follow the CLI's RWLock (read.<pid>.<n>.lock, pid inside).
-      expect(readFileSync(lock, 'utf8')).toBe(String(process.pid));
-      release();
-      expect(existsSync(lock)).toBe(false);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('refuses to start while another CLI is synthesizing into the assembly', () => {
-    // Prepare: a live writer (this process) holds synth.lock.
-    const dir = mkdtempSync(join(tmpdir(), 'lock-'));
-    writeFileSync(join(dir, 'synth.lock'), String(process.pid));
-    try {
-      // Act + Assess
-      expect(() => holdAssembly(dir)).toThrow(/is synthesizing into/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });
 

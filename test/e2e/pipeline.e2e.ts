@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   GetObjectCommand,
   HeadBucketCommand,
@@ -26,10 +26,10 @@ import {
   makeNonVideo,
   makeTruncated,
 } from '../helpers/media.js';
+import { OBSERVATIONS_DIR, recordObservations } from './observations.js';
 import { clientsFor, readOutputs } from './target.js';
 
 const target = inject('e2eTarget');
-const root = resolve(import.meta.dirname, '../..');
 const runId = `${Date.now().toString(36)}`;
 
 /**
@@ -48,7 +48,7 @@ const testCase = (name: string, timeout: number, fn: () => Promise<void>) => {
   else it(name, fn, timeout);
 };
 
-/** What each case observed, compared across targets at the end of the run. */
+/** What each case observed; test/e2e/cross-target.compare.ts compares the targets of this run. */
 const observations: Record<string, unknown> = {};
 
 describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${target.name}`, () => {
@@ -73,7 +73,7 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
 
   afterAll(() => {
     cleanupMedia();
-    compareWithOtherTargets();
+    recordObservations(OBSERVATIONS_DIR, inject('e2eRunId'), target.name, observations);
   });
 
   const upload = async (file: string, name: string, metadata?: Record<string, string>) => {
@@ -478,32 +478,3 @@ const s3Event = (bucket: string, key: string, size: number, etag?: string, versi
     },
   ],
 });
-
-/**
- * Each target writes what it observed; when another target's observations from
- * this machine exist, every case where they disagree is printed. CI runs the
- * local runtime first and LocalStack second, so the LocalStack run reports.
- */
-const compareWithOtherTargets = () => {
-  const dir = join(root, '.e2e');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, `observations-${target.name}.json`),
-    `${JSON.stringify(observations, null, 2)}\n`
-  );
-  for (const other of ['local', 'localstack', 'aws']) {
-    const file = join(dir, `observations-${other}.json`);
-    if (other === target.name || !existsSync(file)) continue;
-    const theirs = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    for (const [name, mine] of Object.entries(observations)) {
-      if (!(name in theirs)) continue;
-      if (JSON.stringify(mine) !== JSON.stringify(theirs[name])) {
-        console.warn(
-          `[e2e] DISAGREEMENT on "${name}": ${target.name}=${JSON.stringify(mine)} ${other}=${JSON.stringify(theirs[name])}`
-        );
-      } else {
-        console.log(`[e2e] ${target.name} and ${other} agree on "${name}"`);
-      }
-    }
-  }
-};

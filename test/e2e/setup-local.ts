@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startLocalRuntime } from '../../local-runtime/src/index.js';
 import { ROOT as root, synthesize } from '../../scripts/synth.js';
+import { OBSERVATIONS_DIR, runIdOf, startObservations } from './observations.js';
 
 /**
  * Starts the no-Docker local runtime on a random port from the same cloud
@@ -28,6 +29,9 @@ export default async function setup(project: TestProject) {
   });
   const outputsFile = join(mkdtempSync(join(tmpdir(), 'e2e-local-')), 'outputs.json');
   writeFileSync(outputsFile, JSON.stringify(runtime.outputs, null, 2));
+  const runId = runIdOf();
+  startObservations(OBSERVATIONS_DIR, runId, 'local');
+  project.provide('e2eRunId', runId);
   project.provide('e2eTarget', { name: 'local', endpoint: runtime.endpoint, outputsFile });
   return async () => {
     await runtime.stop();

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { reachable } from './target.js';
-
-const root = resolve(import.meta.dirname, '../..');
+import { DEFAULT_ENDPOINT, DEFAULT_OUTPUTS_FILE } from '../../scripts/localstack/options.js';
+import { REPO_ROOT } from '../../scripts/project.js';
+import { OBSERVATIONS_DIR, runIdOf, startObservations } from './observations.js';
+import { reachable, readOutputs } from './target.js';
 
 /**
  * Points the suite at LocalStack (deployed with `npm run localstack:deploy`).
@@ -11,15 +12,24 @@ const root = resolve(import.meta.dirname, '../..');
  * LocalStack is up; CI (CI=true) and E2E_REQUIRE_LOCALSTACK=1 make that a failure.
  */
 export default async function setup(project: TestProject) {
-  const endpoint = process.env.LOCALSTACK_ENDPOINT ?? 'http://127.0.0.1:4566';
-  const outputsFile =
-    process.env.LOCALSTACK_OUTPUTS_FILE ?? resolve(root, '.localstack/outputs.json');
+  const endpoint = process.env.LOCALSTACK_ENDPOINT ?? DEFAULT_ENDPOINT;
+  const outputsFile = resolve(
+    REPO_ROOT,
+    process.env.LOCALSTACK_OUTPUTS_FILE ?? DEFAULT_OUTPUTS_FILE
+  );
   const required = process.env.CI === 'true' || process.env.E2E_REQUIRE_LOCALSTACK === '1';
   let problem: string | undefined;
   if (!(await reachable(`${endpoint}/_localstack/health`))) {
     problem = `no LocalStack answers at ${endpoint}`;
   } else if (!existsSync(outputsFile)) {
     problem = `LocalStack is up but ${outputsFile} is missing (run npm run localstack:deploy)`;
+  } else {
+    // A failed deploy leaves `{}` (the toolkit writes the outputs of the stacks that succeeded).
+    try {
+      readOutputs(outputsFile);
+    } catch (err) {
+      problem = `${(err as Error).message}: did the last npm run localstack:deploy fail?`;
+    }
   }
   if (problem && required) {
     throw new Error(
@@ -32,5 +42,8 @@ export default async function setup(project: TestProject) {
         '`npm run localstack:deploy` (or Docker, see README), or set E2E_REQUIRE_LOCALSTACK=1 to fail instead.\n'
     );
   }
+  const runId = runIdOf();
+  if (!problem) startObservations(OBSERVATIONS_DIR, runId, 'localstack');
+  project.provide('e2eRunId', runId);
   project.provide('e2eTarget', { name: 'localstack', endpoint, outputsFile, skipReason: problem });
 }
