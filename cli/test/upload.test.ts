@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { videoIdFor } from '../../lambdas/shared/keys.js';
+import { videoIdFor } from '../../contract/index.js';
 import {
   checkLocalFile,
   createProgressReporter,
