@@ -5,7 +5,13 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import * as z from 'zod/mini';
-import { type Branch, BranchRefSchema, BranchSchema, STATE_NAMES } from '../../contract/index.js';
+import {
+  type Branch,
+  BranchRefSchema,
+  BranchSchema,
+  STATE_NAMES,
+  StateErrorSchema,
+} from '../../contract/index.js';
 import { CliError } from './config.js';
 
 /**
@@ -67,6 +73,9 @@ export const readHistory = async (
   }
   return events;
 };
+
+/** A run state's output after its Catch (`ResultPath: $.error`); BranchFailed reports it next. */
+const CaughtOutputSchema = z.looseObject({ error: StateErrorSchema });
 
 const PlanOutputSchema = z.looseObject({
   plan: z.object({ branches: z.array(BranchSchema) }),
@@ -154,12 +163,10 @@ export const progressFromHistory = (events: readonly HistoryEvent[]): HistoryPro
       exited.name === STATE_NAMES.branchFailed ||
       exited.name === UNKNOWN_KIND_STATE;
     if (!endsBranch) continue;
-    const ref = parseOrFail(
-      BranchRefSchema,
-      payload(event, exited, exited.output),
-      event,
-      `the output of ${exited.name}`
-    );
+    const output = payload(event, exited, exited.output);
+    // aws-local-stepfunctions (unlike AWS) also exits a task whose error was caught.
+    if (runStates.has(exited.name) && CaughtOutputSchema.safeParse(output).success) continue;
+    const ref = parseOrFail(BranchRefSchema, output, event, `the output of ${exited.name}`);
     const before = branches.get(ref.id);
     branches.set(ref.id, {
       id: ref.id,

@@ -206,8 +206,20 @@ export class HistoryFactory {
     });
   }
 
-  /** The task failed and its Catch ran the BranchFailed pass. */
-  branchFailed(branch: Branch, error: string): this {
+  /**
+   * The task failed and its Catch ran the BranchFailed pass. `taskExits`:
+   * the local interpreter also exits the caught task (with `$.error`); AWS does not.
+   */
+  branchFailed(branch: Branch, error: string, taskExits = false): this {
+    if (taskExits) {
+      this.exited('Task', STATE_NAMES.runBranch(branch.kind), {
+        videoId: VIDEO_ID,
+        source: SOURCE,
+        probe: PROBE,
+        branch,
+        error: { Error: error, Cause: 'boom' },
+      });
+    }
     this.push('TaskFailed', {
       taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', error, cause: 'boom' },
     });

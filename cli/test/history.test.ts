@@ -53,11 +53,14 @@ describe('progressFromHistory', () => {
     expect((done?.exitedAt?.getTime() ?? 0) - (done?.enteredAt?.getTime() ?? 0)).toBe(2500);
   });
 
-  it('takes a failure and its error name from the BranchFailed pass', () => {
+  it.each([
+    ['AWS (no exit of the caught task)', false],
+    ['the local interpreter (the caught task exits with $.error)', true],
+  ])('takes a failure and its error name from the BranchFailed pass, as %s', (_, taskExits) => {
     // Prepare
     const [thumb] = planOf('thumb-at-999s');
     const h = new HistoryFactory().started().planned([thumb]).branchStarted(thumb);
-    h.branchFailed(thumb, 'FrameNotFoundError');
+    h.branchFailed(thumb, 'FrameNotFoundError', taskExits);
 
     // Act
     const progress = progressFromHistory(h.events);
@@ -67,6 +70,22 @@ describe('progressFromHistory', () => {
       status: 'failed',
       error: 'FrameNotFoundError',
     });
+  });
+
+  it('fails clearly when a branch task exits with neither a BranchRef nor a caught error', () => {
+    // Prepare
+    const [meta] = planOf('metadata');
+    const h = new HistoryFactory().started().planned([meta]).branchStarted(meta);
+    h.branchSucceeded(meta);
+    const exit = h.events.at(-1)?.stateExitedEventDetails;
+    if (!exit) throw new Error('factory wrote no exit');
+    exit.output = JSON.stringify({ id: 'metadata', status: 'DONE' });
+
+    // Act
+    const act = () => progressFromHistory(h.events);
+
+    // Assess
+    expect(act).toThrow(/the output of RunMetadata does not match the contract: status/);
   });
 
   it('fails clearly when the Plan output breaks the contract', () => {
