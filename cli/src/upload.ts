@@ -204,6 +204,8 @@ export const createProgressReporter = (
       {
         stream: out as NodeJS.WritableStream,
         format: 'uploading [{bar}] {percentage}% | {done} / {size} | {speed}',
+        // 20 keeps the widest line (1023.9 MiB / 1023.9 MiB | 1023.9 MiB/s) under 80 columns.
+        barsize: 20,
         hideCursor: true,
         clearOnComplete: false,
       },
