@@ -107,7 +107,7 @@ const uploadAndWatch = async (
 ): Promise<number> => {
   const bucket = ctx.outputs.uploadBucket;
   await checkReachable(ctx.clients.s3, bucket, ctx.clients.endpoint);
-  ctx.out.write(`uploading ${file} to s3://${bucket}/${key}\n`);
+  ctx.out.write(`${wrapText(`uploading ${file} to s3://${bucket}/${key}`, SCREEN_WIDTH)}\n`);
   const uploadStartedAt = Date.now();
   const progress = createProgressReporter(ctx.out, size);
   let uploaded: Awaited<ReturnType<typeof uploadVideo>>;

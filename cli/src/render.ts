@@ -201,20 +201,38 @@ const renderTable = (columns: readonly Column[], rows: readonly BranchRow[]): st
   const fixed = sized.reduce((n, c) => n + (c.width === 'rest' ? 0 : (c.width as number)) + 3, 1);
   const restWidth = Math.max(12, SCREEN_WIDTH - fixed - 3);
   const widths = sized.map((c) => (c.width === 'rest' ? restWidth : (c.width as number)));
+  const cells = rows.map((r) =>
+    sized.map((c, i) => {
+      const text = wrapText(c.cell(r), widths[i]);
+      return c.maxLines ? clampLines(text, c.maxLines) : text;
+    })
+  );
   const table = new Table({
     head: sized.map((c) => c.head),
     colWidths: widths.map((w) => w + 2),
     style: plainStyle,
   });
-  for (const r of rows) {
-    table.push(
-      sized.map((c, i) => {
-        const text = wrapText(c.cell(r), widths[i]);
-        return c.maxLines ? clampLines(text, c.maxLines) : text;
-      })
-    );
-  }
-  return table.toString();
+  table.push(...cells);
+  return withRowRules(table.toString(), cells);
+};
+
+/**
+ * Rules between rows only when some row spans several lines; otherwise one
+ * line per row. cli-table3 draws the header rule with the same characters, so
+ * the row rules are dropped from its output rather than configured away.
+ */
+const withRowRules = (table: string, cells: readonly string[][]): string => {
+  if (cells.some((row) => row.some((c) => c.includes('\n')))) return table;
+  let seenHeaderRule = false;
+  return table
+    .split('\n')
+    .filter((line) => {
+      if (!line.startsWith('├')) return true;
+      if (seenHeaderRule) return false;
+      seenHeaderRule = true;
+      return true;
+    })
+    .join('\n');
 };
 
 const MARK: Record<RowStatus, string> = {
@@ -414,13 +432,17 @@ export const renderListTable = (rows: readonly ListRow[]): string => {
   const ok = Math.max(2, ...rows.map((r) => r.branches.length));
   const created = Math.max(13, ...rows.map((r) => shortTime(r.created).length));
   const idWidth = Math.max(12, SCREEN_WIDTH - (status + ok + created) - 4 * 3 - 1);
+  const cells = rows.map((r) => [
+    wrapText(r.videoId, idWidth),
+    r.status,
+    r.branches,
+    shortTime(r.created),
+  ]);
   const table = new Table({
     head: ['videoId', 'status', 'ok', 'created (UTC)'],
     colWidths: [idWidth, status, ok, created].map((w) => w + 2),
     style: plainStyle,
   });
-  for (const r of rows) {
-    table.push([wrapText(r.videoId, idWidth), r.status, r.branches, shortTime(r.created)]);
-  }
-  return table.toString();
+  table.push(...cells);
+  return withRowRules(table.toString(), cells);
 };

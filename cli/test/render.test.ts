@@ -325,6 +325,26 @@ describe('formatDuration', () => {
 });
 
 describe('renderBranchTable', () => {
+  it('uses one line per branch when no cell wraps, and rules between rows when one does', () => {
+    // Prepare
+    const short = rowsFromManifest(
+      manifestFrom(VIDEO_ID, [
+        succeeded('thumb-01', 'thumbnail', thumbKey),
+        succeeded('metadata', 'metadata', `outputs/${VIDEO_ID}/metadata.json`),
+      ])
+    );
+    const wrapping = rowsFromManifest(busyManifest());
+
+    // Act
+    const compact = renderBranchTable(short);
+    const ruled = renderBranchTable(wrapping);
+
+    // Assess
+    // Top border, header, header rule, 2 rows, bottom border.
+    expect(compact.split('\n')).toHaveLength(6);
+    expect(ruled.split('\n').filter((l) => l.startsWith('├'))).toHaveLength(3);
+  });
+
   it('has no ANSI colour codes (plain output for pipes and logs)', () => {
     // Prepare
     const rows = rowsFromManifest(
