@@ -197,9 +197,9 @@ const renderTable = (columns: readonly Column[], rows: readonly BranchRow[]): st
           width: Math.min(c.width, Math.max(c.head.length, ...rows.map((r) => c.cell(r).length))),
         }
   );
-  // Each column has 1+1 padding and one border; plus the closing border.
-  const fixed = sized.reduce((n, c) => n + (c.width === 'rest' ? 0 : (c.width as number)) + 3, 1);
-  const restWidth = Math.max(12, SCREEN_WIDTH - fixed - 3);
+  // Every column has 1+1 padding and one border; plus the closing border.
+  const used = sized.reduce((n, c) => n + (c.width === 'rest' ? 0 : (c.width as number)) + 3, 1);
+  const restWidth = Math.max(12, SCREEN_WIDTH - used);
   const widths = sized.map((c) => (c.width === 'rest' ? restWidth : (c.width as number)));
   const cells = rows.map((r) =>
     sized.map((c, i) => {

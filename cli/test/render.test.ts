@@ -342,6 +342,8 @@ describe('renderBranchTable', () => {
     // Assess
     // Top border, header, header rule, 2 rows, bottom border.
     expect(compact.split('\n')).toHaveLength(6);
+    // The artifacts column takes what the others leave of the 80 columns.
+    expect([...(compact.split('\n')[0] ?? '')]).toHaveLength(80);
     expect(ruled.split('\n').filter((l) => l.startsWith('├'))).toHaveLength(3);
   });
 
