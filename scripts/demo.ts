@@ -16,7 +16,13 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ManifestSchema, manifestKey, STACK_NAME } from '../contract/index.js';
+import {
+  ManifestSchema,
+  manifestKey,
+  OUTPUT_PREFIX,
+  outputPrefix,
+  STACK_NAME,
+} from '../contract/index.js';
 import { type Logger, startLocalRuntime } from '../local-runtime/src/index.js';
 import { cleanupMedia, makeClip } from '../test/helpers/media.js';
 import { ROOT as root, synthesize } from './synth.js';
@@ -69,7 +75,10 @@ const main = async () => {
   synthIfNeeded();
   mkdirSync(demoDir, { recursive: true });
   const logFile = join(demoDir, 'runtime.log');
-  const outputsFile = join(root, '.local', 'outputs.json');
+  // Not .local/outputs.json: that file belongs to `npm run local`, and this
+  // runtime's random port is dead once the demo ends, so a later
+  // `npm run list` would fail with "cannot reach".
+  const outputsFile = join(demoDir, 'outputs.json');
   say(
     'starting the local runtime (fauxqs for S3/SNS/SQS, aws-local-stepfunctions, Lambdas as processes)'
   );
@@ -127,7 +136,10 @@ const downloadOutputs = async (
   });
   const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
   const listed = await s3.send(
-    new ListObjectsV2Command({ Bucket: outputs.OutputBucketName, Prefix: 'outputs/sample-720p-' })
+    new ListObjectsV2Command({
+      Bucket: outputs.OutputBucketName,
+      Prefix: `${OUTPUT_PREFIX}sample-720p-`,
+    })
   );
   const manifestObject = listed.Contents?.find((o) => o.Key?.endsWith('/manifest.json'));
   if (!manifestObject?.Key) {
@@ -144,7 +156,7 @@ const downloadOutputs = async (
   mkdirSync(target, { recursive: true });
   writeFileSync(join(target, 'manifest.json'), JSON.stringify(manifest, null, 2));
   for (const artifact of manifest.branches.flatMap((b) => b.artifacts)) {
-    const file = join(target, artifact.key.slice(`outputs/${videoId}/`.length));
+    const file = join(target, artifact.key.slice(outputPrefix(videoId).length));
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, await get(artifact.key));
   }

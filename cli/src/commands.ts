@@ -1,13 +1,21 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import { mapLimit } from '../../lambdas/shared/concurrency.js';
-import { OUTPUT_PREFIX } from '../../lambdas/shared/keys.js';
+import { manifestKey, OUTPUT_PREFIX } from '../../contract/index.js';
 import type { Clients } from './aws.js';
 import { CliError, type StackOutputs } from './config.js';
-import { type ListRow, renderListTable, renderReport } from './render.js';
+import { mapLimit } from './map-limit.js';
+import {
+  type ListRow,
+  renderListTable,
+  renderReport,
+  renderWatchSummary,
+  SCREEN_WIDTH,
+  wrapText,
+} from './render.js';
 import { sniffFile } from './sniff.js';
 import {
   checkLocalFile,
+  checkReachable,
   createProgressReporter,
   parseThumbnailTimesOption,
   resolveUploadKey,
@@ -98,7 +106,8 @@ const uploadAndWatch = async (
   opts: UploadCommandOptions
 ): Promise<number> => {
   const bucket = ctx.outputs.uploadBucket;
-  ctx.out.write(`uploading ${file} to s3://${bucket}/${key}\n`);
+  await checkReachable(ctx.clients.s3, bucket, ctx.clients.endpoint);
+  ctx.out.write(`${wrapText(`uploading ${file} to s3://${bucket}/${key}`, SCREEN_WIDTH)}\n`);
   const uploadStartedAt = Date.now();
   const progress = createProgressReporter(ctx.out, size);
   let uploaded: Awaited<ReturnType<typeof uploadVideo>>;
@@ -117,13 +126,15 @@ const uploadAndWatch = async (
   }
   const { videoId, source } = uploaded;
   const executionArn = executionArnFor(ctx.outputs.stateMachineArn, videoId);
+  // Labels padded to one width; long ARNs and keys wrap at 80 columns.
+  const field = (label: string, value: string) =>
+    wrapText(`${label.padEnd(11)}${value}`, SCREEN_WIDTH).replace(/\n/g, `\n${' '.repeat(11)}`);
   ctx.out.write(
     [
-      `videoId:        ${videoId}`,
-      `execution name: ${videoId}`,
-      `execution ARN:  ${executionArn}`,
-      `object:         ${source.versionId ? `versionId ${source.versionId}` : `etag ${source.etag}`}`,
-      `manifest:       s3://${ctx.outputs.outputBucket}/${OUTPUT_PREFIX}${videoId}/manifest.json`,
+      field('videoId:', `${videoId} (also the execution name)`),
+      field('execution:', executionArn),
+      field('object:', source.versionId ? `versionId ${source.versionId}` : `etag ${source.etag}`),
+      field('manifest:', `s3://${ctx.outputs.outputBucket}/${manifestKey(videoId)}`),
       '',
     ].join('\n')
   );
@@ -143,7 +154,8 @@ const uploadAndWatch = async (
   } finally {
     view.done();
   }
-  ctx.out.write(`\n${renderReport(outcome.progress)}\n`);
+  const summary = renderWatchSummary(outcome.progress, ctx.outputs.outputBucket);
+  if (summary) ctx.out.write(`\n${summary}\n`);
   if (outcome.kind === 'manifest' && isEarlierResult(outcome.progress.manifest, uploadStartedAt)) {
     ctx.err.write(
       `note: this manifest is from ${outcome.progress.manifest.createdAt}, before this upload: the same bytes were already uploaded under this key (same ETag, so the same videoId), and the pipeline ignores the duplicate\n`
@@ -167,7 +179,7 @@ export const runStatus = async (ctx: Context, videoId: string): Promise<number> 
       `no such video: ${videoId} (no manifest in s3://${ctx.outputs.outputBucket}, no execution)`
     );
   }
-  ctx.out.write(`${renderReport(progress)}\n`);
+  ctx.out.write(`${renderReport(progress, ctx.outputs.outputBucket)}\n`);
   return progress.manifest ? manifestExitCode(progress.manifest) : EXIT_IN_PROGRESS;
 };
 

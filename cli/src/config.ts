@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { STACK_NAME } from '../../contract/index.js';
 
 /**
  * Where the CLI finds the deployed stack: the JSON written by
@@ -19,7 +20,7 @@ export class CliError extends Error {
 }
 
 export const DEFAULT_OUTPUTS_FILES = ['.local/outputs.json', 'cdk-outputs.json'] as const;
-export const DEFAULT_STACK = 'VideoPipeline';
+export const DEFAULT_STACK = STACK_NAME;
 
 export interface StackOutputs {
   stackName: string;

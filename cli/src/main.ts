@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type AwsOptions, createClients, describeError, effectiveEndpoint } from './aws.js';
 import { type Context, EXIT_IN_PROGRESS, runList, runStatus, runUpload } from './commands.js';
 import { DEFAULT_OUTPUTS_FILES, DEFAULT_STACK, loadStackOutputs } from './config.js';
+import { SCREEN_WIDTH, wrapText } from './render.js';
 
 /**
  * Video pipeline CLI: upload a video and watch its fan-out/fan-in, show one
@@ -40,10 +41,10 @@ const contextFor = (g: GlobalOptions): Context => {
   // says where the stack lives; an explicit endpoint always wins.
   if (!effectiveEndpoint(g) && outputs.localEndpoint) {
     g.endpointUrl = outputs.localEndpoint;
-    process.stderr.write(
+    const note =
       `note: using endpoint ${outputs.localEndpoint} (from the queue URLs in ${outputs.file}); ` +
-        'set AWS_ENDPOINT_URL or --endpoint-url to override\n'
-    );
+      'set AWS_ENDPOINT_URL or --endpoint-url to override';
+    process.stderr.write(`${wrapText(note, SCREEN_WIDTH)}\n`);
   }
   return {
     outputs,

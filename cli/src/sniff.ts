@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { extensionOf, VIDEO_EXTENSIONS } from '../../lambdas/shared/keys.js';
+import { extensionOf, VIDEO_EXTENSIONS } from '../../contract/index.js';
 
 /**
  * A cheap "does this look like a video?" check before uploading. It only

@@ -1,20 +1,22 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import cliProgress from 'cli-progress';
-import { extensionOf, UPLOAD_PREFIX, videoIdFor } from '../../lambdas/shared/keys.js';
-import type { SourceObject } from '../../lambdas/shared/schemas.js';
+import {
+  extensionOf,
+  type SourceObject,
+  THUMBNAIL_TIMES_METADATA,
+  UPLOAD_PREFIX,
+  videoIdFor,
+} from '../../contract/index.js';
 import { CliError } from './config.js';
 import { formatDuration } from './render.js';
 import type { Out } from './watch.js';
 
 /** Part size for multipart uploads; files up to this size go up in one PutObject. */
 export const PART_SIZE = 8 * 1024 * 1024;
-
-/** Same metadata name the probe reads (x-amz-meta-thumbnail-times). */
-export const THUMBNAIL_TIMES_METADATA = 'thumbnail-times';
 
 /** `uploads/<file name>` by default; a `--key` ending in `/` is a folder under uploads/. */
 export const resolveUploadKey = (file: string, key: string | undefined): string => {
@@ -137,6 +139,41 @@ export const uploadVideo = async (p: UploadParams): Promise<UploadedVideo> => {
   return { source, videoId: videoIdFor(source) };
 };
 
+/**
+ * One HeadBucket before the upload, so an endpoint that is down fails with
+ * "cannot reach" before a progress bar is drawn (lib-storage only fails once
+ * its retries of the first part are used up). Any HTTP answer other than
+ * "no such bucket" counts as reachable: a 403 only means this principal may
+ * not list the bucket, which PutObject does not need.
+ */
+export const checkReachable = async (
+  s3: S3Client,
+  bucket: string,
+  endpoint: string | undefined,
+  timeoutMs = 5000
+): Promise<void> => {
+  try {
+    await s3.send(new HeadBucketCommand({ Bucket: bucket }), {
+      abortSignal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (err) {
+    const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+    if (e.name === 'TimeoutError' || e.name === 'AbortError') {
+      throw new CliError(
+        `cannot reach ${endpoint ?? 'AWS'}: no answer within ${formatDuration(timeoutMs)}`
+      );
+    }
+    const status = e.$metadata?.httpStatusCode;
+    if (status === 404 || e.name === 'NoSuchBucket' || e.name === 'NotFound') {
+      throw new CliError(
+        `upload bucket ${bucket} does not exist at ${endpoint ?? 'AWS'} (is the outputs file from another deployment?)`
+      );
+    }
+    // No HTTP status: the request never got an answer (refused, DNS, reset).
+    if (status === undefined) throw err;
+  }
+};
+
 // ---- progress --------------------------------------------------------------
 
 export const formatBytes = (n: number): string => {
@@ -167,6 +204,8 @@ export const createProgressReporter = (
       {
         stream: out as NodeJS.WritableStream,
         format: 'uploading [{bar}] {percentage}% | {done} / {size} | {speed}',
+        // 20 keeps the widest line (1023.9 MiB / 1023.9 MiB | 1023.9 MiB/s) under 80 columns.
+        barsize: 20,
         hideCursor: true,
         clearOnComplete: false,
       },

@@ -1,17 +1,9 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { mapLimit } from '../../lambdas/shared/concurrency.js';
-import { branchResultKey, manifestKey, planKey } from '../../lambdas/shared/keys.js';
-import {
-  type BranchResult,
-  BranchResultSchema,
-  type Manifest,
-  ManifestSchema,
-  type Plan,
-  PlanSchema,
-} from '../../lambdas/shared/schemas.js';
+import { type Manifest, ManifestSchema, manifestKey } from '../../contract/index.js';
 import { isNotFound } from './aws.js';
 import { CliError } from './config.js';
+import { progressFromHistory, readHistory } from './history.js';
 import {
   appendOnlyChanges,
   countRows,
@@ -21,6 +13,7 @@ import {
   type Progress,
   renderExecution,
   rowsOf,
+  SCREEN_WIDTH,
   ttyFrame,
 } from './render.js';
 
@@ -86,12 +79,6 @@ export const readManifest = (
   videoId: string
 ): Promise<Manifest | undefined> => getJson(s3, bucket, manifestKey(videoId), ManifestSchema);
 
-export const readPlan = (
-  s3: S3Client,
-  bucket: string,
-  videoId: string
-): Promise<Plan | undefined> => getJson(s3, bucket, planKey(videoId), PlanSchema);
-
 export const describeExecution = async (
   sfn: SFNClient,
   executionArn: string
@@ -106,59 +93,30 @@ export const describeExecution = async (
   }
 };
 
-/** Branch results by taskId, re-read only when a document's ETag changes. */
-export class BranchResultReader {
-  private readonly byKey = new Map<string, { etag: string; result: BranchResult }>();
-
-  constructor(
-    private readonly s3: S3Client,
-    private readonly bucket: string,
-    private readonly videoId: string
-  ) {}
-
-  async read(): Promise<Map<string, BranchResult>> {
-    const prefix = branchResultKey(this.videoId, 'x').slice(0, -'x.json'.length);
-    const listed: { key: string; etag: string }[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.s3.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token })
-      );
-      for (const o of page.Contents ?? []) {
-        if (o.Key?.endsWith('.json')) listed.push({ key: o.Key, etag: o.ETag ?? '' });
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-
-    const stale = listed.filter((o) => this.byKey.get(o.key)?.etag !== o.etag || !o.etag);
-    await mapLimit(stale, 8, async (o) => {
-      const result: BranchResult | undefined = await getJson(
-        this.s3,
-        this.bucket,
-        o.key,
-        BranchResultSchema
-      );
-      if (result) this.byKey.set(o.key, { etag: o.etag, result });
-    });
-    return new Map([...this.byKey.values()].map(({ result }) => [result.taskId, result]));
-  }
-}
-
-/** Reads everything known about a video once (no clock: elapsedMs is 0). */
+/**
+ * Reads everything published about a video once (no clock: elapsedMs is 0):
+ * the execution, its history and the manifest.
+ */
 export const createSnapshotter = (t: WatchTarget, videoId: string) => {
   const executionArn = executionArnFor(t.stateMachineArn, videoId);
-  const branches = new BranchResultReader(t.s3, t.outputBucket, videoId);
-  let plan: Plan | undefined;
   return async (): Promise<Progress> => {
     const [execution, manifest] = await Promise.all([
       describeExecution(t.sfn, executionArn),
       readManifest(t.s3, t.outputBucket, videoId),
     ]);
-    if (manifest) return { videoId, execution, manifest, plan, results: new Map(), elapsedMs: 0 };
-    // The plan never changes once written.
-    plan ??= await readPlan(t.s3, t.outputBucket, videoId);
-    const results = plan ? await branches.read() : new Map<string, BranchResult>();
-    return { videoId, execution, plan, results, elapsedMs: 0 };
+    // The plan labels the manifest's rows too, so the history is read either way.
+    const history =
+      execution.status === 'NOT_FOUND'
+        ? { plan: undefined, branches: new Map() }
+        : progressFromHistory(await readHistory(t.sfn, executionArn));
+    return {
+      videoId,
+      execution,
+      plan: history.plan,
+      live: history.branches,
+      manifest,
+      elapsedMs: 0,
+    };
   };
 };
 
@@ -271,12 +229,12 @@ export class AppendLiveView implements LiveView {
   ) {}
   update(p: Progress): void {
     const stamp = `[${formatDuration(p.elapsedMs).padStart(7)}]`;
-    const lines = appendOnlyChanges(this.printed, liveEntries(p));
+    const lines = appendOnlyChanges(this.printed, liveEntries(p, SCREEN_WIDTH - stamp.length - 1));
     if (lines.length === 0 && p.elapsedMs - this.lastWrite >= this.heartbeatMs) {
       const c = countRows(rowsOf(p));
       lines.push(
         p.plan
-          ? `still waiting: ${c.succeeded} ok, ${c.failed} failed, ${c.pending} pending`
+          ? `still waiting: ${c.succeeded} ok, ${c.failed} failed, ${c.running} running, ${c.pending} pending`
           : `still waiting: ${renderExecution(p.execution)}, no plan yet`
       );
     }

@@ -2,11 +2,12 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { videoIdFor } from '../../lambdas/shared/keys.js';
+import { videoIdFor } from '../../contract/index.js';
+import { describeError } from '../src/aws.js';
 import { type Context, EXIT_IN_PROGRESS, runList, runStatus, runUpload } from '../src/commands.js';
 import {
   captureOut,
@@ -14,6 +15,7 @@ import {
   FakeExecution,
   failed,
   keys,
+  linesWiderThan,
   manifestFrom,
   OUTPUT_BUCKET,
   planOf,
@@ -99,10 +101,9 @@ describe('upload --watch', () => {
       Bucket: UPLOAD_BUCKET,
       Key: 'uploads/notes.txt',
     });
-    expect(ctx.out.text()).toContain(`videoId:        ${videoId}`);
-    expect(ctx.out.text()).toContain(`execution name: ${videoId}`);
+    expect(ctx.out.text()).toContain(`videoId:   ${videoId} (also the execution name)`);
     expect(ctx.out.text()).toContain('plan: none (no branch ran)');
-    expect(ctx.out.text()).toContain(
+    expect(ctx.out.text().replace(/\n/g, ' ')).toContain(
       'manifest: FAILED (0/0 branches succeeded) — InvalidVideoError: not a readable video file'
     );
     expect(code).toBe(1);
@@ -132,21 +133,24 @@ describe('upload --watch', () => {
     expect(code).toBe(0);
   });
 
-  it('follows branches to a PARTIAL manifest and exits 2', async () => {
+  it('follows branches to a PARTIAL manifest, exits 2, and fits 80 columns', async () => {
     // Prepare
     const file = join(dir, 'clip.mp4');
     await writeFile(file, Buffer.from('\0\0\0\x18ftypmp42', 'latin1'));
     s3Mock.on(PutObjectCommand).resolves({ ETag: '"cafe"', VersionId: 'v7' });
     const videoId = videoIdFor({ bucket: UPLOAD_BUCKET, key: 'uploads/clip.mp4', versionId: 'v7' });
-    const ok = succeeded('thumb-1', 'thumbnail', `outputs/${videoId}/thumbnails/thumb-1.jpg`);
-    const bad = failed('r-360', 'rendition', 'ffmpeg exited 1');
+    const [thumb, rendition] = planOf('thumb-01', 'rendition-360p');
+    const ok = succeeded('thumb-01', 'thumbnail', `outputs/${videoId}/thumbnails/thumb-01.jpg`);
+    const bad = failed('rendition-360p', 'rendition', 'ffmpeg exited 1');
+    const h = execution.history;
     const steps = [
       () => {
         execution.status = 'RUNNING';
-        bucket.put(keys.plan(videoId), planOf('thumb-1', 'r-360'));
+        h.started(videoId).planned([thumb, rendition], videoId);
       },
-      () => bucket.put(keys.branch('thumb-1', videoId), ok),
-      () => bucket.put(keys.branch('r-360', videoId), bad),
+      () => h.branchStarted(thumb, 0, videoId).branchStarted(rendition, 1, videoId),
+      () => h.branchSucceeded(thumb),
+      () => h.branchFailed(rendition, 'MediaToolError'),
       () =>
         bucket.put(
           keys.manifest(videoId),
@@ -170,12 +174,42 @@ describe('upload --watch', () => {
     // Assess
     const out = ctx.out.text();
     expect(ctx.err.text()).toBe('');
+    expect(linesWiderThan(out, 80)).toEqual([]);
     expect(out).toContain('execution: not started yet');
-    expect(out).toMatch(/· thumb-1 +thumbnail +pending/);
-    expect(out).toMatch(/✓ thumb-1 +thumbnail +succeeded +1\.5s/);
-    expect(out).toMatch(/✗ r-360 +rendition +failed +MediaToolError: ffmpeg exited 1/);
-    expect(out).toContain('manifest: PARTIAL (1/2 branches succeeded)');
+    expect(out).toMatch(/· thumb-01 +thumbnail +at 2\.5s +pending/);
+    expect(out).toMatch(/▶ rendition-360p +rendition +360p +running/);
+    expect(out).toMatch(/✓ thumb-01 +thumbnail +at 2\.5s +succeeded/);
+    expect(out.match(/✗ rendition-360p +rendition +360p +failed +MediaToolError\n/g)).toHaveLength(
+      1
+    );
+    // The summary adds the manifest's durations, artifacts and full errors once.
+    expect(out).toMatch(/│ thumb-01 +│ 1\.5s +│ thumbnails\/thumb-01\.jpg +│/);
+    expect(out).toMatch(/│ rendition-360p +│ 800ms +│ MediaToolError: ffmpeg exited 1 +│/);
+    expect(out.match(/manifest: PARTIAL \(1\/2 branches succeeded\)/g)).toHaveLength(1);
+    expect(out).not.toContain('_work/');
     expect(code).toBe(2);
+  });
+
+  it('fails with "cannot reach" before any upload progress when the endpoint is down', async () => {
+    // Prepare
+    const file = join(dir, 'clip.mp4');
+    await writeFile(file, Buffer.from('\0\0\0\x18ftypmp42', 'latin1'));
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), {
+      code: 'ECONNREFUSED',
+    });
+    s3Mock.on(HeadBucketCommand).rejects(refused);
+    const ctx = makeContext();
+
+    // Act
+    const act = runUpload(ctx, file, { watch: true, timeoutSec: 60 });
+
+    // Assess
+    await expect(act).rejects.toBe(refused);
+    expect(describeError(refused, 'http://127.0.0.1:1')).toBe(
+      'cannot reach http://127.0.0.1:1: is `npm run local` running?'
+    );
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+    expect(ctx.out.text()).not.toContain('uploading');
   });
 
   it('exits 1 with a message when the manifest does not appear in time', async () => {
@@ -224,7 +258,7 @@ describe('status', () => {
   it('renders the manifest and exits by its status', async () => {
     // Prepare
     execution.status = 'SUCCEEDED';
-    const ok = succeeded('thumb-1', 'thumbnail', `outputs/${VIDEO_ID}/thumbnails/thumb-1.jpg`);
+    const ok = succeeded('thumb-01', 'thumbnail', `outputs/${VIDEO_ID}/thumbnails/thumb-01.jpg`);
     bucket.put(keys.manifest(), manifestFrom(VIDEO_ID, [ok]));
     const ctx = makeContext();
 
@@ -232,24 +266,35 @@ describe('status', () => {
     const code = await runStatus(ctx, VIDEO_ID);
 
     // Assess
-    expect(ctx.out.text()).toContain('execution: SUCCEEDED');
-    expect(ctx.out.text()).toContain(`outputs/${VIDEO_ID}/thumbnails/thumb-1.jpg`);
+    const out = ctx.out.text();
+    expect(linesWiderThan(out, 80)).toEqual([]);
+    expect(out).toContain('execution: SUCCEEDED');
+    expect(out).toContain(`outputs: s3://${OUTPUT_BUCKET}/outputs/${VIDEO_ID}/`);
+    expect(out).toMatch(/│ thumb-01 +│ thumbnail +│ ✓ ok +│ 1\.5s +│ thumbnails\/thumb-01\.jpg +│/);
     expect(ctx.out.text()).toContain('manifest: COMPLETE (1/1 branches succeeded)');
     expect(code).toBe(0);
   });
 
-  it('shows a snapshot of plan and branch results while in progress', async () => {
+  it('shows a snapshot from the execution history while in progress', async () => {
     // Prepare
     execution.status = 'RUNNING';
-    bucket.put(keys.plan(), planOf('thumb-1', 'r-360'));
-    bucket.put(keys.branch('r-360'), failed('r-360', 'rendition', 'oops'));
+    const [thumb, rendition, meta] = planOf('thumb-01', 'rendition-360p', 'metadata');
+    execution.history.started().planned([thumb, rendition, meta]);
+    execution.history
+      .branchStarted(thumb)
+      .branchStarted(rendition)
+      .branchFailed(rendition, 'MediaToolError');
     const ctx = makeContext();
 
     // Act
     const code = await runStatus(ctx, VIDEO_ID);
 
     // Assess
-    expect(ctx.out.text()).toContain('no manifest yet: 0 succeeded, 1 failed, 1 pending of 2');
+    const out = ctx.out.text();
+    expect(linesWiderThan(out, 80)).toEqual([]);
+    expect(out).toMatch(/│ thumb-01 +│ thumbnail +│ ▶ running +│/);
+    expect(out).toMatch(/│ rendition-360p +│ rendition +│ ✗ failed +│ .* │ MediaToolError +│/);
+    expect(out).toContain('no manifest yet: 0 succeeded, 1 failed, 1 running, 1 pending of 3');
     expect(code).toBe(EXIT_IN_PROGRESS);
   });
 
@@ -268,18 +313,17 @@ describe('status', () => {
 describe('list', () => {
   it('merges manifests and running executions, newest first, up to the limit', async () => {
     // Prepare
-    const ok = succeeded('thumb-1', 'thumbnail', 'k');
+    const ok = succeeded('thumb-01', 'thumbnail', 'k');
     bucket.put(
       keys.manifest('old-1'),
       manifestFrom('old-1', [ok], { createdAt: '2025-01-01T00:00:00.000Z' })
     );
     bucket.put(
       keys.manifest('new-2'),
-      manifestFrom('new-2', [ok, failed('r-360', 'rendition', 'x')], {
+      manifestFrom('new-2', [ok, failed('rendition-360p', 'rendition', 'x')], {
         createdAt: '2025-03-01T00:00:00.000Z',
       })
     );
-    bucket.put(keys.plan('busy-3'), planOf('thumb-1'));
     sfnMock.on(ListExecutionsCommand).resolves({
       executions: [
         {
@@ -316,10 +360,11 @@ describe('list', () => {
       .filter((cells) => cells.length === 4)
       .slice(1);
     expect(rows).toEqual([
-      ['busy-3', 'RUNNING', '-', '2025-04-01T00:00:00.000Z'],
-      ['new-2', 'PARTIAL', '1/2', '2025-03-01T00:00:00.000Z'],
-      ['fresh-4', 'RUNNING', '-', '2025-02-01T00:00:00.000Z'],
+      ['busy-3', 'RUNNING', '-', '2025-04-01 00:00'],
+      ['new-2', 'PARTIAL', '1/2', '2025-03-01 00:00'],
+      ['fresh-4', 'RUNNING', '-', '2025-02-01 00:00'],
     ]);
+    expect(linesWiderThan(ctx.out.text(), 80)).toEqual([]);
     expect(sfnMock).toHaveReceivedCommandWith(ListExecutionsCommand, {
       stateMachineArn: STATE_MACHINE_ARN,
       statusFilter: 'RUNNING',

@@ -9,11 +9,17 @@ import {
   DescribeExecutionCommand,
   ExecutionDoesNotExist,
   type ExecutionStatus,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
-import { branchResultKey, manifestKey, planKey } from '../../lambdas/shared/keys.js';
-import type { BranchResult, Manifest, Plan } from '../../lambdas/shared/schemas.js';
+import {
+  type Branch,
+  type BranchResult,
+  type Manifest,
+  STATE_NAMES,
+} from '../../contract/index.js';
 import type { Out } from '../src/watch.js';
 
 export const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Video';
@@ -85,38 +91,175 @@ export class FakeBucket {
   }
 }
 
-/** A mocked execution whose status the test changes between polls. */
+/** A mocked execution whose status and history the test changes between polls. */
 export class FakeExecution {
   status: ExecutionStatus | 'NOT_FOUND' = 'NOT_FOUND';
+  readonly history = new HistoryFactory();
+  /** Events per GetExecutionHistory page, to exercise pagination. */
+  pageSize = 1000;
   readonly describedArns: string[] = [];
 
   install(sfn: AwsClientStub<SFNClient>): void {
+    const missing = () =>
+      new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} });
     sfn.on(DescribeExecutionCommand).callsFake(async (input: { executionArn: string }) => {
       this.describedArns.push(input.executionArn);
-      if (this.status === 'NOT_FOUND') {
-        throw new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} });
-      }
+      if (this.status === 'NOT_FOUND') throw missing();
       return { status: this.status, executionArn: input.executionArn, startDate: new Date() };
+    });
+    sfn
+      .on(GetExecutionHistoryCommand)
+      .callsFake(async (input: { nextToken?: string; maxResults?: number }) => {
+        if (this.status === 'NOT_FOUND') throw missing();
+        const size = Math.min(this.pageSize, input.maxResults ?? 100);
+        const start = Number(input.nextToken ?? 0);
+        const events = this.history.events.slice(start, start + size);
+        const more = start + size < this.history.events.length;
+        return { events, nextToken: more ? String(start + size) : undefined };
+      });
+  }
+}
+
+/**
+ * Builds execution history in the AWS shape (GetExecutionHistory with
+ * includeExecutionData): `<Type>StateEntered/Exited` events whose details
+ * carry the state name and the JSON input or output.
+ */
+export class HistoryFactory {
+  readonly events: HistoryEvent[] = [];
+  private clock = Date.parse('2025-01-01T00:00:00.000Z');
+
+  /** Moves the event clock on, so the next events are `ms` later. */
+  after(ms: number): this {
+    this.clock += ms;
+    return this;
+  }
+
+  private push(type: string, details: Partial<HistoryEvent>): this {
+    const id = this.events.length + 1;
+    this.events.push({
+      id,
+      previousEventId: id - 1,
+      timestamp: new Date(this.clock),
+      type,
+      ...details,
+    } as HistoryEvent);
+    return this;
+  }
+
+  private entered(type: string, name: string, input: unknown): this {
+    return this.push(`${type}StateEntered`, {
+      stateEnteredEventDetails: {
+        name,
+        input: JSON.stringify(input),
+        inputDetails: { truncated: false },
+      },
+    });
+  }
+
+  private exited(type: string, name: string, output: unknown): this {
+    return this.push(`${type}StateExited`, {
+      stateExitedEventDetails: {
+        name,
+        output: JSON.stringify(output),
+        outputDetails: { truncated: false },
+      },
+    });
+  }
+
+  started(videoId = VIDEO_ID): this {
+    return this.push('ExecutionStarted', {
+      executionStartedEventDetails: { input: JSON.stringify({ videoId, source: SOURCE }) },
+    });
+  }
+
+  /** Probe and Plan run; Plan's output is the whole state with `$.plan`. */
+  planned(branches: Branch[], videoId = VIDEO_ID): this {
+    const state = { videoId, source: SOURCE, probe: PROBE };
+    this.entered('Task', 'Probe', { videoId, source: SOURCE });
+    this.exited('Task', 'Probe', state);
+    this.entered('Task', 'Plan', state);
+    this.exited('Task', 'Plan', { ...state, plan: { branches } });
+    this.entered('Map', 'FanOut', { ...state, plan: { branches } });
+    return this;
+  }
+
+  /** One Map iteration reaches the branch's `Run<Kind>` task. */
+  branchStarted(branch: Branch, index = 0, videoId = VIDEO_ID): this {
+    this.push('MapIterationStarted', {
+      mapIterationStartedEventDetails: { name: 'FanOut', index },
+    });
+    this.entered('Choice', 'RouteBranch', { videoId, source: SOURCE, probe: PROBE, branch });
+    this.exited('Choice', 'RouteBranch', { videoId, source: SOURCE, probe: PROBE, branch });
+    return this.entered('Task', STATE_NAMES.runBranch(branch.kind), {
+      videoId,
+      source: SOURCE,
+      probe: PROBE,
+      branch,
+    });
+  }
+
+  branchSucceeded(branch: Branch): this {
+    return this.exited('Task', STATE_NAMES.runBranch(branch.kind), {
+      id: branch.id,
+      status: 'SUCCEEDED',
+    });
+  }
+
+  /**
+   * The task failed and its Catch ran the BranchFailed pass. `taskExits`:
+   * the local interpreter also exits the caught task (with `$.error`); AWS does not.
+   */
+  branchFailed(branch: Branch, error: string, taskExits = false): this {
+    if (taskExits) {
+      this.exited('Task', STATE_NAMES.runBranch(branch.kind), {
+        videoId: VIDEO_ID,
+        source: SOURCE,
+        probe: PROBE,
+        branch,
+        error: { Error: error, Cause: 'boom' },
+      });
+    }
+    this.push('TaskFailed', {
+      taskFailedEventDetails: { resourceType: 'lambda', resource: 'invoke', error, cause: 'boom' },
+    });
+    this.entered('Pass', STATE_NAMES.branchFailed, {
+      branch,
+      error: { Error: error, Cause: 'boom' },
+    });
+    return this.exited('Pass', STATE_NAMES.branchFailed, {
+      id: branch.id,
+      status: 'FAILED',
+      error,
     });
   }
 }
 
-export const planOf = (...ids: string[]): Plan => ({
-  tasks: ids.map((id) =>
-    id.startsWith('thumb')
-      ? { id, kind: 'thumbnail' as const, atSec: 1, width: 320 }
-      : id === 'metadata'
-        ? { id, kind: 'metadata' as const }
-        : { id, kind: 'rendition' as const, height: 360 }
-  ),
-});
+const SOURCE = { bucket: UPLOAD_BUCKET, key: 'uploads/clip.mp4', etag: 'abc' };
+const PROBE = {
+  durationSec: 8,
+  width: 1280,
+  height: 720,
+  videoCodec: 'h264',
+  audioCodec: 'aac',
+  frameRate: 25,
+  formatName: 'mp4',
+  sizeBytes: 1_000_000,
+  bitRate: 1_000_000,
+};
 
-export const succeeded = (
-  taskId: string,
-  kind: BranchResult['kind'],
-  key: string
-): BranchResult => ({
-  taskId,
+/** Branches as the plan writes them: thumb-* thumbnails, rendition-<h>p, metadata. */
+export const planOf = (...ids: string[]): Branch[] =>
+  ids.map((id) =>
+    id.startsWith('thumb')
+      ? { id, kind: 'thumbnail', atSec: 2.5, width: 320 }
+      : id === 'metadata'
+        ? { id, kind: 'metadata' }
+        : { id, kind: 'rendition', height: Number(/(\d+)p$/.exec(id)?.[1] ?? 360) }
+  );
+
+export const succeeded = (id: string, kind: string, key: string): BranchResult => ({
+  id,
   kind,
   status: 'SUCCEEDED',
   artifacts: [{ key, contentType: 'image/jpeg', bytes: 1234 }],
@@ -125,12 +268,8 @@ export const succeeded = (
   finishedAt: '2025-01-01T00:00:02.000Z',
 });
 
-export const failed = (
-  taskId: string,
-  kind: BranchResult['kind'],
-  message: string
-): BranchResult => ({
-  taskId,
+export const failed = (id: string, kind: string, message: string): BranchResult => ({
+  id,
   kind,
   status: 'FAILED',
   artifacts: [],
@@ -147,21 +286,14 @@ export const manifestFrom = (
   const ok = results.filter((r) => r.status === 'SUCCEEDED').length;
   const status = ok === results.length ? 'COMPLETE' : ok === 0 ? 'FAILED' : 'PARTIAL';
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     videoId,
-    source: { bucket: UPLOAD_BUCKET, key: 'uploads/clip.mp4', etag: 'abc' },
+    source: SOURCE,
     status,
     reason:
       status === 'COMPLETE' ? null : `${results.length - ok} of ${results.length} branches failed`,
     probe: null,
-    branches: results.map((r) => ({
-      name: r.taskId,
-      kind: r.kind,
-      status: r.status,
-      artifacts: r.artifacts,
-      error: r.error,
-      durationMs: r.durationMs,
-    })),
+    branches: results,
     counts: { total: results.length, succeeded: ok, failed: results.length - ok },
     createdAt: '2025-01-01T00:00:03.000Z',
     ...overrides,
@@ -169,7 +301,16 @@ export const manifestFrom = (
 };
 
 export const keys = {
-  plan: (videoId = VIDEO_ID) => planKey(videoId),
-  branch: (taskId: string, videoId = VIDEO_ID) => branchResultKey(videoId, taskId),
-  manifest: (videoId = VIDEO_ID) => manifestKey(videoId),
+  manifest: (videoId = VIDEO_ID) => `outputs/${videoId}/manifest.json`,
 };
+
+/** Removes ANSI escapes, so widths are measured as the terminal shows them. */
+export const stripAnsi = (s: string): string =>
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching ESC is the point
+  s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+
+/** Lines wider than the terminal, measured in characters after stripping ANSI. */
+export const linesWiderThan = (text: string, columns: number): string[] =>
+  stripAnsi(text)
+    .split('\n')
+    .filter((l) => [...l].length > columns);

@@ -1,38 +1,82 @@
 import { describe, expect, it } from 'vitest';
+import type { LiveBranch } from '../src/history.js';
 import {
   formatDuration,
   type Progress,
   renderBranchTable,
   renderListTable,
   renderReport,
+  renderWatchSummary,
+  rowsFromHistory,
   rowsFromManifest,
-  rowsFromProgress,
   ttyFrame,
+  wrapText,
 } from '../src/render.js';
-import { failed, manifestFrom, planOf, succeeded, VIDEO_ID } from './helpers.js';
+import { failed, linesWiderThan, manifestFrom, planOf, succeeded, VIDEO_ID } from './helpers.js';
 
-const thumbKey = `outputs/${VIDEO_ID}/thumbnails/thumb-1.jpg`;
+const BUCKET = 'videopipeline-outputbucket-1a2b3c4d5e6f';
+const thumbKey = `outputs/${VIDEO_ID}/thumbnails/thumb-01.jpg`;
+
+/** Table cells per line, so tests read rows regardless of widths. */
+const cellsOf = (table: string): string[][] =>
+  table.split('\n').map((l) =>
+    l
+      .split('│')
+      .map((c) => c.trim())
+      .filter(Boolean)
+  );
+
+const live = (...branches: LiveBranch[]): Map<string, LiveBranch> =>
+  new Map(branches.map((b) => [b.id, b]));
+
+/** A realistic worst case: long slug, every kind, long errors and keys. */
+const longVideoId = 'a-very-long-holiday-video-file-name-2026-0123456789abcdef';
+const busyManifest = () =>
+  manifestFrom(longVideoId, [
+    succeeded('thumb-01', 'thumbnail', `outputs/${longVideoId}/thumbnails/thumb-01.jpg`),
+    succeeded(
+      'rendition-1080p',
+      'rendition',
+      `outputs/${longVideoId}/renditions/1080p-with-a-long-descriptive-suffix.mp4`
+    ),
+    {
+      ...failed('thumb-at-999s', 'thumbnail', 'no decodable frame at 999s: the video is 8.0s long'),
+      error: {
+        name: 'FrameNotFoundError',
+        message: `no decodable frame at 999s: the video is 8.0s long. ${'x'.repeat(300)}`,
+      },
+    },
+  ]);
 
 describe('rows', () => {
-  it('marks planned tasks without a result as pending', () => {
+  it('shows planned branches as pending, running or finished from the history', () => {
     // Prepare
-    const plan = planOf('thumb-1', 'r-360', 'metadata');
-    const results = new Map([['r-360', failed('r-360', 'rendition', 'ffmpeg exited 1')]]);
+    const plan = planOf('thumb-01', 'rendition-360p', 'metadata');
+    const history = live(
+      { id: 'thumb-01', status: 'running', enteredAt: new Date(0) },
+      {
+        id: 'rendition-360p',
+        status: 'failed',
+        error: 'MediaToolError',
+        enteredAt: new Date(1000),
+        exitedAt: new Date(4200),
+      }
+    );
 
     // Act
-    const rows = rowsFromProgress(plan, results);
+    const rows = rowsFromHistory(plan, history);
 
     // Assess
-    expect(rows.map((r) => [r.name, r.kind, r.status, r.error])).toEqual([
-      ['thumb-1', 'thumbnail', 'pending', null],
-      ['r-360', 'rendition', 'failed', 'MediaToolError: ffmpeg exited 1'],
-      ['metadata', 'metadata', 'pending', null],
+    expect(rows.map((r) => [r.id, r.detail, r.status, r.durationMs, r.error])).toEqual([
+      ['thumb-01', 'at 2.5s', 'running', null, null],
+      ['rendition-360p', '360p', 'failed', 3200, 'MediaToolError'],
+      ['metadata', '', 'pending', null, null],
     ]);
   });
 
-  it('takes branch rows from the manifest', () => {
+  it('takes durations and artifacts from the manifest, keys relative to the video', () => {
     // Prepare
-    const manifest = manifestFrom(VIDEO_ID, [succeeded('thumb-1', 'thumbnail', thumbKey)]);
+    const manifest = manifestFrom(VIDEO_ID, [succeeded('thumb-01', 'thumbnail', thumbKey)]);
 
     // Act
     const rows = rowsFromManifest(manifest);
@@ -40,94 +84,67 @@ describe('rows', () => {
     // Assess
     expect(rows).toEqual([
       {
-        name: 'thumb-1',
+        id: 'thumb-01',
         kind: 'thumbnail',
+        detail: '',
         status: 'succeeded',
         durationMs: 1500,
-        artifacts: [thumbKey],
+        artifacts: ['thumbnails/thumb-01.jpg'],
         error: null,
+        errorName: null,
       },
     ]);
   });
 });
 
-describe('renderBranchTable', () => {
-  it('shows branch, kind, status, duration, artifact keys and error', () => {
+describe('status screen at 80 columns', () => {
+  it('fits a manifest with long keys and errors, keeping every artifact whole', () => {
     // Prepare
-    const rows = rowsFromManifest(
-      manifestFrom(VIDEO_ID, [
-        succeeded('thumb-1', 'thumbnail', thumbKey),
-        failed('r-360', 'rendition', 'ffmpeg exited 1'),
-      ])
-    );
-
-    // Act
-    const table = renderBranchTable(rows);
-
-    // Assess
-    const lines = table.split('\n').map((l) =>
-      l
-        .split('│')
-        .map((c) => c.trim())
-        .filter(Boolean)
-    );
-    expect(lines).toContainEqual(['branch', 'kind', 'status', 'duration', 'artifacts', 'error']);
-    expect(lines).toContainEqual(['thumb-1', 'thumbnail', 'succeeded', '1.5s', thumbKey, '-']);
-    expect(lines).toContainEqual([
-      'r-360',
-      'rendition',
-      'failed',
-      '800ms',
-      '-',
-      'MediaToolError: ffmpeg exited 1',
-    ]);
-    expect(table).not.toContain('\u001b[');
-  });
-});
-
-describe('renderReport', () => {
-  it('ends with the manifest status and reason', () => {
-    // Prepare
-    const manifest = manifestFrom(VIDEO_ID, [
-      succeeded('thumb-1', 'thumbnail', thumbKey),
-      failed('r-360', 'rendition', 'ffmpeg exited 1'),
-    ]);
     const progress: Progress = {
-      videoId: VIDEO_ID,
+      videoId: longVideoId,
       execution: { status: 'SUCCEEDED' },
-      results: new Map(),
-      manifest,
+      live: new Map(),
+      manifest: busyManifest(),
       elapsedMs: 0,
     };
 
     // Act
-    const report = renderReport(progress);
+    const report = renderReport(progress, BUCKET);
 
     // Assess
-    const lines = report.split('\n');
-    expect(lines[0]).toBe(`video: ${VIDEO_ID}`);
-    expect(lines[1]).toBe('execution: SUCCEEDED');
-    expect(lines.at(-1)).toBe(
-      'manifest: PARTIAL (1/2 branches succeeded) — 1 of 2 branches failed'
+    expect(linesWiderThan(report, 80)).toEqual([]);
+    const flat = cellsOf(report)
+      .map((cells) => cells.join(' '))
+      .join(' ');
+    expect(flat.replace(/\s+/g, '')).toContain(
+      'renditions/1080p-with-a-long-descriptive-suffix.mp4'
+    );
+    expect(report.replace(/\n/g, '')).toContain(`outputs: s3://${BUCKET}/outputs/${longVideoId}/`);
+    expect(report).toMatch(/thumb-at-999s +│ thumbnail +│ ✗ failed +│ 800ms +│ FrameNotFoundError/);
+    expect(report.split('\n').at(-1)).toBe(
+      'manifest: PARTIAL (2/3 branches succeeded) — 1 of 3 branches failed'
     );
   });
 
-  it('summarizes progress when there is no manifest yet', () => {
+  it('shows running and pending branches while there is no manifest', () => {
     // Prepare
     const progress: Progress = {
       videoId: VIDEO_ID,
       execution: { status: 'RUNNING' },
-      plan: planOf('thumb-1', 'r-360'),
-      results: new Map([['thumb-1', succeeded('thumb-1', 'thumbnail', thumbKey)]]),
+      plan: planOf('thumb-01', 'rendition-720p'),
+      live: live({ id: 'rendition-720p', status: 'running' }),
       elapsedMs: 0,
     };
 
     // Act
-    const report = renderReport(progress);
+    const report = renderReport(progress, BUCKET);
 
     // Assess
+    expect(linesWiderThan(report, 80)).toEqual([]);
+    expect(cellsOf(report)).toContainEqual(['rendition-720p', 'rendition', '▶ running', '-', '-']);
+    expect(cellsOf(report)).toContainEqual(['thumb-01', 'thumbnail', '· pending', '-', '-']);
     expect(report.split('\n').at(-1)).toBe(
-      'no manifest yet: 1 succeeded, 0 failed, 1 pending of 2'
+      'no manifest yet: 0 succeeded, 0 failed, 1 running, 1 pending of 2'
     );
   });
 
@@ -136,12 +153,12 @@ describe('renderReport', () => {
     const progress: Progress = {
       videoId: VIDEO_ID,
       execution: { status: 'FAILED', error: 'States.Runtime', cause: 'boom' },
-      results: new Map(),
+      live: new Map(),
       elapsedMs: 0,
     };
 
     // Act
-    const report = renderReport(progress);
+    const report = renderReport(progress, BUCKET);
 
     // Assess
     expect(report).toContain('execution: FAILED (States.Runtime: boom)');
@@ -149,15 +166,57 @@ describe('renderReport', () => {
   });
 });
 
-describe('ttyFrame', () => {
-  it('never grows taller than the terminal', () => {
+describe('upload --watch summary at 80 columns', () => {
+  it('adds durations, artifacts and full errors, not the kind and status lines above it', () => {
     // Prepare
-    const ids = Array.from({ length: 50 }, (_, i) => `thumb-${i}`);
+    const progress: Progress = {
+      videoId: longVideoId,
+      execution: { status: 'SUCCEEDED' },
+      live: new Map(),
+      manifest: busyManifest(),
+      elapsedMs: 0,
+    };
+
+    // Act
+    const summary = renderWatchSummary(progress, BUCKET);
+
+    // Assess
+    expect(linesWiderThan(summary, 80)).toEqual([]);
+    expect(cellsOf(summary)).toContainEqual(['branch', 'time', 'artifacts / error']);
+    expect(cellsOf(summary)).toContainEqual(['thumb-01', '1.5s', 'thumbnails/thumb-01.jpg']);
+    expect(summary).not.toContain('execution:');
+    expect(summary).not.toContain('thumbnail │');
+    // A 300-character error is cut at 6 lines rather than flooding the screen.
+    expect(summary).toContain('…');
+    expect(summary.split('\n').at(-1)).toMatch(/^manifest: PARTIAL/);
+  });
+
+  it('prints nothing without a manifest (the caller says why)', () => {
+    // Prepare
+    const progress: Progress = {
+      videoId: VIDEO_ID,
+      execution: { status: 'FAILED' },
+      live: new Map(),
+      elapsedMs: 0,
+    };
+
+    // Act
+    const summary = renderWatchSummary(progress, BUCKET);
+
+    // Assess
+    expect(summary).toBe('');
+  });
+});
+
+describe('live view at 80 columns', () => {
+  it('never grows taller than the terminal, and cuts lines to its width', () => {
+    // Prepare
+    const ids = Array.from({ length: 50 }, (_, i) => `thumb-${String(i).padStart(2, '0')}`);
     const progress: Progress = {
       videoId: VIDEO_ID,
       execution: { status: 'RUNNING' },
       plan: planOf(...ids),
-      results: new Map(),
+      live: live({ id: 'thumb-00', status: 'running' }),
       elapsedMs: 65_000,
     };
 
@@ -166,9 +225,83 @@ describe('ttyFrame', () => {
 
     // Assess
     expect(frame).toHaveLength(9);
-    expect(frame[0]).toBe(`${VIDEO_ID}  1m 05s  0 ok, 0 failed, 50 pending`);
+    expect(frame[0]).toMatch(new RegExp(`^${VIDEO_ID}  1m 05s  0 ok, 0 failed, 1 running, .*…$`));
+    expect(frame).toContain('  ▶ thumb-00  thumbnail  at 2.5s  running');
     expect(frame.at(-1)).toBe('  … 45 more lines');
     expect(frame.every((l) => l.length <= 59)).toBe(true);
+  });
+
+  it('keeps a wide terminal’s frame at 80 columns and cuts a long error', () => {
+    // Prepare
+    const progress: Progress = {
+      videoId: longVideoId,
+      execution: { status: 'RUNNING' },
+      plan: [{ id: 'thumb-at-999s', kind: 'thumbnail', atSec: 999, width: 320 }],
+      live: live({ id: 'thumb-at-999s', status: 'failed', error: `Frame${'NotFound'.repeat(20)}` }),
+      elapsedMs: 0,
+    };
+
+    // Act
+    const frame = ttyFrame(progress, 200, 40);
+
+    // Assess
+    expect(linesWiderThan(frame.join('\n'), 80)).toEqual([]);
+    expect(frame).toContainEqual(
+      expect.stringMatching(
+        /^ {2}✗ thumb-at-999s {2}thumbnail {2}at 16m 39s {2}failed {2}FrameNotFound/
+      )
+    );
+  });
+});
+
+describe('list screen at 80 columns', () => {
+  it('wraps a long videoId inside its cell and keeps every character', () => {
+    // Prepare
+    const rows = [
+      {
+        videoId: longVideoId,
+        status: 'COMPLETE',
+        branches: '10/10',
+        created: '2025-01-02T03:04:05.678Z',
+      },
+      { videoId: 'b-2', status: 'NO MANIFEST', branches: '-', created: '-' },
+    ];
+
+    // Act
+    const table = renderListTable(rows);
+
+    // Assess
+    expect(linesWiderThan(table, 80)).toEqual([]);
+    const cells = cellsOf(table);
+    expect(cells).toContainEqual(['videoId', 'status', 'ok', 'created (UTC)']);
+    expect(cells).toContainEqual(['b-2', 'NO MANIFEST', '-', '-']);
+    const firstColumn = table
+      .split('\n')
+      .filter((l) => l.startsWith('│'))
+      .map((l) => l.split('│')[1].trim());
+    expect(firstColumn[0]).toBe('videoId');
+    expect(firstColumn.at(-1)).toBe('b-2');
+    expect(firstColumn.slice(1, -1).join('')).toBe(longVideoId);
+    expect(table).toContain('2025-01-02 03:04');
+  });
+});
+
+describe('wrapText', () => {
+  it('breaks after a hyphen or slash when one is near, else mid-word', () => {
+    // Prepare
+    const text = 'renditions/1080p.mp4 abcdefghijklmnopqrstuvwxyz';
+
+    // Act
+    const wrapped = wrapText(text, 12);
+
+    // Assess
+    expect(wrapped.split('\n')).toEqual([
+      'renditions/',
+      '1080p.mp4',
+      'abcdefghijkl',
+      'mnopqrstuvwx',
+      'yz',
+    ]);
   });
 });
 
@@ -191,26 +324,39 @@ describe('formatDuration', () => {
   });
 });
 
-describe('renderListTable', () => {
-  it('has one row per video', () => {
+describe('renderBranchTable', () => {
+  it('uses one line per branch when no cell wraps, and rules between rows when one does', () => {
     // Prepare
-    const rows = [
-      { videoId: 'a-1', status: 'COMPLETE', branches: '3/3', created: '2025-01-02T00:00:00.000Z' },
-      { videoId: 'b-2', status: 'RUNNING', branches: '-', created: '-' },
-    ];
+    const short = rowsFromManifest(
+      manifestFrom(VIDEO_ID, [
+        succeeded('thumb-01', 'thumbnail', thumbKey),
+        succeeded('metadata', 'metadata', `outputs/${VIDEO_ID}/metadata.json`),
+      ])
+    );
+    const wrapping = rowsFromManifest(busyManifest());
 
     // Act
-    const table = renderListTable(rows);
+    const compact = renderBranchTable(short);
+    const ruled = renderBranchTable(wrapping);
 
     // Assess
-    const cells = table.split('\n').map((l) =>
-      l
-        .split('│')
-        .map((c) => c.trim())
-        .filter(Boolean)
+    // Top border, header, header rule, 2 rows, bottom border.
+    expect(compact.split('\n')).toHaveLength(6);
+    // The artifacts column takes what the others leave of the 80 columns.
+    expect([...(compact.split('\n')[0] ?? '')]).toHaveLength(80);
+    expect(ruled.split('\n').filter((l) => l.startsWith('├'))).toHaveLength(3);
+  });
+
+  it('has no ANSI colour codes (plain output for pipes and logs)', () => {
+    // Prepare
+    const rows = rowsFromManifest(
+      manifestFrom(VIDEO_ID, [succeeded('thumb-01', 'thumbnail', thumbKey)])
     );
-    expect(cells).toContainEqual(['videoId', 'status', 'branches ok/total', 'created']);
-    expect(cells).toContainEqual(['a-1', 'COMPLETE', '3/3', '2025-01-02T00:00:00.000Z']);
-    expect(cells).toContainEqual(['b-2', 'RUNNING', '-', '-']);
+
+    // Act
+    const table = renderBranchTable(rows);
+
+    // Assess
+    expect(table).not.toContain('\u001b[');
   });
 });

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { videoIdFor } from '../../lambdas/shared/keys.js';
+import { videoIdFor } from '../../contract/index.js';
 import {
   checkLocalFile,
   createProgressReporter,
@@ -221,6 +221,32 @@ describe('checkLocalFile', () => {
 
     // Assess
     await expect(act).rejects.toThrow('not a regular file');
+  });
+});
+
+describe('createProgressReporter (TTY)', () => {
+  it('draws a bar that fits 80 columns at its widest figures', () => {
+    // Prepare
+    const out = captureOut(true);
+    const total = 1023.9 * 1024 * 1024;
+    let t = 0;
+    const reporter = createProgressReporter(out, total, () => t);
+
+    // Act
+    t = 1000;
+    reporter.update(total / 2);
+    reporter.stop();
+
+    // Assess
+    // Each redraw starts after a cursor move (ESC 7/8 or CSI), so split there.
+    const frames = out
+      .text()
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: splitting on ESC is the point
+      .split(/\x1b(?:\[[0-9;?]*[A-Za-z]|[78])|[\r\n]/)
+      .filter((l) => l.includes('uploading ['));
+    expect(frames.length).toBeGreaterThan(0);
+    expect(frames.at(-1)).toContain('100% | 1023.9 MiB / 1023.9 MiB');
+    expect(frames.filter((l) => [...l].length > 80)).toEqual([]);
   });
 });
 

@@ -1,8 +1,13 @@
 import 'aws-sdk-client-mock-vitest/extend';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { LiveStatus } from '../src/history.js';
 import type { Progress } from '../src/render.js';
 import {
   AppendLiveView,
@@ -78,7 +83,7 @@ describe('exitCodeFor', () => {
   const progress = (manifest?: ReturnType<typeof manifestFrom>): Progress => ({
     videoId: VIDEO_ID,
     execution: { status: 'SUCCEEDED' },
-    results: new Map(),
+    live: new Map(),
     manifest,
     elapsedMs: 0,
   });
@@ -128,17 +133,21 @@ describe('watchVideo', () => {
     execution.install(sfnMock);
   });
 
-  it('follows a video from no execution through pending branches to a PARTIAL manifest', async () => {
+  it('follows a video from no execution through running branches to a PARTIAL manifest', async () => {
     // Prepare
-    const ok = succeeded('thumb-1', 'thumbnail', `outputs/${VIDEO_ID}/thumbnails/thumb-1.jpg`);
-    const bad = failed('r-360', 'rendition', 'ffmpeg exited 1');
+    const [thumb, rendition] = planOf('thumb-01', 'rendition-360p');
+    const ok = succeeded('thumb-01', 'thumbnail', `outputs/${VIDEO_ID}/thumbnails/thumb-01.jpg`);
+    const bad = failed('rendition-360p', 'rendition', 'ffmpeg exited 1');
+    const h = execution.history;
     const clock = scripted([
       () => {
         execution.status = 'RUNNING';
+        h.started();
       },
-      () => bucket.put(keys.plan(), planOf('thumb-1', 'r-360')),
-      () => bucket.put(keys.branch('thumb-1'), ok),
-      () => bucket.put(keys.branch('r-360'), bad),
+      () => h.planned([thumb, rendition]),
+      () => h.branchStarted(thumb, 0).branchStarted(rendition, 1),
+      () => h.after(1500).branchSucceeded(thumb),
+      () => h.after(800).branchFailed(rendition, 'MediaToolError'),
       () => {
         bucket.put(keys.manifest(), manifestFrom(VIDEO_ID, [ok, bad]));
         execution.status = 'SUCCEEDED';
@@ -155,7 +164,7 @@ describe('watchVideo', () => {
           p.execution.status,
           ...(p.manifest
             ? [`manifest ${p.manifest.status}`]
-            : (p.plan?.tasks.map((t) => p.results.get(t.id)?.status ?? 'pending') ?? [])),
+            : (p.plan?.map((b) => p.live.get(b.id)?.status ?? 'pending') ?? [])),
         ]),
       ...clock,
     });
@@ -165,24 +174,27 @@ describe('watchVideo', () => {
       ['NOT_FOUND'],
       ['RUNNING'],
       ['RUNNING', 'pending', 'pending'],
-      ['RUNNING', 'SUCCEEDED', 'pending'],
-      ['RUNNING', 'SUCCEEDED', 'FAILED'],
+      ['RUNNING', 'running', 'running'],
+      ['RUNNING', 'succeeded', 'running'],
+      ['RUNNING', 'succeeded', 'failed'],
       ['SUCCEEDED', 'manifest PARTIAL'],
     ]);
     expect(outcome.kind).toBe('manifest');
     expect(exitCodeFor(outcome)).toBe(2);
-    expect(sfnMock).toHaveReceivedCommandWith(DescribeExecutionCommand, {
+    expect(sfnMock).toHaveReceivedCommandWith(GetExecutionHistoryCommand, {
       executionArn: executionArnFor(STATE_MACHINE_ARN, VIDEO_ID),
+      includeExecutionData: true,
     });
   });
 
-  it('ends with exit code 0 on a COMPLETE manifest', async () => {
+  it('reads no _work/ records, only the manifest key', async () => {
     // Prepare
-    const ok = succeeded('metadata', 'metadata', `outputs/${VIDEO_ID}/metadata.json`);
+    const [meta] = planOf('metadata');
     execution.status = 'RUNNING';
-    bucket.put(keys.plan(), planOf('metadata'));
+    execution.history.started().planned([meta]).branchStarted(meta);
+    const ok = succeeded('metadata', 'metadata', `outputs/${VIDEO_ID}/metadata.json`);
     const clock = scripted([
-      () => bucket.put(keys.branch('metadata'), ok),
+      () => execution.history.branchSucceeded(meta),
       () => bucket.put(keys.manifest(), manifestFrom(VIDEO_ID, [ok])),
     ]);
 
@@ -194,38 +206,10 @@ describe('watchVideo', () => {
     });
 
     // Assess
-    expect(outcome.kind).toBe('manifest');
     expect(exitCodeFor(outcome)).toBe(0);
-  });
-
-  it('re-reads a branch result only when its ETag changes', async () => {
-    // Prepare
-    execution.status = 'RUNNING';
-    bucket.put(keys.plan(), planOf('thumb-1'));
-    bucket.put(keys.branch('thumb-1'), failed('thumb-1', 'thumbnail', 'first try'));
-    const retried = succeeded('thumb-1', 'thumbnail', 'outputs/x/thumbnails/thumb-1.jpg');
-    const statuses: string[] = [];
-    const clock = scripted([
-      () => undefined,
-      () => bucket.put(keys.branch('thumb-1'), retried),
-      () => bucket.put(keys.manifest(), manifestFrom(VIDEO_ID, [retried])),
-    ]);
-
-    // Act
-    await watchVideo(target(), VIDEO_ID, {
-      timeoutMs: 60_000,
-      intervalMs: 1000,
-      onProgress: (p) =>
-        statuses.push(p.manifest ? 'manifest' : (p.results.get('thumb-1')?.status ?? '-')),
-      ...clock,
-    });
-
-    // Assess
-    expect(statuses).toEqual(['FAILED', 'FAILED', 'SUCCEEDED', 'manifest']);
-    const branchGets = s3Mock
-      .calls()
-      .filter((c) => (c.args[0].input as { Key?: string }).Key === keys.branch('thumb-1'));
-    expect(branchGets).toHaveLength(2);
+    const s3Keys = s3Mock.calls().map((c) => c.args[0].input as { Key?: string; Prefix?: string });
+    expect(s3Keys.every((i) => i.Key === `outputs/${VIDEO_ID}/manifest.json`)).toBe(true);
+    expect(s3Keys.length).toBeGreaterThan(0);
   });
 
   it('times out while the execution never shows up', async () => {
@@ -267,14 +251,12 @@ describe('watchVideo', () => {
 });
 
 describe('live views', () => {
-  const progress = (elapsedMs: number, status: 'pending' | 'SUCCEEDED'): Progress => ({
+  const progress = (elapsedMs: number, thumb: LiveStatus | 'pending'): Progress => ({
     videoId: VIDEO_ID,
     execution: { status: 'RUNNING' },
-    plan: planOf('thumb-1', 'r-360'),
-    results:
-      status === 'SUCCEEDED'
-        ? new Map([['thumb-1', succeeded('thumb-1', 'thumbnail', 'k.jpg')]])
-        : new Map(),
+    plan: planOf('thumb-01', 'rendition-360p'),
+    live:
+      thumb === 'pending' ? new Map() : new Map([['thumb-01', { id: 'thumb-01', status: thumb }]]),
     elapsedMs,
   });
 
@@ -285,17 +267,19 @@ describe('live views', () => {
 
     // Act
     view.update(progress(0, 'pending'));
-    view.update(progress(2000, 'pending'));
-    view.update(progress(4000, 'SUCCEEDED'));
+    view.update(progress(2000, 'running'));
+    view.update(progress(3000, 'running'));
+    view.update(progress(4000, 'succeeded'));
 
     // Assess
     const lines = out.text().trimEnd().split('\n');
     expect(lines).toEqual([
       '[    0ms] execution: RUNNING',
       '[    0ms] plan: 2 branches',
-      '[    0ms]   · thumb-1  thumbnail  pending',
-      '[    0ms]   · r-360    rendition  pending',
-      '[   4.0s]   ✓ thumb-1  thumbnail  succeeded  1.5s',
+      '[    0ms]   · thumb-01        thumbnail  at 2.5s  pending',
+      '[    0ms]   · rendition-360p  rendition  360p     pending',
+      '[   2.0s]   ▶ thumb-01        thumbnail  at 2.5s  running',
+      '[   4.0s]   ✓ thumb-01        thumbnail  at 2.5s  succeeded',
     ]);
   });
 
@@ -306,7 +290,7 @@ describe('live views', () => {
 
     // Act
     view.update(progress(0, 'pending'));
-    view.update(progress(1000, 'SUCCEEDED'));
+    view.update(progress(1000, 'succeeded'));
     view.done();
 
     // Assess
@@ -314,7 +298,7 @@ describe('live views', () => {
     expect(text.startsWith('\x1b[?25l\x1b[0J')).toBe(true);
     // The first frame is 5 lines (header, execution, plan, 2 branches): move up 5, clear, redraw.
     expect(text).toContain('\x1b[5F\x1b[0J');
-    expect(text).toContain('1 ok, 0 failed, 1 pending');
+    expect(text).toContain('1 ok, 0 failed, 0 running, 1 pending');
     expect(text.endsWith('\x1b[?25h')).toBe(true);
   });
 });

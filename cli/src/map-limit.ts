@@ -1,0 +1,20 @@
+/** Maps over items with at most `limit` calls in flight; results keep the input order. */
+export const mapLimit = async <T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>
+): Promise<R[]> => {
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new RangeError(`mapLimit: limit must be a positive integer, got ${limit}`);
+  }
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+};
