@@ -2,8 +2,9 @@
  * `npm run bench`: prints three tables and writes bench/results/<timestamp>.json.
  *   (a) end-to-end time of a 30 s 720p clip vs the same ffmpeg work run directly;
  *   (b) Map fan-out of 10 / 100 / 1000 trivial items vs calling the handler directly;
- *   (c) bundle size and cold module-init time of each Lambda.
- * Options: --only a,b,c   --sizes 10,100,1000   --seconds 30
+ *   (c) bundle size and cold module-init time of each Lambda;
+ *   (d) encode time of the old vs the current ffmpeg build (bench/ffmpeg-builds.ts).
+ * Options: --only a,b,c,d   --sizes 10,100,1000   --seconds 30
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -21,11 +22,12 @@ import { silentLogger, startLocalRuntime } from '../local-runtime/src/index.js';
 import { ROOT as root, synthesize } from '../scripts/synth.js';
 import { makeClip, useMediaTools } from '../test/helpers/media.js';
 import { measureBundles } from './bundles.js';
+import { benchFfmpegBuilds } from './ffmpeg-builds.js';
 import { synthFanOutApp } from './fixtures/fanout-app.js';
 import { handler as trivialWorker } from './fixtures/trivial/worker.js';
 
 const opts = new Command()
-  .option('--only <parts>', 'which benchmarks: a,b,c', 'a,b,c')
+  .option('--only <parts>', 'which benchmarks: a,b,c,d', 'a,b,c,d')
   .option('--sizes <n,...>', 'fan-out sizes for (b)', '10,100,1000')
   .option('--seconds <s>', 'clip length for (a)', '30')
   .parse()
@@ -262,6 +264,8 @@ const main = async () => {
     }
     console.log(table.toString());
   }
+  if (parts.has('d'))
+    results.ffmpegBuilds = await benchFfmpegBuilds({ seconds: Number(opts.seconds) });
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
