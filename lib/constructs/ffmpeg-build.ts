@@ -44,9 +44,6 @@ export const NPM_FALLBACK_BUILD = {
 /** Where the fetch step keeps downloads and unpacked builds (git-ignored). */
 export const DEFAULT_FFMPEG_CACHE = path.join(PROJECT_ROOT, '.tools', 'ffmpeg');
 
-/** `FFMPEG_LAYER_REQUIRE_FETCHED=1` turns the npm fallback into an error (CI sets it). */
-export const REQUIRE_FETCHED_ENV = 'FFMPEG_LAYER_REQUIRE_FETCHED';
-
 export const FETCH_COMMAND = 'npm run ffmpeg:fetch';
 
 export interface FfmpegBuild {

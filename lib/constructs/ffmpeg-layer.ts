@@ -10,7 +10,6 @@ import {
   type FfmpegBuild,
   findFetchedBuild,
   npmFallbackBuild,
-  REQUIRE_FETCHED_ENV,
 } from './ffmpeg-build.js';
 
 export {
@@ -31,8 +30,9 @@ export interface FfmpegLayerProps {
   readonly cacheDir?: string;
   /**
    * Fail synth instead of falling back to the old npm binaries when the
-   * pinned build has not been fetched.
-   * @default - true when the environment has FFMPEG_LAYER_REQUIRE_FETCHED=1
+   * pinned build has not been fetched. (The stack reads no environment, so
+   * CI's guarantee is `npm run ffmpeg:fetch -- --require` before synth.)
+   * @default false
    */
   readonly requireFetched?: boolean;
 }
@@ -62,7 +62,7 @@ export class FfmpegLayer extends Construct {
 
   constructor(scope: Construct, id: string, props: FfmpegLayerProps = {}) {
     super(scope, id);
-    const requireFetched = props.requireFetched ?? process.env[REQUIRE_FETCHED_ENV] === '1';
+    const requireFetched = props.requireFetched ?? false;
     const fetched = findFetchedBuild(props.cacheDir ?? DEFAULT_FFMPEG_CACHE);
     if ('build' in fetched) {
       this.build = fetched.build;
