@@ -1,10 +1,11 @@
 /**
- * `npm run bench`: prints three tables and writes bench/results/<timestamp>.json.
+ * `npm run bench`: prints five tables and writes bench/results/<timestamp>.json.
  *   (a) end-to-end time of a 30 s 720p clip vs the same ffmpeg work run directly;
  *   (b) Map fan-out of 10 / 100 / 1000 trivial items vs calling the handler directly;
  *   (c) bundle size and cold module-init time of each Lambda;
- *   (d) bytes read from S3 for one thumbnail of a ≥ 500 MB source, before/after range reads.
- * Options: --only a,b,c,d   --sizes 10,100,1000   --seconds 30   --large-mib 500
+ *   (d) bytes read from S3 for one thumbnail of a ≥ 500 MB source, before/after range reads;
+ *   (e) encode time of the old vs the current ffmpeg build (bench/ffmpeg-builds.ts).
+ * Options: --only a,b,c,d,e   --sizes 10,100,1000   --seconds 30   --large-mib 500
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -20,12 +21,13 @@ import { silentLogger, startLocalRuntime } from '../local-runtime/src/index.js';
 import { ROOT as root, synthesize } from '../scripts/synth.js';
 import { makeClip, useMediaTools } from '../test/helpers/media.js';
 import { measureBundles } from './bundles.js';
+import { benchFfmpegBuilds } from './ffmpeg-builds.js';
 import { synthFanOutApp } from './fixtures/fanout-app.js';
 import { handler as trivialWorker } from './fixtures/trivial/worker.js';
 import { benchRangeReads } from './range-reads.js';
 
 const opts = new Command()
-  .option('--only <parts>', 'which benchmarks: a,b,c,d', 'a,b,c,d')
+  .option('--only <parts>', 'which benchmarks: a,b,c,d,e', 'a,b,c,d,e')
   .option('--large-mib <n>', 'source size for (d)', '500')
   .option('--sizes <n,...>', 'fan-out sizes for (b)', '10,100,1000')
   .option('--seconds <s>', 'clip length for (a)', '30')
@@ -288,6 +290,8 @@ const main = async () => {
     );
     console.log(table.toString());
   }
+  if (parts.has('e'))
+    results.ffmpegBuilds = await benchFfmpegBuilds({ seconds: Number(opts.seconds) });
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

@@ -25,6 +25,7 @@ import {
 } from '../contract/index.js';
 import { type Logger, startLocalRuntime } from '../local-runtime/src/index.js';
 import { cleanupMedia, makeClip } from '../test/helpers/media.js';
+import { fallbackNotice, fetchFfmpegBuild } from './fetch-ffmpeg.js';
 import { ROOT as root, synthesize } from './synth.js';
 
 const assemblyDir = join(root, 'cdk.out');
@@ -72,7 +73,11 @@ const runCli = (args: string[], env: NodeJS.ProcessEnv) =>
   });
 
 const main = async () => {
-  synthIfNeeded();
+  // The pinned ffmpeg for the layer (docs/ffmpeg.md); a fresh fetch changes the layer, so re-synth.
+  const ffmpegBuild = fetchFfmpegBuild({ log: (line) => say(`ffmpeg: ${line}`) });
+  if (ffmpegBuild.status === 'unavailable') console.warn(fallbackNotice(ffmpegBuild.reason));
+  if (ffmpegBuild.status === 'installed') synthesize();
+  else synthIfNeeded();
   mkdirSync(demoDir, { recursive: true });
   const logFile = join(demoDir, 'runtime.log');
   // Not .local/outputs.json: that file belongs to `npm run local`, and this

@@ -103,6 +103,45 @@ export const runTool = (
     });
   });
 
+export interface MediaToolVersions {
+  /** The token after "ffmpeg version", e.g. "6.0-static" or "N-47683-g0e8eb07980-static". */
+  ffmpeg: string;
+  ffprobe: string;
+}
+
+let versions: Promise<MediaToolVersions> | undefined;
+
+const toolVersion = async (tool: MediaTool): Promise<string> => {
+  const res = await runTool(tool, ['-version'], { timeoutMs: 15_000 });
+  const token = new RegExp(`^${tool} version (\\S+)`).exec(res.stdout)?.[1];
+  if (res.code !== 0 || !token) {
+    throw new MediaToolError(
+      `${tool} -version exited ${res.code} without a "${tool} version <token>" line: ` +
+        (stderrTail(res.stderr) || res.stdout.slice(0, 120))
+    );
+  }
+  return token;
+};
+
+/**
+ * The versions of the ffmpeg and ffprobe this process runs (the layer's in
+ * Lambda), for recording next to what they produced. Run once per process:
+ * the binaries cannot change under a running Lambda environment. A failure
+ * is not cached, so a later call tries again.
+ */
+export const mediaToolVersions = (): Promise<MediaToolVersions> => {
+  if (!versions) {
+    const pending = Promise.all([toolVersion('ffmpeg'), toolVersion('ffprobe')]).then(
+      ([ffmpeg, ffprobe]) => ({ ffmpeg, ffprobe })
+    );
+    versions = pending;
+    pending.catch(() => {
+      if (versions === pending) versions = undefined;
+    });
+  }
+  return versions;
+};
+
 /** Subset of `ffprobe -show_format -show_streams -of json` this project reads. */
 export interface FfprobeStream {
   index?: number;

