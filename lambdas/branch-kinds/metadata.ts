@@ -1,6 +1,14 @@
 import * as z from 'zod/mini';
 import { artifactKey, BranchIdSchema, type SourceObject } from '../../contract/index.js';
-import { type FfprobeOutput, inspect, parseRate, remaining, toNumber } from '../shared/media.js';
+import {
+  type FfprobeOutput,
+  inspect,
+  type MediaToolVersions,
+  mediaToolVersions,
+  parseRate,
+  remaining,
+  toNumber,
+} from '../shared/media.js';
 import type { BranchKind } from './kind.js';
 
 const MetadataBranchSchema = z.object({ id: BranchIdSchema, kind: z.literal('metadata') });
@@ -8,8 +16,17 @@ const MetadataBranchSchema = z.object({ id: BranchIdSchema, kind: z.literal('met
 /** Published path of the metadata document. */
 export const metadataKey = (videoId: string): string => artifactKey(videoId, 'metadata.json');
 
-/** The metadata artifact: a short summary for humans plus ffprobe's full output. */
-export const metadataDocument = (videoId: string, source: SourceObject, info: FfprobeOutput) => {
+/**
+ * The metadata artifact: a short summary for humans, ffprobe's full output,
+ * and the ffmpeg/ffprobe versions that produced this video's outputs (the
+ * layer's build: operators can tell which uploads a media CVE touched).
+ */
+export const metadataDocument = (
+  videoId: string,
+  source: SourceObject,
+  info: FfprobeOutput,
+  tools: MediaToolVersions
+) => {
   const streams = info.streams ?? [];
   const video = streams.find((s) => s.codec_type === 'video');
   const audio = streams.find((s) => s.codec_type === 'audio');
@@ -30,6 +47,7 @@ export const metadataDocument = (videoId: string, source: SourceObject, info: Ff
       streams: streams.length,
     },
     ffprobe: { format, streams },
+    tools,
   };
 };
 
@@ -39,9 +57,12 @@ export const metadata: BranchKind<typeof MetadataBranchSchema> = {
   schema: MetadataBranchSchema,
   plan: () => [{ id: 'metadata', kind: 'metadata' as const }],
   async run(_branch, { videoId, source, input, timeBudget }) {
-    const info = await inspect(input, remaining(timeBudget, 'ffprobe'));
+    const [info, tools] = await Promise.all([
+      inspect(input, remaining(timeBudget, 'ffprobe')),
+      mediaToolVersions(),
+    ]);
     const body = Buffer.from(
-      `${JSON.stringify(metadataDocument(videoId, source, info), null, 2)}\n`
+      `${JSON.stringify(metadataDocument(videoId, source, info, tools), null, 2)}\n`
     );
     return [{ key: metadataKey(videoId), contentType: 'application/json', body }];
   },

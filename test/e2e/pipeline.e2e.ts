@@ -17,7 +17,13 @@ import {
   SetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { auditKey, type Manifest, ManifestSchema, manifestKey, videoIdFor } from '../../contract/index.js';
+import {
+  auditKey,
+  type Manifest,
+  ManifestSchema,
+  manifestKey,
+  videoIdFor,
+} from '../../contract/index.js';
 import {
   cleanupMedia,
   ffprobe,

@@ -23,7 +23,7 @@ import {
   s3ErrorFactory,
   sourceFactory,
 } from '../helpers/factories.js';
-import { cleanupMedia, ffprobe, makeClip, useMediaTools } from '../helpers/media.js';
+import { cleanupMedia, ffprobe, LAYER_BUILD, makeClip, useMediaTools } from '../helpers/media.js';
 
 const VIDEO_ID = 'clip-0123456789abcdef';
 const BUCKET = 'output-bucket';
@@ -151,6 +151,8 @@ describe('branch kinds with real ffmpeg, reading the source over HTTP as in Lamb
       frameRate: 25,
     });
     expect(doc.ffprobe.streams).toHaveLength(2);
+    // The versions of the binaries that ran, as the layer ships them (LAYER_BUILD).
+    expect(doc.tools).toEqual(LAYER_BUILD.versions);
     expect(text).not.toContain(workDir);
     expect(text).not.toContain('X-Amz-Signature');
   });

@@ -53,10 +53,12 @@ describe('metadataDocument', () => {
     const source = sourceFactory();
 
     // Act
-    const doc = metadataDocument('clip-0123456789abcdef', source, ffprobeOutputFactory());
+    const tools = { ffmpeg: '6.0-static', ffprobe: '6.0-static' };
+    const doc = metadataDocument('clip-0123456789abcdef', source, ffprobeOutputFactory(), tools);
 
     // Assess
-    expect(Object.keys(doc).sort()).toEqual(['ffprobe', 'source', 'summary', 'videoId']);
+    expect(Object.keys(doc).sort()).toEqual(['ffprobe', 'source', 'summary', 'tools', 'videoId']);
+    expect(doc.tools).toEqual({ ffmpeg: '6.0-static', ffprobe: '6.0-static' });
     expect(doc.videoId).toBe('clip-0123456789abcdef');
     expect(doc.source).toEqual(source);
     expect(doc.summary).toEqual({
@@ -77,7 +79,7 @@ describe('metadataDocument', () => {
 
   it('reports unknown facts as null rather than dropping them', () => {
     // Act
-    const doc = metadataDocument('v', sourceFactory(), {});
+    const doc = metadataDocument('v', sourceFactory(), {}, { ffmpeg: 'x', ffprobe: 'y' });
 
     // Assess
     expect(doc.summary).toEqual({
