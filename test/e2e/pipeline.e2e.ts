@@ -27,6 +27,7 @@ import {
 import {
   cleanupMedia,
   ffprobe,
+  LAYER_BUILD,
   makeClip,
   makeEmpty,
   makeNonVideo,
@@ -222,6 +223,8 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
         if (branch.kind === 'metadata') {
           const doc = JSON.parse(bytes.toString('utf8'));
           expect(doc).toMatchObject({ videoId, summary: { width: 640, height: 360 } });
+          // The binaries that ran are the layer's build (the one the synth picked).
+          expect(doc.tools).toEqual(LAYER_BUILD.versions);
         }
       }
     }
