@@ -35,7 +35,11 @@ export const pascalCase = (kind: string): string =>
 
 /** State names that appear in execution history, alarms and the CLI's live view. */
 export const STATE_NAMES = {
+  probe: 'Probe',
+  plan: 'Plan',
   fanOut: 'FanOut',
+  routeBranch: 'RouteBranch',
+  unknownBranchKind: 'UnknownBranchKind',
   branchFailed: 'BranchFailed',
   aggregate: 'Aggregate',
   /** The task state that runs branches of one kind. */

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { isNotFound as isAwsNotFound } from '../../contract/index.js';
 import { CliError, isLocalEndpoint, regionOfArn } from './config.js';
 
 export interface AwsOptions {
@@ -141,8 +142,6 @@ export const describeError = (err: unknown, endpoint?: string): string => {
 };
 
 /** S3 says "not there" with NoSuchKey on GET and a bare 404 (NotFound) on HEAD. */
-export const isNotFound = (err: unknown): boolean => {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } } | undefined;
-  if (e?.name === 'NoSuchBucket') return false;
-  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
-};
+/** A missing object or version (not a missing bucket, which the CLI reports as a setup error). */
+export const isNotFound = (err: unknown): boolean =>
+  (err as { name?: string } | undefined)?.name !== 'NoSuchBucket' && isAwsNotFound(err);

@@ -20,13 +20,8 @@ import { CliError } from './config.js';
  * AWS event shapes; the local runtime emits the same ones.
  */
 
-/**
- * State names the stack defines outside STATE_NAMES (lib/stacks and the Map
- * construct). They appear in execution history, so they are as stable as the
- * ones in contract/state.ts.
- */
-export const PLAN_STATE = 'Plan';
-export const UNKNOWN_KIND_STATE = 'UnknownBranchKind';
+const PLAN_STATE = STATE_NAMES.plan;
+const UNKNOWN_KIND_STATE = STATE_NAMES.unknownBranchKind;
 
 export type LiveStatus = 'running' | 'succeeded' | 'failed';
 

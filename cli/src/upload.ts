@@ -6,6 +6,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import cliProgress from 'cli-progress';
 import {
   extensionOf,
+  MULTIPART_PART_SIZE,
   type SourceObject,
   THUMBNAIL_TIMES_METADATA,
   UPLOAD_PREFIX,
@@ -15,8 +16,11 @@ import { CliError } from './config.js';
 import { formatDuration } from './render.js';
 import type { Out } from './watch.js';
 
-/** Part size for multipart uploads; files up to this size go up in one PutObject. */
-export const PART_SIZE = 8 * 1024 * 1024;
+/**
+ * The project's one part size (contract/transfer.ts): the CLI uploads like the
+ * Lambdas do; files up to this size go up in one PutObject.
+ */
+export const PART_SIZE = MULTIPART_PART_SIZE;
 
 /** `uploads/<file name>` by default; a `--key` ending in `/` is a folder under uploads/. */
 export const resolveUploadKey = (file: string, key: string | undefined): string => {

@@ -134,7 +134,7 @@ export class MapFanOutFanIn extends Construct {
       parameters: { 'id.$': branchIdPath, status: 'FAILED', 'error.$': '$.error.Error' },
     });
     if (props.workers.length === 0) throw new Error('MapFanOutFanIn needs at least one worker');
-    const route = new sfn.Choice(this, 'RouteBranch', { stateName: 'RouteBranch' });
+    const route = new sfn.Choice(this, 'RouteBranch', { stateName: STATE_NAMES.routeBranch });
     for (const w of props.workers) {
       const name = w.stateName ?? STATE_NAMES.runBranch(w.kind);
       route.when(
@@ -148,7 +148,7 @@ export class MapFanOutFanIn extends Construct {
     // A kind no worker handles is data, not a crash of the whole fan-out.
     route.otherwise(
       new sfn.Pass(this, 'UnknownBranchKind', {
-        stateName: 'UnknownBranchKind',
+        stateName: STATE_NAMES.unknownBranchKind,
         parameters: { 'id.$': branchIdPath, status: 'FAILED', error: 'UnknownBranchKind' },
       })
     );

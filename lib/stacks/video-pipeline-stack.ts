@@ -20,6 +20,8 @@ import {
   OUTPUT_PREFIX,
   pascalCase,
   RETRYABLE_ERROR_NAMES,
+  STATE_NAMES,
+  STATE_PATHS,
   UPLOAD_PREFIX,
 } from '../../contract/index.js';
 import { BRANCH_KINDS } from '../../lambdas/branch-kinds/registry.js';
@@ -157,8 +159,8 @@ export class VideoPipelineStack extends Stack {
 
     this.workflow = new MapFanOutFanIn(this, 'Workflow', {
       prepare: [
-        { name: 'Probe', handler: probe.function, resultPath: '$.probe' },
-        { name: 'Plan', handler: plan.function, resultPath: '$.plan' },
+        { name: STATE_NAMES.probe, handler: probe.function, resultPath: STATE_PATHS.probe },
+        { name: STATE_NAMES.plan, handler: plan.function, resultPath: STATE_PATHS.plan },
       ],
       branchSelector: BRANCH_ITEM_SELECTOR,
       workers: branchFns.map(({ kind, fn }) => ({ kind, handler: fn.function })),
