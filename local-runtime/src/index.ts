@@ -3,9 +3,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { loadStack } from './assembly.js';
+import { type Emulator, startEmulator } from './emulator.js';
 import { LocalRuntimeError } from './errors.js';
 import { EsmPoller } from './esm-poller.js';
 import { createRouter } from './http/router.js';
@@ -29,6 +30,8 @@ export interface LocalRuntimeOptions {
   stackName?: string;
   /** 0 picks a free port. Default 4566 (LocalStack's). */
   port?: number;
+  /** Address the endpoint listens on. Default: LOCAL_BIND_HOST, then 127.0.0.1. */
+  bindHost?: string;
   /** Default: AWS_REGION, then us-east-1. */
   region?: string;
   logger?: Logger;
@@ -51,15 +54,23 @@ export interface LocalRuntime {
   model: StackModel;
   lambda: LambdaRunner;
   stepFunctions: StepFunctionsService;
-  fauxqs: FauxqsServer;
+  /** fauxqs (S3, SNS, SQS), always on 127.0.0.1 behind the endpoint. */
+  emulator: Emulator;
   stop(): Promise<void>;
 }
 
-const listen = (server: Server, port: number) =>
+const listen = (server: Server, port: number, host: string) =>
   new Promise<number>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
   });
+
+/** The address clients use: a wildcard bind is still reached through loopback. */
+function endpointHost(bindHost: string): string {
+  if (bindHost === '0.0.0.0') return '127.0.0.1';
+  if (bindHost === '::') return '[::1]';
+  return bindHost.includes(':') ? `[${bindHost}]` : bindHost;
+}
 
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const startedAt = performance.now();
@@ -74,15 +85,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const snapshot = snapshotAssembly(options.assemblyDir);
   const stack = loadStack(snapshot.dir, options.stackName);
 
-  const fauxqs = await startFauxqs({ port: 0, logger: false, defaultRegion: region });
-  const fauxqsUrl = `http://127.0.0.1:${fauxqs.port}`;
+  const bindHost = options.bindHost ?? process.env.LOCAL_BIND_HOST ?? '127.0.0.1';
+  // Only the runtime talks to fauxqs: on any other address, clients could skip the
+  // front door (and with it the S3 notifications it raises).
+  const fauxqs = await startEmulator({ host: '127.0.0.1', region });
+  const fauxqsUrl = fauxqs.url;
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
     res.writeHead(503).end('starting');
   };
   const server = createServer((req, res) => handler(req, res));
   let port: number;
   try {
-    port = await listen(server, options.port ?? 4566);
+    port = await listen(server, options.port ?? 4566, bindHost);
   } catch (err) {
     await fauxqs.stop();
     snapshot.remove();
@@ -93,7 +107,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     throw err;
   }
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${endpointHost(bindHost)}:${port}`;
   const model = buildModel(stack, { region, endpoint, parameters: options.parameters });
 
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -105,6 +119,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     credentials,
     forcePathStyle: true,
   });
+  const internalSns = new SNSClient({ region, endpoint: fauxqsUrl, credentials });
 
   const lambda = new LambdaRunner(model.functions, {
     endpoint,
@@ -117,7 +132,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     accountId: ACCOUNT_ID,
     logger,
   });
-  const notifier = new S3Notifier(model, fauxqs, internalS3, lambda, logger);
+  const notifier = new S3Notifier(
+    model,
+    {
+      s3: internalS3,
+      sns: internalSns,
+      sqs: internalSqs,
+      sqsUrl: `${fauxqsUrl}/${ACCOUNT_ID}`,
+    },
+    lambda,
+    logger
+  );
   handler = createRouter({
     fauxqsPort: fauxqs.port,
     sfn: stepFunctions,
@@ -143,13 +168,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       internalSqs.destroy();
       publicSqs.destroy();
       internalS3.destroy();
+      internalSns.destroy();
       snapshot.remove();
     })();
     return stopped;
   };
 
   try {
-    await provision(model, fauxqs, publicSqs, logger);
+    await provision(model, { publicSqs, sns: internalSns, s3: internalS3 }, logger);
     const queues = new Map(model.queues.map((q) => [q.arn, q]));
     for (const spec of model.eventSourceMappings) {
       const queue = queues.get(spec.queueArn);
@@ -205,7 +231,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     model,
     lambda,
     stepFunctions,
-    fauxqs,
+    emulator: fauxqs,
     stop,
   };
 }

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -87,3 +88,94 @@ export async function eventually<T>(
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `predicate` until it returns something other than undefined/false. */
+export async function waitFor<T>(
+  predicate: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 15_000, intervalMs = 50, what = 'condition' } = {}
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await predicate();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+
+export interface RuntimeProcess {
+  pid: number;
+  endpoint: string;
+  outputs: Record<string, string>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the runtime's CLI as its own process (one node process: tsx as an import
+ * hook), for what must be observed from outside: memory, listening sockets.
+ */
+export async function startRuntimeProcess(
+  assemblyDir: string,
+  env: Record<string, string> = {}
+): Promise<RuntimeProcess> {
+  const outputsFile = path.join(mkdtempSync(path.join(tmpdir(), 'local-runtime-out-')), 'o.json');
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(here, '..', 'src', 'cli.ts'),
+      '--assembly',
+      assemblyDir,
+      '--port',
+      '0',
+      '--outputs-file',
+      outputsFile,
+    ],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }
+  );
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    out += c.toString('utf8');
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    out += c.toString('utf8');
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(path.dirname(outputsFile), { recursive: true, force: true });
+  };
+  try {
+    const endpoint = await waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`runtime exited early:\n${out}`);
+        return /AWS_ENDPOINT_URL=(\S+)/.exec(out)?.[1];
+      },
+      { timeoutMs: 60_000, what: 'runtime start' }
+    );
+    const outputs = Object.values(JSON.parse(readFileSync(outputsFile, 'utf8')))[0] as Record<
+      string,
+      string
+    >;
+    return { pid: child.pid as number, endpoint, outputs, output: () => out, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Resident set (VmRSS) and its high-water mark (VmHWM) of a process, in MiB. */
+export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (!m) throw new Error(`/proc/${pid}/status has no ${field}`);
+    return Number(m[1]) / 1024;
+  };
+  return { rssMiB: kib('VmRSS'), peakMiB: kib('VmHWM') };
+}
