@@ -1,7 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { buildApp } from 'fauxqs';
 import { LocalRuntimeError } from './errors.js';
 
@@ -32,8 +34,15 @@ interface FauxqsInternals {
  * lookup next to the package entry (pinned fauxqs version; checked at start).
  */
 async function loadInternals(): Promise<FauxqsInternals> {
-  const entry = import.meta.resolve('fauxqs');
   try {
+    // fauxqs exports only an `import` condition, so require.resolve() cannot find it, and
+    // import.meta.resolve() is missing under vitest's module runner: walk the lookup paths.
+    const dir = createRequire(import.meta.url)
+      .resolve.paths('fauxqs')
+      ?.map((p) => path.join(p, 'fauxqs'))
+      .find((p) => existsSync(path.join(p, 'dist', 'app.js')));
+    if (!dir) throw new Error('fauxqs is not installed');
+    const entry = pathToFileURL(path.join(dir, 'dist', 'app.js'));
     const [{ S3Store }, { FileS3Persistence }] = await Promise.all([
       import(new URL('./s3/s3Store.js', entry).href),
       import(new URL('./s3/fileS3Persistence.js', entry).href),

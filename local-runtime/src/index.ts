@@ -85,7 +85,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const snapshot = snapshotAssembly(options.assemblyDir);
   const stack = loadStack(snapshot.dir, options.stackName);
 
-  const bindHost = options.bindHost ?? process.env.LOCAL_BIND_HOST ?? '127.0.0.1';
+  const bindHost = options.bindHost || process.env.LOCAL_BIND_HOST || '127.0.0.1';
   // Only the runtime talks to fauxqs: on any other address, clients could skip the
   // front door (and with it the S3 notifications it raises).
   const fauxqs = await startEmulator({ host: '127.0.0.1', region });
