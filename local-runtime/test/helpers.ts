@@ -6,7 +6,12 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { type LocalRuntime, type Logger, silentLogger, startLocalRuntime } from '../src/index.js';
 
 export const silent = silentLogger;
@@ -73,21 +78,6 @@ export async function startFixture(): Promise<Fixture> {
     },
   };
 }
-
-export async function eventually<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  { timeoutMs = 15_000, intervalMs = 100 } = {}
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `predicate` until it returns something other than undefined/false. */
 export async function waitFor<T>(
@@ -178,4 +168,57 @@ export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
     return Number(m[1]) / 1024;
   };
   return { rssMiB: kib('VmRSS'), peakMiB: kib('VmHWM') };
+}
+
+/** Messages a queue holds: visible, in flight (received, not deleted) and delayed. */
+export async function queueCounts(sqs: SQSClient, queueUrl: string) {
+  const { Attributes: a = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    })
+  );
+  return {
+    visible: Number(a.ApproximateNumberOfMessages),
+    inFlight: Number(a.ApproximateNumberOfMessagesNotVisible),
+    delayed: Number(a.ApproximateNumberOfMessagesDelayed),
+  };
+}
+
+/** Waits until the queue holds nothing at all: every message was deleted (or moved to its DLQ). */
+export const waitForEmptyQueue = (sqs: SQSClient, queueUrl: string, timeoutMs = 15_000) =>
+  waitFor(
+    async () => {
+      const c = await queueCounts(sqs, queueUrl);
+      return c.visible + c.inFlight + c.delayed === 0;
+    },
+    { timeoutMs, what: `queue ${queueUrl} empty` }
+  );
+
+/** Receives until `count` messages arrived, then checks that no further one is visible. */
+export async function receiveExactly(sqs: SQSClient, queueUrl: string, count: number) {
+  const out: Message[] = [];
+  await waitFor(
+    async () => {
+      const r = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ['All'],
+        })
+      );
+      out.push(...(r.Messages ?? []));
+      return out.length >= count;
+    },
+    { what: `${count} message(s) on ${queueUrl}` }
+  );
+  const extra = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 })
+  );
+  return [...out, ...(extra.Messages ?? [])];
 }
