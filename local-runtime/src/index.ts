@@ -145,6 +145,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   );
   handler = createRouter({
     fauxqsPort: fauxqs.port,
+    s3StorageDir: fauxqs.storageDir,
     sfn: stepFunctions,
     lambda,
     notifier,

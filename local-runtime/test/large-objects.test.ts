@@ -15,6 +15,10 @@ import { synthFixture } from './fixtures/app.js';
 import { memoryOf, type RuntimeProcess, startRuntimeProcess } from './helpers.js';
 
 const MiB = 1024 * 1024;
+const bytes = async (body: unknown) =>
+  Buffer.from(
+    await (body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()
+  );
 
 /** Deterministic bytes that differ at every offset, so a wrong range cannot match. */
 function patternBytes(offset: number, length: number): Buffer {
@@ -119,6 +123,8 @@ describe('large objects on the local S3', { timeout: 180_000 }, () => {
     // Assess
     expect(new URL(url).host).toBe(new URL(rt.endpoint).host);
     expect(res.status).toBe(206);
+    expect(res.headers.get('accept-ranges')).toBe('bytes');
+    expect(res.headers.get('etag')).toMatch(/^"[0-9a-f]{32}-5"$/);
     expect(res.headers.get('content-range')).toBe(`bytes ${start}-${120 * MiB - 1}/${120 * MiB}`);
     const chunk = Buffer.from(first.value as Uint8Array);
     expect(chunk.length).toBeGreaterThan(0);
@@ -144,6 +150,44 @@ describe('large objects on the local S3', { timeout: 180_000 }, () => {
       await (tail.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()
     );
     expect(got.equals(patternBytes(7 + size - 16, 16))).toBe(true);
+  });
+
+  it('reads ranges of an object whose key has characters unsafe in file names', async () => {
+    // Prepare
+    const key = 'big/odd: name?*|%20 <1>.bin';
+    const body = patternBytes(3, 6 * MiB);
+    await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'video/mp4' })
+    );
+
+    // Act
+    const r = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=5000000-5000099' })
+    );
+    const whole = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+
+    // Assess
+    expect(r.ContentRange).toBe(`bytes 5000000-5000099/${6 * MiB}`);
+    expect(r.ContentType).toBe('video/mp4');
+    expect((await bytes(r.Body)).equals(patternBytes(3 + 5_000_000, 100))).toBe(true);
+    expect(whole.$metadata.httpStatusCode).toBe(200);
+    expect((await bytes(whole.Body)).equals(body)).toBe(true);
+  });
+
+  it('answers an unsatisfiable range with 416 InvalidRange', async () => {
+    // Act
+    const err = await s3
+      .send(
+        new GetObjectCommand({
+          Bucket: bucket,
+          Key: 'big/multipart.bin',
+          Range: `bytes=${120 * MiB}-`,
+        })
+      )
+      .catch((e: { name: string; $metadata: { httpStatusCode: number } }) => e);
+
+    // Assess
+    expect(err).toMatchObject({ name: 'InvalidRange', $metadata: { httpStatusCode: 416 } });
   });
 
   it('rejects a PUT over 5 GiB with EntityTooLarge before reading the body', async () => {

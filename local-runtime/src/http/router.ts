@@ -5,9 +5,12 @@ import { LambdaServiceError } from '../lambda/runner.js';
 import type { Logger } from '../logger.js';
 import type { ObjectCreatedEvent, S3Notifier } from '../s3-notifier.js';
 import { SfnError, type StepFunctionsService } from '../sfn/service.js';
+import { plainObjectGet, serveObjectFromDisk } from './object-reader.js';
 
 export interface RouterDeps {
   fauxqsPort: number;
+  /** fauxqs's S3 file storage: plain object GETs are streamed from it (see object-reader.ts). */
+  s3StorageDir?: string;
   sfn: StepFunctionsService;
   lambda: LambdaRunner;
   notifier: S3Notifier;
@@ -297,6 +300,18 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
       }
       if (service === 'lambda' || url.pathname.startsWith('/2015-03-31/functions/')) {
         return handleLambda(req, res, url);
+      }
+      const get = deps.s3StorageDir ? plainObjectGet(req, url) : undefined;
+      if (
+        get &&
+        deps.s3StorageDir &&
+        (await serveObjectFromDisk(req, res, url, get, {
+          agent,
+          fauxqsPort: deps.fauxqsPort,
+          storageDir: deps.s3StorageDir,
+        }))
+      ) {
+        return;
       }
       return proxy(req, res, url);
     })();
