@@ -10,7 +10,7 @@ import { type Emulator, startEmulator } from './emulator.js';
 import { LocalRuntimeError } from './errors.js';
 import { EsmPoller } from './esm-poller.js';
 import { createRouter } from './http/router.js';
-import { LambdaRunner } from './lambda/runner.js';
+import { accountConcurrencyFor, LambdaRunner } from './lambda/runner.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { ACCOUNT_ID, buildModel, type StackModel } from './model.js';
 import { provision } from './provisioner.js';
@@ -41,6 +41,8 @@ export interface LocalRuntimeOptions {
   parameters?: Record<string, string>;
   /** Local cap on concurrent environments per function without reserved concurrency. Default 10. */
   lambdaConcurrency?: number;
+  /** The account's Lambda concurrency. Default: LOCAL_ACCOUNT_CONCURRENCY, then 1000 (AWS's default). */
+  accountConcurrency?: number;
   /** ReceiveMessage long-poll seconds for event source mappings. Default 1 (keeps stop() fast). */
   pollWaitSeconds?: number;
 }
@@ -76,12 +78,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const startedAt = performance.now();
   const logger = options.logger ?? consoleLogger;
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  const envAccount = process.env.LOCAL_ACCOUNT_CONCURRENCY;
+  const accountConcurrency =
+    options.accountConcurrency ?? (envAccount ? Number(envAccount) : undefined);
   // Validate the original first (clear errors name the real path), then run from a snapshot.
-  buildModel(loadStack(options.assemblyDir, options.stackName), {
+  const checked = buildModel(loadStack(options.assemblyDir, options.stackName), {
     region,
     endpoint: 'http://127.0.0.1:0',
     parameters: options.parameters,
   });
+  accountConcurrencyFor(checked.functions, accountConcurrency);
   const snapshot = snapshotAssembly(options.assemblyDir);
   const stack = loadStack(snapshot.dir, options.stackName);
 
@@ -126,6 +132,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     region,
     logger,
     defaultConcurrency: options.lambdaConcurrency,
+    accountConcurrency,
   });
   const stepFunctions = new StepFunctionsService(model.stateMachines, lambda, {
     region,

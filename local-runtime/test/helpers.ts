@@ -12,7 +12,13 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type LocalRuntime, type Logger, silentLogger, startLocalRuntime } from '../src/index.js';
+import {
+  type LocalRuntime,
+  type LocalRuntimeOptions,
+  type Logger,
+  silentLogger,
+  startLocalRuntime,
+} from '../src/index.js';
 
 export const silent = silentLogger;
 
@@ -41,7 +47,7 @@ export function captureLogger(lines: string[]): Logger {
 }
 
 /** Synthesizes the fixture app into a fresh temp dir and runs it on a random port. */
-export async function startFixture(): Promise<Fixture> {
+export async function startFixture(options: Partial<LocalRuntimeOptions> = {}): Promise<Fixture> {
   const dir = mkdtempSync(path.join(tmpdir(), 'local-runtime-test-'));
   const stateDir = path.join(dir, 'state');
   mkdirSync(stateDir);
@@ -51,6 +57,7 @@ export async function startFixture(): Promise<Fixture> {
     assemblyDir: path.join(dir, 'cdk.out'),
     port: 0,
     logger: captureLogger(logs),
+    ...options,
   });
   const cfg = {
     endpoint: rt.endpoint,
