@@ -4,6 +4,7 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  GetObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -158,6 +159,24 @@ describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, ()
     expect(envelopes.map((e) => e.Message).sort()).toEqual(['{"n":1}', '{"n":2}']);
     expect(envelopes[0]).toMatchObject({ Type: 'Notification', TopicArn: topic });
     expect(envelopes[0].MessageAttributes.kind).toMatchObject({ Type: 'String' });
+  });
+
+  it('answers S3 errors raised by the store with their S3 code and status', async () => {
+    // Prepare: the runtime runs in this process here (the S3 store class is loaded
+    // apart from fauxqs's entry; its errors must still be fauxqs's S3Error).
+    const bucket = fx.rt.outputs.DirectBucketName;
+
+    // Act
+    const missing = await fx.s3
+      .send(new GetObjectCommand({ Bucket: bucket, Key: 'no/such/key.bin' }))
+      .catch((e: Error) => e);
+    const noBucket = await fx.s3
+      .send(new GetObjectCommand({ Bucket: 'no-such-bucket-here', Key: 'k' }))
+      .catch((e: Error) => e);
+
+    // Assess
+    expect(missing).toMatchObject({ name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    expect(noBucket).toMatchObject({ name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } });
   });
 
   it('writes outputs like cdk deploy --outputs-file', async () => {
