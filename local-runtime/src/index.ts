@@ -94,7 +94,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const bindHost = options.bindHost || process.env.LOCAL_BIND_HOST || '127.0.0.1';
   // Only the runtime talks to fauxqs: on any other address, clients could skip the
   // front door (and with it the S3 notifications it raises).
-  const fauxqs = await startEmulator({ host: '127.0.0.1', region });
+  const fauxqs = await startEmulator({ host: '127.0.0.1', region }).catch((err) => {
+    snapshot.remove();
+    throw err;
+  });
   const fauxqsUrl = fauxqs.url;
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
     res.writeHead(503).end('starting');
