@@ -1,4 +1,7 @@
+import path from 'node:path';
 import { Command } from 'commander';
+import { ROOT, synthesize } from '../../scripts/synth.js';
+import { assertPortFree, inputsHash, recordInputs, staleReason } from './freshness.js';
 import { consoleLogger, LocalRuntimeError, startLocalRuntime } from './index.js';
 
 const program = new Command()
@@ -14,6 +17,10 @@ const program = new Command()
     '.local/outputs.json'
   )
   .option('--parameters <k=v...>', 'template parameter values')
+  .option(
+    '--synth',
+    'synthesize the app into cdk.out first, only if its inputs changed (checks the port first)'
+  )
   .parse();
 
 const opts = program.opts<{
@@ -23,9 +30,26 @@ const opts = program.opts<{
   region?: string;
   outputsFile: string;
   parameters?: string[];
+  synth?: boolean;
 }>();
 
 try {
+  if (opts.synth) {
+    const assemblyDir = path.join(ROOT, 'cdk.out');
+    if (path.resolve(opts.assembly) !== assemblyDir) {
+      throw new LocalRuntimeError(`--synth writes ${assemblyDir}; drop --assembly or --synth`);
+    }
+    await assertPortFree(Number(opts.port), process.env.LOCAL_BIND_HOST || '127.0.0.1');
+    const reason = staleReason(ROOT, assemblyDir);
+    if (reason) {
+      console.log(`[local] synthesizing: ${reason}`);
+      const hash = inputsHash(ROOT);
+      synthesize();
+      recordInputs(assemblyDir, hash);
+    } else {
+      console.log('[local] cdk.out is current (inputs unchanged): not synthesizing');
+    }
+  }
   const runtime = await startLocalRuntime({
     assemblyDir: opts.assembly,
     stackName: opts.stack,

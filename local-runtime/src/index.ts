@@ -3,13 +3,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { type FauxqsServer, startFauxqs } from 'fauxqs';
 import { loadStack } from './assembly.js';
+import { type Emulator, startEmulator } from './emulator.js';
 import { LocalRuntimeError } from './errors.js';
 import { EsmPoller } from './esm-poller.js';
 import { createRouter } from './http/router.js';
-import { LambdaRunner } from './lambda/runner.js';
+import { accountConcurrencyFor, LambdaRunner } from './lambda/runner.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { ACCOUNT_ID, buildModel, type StackModel } from './model.js';
 import { provision } from './provisioner.js';
@@ -29,6 +30,8 @@ export interface LocalRuntimeOptions {
   stackName?: string;
   /** 0 picks a free port. Default 4566 (LocalStack's). */
   port?: number;
+  /** Address the endpoint listens on. Default: LOCAL_BIND_HOST, then 127.0.0.1. */
+  bindHost?: string;
   /** Default: AWS_REGION, then us-east-1. */
   region?: string;
   logger?: Logger;
@@ -38,6 +41,8 @@ export interface LocalRuntimeOptions {
   parameters?: Record<string, string>;
   /** Local cap on concurrent environments per function without reserved concurrency. Default 10. */
   lambdaConcurrency?: number;
+  /** The account's Lambda concurrency. Default: LOCAL_ACCOUNT_CONCURRENCY, then 1000 (AWS's default). */
+  accountConcurrency?: number;
   /** ReceiveMessage long-poll seconds for event source mappings. Default 1 (keeps stop() fast). */
   pollWaitSeconds?: number;
 }
@@ -51,38 +56,56 @@ export interface LocalRuntime {
   model: StackModel;
   lambda: LambdaRunner;
   stepFunctions: StepFunctionsService;
-  fauxqs: FauxqsServer;
+  /** fauxqs (S3, SNS, SQS), always on 127.0.0.1 behind the endpoint. */
+  emulator: Emulator;
   stop(): Promise<void>;
 }
 
-const listen = (server: Server, port: number) =>
+const listen = (server: Server, port: number, host: string) =>
   new Promise<number>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
   });
+
+/** The address clients use: a wildcard bind is still reached through loopback. */
+function endpointHost(bindHost: string): string {
+  if (bindHost === '0.0.0.0') return '127.0.0.1';
+  if (bindHost === '::') return '[::1]';
+  return bindHost.includes(':') ? `[${bindHost}]` : bindHost;
+}
 
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const startedAt = performance.now();
   const logger = options.logger ?? consoleLogger;
   const region = options.region ?? process.env.AWS_REGION ?? 'us-east-1';
+  const envAccount = process.env.LOCAL_ACCOUNT_CONCURRENCY;
+  const accountConcurrency =
+    options.accountConcurrency ?? (envAccount ? Number(envAccount) : undefined);
   // Validate the original first (clear errors name the real path), then run from a snapshot.
-  buildModel(loadStack(options.assemblyDir, options.stackName), {
+  const checked = buildModel(loadStack(options.assemblyDir, options.stackName), {
     region,
     endpoint: 'http://127.0.0.1:0',
     parameters: options.parameters,
   });
+  accountConcurrencyFor(checked.functions, accountConcurrency);
   const snapshot = snapshotAssembly(options.assemblyDir);
   const stack = loadStack(snapshot.dir, options.stackName);
 
-  const fauxqs = await startFauxqs({ port: 0, logger: false, defaultRegion: region });
-  const fauxqsUrl = `http://127.0.0.1:${fauxqs.port}`;
+  const bindHost = options.bindHost || process.env.LOCAL_BIND_HOST || '127.0.0.1';
+  // Only the runtime talks to fauxqs: on any other address, clients could skip the
+  // front door (and with it the S3 notifications it raises).
+  const fauxqs = await startEmulator({ host: '127.0.0.1', region }).catch((err) => {
+    snapshot.remove();
+    throw err;
+  });
+  const fauxqsUrl = fauxqs.url;
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => {
     res.writeHead(503).end('starting');
   };
   const server = createServer((req, res) => handler(req, res));
   let port: number;
   try {
-    port = await listen(server, options.port ?? 4566);
+    port = await listen(server, options.port ?? 4566, bindHost);
   } catch (err) {
     await fauxqs.stop();
     snapshot.remove();
@@ -93,7 +116,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
     throw err;
   }
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${endpointHost(bindHost)}:${port}`;
   const model = buildModel(stack, { region, endpoint, parameters: options.parameters });
 
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -105,21 +128,34 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     credentials,
     forcePathStyle: true,
   });
+  const internalSns = new SNSClient({ region, endpoint: fauxqsUrl, credentials });
 
   const lambda = new LambdaRunner(model.functions, {
     endpoint,
     region,
     logger,
     defaultConcurrency: options.lambdaConcurrency,
+    accountConcurrency,
   });
   const stepFunctions = new StepFunctionsService(model.stateMachines, lambda, {
     region,
     accountId: ACCOUNT_ID,
     logger,
   });
-  const notifier = new S3Notifier(model, fauxqs, internalS3, lambda, logger);
+  const notifier = new S3Notifier(
+    model,
+    {
+      s3: internalS3,
+      sns: internalSns,
+      sqs: internalSqs,
+      sqsUrl: `${fauxqsUrl}/${ACCOUNT_ID}`,
+    },
+    lambda,
+    logger
+  );
   handler = createRouter({
     fauxqsPort: fauxqs.port,
+    s3StorageDir: fauxqs.storageDir,
     sfn: stepFunctions,
     lambda,
     notifier,
@@ -143,13 +179,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       internalSqs.destroy();
       publicSqs.destroy();
       internalS3.destroy();
+      internalSns.destroy();
       snapshot.remove();
     })();
     return stopped;
   };
 
   try {
-    await provision(model, fauxqs, publicSqs, logger);
+    await provision(model, { publicSqs, sns: internalSns, s3: internalS3 }, logger);
     const queues = new Map(model.queues.map((q) => [q.arn, q]));
     for (const spec of model.eventSourceMappings) {
       const queue = queues.get(spec.queueArn);
@@ -205,7 +242,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     model,
     lambda,
     stepFunctions,
-    fauxqs,
+    emulator: fauxqs,
     stop,
   };
 }

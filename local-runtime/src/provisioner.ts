@@ -1,5 +1,6 @@
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateTopicCommand, type SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { FauxqsServer } from 'fauxqs';
 import { LocalRuntimeError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { QueueSpec, StackModel } from './model.js';
@@ -22,15 +23,18 @@ function dependencyOrder(queues: QueueSpec[]): QueueSpec[] {
   return out;
 }
 
-/**
- * Creates the stack's messaging and storage resources in fauxqs.
- * Queues go through the SQS API on the runtime's public endpoint so the queue
- * URLs fauxqs hands out (GetQueueUrl, ListQueues) carry the public host:port.
- */
+export interface ProvisionClients {
+  /** On the runtime's public endpoint, so the queue URLs fauxqs hands out carry its host:port. */
+  publicSqs: SQSClient;
+  /** Topics, subscriptions and buckets are created on fauxqs directly. */
+  sns: SNSClient;
+  s3: S3Client;
+}
+
+/** Creates the stack's messaging and storage resources in fauxqs, through their APIs. */
 export async function provision(
   model: StackModel,
-  fauxqs: FauxqsServer,
-  publicSqs: SQSClient,
+  { publicSqs, sns, s3 }: ProvisionClients,
   logger: Logger
 ) {
   for (const q of dependencyOrder(model.queues)) {
@@ -39,7 +43,7 @@ export async function provision(
   }
   const topicNames = new Map<string, string>();
   for (const t of model.topics) {
-    fauxqs.createTopic(t.name, { region: model.region, attributes: t.attributes });
+    await sns.send(new CreateTopicCommand({ Name: t.name, Attributes: t.attributes }));
     topicNames.set(t.arn, t.name);
   }
   const queueNames = new Map(model.queues.map((q) => [q.arn, q.name]));
@@ -51,7 +55,15 @@ export async function provision(
         `Subscription ${s.logicalId} connects ${s.topicArn} to ${s.queueArn}; both must be defined in this stack`
       );
     }
-    fauxqs.subscribe({ topic, queue, region: model.region, attributes: s.attributes });
+    await sns.send(
+      new SubscribeCommand({
+        TopicArn: s.topicArn,
+        Protocol: 'sqs',
+        Endpoint: s.queueArn,
+        Attributes: s.attributes,
+        ReturnSubscriptionArn: true,
+      })
+    );
   }
-  for (const b of model.buckets) fauxqs.createBucket(b.name);
+  for (const b of model.buckets) await s3.send(new CreateBucketCommand({ Bucket: b.name }));
 }

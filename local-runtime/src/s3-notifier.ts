@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { FauxqsServer } from 'fauxqs';
+import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { LambdaRunner } from './lambda/runner.js';
 import type { Logger } from './logger.js';
 import type { BucketSpec, NotificationRule, StackModel } from './model.js';
@@ -32,19 +33,18 @@ function matches(rule: NotificationRule, eventName: string, key: string): boolea
  */
 export class S3Notifier {
   private readonly buckets = new Map<string, BucketSpec>();
-  private readonly topicNames = new Map<string, string>();
+  private readonly topicArns = new Set<string>();
   private readonly queueNames = new Map<string, string>();
   private sequence = BigInt(Date.now()) * 1000n;
 
   constructor(
     private readonly model: StackModel,
-    private readonly fauxqs: FauxqsServer,
-    private readonly s3: S3Client,
+    private readonly clients: { s3: S3Client; sns: SNSClient; sqs: SQSClient; sqsUrl: string },
     private readonly lambda: LambdaRunner,
     private readonly logger: Logger
   ) {
     for (const b of model.buckets) this.buckets.set(b.name, b);
-    for (const t of model.topics) this.topicNames.set(t.arn, t.name);
+    for (const t of model.topics) this.topicArns.add(t.arn);
     for (const q of model.queues) this.queueNames.set(q.arn, q.name);
   }
 
@@ -61,7 +61,9 @@ export class S3Notifier {
     const bucket = this.buckets.get(bucketName);
     const rules = bucket?.notifications.filter((r) => matches(r, eventName, key)) ?? [];
     if (!bucket || rules.length === 0) return;
-    const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucketName, Key: key }));
+    const head = await this.clients.s3.send(
+      new HeadObjectCommand({ Bucket: bucketName, Key: key })
+    );
     this.sequence += 1n;
     for (const rule of rules) {
       const record = {
@@ -90,25 +92,32 @@ export class S3Notifier {
         },
       };
       const message = JSON.stringify({ Records: [record] });
-      this.deliver(rule, message);
+      await this.deliver(rule, message);
       this.logger.debug(
         `[s3] ${eventName} s3://${bucketName}/${key} -> ${rule.target.kind} ${rule.target.arn}`
       );
     }
   }
 
-  private deliver(rule: NotificationRule, message: string) {
+  private async deliver(rule: NotificationRule, message: string) {
     const { target } = rule;
     if (target.kind === 'topic') {
-      const name = this.topicNames.get(target.arn);
-      if (!name)
+      if (!this.topicArns.has(target.arn))
         return this.logger.warn(`[s3] notification topic ${target.arn} is not in the stack`);
-      this.fauxqs.publish(name, message, { subject: 'Amazon S3 Notification' });
+      await this.clients.sns.send(
+        new PublishCommand({
+          TopicArn: target.arn,
+          Message: message,
+          Subject: 'Amazon S3 Notification',
+        })
+      );
     } else if (target.kind === 'queue') {
       const name = this.queueNames.get(target.arn);
       if (!name)
         return this.logger.warn(`[s3] notification queue ${target.arn} is not in the stack`);
-      this.fauxqs.sendMessage(name, message);
+      await this.clients.sqs.send(
+        new SendMessageCommand({ QueueUrl: `${this.clients.sqsUrl}/${name}`, MessageBody: message })
+      );
     } else {
       // S3 invokes Lambda asynchronously: the upload never waits for the function.
       this.lambda.invoke(target.arn, JSON.parse(message)).then(

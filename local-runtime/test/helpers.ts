@@ -1,12 +1,24 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { type LocalRuntime, type Logger, silentLogger, startLocalRuntime } from '../src/index.js';
+import {
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import {
+  type LocalRuntime,
+  type LocalRuntimeOptions,
+  type Logger,
+  silentLogger,
+  startLocalRuntime,
+} from '../src/index.js';
 
 export const silent = silentLogger;
 
@@ -35,7 +47,7 @@ export function captureLogger(lines: string[]): Logger {
 }
 
 /** Synthesizes the fixture app into a fresh temp dir and runs it on a random port. */
-export async function startFixture(): Promise<Fixture> {
+export async function startFixture(options: Partial<LocalRuntimeOptions> = {}): Promise<Fixture> {
   const dir = mkdtempSync(path.join(tmpdir(), 'local-runtime-test-'));
   const stateDir = path.join(dir, 'state');
   mkdirSync(stateDir);
@@ -45,6 +57,7 @@ export async function startFixture(): Promise<Fixture> {
     assemblyDir: path.join(dir, 'cdk.out'),
     port: 0,
     logger: captureLogger(logs),
+    ...options,
   });
   const cfg = {
     endpoint: rt.endpoint,
@@ -73,17 +86,146 @@ export async function startFixture(): Promise<Fixture> {
   };
 }
 
-export async function eventually<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  { timeoutMs = 15_000, intervalMs = 100 } = {}
+/** Polls `predicate` until it returns something other than undefined/false. */
+export async function waitFor<T>(
+  predicate: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 15_000, intervalMs = 50, what = 'condition' } = {}
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = await probe();
+    const v = await predicate();
     if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const here = path.dirname(new URL(import.meta.url).pathname);
+
+export interface RuntimeProcess {
+  pid: number;
+  endpoint: string;
+  outputs: Record<string, string>;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the runtime's CLI as its own process (one node process: tsx as an import
+ * hook), for what must be observed from outside: memory, listening sockets.
+ */
+export async function startRuntimeProcess(
+  assemblyDir: string,
+  env: Record<string, string> = {}
+): Promise<RuntimeProcess> {
+  const outputsFile = path.join(mkdtempSync(path.join(tmpdir(), 'local-runtime-out-')), 'o.json');
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(here, '..', 'src', 'cli.ts'),
+      '--assembly',
+      assemblyDir,
+      '--port',
+      '0',
+      '--outputs-file',
+      outputsFile,
+    ],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }
+  );
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    out += c.toString('utf8');
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    out += c.toString('utf8');
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(path.dirname(outputsFile), { recursive: true, force: true });
+  };
+  try {
+    const endpoint = await waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`runtime exited early:\n${out}`);
+        return /AWS_ENDPOINT_URL=(\S+)/.exec(out)?.[1];
+      },
+      { timeoutMs: 60_000, what: 'runtime start' }
+    );
+    const outputs = Object.values(JSON.parse(readFileSync(outputsFile, 'utf8')))[0] as Record<
+      string,
+      string
+    >;
+    return { pid: child.pid as number, endpoint, outputs, output: () => out, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Resident set (VmRSS) and its high-water mark (VmHWM) of a process, in MiB. */
+export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (!m) throw new Error(`/proc/${pid}/status has no ${field}`);
+    return Number(m[1]) / 1024;
+  };
+  return { rssMiB: kib('VmRSS'), peakMiB: kib('VmHWM') };
+}
+
+/** Messages a queue holds: visible, in flight (received, not deleted) and delayed. */
+export async function queueCounts(sqs: SQSClient, queueUrl: string) {
+  const { Attributes: a = {} } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    })
+  );
+  return {
+    visible: Number(a.ApproximateNumberOfMessages),
+    inFlight: Number(a.ApproximateNumberOfMessagesNotVisible),
+    delayed: Number(a.ApproximateNumberOfMessagesDelayed),
+  };
+}
+
+/** Waits until the queue holds nothing at all: every message was deleted (or moved to its DLQ). */
+export const waitForEmptyQueue = (sqs: SQSClient, queueUrl: string, timeoutMs = 15_000) =>
+  waitFor(
+    async () => {
+      const c = await queueCounts(sqs, queueUrl);
+      return c.visible + c.inFlight + c.delayed === 0;
+    },
+    { timeoutMs, what: `queue ${queueUrl} empty` }
+  );
+
+/** Receives until `count` messages arrived, then checks that no further one is visible. */
+export async function receiveExactly(sqs: SQSClient, queueUrl: string, count: number) {
+  const out: Message[] = [];
+  await waitFor(
+    async () => {
+      const r = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ['All'],
+        })
+      );
+      out.push(...(r.Messages ?? []));
+      return out.length >= count;
+    },
+    { what: `${count} message(s) on ${queueUrl}` }
+  );
+  const extra = await sqs.send(
+    new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 })
+  );
+  return [...out, ...(extra.Messages ?? [])];
+}

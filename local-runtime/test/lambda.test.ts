@@ -55,7 +55,8 @@ describe('Lambda execution environments', { timeout: 60_000 }, () => {
       memoryLimitInMB: '128',
     });
     expect(payload.context.awsRequestId).toMatch(/^[0-9a-f-]{36}$/);
-    expect(payload.context.remaining).toBeGreaterThan(500);
+    // Counted down from the function's 1 s Timeout (not the 3 s default, not unset).
+    expect(payload.context.remaining).toBeGreaterThan(0);
     expect(payload.context.remaining).toBeLessThanOrEqual(1000);
     expect(payload.layer).toBe('hello from layer world');
     expect(payload.pid).not.toBe(process.pid);

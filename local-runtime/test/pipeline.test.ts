@@ -4,39 +4,26 @@ import {
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  GetObjectCommand,
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
-import {
-  ListQueuesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalRuntime } from '../src/index.js';
-import { eventually, type Fixture, silent, startFixture } from './helpers.js';
+import {
+  type Fixture,
+  receiveExactly,
+  silent,
+  startFixture,
+  waitFor,
+  waitForEmptyQueue,
+} from './helpers.js';
 
 describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, () => {
   let fx: Fixture;
-  const receiveAll = async (queueUrl: string, waitMs = 1500) => {
-    const out: Message[] = [];
-    const deadline = Date.now() + waitMs;
-    while (Date.now() < deadline) {
-      const r = await fx.sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: 1,
-          MessageAttributeNames: ['All'],
-        })
-      );
-      out.push(...(r.Messages ?? []));
-    }
-    return out;
-  };
 
   beforeAll(async () => {
     // Prepare (shared): one runtime for the file.
@@ -49,19 +36,24 @@ describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, ()
     const bucket = fx.rt.outputs.UploadsBucketName;
     const arn = fx.rt.outputs.StateMachineArn;
 
-    // Act: one upload that matches the filter (uploads/*.mp4), two that do not.
-    await fx.s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: 'uploads/my clip 5.mp4', Body: 'x'.repeat(42) })
-    );
+    const ingestQueue = fx.rt.model.queues.find((q) => q.logicalId.startsWith('IngestQueue'))!;
+    const ingest = fx.rt.model.functions.find((f) => f.logicalId.startsWith('Ingest'))!;
+
+    // Act: two uploads the filter (uploads/*.mp4) rejects, then one it accepts. Their
+    // notifications are raised in upload order, so once the last one is through, a
+    // wrongly accepted earlier one would have been too.
     await fx.s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: 'uploads/notes.txt', Body: 'no' })
     );
     await fx.s3.send(
       new PutObjectCommand({ Bucket: bucket, Key: 'elsewhere/clip 2.mp4', Body: 'no' })
     );
+    await fx.s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'uploads/my clip 5.mp4', Body: 'x'.repeat(42) })
+    );
 
     // Assess
-    const exec = await eventually(async () => {
+    const exec = await waitFor(async () => {
       const l = await fx.sfn.send(
         new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: 'SUCCEEDED' })
       );
@@ -76,7 +68,8 @@ describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, ()
       maxOverlap: 2,
       errors: [],
     });
-    await new Promise((r) => setTimeout(r, 1000));
+    await waitForEmptyQueue(fx.sqs, ingestQueue.url);
+    await waitFor(() => fx.rt.lambda.inFlight(ingest.name) === 0);
     const all = await fx.sfn.send(new ListExecutionsCommand({ stateMachineArn: arn }));
     expect(all.executions).toHaveLength(1); // .txt and other prefixes were filtered out
     expect(
@@ -124,7 +117,7 @@ describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, ()
     );
 
     // Assess
-    const msgs = await receiveAll(fx.rt.outputs.DirectQueueUrl, 2500);
+    const msgs = await receiveExactly(fx.sqs, fx.rt.outputs.DirectQueueUrl, 3);
     const records = msgs.map((m) => JSON.parse(m.Body!).Records[0]);
     const byKey = Object.fromEntries(records.map((r) => [r.s3.object.key, r]));
     expect(Object.keys(byKey).sort()).toEqual(['a+dir/put+file.txt', 'copy.txt', 'multi.txt']);
@@ -158,13 +151,32 @@ describe('S3 -> SNS -> SQS -> Lambda -> Step Functions', { timeout: 60_000 }, ()
     await publish('{"n":2}', 'audio');
 
     // Assess
-    const raw = await receiveAll(fx.rt.outputs.RawQueueUrl);
+    // fauxqs fans a Publish out before answering it: both queues are complete now.
+    const raw = await receiveExactly(fx.sqs, fx.rt.outputs.RawQueueUrl, 1);
     expect(raw.map((m) => m.Body)).toEqual(['{"n":1}']); // filtered + raw body
-    const env = await receiveAll(fx.rt.outputs.EnvelopeQueueUrl);
+    const env = await receiveExactly(fx.sqs, fx.rt.outputs.EnvelopeQueueUrl, 2);
     const envelopes = env.map((m) => JSON.parse(m.Body!));
     expect(envelopes.map((e) => e.Message).sort()).toEqual(['{"n":1}', '{"n":2}']);
     expect(envelopes[0]).toMatchObject({ Type: 'Notification', TopicArn: topic });
     expect(envelopes[0].MessageAttributes.kind).toMatchObject({ Type: 'String' });
+  });
+
+  it('answers S3 errors raised by the store with their S3 code and status', async () => {
+    // Prepare: the runtime runs in this process here (the S3 store class is loaded
+    // apart from fauxqs's entry; its errors must still be fauxqs's S3Error).
+    const bucket = fx.rt.outputs.DirectBucketName;
+
+    // Act
+    const missing = await fx.s3
+      .send(new GetObjectCommand({ Bucket: bucket, Key: 'no/such/key.bin' }))
+      .catch((e: Error) => e);
+    const noBucket = await fx.s3
+      .send(new GetObjectCommand({ Bucket: 'no-such-bucket-here', Key: 'k' }))
+      .catch((e: Error) => e);
+
+    // Assess
+    expect(missing).toMatchObject({ name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } });
+    expect(noBucket).toMatchObject({ name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } });
   });
 
   it('writes outputs like cdk deploy --outputs-file', async () => {

@@ -6,7 +6,7 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, type Fixture, sleep, startFixture } from './helpers.js';
+import { type Fixture, queueCounts, startFixture, waitFor, waitForEmptyQueue } from './helpers.js';
 
 interface Delivery {
   id: string;
@@ -34,6 +34,7 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
       .map((l) => JSON.parse(l) as Delivery)
       .filter((d) => d.id === id);
   };
+  const worker = () => fx.rt.model.functions.find((f) => f.logicalId.startsWith('Worker'))!.name;
   const send = (body: object, attrs?: Record<string, string>) =>
     fx.sqs.send(
       new SendMessageCommand({
@@ -58,14 +59,13 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
     await send({ id: 'shape' }, { color: 'blue' });
 
     // Assess
-    const [d] = await eventually(() =>
-      deliveries('shape').length ? deliveries('shape') : undefined
-    );
+    const [d] = await waitFor(() => (deliveries('shape').length ? deliveries('shape') : undefined));
     expect(d.receiveCount).toBe(1);
     expect(d.eventSource).toBe('aws:sqs');
     expect(d.eventSourceARN).toMatch(/^arn:aws:sqs:us-east-1:000000000000:FixtureStack-WorkQueue/);
     expect(d.messageAttributes.color).toMatchObject({ stringValue: 'blue', dataType: 'String' });
-    await sleep(3500); // > visibility timeout: a deleted message must not come back
+    // Deleted, not merely in flight: nothing left that could come back.
+    await waitForEmptyQueue(fx.sqs, fx.rt.outputs.WorkQueueUrl);
     expect(deliveries('shape')).toHaveLength(1);
   });
 
@@ -73,13 +73,19 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
     // Act
     await send({ id: 'retry-once', failTimes: 1 });
 
-    // Assess
-    const ds = await eventually(() =>
+    // Assess: after the failed invocation returned, the message stays invisible (it
+    // waits out the visibility timeout instead of coming straight back), then returns.
+    await waitFor(
+      () => deliveries('retry-once').length === 1 && fx.rt.lambda.inFlight(worker()) === 0
+    );
+    const held = await queueCounts(fx.sqs, fx.rt.outputs.WorkQueueUrl);
+    expect(deliveries('retry-once')).toHaveLength(1);
+    expect(held).toMatchObject({ visible: 0, inFlight: 1 });
+    const ds = await waitFor(() =>
       deliveries('retry-once').length >= 2 ? deliveries('retry-once') : undefined
     );
     expect(ds.map((d) => d.receiveCount)).toEqual([1, 2]);
-    expect(ds[1].at - ds[0].at).toBeGreaterThanOrEqual(2900); // VisibilityTimeout is 3 s
-    await sleep(3500);
+    await waitForEmptyQueue(fx.sqs, fx.rt.outputs.WorkQueueUrl);
     expect(deliveries('retry-once')).toHaveLength(2);
   });
 
@@ -97,8 +103,8 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
     );
 
     // Assess
-    await eventually(() => deliveries('batch-b').length >= 2 || undefined);
-    await sleep(3500);
+    await waitFor(() => deliveries('batch-b').length >= 2);
+    await waitForEmptyQueue(fx.sqs, fx.rt.outputs.WorkQueueUrl);
     expect(deliveries('batch-a')).toHaveLength(1);
     expect(deliveries('batch-c')).toHaveLength(1);
     expect(deliveries('batch-b').map((d) => d.receiveCount)).toEqual([1, 2]);
@@ -111,13 +117,11 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
     await send({ id: 'bad-response', badResponse: true });
 
     // Assess: badResponse fails every time: it ends up in the DLQ after maxReceiveCount (3).
-    await eventually(() => deliveries('bad-response').length >= 3 || undefined, {
-      timeoutMs: 20_000,
-    });
+    await waitFor(() => deliveries('bad-response').length >= 3, { timeoutMs: 20_000 });
     expect(deliveries('bad-response').map((d) => d.receiveCount)).toEqual([1, 2, 3]);
     // It reaches the DLQ; receiving it there also drains it so it cannot share a batch
     // with the next test's messages.
-    await eventually(async () => {
+    await waitFor(async () => {
       const r = await fx.sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: fx.rt.outputs.WorkDlqUrl,
@@ -136,7 +140,7 @@ describe('SQS event source mapping', { timeout: 60_000 }, () => {
 
     // Assess
     const dlqBodies: string[] = [];
-    await eventually(
+    await waitFor(
       async () => {
         const r = await fx.sqs.send(
           new ReceiveMessageCommand({

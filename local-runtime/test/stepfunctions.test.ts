@@ -29,7 +29,6 @@ describe('Step Functions service', { timeout: 60_000 }, () => {
 
   it('respects the Map MaxConcurrency', async () => {
     // Act: six 300 ms items through a Map whose MaxConcurrency is 2.
-    const t0 = Date.now();
     const { executionArn } = await start(
       'concurrency',
       Array.from({ length: 6 }, () => ({ sleepMs: 300 }))
@@ -39,8 +38,8 @@ describe('Step Functions service', { timeout: 60_000 }, () => {
     // Assess
     expect(d.status).toBe('SUCCEEDED');
     const out = JSON.parse(d.output!);
+    // maxOverlap: the most segments whose [started, ended) intervals overlapped, as they recorded them.
     expect(out).toMatchObject({ count: 6, succeeded: 6, maxOverlap: 2 });
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(900); // 3 waves of 300 ms
   });
 
   it('retries a matching error and catches a named Lambda error type', async () => {

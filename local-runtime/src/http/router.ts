@@ -1,12 +1,16 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { S3_MAX_PUT_BYTES } from '../emulator.js';
 import type { LambdaRunner } from '../lambda/runner.js';
 import { LambdaServiceError } from '../lambda/runner.js';
 import type { Logger } from '../logger.js';
 import type { ObjectCreatedEvent, S3Notifier } from '../s3-notifier.js';
 import { SfnError, type StepFunctionsService } from '../sfn/service.js';
+import { plainObjectGet, serveObjectFromDisk } from './object-reader.js';
 
 export interface RouterDeps {
   fauxqsPort: number;
+  /** fauxqs's S3 file storage: plain object GETs are streamed from it (see object-reader.ts). */
+  s3StorageDir?: string;
   sfn: StepFunctionsService;
   lambda: LambdaRunner;
   notifier: S3Notifier;
@@ -59,6 +63,29 @@ export function objectCreation(
     key,
     event: req.headers['x-amz-copy-source'] ? 'ObjectCreated:Copy' : 'ObjectCreated:Put',
   };
+}
+
+/**
+ * The payload size of an S3 PUT (object or part): aws-chunked bodies announce it in
+ * x-amz-decoded-content-length, their Content-Length includes the chunk framing.
+ */
+export function s3PayloadLength(req: IncomingMessage): number | undefined {
+  const raw = req.headers['x-amz-decoded-content-length'] ?? req.headers['content-length'];
+  const n = Number(raw);
+  return raw === undefined || !Number.isFinite(n) ? undefined : n;
+}
+
+function sendS3Error(res: ServerResponse, status: number, code: string, message: string) {
+  const xml =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code>` +
+    `<Message>${message}</Message></Error>`;
+  // The body is not read: closing tells the client to stop sending it.
+  res.writeHead(status, {
+    'content-type': 'application/xml',
+    'content-length': Buffer.byteLength(xml),
+    connection: 'close',
+  });
+  res.end(xml);
 }
 
 const FAUXQS_QUEUE_HOST = /http:\/\/sqs\.[a-z0-9-]+\.localhost(:\d+)/g;
@@ -187,6 +214,15 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
   function proxy(req: IncomingMessage, res: ServerResponse, url: URL) {
     const created = objectCreation(req, url);
     const sqs = isSqsRequest(req, url);
+    const payload = req.method === 'PUT' && !sqs ? s3PayloadLength(req) : undefined;
+    if (payload !== undefined && payload > S3_MAX_PUT_BYTES) {
+      return sendS3Error(
+        res,
+        400,
+        'EntityTooLarge',
+        `Your proposed upload exceeds the maximum allowed size (${payload} > ${S3_MAX_PUT_BYTES} bytes)`
+      );
+    }
     const upstream = http.request(
       {
         host: '127.0.0.1',
@@ -264,6 +300,18 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
       }
       if (service === 'lambda' || url.pathname.startsWith('/2015-03-31/functions/')) {
         return handleLambda(req, res, url);
+      }
+      const get = deps.s3StorageDir ? plainObjectGet(req, url) : undefined;
+      if (
+        get &&
+        deps.s3StorageDir &&
+        (await serveObjectFromDisk(req, res, url, get, {
+          agent,
+          fauxqsPort: deps.fauxqsPort,
+          storageDir: deps.s3StorageDir,
+        }))
+      ) {
+        return;
       }
       return proxy(req, res, url);
     })();

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { LocalRuntimeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { type FunctionSpec, functionNameFrom } from '../model.js';
 
@@ -155,6 +156,53 @@ class ExecutionEnvironment {
   }
 }
 
+/**
+ * The account's concurrency (AWS default 1000). Reservations are carved out of it;
+ * functions without one share the rest, and an invocation beyond either limit is
+ * throttled, as on AWS. (AWS also refuses reservations that leave less than 100
+ * unreserved; that deploy-time rule is not applied here.)
+ */
+export class AccountConcurrency {
+  private unreservedInUse = 0;
+  readonly unreservedPool: number;
+
+  constructor(
+    readonly limit: number,
+    readonly reserved: number
+  ) {
+    this.unreservedPool = Math.max(0, limit - reserved);
+  }
+
+  /** Counts an invocation of a function without reserved concurrency, or throttles it. */
+  admitUnreserved(fn: string) {
+    if (this.unreservedInUse >= this.unreservedPool) {
+      throw new LambdaServiceError(
+        'TooManyRequestsException',
+        `Rate Exceeded. ${fn}: the account's unreserved concurrency (${this.unreservedPool} of ${this.limit}) is in use`
+      );
+    }
+    this.unreservedInUse++;
+  }
+
+  releaseUnreserved() {
+    this.unreservedInUse--;
+  }
+}
+
+/** The account model for these functions; throws on a limit AWS would not accept. */
+export function accountConcurrencyFor(functions: FunctionSpec[], limit = 1000): AccountConcurrency {
+  const reserved = functions.reduce((n, f) => n + (f.reservedConcurrency ?? 0), 0);
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new LocalRuntimeError(`Account concurrency must be a positive integer, got ${limit}`);
+  }
+  if (reserved > limit) {
+    throw new LocalRuntimeError(
+      `The stack reserves ${reserved} concurrent executions, more than the account's ${limit}`
+    );
+  }
+  return new AccountConcurrency(limit, reserved);
+}
+
 class FunctionPool {
   private idle: ExecutionEnvironment[] = [];
   private busy = new Set<ExecutionEnvironment>();
@@ -166,19 +214,23 @@ class FunctionPool {
     readonly fn: FunctionSpec,
     private readonly env: Record<string, string>,
     private readonly limit: number,
-    private readonly logger: Logger
+    private readonly logger: Logger,
+    private readonly account: AccountConcurrency
   ) {}
 
   async acquire(): Promise<ExecutionEnvironment> {
     // Reserved concurrency is an AWS contract: exceed it and Lambda throttles.
-    // The unreserved cap is only a local resource guard, so callers wait instead.
+    if (this.fn.reservedConcurrency !== undefined && this.active >= this.limit) {
+      throw new LambdaServiceError(
+        'TooManyRequestsException',
+        `Rate Exceeded. Reserved concurrency of ${this.fn.reservedConcurrency} reached for ${this.fn.name}`
+      );
+    }
+    // The account's unreserved pool is one too. It counts invocations waiting on the local
+    // guard below as running, since on AWS they would be: the guard must not hide throttling.
+    if (this.fn.reservedConcurrency === undefined) this.account.admitUnreserved(this.fn.name);
+    // The unreserved per-function cap is only a local resource guard, so callers wait instead.
     if (this.active >= this.limit) {
-      if (this.fn.reservedConcurrency !== undefined) {
-        throw new LambdaServiceError(
-          'TooManyRequestsException',
-          `Rate Exceeded. Reserved concurrency of ${this.fn.reservedConcurrency} reached for ${this.fn.name}`
-        );
-      }
       // release() hands its slot straight to us, so `active` stays exact.
       await new Promise<void>((resolve) => this.queue.push(resolve));
     } else {
@@ -196,6 +248,7 @@ class FunctionPool {
   }
 
   release(env: ExecutionEnvironment) {
+    if (this.fn.reservedConcurrency === undefined) this.account.releaseUnreserved();
     this.busy.delete(env);
     if (env.usable) this.idle.push(env);
     const next = this.queue.shift();
@@ -214,11 +267,14 @@ export interface LambdaRunnerOptions {
   logger: Logger;
   /** Local guard for functions without reserved concurrency (2 cores do not fit 1000 environments). */
   defaultConcurrency?: number;
+  /** The account's concurrency limit. Default 1000, as AWS. */
+  accountConcurrency?: number;
 }
 
 export class LambdaRunner {
   private readonly pools = new Map<string, FunctionPool>();
   private readonly specs = new Map<string, FunctionSpec>();
+  private readonly account: AccountConcurrency;
   private stopped = false;
 
   constructor(
@@ -226,6 +282,7 @@ export class LambdaRunner {
     private readonly opts: LambdaRunnerOptions
   ) {
     for (const fn of functions) this.specs.set(fn.name, fn);
+    this.account = accountConcurrencyFor(functions, opts.accountConcurrency);
   }
 
   get functionNames(): string[] {
@@ -240,7 +297,7 @@ export class LambdaRunner {
     let pool = this.pools.get(fn.name);
     if (!pool) {
       const limit = fn.reservedConcurrency ?? this.opts.defaultConcurrency ?? 10;
-      pool = new FunctionPool(fn, this.environmentFor(fn), limit, this.opts.logger);
+      pool = new FunctionPool(fn, this.environmentFor(fn), limit, this.opts.logger, this.account);
       this.pools.set(fn.name, pool);
     }
     return pool;

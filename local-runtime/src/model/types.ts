@@ -1,0 +1,84 @@
+export interface QueueSpec {
+  logicalId: string;
+  name: string;
+  arn: string;
+  url: string;
+  attributes: Record<string, string>;
+  deadLetterTargetArn?: string;
+}
+export interface TopicSpec {
+  logicalId: string;
+  name: string;
+  arn: string;
+  attributes: Record<string, string>;
+}
+export interface SubscriptionSpec {
+  logicalId: string;
+  topicArn: string;
+  queueArn: string;
+  attributes: Record<string, string>;
+}
+export type NotificationTarget =
+  | { kind: 'topic'; arn: string }
+  | { kind: 'queue'; arn: string }
+  | { kind: 'lambda'; arn: string };
+export interface NotificationRule {
+  id: string;
+  events: string[];
+  prefix?: string;
+  suffix?: string;
+  target: NotificationTarget;
+}
+export interface BucketSpec {
+  logicalId: string;
+  name: string;
+  arn: string;
+  notifications: NotificationRule[];
+}
+export interface FunctionSpec {
+  logicalId: string;
+  name: string;
+  arn: string;
+  runtime: string;
+  handler: string;
+  codeDir?: string;
+  environment: Record<string, string>;
+  timeoutSeconds: number;
+  memoryMb: number;
+  reservedConcurrency?: number;
+  layerBinDirs: string[];
+  /** Set when the function cannot run here (non-Node runtime, inline code): invoking it fails with this reason. */
+  notRunnable?: string;
+}
+export interface EventSourceMappingSpec {
+  logicalId: string;
+  queueArn: string;
+  functionName: string;
+  batchSize: number;
+  maxBatchingWindowSeconds: number;
+  maxConcurrency?: number;
+  reportBatchItemFailures: boolean;
+  enabled: boolean;
+}
+export interface StateMachineSpec {
+  logicalId: string;
+  name: string;
+  arn: string;
+  type: string;
+  definition: Record<string, unknown>;
+}
+export interface StackModel {
+  stackName: string;
+  region: string;
+  accountId: string;
+  endpoint: string;
+  queues: QueueSpec[];
+  topics: TopicSpec[];
+  subscriptions: SubscriptionSpec[];
+  buckets: BucketSpec[];
+  functions: FunctionSpec[];
+  eventSourceMappings: EventSourceMappingSpec[];
+  stateMachines: StateMachineSpec[];
+  outputs: Record<string, string>;
+  noLocalEffect: Array<{ logicalId: string; type: string }>;
+}
