@@ -46,7 +46,7 @@ export class FfmpegLayer extends Construct {
     super(scope, id);
     const binaries = resolveFfmpegBinaries();
     const fingerprint = `${fileFingerprint(binaries.ffmpeg)}-${fileFingerprint(binaries.ffprobe)}`;
-    this.layer = new lambda.LayerVersion(this, 'Layer', {
+    this.layer = new lambda.LayerVersion(this, 'Resource', {
       description: props.description ?? 'ffmpeg and ffprobe static x86_64 binaries',
       compatibleArchitectures: [lambda.Architecture.X86_64],
       compatibleRuntimes: [lambda.Runtime.NODEJS_24_X],

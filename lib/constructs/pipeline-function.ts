@@ -6,6 +6,8 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PROJECT_ROOT } from '../project-root.js';
+import { SECURE_FUNCTION_DEFAULTS } from './defaults.js';
+import { mergeProps } from './merge-props.js';
 
 export interface PipelineFunctionProps {
   /** Path of the handler module (TypeScript), exporting `handler`. */
@@ -14,13 +16,13 @@ export interface PipelineFunctionProps {
   readonly timeout?: Duration;
   /** @default 256 */
   readonly memorySize?: number;
-  /** @default - no extra environment */
+  /** Added to the Powertools variables. @default - no extra environment */
   readonly environment?: Record<string, string>;
   /** @default - no layers */
   readonly layers?: lambda.ILayerVersion[];
   /** @default lambda.Architecture.ARM_64 (cheaper); functions that run native x86 binaries pass X86_64 */
   readonly architecture?: lambda.Architecture;
-  /** @default Size of 512 MiB (the free tier) */
+  /** @default - 512 MiB (Lambda's default, the free tier) */
   readonly ephemeralStorageMiB?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
@@ -30,7 +32,26 @@ export interface PipelineFunctionProps {
   readonly serviceName?: string;
   /** @default 'FanOutFanIn' */
   readonly metricsNamespace?: string;
+  /**
+   * Any other NodejsFunction setting, merged as secure defaults (nodejs24.x,
+   * active tracing, JSON logs) ← the props above ← these ← required (entry,
+   * handler, role, log group, environment, bundling). Replacing a secure
+   * default is reported as a synth warning; setting a field here that a prop
+   * above also sets, or a required one, is an error.
+   * @default - none
+   */
+  readonly functionProps?: nodejs.NodejsFunctionProps;
 }
+
+/** Props that have a flat prop above; setting both would leave one silently unused. */
+const FLAT_PROPS = [
+  'timeout',
+  'memorySize',
+  'layers',
+  'architecture',
+  'ephemeralStorageSize',
+  'reservedConcurrentExecutions',
+] as const;
 
 /**
  * A NodejsFunction with the defaults every function in this app needs:
@@ -46,6 +67,18 @@ export class PipelineFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
     super(scope, id);
+    const both = FLAT_PROPS.filter(
+      (key) =>
+        props.functionProps?.[key] !== undefined &&
+        (key === 'ephemeralStorageSize'
+          ? props.ephemeralStorageMiB !== undefined
+          : props[key] !== undefined)
+    );
+    if (both.length > 0) {
+      throw new Error(
+        `${this.node.path}: ${both.join(', ')} set both as a prop and in functionProps`
+      );
+    }
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -68,41 +101,51 @@ export class PipelineFunction extends Construct {
         'The only * resource on this role is X-Ray (Tracing.ACTIVE), which has no resource-level permissions.',
     });
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: 'handler',
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: props.architecture ?? lambda.Architecture.ARM_64,
-      timeout: props.timeout ?? Duration.seconds(30),
-      memorySize: props.memorySize ?? 256,
-      ephemeralStorageSize: props.ephemeralStorageMiB
-        ? Size.mebibytes(props.ephemeralStorageMiB)
-        : undefined,
-      tracing: lambda.Tracing.ACTIVE,
-      role: this.role,
-      logGroup: this.logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      layers: props.layers,
-      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      environment: {
-        POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'video-pipeline',
-        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'FanOutFanIn',
-        ...props.environment,
-      },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: false,
-        mainFields: ['module', 'main'],
-        // Some dependencies (the X-Ray SDK) still call require(); ESM bundles need a shim.
-        banner:
-          "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
-        // The Lambda runtime ships SDK v3; bundling it would add ~1 MB per function.
-        externalModules: ['@aws-sdk/*'],
-      },
-    });
+    this.function = new nodejs.NodejsFunction(
+      this,
+      'Resource',
+      mergeProps<nodejs.NodejsFunctionProps>({
+        scope: this,
+        label: 'functionProps',
+        defaults: SECURE_FUNCTION_DEFAULTS,
+        user: {
+          architecture: props.architecture ?? lambda.Architecture.ARM_64,
+          timeout: props.timeout ?? Duration.seconds(30),
+          memorySize: props.memorySize ?? 256,
+          ephemeralStorageSize:
+            props.ephemeralStorageMiB === undefined
+              ? undefined
+              : Size.mebibytes(props.ephemeralStorageMiB),
+          layers: props.layers,
+          reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+          ...props.functionProps,
+        },
+        required: {
+          entry: props.entry,
+          handler: 'handler',
+          role: this.role,
+          logGroup: this.logGroup,
+          projectRoot: PROJECT_ROOT,
+          depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+          environment: {
+            POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'video-pipeline',
+            POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'FanOutFanIn',
+            ...props.environment,
+          },
+          bundling: {
+            format: nodejs.OutputFormat.ESM,
+            target: 'node24',
+            minify: true,
+            sourceMap: false,
+            mainFields: ['module', 'main'],
+            // Some dependencies (the X-Ray SDK) still call require(); ESM bundles need a shim.
+            banner:
+              "import{createRequire as __cr}from'node:module';const require=__cr(import.meta.url);",
+            // The Lambda runtime ships SDK v3; bundling it would add ~1 MB per function.
+            externalModules: ['@aws-sdk/*'],
+          },
+        },
+      })
+    );
   }
 }
