@@ -6,6 +6,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { STATE_NAMES, STATE_PATHS } from '../../contract/index.js';
+import { CHECKOV_SKIPS, skipCheckov } from './checkov.js';
 import { SECURE_STATE_MACHINE_DEFAULTS } from './defaults.js';
 import { mergeProps } from './merge-props.js';
 
@@ -195,6 +196,7 @@ export class MapFanOutFanIn extends Construct {
         retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
         removalPolicy: RemovalPolicy.DESTROY,
       });
+      skipCheckov(this.logGroup, [CHECKOV_SKIPS.logGroupKms]);
     }
     this.stateMachine = new sfn.StateMachine(
       this,
@@ -246,6 +248,7 @@ export class MapFanOutFanIn extends Construct {
           'Invoked synchronously by Step Functions (RequestResponse); a function DLQ only catches ' +
           'asynchronous invocations. Failures are retried and caught in the state machine.',
       });
+      skipCheckov(fn, [CHECKOV_SKIPS.synchronousInvokeDlq]);
     }
 
     const alarm = (name: string, metric: cloudwatch.Metric) =>

@@ -6,6 +6,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PROJECT_ROOT } from '../project-root.js';
+import { CHECKOV_SKIPS, skipCheckov } from './checkov.js';
 import { SECURE_FUNCTION_DEFAULTS } from './defaults.js';
 import { mergeProps } from './merge-props.js';
 
@@ -84,6 +85,7 @@ export class PipelineFunction extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    skipCheckov(this.logGroup, [CHECKOV_SKIPS.logGroupKms]);
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${id}`,
@@ -147,5 +149,22 @@ export class PipelineFunction extends Construct {
         },
       })
     );
+    skipCheckov(this.function, [
+      {
+        id: 'CKV_AWS_117',
+        comment:
+          'Calls only AWS public endpoints (S3, SNS, SQS, Step Functions); a VPC adds NAT cost and cold starts.',
+      },
+      {
+        id: 'CKV_AWS_115',
+        comment:
+          'Concurrency is bounded where work enters: event source maxConcurrency and Map MaxConcurrency.',
+      },
+      {
+        id: 'CKV_AWS_173',
+        comment:
+          'The environment holds resource names and settings only, no secrets; Lambda encrypts it at rest.',
+      },
+    ]);
   }
 }

@@ -2,6 +2,7 @@ import { Duration, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { CHECKOV_SKIPS, skipCheckov } from './checkov.js';
 import { SECURE_DLQ_DEFAULTS, SECURE_QUEUE_DEFAULTS } from './defaults.js';
 import { mergeProps } from './merge-props.js';
 
@@ -70,6 +71,7 @@ export class QueueWithDeadLetter extends Construct {
         },
       })
     );
+    skipCheckovForSqsManaged(this.queue);
     this.dlqAlarm = deadLetterAlarm(
       this,
       'DeadLetterAlarm',
@@ -79,8 +81,15 @@ export class QueueWithDeadLetter extends Construct {
   }
 }
 
+/** checkov reads only KmsMasterKeyId; SSE-SQS is skipped with its reason, a KMS queue needs no skip. */
+export const skipCheckovForSqsManaged = (queue: sqs.Queue): void => {
+  const cfn = queue.node.defaultChild as sqs.CfnQueue;
+  if (cfn.sqsManagedSseEnabled === true) skipCheckov(cfn, [CHECKOV_SKIPS.sqsManagedEncryption]);
+};
+
 /** A DLQ is where redrive ends; giving it a DLQ of its own would only move the problem. */
-export const acknowledgeDeadLetterQueue = (dlq: sqs.IQueue): void => {
+export const acknowledgeDeadLetterQueue = (dlq: sqs.Queue): void => {
+  skipCheckovForSqsManaged(dlq);
   Validations.of(dlq).acknowledge({
     id: 'Serverless-SQSRedrivePolicy',
     reason: 'This queue is a dead-letter queue: redrive ends here, and its depth is alarmed.',

@@ -4,6 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { CHECKOV_SKIPS, skipCheckov } from './checkov.js';
 import { MIN_MAX_RECEIVE_COUNT, QueueWithDeadLetter } from './queue-with-dead-letter.js';
 
 export { MIN_MAX_RECEIVE_COUNT };
@@ -146,6 +147,7 @@ export class QueueWorker extends Construct {
         'Invoked synchronously by the SQS event source mapping; a function DLQ only catches ' +
         'asynchronous invocations, and failed messages reach the source queue DLQ instead.',
     });
+    skipCheckov(props.consumer, [CHECKOV_SKIPS.synchronousInvokeDlq]);
   }
 }
 

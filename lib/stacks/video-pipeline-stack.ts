@@ -22,6 +22,7 @@ import {
   UPLOAD_PREFIX,
 } from '../../contract/index.js';
 import { BRANCH_KINDS } from '../../lambdas/branch-kinds/registry.js';
+import { skipCheckov } from '../constructs/checkov.js';
 import { SECURE_BUCKET_DEFAULTS } from '../constructs/defaults.js';
 import { FfmpegLayer } from '../constructs/ffmpeg-layer.js';
 import { MapFanOutFanIn } from '../constructs/map-fan-out-fan-in.js';
@@ -82,6 +83,12 @@ export class VideoPipelineStack extends Stack {
       id: 'AwsSolutions-S1',
       reason: 'This is the access-log bucket; logging it into itself would loop.',
     });
+    skipCheckov(accessLogs, [
+      {
+        id: 'CKV_AWS_18',
+        comment: 'This is the access-log bucket; logging it into itself would loop.',
+      },
+    ]);
     this.uploadBucket = new s3.Bucket(this, 'UploadBucket', {
       ...SECURE_BUCKET_DEFAULTS,
       serverAccessLogsBucket: accessLogs,
