@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,10 +11,12 @@ import { describe, expect, it } from 'vitest';
 import {
   MapFanOutFanIn,
   type MapFanOutFanInProps,
+  PipelineFunction,
   QueueWithDeadLetter,
   QueueWorker,
   TopicFanOut,
 } from '../../lib/index.js';
+import { PROJECT_ROOT } from '../../lib/project-root.js';
 
 const inlineFunction = (stack: Construct, id: string, timeout?: Duration) =>
   new lambda.Function(stack, id, {
@@ -284,6 +287,56 @@ describe('TopicFanOut', () => {
     expect(
       () => new TopicFanOut(stack, 'Both', { existingTopicObj: topic, topicProps: {} })
     ).toThrow('existingTopicObj cannot be combined with topicProps or masterKey');
+  });
+});
+
+describe('PipelineFunction', () => {
+  const entry = join(PROJECT_ROOT, 'lambdas', 'plan', 'handler.ts');
+
+  it('merges functionProps over the secure defaults, warns on turning tracing off, names the function Resource', () => {
+    // Prepare
+    const stack = new Stack();
+    // Act
+    const fn = new PipelineFunction(stack, 'Plan', {
+      entry,
+      timeout: Duration.seconds(20),
+      functionProps: { tracing: lambda.Tracing.DISABLED, description: 'plans branches' },
+    });
+    // Assess
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Timeout: 20,
+      MemorySize: 256,
+      Description: 'plans branches',
+      TracingConfig: Match.absent(),
+      LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
+    });
+    expect(overrideWarnings(stack).map((w) => w.entry.data)).toEqual([
+      expect.stringContaining(
+        'functionProps.tracing overrides the secure default ("Active" → "Disabled")'
+      ),
+    ]);
+    expect(fn.function.node.id).toBe('Resource');
+  });
+
+  it.each([
+    {
+      description: 'a setting given both as a prop and in functionProps',
+      props: { timeout: Duration.seconds(5), functionProps: { timeout: Duration.seconds(6) } },
+      message: 'timeout set both as a prop and in functionProps',
+    },
+    {
+      description: 'a required setting in functionProps',
+      props: { functionProps: { handler: 'other' } },
+      message: 'functionProps.handler is set by the construct',
+    },
+  ])('refuses $description', ({ props, message }) => {
+    // Prepare
+    const stack = new Stack();
+    // Act
+    const build = () => new PipelineFunction(stack, 'Fn', { entry, ...props });
+    // Assess
+    expect(build).toThrow(message);
   });
 });
 
