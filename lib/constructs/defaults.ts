@@ -56,4 +56,4 @@ export const SECURE_FUNCTION_DEFAULTS: nodejs.NodejsFunctionProps = {
 export const SECURE_STATE_MACHINE_DEFAULTS: sfn.StateMachineProps = {
   stateMachineType: sfn.StateMachineType.STANDARD,
   tracingEnabled: true,
-} as sfn.StateMachineProps;
+};

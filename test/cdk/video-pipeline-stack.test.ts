@@ -147,7 +147,7 @@ describe('event fan-out', () => {
   it('encrypts every queue and topic', () => {
     // Assess
     for (const q of Object.values(resources('AWS::SQS::Queue'))) {
-      expect(q.Properties.SqsManagedSseEnabled ?? q.Properties.KmsMasterKeyId).toBeTruthy();
+      expect(q.Properties.SqsManagedSseEnabled).toBe(true);
     }
     const keyIds = Object.entries(resources('AWS::KMS::Key'))
       .filter(([, k]) => k.Properties.EnableKeyRotation === true)
@@ -195,7 +195,7 @@ describe('dead-letter queues', () => {
     expect(dlqIds.size).toBe(5);
     expect([...dlqIds].sort()).toEqual([...alarmed].sort());
     for (const [id, q] of Object.entries(queues)) {
-      if (!dlqIds.has(id)) expect(q.Properties.RedrivePolicy, id).toBeTruthy();
+      if (!dlqIds.has(id)) expect(q.Properties.RedrivePolicy?.maxReceiveCount, id).toBe(5);
     }
     for (const id of dlqIds) {
       expect(queues[id].Properties.MessageRetentionPeriod).toBe(1_209_600);
