@@ -6,12 +6,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { STATE_NAMES, STATE_PATHS } from '../../contract/index.js';
+import { MAX_INLINE_MAP_CONCURRENCY } from '../nag/rules/sfn-inline-map-concurrency.js';
 import { CHECKOV_SKIPS, skipCheckov } from './checkov.js';
 import { SECURE_STATE_MACHINE_DEFAULTS } from './defaults.js';
 import { mergeProps } from './merge-props.js';
 
-/** The largest MaxConcurrency this construct accepts for an inline Map (Distributed Map beyond). */
-export const MAX_INLINE_MAP_CONCURRENCY = 40;
+// One definition per invariant: the construct enforces what the FanOut nag rule checks.
+export { MAX_INLINE_MAP_CONCURRENCY };
 
 /** A Lambda step that runs before the fan-out (validate, probe, plan…). */
 export interface PrepareStep {

@@ -2,12 +2,13 @@ import { Duration, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { MIN_MAX_RECEIVE_COUNT } from '../nag/rules/sqs-max-receive-count.js';
 import { CHECKOV_SKIPS, skipCheckov } from './checkov.js';
 import { SECURE_DLQ_DEFAULTS, SECURE_QUEUE_DEFAULTS } from './defaults.js';
 import { mergeProps } from './merge-props.js';
 
-/** Below this, a few throttled polls can push a healthy message into the DLQ. */
-export const MIN_MAX_RECEIVE_COUNT = 5;
+// One definition per invariant: the construct enforces what the FanOut nag rule checks.
+export { MIN_MAX_RECEIVE_COUNT };
 
 export interface QueueWithDeadLetterProps {
   /**
