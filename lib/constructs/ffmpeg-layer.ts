@@ -83,7 +83,7 @@ export class FfmpegLayer extends Construct {
       process.stderr.write(`\n!!! FfmpegLayer: ${warning}\n\n`);
     }
     const folder = this.build.layerDir ?? fallbackLayerFolder(this.build);
-    this.layer = new lambda.LayerVersion(this, 'Layer', {
+    this.layer = new lambda.LayerVersion(this, 'Resource', {
       description:
         props.description ??
         `ffmpeg and ffprobe ${this.build.versions.ffmpeg} static x86_64 binaries (GPLv3, licence in /opt/licenses/ffmpeg)`,

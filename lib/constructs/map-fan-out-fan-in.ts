@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -6,6 +6,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { STATE_NAMES, STATE_PATHS } from '../../contract/index.js';
+import { MAX_INLINE_MAP_CONCURRENCY } from '../nag/rules/sfn-inline-map-concurrency.js';
+import { CHECKOV_SKIPS, skipCheckov } from './checkov.js';
+import { SECURE_STATE_MACHINE_DEFAULTS } from './defaults.js';
+import { mergeProps } from './merge-props.js';
+
+// One definition per invariant: the construct enforces what the FanOut nag rule checks.
+export { MAX_INLINE_MAP_CONCURRENCY };
 
 /** A Lambda step that runs before the fan-out (validate, probe, plan…). */
 export interface PrepareStep {
@@ -40,7 +47,7 @@ export interface MapFanOutFanInProps {
    * `status: "FAILED"` fails the execution with `reason` as its cause.
    */
   readonly aggregator: lambda.IFunction;
-  /** @default 10 */
+  /** Concurrent iterations of the inline Map, 1–40 (0, unbounded, is refused). @default 10 */
   readonly maxConcurrency?: number;
   /** Error names (error class `name`s) retried with backoff on every step. @default - only Lambda service errors */
   readonly retryableErrors?: string[];
@@ -58,6 +65,15 @@ export interface MapFanOutFanInProps {
   readonly logRetention?: logs.RetentionDays;
   /** @default - CDK-generated name */
   readonly stateMachineName?: string;
+  /**
+   * Any other state machine setting, merged as secure defaults (STANDARD,
+   * X-Ray tracing, logs at ALL with execution data to the construct's log
+   * group) ← the props above ← these ← required (definitionBody,
+   * queryLanguage JSONPath). Replacing a secure default is reported as a synth
+   * warning; setting a field a prop above also sets, or a required one, is an error.
+   * @default - none
+   */
+  readonly stateMachineProps?: sfn.StateMachineProps;
 }
 
 /** The function that runs the branches of one kind. */
@@ -88,12 +104,14 @@ const LAMBDA_TRANSIENT_ERRORS = [
 export class MapFanOutFanIn extends Construct {
   public readonly stateMachine: sfn.StateMachine;
   public readonly map: sfn.Map;
-  public readonly logGroup: logs.LogGroup;
+  /** Undefined when `stateMachineProps.logs` sends the logs elsewhere. */
+  public readonly logGroup?: logs.LogGroup;
   public readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: MapFanOutFanInProps) {
     super(scope, id);
     const maxConcurrency = props.maxConcurrency ?? 10;
+    validateProps(this, props, maxConcurrency);
     const retry: sfn.RetryProps = {
       errors: [...LAMBDA_TRANSIENT_ERRORS, ...(props.retryableErrors ?? [])],
       interval: Duration.seconds(2),
@@ -133,7 +151,6 @@ export class MapFanOutFanIn extends Construct {
       // would push the Map result past the 256 KiB state limit.
       parameters: { 'id.$': branchIdPath, status: 'FAILED', 'error.$': '$.error.Error' },
     });
-    if (props.workers.length === 0) throw new Error('MapFanOutFanIn needs at least one worker');
     const route = new sfn.Choice(this, 'RouteBranch', { stateName: STATE_NAMES.routeBranch });
     for (const w of props.workers) {
       const name = w.stateName ?? STATE_NAMES.runBranch(w.kind);
@@ -174,20 +191,41 @@ export class MapFanOutFanIn extends Construct {
       definition = step;
     }
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      logGroupName: `/aws/vendedlogs/states/${props.stateMachineName ?? `${id}-${this.node.addr.slice(0, 8)}`}`,
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: props.stateMachineName,
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      definitionBody: sfn.DefinitionBody.fromChainable(definition),
-      queryLanguage: sfn.QueryLanguage.JSON_PATH,
-      timeout: props.executionTimeout ?? Duration.hours(2),
-      tracingEnabled: true,
-      logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
-    });
+    if (!props.stateMachineProps?.logs) {
+      this.logGroup = new logs.LogGroup(this, 'Logs', {
+        logGroupName: `/aws/vendedlogs/states/${props.stateMachineName ?? `${id}-${this.node.addr.slice(0, 8)}`}`,
+        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      skipCheckov(this.logGroup, [CHECKOV_SKIPS.logGroupKms]);
+    }
+    this.stateMachine = new sfn.StateMachine(
+      this,
+      'Resource',
+      mergeProps<sfn.StateMachineProps>({
+        scope: this,
+        label: 'stateMachineProps',
+        defaults: {
+          ...SECURE_STATE_MACHINE_DEFAULTS,
+          ...(this.logGroup && {
+            logs: {
+              destination: this.logGroup,
+              level: sfn.LogLevel.ALL,
+              includeExecutionData: true,
+            },
+          }),
+        },
+        user: {
+          timeout: props.executionTimeout ?? Duration.hours(2),
+          stateMachineName: props.stateMachineName,
+          ...props.stateMachineProps,
+        },
+        required: {
+          definitionBody: sfn.DefinitionBody.fromChainable(definition),
+          queryLanguage: sfn.QueryLanguage.JSON_PATH,
+        },
+      })
+    );
 
     Validations.of(this.stateMachine.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
@@ -205,6 +243,13 @@ export class MapFanOutFanIn extends Construct {
         id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
         reason: "Invoke on the function's own versions and aliases only (CDK LambdaInvoke grant).",
       });
+      Validations.of(fn).acknowledge({
+        id: 'Serverless-LambdaDLQ',
+        reason:
+          'Invoked synchronously by Step Functions (RequestResponse); a function DLQ only catches ' +
+          'asynchronous invocations. Failures are retried and caught in the state machine.',
+      });
+      skipCheckov(fn, [CHECKOV_SKIPS.synchronousInvokeDlq]);
     }
 
     const alarm = (name: string, metric: cloudwatch.Metric) =>
@@ -222,17 +267,51 @@ export class MapFanOutFanIn extends Construct {
       alarm('ExecutionsAborted', this.stateMachine.metricAborted(period)),
       alarm('ExecutionThrottled', this.stateMachine.metricThrottled(period)),
     ];
-
-    this.node.addValidation({
-      validate: () =>
-        maxConcurrency < 0 || maxConcurrency > 40
-          ? [
-              `maxConcurrency (${maxConcurrency}) must be 0–40 for an inline Map; use a Distributed Map beyond that`,
-            ]
-          : [],
-    });
   }
 }
+
+/** Values known at construction time are checked here, so a bad prop fails where it is passed. */
+const validateProps = (scope: Construct, props: MapFanOutFanInProps, maxConcurrency: number) => {
+  const path = scope.node.path;
+  if (props.workers.length === 0)
+    throw new Error(`${path}: MapFanOutFanIn needs at least one worker`);
+  const kinds = props.workers.map((w) => w.kind);
+  const repeated = kinds.filter((k, i) => kinds.indexOf(k) !== i);
+  if (repeated.length > 0) {
+    throw new Error(
+      `${path}: more than one worker for branch kind ${[...new Set(repeated)].join(', ')}`
+    );
+  }
+  if (
+    !Token.isUnresolved(maxConcurrency) &&
+    (!Number.isInteger(maxConcurrency) ||
+      maxConcurrency < 1 ||
+      maxConcurrency > MAX_INLINE_MAP_CONCURRENCY)
+  ) {
+    throw new Error(
+      `${path}: maxConcurrency (${maxConcurrency}) must be an integer from 1 to ${MAX_INLINE_MAP_CONCURRENCY} ` +
+        'for an inline Map (0 means unbounded); use a Distributed Map beyond that'
+    );
+  }
+  const both = (
+    [
+      ['executionTimeout', 'timeout'],
+      ['stateMachineName', 'stateMachineName'],
+    ] as const
+  ).filter(
+    ([flat, key]) => props[flat] !== undefined && props.stateMachineProps?.[key] !== undefined
+  );
+  if (both.length > 0) {
+    throw new Error(
+      `${path}: ${both.map(([flat, key]) => `${flat} and stateMachineProps.${key}`).join(', ')} both set`
+    );
+  }
+  if (props.logRetention !== undefined && props.stateMachineProps?.logs) {
+    throw new Error(
+      `${path}: logRetention applies to the construct's log group; stateMachineProps.logs replaces it`
+    );
+  }
+};
 
 const taskTimeoutFor = (fn: lambda.IFunction): Duration => {
   const timeout = fn instanceof lambda.Function ? fn.timeout : undefined;

@@ -1,24 +1,43 @@
-import { Duration } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Duration, Names, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { SECURE_DLQ_DEFAULTS, SECURE_QUEUE_DEFAULTS } from './defaults.js';
+import { VISIBILITY_TIMEOUT_FACTOR } from '../nag/rules/sqs-visibility-timeout.js';
+import { CHECKOV_SKIPS, skipCheckov } from './checkov.js';
+import { MIN_MAX_RECEIVE_COUNT, QueueWithDeadLetter } from './queue-with-dead-letter.js';
 
-/** AWS's documented floor: visibility timeout ≥ 6 × the consumer's timeout. */
-export const VISIBILITY_TIMEOUT_FACTOR = 6;
-/** Below this, a few throttled polls can push a healthy message into the DLQ. */
-export const MIN_MAX_RECEIVE_COUNT = 5;
+// One definition per invariant: the construct enforces what the FanOut nag rule checks.
+export { MIN_MAX_RECEIVE_COUNT, VISIBILITY_TIMEOUT_FACTOR };
 
 export interface QueueWorkerProps {
-  /** The function that consumes the queue. Its timeout drives the visibility timeout. */
-  readonly consumer: lambda.Function;
-  /** Extra queue settings, merged over the secure defaults. @default - SSE-SQS, TLS only, 4 days retention */
+  /** The function that consumes the queue. */
+  readonly consumer: lambda.IFunction;
+  /**
+   * The consumer's timeout, which sizes and checks the visibility timeout.
+   * @default - the consumer's `timeout` when it is a `lambda.Function` (3 s, Lambda's
+   * default, when that is unset); required for any other `IFunction`
+   */
+  readonly consumerTimeout?: Duration;
+  /**
+   * A queue to consume instead of creating one. Its owner is responsible for its
+   * DLQ and visibility timeout (the FanOut nag pack checks both at synth).
+   * Cannot be combined with `queueProps`, `deadLetterQueueProps`, `visibilityTimeout`,
+   * `maxReceiveCount` or `dlqAlarmThreshold`.
+   * @default - a new queue with a DLQ and a DLQ alarm
+   */
+  readonly existingQueueObj?: sqs.IQueue;
+  /**
+   * Queue settings, merged as secure defaults ← these ← required (`deadLetterQueue`).
+   * @default - SSE-SQS, TLS only, 4 days retention
+   */
   readonly queueProps?: sqs.QueueProps;
-  /** @default - 6 × the consumer's timeout */
+  /** @default - SSE-SQS, TLS only, 14 days retention */
+  readonly deadLetterQueueProps?: sqs.QueueProps;
+  /** At least 6 × the consumer timeout. @default - 6 × the consumer timeout */
   readonly visibilityTimeout?: Duration;
-  /** Receives before a message moves to the DLQ. @default 5 */
+  /** Receives before a message moves to the DLQ; at least 5. @default 5 */
   readonly maxReceiveCount?: number;
   /** @default 10 */
   readonly batchSize?: number;
@@ -33,70 +52,112 @@ export interface QueueWorkerProps {
 /**
  * An SQS queue with a DLQ, consumed by a Lambda through an event source mapping
  * that reports partial batch failures. Unlike the plain SqsEventSource, it
- * turns on ReportBatchItemFailures, bounds concurrency, and refuses to
- * synthesize a visibility timeout that would let a slow consumer's messages
- * reappear mid-flight.
+ * turns on ReportBatchItemFailures, bounds concurrency, and refuses a
+ * visibility timeout that would let a slow consumer's messages reappear
+ * mid-flight.
  */
 export class QueueWorker extends Construct {
-  public readonly queue: sqs.Queue;
-  public readonly deadLetterQueue: sqs.Queue;
+  public readonly queue: sqs.IQueue;
+  /** Undefined when `existingQueueObj` was given. */
+  public readonly deadLetterQueue?: sqs.Queue;
+  /** Undefined when `existingQueueObj` was given. */
+  public readonly dlqAlarm?: cloudwatch.Alarm;
   public readonly eventSource: SqsEventSource;
-  public readonly dlqAlarm: cloudwatch.Alarm;
-  public readonly maxReceiveCount: number;
+  public readonly eventSourceMapping: lambda.EventSourceMapping;
 
   constructor(scope: Construct, id: string, props: QueueWorkerProps) {
     super(scope, id);
-    const consumerTimeout = props.consumer.timeout ?? Duration.seconds(3);
-    const visibilityTimeout =
-      props.visibilityTimeout ??
-      props.queueProps?.visibilityTimeout ??
-      Duration.seconds(consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR);
-    this.maxReceiveCount = props.maxReceiveCount ?? MIN_MAX_RECEIVE_COUNT;
-    const maxConcurrency = props.maxConcurrency ?? 2;
+    const consumerTimeout = resolveConsumerTimeout(this, props);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', { ...SECURE_DLQ_DEFAULTS });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      ...SECURE_QUEUE_DEFAULTS,
-      ...props.queueProps,
-      visibilityTimeout,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
-    });
+    if (props.existingQueueObj) {
+      const conflicting = (
+        [
+          'queueProps',
+          'deadLetterQueueProps',
+          'visibilityTimeout',
+          'maxReceiveCount',
+          'dlqAlarmThreshold',
+        ] as const
+      ).filter((key) => props[key] !== undefined);
+      if (conflicting.length > 0) {
+        throw new Error(
+          `${this.node.path}: existingQueueObj cannot be combined with ${conflicting.join(', ')} ` +
+            '(they configure a queue this construct would create)'
+        );
+      }
+      this.queue = props.existingQueueObj;
+    } else {
+      if (props.visibilityTimeout && props.queueProps?.visibilityTimeout) {
+        throw new Error(
+          `${this.node.path}: set the visibility timeout through visibilityTimeout or ` +
+            'queueProps.visibilityTimeout, not both'
+        );
+      }
+      const explicit = props.visibilityTimeout ?? props.queueProps?.visibilityTimeout;
+      if (!explicit && consumerTimeout.isUnresolved()) {
+        throw new Error(
+          `${this.node.path}: the consumer timeout is a token; pass visibilityTimeout explicitly`
+        );
+      }
+      const visibilityTimeout =
+        explicit ?? Duration.seconds(consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR);
+      if (!visibilityTimeout.isUnresolved() && !consumerTimeout.isUnresolved()) {
+        const minimum = consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR;
+        if (visibilityTimeout.toSeconds() < minimum) {
+          throw new Error(
+            `${this.node.path}: visibilityTimeout (${visibilityTimeout.toSeconds()}s) must be at least ` +
+              `${VISIBILITY_TIMEOUT_FACTOR} × the consumer timeout (${minimum}s)`
+          );
+        }
+      }
+      const withDlq = new QueueWithDeadLetter(this, 'Resource', {
+        queueProps: { ...props.queueProps, visibilityTimeout },
+        deadLetterQueueProps: props.deadLetterQueueProps,
+        maxReceiveCount: props.maxReceiveCount,
+        dlqAlarmThreshold: props.dlqAlarmThreshold,
+      });
+      this.queue = withDlq.queue;
+      this.deadLetterQueue = withDlq.deadLetterQueue;
+      this.dlqAlarm = withDlq.dlqAlarm;
+    }
 
     this.eventSource = new SqsEventSource(this.queue, {
       batchSize: props.batchSize ?? 10,
       maxBatchingWindow: props.maxBatchingWindow,
-      maxConcurrency,
+      maxConcurrency: props.maxConcurrency ?? 2,
       reportBatchItemFailures: true,
     });
     props.consumer.addEventSource(this.eventSource);
-
-    this.dlqAlarm = this.deadLetterQueue
-      .metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1) })
-      .createAlarm(this, 'DeadLetterAlarm', {
-        threshold: props.dlqAlarmThreshold ?? 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: `Messages reached the DLQ of ${this.node.path}: inspect, fix, then redrive.`,
-      });
-
-    this.node.addValidation({
-      validate: () => {
-        const errors: string[] = [];
-        const minimum = consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR;
-        if (visibilityTimeout.toSeconds() < minimum) {
-          errors.push(
-            `visibilityTimeout (${visibilityTimeout.toSeconds()}s) must be at least ` +
-              `${VISIBILITY_TIMEOUT_FACTOR} × the consumer timeout (${minimum}s)`
-          );
-        }
-        if (this.maxReceiveCount < MIN_MAX_RECEIVE_COUNT) {
-          errors.push(
-            `maxReceiveCount (${this.maxReceiveCount}) must be at least ${MIN_MAX_RECEIVE_COUNT}`
-          );
-        }
-        return errors;
-      },
+    // SqsEventSource.bind names the mapping after the queue; this is the one it just added.
+    const mappingId = `SqsEventSource:${Names.nodeUniqueId(this.queue.node)}`;
+    const mapping = props.consumer.node.tryFindChild(mappingId);
+    if (!(mapping instanceof lambda.EventSourceMapping)) {
+      throw new Error(`${this.node.path}: event source mapping ${mappingId} was not created`);
+    }
+    this.eventSourceMapping = mapping;
+    Validations.of(mapping).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        'The SQS poller supports no OnFailure destination; failed messages go to the source queue DLQ.',
     });
+    Validations.of(props.consumer).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Invoked synchronously by the SQS event source mapping; a function DLQ only catches ' +
+        'asynchronous invocations, and failed messages reach the source queue DLQ instead.',
+    });
+    skipCheckov(props.consumer, [CHECKOV_SKIPS.synchronousInvokeDlq]);
   }
 }
+
+const resolveConsumerTimeout = (scope: Construct, props: QueueWorkerProps): Duration => {
+  if (props.consumerTimeout) return props.consumerTimeout;
+  if (props.consumer instanceof lambda.Function) {
+    // Lambda's own default when a function sets no timeout.
+    return props.consumer.timeout ?? Duration.seconds(3);
+  }
+  throw new Error(
+    `${scope.node.path}: consumerTimeout is required when the consumer is not a lambda.Function ` +
+      '(its timeout sizes the visibility timeout)'
+  );
+};

@@ -1,17 +1,36 @@
 import { Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { SECURE_DLQ_DEFAULTS } from './defaults.js';
+import { SECURE_DLQ_DEFAULTS, SECURE_TOPIC_DEFAULTS } from './defaults.js';
+import { mergeProps } from './merge-props.js';
+import { acknowledgeDeadLetterQueue, deadLetterAlarm } from './queue-with-dead-letter.js';
 
 export interface TopicFanOutProps {
-  /** Extra topic settings, merged over the secure defaults. @default - encrypted with `masterKey`, TLS only */
+  /**
+   * A topic to fan out from instead of creating one. Cannot be combined with
+   * `topicProps` or `masterKey` (the topic already has its settings and key).
+   * @default - a new encrypted, TLS-only topic
+   */
+  readonly existingTopicObj?: sns.ITopic;
+  /**
+   * Topic settings, merged as secure defaults ← these ← required (`masterKey`).
+   * @default - TLS only; encrypted with `masterKey`
+   */
   readonly topicProps?: sns.TopicProps;
-  /** @default - a new customer-managed key with rotation */
+  /** @default - a new customer-managed key with rotation (none with `existingTopicObj`) */
   readonly masterKey?: kms.IKey;
+  /**
+   * Settings of the subscriptions' delivery DLQ, merged like `topicProps`.
+   * @default - SSE-SQS, TLS only, 14 days retention
+   */
+  readonly deliveryDeadLetterQueueProps?: sqs.QueueProps;
+  /** Alarm when the delivery DLQ holds at least this many messages. @default 1 */
+  readonly dlqAlarmThreshold?: number;
 }
 
 export interface QueueSubscriptionOptions {
@@ -27,25 +46,57 @@ export interface QueueSubscriptionOptions {
  * after its retry policy unless a subscription DLQ exists.
  */
 export class TopicFanOut extends Construct {
-  public readonly topic: sns.Topic;
-  public readonly masterKey: kms.IKey;
+  public readonly topic: sns.ITopic;
+  /** Undefined only for an `existingTopicObj` without a `masterKey`. */
+  public readonly masterKey?: kms.IKey;
   /** Messages SNS could not deliver to any subscriber land here. */
   public readonly deliveryDeadLetterQueue: sqs.Queue;
+  public readonly deliveryDlqAlarm: cloudwatch.Alarm;
   public readonly subscriptions: sns.Subscription[] = [];
 
   constructor(scope: Construct, id: string, props: TopicFanOutProps = {}) {
     super(scope, id);
-    this.masterKey =
-      props.masterKey ??
-      new kms.Key(this, 'Key', { enableKeyRotation: true, description: `Encrypts ${id}` });
-    this.topic = new sns.Topic(this, 'Topic', {
-      enforceSSL: true,
-      ...props.topicProps,
-      masterKey: this.masterKey,
-    });
-    this.deliveryDeadLetterQueue = new sqs.Queue(this, 'DeliveryDeadLetterQueue', {
-      ...SECURE_DLQ_DEFAULTS,
-    });
+    if (props.existingTopicObj) {
+      if (props.topicProps || props.masterKey) {
+        throw new Error(
+          `${this.node.path}: existingTopicObj cannot be combined with topicProps or masterKey`
+        );
+      }
+      this.topic = props.existingTopicObj;
+    } else {
+      this.masterKey =
+        props.masterKey ??
+        new kms.Key(this, 'Key', { enableKeyRotation: true, description: `Encrypts ${id}` });
+      this.topic = new sns.Topic(
+        this,
+        'Resource',
+        mergeProps<sns.TopicProps>({
+          scope: this,
+          label: 'topicProps',
+          defaults: SECURE_TOPIC_DEFAULTS,
+          user: props.topicProps,
+          required: { masterKey: this.masterKey },
+        })
+      );
+    }
+    this.deliveryDeadLetterQueue = new sqs.Queue(
+      this,
+      'DeliveryDeadLetterQueue',
+      mergeProps<sqs.QueueProps>({
+        scope: this,
+        label: 'deliveryDeadLetterQueueProps',
+        defaults: SECURE_DLQ_DEFAULTS,
+        user: props.deliveryDeadLetterQueueProps,
+        required: { deadLetterQueue: undefined },
+      })
+    );
+    acknowledgeDeadLetterQueue(this.deliveryDeadLetterQueue);
+    this.deliveryDlqAlarm = deadLetterAlarm(
+      this,
+      'DeliveryDeadLetterAlarm',
+      this.deliveryDeadLetterQueue,
+      props.dlqAlarmThreshold
+    );
     Validations.of(this.deliveryDeadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
@@ -76,6 +127,12 @@ export class TopicFanOut extends Construct {
    * bucket-ARN condition would make the bucket and topic policy depend on each other.
    */
   public grantServicePublish(servicePrincipal: string, account: string): sns.TopicPolicy {
+    if (!(this.topic instanceof sns.Topic) || !this.masterKey) {
+      throw new Error(
+        `${this.node.path}: grantServicePublish needs a topic this construct created ` +
+          '(an imported topic has no policy or key this stack can change)'
+      );
+    }
     const principal = new iam.ServicePrincipal(servicePrincipal);
     const condition = { StringEquals: { 'aws:SourceAccount': account } };
     this.topic.addToResourcePolicy(

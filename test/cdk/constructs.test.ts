@@ -1,13 +1,24 @@
+import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct, type IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import { MapFanOutFanIn } from '../../lib/constructs/map-fan-out-fan-in.js';
-import { QueueWorker } from '../../lib/constructs/queue-worker.js';
-import { TopicFanOut } from '../../lib/constructs/topic-fan-out.js';
+import {
+  MapFanOutFanIn,
+  type MapFanOutFanInProps,
+  PipelineFunction,
+  QueueWithDeadLetter,
+  QueueWorker,
+  TopicFanOut,
+} from '../../lib/index.js';
+import { PROJECT_ROOT } from '../../lib/project-root.js';
 
-const inlineFunction = (stack: Stack, id: string, timeout = Duration.seconds(30)) =>
+const inlineFunction = (stack: Construct, id: string, timeout?: Duration) =>
   new lambda.Function(stack, id, {
     runtime: lambda.Runtime.NODEJS_24_X,
     handler: 'index.handler',
@@ -15,14 +26,35 @@ const inlineFunction = (stack: Stack, id: string, timeout = Duration.seconds(30)
     timeout,
   });
 
-/** Synthesizing runs every construct's addValidation; errors come back as one thrown message. */
-const validationErrors = (app: App): string => {
-  try {
-    app.synth();
-    return '';
-  } catch (err) {
-    return String(err);
-  }
+/** The logical id of an L2's CfnResource, as the template names it. */
+const logicalId = (stack: Stack, l2: IConstruct): string =>
+  stack.resolve((l2.node.defaultChild as unknown as { logicalId: string }).logicalId);
+
+const overrideWarnings = (stack: Stack) =>
+  Annotations.fromStack(stack).findWarning(
+    '*',
+    Match.stringLikeRegexp('overrides the secure default')
+  );
+
+const stateMachineAsl = (template: Template) => {
+  const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+  return JSON.stringify(machine.Properties.DefinitionString);
+};
+
+/** The README's "document indexing" example: a pipeline with nothing video-specific. */
+const flowProps = (
+  stack: Stack,
+  overrides: Partial<MapFanOutFanInProps> = {}
+): MapFanOutFanInProps => {
+  // Each call gets its own functions, so one test can build several flows.
+  const scope = new Construct(stack, `Functions${stack.node.children.length}`);
+  return {
+    prepare: [{ name: 'Split', handler: inlineFunction(scope, 'Split'), resultPath: '$.split' }],
+    branchesPath: '$.split.pages',
+    workers: [{ kind: 'page', handler: inlineFunction(scope, 'IndexPage', Duration.minutes(2)) }],
+    aggregator: inlineFunction(scope, 'Merge'),
+    ...overrides,
+  };
 };
 
 describe('QueueWorker', () => {
@@ -36,15 +68,29 @@ describe('QueueWorker', () => {
     const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: 270,
-      RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }),
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(stack, worker.deadLetterQueue!), 'Arn'] },
+        maxReceiveCount: 5,
+      },
       SqsManagedSseEnabled: true,
     });
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: 7 },
+      BatchSize: 10,
     });
-    expect(worker.deadLetterQueue).toBeDefined();
-    expect(worker.dlqAlarm).toBeDefined();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [logicalId(stack, worker.deadLetterQueue!), 'QueueName'] },
+        },
+      ],
+    });
+    expect(worker.queue.node.path).toBe('Default/Worker/Resource/Resource');
   });
 
   it.each([
@@ -58,92 +104,346 @@ describe('QueueWorker', () => {
       props: { maxReceiveCount: 2 },
       message: 'maxReceiveCount (2) must be at least 5',
     },
-  ])('refuses to synthesize $description', ({ props, message }) => {
-    // Prepare
-    const app = new App();
-    const stack = new Stack(app, 'S');
-    // Act
-    new QueueWorker(stack, 'Worker', { consumer: inlineFunction(stack, 'Consumer'), ...props });
-    // Assess
-    expect(validationErrors(app)).toContain(message);
-  });
-
-  it('inherits the event source check on maxConcurrency (2–1000)', () => {
+    {
+      description: 'both visibilityTimeout and queueProps.visibilityTimeout',
+      props: {
+        visibilityTimeout: Duration.minutes(5),
+        queueProps: { visibilityTimeout: Duration.minutes(6) },
+      },
+      message: 'not both',
+    },
+  ])('refuses $description in the constructor', ({ props, message }) => {
     // Prepare
     const stack = new Stack();
-    const consumer = inlineFunction(stack, 'Consumer');
+    const consumer = inlineFunction(stack, 'Consumer', Duration.seconds(30));
     // Act
-    const build = () => new QueueWorker(stack, 'Worker', { consumer, maxConcurrency: 1 });
+    const build = () => new QueueWorker(stack, 'Worker', { consumer, ...props });
     // Assess
-    expect(build).toThrow('maxConcurrency must be between 2 and 1000');
+    expect(build).toThrow(message);
+  });
+
+  it('refuses a deadLetterQueue in queueProps: the construct owns the redrive policy', () => {
+    // Prepare
+    const stack = new Stack();
+    const consumer = inlineFunction(stack, 'Consumer', Duration.seconds(30));
+    const other = new sqs.Queue(stack, 'Other');
+    // Act
+    const build = () =>
+      new QueueWorker(stack, 'Worker', {
+        consumer,
+        queueProps: { deadLetterQueue: { queue: other, maxReceiveCount: 9 } },
+      });
+    // Assess
+    expect(build).toThrow('queueProps.deadLetterQueue is set by the construct');
+  });
+
+  it('needs consumerTimeout for an imported consumer, and checks visibility against it', () => {
+    // Prepare
+    const stack = new Stack();
+    const consumer = lambda.Function.fromFunctionArn(
+      stack,
+      'Imported',
+      'arn:aws:lambda:us-east-1:123456789012:function:imported'
+    );
+    // Act
+    const withoutTimeout = () => new QueueWorker(stack, 'A', { consumer });
+    const tooShort = () =>
+      new QueueWorker(stack, 'B', {
+        consumer,
+        consumerTimeout: Duration.minutes(1),
+        visibilityTimeout: Duration.minutes(5),
+      });
+    new QueueWorker(stack, 'C', { consumer, consumerTimeout: Duration.seconds(20) });
+    // Assess
+    expect(withoutTimeout).toThrow('consumerTimeout is required');
+    expect(tooShort).toThrow(
+      'visibilityTimeout (300s) must be at least 6 × the consumer timeout (360s)'
+    );
+    Template.fromStack(stack).hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 120 });
+  });
+
+  it('consumes an existing queue without creating one, and rejects queue settings with it', () => {
+    // Prepare
+    const stack = new Stack();
+    const consumer = inlineFunction(stack, 'Consumer', Duration.seconds(10));
+    const existing = new sqs.Queue(stack, 'Existing', { visibilityTimeout: Duration.minutes(1) });
+    // Act
+    const worker = new QueueWorker(stack, 'Worker', { consumer, existingQueueObj: existing });
+    const conflicting = () =>
+      new QueueWorker(stack, 'Worker2', {
+        consumer,
+        existingQueueObj: existing,
+        maxReceiveCount: 7,
+      });
+    // Assess
+    expect(worker.queue).toBe(existing);
+    expect(worker.deadLetterQueue).toBeUndefined();
+    Template.fromStack(stack).resourceCountIs('AWS::SQS::Queue', 1);
+    expect(conflicting).toThrow('existingQueueObj cannot be combined with maxReceiveCount');
+  });
+
+  it('warns when queueProps replaces a secure default, and stays silent otherwise', () => {
+    // Prepare
+    const quiet = new Stack();
+    const loud = new Stack();
+    // Act
+    new QueueWorker(quiet, 'Worker', {
+      consumer: inlineFunction(quiet, 'Consumer'),
+      queueProps: { queueName: 'work' },
+    });
+    new QueueWorker(loud, 'Worker', {
+      consumer: inlineFunction(loud, 'Consumer'),
+      queueProps: { enforceSSL: false },
+    });
+    // Assess
+    expect(overrideWarnings(quiet)).toEqual([]);
+    expect(overrideWarnings(loud).map((w) => w.entry.data)).toEqual([
+      expect.stringContaining('queueProps.enforceSSL overrides the secure default (true → false)'),
+    ]);
+  });
+});
+
+describe('QueueWithDeadLetter', () => {
+  it('creates a queue, its DLQ (14 days) and an alarm on the DLQ depth', () => {
+    // Prepare
+    const stack = new Stack();
+    // Act
+    const alerts = new QueueWithDeadLetter(stack, 'Alerts', { dlqAlarmThreshold: 3 });
+    // Assess
+    const template = Template.fromStack(stack);
+    const dlqId = logicalId(stack, alerts.deadLetterQueue);
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { MessageRetentionPeriod: 1_209_600 });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 3,
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+    });
+    expect(alerts.queue.node.id).toBe('Resource');
   });
 });
 
 describe('TopicFanOut', () => {
-  it('subscribes queues with raw delivery, a filter policy and the delivery DLQ', () => {
+  it('subscribes queues with raw delivery, a filter policy and the alarmed delivery DLQ', () => {
     // Prepare
     const stack = new Stack();
     const fanOut = new TopicFanOut(stack, 'Events');
-    const worker = new QueueWorker(stack, 'Worker', {
-      consumer: inlineFunction(stack, 'Consumer'),
-    });
+    const queue = new sqs.Queue(stack, 'Target');
     // Act
-    fanOut.addQueueSubscription(worker.queue, {
+    fanOut.addQueueSubscription(queue, {
       filterPolicy: { kind: sns.SubscriptionFilter.stringFilter({ allowlist: ['a'] }) },
     });
     // Assess
     const template = Template.fromStack(stack);
+    const dlqId = logicalId(stack, fanOut.deliveryDeadLetterQueue);
     template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'sqs',
       RawMessageDelivery: true,
       FilterPolicy: { kind: ['a'] },
-      RedrivePolicy: { deadLetterTargetArn: Match.anyValue() },
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] } },
     });
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+    });
+    const keyId = logicalId(stack, fanOut.masterKey!);
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] },
+    });
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    expect(fanOut.topic.node.id).toBe('Resource');
+  });
+
+  it('refuses a masterKey in topicProps and warns when TLS enforcement is turned off', () => {
+    // Prepare
+    const stack = new Stack();
+    // Act
+    new TopicFanOut(stack, 'Loose', { topicProps: { enforceSSL: false } });
+    const withKey = () =>
+      new TopicFanOut(stack, 'Keyed', { topicProps: { masterKey: new kms.Key(stack, 'K') } });
+    // Assess
+    expect(withKey).toThrow('topicProps.masterKey is set by the construct');
+    expect(overrideWarnings(stack).map((w) => w.entry.data)).toEqual([
+      expect.stringContaining('topicProps.enforceSSL overrides the secure default'),
+    ]);
+  });
+
+  it('fans out from an existing topic, which cannot take topic settings or a service grant', () => {
+    // Prepare
+    const stack = new Stack();
+    const topic = sns.Topic.fromTopicArn(stack, 'T', 'arn:aws:sns:us-east-1:123456789012:t');
+    // Act
+    const fanOut = new TopicFanOut(stack, 'Events', { existingTopicObj: topic });
+    fanOut.addQueueSubscription(new sqs.Queue(stack, 'Q'));
+    // Assess
+    expect(fanOut.topic).toBe(topic);
+    Template.fromStack(stack).resourceCountIs('AWS::SNS::Topic', 0);
+    Template.fromStack(stack).hasResourceProperties('AWS::SNS::Subscription', {
+      TopicArn: 'arn:aws:sns:us-east-1:123456789012:t',
+    });
+    expect(() => fanOut.grantServicePublish('s3.amazonaws.com', '123456789012')).toThrow(
+      'grantServicePublish needs a topic this construct created'
+    );
+    expect(
+      () => new TopicFanOut(stack, 'Both', { existingTopicObj: topic, topicProps: {} })
+    ).toThrow('existingTopicObj cannot be combined with topicProps or masterKey');
+  });
+});
+
+describe('PipelineFunction', () => {
+  const entry = join(PROJECT_ROOT, 'lambdas', 'plan', 'handler.ts');
+
+  it('merges functionProps over the secure defaults, warns on turning tracing off, names the function Resource', () => {
+    // Prepare
+    const stack = new Stack();
+    // Act
+    const fn = new PipelineFunction(stack, 'Plan', {
+      entry,
+      timeout: Duration.seconds(20),
+      functionProps: { tracing: lambda.Tracing.DISABLED, description: 'plans branches' },
+    });
+    // Assess
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs24.x',
+      Timeout: 20,
+      MemorySize: 256,
+      Description: 'plans branches',
+      TracingConfig: Match.absent(),
+      LoggingConfig: Match.objectLike({ LogFormat: 'JSON' }),
+    });
+    expect(overrideWarnings(stack).map((w) => w.entry.data)).toEqual([
+      expect.stringContaining(
+        'functionProps.tracing overrides the secure default ("Active" → "Disabled")'
+      ),
+    ]);
+    expect(fn.function.node.id).toBe('Resource');
+  });
+
+  it.each([
+    {
+      description: 'a setting given both as a prop and in functionProps',
+      props: { timeout: Duration.seconds(5), functionProps: { timeout: Duration.seconds(6) } },
+      message: 'timeout set both as a prop and in functionProps',
+    },
+    {
+      description: 'a required setting in functionProps',
+      props: { functionProps: { handler: 'other' } },
+      message: 'functionProps.handler is set by the construct',
+    },
+  ])('refuses $description', ({ props, message }) => {
+    // Prepare
+    const stack = new Stack();
+    // Act
+    const build = () => new PipelineFunction(stack, 'Fn', { entry, ...props });
+    // Assess
+    expect(build).toThrow(message);
   });
 });
 
 describe('MapFanOutFanIn', () => {
-  it('composes a different pipeline: one prepare step, a Map over $.pages, and a fan-in', () => {
-    // Prepare (the README's "document indexing" example)
+  it('composes a different pipeline: one prepare step, a Map over $.split.pages, and a fan-in', () => {
+    // Prepare
     const stack = new Stack();
-    const split = inlineFunction(stack, 'Split');
-    const indexPage = inlineFunction(stack, 'IndexPage', Duration.minutes(2));
-    const merge = inlineFunction(stack, 'Merge');
     // Act
-    const flow = new MapFanOutFanIn(stack, 'Indexing', {
-      prepare: [{ name: 'Split', handler: split, resultPath: '$.split' }],
-      itemsPath: '$.split.pages',
-      worker: indexPage,
-      aggregator: merge,
-      maxConcurrency: 4,
-      retryableErrors: ['ThrottledError'],
-    });
+    const flow = new MapFanOutFanIn(
+      stack,
+      'Indexing',
+      flowProps(stack, { maxConcurrency: 4, retryableErrors: ['ThrottledError'] })
+    );
     // Assess
     const template = Template.fromStack(stack);
-    const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
-    const asl = JSON.stringify(machine.Properties.DefinitionString);
+    const asl = stateMachineAsl(template);
     expect(asl).toContain('\\"ItemsPath\\":\\"$.split.pages\\"');
     expect(asl).toContain('\\"MaxConcurrency\\":4');
     expect(asl).toContain('ThrottledError');
+    expect(asl).toContain('\\"RunPage\\":{');
     expect(asl).toContain('\\"TimeoutSeconds\\":150'); // IndexPage: 120 s timeout + 30 s
-    expect(flow.alarms).toHaveLength(4);
+    expect(flow.stateMachine.node.id).toBe('Resource');
+    expect(flow.alarms.map((a) => a.node.id)).toEqual([
+      'ExecutionsFailedAlarm',
+      'ExecutionsTimedOutAlarm',
+      'ExecutionsAbortedAlarm',
+      'ExecutionThrottledAlarm',
+    ]);
     template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: true }),
+    });
   });
 
-  it('rejects an inline Map concurrency above 40', () => {
+  it.each([
+    { maxConcurrency: 100, message: 'maxConcurrency (100) must be an integer from 1 to 40' },
+    { maxConcurrency: 0, message: 'maxConcurrency (0) must be an integer from 1 to 40' },
+  ])('refuses maxConcurrency $maxConcurrency in the constructor', ({ maxConcurrency, message }) => {
+    // Prepare
+    const stack = new Stack();
+    // Act
+    const build = () => new MapFanOutFanIn(stack, 'Flow', flowProps(stack, { maxConcurrency }));
+    // Assess
+    expect(build).toThrow(message);
+  });
+
+  it('refuses two workers for one kind, and no worker at all', () => {
+    // Prepare
+    const stack = new Stack();
+    const fn = inlineFunction(stack, 'W');
+    // Act
+    const twice = () =>
+      new MapFanOutFanIn(
+        stack,
+        'A',
+        flowProps(stack, {
+          workers: [
+            { kind: 'page', handler: fn },
+            { kind: 'page', handler: fn },
+          ],
+        })
+      );
+    const none = () => new MapFanOutFanIn(stack, 'B', flowProps(stack, { workers: [] }));
+    // Assess
+    expect(twice).toThrow('more than one worker for branch kind page');
+    expect(none).toThrow('needs at least one worker');
+  });
+
+  it('merges stateMachineProps over the secure defaults, warning when tracing is turned off', () => {
     // Prepare
     const app = new App();
     const stack = new Stack(app, 'S');
     // Act
-    new MapFanOutFanIn(stack, 'Flow', {
-      itemsPath: '$.items',
-      worker: inlineFunction(stack, 'W'),
-      aggregator: inlineFunction(stack, 'A'),
-      maxConcurrency: 100,
-    });
+    new MapFanOutFanIn(
+      stack,
+      'Flow',
+      flowProps(stack, { stateMachineProps: { tracingEnabled: false, comment: 'indexing' } })
+    );
+    const twoTimeouts = () =>
+      new MapFanOutFanIn(
+        stack,
+        'Flow2',
+        flowProps(stack, {
+          stateMachineProps: { timeout: Duration.minutes(1) },
+          executionTimeout: Duration.minutes(2),
+        })
+      );
+    const ownDefinition = () =>
+      new MapFanOutFanIn(
+        stack,
+        'Flow3',
+        flowProps(stack, {
+          stateMachineProps: { definitionBody: sfn.DefinitionBody.fromString('{}') },
+        })
+      );
     // Assess
-    expect(validationErrors(app)).toContain('maxConcurrency (100) must be 0–40');
+    Template.fromStack(stack).hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      TracingConfiguration: { Enabled: false },
+    });
+    expect(overrideWarnings(stack).map((w) => w.entry.data)).toEqual([
+      expect.stringContaining(
+        'stateMachineProps.tracingEnabled overrides the secure default (true → false)'
+      ),
+    ]);
+    expect(twoTimeouts).toThrow('executionTimeout and stateMachineProps.timeout both set');
+    expect(ownDefinition).toThrow('stateMachineProps.definitionBody is set by the construct');
   });
 });

@@ -1,7 +1,14 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FrameNotFoundError } from '../../lambdas/shared/errors.js';
-import { type BranchTask, BranchTaskSchema } from '../../lambdas/shared/schemas.js';
+import {
+  type AggregateInput,
+  type BranchInput,
+  type BranchRef,
+  type BranchResult,
+  FrameNotFoundError,
+} from '../../contract/index.js';
+import { decideStatus } from '../../lambdas/aggregate/logic.js';
+import { type AnyBranch, rendition, thumbnail } from '../../lambdas/branch-kinds/index.js';
 import { resolveDefinition, synthVideoStack } from './synth.js';
 
 /**
@@ -20,19 +27,44 @@ beforeAll(() => {
   definition = resolveDefinition(synthVideoStack().template) as unknown as typeof definition;
 });
 
-const planOf = (n: number): BranchTask[] =>
+/** Branch `i` of the plan: thumbnails and renditions alternate; the id ends in `i`. */
+const planOf = (n: number): AnyBranch[] =>
   Array.from({ length: n }, (_, i) =>
-    BranchTaskSchema.parse(
-      i % 2 === 0
-        ? {
-            id: `thumb-at-${String(i * 1000).padStart(7, '0')}`,
-            kind: 'thumbnail',
-            atSec: i,
-            width: 320,
-          }
-        : { id: `rendition-${i}p`, kind: 'rendition', height: 360 }
-    )
+    i % 2 === 0
+      ? thumbnail.schema.parse({ id: `thumb-${i}`, kind: 'thumbnail', atSec: i, width: 320 })
+      : rendition.schema.parse({ id: `rendition-${i}`, kind: 'rendition', height: 360 })
   );
+const indexOf = (id: string): number => Number(/(\d+)$/.exec(id)?.[1]);
+
+/** A stub worker: branch `i` fails when `i % failEvery === 0` (never for 0), with a long message as a worst case. */
+const runBranch = (failEvery: number) => (input: unknown) => {
+  const { branch } = input as BranchInput;
+  const index = indexOf(branch.id);
+  if (failEvery > 0 && index % failEvery === 0) {
+    throw new FrameNotFoundError(`no frame at ${index}s: ${'x'.repeat(400)}`);
+  }
+  return { id: branch.id, status: 'SUCCEEDED' } satisfies BranchRef;
+};
+
+/**
+ * The aggregator's decision, run on what the Map really produced: each ref
+ * becomes the BranchResult the aggregator would build without an S3 record.
+ */
+const aggregateStub = (input: unknown) => {
+  const state = input as AggregateInput;
+  aggregated = state;
+  const results: BranchResult[] = (state.results ?? []).map((ref) => ({
+    id: ref.id,
+    kind: 'thumbnail',
+    status: ref.status,
+    artifacts: [],
+    error: ref.status === 'FAILED' ? { name: ref.error ?? 'BranchFailed', message: '' } : null,
+    durationMs: null,
+    finishedAt: null,
+  }));
+  return { videoId: state.videoId, ...decideStatus(results), manifestKey: 'k' };
+};
+let aggregated: AggregateInput | undefined;
 
 const runMeasured = async (failEvery: number) => {
   const sm = new StateMachine(definition, { validationOptions: { noValidate: false } });
@@ -61,23 +93,12 @@ const runMeasured = async (failEvery: number) => {
             sizeBytes: 1_234_567_890,
             bitRate: 2_743_484,
           }),
-          Plan: () => ({ tasks: planOf(ITEMS) }),
-          ProcessItem: (input) => {
-            const { task } = input as { task: BranchTask };
-            const index = Number(task.id.replace(/\D+/g, ''));
-            if (index % failEvery === 0) {
-              throw new FrameNotFoundError(`no frame at ${index}s: ${'x'.repeat(400)}`);
-            }
-            return { taskId: task.id, status: 'SUCCEEDED' };
-          },
-          Aggregate: () => ({
-            videoId: 'v',
-            status: 'PARTIAL',
-            reason: 'some failed',
-            manifestKey: 'k',
-          }),
+          Plan: () => ({ branches: planOf(ITEMS) }),
+          RunThumbnail: runBranch(failEvery),
+          RunRendition: runBranch(failEvery),
+          Aggregate: aggregateStub,
         },
-        retryIntervalOverrides: { ProcessItem: 0 },
+        retryIntervalOverrides: { RunThumbnail: 0, RunRendition: 0 },
       },
     }
   );
@@ -96,16 +117,32 @@ const runMeasured = async (failEvery: number) => {
 
 describe('state payload size', () => {
   it.each([
-    { description: 'all branches succeed', failEvery: Number.POSITIVE_INFINITY },
-    { description: 'every other branch fails (Catch turns errors into data)', failEvery: 2 },
+    {
+      description: 'all branches succeed',
+      failEvery: 0,
+      failed: 0,
+      status: 'COMPLETE',
+    },
+    {
+      description: 'every other branch fails (Catch turns errors into data)',
+      failEvery: 2,
+      failed: ITEMS / 2,
+      status: 'PARTIAL',
+    },
   ])(
     `keeps every state of a ${ITEMS}-item fan-out under half the 256 KiB limit: $description`,
-    async ({ failEvery }) => {
+    async ({ failEvery, failed, status }) => {
       // Act
       const { largest, iterations, result } = await runMeasured(failEvery);
       // Assess
-      expect(result.status).toBe('PARTIAL');
       expect(iterations).toBe(ITEMS);
+      const refs = aggregated?.results ?? [];
+      expect(refs).toHaveLength(ITEMS);
+      expect(refs.filter((r) => r.status === 'FAILED')).toHaveLength(failed);
+      expect(
+        refs.filter((r) => r.status === 'FAILED').every((r) => r.error === 'FrameNotFoundError')
+      ).toBe(true);
+      expect(result.status).toBe(status);
       console.log(
         `largest state payload: ${largest.bytes} bytes (${((100 * largest.bytes) / LIMIT).toFixed(1)}% of 256 KiB) at ${largest.state}`
       );

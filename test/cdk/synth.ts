@@ -1,20 +1,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import {
-  VideoPipelineStack,
-  type VideoPipelineStackProps,
-} from '../../lib/stacks/video-pipeline-stack.js';
+import { createPipelineApp } from '../../lib/app.js';
+import type { VideoPipelineStackProps } from '../../lib/stacks/video-pipeline-stack.js';
 
-/** Synthesizes the real stack exactly as bin/app.ts does (cdk-nag included). */
-export const synthVideoStack = (props: VideoPipelineStackProps = {}) => {
+/** Synthesizes the real stack through bin/app.ts's factory (flags, nag packs and all). */
+export const synthVideoStack = (stackProps: VideoPipelineStackProps = {}) => {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-test-'));
-  const app = new App({ outdir });
-  const stack = new VideoPipelineStack(app, 'VideoPipeline', props);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const { app, stack } = createPipelineApp({ outdir, stackProps });
   const assembly = app.synth();
   const template = Template.fromJSON(
     JSON.parse(
