@@ -14,6 +14,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import Table from 'cli-table3';
+import { makeClip } from '../fixtures/media.js';
 import {
   FETCH_COMMAND,
   type FfmpegBuild,
@@ -21,7 +22,6 @@ import {
   npmFallbackBuild,
 } from '../lib/constructs/ffmpeg-build.js';
 import { PROJECT_ROOT } from '../lib/project-root.js';
-import { makeClip } from '../test/helpers/media.js';
 
 const run = promisify(execFile);
 

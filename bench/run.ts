@@ -15,11 +15,11 @@ import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { ManifestSchema, manifestKey, STACK_NAME, videoIdFor } from '../contract/index.js';
+import { makeClip, useMediaTools } from '../fixtures/media.js';
 import { DEFAULT_PLAN_CONFIG, kindOf, planBranches } from '../lambdas/branch-kinds/index.js';
 import { probeFile } from '../lambdas/probe/logic.js';
 import { silentLogger, startLocalRuntime } from '../local-runtime/src/index.js';
 import { ROOT as root, synthesize } from '../scripts/synth.js';
-import { makeClip, useMediaTools } from '../test/helpers/media.js';
 import { measureBundles } from './bundles.js';
 import { benchFfmpegBuilds } from './ffmpeg-builds.js';
 import { synthFanOutApp } from './fixtures/fanout-app.js';

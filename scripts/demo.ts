@@ -23,8 +23,8 @@ import {
   outputPrefix,
   STACK_NAME,
 } from '../contract/index.js';
+import { cleanupMedia, makeClip } from '../fixtures/media.js';
 import { type Logger, startLocalRuntime } from '../local-runtime/src/index.js';
-import { cleanupMedia, makeClip } from '../test/helpers/media.js';
 import { fallbackNotice, fetchFfmpegBuild } from './fetch-ffmpeg.js';
 import { ROOT as root, synthesize } from './synth.js';
 

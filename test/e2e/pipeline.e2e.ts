@@ -32,7 +32,7 @@ import {
   makeEmpty,
   makeNonVideo,
   makeTruncated,
-} from '../helpers/media.js';
+} from '../../fixtures/media.js';
 import { OBSERVATIONS_DIR, recordObservations } from './observations.js';
 import { clientsFor, readOutputs } from './target.js';
 

@@ -8,13 +8,19 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { InvalidVideoError } from '../../contract/index.js';
+import {
+  FFMPEG_DIR,
+  FFPROBE_DIR,
+  ffprobe,
+  LAYER_BUILD,
+  useMediaTools,
+} from '../../fixtures/media.js';
 import { rendition, thumbnail } from '../../lambdas/branch-kinds/index.js';
 import { probeFile } from '../../lambdas/probe/logic.js';
 import { mediaToolVersions } from '../../lambdas/shared/media.js';
 import { FfmpegLayer } from '../../lib/constructs/ffmpeg-layer.js';
 import { sha256File } from '../../scripts/fetch-ffmpeg.js';
 import { sourceFactory } from '../helpers/factories.js';
-import { FFMPEG_DIR, FFPROBE_DIR, ffprobe, LAYER_BUILD, useMediaTools } from '../helpers/media.js';
 
 /**
  * The layer's ffmpeg build, checked the way the pipeline uses it: the tests

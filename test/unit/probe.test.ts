@@ -5,11 +5,6 @@ import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { InvalidVideoError, type SourceObject } from '../../contract/index.js';
-import { type RangeServer, startRangeServer } from '../../fixtures/range-server.js';
-import { handler } from '../../lambdas/probe/handler.js';
-import { parseThumbnailTimes, probeFile, probeUpload } from '../../lambdas/probe/logic.js';
-import { presignSource, s3 } from '../../lambdas/shared/s3.js';
-import { lambdaContextFactory, s3ErrorFactory, sourceFactory } from '../helpers/factories.js';
 import {
   cleanupMedia,
   makeAudioOnly,
@@ -19,7 +14,12 @@ import {
   makeStillImage,
   makeTruncated,
   useMediaTools,
-} from '../helpers/media.js';
+} from '../../fixtures/media.js';
+import { type RangeServer, startRangeServer } from '../../fixtures/range-server.js';
+import { handler } from '../../lambdas/probe/handler.js';
+import { parseThumbnailTimes, probeFile, probeUpload } from '../../lambdas/probe/logic.js';
+import { presignSource, s3 } from '../../lambdas/shared/s3.js';
+import { lambdaContextFactory, s3ErrorFactory, sourceFactory } from '../helpers/factories.js';
 
 // The probe signs a URL for ffprobe; here the URL points at the range server
 // instead of S3, so ffprobe really streams the file over HTTP.

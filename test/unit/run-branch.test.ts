@@ -12,6 +12,13 @@ import {
   FrameNotFoundError,
   TransientServiceError,
 } from '../../contract/index.js';
+import {
+  cleanupMedia,
+  ffprobe,
+  LAYER_BUILD,
+  makeClip,
+  useMediaTools,
+} from '../../fixtures/media.js';
 import { type RangeServer, startRangeServer } from '../../fixtures/range-server.js';
 import { metadata, type Produced, rendition, thumbnail } from '../../lambdas/branch-kinds/index.js';
 import { runBranch } from '../../lambdas/run-branch/logic.js';
@@ -23,7 +30,6 @@ import {
   s3ErrorFactory,
   sourceFactory,
 } from '../helpers/factories.js';
-import { cleanupMedia, ffprobe, LAYER_BUILD, makeClip, useMediaTools } from '../helpers/media.js';
 
 const VIDEO_ID = 'clip-0123456789abcdef';
 const BUCKET = 'output-bucket';

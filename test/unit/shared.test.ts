@@ -22,6 +22,7 @@ import {
   rethrowClassified,
   TransientServiceError,
 } from '../../contract/index.js';
+import { useMediaTools } from '../../fixtures/media.js';
 import { mapLimit } from '../../lambdas/shared/concurrency.js';
 import { runTool, stderrTail } from '../../lambdas/shared/media.js';
 import { logger, metrics } from '../../lambdas/shared/powertools.js';
@@ -37,7 +38,6 @@ import {
   snsRawS3Message,
   sourceFactory,
 } from '../helpers/factories.js';
-import { useMediaTools } from '../helpers/media.js';
 
 const s3Mock = mockClient(s3);
 
