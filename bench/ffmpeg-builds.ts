@@ -9,12 +9,14 @@
  * writes bench/results/ffmpeg-builds-<timestamp>.json and ffmpeg-builds-latest.json.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import Table from 'cli-table3';
 import { makeClip } from '../fixtures/media.js';
+import { rendition } from '../lambdas/branch-kinds/index.js';
+import { probeFile } from '../lambdas/probe/logic.js';
 import {
   FETCH_COMMAND,
   type FfmpegBuild,
@@ -53,39 +55,6 @@ const versionOf = async (bin: string): Promise<string> => {
   return stdout.split('\n')[0];
 };
 
-/** The rendition branch's settings (lambdas/process-branch): H.264 veryfast CRF 23 + AAC, moov first. */
-const renditionArgs = (input: string, height: number, out: string) => [
-  '-nostdin',
-  '-v',
-  'error',
-  '-y',
-  '-i',
-  input,
-  '-map',
-  '0:v:0',
-  '-map',
-  '0:a:0',
-  '-c:a',
-  'aac',
-  '-b:a',
-  '128k',
-  '-vf',
-  `scale=-2:${height}`,
-  '-c:v',
-  'libx264',
-  '-preset',
-  'veryfast',
-  '-crf',
-  '23',
-  '-pix_fmt',
-  'yuv420p',
-  '-max_muxing_queue_size',
-  '1024',
-  '-movflags',
-  '+faststart',
-  out,
-];
-
 const timed = async (bin: string, args: string[]): Promise<number> => {
   const started = performance.now();
   await run(bin, args, { maxBuffer: 64 * 1024 * 1024 });
@@ -122,7 +91,38 @@ export const benchFfmpegBuilds = async ({
   const work = mkdtempSync(join(tmpdir(), 'bench-ffmpeg-builds-'));
   const rows: Row[] = [];
   try {
-    const tasks: { task: string; tool: 'ffmpeg' | 'ffprobe'; args: (out: string) => string[] }[] = [
+    // The rendition kind itself, with FFMPEG_PATH pointing at one build: the branch's own settings.
+    const probe = await probeFile(clip);
+    const renditionWith = async (bin: string, height: number, out: string): Promise<number> => {
+      const previous = process.env.FFMPEG_PATH;
+      process.env.FFMPEG_PATH = bin;
+      const started = performance.now();
+      try {
+        const [produced] = await rendition.run(
+          { id: `rendition-${height}p`, kind: 'rendition', height },
+          {
+            videoId: 'bench',
+            source: { bucket: 'b', key: 'uploads/b.mp4' },
+            probe,
+            input: clip,
+            workDir: out,
+            timeBudget: () => 600_000,
+          }
+        );
+        const ms = performance.now() - started;
+        renameSync((produced as { path: string }).path, join(out, 'out.mp4'));
+        return ms;
+      } finally {
+        if (previous === undefined) delete process.env.FFMPEG_PATH;
+        else process.env.FFMPEG_PATH = previous;
+      }
+    };
+    const tasks: {
+      task: string;
+      tool: 'ffmpeg' | 'ffprobe';
+      args?: (out: string) => string[];
+      height?: number;
+    }[] = [
       {
         task: `probe (-count_packets) ${seconds}s 720p`,
         tool: 'ffprobe',
@@ -137,23 +137,25 @@ export const benchFfmpegBuilds = async ({
           clip,
         ],
       },
-      ...[360, 720].map((h) => ({
-        task: `${seconds}s 720p → ${h}p H.264 veryfast + AAC`,
+      ...[360, 720].map((height) => ({
+        task: `${seconds}s 720p → ${height}p (the rendition kind)`,
         tool: 'ffmpeg' as const,
-        args: (out: string) => renditionArgs(clip, h, out),
+        height,
       })),
     ];
-    for (const { task, tool, args } of tasks) {
+    for (const { task, tool, args, height } of tasks) {
       const runs: Record<'old' | 'new', number[]> = { old: [], new: [] };
       const sizes: Partial<Record<'old' | 'new', number>> = {};
       for (let i = 0; i < repeats; i++) {
         const order: ('old' | 'new')[] = i % 2 === 0 ? ['old', 'new'] : ['new', 'old'];
         for (const which of order) {
-          const out = join(work, `${which}-${i}.mp4`);
-          runs[which].push(await timed(builds[which][tool], args(out)));
-          if (tool === 'ffmpeg') {
-            sizes[which] = Math.round(statSync(out).size / 1024);
-            rmSync(out, { force: true });
+          if (height !== undefined) {
+            const out = mkdtempSync(join(work, `${which}-${i}-`));
+            runs[which].push(await renditionWith(builds[which].ffmpeg, height, out));
+            sizes[which] = Math.round(statSync(join(out, 'out.mp4')).size / 1024);
+            rmSync(out, { recursive: true, force: true });
+          } else if (args) {
+            runs[which].push(await timed(builds[which][tool], args(work)));
           }
         }
       }

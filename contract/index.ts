@@ -9,6 +9,6 @@ export * from './layout.js';
 export * from './metadata.js';
 export * from './schemas.js';
 export * from './stack.js';
-export * from './transfer.js';
 export * from './state.js';
+export * from './transfer.js';
 export * from './video-id.js';
