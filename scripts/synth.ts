@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+
+import { REPO_ROOT } from './project.js';
 
 /** The repository root, where cdk.json and cdk.out live. */
-export const ROOT = resolve(import.meta.dirname, '..');
+export const ROOT = REPO_ROOT;
 
 /**
  * `cdk synth` with the pinned CLI, output shown, into ROOT/cdk.out: the one

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { EMULATOR_ACCOUNT_ID } from '../../scripts/project.js';
 import type { LoadedStack } from './assembly.js';
 import {
   LocalRuntimeError,
@@ -20,7 +21,7 @@ import type { StackModel } from './model/types.js';
 export { functionNameFrom } from './model/resources/lambda-function.js';
 export type * from './model/types.js';
 
-export const ACCOUNT_ID = '000000000000';
+export const ACCOUNT_ID = EMULATOR_ACCOUNT_ID;
 
 /** Accepted types whose resources change nothing observable locally (reported once). */
 export const NO_LOCAL_EFFECT_TYPES: ReadonlySet<string> = new Set(

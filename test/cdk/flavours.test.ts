@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_NAME } from '../../contract/stack.js';
 import { unstagedAssets } from '../../scripts/localstack/assembly.js';
@@ -11,6 +11,7 @@ import {
   localstackEnv,
   synthArgs,
 } from '../../scripts/localstack/options.js';
+import { REPO_ROOT } from '../../scripts/project.js';
 
 /**
  * One template for every target. AWS and LocalStack get the same cloud assembly: there is
@@ -24,7 +25,7 @@ import {
  *    are in test/unit/localstack-deploy.test.ts.
  */
 
-const root = resolve(import.meta.dirname, '../..');
+const root = REPO_ROOT;
 
 const synth = (outdir: string, env: NodeJS.ProcessEnv, extra: string[] = []) =>
   new Promise<void>((ok, fail) => {
