@@ -1,6 +1,6 @@
 /**
  * Maps with at most `limit` promises in flight, preserving order. Used by the
- * aggregator to read up to MAX_TASKS branch records without opening a
+ * aggregator to read up to MAX_BRANCHES branch records without opening a
  * thousand sockets at once (and hitting S3 request-rate limits).
  */
 export const mapLimit = async <T, R>(
