@@ -200,7 +200,9 @@ export class VideoPipelineStack extends Stack {
       workers: branchFns.map(({ kind, fn }) => ({ kind, handler: fn.function })),
       aggregator: aggregate.function,
       maxConcurrency: props.mapMaxConcurrency ?? 10,
-      retryableErrors: [...RETRYABLE_ERROR_NAMES],
+      // Runtime.ExitError: the environment died (killed, crashed) before answering; the
+      // branch is idempotent, so a fresh environment may simply run it again.
+      retryableErrors: [...RETRYABLE_ERROR_NAMES, 'Runtime.ExitError'],
       throttleRetry: props.throttleRetry,
     });
 

@@ -259,6 +259,25 @@ class FunctionPool {
   get inFlight() {
     return this.active;
   }
+
+  /** Chaos: SIGKILLs one environment that is running an invocation, as a crash would. */
+  killBusy(): number | undefined {
+    const [env] = this.busy;
+    if (!env) return undefined;
+    const pid = env.child.pid;
+    env.kill();
+    return pid;
+  }
+}
+
+/** What the account saw since start: the load tests print and check these. */
+export interface LambdaStats {
+  /** Most invocations admitted at once (running, or waiting on the local per-function guard). */
+  peakConcurrency: number;
+  /** Invocations refused with TooManyRequestsException. */
+  throttles: number;
+  /** Environments killed by fault injection. */
+  killed: number;
 }
 
 export interface LambdaRunnerOptions {
@@ -276,6 +295,8 @@ export class LambdaRunner {
   private readonly specs = new Map<string, FunctionSpec>();
   private readonly account: AccountConcurrency;
   private stopped = false;
+  private admitted = 0;
+  private readonly counters: LambdaStats = { peakConcurrency: 0, throttles: 0, killed: 0 };
 
   constructor(
     functions: FunctionSpec[],
@@ -349,7 +370,19 @@ export class LambdaRunner {
       };
     }
     const pool = this.pool(fn);
-    const env = await pool.acquire();
+    let env: ExecutionEnvironment;
+    // Counted before acquire resolves: a caller waiting on the local guard runs on AWS.
+    this.admitted++;
+    this.counters.peakConcurrency = Math.max(this.counters.peakConcurrency, this.admitted);
+    try {
+      env = await pool.acquire();
+    } catch (err) {
+      this.admitted--;
+      if (err instanceof LambdaServiceError && err.code === 'TooManyRequestsException') {
+        this.counters.throttles++;
+      }
+      throw err;
+    }
     const started = performance.now();
     try {
       const initError = await env.ready;
@@ -379,8 +412,32 @@ export class LambdaRunner {
       }
       return { ok: false, error: r.error!, requestId, durationMs };
     } finally {
+      this.admitted--;
       pool.release(env);
     }
+  }
+
+  /** The account's concurrency limit in this runtime. */
+  get accountLimit(): number {
+    return this.account.limit;
+  }
+
+  stats(): LambdaStats {
+    return { ...this.counters };
+  }
+
+  /**
+   * Chaos: SIGKILLs one busy execution environment of `name` (the invocation ends
+   * with Runtime.ExitError, as on Lambda). Returns the killed PID, or undefined
+   * when the function has nothing in flight.
+   */
+  killBusy(nameOrArn: string): number | undefined {
+    const fn = this.resolveName(nameOrArn);
+    if (!fn)
+      throw new LambdaServiceError('ResourceNotFoundException', `Function not found: ${nameOrArn}`);
+    const pid = this.pools.get(fn.name)?.killBusy();
+    if (pid !== undefined) this.counters.killed++;
+    return pid;
   }
 
   inFlight(name: string): number {
