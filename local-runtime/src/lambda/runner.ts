@@ -203,6 +203,25 @@ export function accountConcurrencyFor(functions: FunctionSpec[], limit = 1000): 
   return new AccountConcurrency(limit, reserved);
 }
 
+/**
+ * Invocations admitted across the account (running, or waiting on the local
+ * per-function guard, as they would be running on AWS), counted at the moment of
+ * admission so a throttled attempt never shows in the peak.
+ */
+class AccountUsage {
+  private admitted = 0;
+  peak = 0;
+
+  admit() {
+    this.admitted++;
+    this.peak = Math.max(this.peak, this.admitted);
+  }
+
+  release() {
+    this.admitted--;
+  }
+}
+
 class FunctionPool {
   private idle: ExecutionEnvironment[] = [];
   private busy = new Set<ExecutionEnvironment>();
@@ -215,7 +234,8 @@ class FunctionPool {
     private readonly env: Record<string, string>,
     private readonly limit: number,
     private readonly logger: Logger,
-    private readonly account: AccountConcurrency
+    private readonly account: AccountConcurrency,
+    private readonly usage: AccountUsage
   ) {}
 
   async acquire(): Promise<ExecutionEnvironment> {
@@ -229,6 +249,7 @@ class FunctionPool {
     // The account's unreserved pool is one too. It counts invocations waiting on the local
     // guard below as running, since on AWS they would be: the guard must not hide throttling.
     if (this.fn.reservedConcurrency === undefined) this.account.admitUnreserved(this.fn.name);
+    this.usage.admit();
     // The unreserved per-function cap is only a local resource guard, so callers wait instead.
     if (this.active >= this.limit) {
       // release() hands its slot straight to us, so `active` stays exact.
@@ -249,6 +270,7 @@ class FunctionPool {
 
   release(env: ExecutionEnvironment) {
     if (this.fn.reservedConcurrency === undefined) this.account.releaseUnreserved();
+    this.usage.release();
     this.busy.delete(env);
     if (env.usable) this.idle.push(env);
     const next = this.queue.shift();
@@ -295,8 +317,8 @@ export class LambdaRunner {
   private readonly specs = new Map<string, FunctionSpec>();
   private readonly account: AccountConcurrency;
   private stopped = false;
-  private admitted = 0;
-  private readonly counters: LambdaStats = { peakConcurrency: 0, throttles: 0, killed: 0 };
+  private readonly usage = new AccountUsage();
+  private readonly counters = { throttles: 0, killed: 0 };
 
   constructor(
     functions: FunctionSpec[],
@@ -318,7 +340,14 @@ export class LambdaRunner {
     let pool = this.pools.get(fn.name);
     if (!pool) {
       const limit = fn.reservedConcurrency ?? this.opts.defaultConcurrency ?? 10;
-      pool = new FunctionPool(fn, this.environmentFor(fn), limit, this.opts.logger, this.account);
+      pool = new FunctionPool(
+        fn,
+        this.environmentFor(fn),
+        limit,
+        this.opts.logger,
+        this.account,
+        this.usage
+      );
       this.pools.set(fn.name, pool);
     }
     return pool;
@@ -371,13 +400,9 @@ export class LambdaRunner {
     }
     const pool = this.pool(fn);
     let env: ExecutionEnvironment;
-    // Counted before acquire resolves: a caller waiting on the local guard runs on AWS.
-    this.admitted++;
-    this.counters.peakConcurrency = Math.max(this.counters.peakConcurrency, this.admitted);
     try {
       env = await pool.acquire();
     } catch (err) {
-      this.admitted--;
       if (err instanceof LambdaServiceError && err.code === 'TooManyRequestsException') {
         this.counters.throttles++;
       }
@@ -412,7 +437,6 @@ export class LambdaRunner {
       }
       return { ok: false, error: r.error!, requestId, durationMs };
     } finally {
-      this.admitted--;
       pool.release(env);
     }
   }
@@ -423,7 +447,7 @@ export class LambdaRunner {
   }
 
   stats(): LambdaStats {
-    return { ...this.counters };
+    return { peakConcurrency: this.usage.peak, ...this.counters };
   }
 
   /**
