@@ -14,11 +14,14 @@ describe('100 concurrent uploads with LOCAL_ACCOUNT_CONCURRENCY=20', () => {
   let env: ChaosRuntime;
 
   beforeAll(async () => {
+    // The runtime reads the limit from the environment, as a developer would set it.
+    const previous = process.env.LOCAL_ACCOUNT_CONCURRENCY;
     process.env.LOCAL_ACCOUNT_CONCURRENCY = String(ACCOUNT_CONCURRENCY);
     try {
       env = await startChaosRuntime('load');
     } finally {
-      delete process.env.LOCAL_ACCOUNT_CONCURRENCY;
+      if (previous === undefined) delete process.env.LOCAL_ACCOUNT_CONCURRENCY;
+      else process.env.LOCAL_ACCOUNT_CONCURRENCY = previous;
     }
   });
   afterAll(async () => {
