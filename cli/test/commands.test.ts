@@ -339,6 +339,21 @@ describe('status', () => {
 });
 
 describe('list', () => {
+  it('does not list the per-key pointers under outputs/by-key/ as a video', async () => {
+    // Prepare
+    bucket.put(
+      keys.manifest('only-1'),
+      manifestFrom('only-1', [succeeded('thumb-01', 'thumbnail', 'k')])
+    );
+    bucket.put(currentPointerKey(UPLOAD_BUCKET, 'uploads/clip.mp4'), { videoId: 'only-1' });
+    const ctx = makeContext();
+    // Act
+    await runList(ctx, 10);
+    // Assess
+    expect(ctx.out.text()).toContain('only-1');
+    expect(ctx.out.text()).not.toContain('by-key');
+  });
+
   it('merges manifests and running executions, newest first, up to the limit', async () => {
     // Prepare
     const ok = succeeded('thumb-01', 'thumbnail', 'k');
