@@ -7,7 +7,9 @@ import { defineConfig } from 'vitest/config';
 //  - e2e-localstack: the same suite against LocalStack; skipped with a printed reason
 //    when none is up, unless CI=true or E2E_REQUIRE_LOCALSTACK=1;
 //  - e2e-compare: after both, fails if the targets that ran in this run disagree on a case
-//    (or one of them recorded nothing); see test/e2e/observations.ts.
+//    (or one of them recorded nothing); see test/e2e/observations.ts;
+//  - chaos: load and fault injection on the local runtime (test/chaos/), last because
+//    it is the heaviest; each file starts its own runtime.
 const e2e = {
   include: ['test/e2e/**/*.e2e.ts'],
   testTimeout: 240_000,
@@ -55,6 +57,17 @@ export default defineConfig({
           include: ['test/e2e/**/*.compare.ts'],
           globalSetup: ['test/e2e/setup-compare.ts'],
           sequence: { groupOrder: 3 },
+        },
+      },
+      {
+        test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.chaos.ts'],
+          globalSetup: ['test/chaos/setup.ts'],
+          testTimeout: 900_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 4 },
         },
       },
     ],

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { SourceObject } from './schemas.js';
 
 /**
@@ -49,3 +50,26 @@ export const branchRecordKey = (videoId: string, branchId: string): string =>
 /** The identity S3 gives one object version (ETag when the bucket is unversioned). */
 export const versionIdentity = (source: SourceObject): string =>
   `${source.bucket}/${source.key}#${source.versionId ?? source.etag ?? ''}`;
+
+/**
+ * The per-source-key pointer: which videoId is current for one `bucket/key`.
+ * Published: `outputs/by-key/<sha256 of "bucket/key", lowercase hex>/current.json`.
+ * Hashed because keys may be 1024 bytes of anything; the pointer names the key in full.
+ */
+export const BY_KEY_PREFIX = `${OUTPUT_PREFIX}by-key/`;
+export const sourceKeyHash = (bucket: string, key: string): string =>
+  createHash('sha256').update(`${bucket}/${key}`).digest('hex');
+export const currentPointerKey = (bucket: string, key: string): string =>
+  `${BY_KEY_PREFIX}${sourceKeyHash(bucket, key)}/current.json`;
+
+/**
+ * S3's ordering of events on one key: sequencers are hex strings of varying
+ * length, compared after left-padding the shorter with zeros (as the S3 docs
+ * say). Positive when `a` is newer.
+ */
+export const compareSequencers = (a: string, b: string): number => {
+  const width = Math.max(a.length, b.length);
+  const pa = a.toUpperCase().padStart(width, '0');
+  const pb = b.toUpperCase().padStart(width, '0');
+  return pa < pb ? -1 : pa > pb ? 1 : 0;
+};

@@ -229,3 +229,21 @@ export const UploadAuditRecordSchema = z.object({
   missing: z.boolean(),
 });
 export type UploadAuditRecord = z.infer<typeof UploadAuditRecordSchema>;
+
+/**
+ * `outputs/by-key/<hash>/current.json`: the videoId that is current for one source
+ * key. "Current" is the upload with the greatest S3 `sequencer` (or, when an
+ * emulator sends none, the latest `eventTime`), never the one processed last.
+ */
+export const CurrentPointerSchema = z.object({
+  bucket: z.string(),
+  key: z.string(),
+  videoId: z.string().check(z.minLength(1)),
+  /** The S3 event's sequencer (hex); null when the event carried none. */
+  sequencer: z.nullable(z.string().check(z.regex(/^[0-9A-Fa-f]+$/))),
+  /** The S3 event time (upload completion), the tie-break when there is no sequencer. */
+  eventTime: z.string(),
+  /** When the pointer was written. */
+  updatedAt: z.string(),
+});
+export type CurrentPointer = z.infer<typeof CurrentPointerSchema>;

@@ -23,6 +23,8 @@ export {
   MapFanOutFanIn,
   type MapFanOutFanInProps,
   type PrepareStep,
+  THROTTLE_ERROR,
+  type ThrottleRetryProps,
 } from './constructs/map-fan-out-fan-in.js';
 export {
   type MergePropsOptions,
@@ -46,4 +48,8 @@ export {
   type TopicFanOutProps,
 } from './constructs/topic-fan-out.js';
 export { FAN_OUT_RULES, FanOutChecks } from './nag/fan-out-checks.js';
-export { VideoPipelineStack, type VideoPipelineStackProps } from './stacks/video-pipeline-stack.js';
+export {
+  STARTER_MAX_RECEIVE_COUNT,
+  VideoPipelineStack,
+  type VideoPipelineStackProps,
+} from './stacks/video-pipeline-stack.js';

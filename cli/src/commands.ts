@@ -1,6 +1,13 @@
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import { manifestKey, OUTPUT_PREFIX } from '../../contract/index.js';
+import {
+  BY_KEY_PREFIX,
+  CurrentPointerSchema,
+  currentPointerKey,
+  manifestKey,
+  OUTPUT_PREFIX,
+  UPLOAD_PREFIX,
+} from '../../contract/index.js';
 import type { Clients } from './aws.js';
 import { CliError, type StackOutputs } from './config.js';
 import { mapLimit } from './map-limit.js';
@@ -172,7 +179,30 @@ export const isEarlierResult = (
   uploadStartedAt: number
 ): boolean => Date.parse(manifest.createdAt) < uploadStartedAt;
 
-export const runStatus = async (ctx: Context, videoId: string): Promise<number> => {
+/**
+ * `status uploads/…`: the videoId the key's pointer names as current (the newest
+ * upload by S3's sequencer), or a clear error when the key was never started.
+ */
+export const resolveVideoId = async (ctx: Context, videoIdOrKey: string): Promise<string> => {
+  if (!videoIdOrKey.startsWith(UPLOAD_PREFIX)) return videoIdOrKey;
+  const pointer = currentPointerKey(ctx.outputs.uploadBucket, videoIdOrKey);
+  try {
+    const res = await ctx.clients.s3.send(
+      new GetObjectCommand({ Bucket: ctx.outputs.outputBucket, Key: pointer })
+    );
+    return CurrentPointerSchema.parse(JSON.parse(await res.Body!.transformToString())).videoId;
+  } catch (err) {
+    if ((err as Error).name === 'NoSuchKey' || (err as Error).name === 'NotFound') {
+      throw new CliError(
+        `no upload started for s3://${ctx.outputs.uploadBucket}/${videoIdOrKey} (no s3://${ctx.outputs.outputBucket}/${pointer})`
+      );
+    }
+    throw err;
+  }
+};
+
+export const runStatus = async (ctx: Context, videoIdOrKey: string): Promise<number> => {
+  const videoId = await resolveVideoId(ctx, videoIdOrKey);
   const progress = await createSnapshotter(target(ctx), videoId)();
   if (!progress.manifest && !progress.plan && progress.execution.status === 'NOT_FOUND') {
     throw new CliError(
@@ -197,6 +227,8 @@ const listVideoIds = async (ctx: Context): Promise<string[]> => {
       })
     );
     for (const p of page.CommonPrefixes ?? []) {
+      // outputs/by-key/ holds the per-key pointers, not a video.
+      if (p.Prefix === BY_KEY_PREFIX) continue;
       const id = p.Prefix?.slice(OUTPUT_PREFIX.length).replace(/\/$/, '');
       if (id) ids.push(id);
     }

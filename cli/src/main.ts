@@ -126,7 +126,10 @@ Set VIDEO_CLI_DEBUG=1 to print stack traces.`
   program
     .command('status')
     .description("show a video's manifest, or a snapshot of its progress")
-    .argument('<videoId>', 'the id printed by upload (also the execution name)')
+    .argument(
+      '<videoId>',
+      'the id printed by upload (also the execution name), or an uploads/… key: its current video'
+    )
     .action(async (videoId: string, _o, cmd: Command) => {
       await run(cmd.optsWithGlobals<GlobalOptions>(), (ctx) => runStatus(ctx, videoId));
     });

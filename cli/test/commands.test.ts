@@ -6,7 +6,7 @@ import { HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { videoIdFor } from '../../contract/index.js';
+import { currentPointerKey, videoIdFor } from '../../contract/index.js';
 import { describeError } from '../src/aws.js';
 import { type Context, EXIT_IN_PROGRESS, runList, runStatus, runUpload } from '../src/commands.js';
 import {
@@ -255,6 +255,34 @@ describe('upload --watch', () => {
 });
 
 describe('status', () => {
+  it('resolves an uploads/ key through its current.json pointer', async () => {
+    // Prepare: the pointer of uploads/clip.mp4 names VIDEO_ID.
+    execution.status = 'SUCCEEDED';
+    const ok = succeeded('thumb-01', 'thumbnail', `outputs/${VIDEO_ID}/thumbnails/thumb-01.jpg`);
+    bucket.put(keys.manifest(), manifestFrom(VIDEO_ID, [ok]));
+    bucket.put(currentPointerKey(UPLOAD_BUCKET, 'uploads/clip.mp4'), {
+      bucket: UPLOAD_BUCKET,
+      key: 'uploads/clip.mp4',
+      videoId: VIDEO_ID,
+      sequencer: '0055AED6DCD90281E5',
+      eventTime: '2026-11-22T10:00:00.000Z',
+      updatedAt: '2026-11-22T10:00:01.000Z',
+    });
+    const ctx = makeContext();
+    // Act
+    const code = await runStatus(ctx, 'uploads/clip.mp4');
+    // Assess
+    expect(ctx.out.text()).toContain(`outputs: s3://${OUTPUT_BUCKET}/outputs/${VIDEO_ID}/`);
+    expect(code).toBe(0);
+  });
+
+  it('says so when an uploads/ key has no pointer', async () => {
+    const ctx = makeContext();
+    await expect(runStatus(ctx, 'uploads/never.mp4')).rejects.toThrow(
+      `no upload started for s3://${UPLOAD_BUCKET}/uploads/never.mp4`
+    );
+  });
+
   it('renders the manifest and exits by its status', async () => {
     // Prepare
     execution.status = 'SUCCEEDED';
@@ -311,6 +339,21 @@ describe('status', () => {
 });
 
 describe('list', () => {
+  it('does not list the per-key pointers under outputs/by-key/ as a video', async () => {
+    // Prepare
+    bucket.put(
+      keys.manifest('only-1'),
+      manifestFrom('only-1', [succeeded('thumb-01', 'thumbnail', 'k')])
+    );
+    bucket.put(currentPointerKey(UPLOAD_BUCKET, 'uploads/clip.mp4'), { videoId: 'only-1' });
+    const ctx = makeContext();
+    // Act
+    await runList(ctx, 10);
+    // Assess
+    expect(ctx.out.text()).toContain('only-1');
+    expect(ctx.out.text()).not.toContain('by-key');
+  });
+
   it('merges manifests and running executions, newest first, up to the limit', async () => {
     // Prepare
     const ok = succeeded('thumb-01', 'thumbnail', 'k');

@@ -184,11 +184,24 @@ export const toNumber = (v: string | number | undefined): number | null => {
 
 /**
  * Options placed before `-i` for a source read over HTTP (a presigned URL):
- * reconnect on a dropped connection instead of failing a long transcode.
+ * reconnect on a dropped connection instead of failing a long transcode, and
+ * on a 5xx answer (S3's 503 SlowDown), which ffmpeg otherwise reports as a
+ * broken input: the chaos tests turned such answers into "corrupt video".
  * Seeking (`-ss` before `-i`) then becomes HTTP range requests.
  */
 export const inputOptions = (input: string): string[] =>
-  /^https?:\/\//.test(input) ? ['-reconnect', '1', '-reconnect_streamed', '1'] : [];
+  /^https?:\/\//.test(input)
+    ? [
+        '-reconnect',
+        '1',
+        '-reconnect_streamed',
+        '1',
+        '-reconnect_on_http_error',
+        '5xx',
+        '-reconnect_delay_max',
+        '4',
+      ]
+    : [];
 
 /** The time a tool may still use, or a MediaToolError when none is left. */
 export const remaining = (timeBudget: () => number, tool: MediaTool): number => {

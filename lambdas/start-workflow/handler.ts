@@ -1,13 +1,75 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSHandler, SQSRecord } from 'aws-lambda';
 import { requireEnv } from '../shared/env.js';
-import { defineQueueConsumer } from '../shared/queue-consumer.js';
-import { handleUploadMessage } from './logic.js';
+import { logger, metrics, tracer } from '../shared/powertools.js';
+import { backoffSeconds, countRunning, StartBudget, WorkflowsAtCapacity } from './backpressure.js';
+import { handleUploadMessage, sfn } from './logic.js';
 
 /**
  * SQS (raw SNS delivery of S3 notifications) → StartExecution per upload.
- * Env: STATE_MACHINE_ARN. A record that throws (malformed body, SFN
- * throttling) is reported as a batch item failure, retried by SQS and
- * dead-lettered after maxReceiveCount.
+ * Env: STATE_MACHINE_ARN; MAX_RUNNING_WORKFLOWS (no bound when unset);
+ * OUTPUT_BUCKET (the per-key pointer); STARTER_QUEUE_URL and
+ * BACKPRESSURE_BASE_SECONDS / BACKPRESSURE_MAX_SECONDS (the backoff of a
+ * held-back upload). A record that throws is reported as a batch item failure,
+ * retried by SQS and dead-lettered after maxReceiveCount; one held back by the
+ * bound also gets a longer invisibility, so it waits instead of spinning.
  */
-export const { handler, processor } = defineQueueConsumer((body) =>
-  handleUploadMessage(body, requireEnv('STATE_MACHINE_ARN'))
-);
+const sqs = tracer.captureAWSv3Client(new SQSClient({}));
+export const processor = new BatchProcessor(EventType.SQS);
+
+const positiveInt = (name: string): number | undefined => {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${name} must be a positive integer, got ${raw}`);
+  return n;
+};
+
+const holdBack = async (record: SQSRecord): Promise<void> => {
+  const queueUrl = process.env.STARTER_QUEUE_URL;
+  if (!queueUrl) return; // without it the message returns after the queue's visibility timeout
+  const receives = Number(record.attributes.ApproximateReceiveCount) || 1;
+  const seconds = backoffSeconds(
+    receives,
+    positiveInt('BACKPRESSURE_BASE_SECONDS') ?? 5,
+    positiveInt('BACKPRESSURE_MAX_SECONDS') ?? 120
+  );
+  try {
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: queueUrl,
+        ReceiptHandle: record.receiptHandle,
+        VisibilityTimeout: seconds,
+      })
+    );
+  } catch (err) {
+    logger.warn('Could not set the backoff; the queue visibility timeout applies', {
+      error: (err as Error).message,
+    });
+  }
+};
+
+export const handler: SQSHandler = async (event, context) => {
+  const stateMachineArn = requireEnv('STATE_MACHINE_ARN');
+  const bound = positiveInt('MAX_RUNNING_WORKFLOWS');
+  const budget = bound
+    ? new StartBudget(bound, () => countRunning(sfn, stateMachineArn, bound))
+    : undefined;
+  const config = { stateMachineArn, outputBucket: process.env.OUTPUT_BUCKET };
+  return processPartialResponse(
+    event,
+    async (record: SQSRecord) => {
+      try {
+        return await handleUploadMessage(record.body, config, budget);
+      } catch (err) {
+        if (err instanceof WorkflowsAtCapacity) await holdBack(record);
+        throw err;
+      }
+    },
+    processor,
+    // A batch that fails entirely throws (Powertools' default), so the ESM backs off too.
+    { context }
+  ).finally(() => metrics.publishStoredMetrics());
+};

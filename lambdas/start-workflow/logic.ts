@@ -9,7 +9,10 @@ import {
   type WorkflowInput,
 } from '../../contract/index.js';
 import { logger, metrics, tracer } from '../shared/powertools.js';
+import { s3 } from '../shared/s3.js';
 import { uploadsIn } from '../shared/s3-events.js';
+import { type StartBudget, WorkflowsAtCapacity } from './backpressure.js';
+import { recordCurrentUpload } from './pointer.js';
 
 /** One client per process: reused across warm invocations. */
 export const sfn = tracer.captureAWSv3Client(new SFNClient({}));
@@ -49,25 +52,55 @@ export const startWorkflow = async (
   }
 };
 
+export interface StarterConfig {
+  readonly stateMachineArn: string;
+  /** Where `outputs/by-key/<hash>/current.json` lives; no pointer is kept when unset. */
+  readonly outputBucket?: string;
+}
+
 /**
  * Handles one SQS body (one S3 notification, possibly several records).
  * Every object under uploads/ is started, whatever its extension: the probe
  * rejects non-videos with a reason, so each upload still ends with a manifest.
- * If one record fails the whole message is retried; records that already
- * started come back as duplicates, so the retry is safe.
+ * Over the running-workflow bound (`budget`) it throws WorkflowsAtCapacity, so
+ * the message waits in the queue. If one record fails the whole message is
+ * retried; records that already started come back as duplicates, so the retry
+ * is safe. Once started (or found started), the upload is offered to its key's
+ * pointer, which keeps the newest upload whatever order the events came in.
  */
 export const handleUploadMessage = async (
   body: string,
-  stateMachineArn: string
+  config: StarterConfig | string,
+  budget?: StartBudget
 ): Promise<StartOutcome[]> => {
+  const { stateMachineArn, outputBucket } =
+    typeof config === 'string' ? { stateMachineArn: config, outputBucket: undefined } : config;
   const outcomes: StartOutcome[] = [];
-  for (const { source } of uploadsIn(body)) {
+  for (const { source, record } of uploadsIn(body)) {
     if (!(VIDEO_EXTENSIONS as readonly string[]).includes(extensionOf(source.key))) {
       logger.info('Unexpected extension; starting anyway so the probe records why it fails', {
         key: source.key,
       });
     }
-    outcomes.push(await startWorkflow(stateMachineArn, source));
+    if (budget && !(await budget.take())) {
+      metrics.addMetric('UploadsHeldBack', MetricUnit.Count, 1);
+      throw new WorkflowsAtCapacity(
+        `Running workflows at the bound; ${source.key} waits in the queue`
+      );
+    }
+    const outcome = await startWorkflow(stateMachineArn, source);
+    outcomes.push(outcome);
+    if (outputBucket) {
+      const result = await recordCurrentUpload(s3, outputBucket, {
+        bucket: source.bucket,
+        key: source.key,
+        videoId: outcome.videoId,
+        sequencer: record.s3.object.sequencer || null,
+        eventTime: record.eventTime ?? new Date().toISOString(),
+        updatedAt: new Date().toISOString(),
+      });
+      logger.info('Current-upload pointer', { key: source.key, videoId: outcome.videoId, result });
+    }
   }
   return outcomes;
 };

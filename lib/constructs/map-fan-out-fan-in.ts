@@ -54,6 +54,13 @@ export interface MapFanOutFanInProps {
   /** @default 3 */
   readonly maxRetryAttempts?: number;
   /**
+   * The Retry of `Lambda.TooManyRequestsException` on every Lambda step, apart from
+   * the transient-error Retry: a throttled step has not run, and under load it must
+   * wait for capacity rather than give up after the few attempts a fault gets.
+   * @default - 2 s, ×2, at most 60 s apart, 25 attempts, full jitter (about 20 minutes)
+   */
+  readonly throttleRetry?: ThrottleRetryProps;
+  /**
    * Task timeout of each Lambda step. Always set explicitly, so an interpreter
    * with its own default (aws-local-stepfunctions uses 60 s) behaves like AWS.
    * @default - the function's timeout + 30 s when known, else 15 minutes
@@ -77,6 +84,20 @@ export interface MapFanOutFanInProps {
 }
 
 /** The function that runs the branches of one kind. */
+/** How long a throttled Lambda step keeps trying. */
+export interface ThrottleRetryProps {
+  /** @default Duration.seconds(2) */
+  readonly interval?: Duration;
+  /** @default 25 */
+  readonly maxAttempts?: number;
+  /** @default 2 */
+  readonly backoffRate?: number;
+  /** @default Duration.seconds(60) */
+  readonly maxDelay?: Duration;
+}
+
+export const THROTTLE_ERROR = 'Lambda.TooManyRequestsException';
+
 export interface BranchWorker {
   readonly kind: string;
   readonly handler: lambda.IFunction;
@@ -112,8 +133,28 @@ export class MapFanOutFanIn extends Construct {
     super(scope, id);
     const maxConcurrency = props.maxConcurrency ?? 10;
     validateProps(this, props, maxConcurrency);
+    // A shorter throttle Retry is allowed but reported: it is how loads end PARTIAL.
+    const throttle = mergeProps<Required<ThrottleRetryProps>>({
+      scope: this,
+      label: 'throttleRetry',
+      defaults: {
+        interval: Duration.seconds(2),
+        maxAttempts: 25,
+        backoffRate: 2,
+        maxDelay: Duration.seconds(60),
+      },
+      user: props.throttleRetry,
+    });
+    const throttleRetry: sfn.RetryProps = {
+      errors: [THROTTLE_ERROR],
+      ...throttle,
+      jitterStrategy: sfn.JitterType.FULL,
+    };
     const retry: sfn.RetryProps = {
-      errors: [...LAMBDA_TRANSIENT_ERRORS, ...(props.retryableErrors ?? [])],
+      errors: [
+        ...LAMBDA_TRANSIENT_ERRORS.filter((e) => e !== THROTTLE_ERROR),
+        ...(props.retryableErrors ?? []),
+      ],
       interval: Duration.seconds(2),
       maxAttempts: props.maxRetryAttempts ?? 3,
       backoffRate: 2,
@@ -127,7 +168,10 @@ export class MapFanOutFanIn extends Construct {
         retryOnServiceExceptions: false,
         resultPath,
         taskTimeout: sfn.Timeout.duration(props.taskTimeout ?? taskTimeoutFor(fn)),
-      }).addRetry(retry);
+      })
+        // First match wins: throttling gets its own, longer, Retry.
+        .addRetry(throttleRetry)
+        .addRetry(retry);
 
     const aggregate = invoke(STATE_NAMES.aggregate, props.aggregator);
     const decide = new sfn.Choice(this, 'Decide', { stateName: 'Decide' })

@@ -16,6 +16,7 @@ import type { Construct } from 'constructs';
 import {
   AUDIT_PREFIX,
   BRANCH_ITEM_SELECTOR,
+  BY_KEY_PREFIX,
   OUTPUT_PREFIX,
   pascalCase,
   RETRYABLE_ERROR_NAMES,
@@ -27,7 +28,7 @@ import { BRANCH_KINDS } from '../../lambdas/branch-kinds/registry.js';
 import { skipCheckov } from '../constructs/checkov.js';
 import { SECURE_BUCKET_DEFAULTS } from '../constructs/defaults.js';
 import { FfmpegLayer } from '../constructs/ffmpeg-layer.js';
-import { MapFanOutFanIn } from '../constructs/map-fan-out-fan-in.js';
+import { MapFanOutFanIn, type ThrottleRetryProps } from '../constructs/map-fan-out-fan-in.js';
 import { PipelineFunction, type PipelineFunctionProps } from '../constructs/pipeline-function.js';
 import { QueueWithDeadLetter } from '../constructs/queue-with-dead-letter.js';
 import { QueueWorker } from '../constructs/queue-worker.js';
@@ -50,7 +51,36 @@ export interface VideoPipelineStackProps extends StackProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly bucketRemovalPolicy?: RemovalPolicy;
+  /**
+   * Backpressure: at most this many workflows RUNNING at once. Over it the starter
+   * leaves uploads in its queue with a growing backoff, so a burst waits instead of
+   * failing. With `mapMaxConcurrency` it also bounds the branch Lambdas in flight
+   * (at most maxRunningWorkflows × mapMaxConcurrency).
+   * @default 10
+   */
+  readonly maxRunningWorkflows?: number;
+  /**
+   * Longest backoff of an upload held back by `maxRunningWorkflows`.
+   * @default Duration.seconds(120)
+   */
+  readonly backpressureMaxDelay?: Duration;
+  /**
+   * Reserved concurrency of each branch function: a hard bound that also keeps the
+   * branches from starving the rest of the account. Off by default because AWS
+   * refuses a reservation that leaves under 100 unreserved, which fails the deploy on
+   * new accounts with a low limit; `maxRunningWorkflows` bounds them meanwhile.
+   * @default - no reservation
+   */
+  readonly branchReservedConcurrency?: number;
+  /**
+   * How long a throttled Lambda step keeps retrying.
+   * @default - MapFanOutFanIn's: 2 s, ×2, at most 60 s apart, 25 attempts
+   */
+  readonly throttleRetry?: ThrottleRetryProps;
 }
+
+/** Receives before a held-back upload is dead-lettered: hours of backpressure at the 120 s cap. */
+export const STARTER_MAX_RECEIVE_COUNT = 100;
 
 const lambdaEntry = (name: string) => path.join(PROJECT_ROOT, 'lambdas', name, 'handler.ts');
 
@@ -148,6 +178,7 @@ export class VideoPipelineStack extends Stack {
         timeout: Duration.seconds(sizing.timeoutSeconds),
         memorySize: sizing.memoryMiB,
         ephemeralStorageMiB: sizing.ephemeralStorageMiB,
+        reservedConcurrentExecutions: props.branchReservedConcurrency,
         environment: { OUTPUT_BUCKET: this.outputBucket.bucketName },
       }),
     }));
@@ -169,11 +200,25 @@ export class VideoPipelineStack extends Stack {
       workers: branchFns.map(({ kind, fn }) => ({ kind, handler: fn.function })),
       aggregator: aggregate.function,
       maxConcurrency: props.mapMaxConcurrency ?? 10,
-      retryableErrors: [...RETRYABLE_ERROR_NAMES],
+      // Runtime.ExitError: the environment died (killed, crashed) before answering; the
+      // branch is idempotent, so a fresh environment may simply run it again.
+      retryableErrors: [...RETRYABLE_ERROR_NAMES, 'Runtime.ExitError'],
+      throttleRetry: props.throttleRetry,
     });
 
+    const maxRunningWorkflows = props.maxRunningWorkflows ?? 10;
+    if (!Number.isInteger(maxRunningWorkflows) || maxRunningWorkflows < 1) {
+      throw new Error(`maxRunningWorkflows must be a positive integer, got ${maxRunningWorkflows}`);
+    }
     const starterFn = fn('StartWorkflow', 'start-workflow', {
-      environment: { STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn },
+      environment: {
+        STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
+        MAX_RUNNING_WORKFLOWS: String(maxRunningWorkflows),
+        BACKPRESSURE_MAX_SECONDS: String(
+          (props.backpressureMaxDelay ?? Duration.seconds(120)).toSeconds()
+        ),
+        OUTPUT_BUCKET: this.outputBucket.bucketName,
+      },
     });
     const auditFn = fn('UploadAudit', 'upload-audit', {
       environment: { AUDIT_BUCKET: this.outputBucket.bucketName },
@@ -181,7 +226,10 @@ export class VideoPipelineStack extends Stack {
     this.starter = new QueueWorker(this, 'StartWorkflowWorker', {
       consumer: starterFn.function,
       maxConcurrency: 5,
+      // Backpressure re-receives a held-back upload many times before it may start.
+      maxReceiveCount: STARTER_MAX_RECEIVE_COUNT,
     });
+    starterFn.function.addEnvironment('STARTER_QUEUE_URL', this.starter.queue.queueUrl);
     this.audit = new QueueWorker(this, 'UploadAuditWorker', { consumer: auditFn.function });
     // Both consumers want every upload; S3 already filters on the uploads/ prefix.
     this.uploads.addQueueSubscription(this.starter.queue);
@@ -223,6 +271,14 @@ export class VideoPipelineStack extends Stack {
     auditFn.role.addToPolicy(write(this.outputBucket, AUDIT_PREFIX));
     this.processed.topic.grantPublish(aggregate.role);
     this.workflow.stateMachine.grantStartExecution(starterFn.role);
+    starterFn.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:ListExecutions'],
+        resources: [this.workflow.stateMachine.stateMachineArn],
+      })
+    );
+    starterFn.role.addToPolicy(read(this.outputBucket, BY_KEY_PREFIX));
+    starterFn.role.addToPolicy(write(this.outputBucket, BY_KEY_PREFIX));
 
     const objects = (bucket: s3.IBucket, prefix: string) =>
       `Resource::<${this.getLogicalId(bucket.node.defaultChild as s3.CfnBucket)}.Arn>/${prefix}*`;
@@ -233,6 +289,7 @@ export class VideoPipelineStack extends Stack {
       ...branchFns.map(({ fn }): [PipelineFunction, string[]] => [fn, [uploads, outputs]]),
       [aggregate, [outputs]],
       [auditFn, [uploads, objects(this.outputBucket, AUDIT_PREFIX)]],
+      [starterFn, [objects(this.outputBucket, BY_KEY_PREFIX)]],
     ]);
     Validations.of(aggregate.role).acknowledge({
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',

@@ -91,10 +91,38 @@ export class EsmPoller {
     return limits.length ? Math.min(...limits) : (this.opts.defaultConcurrency ?? 5);
   }
 
+  private enabled?: boolean;
+
   start() {
-    if (!this.spec.enabled) return;
+    this.enabled ??= this.spec.enabled;
+    if (!this.enabled || this.running) return;
     this.running = true;
     this.loop = this.run();
+  }
+
+  get isEnabled(): boolean {
+    return this.enabled ?? this.spec.enabled;
+  }
+
+  get functionName(): string {
+    return this.spec.functionName;
+  }
+
+  get logicalId(): string {
+    return this.spec.logicalId;
+  }
+
+  /**
+   * UpdateEventSourceMapping(Enabled): disabling stops polling (batches in flight
+   * finish; the queue keeps everything else), enabling resumes it.
+   */
+  async setEnabled(enabled: boolean): Promise<void> {
+    this.enabled = enabled;
+    if (enabled) return this.start();
+    this.running = false;
+    this.slotFreed?.();
+    await this.loop?.catch(() => {});
+    this.loop = undefined;
   }
 
   private async run() {
@@ -168,7 +196,7 @@ export class EsmPoller {
     const event = { Records: batch.map((m) => toSqsRecord(m, spec.queueArn, this.opts.region)) };
     let toDelete: Message[] | undefined;
     try {
-      const result = await this.lambda.invoke(spec.functionName, event);
+      const result = await this.invokeThroughThrottling(event);
       if (!result.ok) {
         this.logger.warn(
           `[esm ${spec.logicalId}] ${spec.functionName} failed (${result.error.errorType}: ${result.error.errorMessage}); ${batch.length} message(s) return after the visibility timeout`
@@ -203,6 +231,25 @@ export class EsmPoller {
     } catch (err) {
       if (this.running)
         this.logger.warn(`[esm ${spec.logicalId}] delete failed: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Like Lambda's poller, a throttled batch stays with the poller and is retried
+   * with backoff (up to a minute, well inside the 6× visibility timeout) instead
+   * of being dropped back to the queue for a whole visibility timeout.
+   */
+  private async invokeThroughThrottling(event: unknown) {
+    const deadline = Date.now() + 60_000;
+    for (let delay = 200; ; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        return await this.lambda.invoke(this.spec.functionName, event);
+      } catch (err) {
+        const throttled =
+          err instanceof LambdaServiceError && err.code === 'TooManyRequestsException';
+        if (!throttled || !this.running || Date.now() + delay > deadline) throw err;
+        await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random() / 2)));
+      }
     }
   }
 

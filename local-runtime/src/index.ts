@@ -9,8 +9,9 @@ import { loadStack } from './assembly.js';
 import { type Emulator, startEmulator } from './emulator.js';
 import { LocalRuntimeError } from './errors.js';
 import { EsmPoller } from './esm-poller.js';
+import { Faults } from './faults.js';
 import { createRouter } from './http/router.js';
-import { accountConcurrencyFor, LambdaRunner } from './lambda/runner.js';
+import { accountConcurrencyFor, LambdaRunner, type LambdaStats } from './lambda/runner.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { ACCOUNT_ID, buildModel, type StackModel } from './model.js';
 import { provision } from './provisioner.js';
@@ -19,6 +20,8 @@ import { StepFunctionsService } from './sfn/service.js';
 import { snapshotAssembly } from './snapshot.js';
 
 export * from './errors.js';
+export { Faults } from './faults.js';
+export type { LambdaStats } from './lambda/runner.js';
 export type { Logger } from './logger.js';
 export { consoleLogger, silentLogger } from './logger.js';
 export type { StackModel } from './model.js';
@@ -58,7 +61,21 @@ export interface LocalRuntime {
   stepFunctions: StepFunctionsService;
   /** fauxqs (S3, SNS, SQS), always on 127.0.0.1 behind the endpoint. */
   emulator: Emulator;
+  /** Fault injection: `faults.s3SlowDownRate`, off (0) unless LOCAL_FAULT_S3_SLOWDOWN_RATE is set. */
+  faults: Faults;
+  /** Peak concurrency, throttles and kills of the Lambda runner, and SlowDowns injected. */
+  stats(): RuntimeStats;
+  /**
+   * Enables or disables the event source mappings of one function (name or ARN), like
+   * UpdateEventSourceMapping(Enabled). Returns how many mappings it changed.
+   */
+  setEventSourceMappingEnabled(functionName: string, enabled: boolean): Promise<number>;
   stop(): Promise<void>;
+}
+
+export interface RuntimeStats extends LambdaStats {
+  accountConcurrency: number;
+  s3SlowDowns: number;
 }
 
 const listen = (server: Server, port: number, host: string) =>
@@ -153,7 +170,31 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     lambda,
     logger
   );
+  const faults = new Faults();
+  const pollers: EsmPoller[] = [];
+  const stats = (): RuntimeStats => ({
+    ...lambda.stats(),
+    accountConcurrency: lambda.accountLimit,
+    s3SlowDowns: faults.s3SlowDowns,
+  });
+  const setEventSourceMappingEnabled = async (functionName: string, enabled: boolean) => {
+    const fn = lambda.resolveName(functionName);
+    if (!fn) throw new LocalRuntimeError(`Function not found: ${functionName}`);
+    const mine = pollers.filter((p) => lambda.resolveName(p.functionName)?.name === fn.name);
+    await Promise.all(mine.map((p) => p.setEnabled(enabled)));
+    logger.info(
+      `[local] ${mine.length} event source mapping(s) of ${fn.name} ${enabled ? 'enabled' : 'disabled'}`
+    );
+    return mine.length;
+  };
   handler = createRouter({
+    faults,
+    admin: {
+      stats,
+      setEventSourceMappingEnabled: async (name, enabled) => ({
+        changed: await setEventSourceMappingEnabled(name, enabled),
+      }),
+    },
     fauxqsPort: fauxqs.port,
     s3StorageDir: fauxqs.storageDir,
     sfn: stepFunctions,
@@ -168,7 +209,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }),
   });
 
-  const pollers: EsmPoller[] = [];
   let stopped: Promise<void> | undefined;
   const stop = () => {
     stopped ??= (async () => {
@@ -243,6 +283,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     lambda,
     stepFunctions,
     emulator: fauxqs,
+    faults,
+    stats,
+    setEventSourceMappingEnabled,
     stop,
   };
 }

@@ -214,8 +214,12 @@ describe('dead-letter queues', () => {
     // Assess: 3 worker/alert DLQs and 2 subscription delivery DLQs.
     expect(dlqIds.size).toBe(5);
     expect([...dlqIds].sort()).toEqual([...alarmed].sort());
+    // The starter's queue re-receives uploads held back by backpressure, so it allows 100.
     for (const [id, q] of Object.entries(queues)) {
-      if (!dlqIds.has(id)) expect(q.Properties.RedrivePolicy?.maxReceiveCount, id).toBe(5);
+      if (!dlqIds.has(id))
+        expect(q.Properties.RedrivePolicy?.maxReceiveCount, id).toBe(
+          id.startsWith('StartWorkflowWorker') ? 100 : 5
+        );
     }
     for (const id of dlqIds) {
       expect(queues[id].Properties.MessageRetentionPeriod).toBe(1_209_600);
@@ -346,5 +350,49 @@ describe('ffmpeg layer asset', () => {
     // Assess
     expect(normal.files).toEqual(['ffmpeg', 'ffprobe']);
     expect(skipped).toEqual(normal);
+  });
+});
+
+describe('backpressure', () => {
+  it('gives the starter its bound, its backoff cap, the pointer bucket and its own queue', () => {
+    // Assess
+    synth.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          MAX_RUNNING_WORKFLOWS: '10',
+          BACKPRESSURE_MAX_SECONDS: '120',
+          STARTER_QUEUE_URL: { Ref: Match.stringLikeRegexp('^StartWorkflowWorker') },
+          OUTPUT_BUCKET: { Ref: Match.stringLikeRegexp('^OutputBucket') },
+        }),
+      },
+    });
+  });
+
+  it('retries a throttled Lambda step on its own, for about 20 minutes, before the fault Retry', () => {
+    // Prepare: every Task state of the definition, Map item processor included.
+    const tasks: Array<{ Retry?: Array<Record<string, unknown>> }> = [];
+    const walk = (states: Record<string, Record<string, unknown>>) => {
+      for (const state of Object.values(states)) {
+        if (state.Type === 'Task') tasks.push(state as never);
+        const inner = (state.ItemProcessor ?? state.Iterator) as
+          | { States: Record<string, Record<string, unknown>> }
+          | undefined;
+        if (inner) walk(inner.States);
+      }
+    };
+    walk(resolveDefinition(synth.template).States as never);
+    // Assess
+    expect(tasks.length).toBeGreaterThan(0);
+    for (const task of tasks) {
+      expect(task.Retry?.[0]).toEqual({
+        ErrorEquals: ['Lambda.TooManyRequestsException'],
+        IntervalSeconds: 2,
+        MaxAttempts: 25,
+        BackoffRate: 2,
+        MaxDelaySeconds: 60,
+        JitterStrategy: 'FULL',
+      });
+      expect(task.Retry?.[1]?.ErrorEquals).not.toContain('Lambda.TooManyRequestsException');
+    }
   });
 });

@@ -40,6 +40,8 @@ export interface S3RecordOptions {
   versionId?: string;
   eventName?: string;
   eventTime?: string;
+  /** S3's per-key ordering token (hex). */
+  sequencer?: string;
 }
 
 /** One S3 notification record, shaped like the S3 documentation's example. */
@@ -51,6 +53,7 @@ export const s3EventRecordFactory = ({
   versionId,
   eventName = 'ObjectCreated:Put',
   eventTime = '2026-11-22T10:00:00.000Z',
+  sequencer = '0055AED6DCD90281E5',
 }: S3RecordOptions = {}): S3EventRecord & Record<string, unknown> => ({
   eventVersion: '2.1',
   eventSource: 'aws:s3',
@@ -76,7 +79,7 @@ export const s3EventRecordFactory = ({
       size,
       eTag,
       ...(versionId ? { versionId } : {}),
-      sequencer: '0055AED6DCD90281E5',
+      sequencer,
     },
   } as S3EventRecord['s3'],
 });

@@ -1,10 +1,12 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { S3_MAX_PUT_BYTES } from '../emulator.js';
+import type { Faults } from '../faults.js';
 import type { LambdaRunner } from '../lambda/runner.js';
 import { LambdaServiceError } from '../lambda/runner.js';
 import type { Logger } from '../logger.js';
 import type { ObjectCreatedEvent, S3Notifier } from '../s3-notifier.js';
 import { SfnError, type StepFunctionsService } from '../sfn/service.js';
+import { conditionalHeaders, conditionFailure, headEtag, KeyLocks } from './conditional-write.js';
 import { plainObjectGet, serveObjectFromDisk } from './object-reader.js';
 
 export interface RouterDeps {
@@ -16,6 +18,15 @@ export interface RouterDeps {
   notifier: S3Notifier;
   logger: Logger;
   info(): unknown;
+  /** Fault injection (S3 SlowDown); none when absent. */
+  faults?: Faults;
+  /** The admin API under /_local/ (chaos tests): the runtime's own operations. */
+  admin?: AdminOperations;
+}
+
+export interface AdminOperations {
+  stats(): unknown;
+  setEventSourceMappingEnabled(functionName: string, enabled: boolean): Promise<unknown>;
 }
 
 /** SigV4 credential scope `AKID/date/region/service/aws4_request`, from header or presigned query. */
@@ -128,6 +139,64 @@ function sendJson(
  */
 export function createRouter(deps: RouterDeps): http.RequestListener {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const locks = new KeyLocks();
+
+  /**
+   * The admin API, loopback like the rest: GET /_local/stats; POST /_local/faults
+   * {"s3SlowDownRate": 0.1}; POST /_local/lambda/<function>/kill (SIGKILLs one busy
+   * environment); POST /_local/esm/<function> {"enabled": false}.
+   */
+  async function handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL) {
+    const raw = req.method === 'POST' ? (await readBody(req)).toString('utf8') : '';
+    const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+    const bad = (message: string) => sendJson(res, 400, { message });
+    if (url.pathname === '/_local/stats' && deps.admin)
+      return sendJson(res, 200, deps.admin.stats());
+    if (url.pathname === '/_local/faults' && req.method === 'POST' && deps.faults) {
+      if (typeof body.s3SlowDownRate !== 'number') return bad('s3SlowDownRate must be a number');
+      deps.faults.s3SlowDownRate = body.s3SlowDownRate;
+      return sendJson(res, 200, { s3SlowDownRate: deps.faults.s3SlowDownRate });
+    }
+    const kill = /^\/_local\/lambda\/([^/]+)\/kill$/.exec(url.pathname);
+    if (kill && req.method === 'POST') {
+      const pid = deps.lambda.killBusy(decodeURIComponent(kill[1]));
+      return sendJson(res, pid === undefined ? 409 : 200, { killed: pid ?? null });
+    }
+    const esm = /^\/_local\/esm\/([^/]+)$/.exec(url.pathname);
+    if (esm && req.method === 'POST' && deps.admin) {
+      if (typeof body.enabled !== 'boolean') return bad('enabled must be a boolean');
+      return sendJson(
+        res,
+        200,
+        await deps.admin.setEventSourceMappingEnabled(decodeURIComponent(esm[1]), body.enabled)
+      );
+    }
+    return sendJson(res, 404, { message: `No admin operation ${req.method} ${url.pathname}` });
+  }
+
+  /** A conditional PUT: checked and written under the key's lock (fauxqs ignores the headers). */
+  async function conditionalPut(req: IncomingMessage, res: ServerResponse, url: URL) {
+    const created = objectCreation(req, url);
+    const release = await locks.acquire(`${created?.bucket}/${created?.key}`);
+    try {
+      const failure = conditionFailure(
+        conditionalHeaders(req)!,
+        await headEtag(deps.fauxqsPort, agent, req)
+      );
+      if (failure) {
+        release();
+        req.resume();
+        return sendS3Error(res, failure.status, failure.code, failure.message);
+      }
+    } catch (err) {
+      release();
+      throw err;
+    }
+    delete req.headers['if-match'];
+    delete req.headers['if-none-match'];
+    res.once('close', release);
+    return proxy(req, res, url);
+  }
 
   async function handleSfn(req: IncomingMessage, res: ServerResponse, target: string) {
     const op = target.slice(target.indexOf('.') + 1);
@@ -291,6 +360,7 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
     const service = signingService(req, url);
     const work = (async () => {
       if (url.pathname === '/_local/health') return sendJson(res, 200, deps.info());
+      if (url.pathname.startsWith('/_local/')) return handleAdmin(req, res, url);
       if (target.startsWith('AWSStepFunctions.')) return handleSfn(req, res, target);
       if (service === 'states') {
         return sendJson(res, 400, {
@@ -300,6 +370,13 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
       }
       if (service === 'lambda' || url.pathname.startsWith('/2015-03-31/functions/')) {
         return handleLambda(req, res, url);
+      }
+      if (service === 's3' && deps.faults?.slowDownS3()) {
+        req.resume();
+        return sendS3Error(res, 503, 'SlowDown', 'Please reduce your request rate.');
+      }
+      if (service === 's3' && req.method === 'PUT' && conditionalHeaders(req)) {
+        return conditionalPut(req, res, url);
       }
       const get = deps.s3StorageDir ? plainObjectGet(req, url) : undefined;
       if (

@@ -203,6 +203,25 @@ export function accountConcurrencyFor(functions: FunctionSpec[], limit = 1000): 
   return new AccountConcurrency(limit, reserved);
 }
 
+/**
+ * Invocations admitted across the account (running, or waiting on the local
+ * per-function guard, as they would be running on AWS), counted at the moment of
+ * admission so a throttled attempt never shows in the peak.
+ */
+class AccountUsage {
+  private admitted = 0;
+  peak = 0;
+
+  admit() {
+    this.admitted++;
+    this.peak = Math.max(this.peak, this.admitted);
+  }
+
+  release() {
+    this.admitted--;
+  }
+}
+
 class FunctionPool {
   private idle: ExecutionEnvironment[] = [];
   private busy = new Set<ExecutionEnvironment>();
@@ -215,7 +234,8 @@ class FunctionPool {
     private readonly env: Record<string, string>,
     private readonly limit: number,
     private readonly logger: Logger,
-    private readonly account: AccountConcurrency
+    private readonly account: AccountConcurrency,
+    private readonly usage: AccountUsage
   ) {}
 
   async acquire(): Promise<ExecutionEnvironment> {
@@ -229,6 +249,7 @@ class FunctionPool {
     // The account's unreserved pool is one too. It counts invocations waiting on the local
     // guard below as running, since on AWS they would be: the guard must not hide throttling.
     if (this.fn.reservedConcurrency === undefined) this.account.admitUnreserved(this.fn.name);
+    this.usage.admit();
     // The unreserved per-function cap is only a local resource guard, so callers wait instead.
     if (this.active >= this.limit) {
       // release() hands its slot straight to us, so `active` stays exact.
@@ -249,6 +270,7 @@ class FunctionPool {
 
   release(env: ExecutionEnvironment) {
     if (this.fn.reservedConcurrency === undefined) this.account.releaseUnreserved();
+    this.usage.release();
     this.busy.delete(env);
     if (env.usable) this.idle.push(env);
     const next = this.queue.shift();
@@ -259,6 +281,25 @@ class FunctionPool {
   get inFlight() {
     return this.active;
   }
+
+  /** Chaos: SIGKILLs one environment that is running an invocation, as a crash would. */
+  killBusy(): number | undefined {
+    const [env] = this.busy;
+    if (!env) return undefined;
+    const pid = env.child.pid;
+    env.kill();
+    return pid;
+  }
+}
+
+/** What the account saw since start: the load tests print and check these. */
+export interface LambdaStats {
+  /** Most invocations admitted at once (running, or waiting on the local per-function guard). */
+  peakConcurrency: number;
+  /** Invocations refused with TooManyRequestsException. */
+  throttles: number;
+  /** Environments killed by fault injection. */
+  killed: number;
 }
 
 export interface LambdaRunnerOptions {
@@ -276,6 +317,8 @@ export class LambdaRunner {
   private readonly specs = new Map<string, FunctionSpec>();
   private readonly account: AccountConcurrency;
   private stopped = false;
+  private readonly usage = new AccountUsage();
+  private readonly counters = { throttles: 0, killed: 0 };
 
   constructor(
     functions: FunctionSpec[],
@@ -297,7 +340,14 @@ export class LambdaRunner {
     let pool = this.pools.get(fn.name);
     if (!pool) {
       const limit = fn.reservedConcurrency ?? this.opts.defaultConcurrency ?? 10;
-      pool = new FunctionPool(fn, this.environmentFor(fn), limit, this.opts.logger, this.account);
+      pool = new FunctionPool(
+        fn,
+        this.environmentFor(fn),
+        limit,
+        this.opts.logger,
+        this.account,
+        this.usage
+      );
       this.pools.set(fn.name, pool);
     }
     return pool;
@@ -349,7 +399,15 @@ export class LambdaRunner {
       };
     }
     const pool = this.pool(fn);
-    const env = await pool.acquire();
+    let env: ExecutionEnvironment;
+    try {
+      env = await pool.acquire();
+    } catch (err) {
+      if (err instanceof LambdaServiceError && err.code === 'TooManyRequestsException') {
+        this.counters.throttles++;
+      }
+      throw err;
+    }
     const started = performance.now();
     try {
       const initError = await env.ready;
@@ -381,6 +439,29 @@ export class LambdaRunner {
     } finally {
       pool.release(env);
     }
+  }
+
+  /** The account's concurrency limit in this runtime. */
+  get accountLimit(): number {
+    return this.account.limit;
+  }
+
+  stats(): LambdaStats {
+    return { peakConcurrency: this.usage.peak, ...this.counters };
+  }
+
+  /**
+   * Chaos: SIGKILLs one busy execution environment of `name` (the invocation ends
+   * with Runtime.ExitError, as on Lambda). Returns the killed PID, or undefined
+   * when the function has nothing in flight.
+   */
+  killBusy(nameOrArn: string): number | undefined {
+    const fn = this.resolveName(nameOrArn);
+    if (!fn)
+      throw new LambdaServiceError('ResourceNotFoundException', `Function not found: ${nameOrArn}`);
+    const pid = this.pools.get(fn.name)?.killBusy();
+    if (pid !== undefined) this.counters.killed++;
+    return pid;
   }
 
   inFlight(name: string): number {

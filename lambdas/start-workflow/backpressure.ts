@@ -1,0 +1,77 @@
+import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { rethrowClassified } from '../../contract/aws-errors.js';
+import { RetryableError } from '../../contract/errors.js';
+
+/**
+ * Backpressure for the starter: at most `bound` executions RUNNING at once.
+ *
+ * Counting: one ListExecutions(RUNNING, maxResults = bound) per SQS batch, not a
+ * counter. A counter (DynamoDB, SSM) must be decremented on every way an
+ * execution ends, including timeouts, aborts and redrives, and a missed
+ * decrement blocks uploads forever; the list is the truth and heals itself.
+ * It costs one call per batch of up to 10 uploads (ListExecutions allows a
+ * burst of 100, then 2/s: far above what 5 starters issue) and never pages:
+ * `maxResults = bound` answers "at least bound running?" with one page.
+ * It is eventually consistent, so executions started a moment ago may be
+ * missing: the bound is soft by at most (ESM maxConcurrency × batch size).
+ */
+export class WorkflowsAtCapacity extends RetryableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkflowsAtCapacity';
+  }
+}
+
+export const countRunning = async (
+  sfn: SFNClient,
+  stateMachineArn: string,
+  bound: number
+): Promise<number> => {
+  try {
+    const res = await sfn.send(
+      new ListExecutionsCommand({ stateMachineArn, statusFilter: 'RUNNING', maxResults: bound })
+    );
+    return res.executions?.length ?? 0;
+  } catch (err) {
+    return rethrowClassified(err, `ListExecutions ${stateMachineArn}`);
+  }
+};
+
+/**
+ * Start slots for one batch: the free capacity, counted once (lazily, so a
+ * batch of test events costs nothing) and handed out one by one. Records are
+ * processed in parallel; `take` is synchronous after the count resolves, so two
+ * records cannot take the same slot.
+ */
+export class StartBudget {
+  private free?: Promise<number>;
+  private taken = 0;
+
+  constructor(
+    private readonly bound: number,
+    private readonly count: () => Promise<number>
+  ) {}
+
+  async take(): Promise<boolean> {
+    this.free ??= this.count().then((running) => this.bound - running);
+    const free = await this.free;
+    if (this.taken >= free) return false;
+    this.taken++;
+    return true;
+  }
+}
+
+/**
+ * How long a message over the bound stays invisible before its next try:
+ * exponential in its receive count, capped, with full jitter so a burst does
+ * not return as a burst. Between `baseSeconds` and the cap.
+ */
+export const backoffSeconds = (
+  receiveCount: number,
+  baseSeconds: number,
+  maxSeconds: number,
+  random: () => number = Math.random
+): number => {
+  const ceiling = Math.min(maxSeconds, baseSeconds * 2 ** Math.max(0, receiveCount - 1));
+  return Math.round(baseSeconds + random() * Math.max(0, ceiling - baseSeconds));
+};
