@@ -47,7 +47,7 @@ export const probeFile = async (
     [
       '-v',
       'error',
-      ...inputOptions(input),
+      ...inputOptions(input, 'ffprobe'),
       '-count_packets',
       '-show_format',
       '-show_streams',

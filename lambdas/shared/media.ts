@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { MediaToolError } from '../../contract/errors.js';
 
@@ -182,6 +182,26 @@ export const toNumber = (v: string | number | undefined): number | null => {
   return Number.isFinite(n) ? n : null;
 };
 
+const httpErrorRetry = new Map<string, boolean>();
+/**
+ * Whether this binary's HTTP protocol knows `reconnect_on_http_error`
+ * (ffmpeg ≥ 4.4). The 2018 fallback build does not, and an unknown option
+ * fails every run; asked once per process, only when a URL is first read.
+ */
+const knowsHttpErrorRetry = (tool: MediaTool): boolean => {
+  const bin = toolPath(tool);
+  let known = httpErrorRetry.get(bin);
+  if (known === undefined) {
+    const res = spawnSync(bin, ['-hide_banner', '-h', 'protocol=http'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
+    known = `${res.stdout ?? ''}${res.stderr ?? ''}`.includes('reconnect_on_http_error');
+    httpErrorRetry.set(bin, known);
+  }
+  return known;
+};
+
 /**
  * Options placed before `-i` for a source read over HTTP (a presigned URL):
  * reconnect on a dropped connection instead of failing a long transcode, and
@@ -189,19 +209,11 @@ export const toNumber = (v: string | number | undefined): number | null => {
  * broken input: the chaos tests turned such answers into "corrupt video".
  * Seeking (`-ss` before `-i`) then becomes HTTP range requests.
  */
-export const inputOptions = (input: string): string[] =>
-  /^https?:\/\//.test(input)
-    ? [
-        '-reconnect',
-        '1',
-        '-reconnect_streamed',
-        '1',
-        '-reconnect_on_http_error',
-        '5xx',
-        '-reconnect_delay_max',
-        '4',
-      ]
-    : [];
+export const inputOptions = (input: string, tool: MediaTool = 'ffmpeg'): string[] => {
+  if (!/^https?:\/\//.test(input)) return [];
+  const base = ['-reconnect', '1', '-reconnect_streamed', '1', '-reconnect_delay_max', '4'];
+  return knowsHttpErrorRetry(tool) ? [...base, '-reconnect_on_http_error', '5xx'] : base;
+};
 
 /** The time a tool may still use, or a MediaToolError when none is left. */
 export const remaining = (timeBudget: () => number, tool: MediaTool): number => {
@@ -227,7 +239,16 @@ export const runFfmpeg = async (args: string[], timeBudget: () => number): Promi
 export const inspect = async (input: string, timeoutMs: number): Promise<FfprobeOutput> => {
   const res = await runTool(
     'ffprobe',
-    ['-v', 'error', ...inputOptions(input), '-show_format', '-show_streams', '-of', 'json', input],
+    [
+      '-v',
+      'error',
+      ...inputOptions(input, 'ffprobe'),
+      '-show_format',
+      '-show_streams',
+      '-of',
+      'json',
+      input,
+    ],
     { timeoutMs }
   );
   if (res.code !== 0) {

@@ -24,6 +24,7 @@ import { metadata, type Produced, rendition, thumbnail } from '../../lambdas/bra
 import { runBranch } from '../../lambdas/run-branch/logic.js';
 import { metrics } from '../../lambdas/shared/powertools.js';
 import { presignSource, s3 } from '../../lambdas/shared/s3.js';
+import { npmFallbackBuild } from '../../lib/constructs/ffmpeg-build.js';
 import {
   branchInputFactory,
   probeFactory,
@@ -161,6 +162,20 @@ describe('branch kinds with real ffmpeg, reading the source over HTTP as in Lamb
     expect(doc.tools).toEqual(LAYER_BUILD.versions);
     expect(text).not.toContain(workDir);
     expect(text).not.toContain('X-Amz-Signature');
+  });
+
+  it('reads URLs with the 2018 npm fallback build too (no reconnect_on_http_error there)', async () => {
+    // Prepare: the build a machine without Python falls back to.
+    const branch = { id: 'thumb-01', kind: 'thumbnail' as const, atSec: 1, width: 160 };
+    vi.stubEnv('FFMPEG_PATH', npmFallbackBuild().ffmpeg);
+
+    // Act
+    const [out] = await thumbnail.run(branch, context(server.urlFor(clip)));
+
+    // Assess
+    const bytes = await readFile(pathOf(out));
+    expect([bytes[0], bytes[1]]).toEqual([0xff, 0xd8]);
+    vi.unstubAllEnvs();
   });
 
   it('refuses to start ffmpeg when no time is left', async () => {
