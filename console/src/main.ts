@@ -1,33 +1,17 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import {
-  type AwsOptions,
-  createClients,
-  describeError,
-  effectiveEndpoint,
-} from '../../cli/src/aws.js';
-import { loadStackOutputs } from '../../cli/src/config.js';
-import { buildAssets } from './assets.js';
-import { createSqsClient, queueUrlsOf } from './data.js';
-import { createConsoleServer } from './server.js';
+import { describeError, effectiveEndpoint } from '../../cli/src/aws.js';
+import { type ConsoleOptions, startConsole } from './start.js';
 
 /**
- * `npm run console`: a local web page over one deployed stack. The target is
- * found exactly as the CLI finds it (outputs file, then AWS_ENDPOINT_URL or
- * --endpoint-url, profile); the local runtime's outputs file by default.
+ * `npm run console`: a local web page over one deployed stack, found the way
+ * the CLI finds it; the local runtime's outputs file by default.
  */
-
-interface Options extends AwsOptions {
-  outputs?: string;
-  stack?: string;
-  port: number;
-  host: string;
-}
 
 const port = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError('--port must be 0..65535');
+    throw new InvalidArgumentError('--port must be an integer 0..65535');
   return n;
 };
 
@@ -44,36 +28,20 @@ const opts = new Command('console')
   .option('--region <region>', 'AWS region')
   .option('--profile <name>', 'AWS shared-config profile')
   .parse()
-  .opts<Options>();
+  .opts<ConsoleOptions>();
 
 try {
-  const outputs = loadStackOutputs({ outputsFile: opts.outputs, stack: opts.stack });
-  if (!effectiveEndpoint(opts) && outputs.localEndpoint) opts.endpointUrl = outputs.localEndpoint;
-  const clients = createClients(opts, outputs.stateMachineArn);
-  const target = {
-    outputs,
-    clients,
-    sqs: createSqsClient(opts, outputs.stateMachineArn),
-    queues: queueUrlsOf(outputs.file, outputs.stackName),
-  };
-  const server = createConsoleServer(target, await buildAssets());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, resolve);
-  });
-  const address = server.address();
-  const bound = typeof address === 'object' && address ? address.port : opts.port;
+  const running = await startConsole(opts);
   console.log(
-    `[console] ${outputs.stackName} at ${clients.endpoint ?? 'AWS'} (from ${outputs.file})`
+    `[console] ${running.outputs.stackName} at ${running.endpoint ?? 'AWS'} (from ${running.outputs.file})`
   );
-  console.log(`[console] open http://${opts.host}:${bound}`);
-  const stop = () => server.close(() => process.exit(0));
+  console.log(`[console] open ${running.url}`);
+  const stop = () => void running.close().then(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 } catch (err) {
-  const code = (err as NodeJS.ErrnoException).code;
   const message =
-    code === 'EADDRINUSE'
+    (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
       ? `port ${opts.port} is in use: pass --port <n> (or --port 0 for any free port)`
       : describeError(err, effectiveEndpoint(opts));
   process.stderr.write(`error: ${message}\n`);

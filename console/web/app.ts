@@ -305,6 +305,9 @@ const renderDetail = (d: VideoDetail) => {
   );
 };
 
+/** Ids this page uploaded: "not found" only means "not started yet" for them. */
+const justUploaded = new Set<string>();
+
 let detailTimer: ReturnType<typeof setTimeout> | undefined;
 
 const refreshDetail = async () => {
@@ -320,6 +323,15 @@ const refreshDetail = async () => {
   } catch (err) {
     if (selectedId() !== id) return;
     drawn = undefined;
+    if (justUploaded.has(id) && (err as ApiError).status === 404) {
+      // S3 -> SNS -> SQS -> starter takes a few seconds before the execution exists.
+      $('detail').replaceChildren(
+        h('h2', {}, id),
+        h('p', { class: 'muted' }, 'Uploaded: waiting for the pipeline to start this run…')
+      );
+      detailTimer = setTimeout(refreshDetail, POLL_MS);
+      return;
+    }
     $('detail').replaceChildren(
       h('h2', {}, id),
       h('p', { class: 'error-text', role: 'alert', id: 'detail-error' }, (err as Error).message),
@@ -340,6 +352,7 @@ const upload = async (file: File) => {
     const q = new URLSearchParams({ name: file.name, ...(times ? { thumbnailTimes: times } : {}) });
     const res = await api<{ videoId: string }>(`/api/upload?${q}`, { method: 'POST', body: file });
     status.textContent = `uploaded: ${res.videoId}`;
+    justUploaded.add(res.videoId);
     location.hash = videoLink(res.videoId);
     void refreshOverview();
   } catch (err) {

@@ -1,0 +1,43 @@
+import { createWriteStream, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { inputsHash, recordInputs, staleReason } from '../../local-runtime/src/freshness.js';
+import { startLocalRuntime } from '../../local-runtime/src/index.js';
+import { ROOT, synthesize } from '../../scripts/synth.js';
+
+/**
+ * The browser tests' target: the no-Docker local runtime on a random port
+ * (as test/e2e/setup-local.ts starts it), synthesizing only when the app's
+ * inputs changed since the last synth (CI has just synthesized).
+ */
+export default async function setup(project: TestProject) {
+  const assemblyDir = join(ROOT, 'cdk.out');
+  if (staleReason(ROOT, assemblyDir)) {
+    const hash = inputsHash(ROOT);
+    synthesize();
+    recordInputs(assemblyDir, hash);
+  }
+  mkdirSync(join(ROOT, '.e2e'), { recursive: true });
+  const log = createWriteStream(join(ROOT, '.e2e', 'console-local-runtime.log'));
+  const write = (level: string) => (m: string) => log.write(`${level} ${m}\n`);
+  const outputsFile = join(mkdtempSync(join(tmpdir(), 'console-browser-')), 'outputs.json');
+  const runtime = await startLocalRuntime({
+    assemblyDir,
+    // Written like `cdk deploy --outputs-file`: the console reads it as the CLI would.
+    outputsFile,
+    port: 0,
+    logger: { info: write('INFO'), warn: write('WARN'), error: write('ERROR'), debug: () => {} },
+  });
+  project.provide('consoleOutputsFile', outputsFile);
+  return async () => {
+    await runtime.stop();
+    log.end();
+  };
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    consoleOutputsFile: string;
+  }
+}
