@@ -84,7 +84,9 @@ describe('console in a real browser (local runtime)', () => {
       'the target line'
     );
 
-    // Act: the file input inside the drop zone is the keyboard path to an upload.
+    // Act: one extra thumbnail past the end makes one branch fail (a PARTIAL run).
+    // The file input inside the drop zone is the keyboard path to an upload.
+    await page.fill('#times', '1,99');
     await page.setInputFiles('#file', named);
     const videoId = await pollPage(
       page,
@@ -102,7 +104,8 @@ describe('console in a real browser (local runtime)', () => {
       );
       for (const s of finalStatuses) seen.add(s);
       const manifestShown = await page.locator('#manifest').count();
-      if (manifestShown > 0 && finalStatuses.every((s) => s === 'succeeded')) break;
+      const settled = finalStatuses.every((s) => s === 'succeeded' || s === 'failed');
+      if (manifestShown > 0 && settled) break;
       await page.waitForTimeout(200);
     }
 
@@ -115,8 +118,16 @@ describe('console in a real browser (local runtime)', () => {
     expect(bars.at(-1)).toBe('Aggregate');
     expect(bars).toContain('rendition-360p');
     expect(bars).toContain('thumb-01');
-    expect(finalStatuses.every((s) => s === 'succeeded')).toBe(true);
+    const statusOf = Object.fromEntries(bars.map((b, i) => [b, finalStatuses[i]]));
+    expect(statusOf['thumb-at-99s']).toBe('failed');
+    expect(statusOf['thumb-at-1s']).toBe('succeeded');
+    expect(statusOf['rendition-360p']).toBe('succeeded');
+    expect(finalStatuses.filter((s) => s === 'failed')).toHaveLength(1);
+    // The workflow catches a branch failure: the execution succeeds, the video is PARTIAL.
     expect(await page.textContent('#execution-status')).toBe('SUCCEEDED');
+    expect(await page.textContent('#manifest-status')).toBe('PARTIAL');
+    const failedRow = await page.textContent('#manifest tbody tr:has-text("thumb-at-99s")');
+    expect(failedRow).toContain('FrameNotFoundError: no frame at 99s');
     // Manifest: one row per branch, the same branches as the timeline.
     const manifestRows = await page.$$eval('#manifest tbody tr td:first-child', (tds) =>
       tds.map((td) => td.textContent)
@@ -135,7 +146,8 @@ describe('console in a real browser (local runtime)', () => {
       30_000,
       'the thumbnails to render'
     );
-    expect(widths?.length).toBeGreaterThanOrEqual(3);
+    // thumb-01..03 and thumb-at-1s; the failed one has no image.
+    expect(widths).toHaveLength(4);
     const readyState = await pollPage(
       page,
       () => {
@@ -156,10 +168,10 @@ describe('console in a real browser (local runtime)', () => {
       page,
       (id) =>
         [...document.querySelectorAll('#videos tbody tr')].some(
-          (tr) => tr.textContent?.includes(id) && tr.textContent.includes('COMPLETE')
+          (tr) => tr.textContent?.includes(id) && tr.textContent.includes('PARTIAL')
         ),
       30_000,
-      'the list to show the video as COMPLETE',
+      'the list to show the video as PARTIAL',
       decodeURIComponent(videoId ?? '')
     );
     // The bars were seen running before they all succeeded: the page followed the run live.

@@ -207,7 +207,7 @@ const renderManifest = (d: VideoDetail): HTMLElement => {
       'p',
       {},
       'Status: ',
-      h('strong', { class: `status-${m.status}` }, m.status),
+      h('strong', { class: `status-${m.status}`, id: 'manifest-status' }, m.status),
       ` · ${m.counts.succeeded}/${m.counts.total} branches succeeded`,
       m.reason ? ` · ${m.reason}` : ''
     ),
