@@ -1,6 +1,6 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { progressFromHistory } from '../../cli/src/history.js';
-import { STATE_NAMES } from '../../contract/index.js';
+import { STATE_NAMES, STATE_PATHS } from '../../contract/index.js';
 
 /**
  * The Gantt rows of one execution, folded from its history: the published
@@ -8,7 +8,8 @@ import { STATE_NAMES } from '../../contract/index.js';
  * come from the CLI's fold (cli/src/history.ts) so both views agree.
  */
 
-export type BarStatus = 'pending' | 'running' | 'succeeded' | 'failed';
+/** `skipped`: the execution ended without entering it (a failed Probe skips Plan and the Map). */
+export type BarStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
 
 export interface TimelineBar {
   /** `Probe`, `Plan`, a branch id, `Aggregate`. */
@@ -41,6 +42,16 @@ const TERMINAL_EVENTS = new Set([
 
 const iso = (d: Date | undefined): string | undefined => d?.toISOString();
 
+const hasFailure = (json: string | undefined): boolean => {
+  if (!json) return false;
+  try {
+    const value: unknown = JSON.parse(json);
+    return typeof value === 'object' && value !== null && STATE_PATHS.failure.slice(2) in value;
+  } catch {
+    return false;
+  }
+};
+
 const stepBar = (
   events: readonly HistoryEvent[],
   name: string,
@@ -57,7 +68,13 @@ const stepBar = (
     return {
       label: name,
       group: 'step',
-      status: 'succeeded',
+      // aws-local-stepfunctions exits a task whose error a Catch handled; the Catch put
+      // the error at `$.failure`, which the step's input did not have.
+      status:
+        hasFailure(exited.stateExitedEventDetails?.output) &&
+        !hasFailure(entered?.stateEnteredEventDetails?.input)
+          ? 'failed'
+          : 'succeeded',
       start: iso(entered?.timestamp),
       end: iso(exited.timestamp),
     };
@@ -102,14 +119,17 @@ export const timelineFromHistory = (events: readonly HistoryEvent[]): Timeline =
       ...(live?.error ? { error: live.error } : {}),
     };
   });
+  const bars = [
+    stepBar(events, STATE_NAMES.probe, closedAt),
+    stepBar(events, STATE_NAMES.plan, closedAt),
+    ...branchBars,
+    stepBar(events, STATE_NAMES.aggregate, closedAt),
+  ];
   return {
     ...(started?.timestamp ? { start: iso(started.timestamp) } : {}),
     ...(ended?.timestamp ? { end: iso(ended.timestamp) } : {}),
-    bars: [
-      stepBar(events, STATE_NAMES.probe, closedAt),
-      stepBar(events, STATE_NAMES.plan, closedAt),
-      ...branchBars,
-      stepBar(events, STATE_NAMES.aggregate, closedAt),
-    ],
+    bars: ended
+      ? bars.map((b) => (b.status === 'pending' ? { ...b, status: 'skipped' as const } : b))
+      : bars,
   };
 };

@@ -191,6 +191,74 @@ describe('console in a real browser (local runtime)', () => {
     await page.close();
   });
 
+  it('takes a file dropped on the drop zone, and shows the FAILED manifest of a non-video', async () => {
+    // Prepare: a text file named like a video, the classic wrong upload.
+    const page = await browser.newPage({ viewport: DESKTOP });
+    await page.goto(consoleApp.url);
+    const drop = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['not a video at all'], 'notes.mp4', { type: 'video/mp4' }));
+      return dt;
+    });
+
+    // Act
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer: drop });
+
+    // Assess
+    const status = await pollPage(
+      page,
+      () => document.getElementById('manifest-status')?.textContent,
+      120_000,
+      'the manifest of the dropped file'
+    );
+    expect(status).toBe('FAILED');
+    expect(await page.textContent('#detail-h')).toMatch(/^notes-[0-9a-f]{16}$/);
+    expect(await page.locator('#media').count()).toBe(0);
+    const bars = await page.$$eval('#timeline [data-bar]', (els) =>
+      els.map((e) => [e.getAttribute('data-bar'), e.getAttribute('data-status')])
+    );
+    expect(bars).toEqual([
+      ['Probe', 'failed'],
+      ['Plan', 'skipped'],
+      ['Aggregate', 'succeeded'],
+    ]);
+    await shot(page, 'console-dropped-non-video');
+    await page.close();
+  });
+
+  it('opens a video from the list with the keyboard alone', async () => {
+    // Prepare: the earlier tests left videos in the list.
+    const page = await browser.newPage({ viewport: DESKTOP });
+    await page.goto(consoleApp.url);
+    await pollPage(page, () => document.querySelector('#videos a'), 15_000, 'a video link');
+
+    // Act: Tab until a video link has the focus, then Enter.
+    const path: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      await page.keyboard.press('Tab');
+      const focused = await page.evaluate(() => {
+        const el = document.activeElement;
+        return el ? `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}` : '';
+      });
+      path.push(focused);
+      if (await page.evaluate(() => document.activeElement?.closest('#videos') !== null)) break;
+    }
+    const target = await page.evaluate(() => document.activeElement?.textContent);
+    await page.keyboard.press('Enter');
+
+    // Assess: the skip link and the upload controls come first, then the list.
+    expect(path.slice(0, 3)).toEqual(['a', 'input#file', 'input#times']);
+    expect(path.at(-1)).toBe('a');
+    const heading = await pollPage(
+      page,
+      () => document.getElementById('detail-h')?.textContent,
+      15_000,
+      'the video opened from the keyboard'
+    );
+    expect(heading).toBe(target);
+    await page.close();
+  });
+
   it('says so in the page when a videoId is unknown', async () => {
     // Prepare
     const page = await browser.newPage({ viewport: DESKTOP });

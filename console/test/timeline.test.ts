@@ -121,8 +121,30 @@ describe('timelineFromHistory', () => {
     // Assess
     expect(t.bars).toEqual([
       { label: 'Probe', group: 'step', status: 'failed', start: iso(0), end: iso(1) },
-      { label: 'Plan', group: 'step', status: 'pending' },
+      { label: 'Plan', group: 'step', status: 'skipped' },
       { label: 'Aggregate', group: 'step', status: 'succeeded', start: iso(1), end: iso(2) },
+    ]);
+  });
+
+  it('marks a step failed when it exits with the error its Catch put at $.failure (aws-local-stepfunctions)', () => {
+    // Prepare
+    const history = [
+      event('ExecutionStarted', 0),
+      entered('Probe', 0, { videoId: 'v' }),
+      exited('Probe', 1, { videoId: 'v', failure: { Error: 'InvalidVideoError' } }),
+      entered('Aggregate', 1, { videoId: 'v', failure: { Error: 'InvalidVideoError' } }),
+      exited('Aggregate', 2, { videoId: 'v', failure: { Error: 'InvalidVideoError' } }),
+      event('ExecutionFailed', 2),
+    ];
+
+    // Act
+    const t = timelineFromHistory(history);
+
+    // Assess: Aggregate received the failure, it did not fail.
+    expect(t.bars.map((b) => [b.label, b.status])).toEqual([
+      ['Probe', 'failed'],
+      ['Plan', 'skipped'],
+      ['Aggregate', 'succeeded'],
     ]);
   });
 

@@ -163,7 +163,7 @@ const renderTimeline = (d: VideoDetail): HTMLElement => {
       h(
         'div',
         { class: `time s-${b.status}` },
-        b.status === 'pending' ? 'pending' : formatMs(duration)
+        duration === undefined ? b.status : formatMs(duration)
       ),
     ];
   };
@@ -200,17 +200,20 @@ const renderMedia = (d: VideoDetail): HTMLElement | undefined => {
 const renderManifest = (d: VideoDetail): HTMLElement => {
   const m = d.manifest;
   if (!m) return h('p', { class: 'muted' }, 'No manifest yet: the aggregate writes it at the end.');
+  const summary = h(
+    'p',
+    {},
+    'Status: ',
+    h('strong', { class: `status-${m.status}`, id: 'manifest-status' }, m.status),
+    ` · ${m.counts.succeeded}/${m.counts.total} branches succeeded`,
+    m.reason ? ` · ${m.reason}` : ''
+  );
+  if (m.branches.length === 0)
+    return h('div', {}, summary, h('p', { class: 'muted' }, 'No branch ran.'));
   return h(
     'div',
     {},
-    h(
-      'p',
-      {},
-      'Status: ',
-      h('strong', { class: `status-${m.status}`, id: 'manifest-status' }, m.status),
-      ` · ${m.counts.succeeded}/${m.counts.total} branches succeeded`,
-      m.reason ? ` · ${m.reason}` : ''
-    ),
+    summary,
     h(
       'table',
       { id: 'manifest' },
