@@ -323,6 +323,8 @@ const refreshDetail = async () => {
     if (selectedId() !== id) return;
     renderDetail(d);
     done = Boolean(d.manifest) && d.execution.status !== 'RUNNING';
+    // The list refreshes on its own clock: bring it in line the moment this run ends.
+    if (done) void refreshOverview();
   } catch (err) {
     if (selectedId() !== id) return;
     drawn = undefined;
