@@ -6,6 +6,7 @@ import { defineConfig } from 'vitest/config';
 //  - e2e-local: the end-to-end suite against the no-Docker local runtime (started by its setup);
 //  - e2e-localstack: the same suite against LocalStack; skipped with a printed reason
 //    when none is up, unless CI=true or E2E_REQUIRE_LOCALSTACK=1;
+//  - browser: the web console (console/) in Debian's Chromium against its own local runtime;
 //  - e2e-compare: after both, fails if the targets that ran in this run disagree on a case
 //    (or one of them recorded nothing); see test/e2e/observations.ts;
 //  - chaos: load and fault injection on the local runtime (test/chaos/), last because
@@ -28,6 +29,7 @@ export default defineConfig({
             'test/cdk/**/*.test.ts',
             'local-runtime/test/**/*.test.ts',
             'cli/test/**/*.test.ts',
+            'console/test/**/*.test.ts',
           ],
           testTimeout: 120_000,
           hookTimeout: 180_000,
@@ -68,6 +70,17 @@ export default defineConfig({
           hookTimeout: 300_000,
           fileParallelism: false,
           sequence: { groupOrder: 4 },
+        },
+      },
+      {
+        test: {
+          name: 'browser',
+          include: ['console/test/**/*.browser.ts'],
+          globalSetup: ['console/test/setup-browser.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 5 },
         },
       },
     ],

@@ -5,7 +5,7 @@
  * runs against AWS) and watches the fan-out and fan-in, then downloads the
  * outputs next to you and stops everything.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   createWriteStream,
   existsSync,
@@ -26,7 +26,7 @@ import {
 import { cleanupMedia, makeClip } from '../fixtures/media.js';
 import { type Logger, startLocalRuntime } from '../local-runtime/src/index.js';
 import { fallbackNotice, fetchFfmpegBuild } from './fetch-ffmpeg.js';
-import { ROOT as root, synthesize } from './synth.js';
+import { ROOT as root } from './synth.js';
 
 const assemblyDir = join(root, 'cdk.out');
 const stackName = STACK_NAME;
@@ -49,10 +49,23 @@ const synthIfNeeded = () => {
     say('cdk.out is up to date with bin/, lib/ and lambdas/: reusing it');
     return;
   }
+  quietSynth();
+};
+
+/**
+ * `cdk synth` with its ~30 lines of per-function bundling output kept back:
+ * the demo shows the pipeline. The output is printed only if the synth fails.
+ */
+const quietSynth = () => {
   say(
     'synthesizing the stack (cdk synth): the local runtime runs exactly this template and these bundles'
   );
-  synthesize();
+  const res = spawnSync('npx', ['cdk', 'synth', '--quiet'], { cwd: root, encoding: 'utf8' });
+  if (res.status !== 0) {
+    process.stderr.write(`${res.stdout ?? ''}${res.stderr ?? ''}`);
+    throw new Error(`cdk synth failed (exit ${res.status})`);
+  }
+  say('synthesized cdk.out');
 };
 
 /** Function logs go to a file so the terminal shows the pipeline, not log lines. */
@@ -76,7 +89,7 @@ const main = async () => {
   // The pinned ffmpeg for the layer (docs/ffmpeg.md); a fresh fetch changes the layer, so re-synth.
   const ffmpegBuild = fetchFfmpegBuild({ log: (line) => say(`ffmpeg: ${line}`) });
   if (ffmpegBuild.status === 'unavailable') console.warn(fallbackNotice(ffmpegBuild.reason));
-  if (ffmpegBuild.status === 'installed') synthesize();
+  if (ffmpegBuild.status === 'installed') quietSynth();
   else synthIfNeeded();
   mkdirSync(demoDir, { recursive: true });
   const logFile = join(demoDir, 'runtime.log');

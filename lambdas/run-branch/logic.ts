@@ -78,6 +78,10 @@ export const runBranch = async (
     durationMs: Date.now() - started,
     finishedAt: now().toISOString(),
   });
+  // The dimension belongs to this invocation's metrics, but the Metrics instance outlives
+  // it: a kind left by an earlier run that was not flushed (run() called directly, as the
+  // unit tests do) made this a double add. Replace it instead of adding on top.
+  metrics.clearDimensions();
   metrics.addDimension('kind', kind.kind);
   try {
     const artifacts = await withTempDir('branch', async (workDir) => {

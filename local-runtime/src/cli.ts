@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ROOT, synthesize } from '../../scripts/synth.js';
 import { assertPortFree, inputsHash, recordInputs, staleReason } from './freshness.js';
 import { consoleLogger, LocalRuntimeError, startLocalRuntime } from './index.js';
+import { readableLogger } from './log-format.js';
 
 const program = new Command()
   .name('local-runtime')
@@ -18,6 +19,10 @@ const program = new Command()
   )
   .option('--parameters <k=v...>', 'template parameter values')
   .option(
+    '--raw-logs',
+    "print the functions' log lines as they wrote them (JSON, metrics, warnings)"
+  )
+  .option(
     '--synth',
     'synthesize the app into cdk.out first, only if its inputs changed (checks the port first)'
   )
@@ -31,6 +36,7 @@ const opts = program.opts<{
   outputsFile: string;
   parameters?: string[];
   synth?: boolean;
+  rawLogs?: boolean;
 }>();
 
 try {
@@ -59,7 +65,7 @@ try {
     parameters: Object.fromEntries(
       (opts.parameters ?? []).map((p) => p.split(/=(.*)/s, 2) as [string, string])
     ),
-    logger: consoleLogger,
+    logger: opts.rawLogs ? consoleLogger : readableLogger(consoleLogger),
   });
   console.log(`[local] outputs written to ${opts.outputsFile}:`);
   for (const [k, v] of Object.entries(runtime.outputs)) console.log(`  ${k} = ${v}`);

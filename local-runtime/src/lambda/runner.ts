@@ -379,6 +379,9 @@ export class LambdaRunner {
       // No X-Ray daemon here: tracing SDKs (e.g. Powertools Tracer) must not error on a missing segment.
       AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
       ...fn.environment,
+      // ...and no X-Ray at all: with tracing on, Powertools Tracer warns "You cannot annotate
+      // the main segment" on every annotation. AWS keeps the construct's setting.
+      POWERTOOLS_TRACE_ENABLED: 'false',
     };
   }
 

@@ -1,0 +1,228 @@
+import { readFileSync } from 'node:fs';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import {
+  type AwsOptions,
+  type Clients,
+  effectiveEndpoint,
+  resolveRegion,
+  useLocalTestCredentials,
+} from '../../cli/src/aws.js';
+import { collectList } from '../../cli/src/commands.js';
+import { CliError, isLocalEndpoint, type StackOutputs } from '../../cli/src/config.js';
+import { readHistory } from '../../cli/src/history.js';
+import { describeExecution, executionArnFor, readManifest } from '../../cli/src/watch.js';
+import { type Manifest, outputPrefix } from '../../contract/index.js';
+import { type Timeline, timelineFromHistory } from './timeline.js';
+
+/**
+ * Every AWS call the console makes, on the server: the browser only ever sees
+ * these results (no credentials, no SDK). Read-only except the upload route.
+ */
+
+export interface Target {
+  outputs: StackOutputs;
+  clients: Clients;
+  sqs: SQSClient;
+  /** Every `*QueueUrl` output of the stack, by output name. */
+  queues: Record<string, string>;
+}
+
+/** The SQS client the CLI's S3/SFN clients would be, built from the same options. */
+export const createSqsClient = (opts: AwsOptions, stateMachineArn: string): SQSClient => {
+  const endpoint = effectiveEndpoint(opts);
+  return new SQSClient({
+    region: resolveRegion(opts, stateMachineArn),
+    ...(opts.endpointUrl ? { endpoint: opts.endpointUrl } : {}),
+    ...(opts.profile ? { profile: opts.profile } : {}),
+    ...(useLocalTestCredentials(endpoint, opts)
+      ? { credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }
+      : {}),
+    maxAttempts: 2,
+  });
+};
+
+/** The queue URLs among a stack's outputs (the outputs file is the only inventory). */
+export const queueUrlsOf = (outputsFile: string, stackName: string): Record<string, string> => {
+  const doc = JSON.parse(readFileSync(outputsFile, 'utf8')) as Record<
+    string,
+    Record<string, unknown>
+  >;
+  const values = doc[stackName] ?? {};
+  return Object.fromEntries(
+    Object.entries(values).filter(
+      (e): e is [string, string] => e[0].endsWith('QueueUrl') && typeof e[1] === 'string'
+    )
+  );
+};
+
+export interface VideoRow {
+  videoId: string;
+  status: string;
+  /** `ok/total`, or `-` while running. */
+  branches: string;
+  created: string;
+  /** Execution wall time in ms (to now while running); absent with no execution. */
+  durationMs?: number;
+}
+
+/** Recent videos (the CLI's `list`), plus each execution's duration. */
+export const listVideos = async (
+  t: Target,
+  limit: number,
+  now = Date.now()
+): Promise<VideoRow[]> => {
+  const ctx = {
+    outputs: t.outputs,
+    clients: t.clients,
+    out: process.stdout,
+    err: process.stderr,
+  };
+  const [rows, executions] = await Promise.all([
+    collectList(ctx, limit),
+    t.clients.sfn.send(
+      new ListExecutionsCommand({ stateMachineArn: t.outputs.stateMachineArn, maxResults: 100 })
+    ),
+  ]);
+  const byName = new Map((executions.executions ?? []).map((e) => [e.name, e]));
+  return rows.map((r) => {
+    const e = byName.get(r.videoId);
+    const start = e?.startDate?.getTime();
+    const stop = e?.stopDate?.getTime() ?? now;
+    return start !== undefined ? { ...r, durationMs: Math.max(0, stop - start) } : r;
+  });
+};
+
+export interface VideoDetail {
+  videoId: string;
+  execution: { status: string; error?: string; cause?: string };
+  timeline: Timeline;
+  manifest?: Manifest;
+  /** The server's clock, so the page can draw running bars up to "now". */
+  now: string;
+}
+
+export const videoDetail = async (t: Target, videoId: string): Promise<VideoDetail> => {
+  const executionArn = executionArnFor(t.outputs.stateMachineArn, videoId);
+  const [execution, manifest] = await Promise.all([
+    describeExecution(t.clients.sfn, executionArn),
+    readManifest(t.clients.s3, t.outputs.outputBucket, videoId),
+  ]);
+  if (execution.status === 'NOT_FOUND' && !manifest) {
+    throw new NotFoundError(
+      `no such video: ${videoId} (no manifest in s3://${t.outputs.outputBucket}, no execution)`
+    );
+  }
+  const events =
+    execution.status === 'NOT_FOUND' ? [] : await readHistory(t.clients.sfn, executionArn);
+  return {
+    videoId,
+    execution,
+    timeline: timelineFromHistory(events),
+    ...(manifest ? { manifest } : {}),
+    now: new Date().toISOString(),
+  };
+};
+
+/** The raw JSON behind the page: the execution history, as Step Functions returns it. */
+export const rawHistory = async (t: Target, videoId: string): Promise<unknown> => {
+  const events = await readHistory(
+    t.clients.sfn,
+    executionArnFor(t.outputs.stateMachineArn, videoId)
+  );
+  if (events.length === 0) throw new NotFoundError(`no execution named ${videoId}`);
+  return events;
+};
+
+export class NotFoundError extends CliError {
+  override name = 'NotFoundError';
+}
+
+export interface QueueDepth {
+  name: string;
+  url: string;
+  deadLetter: boolean;
+  visible: number;
+  inFlight: number;
+  delayed: number;
+}
+
+export const queueDepths = async (t: Target): Promise<QueueDepth[]> =>
+  Promise.all(
+    Object.entries(t.queues).map(async ([name, url]) => {
+      const res = await t.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: [
+            'ApproximateNumberOfMessages',
+            'ApproximateNumberOfMessagesNotVisible',
+            'ApproximateNumberOfMessagesDelayed',
+          ],
+        })
+      );
+      const n = (k: string) => Number(res.Attributes?.[k as never] ?? 0);
+      return {
+        name: name.replace(/QueueUrl$/, ''),
+        url,
+        deadLetter: /DeadLetter/i.test(name),
+        visible: n('ApproximateNumberOfMessages'),
+        inFlight: n('ApproximateNumberOfMessagesNotVisible'),
+        delayed: n('ApproximateNumberOfMessagesDelayed'),
+      };
+    })
+  );
+
+/**
+ * Only a video's published artifacts may be read through the console: its
+ * `outputs/<videoId>/` folder, not the workflow's internal `_work/` objects.
+ */
+export const checkArtifactKey = (key: string): string => {
+  const m = /^outputs\/([^/]+)\//.exec(key);
+  if (!m || key.includes('..') || key.startsWith(`${outputPrefix(m[1] ?? '')}_work/`)) {
+    throw new CliError(`not a published artifact key: ${key}`);
+  }
+  return key;
+};
+
+export interface ArtifactStream {
+  status: 200 | 206;
+  headers: Record<string, string>;
+  body: NodeJS.ReadableStream;
+}
+
+/** Proxies one artifact (Range passed through, so `<video>` can seek). */
+export const getArtifact = async (
+  t: Target,
+  key: string,
+  range: string | undefined
+): Promise<ArtifactStream> => {
+  const res = await t.clients.s3.send(
+    new GetObjectCommand({
+      Bucket: t.outputs.outputBucket,
+      Key: checkArtifactKey(key),
+      ...(range ? { Range: range } : {}),
+    })
+  );
+  const headers: Record<string, string> = { 'accept-ranges': 'bytes' };
+  if (res.ContentType) headers['content-type'] = res.ContentType;
+  if (res.ContentLength !== undefined) headers['content-length'] = String(res.ContentLength);
+  if (res.ContentRange) headers['content-range'] = res.ContentRange;
+  return {
+    status: res.ContentRange ? 206 : 200,
+    headers,
+    body: res.Body as NodeJS.ReadableStream,
+  };
+};
+
+/** On AWS the browser fetches artifacts directly, with a URL valid for five minutes. */
+export const presignArtifact = (t: Target, key: string): Promise<string> =>
+  getSignedUrl(
+    t.clients.s3,
+    new GetObjectCommand({ Bucket: t.outputs.outputBucket, Key: checkArtifactKey(key) }),
+    { expiresIn: 300 }
+  );
+
+/** Local emulators are proxied (their URLs may not be reachable from the browser's machine). */
+export const proxiesArtifacts = (t: Target): boolean => isLocalEndpoint(t.clients.endpoint);

@@ -1,0 +1,413 @@
+import type { QueueDepth, VideoDetail, VideoRow } from '../src/data.js';
+import type { TimelineBar } from '../src/timeline.js';
+
+/**
+ * The console page: plain DOM, polling the console server's JSON API. The
+ * server makes every AWS call; this file only draws what it returns.
+ */
+
+const POLL_MS = 1500;
+
+const $ = <T extends HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`page is missing #${id}`);
+  return el as T;
+};
+
+/** `h('td', {class: 'num'}, '3')`: small element factory, text only (never innerHTML). */
+const h = (
+  tag: string,
+  attrs: Record<string, string> = {},
+  ...children: Array<Node | string>
+): HTMLElement => {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+  el.append(...children);
+  return el;
+};
+
+class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number
+  ) {
+    super(message);
+  }
+}
+
+const api = async <T>(path: string, init?: RequestInit): Promise<T> => {
+  let res: Response;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError('the console server does not answer: is `npm run console` running?', 0);
+  }
+  const body = (await res.json().catch(() => ({}))) as { error?: string };
+  if (!res.ok) throw new ApiError(body.error ?? `${res.status} ${res.statusText}`, res.status);
+  return body as T;
+};
+
+// ---- banner: one place for errors about the target -------------------------
+
+const banner = (message: string | undefined) => {
+  const el = $('banner');
+  el.hidden = !message;
+  el.textContent = message ?? '';
+};
+
+export const formatMs = (ms: number | undefined): string => {
+  if (ms === undefined) return '–';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+};
+
+const selectedId = (): string | undefined => {
+  const m = /^#\/video\/(.+)$/.exec(location.hash);
+  return m?.[1] ? decodeURIComponent(m[1]) : undefined;
+};
+
+const videoLink = (id: string) => `#/video/${encodeURIComponent(id)}`;
+
+// ---- list and queues ---------------------------------------------------------
+
+const renderVideos = (rows: VideoRow[]) => {
+  const tbody = $('videos').querySelector('tbody') as HTMLTableSectionElement;
+  const current = selectedId();
+  tbody.replaceChildren(
+    ...rows.map((r) =>
+      h(
+        'tr',
+        r.videoId === current ? { class: 'selected', 'aria-current': 'true' } : {},
+        h('td', {}, h('a', { href: videoLink(r.videoId) }, r.videoId)),
+        h('td', { class: `status-${r.status}` }, r.status),
+        h('td', { class: 'num' }, r.branches),
+        h('td', { class: 'num' }, formatMs(r.durationMs))
+      )
+    )
+  );
+  $('videos-empty').hidden = rows.length > 0;
+};
+
+const renderQueues = (queues: QueueDepth[]) => {
+  const tbody = $('queues').querySelector('tbody') as HTMLTableSectionElement;
+  tbody.replaceChildren(
+    ...queues.map((q) =>
+      h(
+        'tr',
+        {},
+        h('td', {}, q.deadLetter ? `${q.name} (DLQ)` : q.name),
+        h(
+          'td',
+          { class: `num${q.deadLetter && q.visible > 0 ? ' dlq-full' : ''}` },
+          String(q.visible)
+        ),
+        h('td', { class: 'num' }, String(q.inFlight))
+      )
+    )
+  );
+};
+
+const refreshOverview = async () => {
+  try {
+    const [videos, queues] = await Promise.all([
+      api<{ videos: VideoRow[] }>('/api/videos'),
+      api<{ queues: QueueDepth[] }>('/api/queues'),
+    ]);
+    renderVideos(videos.videos);
+    renderQueues(queues.queues);
+    banner(undefined);
+  } catch (err) {
+    banner((err as Error).message);
+  }
+};
+
+// ---- one video -----------------------------------------------------------------
+
+const artifactUrl = (key: string) => `/api/artifact?key=${encodeURIComponent(key)}`;
+
+const renderTimeline = (d: VideoDetail): HTMLElement => {
+  const t = d.timeline;
+  const t0 = Date.parse(t.start ?? d.now);
+  const tEnd = Date.parse(t.end ?? d.now);
+  const span = Math.max(1, tEnd - t0);
+  const row = (b: TimelineBar) => {
+    const start = b.start ? Date.parse(b.start) : undefined;
+    const end = b.end ? Date.parse(b.end) : b.start ? tEnd : undefined;
+    const lane = h('div', { class: 'lane' });
+    const duration = start !== undefined && end !== undefined ? end - start : undefined;
+    if (start !== undefined && end !== undefined) {
+      const left = ((start - t0) / span) * 100;
+      const width = ((end - start) / span) * 100;
+      lane.append(
+        h('div', {
+          class: `bar s-${b.status}`,
+          style: `left:${left.toFixed(2)}%;width:${width.toFixed(2)}%`,
+        })
+      );
+    }
+    const label = `${b.label}${b.kind ? ` (${b.kind})` : ''}`;
+    return [
+      h('div', { class: 'name' }, label),
+      h(
+        'div',
+        {
+          ...{ class: 'lane-wrap' },
+          role: 'img',
+          'aria-label': `${label}: ${b.status}${duration !== undefined ? `, ${formatMs(duration)}` : ''}${b.error ? `, ${b.error}` : ''}`,
+          'data-status': b.status,
+          'data-bar': b.label,
+        },
+        lane
+      ),
+      h(
+        'div',
+        { class: `time s-${b.status}` },
+        duration === undefined ? b.status : formatMs(duration)
+      ),
+    ];
+  };
+  return h('div', { class: 'gantt', id: 'timeline' }, ...t.bars.flatMap(row));
+};
+
+const renderMedia = (d: VideoDetail): HTMLElement | undefined => {
+  const artifacts = (d.manifest?.branches ?? []).flatMap((b) =>
+    b.artifacts.map((a) => ({ ...a, branch: b.id }))
+  );
+  if (artifacts.length === 0) return undefined;
+  const figures = artifacts
+    .filter((a) => a.contentType.startsWith('image/') || a.contentType.startsWith('video/'))
+    .map((a) => {
+      const src = artifactUrl(a.key);
+      const media = a.contentType.startsWith('image/')
+        ? h('img', { src, alt: `thumbnail ${a.branch}`, loading: 'lazy' })
+        : h('video', {
+            src,
+            controls: '',
+            preload: 'metadata',
+            'aria-label': `rendition ${a.branch}`,
+          });
+      return h(
+        'figure',
+        {},
+        media,
+        h('figcaption', {}, `${a.branch} · ${(a.bytes / 1024).toFixed(0)} KiB`)
+      );
+    });
+  return h('div', { class: 'media', id: 'media' }, ...figures);
+};
+
+const renderManifest = (d: VideoDetail): HTMLElement => {
+  const m = d.manifest;
+  if (!m) return h('p', { class: 'muted' }, 'No manifest yet: the aggregate writes it at the end.');
+  const summary = h(
+    'p',
+    {},
+    'Status: ',
+    h('strong', { class: `status-${m.status}`, id: 'manifest-status' }, m.status),
+    ` · ${m.counts.succeeded}/${m.counts.total} branches succeeded`,
+    m.reason ? ` · ${m.reason}` : ''
+  );
+  if (m.branches.length === 0)
+    return h('div', {}, summary, h('p', { class: 'muted' }, 'No branch ran.'));
+  return h(
+    'div',
+    {},
+    summary,
+    h(
+      'table',
+      { id: 'manifest' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          h('th', {}, 'Branch'),
+          h('th', {}, 'Kind'),
+          h('th', {}, 'Status'),
+          h('th', { class: 'num' }, 'Time'),
+          h('th', {}, 'Error')
+        )
+      ),
+      h(
+        'tbody',
+        {},
+        ...m.branches.map((b) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, b.id),
+            h('td', {}, b.kind),
+            h('td', { class: `status-${b.status}` }, b.status),
+            h('td', { class: 'num' }, formatMs(b.durationMs ?? undefined)),
+            h('td', { class: 'error-text' }, b.error ? `${b.error.name}: ${b.error.message}` : '')
+          )
+        )
+      )
+    )
+  );
+};
+
+/** Media elements are drawn once per manifest: re-creating them on each poll would restart playback. */
+let drawn: { id: string; mediaFor?: string; media?: HTMLElement } | undefined;
+
+const renderDetail = (d: VideoDetail) => {
+  const root = $('detail');
+  const id = d.videoId;
+  const createdAt = d.manifest?.createdAt;
+  if (drawn?.id !== id) drawn = { id };
+  if (createdAt && drawn.mediaFor !== createdAt) {
+    drawn.mediaFor = createdAt;
+    drawn.media = renderMedia(d);
+  }
+  const raw = h(
+    'p',
+    { class: 'links' },
+    h('a', { href: `/api/videos/${encodeURIComponent(id)}`, target: '_blank' }, 'status JSON'),
+    h(
+      'a',
+      { href: `/api/videos/${encodeURIComponent(id)}/history`, target: '_blank' },
+      'execution history JSON'
+    ),
+    ...(d.manifest
+      ? [
+          h(
+            'a',
+            { href: artifactUrl(`outputs/${id}/manifest.json`), target: '_blank' },
+            'manifest.json'
+          ),
+        ]
+      : [])
+  );
+  root.replaceChildren(
+    h('h2', { id: 'detail-h' }, id),
+    h(
+      'p',
+      { class: 'muted' },
+      'Execution: ',
+      h(
+        'span',
+        { class: `status-${d.execution.status}`, id: 'execution-status' },
+        d.execution.status
+      ),
+      d.execution.error ? ` · ${d.execution.error}` : ''
+    ),
+    h('h3', {}, 'Timeline'),
+    renderTimeline(d),
+    h('h3', {}, 'Thumbnails and renditions'),
+    drawn.media ??
+      h(
+        'p',
+        { class: 'muted' },
+        d.manifest ? 'This run produced no media.' : 'Shown once the manifest exists.'
+      ),
+    h('h3', {}, 'Manifest'),
+    renderManifest(d),
+    raw
+  );
+};
+
+/** Ids this page uploaded: "not found" only means "not started yet" for them. */
+const justUploaded = new Set<string>();
+
+let detailTimer: ReturnType<typeof setTimeout> | undefined;
+
+const refreshDetail = async () => {
+  clearTimeout(detailTimer);
+  const id = selectedId();
+  if (!id) return;
+  let done = false;
+  try {
+    const d = await api<VideoDetail>(`/api/videos/${encodeURIComponent(id)}`);
+    if (selectedId() !== id) return;
+    renderDetail(d);
+    done = Boolean(d.manifest) && d.execution.status !== 'RUNNING';
+    // The list refreshes on its own clock: bring it in line the moment this run ends.
+    if (done) void refreshOverview();
+  } catch (err) {
+    if (selectedId() !== id) return;
+    drawn = undefined;
+    if (justUploaded.has(id) && (err as ApiError).status === 404) {
+      // S3 -> SNS -> SQS -> starter takes a few seconds before the execution exists.
+      $('detail').replaceChildren(
+        h('h2', {}, id),
+        h('p', { class: 'muted' }, 'Uploaded: waiting for the pipeline to start this run…')
+      );
+      detailTimer = setTimeout(refreshDetail, POLL_MS);
+      return;
+    }
+    $('detail').replaceChildren(
+      h('h2', {}, id),
+      h('p', { class: 'error-text', role: 'alert', id: 'detail-error' }, (err as Error).message),
+      h('p', {}, h('a', { href: '#/' }, 'Back to the list'))
+    );
+    // An unknown id may yet appear (S3 → SNS → SQS takes seconds): keep looking.
+  }
+  if (!done) detailTimer = setTimeout(refreshDetail, POLL_MS);
+};
+
+// ---- upload ----------------------------------------------------------------------
+
+const upload = async (file: File) => {
+  const status = $('upload-status');
+  const times = ($('times') as HTMLInputElement).value.trim();
+  status.textContent = `uploading ${file.name} (${(file.size / 1024).toFixed(0)} KiB)…`;
+  try {
+    const q = new URLSearchParams({ name: file.name, ...(times ? { thumbnailTimes: times } : {}) });
+    const res = await api<{ videoId: string }>(`/api/upload?${q}`, { method: 'POST', body: file });
+    status.textContent = `uploaded: ${res.videoId}`;
+    justUploaded.add(res.videoId);
+    location.hash = videoLink(res.videoId);
+    void refreshOverview();
+  } catch (err) {
+    status.textContent = `upload failed: ${(err as Error).message}`;
+  }
+};
+
+const wireUpload = () => {
+  const drop = $('drop');
+  const input = $('file') as HTMLInputElement;
+  input.addEventListener('change', () => {
+    const f = input.files?.[0];
+    if (f) void upload(f);
+    input.value = '';
+  });
+  drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    const f = e.dataTransfer?.files[0];
+    if (f) void upload(f);
+  });
+};
+
+// ---- start ----------------------------------------------------------------------
+
+const start = async () => {
+  wireUpload();
+  try {
+    const t = await api<{ stackName: string; endpoint: string }>('/api/target');
+    $('target').textContent = `${t.stackName} at ${t.endpoint}`;
+  } catch (err) {
+    banner((err as Error).message);
+  }
+  window.addEventListener('hashchange', () => {
+    drawn = undefined;
+    void refreshDetail();
+    void refreshOverview();
+    if (selectedId()) $('detail').focus();
+  });
+  void refreshDetail();
+  const loop = async () => {
+    await refreshOverview();
+    setTimeout(loop, POLL_MS * 2);
+  };
+  void loop();
+};
+
+void start();
