@@ -286,15 +286,24 @@ export const manifestFrom = (
   const ok = results.filter((r) => r.status === 'SUCCEEDED').length;
   const status = ok === results.length ? 'COMPLETE' : ok === 0 ? 'FAILED' : 'PARTIAL';
   return {
-    schemaVersion: 2,
+    schemaVersion: 3,
     videoId,
     source: SOURCE,
     status,
     reason:
       status === 'COMPLETE' ? null : `${results.length - ok} of ${results.length} branches failed`,
     probe: null,
-    branches: results,
+    policy: { mode: 'parallel', await: 'all' },
+    branches: results.map((r) => ({ ...r, role: 'secondary' as const, fallbackFor: null })),
     counts: { total: results.length, succeeded: ok, failed: results.length - ok },
+    fanOut: {
+      sent: results.length,
+      succeeded: ok,
+      failed: results.length - ok,
+      timedOut: 0,
+      fellBack: 0,
+      skipped: 0,
+    },
     createdAt: '2025-01-01T00:00:03.000Z',
     ...overrides,
   };

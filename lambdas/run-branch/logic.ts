@@ -1,14 +1,20 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { rethrowClassified } from '../../contract/aws-errors.js';
 import {
   type Artifact,
+  type Branch,
   type BranchInput,
   type BranchRef,
   type BranchResult,
   branchRecordKey,
   MediaToolError,
+  PROCESSED_EVENT_ATTRIBUTES,
+  PROCESSED_EVENT_TYPES,
+  type VideoPlayableEvent,
 } from '../../contract/index.js';
 import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
-import { logger, metrics } from '../shared/powertools.js';
+import { logger, metrics, tracer } from '../shared/powertools.js';
 import { presignSource, putBytes, putFile, putJson } from '../shared/s3.js';
 import { withTempDir } from '../shared/tmp.js';
 import { parseEvent } from '../shared/validate.js';
@@ -48,7 +54,49 @@ export interface RunBranchOptions {
   /** Where tools read the source. @default a presigned GET URL of the exact version */
   sourceUrl?: (input: BranchInput) => Promise<string>;
   now?: () => Date;
+  /**
+   * When set, a SUCCEEDED branch that is not demoted (`role: secondary`, on
+   * itself or on the origin it stands in for) publishes VideoPlayable here.
+   * @default - no VideoPlayable
+   */
+  playableTopicArn?: string;
 }
+
+/** One client per process: reused across warm invocations. */
+export const sns = tracer.captureAWSv3Client(new SNSClient({}));
+
+/** True when this branch's artifact makes the video playable: not demoted, nor is its origin. */
+export const announcesPlayable = (branch: Branch): boolean => {
+  const origin = (branch as { origin?: Branch }).origin;
+  return branch.role !== 'secondary' && origin?.role !== 'secondary';
+};
+
+/**
+ * VideoPlayable, published as soon as the main rendition is stored (after its
+ * record, so a subscriber can rely on it). Attribute `type` only: subscriptions
+ * that filter on `status` (alerts) never receive it.
+ */
+export const publishPlayable = async (
+  topicArn: string,
+  event: VideoPlayableEvent
+): Promise<void> => {
+  try {
+    await sns.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Message: JSON.stringify(event),
+        MessageAttributes: {
+          [PROCESSED_EVENT_ATTRIBUTES.type]: {
+            DataType: 'String',
+            StringValue: PROCESSED_EVENT_TYPES.playable,
+          },
+        },
+      })
+    );
+  } catch (err) {
+    rethrowClassified(err, `Publish VideoPlayable ${event.videoId}`);
+  }
+};
 
 /**
  * One Map iteration, for any registered kind: validate the branch against its
@@ -65,6 +113,7 @@ export const runBranch = async (
     timeBudget,
     sourceUrl = (i) => presignSource(i.source, timeBudget() / 1000),
     now = () => new Date(),
+    playableTopicArn,
   }: RunBranchOptions
 ): Promise<BranchRef> => {
   const { videoId, source, probe } = input;
@@ -95,6 +144,16 @@ export const runBranch = async (
     });
     const result = record({ status: 'SUCCEEDED', artifacts, error: null });
     await putJson(outputBucket, branchRecordKey(videoId, branch.id), result);
+    if (playableTopicArn && announcesPlayable(branch)) {
+      await publishPlayable(playableTopicArn, {
+        videoId,
+        branchId: branch.id,
+        artifacts,
+        source,
+        playableAt: now().toISOString(),
+      });
+      metrics.addMetric('VideosPlayable', MetricUnit.Count, 1);
+    }
     logger.info('Branch succeeded', {
       branch: branch.id,
       kind: kind.kind,

@@ -27,7 +27,7 @@ import { BRANCH_KINDS } from '../../lambdas/branch-kinds/registry.js';
 import { skipCheckov } from '../constructs/checkov.js';
 import { SECURE_BUCKET_DEFAULTS } from '../constructs/defaults.js';
 import { FfmpegLayer } from '../constructs/ffmpeg-layer.js';
-import { MapFanOutFanIn } from '../constructs/map-fan-out-fan-in.js';
+import { type FanOutPolicyProps, MapFanOutFanIn } from '../constructs/map-fan-out-fan-in.js';
 import { PipelineFunction, type PipelineFunctionProps } from '../constructs/pipeline-function.js';
 import { QueueWithDeadLetter } from '../constructs/queue-with-dead-letter.js';
 import { QueueWorker } from '../constructs/queue-worker.js';
@@ -44,6 +44,30 @@ export interface VideoPipelineStackProps extends StackProps {
   /** @default - a layer built from the @ffmpeg-installer/@ffprobe-installer packages */
   readonly ffmpegLayer?: lambda.ILayerVersion;
   /**
+   * `sequential` runs one branch at a time in plan order, stopping at the
+   * first failure that has no successful fallback (docs/policies.md).
+   * @default 'parallel'
+   */
+  readonly fanOutMode?: 'parallel' | 'sequential';
+  /**
+   * What decides a video's status: `primary` (the main rendition, or its
+   * fallback), `all` (every branch), or `none` (every branch fire-and-forget).
+   * @default 'primary'
+   */
+  readonly awaitMode?: 'all' | 'primary' | 'none';
+  /**
+   * Per-branch timeout of a rendition; past it the rendition counts as
+   * TIMED_OUT and its fallback runs.
+   * @default - the rendition function's timeout + 30 s
+   */
+  readonly renditionTimeout?: Duration;
+  /**
+   * A failed or timed-out rendition falls back to an `ultrafast` encode at
+   * half its height (renditions/fallback/<h>p.mp4).
+   * @default true (false when awaitMode is 'none', which tracks no outcome)
+   */
+  readonly renditionFallback?: boolean;
+  /**
    * What happens to the buckets on `cdk destroy`. RETAIN keeps videos safe;
    * DESTROY only works on empty buckets (auto-delete needs a custom resource,
    * which LocalStack community skips, so it is not offered).
@@ -51,6 +75,9 @@ export interface VideoPipelineStackProps extends StackProps {
    */
   readonly bucketRemovalPolicy?: RemovalPolicy;
 }
+
+/** Kinds whose main branch makes a video playable (the primary and its fallback). */
+const PLAYABLE_KINDS: readonly string[] = ['rendition', 'rendition-fallback'];
 
 const lambdaEntry = (name: string) => path.join(PROJECT_ROOT, 'lambdas', name, 'handler.ts');
 
@@ -148,7 +175,13 @@ export class VideoPipelineStack extends Stack {
         timeout: Duration.seconds(sizing.timeoutSeconds),
         memorySize: sizing.memoryMiB,
         ephemeralStorageMiB: sizing.ephemeralStorageMiB,
-        environment: { OUTPUT_BUCKET: this.outputBucket.bucketName },
+        environment: {
+          OUTPUT_BUCKET: this.outputBucket.bucketName,
+          // The primary kind and its fallback announce VideoPlayable when the main rendition is stored.
+          ...(PLAYABLE_KINDS.includes(kind) && {
+            PLAYABLE_TOPIC_ARN: this.processed.topic.topicArn,
+          }),
+        },
       }),
     }));
     const aggregate = fn('Aggregate', 'aggregate', {
@@ -160,7 +193,24 @@ export class VideoPipelineStack extends Stack {
       },
     });
 
+    const awaitMode = props.awaitMode ?? 'primary';
+    const fallback = props.renditionFallback ?? awaitMode !== 'none';
+    const policy: FanOutPolicyProps = {
+      mode: props.fanOutMode ?? 'parallel',
+      await: awaitMode,
+      kinds: {
+        // The main rendition decides playability; the plan demotes the lower ones.
+        rendition: {
+          role: 'primary',
+          ...(props.renditionTimeout && { timeout: props.renditionTimeout }),
+        },
+        thumbnail: { role: 'secondary' },
+        metadata: { role: 'secondary' },
+        ...(fallback && { 'rendition-fallback': { fallbackFor: 'rendition' } }),
+      },
+    };
     this.workflow = new MapFanOutFanIn(this, 'Workflow', {
+      policy,
       prepare: [
         { name: STATE_NAMES.probe, handler: probe.function, resultPath: STATE_PATHS.probe },
         { name: STATE_NAMES.plan, handler: plan.function, resultPath: STATE_PATHS.plan },
@@ -168,7 +218,7 @@ export class VideoPipelineStack extends Stack {
       branchSelector: BRANCH_ITEM_SELECTOR,
       workers: branchFns.map(({ kind, fn }) => ({ kind, handler: fn.function })),
       aggregator: aggregate.function,
-      maxConcurrency: props.mapMaxConcurrency ?? 10,
+      maxConcurrency: props.mapMaxConcurrency ?? (policy.mode === 'sequential' ? 1 : 10),
       retryableErrors: [...RETRYABLE_ERROR_NAMES],
     });
 
@@ -222,6 +272,9 @@ export class VideoPipelineStack extends Stack {
     auditFn.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
     auditFn.role.addToPolicy(write(this.outputBucket, AUDIT_PREFIX));
     this.processed.topic.grantPublish(aggregate.role);
+    for (const { kind, fn } of branchFns) {
+      if (PLAYABLE_KINDS.includes(kind)) this.processed.topic.grantPublish(fn.role);
+    }
     this.workflow.stateMachine.grantStartExecution(starterFn.role);
 
     const objects = (bucket: s3.IBucket, prefix: string) =>
@@ -234,6 +287,14 @@ export class VideoPipelineStack extends Stack {
       [aggregate, [outputs]],
       [auditFn, [uploads, objects(this.outputBucket, AUDIT_PREFIX)]],
     ]);
+    for (const { kind, fn } of branchFns) {
+      if (!PLAYABLE_KINDS.includes(kind)) continue;
+      Validations.of(fn.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason:
+          'Publishing VideoPlayable to a KMS-encrypted topic needs GenerateDataKey*, scoped to the topic key.',
+      });
+    }
     Validations.of(aggregate.role).acknowledge({
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       reason:

@@ -4,10 +4,9 @@ import {
   type AggregateInput,
   type BranchInput,
   type BranchRef,
-  type BranchResult,
   FrameNotFoundError,
 } from '../../contract/index.js';
-import { decideStatus } from '../../lambdas/aggregate/logic.js';
+import { decideStatus, LEGACY_POLICY, settleBranches } from '../../lambdas/aggregate/logic.js';
 import { type AnyBranch, rendition, thumbnail } from '../../lambdas/branch-kinds/index.js';
 import { resolveDefinition, synthVideoStack } from './synth.js';
 
@@ -53,16 +52,14 @@ const runBranch = (failEvery: number) => (input: unknown) => {
 const aggregateStub = (input: unknown) => {
   const state = input as AggregateInput;
   aggregated = state;
-  const results: BranchResult[] = (state.results ?? []).map((ref) => ({
-    id: ref.id,
-    kind: 'thumbnail',
-    status: ref.status,
-    artifacts: [],
-    error: ref.status === 'FAILED' ? { name: ref.error ?? 'BranchFailed', message: '' } : null,
-    durationMs: null,
-    finishedAt: null,
-  }));
-  return { videoId: state.videoId, ...decideStatus(results), manifestKey: 'k' };
+  const refs = new Map((state.results ?? []).map((r) => [r.id, r]));
+  const chains = settleBranches(
+    state.plan?.branches ?? [],
+    refs,
+    new Map(),
+    state.policy ?? LEGACY_POLICY
+  );
+  return { videoId: state.videoId, ...decideStatus(chains, state.policy), manifestKey: 'k' };
 };
 let aggregated: AggregateInput | undefined;
 
