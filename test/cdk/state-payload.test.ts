@@ -6,7 +6,12 @@ import {
   type BranchRef,
   FrameNotFoundError,
 } from '../../contract/index.js';
-import { decideStatus, LEGACY_POLICY, settleBranches } from '../../lambdas/aggregate/logic.js';
+import {
+  decideStatus,
+  LEGACY_POLICY,
+  type RecordLookup,
+  settleBranches,
+} from '../../lambdas/aggregate/logic.js';
 import { type AnyBranch, rendition, thumbnail } from '../../lambdas/branch-kinds/index.js';
 import { resolveDefinition, synthVideoStack } from './synth.js';
 
@@ -53,13 +58,31 @@ const aggregateStub = (input: unknown) => {
   const state = input as AggregateInput;
   aggregated = state;
   const refs = new Map((state.results ?? []).map((r) => [r.id, r]));
+  // A SUCCEEDED ref stands for the record its worker would have written.
+  const records = new Map<string, RecordLookup>(
+    (state.results ?? [])
+      .filter((r) => r.status === 'SUCCEEDED')
+      .map((r) => [
+        r.id,
+        {
+          id: r.id,
+          kind: 'thumbnail',
+          status: 'SUCCEEDED',
+          artifacts: [],
+          error: null,
+          durationMs: null,
+          finishedAt: null,
+        },
+      ])
+  );
   const chains = settleBranches(
     state.plan?.branches ?? [],
     refs,
-    new Map(),
+    records,
     state.policy ?? LEGACY_POLICY
   );
-  return { videoId: state.videoId, ...decideStatus(chains, state.policy), manifestKey: 'k' };
+  // Judged under await all (every rendition here is primary): this test measures payloads, not status.
+  return { videoId: state.videoId, ...decideStatus(chains, LEGACY_POLICY), manifestKey: 'k' };
 };
 let aggregated: AggregateInput | undefined;
 
