@@ -120,3 +120,25 @@ export const fallbackOf = (policy: FanOutPolicy, kind: string): string | undefin
 
 /** Id of the branch that stands in for `originId`: its own records and artifacts, never the origin's. */
 export const fallbackBranchId = (originId: string): string => `${originId}-fallback`;
+
+/** A branch's role under the policy: `await none` makes every branch fire-and-forget. */
+export const branchRole = (
+  branch: { kind: string; role?: 'secondary' | undefined },
+  policy: FanOutPolicy
+): BranchRole => {
+  if (policy.await === 'none') return 'fire-and-forget';
+  return branch.role ?? policy.kinds[branch.kind]?.role ?? 'secondary';
+};
+
+/** The ids a branch and its fallback chain record under, in order. */
+export const chainIds = (policy: FanOutPolicy, branch: { id: string; kind: string }): string[] => {
+  const ids = [branch.id];
+  let kind = fallbackOf(policy, branch.kind);
+  const seen = new Set<string>();
+  while (kind !== undefined && !seen.has(kind)) {
+    seen.add(kind);
+    ids.push(fallbackBranchId(ids[ids.length - 1] ?? branch.id));
+    kind = fallbackOf(policy, kind);
+  }
+  return ids;
+};

@@ -78,6 +78,18 @@ export const BranchInputSchema = z.object({
   source: SourceObjectSchema,
   probe: ProbeResultSchema,
   branch: BranchSchema,
+  /**
+   * Sequential mode only (the construct's ItemSelector adds it): this branch's
+   * place in the plan, the plan and the policy, so the worker can see whether
+   * an earlier branch stopped the sequence.
+   */
+  sequence: z.optional(
+    z.object({
+      index: z.int().check(z.nonnegative()),
+      branches: z.array(BranchSchema),
+      policy: FanOutPolicySchema,
+    })
+  ),
 });
 export type BranchInput = z.infer<typeof BranchInputSchema>;
 

@@ -10,6 +10,7 @@ import {
   BranchResultSchema,
   type BranchRole,
   branchRecordKey,
+  branchRole,
   type FanOutCounts,
   type FanOutPolicy,
   fallbackOf,
@@ -119,10 +120,8 @@ export interface SettledChain {
   readonly succeeded: boolean;
 }
 
-export const roleOf = (branch: Branch, policy: FanOutPolicy): BranchRole => {
-  if (policy.await === 'none') return 'fire-and-forget';
-  return branch.role ?? policy.kinds[branch.kind]?.role ?? 'secondary';
-};
+export const roleOf = (branch: Branch, policy: FanOutPolicy): BranchRole =>
+  branchRole(branch, policy);
 
 /** Every branch id whose record the aggregator must read: planned ones and the fallbacks that ran. */
 export const recordIds = (branches: Branch[], refs: BranchRef[]): string[] => {

@@ -8,6 +8,8 @@ import {
   type BranchRef,
   type BranchResult,
   branchRecordKey,
+  branchRole,
+  chainIds,
   MediaToolError,
   PROCESSED_EVENT_ATTRIBUTES,
   PROCESSED_EVENT_TYPES,
@@ -15,7 +17,7 @@ import {
 } from '../../contract/index.js';
 import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
 import { logger, metrics, tracer } from '../shared/powertools.js';
-import { presignSource, putBytes, putFile, putJson } from '../shared/s3.js';
+import { getJsonIfExists, presignSource, putBytes, putFile, putJson } from '../shared/s3.js';
 import { withTempDir } from '../shared/tmp.js';
 import { parseEvent } from '../shared/validate.js';
 
@@ -61,6 +63,30 @@ export interface RunBranchOptions {
    */
   playableTopicArn?: string;
 }
+
+/**
+ * Sequential mode's stop rule, decided by the next worker because an inline
+ * Map's iterations share no state: walking back from the previous branch
+ * (fire-and-forget ones never stop the sequence), the first awaited branch
+ * decides. Its chain (itself, then its fallbacks) delivered: go on. It was
+ * SKIPPED: the sequence had already stopped, same reason. Otherwise: stop.
+ * Returns the reason to skip, or null to run.
+ */
+export const sequenceStopReason = async (
+  sequence: NonNullable<BranchInput['sequence']>,
+  readRecord: (id: string) => Promise<BranchResult | undefined>
+): Promise<string | null> => {
+  const { index, branches, policy } = sequence;
+  for (let i = index - 1; i >= 0; i--) {
+    const prior = branches[i];
+    if (!prior || branchRole(prior, policy) === 'fire-and-forget') continue;
+    const records = await Promise.all(chainIds(policy, prior).map(readRecord));
+    if (records.some((r) => r?.status === 'SUCCEEDED')) return null;
+    const skipped = records[0]?.status === 'SKIPPED' ? records[0].error?.message : undefined;
+    return skipped ?? `sequence stopped: ${prior.id} failed with no successful fallback`;
+  }
+  return null;
+};
 
 /** One client per process: reused across warm invocations. */
 export const sns = tracer.captureAWSv3Client(new SNSClient({}));
@@ -128,6 +154,22 @@ export const runBranch = async (
     finishedAt: now().toISOString(),
   });
   metrics.addDimension('kind', kind.kind);
+  if (input.sequence) {
+    const reason = await sequenceStopReason(input.sequence, (id) =>
+      getJsonIfExists<BranchResult>(outputBucket, branchRecordKey(videoId, id))
+    );
+    if (reason !== null) {
+      const skipped = record({
+        status: 'SKIPPED',
+        artifacts: [],
+        error: { name: 'Skipped', message: reason },
+      });
+      await putJson(outputBucket, branchRecordKey(videoId, branch.id), skipped);
+      logger.info('Branch skipped', { branch: branch.id, kind: kind.kind, reason });
+      metrics.addMetric('BranchSkipped', MetricUnit.Count, 1);
+      return { id: branch.id, status: 'SKIPPED', error: reason };
+    }
+  }
   try {
     const artifacts = await withTempDir('branch', async (workDir) => {
       const produced = await kind.run(branch, {

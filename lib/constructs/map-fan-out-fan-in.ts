@@ -237,7 +237,19 @@ export class MapFanOutFanIn extends Construct {
 
     const branchIdPath = props.branchIdPath ?? STATE_PATHS.branchId;
     const branchField = branchIdPath.split('.')[1] ?? 'branch';
-    const selector = props.branchSelector ?? { 'branch.$': '$$.Map.Item.Value' };
+    const baseSelector = props.branchSelector ?? { 'branch.$': '$$.Map.Item.Value' };
+    // Sequential mode: each iteration sees its index, the plan and the policy, and its worker
+    // skips it when an earlier branch failed for good (an inline Map's iterations share no state).
+    const selector = sequential
+      ? {
+          ...baseSelector,
+          sequence: {
+            'index.$': '$$.Map.Item.Index',
+            'branches.$': props.branchesPath ?? STATE_PATHS.branches,
+            'policy.$': STATE_PATHS.policy,
+          },
+        }
+      : baseSelector;
     const workerOf = new Map(props.workers.map((w) => [w.kind, w]));
     const timeoutOf = (kind: string) => {
       const seconds = this.policy.kinds[kind]?.timeoutSeconds;
@@ -278,7 +290,7 @@ export class MapFanOutFanIn extends Construct {
         STATE_NAMES.fallbackFailed(fallbackKind)
       );
       const parameters: Record<string, unknown> = {};
-      for (const key of Object.keys(selector)) {
+      for (const key of Object.keys(baseSelector)) {
         const name = key.replace(/\.\$$/, '');
         if (name !== branchField) parameters[`${name}.$`] = `$.${name}`;
       }

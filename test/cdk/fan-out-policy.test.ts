@@ -137,6 +137,11 @@ describe('fan-out policy in the state machine', () => {
       >;
     };
     expect(asl.States.FanOut?.MaxConcurrency).toBe(1);
+    // Each iteration gets what its worker needs to apply the stop rule.
+    expect((asl.States.FanOut as { ItemSelector?: unknown }).ItemSelector).toEqual({
+      'branch.$': '$$.Map.Item.Value',
+      sequence: { 'index.$': '$$.Map.Item.Index', 'branches.$': '$.items', 'policy.$': '$.policy' },
+    });
     expect(asl.States.FanOut?.ItemProcessor?.States.RunB?.TimeoutSeconds).toBe(7);
     expect(asl.States.FanOut?.ItemProcessor?.States.RunA?.TimeoutSeconds).toBe(60);
   });
