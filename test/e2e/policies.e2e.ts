@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Manifest, ManifestSchema, manifestKey, videoIdFor } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { createPipelineApp } from '../../lib/app.js';
+import type { VideoPipelineStackProps } from '../../lib/stacks/video-pipeline-stack.js';
 import { silentLogger, startLocalRuntime } from '../../local-runtime/src/index.js';
 
 /**
@@ -23,6 +24,92 @@ import { silentLogger, startLocalRuntime } from '../../local-runtime/src/index.j
  */
 const target = inject('e2eTarget');
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/** Synthesizes the e2e app with `stackProps` and runs it on its own local runtime for one describe block. */
+const useVariant = (stackProps: VideoPipelineStackProps) => {
+  const v = {} as {
+    runtime: Awaited<ReturnType<typeof startLocalRuntime>>;
+    s3: S3Client;
+  };
+  beforeAll(async () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'e2e-policies-'));
+    const { app } = createPipelineApp({ outdir, stackProps });
+    app.synth();
+    v.runtime = await startLocalRuntime({ assemblyDir: outdir, port: 0, logger: silentLogger });
+    v.s3 = new S3Client({
+      endpoint: v.runtime.endpoint,
+      region: v.runtime.region,
+      credentials,
+      forcePathStyle: true,
+    });
+  }, 300_000);
+  afterAll(async () => {
+    await v.runtime?.stop();
+  });
+  const upload = async (file: string, name: string, metadata?: Record<string, string>) => {
+    const key = `uploads/e2e-policies/${name}`;
+    const put = await v.s3.send(
+      new PutObjectCommand({
+        Bucket: v.runtime.outputs.UploadBucketName,
+        Key: key,
+        Body: readFileSync(file),
+        Metadata: metadata,
+      })
+    );
+    return videoIdFor({
+      bucket: v.runtime.outputs.UploadBucketName as string,
+      key,
+      versionId: put.VersionId,
+      etag: put.ETag?.replaceAll('"', ''),
+    });
+  };
+  const waitForManifest = async (videoId: string): Promise<Manifest> => {
+    const deadline = Date.now() + 240_000;
+    for (;;) {
+      try {
+        const res = await v.s3.send(
+          new GetObjectCommand({
+            Bucket: v.runtime.outputs.OutputBucketName,
+            Key: manifestKey(videoId),
+          })
+        );
+        return ManifestSchema.parse(JSON.parse(await res.Body!.transformToString()));
+      } catch (err) {
+        if ((err as Error).name !== 'NoSuchKey') throw err;
+        if (Date.now() > deadline) throw new Error(`no manifest for ${videoId}`);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  };
+  return { upload, waitForManifest };
+};
+
+describe.skipIf(target.name !== 'local')(
+  'primary failure with no fallback (local runtime, 1 s rendition timeout, no fallback)',
+  () => {
+    const { upload, waitForManifest } = useVariant({
+      renditionTimeout: Duration.seconds(1),
+      renditionFallback: false,
+    });
+    afterAll(() => cleanupMedia());
+
+    it('a primary rendition past its timeout makes the video FAILED, with the secondaries reported', async () => {
+      // Prepare: a 720p clip long enough that the rendition cannot encode within 1 s.
+      const clip = await makeClip({ seconds: 10, width: 1280, height: 720 });
+      // Act
+      const videoId = await upload(clip, 'primary-fails.mp4');
+      const manifest = await waitForManifest(videoId);
+      // Assess
+      expect(manifest.policy).toEqual({ mode: 'parallel', await: 'primary' });
+      expect(manifest.status).toBe('FAILED');
+      expect(manifest.reason).toMatch(/^primary failed: rendition-720p \(States\.Timeout: /);
+      const byId = Object.fromEntries(manifest.branches.map((b) => [b.id, b]));
+      expect(byId['rendition-720p']).toMatchObject({ role: 'primary', status: 'TIMED_OUT' });
+      expect(byId['rendition-720p-fallback']).toBeUndefined();
+      expect(byId['thumb-01']).toMatchObject({ role: 'secondary', status: 'SUCCEEDED' });
+    }, 300_000);
+  }
+);
 
 describe.skipIf(target.name !== 'local')(
   'fan-out policies on a variant stack (local runtime)',
