@@ -1,5 +1,5 @@
 import '../helpers/env.js';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type Branch,
   type BranchRef,
@@ -9,10 +9,12 @@ import {
 } from '../../contract/index.js';
 import {
   decideStatus,
+  emitFanOutMetrics,
   fanOutCounts,
   type RecordLookup,
   settleBranches,
 } from '../../lambdas/aggregate/logic.js';
+import { metrics } from '../../lambdas/shared/powertools.js';
 import { branchResultFactory } from '../helpers/factories.js';
 
 /**
@@ -353,6 +355,53 @@ describe('fan-out policy semantics (aggregator)', () => {
       fellBack: 1,
       skipped: 1,
     });
+  });
+});
+
+describe('fanOut EMF metrics', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('emits the fanOut counts per kind, with the kind as the dimension', () => {
+    // Prepare
+    const emitted: Array<{ kind?: string; metrics: Record<string, number> }> = [];
+    vi.spyOn(metrics, 'singleMetric').mockImplementation(() => {
+      const set: { kind?: string; metrics: Record<string, number> } = { metrics: {} };
+      emitted.push(set);
+      return {
+        addDimension: (name: string, value: string) => {
+          if (name === 'kind') set.kind = value;
+        },
+        addMetric: (name: string, _unit: unknown, value: number) => {
+          set.metrics[name] = value;
+        },
+      } as unknown as ReturnType<typeof metrics.singleMetric>;
+    });
+    const refs = [ok(THUMB), timedOut(MAIN, { id: FALLBACK_ID, status: 'SUCCEEDED' })];
+    const chains = settleBranches(
+      [THUMB, MAIN],
+      new Map(refs.map((r) => [r.id, r])),
+      recordsFor(refs, KINDS),
+      policyFactory()
+    );
+    // Act
+    emitFanOutMetrics(chains.flatMap((c) => c.entries));
+    // Assess
+    const zero = {
+      FanOutSent: 0,
+      FanOutSucceeded: 0,
+      FanOutFailed: 0,
+      FanOutTimedOut: 0,
+      FanOutFellBack: 0,
+      FanOutSkipped: 0,
+    };
+    expect(emitted).toEqual([
+      { kind: 'thumbnail', metrics: { ...zero, FanOutSent: 1, FanOutSucceeded: 1 } },
+      { kind: 'rendition', metrics: { ...zero, FanOutSent: 1, FanOutTimedOut: 1 } },
+      {
+        kind: 'rendition-fallback',
+        metrics: { ...zero, FanOutSent: 1, FanOutSucceeded: 1, FanOutFellBack: 1 },
+      },
+    ]);
   });
 });
 
