@@ -7,6 +7,7 @@ export * from './aws-errors.js';
 export * from './errors.js';
 export * from './layout.js';
 export * from './metadata.js';
+export * from './policy.js';
 export * from './schemas.js';
 export * from './stack.js';
 export * from './state.js';

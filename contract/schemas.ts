@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { AWAIT_MODES, BranchRoleSchema, FAN_OUT_MODES, FanOutPolicySchema } from './policy.js';
 
 /**
  * The data contract between the functions, the state machine, the CLI and the
@@ -57,7 +58,15 @@ export const BranchKindNameSchema = z.string().check(z.regex(/^[a-z][a-z0-9-]{0,
  * One planned branch as the contract sees it: an id, a kind, and the kind's
  * own parameters (validated by the kind's schema in lambdas/branch-kinds).
  */
-export const BranchSchema = z.looseObject({ id: BranchIdSchema, kind: BranchKindNameSchema });
+export const BranchSchema = z.looseObject({
+  id: BranchIdSchema,
+  kind: BranchKindNameSchema,
+  /**
+   * A kind may demote some of its branches: the primary kind's plan marks all
+   * but its main branch `secondary` (only the main rendition decides playability).
+   */
+  role: z.optional(z.literal('secondary')),
+});
 export type Branch = z.infer<typeof BranchSchema>;
 
 export const PlanSchema = z.object({ branches: z.array(BranchSchema).check(z.minLength(1)) });
@@ -69,6 +78,18 @@ export const BranchInputSchema = z.object({
   source: SourceObjectSchema,
   probe: ProbeResultSchema,
   branch: BranchSchema,
+  /**
+   * Sequential mode only (the construct's ItemSelector adds it): this branch's
+   * place in the plan, the plan and the policy, so the worker can see whether
+   * an earlier branch stopped the sequence.
+   */
+  sequence: z.optional(
+    z.object({
+      index: z.int().check(z.nonnegative()),
+      branches: z.array(BranchSchema),
+      policy: FanOutPolicySchema,
+    })
+  ),
 });
 export type BranchInput = z.infer<typeof BranchInputSchema>;
 
@@ -79,7 +100,8 @@ export const ArtifactSchema = z.object({
 });
 export type Artifact = z.infer<typeof ArtifactSchema>;
 
-export const BranchStatusSchema = z.enum(['SUCCEEDED', 'FAILED']);
+/** SKIPPED: a sequential run stopped before the branch (the worker's gate). */
+export const BranchStatusSchema = z.enum(['SUCCEEDED', 'FAILED', 'SKIPPED']);
 export type BranchStatus = z.infer<typeof BranchStatusSchema>;
 
 export const ErrorInfoSchema = z.object({ name: z.string(), message: z.string() });
@@ -90,12 +112,22 @@ export type ErrorInfo = z.infer<typeof ErrorInfoSchema>;
  * in S3 (see {@link BranchResultSchema}) so a 1,000-branch Map stays far below
  * the 256 KiB state limit, which Step Functions enforces with an uncatchable error.
  */
-export const BranchRefSchema = z.object({
+export interface BranchRef {
+  id: string;
+  status: BranchStatus;
+  /** The error name (`States.Timeout` when the branch ran past its policy timeout). */
+  error?: string | undefined;
+  /** The fallback that ran in this branch's place (its own ref, possibly with its own fallback). */
+  fallback?: BranchRef | undefined;
+}
+export const BranchRefSchema: z.ZodMiniType<BranchRef> = z.object({
   id: BranchIdSchema,
   status: BranchStatusSchema,
   error: z.optional(z.string()),
+  get fallback() {
+    return z.optional(BranchRefSchema);
+  },
 });
-export type BranchRef = z.infer<typeof BranchRefSchema>;
 
 /**
  * One branch's outcome, in one shape from the worker's S3 record to the
@@ -125,14 +157,55 @@ export const AggregateInputSchema = z.extend(WorkflowInputSchema, {
   plan: z.optional(PlanSchema),
   results: z.optional(z.array(BranchRefSchema)),
   failure: z.optional(StateErrorSchema),
+  /** Written by the construct's first state; absent in executions started before policies existed. */
+  policy: z.optional(FanOutPolicySchema),
 });
 export type AggregateInput = z.infer<typeof AggregateInputSchema>;
 
 export const VideoStatusSchema = z.enum(['COMPLETE', 'PARTIAL', 'FAILED']);
 export type VideoStatus = z.infer<typeof VideoStatusSchema>;
 
-/** Bumped on any change a reader could notice. 2: `branches[].name` became `id`; `finishedAt`. */
-export const MANIFEST_SCHEMA_VERSION = 2;
+/**
+ * Bumped on any change a reader could notice. 2: `branches[].name` became `id`;
+ * `finishedAt`. 3: fan-out policies: `policy`, `fanOut`, and per branch `role`,
+ * `fallbackFor` and the statuses TIMED_OUT, SKIPPED and SENT.
+ */
+export const MANIFEST_SCHEMA_VERSION = 3;
+
+/**
+ * A branch's status in the manifest. TIMED_OUT: ran past its policy timeout
+ * (terminal; a late result is ignored). SKIPPED: never ran (sequential mode
+ * stopped before it). SENT: fire-and-forget, started but not awaited.
+ */
+export const ManifestBranchStatusSchema = z.enum([
+  'SUCCEEDED',
+  'FAILED',
+  'TIMED_OUT',
+  'SKIPPED',
+  'SENT',
+]);
+export type ManifestBranchStatus = z.infer<typeof ManifestBranchStatusSchema>;
+
+export const ManifestBranchSchema = z.extend(BranchResultSchema, {
+  status: ManifestBranchStatusSchema,
+  role: BranchRoleSchema,
+  /** The id of the branch this one stood in for; null unless it is a fallback. */
+  fallbackFor: z.nullable(BranchIdSchema),
+});
+export type ManifestBranch = z.infer<typeof ManifestBranchSchema>;
+
+/** Per-video outcome counts after the policy is applied (also emitted as EMF metrics per kind). */
+export const FanOutCountsSchema = z.object({
+  /** Branches started, fallbacks included. */
+  sent: z.int(),
+  succeeded: z.int(),
+  failed: z.int(),
+  timedOut: z.int(),
+  /** Fallbacks that ran. */
+  fellBack: z.int(),
+  skipped: z.int(),
+});
+export type FanOutCounts = z.infer<typeof FanOutCountsSchema>;
 
 export const ManifestSchema = z.object({
   schemaVersion: z.literal(MANIFEST_SCHEMA_VERSION),
@@ -142,12 +215,17 @@ export const ManifestSchema = z.object({
   /** Present whenever status is not COMPLETE. */
   reason: z.nullable(z.string()),
   probe: z.nullable(ProbeResultSchema),
-  branches: z.array(BranchResultSchema),
+  /** The policy that decided `status`; null when the workflow failed before the fan-out. */
+  policy: z.nullable(z.object({ mode: z.enum(FAN_OUT_MODES), await: z.enum(AWAIT_MODES) })),
+  /** Planned branches in plan order, each followed by the fallbacks that ran for it. */
+  branches: z.array(ManifestBranchSchema),
+  /** Planned branches: `succeeded` counts those that succeeded themselves or through a fallback. */
   counts: z.object({
     total: z.int(),
     succeeded: z.int(),
     failed: z.int(),
   }),
+  fanOut: FanOutCountsSchema,
   createdAt: z.string(),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
@@ -167,7 +245,28 @@ export const VideoProcessedEventSchema = z.object({
 });
 export type VideoProcessedEvent = z.infer<typeof VideoProcessedEventSchema>;
 /** SNS message attributes on `VideoProcessed` that subscribers may filter on. */
-export const PROCESSED_EVENT_ATTRIBUTES = { status: 'status' } as const;
+export const PROCESSED_EVENT_ATTRIBUTES = { status: 'status', type: 'type' } as const;
+/** Values of the `type` message attribute on the VideoProcessed topic. */
+export const PROCESSED_EVENT_TYPES = {
+  playable: 'VideoPlayable',
+  processed: 'VideoProcessed',
+} as const;
+
+/**
+ * Published on the VideoProcessed topic (attribute `type = VideoPlayable`, no
+ * `status` attribute, so status-filtered subscriptions such as the alerts
+ * queue never see it) as soon as the primary branch's artifact is stored,
+ * before the other branches finish. At least once; dedupe on `videoId`.
+ */
+export const VideoPlayableEventSchema = z.object({
+  videoId: z.string(),
+  /** The branch whose artifact made the video playable (the primary, or its fallback). */
+  branchId: BranchIdSchema,
+  artifacts: z.array(ArtifactSchema),
+  source: SourceObjectSchema,
+  playableAt: z.string(),
+});
+export type VideoPlayableEvent = z.infer<typeof VideoPlayableEventSchema>;
 
 /** The aggregator's output, which the state machine's final Choice reads. */
 export const AggregateOutputSchema = z.object({

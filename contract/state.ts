@@ -9,6 +9,8 @@ export const STATE_PATHS = {
   plan: '$.plan',
   /** The array the Map fans out over. */
   branches: '$.plan.branches',
+  /** The fan-out policy (contract/policy.ts), written by the first state. */
+  policy: '$.policy',
   /** Where the Map puts the BranchRefs. */
   results: '$.results',
   /** Where a Catch puts `{Error, Cause}` before the aggregator. */
@@ -42,6 +44,12 @@ export const STATE_NAMES = {
   unknownBranchKind: 'UnknownBranchKind',
   branchFailed: 'BranchFailed',
   aggregate: 'Aggregate',
+  applyPolicy: 'ApplyPolicy',
+  /** The Parallel that runs a fallback kind in place of its failed or timed-out origin. */
+  fallBack: (fallbackKind: string): string => `FallBackTo${pascalCase(fallbackKind)}`,
+  /** The Pass that reports an origin together with its fallback's ref. */
+  fellBack: (kind: string): string => `FellBack${pascalCase(kind)}`,
+  fallbackFailed: (fallbackKind: string): string => `FallbackFailed${pascalCase(fallbackKind)}`,
   /** The task state that runs branches of one kind. */
   runBranch: (kind: string): string => `Run${pascalCase(kind)}`,
 } as const;

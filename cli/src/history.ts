@@ -7,8 +7,10 @@ import {
 import * as z from 'zod/mini';
 import {
   type Branch,
+  type BranchRef,
   BranchRefSchema,
   BranchSchema,
+  FanOutPolicySchema,
   STATE_NAMES,
   StateErrorSchema,
 } from '../../contract/index.js';
@@ -23,7 +25,7 @@ import { CliError } from './config.js';
 const PLAN_STATE = STATE_NAMES.plan;
 const UNKNOWN_KIND_STATE = STATE_NAMES.unknownBranchKind;
 
-export type LiveStatus = 'running' | 'succeeded' | 'failed';
+export type LiveStatus = 'running' | 'succeeded' | 'failed' | 'timed-out' | 'skipped';
 
 export interface LiveBranch {
   id: string;
@@ -74,6 +76,7 @@ const CaughtOutputSchema = z.looseObject({ error: StateErrorSchema });
 
 const PlanOutputSchema = z.looseObject({
   plan: z.object({ branches: z.array(BranchSchema) }),
+  policy: z.optional(FanOutPolicySchema),
 });
 const BranchTaskInputSchema = z.looseObject({ branch: BranchSchema });
 
@@ -125,7 +128,29 @@ const parseOrFail = <T>(
 export const progressFromHistory = (events: readonly HistoryEvent[]): HistoryProgress => {
   let plan: Branch[] | undefined;
   let runStates = new Set<string>();
+  /** States that report a branch's end: the run states, the failure passes and, per policy, the fallback ones. */
+  let endStates = new Set<string>([STATE_NAMES.branchFailed, UNKNOWN_KIND_STATE]);
   const branches = new Map<string, LiveBranch>();
+  const end = (ref: BranchRef, at: Date | undefined) => {
+    const before = branches.get(ref.id);
+    branches.set(ref.id, {
+      id: ref.id,
+      status:
+        ref.status === 'SUCCEEDED'
+          ? 'succeeded'
+          : ref.status === 'SKIPPED'
+            ? 'skipped'
+            : ref.error === 'States.Timeout'
+              ? 'timed-out'
+              : 'failed',
+      error: ref.error,
+      enteredAt: before?.enteredAt,
+      // A caught failure exits BranchFailed after its task: the branch ended then.
+      exitedAt: at,
+    });
+    // A fell-back ref carries its fallback's outcome too (a row of its own).
+    if (ref.fallback) end(ref.fallback, at);
+  };
 
   for (const event of events) {
     const entered = event.stateEnteredEventDetails;
@@ -150,27 +175,29 @@ export const progressFromHistory = (events: readonly HistoryEvent[]): HistoryPro
         `the output of ${PLAN_STATE}`
       );
       plan = output.plan.branches;
-      runStates = new Set(plan.map((b) => STATE_NAMES.runBranch(b.kind)));
+      const fallbackKinds = Object.entries(output.policy?.kinds ?? {})
+        .filter(([, p]) => p.fallbackFor !== undefined)
+        .map(([kind]) => kind);
+      runStates = new Set([
+        ...plan.map((b) => STATE_NAMES.runBranch(b.kind)),
+        ...fallbackKinds.map((k) => STATE_NAMES.runBranch(k)),
+      ]);
+      endStates = new Set([
+        ...endStates,
+        ...runStates,
+        ...fallbackKinds.map((k) => STATE_NAMES.fallbackFailed(k)),
+        ...Object.entries(output.policy?.kinds ?? {})
+          .filter(([, p]) => p.fallbackFor !== undefined)
+          .map(([, p]) => STATE_NAMES.fellBack(p.fallbackFor ?? '')),
+      ]);
       continue;
     }
-    const endsBranch =
-      runStates.has(exited.name) ||
-      exited.name === STATE_NAMES.branchFailed ||
-      exited.name === UNKNOWN_KIND_STATE;
-    if (!endsBranch) continue;
+    if (!endStates.has(exited.name)) continue;
     const output = payload(event, exited, exited.output);
     // aws-local-stepfunctions (unlike AWS) also exits a task whose error was caught.
     if (runStates.has(exited.name) && CaughtOutputSchema.safeParse(output).success) continue;
     const ref = parseOrFail(BranchRefSchema, output, event, `the output of ${exited.name}`);
-    const before = branches.get(ref.id);
-    branches.set(ref.id, {
-      id: ref.id,
-      status: ref.status === 'SUCCEEDED' ? 'succeeded' : 'failed',
-      error: ref.error,
-      enteredAt: before?.enteredAt,
-      // A caught failure exits BranchFailed after its task: the branch ended then.
-      exitedAt: event.timestamp,
-    });
+    end(ref, event.timestamp);
   }
   return { plan, branches };
 };

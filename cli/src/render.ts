@@ -1,5 +1,10 @@
 import Table from 'cli-table3';
-import { type Branch, type Manifest, outputPrefix } from '../../contract/index.js';
+import {
+  type Branch,
+  type Manifest,
+  type ManifestBranch,
+  outputPrefix,
+} from '../../contract/index.js';
 import type { LiveBranch } from './history.js';
 
 /** Pure text rendering: everything here is a function of its arguments. */
@@ -7,7 +12,14 @@ import type { LiveBranch } from './history.js';
 /** Every screen is laid out for this width; wider terminals get the same output. */
 export const SCREEN_WIDTH = 80;
 
-export type RowStatus = 'pending' | 'running' | 'succeeded' | 'failed';
+export type RowStatus =
+  | 'pending'
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'timed-out'
+  | 'skipped'
+  | 'sent';
 
 export interface BranchRow {
   id: string;
@@ -71,15 +83,28 @@ export const branchDetail = (branch: Branch | undefined): string => {
   return '';
 };
 
-const statusOf = (s: 'SUCCEEDED' | 'FAILED'): RowStatus =>
-  s === 'SUCCEEDED' ? 'succeeded' : 'failed';
+const ROW_STATUS: Record<ManifestBranch['status'], RowStatus> = {
+  SUCCEEDED: 'succeeded',
+  FAILED: 'failed',
+  TIMED_OUT: 'timed-out',
+  SKIPPED: 'skipped',
+  SENT: 'sent',
+};
+
+/** The policy's view of a branch: its role unless secondary, and which branch a fallback replaced. */
+export const policyDetail = (b: Pick<ManifestBranch, 'role' | 'fallbackFor'>): string =>
+  [b.role === 'secondary' ? '' : b.role, b.fallbackFor ? `fallback for ${b.fallbackFor}` : '']
+    .filter(Boolean)
+    .join(', ');
 
 export const rowsFromManifest = (manifest: Manifest, plan?: readonly Branch[]): BranchRow[] =>
   manifest.branches.map((b) => ({
     id: b.id,
     kind: b.kind,
-    detail: branchDetail(plan?.find((p) => p.id === b.id)),
-    status: statusOf(b.status),
+    detail: [branchDetail(plan?.find((p) => p.id === b.id)), policyDetail(b)]
+      .filter(Boolean)
+      .join(' · '),
+    status: ROW_STATUS[b.status],
     durationMs: b.durationMs,
     artifacts: b.artifacts.map((a) => relativeTo(manifest.videoId, a.key)),
     error: errorText(b.error),
@@ -240,16 +265,24 @@ const MARK: Record<RowStatus, string> = {
   running: '▶',
   succeeded: '✓',
   failed: '✗',
+  'timed-out': '⧗',
+  skipped: '–',
+  sent: '→',
 };
 const WORD: Record<RowStatus, string> = {
   pending: 'pending',
   running: 'running',
   succeeded: 'ok',
   failed: 'failed',
+  'timed-out': 'timed out',
+  skipped: 'skipped',
+  sent: 'sent',
 };
 
 const outcomeCell = (r: BranchRow): string =>
-  r.status === 'failed' ? (r.error ?? 'failed (no error recorded)') : r.artifacts.join('\n') || '-';
+  r.status === 'failed' || r.status === 'timed-out' || r.status === 'skipped'
+    ? (r.error ?? `${WORD[r.status]} (no error recorded)`)
+    : r.artifacts.join('\n') || '-';
 
 /** `status`: every branch with its kind, state, time and outputs (or error). */
 export const renderBranchTable = (rows: readonly BranchRow[]): string =>
@@ -288,7 +321,13 @@ export const countRows = (rows: readonly BranchRow[]) => ({
 
 /** `COMPLETE (3/3 branches succeeded)` / `PARTIAL (2/3 ...): reason`, wrapped to the screen. */
 export const renderManifestStatus = (m: Manifest): string => {
-  const counts = `${m.counts.succeeded}/${m.counts.total} branches succeeded`;
+  const f = m.fanOut;
+  const extra = [
+    f.fellBack ? `${f.fellBack} fell back` : '',
+    f.timedOut ? `${f.timedOut} timed out` : '',
+    f.skipped ? `${f.skipped} skipped` : '',
+  ].filter(Boolean);
+  const counts = `${m.counts.succeeded}/${m.counts.total} branches succeeded${extra.length ? `; ${extra.join(', ')}` : ''}`;
   return wrapText(
     `manifest: ${m.status} (${counts})${m.reason ? ` — ${m.reason}` : ''}`,
     SCREEN_WIDTH

@@ -17,6 +17,7 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 import {
   type Branch,
   type BranchResult,
+  type FanOutPolicy,
   type Manifest,
   STATE_NAMES,
 } from '../../contract/index.js';
@@ -173,9 +174,9 @@ export class HistoryFactory {
     });
   }
 
-  /** Probe and Plan run; Plan's output is the whole state with `$.plan`. */
-  planned(branches: Branch[], videoId = VIDEO_ID): this {
-    const state = { videoId, source: SOURCE, probe: PROBE };
+  /** Probe and Plan run; Plan's output is the whole state with `$.plan` (and `$.policy` when given). */
+  planned(branches: Branch[], videoId = VIDEO_ID, policy?: FanOutPolicy): this {
+    const state = { videoId, source: SOURCE, probe: PROBE, ...(policy && { policy }) };
     this.entered('Task', 'Probe', { videoId, source: SOURCE });
     this.exited('Task', 'Probe', state);
     this.entered('Task', 'Plan', state);
@@ -196,6 +197,40 @@ export class HistoryFactory {
       source: SOURCE,
       probe: PROBE,
       branch,
+    });
+  }
+
+  /**
+   * The task timed out (AWS: no exit of the caught task), its Catch ran the
+   * fallback kind in a Parallel, and FellBack<Kind> reported both refs.
+   */
+  branchFellBack(
+    branch: Branch,
+    fallbackKind: string,
+    fallbackStatus: 'SUCCEEDED' | 'FAILED'
+  ): this {
+    const fallback = { id: `${branch.id}-fallback`, kind: fallbackKind, origin: branch };
+    this.push('TaskTimedOut', {
+      taskTimedOutEventDetails: {
+        resourceType: 'lambda',
+        resource: 'invoke',
+        error: 'States.Timeout',
+      },
+    });
+    this.entered('Task', STATE_NAMES.runBranch(fallbackKind), {
+      videoId: VIDEO_ID,
+      source: SOURCE,
+      probe: PROBE,
+      branch: fallback,
+    });
+    this.after(1000);
+    const fallbackRef = { id: fallback.id, status: fallbackStatus };
+    this.exited('Task', STATE_NAMES.runBranch(fallbackKind), fallbackRef);
+    return this.exited('Pass', STATE_NAMES.fellBack(branch.kind), {
+      id: branch.id,
+      status: 'FAILED',
+      error: 'States.Timeout',
+      fallback: fallbackRef,
     });
   }
 
@@ -286,15 +321,24 @@ export const manifestFrom = (
   const ok = results.filter((r) => r.status === 'SUCCEEDED').length;
   const status = ok === results.length ? 'COMPLETE' : ok === 0 ? 'FAILED' : 'PARTIAL';
   return {
-    schemaVersion: 2,
+    schemaVersion: 3,
     videoId,
     source: SOURCE,
     status,
     reason:
       status === 'COMPLETE' ? null : `${results.length - ok} of ${results.length} branches failed`,
     probe: null,
-    branches: results,
+    policy: { mode: 'parallel', await: 'all' },
+    branches: results.map((r) => ({ ...r, role: 'secondary' as const, fallbackFor: null })),
     counts: { total: results.length, succeeded: ok, failed: results.length - ok },
+    fanOut: {
+      sent: results.length,
+      succeeded: ok,
+      failed: results.length - ok,
+      timedOut: 0,
+      fellBack: 0,
+      skipped: 0,
+    },
     createdAt: '2025-01-01T00:00:03.000Z',
     ...overrides,
   };

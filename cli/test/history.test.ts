@@ -25,6 +25,34 @@ describe('progressFromHistory', () => {
     expect(progress.branches.size).toBe(0);
   });
 
+  it('shows a timed-out branch and the fallback that ran in its place as two rows', () => {
+    // Prepare
+    const [rendition] = planOf('rendition-720p');
+    const policy = {
+      mode: 'parallel' as const,
+      await: 'primary' as const,
+      maxInFlight: 10,
+      kinds: {
+        rendition: { role: 'primary' as const },
+        'rendition-fallback': { fallbackFor: 'rendition' },
+      },
+    };
+    const h = new HistoryFactory().started().planned([rendition], undefined, policy);
+    h.branchStarted(rendition)
+      .after(5000)
+      .branchFellBack(rendition, 'rendition-fallback', 'SUCCEEDED');
+
+    // Act
+    const progress = progressFromHistory(h.events);
+
+    // Assess
+    expect(progress.branches.get('rendition-720p')).toMatchObject({
+      status: 'timed-out',
+      error: 'States.Timeout',
+    });
+    expect(progress.branches.get('rendition-720p-fallback')?.status).toBe('succeeded');
+  });
+
   it('has no plan before the Plan state exits', () => {
     // Prepare
     const events = new HistoryFactory().started().events;

@@ -5,6 +5,7 @@ import {
   type Progress,
   renderBranchTable,
   renderListTable,
+  renderManifestStatus,
   renderReport,
   renderWatchSummary,
   rowsFromHistory,
@@ -358,5 +359,39 @@ describe('renderBranchTable', () => {
 
     // Assess
     expect(table).not.toContain('\u001b[');
+  });
+});
+
+describe('policy in the summary', () => {
+  it('shows the primary, a timed-out branch, its fallback and the fanOut extras', () => {
+    // Prepare
+    const base = manifestFrom(VIDEO_ID, [
+      succeeded('rendition-720p-fallback', 'rendition-fallback', 'renditions/fallback/360p.mp4'),
+    ]);
+    const manifest = {
+      ...base,
+      branches: [
+        {
+          ...failed('rendition-720p', 'rendition', 'ran past its policy timeout'),
+          status: 'TIMED_OUT' as const,
+          role: 'primary' as const,
+          fallbackFor: null,
+        },
+        { ...base.branches[0]!, role: 'primary' as const, fallbackFor: 'rendition-720p' },
+      ],
+      counts: { total: 1, succeeded: 1, failed: 0 },
+      fanOut: { sent: 2, succeeded: 1, failed: 0, timedOut: 1, fellBack: 1, skipped: 0 },
+    };
+
+    // Act
+    const rows = rowsFromManifest(manifest);
+    const status = renderManifestStatus(manifest);
+
+    // Assess
+    expect(rows.map((r) => [r.id, r.status, r.detail])).toEqual([
+      ['rendition-720p', 'timed-out', 'primary'],
+      ['rendition-720p-fallback', 'succeeded', 'primary, fallback for rendition-720p'],
+    ]);
+    expect(status).toContain('1/1 branches succeeded; 1 fell back, 1 timed out');
   });
 });

@@ -9,7 +9,7 @@ import { STATE_NAMES, STATE_PATHS } from '../../contract/index.js';
  */
 
 /** `skipped`: the execution ended without entering it (a failed Probe skips Plan and the Map). */
-export type BarStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+export type BarStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'skipped';
 
 export interface TimelineBar {
   /** `Probe`, `Plan`, a branch id, `Aggregate`. */

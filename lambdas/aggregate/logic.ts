@@ -8,12 +8,19 @@ import {
   type BranchRef,
   type BranchResult,
   BranchResultSchema,
+  type BranchRole,
   branchRecordKey,
+  branchRole,
+  type FanOutCounts,
+  type FanOutPolicy,
+  fallbackOf,
   MANIFEST_SCHEMA_VERSION,
   type Manifest,
+  type ManifestBranch,
   ManifestSchema,
   manifestKey,
   PROCESSED_EVENT_ATTRIBUTES,
+  PROCESSED_EVENT_TYPES,
   type VideoProcessedEvent,
   type VideoStatus,
 } from '../../contract/index.js';
@@ -49,31 +56,54 @@ export const failureReason = (failure: { Error: string; Cause?: string }): strin
   return truncate(message ? `${failure.Error}: ${message}` : failure.Error, REASON_LIMIT);
 };
 
+/** What the aggregator found in S3 for one branch id. */
+export type RecordLookup = BranchResult | 'missing' | 'unreadable';
+
+/** The policy when the state carries none (executions of an older definition): the pre-policy behaviour. */
+export const LEGACY_POLICY: FanOutPolicy = {
+  mode: 'parallel',
+  await: 'all',
+  kinds: {},
+  maxInFlight: 10,
+};
+
+export const TIMED_OUT_MESSAGE = 'ran past its policy timeout; a late result is ignored';
+
 /**
- * Reads the worker's record for one planned branch. The record is the source of
- * truth when present (it is written last, after the artifacts). A missing record
- * means the worker never got to write it: it timed out or crashed, and the
- * Map's ref carries the only error name we have.
+ * One attempt (a planned branch or a fallback) as the manifest reports it.
+ * The worker's record is the source of truth when present (it is written last,
+ * after the artifacts), except after a timeout: the state's `States.Timeout`
+ * is final, so a late run that records SUCCEEDED cannot resurrect the branch
+ * (its fallback stands in for it, under its own id and keys).
  */
-const branchFor = async (
-  bucket: string,
-  videoId: string,
-  branch: Branch,
-  ref: BranchRef | undefined
-): Promise<BranchResult> => {
-  const raw = await getJsonIfExists<unknown>(bucket, branchRecordKey(videoId, branch.id));
-  const parsed = raw === undefined ? undefined : BranchResultSchema.safeParse(raw);
-  // The record is the worker's own account, in the manifest's shape: passed through as is.
-  if (parsed?.success && parsed.data.id === branch.id) return parsed.data;
+const attemptEntry = (
+  id: string,
+  kind: string,
+  role: BranchRole,
+  fallbackFor: string | null,
+  ref: BranchRef | undefined,
+  found: RecordLookup
+): ManifestBranch => {
+  const base = { id, kind, role, fallbackFor };
+  if (ref?.error === 'States.Timeout') {
+    return {
+      ...base,
+      status: 'TIMED_OUT',
+      artifacts: [],
+      error: { name: 'States.Timeout', message: TIMED_OUT_MESSAGE },
+      durationMs: null,
+      finishedAt: null,
+    };
+  }
+  if (typeof found === 'object' && found.id === id) return { ...found, ...base };
   const errorName =
     ref?.status === 'FAILED' ? (ref.error ?? 'BranchFailed') : 'BranchResultMissing';
   const message =
-    parsed && !parsed.success
+    found === 'unreadable'
       ? 'branch record is unreadable'
       : 'no branch record: the worker timed out or crashed before recording a result';
   return {
-    id: branch.id,
-    kind: branch.kind,
+    ...base,
     status: 'FAILED',
     artifacts: [],
     error: { name: errorName, message },
@@ -82,20 +112,143 @@ const branchFor = async (
   };
 };
 
+/** One planned branch with the fallbacks that ran for it, and whether the chain delivered. */
+export interface SettledChain {
+  readonly branch: Branch;
+  readonly role: BranchRole;
+  readonly entries: ManifestBranch[];
+  readonly succeeded: boolean;
+}
+
+export const roleOf = (branch: Branch, policy: FanOutPolicy): BranchRole =>
+  branchRole(branch, policy);
+
+/** Every branch id whose record the aggregator must read: planned ones and the fallbacks that ran. */
+export const recordIds = (branches: Branch[], refs: BranchRef[]): string[] => {
+  const ids = branches.map((b) => b.id);
+  for (let ref of refs) {
+    while (ref.fallback) {
+      ids.push(ref.fallback.id);
+      ref = ref.fallback;
+    }
+  }
+  return ids;
+};
+
+/**
+ * Pure: the manifest's account of each planned branch, in plan order, each
+ * followed by its fallback chain. Fire-and-forget branches are SENT whatever
+ * they did (their error, if any, is still reported). A branch the sequence
+ * never ran (its ref says SKIPPED) is SKIPPED with the reason.
+ */
+export const settleBranches = (
+  branches: Branch[],
+  refs: ReadonlyMap<string, BranchRef>,
+  records: ReadonlyMap<string, RecordLookup>,
+  policy: FanOutPolicy
+): SettledChain[] =>
+  branches.map((branch) => {
+    const role = roleOf(branch, policy);
+    const ref = refs.get(branch.id);
+    const entries: ManifestBranch[] = [];
+    if (ref?.status === 'SKIPPED') {
+      entries.push({
+        id: branch.id,
+        kind: branch.kind,
+        role,
+        fallbackFor: null,
+        status: 'SKIPPED',
+        artifacts: [],
+        error: { name: 'Skipped', message: ref.error ?? 'the sequence stopped before this branch' },
+        durationMs: null,
+        finishedAt: null,
+      });
+      return { branch, role, entries, succeeded: false };
+    }
+    entries.push(
+      attemptEntry(branch.id, branch.kind, role, null, ref, records.get(branch.id) ?? 'missing')
+    );
+    let origin = branch;
+    let at = ref;
+    while (at?.fallback) {
+      const kind = fallbackOf(policy, origin.kind) ?? 'unknown';
+      const fb = at.fallback;
+      entries.push(attemptEntry(fb.id, kind, role, origin.id, fb, records.get(fb.id) ?? 'missing'));
+      origin = { id: fb.id, kind };
+      at = fb;
+    }
+    const succeeded = entries.some((e) => e.status === 'SUCCEEDED');
+    if (role === 'fire-and-forget') {
+      for (const e of entries) if (e.status !== 'SKIPPED') e.status = 'SENT';
+    }
+    return { branch, role, entries, succeeded };
+  });
+
+const describeFailure = (chain: SettledChain): string => {
+  const last = chain.entries[chain.entries.length - 1];
+  const via = chain.entries.length > 1 ? ` and its fallback ${last?.id}` : '';
+  const error = last?.error ?? { name: last?.status ?? 'Error', message: '' };
+  return `${chain.branch.id}${via} (${error.name}: ${error.message})`;
+};
+
+/**
+ * Pure: the video's status under the policy's `await`.
+ * - all: any awaited chain that did not deliver makes PARTIAL; none delivered: FAILED.
+ * - primary: the primary chain decides (COMPLETE, or PARTIAL when a secondary
+ *   did not deliver); a primary that did not deliver: FAILED.
+ * - none: COMPLETE once dispatched; outcomes are reported, not judged.
+ * Fire-and-forget chains never decide.
+ */
 export const decideStatus = (
-  branches: BranchResult[]
+  chains: SettledChain[],
+  policy: FanOutPolicy = LEGACY_POLICY
 ): { status: VideoStatus; reason: string | null } => {
-  const failed = branches.filter((b) => b.status === 'FAILED');
-  if (branches.length === 0) return { status: 'FAILED', reason: 'no branches were planned' };
+  if (chains.length === 0) return { status: 'FAILED', reason: 'no branches were planned' };
+  if (policy.await === 'none') return { status: 'COMPLETE', reason: null };
+  const awaited = chains.filter((c) => c.role !== 'fire-and-forget');
+  const failed = awaited.filter((c) => !c.succeeded);
+  const list = failed.map(describeFailure).join('; ');
+  const summary = `${failed.length} of ${awaited.length} branches failed: ${list}`;
+  if (policy.await === 'primary') {
+    const primary = awaited.filter((c) => c.role === 'primary');
+    const primaryFailed = primary.filter((c) => !c.succeeded);
+    if (primary.length === 0) {
+      return { status: 'FAILED', reason: 'no primary branch was planned' };
+    }
+    if (primaryFailed.length > 0) {
+      return {
+        status: 'FAILED',
+        reason: truncate(
+          `primary failed: ${primaryFailed.map(describeFailure).join('; ')}; ${summary}`,
+          REASON_LIMIT
+        ),
+      };
+    }
+    if (failed.length === 0) return { status: 'COMPLETE', reason: null };
+    return { status: 'PARTIAL', reason: truncate(summary, REASON_LIMIT) };
+  }
   if (failed.length === 0) return { status: 'COMPLETE', reason: null };
-  const list = failed
-    .map((b) => `${b.id} (${b.error?.name ?? 'Error'}: ${b.error?.message ?? ''})`)
-    .join('; ');
-  const summary = `${failed.length} of ${branches.length} branches failed: ${list}`;
   return {
-    status: failed.length === branches.length ? 'FAILED' : 'PARTIAL',
+    status: failed.length === awaited.length ? 'FAILED' : 'PARTIAL',
     reason: truncate(summary, REASON_LIMIT),
   };
+};
+
+/** Pure: the manifest's `fanOut` counts over every attempt (fallbacks included). */
+export const fanOutCounts = (entries: ManifestBranch[]): FanOutCounts => ({
+  sent: entries.filter((e) => e.status !== 'SKIPPED').length,
+  succeeded: entries.filter((e) => e.status === 'SUCCEEDED').length,
+  failed: entries.filter((e) => e.status === 'FAILED').length,
+  timedOut: entries.filter((e) => e.status === 'TIMED_OUT').length,
+  fellBack: entries.filter((e) => e.fallbackFor !== null).length,
+  skipped: entries.filter((e) => e.status === 'SKIPPED').length,
+});
+
+const readRecord = async (bucket: string, videoId: string, id: string): Promise<RecordLookup> => {
+  const raw = await getJsonIfExists<unknown>(bucket, branchRecordKey(videoId, id));
+  if (raw === undefined) return 'missing';
+  const parsed = BranchResultSchema.safeParse(raw);
+  return parsed.success ? parsed.data : 'unreadable';
 };
 
 export interface AggregateOptions {
@@ -110,7 +263,8 @@ export const aggregate = async (
   { outputBucket, topicArn, now = () => new Date() }: AggregateOptions
 ): Promise<AggregateOutput> => {
   const { videoId, source } = input;
-  let branches: BranchResult[] = [];
+  const policy = input.policy ?? LEGACY_POLICY;
+  let chains: SettledChain[] = [];
   let status: VideoStatus;
   let reason: string | null;
 
@@ -121,14 +275,19 @@ export const aggregate = async (
     status = 'FAILED';
     reason = 'no plan: the workflow reached the aggregator without planning';
   } else {
-    const refs = new Map((input.results ?? []).map((r) => [r.id, r]));
-    branches = await mapLimit(input.plan.branches, READ_CONCURRENCY, (branch) =>
-      branchFor(outputBucket, videoId, branch, refs.get(branch.id))
+    const refList = input.results ?? [];
+    const ids = recordIds(input.plan.branches, refList);
+    const found = await mapLimit(ids, READ_CONCURRENCY, (id) =>
+      readRecord(outputBucket, videoId, id)
     );
-    ({ status, reason } = decideStatus(branches));
+    const records = new Map(ids.map((id, i) => [id, found[i] ?? 'missing']));
+    const refs = new Map(refList.map((r) => [r.id, r]));
+    chains = settleBranches(input.plan.branches, refs, records, policy);
+    ({ status, reason } = decideStatus(chains, policy));
   }
 
-  const succeeded = branches.filter((b) => b.status === 'SUCCEEDED').length;
+  const branches = chains.flatMap((c) => c.entries);
+  const succeeded = chains.filter((c) => c.succeeded).length;
   const manifest = ManifestSchema.parse({
     schemaVersion: MANIFEST_SCHEMA_VERSION,
     videoId,
@@ -136,8 +295,10 @@ export const aggregate = async (
     status,
     reason,
     probe: input.probe ?? null,
+    policy: input.plan ? { mode: policy.mode, await: policy.await } : null,
     branches,
-    counts: { total: branches.length, succeeded, failed: branches.length - succeeded },
+    counts: { total: chains.length, succeeded, failed: chains.length - succeeded },
+    fanOut: fanOutCounts(branches),
     createdAt: now().toISOString(),
   } satisfies Manifest);
 
@@ -160,6 +321,10 @@ export const aggregate = async (
         Message: JSON.stringify(event),
         MessageAttributes: {
           [PROCESSED_EVENT_ATTRIBUTES.status]: { DataType: 'String', StringValue: status },
+          [PROCESSED_EVENT_ATTRIBUTES.type]: {
+            DataType: 'String',
+            StringValue: PROCESSED_EVENT_TYPES.processed,
+          },
         },
       })
     );
@@ -174,6 +339,25 @@ export const aggregate = async (
         ? 'VideosPartial'
         : 'VideosFailed';
   metrics.addMetric(metricName, MetricUnit.Count, 1);
+  emitFanOutMetrics(branches);
   logger.info('Video aggregated', { status, reason, counts: manifest.counts, manifestKey: key });
   return { videoId, status, reason, manifestKey: key };
+};
+
+/**
+ * The fanOut counts per branch kind as EMF metrics (`FanOut<Count>` with the
+ * dimension `kind`): one metric set per kind, flushed here, since Powertools
+ * keeps one dimension set per flush. Zeros are emitted too, so a dashboard's
+ * ratio never divides by a missing point.
+ */
+export const emitFanOutMetrics = (entries: ManifestBranch[]): void => {
+  const kinds = [...new Set(entries.map((e) => e.kind))];
+  for (const kind of kinds) {
+    const counts = fanOutCounts(entries.filter((e) => e.kind === kind));
+    const single = metrics.singleMetric();
+    single.addDimension('kind', kind);
+    for (const [name, value] of Object.entries(counts)) {
+      single.addMetric(`FanOut${name[0]?.toUpperCase()}${name.slice(1)}`, MetricUnit.Count, value);
+    }
+  }
 };

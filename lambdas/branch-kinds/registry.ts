@@ -8,7 +8,7 @@ import {
 } from '../../contract/index.js';
 import type { BranchKind, PlanConfig } from './kind.js';
 import { metadata } from './metadata.js';
-import { rendition } from './rendition.js';
+import { rendition, renditionFallback } from './rendition.js';
 import { thumbnail } from './thumbnail.js';
 
 /**
@@ -16,7 +16,7 @@ import { thumbnail } from './thumbnail.js';
  * for the plan, the worker's dispatch, the schema union and the stack (one
  * Lambda function per kind, sized by the kind) to pick it up.
  */
-export const BRANCH_KINDS = [thumbnail, rendition, metadata] as const;
+export const BRANCH_KINDS = [thumbnail, rendition, metadata, renditionFallback] as const;
 
 export type BranchKindName = (typeof BRANCH_KINDS)[number]['kind'];
 /** A branch of any registered kind, with its kind's parameters. */

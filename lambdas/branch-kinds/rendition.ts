@@ -1,14 +1,21 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
-import { artifactKey, BranchIdSchema, MediaToolError } from '../../contract/index.js';
+import {
+  artifactKey,
+  BranchIdSchema,
+  MediaToolError,
+  type ProbeResult,
+} from '../../contract/index.js';
 import { inputOptions, runFfmpeg } from '../shared/media.js';
-import type { BranchKind } from './kind.js';
+import type { BranchKind, TimeBudget } from './kind.js';
 
 const RenditionBranchSchema = z.object({
   id: BranchIdSchema,
   kind: z.literal('rendition'),
   height: z.int().check(z.positive()),
+  /** Set on every rendition but the main one (the highest that fits): only the main one decides playability. */
+  role: z.optional(z.literal('secondary')),
 });
 export type RenditionBranch = z.infer<typeof RenditionBranchSchema>;
 
@@ -37,49 +44,100 @@ export const renditionHeightsFor = (
 export const rendition: BranchKind<typeof RenditionBranchSchema> = {
   kind: 'rendition',
   schema: RenditionBranchSchema,
-  plan: (probe, config) =>
-    renditionHeightsFor(probe.height, config.renditionHeights).map((height) => ({
+  plan: (probe, config) => {
+    const heights = renditionHeightsFor(probe.height, config.renditionHeights);
+    const main = Math.max(...heights);
+    return heights.map((height) => ({
       id: `rendition-${height}p`,
       kind: 'rendition' as const,
       height,
-    })),
+      ...(height !== main && { role: 'secondary' as const }),
+    }));
+  },
   async run(branch, { videoId, probe, input, workDir, timeBudget }) {
     const out = join(workDir, `${branch.id}.mp4`);
-    const audio =
-      probe.audioCodec === null ? ['-an'] : ['-map', '0:a:0', '-c:a', 'aac', '-b:a', '128k'];
-    await runFfmpeg(
-      [
-        ...inputOptions(input),
-        '-i',
-        input,
-        '-map',
-        '0:v:0',
-        ...audio,
-        '-vf',
-        `scale=-2:${branch.height}`,
-        '-c:v',
-        'libx264',
-        '-preset',
-        'veryfast',
-        '-crf',
-        '23',
-        '-pix_fmt',
-        'yuv420p',
-        // Older ffmpeg builds abort on inputs with sparse streams without this.
-        '-max_muxing_queue_size',
-        '1024',
-        // moov first: players can start before the download finishes.
-        '-movflags',
-        '+faststart',
-        out,
-      ],
-      timeBudget
-    );
-    if (((await stat(out).catch(() => null))?.size ?? 0) === 0) {
-      throw new MediaToolError('ffmpeg produced an empty rendition');
-    }
+    await encode({ input, out, height: branch.height, preset: 'veryfast', probe, timeBudget });
     return [{ key: renditionKey(videoId, branch.height), contentType: 'video/mp4', path: out }];
   },
   // A transcode: CPU (Lambda gives ~1.2 vCPU at 2 GiB) and room for the output file.
   sizing: { memoryMiB: 2048, timeoutSeconds: 600, ephemeralStorageMiB: 8192, usesFfmpeg: true },
+};
+
+/** Published path of a fallback rendition: its own keys, so a late origin run never overwrites it. */
+export const fallbackRenditionKey = (videoId: string, height: number): string =>
+  artifactKey(videoId, `renditions/fallback/${height}p.mp4`);
+
+const RenditionFallbackBranchSchema = z.object({
+  id: BranchIdSchema,
+  kind: z.literal('rendition-fallback'),
+  /** The rendition it stands in for (the state machine copies the origin branch here). */
+  origin: RenditionBranchSchema,
+});
+
+/**
+ * Runs only as the fallback of a rendition that failed or timed out (the
+ * policy's `fallbackFor`): half the height with the `ultrafast` preset, about
+ * 4× less work, so a video still gets a playable rendition. Never planned.
+ */
+export const renditionFallback: BranchKind<typeof RenditionFallbackBranchSchema> = {
+  kind: 'rendition-fallback',
+  schema: RenditionFallbackBranchSchema,
+  plan: () => [],
+  async run(branch, { videoId, probe, input, workDir, timeBudget }) {
+    const height = even(branch.origin.height / 2);
+    const out = join(workDir, `${branch.id}.mp4`);
+    await encode({ input, out, height, preset: 'ultrafast', probe, timeBudget });
+    return [{ key: fallbackRenditionKey(videoId, height), contentType: 'video/mp4', path: out }];
+  },
+  sizing: { memoryMiB: 2048, timeoutSeconds: 600, ephemeralStorageMiB: 8192, usesFfmpeg: true },
+};
+
+const encode = async ({
+  input,
+  out,
+  height,
+  preset,
+  probe,
+  timeBudget,
+}: {
+  input: string;
+  out: string;
+  height: number;
+  preset: 'veryfast' | 'ultrafast';
+  probe: ProbeResult;
+  timeBudget: TimeBudget;
+}): Promise<void> => {
+  const audio =
+    probe.audioCodec === null ? ['-an'] : ['-map', '0:a:0', '-c:a', 'aac', '-b:a', '128k'];
+  await runFfmpeg(
+    [
+      ...inputOptions(input),
+      '-i',
+      input,
+      '-map',
+      '0:v:0',
+      ...audio,
+      '-vf',
+      `scale=-2:${height}`,
+      '-c:v',
+      'libx264',
+      '-preset',
+      preset,
+      '-crf',
+      '23',
+      '-pix_fmt',
+      'yuv420p',
+      // Older ffmpeg builds abort on inputs with sparse streams without this.
+      '-max_muxing_queue_size',
+      '1024',
+      // moov first: players can start before the download finishes.
+      '-movflags',
+      '+faststart',
+      out,
+    ],
+    timeBudget
+  );
+  if (((await stat(out).catch(() => null))?.size ?? 0) === 0) {
+    throw new MediaToolError('ffmpeg produced an empty rendition');
+  }
 };

@@ -15,11 +15,12 @@ const RESERVE_MS = 15_000;
  * its kind; see lambdas/branch-kinds). Input: BranchInput
  * `{videoId, source, probe, branch}`. Output: BranchRef `{id, status}`;
  * failures are thrown as named errors (the Map's Catch turns them into
- * FAILED refs). Env: OUTPUT_BUCKET.
+ * FAILED refs). Env: OUTPUT_BUCKET; PLAYABLE_TOPIC_ARN on the kinds that announce VideoPlayable.
  */
 export const handler = defineStateTask(BranchInputSchema, 'branch input', (input, context) =>
   runBranch(input, {
     outputBucket: requireEnv('OUTPUT_BUCKET'),
+    playableTopicArn: process.env.PLAYABLE_TOPIC_ARN || undefined,
     timeBudget: () => context.getRemainingTimeInMillis() - RESERVE_MS,
   })
 );

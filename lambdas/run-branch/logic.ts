@@ -1,15 +1,23 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { rethrowClassified } from '../../contract/aws-errors.js';
 import {
   type Artifact,
+  type Branch,
   type BranchInput,
   type BranchRef,
   type BranchResult,
   branchRecordKey,
+  branchRole,
+  chainIds,
   MediaToolError,
+  PROCESSED_EVENT_ATTRIBUTES,
+  PROCESSED_EVENT_TYPES,
+  type VideoPlayableEvent,
 } from '../../contract/index.js';
 import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
-import { logger, metrics } from '../shared/powertools.js';
-import { presignSource, putBytes, putFile, putJson } from '../shared/s3.js';
+import { logger, metrics, tracer } from '../shared/powertools.js';
+import { getJsonIfExists, presignSource, putBytes, putFile, putJson } from '../shared/s3.js';
 import { withTempDir } from '../shared/tmp.js';
 import { parseEvent } from '../shared/validate.js';
 
@@ -48,7 +56,73 @@ export interface RunBranchOptions {
   /** Where tools read the source. @default a presigned GET URL of the exact version */
   sourceUrl?: (input: BranchInput) => Promise<string>;
   now?: () => Date;
+  /**
+   * When set, a SUCCEEDED branch that is not demoted (`role: secondary`, on
+   * itself or on the origin it stands in for) publishes VideoPlayable here.
+   * @default - no VideoPlayable
+   */
+  playableTopicArn?: string;
 }
+
+/**
+ * Sequential mode's stop rule, decided by the next worker because an inline
+ * Map's iterations share no state: walking back from the previous branch
+ * (fire-and-forget ones never stop the sequence), the first awaited branch
+ * decides. Its chain (itself, then its fallbacks) delivered: go on. It was
+ * SKIPPED: the sequence had already stopped, same reason. Otherwise: stop.
+ * Returns the reason to skip, or null to run.
+ */
+export const sequenceStopReason = async (
+  sequence: NonNullable<BranchInput['sequence']>,
+  readRecord: (id: string) => Promise<BranchResult | undefined>
+): Promise<string | null> => {
+  const { index, branches, policy } = sequence;
+  for (let i = index - 1; i >= 0; i--) {
+    const prior = branches[i];
+    if (!prior || branchRole(prior, policy) === 'fire-and-forget') continue;
+    const records = await Promise.all(chainIds(policy, prior).map(readRecord));
+    if (records.some((r) => r?.status === 'SUCCEEDED')) return null;
+    const skipped = records[0]?.status === 'SKIPPED' ? records[0].error?.message : undefined;
+    return skipped ?? `sequence stopped: ${prior.id} failed with no successful fallback`;
+  }
+  return null;
+};
+
+/** One client per process: reused across warm invocations. */
+export const sns = tracer.captureAWSv3Client(new SNSClient({}));
+
+/** True when this branch's artifact makes the video playable: not demoted, nor is its origin. */
+export const announcesPlayable = (branch: Branch): boolean => {
+  const origin = (branch as { origin?: Branch }).origin;
+  return branch.role !== 'secondary' && origin?.role !== 'secondary';
+};
+
+/**
+ * VideoPlayable, published as soon as the main rendition is stored (after its
+ * record, so a subscriber can rely on it). Attribute `type` only: subscriptions
+ * that filter on `status` (alerts) never receive it.
+ */
+export const publishPlayable = async (
+  topicArn: string,
+  event: VideoPlayableEvent
+): Promise<void> => {
+  try {
+    await sns.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Message: JSON.stringify(event),
+        MessageAttributes: {
+          [PROCESSED_EVENT_ATTRIBUTES.type]: {
+            DataType: 'String',
+            StringValue: PROCESSED_EVENT_TYPES.playable,
+          },
+        },
+      })
+    );
+  } catch (err) {
+    rethrowClassified(err, `Publish VideoPlayable ${event.videoId}`);
+  }
+};
 
 /**
  * One Map iteration, for any registered kind: validate the branch against its
@@ -65,6 +139,7 @@ export const runBranch = async (
     timeBudget,
     sourceUrl = (i) => presignSource(i.source, timeBudget() / 1000),
     now = () => new Date(),
+    playableTopicArn,
   }: RunBranchOptions
 ): Promise<BranchRef> => {
   const { videoId, source, probe } = input;
@@ -83,6 +158,22 @@ export const runBranch = async (
   // unit tests do) made this a double add. Replace it instead of adding on top.
   metrics.clearDimensions();
   metrics.addDimension('kind', kind.kind);
+  if (input.sequence) {
+    const reason = await sequenceStopReason(input.sequence, (id) =>
+      getJsonIfExists<BranchResult>(outputBucket, branchRecordKey(videoId, id))
+    );
+    if (reason !== null) {
+      const skipped = record({
+        status: 'SKIPPED',
+        artifacts: [],
+        error: { name: 'Skipped', message: reason },
+      });
+      await putJson(outputBucket, branchRecordKey(videoId, branch.id), skipped);
+      logger.info('Branch skipped', { branch: branch.id, kind: kind.kind, reason });
+      metrics.addMetric('BranchSkipped', MetricUnit.Count, 1);
+      return { id: branch.id, status: 'SKIPPED', error: reason };
+    }
+  }
   try {
     const artifacts = await withTempDir('branch', async (workDir) => {
       const produced = await kind.run(branch, {
@@ -99,6 +190,16 @@ export const runBranch = async (
     });
     const result = record({ status: 'SUCCEEDED', artifacts, error: null });
     await putJson(outputBucket, branchRecordKey(videoId, branch.id), result);
+    if (playableTopicArn && announcesPlayable(branch)) {
+      await publishPlayable(playableTopicArn, {
+        videoId,
+        branchId: branch.id,
+        artifacts,
+        source,
+        playableAt: now().toISOString(),
+      });
+      metrics.addMetric('VideosPlayable', MetricUnit.Count, 1);
+    }
     logger.info('Branch succeeded', {
       branch: branch.id,
       kind: kind.kind,

@@ -5,7 +5,15 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { STATE_NAMES, STATE_PATHS } from '../../contract/index.js';
+import {
+  type FanOutPolicy,
+  fallbackOf,
+  pascalCase,
+  policyProblems,
+  STATE_NAMES,
+  STATE_PATHS,
+} from '../../contract/index.js';
+import type { BranchRole } from '../../contract/policy.js';
 import { MAX_INLINE_MAP_CONCURRENCY } from '../nag/rules/sfn-inline-map-concurrency.js';
 import { CHECKOV_SKIPS, skipCheckov } from './checkov.js';
 import { SECURE_STATE_MACHINE_DEFAULTS } from './defaults.js';
@@ -47,8 +55,18 @@ export interface MapFanOutFanInProps {
    * `status: "FAILED"` fails the execution with `reason` as its cause.
    */
   readonly aggregator: lambda.IFunction;
-  /** Concurrent iterations of the inline Map, 1–40 (0, unbounded, is refused). @default 10 */
+  /**
+   * Concurrent iterations of the inline Map, 1–40 (0, unbounded, is refused):
+   * the policy's bound on in-flight branches. Sequential mode needs 1.
+   * @default 10 (1 in sequential mode)
+   */
   readonly maxConcurrency?: number;
+  /**
+   * How branches run and which decide the status (docs/policies.md). Validated
+   * at synth; written to the state as `$.policy` for the aggregator.
+   * @default - parallel, await all, every kind secondary except the first worker's (primary)
+   */
+  readonly policy?: FanOutPolicyProps;
   /** Error names (error class `name`s) retried with backoff on every step. @default - only Lambda service errors */
   readonly retryableErrors?: string[];
   /** @default 3 */
@@ -105,6 +123,59 @@ export interface BranchWorker {
   readonly stateName?: string;
 }
 
+/** The policy of one branch kind. */
+export interface KindPolicyProps {
+  /** @default 'secondary' ('primary' for the first worker when no kind is marked primary) */
+  readonly role?: BranchRole;
+  /**
+   * The task's TimeoutSeconds: terminal for the branch (States.Timeout), its
+   * late result is ignored and its fallback runs.
+   * @default - the construct's taskTimeout
+   */
+  readonly timeout?: Duration;
+  /**
+   * Makes this kind the fallback of another: it runs only when a branch of that
+   * kind fails or times out, under its own branch id (`<origin id>-fallback`).
+   * @default - not a fallback
+   */
+  readonly fallbackFor?: string;
+}
+
+export interface FanOutPolicyProps {
+  /** `sequential` runs one branch at a time in plan order (MaxConcurrency 1). @default 'parallel' */
+  readonly mode?: 'parallel' | 'sequential';
+  /** Which outcomes decide the video's status. @default 'all' */
+  readonly await?: 'all' | 'primary' | 'none';
+  /** Per branch kind. @default - none */
+  readonly kinds?: Readonly<Record<string, KindPolicyProps>>;
+}
+
+/** Resolves defaults (otel: when no destination is marked primary, the first one is). */
+export const resolvePolicy = (
+  props: FanOutPolicyProps | undefined,
+  workerKinds: readonly string[],
+  maxInFlight: number
+): FanOutPolicy => {
+  const kinds: FanOutPolicy['kinds'] = {};
+  for (const [kind, p] of Object.entries(props?.kinds ?? {})) {
+    kinds[kind] = {
+      ...(p.role && { role: p.role }),
+      ...(p.timeout && { timeoutSeconds: p.timeout.toSeconds() }),
+      ...(p.fallbackFor !== undefined && { fallbackFor: p.fallbackFor }),
+    };
+  }
+  const first = workerKinds[0];
+  if (first !== undefined && !Object.values(kinds).some((p) => p.role === 'primary')) {
+    kinds[first] = { ...kinds[first], role: 'primary' };
+  }
+  return {
+    mode: props?.mode ?? 'parallel',
+    await: props?.await ?? 'all',
+    kinds,
+    maxInFlight,
+  };
+};
+
 const LAMBDA_TRANSIENT_ERRORS = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
@@ -128,11 +199,31 @@ export class MapFanOutFanIn extends Construct {
   /** Undefined when `stateMachineProps.logs` sends the logs elsewhere. */
   public readonly logGroup?: logs.LogGroup;
   public readonly alarms: cloudwatch.Alarm[];
+  /** The validated policy, defaults applied, as the state (`$.policy`) carries it. */
+  public readonly policy: FanOutPolicy;
 
   constructor(scope: Construct, id: string, props: MapFanOutFanInProps) {
     super(scope, id);
-    const maxConcurrency = props.maxConcurrency ?? 10;
+    const sequential = props.policy?.mode === 'sequential';
+    const maxConcurrency = props.maxConcurrency ?? (sequential ? 1 : 10);
     validateProps(this, props, maxConcurrency);
+    this.policy = resolvePolicy(
+      props.policy,
+      props.workers.map((w) => w.kind),
+      maxConcurrency
+    );
+    const problems = policyProblems(
+      this.policy,
+      props.workers.map((w) => w.kind)
+    );
+    if (sequential && maxConcurrency !== 1) {
+      problems.push(
+        `sequential mode runs one branch at a time; maxConcurrency is ${maxConcurrency}`
+      );
+    }
+    if (problems.length > 0) {
+      throw new Error(`${this.node.path}: invalid fan-out policy: ${problems.join('; ')}`);
+    }
     // A shorter throttle Retry is allowed but reported: it is how loads end PARTIAL.
     const throttle = mergeProps<Required<ThrottleRetryProps>>({
       scope: this,
@@ -160,14 +251,14 @@ export class MapFanOutFanIn extends Construct {
       backoffRate: 2,
       jitterStrategy: sfn.JitterType.FULL,
     };
-    const invoke = (name: string, fn: lambda.IFunction, resultPath?: string) =>
+    const invoke = (name: string, fn: lambda.IFunction, resultPath?: string, timeout?: Duration) =>
       new tasks.LambdaInvoke(this, name, {
         stateName: name,
         lambdaFunction: fn,
         payloadResponseOnly: true,
         retryOnServiceExceptions: false,
         resultPath,
-        taskTimeout: sfn.Timeout.duration(props.taskTimeout ?? taskTimeoutFor(fn)),
+        taskTimeout: sfn.Timeout.duration(timeout ?? props.taskTimeout ?? taskTimeoutFor(fn)),
       })
         // First match wins: throttling gets its own, longer, Retry.
         .addRetry(throttleRetry)
@@ -189,21 +280,98 @@ export class MapFanOutFanIn extends Construct {
     const catchToAggregate = { resultPath: STATE_PATHS.failure, errors: ['States.ALL'] };
 
     const branchIdPath = props.branchIdPath ?? STATE_PATHS.branchId;
-    const branchFailed = new sfn.Pass(this, 'BranchFailed', {
-      stateName: STATE_NAMES.branchFailed,
-      // Only the error name: a Cause can hold a stack trace, and N of them
-      // would push the Map result past the 256 KiB state limit.
-      parameters: { 'id.$': branchIdPath, status: 'FAILED', 'error.$': '$.error.Error' },
-    });
+    const branchField = branchIdPath.split('.')[1] ?? 'branch';
+    const baseSelector = props.branchSelector ?? { 'branch.$': '$$.Map.Item.Value' };
+    // Sequential mode: each iteration sees its index, the plan and the policy, and its worker
+    // skips it when an earlier branch failed for good (an inline Map's iterations share no state).
+    const selector = sequential
+      ? {
+          ...baseSelector,
+          sequence: {
+            'index.$': '$$.Map.Item.Index',
+            'branches.$': props.branchesPath ?? STATE_PATHS.branches,
+            'policy.$': STATE_PATHS.policy,
+          },
+        }
+      : baseSelector;
+    const workerOf = new Map(props.workers.map((w) => [w.kind, w]));
+    const timeoutOf = (kind: string) => {
+      const seconds = this.policy.kinds[kind]?.timeoutSeconds;
+      return seconds === undefined ? undefined : Duration.seconds(seconds);
+    };
+    const failedPass = (id: string, stateName: string) =>
+      new sfn.Pass(this, id, {
+        stateName,
+        // Only the error name: a Cause can hold a stack trace, and N of them
+        // would push the Map result past the 256 KiB state limit.
+        parameters: { 'id.$': branchIdPath, status: 'FAILED', 'error.$': '$.error.Error' },
+      });
+    const branchFailed = failedPass('BranchFailed', STATE_NAMES.branchFailed);
+    /**
+     * One attempt of a branch of `kind`: its task, with the policy's timeout.
+     * A failure or timeout (States.ALL includes States.Timeout) goes to the
+     * kind's fallback when it has one, else becomes a FAILED ref. The fallback
+     * runs inside a one-branch Parallel so it gets its own input (a branch with
+     * its own id and `origin`) while this attempt's input and error stay in
+     * the state; its ref is attached as `fallback`, so the aggregator sees the
+     * whole chain and knows the origin timed out, whatever the origin's late
+     * run writes afterwards.
+     */
+    const attempt = (kind: string, onFailure: sfn.IChainable): sfn.IChainable => {
+      const w = workerOf.get(kind)!;
+      const task = invoke(
+        w.stateName ?? STATE_NAMES.runBranch(kind),
+        w.handler,
+        undefined,
+        timeoutOf(kind)
+      );
+      const fallbackKind = fallbackOf(this.policy, kind);
+      if (fallbackKind === undefined) {
+        return task.addCatch(onFailure, { resultPath: '$.error', errors: ['States.ALL'] });
+      }
+      const fallbackFailed = failedPass(
+        `FallbackFailed${pascal(fallbackKind)}`,
+        STATE_NAMES.fallbackFailed(fallbackKind)
+      );
+      const parameters: Record<string, unknown> = {};
+      for (const key of Object.keys(baseSelector)) {
+        const name = key.replace(/\.\$$/, '');
+        if (name !== branchField) parameters[`${name}.$`] = `$.${name}`;
+      }
+      parameters[branchField] = {
+        'id.$': `States.Format('{}-fallback', ${branchIdPath})`,
+        kind: fallbackKind,
+        'origin.$': `$.${branchField}`,
+      };
+      const fallBack = new sfn.Parallel(this, `FallBackTo${pascal(fallbackKind)}`, {
+        stateName: STATE_NAMES.fallBack(fallbackKind),
+        parameters,
+        resultSelector: { 'ref.$': '$[0]' },
+        resultPath: '$.fallback',
+      });
+      fallBack.branch(attempt(fallbackKind, fallbackFailed));
+      fallBack.addCatch(onFailure, { resultPath: '$.error', errors: ['States.ALL'] });
+      fallBack.next(
+        new sfn.Pass(this, `FellBack${pascal(kind)}`, {
+          stateName: STATE_NAMES.fellBack(kind),
+          parameters: {
+            'id.$': branchIdPath,
+            status: 'FAILED',
+            'error.$': '$.error.Error',
+            'fallback.$': '$.fallback.ref',
+          },
+        })
+      );
+      return task.addCatch(fallBack, { resultPath: '$.error', errors: ['States.ALL'] });
+    };
+
     const route = new sfn.Choice(this, 'RouteBranch', { stateName: STATE_NAMES.routeBranch });
     for (const w of props.workers) {
-      const name = w.stateName ?? STATE_NAMES.runBranch(w.kind);
+      // A fallback kind only runs in place of its origin, never as a planned branch.
+      if (this.policy.kinds[w.kind]?.fallbackFor !== undefined) continue;
       route.when(
         sfn.Condition.stringEquals(props.branchKindPath ?? STATE_PATHS.branchKind, w.kind),
-        invoke(name, w.handler).addCatch(branchFailed, {
-          resultPath: '$.error',
-          errors: ['States.ALL'],
-        })
+        attempt(w.kind, branchFailed)
       );
     }
     // A kind no worker handles is data, not a crash of the whole fan-out.
@@ -218,7 +386,7 @@ export class MapFanOutFanIn extends Construct {
     this.map = new sfn.Map(this, 'FanOut', {
       stateName: STATE_NAMES.fanOut,
       itemsPath: props.branchesPath ?? STATE_PATHS.branches,
-      itemSelector: props.branchSelector ?? { 'branch.$': '$$.Map.Item.Value' },
+      itemSelector: selector,
       maxConcurrency,
       resultPath: STATE_PATHS.results,
     });
@@ -234,6 +402,14 @@ export class MapFanOutFanIn extends Construct {
       step.next(definition);
       definition = step;
     }
+    // The policy travels in the state: the aggregator decides with exactly what was synthesized.
+    const applyPolicy = new sfn.Pass(this, 'ApplyPolicy', {
+      stateName: STATE_NAMES.applyPolicy,
+      result: sfn.Result.fromObject(this.policy),
+      resultPath: STATE_PATHS.policy,
+    });
+    applyPolicy.next(definition);
+    definition = applyPolicy;
 
     if (!props.stateMachineProps?.logs) {
       this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -356,6 +532,8 @@ const validateProps = (scope: Construct, props: MapFanOutFanInProps, maxConcurre
     );
   }
 };
+
+const pascal = pascalCase;
 
 const taskTimeoutFor = (fn: lambda.IFunction): Duration => {
   const timeout = fn instanceof lambda.Function ? fn.timeout : undefined;

@@ -28,7 +28,11 @@ import { BRANCH_KINDS } from '../../lambdas/branch-kinds/registry.js';
 import { skipCheckov } from '../constructs/checkov.js';
 import { SECURE_BUCKET_DEFAULTS } from '../constructs/defaults.js';
 import { FfmpegLayer } from '../constructs/ffmpeg-layer.js';
-import { MapFanOutFanIn, type ThrottleRetryProps } from '../constructs/map-fan-out-fan-in.js';
+import {
+  type FanOutPolicyProps,
+  MapFanOutFanIn,
+  type ThrottleRetryProps,
+} from '../constructs/map-fan-out-fan-in.js';
 import { PipelineFunction, type PipelineFunctionProps } from '../constructs/pipeline-function.js';
 import { QueueWithDeadLetter } from '../constructs/queue-with-dead-letter.js';
 import { QueueWorker } from '../constructs/queue-worker.js';
@@ -44,6 +48,30 @@ export interface VideoPipelineStackProps extends StackProps {
   readonly thumbnailCount?: number;
   /** @default - a layer built from the @ffmpeg-installer/@ffprobe-installer packages */
   readonly ffmpegLayer?: lambda.ILayerVersion;
+  /**
+   * `sequential` runs one branch at a time in plan order, stopping at the
+   * first failure that has no successful fallback (docs/policies.md).
+   * @default 'parallel'
+   */
+  readonly fanOutMode?: 'parallel' | 'sequential';
+  /**
+   * What decides a video's status: `primary` (the main rendition, or its
+   * fallback), `all` (every branch), or `none` (every branch fire-and-forget).
+   * @default 'primary'
+   */
+  readonly awaitMode?: 'all' | 'primary' | 'none';
+  /**
+   * Per-branch timeout of a rendition; past it the rendition counts as
+   * TIMED_OUT and its fallback runs.
+   * @default - the rendition function's timeout + 30 s
+   */
+  readonly renditionTimeout?: Duration;
+  /**
+   * A failed or timed-out rendition falls back to an `ultrafast` encode at
+   * half its height (renditions/fallback/<h>p.mp4).
+   * @default true (false when awaitMode is 'none', which tracks no outcome)
+   */
+  readonly renditionFallback?: boolean;
   /**
    * What happens to the buckets on `cdk destroy`. RETAIN keeps videos safe;
    * DESTROY only works on empty buckets (auto-delete needs a custom resource,
@@ -81,6 +109,8 @@ export interface VideoPipelineStackProps extends StackProps {
 
 /** Receives before a held-back upload is dead-lettered: hours of backpressure at the 120 s cap. */
 export const STARTER_MAX_RECEIVE_COUNT = 100;
+/** Kinds whose main branch makes a video playable (the primary and its fallback). */
+const PLAYABLE_KINDS: readonly string[] = ['rendition', 'rendition-fallback'];
 
 const lambdaEntry = (name: string) => path.join(PROJECT_ROOT, 'lambdas', name, 'handler.ts');
 
@@ -179,7 +209,13 @@ export class VideoPipelineStack extends Stack {
         memorySize: sizing.memoryMiB,
         ephemeralStorageMiB: sizing.ephemeralStorageMiB,
         reservedConcurrentExecutions: props.branchReservedConcurrency,
-        environment: { OUTPUT_BUCKET: this.outputBucket.bucketName },
+        environment: {
+          OUTPUT_BUCKET: this.outputBucket.bucketName,
+          // The primary kind and its fallback announce VideoPlayable when the main rendition is stored.
+          ...(PLAYABLE_KINDS.includes(kind) && {
+            PLAYABLE_TOPIC_ARN: this.processed.topic.topicArn,
+          }),
+        },
       }),
     }));
     const aggregate = fn('Aggregate', 'aggregate', {
@@ -191,7 +227,24 @@ export class VideoPipelineStack extends Stack {
       },
     });
 
+    const awaitMode = props.awaitMode ?? 'primary';
+    const fallback = props.renditionFallback ?? awaitMode !== 'none';
+    const policy: FanOutPolicyProps = {
+      mode: props.fanOutMode ?? 'parallel',
+      await: awaitMode,
+      kinds: {
+        // The main rendition decides playability; the plan demotes the lower ones.
+        rendition: {
+          role: 'primary',
+          ...(props.renditionTimeout && { timeout: props.renditionTimeout }),
+        },
+        thumbnail: { role: 'secondary' },
+        metadata: { role: 'secondary' },
+        ...(fallback && { 'rendition-fallback': { fallbackFor: 'rendition' } }),
+      },
+    };
     this.workflow = new MapFanOutFanIn(this, 'Workflow', {
+      policy,
       prepare: [
         { name: STATE_NAMES.probe, handler: probe.function, resultPath: STATE_PATHS.probe },
         { name: STATE_NAMES.plan, handler: plan.function, resultPath: STATE_PATHS.plan },
@@ -199,7 +252,7 @@ export class VideoPipelineStack extends Stack {
       branchSelector: BRANCH_ITEM_SELECTOR,
       workers: branchFns.map(({ kind, fn }) => ({ kind, handler: fn.function })),
       aggregator: aggregate.function,
-      maxConcurrency: props.mapMaxConcurrency ?? 10,
+      maxConcurrency: props.mapMaxConcurrency ?? (policy.mode === 'sequential' ? 1 : 10),
       // Runtime.ExitError: the environment died (killed, crashed) before answering; the
       // branch is idempotent, so a fresh environment may simply run it again.
       retryableErrors: [...RETRYABLE_ERROR_NAMES, 'Runtime.ExitError'],
@@ -270,6 +323,9 @@ export class VideoPipelineStack extends Stack {
     auditFn.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
     auditFn.role.addToPolicy(write(this.outputBucket, AUDIT_PREFIX));
     this.processed.topic.grantPublish(aggregate.role);
+    for (const { kind, fn } of branchFns) {
+      if (PLAYABLE_KINDS.includes(kind)) this.processed.topic.grantPublish(fn.role);
+    }
     this.workflow.stateMachine.grantStartExecution(starterFn.role);
     starterFn.role.addToPolicy(
       new iam.PolicyStatement({
@@ -291,6 +347,14 @@ export class VideoPipelineStack extends Stack {
       [auditFn, [uploads, objects(this.outputBucket, AUDIT_PREFIX)]],
       [starterFn, [objects(this.outputBucket, BY_KEY_PREFIX)]],
     ]);
+    for (const { kind, fn } of branchFns) {
+      if (!PLAYABLE_KINDS.includes(kind)) continue;
+      Validations.of(fn.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason:
+          'Publishing VideoPlayable to a KMS-encrypted topic needs GenerateDataKey*, scoped to the topic key.',
+      });
+    }
     Validations.of(aggregate.role).acknowledge({
       id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       reason:

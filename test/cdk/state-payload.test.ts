@@ -4,10 +4,14 @@ import {
   type AggregateInput,
   type BranchInput,
   type BranchRef,
-  type BranchResult,
   FrameNotFoundError,
 } from '../../contract/index.js';
-import { decideStatus } from '../../lambdas/aggregate/logic.js';
+import {
+  decideStatus,
+  LEGACY_POLICY,
+  type RecordLookup,
+  settleBranches,
+} from '../../lambdas/aggregate/logic.js';
 import { type AnyBranch, rendition, thumbnail } from '../../lambdas/branch-kinds/index.js';
 import { resolveDefinition, synthVideoStack } from './synth.js';
 
@@ -53,16 +57,32 @@ const runBranch = (failEvery: number) => (input: unknown) => {
 const aggregateStub = (input: unknown) => {
   const state = input as AggregateInput;
   aggregated = state;
-  const results: BranchResult[] = (state.results ?? []).map((ref) => ({
-    id: ref.id,
-    kind: 'thumbnail',
-    status: ref.status,
-    artifacts: [],
-    error: ref.status === 'FAILED' ? { name: ref.error ?? 'BranchFailed', message: '' } : null,
-    durationMs: null,
-    finishedAt: null,
-  }));
-  return { videoId: state.videoId, ...decideStatus(results), manifestKey: 'k' };
+  const refs = new Map((state.results ?? []).map((r) => [r.id, r]));
+  // A SUCCEEDED ref stands for the record its worker would have written.
+  const records = new Map<string, RecordLookup>(
+    (state.results ?? [])
+      .filter((r) => r.status === 'SUCCEEDED')
+      .map((r) => [
+        r.id,
+        {
+          id: r.id,
+          kind: 'thumbnail',
+          status: 'SUCCEEDED',
+          artifacts: [],
+          error: null,
+          durationMs: null,
+          finishedAt: null,
+        },
+      ])
+  );
+  const chains = settleBranches(
+    state.plan?.branches ?? [],
+    refs,
+    records,
+    state.policy ?? LEGACY_POLICY
+  );
+  // Judged under await all (every rendition here is primary): this test measures payloads, not status.
+  return { videoId: state.videoId, ...decideStatus(chains, LEGACY_POLICY), manifestKey: 'k' };
 };
 let aggregated: AggregateInput | undefined;
 

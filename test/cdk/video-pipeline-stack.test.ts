@@ -91,8 +91,8 @@ describe('checkov suppressions', () => {
     ).flatMap(([id, r]) =>
       (r.Metadata?.checkov?.skip ?? []).map((skip) => ({ resource: id, ...skip }))
     );
-    // Assess: 8 functions × 4, 9 log groups, 8 SSE-SQS queues, the access-log bucket.
-    expect(skips).toHaveLength(50);
+    // Assess: 9 functions × 4, 10 log groups, 8 SSE-SQS queues, the access-log bucket.
+    expect(skips).toHaveLength(55);
     for (const skip of skips) {
       expect(skip.id).toMatch(/^CKV_AWS_\d+$/);
       expect(skip.comment.length).toBeGreaterThan(20);
@@ -246,12 +246,13 @@ describe('workflow', () => {
     const withLayer = Object.entries(resources('AWS::Lambda::Function')).filter(
       ([, f]) => f.Properties.Layers
     );
-    // Assess: Probe and the three branch kinds (each declares usesFfmpeg in its sizing).
+    // Assess: Probe and the four branch kinds (each declares usesFfmpeg in its sizing).
     expect(layerIds).toHaveLength(1);
     expect(withLayer.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
       'MetadataBranch',
       'Probe',
       'RenditionBranch',
+      'RenditionFallbackBranch',
       'ThumbnailBranch',
     ]);
     for (const [, fn] of withLayer) {
@@ -273,7 +274,23 @@ describe('workflow', () => {
     expect(errors).toEqual([]);
     expect(isValid).toBe(true);
     expect(asl.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
-    expect(asl.StartAt).toBe('Probe');
+    expect(asl.StartAt).toBe('ApplyPolicy');
+    expect(asl.States.ApplyPolicy).toMatchObject({
+      Type: 'Pass',
+      ResultPath: '$.policy',
+      Next: 'Probe',
+      Result: {
+        mode: 'parallel',
+        await: 'primary',
+        maxInFlight: 10,
+        kinds: {
+          rendition: { role: 'primary' },
+          thumbnail: { role: 'secondary' },
+          metadata: { role: 'secondary' },
+          'rendition-fallback': { fallbackFor: 'rendition' },
+        },
+      },
+    });
     expect(asl.States.Probe.Next).toBe('Plan');
     expect(asl.States.Plan.Next).toBe('FanOut');
     expect(asl.States.FanOut).toMatchObject({ Type: 'Map', MaxConcurrency: 10, Next: 'Aggregate' });
@@ -292,6 +309,14 @@ describe('workflow', () => {
     ]);
     for (const [, task] of taskStates) expect(task.TimeoutSeconds).toBeGreaterThan(0);
     expect(mapStates.BranchFailed.Type).toBe('Pass');
+    // A failed or timed-out rendition falls back inside its own iteration.
+    const fallBack = mapStates.FallBackToRenditionFallback as {
+      Type: string;
+      Branches: Array<{ StartAt: string; States: Record<string, { Type: string }> }>;
+    };
+    expect(fallBack.Type).toBe('Parallel');
+    expect(fallBack.Branches[0]?.StartAt).toBe('RunRenditionFallback');
+    expect(JSON.stringify(mapStates.RunRendition.Catch)).toContain('FallBackToRenditionFallback');
     expect(mapStates.UnknownBranchKind.Type).toBe('Pass');
     expect(asl).toHaveProperty('TimeoutSeconds', 7200);
     // Each step retries the pipeline's retryable errors by name.

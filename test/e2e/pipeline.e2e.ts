@@ -8,9 +8,11 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import { PublishCommand } from '@aws-sdk/client-sns';
+import { PublishCommand, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import {
+  CreateQueueCommand,
   DeleteMessageCommand,
+  DeleteQueueCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageCommand,
@@ -309,6 +311,110 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
       };
     });
   }
+
+  testCase(
+    'VideoPlayable arrives before VideoProcessed (type attributes, timestamps)',
+    240_000,
+    async () => {
+      // Prepare: a queue that receives every event on the VideoProcessed topic (no filter).
+      const queue = await aws.sqs.send(
+        new CreateQueueCommand({ QueueName: `e2e-processed-${runId}` })
+      );
+      const queueUrl = queue.QueueUrl!;
+      const attrs = await aws.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })
+      );
+      const queueArn = attrs.Attributes!.QueueArn!;
+      await aws.sqs.send(
+        new SetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          Attributes: {
+            Policy: JSON.stringify({
+              Version: '2012-10-17',
+              Statement: [
+                {
+                  Effect: 'Allow',
+                  Principal: { Service: 'sns.amazonaws.com' },
+                  Action: 'sqs:SendMessage',
+                  Resource: queueArn,
+                  Condition: { ArnEquals: { 'aws:SourceArn': out.ProcessedTopicArn } },
+                },
+              ],
+            }),
+          },
+        })
+      );
+      const sub = await aws.sns.send(
+        new SubscribeCommand({
+          TopicArn: out.ProcessedTopicArn,
+          Protocol: 'sqs',
+          Endpoint: queueArn,
+          Attributes: { RawMessageDelivery: 'true' },
+        })
+      );
+      const clip = await makeClip({ seconds: 2, width: 320, height: 240 });
+      try {
+        // Act
+        const { videoId } = await upload(clip, 'playable.mp4');
+        const manifest = await waitForManifest(videoId);
+        const seen = new Map<
+          string,
+          {
+            body: Record<string, unknown>;
+            attrs: Record<string, string | undefined>;
+            sentAt: number;
+          }
+        >();
+        await poll(
+          `VideoPlayable and VideoProcessed for ${videoId}`,
+          async () => {
+            const res = await aws.sqs.send(
+              new ReceiveMessageCommand({
+                QueueUrl: queueUrl,
+                MaxNumberOfMessages: 10,
+                WaitTimeSeconds: 1,
+                MessageAttributeNames: ['All'],
+                MessageSystemAttributeNames: ['SentTimestamp'],
+              })
+            );
+            for (const m of res.Messages ?? []) {
+              const body = JSON.parse(m.Body ?? '{}');
+              const type = m.MessageAttributes?.type?.StringValue;
+              if (body.videoId === videoId && type && !seen.has(type)) {
+                seen.set(type, {
+                  body,
+                  attrs: {
+                    type,
+                    status: m.MessageAttributes?.status?.StringValue,
+                  },
+                  sentAt: Number(m.Attributes?.SentTimestamp),
+                });
+              }
+            }
+            return seen.size === 2 ? true : undefined;
+          },
+          60_000
+        );
+        // Assess
+        const playable = seen.get('VideoPlayable')!;
+        const processed = seen.get('VideoProcessed')!;
+        expect(playable.attrs).toEqual({ type: 'VideoPlayable', status: undefined });
+        expect(processed.attrs).toEqual({ type: 'VideoProcessed', status: 'COMPLETE' });
+        expect(playable.body.branchId).toBe('rendition-240p');
+        const playableAt = Date.parse(String(playable.body.playableAt));
+        const manifestAt = Date.parse(manifest.createdAt);
+        expect(playableAt).toBeLessThanOrEqual(manifestAt);
+        expect(playable.sentAt).toBeLessThanOrEqual(processed.sentAt);
+        observations.playable = {
+          playableBeforeManifest: playableAt <= manifestAt,
+          attributes: [playable.attrs, processed.attrs],
+        };
+      } finally {
+        await aws.sns.send(new UnsubscribeCommand({ SubscriptionArn: sub.SubscriptionArn }));
+        await aws.sqs.send(new DeleteQueueCommand({ QueueUrl: queueUrl }));
+      }
+    }
+  );
 
   testCase('duplicate upload event: one execution, not two', 240_000, async () => {
     // Prepare: a processed upload, then the same S3 notification delivered twice more.

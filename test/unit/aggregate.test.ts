@@ -102,7 +102,7 @@ describe('aggregate', () => {
     vi.unstubAllEnvs();
   });
 
-  it('writes a manifest whose published field names are exactly those of schemaVersion 2', async () => {
+  it('writes a manifest whose published field names are exactly those of schemaVersion 3', async () => {
     // Prepare
     serveRecords(allSucceeded());
 
@@ -119,18 +119,33 @@ describe('aggregate', () => {
         'status',
         'reason',
         'probe',
+        'policy',
         'branches',
         'counts',
+        'fanOut',
         'createdAt',
       ].sort()
     );
-    expect(manifest.schemaVersion).toBe(2);
+    expect(manifest.schemaVersion).toBe(3);
     for (const branch of manifest.branches) {
       expect(Object.keys(branch).sort()).toEqual(
-        ['id', 'kind', 'status', 'artifacts', 'error', 'durationMs', 'finishedAt'].sort()
+        [
+          'id',
+          'kind',
+          'role',
+          'fallbackFor',
+          'status',
+          'artifacts',
+          'error',
+          'durationMs',
+          'finishedAt',
+        ].sort()
       );
     }
     expect(Object.keys(manifest.counts).sort()).toEqual(['failed', 'succeeded', 'total']);
+    expect(Object.keys(manifest.fanOut).sort()).toEqual(
+      ['sent', 'succeeded', 'failed', 'timedOut', 'fellBack', 'skipped'].sort()
+    );
   });
 
   it('is COMPLETE when every branch succeeded, passing each worker record through', async () => {
@@ -156,7 +171,7 @@ describe('aggregate', () => {
     });
     const manifest = writtenManifest();
     expect(manifest).toMatchObject({
-      schemaVersion: 2,
+      schemaVersion: 3,
       videoId: VIDEO_ID,
       source: sourceFactory(),
       status: 'COMPLETE',
@@ -165,7 +180,9 @@ describe('aggregate', () => {
       counts: { total: 4, succeeded: 4, failed: 0 },
       createdAt: '2026-11-22T10:05:00.000Z',
     });
-    expect(manifest.branches).toEqual(BRANCHES.map((b) => records[b.id]));
+    expect(manifest.branches).toEqual(
+      BRANCHES.map((b) => ({ ...records[b.id], role: 'secondary', fallbackFor: null }))
+    );
     expect(addMetric).toHaveBeenCalledWith('VideosCompleted', 'Count', 1);
   });
 
@@ -299,11 +316,10 @@ describe('aggregate', () => {
     expect(out.reason).toBe('no plan: the workflow reached the aggregator without planning');
   });
 
-  it('uses the Map ref error name when a timed-out branch left no record', async () => {
+  it('reports a branch that ran past its timeout as TIMED_OUT, ignoring its late record', async () => {
     // Prepare
-    const records = allSucceeded();
-    delete records['rendition-360p'];
-    serveRecords(records);
+    // The late run finished after the timeout and recorded SUCCEEDED.
+    serveRecords(allSucceeded());
     const refs = failedRef(succeededRefs(), 'rendition-360p', 'States.Timeout');
 
     // Act
@@ -315,11 +331,13 @@ describe('aggregate', () => {
     expect(branch).toEqual({
       id: 'rendition-360p',
       kind: 'rendition',
-      status: 'FAILED',
+      role: 'secondary',
+      fallbackFor: null,
+      status: 'TIMED_OUT',
       artifacts: [],
       error: {
         name: 'States.Timeout',
-        message: 'no branch record: the worker timed out or crashed before recording a result',
+        message: 'ran past its policy timeout; a late result is ignored',
       },
       durationMs: null,
       finishedAt: null,
@@ -386,7 +404,10 @@ describe('aggregate', () => {
     // Assess
     expect(snsMock).toHaveReceivedCommandWith(PublishCommand, {
       TopicArn: TOPIC,
-      MessageAttributes: { status: { DataType: 'String', StringValue: 'PARTIAL' } },
+      MessageAttributes: {
+        status: { DataType: 'String', StringValue: 'PARTIAL' },
+        type: { DataType: 'String', StringValue: 'VideoProcessed' },
+      },
     });
     const message = JSON.parse(snsMock.commandCalls(PublishCommand)[0].args[0].input.Message ?? '');
     expect(message).toEqual({

@@ -22,6 +22,9 @@ import { probeFactory } from '../../helpers/factories.js';
  */
 const hd = probeFactory({ width: 1920, height: 1080, durationSec: 10 });
 const kindNames = BRANCH_KINDS.map((k) => k.kind);
+/** A fallback kind runs only in place of a failed origin (the policy's fallbackFor); it plans nothing. */
+const FALLBACK_ONLY = ['rendition-fallback'];
+const PLANNED_KINDS = BRANCH_KINDS.filter((k) => !FALLBACK_ONLY.includes(k.kind));
 
 describe('the registry of branch kinds', () => {
   it('registers each kind once, under a name the contract accepts', () => {
@@ -37,7 +40,14 @@ describe('the registry of branch kinds', () => {
     expect(invalid).toEqual([]);
   });
 
-  it.each(BRANCH_KINDS.map((k) => ({ kind: k.kind, k })))(
+  it('plans no branch of a fallback-only kind', () => {
+    // Act
+    const { branches } = planBranches(hd, DEFAULT_PLAN_CONFIG);
+    // Assess
+    expect(branches.filter((b) => FALLBACK_ONLY.includes(b.kind))).toEqual([]);
+  });
+
+  it.each(PLANNED_KINDS.map((k) => ({ kind: k.kind, k })))(
     'plans at least one $kind branch for a 1080p video, each dispatched back to $kind',
     ({ k }) => {
       // Act
@@ -117,7 +127,7 @@ describe('planBranches', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(ids.filter((id) => !BranchIdSchema.safeParse(id).success)).toEqual([]);
     const kindOrder = [...new Set(branches.map((b) => b.kind))];
-    expect(kindOrder).toEqual(kindNames);
+    expect(kindOrder).toEqual(PLANNED_KINDS.map((k) => k.kind));
   });
 
   it('enforces maxBranches with InvalidVideoError naming both counts', () => {

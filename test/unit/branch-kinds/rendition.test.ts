@@ -28,7 +28,7 @@ describe('rendition.plan', () => {
 
     // Assess
     expect(branches).toEqual([
-      { id: 'rendition-360p', kind: 'rendition', height: 360 },
+      { id: 'rendition-360p', kind: 'rendition', height: 360, role: 'secondary' },
       { id: 'rendition-720p', kind: 'rendition', height: 720 },
     ]);
   });

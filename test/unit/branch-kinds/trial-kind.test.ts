@@ -54,7 +54,12 @@ describe('a kind the code has never seen, in one registration slot', () => {
 
   it('is in the registry in place of metadata', () => {
     // Assess
-    expect(BRANCH_KINDS.map((k) => k.kind)).toEqual(['thumbnail', 'rendition', 'trial-echo']);
+    expect(BRANCH_KINDS.map((k) => k.kind)).toEqual([
+      'thumbnail',
+      'rendition',
+      'trial-echo',
+      'rendition-fallback',
+    ]);
   });
 
   it('is planned, accepted by the schema union and dispatched; the slot it replaced is unknown', () => {

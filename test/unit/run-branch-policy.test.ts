@@ -1,0 +1,216 @@
+import '../helpers/env.js';
+import 'aws-sdk-client-mock-vitest/extend';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Branch, BranchResult, FanOutPolicy } from '../../contract/index.js';
+import { cleanupMedia, makeClip, useMediaTools } from '../../fixtures/media.js';
+import { runBranch, sequenceStopReason, sns } from '../../lambdas/run-branch/logic.js';
+import { s3 } from '../../lambdas/shared/s3.js';
+import {
+  branchInputFactory,
+  branchResultFactory,
+  jsonBody,
+  probeFactory,
+  s3ErrorFactory,
+} from '../helpers/factories.js';
+
+const VIDEO_ID = 'clip-0123456789abcdef';
+const BUCKET = 'output-bucket';
+const TOPIC = 'arn:aws:sns:us-east-1:123456789012:video-processed';
+const s3Mock = mockClient(s3);
+const snsMock = mockClient(sns);
+
+const policy: FanOutPolicy = {
+  mode: 'sequential',
+  await: 'all',
+  maxInFlight: 1,
+  kinds: {
+    rendition: { role: 'primary' },
+    metadata: { role: 'fire-and-forget' },
+    'rendition-fallback': { fallbackFor: 'rendition' },
+  },
+};
+const THUMB: Branch = { id: 'thumb-01', kind: 'thumbnail', atSec: 1, width: 320 };
+const MAIN: Branch = { id: 'rendition-720p', kind: 'rendition', height: 720 };
+const META: Branch = { id: 'metadata', kind: 'metadata' };
+const LAST: Branch = { id: 'thumb-02', kind: 'thumbnail', atSec: 2, width: 320 };
+const PLAN = [THUMB, MAIN, META, LAST];
+
+const reader =
+  (records: Record<string, BranchResult>) =>
+  async (id: string): Promise<BranchResult | undefined> =>
+    records[id];
+const failedRecord = (b: { id: string; kind: string }) =>
+  branchResultFactory(b, {
+    status: 'FAILED',
+    artifacts: [],
+    error: { name: 'MediaToolError', message: 'boom' },
+  });
+
+describe('sequenceStopReason (sequential mode)', () => {
+  it.each<[string, number, Record<string, BranchResult>, string | null]>([
+    ['the first branch always runs', 0, {}, null],
+    ['runs after a succeeded branch', 1, { 'thumb-01': branchResultFactory(THUMB) }, null],
+    [
+      'stops after a failure with no fallback',
+      1,
+      { 'thumb-01': failedRecord(THUMB) },
+      'sequence stopped: thumb-01 failed with no successful fallback',
+    ],
+    [
+      'runs after a failure whose fallback succeeded',
+      2,
+      {
+        'rendition-720p': failedRecord(MAIN),
+        'rendition-720p-fallback': branchResultFactory({
+          id: 'rendition-720p-fallback',
+          kind: 'rendition-fallback',
+        }),
+      },
+      null,
+    ],
+    [
+      'stops after a timed-out branch (no record) whose fallback failed too',
+      2,
+      {
+        'rendition-720p-fallback': failedRecord({
+          id: 'rendition-720p-fallback',
+          kind: 'rendition-fallback',
+        }),
+      },
+      'sequence stopped: rendition-720p failed with no successful fallback',
+    ],
+    [
+      'looks past a fire-and-forget branch, which never stops the sequence',
+      3,
+      { 'rendition-720p': branchResultFactory(MAIN), metadata: failedRecord(META) },
+      null,
+    ],
+    [
+      'keeps the first reason once the sequence has stopped',
+      3,
+      {
+        'rendition-720p': branchResultFactory(MAIN, {
+          status: 'SKIPPED',
+          artifacts: [],
+          error: {
+            name: 'Skipped',
+            message: 'sequence stopped: thumb-01 failed with no successful fallback',
+          },
+        }),
+      },
+      'sequence stopped: thumb-01 failed with no successful fallback',
+    ],
+  ])('%s', async (_name, index, records, expected) => {
+    // Act
+    const reason = await sequenceStopReason({ index, branches: PLAN, policy }, reader(records));
+    // Assess
+    expect(reason).toBe(expected);
+  });
+
+  it('records a skipped branch as SKIPPED without running it', async () => {
+    // Prepare
+    s3Mock.reset();
+    s3Mock.on(PutObjectCommand).resolves({});
+    s3Mock.on(GetObjectCommand).callsFake((input: { Key: string }) => {
+      if (input.Key === `outputs/${VIDEO_ID}/_work/branches/thumb-01.json`) {
+        return { Body: jsonBody(failedRecord(THUMB)) };
+      }
+      throw s3ErrorFactory('NoSuchKey', 404);
+    });
+    const input = branchInputFactory(MAIN, { sequence: { index: 1, branches: PLAN, policy } });
+    let sourceRequested = false;
+    // Act
+    const ref = await runBranch(input, {
+      outputBucket: BUCKET,
+      timeBudget: () => 60_000,
+      sourceUrl: async () => {
+        sourceRequested = true;
+        return '/nonexistent';
+      },
+    });
+    // Assess
+    const reason = 'sequence stopped: thumb-01 failed with no successful fallback';
+    expect(ref).toEqual({ id: 'rendition-720p', status: 'SKIPPED', error: reason });
+    expect(sourceRequested).toBe(false);
+    const written = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(written.map((w) => w.Key)).toEqual([
+      `outputs/${VIDEO_ID}/_work/branches/rendition-720p.json`,
+    ]);
+    expect(JSON.parse(String(written[0]?.Body))).toMatchObject({
+      status: 'SKIPPED',
+      error: { name: 'Skipped', message: reason },
+    });
+  });
+});
+
+describe('VideoPlayable', () => {
+  let clip: string;
+  beforeAll(async () => {
+    useMediaTools();
+    clip = await makeClip({ seconds: 1, width: 320, height: 240, audio: false });
+  });
+  afterAll(() => cleanupMedia());
+  beforeEach(() => {
+    s3Mock.reset();
+    snsMock.reset();
+    s3Mock.on(PutObjectCommand).resolves({});
+    snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  });
+
+  const run = (branch: Branch) =>
+    runBranch(
+      branchInputFactory(branch, { probe: probeFactory({ height: 240, audioCodec: null }) }),
+      {
+        outputBucket: BUCKET,
+        timeBudget: () => 60_000,
+        sourceUrl: async () => clip,
+        now: () => new Date('2026-11-29T21:00:00Z'),
+        playableTopicArn: TOPIC,
+      }
+    );
+
+  it('is published with type=VideoPlayable (and no status attribute) once the main rendition is stored', async () => {
+    // Act
+    await run({ id: 'rendition-240p', kind: 'rendition', height: 240 });
+    // Assess
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    const publish = snsMock.commandCalls(PublishCommand)[0]?.args[0].input;
+    expect(publish?.MessageAttributes).toEqual({
+      type: { DataType: 'String', StringValue: 'VideoPlayable' },
+    });
+    expect(JSON.parse(publish?.Message ?? '')).toMatchObject({
+      videoId: VIDEO_ID,
+      branchId: 'rendition-240p',
+      playableAt: '2026-11-29T21:00:00.000Z',
+      artifacts: [{ key: `outputs/${VIDEO_ID}/renditions/240p.mp4`, contentType: 'video/mp4' }],
+    });
+    // The record (written last of the S3 objects) precedes the event.
+    const putKeys = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
+    expect(putKeys.at(-1)).toBe(`outputs/${VIDEO_ID}/_work/branches/rendition-240p.json`);
+  });
+
+  it('is not published for a demoted (secondary) rendition', async () => {
+    // Act
+    await run({ id: 'rendition-240p', kind: 'rendition', height: 240, role: 'secondary' });
+    // Assess
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 0);
+  });
+
+  it('is published by the fallback of the main rendition, under its own keys', async () => {
+    // Act
+    await run({
+      id: 'rendition-240p-fallback',
+      kind: 'rendition-fallback',
+      origin: { id: 'rendition-240p', kind: 'rendition', height: 240 },
+    });
+    // Assess
+    const publish = snsMock.commandCalls(PublishCommand)[0]?.args[0].input;
+    expect(JSON.parse(publish?.Message ?? '')).toMatchObject({
+      branchId: 'rendition-240p-fallback',
+      artifacts: [{ key: `outputs/${VIDEO_ID}/renditions/fallback/120p.mp4` }],
+    });
+  });
+});
