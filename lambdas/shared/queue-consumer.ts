@@ -1,11 +1,14 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSHandler, SQSRecord } from 'aws-lambda';
 import { metrics } from './powertools.js';
+import { deadLetterPoison } from './sqs.js';
 
 /**
  * The one shape of an SQS consumer: each record's body goes to `handleBody`;
- * a record that throws is reported as a batch item failure (retried by SQS,
- * dead-lettered after maxReceiveCount) while the others are acknowledged.
+ * a poison record (not an event we accept) goes straight to the DLQ with its
+ * reason (see deadLetterPoison); any other record that throws is reported as
+ * a batch item failure (retried by SQS, dead-lettered after maxReceiveCount)
+ * while the others are acknowledged.
  * Metrics are flushed however the batch ends. The processor is returned too,
  * so tests can inspect its failure messages.
  */
@@ -14,8 +17,17 @@ export const defineQueueConsumer = (
 ): { handler: SQSHandler; processor: BatchProcessor } => {
   const processor = new BatchProcessor(EventType.SQS);
   const handler: SQSHandler = async (event, context) =>
-    processPartialResponse(event, (record: SQSRecord) => handleBody(record.body), processor, {
-      context,
-    }).finally(() => metrics.publishStoredMetrics());
+    processPartialResponse(
+      event,
+      async (record: SQSRecord) => {
+        try {
+          await handleBody(record.body);
+        } catch (err) {
+          if (!(await deadLetterPoison(record, err))) throw err;
+        }
+      },
+      processor,
+      { context }
+    ).finally(() => metrics.publishStoredMetrics());
   return { handler, processor };
 };

@@ -1,8 +1,9 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { SQSHandler, SQSRecord } from 'aws-lambda';
 import { requireEnv } from '../shared/env.js';
-import { logger, metrics, tracer } from '../shared/powertools.js';
+import { logger, metrics } from '../shared/powertools.js';
+import { deadLetterPoison, sqs } from '../shared/sqs.js';
 import { backoffSeconds, countRunning, StartBudget, WorkflowsAtCapacity } from './backpressure.js';
 import { handleUploadMessage, sfn } from './logic.js';
 
@@ -11,11 +12,12 @@ import { handleUploadMessage, sfn } from './logic.js';
  * Env: STATE_MACHINE_ARN; MAX_RUNNING_WORKFLOWS (no bound when unset);
  * OUTPUT_BUCKET (the per-key pointer); STARTER_QUEUE_URL and
  * BACKPRESSURE_BASE_SECONDS / BACKPRESSURE_MAX_SECONDS (the backoff of a
- * held-back upload). A record that throws is reported as a batch item failure,
- * retried by SQS and dead-lettered after maxReceiveCount; one held back by the
+ * held-back upload); DEAD_LETTER_QUEUE_URL (a body that is not an S3 event
+ * goes there at once, with its reason). Any other record that throws is
+ * reported as a batch item failure, retried by SQS and dead-lettered after
+ * maxReceiveCount; one held back by the
  * bound also gets a longer invisibility, so it waits instead of spinning.
  */
-const sqs = tracer.captureAWSv3Client(new SQSClient({}));
 export const processor = new BatchProcessor(EventType.SQS);
 
 const positiveInt = (name: string): number | undefined => {
@@ -65,6 +67,7 @@ export const handler: SQSHandler = async (event, context) => {
         return await handleUploadMessage(record.body, config, budget);
       } catch (err) {
         if (err instanceof WorkflowsAtCapacity) await holdBack(record);
+        else if (await deadLetterPoison(record, err)) return;
         throw err;
       }
     },

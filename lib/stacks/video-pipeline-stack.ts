@@ -284,6 +284,17 @@ export class VideoPipelineStack extends Stack {
     });
     starterFn.function.addEnvironment('STARTER_QUEUE_URL', this.starter.queue.queueUrl);
     this.audit = new QueueWorker(this, 'UploadAuditWorker', { consumer: auditFn.function });
+    // A body that is not an S3 event goes to the consumer's DLQ at once, with its reason,
+    // instead of spending the starter's 100 receives (lambdas/shared/sqs.ts).
+    for (const [worker, consumer] of [
+      [this.starter, starterFn],
+      [this.audit, auditFn],
+    ] as const) {
+      const dlq = worker.deadLetterQueue;
+      if (!dlq) continue;
+      consumer.function.addEnvironment('DEAD_LETTER_QUEUE_URL', dlq.queueUrl);
+      dlq.grantSendMessages(consumer.role);
+    }
     // Both consumers want every upload; S3 already filters on the uploads/ prefix.
     this.uploads.addQueueSubscription(this.starter.queue);
     this.uploads.addQueueSubscription(this.audit.queue);

@@ -457,51 +457,39 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
   });
 
   testCase(
-    'poison message: retried maxReceiveCount times, then kept in the DLQ',
+    'poison message: moved to the DLQ at once, intact, with the reason',
     240_000,
     async () => {
-      // Prepare: shorten the visibility timeout so five receives take seconds, not 15 minutes.
-      const attrs = await aws.sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: out.StartWorkflowQueueUrl,
-          AttributeNames: ['VisibilityTimeout'],
-        })
-      );
-      const original = attrs.Attributes?.VisibilityTimeout ?? '180';
+      // Prepare: a body that can never become an upload (the starter allows 100 receives
+      // for backpressure, so retrying a poison that often would take hours).
       const marker = `poison-${runId}`;
-      await setVisibility(out.StartWorkflowQueueUrl, '1');
-      try {
-        // Act
-        await aws.sqs.send(
-          new SendMessageCommand({
-            QueueUrl: out.StartWorkflowQueueUrl,
-            MessageBody: `{"Records": "${marker}"`,
-          })
-        );
-        const dead = await poll(
-          'poison message in the DLQ',
-          async () => (await dlqMessage(out.StartWorkflowDeadLetterQueueUrl, marker)) ?? undefined,
-          120_000
-        );
-        // Assess: the body arrived intact after at least maxReceiveCount deliveries.
-        expect(dead.Body).toBe(`{"Records": "${marker}"`);
-        expect(Number(dead.Attributes?.ApproximateReceiveCount)).toBeGreaterThanOrEqual(5);
-        observations.poison = { inDlq: true };
-      } finally {
-        await setVisibility(out.StartWorkflowQueueUrl, original);
-      }
+      const body = `{"Records": "${marker}"`;
+
+      // Act
+      await aws.sqs.send(
+        new SendMessageCommand({ QueueUrl: out.StartWorkflowQueueUrl, MessageBody: body })
+      );
+      const dead = await poll(
+        'poison message in the DLQ',
+        async () => (await dlqMessage(out.StartWorkflowDeadLetterQueueUrl, marker)) ?? undefined,
+        120_000
+      );
+
+      // Assess: the body arrived intact, with why it was dead-lettered; no workflow started.
+      expect(dead.Body).toBe(body);
+      expect(dead.MessageAttributes?.['error-name']?.StringValue).toBe('InvalidEventError');
+      expect(dead.MessageAttributes?.['error-message']?.StringValue).toMatch(
+        /^SQS body is not JSON/
+      );
+      await waitForQueueToDrain(out.StartWorkflowQueueUrl);
+      observations.poison = {
+        inDlq: true,
+        errorName: dead.MessageAttributes?.['error-name']?.StringValue,
+      };
     }
   );
 
   // ---- helpers that need the clients -----------------------------------------------------------
-  const setVisibility = (queueUrl: string, seconds: string) =>
-    aws.sqs.send(
-      new SetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        Attributes: { VisibilityTimeout: seconds },
-      })
-    );
-
   const waitForQueueToDrain = async (queueUrl: string) => {
     await new Promise((r) => setTimeout(r, 1000));
     await poll(
@@ -553,6 +541,7 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
         WaitTimeSeconds: 1,
         VisibilityTimeout: 0,
         MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+        MessageAttributeNames: ['All'],
       })
     );
     return res.Messages?.find((m) => m.Body?.includes(needle));

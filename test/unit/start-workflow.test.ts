@@ -5,10 +5,12 @@ import {
   SFNServiceException,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { videoIdFor } from '../../contract/index.js';
 import { metrics } from '../../lambdas/shared/powertools.js';
+import { sqs } from '../../lambdas/shared/sqs.js';
 import { handler } from '../../lambdas/start-workflow/handler.js';
 import { sfn } from '../../lambdas/start-workflow/logic.js';
 import {
@@ -22,6 +24,7 @@ import {
 
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:video';
 const sfnMock = mockClient(sfn);
+const sqsMock = mockClient(sqs);
 
 const invoke = (event: ReturnType<typeof sqsEventFactory>) =>
   handler(event, lambdaContextFactory(), () => undefined) as Promise<{
@@ -40,6 +43,7 @@ describe('start-workflow handler', () => {
   beforeEach(() => {
     vi.stubEnv('STATE_MACHINE_ARN', STATE_MACHINE_ARN);
     sfnMock.reset();
+    sqsMock.reset();
     sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date() });
   });
   afterEach(() => {
@@ -170,6 +174,43 @@ describe('start-workflow handler', () => {
     // Assess
     expect(res.batchItemFailures).toEqual([{ itemIdentifier: bad.messageId }]);
     expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+  });
+
+  it('moves a poison record straight to the DLQ with its reason when one is configured', async () => {
+    // Prepare
+    vi.stubEnv('DEAD_LETTER_QUEUE_URL', 'http://127.0.0.1:4566/000000000000/starter-dlq');
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
+    sfnMock.on(StartExecutionCommand).rejectsOnce(throttled());
+    const poison = sqsRecordFactory('{"Records": [');
+    const busy = sqsRecordFactory(snsRawS3Message([{ key: 'uploads/busy.mp4' }]));
+
+    // Act
+    const res = await invoke(sqsEventFactory([poison, busy]));
+
+    // Assess: the poison is acknowledged (it is in the DLQ); the throttled upload is retried.
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: busy.messageId }]);
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+    const sent = sqsMock.commandCalls(SendMessageCommand)[0].args[0].input;
+    expect(sent.QueueUrl).toBe('http://127.0.0.1:4566/000000000000/starter-dlq');
+    expect(sent.MessageBody).toBe('{"Records": [');
+    expect(sent.MessageAttributes?.['error-name']?.StringValue).toBe('InvalidEventError');
+    expect(sent.MessageAttributes?.['error-message']?.StringValue).toBe(
+      'SQS body is not JSON: {"Records": ['
+    );
+    expect(sent.MessageAttributes?.['source-message-id']?.StringValue).toBe(poison.messageId);
+  });
+
+  it('still retries a poison record when no DLQ is configured (nothing is lost)', async () => {
+    // Prepare
+    const poison = sqsRecordFactory('{"Records": [');
+    const good = sqsRecordFactory(snsRawS3Message());
+
+    // Act
+    const res = await invoke(sqsEventFactory([poison, good]));
+
+    // Assess
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: poison.messageId }]);
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageCommand, 0);
   });
 
   it('ignores s3:TestEvent bodies without starting anything', async () => {
