@@ -1,6 +1,4 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { rethrowClassified } from '../../contract/aws-errors.js';
 import {
   type AggregateInput,
   type AggregateOutput,
@@ -25,11 +23,9 @@ import {
   type VideoStatus,
 } from '../../contract/index.js';
 import { mapLimit } from '../shared/concurrency.js';
-import { logger, metrics, tracer } from '../shared/powertools.js';
+import { logger, metrics } from '../shared/powertools.js';
 import { getJsonIfExists, putJson } from '../shared/s3.js';
-
-/** One client per process: reused across warm invocations. */
-export const sns = tracer.captureAWSv3Client(new SNSClient({}));
+import { publishEvent } from '../shared/sns.js';
 
 /** Parallel S3 reads of branch records; enough to be fast, few enough not to trip SlowDown. */
 export const READ_CONCURRENCY = 16;
@@ -313,24 +309,16 @@ export const aggregate = async (
     source,
     manifest: { bucket: outputBucket, key },
   };
-  try {
-    // A retried aggregator publishes again with the same videoId; subscribers dedupe on it.
-    await sns.send(
-      new PublishCommand({
-        TopicArn: topicArn,
-        Message: JSON.stringify(event),
-        MessageAttributes: {
-          [PROCESSED_EVENT_ATTRIBUTES.status]: { DataType: 'String', StringValue: status },
-          [PROCESSED_EVENT_ATTRIBUTES.type]: {
-            DataType: 'String',
-            StringValue: PROCESSED_EVENT_TYPES.processed,
-          },
-        },
-      })
-    );
-  } catch (err) {
-    rethrowClassified(err, `Publish ${videoId}`);
-  }
+  // A retried aggregator publishes again with the same videoId; subscribers dedupe on it.
+  await publishEvent(
+    topicArn,
+    event,
+    {
+      [PROCESSED_EVENT_ATTRIBUTES.status]: status,
+      [PROCESSED_EVENT_ATTRIBUTES.type]: PROCESSED_EVENT_TYPES.processed,
+    },
+    `Publish ${videoId}`
+  );
 
   const metricName =
     status === 'COMPLETE'

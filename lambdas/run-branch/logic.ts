@@ -1,6 +1,4 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { rethrowClassified } from '../../contract/aws-errors.js';
 import {
   type Artifact,
   type Branch,
@@ -16,8 +14,9 @@ import {
   type VideoPlayableEvent,
 } from '../../contract/index.js';
 import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
-import { logger, metrics, tracer } from '../shared/powertools.js';
+import { logger, metrics } from '../shared/powertools.js';
 import { getJsonIfExists, presignSource, putBytes, putFile, putJson } from '../shared/s3.js';
+import { publishEvent } from '../shared/sns.js';
 import { withTempDir } from '../shared/tmp.js';
 import { parseEvent } from '../shared/validate.js';
 
@@ -88,9 +87,6 @@ export const sequenceStopReason = async (
   return null;
 };
 
-/** One client per process: reused across warm invocations. */
-export const sns = tracer.captureAWSv3Client(new SNSClient({}));
-
 /** True when this branch's artifact makes the video playable: not demoted, nor is its origin. */
 export const announcesPlayable = (branch: Branch): boolean => {
   const origin = (branch as { origin?: Branch }).origin;
@@ -102,27 +98,13 @@ export const announcesPlayable = (branch: Branch): boolean => {
  * record, so a subscriber can rely on it). Attribute `type` only: subscriptions
  * that filter on `status` (alerts) never receive it.
  */
-export const publishPlayable = async (
-  topicArn: string,
-  event: VideoPlayableEvent
-): Promise<void> => {
-  try {
-    await sns.send(
-      new PublishCommand({
-        TopicArn: topicArn,
-        Message: JSON.stringify(event),
-        MessageAttributes: {
-          [PROCESSED_EVENT_ATTRIBUTES.type]: {
-            DataType: 'String',
-            StringValue: PROCESSED_EVENT_TYPES.playable,
-          },
-        },
-      })
-    );
-  } catch (err) {
-    rethrowClassified(err, `Publish VideoPlayable ${event.videoId}`);
-  }
-};
+export const publishPlayable = (topicArn: string, event: VideoPlayableEvent): Promise<void> =>
+  publishEvent(
+    topicArn,
+    event,
+    { [PROCESSED_EVENT_ATTRIBUTES.type]: PROCESSED_EVENT_TYPES.playable },
+    `Publish VideoPlayable ${event.videoId}`
+  );
 
 /**
  * One Map iteration, for any registered kind: validate the branch against its

@@ -12,9 +12,10 @@ import type {
   Manifest,
 } from '../../contract/index.js';
 import { handler } from '../../lambdas/aggregate/handler.js';
-import { aggregate, failureReason, READ_CONCURRENCY, sns } from '../../lambdas/aggregate/logic.js';
+import { aggregate, failureReason, READ_CONCURRENCY } from '../../lambdas/aggregate/logic.js';
 import { metrics } from '../../lambdas/shared/powertools.js';
 import { s3 } from '../../lambdas/shared/s3.js';
+import { sns } from '../../lambdas/shared/sns.js';
 import {
   branchResultFactory,
   jsonBody,

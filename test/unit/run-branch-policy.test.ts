@@ -6,8 +6,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Branch, BranchResult, FanOutPolicy } from '../../contract/index.js';
 import { cleanupMedia, makeClip, useMediaTools } from '../../fixtures/media.js';
-import { runBranch, sequenceStopReason, sns } from '../../lambdas/run-branch/logic.js';
+import { runBranch, sequenceStopReason } from '../../lambdas/run-branch/logic.js';
 import { s3 } from '../../lambdas/shared/s3.js';
+import { sns } from '../../lambdas/shared/sns.js';
 import {
   branchInputFactory,
   branchResultFactory,

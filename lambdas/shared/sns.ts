@@ -1,0 +1,32 @@
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { rethrowClassified } from '../../contract/aws-errors.js';
+import { tracer } from './powertools.js';
+
+/** One client per process, reused across warm invocations. */
+export const sns = tracer.captureAWSv3Client(new SNSClient({}));
+
+/**
+ * Publishes one JSON event with string message attributes (what subscription
+ * filter policies match on). Throttling and 5xx become TransientServiceError,
+ * so the state machine retries the step.
+ */
+export const publishEvent = async (
+  topicArn: string,
+  event: unknown,
+  attributes: Record<string, string>,
+  action: string
+): Promise<void> => {
+  try {
+    await sns.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Message: JSON.stringify(event),
+        MessageAttributes: Object.fromEntries(
+          Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])
+        ),
+      })
+    );
+  } catch (err) {
+    rethrowClassified(err, action);
+  }
+};
