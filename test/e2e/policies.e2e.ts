@@ -84,6 +84,12 @@ const useVariant = (stackProps: VideoPipelineStackProps) => {
   return { upload, waitForManifest };
 };
 
+const VARIANT_SKIP_REASON =
+  'the variant-stack policy cases deploy their own stack; on LocalStack that second deploy is ' +
+  'not scripted yet (issue #8 stays open for it), so they run on the local runtime only';
+if (target.name !== 'local')
+  console.log(`[e2e] skipping on ${target.name}: ${VARIANT_SKIP_REASON}`);
+
 describe.skipIf(target.name !== 'local')(
   'primary failure with no fallback (local runtime, 1 s rendition timeout, no fallback)',
   () => {
