@@ -4,6 +4,7 @@
  * the constructs, the CLI and the tools all import from here.
  */
 export * from './aws-errors.js';
+export * from './concurrency.js';
 export * from './errors.js';
 export * from './layout.js';
 export * from './metadata.js';

@@ -5,12 +5,12 @@ import {
   CurrentPointerSchema,
   currentPointerKey,
   manifestKey,
+  mapLimit,
   OUTPUT_PREFIX,
   UPLOAD_PREFIX,
 } from '../../contract/index.js';
 import type { Clients } from './aws.js';
 import { CliError, type StackOutputs } from './config.js';
-import { mapLimit } from './map-limit.js';
 import {
   type ListRow,
   renderListTable,

@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { mapLimit } from '../../contract/concurrency.js';
 import {
   type AggregateInput,
   type AggregateOutput,
@@ -22,7 +23,6 @@ import {
   type VideoProcessedEvent,
   type VideoStatus,
 } from '../../contract/index.js';
-import { mapLimit } from '../shared/concurrency.js';
 import { logger, metrics } from '../shared/powertools.js';
 import { getJsonIfExists, putJson } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';

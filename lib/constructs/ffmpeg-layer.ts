@@ -37,13 +37,6 @@ export interface FfmpegLayerProps {
   readonly requireFetched?: boolean;
 }
 
-/** Back-compat: the two binaries the layer ships. */
-export const resolveFfmpegBinaries = (): { ffmpeg: string; ffprobe: string } => {
-  const fetched = findFetchedBuild();
-  const build = 'build' in fetched ? fetched.build : npmFallbackBuild();
-  return { ffmpeg: build.ffmpeg, ffprobe: build.ffprobe };
-};
-
 /**
  * A Lambda layer with `bin/ffmpeg`, `bin/ffprobe` and `licenses/ffmpeg/`.
  * Lambda unzips layers into /opt and puts /opt/bin on PATH, so functions find

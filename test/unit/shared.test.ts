@@ -15,6 +15,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod/mini';
+import { mapLimit } from '../../contract/concurrency.js';
 import {
   isNotFound,
   isTransientAwsError,
@@ -23,7 +24,6 @@ import {
   TransientServiceError,
 } from '../../contract/index.js';
 import { useMediaTools } from '../../fixtures/media.js';
-import { mapLimit } from '../../lambdas/shared/concurrency.js';
 import { runTool, stderrTail } from '../../lambdas/shared/media.js';
 import { logger, metrics } from '../../lambdas/shared/powertools.js';
 import { getJsonIfExists, headIfExists, putFile, putJson, s3 } from '../../lambdas/shared/s3.js';
