@@ -31,6 +31,13 @@ export {
   mergeProps,
   SECURE_DEFAULT_OVERRIDDEN,
 } from './constructs/merge-props.js';
+export {
+  PipelineAlarms,
+  type PipelineAlarmsProps,
+  type WatchedFunction,
+  type WatchedQueue,
+} from './constructs/pipeline-alarms.js';
+export { PipelineDashboard, type PipelineDashboardProps } from './constructs/pipeline-dashboard.js';
 export { PipelineFunction, type PipelineFunctionProps } from './constructs/pipeline-function.js';
 export {
   MIN_MAX_RECEIVE_COUNT,

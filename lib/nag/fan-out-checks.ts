@@ -3,6 +3,7 @@ import { NagMessageLevel, NagPack, type NagPackProps, type NagRuleResult } from 
 import type { IConstruct } from 'constructs';
 import { SFNInlineMapConcurrency } from './rules/sfn-inline-map-concurrency.js';
 import { SFNLambdaTaskTimeout } from './rules/sfn-lambda-task-timeout.js';
+import { SQSDeadLetterAlarm } from './rules/sqs-dead-letter-alarm.js';
 import { SQSRedriveMaxReceiveCount } from './rules/sqs-max-receive-count.js';
 import { SQSVisibilityTimeout } from './rules/sqs-visibility-timeout.js';
 
@@ -29,6 +30,14 @@ export const FAN_OUT_RULES: readonly FanOutRule[] = [
     info: "The SQS queue's redrive policy has a maxReceiveCount below 5.",
     explanation:
       'Throttled or timed-out receives count too; a low maxReceiveCount moves healthy messages to the DLQ.',
+  },
+  {
+    id: 'SQSDeadLetterAlarm',
+    rule: SQSDeadLetterAlarm,
+    info: 'A dead-letter queue (SQS redrive target or SNS delivery DLQ) has no depth alarm with an action.',
+    explanation:
+      'A message in a DLQ is a failure nobody retries; without an alarm that notifies someone it ' +
+      'expires there unseen after the retention period.',
   },
   {
     id: 'SFNLambdaTaskTimeout',

@@ -33,6 +33,12 @@ import {
   MapFanOutFanIn,
   type ThrottleRetryProps,
 } from '../constructs/map-fan-out-fan-in.js';
+import {
+  PipelineAlarms,
+  type WatchedFunction,
+  type WatchedQueue,
+} from '../constructs/pipeline-alarms.js';
+import { PipelineDashboard } from '../constructs/pipeline-dashboard.js';
 import { PipelineFunction, type PipelineFunctionProps } from '../constructs/pipeline-function.js';
 import { QueueWithDeadLetter } from '../constructs/queue-with-dead-letter.js';
 import { QueueWorker } from '../constructs/queue-worker.js';
@@ -129,6 +135,8 @@ export class VideoPipelineStack extends Stack {
   public readonly starter: QueueWorker;
   public readonly audit: QueueWorker;
   public readonly alerts: QueueWithDeadLetter;
+  public readonly alarms: PipelineAlarms;
+  public readonly dashboard: PipelineDashboard;
 
   constructor(scope: Construct, id: string, props: VideoPipelineStackProps = {}) {
     super(scope, id, props);
@@ -313,6 +321,22 @@ export class VideoPipelineStack extends Stack {
       },
     });
 
+    // ---- Dashboard and alarms ------------------------------------------------
+    ({ alarms: this.alarms, dashboard: this.dashboard } = this.declareObservability({
+      functions: [
+        { label: 'Probe', function: probe.function },
+        { label: 'Plan', function: plan.function },
+        ...branchFns.map(({ kind, fn }) => ({
+          label: `${pascalCase(kind)}Branch`,
+          function: fn.function,
+        })),
+        { label: 'Aggregate', function: aggregate.function },
+        { label: 'StartWorkflow', function: starterFn.function },
+        { label: 'UploadAudit', function: auditFn.function },
+      ],
+      backpressureMaxDelay: props.backpressureMaxDelay ?? Duration.seconds(120),
+    }));
+
     // ---- Least-privilege grants (exact actions, exact prefixes) -------------
     const read = (bucket: s3.IBucket, prefix: string) =>
       new iam.PolicyStatement({
@@ -383,6 +407,57 @@ export class VideoPipelineStack extends Stack {
     out('StartWorkflowDeadLetterQueueUrl', this.starter.deadLetterQueue!.queueUrl);
     out('UploadAuditQueueUrl', this.audit.queue.queueUrl);
     out('AlertsQueueUrl', this.alerts.queue.queueUrl);
+    out('AlarmTopicArn', this.alarms.alarmTopic.topicArn);
+  }
+
+  /**
+   * Every queue's depth and oldest message, every DLQ (SQS redrive and SNS
+   * delivery), the state machine and each function's throttles on one
+   * dashboard; every alarm (the DLQ and execution alarms the constructs carry,
+   * plus the age and throttle alarms made here) notifies one topic.
+   */
+  private declareObservability(o: {
+    functions: WatchedFunction[];
+    backpressureMaxDelay: Duration;
+  }): { alarms: PipelineAlarms; dashboard: PipelineDashboard } {
+    const deadLetterQueues: WatchedQueue[] = [
+      { label: 'StartWorkflowDLQ', queue: this.starter.deadLetterQueue! },
+      { label: 'UploadAuditDLQ', queue: this.audit.deadLetterQueue! },
+      { label: 'AlertsDLQ', queue: this.alerts.deadLetterQueue },
+      { label: 'VideoUploadedDeliveryDLQ', queue: this.uploads.deliveryDeadLetterQueue },
+      { label: 'VideoProcessedDeliveryDLQ', queue: this.processed.deliveryDeadLetterQueue },
+    ];
+    const queues: WatchedQueue[] = [
+      {
+        label: 'StartWorkflow',
+        queue: this.starter.queue,
+        // Backpressure holds uploads on purpose; only far beyond its longest backoff is it stuck.
+        maxMessageAge: Duration.seconds(Math.max(900, o.backpressureMaxDelay.toSeconds() * 10)),
+      },
+      { label: 'UploadAudit', queue: this.audit.queue },
+      // Alerts are read by a person: a day without reading them is the problem.
+      { label: 'Alerts', queue: this.alerts.queue, maxMessageAge: Duration.days(1) },
+    ];
+    const alarms = new PipelineAlarms(this, 'Alarms', {
+      queues,
+      functions: o.functions,
+      existingAlarms: [
+        this.starter.dlqAlarm!,
+        this.audit.dlqAlarm!,
+        this.alerts.dlqAlarm,
+        this.uploads.deliveryDlqAlarm,
+        this.processed.deliveryDlqAlarm,
+        ...this.workflow.alarms,
+      ],
+    });
+    const dashboard = new PipelineDashboard(this, 'Dashboard', {
+      queues,
+      deadLetterQueues,
+      stateMachine: this.workflow.stateMachine,
+      functions: o.functions,
+      alarms: alarms.alarms,
+    });
+    return { alarms, dashboard };
   }
 
   /**

@@ -1,6 +1,9 @@
 import { Duration, Stack } from 'aws-cdk-lib';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -183,5 +186,79 @@ describe('FanOut-SFNInlineMapConcurrency', () => {
     const found = violations(stack, 'SFNInlineMapConcurrency');
     // Assess
     expect(found).toEqual([]);
+  });
+});
+
+describe('FanOut-SQSDeadLetterAlarm', () => {
+  /** A queue with a DLQ, and optionally an alarm on the DLQ's depth, with or without an action. */
+  const redriven = (alarm: 'none' | 'silent' | 'notifying') => {
+    const stack = new Stack();
+    const dlq = new sqs.Queue(stack, 'Dlq');
+    new sqs.Queue(stack, 'Queue', { deadLetterQueue: { queue: dlq, maxReceiveCount: 5 } });
+    if (alarm !== 'none') {
+      const created = dlq
+        .metricApproximateNumberOfMessagesVisible()
+        .createAlarm(stack, 'DlqAlarm', { threshold: 1, evaluationPeriods: 1 });
+      if (alarm === 'notifying') {
+        created.addAlarmAction(new actions.SnsAction(new sns.Topic(stack, 'Ops')));
+      }
+    }
+    return { stack, dlq };
+  };
+
+  it('Noncompliance 1: a redrive target without any alarm', () => {
+    // Prepare
+    const { stack, dlq } = redriven('none');
+    // Act
+    const found = violations(stack, 'SQSDeadLetterAlarm');
+    // Assess
+    expect(found).toEqual([`${dlq.node.path}/Resource`]);
+  });
+
+  it('Noncompliance 2: an alarm on the DLQ that notifies nobody', () => {
+    // Prepare
+    const { stack, dlq } = redriven('silent');
+    // Act
+    const found = violations(stack, 'SQSDeadLetterAlarm');
+    // Assess
+    expect(found).toEqual([`${dlq.node.path}/Resource`]);
+  });
+
+  it("Noncompliance 3: an SNS subscription's delivery DLQ without an alarm", () => {
+    // Prepare
+    const stack = new Stack();
+    const deliveryDlq = new sqs.Queue(stack, 'DeliveryDlq');
+    new sns.Topic(stack, 'Topic').addSubscription(
+      new subs.SqsSubscription(new sqs.Queue(stack, 'Target'), { deadLetterQueue: deliveryDlq })
+    );
+    // Act
+    const found = violations(stack, 'SQSDeadLetterAlarm');
+    // Assess: the DLQ is reported; the subscribed queue, which nothing dead-letters into, is N/A.
+    expect(found).toEqual([`${deliveryDlq.node.path}/Resource`]);
+  });
+
+  it('Compliance: a depth alarm with an action on the DLQ; plain queues are N/A', () => {
+    // Prepare
+    const { stack } = redriven('notifying');
+    new sqs.Queue(stack, 'Plain');
+    // Act
+    const found = violations(stack, 'SQSDeadLetterAlarm');
+    // Assess
+    expect(found).toEqual([]);
+  });
+
+  it('Noncompliance 4: an alarm with an action on another metric of the DLQ', () => {
+    // Prepare
+    const stack = new Stack();
+    const dlq = new sqs.Queue(stack, 'Dlq');
+    new sqs.Queue(stack, 'Queue', { deadLetterQueue: { queue: dlq, maxReceiveCount: 5 } });
+    dlq
+      .metricApproximateAgeOfOldestMessage()
+      .createAlarm(stack, 'AgeAlarm', { threshold: 60, evaluationPeriods: 1 })
+      .addAlarmAction(new actions.SnsAction(new sns.Topic(stack, 'Ops')));
+    // Act
+    const found = violations(stack, 'SQSDeadLetterAlarm');
+    // Assess
+    expect(found).toEqual([`${dlq.node.path}/Resource`]);
   });
 });

@@ -63,13 +63,14 @@ describe('nag packs on a deliberately bad stack', () => {
     );
   });
 
-  it('FanOut reports all four of its rules', () => {
+  it('FanOut reports all five of its rules', () => {
     // Act
     const found = ruleNames(new FanOutChecks());
     // Assess
     expect(found.sort()).toEqual([
       'FanOut-SFNInlineMapConcurrency',
       'FanOut-SFNLambdaTaskTimeout',
+      'FanOut-SQSDeadLetterAlarm',
       'FanOut-SQSRedriveMaxReceiveCount',
       'FanOut-SQSVisibilityTimeout',
     ]);

@@ -173,7 +173,7 @@ describe('event fan-out', () => {
       .filter(([, k]) => k.Properties.EnableKeyRotation === true)
       .map(([id]) => id);
     const topics = Object.values(resources('AWS::SNS::Topic'));
-    expect(topics).toHaveLength(2);
+    expect(topics).toHaveLength(3); // VideoUploaded, VideoProcessed and the alarm topic
     for (const t of topics) {
       expect(keyIds).toContain(t.Properties.KmsMasterKeyId['Fn::GetAtt'][0]);
     }
@@ -419,5 +419,224 @@ describe('backpressure', () => {
       });
       expect(task.Retry?.[1]?.ErrorEquals).not.toContain('Lambda.TooManyRequestsException');
     }
+  });
+});
+
+describe('dashboard and alarms', () => {
+  type Json = Record<string, unknown>;
+  const alarms = () => Object.values(resources('AWS::CloudWatch::Alarm')) as Json[];
+  const props = (r: Json) => r.Properties as Json;
+  const getAtt = (v: unknown) => (v as { 'Fn::GetAtt'?: [string, string] })?.['Fn::GetAtt'];
+
+  /** Queues something dead-letters into, read from the template (SQS redrive and SNS delivery). */
+  const deadLetterQueueIds = (): string[] => {
+    const redrives = [
+      ...Object.values(resources('AWS::SQS::Queue')),
+      ...Object.values(resources('AWS::SNS::Subscription')),
+    ].map((r) => (r.Properties?.RedrivePolicy as { deadLetterTargetArn?: unknown }) ?? {});
+    return [...new Set(redrives.flatMap((r) => getAtt(r.deadLetterTargetArn)?.[0] ?? []))].sort();
+  };
+  const onQueue = (metric: string, queueId: string) =>
+    alarms().filter(
+      (a) =>
+        props(a).MetricName === metric &&
+        (props(a).Dimensions as Array<{ Name: string; Value: unknown }>).some(
+          (d) => d.Name === 'QueueName' && getAtt(d.Value)?.[0] === queueId
+        )
+    );
+  const alarmTopicId = () => {
+    const [id] = Object.entries(resources('AWS::SNS::Topic'))
+      .filter(([logicalId]) => logicalId.startsWith('Alarms'))
+      .map(([logicalId]) => logicalId);
+    return id;
+  };
+
+  /** The dashboard body as JSON, each intrinsic replaced by `<LogicalId>` or `<LogicalId.Attr>`. */
+  const dashboardBody = (): { widgets: Array<{ properties: Json }> } => {
+    const [dashboard] = Object.values(resources('AWS::CloudWatch::Dashboard'));
+    const body = dashboard?.Properties?.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+    const text = body['Fn::Join'][1]
+      .map((part) => {
+        if (typeof part === 'string') return part;
+        const att = getAtt(part);
+        if (att) return `<${att[0]}.${att[1]}>`;
+        const ref = (part as { Ref?: string }).Ref;
+        if (ref) return `<${ref}>`;
+        throw new Error(`Unexpected intrinsic in DashboardBody: ${JSON.stringify(part)}`);
+      })
+      .join('');
+    return JSON.parse(text);
+  };
+  const widget = (title: string) => {
+    const found = dashboardBody().widgets.find((w) => w.properties.title === title);
+    if (!found) throw new Error(`no widget titled ${title}`);
+    return found.properties as { metrics: unknown[][] };
+  };
+  /** One line per graphed series: a metric's fields, or a math expression's text. */
+  const metricLines = (title: string) =>
+    widget(title).metrics.map((m) =>
+      m
+        .map((part) =>
+          typeof part === 'object' && part !== null && 'expression' in part
+            ? String(part.expression)
+            : typeof part === 'string'
+              ? part
+              : JSON.stringify(part)
+        )
+        .join(' ')
+    );
+
+  it('derives five DLQs from the template: both SQS consumers, the alerts DLQ and both SNS delivery DLQs', () => {
+    // Act
+    const ids = deadLetterQueueIds();
+    // Assess
+    expect(ids).toHaveLength(5);
+    expect(ids).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^AlertsDeadLetterQueue/),
+        expect.stringMatching(/^VideoUploadedDeliveryDeadLetterQueue/),
+        expect.stringMatching(/^VideoProcessedDeliveryDeadLetterQueue/),
+      ])
+    );
+  });
+
+  it('alarms on the depth of every DLQ in the template at 1 message, notifying the alarm topic', () => {
+    // Act
+    const perDlq = deadLetterQueueIds().map((id) => ({
+      id,
+      alarms: onQueue('ApproximateNumberOfMessagesVisible', id).map((a) => ({
+        threshold: props(a).Threshold,
+        actions: props(a).AlarmActions,
+      })),
+    }));
+    // Assess
+    for (const { id, alarms: found } of perDlq) {
+      expect(found, id).toEqual([{ threshold: 1, actions: [{ Ref: alarmTopicId() }] }]);
+    }
+  });
+
+  it('alarms on the age of the oldest message of every queue that is not a DLQ', () => {
+    // Prepare
+    const dlqs = new Set(deadLetterQueueIds());
+    const workQueues = Object.keys(resources('AWS::SQS::Queue')).filter((id) => !dlqs.has(id));
+    // Act
+    const perQueue = workQueues.map((id) => onQueue('ApproximateAgeOfOldestMessage', id));
+    // Assess
+    expect(workQueues).toHaveLength(3);
+    for (const found of perQueue) {
+      expect(found).toHaveLength(1);
+      expect(props(found[0] as Json).AlarmActions).toEqual([{ Ref: alarmTopicId() }]);
+    }
+  });
+
+  it('alarms on throttles of every function in the template', () => {
+    // Prepare
+    const functionIds = Object.keys(resources('AWS::Lambda::Function'));
+    // Act
+    const perFunction = functionIds.map((id) =>
+      alarms().filter(
+        (a) =>
+          props(a).MetricName === 'Throttles' &&
+          (props(a).Dimensions as Array<{ Value: unknown }>).some(
+            (d) => (d.Value as { Ref?: string }).Ref === id
+          )
+      )
+    );
+    // Assess
+    expect(functionIds.length).toBeGreaterThanOrEqual(8);
+    for (const found of perFunction) {
+      expect(found).toHaveLength(1);
+      expect(props(found[0] as Json)).toMatchObject({
+        Threshold: 1,
+        Statistic: 'Sum',
+        AlarmActions: [{ Ref: alarmTopicId() }],
+      });
+    }
+  });
+
+  it('alarms on failed executions, and every alarm in the template notifies the alarm topic', () => {
+    // Act
+    const failed = alarms().filter(
+      (a) => props(a).MetricName === 'ExecutionsFailed' && props(a).Namespace === 'AWS/States'
+    );
+    const silent = Object.entries(resources('AWS::CloudWatch::Alarm')).filter(
+      ([, a]) =>
+        JSON.stringify(a.Properties.AlarmActions) !== JSON.stringify([{ Ref: alarmTopicId() }])
+    );
+    // Assess
+    expect(failed).toHaveLength(1);
+    expect(silent.map(([id]) => id)).toEqual([]);
+  });
+
+  it('encrypts the alarm topic with a rotating key that CloudWatch may use', () => {
+    // Prepare
+    const topic = resources('AWS::SNS::Topic')[alarmTopicId() as string];
+    const keyId = getAtt(topic?.Properties.KmsMasterKeyId)?.[0] as string;
+    // Act
+    const key = resources('AWS::KMS::Key')[keyId];
+    const statements = key?.Properties.KeyPolicy.Statement as Array<{
+      Principal?: { Service?: string };
+      Action: string[];
+    }>;
+    // Assess
+    expect(key?.Properties.EnableKeyRotation).toBe(true);
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: expect.arrayContaining(['kms:Decrypt', 'kms:GenerateDataKey*']),
+        }),
+      ])
+    );
+  });
+
+  it('charts depth and oldest-message age for every queue, and depth for every DLQ', () => {
+    // Prepare
+    const dlqs = deadLetterQueueIds();
+    const workQueues = Object.keys(resources('AWS::SQS::Queue')).filter((id) => !dlqs.includes(id));
+    // Act
+    const depth = metricLines('Queue depth (visible messages)').join('\n');
+    const age = metricLines('Age of the oldest message (s)').join('\n');
+    const dlqDepth = metricLines('DLQ depth').join('\n');
+    // Assess
+    for (const id of workQueues) expect(depth).toContain(`<${id}.QueueName>`);
+    for (const id of [...workQueues, ...dlqs]) expect(age).toContain(`<${id}.QueueName>`);
+    for (const id of dlqs) expect(dlqDepth).toContain(`<${id}.QueueName>`);
+    expect(age).toContain('ApproximateAgeOfOldestMessage');
+  });
+
+  it('charts executions started, succeeded, failed and throttled, and throttles per function', () => {
+    // Prepare
+    const functionIds = Object.keys(resources('AWS::Lambda::Function'));
+    // Act
+    const executions = metricLines('Executions').join('\n');
+    const throttles = metricLines('Lambda throttles per function').join('\n');
+    // Assess
+    for (const metric of [
+      'ExecutionsStarted',
+      'ExecutionsSucceeded',
+      'ExecutionsFailed',
+      'ExecutionThrottled',
+    ]) {
+      expect(executions).toContain(metric);
+    }
+    for (const id of functionIds) expect(throttles).toContain(`<${id}>`);
+  });
+
+  it.each([
+    ['Branches emitted (started)', 'FanOutSent', 'kind,service,tenant'],
+    ['Branches succeeded', 'FanOutSucceeded', 'kind,service,tenant'],
+    ['Branches failed', 'FanOutFailed', 'kind,service,tenant'],
+    ['Branches timed out', 'FanOutTimedOut', 'kind,service,tenant'],
+    ['Branch duration (p50, p95)', 'BranchDurationMs', 'kind,service,tenant'],
+    ['Upload → manifest latency per tenant (p50, p95)', 'UploadToManifestMs', 'service,tenant'],
+    ['Uploads waiting on backpressure per tenant', 'UploadsHeldBack', 'service,tenant'],
+  ])('charts %s from the EMF metric %s over {%s}', (title, metric, dims) => {
+    // Act
+    const lines = metricLines(title).join('\n');
+    // Assess
+    expect(lines).toContain(
+      `SEARCH('{FanOutFanIn,${dims}} service="video-pipeline" MetricName="${metric}"'`
+    );
   });
 });

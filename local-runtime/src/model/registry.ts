@@ -31,6 +31,7 @@ const TYPES: ResourceType[] = [
   noLocalEffect('AWS::SNS::TopicPolicy'),
   noLocalEffect('AWS::SQS::QueuePolicy'),
   noLocalEffect('AWS::CloudWatch::Alarm'),
+  noLocalEffect('AWS::CloudWatch::Dashboard'),
   noLocalEffect('AWS::Lambda::Permission'),
   noLocalEffect('AWS::CDK::Metadata'),
   // CDK adds these for `autoDeleteObjects` / `logRetention`; they only matter on teardown/retention.

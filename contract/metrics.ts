@@ -1,0 +1,43 @@
+/**
+ * The application metrics (Powertools EMF) as a published contract: the
+ * functions emit them, the dashboard construct charts them and the CLI's
+ * `metrics` command aggregates the same records on the local runtime. One
+ * list, so a renamed metric breaks the build instead of an empty widget.
+ */
+
+/** CloudWatch namespace (PipelineFunction sets POWERTOOLS_METRICS_NAMESPACE to it). */
+export const METRICS_NAMESPACE = 'FanOutFanIn';
+/** Powertools adds `service` to every record; CloudWatch keys a metric by all its dimensions. */
+export const METRICS_SERVICE = 'video-pipeline';
+
+export const METRIC_DIMENSIONS = {
+  /** A branch kind (thumbnail, rendition, …): bounded by the registry. */
+  kind: 'kind',
+  /** A configured tenant by name, any other as `other`: bounded by the configuration. */
+  tenant: 'tenant',
+  service: 'service',
+} as const;
+
+/** Per branch kind (and tenant), emitted by the aggregator from the manifest's branches. */
+export const BRANCH_OUTCOME_METRICS = {
+  /** Branches started (emitted by the fan-out), fallbacks included. */
+  emitted: 'FanOutSent',
+  succeeded: 'FanOutSucceeded',
+  failed: 'FanOutFailed',
+  timedOut: 'FanOutTimedOut',
+  fellBack: 'FanOutFellBack',
+  skipped: 'FanOutSkipped',
+} as const;
+
+export const METRIC_NAMES = {
+  ...BRANCH_OUTCOME_METRICS,
+  /** Per kind (and tenant), from the branch worker: the kind's own run time. */
+  branchDuration: 'BranchDurationMs',
+  /** Per tenant, from the aggregator: the upload's S3 event time → the manifest write. */
+  uploadToManifest: 'UploadToManifestMs',
+  /** Per tenant, from the starter: an upload left in the queue by backpressure. */
+  uploadsHeldBack: 'UploadsHeldBack',
+  videosCompleted: 'VideosCompleted',
+  videosPartial: 'VideosPartial',
+  videosFailed: 'VideosFailed',
+} as const;
