@@ -27,6 +27,12 @@ export type SourceObject = z.infer<typeof SourceObjectSchema>;
 export const WorkflowInputSchema = z.object({
   videoId: z.string().check(z.minLength(1)),
   source: SourceObjectSchema,
+  /**
+   * The S3 event time of the upload (ISO 8601), where the upload → manifest
+   * latency starts. A plain string: an emulator's odd timestamp must not fail
+   * the video, it only leaves the latency unmeasured.
+   */
+  uploadedAt: z.optional(z.string()),
 });
 export type WorkflowInput = z.infer<typeof WorkflowInputSchema>;
 

@@ -1,6 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSHandler, SQSRecord } from 'aws-lambda';
-import { metrics } from './powertools.js';
+import { flushMetrics } from './powertools.js';
 import { deadLetterPoison } from './sqs.js';
 
 /**
@@ -28,6 +28,6 @@ export const defineQueueConsumer = (
       },
       processor,
       { context }
-    ).finally(() => metrics.publishStoredMetrics());
+    ).finally(flushMetrics);
   return { handler, processor };
 };

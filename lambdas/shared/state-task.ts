@@ -1,13 +1,13 @@
 import type { Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { correlate, logger, metrics } from './powertools.js';
+import { correlate, flushMetrics, logger } from './powertools.js';
 import { parseEvent } from './validate.js';
 
 /**
  * The one wrapper for Step Functions task handlers: Lambda context on every
  * log line, the input parsed at the edge (an InvalidEventError names the bad
  * fields), every line and trace tagged with the videoId, and the metrics
- * flushed however the task ends.
+ * flushed however the task ends (skipped when it stored none).
  */
 export const defineStateTask =
   <S extends z.ZodMiniType<{ videoId: string }>, O>(
@@ -22,6 +22,6 @@ export const defineStateTask =
     try {
       return await run(input, context);
     } finally {
-      metrics.publishStoredMetrics();
+      flushMetrics();
     }
   };

@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { SQSHandler, SQSRecord } from 'aws-lambda';
 import { requireEnv } from '../shared/env.js';
-import { logger, metrics } from '../shared/powertools.js';
+import { flushMetrics, logger } from '../shared/powertools.js';
 import { deadLetterPoison, sqs } from '../shared/sqs.js';
 import { backoffSeconds, countRunning, StartBudget, WorkflowsAtCapacity } from './backpressure.js';
 import { handleUploadMessage, sfn } from './logic.js';
@@ -74,5 +74,5 @@ export const handler: SQSHandler = async (event, context) => {
     processor,
     // A batch that fails entirely throws (Powertools' default), so the ESM backs off too.
     { context }
-  ).finally(() => metrics.publishStoredMetrics());
+  ).finally(flushMetrics);
 };

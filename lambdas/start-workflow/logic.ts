@@ -28,10 +28,11 @@ export type StartOutcome =
  */
 export const startWorkflow = async (
   stateMachineArn: string,
-  source: SourceObject
+  source: SourceObject,
+  uploadedAt?: string
 ): Promise<StartOutcome> => {
   const videoId = videoIdFor(source);
-  const input: WorkflowInput = { videoId, source };
+  const input: WorkflowInput = { videoId, source, ...(uploadedAt && { uploadedAt }) };
   try {
     const res = await sfn.send(
       new StartExecutionCommand({ stateMachineArn, name: videoId, input: JSON.stringify(input) })
@@ -88,7 +89,7 @@ export const handleUploadMessage = async (
         `Running workflows at the bound; ${source.key} waits in the queue`
       );
     }
-    const outcome = await startWorkflow(stateMachineArn, source);
+    const outcome = await startWorkflow(stateMachineArn, source, record.eventTime || undefined);
     outcomes.push(outcome);
     if (outputBucket) {
       const result = await recordCurrentUpload(s3, outputBucket, {

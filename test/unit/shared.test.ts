@@ -3,6 +3,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -477,10 +478,10 @@ describe('defineStateTask', () => {
   it('passes the parsed input on, tags the logs with the videoId and flushes metrics', async () => {
     // Prepare
     const publish = vi.spyOn(metrics, 'publishStoredMetrics');
-    const task = defineStateTask(InputSchema, 'test input', async (input) => ({
-      doubled: input.n * 2,
-      correlationId: logger.getCorrelationId(),
-    }));
+    const task = defineStateTask(InputSchema, 'test input', async (input) => {
+      metrics.addMetric('TestTaskRan', MetricUnit.Count, 1);
+      return { doubled: input.n * 2, correlationId: logger.getCorrelationId() };
+    });
 
     // Act
     const out = await task({ videoId: 'clip-1', n: 21, extra: true }, lambdaContextFactory());
@@ -494,6 +495,7 @@ describe('defineStateTask', () => {
     // Prepare
     const publish = vi.spyOn(metrics, 'publishStoredMetrics');
     const task = defineStateTask(InputSchema, 'test input', async () => {
+      metrics.addMetric('TestTaskRan', MetricUnit.Count, 1);
       throw new TransientServiceError('S3 said SlowDown');
     });
 
@@ -503,6 +505,24 @@ describe('defineStateTask', () => {
     // Assess
     await expect(result).rejects.toThrow(TransientServiceError);
     expect(publish).toHaveBeenCalledTimes(1);
+  });
+
+  it('skips the flush (and its "No application metrics" warning) when the task stored no metric', async () => {
+    // Prepare
+    const publish = vi.spyOn(metrics, 'publishStoredMetrics');
+    metrics.addDimension('kind', 'left-over');
+    const task = defineStateTask(InputSchema, 'test input', async () => 'quiet');
+
+    // Act
+    const out = await task({ videoId: 'clip-1', n: 1 }, lambdaContextFactory());
+
+    // Assess: nothing published, and the dimension does not leak into the next invocation.
+    expect(out).toBe('quiet');
+    expect(publish).not.toHaveBeenCalled();
+    expect(metrics.hasStoredMetrics()).toBe(false);
+    metrics.addMetric('Next', MetricUnit.Count, 1);
+    expect(metrics.serializeMetrics()._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['service']]);
+    metrics.clearMetrics();
   });
 
   it('rejects bad input with InvalidEventError naming the field, without running the task', async () => {

@@ -73,7 +73,12 @@ describe('start-workflow handler', () => {
     const call = sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input;
     expect(call.stateMachineArn).toBe(STATE_MACHINE_ARN);
     expect(call.name).toBe(videoId);
-    expect(JSON.parse(call.input ?? '')).toEqual({ videoId, source });
+    // uploadedAt: the S3 event time of the notification (the factory's eventTime).
+    expect(JSON.parse(call.input ?? '')).toEqual({
+      videoId,
+      source,
+      uploadedAt: '2026-11-22T10:00:00.000Z',
+    });
   });
 
   it.each([
