@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type AwsOptions, createClients, describeError, effectiveEndpoint } from './aws.js';
 import { type Context, EXIT_IN_PROGRESS, runList, runStatus, runUpload } from './commands.js';
 import { DEFAULT_OUTPUTS_FILES, DEFAULT_STACK, loadStackOutputs } from './config.js';
+import { fetchEmfRecords, metricsView, renderMetricsView } from './metrics.js';
 import { SCREEN_WIDTH, wrapText } from './render.js';
 
 /**
@@ -140,6 +141,24 @@ Set VIDEO_CLI_DEBUG=1 to print stack traces.`
     .option('--limit <n>', 'how many to show', positiveInt('--limit'), 20)
     .action(async (o, cmd: Command) => {
       await run(cmd.optsWithGlobals<GlobalOptions>(), (ctx) => runList(ctx, o.limit));
+    });
+
+  program
+    .command('metrics')
+    .description(
+      'branches per kind and tenant, upload → manifest latency and backpressure, from the ' +
+        "local runtime's EMF records (the dashboard's figures)"
+    )
+    .option('--json', 'print the figures as JSON')
+    .action(async (o, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      await run(g, async (ctx) => {
+        // contextFor has resolved the endpoint (explicit, or the outputs file's local one).
+        const { records, dropped } = await fetchEmfRecords(effectiveEndpoint(g));
+        const view = metricsView(records, dropped);
+        ctx.out.write(`${o.json ? JSON.stringify(view, null, 2) : renderMetricsView(view)}\n`);
+        return 0;
+      });
     });
 
   return program;

@@ -6,6 +6,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { loadStack } from './assembly.js';
+import { type EmfSnapshot, EmfStore, tapEmf } from './emf-store.js';
 import { type Emulator, startEmulator } from './emulator.js';
 import { LocalRuntimeError } from './errors.js';
 import { EsmPoller } from './esm-poller.js';
@@ -19,6 +20,7 @@ import { S3Notifier } from './s3-notifier.js';
 import { StepFunctionsService } from './sfn/service.js';
 import { snapshotAssembly } from './snapshot.js';
 
+export type { EmfEntry, EmfSnapshot } from './emf-store.js';
 export * from './errors.js';
 export { Faults } from './faults.js';
 export type { LambdaStats } from './lambda/runner.js';
@@ -65,6 +67,8 @@ export interface LocalRuntime {
   faults: Faults;
   /** Peak concurrency, throttles and kills of the Lambda runner, and SlowDowns injected. */
   stats(): RuntimeStats;
+  /** The EMF records the functions printed so far (also GET /_local/metrics). */
+  metrics(): EmfSnapshot;
   /**
    * Enables or disables the event source mappings of one function (name or ARN), like
    * UpdateEventSourceMapping(Enabled). Returns how many mappings it changed.
@@ -147,10 +151,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
   const internalSns = new SNSClient({ region, endpoint: fauxqsUrl, credentials });
 
+  const emf = new EmfStore();
   const lambda = new LambdaRunner(model.functions, {
     endpoint,
     region,
-    logger,
+    logger: tapEmf(logger, emf),
     defaultConcurrency: options.lambdaConcurrency,
     accountConcurrency,
   });
@@ -191,6 +196,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     faults,
     admin: {
       stats,
+      metrics: () => emf.snapshot(),
       setEventSourceMappingEnabled: async (name, enabled) => ({
         changed: await setEventSourceMappingEnabled(name, enabled),
       }),
@@ -285,6 +291,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     emulator: fauxqs,
     faults,
     stats,
+    metrics: () => emf.snapshot(),
     setEventSourceMappingEnabled,
     stop,
   };

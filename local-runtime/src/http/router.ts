@@ -26,6 +26,8 @@ export interface RouterDeps {
 
 export interface AdminOperations {
   stats(): unknown;
+  /** The EMF records the functions printed (the CLI's `metrics` command). */
+  metrics?(): unknown;
   setEventSourceMappingEnabled(functionName: string, enabled: boolean): Promise<unknown>;
 }
 
@@ -142,7 +144,8 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
   const locks = new KeyLocks();
 
   /**
-   * The admin API, loopback like the rest: GET /_local/stats; POST /_local/faults
+   * The admin API, loopback like the rest: GET /_local/stats; GET /_local/metrics (the
+   * functions' EMF records); POST /_local/faults
    * {"s3SlowDownRate": 0.1}; POST /_local/lambda/<function>/kill (SIGKILLs one busy
    * environment); POST /_local/esm/<function> {"enabled": false}.
    */
@@ -152,6 +155,8 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
     const bad = (message: string) => sendJson(res, 400, { message });
     if (url.pathname === '/_local/stats' && deps.admin)
       return sendJson(res, 200, deps.admin.stats());
+    if (url.pathname === '/_local/metrics' && req.method === 'GET' && deps.admin?.metrics)
+      return sendJson(res, 200, deps.admin.metrics());
     if (url.pathname === '/_local/faults' && req.method === 'POST' && deps.faults) {
       if (typeof body.s3SlowDownRate !== 'number') return bad('s3SlowDownRate must be a number');
       deps.faults.s3SlowDownRate = body.s3SlowDownRate;

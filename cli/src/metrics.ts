@@ -1,0 +1,279 @@
+import Table from 'cli-table3';
+import {
+  BRANCH_OUTCOME_METRICS,
+  METRIC_DIMENSIONS,
+  METRIC_NAMES,
+  METRICS_NAMESPACE,
+} from '../../contract/index.js';
+import { CliError } from './config.js';
+
+/**
+ * The `metrics` view: the same per-kind and per-tenant figures as the
+ * CloudWatch dashboard, computed from the same EMF records. On AWS CloudWatch
+ * extracts them from the function logs; the local runtime keeps them and
+ * serves them at GET /_local/metrics. The aggregation is pure, so it is tested
+ * on records the functions' own code printed.
+ */
+
+/** One EMF record as the local runtime serves it. */
+export interface EmfEntry {
+  readonly function: string;
+  readonly record: Record<string, unknown>;
+}
+
+/** One metric value with the dimensions of one of its record's dimension sets. */
+export interface MetricPoint {
+  readonly name: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly values: readonly number[];
+}
+
+interface MetricDirective {
+  Namespace?: unknown;
+  Dimensions?: unknown;
+  Metrics?: unknown;
+}
+
+/**
+ * Flattens EMF records into points, the way CloudWatch reads them: every
+ * metric of a directive, once per dimension set, with the dimension values
+ * taken from the record's top-level fields. Only `namespace` is read.
+ */
+export const pointsOf = (
+  entries: readonly EmfEntry[],
+  namespace = METRICS_NAMESPACE
+): MetricPoint[] => {
+  const points: MetricPoint[] = [];
+  for (const { record } of entries) {
+    const directives = (record._aws as { CloudWatchMetrics?: unknown } | undefined)
+      ?.CloudWatchMetrics;
+    if (!Array.isArray(directives)) continue;
+    for (const d of directives as MetricDirective[]) {
+      if (d.Namespace !== namespace) continue;
+      const sets = Array.isArray(d.Dimensions) ? (d.Dimensions as unknown[][]) : [[]];
+      const metrics = Array.isArray(d.Metrics) ? (d.Metrics as Array<{ Name?: unknown }>) : [];
+      for (const metric of metrics) {
+        if (typeof metric.Name !== 'string') continue;
+        const raw = record[metric.Name];
+        const values = (Array.isArray(raw) ? raw : [raw]).filter(
+          (v): v is number => typeof v === 'number' && Number.isFinite(v)
+        );
+        if (values.length === 0) continue;
+        for (const set of sets) {
+          const dimensions: Record<string, string> = {};
+          for (const name of set) {
+            if (typeof name === 'string') dimensions[name] = String(record[name] ?? '');
+          }
+          points.push({ name: metric.Name, dimensions, values });
+        }
+      }
+    }
+  }
+  return points;
+};
+
+/** Nearest-rank percentile (what CloudWatch reports for small samples); undefined when empty. */
+export const percentile = (values: readonly number[], p: number): number | undefined => {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+};
+
+export interface KindTenantRow {
+  readonly kind: string;
+  readonly tenant: string;
+  readonly emitted: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly timedOut: number;
+  readonly durationP50Ms?: number;
+  readonly durationP95Ms?: number;
+}
+
+export interface TenantRow {
+  readonly tenant: string;
+  /** Manifests whose upload → manifest latency was measured. */
+  readonly manifests: number;
+  readonly latencyP50Ms?: number;
+  readonly latencyP95Ms?: number;
+  readonly latencyMaxMs?: number;
+  readonly heldBack: number;
+}
+
+export interface MetricsView {
+  readonly byKindAndTenant: KindTenantRow[];
+  readonly byTenant: TenantRow[];
+  readonly videos: { complete: number; partial: number; failed: number };
+  /** EMF records read, and records the runtime evicted (its store is bounded). */
+  readonly records: number;
+  readonly dropped: number;
+}
+
+/** A record without a tenant dimension (emitted before tenants existed). */
+const NO_TENANT = '-';
+
+const sum = (points: readonly MetricPoint[]): number =>
+  points.reduce((n, p) => n + p.values.reduce((a, b) => a + b, 0), 0);
+
+/**
+ * Per (kind, tenant): the branch outcomes (the aggregator's FanOut* counts
+ * from each manifest) and the workers' duration percentiles; per tenant: the
+ * upload → manifest latency and the uploads held back by backpressure.
+ * Only the point with exactly the expected dimension set counts, as a
+ * CloudWatch query on that set would.
+ */
+export const metricsView = (entries: readonly EmfEntry[], dropped = 0): MetricsView => {
+  const points = pointsOf(entries);
+  const { kind: KIND, tenant: TENANT, service: SERVICE } = METRIC_DIMENSIONS;
+  const extra = (p: MetricPoint) => Object.keys(p.dimensions).filter((d) => d !== SERVICE);
+  const kindPoints = points.filter((p) => extra(p).includes(KIND));
+  const tenantOf = (p: MetricPoint) => p.dimensions[TENANT] ?? NO_TENANT;
+
+  const kindKeys = new Map<string, { kind: string; tenant: string }>();
+  for (const p of kindPoints) {
+    const key = { kind: p.dimensions[KIND] ?? '', tenant: tenantOf(p) };
+    kindKeys.set(`${key.kind}\u0000${key.tenant}`, key);
+  }
+  const byKindAndTenant = [...kindKeys.values()]
+    .sort((a, b) => a.kind.localeCompare(b.kind) || a.tenant.localeCompare(b.tenant))
+    .map(({ kind, tenant }): KindTenantRow => {
+      const mine = kindPoints.filter((p) => p.dimensions[KIND] === kind && tenantOf(p) === tenant);
+      const named = (name: string) => mine.filter((p) => p.name === name);
+      const durations = named(METRIC_NAMES.branchDuration).flatMap((p) => p.values);
+      return {
+        kind,
+        tenant,
+        emitted: sum(named(BRANCH_OUTCOME_METRICS.emitted)),
+        succeeded: sum(named(BRANCH_OUTCOME_METRICS.succeeded)),
+        failed: sum(named(BRANCH_OUTCOME_METRICS.failed)),
+        timedOut: sum(named(BRANCH_OUTCOME_METRICS.timedOut)),
+        durationP50Ms: percentile(durations, 50),
+        durationP95Ms: percentile(durations, 95),
+      };
+    });
+
+  const tenantPoints = points.filter((p) => {
+    const dims = extra(p);
+    return dims.length === 1 && dims[0] === TENANT;
+  });
+  const tenants = [...new Set(tenantPoints.map(tenantOf))].sort();
+  const byTenant = tenants.map((tenant): TenantRow => {
+    const mine = tenantPoints.filter((p) => tenantOf(p) === tenant);
+    const latencies = mine
+      .filter((p) => p.name === METRIC_NAMES.uploadToManifest)
+      .flatMap((p) => p.values);
+    return {
+      tenant,
+      manifests: latencies.length,
+      latencyP50Ms: percentile(latencies, 50),
+      latencyP95Ms: percentile(latencies, 95),
+      latencyMaxMs: latencies.length > 0 ? Math.max(...latencies) : undefined,
+      heldBack: sum(mine.filter((p) => p.name === METRIC_NAMES.uploadsHeldBack)),
+    };
+  });
+
+  const plain = points.filter((p) => extra(p).length === 0);
+  const total = (name: string) => sum(plain.filter((p) => p.name === name));
+  return {
+    byKindAndTenant,
+    byTenant,
+    videos: {
+      complete: total(METRIC_NAMES.videosCompleted),
+      partial: total(METRIC_NAMES.videosPartial),
+      failed: total(METRIC_NAMES.videosFailed),
+    },
+    records: entries.length,
+    dropped,
+  };
+};
+
+const ms = (v: number | undefined): string =>
+  v === undefined ? '-' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`;
+
+const table = (head: string[], rows: Array<Array<string | number>>): string => {
+  const t = new Table({ head, style: { head: [], border: [] } });
+  t.push(...rows.map((r) => r.map(String)));
+  return t.toString();
+};
+
+export const renderMetricsView = (view: MetricsView): string => {
+  const lines: string[] = [];
+  const { complete, partial, failed } = view.videos;
+  lines.push(`Videos: ${complete} COMPLETE, ${partial} PARTIAL, ${failed} FAILED`);
+  lines.push('', 'Branches per kind and tenant');
+  lines.push(
+    view.byKindAndTenant.length === 0
+      ? '  (no branch metrics yet)'
+      : table(
+          ['kind', 'tenant', 'emitted', 'succeeded', 'failed', 'timed out', 'p50', 'p95'],
+          view.byKindAndTenant.map((r) => [
+            r.kind,
+            r.tenant,
+            r.emitted,
+            r.succeeded,
+            r.failed,
+            r.timedOut,
+            ms(r.durationP50Ms),
+            ms(r.durationP95Ms),
+          ])
+        )
+  );
+  lines.push('', 'Per tenant: upload → manifest latency, uploads held back by backpressure');
+  lines.push(
+    view.byTenant.length === 0
+      ? '  (no tenant metrics yet)'
+      : table(
+          ['tenant', 'manifests', 'p50', 'p95', 'max', 'held back'],
+          view.byTenant.map((r) => [
+            r.tenant,
+            r.manifests,
+            ms(r.latencyP50Ms),
+            ms(r.latencyP95Ms),
+            ms(r.latencyMaxMs),
+            r.heldBack,
+          ])
+        )
+  );
+  lines.push('', `${view.records} EMF records`);
+  if (view.dropped > 0) {
+    lines.push(`warning: the runtime evicted ${view.dropped} older records (its store is bounded)`);
+  }
+  return lines.join('\n');
+};
+
+/** What GET /_local/metrics answers. */
+interface EmfSnapshot {
+  records: EmfEntry[];
+  dropped: number;
+}
+
+/**
+ * Reads the local runtime's EMF records. Anything else (AWS, LocalStack) has
+ * no such endpoint: a clear error that says where the figures are there.
+ */
+export const fetchEmfRecords = async (
+  endpoint: string | undefined,
+  fetchFn: typeof fetch = fetch
+): Promise<EmfSnapshot> => {
+  const elsewhere =
+    'on AWS CloudWatch extracts the same EMF records from the function logs: see the ' +
+    'stack\'s dashboard (README "Dashboard and alarms")';
+  if (!endpoint) {
+    throw new CliError(
+      `metrics reads the EMF records the local runtime keeps (GET /_local/metrics) and no local endpoint is configured; ${elsewhere}`
+    );
+  }
+  const url = new URL('/_local/metrics', endpoint);
+  const res = await fetchFn(url);
+  if (res.status === 404) {
+    throw new CliError(
+      `${endpoint} has no /_local/metrics: it is not the local runtime (LocalStack keeps the ` +
+        `function logs, but does not serve their EMF records); ${elsewhere}`
+    );
+  }
+  if (!res.ok) throw new CliError(`GET ${url} answered ${res.status}`);
+  const body = (await res.json()) as Partial<EmfSnapshot>;
+  if (!Array.isArray(body.records)) throw new CliError(`GET ${url} returned no records array`);
+  return { records: body.records, dropped: typeof body.dropped === 'number' ? body.dropped : 0 };
+};
