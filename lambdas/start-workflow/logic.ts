@@ -4,6 +4,7 @@ import { rethrowClassified } from '../../contract/aws-errors.js';
 import {
   extensionOf,
   type SourceObject,
+  tenantOfKey,
   VIDEO_EXTENSIONS,
   videoIdFor,
   type WorkflowInput,
@@ -31,7 +32,7 @@ export const startWorkflow = async (
   source: SourceObject
 ): Promise<StartOutcome> => {
   const videoId = videoIdFor(source);
-  const input: WorkflowInput = { videoId, source };
+  const input: WorkflowInput = { videoId, tenant: tenantOfKey(source.key), source };
   try {
     const res = await sfn.send(
       new StartExecutionCommand({ stateMachineArn, name: videoId, input: JSON.stringify(input) })
