@@ -13,5 +13,6 @@ export * from './policy.js';
 export * from './schemas.js';
 export * from './stack.js';
 export * from './state.js';
+export * from './tenant.js';
 export * from './transfer.js';
 export * from './video-id.js';

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { AWAIT_MODES, BranchRoleSchema, FAN_OUT_MODES, FanOutPolicySchema } from './policy.js';
+import { TENANT_MAX_LENGTH, TENANT_PATTERN } from './tenant.js';
 
 /**
  * The data contract between the functions, the state machine, the CLI and the
@@ -23,9 +24,16 @@ export const SourceObjectSchema = z.object({
 });
 export type SourceObject = z.infer<typeof SourceObjectSchema>;
 
+/** A tenant name (contract/tenant.ts): the first path segment after `uploads/`, or `default`. */
+export const TenantSchema = z
+  .string()
+  .check(z.regex(TENANT_PATTERN), z.maxLength(TENANT_MAX_LENGTH));
+
 /** Execution input, built by the workflow starter from the S3 event. */
 export const WorkflowInputSchema = z.object({
   videoId: z.string().check(z.minLength(1)),
+  /** tenantOfKey(source.key), computed once by the starter so every step carries it. */
+  tenant: TenantSchema,
   source: SourceObjectSchema,
   /**
    * The S3 event time of the upload (ISO 8601), where the upload → manifest
@@ -81,6 +89,7 @@ export type Plan = z.infer<typeof PlanSchema>;
 /** One Map iteration's input (the Map's ItemSelector builds it; see state.ts). */
 export const BranchInputSchema = z.object({
   videoId: z.string().check(z.minLength(1)),
+  tenant: TenantSchema,
   source: SourceObjectSchema,
   probe: ProbeResultSchema,
   branch: BranchSchema,
@@ -174,9 +183,9 @@ export type VideoStatus = z.infer<typeof VideoStatusSchema>;
 /**
  * Bumped on any change a reader could notice. 2: `branches[].name` became `id`;
  * `finishedAt`. 3: fan-out policies: `policy`, `fanOut`, and per branch `role`,
- * `fallbackFor` and the statuses TIMED_OUT, SKIPPED and SENT.
+ * `fallbackFor` and the statuses TIMED_OUT, SKIPPED and SENT. 4: `tenant`.
  */
-export const MANIFEST_SCHEMA_VERSION = 3;
+export const MANIFEST_SCHEMA_VERSION = 4;
 
 /**
  * A branch's status in the manifest. TIMED_OUT: ran past its policy timeout
@@ -216,6 +225,8 @@ export type FanOutCounts = z.infer<typeof FanOutCountsSchema>;
 export const ManifestSchema = z.object({
   schemaVersion: z.literal(MANIFEST_SCHEMA_VERSION),
   videoId: z.string(),
+  /** The upload's tenant (contract/tenant.ts). */
+  tenant: TenantSchema,
   source: SourceObjectSchema,
   status: VideoStatusSchema,
   /** Present whenever status is not COMPLETE. */

@@ -26,6 +26,7 @@ export const STATE_PATHS = {
 /** The Map's ItemSelector: builds a BranchInput from the state and the current item. */
 export const BRANCH_ITEM_SELECTOR = {
   'videoId.$': '$.videoId',
+  'tenant.$': '$.tenant',
   'source.$': '$.source',
   'probe.$': STATE_PATHS.probe,
   'branch.$': '$$.Map.Item.Value',

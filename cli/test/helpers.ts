@@ -321,8 +321,9 @@ export const manifestFrom = (
   const ok = results.filter((r) => r.status === 'SUCCEEDED').length;
   const status = ok === results.length ? 'COMPLETE' : ok === 0 ? 'FAILED' : 'PARTIAL';
   return {
-    schemaVersion: 3,
+    schemaVersion: 4,
     videoId,
+    tenant: 'default',
     source: SOURCE,
     status,
     reason:

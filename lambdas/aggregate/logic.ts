@@ -258,7 +258,7 @@ export const aggregate = async (
   input: AggregateInput,
   { outputBucket, topicArn, now = () => new Date() }: AggregateOptions
 ): Promise<AggregateOutput> => {
-  const { videoId, source } = input;
+  const { videoId, tenant, source } = input;
   const policy = input.policy ?? LEGACY_POLICY;
   let chains: SettledChain[] = [];
   let status: VideoStatus;
@@ -287,6 +287,7 @@ export const aggregate = async (
   const manifest = ManifestSchema.parse({
     schemaVersion: MANIFEST_SCHEMA_VERSION,
     videoId,
+    tenant,
     source,
     status,
     reason,

@@ -16,11 +16,34 @@ export const metrics = new Metrics({
 });
 export const tracer = new Tracer({ serviceName });
 
-/** Tags every log line of the current invocation with the video it belongs to. */
-export const correlate = (videoId: string): void => {
-  logger.appendKeys({ videoId });
+/** Tags every log line of the current invocation with the video and tenant it belongs to. */
+export const correlate = (videoId: string, tenant: string): void => {
+  logger.appendKeys({ videoId, tenant });
   logger.setCorrelationId(videoId);
   tracer.putAnnotation('videoId', videoId);
+  tracer.putAnnotation('tenant', tenant);
+};
+
+/**
+ * Tags the log lines of one SQS record with its upload's tenant (several,
+ * comma-separated, in the rare body with uploads of several tenants). Called
+ * before the record's own parsing, so it never throws: a body it cannot read
+ * gets no tenant, and the real parse reports why. Records of one batch are
+ * processed one at a time (processInParallel: false) because the logger's keys
+ * are per process, not per promise.
+ */
+export const correlateRecordTenant = (
+  body: string,
+  tenantsOf: (body: string) => string[]
+): void => {
+  logger.removeKeys(['tenant']);
+  let tenants: string[] = [];
+  try {
+    tenants = [...new Set(tenantsOf(body))];
+  } catch {
+    return;
+  }
+  if (tenants.length > 0) logger.appendKeys({ tenant: tenants.join(',') });
 };
 
 /**

@@ -1,6 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { SQSHandler, SQSRecord } from 'aws-lambda';
-import { flushMetrics } from './powertools.js';
+import { correlateRecordTenant, flushMetrics } from './powertools.js';
+import { tenantsInBody } from './s3-events.js';
 import { deadLetterPoison } from './sqs.js';
 
 /**
@@ -9,6 +10,8 @@ import { deadLetterPoison } from './sqs.js';
  * reason (see deadLetterPoison); any other record that throws is reported as
  * a batch item failure (retried by SQS, dead-lettered after maxReceiveCount)
  * while the others are acknowledged.
+ * Every log line of a record carries its upload's tenant; records are
+ * therefore processed one at a time (see correlateRecordTenant).
  * Metrics are flushed however the batch ends. The processor is returned too,
  * so tests can inspect its failure messages.
  */
@@ -20,6 +23,7 @@ export const defineQueueConsumer = (
     processPartialResponse(
       event,
       async (record: SQSRecord) => {
+        correlateRecordTenant(record.body, tenantsInBody);
         try {
           await handleBody(record.body);
         } catch (err) {
@@ -27,7 +31,7 @@ export const defineQueueConsumer = (
         }
       },
       processor,
-      { context }
+      { context, processInParallel: false }
     ).finally(flushMetrics);
   return { handler, processor };
 };

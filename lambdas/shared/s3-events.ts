@@ -4,6 +4,7 @@ import {
   type S3EventRecord,
   S3TestEventSchema,
   type SourceObject,
+  tenantOfKey,
   UPLOAD_PREFIX,
 } from '../../contract/index.js';
 import { logger } from './powertools.js';
@@ -100,4 +101,19 @@ export const uploadsIn = (body: string): Upload[] => {
       });
   }
   return uploads;
+};
+
+/**
+ * The tenants of the uploads in one SQS body, without logging anything (for
+ * tagging log lines before the body is handled). Throws like uploadsIn on a
+ * bad body or an invalid tenant segment.
+ */
+export const tenantsInBody = (body: string): string[] => {
+  const parsed = parseS3EventBody(body);
+  if (parsed.kind === 'test') return [];
+  return parsed.records
+    .filter((record) => isObjectCreated(record))
+    .map((record) => sourceFromS3Record(record).key)
+    .filter(isUploadKey)
+    .map(tenantOfKey);
 };

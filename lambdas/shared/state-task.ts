@@ -6,11 +6,11 @@ import { parseEvent } from './validate.js';
 /**
  * The one wrapper for Step Functions task handlers: Lambda context on every
  * log line, the input parsed at the edge (an InvalidEventError names the bad
- * fields), every line and trace tagged with the videoId, and the metrics
+ * fields), every line and trace tagged with the videoId and tenant, and the metrics
  * flushed however the task ends (skipped when it stored none).
  */
 export const defineStateTask =
-  <S extends z.ZodMiniType<{ videoId: string }>, O>(
+  <S extends z.ZodMiniType<{ videoId: string; tenant: string }>, O>(
     schema: S,
     what: string,
     run: (input: z.infer<S>, context: Context) => Promise<O>
@@ -18,7 +18,7 @@ export const defineStateTask =
   async (event: unknown, context: Context): Promise<O> => {
     logger.addContext(context);
     const input = parseEvent(schema, event, what);
-    correlate(input.videoId);
+    correlate(input.videoId, input.tenant);
     try {
       return await run(input, context);
     } finally {

@@ -2,7 +2,8 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { SQSHandler, SQSRecord } from 'aws-lambda';
 import { requireEnv } from '../shared/env.js';
-import { flushMetrics, logger } from '../shared/powertools.js';
+import { correlateRecordTenant, flushMetrics, logger } from '../shared/powertools.js';
+import { tenantsInBody } from '../shared/s3-events.js';
 import { deadLetterPoison, sqs } from '../shared/sqs.js';
 import { backoffSeconds, countRunning, StartBudget, WorkflowsAtCapacity } from './backpressure.js';
 import { handleUploadMessage, sfn } from './logic.js';
@@ -63,6 +64,7 @@ export const handler: SQSHandler = async (event, context) => {
   return processPartialResponse(
     event,
     async (record: SQSRecord) => {
+      correlateRecordTenant(record.body, tenantsInBody);
       try {
         return await handleUploadMessage(record.body, config, budget);
       } catch (err) {
@@ -73,6 +75,7 @@ export const handler: SQSHandler = async (event, context) => {
     },
     processor,
     // A batch that fails entirely throws (Powertools' default), so the ESM backs off too.
-    { context }
+    // One record at a time: the tenant log key is per process (correlateRecordTenant).
+    { context, processInParallel: false }
   ).finally(flushMetrics);
 };

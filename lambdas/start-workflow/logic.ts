@@ -4,6 +4,7 @@ import { rethrowClassified } from '../../contract/aws-errors.js';
 import {
   extensionOf,
   type SourceObject,
+  tenantOfKey,
   VIDEO_EXTENSIONS,
   videoIdFor,
   type WorkflowInput,
@@ -32,7 +33,12 @@ export const startWorkflow = async (
   uploadedAt?: string
 ): Promise<StartOutcome> => {
   const videoId = videoIdFor(source);
-  const input: WorkflowInput = { videoId, source, ...(uploadedAt && { uploadedAt }) };
+  const input: WorkflowInput = {
+    videoId,
+    tenant: tenantOfKey(source.key),
+    source,
+    ...(uploadedAt && { uploadedAt }),
+  };
   try {
     const res = await sfn.send(
       new StartExecutionCommand({ stateMachineArn, name: videoId, input: JSON.stringify(input) })

@@ -91,6 +91,7 @@ const runMeasured = async (failEvery: number) => {
   const execution = sm.run(
     {
       videoId: 'a-rather-long-video-name-for-realism-0123456789abcdef',
+      tenant: 'some',
       source: {
         bucket: 'videopipeline-uploadbucket-0123456789ab',
         key: 'uploads/some/deep/folder/a-rather-long-video-name-for-realism.mp4',

@@ -174,6 +174,7 @@ export const branchInputFactory = (
   overrides: Partial<BranchInput> = {}
 ): BranchInput => ({
   videoId: 'clip-0123456789abcdef',
+  tenant: 'default',
   source: sourceFactory(),
   probe: probeFactory(),
   branch,

@@ -50,7 +50,8 @@ const stateFactory = (
   overrides: Partial<AggregateInput> = {}
 ): AggregateInput => ({
   videoId: VIDEO_ID,
-  source: sourceFactory(),
+  tenant: 'acme',
+  source: sourceFactory({ key: 'uploads/acme/clip.mp4' }),
   probe: probeFactory(),
   plan: { branches: BRANCHES },
   results,
@@ -103,7 +104,7 @@ describe('aggregate', () => {
     vi.unstubAllEnvs();
   });
 
-  it('writes a manifest whose published field names are exactly those of schemaVersion 3', async () => {
+  it('writes a manifest whose published field names are exactly those of schemaVersion 4', async () => {
     // Prepare
     serveRecords(allSucceeded());
 
@@ -116,6 +117,7 @@ describe('aggregate', () => {
       [
         'schemaVersion',
         'videoId',
+        'tenant',
         'source',
         'status',
         'reason',
@@ -127,7 +129,8 @@ describe('aggregate', () => {
         'createdAt',
       ].sort()
     );
-    expect(manifest.schemaVersion).toBe(3);
+    expect(manifest.schemaVersion).toBe(4);
+    expect(manifest.tenant).toBe('acme');
     for (const branch of manifest.branches) {
       expect(Object.keys(branch).sort()).toEqual(
         [
@@ -172,9 +175,10 @@ describe('aggregate', () => {
     });
     const manifest = writtenManifest();
     expect(manifest).toMatchObject({
-      schemaVersion: 3,
+      schemaVersion: 4,
       videoId: VIDEO_ID,
-      source: sourceFactory(),
+      tenant: 'acme',
+      source: sourceFactory({ key: 'uploads/acme/clip.mp4' }),
       status: 'COMPLETE',
       reason: null,
       probe: probeFactory(),
@@ -416,7 +420,7 @@ describe('aggregate', () => {
       status: 'PARTIAL',
       reason:
         '1 of 4 branches failed: thumb-at-99s (FrameNotFoundError: no frame at 99s (video is 3.0s long))',
-      source: sourceFactory(),
+      source: sourceFactory({ key: 'uploads/acme/clip.mp4' }),
       manifest: { bucket: BUCKET, key: MANIFEST_KEY },
     });
   });

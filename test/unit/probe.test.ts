@@ -256,7 +256,10 @@ describe('probe handler', () => {
     });
 
     // Act
-    const probe = await handler({ videoId: 'clip-1', source }, lambdaContextFactory(60_000));
+    const probe = await handler(
+      { videoId: 'clip-1', tenant: 'default', source },
+      lambdaContextFactory(60_000)
+    );
 
     // Assess
     expect(probe).toMatchObject({
@@ -284,7 +287,7 @@ describe('probe handler', () => {
     s3Mock.on(HeadObjectCommand).resolves({ ContentLength: (await stat(clip)).size, Metadata: {} });
 
     // Act
-    const probe = await probeUpload({ videoId: 'clip-1', source });
+    const probe = await probeUpload({ videoId: 'clip-1', tenant: 'default', source });
 
     // Assess
     expect(probe).not.toHaveProperty('requestedThumbnailTimes');
@@ -295,7 +298,7 @@ describe('probe handler', () => {
     s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 0 });
 
     // Act
-    const result = probeUpload({ videoId: 'empty-1', source: sourceFactory() });
+    const result = probeUpload({ videoId: 'empty-1', tenant: 'default', source: sourceFactory() });
 
     // Assess
     await expect(result).rejects.toThrow(InvalidVideoError);
@@ -309,7 +312,7 @@ describe('probe handler', () => {
     s3Mock.on(HeadObjectCommand).rejects(s3ErrorFactory('NotFound', 404));
 
     // Act
-    const result = probeUpload({ videoId: 'gone-1', source: sourceFactory() });
+    const result = probeUpload({ videoId: 'gone-1', tenant: 'default', source: sourceFactory() });
 
     // Assess
     await expect(result).rejects.toThrow(InvalidVideoError);
@@ -320,7 +323,7 @@ describe('probe handler', () => {
 
   it('rejects an invalid state input with InvalidEventError', async () => {
     // Prepare
-    const event = { videoId: 'x', source: { key: 'uploads/a.mp4' } };
+    const event = { videoId: 'x', tenant: 'default', source: { key: 'uploads/a.mp4' } };
 
     // Act
     const result = handler(event, lambdaContextFactory());
@@ -337,7 +340,7 @@ describe('probe handler', () => {
     s3Mock.on(HeadObjectCommand).rejects(s3ErrorFactory('ServiceUnavailable', 503));
 
     // Act
-    const result = probeUpload({ videoId: 'clip-1', source: sourceFactory() });
+    const result = probeUpload({ videoId: 'clip-1', tenant: 'default', source: sourceFactory() });
 
     // Assess
     await expect(result).rejects.toMatchObject({ name: 'TransientServiceError' });

@@ -470,7 +470,7 @@ describe('S3 event bodies', () => {
 });
 
 describe('defineStateTask', () => {
-  const InputSchema = z.object({ videoId: z.string(), n: z.int() });
+  const InputSchema = z.object({ videoId: z.string(), tenant: z.string(), n: z.int() });
   afterEach(() => {
     vi.restoreAllMocks();
   });
@@ -484,7 +484,10 @@ describe('defineStateTask', () => {
     });
 
     // Act
-    const out = await task({ videoId: 'clip-1', n: 21, extra: true }, lambdaContextFactory());
+    const out = await task(
+      { videoId: 'clip-1', tenant: 'acme', n: 21, extra: true },
+      lambdaContextFactory()
+    );
 
     // Assess
     expect(out).toEqual({ doubled: 42, correlationId: 'clip-1' });
@@ -500,7 +503,7 @@ describe('defineStateTask', () => {
     });
 
     // Act
-    const result = task({ videoId: 'clip-1', n: 1 }, lambdaContextFactory());
+    const result = task({ videoId: 'clip-1', tenant: 'acme', n: 1 }, lambdaContextFactory());
 
     // Assess
     await expect(result).rejects.toThrow(TransientServiceError);
@@ -514,7 +517,7 @@ describe('defineStateTask', () => {
     const task = defineStateTask(InputSchema, 'test input', async () => 'quiet');
 
     // Act
-    const out = await task({ videoId: 'clip-1', n: 1 }, lambdaContextFactory());
+    const out = await task({ videoId: 'clip-1', tenant: 'acme', n: 1 }, lambdaContextFactory());
 
     // Assess: nothing published, and the dimension does not leak into the next invocation.
     expect(out).toBe('quiet');
@@ -531,7 +534,7 @@ describe('defineStateTask', () => {
     const task = defineStateTask(InputSchema, 'test input', run);
 
     // Act
-    const result = task({ videoId: 'clip-1', n: 'one' }, lambdaContextFactory());
+    const result = task({ videoId: 'clip-1', tenant: 'acme', n: 'one' }, lambdaContextFactory());
 
     // Assess
     await expect(result).rejects.toMatchObject({

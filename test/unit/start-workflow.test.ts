@@ -76,9 +76,45 @@ describe('start-workflow handler', () => {
     // uploadedAt: the S3 event time of the notification (the factory's eventTime).
     expect(JSON.parse(call.input ?? '')).toEqual({
       videoId,
+      tenant: 'default',
       source,
       uploadedAt: '2026-11-22T10:00:00.000Z',
     });
+  });
+
+  it("carries the key's tenant in the workflow input", async () => {
+    // Prepare
+    const body = snsRawS3Message([{ key: 'uploads/acme/2026/clip.mp4' }]);
+
+    // Act
+    const res = await invoke(sqsEventFactory([sqsRecordFactory(body)]));
+
+    // Assess
+    expect(res.batchItemFailures).toEqual([]);
+    const call = sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input;
+    expect(JSON.parse(call.input ?? '')).toMatchObject({
+      tenant: 'acme',
+      source: { key: 'uploads/acme/2026/clip.mp4' },
+    });
+  });
+
+  it('moves an upload with an invalid tenant segment to the DLQ with the reason, starting nothing', async () => {
+    // Prepare
+    vi.stubEnv('DEAD_LETTER_QUEUE_URL', 'http://127.0.0.1:4566/000000000000/starter-dlq');
+    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
+    const bad = sqsRecordFactory(snsRawS3Message([{ key: 'uploads/Acme%20Corp/clip.mp4' }]));
+
+    // Act
+    const res = await invoke(sqsEventFactory([bad]));
+
+    // Assess
+    expect(res.batchItemFailures).toEqual([]);
+    expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
+    const sent = sqsMock.commandCalls(SendMessageCommand)[0].args[0].input;
+    expect(sent.MessageAttributes?.['error-name']?.StringValue).toBe('InvalidEventError');
+    expect(sent.MessageAttributes?.['error-message']?.StringValue).toBe(
+      'Tenant segment of "uploads/Acme Corp/clip.mp4": "Acme Corp" is invalid: only lowercase letters, digits and single inner hyphens are allowed'
+    );
   });
 
   it.each([

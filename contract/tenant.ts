@@ -1,0 +1,65 @@
+import { InvalidEventError } from './errors.js';
+import { UPLOAD_PREFIX } from './layout.js';
+
+/**
+ * Tenants. The tenant of an upload is the first path segment after `uploads/`
+ * (`uploads/<tenant>/…`); a key directly under `uploads/` belongs to
+ * {@link DEFAULT_TENANT}. It is carried in the workflow input and every
+ * branch's input, written in the manifest, put on every log line, and it is a
+ * metric dimension (through {@link tenantDimension}, so cardinality stays bounded).
+ */
+export const DEFAULT_TENANT = 'default';
+/** The metric dimension value of every tenant that is not configured by name. */
+export const OTHER_TENANT_DIMENSION = 'other';
+
+/**
+ * What a tenant segment may be: lowercase letters, digits and single hyphens,
+ * 1–20 characters. Narrow on purpose: it becomes a metric dimension value and
+ * the prefix of the Step Functions execution name (≤ 80 characters in all, see
+ * video-id.ts), where `--` separates it from the rest, so it may not contain `--`.
+ */
+export const TENANT_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+export const TENANT_MAX_LENGTH = 20;
+
+/** Why `name` is not a valid tenant, or undefined when it is. */
+export const tenantProblem = (name: string): string | undefined => {
+  if (name.length === 0) return 'it is empty';
+  if (name.length > TENANT_MAX_LENGTH)
+    return `it has ${name.length} characters, more than ${TENANT_MAX_LENGTH}`;
+  if (!TENANT_PATTERN.test(name))
+    return 'only lowercase letters, digits and single inner hyphens are allowed';
+  return undefined;
+};
+
+/** Throws a named error when `name` is not a valid tenant; returns it otherwise. */
+export const assertTenant = (name: string, where = 'tenant'): string => {
+  const problem = tenantProblem(name);
+  if (problem)
+    throw new InvalidEventError(`${where} ${JSON.stringify(name)} is invalid: ${problem}`);
+  return name;
+};
+
+/**
+ * The tenant an upload key belongs to. A key outside `uploads/` or with an
+ * invalid tenant segment is bad input: InvalidEventError (the starter's
+ * poison handling moves such an upload to its DLQ with this message).
+ */
+export const tenantOfKey = (key: string): string => {
+  if (!key.startsWith(UPLOAD_PREFIX)) {
+    throw new InvalidEventError(
+      `${JSON.stringify(key)} is not under ${UPLOAD_PREFIX}: it belongs to no tenant`
+    );
+  }
+  const rest = key.slice(UPLOAD_PREFIX.length);
+  const slash = rest.indexOf('/');
+  if (slash === -1) return DEFAULT_TENANT;
+  return assertTenant(rest.slice(0, slash), `Tenant segment of ${JSON.stringify(key)}:`);
+};
+
+/**
+ * The tenant as a metric dimension value: a configured tenant by name, any
+ * other as `other`, so a stream of new folders cannot create unbounded metric
+ * series (each series is billed). `default` is always kept by name.
+ */
+export const tenantDimension = (tenant: string, configured: readonly string[]): string =>
+  tenant === DEFAULT_TENANT || configured.includes(tenant) ? tenant : OTHER_TENANT_DIMENSION;
