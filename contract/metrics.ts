@@ -10,6 +10,9 @@ export const METRICS_NAMESPACE = 'FanOutFanIn';
 /** Powertools adds `service` to every record; CloudWatch keys a metric by all its dimensions. */
 export const METRICS_SERVICE = 'video-pipeline';
 
+/** The functions' env var listing the tenants reported by name (comma-separated). */
+export const METRIC_TENANTS_ENV = 'METRIC_TENANTS';
+
 export const METRIC_DIMENSIONS = {
   /** A branch kind (thumbnail, rendition, …): bounded by the registry. */
   kind: 'kind',

@@ -17,6 +17,8 @@ import {
   type Manifest,
   type ManifestBranch,
   ManifestSchema,
+  METRIC_DIMENSIONS,
+  METRIC_NAMES,
   manifestKey,
   PROCESSED_EVENT_ATTRIBUTES,
   PROCESSED_EVENT_TYPES,
@@ -26,6 +28,7 @@ import {
 import { logger, metrics } from '../shared/powertools.js';
 import { getJsonIfExists, putJson } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';
+import { emitTenantMetric, metricTenant } from '../shared/tenant-metrics.js';
 
 /** Parallel S3 reads of branch records; enough to be fast, few enough not to trip SlowDown. */
 export const READ_CONCURRENCY = 16;
@@ -328,23 +331,51 @@ export const aggregate = async (
         ? 'VideosPartial'
         : 'VideosFailed';
   metrics.addMetric(metricName, MetricUnit.Count, 1);
-  emitFanOutMetrics(branches);
+  emitFanOutMetrics(branches, tenant);
+  const latencyMs = uploadToManifestMs(input.uploadedAt, manifest.createdAt);
+  if (latencyMs !== undefined) {
+    emitTenantMetric(METRIC_NAMES.uploadToManifest, MetricUnit.Milliseconds, latencyMs, tenant);
+  } else {
+    logger.warn('Upload → manifest latency not measured: no usable upload time', {
+      uploadedAt: input.uploadedAt ?? null,
+    });
+  }
   logger.info('Video aggregated', { status, reason, counts: manifest.counts, manifestKey: key });
   return { videoId, status, reason, manifestKey: key };
 };
 
 /**
- * The fanOut counts per branch kind as EMF metrics (`FanOut<Count>` with the
- * dimension `kind`): one metric set per kind, flushed here, since Powertools
+ * Milliseconds from the upload's S3 event time to the manifest write, or
+ * undefined when the upload time is absent (an execution started by hand) or
+ * unreadable; a clock skew that would make it negative counts as 0.
+ */
+export const uploadToManifestMs = (
+  uploadedAt: string | undefined,
+  manifestWrittenAt: string
+): number | undefined => {
+  const start = uploadedAt ? Date.parse(uploadedAt) : Number.NaN;
+  const end = Date.parse(manifestWrittenAt);
+  if (!Number.isFinite(start) || !Number.isFinite(end)) return undefined;
+  return Math.max(0, end - start);
+};
+
+/**
+ * The fanOut counts per branch kind and tenant as EMF metrics (`FanOut<Count>`
+ * with the dimensions `kind` and `tenant`): one metric set per kind, flushed here, since Powertools
  * keeps one dimension set per flush. Zeros are emitted too, so a dashboard's
  * ratio never divides by a missing point.
  */
-export const emitFanOutMetrics = (entries: ManifestBranch[]): void => {
+export const emitFanOutMetrics = (entries: ManifestBranch[], tenant: string): void => {
   const kinds = [...new Set(entries.map((e) => e.kind))];
   for (const kind of kinds) {
     const counts = fanOutCounts(entries.filter((e) => e.kind === kind));
     const single = metrics.singleMetric();
-    single.addDimension('kind', kind);
+    // Default dimensions, not addDimension: a single metric publishes (and clears its
+    // dimensions) at each addMetric, so only the first count would carry the kind.
+    single.setDefaultDimensions({
+      [METRIC_DIMENSIONS.kind]: kind,
+      [METRIC_DIMENSIONS.tenant]: metricTenant(tenant),
+    });
     for (const [name, value] of Object.entries(counts)) {
       single.addMetric(`FanOut${name[0]?.toUpperCase()}${name.slice(1)}`, MetricUnit.Count, value);
     }

@@ -8,6 +8,7 @@ import {
   branchRecordKey,
   branchRole,
   chainIds,
+  METRIC_DIMENSIONS,
   MediaToolError,
   PROCESSED_EVENT_ATTRIBUTES,
   PROCESSED_EVENT_TYPES,
@@ -17,6 +18,7 @@ import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js
 import { logger, metrics } from '../shared/powertools.js';
 import { getJsonIfExists, presignSource, putBytes, putFile, putJson } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';
+import { metricTenant } from '../shared/tenant-metrics.js';
 import { withTempDir } from '../shared/tmp.js';
 import { parseEvent } from '../shared/validate.js';
 
@@ -139,7 +141,8 @@ export const runBranch = async (
   // it: a kind left by an earlier run that was not flushed (run() called directly, as the
   // unit tests do) made this a double add. Replace it instead of adding on top.
   metrics.clearDimensions();
-  metrics.addDimension('kind', kind.kind);
+  metrics.addDimension(METRIC_DIMENSIONS.kind, kind.kind);
+  metrics.addDimension(METRIC_DIMENSIONS.tenant, metricTenant(input.tenant));
   if (input.sequence) {
     const reason = await sequenceStopReason(input.sequence, (id) =>
       getJsonIfExists<BranchResult>(outputBucket, branchRecordKey(videoId, id))

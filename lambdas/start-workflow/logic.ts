@@ -3,6 +3,7 @@ import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-s
 import { rethrowClassified } from '../../contract/aws-errors.js';
 import {
   extensionOf,
+  METRIC_NAMES,
   type SourceObject,
   tenantOfKey,
   VIDEO_EXTENSIONS,
@@ -12,6 +13,7 @@ import {
 import { logger, metrics, tracer } from '../shared/powertools.js';
 import { s3 } from '../shared/s3.js';
 import { uploadsIn } from '../shared/s3-events.js';
+import { emitTenantMetric } from '../shared/tenant-metrics.js';
 import { type StartBudget, WorkflowsAtCapacity } from './backpressure.js';
 import { recordCurrentUpload } from './pointer.js';
 
@@ -90,7 +92,7 @@ export const handleUploadMessage = async (
       });
     }
     if (budget && !(await budget.take())) {
-      metrics.addMetric('UploadsHeldBack', MetricUnit.Count, 1);
+      emitTenantMetric(METRIC_NAMES.uploadsHeldBack, MetricUnit.Count, 1, tenantOfKey(source.key));
       throw new WorkflowsAtCapacity(
         `Running workflows at the bound; ${source.key} waits in the queue`
       );

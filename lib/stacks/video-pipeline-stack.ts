@@ -17,11 +17,13 @@ import {
   AUDIT_PREFIX,
   BRANCH_ITEM_SELECTOR,
   BY_KEY_PREFIX,
+  METRIC_TENANTS_ENV,
   OUTPUT_PREFIX,
   pascalCase,
   RETRYABLE_ERROR_NAMES,
   STATE_NAMES,
   STATE_PATHS,
+  tenantProblem,
   UPLOAD_PREFIX,
 } from '../../contract/index.js';
 import { BRANCH_KINDS } from '../../lambdas/branch-kinds/registry.js';
@@ -98,6 +100,13 @@ export interface VideoPipelineStackProps extends StackProps {
    * @default Duration.seconds(120)
    */
   readonly backpressureMaxDelay?: Duration;
+  /**
+   * Tenants reported by name in the metrics' `tenant` dimension; any other tenant
+   * is reported as `other` (`default` always by name), so a stream of new upload
+   * folders cannot create unbounded, billed metric series.
+   * @default - none: every tenant but `default` is `other`
+   */
+  readonly metricTenants?: readonly string[];
   /**
    * Reserved concurrency of each branch function: a hard bound that also keeps the
    * branches from starving the rest of the account. Off by default because AWS
@@ -322,6 +331,18 @@ export class VideoPipelineStack extends Stack {
     });
 
     // ---- Dashboard and alarms ------------------------------------------------
+    const metricTenants = props.metricTenants ?? [];
+    for (const tenant of metricTenants) {
+      const problem = tenantProblem(tenant);
+      if (problem)
+        throw new Error(`metricTenants: ${JSON.stringify(tenant)} is invalid: ${problem}`);
+    }
+    if (metricTenants.length > 0) {
+      // The functions that emit per-tenant metrics (contract/metrics.ts).
+      for (const f of [...branchFns.map(({ fn }) => fn), aggregate, starterFn]) {
+        f.function.addEnvironment(METRIC_TENANTS_ENV, metricTenants.join(','));
+      }
+    }
     ({ alarms: this.alarms, dashboard: this.dashboard } = this.declareObservability({
       functions: [
         { label: 'Probe', function: probe.function },

@@ -368,8 +368,8 @@ describe('fanOut EMF metrics', () => {
       const set: { kind?: string; metrics: Record<string, number> } = { metrics: {} };
       emitted.push(set);
       return {
-        addDimension: (name: string, value: string) => {
-          if (name === 'kind') set.kind = value;
+        setDefaultDimensions: (dims: Record<string, string>) => {
+          set.kind = dims.kind;
         },
         addMetric: (name: string, _unit: unknown, value: number) => {
           set.metrics[name] = value;
@@ -384,7 +384,10 @@ describe('fanOut EMF metrics', () => {
       policyFactory()
     );
     // Act
-    emitFanOutMetrics(chains.flatMap((c) => c.entries));
+    emitFanOutMetrics(
+      chains.flatMap((c) => c.entries),
+      'default'
+    );
     // Assess
     const zero = {
       FanOutSent: 0,
