@@ -24,10 +24,11 @@ const CONTEXT_FIELDS = new Set([
 ]);
 
 /**
- * Lines that are noise without X-Ray or CloudWatch: Tracer's warning where no
- * segment exists, and Metrics' warning for tasks that publish no metric.
+ * Lines that are noise without X-Ray: Tracer's warning where no segment
+ * exists. (Metrics' "No application metrics to publish" is not filtered: the
+ * functions no longer flush an empty store, lambdas/shared/powertools.ts.)
  */
-const NOISE = [/You cannot annotate the main segment/, /No application metrics to publish/];
+const NOISE = [/You cannot annotate the main segment/];
 
 /** `VideoPipeline-ThumbnailBranch576AB4E7` → `ThumbnailBranch`. */
 export const shortFunctionName = (name: string): string =>

@@ -41,10 +41,6 @@ describe('formatFunctionLine', () => {
       "Tracer's missing-segment warning",
       '[VideoPipeline-Plan80FCA1C5] 2026-11-29T20:34:33.654Z\t188f\tWARN\tYou cannot annotate the main segment in a Lambda execution environment',
     ],
-    [
-      "Metrics' empty-publish warning",
-      '[VideoPipeline-Probe0EC72DDE] No application metrics to publish. The cold-start metric may be published if enabled.',
-    ],
   ])('drops %s', (_what, line) => {
     expect(formatFunctionLine(line)).toBeUndefined();
   });
