@@ -11,6 +11,8 @@ import { describe, expect, it } from 'vitest';
 import {
   MapFanOutFanIn,
   type MapFanOutFanInProps,
+  PipelineAlarms,
+  PipelineDashboard,
   PipelineFunction,
   QueueWithDeadLetter,
   QueueWorker,
@@ -445,5 +447,139 @@ describe('MapFanOutFanIn', () => {
     ]);
     expect(twoTimeouts).toThrow('executionTimeout and stateMachineProps.timeout both set');
     expect(ownDefinition).toThrow('stateMachineProps.definitionBody is set by the construct');
+  });
+});
+
+describe('PipelineAlarms', () => {
+  const watched = (stack: Stack) => ({
+    queue: new QueueWithDeadLetter(stack, 'Work'),
+    fn: inlineFunction(stack, 'Consumer'),
+  });
+
+  it('defaults: an encrypted TLS-only topic CloudWatch may use, 15 min age, 1 throttle, every alarm notifying it', () => {
+    // Prepare
+    const stack = new Stack();
+    const { queue, fn } = watched(stack);
+    // Act
+    const alarms = new PipelineAlarms(stack, 'Alarms', {
+      queues: [{ label: 'Work', queue: queue.queue }],
+      functions: [{ label: 'Consumer', function: fn }],
+      existingAlarms: [queue.dlqAlarm],
+    });
+    const template = Template.fromStack(stack);
+    // Assess
+    const topicRef = { Ref: logicalId(stack, alarms.alarmTopic) };
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 900,
+      Statistic: 'Maximum',
+      AlarmActions: [topicRef],
+      OKActions: [topicRef],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Throttles',
+      Threshold: 1,
+      AlarmActions: [topicRef],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      AlarmActions: [topicRef],
+    });
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: Match.anyValue(),
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+    expect(alarms.alarms).toHaveLength(3);
+  });
+
+  it('uses a given topic and per-queue ages, and refuses topicProps with it and a bad threshold', () => {
+    // Prepare
+    const stack = new Stack();
+    const { queue, fn } = watched(stack);
+    const ops = new sns.Topic(stack, 'Ops');
+    // Act
+    new PipelineAlarms(stack, 'Alarms', {
+      queues: [{ label: 'Work', queue: queue.queue, maxMessageAge: Duration.hours(1) }],
+      functions: [{ label: 'Consumer', function: fn }],
+      alarmTopic: ops,
+    });
+    const both = () =>
+      new PipelineAlarms(stack, 'Both', {
+        queues: [],
+        functions: [],
+        alarmTopic: ops,
+        topicProps: { displayName: 'x' },
+      });
+    const zero = () =>
+      new PipelineAlarms(stack, 'Zero', { queues: [], functions: [], throttleThreshold: 0 });
+    // Assess
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 3600,
+      AlarmActions: [{ Ref: logicalId(stack, ops) }],
+    });
+    template.resourceCountIs('AWS::SNS::Topic', 1);
+    expect(both).toThrow(/topicProps configure a topic; alarmTopic replaces it/);
+    expect(zero).toThrow(/throttleThreshold must be a positive integer/);
+  });
+});
+
+describe('PipelineDashboard', () => {
+  it('is the Resource child, and lists the alarms only when given', () => {
+    // Prepare
+    const stack = new Stack();
+    const queue = new QueueWithDeadLetter(stack, 'Work');
+    const machine = new sfn.StateMachine(stack, 'Machine', {
+      definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Noop')),
+    });
+    const common = {
+      queues: [{ label: 'Work', queue: queue.queue }],
+      deadLetterQueues: [{ label: 'WorkDLQ', queue: queue.deadLetterQueue }],
+      stateMachine: machine,
+      functions: [{ label: 'Consumer', function: inlineFunction(stack, 'Consumer') }],
+    };
+    // Act
+    const withAlarms = new PipelineDashboard(stack, 'WithAlarms', {
+      ...common,
+      alarms: [queue.dlqAlarm],
+      dashboardName: 'ops',
+    });
+    const plain = new PipelineDashboard(stack, 'Plain', common);
+    // Assess
+    // Booleans: CDK objects have an inspect() that vitest's diff printer cannot call.
+    expect(withAlarms.node.defaultChild === withAlarms.dashboard).toBe(true);
+    expect(withAlarms.dashboard.node.id).toBe('Resource');
+    const bodies = Object.values(
+      Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard')
+    ).map((d) => JSON.stringify(d.Properties.DashboardBody));
+    expect(bodies).toHaveLength(2);
+    const named = Object.values(
+      Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard')
+    )
+      .map((d) => d.Properties.DashboardName)
+      .filter(Boolean);
+    expect(named).toEqual(['ops']);
+    // The alarm status widget, as it appears in the stringified body.
+    const alarmWidget = '\\"type\\":\\"alarm\\"';
+    expect(bodies.filter((b) => b.includes(alarmWidget))).toHaveLength(1);
+    expect(plain.dashboard.node.id).toBe('Resource');
   });
 });
