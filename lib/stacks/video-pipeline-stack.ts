@@ -22,6 +22,8 @@ import {
   RETRYABLE_ERROR_NAMES,
   STATE_NAMES,
   STATE_PATHS,
+  type TenantQuotas,
+  tenantQuotasProblem,
   UPLOAD_PREFIX,
 } from '../../contract/index.js';
 import { BRANCH_KINDS } from '../../lambdas/branch-kinds/registry.js';
@@ -92,6 +94,15 @@ export interface VideoPipelineStackProps extends StackProps {
    * @default Duration.seconds(120)
    */
   readonly backpressureMaxDelay?: Duration;
+  /**
+   * Per-tenant quotas on concurrently RUNNING workflows (the tenant is the first
+   * path segment after `uploads/`; see contract/tenant.ts), e.g.
+   * `{ default: 5, tenants: { acme: 20 } }`. An upload over its tenant's quota
+   * waits in the starter queue like one over `maxRunningWorkflows`, which still
+   * applies. Validated at synth.
+   * @default - no per-tenant quota: only `maxRunningWorkflows` applies
+   */
+  readonly tenantQuotas?: TenantQuotas;
   /**
    * Reserved concurrency of each branch function: a hard bound that also keeps the
    * branches from starving the rest of the account. Off by default because AWS
@@ -263,10 +274,13 @@ export class VideoPipelineStack extends Stack {
     if (!Number.isInteger(maxRunningWorkflows) || maxRunningWorkflows < 1) {
       throw new Error(`maxRunningWorkflows must be a positive integer, got ${maxRunningWorkflows}`);
     }
+    const quotaProblem = props.tenantQuotas && tenantQuotasProblem(props.tenantQuotas);
+    if (quotaProblem) throw new Error(`tenantQuotas is invalid: ${quotaProblem}`);
     const starterFn = fn('StartWorkflow', 'start-workflow', {
       environment: {
         STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
         MAX_RUNNING_WORKFLOWS: String(maxRunningWorkflows),
+        ...(props.tenantQuotas ? { TENANT_QUOTAS: JSON.stringify(props.tenantQuotas) } : {}),
         BACKPRESSURE_MAX_SECONDS: String(
           (props.backpressureMaxDelay ?? Duration.seconds(120)).toSeconds()
         ),
