@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { AWAIT_MODES, BranchRoleSchema, FAN_OUT_MODES, FanOutPolicySchema } from './policy.js';
-import { TENANT_MAX_LENGTH, TENANT_PATTERN } from './tenant.js';
+import { TenantSchema } from './tenant.js';
 
 /**
  * The data contract between the functions, the state machine, the CLI and the
@@ -23,11 +23,6 @@ export const SourceObjectSchema = z.object({
   size: z.optional(z.int().check(z.nonnegative())),
 });
 export type SourceObject = z.infer<typeof SourceObjectSchema>;
-
-/** A tenant name (contract/tenant.ts): the first path segment after `uploads/`, or `default`. */
-export const TenantSchema = z
-  .string()
-  .check(z.regex(TENANT_PATTERN), z.maxLength(TENANT_MAX_LENGTH));
 
 /** Execution input, built by the workflow starter from the S3 event. */
 export const WorkflowInputSchema = z.object({

@@ -1,3 +1,4 @@
+import * as z from 'zod/mini';
 import { InvalidEventError } from './errors.js';
 import { UPLOAD_PREFIX } from './layout.js';
 
@@ -20,6 +21,11 @@ export const OTHER_TENANT_DIMENSION = 'other';
  */
 export const TENANT_PATTERN = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 export const TENANT_MAX_LENGTH = 20;
+
+/** A tenant name: the first path segment after `uploads/`, or `default`. */
+export const TenantSchema = z
+  .string()
+  .check(z.regex(TENANT_PATTERN), z.maxLength(TENANT_MAX_LENGTH));
 
 /** Why `name` is not a valid tenant, or undefined when it is. */
 export const tenantProblem = (name: string): string | undefined => {
@@ -63,3 +69,26 @@ export const tenantOfKey = (key: string): string => {
  */
 export const tenantDimension = (tenant: string, configured: readonly string[]): string =>
   tenant === DEFAULT_TENANT || configured.includes(tenant) ? tenant : OTHER_TENANT_DIMENSION;
+
+/**
+ * Per-tenant quotas on concurrently RUNNING workflows (the stack prop
+ * `tenantQuotas`, the starter's TENANT_QUOTAS env; enforced in
+ * lambdas/start-workflow/tenant-quota.ts).
+ */
+export const TenantQuotasSchema = z.object({
+  /** The quota of every tenant not listed in `tenants` (`default` included). */
+  default: z.int().check(z.positive()),
+  tenants: z.optional(z.record(TenantSchema, z.int().check(z.positive()))),
+});
+export type TenantQuotas = z.infer<typeof TenantQuotasSchema>;
+
+/** What is wrong with `quotas`, as a sentence, or undefined (the stack validates its prop with it). */
+export const tenantQuotasProblem = (quotas: unknown): string | undefined => {
+  const parsed = TenantQuotasSchema.safeParse(quotas);
+  if (parsed.success) return undefined;
+  const issue = parsed.error.issues[0];
+  return `${issue?.path.join('.') || '(root)'}: ${issue?.message}`;
+};
+
+export const quotaOf = (quotas: TenantQuotas, tenant: string): number =>
+  quotas.tenants?.[tenant] ?? quotas.default;

@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import { versionIdentity } from './layout.js';
 import type { SourceObject } from './schemas.js';
+import { DEFAULT_TENANT, tenantOfKey } from './tenant.js';
+
+/** Separates the tenant from the rest of a videoId; a slug never contains it (runs of `-` collapse). */
+export const TENANT_SEPARATOR = '--';
 
 /**
  * A readable slug of the file name. Accents are transliterated rather than
@@ -30,9 +34,22 @@ export const slugOf = (key: string): string => {
  * the Step Functions execution name, which makes starting a workflow
  * idempotent on the upload's business identity: a duplicated S3 event or an
  * SNS redelivery cannot start a second run. Fits the execution-name rules
- * (≤ 80 chars of [a-z0-9-]).
+ * (≤ 80 chars of [a-z0-9-]: tenant ≤ 20 + `--` + slug ≤ 40 + `-` + 16).
+ *
+ * An upload of a tenant other than `default` is prefixed `<tenant>--`, so the
+ * execution name says whose it is and the starter can count a tenant's
+ * RUNNING executions from one ListExecutions (see tenantOfVideoId). Throws
+ * InvalidEventError when the key's tenant segment is invalid (tenantOfKey).
  */
 export const videoIdFor = (source: SourceObject): string => {
   const hash = createHash('sha256').update(versionIdentity(source)).digest('hex').slice(0, 16);
-  return `${slugOf(source.key)}-${hash}`;
+  const tenant = tenantOfKey(source.key);
+  const prefix = tenant === DEFAULT_TENANT ? '' : `${tenant}${TENANT_SEPARATOR}`;
+  return `${prefix}${slugOf(source.key)}-${hash}`;
+};
+
+/** The tenant a videoId (an execution name) belongs to: its `<tenant>--` prefix, else `default`. */
+export const tenantOfVideoId = (videoId: string): string => {
+  const at = videoId.indexOf(TENANT_SEPARATOR);
+  return at > 0 ? videoId.slice(0, at) : DEFAULT_TENANT;
 };

@@ -321,7 +321,8 @@ export const aggregate = async (
       [PROCESSED_EVENT_ATTRIBUTES.status]: status,
       [PROCESSED_EVENT_ATTRIBUTES.type]: PROCESSED_EVENT_TYPES.processed,
     },
-    `Publish ${videoId}`
+    `Publish ${videoId}`,
+    tenant
   );
 
   const metricName =

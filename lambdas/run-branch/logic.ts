@@ -12,6 +12,7 @@ import {
   MediaToolError,
   PROCESSED_EVENT_ATTRIBUTES,
   PROCESSED_EVENT_TYPES,
+  tenantOfVideoId,
   type VideoPlayableEvent,
 } from '../../contract/index.js';
 import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
@@ -105,7 +106,8 @@ export const publishPlayable = (topicArn: string, event: VideoPlayableEvent): Pr
     topicArn,
     event,
     { [PROCESSED_EVENT_ATTRIBUTES.type]: PROCESSED_EVENT_TYPES.playable },
-    `Publish VideoPlayable ${event.videoId}`
+    `Publish VideoPlayable ${event.videoId}`,
+    tenantOfVideoId(event.videoId)
   );
 
 /**

@@ -1,6 +1,8 @@
 import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { rethrowClassified } from '../../contract/aws-errors.js';
 import { RetryableError } from '../../contract/errors.js';
+import type { TenantQuotas } from '../../contract/tenant.js';
+import { decideStart, type RunningCount, type StartDecision } from './tenant-quota.js';
 
 /**
  * Backpressure for the starter: at most `bound` executions RUNNING at once.
@@ -22,6 +24,14 @@ export class WorkflowsAtCapacity extends RetryableError {
   }
 }
 
+/** Held back because the upload's tenant is at its quota (tenant-quota.ts); waits like the bound. */
+export class TenantOverQuota extends WorkflowsAtCapacity {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TenantOverQuota';
+  }
+}
+
 export const countRunning = async (
   sfn: SFNClient,
   stateMachineArn: string,
@@ -38,26 +48,30 @@ export const countRunning = async (
 };
 
 /**
- * Start slots for one batch: the free capacity, counted once (lazily, so a
- * batch of test events costs nothing) and handed out one by one. Records are
- * processed in parallel; `take` is synchronous after the count resolves, so two
- * records cannot take the same slot.
+ * Start slots for one batch: RUNNING executions counted once (lazily, so a
+ * batch of test events costs nothing), then each upload is decided against
+ * the global bound and its tenant's quota, counting what this batch already
+ * started. `take` is synchronous after the count resolves, so two records
+ * cannot take the same slot.
  */
 export class StartBudget {
-  private free?: Promise<number>;
-  private taken = 0;
+  private running?: Promise<RunningCount>;
+  private readonly started = { total: 0, byTenant: new Map<string, number>() };
 
   constructor(
-    private readonly bound: number,
-    private readonly count: () => Promise<number>
+    private readonly limits: { readonly bound?: number; readonly quotas?: TenantQuotas },
+    private readonly count: () => Promise<RunningCount>
   ) {}
 
-  async take(): Promise<boolean> {
-    this.free ??= this.count().then((running) => this.bound - running);
-    const free = await this.free;
-    if (this.taken >= free) return false;
-    this.taken++;
-    return true;
+  async take(tenant: string): Promise<StartDecision> {
+    this.running ??= this.count();
+    const running = await this.running;
+    const decision = decideStart({ tenant, running, startedInBatch: this.started, ...this.limits });
+    if (decision === 'start') {
+      this.started.total++;
+      this.started.byTenant.set(tenant, (this.started.byTenant.get(tenant) ?? 0) + 1);
+    }
+    return decision;
   }
 }
 

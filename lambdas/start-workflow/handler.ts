@@ -7,10 +7,12 @@ import { tenantsInBody } from '../shared/s3-events.js';
 import { deadLetterPoison, sqs } from '../shared/sqs.js';
 import { backoffSeconds, countRunning, StartBudget, WorkflowsAtCapacity } from './backpressure.js';
 import { handleUploadMessage, sfn } from './logic.js';
+import { countRunningByTenant, tenantQuotasFromEnv } from './tenant-quota.js';
 
 /**
  * SQS (raw SNS delivery of S3 notifications) → StartExecution per upload.
  * Env: STATE_MACHINE_ARN; MAX_RUNNING_WORKFLOWS (no bound when unset);
+ * TENANT_QUOTAS (JSON `{default, tenants?}`, tenant-quota.ts; no per-tenant quota when unset);
  * OUTPUT_BUCKET (the per-key pointer); STARTER_QUEUE_URL and
  * BACKPRESSURE_BASE_SECONDS / BACKPRESSURE_MAX_SECONDS (the backoff of a
  * held-back upload); DEAD_LETTER_QUEUE_URL (a body that is not an S3 event
@@ -57,9 +59,17 @@ const holdBack = async (record: SQSRecord): Promise<void> => {
 export const handler: SQSHandler = async (event, context) => {
   const stateMachineArn = requireEnv('STATE_MACHINE_ARN');
   const bound = positiveInt('MAX_RUNNING_WORKFLOWS');
-  const budget = bound
-    ? new StartBudget(bound, () => countRunning(sfn, stateMachineArn, bound))
-    : undefined;
+  const quotas = tenantQuotasFromEnv(process.env.TENANT_QUOTAS);
+  // Global bound only: one page of `bound` answers "at least bound running?".
+  // With quotas, every RUNNING name is needed to count per tenant.
+  const budget = quotas
+    ? new StartBudget({ bound, quotas }, () => countRunningByTenant(sfn, stateMachineArn))
+    : bound
+      ? new StartBudget({ bound }, async () => ({
+          total: await countRunning(sfn, stateMachineArn, bound),
+          byTenant: new Map(),
+        }))
+      : undefined;
   const config = { stateMachineArn, outputBucket: process.env.OUTPUT_BUCKET };
   return processPartialResponse(
     event,

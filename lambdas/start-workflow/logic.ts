@@ -14,7 +14,7 @@ import { logger, metrics, tracer } from '../shared/powertools.js';
 import { s3 } from '../shared/s3.js';
 import { uploadsIn } from '../shared/s3-events.js';
 import { emitTenantMetric } from '../shared/tenant-metrics.js';
-import { type StartBudget, WorkflowsAtCapacity } from './backpressure.js';
+import { type StartBudget, TenantOverQuota, WorkflowsAtCapacity } from './backpressure.js';
 import { recordCurrentUpload } from './pointer.js';
 
 /** One client per process: reused across warm invocations. */
@@ -35,12 +35,8 @@ export const startWorkflow = async (
   uploadedAt?: string
 ): Promise<StartOutcome> => {
   const videoId = videoIdFor(source);
-  const input: WorkflowInput = {
-    videoId,
-    tenant: tenantOfKey(source.key),
-    source,
-    ...(uploadedAt && { uploadedAt }),
-  };
+  const tenant = tenantOfKey(source.key);
+  const input: WorkflowInput = { videoId, tenant, source, ...(uploadedAt && { uploadedAt }) };
   try {
     const res = await sfn.send(
       new StartExecutionCommand({ stateMachineArn, name: videoId, input: JSON.stringify(input) })
@@ -71,8 +67,9 @@ export interface StarterConfig {
  * Handles one SQS body (one S3 notification, possibly several records).
  * Every object under uploads/ is started, whatever its extension: the probe
  * rejects non-videos with a reason, so each upload still ends with a manifest.
- * Over the running-workflow bound (`budget`) it throws WorkflowsAtCapacity, so
- * the message waits in the queue. If one record fails the whole message is
+ * Over the running-workflow bound (`budget`) it throws WorkflowsAtCapacity, and
+ * over the upload's tenant quota TenantOverQuota, so the message waits in the
+ * queue. An invalid tenant segment throws InvalidEventError before any slot is taken. If one record fails the whole message is
  * retried; records that already started come back as duplicates, so the retry
  * is safe. Once started (or found started), the upload is offered to its key's
  * pointer, which keeps the newest upload whatever order the events came in.
@@ -91,8 +88,15 @@ export const handleUploadMessage = async (
         key: source.key,
       });
     }
-    if (budget && !(await budget.take())) {
-      emitTenantMetric(METRIC_NAMES.uploadsHeldBack, MetricUnit.Count, 1, tenantOfKey(source.key));
+    const tenant = tenantOfKey(source.key);
+    const decision = budget ? await budget.take(tenant) : 'start';
+    if (decision !== 'start') {
+      emitTenantMetric(METRIC_NAMES.uploadsHeldBack, MetricUnit.Count, 1, tenant);
+      if (decision === 'over-tenant-quota') {
+        throw new TenantOverQuota(
+          `Tenant ${tenant} is at its quota of running workflows; ${source.key} waits in the queue`
+        );
+      }
       throw new WorkflowsAtCapacity(
         `Running workflows at the bound; ${source.key} waits in the queue`
       );

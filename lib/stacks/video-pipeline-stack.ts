@@ -23,7 +23,9 @@ import {
   RETRYABLE_ERROR_NAMES,
   STATE_NAMES,
   STATE_PATHS,
+  type TenantQuotas,
   tenantProblem,
+  tenantQuotasProblem,
   UPLOAD_PREFIX,
 } from '../../contract/index.js';
 import { BRANCH_KINDS } from '../../lambdas/branch-kinds/registry.js';
@@ -101,10 +103,19 @@ export interface VideoPipelineStackProps extends StackProps {
    */
   readonly backpressureMaxDelay?: Duration;
   /**
+   * Per-tenant quotas on concurrently RUNNING workflows (the tenant is the first
+   * path segment after `uploads/`; see contract/tenant.ts), e.g.
+   * `{ default: 5, tenants: { acme: 20 } }`. An upload over its tenant's quota
+   * waits in the starter queue like one over `maxRunningWorkflows`, which still
+   * applies. Validated at synth.
+   * @default - no per-tenant quota: only `maxRunningWorkflows` applies
+   */
+  readonly tenantQuotas?: TenantQuotas;
+  /**
    * Tenants reported by name in the metrics' `tenant` dimension; any other tenant
    * is reported as `other` (`default` always by name), so a stream of new upload
    * folders cannot create unbounded, billed metric series.
-   * @default - none: every tenant but `default` is `other`
+   * @default - the tenants named in `tenantQuotas.tenants`
    */
   readonly metricTenants?: readonly string[];
   /**
@@ -280,10 +291,13 @@ export class VideoPipelineStack extends Stack {
     if (!Number.isInteger(maxRunningWorkflows) || maxRunningWorkflows < 1) {
       throw new Error(`maxRunningWorkflows must be a positive integer, got ${maxRunningWorkflows}`);
     }
+    const quotaProblem = props.tenantQuotas && tenantQuotasProblem(props.tenantQuotas);
+    if (quotaProblem) throw new Error(`tenantQuotas is invalid: ${quotaProblem}`);
     const starterFn = fn('StartWorkflow', 'start-workflow', {
       environment: {
         STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
         MAX_RUNNING_WORKFLOWS: String(maxRunningWorkflows),
+        ...(props.tenantQuotas ? { TENANT_QUOTAS: JSON.stringify(props.tenantQuotas) } : {}),
         BACKPRESSURE_MAX_SECONDS: String(
           (props.backpressureMaxDelay ?? Duration.seconds(120)).toSeconds()
         ),
@@ -331,7 +345,7 @@ export class VideoPipelineStack extends Stack {
     });
 
     // ---- Dashboard and alarms ------------------------------------------------
-    const metricTenants = props.metricTenants ?? [];
+    const metricTenants = props.metricTenants ?? Object.keys(props.tenantQuotas?.tenants ?? {});
     for (const tenant of metricTenants) {
       const problem = tenantProblem(tenant);
       if (problem)

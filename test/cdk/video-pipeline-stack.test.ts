@@ -393,6 +393,25 @@ describe('backpressure', () => {
     });
   });
 
+  it("passes the app's tenant quotas to the starter as TENANT_QUOTAS", () => {
+    // Assess: lib/app.ts holds the e2e suite's noisy tenant to 3, everyone else to 10.
+    synth.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          TENANT_QUOTAS: '{"default":10,"tenants":{"e2e-noisy":3}}',
+        }),
+      },
+    });
+  });
+
+  it('refuses invalid tenant quotas at synth, naming the field', () => {
+    // Act
+    const act = () => synthVideoStack({ tenantQuotas: { default: 5, tenants: { acme: 0 } } });
+
+    // Assess
+    expect(act).toThrow(/^tenantQuotas is invalid: tenants\.acme: /);
+  });
+
   it('retries a throttled Lambda step on its own, for about 20 minutes, before the fault Retry', () => {
     // Prepare: every Task state of the definition, Map item processor included.
     const tasks: Array<{ Retry?: Array<Record<string, unknown>> }> = [];

@@ -409,6 +409,8 @@ describe('aggregate', () => {
     // Assess
     expect(snsMock).toHaveReceivedCommandWith(PublishCommand, {
       TopicArn: TOPIC,
+      // The tenant as the fair-queue group of every subscribed standard queue.
+      MessageGroupId: 'acme',
       MessageAttributes: {
         status: { DataType: 'String', StringValue: 'PARTIAL' },
         type: { DataType: 'String', StringValue: 'VideoProcessed' },

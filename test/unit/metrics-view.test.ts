@@ -163,7 +163,7 @@ describe('metrics view over the functions’ EMF records', () => {
     const held = await handleUploadMessage(
       snsRawS3Message([{ key: 'uploads/zeta/waiting.mp4' }]),
       'arn:aws:states:us-east-1:123456789012:stateMachine:Workflow',
-      new StartBudget(1, async () => 1)
+      new StartBudget({ bound: 1 }, async () => ({ total: 1, byTenant: new Map([['zeta', 1]]) }))
     ).catch((e: Error) => e.name);
     const { records, dropped } = store.snapshot();
 

@@ -78,7 +78,12 @@ describe('plan handler', () => {
     vi.stubEnv('THUMBNAIL_COUNT', '2');
     vi.stubEnv('OUTPUT_BUCKET', '');
     const handler = await importHandler();
-    const event = { videoId: 'clip-1', source: sourceFactory(), probe: probeFactory() };
+    const event = {
+      videoId: 'clip-1',
+      tenant: 'default',
+      source: sourceFactory(),
+      probe: probeFactory(),
+    };
 
     // Act
     const plan = await handler(event, lambdaContextFactory());

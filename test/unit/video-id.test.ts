@@ -28,11 +28,16 @@ const ALPHABET = [
   '\t',
 ];
 
+/** Tenant segments of the random keys: none (a `default` upload), a short one and the longest. */
+const TENANTS = ['', 'acme/', `${'t'.repeat(20)}/`];
+
 const randomKey = (next: () => number): string => {
   const length = 1 + Math.floor(next() * 120);
-  let key = 'uploads/';
-  for (let i = 0; i < length; i++) key += ALPHABET[Math.floor(next() * ALPHABET.length)];
-  return key;
+  const tenant = TENANTS[Math.floor(next() * TENANTS.length)]!;
+  let rest = '';
+  for (let i = 0; i < length; i++) rest += ALPHABET[Math.floor(next() * ALPHABET.length)];
+  // Without a tenant segment, a '/' in the rest would make its first part the tenant.
+  return `uploads/${tenant}${tenant ? rest : rest.replaceAll('/', '_')}`;
 };
 
 describe('videoIdFor', () => {

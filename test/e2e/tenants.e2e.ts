@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, type DescribeExecutionOutput } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Manifest, ManifestSchema, manifestKey, videoIdFor } from '../../contract/index.js';
+import { cleanupMedia, makeClip } from '../../fixtures/media.js';
+import { DEFAULT_TENANT_QUOTAS } from '../../lib/app.js';
+import { clientsFor, readOutputs } from './target.js';
+
+/**
+ * Tenant quotas end to end: the deployed app (lib/app.ts) holds tenant
+ * `e2e-noisy` to 3 running workflows. It uploads 10 videos at the same time
+ * as `e2e-quiet` uploads 1; the quiet tenant's video must not wait for all of
+ * the noisy tenant's, and every video must end COMPLETE.
+ */
+const target = inject('e2eTarget');
+const runId = `${Date.now().toString(36)}`;
+const NOISY = 'e2e-noisy';
+const QUIET = 'e2e-quiet';
+const NOISY_UPLOADS = 10;
+
+describe.skipIf(Boolean(target.skipReason))(`tenants end to end on ${target.name}`, () => {
+  let out: ReturnType<typeof readOutputs>;
+  let aws: ReturnType<typeof clientsFor>;
+
+  beforeAll(() => {
+    out = readOutputs(target.outputsFile);
+    aws = clientsFor(target);
+  });
+
+  afterAll(() => {
+    cleanupMedia();
+  });
+
+  const upload = async (body: Buffer, key: string) => {
+    const put = await aws.s3.send(
+      new PutObjectCommand({ Bucket: out.UploadBucketName, Key: key, Body: body })
+    );
+    return videoIdFor({
+      bucket: out.UploadBucketName,
+      key,
+      versionId: put.VersionId,
+      etag: put.ETag?.replaceAll('"', ''),
+    });
+  };
+
+  const poll = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await fn();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  };
+
+  const manifestOf = (videoId: string): Promise<Manifest> =>
+    poll(
+      `manifest of ${videoId}`,
+      async () => {
+        try {
+          const res = await aws.s3.send(
+            new GetObjectCommand({ Bucket: out.OutputBucketName, Key: manifestKey(videoId) })
+          );
+          return ManifestSchema.parse(JSON.parse(await res.Body!.transformToString()));
+        } catch (err) {
+          if ((err as Error).name === 'NoSuchKey') return undefined;
+          throw err;
+        }
+      },
+      // The noisy tenant's last videos wait for three rounds of its quota, with backoff.
+      540_000
+    );
+
+  const executionOf = async (videoId: string): Promise<DescribeExecutionOutput> => {
+    const executionArn = `${out.StateMachineArn.replace(':stateMachine:', ':execution:')}:${videoId}`;
+    return aws.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  };
+
+  it('a quiet tenant is not starved by a tenant over its quota, and every video ends COMPLETE', async () => {
+    // Prepare: tiny clips, one file uploaded under distinct keys (distinct videos).
+    const clip = readFileSync(
+      await makeClip({ seconds: 1, width: 160, height: 120, audio: false })
+    );
+    const noisyQuota = DEFAULT_TENANT_QUOTAS.tenants[NOISY];
+
+    // Act: all eleven uploads at once.
+    const [quietId, ...noisyIds] = await Promise.all([
+      upload(clip, `uploads/${QUIET}/${runId}/quiet.mp4`),
+      ...Array.from({ length: NOISY_UPLOADS }, (_, i) =>
+        upload(clip, `uploads/${NOISY}/${runId}/noisy-${i}.mp4`)
+      ),
+    ]);
+    const manifests = await Promise.all([quietId, ...noisyIds].map(manifestOf));
+    const quiet = await executionOf(quietId);
+    const noisy = await Promise.all(noisyIds.map(executionOf));
+
+    // Assess: every video COMPLETE, each manifest naming its tenant.
+    expect(manifests.map((m) => [m.tenant, m.status])).toEqual([
+      [QUIET, 'COMPLETE'],
+      ...noisyIds.map(() => [NOISY, 'COMPLETE']),
+    ]);
+    // The quota held the noisy tenant back: some of its videos started only
+    // after others of its own had finished.
+    const noisyStarts = noisy.map((e) => e.startDate!.getTime());
+    const noisyStops = noisy.map((e) => e.stopDate!.getTime());
+    const lastNoisyStart = Math.max(...noisyStarts);
+    expect(lastNoisyStart).toBeGreaterThan(Math.min(...noisyStops));
+    // The quiet tenant did not wait for all of them.
+    expect(quiet.startDate!.getTime()).toBeLessThan(lastNoisyStart);
+    const overlap = Math.max(
+      ...noisyStarts.map(
+        (s) => noisyStarts.filter((start, i) => start <= s && noisyStops[i]! > s).length
+      )
+    );
+    const startedAfterQuiet = noisyStarts.filter((s) => s > quiet.startDate!.getTime()).length;
+    console.info(
+      `[tenants e2e] ${target.name}: ${NOISY} (quota ${noisyQuota}) had at most ${overlap} ` +
+        `executions running at once; ${startedAfterQuiet} of its ${NOISY_UPLOADS} started ` +
+        `after ${QUIET}'s`
+    );
+  }, 600_000);
+});
