@@ -6,6 +6,7 @@ import {
   METRICS_NAMESPACE,
 } from '../../contract/index.js';
 import { CliError } from './config.js';
+import { formatDuration } from './render.js';
 
 /**
  * The `metrics` view: the same per-kind and per-tenant figures as the
@@ -188,8 +189,7 @@ export const metricsView = (entries: readonly EmfEntry[], dropped = 0): MetricsV
   };
 };
 
-const ms = (v: number | undefined): string =>
-  v === undefined ? '-' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`;
+const ms = (v: number | undefined): string => (v === undefined ? '-' : formatDuration(v));
 
 const table = (head: string[], rows: Array<Array<string | number>>): string => {
   const t = new Table({ head, style: { head: [], border: [] } });
@@ -206,7 +206,8 @@ export const renderMetricsView = (view: MetricsView): string => {
     view.byKindAndTenant.length === 0
       ? '  (no branch metrics yet)'
       : table(
-          ['kind', 'tenant', 'emitted', 'succeeded', 'failed', 'timed out', 'p50', 'p95'],
+          // Short heads keep the table within 80 columns: sent = emitted (started).
+          ['kind', 'tenant', 'sent', 'ok', 'failed', 'timed out', 'p50', 'p95'],
           view.byKindAndTenant.map((r) => [
             r.kind,
             r.tenant,
