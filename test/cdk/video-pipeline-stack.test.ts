@@ -404,6 +404,33 @@ describe('backpressure', () => {
     });
   });
 
+  it('names the quota tenants in the metrics: METRIC_TENANTS on every function that emits per-tenant metrics', () => {
+    // Act
+    const named = Object.entries(resources('AWS::Lambda::Function'))
+      .filter(([, f]) => f.Properties.Environment?.Variables?.METRIC_TENANTS !== undefined)
+      .map(([id, f]) => [
+        id.replace(/[0-9A-F]{8}$/, ''),
+        f.Properties.Environment.Variables.METRIC_TENANTS,
+      ]);
+    // Assess: lib/app.ts configures e2e-noisy; the branch workers, the aggregator and the starter.
+    expect(named.sort()).toEqual([
+      ['Aggregate', 'e2e-noisy'],
+      ['MetadataBranch', 'e2e-noisy'],
+      ['RenditionBranch', 'e2e-noisy'],
+      ['RenditionFallbackBranch', 'e2e-noisy'],
+      ['StartWorkflow', 'e2e-noisy'],
+      ['ThumbnailBranch', 'e2e-noisy'],
+    ]);
+  });
+
+  it('refuses an invalid metric tenant at synth', () => {
+    // Act
+    const act = () => synthVideoStack({ metricTenants: ['Acme Corp'] });
+
+    // Assess
+    expect(act).toThrow(/^metricTenants: "Acme Corp" is invalid: /);
+  });
+
   it('refuses invalid tenant quotas at synth, naming the field', () => {
     // Act
     const act = () => synthVideoStack({ tenantQuotas: { default: 5, tenants: { acme: 0 } } });
