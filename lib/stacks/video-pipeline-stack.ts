@@ -17,6 +17,9 @@ import {
   AUDIT_PREFIX,
   BRANCH_ITEM_SELECTOR,
   BY_KEY_PREFIX,
+  COST_PROFILE_ENV,
+  type CostProfile,
+  type FunctionSizing,
   OUTPUT_PREFIX,
   pascalCase,
   RETRYABLE_ERROR_NAMES,
@@ -111,6 +114,20 @@ export interface VideoPipelineStackProps extends StackProps {
 export const STARTER_MAX_RECEIVE_COUNT = 100;
 /** Kinds whose main branch makes a video playable (the primary and its fallback). */
 const PLAYABLE_KINDS: readonly string[] = ['rendition', 'rendition-fallback'];
+
+/** A function's memory and architecture as synthesized (Lambda's 128 MiB when unset). */
+const sizingOf = (fn: PipelineFunction): FunctionSizing => {
+  const cfn = fn.function.node.defaultChild as lambda.CfnFunction;
+  const architecture = fn.function.architecture.name;
+  if (architecture !== 'x86_64' && architecture !== 'arm64') {
+    throw new Error(`${fn.node.path}: no price for architecture ${architecture}`);
+  }
+  const memoryMiB = cfn.memorySize ?? 128;
+  if (typeof memoryMiB !== 'number') {
+    throw new Error(`${fn.node.path}: memorySize is a token; the cost profile needs a number`);
+  }
+  return { memoryMiB, architecture };
+};
 
 const lambdaEntry = (name: string) => path.join(PROJECT_ROOT, 'lambdas', name, 'handler.ts');
 
@@ -226,6 +243,15 @@ export class VideoPipelineStack extends Stack {
         PROCESSED_TOPIC_ARN: this.processed.topic.topicArn,
       },
     });
+
+    // The cost estimate prices each task with the memory and architecture synthesized here.
+    const costProfile: CostProfile = {
+      probe: sizingOf(probe),
+      plan: sizingOf(plan),
+      aggregate: sizingOf(aggregate),
+      kinds: Object.fromEntries(branchFns.map(({ kind, fn }) => [kind, sizingOf(fn)])),
+    };
+    aggregate.function.addEnvironment(COST_PROFILE_ENV, JSON.stringify(costProfile));
 
     const awaitMode = props.awaitMode ?? 'primary';
     const fallback = props.renditionFallback ?? awaitMode !== 'none';

@@ -421,3 +421,31 @@ describe('backpressure', () => {
     }
   });
 });
+
+describe('cost profile', () => {
+  it("gives the aggregator each function's synthesized memory and architecture", () => {
+    // Prepare: the aggregator is the only function with a COST_PROFILE.
+    const withProfile = Object.values(resources('AWS::Lambda::Function')).filter(
+      (fn) => fn.Properties.Environment?.Variables?.COST_PROFILE !== undefined
+    );
+    expect(withProfile).toHaveLength(1);
+    const [aggregator] = withProfile;
+
+    // Act
+    const profile = JSON.parse(aggregator?.Properties.Environment.Variables.COST_PROFILE);
+
+    // Assess: the sizes the stack and the branch kinds declare (media functions are x86_64)
+    expect(profile).toEqual({
+      probe: { memoryMiB: 1024, architecture: 'x86_64' },
+      plan: { memoryMiB: 256, architecture: 'arm64' },
+      aggregate: { memoryMiB: 512, architecture: 'arm64' },
+      kinds: {
+        thumbnail: { memoryMiB: 1024, architecture: 'x86_64' },
+        rendition: { memoryMiB: 2048, architecture: 'x86_64' },
+        'rendition-fallback': { memoryMiB: 2048, architecture: 'x86_64' },
+        metadata: { memoryMiB: 512, architecture: 'x86_64' },
+      },
+    });
+    expect(aggregator?.Properties.MemorySize).toBe(profile.aggregate.memoryMiB);
+  });
+});
