@@ -108,7 +108,18 @@ export interface VideoPipelineStackProps extends StackProps {
    * @default - MapFanOutFanIn's: 2 s, ×2, at most 60 s apart, 25 attempts
    */
   readonly throttleRetry?: ThrottleRetryProps;
+  /**
+   * The audit path's stale-message rule: an upload event that waited longer than
+   * this in the audit queue is moved to the audit DLQ with the reason, not audited
+   * in line (lambdas/upload-audit/stale.ts).
+   * @default Duration.hours(24)
+   */
+  readonly auditStaleAfter?: Duration;
 }
+
+/** The audit writer takes "up to 100 uploads or 5 s": an audit is not urgent, its requests add up. */
+export const AUDIT_BATCH_SIZE = 100;
+export const AUDIT_BATCHING_WINDOW = Duration.seconds(5);
 
 /** Receives before a held-back upload is dead-lettered: hours of backpressure at the 120 s cap. */
 export const STARTER_MAX_RECEIVE_COUNT = 100;
@@ -300,7 +311,12 @@ export class VideoPipelineStack extends Stack {
       },
     });
     const auditFn = fn('UploadAudit', 'upload-audit', {
-      environment: { AUDIT_BUCKET: this.outputBucket.bucketName },
+      environment: {
+        AUDIT_BUCKET: this.outputBucket.bucketName,
+        AUDIT_STALE_AFTER_SECONDS: String(
+          (props.auditStaleAfter ?? Duration.hours(24)).toSeconds()
+        ),
+      },
     });
     this.starter = new QueueWorker(this, 'StartWorkflowWorker', {
       consumer: starterFn.function,
@@ -309,7 +325,11 @@ export class VideoPipelineStack extends Stack {
       maxReceiveCount: STARTER_MAX_RECEIVE_COUNT,
     });
     starterFn.function.addEnvironment('STARTER_QUEUE_URL', this.starter.queue.queueUrl);
-    this.audit = new QueueWorker(this, 'UploadAuditWorker', { consumer: auditFn.function });
+    this.audit = new QueueWorker(this, 'UploadAuditWorker', {
+      consumer: auditFn.function,
+      batchSize: AUDIT_BATCH_SIZE,
+      maxBatchingWindow: AUDIT_BATCHING_WINDOW,
+    });
     // A body that is not an S3 event goes to the consumer's DLQ at once, with its reason,
     // instead of spending the starter's 100 receives (lambdas/shared/sqs.ts).
     for (const [worker, consumer] of [

@@ -449,3 +449,29 @@ describe('cost profile', () => {
     expect(aggregator?.Properties.MemorySize).toBe(profile.aggregate.memoryMiB);
   });
 });
+
+describe('audit batching', () => {
+  it('gathers up to 100 uploads or 5 s per invocation, with room in the visibility timeout', () => {
+    // Prepare: the audit writer's mapping and queue
+    const [auditFnId] = Object.entries(resources('AWS::Lambda::Function'))
+      .filter(([, fn]) => fn.Properties.Environment?.Variables?.AUDIT_BUCKET !== undefined)
+      .map(([id]) => id);
+    const mapping = Object.values(resources('AWS::Lambda::EventSourceMapping')).find(
+      (m) => m.Properties.FunctionName?.Ref === auditFnId
+    );
+    const queueId = getAttArn(mapping?.Properties.EventSourceArn);
+
+    // Assess
+    expect(mapping?.Properties).toMatchObject({
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 5,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    // 6 × the 30 s timeout + the 5 s window
+    expect(resources('AWS::SQS::Queue')[queueId]?.Properties.VisibilityTimeout).toBe(185);
+    expect(
+      resources('AWS::Lambda::Function')[auditFnId!]?.Properties.Environment.Variables
+        .AUDIT_STALE_AFTER_SECONDS
+    ).toBe('86400');
+  });
+});
