@@ -1,9 +1,14 @@
 /**
  * The one place for prices. AWS list prices, US East (N. Virginia), on-demand,
  * first pricing tier, no free tier (a per-video figure should not depend on
- * how much of the month's free allowance is left). Checked on 2026-11-29
- * against the public pricing pages named next to each figure; update the
- * figure, `PRICES_AS_OF` and the source together.
+ * how much of the month's free allowance is left). Update a figure, its source
+ * and `PRICES_AS_OF` together.
+ *
+ * Provenance, as of 2026-11-29: the Step Functions figure was read on its
+ * pricing page; the Lambda and SQS figures on 2026 summaries of those pages
+ * (the pages themselves were not reachable from here). The SNS, S3 and
+ * MediaConvert figures are the long-standing list prices and were NOT
+ * re-checked that day: verify them on the pages named below.
  */
 export const PRICES_AS_OF = '2026-11-29';
 export const PRICES_REGION = 'us-east-1';
