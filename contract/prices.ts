@@ -6,7 +6,7 @@
  *
  * Provenance, as of 2026-11-29: the Step Functions figure was read on its
  * pricing page; the Lambda and SQS figures on 2026 summaries of those pages
- * (the pages themselves were not reachable from here). The SNS, S3 and
+ * (the search found the summaries, not the pages themselves). The SNS, S3 and
  * MediaConvert figures are the long-standing list prices and were NOT
  * re-checked that day: verify them on the pages named below.
  */
