@@ -4,8 +4,9 @@
  *   (b) Map fan-out of 10 / 100 / 1000 trivial items vs calling the handler directly;
  *   (c) bundle size and cold module-init time of each Lambda;
  *   (d) bytes read from S3 for one thumbnail of a ≥ 500 MB source, before/after range reads;
- *   (e) encode time of the old vs the current ffmpeg build (bench/ffmpeg-builds.ts).
- * Options: --only a,b,c,d,e   --sizes 10,100,1000   --seconds 30   --large-mib 500
+ *   (e) encode time of the old vs the current ffmpeg build (bench/ffmpeg-builds.ts);
+ *   (f) event fan-out throughput, TopicFanOut → QueueWorker, batch size 1 / 10 / 100 (bench/event-fan-out.ts).
+ * Options: --only a,b,c,d,e,f   --sizes 10,100,1000   --seconds 30   --large-mib 500   --messages 10000
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -29,18 +30,20 @@ import { probeFile } from '../lambdas/probe/logic.js';
 import { silentLogger, startLocalRuntime } from '../local-runtime/src/index.js';
 import { ROOT as root, synthesize } from '../scripts/synth.js';
 import { measureBundles } from './bundles.js';
+import { benchEventFanOut } from './event-fan-out.js';
 import { benchFfmpegBuilds } from './ffmpeg-builds.js';
 import { synthFanOutApp } from './fixtures/fanout-app.js';
 import { handler as trivialWorker } from './fixtures/trivial/worker.js';
 import { benchRangeReads } from './range-reads.js';
 
 const opts = new Command()
-  .option('--only <parts>', 'which benchmarks: a,b,c,d,e', 'a,b,c,d,e')
+  .option('--only <parts>', 'which benchmarks: a,b,c,d,e,f', 'a,b,c,d,e,f')
+  .option('--messages <n>', 'messages published per scenario in (f)', '10000')
   .option('--large-mib <n>', 'source size for (d)', '500')
   .option('--sizes <n,...>', 'fan-out sizes for (b)', '10,100,1000')
   .option('--seconds <s>', 'clip length for (a)', '30')
   .parse()
-  .opts<{ only: string; sizes: string; seconds: string; largeMib: string }>();
+  .opts<{ only: string; sizes: string; seconds: string; largeMib: string; messages: string }>();
 const parts = new Set(opts.only.split(','));
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const ms = (x: number) => Math.round(x);
@@ -378,6 +381,33 @@ const main = async () => {
   }
   if (parts.has('e'))
     results.ffmpegBuilds = await benchFfmpegBuilds({ seconds: Number(opts.seconds) });
+  if (parts.has('f')) {
+    const f = await benchEventFanOut(Number(opts.messages));
+    results.eventFanOut = f;
+    const table = new Table({
+      head: [
+        '(f) batch / window',
+        'messages',
+        'msg/s end to end',
+        'end to end ms',
+        'publish msg/s',
+        'invocations',
+        'mean batch',
+      ],
+    });
+    for (const r of f) {
+      table.push([
+        `${r.batchSize} / ${r.windowSeconds} s (≤${r.maxConcurrency} in flight)`,
+        r.messages,
+        r.messagesPerSecond,
+        r.endToEndMs,
+        r.publishPerSecond,
+        r.invocations,
+        r.meanBatch,
+      ]);
+    }
+    console.log(table.toString());
+  }
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { CostBreakdownSchema } from './cost.js';
 import { AWAIT_MODES, BranchRoleSchema, FAN_OUT_MODES, FanOutPolicySchema } from './policy.js';
 import { TenantSchema } from './tenant.js';
 
@@ -55,6 +56,8 @@ export const ProbeResultSchema = z.object({
   bitRate: z.nullable(z.number().check(z.nonnegative())),
   /** Thumbnail times the uploader asked for (object metadata `thumbnail-times`). */
   requestedThumbnailTimes: z.optional(z.array(z.number().check(z.nonnegative()))),
+  /** How long the probe task ran (ms), for the cost estimate. */
+  taskDurationMs: z.optional(z.number().check(z.nonnegative())),
 });
 export type ProbeResult = z.infer<typeof ProbeResultSchema>;
 
@@ -78,7 +81,11 @@ export const BranchSchema = z.looseObject({
 });
 export type Branch = z.infer<typeof BranchSchema>;
 
-export const PlanSchema = z.object({ branches: z.array(BranchSchema).check(z.minLength(1)) });
+export const PlanSchema = z.object({
+  branches: z.array(BranchSchema).check(z.minLength(1)),
+  /** How long the plan task ran (ms), for the cost estimate. */
+  taskDurationMs: z.optional(z.number().check(z.nonnegative())),
+});
 export type Plan = z.infer<typeof PlanSchema>;
 
 /** One Map iteration's input (the Map's ItemSelector builds it; see state.ts). */
@@ -178,7 +185,8 @@ export type VideoStatus = z.infer<typeof VideoStatusSchema>;
 /**
  * Bumped on any change a reader could notice. 2: `branches[].name` became `id`;
  * `finishedAt`. 3: fan-out policies: `policy`, `fanOut`, and per branch `role`,
- * `fallbackFor` and the statuses TIMED_OUT, SKIPPED and SENT. 4: `tenant`.
+ * `fallbackFor` and the statuses TIMED_OUT, SKIPPED and SENT. 4: `tenant`, `estimatedCostUsd`
+ * and `costBreakdown` (contract/cost.ts).
  */
 export const MANIFEST_SCHEMA_VERSION = 4;
 
@@ -238,6 +246,9 @@ export const ManifestSchema = z.object({
     failed: z.int(),
   }),
   fanOut: FanOutCountsSchema,
+  /** The estimate of what this video cost on AWS (contract/cost.ts; the README says what it leaves out). */
+  estimatedCostUsd: z.number().check(z.nonnegative()),
+  costBreakdown: CostBreakdownSchema,
   createdAt: z.string(),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;

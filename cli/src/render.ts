@@ -334,6 +334,41 @@ export const renderManifestStatus = (m: Manifest): string => {
   );
 };
 
+/** Small enough figures to need their significant digits, not cents. */
+export const formatUsd = (usd: number): string =>
+  usd === 0 ? '$0' : usd >= 0.01 ? `$${usd.toFixed(2)}` : `$${usd.toPrecision(3)}`;
+
+/**
+ * `cost: $0.000467 estimated (us-east-1 list prices of …)` and where it went:
+ * Lambda per function, state transitions, requests. Printed after each run.
+ */
+export const renderCost = (m: Manifest): string => {
+  const c = m.costBreakdown;
+  const requests = Object.values(c.requests).reduce((sum, r) => sum + r.usd, 0);
+  const lambda = c.lambda.map((l) => {
+    const sizing = l.memoryMiB === null ? 'unpriced' : `${l.memoryMiB} MiB ${l.architecture}`;
+    const unmeasured = l.unmeasured ? `, ${l.unmeasured} unmeasured` : '';
+    return wrapText(
+      `  λ ${l.function} ×${l.invocations}: ${l.gbSeconds} GB-s (${sizing}${unmeasured}) ${formatUsd(l.computeUsd)}`,
+      SCREEN_WIDTH
+    );
+  });
+  return [
+    wrapText(
+      `cost: ${formatUsd(m.estimatedCostUsd)} estimated (${c.region} list prices of ${c.pricesAsOf}; ` +
+        'no data transfer, storage or logs)',
+      SCREEN_WIDTH
+    ),
+    ...lambda,
+    wrapText(
+      `  ${c.stateTransitions.count} state transitions ${formatUsd(c.stateTransitions.usd)}; ` +
+        `requests ${formatUsd(requests)} (Lambda ${c.requests.lambda.count}, SQS ${c.requests.sqs.count}, ` +
+        `SNS ${c.requests.sns.count}, S3 PUT ${c.requests.s3Put.count}, GET ${c.requests.s3Get.count})`,
+      SCREEN_WIDTH
+    ),
+  ].join('\n');
+};
+
 export const renderExecution = (e: ExecutionState): string => {
   if (e.status === 'NOT_FOUND') return 'execution: not started yet';
   const detail = [e.error, e.cause ? truncate(e.cause, 160) : undefined].filter(Boolean);
@@ -357,7 +392,7 @@ export const renderReport = (p: Progress, outputBucket: string): string => {
   }
   if (rows.length > 0) lines.push(renderBranchTable(rows));
   if (p.manifest) {
-    lines.push(renderManifestStatus(p.manifest));
+    lines.push(renderManifestStatus(p.manifest), renderCost(p.manifest));
   } else {
     lines.push(
       p.plan ? `no manifest yet: ${progressCounts(rows)}` : 'no manifest yet, no plan yet'
@@ -378,7 +413,7 @@ export const renderWatchSummary = (p: Progress, outputBucket: string): string =>
     wrapText(`outputs: s3://${outputBucket}/${outputPrefix(p.videoId)}`, SCREEN_WIDTH),
   ];
   if (rows.length > 0) lines.push(renderSummaryTable(rows));
-  lines.push(renderManifestStatus(p.manifest));
+  lines.push(renderManifestStatus(p.manifest), renderCost(p.manifest));
   return lines.join('\n');
 };
 

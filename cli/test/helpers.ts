@@ -17,6 +17,7 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 import {
   type Branch,
   type BranchResult,
+  type CostBreakdown,
   type FanOutPolicy,
   type Manifest,
   STATE_NAMES,
@@ -313,6 +314,42 @@ export const failed = (id: string, kind: string, message: string): BranchResult 
   finishedAt: '2025-01-01T00:00:02.000Z',
 });
 
+export const costBreakdownFactory = (): CostBreakdown => ({
+  currency: 'USD',
+  region: 'us-east-1',
+  pricesAsOf: '2026-11-29',
+  lambda: [
+    {
+      function: 'probe',
+      memoryMiB: 1024,
+      architecture: 'x86_64',
+      invocations: 1,
+      unmeasured: 0,
+      billedMs: 800,
+      gbSeconds: 0.8,
+      computeUsd: 0.0000133334,
+    },
+    {
+      function: 'rendition',
+      memoryMiB: 2048,
+      architecture: 'x86_64',
+      invocations: 2,
+      unmeasured: 1,
+      billedMs: 120,
+      gbSeconds: 0.24,
+      computeUsd: 0.000004,
+    },
+  ],
+  stateTransitions: { count: 15, usd: 0.000375 },
+  requests: {
+    lambda: { count: 7, usd: 0.0000014 },
+    sqs: { count: 6, usd: 0.0000024 },
+    sns: { count: 2, usd: 0.000001 },
+    s3Put: { count: 12, usd: 0.00006 },
+    s3Get: { count: 11, usd: 0.0000044 },
+  },
+});
+
 export const manifestFrom = (
   videoId: string,
   results: BranchResult[],
@@ -340,6 +377,8 @@ export const manifestFrom = (
       fellBack: 0,
       skipped: 0,
     },
+    estimatedCostUsd: 0.000467,
+    costBreakdown: costBreakdownFactory(),
     createdAt: '2025-01-01T00:00:03.000Z',
     ...overrides,
   };

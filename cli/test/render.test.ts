@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { LiveBranch } from '../src/history.js';
 import {
   formatDuration,
+  formatUsd,
   type Progress,
   renderBranchTable,
+  renderCost,
   renderListTable,
   renderManifestStatus,
   renderReport,
@@ -122,9 +124,10 @@ describe('status screen at 80 columns', () => {
     );
     expect(report.replace(/\n/g, '')).toContain(`outputs: s3://${BUCKET}/outputs/${longVideoId}/`);
     expect(report).toMatch(/thumb-at-999s +│ thumbnail +│ ✗ failed +│ 800ms +│ FrameNotFoundError/);
-    expect(report.split('\n').at(-1)).toBe(
+    expect(report.split('\n')).toContain(
       'manifest: PARTIAL (2/3 branches succeeded) — 1 of 3 branches failed'
     );
+    expect(report).toMatch(/\ncost: \$/);
   });
 
   it('shows running and pending branches while there is no manifest', () => {
@@ -189,7 +192,8 @@ describe('upload --watch summary at 80 columns', () => {
     expect(summary).not.toContain('thumbnail │');
     // A 300-character error is cut at 6 lines rather than flooding the screen.
     expect(summary).toContain('…');
-    expect(summary.split('\n').at(-1)).toMatch(/^manifest: PARTIAL/);
+    expect(summary).toMatch(/\nmanifest: PARTIAL/);
+    expect(summary).toMatch(/\ncost: \$/);
   });
 
   it('prints nothing without a manifest (the caller says why)', () => {
@@ -284,6 +288,41 @@ describe('list screen at 80 columns', () => {
     expect(firstColumn.at(-1)).toBe('b-2');
     expect(firstColumn.slice(1, -1).join('')).toBe(longVideoId);
     expect(table).toContain('2025-01-02 03:04');
+  });
+});
+
+describe('cost after a run', () => {
+  it("prints the manifest's estimate, each function's share, transitions and requests", () => {
+    // Prepare: costBreakdownFactory's figures; requests 0.0000014 + 0.0000024 + 0.000001
+    // + 0.00006 + 0.0000044 = 0.0000692
+    const manifest = manifestFrom(VIDEO_ID, [succeeded('thumb-01', 'thumbnail', thumbKey)]);
+
+    // Act
+    const text = renderCost(manifest);
+
+    // Assess
+    expect(linesWiderThan(text, 80)).toEqual([]);
+    const flat = text.replace(/\s+/g, ' ');
+    expect(flat).toContain(
+      'cost: $0.000467 estimated (us-east-1 list prices of 2026-11-29; no data transfer, storage or logs)'
+    );
+    expect(text.split('\n')).toContain('  λ probe ×1: 0.8 GB-s (1024 MiB x86_64) $0.0000133');
+    expect(text.split('\n')).toContain(
+      '  λ rendition ×2: 0.24 GB-s (2048 MiB x86_64, 1 unmeasured) $0.00000400'
+    );
+    expect(flat).toContain(
+      '15 state transitions $0.000375; requests $0.0000692 (Lambda 7, SQS 6, SNS 2, S3 PUT 12, GET 11)'
+    );
+  });
+
+  it.each([
+    [0, '$0'],
+    [1.5, '$1.50'],
+    [0.0123, '$0.01'],
+    [0.00046688, '$0.000467'],
+  ])('formats %s as %s', (usd, text) => {
+    // Act / Assess
+    expect(formatUsd(usd)).toBe(text);
   });
 });
 

@@ -10,6 +10,8 @@ import {
   type BranchRole,
   branchRecordKey,
   branchRole,
+  type CostProfile,
+  estimateCost,
   type FanOutCounts,
   type FanOutPolicy,
   fallbackOf,
@@ -24,6 +26,7 @@ import {
   PROCESSED_EVENT_TYPES,
   type VideoProcessedEvent,
   type VideoStatus,
+  videoUsage,
 } from '../../contract/index.js';
 import { logger, metrics } from '../shared/powertools.js';
 import { getJsonIfExists, putJson } from '../shared/s3.js';
@@ -250,18 +253,34 @@ const readRecord = async (bucket: string, videoId: string, id: string): Promise<
   return parsed.success ? parsed.data : 'unreadable';
 };
 
+const stopwatch = (): (() => number) => {
+  const started = performance.now();
+  return () => performance.now() - started;
+};
+
 export interface AggregateOptions {
   outputBucket: string;
   topicArn: string;
+  /** Memory and architecture of each function, from the stack; undefined: compute is not priced. */
+  costProfile?: CostProfile;
   now?: () => Date;
+  /** Milliseconds since the task started, for the aggregator's own share of the cost. */
+  elapsedMs?: () => number;
 }
 
 /** Fan-in: one manifest and one event per video, whatever path reached here. */
 export const aggregate = async (
   input: AggregateInput,
-  { outputBucket, topicArn, now = () => new Date() }: AggregateOptions
+  {
+    outputBucket,
+    topicArn,
+    costProfile,
+    now = () => new Date(),
+    elapsedMs = stopwatch(),
+  }: AggregateOptions
 ): Promise<AggregateOutput> => {
   const { videoId, tenant, source } = input;
+  let recordsRead = 0;
   const policy = input.policy ?? LEGACY_POLICY;
   let chains: SettledChain[] = [];
   let status: VideoStatus;
@@ -276,6 +295,7 @@ export const aggregate = async (
   } else {
     const refList = input.results ?? [];
     const ids = recordIds(input.plan.branches, refList);
+    recordsRead = ids.length;
     const found = await mapLimit(ids, READ_CONCURRENCY, (id) =>
       readRecord(outputBucket, videoId, id)
     );
@@ -287,6 +307,24 @@ export const aggregate = async (
 
   const branches = chains.flatMap((c) => c.entries);
   const succeeded = chains.filter((c) => c.succeeded).length;
+  // The aggregator's own share stops here: the manifest PUT and the publish are not in it.
+  const cost = estimateCost(
+    videoUsage({
+      probeDurationMs: input.probe?.taskDurationMs ?? null,
+      // Plan ran when the probe succeeded (it then either planned or failed).
+      planDurationMs: input.plan
+        ? (input.plan.taskDurationMs ?? null)
+        : input.probe
+          ? null
+          : undefined,
+      fannedOut: input.plan !== undefined,
+      chains,
+      playable: chains.some((c) => c.role === 'primary' && c.succeeded),
+      recordsRead,
+      aggregateDurationMs: elapsedMs(),
+    }),
+    costProfile
+  );
   const manifest = ManifestSchema.parse({
     schemaVersion: MANIFEST_SCHEMA_VERSION,
     videoId,
@@ -299,6 +337,8 @@ export const aggregate = async (
     branches,
     counts: { total: chains.length, succeeded, failed: chains.length - succeeded },
     fanOut: fanOutCounts(branches),
+    estimatedCostUsd: cost.estimatedCostUsd,
+    costBreakdown: cost.costBreakdown,
     createdAt: now().toISOString(),
   } satisfies Manifest);
 

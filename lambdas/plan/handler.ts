@@ -17,8 +17,10 @@ const config = planConfigFromEnv();
  * RENDITION_HEIGHTS, MAX_BRANCHES.
  */
 export const handler = defineStateTask(PlanInputSchema, 'plan input', async (input) => {
+  const started = performance.now();
   const plan = planBranches(input.probe, config);
   logger.info('Planned', { branches: plan.branches.length });
   metrics.addMetric('BranchesPlanned', MetricUnit.Count, plan.branches.length);
-  return plan;
+  // The aggregator prices this task from it (contract/cost.ts).
+  return { ...plan, taskDurationMs: Math.ceil(performance.now() - started) };
 });

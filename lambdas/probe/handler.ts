@@ -11,11 +11,15 @@ const SAFETY_MARGIN_MS = 5_000;
  * State task. Input: WorkflowInput `{videoId, source}`. Output: ProbeResult.
  * Throws InvalidVideoError (terminal) for uploads that are not playable videos.
  */
-export const handler = defineStateTask(WorkflowInputSchema, 'probe input', (input, context) =>
-  probeUpload(input, { timeoutMs: context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS }).then(
+export const handler = defineStateTask(WorkflowInputSchema, 'probe input', (input, context) => {
+  const started = performance.now();
+  return probeUpload(input, {
+    timeoutMs: context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
+  }).then(
     (probe) => {
       logger.info('Upload accepted', { probe });
-      return probe;
+      // The aggregator prices this task from it (contract/cost.ts).
+      return { ...probe, taskDurationMs: Math.ceil(performance.now() - started) };
     },
     (err: unknown) => {
       if (err instanceof InvalidVideoError) {
@@ -24,5 +28,5 @@ export const handler = defineStateTask(WorkflowInputSchema, 'probe input', (inpu
       }
       throw err;
     }
-  )
-);
+  );
+});

@@ -35,13 +35,22 @@ export interface QueueWorkerProps {
   readonly queueProps?: sqs.QueueProps;
   /** @default - SSE-SQS, TLS only, 14 days retention */
   readonly deadLetterQueueProps?: sqs.QueueProps;
-  /** At least 6 × the consumer timeout. @default - 6 × the consumer timeout */
+  /**
+   * At least 6 × the consumer timeout.
+   * @default - 6 × the consumer timeout, plus `maxBatchingWindow` when set
+   */
   readonly visibilityTimeout?: Duration;
   /** Receives before a message moves to the DLQ; at least 5. @default 5 */
   readonly maxReceiveCount?: number;
-  /** @default 10 */
+  /**
+   * Records per invocation ("N records"); above 10 needs `maxBatchingWindow`.
+   * @default 10
+   */
   readonly batchSize?: number;
-  /** @default - no batching window */
+  /**
+   * How long the poller gathers records before invoking with fewer than `batchSize` ("or T").
+   * @default - no batching window
+   */
   readonly maxBatchingWindow?: Duration;
   /** Upper bound on concurrent invocations from this queue (2–1000, checked by CDK). @default 2 */
   readonly maxConcurrency?: number;
@@ -99,8 +108,12 @@ export class QueueWorker extends Construct {
           `${this.node.path}: the consumer timeout is a token; pass visibilityTimeout explicitly`
         );
       }
+      // AWS's guidance for a batching window: 6 × the timeout plus the window, since a
+      // message received at the start of the window waits it out before the invocation.
+      const windowSeconds = props.maxBatchingWindow?.toSeconds() ?? 0;
       const visibilityTimeout =
-        explicit ?? Duration.seconds(consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR);
+        explicit ??
+        Duration.seconds(consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR + windowSeconds);
       if (!visibilityTimeout.isUnresolved() && !consumerTimeout.isUnresolved()) {
         const minimum = consumerTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR;
         if (visibilityTimeout.toSeconds() < minimum) {

@@ -17,6 +17,9 @@ import {
   AUDIT_PREFIX,
   BRANCH_ITEM_SELECTOR,
   BY_KEY_PREFIX,
+  COST_PROFILE_ENV,
+  type CostProfile,
+  type FunctionSizing,
   METRIC_TENANTS_ENV,
   OUTPUT_PREFIX,
   pascalCase,
@@ -131,12 +134,37 @@ export interface VideoPipelineStackProps extends StackProps {
    * @default - MapFanOutFanIn's: 2 s, ×2, at most 60 s apart, 25 attempts
    */
   readonly throttleRetry?: ThrottleRetryProps;
+  /**
+   * The audit path's stale-message rule: an upload event that waited longer than
+   * this in the audit queue is moved to the audit DLQ with the reason, not audited
+   * in line (lambdas/upload-audit/stale.ts).
+   * @default Duration.hours(24)
+   */
+  readonly auditStaleAfter?: Duration;
 }
+
+/** The audit writer takes "up to 100 uploads or 5 s": an audit is not urgent, its requests add up. */
+export const AUDIT_BATCH_SIZE = 100;
+export const AUDIT_BATCHING_WINDOW = Duration.seconds(5);
 
 /** Receives before a held-back upload is dead-lettered: hours of backpressure at the 120 s cap. */
 export const STARTER_MAX_RECEIVE_COUNT = 100;
 /** Kinds whose main branch makes a video playable (the primary and its fallback). */
 const PLAYABLE_KINDS: readonly string[] = ['rendition', 'rendition-fallback'];
+
+/** A function's memory and architecture as synthesized (Lambda's 128 MiB when unset). */
+const sizingOf = (fn: PipelineFunction): FunctionSizing => {
+  const cfn = fn.function.node.defaultChild as lambda.CfnFunction;
+  const architecture = fn.function.architecture.name;
+  if (architecture !== 'x86_64' && architecture !== 'arm64') {
+    throw new Error(`${fn.node.path}: no price for architecture ${architecture}`);
+  }
+  const memoryMiB = cfn.memorySize ?? 128;
+  if (typeof memoryMiB !== 'number') {
+    throw new Error(`${fn.node.path}: memorySize is a token; the cost profile needs a number`);
+  }
+  return { memoryMiB, architecture };
+};
 
 const lambdaEntry = (name: string) => path.join(PROJECT_ROOT, 'lambdas', name, 'handler.ts');
 
@@ -255,6 +283,15 @@ export class VideoPipelineStack extends Stack {
       },
     });
 
+    // The cost estimate prices each task with the memory and architecture synthesized here.
+    const costProfile: CostProfile = {
+      probe: sizingOf(probe),
+      plan: sizingOf(plan),
+      aggregate: sizingOf(aggregate),
+      kinds: Object.fromEntries(branchFns.map(({ kind, fn }) => [kind, sizingOf(fn)])),
+    };
+    aggregate.function.addEnvironment(COST_PROFILE_ENV, JSON.stringify(costProfile));
+
     const awaitMode = props.awaitMode ?? 'primary';
     const fallback = props.renditionFallback ?? awaitMode !== 'none';
     const policy: FanOutPolicyProps = {
@@ -305,7 +342,12 @@ export class VideoPipelineStack extends Stack {
       },
     });
     const auditFn = fn('UploadAudit', 'upload-audit', {
-      environment: { AUDIT_BUCKET: this.outputBucket.bucketName },
+      environment: {
+        AUDIT_BUCKET: this.outputBucket.bucketName,
+        AUDIT_STALE_AFTER_SECONDS: String(
+          (props.auditStaleAfter ?? Duration.hours(24)).toSeconds()
+        ),
+      },
     });
     this.starter = new QueueWorker(this, 'StartWorkflowWorker', {
       consumer: starterFn.function,
@@ -314,7 +356,11 @@ export class VideoPipelineStack extends Stack {
       maxReceiveCount: STARTER_MAX_RECEIVE_COUNT,
     });
     starterFn.function.addEnvironment('STARTER_QUEUE_URL', this.starter.queue.queueUrl);
-    this.audit = new QueueWorker(this, 'UploadAuditWorker', { consumer: auditFn.function });
+    this.audit = new QueueWorker(this, 'UploadAuditWorker', {
+      consumer: auditFn.function,
+      batchSize: AUDIT_BATCH_SIZE,
+      maxBatchingWindow: AUDIT_BATCHING_WINDOW,
+    });
     // A body that is not an S3 event goes to the consumer's DLQ at once, with its reason,
     // instead of spending the starter's 100 receives (lambdas/shared/sqs.ts).
     for (const [worker, consumer] of [

@@ -686,3 +686,57 @@ describe('dashboard and alarms', () => {
     );
   });
 });
+
+describe('cost profile', () => {
+  it("gives the aggregator each function's synthesized memory and architecture", () => {
+    // Prepare: the aggregator is the only function with a COST_PROFILE.
+    const withProfile = Object.values(resources('AWS::Lambda::Function')).filter(
+      (fn) => fn.Properties.Environment?.Variables?.COST_PROFILE !== undefined
+    );
+    expect(withProfile).toHaveLength(1);
+    const [aggregator] = withProfile;
+
+    // Act
+    const profile = JSON.parse(aggregator?.Properties.Environment.Variables.COST_PROFILE);
+
+    // Assess: the sizes the stack and the branch kinds declare (media functions are x86_64)
+    expect(profile).toEqual({
+      probe: { memoryMiB: 1024, architecture: 'x86_64' },
+      plan: { memoryMiB: 256, architecture: 'arm64' },
+      aggregate: { memoryMiB: 512, architecture: 'arm64' },
+      kinds: {
+        thumbnail: { memoryMiB: 1024, architecture: 'x86_64' },
+        rendition: { memoryMiB: 2048, architecture: 'x86_64' },
+        'rendition-fallback': { memoryMiB: 2048, architecture: 'x86_64' },
+        metadata: { memoryMiB: 512, architecture: 'x86_64' },
+      },
+    });
+    expect(aggregator?.Properties.MemorySize).toBe(profile.aggregate.memoryMiB);
+  });
+});
+
+describe('audit batching', () => {
+  it('gathers up to 100 uploads or 5 s per invocation, with room in the visibility timeout', () => {
+    // Prepare: the audit writer's mapping and queue
+    const [auditFnId] = Object.entries(resources('AWS::Lambda::Function'))
+      .filter(([, fn]) => fn.Properties.Environment?.Variables?.AUDIT_BUCKET !== undefined)
+      .map(([id]) => id);
+    const mapping = Object.values(resources('AWS::Lambda::EventSourceMapping')).find(
+      (m) => m.Properties.FunctionName?.Ref === auditFnId
+    );
+    const queueId = getAttArn(mapping?.Properties.EventSourceArn);
+
+    // Assess
+    expect(mapping?.Properties).toMatchObject({
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 5,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+    // 6 × the 30 s timeout + the 5 s window
+    expect(resources('AWS::SQS::Queue')[queueId]?.Properties.VisibilityTimeout).toBe(185);
+    expect(
+      resources('AWS::Lambda::Function')[auditFnId!]?.Properties.Environment.Variables
+        .AUDIT_STALE_AFTER_SECONDS
+    ).toBe('86400');
+  });
+});

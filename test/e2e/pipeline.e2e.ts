@@ -7,7 +7,11 @@ import {
   HeadObjectCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListExecutionsCommand,
+} from '@aws-sdk/client-sfn';
 import { PublishCommand, SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -147,6 +151,20 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
     );
   };
 
+  /** How many states an execution entered: what Step Functions bills as transitions, retries aside. */
+  const statesEntered = async (executionArn: string): Promise<number> => {
+    let count = 0;
+    let nextToken: string | undefined;
+    do {
+      const page = await aws.sfn.send(
+        new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 })
+      );
+      count += (page.events ?? []).filter((e) => e.type?.endsWith('StateEntered')).length;
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return count;
+  };
+
   /** Receives from the alerts queue until a message for this video arrives. */
   const alertFor = async (videoId: string) =>
     poll(
@@ -232,6 +250,20 @@ describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${targ
     }
     const exec = await execution(videoId);
     expect(exec.status).toBe('SUCCEEDED');
+    // The cost estimate: priced with this stack's sizes, one line per function that ran,
+    // and as many transitions as the execution entered states (no retry in a happy run).
+    const costOf = Object.fromEntries(manifest.costBreakdown.lambda.map((l) => [l.function, l]));
+    expect(Object.keys(costOf).sort()).toEqual(
+      ['aggregate', 'metadata', 'plan', 'probe', 'rendition', 'thumbnail'].sort()
+    );
+    expect(costOf.probe).toMatchObject({ invocations: 1, unmeasured: 0, memoryMiB: 1024 });
+    expect(costOf.thumbnail).toMatchObject({ invocations: 3, unmeasured: 0, memoryMiB: 1024 });
+    expect(costOf.rendition).toMatchObject({ invocations: 1, unmeasured: 0, memoryMiB: 2048 });
+    for (const line of manifest.costBreakdown.lambda) expect(line.gbSeconds).toBeGreaterThan(0);
+    expect(manifest.costBreakdown.stateTransitions.count).toBe(
+      await statesEntered(exec.executionArn!)
+    );
+    expect(manifest.estimatedCostUsd).toBeGreaterThan(0);
     const audit = await poll(
       'audit record',
       () => getText(out.OutputBucketName, auditKey(videoId)),

@@ -126,11 +126,33 @@ describe('aggregate', () => {
         'branches',
         'counts',
         'fanOut',
+        'estimatedCostUsd',
+        'costBreakdown',
         'createdAt',
       ].sort()
     );
     expect(manifest.schemaVersion).toBe(4);
     expect(manifest.tenant).toBe('acme');
+    expect(Object.keys(manifest.costBreakdown).sort()).toEqual(
+      ['currency', 'region', 'pricesAsOf', 'lambda', 'stateTransitions', 'requests'].sort()
+    );
+    expect(Object.keys(manifest.costBreakdown.requests).sort()).toEqual(
+      ['lambda', 'sqs', 'sns', 's3Put', 's3Get'].sort()
+    );
+    for (const line of manifest.costBreakdown.lambda) {
+      expect(Object.keys(line).sort()).toEqual(
+        [
+          'function',
+          'memoryMiB',
+          'architecture',
+          'invocations',
+          'unmeasured',
+          'billedMs',
+          'gbSeconds',
+          'computeUsd',
+        ].sort()
+      );
+    }
     for (const branch of manifest.branches) {
       expect(Object.keys(branch).sort()).toEqual(
         [
@@ -189,6 +211,47 @@ describe('aggregate', () => {
       BRANCHES.map((b) => ({ ...records[b.id], role: 'secondary', fallbackFor: null }))
     );
     expect(addMetric).toHaveBeenCalledWith('VideosCompleted', 'Count', 1);
+  });
+
+  it("prices the video from the measured durations and the stack's profile", async () => {
+    // Prepare: probe 800 ms, plan 4 ms, four branches of 120 ms each, aggregator 50 ms
+    serveRecords(allSucceeded());
+    const state = stateFactory(succeededRefs(), {
+      probe: probeFactory({ taskDurationMs: 800 }),
+      plan: { branches: BRANCHES, taskDurationMs: 4 },
+    });
+    const costProfile = {
+      probe: { memoryMiB: 1024, architecture: 'x86_64' as const },
+      plan: { memoryMiB: 256, architecture: 'arm64' as const },
+      aggregate: { memoryMiB: 512, architecture: 'arm64' as const },
+      kinds: {
+        thumbnail: { memoryMiB: 1024, architecture: 'x86_64' as const },
+        rendition: { memoryMiB: 2048, architecture: 'x86_64' as const },
+        metadata: { memoryMiB: 512, architecture: 'x86_64' as const },
+      },
+    };
+
+    // Act
+    await aggregate(state, { ...options, costProfile, elapsedMs: () => 50 });
+
+    // Assess: worked out by hand at $0.0000166667 (x86) / $0.0000133334 (arm64) per GB-s
+    const { costBreakdown, estimatedCostUsd } = writtenManifest();
+    expect(
+      costBreakdown.lambda.map((l) => [l.function, l.invocations, l.gbSeconds, l.computeUsd])
+    ).toEqual([
+      ['probe', 1, 0.8, 0.0000133334], // 1 GiB × 0.8 s
+      ['plan', 1, 0.001, 0.0000000133], // 0.25 GiB × 0.004 s
+      ['thumbnail', 2, 0.24, 0.000004], // 1 GiB × 0.12 s × 2
+      ['rendition', 1, 0.24, 0.000004], // 2 GiB × 0.12 s
+      ['metadata', 1, 0.06, 0.000001], // 0.5 GiB × 0.12 s
+      ['aggregate', 1, 0.025, 0.0000003333], // 0.5 GiB × 0.05 s
+    ]);
+    // ApplyPolicy, Probe, Plan, FanOut + 4 × (RouteBranch, Run…) + Aggregate, Decide, Done
+    expect(costBreakdown.stateTransitions).toEqual({ count: 15, usd: 0.000375 });
+    expect(costBreakdown.requests.lambda).toEqual({ count: 7, usd: 0.0000014 });
+    // compute 0.00002268 + transitions 0.000375 + Lambda 0.0000014 + SQS 0.0000024
+    // + SNS 0.000001 + S3 PUT 12 × 0.000005 + S3 GET 11 × 0.0000004 = 0.00046688
+    expect(estimatedCostUsd).toBeCloseTo(0.00046688, 10);
   });
 
   it('is PARTIAL when one branch failed, and keeps the other branches artifacts', async () => {

@@ -1,12 +1,15 @@
 import '../helpers/env.js';
 import 'aws-sdk-client-mock-vitest/extend';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { UploadAuditRecordSchema, videoIdFor } from '../../contract/index.js';
 import { s3 } from '../../lambdas/shared/s3.js';
+import { sqs } from '../../lambdas/shared/sqs.js';
 import { handler } from '../../lambdas/upload-audit/handler.js';
 import { auditUploadMessage } from '../../lambdas/upload-audit/logic.js';
+import { partitionStale, staleAfterMsFromEnv } from '../../lambdas/upload-audit/stale.js';
 import {
   lambdaContextFactory,
   s3ErrorFactory,
@@ -155,5 +158,155 @@ describe('upload-audit', () => {
       [records[1].messageId, records[2].messageId].sort()
     );
     expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 1);
+  });
+});
+
+describe('upload-audit stale-message rule', () => {
+  const NOW = Date.parse('2026-11-22T10:00:00.000Z');
+  const HOUR_MS = 3_600_000;
+  const sentAt = (ms: number) =>
+    sqsRecordFactory(snsRawS3Message([{ key: 'uploads/a.mp4' }]), {
+      attributes: {
+        ApproximateReceiveCount: '1',
+        SentTimestamp: String(ms),
+        SenderId: 'AIDAIENQZJOLO23YVJ4VO',
+        ApproximateFirstReceiveTimestamp: String(ms),
+      },
+    });
+
+  it.each([
+    { name: 'younger than the limit', sent: NOW - 60_000, limit: HOUR_MS, stale: false },
+    { name: 'exactly at the limit', sent: NOW - HOUR_MS, limit: HOUR_MS, stale: false },
+    { name: 'one millisecond past it', sent: NOW - HOUR_MS - 1, limit: HOUR_MS, stale: true },
+    {
+      name: 'a day old, no rule configured',
+      sent: NOW - 24 * HOUR_MS,
+      limit: undefined,
+      stale: false,
+    },
+    { name: 'an unreadable SentTimestamp', sent: Number.NaN, limit: HOUR_MS, stale: false },
+  ])('$name: stale=$stale', ({ sent, limit, stale }) => {
+    // Prepare
+    const record = sentAt(sent);
+
+    // Act
+    const parts = partitionStale([record], NOW, limit);
+
+    // Assess
+    expect(parts.stale.map((s) => s.record)).toEqual(stale ? [record] : []);
+    expect(parts.fresh).toEqual(stale ? [] : [record]);
+  });
+
+  it('says how long the message waited and what the limit is', () => {
+    // Act
+    const { stale } = partitionStale([sentAt(NOW - 2 * HOUR_MS)], NOW, HOUR_MS);
+
+    // Assess
+    expect(stale[0]?.reason).toBe(
+      'waited 7200 s in the queue (sent 2026-11-22T08:00:00.000Z), more than the 3600 s the audit path allows'
+    );
+  });
+
+  it.each(['0', '-5', '1.5', 'a day'])('refuses %s as AUDIT_STALE_AFTER_SECONDS', (raw) => {
+    // Act / Assess
+    expect(() => staleAfterMsFromEnv(raw)).toThrow(
+      `AUDIT_STALE_AFTER_SECONDS must be a positive whole number of seconds, got "${raw}"`
+    );
+  });
+
+  describe('handler', () => {
+    const DLQ = 'https://sqs.us-east-1.amazonaws.com/123456789012/audit-dlq';
+    const sqsMock = mockClient(sqs);
+    beforeEach(() => {
+      s3Mock.reset();
+      s3Mock.on(PutObjectCommand).resolves({});
+      s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 1, VersionId: 'v1' });
+      sqsMock.reset();
+      vi.stubEnv('AUDIT_BUCKET', AUDIT_BUCKET);
+      vi.stubEnv('DEAD_LETTER_QUEUE_URL', DLQ);
+      vi.stubEnv('AUDIT_STALE_AFTER_SECONDS', '3600');
+    });
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+
+    const batch = () => {
+      const now = Date.now();
+      return [
+        sqsRecordFactory(snsRawS3Message([{ key: 'uploads/fresh-1.mp4' }]), {
+          attributes: { ...sentAt(now).attributes },
+        }),
+        sentAt(now - 2 * HOUR_MS),
+        sqsRecordFactory(snsRawS3Message([{ key: 'uploads/fresh-2.mp4' }]), {
+          attributes: { ...sentAt(now - 1000).attributes },
+        }),
+      ];
+    };
+    const run = async (records: ReturnType<typeof batch>) =>
+      (await handler(sqsEventFactory(records), lambdaContextFactory(), () => undefined)) as {
+        batchItemFailures: { itemIdentifier: string }[];
+      };
+
+    it('moves the stale record to the DLQ with its reason and audits the fresh ones', async () => {
+      // Prepare
+      sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+      const records = batch();
+
+      // Act
+      const res = await run(records);
+
+      // Assess
+      expect(res.batchItemFailures).toEqual([]);
+      const keys = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
+      expect(keys).toHaveLength(2);
+      expect(sqsMock).toHaveReceivedCommandTimes(SendMessageBatchCommand, 1);
+      const [entry, ...more] =
+        sqsMock.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.Entries!;
+      expect(more).toEqual([]);
+      expect(entry).toMatchObject({
+        MessageBody: records[1]!.body,
+        MessageAttributes: {
+          'error-name': { DataType: 'String', StringValue: 'StaleMessage' },
+          'source-message-id': { DataType: 'String', StringValue: records[1]!.messageId },
+          'sent-timestamp': {
+            DataType: 'String',
+            StringValue: records[1]!.attributes.SentTimestamp,
+          },
+        },
+      });
+      expect(entry?.MessageAttributes?.['error-message']?.StringValue).toMatch(
+        /^waited 7200 s in the queue .* more than the 3600 s the audit path allows$/
+      );
+      expect(sqsMock.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.QueueUrl).toBe(DLQ);
+    });
+
+    it('reports a stale record it could not move as a failure, so it is not deleted', async () => {
+      // Prepare
+      sqsMock.on(SendMessageBatchCommand).resolves({
+        Successful: [],
+        Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }],
+      });
+      const records = batch();
+
+      // Act
+      const res = await run(records);
+
+      // Assess
+      expect(res.batchItemFailures).toEqual([{ itemIdentifier: records[1]!.messageId }]);
+    });
+
+    it('audits a stale record when there is no DLQ to move it to', async () => {
+      // Prepare
+      vi.stubEnv('DEAD_LETTER_QUEUE_URL', '');
+      const records = batch();
+
+      // Act
+      const res = await run(records);
+
+      // Assess
+      expect(res.batchItemFailures).toEqual([]);
+      expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 3);
+      expect(sqsMock).toHaveReceivedCommandTimes(SendMessageBatchCommand, 0);
+    });
   });
 });
