@@ -78,7 +78,12 @@ describe('plan handler', () => {
     vi.stubEnv('THUMBNAIL_COUNT', '2');
     vi.stubEnv('OUTPUT_BUCKET', '');
     const handler = await importHandler();
-    const event = { videoId: 'clip-1', source: sourceFactory(), probe: probeFactory() };
+    const event = {
+      videoId: 'clip-1',
+      tenant: 'default',
+      source: sourceFactory(),
+      probe: probeFactory(),
+    };
 
     // Act
     const plan = await handler(event, lambdaContextFactory());
@@ -96,7 +101,7 @@ describe('plan handler', () => {
   it('rejects input without a probe with InvalidEventError naming the field', async () => {
     // Prepare
     const handler = await importHandler();
-    const event = { videoId: 'clip-1', source: sourceFactory() };
+    const event = { videoId: 'clip-1', tenant: 'default', source: sourceFactory() };
 
     // Act
     const result = handler(event, lambdaContextFactory());
