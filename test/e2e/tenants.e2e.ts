@@ -97,10 +97,11 @@ describe.skipIf(Boolean(target.skipReason))(`tenants end to end on ${target.name
     const noisy = await Promise.all(noisyIds.map(executionOf));
 
     // Assess: every video COMPLETE, each manifest naming its tenant.
-    expect(manifests.map((m) => [m.tenant, m.status])).toEqual([
-      [QUIET, 'COMPLETE'],
-      ...noisyIds.map(() => [NOISY, 'COMPLETE']),
-    ]);
+    // Soft, so a failed branch (e.g. a cold start past Lambda's 10 s init limit on an
+    // overloaded machine) still lets the ordering below be checked and reported.
+    expect
+      .soft(manifests.map((m) => [m.tenant, m.status]))
+      .toEqual([[QUIET, 'COMPLETE'], ...noisyIds.map(() => [NOISY, 'COMPLETE'])]);
     // The quota held the noisy tenant back: some of its videos started only
     // after others of its own had finished.
     const noisyStarts = noisy.map((e) => e.startDate!.getTime());

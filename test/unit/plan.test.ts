@@ -101,7 +101,7 @@ describe('plan handler', () => {
   it('rejects input without a probe with InvalidEventError naming the field', async () => {
     // Prepare
     const handler = await importHandler();
-    const event = { videoId: 'clip-1', source: sourceFactory() };
+    const event = { videoId: 'clip-1', tenant: 'default', source: sourceFactory() };
 
     // Act
     const result = handler(event, lambdaContextFactory());
