@@ -36,3 +36,11 @@ export const videoIdFor = (source: SourceObject): string => {
   const hash = createHash('sha256').update(versionIdentity(source)).digest('hex').slice(0, 16);
   return `${slugOf(source.key)}-${hash}`;
 };
+
+/**
+ * The execution name of a video's redrive attempt (`npm run redrive -- video`).
+ * Deterministic, so starting the same attempt twice is refused by Step
+ * Functions instead of running it twice; ≤ 57 + 12 chars, within the 80 allowed.
+ */
+export const redriveExecutionName = (videoId: string, attempt: number): string =>
+  `${videoId}-redrive-${attempt}`;

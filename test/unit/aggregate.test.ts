@@ -103,7 +103,7 @@ describe('aggregate', () => {
     vi.unstubAllEnvs();
   });
 
-  it('writes a manifest whose published field names are exactly those of schemaVersion 3', async () => {
+  it('writes a manifest whose published field names are exactly those of schemaVersion 4', async () => {
     // Prepare
     serveRecords(allSucceeded());
 
@@ -125,9 +125,11 @@ describe('aggregate', () => {
         'counts',
         'fanOut',
         'createdAt',
+        'redrive',
       ].sort()
     );
-    expect(manifest.schemaVersion).toBe(3);
+    expect(manifest.schemaVersion).toBe(4);
+    expect(manifest.redrive).toBeNull();
     for (const branch of manifest.branches) {
       expect(Object.keys(branch).sort()).toEqual(
         [
@@ -172,7 +174,7 @@ describe('aggregate', () => {
     });
     const manifest = writtenManifest();
     expect(manifest).toMatchObject({
-      schemaVersion: 3,
+      schemaVersion: 4,
       videoId: VIDEO_ID,
       source: sourceFactory(),
       status: 'COMPLETE',
