@@ -35,6 +35,8 @@ export interface StackOutputs {
    * LocalStack; `https://sqs.<region>.amazonaws.com/...` on AWS).
    */
   localEndpoint?: string;
+  /** Every `…QueueUrl` output by name (`redrive dlq` finds the DLQs from them). */
+  queueUrls?: Record<string, string>;
 }
 
 const REQUIRED = {
@@ -118,6 +120,11 @@ export const parseStackOutputs = (
     outputBucket: get(REQUIRED.outputBucket),
     stateMachineArn: get(REQUIRED.stateMachineArn),
     ...(localEndpoint ? { localEndpoint } : {}),
+    queueUrls: Object.fromEntries(
+      Object.entries(values).filter(
+        (e): e is [string, string] => /QueueUrl$/.test(e[0]) && typeof e[1] === 'string'
+      )
+    ),
   };
 };
 
