@@ -151,8 +151,10 @@ describe.skipIf(Boolean(target.skipReason))(`redrive end to end on ${target.name
     // it after its 100 receives (reaching that for real takes hours of backpressure). The
     // event carries no eTag, so it names a video of its own (slug + hash of bucket/key#),
     // distinct from the one the upload's own event starts.
-    const clip = await makeClip({ seconds: 2, width: 320, height: 240 });
-    const { source } = await upload(clip, 'from-dlq.mp4');
+    const clip = await makeClip({ seconds: 3, width: 320, height: 240 });
+    const { source, videoId: uploadVideoId } = await upload(clip, 'from-dlq.mp4');
+    // One video at a time: the upload's own run first, so the two runs do not compete.
+    await waitForManifest(uploadVideoId);
     const dlqVideoId = videoIdFor({ bucket: source.bucket, key: source.key });
     const event = {
       Records: [
