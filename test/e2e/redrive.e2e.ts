@@ -25,13 +25,16 @@ const target = inject('e2eTarget');
 const runId = `${Date.now().toString(36)}`;
 
 /**
- * What each target lacks for these cases, with the exact reason. The case still
- * runs and asserts the path the CLI says it took instead.
+ * Where the target cannot stop an execution before its verdict, the case cannot be set up.
+ * Seen on LocalStack 4.14.0 (2026-11-29, own port): StopExecution during the Probe's Lambda
+ * task ended the execution FAILED with `Exception: 'dict' object has no attribute 'region'`
+ * instead of ABORTED, and on another run the stop was lost and the execution SUCCEEDED.
  */
-const REDRIVE_EXECUTION_GAP: Record<string, string | undefined> = {
+const STOP_EXECUTION_GAP: Record<string, string | undefined> = {
   localstack:
-    'LocalStack 4.14.0 does not implement states:RedriveExecution (it answers 501 ' +
-    '"not yet implemented or pro feature"), so the CLI re-runs the video in a new execution',
+    "LocalStack 4.14.0's StopExecution does not abort an execution whose Lambda task is running " +
+    "(it ends FAILED with \"Exception: 'dict' object has no attribute 'region'\", or the stop is lost " +
+    'and the execution SUCCEEDS); the fallback path is covered by test/unit/redrive.test.ts',
 };
 
 /**
@@ -284,42 +287,48 @@ describe.skipIf(Boolean(target.skipReason))(`redrive end to end on ${target.name
     expect(run.stderr).toContain(`unknown video no-such-video-${runId}`);
   });
 
-  it('redrive video: an execution stopped before its verdict is redriven (RedriveExecution where the target has it)', async () => {
-    // Prepare: a video whose execution is stopped while it runs, so it has no manifest.
-    const clip = await makeClip({ seconds: 6, width: 640, height: 360 });
-    const { videoId } = await upload(clip, 'redrive-aborted.mp4');
-    const arn = `${out.StateMachineArn.replace(':stateMachine:', ':execution:')}:${videoId}`;
-    await poll(
-      'the execution to start',
-      async () => {
-        try {
+  const stopGap = STOP_EXECUTION_GAP[target.name];
+  if (stopGap) console.warn(`[redrive e2e] SKIPPED on ${target.name} (known gap): ${stopGap}`);
+  it.skipIf(Boolean(stopGap))(
+    'redrive video: an execution stopped before its verdict is redriven (RedriveExecution where the target has it)',
+    async () => {
+      // Prepare: a video whose execution is stopped while it runs, so it has no manifest.
+      const clip = await makeClip({ seconds: 6, width: 640, height: 360 });
+      const { videoId } = await upload(clip, 'redrive-aborted.mp4');
+      const arn = `${out.StateMachineArn.replace(':stateMachine:', ':execution:')}:${videoId}`;
+      await poll(
+        'the execution to start',
+        async () => {
+          try {
+            const d = await aws.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+            return d.status === 'RUNNING' ? true : undefined;
+          } catch (err) {
+            if ((err as Error).name === 'ExecutionDoesNotExist') return undefined;
+            throw err;
+          }
+        },
+        120_000
+      );
+      await aws.sfn.send(new StopExecutionCommand({ executionArn: arn, error: 'StoppedByTest' }));
+      // LocalStack stops asynchronously: wait until the execution has ended.
+      const stopped = await poll(
+        'the execution to stop',
+        async () => {
           const d = await aws.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
-          return d.status === 'RUNNING' ? true : undefined;
-        } catch (err) {
-          if ((err as Error).name === 'ExecutionDoesNotExist') return undefined;
-          throw err;
-        }
-      },
-      120_000
-    );
-    await aws.sfn.send(new StopExecutionCommand({ executionArn: arn, error: 'StoppedByTest' }));
-    const stopped = await aws.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
-    expect(stopped.status).toBe('ABORTED');
+          return d.status === 'RUNNING' ? undefined : d.status;
+        },
+        60_000
+      );
+      expect(stopped).toBe('ABORTED');
 
-    // Act
-    const run = await cli(['video', videoId]);
+      // Act
+      const run = await cli(['video', videoId]);
 
-    // Assess
-    expect(run.code, run.stderr).toBe(0);
-    const gap = REDRIVE_EXECUTION_GAP[target.name];
-    if (gap) {
-      console.log(`[redrive e2e] known ${target.name} gap: ${gap}`);
-      expect(run.stdout).toContain(`path: new execution ${videoId}-redrive-1 running every branch`);
-      expect(run.stdout).toContain('has no RedriveExecution');
-    } else {
+      // Assess
+      expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toContain(`path: RedriveExecution of ${arn}`);
+      const manifest = await waitForManifest(videoId);
+      expect(manifest.status).toBe('COMPLETE');
     }
-    const manifest = await waitForManifest(videoId);
-    expect(manifest.status).toBe('COMPLETE');
-  });
+  );
 });

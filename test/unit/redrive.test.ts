@@ -1,6 +1,13 @@
 import '../helpers/env.js';
 import 'aws-sdk-client-mock-vitest/extend';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DescribeExecutionCommand,
+  RedriveExecutionCommand,
+  SFNClient,
+  SFNServiceException,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +19,7 @@ import {
   planVideoRedrive,
   type RedrivableManifest,
   resolveDeadLetterQueue,
+  runRedriveVideo,
 } from '../../cli/src/redrive.js';
 import {
   type Branch,
@@ -355,5 +363,71 @@ describe('aggregate for a redrive', () => {
       ['rendition-720p', 2, true],
       ['thumb-02', 1, false],
     ]);
+  });
+});
+
+describe('runRedriveVideo where the target has no RedriveExecution', () => {
+  const s3Client = new S3Client({ region: 'us-east-1' });
+  const sfnClient = new SFNClient({ region: 'us-east-1' });
+  const s3Mock = mockClient(s3Client);
+  const sfnMock = mockClient(sfnClient);
+  const SM = 'arn:aws:states:us-east-1:000000000000:stateMachine:Workflow';
+
+  beforeEach(() => {
+    s3Mock.reset();
+    sfnMock.reset();
+    s3Mock.on(GetObjectCommand).rejects(s3ErrorFactory('NoSuchKey', 404));
+    sfnMock.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => {
+      if (input.executionArn !== ARN) {
+        throw new SFNServiceException({
+          name: 'ExecutionDoesNotExist',
+          $fault: 'client',
+          $metadata: { httpStatusCode: 400 },
+          message: 'Execution Does Not Exist',
+        });
+      }
+      return {
+        name: VIDEO_ID,
+        status: 'ABORTED',
+        input: JSON.stringify({ videoId: VIDEO_ID, source: sourceFactory() }),
+      };
+    });
+    // LocalStack 4.14.0's exact answer.
+    sfnMock.on(RedriveExecutionCommand).rejects(
+      new SFNServiceException({
+        name: 'InternalFailure',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 501 },
+        message:
+          'The API for service stepfunctions is either not included in your current license plan or has not yet been emulated by LocalStack.',
+      })
+    );
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: `${ARN}-redrive-1` });
+  });
+
+  it('starts a new execution of every branch and says the target lacks the API', async () => {
+    // Prepare
+    const lines: string[] = [];
+    // Act
+    const result = await runRedriveVideo(
+      { s3: s3Client, sfn: sfnClient },
+      { outputBucket: 'output-bucket', stateMachineArn: SM, targetName: 'LocalStack' },
+      VIDEO_ID,
+      { write: (l: string) => lines.push(l) }
+    );
+    // Assess
+    expect(result).toEqual({ path: 'new-execution-fallback', executionArn: `${ARN}-redrive-1` });
+    expect(sfnMock).toHaveReceivedCommandWith(StartExecutionCommand, {
+      stateMachineArn: SM,
+      name: `${VIDEO_ID}-redrive-1`,
+      input: JSON.stringify({
+        videoId: VIDEO_ID,
+        source: sourceFactory(),
+        redrive: { attempt: 1, branches: null, previousStatus: 'ABORTED' },
+      }),
+    });
+    expect(lines.join('')).toContain(
+      `path: new execution ${VIDEO_ID}-redrive-1 running every branch: LocalStack has no RedriveExecution (InternalFailure)`
+    );
   });
 });
