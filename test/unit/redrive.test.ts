@@ -30,9 +30,11 @@ import {
 } from '../../contract/index.js';
 import { aggregate, chainsFromManifest } from '../../lambdas/aggregate/logic.js';
 import { planForRedrive } from '../../lambdas/plan/logic.js';
+import { failFirstRunIfAsked } from '../../lambdas/run-branch/logic.js';
 import { s3 } from '../../lambdas/shared/s3.js';
 import { sns } from '../../lambdas/shared/sns.js';
 import {
+  branchInputFactory,
   branchResultFactory,
   jsonBody,
   probeFactory,
@@ -429,5 +431,40 @@ describe('runRedriveVideo where the target has no RedriveExecution', () => {
     expect(lines.join('')).toContain(
       `path: new execution ${VIDEO_ID}-redrive-1 running every branch: LocalStack has no RedriveExecution (InternalFailure)`
     );
+  });
+});
+
+describe('the test-fail-once hook', () => {
+  const s3Mock = mockClient(s3);
+  const thumb: Branch = { id: 'thumb-02', kind: 'thumbnail', atSec: 1, width: 320 };
+  const asked = branchInputFactory(thumb, { probe: probeFactory({ failOnce: ['thumb-02'] }) });
+  beforeEach(() => s3Mock.reset());
+
+  it('fails a listed branch on its first run (no record yet) with InjectedFailure', async () => {
+    // Prepare
+    s3Mock.on(GetObjectCommand).rejects(s3ErrorFactory('NoSuchKey', 404));
+    // Act
+    const act = failFirstRunIfAsked(asked, 'output-bucket');
+    // Assess
+    await expect(act).rejects.toMatchObject({
+      name: 'InjectedFailure',
+      message: 'test-fail-once hook: first run of thumb-02 fails on request',
+    });
+  });
+
+  it('runs a listed branch that already has a record (a redrive)', async () => {
+    // Prepare
+    s3Mock.on(GetObjectCommand).resolves({ Body: jsonBody(failedEntry('thumb-02', 'thumbnail')) });
+    // Act
+    const act = failFirstRunIfAsked(asked, 'output-bucket');
+    // Assess
+    await expect(act).resolves.toBeUndefined();
+  });
+
+  it('leaves branches that are not listed alone, without reading anything', async () => {
+    // Act
+    await failFirstRunIfAsked(branchInputFactory(thumb), 'output-bucket');
+    // Assess
+    expect(s3Mock.commandCalls(GetObjectCommand)).toHaveLength(0);
   });
 });
