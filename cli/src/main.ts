@@ -22,6 +22,8 @@ import { manifestExitCode, readManifest } from './watch.js';
  *   2  PARTIAL: some branches failed
  *   1  FAILED manifest, timeout, execution ended without a manifest, or any error
  *   3  status only: no manifest yet (still in progress)
+ * redrive dlq: 0 once the move task COMPLETED (or nothing to move), 1 otherwise;
+ * redrive video: like upload --watch (0 COMPLETE, 2 PARTIAL, 1 FAILED, refused or error).
  */
 
 interface GlobalOptions extends AwsOptions {

@@ -117,12 +117,7 @@ export const discoverDeadLetterQueues = async (
 };
 
 /** Error names by which a target says it has no such API. */
-const MISSING_API = new Set([
-  'UnknownOperationException',
-  'UnsupportedOperation',
-  'InvalidAction',
-  'NotImplemented',
-]);
+const MISSING_API = new Set(['UnknownOperationException', 'InvalidAction', 'NotImplemented']);
 export const isMissingApi = (err: unknown): boolean => {
   const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   return (

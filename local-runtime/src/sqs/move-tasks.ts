@@ -132,9 +132,10 @@ export class MessageMoveTasks {
       );
     }
     if (this.tasks.some((t) => t.sourceArn === sourceArn && t.status === 'RUNNING')) {
+      // AWS's and LocalStack's wording.
       throw new SqsError(
-        'UnsupportedOperation',
-        `A message move task is already running on ${sourceArn}`
+        'InvalidParameterValue',
+        'There is already a task running. Only one active task is allowed for a source queue arn at a given time.'
       );
     }
     const attrs = await this.sqs.send(
