@@ -5,3 +5,10 @@
  */
 /** Extra thumbnail times in seconds, comma-separated: `1,2.5,30`. */
 export const THUMBNAIL_TIMES_METADATA = 'thumbnail-times';
+/**
+ * Test hook: branch ids, comma-separated (`thumb-02,metadata`), whose first run
+ * fails with `InjectedFailure`; a later run of the same video (a redrive) runs
+ * them normally. It lets the e2e suite make a video PARTIAL on any target
+ * without a special deployment. It can only fail the uploader's own video.
+ */
+export const FAIL_ONCE_METADATA = 'test-fail-once';

@@ -25,7 +25,22 @@ export const SourceObjectSchema = z.object({
 });
 export type SourceObject = z.infer<typeof SourceObjectSchema>;
 
-/** Execution input, built by the workflow starter from the S3 event. */
+/**
+ * A redrive request (`npm run redrive -- video`): re-run one video's failed
+ * branches in a new execution. `branches` lists the planned branch ids to run
+ * again (the plan keeps only those, the aggregator merges the others from the
+ * previous manifest); null re-runs every branch (the video failed before its
+ * fan-out, so there is nothing to keep).
+ */
+export const RedriveRequestSchema = z.object({
+  attempt: z.int().check(z.positive()),
+  branches: z.nullable(z.array(z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/)))),
+  /** The status being redriven (the previous manifest's, or the execution's when none). */
+  previousStatus: z.string(),
+});
+export type RedriveRequest = z.infer<typeof RedriveRequestSchema>;
+
+/** Execution input, built by the workflow starter from the S3 event (or by a redrive). */
 export const WorkflowInputSchema = z.object({
   videoId: z.string().check(z.minLength(1)),
   /** tenantOfKey(source.key), computed once by the starter so every step carries it. */
@@ -37,6 +52,7 @@ export const WorkflowInputSchema = z.object({
    * the video, it only leaves the latency unmeasured.
    */
   uploadedAt: z.optional(z.string()),
+  redrive: z.optional(RedriveRequestSchema),
 });
 export type WorkflowInput = z.infer<typeof WorkflowInputSchema>;
 
@@ -58,6 +74,8 @@ export const ProbeResultSchema = z.object({
   requestedThumbnailTimes: z.optional(z.array(z.number().check(z.nonnegative()))),
   /** How long the probe task ran (ms), for the cost estimate. */
   taskDurationMs: z.optional(z.number().check(z.nonnegative())),
+  /** Test hook (object metadata `test-fail-once`): branch ids whose first run fails. */
+  failOnce: z.optional(z.array(z.string())),
 });
 export type ProbeResult = z.infer<typeof ProbeResultSchema>;
 
@@ -185,8 +203,8 @@ export type VideoStatus = z.infer<typeof VideoStatusSchema>;
 /**
  * Bumped on any change a reader could notice. 2: `branches[].name` became `id`;
  * `finishedAt`. 3: fan-out policies: `policy`, `fanOut`, and per branch `role`,
- * `fallbackFor` and the statuses TIMED_OUT, SKIPPED and SENT. 4: `tenant`, `estimatedCostUsd`
- * and `costBreakdown` (contract/cost.ts).
+ * `fallbackFor` and the statuses TIMED_OUT, SKIPPED and SENT. 4: `tenant`, `estimatedCostUsd`,
+ * `costBreakdown` (contract/cost.ts) and `redrive`.
  */
 export const MANIFEST_SCHEMA_VERSION = 4;
 
@@ -250,6 +268,19 @@ export const ManifestSchema = z.object({
   estimatedCostUsd: z.number().check(z.nonnegative()),
   costBreakdown: CostBreakdownSchema,
   createdAt: z.string(),
+  /**
+   * Set when this manifest was rewritten by a redrive: which attempt, which
+   * planned branches ran again (null: all), and the status it replaced. The
+   * other branches' entries are the previous manifest's, unchanged.
+   */
+  redrive: z.nullable(
+    z.object({
+      attempt: z.int().check(z.positive()),
+      branches: z.nullable(z.array(z.string())),
+      previousStatus: z.string(),
+      executionName: z.string(),
+    })
+  ),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 

@@ -53,3 +53,11 @@ export const tenantOfVideoId = (videoId: string): string => {
   const at = videoId.indexOf(TENANT_SEPARATOR);
   return at > 0 ? videoId.slice(0, at) : DEFAULT_TENANT;
 };
+
+/**
+ * The execution name of a video's redrive attempt (`npm run redrive -- video`).
+ * Deterministic, so starting the same attempt twice is refused by Step
+ * Functions instead of running it twice; ≤ 57 + 12 chars, within the 80 allowed.
+ */
+export const redriveExecutionName = (videoId: string, attempt: number): string =>
+  `${videoId}-redrive-${attempt}`;

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { isNotFound as isAwsNotFound } from '../../contract/index.js';
 import { CliError, isLocalEndpoint, regionOfArn } from './config.js';
 
@@ -16,6 +17,8 @@ export interface AwsOptions {
 export interface Clients {
   s3: S3Client;
   sfn: SFNClient;
+  /** For `redrive dlq`. */
+  sqs: SQSClient;
   /** The endpoint in use (explicit or AWS_ENDPOINT_URL), for error messages. */
   endpoint: string | undefined;
 }
@@ -74,6 +77,7 @@ export const createClients = (opts: AwsOptions, stateMachineArn?: string): Clien
     // Emulators serve path-style URLs; AWS serves both.
     s3: new S3Client({ ...common, forcePathStyle: endpoint !== undefined }),
     sfn: new SFNClient(common),
+    sqs: new SQSClient(common),
     endpoint,
   };
 };

@@ -35,6 +35,8 @@ export interface StackOutputs {
    * LocalStack; `https://sqs.<region>.amazonaws.com/...` on AWS).
    */
   localEndpoint?: string;
+  /** Every `…QueueUrl` output by name (`redrive dlq` finds the DLQs from them). */
+  queueUrls?: Record<string, string>;
 }
 
 const REQUIRED = {
@@ -111,6 +113,11 @@ export const parseStackOutputs = (
     .filter((v): v is string => typeof v === 'string' && /^https?:\/\//.test(v))
     .map((v) => new URL(v).origin)
     .find((origin) => isLocalEndpoint(origin));
+  const queueUrls = Object.fromEntries(
+    Object.entries(values).filter(
+      (e): e is [string, string] => /QueueUrl$/.test(e[0]) && typeof e[1] === 'string'
+    )
+  );
   return {
     stackName,
     file,
@@ -118,6 +125,7 @@ export const parseStackOutputs = (
     outputBucket: get(REQUIRED.outputBucket),
     stateMachineArn: get(REQUIRED.stateMachineArn),
     ...(localEndpoint ? { localEndpoint } : {}),
+    ...(Object.keys(queueUrls).length > 0 ? { queueUrls } : {}),
   };
 };
 

@@ -2,9 +2,17 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type AwsOptions, createClients, describeError, effectiveEndpoint } from './aws.js';
 import { type Context, EXIT_IN_PROGRESS, runList, runStatus, runUpload } from './commands.js';
-import { DEFAULT_OUTPUTS_FILES, DEFAULT_STACK, loadStackOutputs } from './config.js';
+import { CliError, DEFAULT_OUTPUTS_FILES, DEFAULT_STACK, loadStackOutputs } from './config.js';
 import { fetchEmfRecords, metricsView, renderMetricsView } from './metrics.js';
+import {
+  discoverDeadLetterQueues,
+  resolveDeadLetterQueue,
+  runRedriveDlq,
+  runRedriveVideo,
+  waitForExecution,
+} from './redrive.js';
 import { SCREEN_WIDTH, wrapText } from './render.js';
+import { manifestExitCode, readManifest } from './watch.js';
 
 /**
  * Video pipeline CLI: upload a video and watch its fan-out/fan-in, show one
@@ -15,6 +23,8 @@ import { SCREEN_WIDTH, wrapText } from './render.js';
  *   2  PARTIAL: some branches failed
  *   1  FAILED manifest, timeout, execution ended without a manifest, or any error
  *   3  status only: no manifest yet (still in progress)
+ * redrive dlq: 0 once the move task COMPLETED (or nothing to move), 1 otherwise;
+ * redrive video: like upload --watch (0 COMPLETE, 2 PARTIAL, 1 FAILED, refused or error).
  */
 
 interface GlobalOptions extends AwsOptions {
@@ -68,6 +78,7 @@ const run = async (g: GlobalOptions, fn: (ctx: Context) => Promise<number>): Pro
   } finally {
     ctx?.clients.s3.destroy();
     ctx?.clients.sfn.destroy();
+    ctx?.clients.sqs.destroy();
   }
 };
 
@@ -161,8 +172,78 @@ Set VIDEO_CLI_DEBUG=1 to print stack traces.`
       });
     });
 
+  const redrive = program
+    .command('redrive')
+    .description(
+      're-run what failed: a DLQ back to its source queue, or a video’s failed branches'
+    );
+
+  redrive
+    .command('dlq')
+    .description('move a dead-letter queue’s messages back to its source (StartMessageMoveTask)')
+    .argument(
+      '<queue>',
+      'logical name (StartWorkflowDeadLetterQueue, or StartWorkflow), queue name, URL or ARN'
+    )
+    .option('--to <queue>', 'destination queue URL or ARN (default: the DLQ’s source queue)')
+    .option('--rate <n>', 'MaxNumberOfMessagesPerSecond', positiveInt('--rate'))
+    .option('--timeout <seconds>', 'give up following the task', positiveNumber('--timeout'), 600)
+    .action(async (queue: string, o, cmd: Command) => {
+      await run(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
+        const dlqs = await discoverDeadLetterQueues(ctx.clients.sqs, ctx.outputs.queueUrls ?? {});
+        const dlq = resolveDeadLetterQueue(queue, dlqs);
+        const result = await runRedriveDlq(ctx.clients.sqs, dlq, ctx.out, {
+          to: o.to,
+          rate: o.rate,
+          timeoutMs: o.timeout * 1000,
+          targetName: targetNameOf(ctx.clients.endpoint),
+        });
+        ctx.out.write(`moved ${result.moved} message(s) (${result.status})\n`);
+        return 0;
+      });
+    });
+
+  redrive
+    .command('video')
+    .description('re-run a FAILED or PARTIAL video’s failed branches and rewrite its manifest')
+    .argument('<videoId>', 'the id printed by upload')
+    .option('--no-wait', 'start the redrive and return')
+    .option(
+      '--timeout <seconds>',
+      'give up waiting after this long',
+      positiveNumber('--timeout'),
+      900
+    )
+    .action(async (videoId: string, o, cmd: Command) => {
+      await run(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
+        const result = await runRedriveVideo(
+          ctx.clients,
+          {
+            outputBucket: ctx.outputs.outputBucket,
+            stateMachineArn: ctx.outputs.stateMachineArn,
+            targetName: targetNameOf(ctx.clients.endpoint),
+          },
+          videoId,
+          ctx.out
+        );
+        ctx.out.write(`execution: ${result.executionArn}\n`);
+        if (!o.wait || !result.executionArn) return 0;
+        const status = await waitForExecution(ctx.clients, result.executionArn, o.timeout * 1000);
+        const manifest = await readManifest(ctx.clients.s3, ctx.outputs.outputBucket, videoId);
+        if (!manifest) throw new CliError(`redrive ended ${status} without a manifest`);
+        ctx.out.write(
+          `redrive ended ${status}; manifest ${manifest.status}${manifest.reason ? `: ${manifest.reason}` : ''}\n`
+        );
+        return manifestExitCode(manifest);
+      });
+    });
+
   return program;
 };
+
+/** How messages name the target: the local runtime and LocalStack both live on 127.0.0.1. */
+const targetNameOf = (endpoint: string | undefined): string =>
+  endpoint ? `the target at ${endpoint}` : 'AWS';
 
 const isMain =
   process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { currentPointerKey, videoIdFor } from '../../contract/index.js';
@@ -42,6 +43,7 @@ const makeContext = (): Context & {
   clients: {
     s3: new S3Client({ region: 'eu-west-1' }),
     sfn: new SFNClient({ region: 'eu-west-1' }),
+    sqs: new SQSClient({ region: 'eu-west-1' }),
     endpoint: undefined,
   },
   out: captureOut(false),

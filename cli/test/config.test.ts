@@ -69,6 +69,24 @@ describe('loadStackOutputs', () => {
     });
   });
 
+  it('keeps every …QueueUrl output by name (redrive dlq finds the DLQs from them)', async () => {
+    // Prepare
+    const queues = {
+      StartWorkflowQueueUrl: 'http://127.0.0.1:4566/000000000000/starter',
+      StartWorkflowDeadLetterQueueUrl: 'http://127.0.0.1:4566/000000000000/starter-dlq',
+    };
+    await writeFile(
+      join(dir, 'cdk-outputs.json'),
+      JSON.stringify({ MyStack: { ...stackValues, ...queues } })
+    );
+
+    // Act
+    const outputs = loadStackOutputs({ cwd: dir });
+
+    // Assess
+    expect(outputs.queueUrls).toEqual(queues);
+  });
+
   it('prefers .local/outputs.json over cdk-outputs.json', async () => {
     // Prepare
     await writeFile(join(dir, 'cdk-outputs.json'), JSON.stringify({ Aws: stackValues }));

@@ -380,6 +380,7 @@ export const manifestFrom = (
     estimatedCostUsd: 0.000467,
     costBreakdown: costBreakdownFactory(),
     createdAt: '2025-01-01T00:00:03.000Z',
+    redrive: null,
     ...overrides,
   };
 };

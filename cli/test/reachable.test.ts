@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeError } from '../src/aws.js';
 import { runUpload } from '../src/commands.js';
@@ -135,6 +136,7 @@ describe('upload against an endpoint that is down', () => {
       clients: {
         s3: clientFor(endpoint),
         sfn: new SFNClient({ region: 'us-east-1', endpoint }),
+        sqs: new SQSClient({ region: 'us-east-1', endpoint }),
         endpoint,
       },
       out,

@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import * as z from 'zod/mini';
 import { mapLimit } from '../../contract/concurrency.js';
 import {
   type AggregateInput,
@@ -18,12 +19,15 @@ import {
   MANIFEST_SCHEMA_VERSION,
   type Manifest,
   type ManifestBranch,
+  ManifestBranchSchema,
   ManifestSchema,
   METRIC_DIMENSIONS,
   METRIC_NAMES,
   manifestKey,
   PROCESSED_EVENT_ATTRIBUTES,
   PROCESSED_EVENT_TYPES,
+  type RedriveRequest,
+  redriveExecutionName,
   type VideoProcessedEvent,
   type VideoStatus,
   videoUsage,
@@ -246,6 +250,72 @@ export const fanOutCounts = (entries: ManifestBranch[]): FanOutCounts => ({
   skipped: entries.filter((e) => e.status === 'SKIPPED').length,
 });
 
+/**
+ * Pure: a manifest's branch entries back into chains (a planned entry, then
+ * the fallbacks that ran for it), as a redrive keeps them. A fire-and-forget
+ * entry was rewritten SENT, so it counts as delivered when it has no error.
+ */
+export const chainsFromManifest = (entries: ManifestBranch[]): SettledChain[] => {
+  const chains: SettledChain[] = [];
+  for (const entry of entries) {
+    const last = chains[chains.length - 1];
+    if (entry.fallbackFor !== null && last) {
+      last.entries.push(entry);
+      continue;
+    }
+    const branch: Branch = {
+      id: entry.id,
+      kind: entry.kind,
+      ...(entry.role === 'secondary' ? { role: 'secondary' as const } : {}),
+    };
+    chains.push({ branch, role: entry.role, entries: [entry], succeeded: false });
+  }
+  return chains.map((c) => ({
+    ...c,
+    succeeded: c.entries.some(
+      (e) => e.status === 'SUCCEEDED' || (e.status === 'SENT' && e.error === null)
+    ),
+  }));
+};
+
+/**
+ * Pure: a redrive's chains. The previous manifest's chains keep their order
+ * and entries; each redriven one is replaced by its new run.
+ */
+export const mergeRedriven = (
+  previous: SettledChain[],
+  redriven: SettledChain[]
+): SettledChain[] => {
+  const byId = new Map(redriven.map((c) => [c.branch.id, c]));
+  const merged = previous.map((c) => byId.get(c.branch.id) ?? c);
+  for (const c of redriven) if (!previous.some((p) => p.branch.id === c.branch.id)) merged.push(c);
+  return merged;
+};
+
+/** Only the part of a previous manifest a redrive keeps: any schema version with `branches`. */
+const PreviousManifestSchema = z.object({ branches: z.array(ManifestBranchSchema) });
+
+/** The previous manifest's chains, for a redrive that names branches; undefined otherwise. */
+const previousChains = async (
+  bucket: string,
+  videoId: string,
+  redrive: RedriveRequest | undefined
+): Promise<SettledChain[] | undefined> => {
+  if (!redrive || redrive.branches === null) return undefined;
+  const raw = await getJsonIfExists<unknown>(bucket, manifestKey(videoId));
+  const parsed = PreviousManifestSchema.safeParse(raw);
+  if (!parsed.success) {
+    logger.warn(
+      'Redrive without a readable previous manifest: only the redriven branches are listed',
+      {
+        redrive,
+      }
+    );
+    return undefined;
+  }
+  return chainsFromManifest(parsed.data.branches);
+};
+
 const readRecord = async (bucket: string, videoId: string, id: string): Promise<RecordLookup> => {
   const raw = await getJsonIfExists<unknown>(bucket, branchRecordKey(videoId, id));
   if (raw === undefined) return 'missing';
@@ -286,9 +356,12 @@ export const aggregate = async (
   let status: VideoStatus;
   let reason: string | null;
 
+  const previous = await previousChains(outputBucket, videoId, input.redrive);
   if (input.failure) {
     status = 'FAILED';
     reason = failureReason(input.failure);
+    // A redrive that failed before its fan-out still lists what the video has.
+    chains = previous ?? [];
   } else if (!input.plan) {
     status = 'FAILED';
     reason = 'no plan: the workflow reached the aggregator without planning';
@@ -302,6 +375,7 @@ export const aggregate = async (
     const records = new Map(ids.map((id, i) => [id, found[i] ?? 'missing']));
     const refs = new Map(refList.map((r) => [r.id, r]));
     chains = settleBranches(input.plan.branches, refs, records, policy);
+    if (previous) chains = mergeRedriven(previous, chains);
     ({ status, reason } = decideStatus(chains, policy));
   }
 
@@ -340,6 +414,12 @@ export const aggregate = async (
     estimatedCostUsd: cost.estimatedCostUsd,
     costBreakdown: cost.costBreakdown,
     createdAt: now().toISOString(),
+    redrive: input.redrive
+      ? {
+          ...input.redrive,
+          executionName: redriveExecutionName(videoId, input.redrive.attempt),
+        }
+      : null,
   } satisfies Manifest);
 
   const key = manifestKey(videoId);

@@ -4,7 +4,7 @@ import { ProbeResultSchema, WorkflowInputSchema } from '../../contract/index.js'
 import { planBranches } from '../branch-kinds/index.js';
 import { logger, metrics } from '../shared/powertools.js';
 import { defineStateTask } from '../shared/state-task.js';
-import { planConfigFromEnv } from './logic.js';
+import { planConfigFromEnv, planForRedrive } from './logic.js';
 
 const PlanInputSchema = z.extend(WorkflowInputSchema, { probe: ProbeResultSchema });
 /** Parsed once per environment: a bad value fails the first invocation loudly. */
@@ -18,8 +18,8 @@ const config = planConfigFromEnv();
  */
 export const handler = defineStateTask(PlanInputSchema, 'plan input', async (input) => {
   const started = performance.now();
-  const plan = planBranches(input.probe, config);
-  logger.info('Planned', { branches: plan.branches.length });
+  const plan = planForRedrive(planBranches(input.probe, config), input.redrive);
+  logger.info('Planned', { branches: plan.branches.length, redrive: input.redrive });
   metrics.addMetric('BranchesPlanned', MetricUnit.Count, plan.branches.length);
   // The aggregator prices this task from it (contract/cost.ts).
   return { ...plan, taskDurationMs: Math.ceil(performance.now() - started) };

@@ -1,3 +1,4 @@
+import { InvalidEventError, type Plan, type RedriveRequest } from '../../contract/index.js';
 import { DEFAULT_PLAN_CONFIG, type PlanConfig } from '../branch-kinds/index.js';
 
 const intFrom = (name: string, raw: string | undefined, fallback: number, min: number): number => {
@@ -28,3 +29,24 @@ export const planConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): PlanCon
     : DEFAULT_PLAN_CONFIG.renditionHeights,
   maxBranches: intFrom('MAX_BRANCHES', env.MAX_BRANCHES, DEFAULT_PLAN_CONFIG.maxBranches, 1),
 });
+
+/**
+ * A redrive runs only the branches it names (`redrive.branches`); the others
+ * keep their previous result. The plan is recomputed from the same probe and
+ * configuration, so a named branch that the plan no longer has means the
+ * configuration changed since the first run: that fails loudly rather than
+ * redriving something else.
+ */
+export const planForRedrive = (plan: Plan, redrive: RedriveRequest | undefined): Plan => {
+  if (!redrive || redrive.branches === null) return plan;
+  const wanted = new Set(redrive.branches);
+  const branches = plan.branches.filter((b) => wanted.has(b.id));
+  const unknown = redrive.branches.filter((id) => !plan.branches.some((b) => b.id === id));
+  if (unknown.length > 0 || branches.length === 0) {
+    throw new InvalidEventError(
+      `redrive names branches the plan does not have: ${unknown.join(', ') || '(none named)'}; ` +
+        `planned: ${plan.branches.map((b) => b.id).join(', ')}`
+    );
+  }
+  return { branches };
+};

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import {
+  FAIL_ONCE_METADATA,
   InvalidVideoError,
   MediaToolError,
   type ProbeResult,
@@ -139,6 +140,10 @@ export const probeUpload = async (
   // Skips ffprobe for the most common junk upload.
   if (head.ContentLength === 0) throw new InvalidVideoError('empty file (0 bytes)');
   const requested = parseThumbnailTimes(head.Metadata?.[THUMBNAIL_TIMES_METADATA]);
+  const failOnce = (head.Metadata?.[FAIL_ONCE_METADATA] ?? '')
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
 
   const started = Date.now();
   const url = await presignSource(input.source, options.timeoutMs / 1000);
@@ -147,5 +152,6 @@ export const probeUpload = async (
   return ProbeResultSchema.parse({
     ...facts,
     ...(requested.length > 0 ? { requestedThumbnailTimes: requested } : {}),
+    ...(failOnce.length > 0 ? { failOnce } : {}),
   });
 };

@@ -90,6 +90,23 @@ export const sequenceStopReason = async (
   return null;
 };
 
+/**
+ * The `test-fail-once` hook (contract/metadata.ts): a listed branch fails on
+ * its first run, which is the run with no record yet. A redrive finds the
+ * FAILED record and runs the branch normally.
+ */
+export const failFirstRunIfAsked = async (input: BranchInput, outputBucket: string) => {
+  if (!input.probe.failOnce?.includes(input.branch.id)) return;
+  const prior = await getJsonIfExists<BranchResult>(
+    outputBucket,
+    branchRecordKey(input.videoId, input.branch.id)
+  );
+  if (prior) return;
+  const err = new Error(`test-fail-once hook: first run of ${input.branch.id} fails on request`);
+  err.name = 'InjectedFailure';
+  throw err;
+};
+
 /** True when this branch's artifact makes the video playable: not demoted, nor is its origin. */
 export const announcesPlayable = (branch: Branch): boolean => {
   const origin = (branch as { origin?: Branch }).origin;
@@ -162,6 +179,7 @@ export const runBranch = async (
     }
   }
   try {
+    await failFirstRunIfAsked(input, outputBucket);
     const artifacts = await withTempDir('branch', async (workDir) => {
       const produced = await kind.run(branch, {
         videoId,

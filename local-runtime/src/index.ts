@@ -19,6 +19,7 @@ import { provision } from './provisioner.js';
 import { S3Notifier } from './s3-notifier.js';
 import { StepFunctionsService } from './sfn/service.js';
 import { snapshotAssembly } from './snapshot.js';
+import { MessageMoveTasks } from './sqs/move-tasks.js';
 
 export type { EmfEntry, EmfSnapshot } from './emf-store.js';
 export * from './errors.js';
@@ -176,6 +177,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     logger
   );
   const faults = new Faults();
+  const moveTasks = new MessageMoveTasks(internalSqs, logger);
   const pollers: EsmPoller[] = [];
   const stats = (): RuntimeStats => ({
     ...lambda.stats(),
@@ -204,6 +206,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     fauxqsPort: fauxqs.port,
     s3StorageDir: fauxqs.storageDir,
     sfn: stepFunctions,
+    moveTasks,
     lambda,
     notifier,
     logger,
@@ -218,7 +221,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   let stopped: Promise<void> | undefined;
   const stop = () => {
     stopped ??= (async () => {
-      await Promise.all([...pollers.map((p) => p.stop()), stepFunctions.stop(), lambda.stop()]);
+      await Promise.all([
+        ...pollers.map((p) => p.stop()),
+        stepFunctions.stop(),
+        lambda.stop(),
+        moveTasks.stop(),
+      ]);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await fauxqs.stop();

@@ -129,6 +129,7 @@ describe('aggregate', () => {
         'estimatedCostUsd',
         'costBreakdown',
         'createdAt',
+        'redrive',
       ].sort()
     );
     expect(manifest.schemaVersion).toBe(4);
@@ -153,6 +154,7 @@ describe('aggregate', () => {
         ].sort()
       );
     }
+    expect(manifest.redrive).toBeNull();
     for (const branch of manifest.branches) {
       expect(Object.keys(branch).sort()).toEqual(
         [

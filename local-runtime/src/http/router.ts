@@ -6,6 +6,7 @@ import { LambdaServiceError } from '../lambda/runner.js';
 import type { Logger } from '../logger.js';
 import type { ObjectCreatedEvent, S3Notifier } from '../s3-notifier.js';
 import { SfnError, type StepFunctionsService } from '../sfn/service.js';
+import { isMoveTaskOperation, type MessageMoveTasks, SqsError } from '../sqs/move-tasks.js';
 import { conditionalHeaders, conditionFailure, headEtag, KeyLocks } from './conditional-write.js';
 import { plainObjectGet, serveObjectFromDisk } from './object-reader.js';
 
@@ -14,6 +15,8 @@ export interface RouterDeps {
   /** fauxqs's S3 file storage: plain object GETs are streamed from it (see object-reader.ts). */
   s3StorageDir?: string;
   sfn: StepFunctionsService;
+  /** SQS message move tasks, which fauxqs lacks (JSON protocol only); proxied when absent. */
+  moveTasks?: MessageMoveTasks;
   lambda: LambdaRunner;
   notifier: S3Notifier;
   logger: Logger;
@@ -217,6 +220,18 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
     }
   }
 
+  async function handleMoveTask(req: IncomingMessage, res: ServerResponse, op: string) {
+    try {
+      const raw = (await readBody(req)).toString('utf8');
+      sendJson(res, 200, await deps.moveTasks!.handle(op, raw ? JSON.parse(raw) : {}));
+    } catch (err) {
+      if (err instanceof SqsError)
+        return sendJson(res, 400, { __type: err.type, message: err.message });
+      deps.logger.error(`[sqs] ${op} failed: ${(err as Error).stack}`);
+      sendJson(res, 500, { __type: 'InternalFailure', message: (err as Error).message });
+    }
+  }
+
   async function handleLambda(req: IncomingMessage, res: ServerResponse, url: URL) {
     const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/.exec(url.pathname);
     if (!m || req.method !== 'POST') {
@@ -367,6 +382,8 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
       if (url.pathname === '/_local/health') return sendJson(res, 200, deps.info());
       if (url.pathname.startsWith('/_local/')) return handleAdmin(req, res, url);
       if (target.startsWith('AWSStepFunctions.')) return handleSfn(req, res, target);
+      const sqsOp = target.startsWith('AmazonSQS.') ? target.slice('AmazonSQS.'.length) : '';
+      if (deps.moveTasks && isMoveTaskOperation(sqsOp)) return handleMoveTask(req, res, sqsOp);
       if (service === 'states') {
         return sendJson(res, 400, {
           __type: 'UnknownOperationException',

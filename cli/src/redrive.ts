@@ -1,0 +1,513 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DescribeExecutionCommand,
+  RedriveExecutionCommand,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import {
+  GetQueueAttributesCommand,
+  ListMessageMoveTasksCommand,
+  type SQSClient,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
+import * as z from 'zod/mini';
+import {
+  ManifestBranchSchema,
+  manifestKey,
+  type RedriveRequest,
+  redriveExecutionName,
+  SourceObjectSchema,
+  tenantOfVideoId,
+  type WorkflowInput,
+} from '../../contract/index.js';
+import { CliError } from './config.js';
+import type { Out } from './watch.js';
+
+/**
+ * `redrive dlq <queue>` and `redrive video <videoId>`. The decisions are pure
+ * functions (which queue, which branches, which path); the run functions only
+ * call AWS and print.
+ */
+
+// ---- dlq ---------------------------------------------------------------------------------------
+
+export interface DeadLetterQueue {
+  /** `StartWorkflowDeadLetterQueue`: the source's output name with `DeadLetterQueue`. */
+  logicalName: string;
+  url: string;
+  arn: string;
+  /** The queues whose RedrivePolicy names this DLQ (their ARNs). */
+  sourceArns: string[];
+}
+
+const queueNameOf = (urlOrArn: string): string =>
+  urlOrArn.includes('://') ? (urlOrArn.split('/').pop() ?? '') : (urlOrArn.split(':').pop() ?? '');
+
+/**
+ * Pure: the DLQ a user means. Accepts the logical name (`StartWorkflowDeadLetterQueue`,
+ * or just the source's name, `StartWorkflow`), the queue's name, URL or ARN, case-insensitively
+ * for names. Unknown: a CliError that lists what there is.
+ */
+export const resolveDeadLetterQueue = (
+  wanted: string,
+  dlqs: readonly DeadLetterQueue[]
+): DeadLetterQueue => {
+  const w = wanted.trim();
+  const lower = w.toLowerCase();
+  const found = dlqs.find(
+    (d) =>
+      d.url === w ||
+      d.arn === w ||
+      d.logicalName.toLowerCase() === lower ||
+      d.logicalName.toLowerCase() === `${lower}deadletterqueue` ||
+      queueNameOf(d.arn).toLowerCase() === lower ||
+      (w.includes('://') || w.startsWith('arn:') ? queueNameOf(w) === queueNameOf(d.arn) : false)
+  );
+  if (found) return found;
+  const known = dlqs.map((d) => `  ${d.logicalName}  ${d.url}`).join('\n');
+  throw new CliError(
+    `unknown dead-letter queue "${wanted}". The stack's DLQs (logical name, URL):\n${known || '  (none found)'}`
+  );
+};
+
+/**
+ * The stack's DLQs, found from the queues in the outputs file: each queue's
+ * RedrivePolicy names its DLQ. (SNS subscription delivery DLQs are not SQS
+ * redrive targets, so they are not listed: their messages go back through SNS.)
+ */
+export const discoverDeadLetterQueues = async (
+  sqs: SQSClient,
+  queueUrls: Record<string, string>
+): Promise<DeadLetterQueue[]> => {
+  const byArn = new Map<string, DeadLetterQueue>();
+  const attrsOf = async (url: string) =>
+    (
+      await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['QueueArn', 'RedrivePolicy'],
+        })
+      )
+    ).Attributes ?? {};
+  for (const [output, url] of Object.entries(queueUrls)) {
+    if (/DeadLetterQueueUrl$/.test(output)) continue;
+    const attrs = await attrsOf(url);
+    const dlqArn = attrs.RedrivePolicy
+      ? (JSON.parse(attrs.RedrivePolicy) as { deadLetterTargetArn?: string }).deadLetterTargetArn
+      : undefined;
+    if (!dlqArn || !attrs.QueueArn) continue;
+    const known = byArn.get(dlqArn);
+    if (known) {
+      known.sourceArns.push(attrs.QueueArn);
+      continue;
+    }
+    const base = output.replace(/QueueUrl$/, '');
+    const declared = Object.entries(queueUrls).find(
+      ([k, u]) => k === `${base}DeadLetterQueueUrl` || queueNameOf(u) === queueNameOf(dlqArn)
+    );
+    // A DLQ the outputs do not name lives next to its source: same endpoint and account path.
+    const dlqUrl = declared?.[1] ?? `${url.slice(0, url.lastIndexOf('/'))}/${queueNameOf(dlqArn)}`;
+    byArn.set(dlqArn, {
+      logicalName: `${base}DeadLetterQueue`,
+      url: dlqUrl,
+      arn: dlqArn,
+      sourceArns: [attrs.QueueArn],
+    });
+  }
+  return [...byArn.values()];
+};
+
+/** Error names by which a target says it has no such API. */
+const MISSING_API = new Set(['UnknownOperationException', 'InvalidAction', 'NotImplemented']);
+export const isMissingApi = (err: unknown): boolean => {
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  return (
+    MISSING_API.has(e?.name ?? '') ||
+    e?.$metadata?.httpStatusCode === 501 ||
+    /not (yet )?(implemented|supported)/i.test(e?.message ?? '')
+  );
+};
+
+export interface RedriveDlqOptions {
+  /** Destination queue (URL or ARN); default: the DLQ's source queue. */
+  to?: string;
+  /** MaxNumberOfMessagesPerSecond. */
+  rate?: number;
+  intervalMs?: number;
+  timeoutMs?: number;
+  /** The target's name in messages (`local runtime`, `LocalStack`, `AWS`). */
+  targetName: string;
+}
+
+export interface RedriveDlqResult {
+  moved: number;
+  status: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Moves a DLQ's messages back with StartMessageMoveTask and follows the task with
+ * ListMessageMoveTasks until it ends. The destination is given explicitly when
+ * the DLQ has one source queue: AWS would infer it from each message's
+ * `DeadLetterQueueSourceArn`, which messages that a consumer dead-lettered
+ * itself (the poison path sends them to the DLQ) do not carry.
+ */
+export const runRedriveDlq = async (
+  sqs: SQSClient,
+  dlq: DeadLetterQueue,
+  out: Out,
+  opts: RedriveDlqOptions
+): Promise<RedriveDlqResult> => {
+  const destinationArn = opts.to
+    ? opts.to.startsWith('arn:')
+      ? opts.to
+      : (
+          await sqs.send(
+            new GetQueueAttributesCommand({ QueueUrl: opts.to, AttributeNames: ['QueueArn'] })
+          )
+        ).Attributes?.QueueArn
+    : dlq.sourceArns.length === 1
+      ? dlq.sourceArns[0]
+      : undefined;
+  const depth = Number(
+    (
+      await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: dlq.url,
+          AttributeNames: ['ApproximateNumberOfMessages'],
+        })
+      )
+    ).Attributes?.ApproximateNumberOfMessages ?? 0
+  );
+  out.write(
+    `${dlq.logicalName}: ${depth} message(s) to move to ${destinationArn ? queueNameOf(destinationArn) : 'their source queues'}\n`
+  );
+  if (depth === 0) return { moved: 0, status: 'NOTHING_TO_MOVE' };
+  let handle: string | undefined;
+  try {
+    handle = (
+      await sqs.send(
+        new StartMessageMoveTaskCommand({
+          SourceArn: dlq.arn,
+          DestinationArn: destinationArn,
+          MaxNumberOfMessagesPerSecond: opts.rate,
+        })
+      )
+    ).TaskHandle;
+  } catch (err) {
+    if (isMissingApi(err)) {
+      throw new CliError(
+        `${opts.targetName} has no StartMessageMoveTask (${(err as Error).name}: ${(err as Error).message}); ` +
+          'move the messages with the console or receive/send/delete them yourself'
+      );
+    }
+    throw err;
+  }
+  out.write(`started message move task (StartMessageMoveTask) ${handle ?? ''}\n`);
+  const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
+  for (;;) {
+    const res = await sqs.send(
+      new ListMessageMoveTasksCommand({ SourceArn: dlq.arn, MaxResults: 1 })
+    );
+    const task = res.Results?.[0];
+    const moved = task?.ApproximateNumberOfMessagesMoved ?? 0;
+    const toMove = task?.ApproximateNumberOfMessagesToMove ?? depth;
+    const status = task?.Status ?? 'UNKNOWN';
+    out.write(`  ${status}: ${moved} of ${toMove} moved\n`);
+    if (status === 'FAILED') {
+      throw new CliError(
+        `message move task FAILED after ${moved} message(s): ${task?.FailureReason ?? 'no reason given'}`
+      );
+    }
+    if (status === 'COMPLETED' || status === 'CANCELLED') return { moved, status };
+    if (Date.now() > deadline) {
+      throw new CliError(
+        `message move task still ${status} after ${Math.round((opts.timeoutMs ?? 600_000) / 1000)} s (${moved} moved); it keeps running, follow it with ListMessageMoveTasks`
+      );
+    }
+    await sleep(opts.intervalMs ?? 1000);
+  }
+};
+
+// ---- video -------------------------------------------------------------------------------------
+
+/** What redrive reads from a manifest: any schema version that has these fields. */
+export const RedrivableManifestSchema = z.object({
+  videoId: z.string(),
+  tenant: z.optional(z.string()),
+  source: SourceObjectSchema,
+  status: z.string(),
+  branches: z.array(ManifestBranchSchema),
+  redrive: z.optional(z.nullable(z.object({ attempt: z.int() }))),
+});
+export type RedrivableManifest = z.infer<typeof RedrivableManifestSchema>;
+
+/**
+ * Pure: the planned branches whose chain did not deliver (the entry and every
+ * fallback that ran for it failed, timed out or was skipped). Fire-and-forget
+ * branches never decide a status, so they are not redriven.
+ */
+export const failedBranchIds = (manifest: RedrivableManifest): string[] => {
+  const chains: { id: string; role: string; delivered: boolean }[] = [];
+  for (const b of manifest.branches) {
+    const last = chains[chains.length - 1];
+    const delivered = b.status === 'SUCCEEDED';
+    if (b.fallbackFor !== null && last) last.delivered ||= delivered;
+    else chains.push({ id: b.id, role: b.role, delivered });
+  }
+  return chains.filter((c) => !c.delivered && c.role !== 'fire-and-forget').map((c) => c.id);
+};
+
+export type VideoRedrivePlan =
+  | { path: 'refuse'; message: string }
+  | { path: 'redrive-execution'; executionArn: string; why: string }
+  | { path: 'new-execution'; name: string; input: WorkflowInput; why: string };
+
+export interface ExecutionFacts {
+  name: string;
+  arn: string;
+  status: string;
+  error?: string | undefined;
+  input?: string | undefined;
+}
+
+/** The Fail state's error: the aggregator wrote a FAILED manifest and the execution ended there. */
+export const VERDICT_ERROR = 'WorkFailed';
+
+/**
+ * Pure: how to redrive one video, given its manifest (if any) and its latest
+ * execution (the original or a previous redrive; undefined when none).
+ * - running: refuse (the manifest is about to change);
+ * - COMPLETE: refuse, nothing to do;
+ * - PARTIAL, or FAILED by the aggregator's verdict: a new execution that runs the failed
+ *   branches only. RedriveExecution cannot help: a PARTIAL execution SUCCEEDED, and a
+ *   verdict FAILED at the Fail state after the aggregator, so AWS would re-run only that
+ *   Fail state;
+ * - FAILED, TIMED_OUT or ABORTED before the verdict (no manifest, or not from this
+ *   execution): RedriveExecution, which resumes where it stopped (the caller falls
+ *   back to a new execution of every branch where the target lacks it).
+ */
+export const planVideoRedrive = (
+  videoId: string,
+  manifest: RedrivableManifest | undefined,
+  latest: ExecutionFacts | undefined
+): VideoRedrivePlan => {
+  if (latest?.status === 'RUNNING') {
+    return {
+      path: 'refuse',
+      message: `video ${videoId} is still running (execution ${latest.name}); wait for its manifest`,
+    };
+  }
+  if (!manifest && !latest) {
+    return {
+      path: 'refuse',
+      message: `unknown video ${videoId}: no manifest and no execution of that name`,
+    };
+  }
+  if (manifest?.status === 'COMPLETE') {
+    return {
+      path: 'refuse',
+      message: `video ${videoId} is already COMPLETE: nothing to redrive`,
+    };
+  }
+  const attempt = (manifest?.redrive?.attempt ?? 0) + 1;
+  const beforeVerdict =
+    latest !== undefined &&
+    ['FAILED', 'TIMED_OUT', 'ABORTED'].includes(latest.status) &&
+    latest.error !== VERDICT_ERROR;
+  if (beforeVerdict && latest) {
+    return {
+      path: 'redrive-execution',
+      executionArn: latest.arn,
+      why: `execution ${latest.name} is ${latest.status} (${latest.error ?? 'no error'}) before the aggregator's verdict`,
+    };
+  }
+  if (!manifest) {
+    return {
+      path: 'refuse',
+      message: `video ${videoId} has no manifest and its execution ${latest?.name} is ${latest?.status}: nothing to redrive`,
+    };
+  }
+  const branches = manifest.branches.length === 0 ? null : failedBranchIds(manifest);
+  if (branches !== null && branches.length === 0) {
+    return {
+      path: 'refuse',
+      message: `video ${videoId} is ${manifest.status} but no awaited branch failed: nothing to redrive`,
+    };
+  }
+  const redrive: RedriveRequest = { attempt, branches, previousStatus: manifest.status };
+  return {
+    path: 'new-execution',
+    name: redriveExecutionName(videoId, attempt),
+    input: {
+      videoId,
+      tenant: manifest.tenant ?? tenantOfVideoId(videoId),
+      source: manifest.source,
+      redrive,
+    },
+    why:
+      manifest.status === 'PARTIAL'
+        ? 'a PARTIAL video’s execution SUCCEEDED, so RedriveExecution does not apply'
+        : 'the execution ended at the aggregator’s FAILED verdict, where RedriveExecution would only re-run the Fail state',
+  };
+};
+
+export interface VideoClients {
+  s3: import('@aws-sdk/client-s3').S3Client;
+  sfn: import('@aws-sdk/client-sfn').SFNClient;
+}
+
+export interface VideoTarget {
+  outputBucket: string;
+  stateMachineArn: string;
+  targetName: string;
+}
+
+const readRedrivableManifest = async (
+  { s3 }: VideoClients,
+  bucket: string,
+  videoId: string
+): Promise<RedrivableManifest | undefined> => {
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: manifestKey(videoId) }));
+    const parsed = RedrivableManifestSchema.safeParse(
+      JSON.parse(await res.Body!.transformToString())
+    );
+    if (!parsed.success) {
+      throw new CliError(`the manifest of ${videoId} is not readable: ${parsed.error.message}`);
+    }
+    return parsed.data;
+  } catch (err) {
+    if ((err as Error).name === 'NoSuchKey' || (err as Error).name === 'NotFound') return undefined;
+    throw err;
+  }
+};
+
+/** The video's executions (the original, named after it, and its redrives), newest first. */
+const executionsOf = async (
+  { sfn }: VideoClients,
+  stateMachineArn: string,
+  videoId: string
+): Promise<ExecutionFacts[]> => {
+  const mine: ExecutionFacts[] = [];
+  const original = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${videoId}`;
+  const describe = async (arn: string) => {
+    try {
+      const d = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+      return {
+        name: d.name ?? '',
+        arn,
+        status: d.status ?? 'UNKNOWN',
+        error: d.error,
+        input: d.input,
+        started: d.redriveDate ?? d.startDate,
+      };
+    } catch (err) {
+      if ((err as Error).name === 'ExecutionDoesNotExist') return undefined;
+      throw err;
+    }
+  };
+  const found = [await describe(original)];
+  // Redrive attempts are numbered; follow them until one does not exist.
+  for (let attempt = 1; attempt < 1000; attempt++) {
+    const next = await describe(`${original}-redrive-${attempt}`);
+    if (!next) break;
+    found.push(next);
+  }
+  for (const f of found) if (f) mine.push(f);
+  return mine.reverse();
+};
+
+export interface VideoRedriveResult {
+  path: VideoRedrivePlan['path'] | 'new-execution-fallback';
+  executionArn?: string;
+}
+
+/**
+ * Starts the redrive the plan chose and prints which path was taken. Where
+ * the target lacks RedriveExecution (LocalStack 4.14.0) the same video is
+ * re-run in a new execution of every branch, and the message says so.
+ */
+export const runRedriveVideo = async (
+  clients: VideoClients,
+  target: VideoTarget,
+  videoId: string,
+  out: Out
+): Promise<VideoRedriveResult> => {
+  const [manifest, executions] = await Promise.all([
+    readRedrivableManifest(clients, target.outputBucket, videoId),
+    executionsOf(clients, target.stateMachineArn, videoId),
+  ]);
+  const running = executions.find((e) => e.status === 'RUNNING');
+  const plan = planVideoRedrive(videoId, manifest, running ?? executions[0]);
+  if (plan.path === 'refuse') throw new CliError(plan.message);
+  const start = async (name: string, input: WorkflowInput) => {
+    try {
+      const res = await clients.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: target.stateMachineArn,
+          name,
+          input: JSON.stringify(input),
+        })
+      );
+      return res.executionArn ?? '';
+    } catch (err) {
+      if ((err as Error).name === 'ExecutionAlreadyExists') {
+        throw new CliError(
+          `redrive execution ${name} already exists: a redrive of ${videoId} was started and has not rewritten the manifest; see npm run status -- ${videoId}`
+        );
+      }
+      throw err;
+    }
+  };
+  if (plan.path === 'redrive-execution') {
+    try {
+      await clients.sfn.send(new RedriveExecutionCommand({ executionArn: plan.executionArn }));
+      out.write(`path: RedriveExecution of ${plan.executionArn} (${plan.why})\n`);
+      return { path: 'redrive-execution', executionArn: plan.executionArn };
+    } catch (err) {
+      if (!isMissingApi(err)) throw err;
+      const original = executions.find((e) => e.arn === plan.executionArn);
+      const input = JSON.parse(original?.input ?? '{}') as WorkflowInput;
+      const attempt = (manifest?.redrive?.attempt ?? 0) + 1;
+      const name = redriveExecutionName(videoId, attempt);
+      const arn = await start(name, {
+        videoId,
+        tenant: input.tenant ?? tenantOfVideoId(videoId),
+        source: input.source,
+        redrive: { attempt, branches: null, previousStatus: original?.status ?? 'UNKNOWN' },
+      });
+      out.write(
+        `path: new execution ${name} running every branch: ${target.targetName} has no RedriveExecution ` +
+          `(${(err as Error).name}); ${plan.why}\n`
+      );
+      return { path: 'new-execution-fallback', executionArn: arn };
+    }
+  }
+  const arn = await start(plan.name, plan.input);
+  const which = plan.input.redrive?.branches;
+  out.write(
+    `path: new execution ${plan.name} for ${which ? `branches ${which.join(', ')}` : 'every branch'} ` +
+      `(${plan.why}); the other branches keep their results\n`
+  );
+  return { path: 'new-execution', executionArn: arn };
+};
+
+/** Polls the execution until it ends; returns its status. */
+export const waitForExecution = async (
+  { sfn }: VideoClients,
+  executionArn: string,
+  timeoutMs: number,
+  intervalMs = 2000
+): Promise<string> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (d.status !== 'RUNNING') return d.status ?? 'UNKNOWN';
+    if (Date.now() > deadline) {
+      throw new CliError(`redrive ${executionArn} still RUNNING after ${timeoutMs / 1000} s`);
+    }
+    await sleep(intervalMs);
+  }
+};

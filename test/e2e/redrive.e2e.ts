@@ -1,0 +1,334 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DescribeExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  FAIL_ONCE_METADATA,
+  type Manifest,
+  ManifestSchema,
+  manifestKey,
+  videoIdFor,
+} from '../../contract/index.js';
+import { cleanupMedia, makeClip } from '../../fixtures/media.js';
+import { REPO_ROOT } from '../../scripts/project.js';
+import { clientsFor, readOutputs } from './target.js';
+
+const target = inject('e2eTarget');
+const runId = `${Date.now().toString(36)}`;
+
+/**
+ * Where the target cannot stop an execution before its verdict, the case cannot be set up.
+ * Seen on LocalStack 4.14.0 (2026-11-29, own port): StopExecution during the Probe's Lambda
+ * task ended the execution FAILED with `Exception: 'dict' object has no attribute 'region'`
+ * instead of ABORTED, and on another run the stop was lost and the execution SUCCEEDED.
+ */
+const STOP_EXECUTION_GAP: Record<string, string | undefined> = {
+  localstack:
+    "LocalStack 4.14.0's StopExecution does not abort an execution whose Lambda task is running " +
+    "(it ends FAILED with \"Exception: 'dict' object has no attribute 'region'\", or the stop is lost " +
+    'and the execution SUCCEEDS); the fallback path is covered by test/unit/redrive.test.ts',
+};
+
+/**
+ * The CLI reads cdk's `{ "<Stack>": {…} }` shape; the local runtime's file is flat.
+ * Written once, on first use.
+ */
+let cliOutputsFile: string | undefined;
+const outputsForCli = () => {
+  if (!cliOutputsFile) {
+    cliOutputsFile = join(mkdtempSync(join(tmpdir(), 'e2e-redrive-')), 'outputs.json');
+    writeFileSync(
+      cliOutputsFile,
+      JSON.stringify({ VideoPipeline: readOutputs(target.outputsFile) })
+    );
+  }
+  return cliOutputsFile;
+};
+
+/** Runs the real CLI (`npm run redrive -- …`) against the target; never throws on exit codes. */
+const cli = (args: string[]) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      join(REPO_ROOT, 'node_modules', '.bin', 'tsx'),
+      [
+        join(REPO_ROOT, 'cli', 'src', 'main.ts'),
+        '--outputs',
+        outputsForCli(),
+        ...(target.endpoint ? ['--endpoint-url', target.endpoint] : []),
+        'redrive',
+        ...args,
+      ],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          ...(target.endpoint ? { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' } : {}),
+        },
+        timeout: 600_000,
+      },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      }
+    );
+  });
+
+describe.skipIf(Boolean(target.skipReason))(`redrive end to end on ${target.name}`, () => {
+  let out: ReturnType<typeof readOutputs>;
+  let aws: ReturnType<typeof clientsFor>;
+
+  beforeAll(() => {
+    out = readOutputs(target.outputsFile);
+    aws = clientsFor(target);
+  });
+  afterAll(() => cleanupMedia());
+
+  const poll = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const value = await fn();
+      if (value !== undefined) return value;
+      if (Date.now() > deadline)
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+
+  const readManifest = async (videoId: string): Promise<Manifest | undefined> => {
+    try {
+      const res = await aws.s3.send(
+        new GetObjectCommand({ Bucket: out.OutputBucketName, Key: manifestKey(videoId) })
+      );
+      return ManifestSchema.parse(JSON.parse(await res.Body!.transformToString()));
+    } catch (err) {
+      if ((err as Error).name === 'NoSuchKey') return undefined;
+      throw err;
+    }
+  };
+  const waitForManifest = (videoId: string, accept: (m: Manifest) => boolean = () => true) =>
+    poll(
+      `manifest of ${videoId}`,
+      async () => {
+        const m = await readManifest(videoId);
+        return m && accept(m) ? m : undefined;
+      },
+      180_000
+    );
+
+  const upload = async (file: string, name: string, metadata?: Record<string, string>) => {
+    const key = `uploads/e2e/${runId}/${name}`;
+    const put = await aws.s3.send(
+      new PutObjectCommand({
+        Bucket: out.UploadBucketName,
+        Key: key,
+        Body: readFileSync(file),
+        Metadata: metadata,
+      })
+    );
+    const source = {
+      bucket: out.UploadBucketName,
+      key,
+      versionId: put.VersionId,
+      etag: put.ETag?.replaceAll('"', ''),
+    };
+    return { source, videoId: videoIdFor(source) };
+  };
+
+  const stamp = async (key: string) => {
+    const head = await aws.s3.send(
+      new HeadObjectCommand({ Bucket: out.OutputBucketName, Key: key })
+    );
+    return { etag: head.ETag, lastModified: head.LastModified?.toISOString() };
+  };
+
+  it('redrive dlq: a starter message in the DLQ goes back to the starter queue and its video is processed', async () => {
+    // Prepare: an upload, and the starter's message for it in the DLQ, as the starter leaves
+    // it after its 100 receives (reaching that for real takes hours of backpressure). The
+    // event carries no eTag, so it names a video of its own (slug + hash of bucket/key#),
+    // distinct from the one the upload's own event starts.
+    const clip = await makeClip({ seconds: 3, width: 320, height: 240 });
+    const { source, videoId: uploadVideoId } = await upload(clip, 'from-dlq.mp4');
+    // One video at a time: the upload's own run first, so the two runs do not compete.
+    await waitForManifest(uploadVideoId);
+    const dlqVideoId = videoIdFor({ bucket: source.bucket, key: source.key });
+    const event = {
+      Records: [
+        {
+          eventVersion: '2.1',
+          eventSource: 'aws:s3',
+          eventTime: new Date().toISOString(),
+          eventName: 'ObjectCreated:Put',
+          s3: {
+            bucket: { name: source.bucket },
+            object: { key: source.key, size: readFileSync(clip).length },
+          },
+        },
+      ],
+    };
+    await aws.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: out.StartWorkflowDeadLetterQueueUrl,
+        MessageBody: JSON.stringify(event),
+      })
+    );
+    await poll(
+      'the message to be visible in the DLQ',
+      async () => {
+        const a = await aws.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: out.StartWorkflowDeadLetterQueueUrl,
+            AttributeNames: ['ApproximateNumberOfMessages'],
+          })
+        );
+        return Number(a.Attributes?.ApproximateNumberOfMessages ?? 0) > 0 ? true : undefined;
+      },
+      30_000
+    );
+
+    // Act
+    const run = await cli(['dlq', 'StartWorkflowDeadLetterQueue']);
+
+    // Assess: the CLI followed the task to its end, and the message was processed.
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('started message move task (StartMessageMoveTask)');
+    expect(run.stdout).toMatch(/COMPLETED: \d+ of \d+ moved/);
+    const moved = Number(/moved (\d+) message\(s\) \(COMPLETED\)/.exec(run.stdout)?.[1]);
+    expect(moved).toBeGreaterThanOrEqual(1);
+    const manifest = await waitForManifest(dlqVideoId);
+    expect(manifest.status).toBe('COMPLETE');
+    expect(manifest.source.key).toBe(source.key);
+    // The moved message is not left in the DLQ (other cases' poison messages may come back).
+    const left = await aws.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: out.StartWorkflowDeadLetterQueueUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 0,
+      })
+    );
+    expect((left.Messages ?? []).some((m) => m.Body?.includes(source.key))).toBe(false);
+  });
+
+  it('redrive dlq: an unknown queue is refused with the list of DLQs', async () => {
+    // Act
+    const run = await cli(['dlq', 'NoSuchQueue']);
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('unknown dead-letter queue "NoSuchQueue"');
+    expect(run.stderr).toContain('StartWorkflowDeadLetterQueue');
+    expect(run.stderr).toContain('UploadAuditDeadLetterQueue');
+  });
+
+  it('redrive video: a PARTIAL video re-runs its failed branch only and becomes COMPLETE', async () => {
+    // Prepare: thumb-02 fails on its first run (the test-fail-once hook), so the video is PARTIAL.
+    const clip = await makeClip({ seconds: 3, width: 320, height: 240 });
+    const { videoId } = await upload(clip, 'redrive-partial.mp4', {
+      [FAIL_ONCE_METADATA]: 'thumb-02',
+    });
+    const before = await waitForManifest(videoId);
+    expect(before.status).toBe('PARTIAL');
+    expect(before.branches.filter((b) => b.status === 'FAILED').map((b) => b.id)).toEqual([
+      'thumb-02',
+    ]);
+    expect(before.branches.find((b) => b.id === 'thumb-02')?.error?.name).toBe('InjectedFailure');
+    const kept = before.branches.filter((b) => b.status === 'SUCCEEDED');
+    const keys = kept.flatMap((b) => b.artifacts.map((a) => a.key));
+    expect(keys.length).toBeGreaterThan(0);
+    const stampsBefore = await Promise.all(keys.map(stamp));
+
+    // Act
+    const run = await cli(['video', videoId]);
+
+    // Assess: the path is printed, the manifest is rewritten COMPLETE with the redrive note,
+    // the successful branches' entries and artifacts are untouched.
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`path: new execution ${videoId}-redrive-1 for branches thumb-02`);
+    expect(run.stdout).toContain('manifest COMPLETE');
+    const after = await waitForManifest(videoId, (m) => m.redrive !== null);
+    expect(after.status).toBe('COMPLETE');
+    expect(after.reason).toBeNull();
+    expect(after.redrive).toEqual({
+      attempt: 1,
+      branches: ['thumb-02'],
+      previousStatus: 'PARTIAL',
+      executionName: `${videoId}-redrive-1`,
+    });
+    expect(after.branches.map((b) => b.id)).toEqual(before.branches.map((b) => b.id));
+    for (const b of kept) expect(after.branches.find((a) => a.id === b.id)).toEqual(b);
+    const redriven = after.branches.find((b) => b.id === 'thumb-02');
+    expect(redriven?.status).toBe('SUCCEEDED');
+    for (const a of redriven?.artifacts ?? []) await stamp(a.key);
+    expect(await Promise.all(keys.map(stamp))).toEqual(stampsBefore);
+    expect(after.counts).toEqual({
+      total: before.counts.total,
+      succeeded: before.counts.total,
+      failed: 0,
+    });
+
+    // Act again: nothing left to do.
+    const again = await cli(['video', videoId]);
+    // Assess
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`video ${videoId} is already COMPLETE: nothing to redrive`);
+  });
+
+  it('redrive video: an unknown video is refused', async () => {
+    // Act
+    const run = await cli(['video', `no-such-video-${runId}`]);
+    // Assess
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`unknown video no-such-video-${runId}`);
+  });
+
+  const stopGap = STOP_EXECUTION_GAP[target.name];
+  if (stopGap) console.warn(`[redrive e2e] SKIPPED on ${target.name} (known gap): ${stopGap}`);
+  it.skipIf(Boolean(stopGap))(
+    'redrive video: an execution stopped before its verdict is redriven (RedriveExecution where the target has it)',
+    async () => {
+      // Prepare: a video whose execution is stopped while it runs, so it has no manifest.
+      const clip = await makeClip({ seconds: 6, width: 640, height: 360 });
+      const { videoId } = await upload(clip, 'redrive-aborted.mp4');
+      const arn = `${out.StateMachineArn.replace(':stateMachine:', ':execution:')}:${videoId}`;
+      await poll(
+        'the execution to start',
+        async () => {
+          try {
+            const d = await aws.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+            return d.status === 'RUNNING' ? true : undefined;
+          } catch (err) {
+            if ((err as Error).name === 'ExecutionDoesNotExist') return undefined;
+            throw err;
+          }
+        },
+        120_000
+      );
+      await aws.sfn.send(new StopExecutionCommand({ executionArn: arn, error: 'StoppedByTest' }));
+      // LocalStack stops asynchronously: wait until the execution has ended.
+      const stopped = await poll(
+        'the execution to stop',
+        async () => {
+          const d = await aws.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+          return d.status === 'RUNNING' ? undefined : d.status;
+        },
+        60_000
+      );
+      expect(stopped).toBe('ABORTED');
+
+      // Act
+      const run = await cli(['video', videoId]);
+
+      // Assess
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain(`path: RedriveExecution of ${arn}`);
+      const manifest = await waitForManifest(videoId);
+      expect(manifest.status).toBe('COMPLETE');
+    }
+  );
+});
