@@ -200,6 +200,12 @@ export class VideoPipelineStack extends Stack {
         RENDITION_HEIGHTS: (props.renditionHeights ?? [360, 720]).join(','),
       },
     });
+    const awaitMode = props.awaitMode ?? 'primary';
+    // With await none every branch is fire-and-forget, so Step Functions invokes the branch
+    // functions asynchronously: an event that still fails after Lambda's retries goes here
+    // instead of being lost (the worker has written its FAILED record by then too).
+    const asyncFailures =
+      awaitMode === 'none' ? new QueueWithDeadLetter(this, 'BranchAsyncFailures') : undefined;
     // One function per branch kind, each sized by its kind (a thumbnail does not pay for a transcode).
     const branchFns = BRANCH_KINDS.map(({ kind, sizing }) => ({
       kind,
@@ -216,6 +222,7 @@ export class VideoPipelineStack extends Stack {
             PLAYABLE_TOPIC_ARN: this.processed.topic.topicArn,
           }),
         },
+        ...(asyncFailures && { functionProps: { deadLetterQueue: asyncFailures.queue } }),
       }),
     }));
     const aggregate = fn('Aggregate', 'aggregate', {
@@ -227,7 +234,6 @@ export class VideoPipelineStack extends Stack {
       },
     });
 
-    const awaitMode = props.awaitMode ?? 'primary';
     const fallback = props.renditionFallback ?? awaitMode !== 'none';
     const policy: FanOutPolicyProps = {
       mode: props.fanOutMode ?? 'parallel',
