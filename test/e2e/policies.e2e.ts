@@ -9,7 +9,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { App, Duration } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Manifest, ManifestSchema, manifestKey, videoIdFor } from '../../contract/index.js';
+import {
+  type BranchResult,
+  branchRecordKey,
+  type Manifest,
+  ManifestSchema,
+  manifestKey,
+  videoIdFor,
+} from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { applyNagPacks, cdkJsonContext } from '../../lib/app.js';
 import {
@@ -25,11 +32,12 @@ import { deployStacks, destroyStacks } from '../../scripts/localstack/stacks.js'
  * app under their own names, so nothing they create collides with the main stack:
  *  - `VideoPipelineNoFallback`: a 1 s rendition timeout and no fallback, so the primary fails;
  *  - `VideoPipelineSequential`: sequential mode with a 1 s rendition timeout, so every rendition
- *    times out and falls back, and a failed branch stops the sequence.
+ *    times out and falls back, and a failed branch stops the sequence;
+ *  - `VideoPipelineFireAndForget`: `awaitMode: 'none'`, every branch dispatched asynchronously.
  * On the local runtime each stack gets its own runtime; on LocalStack both are deployed
  * (concurrently) next to the main stack and destroyed afterwards (scripts/localstack/stacks.ts).
- * Two stacks is the fewest the semantics allow: the primary-failure case needs a stack without
- * the fallback, the fallback case one with it.
+ * Three stacks is the fewest the semantics allow: the primary-failure case needs a stack without
+ * the fallback, the fallback case one with it, and await none allows neither timeout nor fallback.
  */
 const target = inject('e2eTarget');
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -38,6 +46,7 @@ const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-e
 const VARIANTS = {
   VideoPipelineNoFallback: { renditionTimeout: Duration.seconds(1), renditionFallback: false },
   VideoPipelineSequential: { fanOutMode: 'sequential', renditionTimeout: Duration.seconds(1) },
+  VideoPipelineFireAndForget: { awaitMode: 'none' },
 } satisfies Record<string, VideoPipelineStackProps>;
 type VariantName = keyof typeof VARIANTS;
 
@@ -161,15 +170,57 @@ const useVariants = () => {
       }
     }
   };
+  const readRecord = async (name: VariantName, key: string): Promise<BranchResult | undefined> => {
+    const { s3, outputs } = of(name);
+    try {
+      const res = await s3.send(
+        new GetObjectCommand({ Bucket: outputs.OutputBucketName, Key: key })
+      );
+      return JSON.parse(await res.Body!.transformToString()) as BranchResult;
+    } catch (err) {
+      if ((err as Error).name === 'NoSuchKey') return undefined;
+      throw err;
+    }
+  };
   const headOutput = (name: VariantName, key: string) =>
     of(name).s3.send(
       new HeadObjectCommand({ Bucket: of(name).outputs.OutputBucketName, Key: key })
     );
-  return { upload, waitForManifest, headOutput };
+  return { upload, waitForManifest, headOutput, readRecord };
 };
 
 describe.skipIf(Boolean(skipReason))(`fan-out policies on variant stacks (${target.name})`, () => {
-  const { upload, waitForManifest, headOutput } = useVariants();
+  const { upload, waitForManifest, headOutput, readRecord } = useVariants();
+
+  it('await none: the manifest is written once every branch is dispatched, before the slowest branch has finished', async () => {
+    // Prepare: a 10 s 720p clip, whose 720p rendition takes seconds to encode.
+    const clip = await makeClip({ seconds: 10, width: 1280, height: 720 });
+    // Act
+    const videoId = await upload('VideoPipelineFireAndForget', clip, 'fire-and-forget.mp4');
+    const manifest = await waitForManifest('VideoPipelineFireAndForget', videoId);
+    // The outcome still arrives afterwards, in the branch's own record (polled, not awaited by the Map).
+    const recordKey = branchRecordKey(videoId, 'rendition-720p');
+    let record: BranchResult | undefined;
+    await expect
+      .poll(async () => (record = await readRecord('VideoPipelineFireAndForget', recordKey)), {
+        timeout: 240_000,
+        interval: 1000,
+      })
+      .toBeDefined();
+    const manifestAfter = await waitForManifest('VideoPipelineFireAndForget', videoId);
+    // Assess
+    expect(manifest.policy).toEqual({ mode: 'parallel', await: 'none' });
+    expect(manifest.status).toBe('COMPLETE');
+    expect(new Set(manifest.branches.map((b) => [b.role, b.status].join(' ')))).toEqual(
+      new Set(['fire-and-forget SENT'])
+    );
+    expect(manifest.fanOut).toMatchObject({ succeeded: 0, failed: 0, skipped: 0 });
+    expect(record).toMatchObject({ id: 'rendition-720p', status: 'SUCCEEDED' });
+    // The Map did not wait: the rendition finished after the manifest had been written…
+    expect(Date.parse(record!.finishedAt!)).toBeGreaterThan(Date.parse(manifest.createdAt));
+    // …and its late outcome did not rewrite the manifest.
+    expect(manifestAfter).toEqual(manifest);
+  }, 300_000);
 
   it('a primary rendition past its timeout, with no fallback, makes the video FAILED, with the secondaries reported', async () => {
     // Prepare: a 720p clip long enough that the rendition cannot encode within 1 s.
