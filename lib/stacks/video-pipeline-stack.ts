@@ -334,6 +334,9 @@ export class VideoPipelineStack extends Stack {
     for (const { fn } of branchFns) {
       fn.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
       fn.role.addToPolicy(write(this.outputBucket, OUTPUT_PREFIX));
+      // Branch records: sequential mode reads the earlier branches', and a playable branch reads
+      // its own to tell a publish retry from a first run (emulators do not enforce IAM; AWS does).
+      fn.role.addToPolicy(read(this.outputBucket, OUTPUT_PREFIX));
     }
     aggregate.role.addToPolicy(read(this.outputBucket, OUTPUT_PREFIX));
     aggregate.role.addToPolicy(write(this.outputBucket, OUTPUT_PREFIX));
