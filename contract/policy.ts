@@ -101,6 +101,22 @@ export const policyProblems = (policy: FanOutPolicy, kinds: readonly string[]): 
       }
     }
   }
+  // A fire-and-forget kind is invoked asynchronously (InvocationType Event): nothing waits for
+  // it, so nothing can time it out or notice that it failed and run a fallback.
+  for (const [kind, p] of entries) {
+    if (policy.await === 'none' || p.role !== 'fire-and-forget') continue;
+    if (p.timeoutSeconds !== undefined) {
+      problems.push(
+        `"${kind}" is fire-and-forget, which nothing waits for, so it cannot have a timeout`
+      );
+    }
+    const fallbacks = byOrigin.get(kind) ?? [];
+    if (fallbacks.length > 0) {
+      problems.push(
+        `"${kind}" is fire-and-forget, which nothing waits for, so it cannot have a fallback (${fallbacks.join(', ')})`
+      );
+    }
+  }
   if (policy.await === 'none') {
     for (const [kind, p] of entries) {
       if (p.fallbackFor !== undefined) {

@@ -136,7 +136,8 @@ export const ArtifactSchema = z.object({
 export type Artifact = z.infer<typeof ArtifactSchema>;
 
 /** SKIPPED: a sequential run stopped before the branch (the worker's gate). */
-export const BranchStatusSchema = z.enum(['SUCCEEDED', 'FAILED', 'SKIPPED']);
+/** SENT only in a state ref: a fire-and-forget branch dispatched asynchronously, not awaited. */
+export const BranchStatusSchema = z.enum(['SUCCEEDED', 'FAILED', 'SKIPPED', 'SENT']);
 export type BranchStatus = z.infer<typeof BranchStatusSchema>;
 
 export const ErrorInfoSchema = z.object({ name: z.string(), message: z.string() });

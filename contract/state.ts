@@ -53,4 +53,6 @@ export const STATE_NAMES = {
   fallbackFailed: (fallbackKind: string): string => `FallbackFailed${pascalCase(fallbackKind)}`,
   /** The task state that runs branches of one kind. */
   runBranch: (kind: string): string => `Run${pascalCase(kind)}`,
+  /** The Pass that reports a fire-and-forget branch as SENT once its worker is invoked (Event). */
+  sent: (kind: string): string => `Sent${pascalCase(kind)}`,
 } as const;

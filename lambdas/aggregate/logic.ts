@@ -102,6 +102,18 @@ const attemptEntry = (
     };
   }
   if (typeof found === 'object' && found.id === id) return { ...found, ...base };
+  if (ref?.status === 'SENT') {
+    // Dispatched asynchronously and not awaited: no record yet is the normal case. The worker
+    // writes it later, under the branch's own key, and the manifest is not rewritten for it.
+    return {
+      ...base,
+      status: 'SENT',
+      artifacts: [],
+      error: null,
+      durationMs: null,
+      finishedAt: null,
+    };
+  }
   const errorName =
     ref?.status === 'FAILED' ? (ref.error ?? 'BranchFailed') : 'BranchResultMissing';
   const message =

@@ -365,13 +365,47 @@ export class MapFanOutFanIn extends Construct {
       return task.addCatch(fallBack, { resultPath: '$.error', errors: ['States.ALL'] });
     };
 
+    /**
+     * A fire-and-forget branch: its worker is invoked asynchronously (InvocationType Event), so
+     * the Map does not wait for it, and the branch is reported SENT. Its outcome is written
+     * later by the worker itself (its own branch record and metrics), after the manifest, and
+     * under its own keys, so it never overwrites anything. Only Lambda's refusal of the event
+     * (throttling past the Retry, an unknown function) makes it FAILED here.
+     */
+    const dispatch = (kind: string): sfn.IChainable => {
+      const w = workerOf.get(kind)!;
+      const name = w.stateName ?? STATE_NAMES.runBranch(kind);
+      const task = new tasks.LambdaInvoke(this, name, {
+        stateName: name,
+        lambdaFunction: w.handler,
+        invocationType: tasks.LambdaInvocationType.EVENT,
+        retryOnServiceExceptions: false,
+        resultPath: sfn.JsonPath.DISCARD,
+        taskTimeout: sfn.Timeout.duration(props.taskTimeout ?? taskTimeoutFor(w.handler)),
+      })
+        .addRetry(throttleRetry)
+        .addRetry(retry)
+        .addCatch(branchFailed, { resultPath: '$.error', errors: ['States.ALL'] });
+      return task.next(
+        new sfn.Pass(this, `Sent${pascal(kind)}`, {
+          stateName: STATE_NAMES.sent(kind),
+          parameters: { 'id.$': branchIdPath, status: 'SENT' },
+        })
+      );
+    };
+    const fireAndForget = (kind: string) =>
+      this.policy.await === 'none' || this.policy.kinds[kind]?.role === 'fire-and-forget';
+    const asyncWorkers = new Set<lambda.IFunction>(
+      props.workers.filter((w) => fireAndForget(w.kind)).map((w) => w.handler)
+    );
+
     const route = new sfn.Choice(this, 'RouteBranch', { stateName: STATE_NAMES.routeBranch });
     for (const w of props.workers) {
       // A fallback kind only runs in place of its origin, never as a planned branch.
       if (this.policy.kinds[w.kind]?.fallbackFor !== undefined) continue;
       route.when(
         sfn.Condition.stringEquals(props.branchKindPath ?? STATE_PATHS.branchKind, w.kind),
-        attempt(w.kind, branchFailed)
+        fireAndForget(w.kind) ? dispatch(w.kind) : attempt(w.kind, branchFailed)
       );
     }
     // A kind no worker handles is data, not a crash of the whole fan-out.
@@ -463,6 +497,7 @@ export class MapFanOutFanIn extends Construct {
         id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`,
         reason: "Invoke on the function's own versions and aliases only (CDK LambdaInvoke grant).",
       });
+      if (asyncWorkers.has(fn)) continue;
       Validations.of(fn).acknowledge({
         id: 'Serverless-LambdaDLQ',
         reason:
@@ -471,6 +506,9 @@ export class MapFanOutFanIn extends Construct {
       });
       skipCheckov(fn, [CHECKOV_SKIPS.synchronousInvokeDlq]);
     }
+    // A fire-and-forget worker is invoked asynchronously: a failed event after Lambda's own
+    // retries is lost unless the function has a DLQ or an on-failure destination, so cdk-nag
+    // (Serverless-LambdaDLQ) and checkov (CKV_AWS_116) keep reporting it to the construct's user.
 
     const alarm = (name: string, metric: cloudwatch.Metric) =>
       metric.createAlarm(this, `${name}Alarm`, {

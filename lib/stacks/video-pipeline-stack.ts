@@ -256,6 +256,12 @@ export class VideoPipelineStack extends Stack {
         RENDITION_HEIGHTS: (props.renditionHeights ?? [360, 720]).join(','),
       },
     });
+    const awaitMode = props.awaitMode ?? 'primary';
+    // With await none every branch is fire-and-forget, so Step Functions invokes the branch
+    // functions asynchronously: an event that still fails after Lambda's retries goes here
+    // instead of being lost (the worker has written its FAILED record by then too).
+    const asyncFailures =
+      awaitMode === 'none' ? new QueueWithDeadLetter(this, 'BranchAsyncFailures') : undefined;
     // One function per branch kind, each sized by its kind (a thumbnail does not pay for a transcode).
     const branchFns = BRANCH_KINDS.map(({ kind, sizing }) => ({
       kind,
@@ -272,6 +278,7 @@ export class VideoPipelineStack extends Stack {
             PLAYABLE_TOPIC_ARN: this.processed.topic.topicArn,
           }),
         },
+        ...(asyncFailures && { functionProps: { deadLetterQueue: asyncFailures.queue } }),
       }),
     }));
     const aggregate = fn('Aggregate', 'aggregate', {
@@ -292,7 +299,6 @@ export class VideoPipelineStack extends Stack {
     };
     aggregate.function.addEnvironment(COST_PROFILE_ENV, JSON.stringify(costProfile));
 
-    const awaitMode = props.awaitMode ?? 'primary';
     const fallback = props.renditionFallback ?? awaitMode !== 'none';
     const policy: FanOutPolicyProps = {
       mode: props.fanOutMode ?? 'parallel',
@@ -433,6 +439,9 @@ export class VideoPipelineStack extends Stack {
     for (const { fn } of branchFns) {
       fn.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
       fn.role.addToPolicy(write(this.outputBucket, OUTPUT_PREFIX));
+      // Branch records: sequential mode reads the earlier branches', and a playable branch reads
+      // its own to tell a publish retry from a first run (emulators do not enforce IAM; AWS does).
+      fn.role.addToPolicy(read(this.outputBucket, OUTPUT_PREFIX));
     }
     aggregate.role.addToPolicy(read(this.outputBucket, OUTPUT_PREFIX));
     aggregate.role.addToPolicy(write(this.outputBucket, OUTPUT_PREFIX));

@@ -32,8 +32,8 @@ export const unstagedAssets = (assetsManifest: AssetsManifest, assemblyDir: stri
     .map(([hash, f]) => `${f.displayName ?? hash} -> ${f.source?.path}`);
 
 /** Refuses an assembly without the stack's asset manifest, or one synthesized without bundling. */
-export const assertBundled = (assemblyDir: string): void => {
-  const assetsFile = join(assemblyDir, `${STACK_NAME}.assets.json`);
+export const assertBundled = (assemblyDir: string, stackName: string = STACK_NAME): void => {
+  const assetsFile = join(assemblyDir, `${stackName}.assets.json`);
   if (!existsSync(assetsFile)) {
     throw new DeployError(`${assetsFile} is missing: is ${assemblyDir} a cloud assembly?`);
   }
@@ -56,7 +56,8 @@ export const assertBundled = (assemblyDir: string): void => {
  */
 export const openAssembly = async (
   toolkit: Toolkit,
-  assemblyDir: string
+  assemblyDir: string,
+  stackNames: readonly string[] = [STACK_NAME]
 ): Promise<CachedCloudAssembly> => {
   if (!existsSync(join(assemblyDir, 'manifest.json'))) {
     throw new DeployError(`${assemblyDir} has no manifest.json: synthesize first (npm run synth)`);
@@ -66,8 +67,8 @@ export const openAssembly = async (
     // `synth` of an assembly directory reads it (no app runs) and checks the stack is in it.
     return await toolkit.synth(source, {
       stacks: {
-        strategy: StackSelectionStrategy.PATTERN_MUST_MATCH_SINGLE,
-        patterns: [STACK_NAME],
+        strategy: StackSelectionStrategy.PATTERN_MUST_MATCH,
+        patterns: [...stackNames],
       },
     });
   } catch (err) {

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -156,8 +157,20 @@ describe('QueueWorker', () => {
         visibilityTimeout: Duration.minutes(5),
       });
     new QueueWorker(stack, 'C', { consumer, consumerTimeout: Duration.seconds(20) });
+    // A timeout only known at deploy time (its own stack, so the unused parameter stays out of `stack`).
+    const tokenStack = new Stack();
+    const tokenTimeout = () =>
+      new QueueWorker(tokenStack, 'D', {
+        consumer: lambda.Function.fromFunctionArn(tokenStack, 'Imported', consumer.functionArn),
+        consumerTimeout: Duration.seconds(
+          new CfnParameter(tokenStack, 'Seconds', { type: 'Number' }).valueAsNumber
+        ),
+      });
     // Assess
     expect(withoutTimeout).toThrow('consumerTimeout is required');
+    expect(tokenTimeout).toThrow(
+      'the consumer timeout is a token; pass visibilityTimeout explicitly'
+    );
     expect(tooShort).toThrow(
       'visibilityTimeout (300s) must be at least 6 × the consumer timeout (360s)'
     );
@@ -447,6 +460,26 @@ describe('MapFanOutFanIn', () => {
     ]);
     expect(twoTimeouts).toThrow('executionTimeout and stateMachineProps.timeout both set');
     expect(ownDefinition).toThrow('stateMachineProps.definitionBody is set by the construct');
+  });
+
+  it('refuses logRetention together with stateMachineProps.logs, which replaces the log group it sizes', () => {
+    // Prepare
+    const stack = new Stack();
+    const elsewhere = new logs.LogGroup(stack, 'Elsewhere');
+    // Act
+    const both = () =>
+      new MapFanOutFanIn(
+        stack,
+        'Flow',
+        flowProps(stack, {
+          logRetention: logs.RetentionDays.ONE_WEEK,
+          stateMachineProps: { logs: { destination: elsewhere, level: sfn.LogLevel.ALL } },
+        })
+      );
+    // Assess
+    expect(both).toThrow(
+      "Default/Flow: logRetention applies to the construct's log group; stateMachineProps.logs replaces it"
+    );
   });
 });
 

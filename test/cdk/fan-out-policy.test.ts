@@ -9,6 +9,9 @@ import {
   MapFanOutFanIn,
   type MapFanOutFanInProps,
 } from '../../lib/constructs/map-fan-out-fan-in.js';
+import type { InvokeResult, LambdaRunner } from '../../local-runtime/src/lambda/runner.js';
+import { silentLogger } from '../../local-runtime/src/logger.js';
+import { StepFunctionsService } from '../../local-runtime/src/sfn/service.js';
 import { resolveDefinition } from './synth.js';
 
 const fn = (scope: Construct, id: string) =>
@@ -79,6 +82,21 @@ describe('fan-out policy validation at synth (one case per rule)', () => {
       'every kind named has a worker',
       { kinds: { z: { role: 'secondary' } } },
       /policy names kind "z", which has no worker/,
+    ],
+    [
+      'a fallback stands in for a kind that has a worker',
+      { kinds: { b: { fallbackFor: 'z' } } },
+      /"b" is a fallback for "z", which has no worker/,
+    ],
+    [
+      'no timeout on a fire-and-forget kind',
+      { kinds: { b: { role: 'fire-and-forget', timeout: Duration.seconds(5) } } },
+      /"b" is fire-and-forget, which nothing waits for, so it cannot have a timeout/,
+    ],
+    [
+      'no fallback for a fire-and-forget kind',
+      { kinds: { b: { role: 'fire-and-forget' }, c: { fallbackFor: 'b' } } },
+      /"b" is fire-and-forget, which nothing waits for, so it cannot have a fallback \(c\)/,
     ],
   ])('rejects a policy that breaks "%s"', (_rule, policy, message) => {
     // Prepare
@@ -220,5 +238,91 @@ describe('fan-out policy in the state machine', () => {
     // The timed-out run was still pending when the fan-in ran, and did finish afterwards.
     expect(lateRunsWhenAggregated).toBe(0);
     expect(lateRuns).toBe(1);
+  });
+
+  it('dispatches a fire-and-forget kind asynchronously: the fan-in runs while its worker is still running', async () => {
+    // Prepare: `d` is fire-and-forget; its worker blocks until the test releases it, after the
+    // execution has finished. The definition runs on the local runtime's Step Functions service
+    // (the interpreter the e2e suite uses), with the Lambda runner replaced by these workers.
+    const policy: FanOutPolicyProps = {
+      await: 'all',
+      kinds: { a: { role: 'primary' }, d: { role: 'fire-and-forget' } },
+    };
+    const { stack } = build(policy);
+    const template = Template.fromStack(stack);
+    const definition = resolveDefinition(template);
+    const fnName = (kind: string) =>
+      Object.keys(template.findResources('AWS::Lambda::Function')).find((id) =>
+        id.startsWith(`FunctionsRun${kind}`)
+      );
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const dEvents: unknown[] = [];
+    let dFinished = false;
+    let dFinishedWhenAggregated: boolean | undefined;
+    let aggregated: Record<string, unknown> | undefined;
+    const answer = (payload: unknown): InvokeResult => ({
+      ok: true,
+      payload,
+      requestId: 'r',
+      durationMs: 1,
+    });
+    const runner = {
+      resolveName: () => ({}),
+      invoke: async (name: string, event: unknown): Promise<InvokeResult> => {
+        if (name.endsWith(`:${fnName('d')}`)) {
+          dEvents.push(event);
+          await released;
+          dFinished = true;
+          return answer({ id: idOf(event), status: 'SUCCEEDED' });
+        }
+        if (name.endsWith(`:${fnName('Merge')}`) || name.includes('FunctionsMerge')) {
+          aggregated = event as Record<string, unknown>;
+          dFinishedWhenAggregated = dFinished;
+          return answer({ status: 'COMPLETE', reason: null });
+        }
+        return answer({ id: idOf(event), status: 'SUCCEEDED' });
+      },
+    } as unknown as LambdaRunner;
+    const arn = 'arn:aws:states:us-east-1:123456789012:stateMachine:Flow';
+    const service = new StepFunctionsService(
+      [{ logicalId: 'Flow', name: 'Flow', arn, type: 'STANDARD', definition }],
+      runner,
+      { region: 'us-east-1', accountId: '123456789012', logger: silentLogger }
+    );
+    // Act
+    const { executionArn } = service.startExecution({
+      stateMachineArn: arn,
+      input: JSON.stringify({
+        items: [
+          { id: 'one', kind: 'a' },
+          { id: 'two', kind: 'd' },
+        ],
+      }),
+    });
+    const described = await service.waitForExecution(executionArn);
+    release();
+    await released;
+    // Assess: the execution finished, with `two` SENT, while `d`'s worker was still blocked.
+    expect(described.status).toBe('SUCCEEDED');
+    expect(aggregated?.results).toEqual([
+      { id: 'one', status: 'SUCCEEDED' },
+      { id: 'two', status: 'SENT' },
+    ]);
+    expect(dFinishedWhenAggregated).toBe(false);
+    expect(dEvents).toEqual([{ branch: { id: 'two', kind: 'd' } }]);
+    await expect.poll(() => dFinished).toBe(true);
+    const run = (definition.States as Record<string, { ItemProcessor?: { States: object } }>).FanOut
+      ?.ItemProcessor?.States as Record<string, { Resource?: string; Parameters?: object }>;
+    expect(run.RunD).toMatchObject({
+      Resource: 'arn:aws:states:::lambda:invoke',
+      Parameters: { InvocationType: 'Event' },
+    });
+    // An awaited kind stays a request-response invoke of the function itself.
+    expect(run.RunA?.Resource).toBe(
+      `arn:aws:lambda:us-east-1:123456789012:function:${fnName('a')}`
+    );
   });
 });

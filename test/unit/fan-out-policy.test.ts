@@ -300,6 +300,34 @@ describe('fan-out policy semantics (aggregator)', () => {
     expect(Object.fromEntries(entries.map((e) => [e.id, e.status]))).toEqual(branches);
   });
 
+  it('reports a fire-and-forget branch dispatched asynchronously as SENT before its worker has recorded anything', () => {
+    // Prepare: the Map reported the metadata branch SENT (InvocationType Event); its worker is
+    // still running, so there is no record for it yet.
+    const policy = policyFactory({
+      kinds: { rendition: { role: 'primary' }, metadata: { role: 'fire-and-forget' } },
+    });
+    const refs: BranchRef[] = [ok(THUMB), ok(LOW), ok(MAIN), { id: META.id, status: 'SENT' }];
+    const records = recordsFor(refs.slice(0, 3), KINDS);
+    // Act
+    const chains = settleBranches(PLAN, new Map(refs.map((r) => [r.id, r])), records, policy);
+    const decided = decideStatus(chains, policy);
+    // Assess
+    expect(decided).toEqual({ status: 'COMPLETE', reason: null });
+    const meta = chains.flatMap((c) => c.entries).find((e) => e.id === 'metadata');
+    expect(meta).toEqual({
+      id: 'metadata',
+      kind: 'metadata',
+      role: 'fire-and-forget',
+      fallbackFor: null,
+      status: 'SENT',
+      artifacts: [],
+      error: null,
+      durationMs: null,
+      finishedAt: null,
+    });
+    expect(fanOutCounts(chains.flatMap((c) => c.entries))).toMatchObject({ sent: 4, failed: 0 });
+  });
+
   it('ignores a late SUCCEEDED record from a timed-out origin and keeps the fallback in its place', () => {
     // Prepare: the origin's late run wrote SUCCEEDED after the state had recorded States.Timeout.
     const refs = [timedOut(MAIN, { id: FALLBACK_ID, status: 'SUCCEEDED' })];

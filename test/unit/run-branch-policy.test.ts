@@ -158,6 +158,7 @@ describe('VideoPlayable', () => {
     s3Mock.reset();
     snsMock.reset();
     s3Mock.on(PutObjectCommand).resolves({});
+    s3Mock.on(GetObjectCommand).rejects(s3ErrorFactory('NoSuchKey', 404));
     snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
   });
 
@@ -191,6 +192,45 @@ describe('VideoPlayable', () => {
     // The record (written last of the S3 objects) precedes the event.
     const putKeys = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
     expect(putKeys.at(-1)).toBe(`outputs/${VIDEO_ID}/_work/branches/rendition-240p.json`);
+  });
+
+  it('a failed publish keeps the SUCCEEDED record, and the retry repeats only the publish', async () => {
+    // Prepare: SNS is unavailable once (a retryable error for the state machine's Retry).
+    const branch: Branch = { id: 'rendition-240p', kind: 'rendition', height: 240 };
+    const recordKey = `outputs/${VIDEO_ID}/_work/branches/rendition-240p.json`;
+    snsMock
+      .on(PublishCommand)
+      .rejectsOnce(
+        Object.assign(new Error('unavailable'), {
+          name: 'InternalError',
+          $metadata: { httpStatusCode: 500 },
+        })
+      )
+      .resolves({ MessageId: 'm-2' });
+    // Act: the first attempt encodes, stores, and fails to publish.
+    const first = await run(branch).catch((err: Error) => err);
+    const firstPuts = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    const storedRecord = JSON.parse(String(firstPuts.at(-1)?.Body)) as BranchResult;
+    s3Mock.on(GetObjectCommand, { Key: recordKey }).resolves({ Body: jsonBody(storedRecord) });
+    s3Mock.resetHistory();
+    // Act: the retry.
+    const retried = await run(branch);
+    // Assess
+    expect(first).toBeInstanceOf(Error);
+    expect((first as Error).name).toBe('TransientServiceError');
+    expect(firstPuts.map((p) => p.Key)).toEqual([
+      `outputs/${VIDEO_ID}/renditions/240p.mp4`,
+      recordKey,
+    ]);
+    expect(storedRecord).toMatchObject({ id: 'rendition-240p', status: 'SUCCEEDED' });
+    expect(retried).toEqual({ id: 'rendition-240p', status: 'SUCCEEDED' });
+    expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 0);
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 2);
+    const republished = snsMock.commandCalls(PublishCommand)[1]?.args[0].input;
+    expect(JSON.parse(republished?.Message ?? '')).toMatchObject({
+      branchId: 'rendition-240p',
+      artifacts: storedRecord.artifacts,
+    });
   });
 
   it('is not published for a demoted (secondary) rendition', async () => {

@@ -277,6 +277,9 @@ export class StepFunctionsService {
       type: `${prefix}Started`,
       ...(optimized ? { taskStartedEventDetails: common } : {}),
     });
+    if (optimized && (params as { InvocationType?: string }).InvocationType === 'Event') {
+      return this.dispatchEvent(exec, target, payload, ts);
+    }
     let result: InvokeResult;
     try {
       result = await this.lambda.invoke(target, payload);
@@ -306,6 +309,61 @@ export class StepFunctionsService {
       timestamp: ts(),
       type: `${prefix}Succeeded`,
       [details('Succeeded')]: { ...common, output: JSON.stringify(output) },
+    });
+    return output;
+  }
+
+  /**
+   * `InvocationType: Event` (asynchronous, as a fire-and-forget branch uses it): like AWS, the
+   * task succeeds as soon as Lambda has queued the event (`StatusCode: 202`, empty payload) and
+   * the function runs on without the execution waiting for it. A function error is logged, as
+   * AWS leaves it to the function's own retries and destinations; a service error (throttling,
+   * unknown function) fails the task, as Lambda refuses the event then.
+   */
+  private dispatchEvent(
+    exec: Execution,
+    target: string,
+    payload: unknown,
+    ts: () => number
+  ): unknown {
+    const common = { resourceType: 'lambda', resource: 'invoke' };
+    if (!this.lambda.resolveName(target)) {
+      const message = `Function not found: ${target}`;
+      this.record(exec, {
+        timestamp: ts(),
+        type: 'TaskFailed',
+        taskFailedEventDetails: {
+          ...common,
+          error: 'Lambda.ResourceNotFoundException',
+          cause: message,
+        },
+      });
+      throw new TaskError('Lambda.ResourceNotFoundException', message);
+    }
+    // Lambda keeps a throttled event and retries it (for up to 6 hours); so does this, with backoff.
+    const deliver = async (): Promise<InvokeResult> => {
+      for (let delayMs = 500; ; delayMs = Math.min(delayMs * 2, 30_000)) {
+        try {
+          return await this.lambda.invoke(target, payload);
+        } catch (err) {
+          if (!(err instanceof LambdaServiceError && err.code === 'TooManyRequestsException'))
+            throw err;
+          await new Promise((r) => setTimeout(r, delayMs));
+        }
+      }
+    };
+    const from = `[lambda] async ${target} (from ${exec.name})`;
+    deliver().then(
+      (r) => {
+        if (!r.ok) this.opts.logger.warn(`${from}: ${r.error.errorType}: ${r.error.errorMessage}`);
+      },
+      (err) => this.opts.logger.warn(`${from}: ${(err as Error).message}`)
+    );
+    const output = { Payload: '', StatusCode: 202 };
+    this.record(exec, {
+      timestamp: ts(),
+      type: 'TaskSucceeded',
+      taskSucceededEventDetails: { ...common, output: JSON.stringify(output) },
     });
     return output;
   }
