@@ -66,7 +66,14 @@ export async function readMapRunResults(
   output: unknown,
   getJson: (bucket: string, key: string) => Promise<unknown>
 ): Promise<MapRunResults> {
-  const details = MapRunOutputSchema.parse(output).ResultWriterDetails;
+  const parsed = MapRunOutputSchema.safeParse(output);
+  if (!parsed.success) {
+    throw new Error(
+      'The Map output is not { MapRunArn, ResultWriterDetails: { Bucket, Key } }: a Distributed Map ' +
+        `without ResultWriter returns its results inline (${z.prettifyError(parsed.error)})`
+    );
+  }
+  const details = parsed.data.ResultWriterDetails;
   const manifest = ResultManifestSchema.parse(await getJson(details.Bucket, details.Key));
   const read = async (refs: Array<{ Key: string }>) => {
     const out: ChildResult[] = [];
