@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { StackSelectionStrategy } from '@aws-cdk/toolkit-lib';
-import { assertBundled } from './assembly.js';
 import { bootstrapEnvironment, localstackEnv } from './options.js';
 import { bootstrap, DeployIoHost, localstackToolkit } from './toolkit.js';
 
@@ -31,7 +30,6 @@ export async function deployStackToLocalStack(
     localstackEnv({ endpoint: o.endpoint, region: o.region } as never, {})
   );
   try {
-    assertBundled(o.assemblyDir);
     const toolkit = localstackToolkit(o.region, new DeployIoHost());
     await bootstrap(toolkit, bootstrapEnvironment({ region: o.region } as never));
     const source = await toolkit.fromAssemblyDirectory(o.assemblyDir);

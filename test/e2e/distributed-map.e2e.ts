@@ -37,17 +37,43 @@ interface Deployed {
   stop(): Promise<void>;
 }
 
+/**
+ * LocalStack 4.14.0 shortfalls (docs/localstack.md), each found by running these cases there:
+ * the cases that depend on them stay in the suite and are skipped on LocalStack with the reason.
+ */
+const LOCALSTACK_GAPS = {
+  resultWriter:
+    'LocalStack 4.14.0 ResultWriter writes <prefix>/<mapRunId>/manifest.json with empty ResultFiles ' +
+    '(FAILED, PENDING and SUCCEEDED all []) and no SUCCEEDED_0.json/FAILED_0.json, although ' +
+    'DescribeMapRun counts the results as written, so the layered fan-in finds no results',
+  tolerance:
+    'LocalStack 4.14.0 does not enforce ToleratedFailurePercentage: a Map Run with 15 of 100 items ' +
+    'failed against 12.5% ends SUCCEEDED (MapRunSucceeded; DescribeMapRun itemCounts.failed 15)',
+  itemBatcher:
+    'LocalStack 4.14.0 rejects a Map state with ItemBatcher at CreateStateMachine ' +
+    '(InvalidDefinition, ASLParserException: mismatched input \'"ItemBatcher"\'), so the batched flow ' +
+    'is not deployed there',
+} as const;
+const gap = (name: keyof typeof LOCALSTACK_GAPS) => {
+  if (target.name !== 'localstack') return false;
+  console.log(`[e2e] known LocalStack gap, case skipped: ${LOCALSTACK_GAPS[name]}`);
+  return true;
+};
+
 /** The fixture stack on this run's target: its own local runtime, or a second stack on LocalStack. */
 async function deployFixture(): Promise<Deployed> {
   const outdir = mkdtempSync(join(tmpdir(), 'e2e-dmap-'));
-  createDistributedMapApp({ outdir }).app.synth();
   if (target.name === 'localstack') {
+    // A stack name per run: LocalStack cannot delete a half-created stack, so a failed run
+    // must not block the next one.
+    const stackName = `${DMAP_STACK}-${Date.now().toString(36)}`;
+    createDistributedMapApp({ outdir, stackName, batched: false }).app.synth();
     const region = process.env.AWS_REGION ?? 'us-east-1';
     const outputs = await deployStackToLocalStack({
       endpoint: target.endpoint!,
       region,
       assemblyDir: outdir,
-      stackName: DMAP_STACK,
+      stackName,
       outputsFile: join(outdir, 'outputs.json'),
     });
     const config = { endpoint: target.endpoint, region, credentials };
@@ -63,6 +89,7 @@ async function deployFixture(): Promise<Deployed> {
   if (target.name !== 'local') {
     throw new Error(`no deployment of the Distributed Map fixture for target ${target.name}`);
   }
+  createDistributedMapApp({ outdir }).app.synth();
   const runtime = await startLocalRuntime({ assemblyDir: outdir, port: 0, logger: silentLogger });
   const config = {
     endpoint: runtime.endpoint,
@@ -137,67 +164,79 @@ describe.skipIf(Boolean(target.skipReason))(`Distributed Map fan-out (${target.n
     await d?.stop();
   });
 
-  it('fans 200 items out past the inline limit and aggregates every result', async () => {
-    // Prepare
-    const input = runInputFactory(runId('all-200'), 200);
+  it.skipIf(gap('resultWriter'))(
+    'fans 200 items out past the inline limit and aggregates every result',
+    async () => {
+      // Prepare
+      const input = runInputFactory(runId('all-200'), 200);
 
-    // Act
-    const exec = await run('Items', input);
+      // Act
+      const exec = await run('Items', input);
 
-    // Assess: sum of 2n for n < 200 is 200 × 199 = 39,800.
-    expect(exec.status).toBe('SUCCEEDED');
-    expect(JSON.parse(exec.output!)).toMatchObject({
-      status: 'COMPLETE',
-      succeeded: 200,
-      failed: 0,
-      sum: 39_800,
-    });
-    const types = (await history(exec.executionArn)).map((e) => e.type);
-    expect(types).toEqual(expect.arrayContaining(['MapRunStarted', 'MapRunSucceeded']));
-  });
+      // Assess: sum of 2n for n < 200 is 200 × 199 = 39,800.
+      expect(exec.status).toBe('SUCCEEDED');
+      expect(JSON.parse(exec.output!)).toMatchObject({
+        status: 'COMPLETE',
+        succeeded: 200,
+        failed: 0,
+        sum: 39_800,
+      });
+      const types = (await history(exec.executionArn)).map((e) => e.type);
+      expect(types).toEqual(expect.arrayContaining(['MapRunStarted', 'MapRunSucceeded']));
+    }
+  );
 
-  it('succeeds with the failures reported when they stay within the tolerance', async () => {
-    // Prepare: 5 of 100 items fail: 5% against a tolerated 10%.
-    const failing = [3, 17, 42, 64, 99];
-    const input = runInputFactory(runId('within'), 100, failing);
-    expect((failing.length * 100) / 100).toBeLessThan(TOLERATED_FAILURE_PERCENTAGE);
+  it.skipIf(gap('resultWriter'))(
+    'succeeds with the failures reported when they stay within the tolerance',
+    async () => {
+      // Prepare: 5 of 100 items fail: 5% against a tolerated 12.5%.
+      const failing = [3, 17, 42, 64, 99];
+      const input = runInputFactory(runId('within'), 100, failing);
+      expect((failing.length * 100) / 100).toBeLessThan(TOLERATED_FAILURE_PERCENTAGE);
 
-    // Act
-    const exec = await run('Items', input);
+      // Act
+      const exec = await run('Items', input);
 
-    // Assess: the other 95 are summed: 9,900 − 2 × (3 + 17 + 42 + 64 + 99) = 9,450.
-    expect(exec.status).toBe('SUCCEEDED');
-    expect(JSON.parse(exec.output!)).toMatchObject({
-      status: 'PARTIAL',
-      succeeded: 95,
-      failed: 5,
-      sum: 9_450,
-    });
-    const summary = await summaryOf(input.runId);
-    expect(summary.failedIds).toEqual(['item-17', 'item-3', 'item-42', 'item-64', 'item-99']);
-    expect(summary.reason).toContain('ItemFailed');
-  });
+      // Assess: the other 95 are summed: 9,900 − 2 × (3 + 17 + 42 + 64 + 99) = 9,450.
+      expect(exec.status).toBe('SUCCEEDED');
+      expect(JSON.parse(exec.output!)).toMatchObject({
+        status: 'PARTIAL',
+        succeeded: 95,
+        failed: 5,
+        sum: 9_450,
+      });
+      const summary = await summaryOf(input.runId);
+      expect(summary.failedIds).toEqual(['item-17', 'item-3', 'item-42', 'item-64', 'item-99']);
+      expect(summary.reason).toContain('ItemFailed');
+    }
+  );
 
-  it('fails with States.ExceedToleratedFailureThreshold beyond the tolerance', async () => {
-    // Prepare: 15 of 100 items fail: 15% against a tolerated 10%.
-    const failing = Array.from({ length: 15 }, (_, i) => i * 6);
-    const input = runInputFactory(runId('beyond'), 100, failing);
+  it.skipIf(gap('tolerance'))(
+    'fails with States.ExceedToleratedFailureThreshold beyond the tolerance',
+    async () => {
+      // Prepare: 15 of 100 items fail: 15% against a tolerated 12.5%.
+      const failing = Array.from({ length: 15 }, (_, i) => i * 6);
+      const input = runInputFactory(runId('beyond'), 100, failing);
+      expect((failing.length * 100) / 100).toBeGreaterThan(TOLERATED_FAILURE_PERCENTAGE);
 
-    // Act
-    const exec = await run('Items', input);
+      // Act
+      const exec = await run('Items', input);
 
-    // Assess: the aggregator still decides (every path reaches it), naming the Map Run's error.
-    expect(exec.status).toBe('FAILED');
-    expect(exec.error).toBe('WorkFailed');
-    expect(exec.cause).toMatch(/^States\.ExceedToleratedFailureThreshold: /);
-    const mapRunFailed = (await history(exec.executionArn)).find((e) => e.type === 'MapRunFailed');
-    expect(mapRunFailed?.mapRunFailedEventDetails?.error).toBe(
-      'States.ExceedToleratedFailureThreshold'
-    );
-    expect((await summaryOf(input.runId)).status).toBe('FAILED');
-  });
+      // Assess: the aggregator still decides (every path reaches it), naming the Map Run's error.
+      expect(exec.status).toBe('FAILED');
+      expect(exec.error).toBe('WorkFailed');
+      expect(exec.cause).toMatch(/^States\.ExceedToleratedFailureThreshold: /);
+      const mapRunFailed = (await history(exec.executionArn)).find(
+        (e) => e.type === 'MapRunFailed'
+      );
+      expect(mapRunFailed?.mapRunFailedEventDetails?.error).toBe(
+        'States.ExceedToleratedFailureThreshold'
+      );
+      expect((await summaryOf(input.runId)).status).toBe('FAILED');
+    }
+  );
 
-  it('keeps every state under 256 KiB for 10,000 items', async () => {
+  it.skipIf(gap('itemBatcher'))('keeps every state under 256 KiB for 10,000 items', async () => {
     // Prepare
     const input = runInputFactory(runId('ten-thousand'), 10_000);
 
