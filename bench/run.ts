@@ -6,7 +6,10 @@
  *   (d) bytes read from S3 for one thumbnail of a ≥ 500 MB source, before/after range reads;
  *   (e) encode time of the old vs the current ffmpeg build (bench/ffmpeg-builds.ts);
  *   (f) event fan-out throughput, TopicFanOut → QueueWorker, batch size 1 / 10 / 100 (bench/event-fan-out.ts).
- * Options: --only a,b,c,d,e,f   --sizes 10,100,1000   --seconds 30   --large-mib 500   --messages 10000
+ *   (dmap) issue #10 (b): a Distributed Map of trivial items, per item and peak runtime RSS
+ *          (bench/distributed-map.ts).
+ * Options: --only a,b,c,d,e,f,dmap   --sizes 10,100,1000   --seconds 30   --large-mib 500
+ *          --messages 10000   --dmap-sizes 1000,10000
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -30,6 +33,7 @@ import { probeFile } from '../lambdas/probe/logic.js';
 import { silentLogger, startLocalRuntime } from '../local-runtime/src/index.js';
 import { ROOT as root, synthesize } from '../scripts/synth.js';
 import { measureBundles } from './bundles.js';
+import { benchDistributedMap } from './distributed-map.js';
 import { benchEventFanOut } from './event-fan-out.js';
 import { benchFfmpegBuilds } from './ffmpeg-builds.js';
 import { synthFanOutApp } from './fixtures/fanout-app.js';
@@ -37,13 +41,21 @@ import { handler as trivialWorker } from './fixtures/trivial/worker.js';
 import { benchRangeReads } from './range-reads.js';
 
 const opts = new Command()
-  .option('--only <parts>', 'which benchmarks: a,b,c,d,e,f', 'a,b,c,d,e,f')
+  .option('--only <parts>', 'which benchmarks: a,b,c,d,e,f,dmap', 'a,b,c,d,e,f,dmap')
   .option('--messages <n>', 'messages published per scenario in (f)', '10000')
+  .option('--dmap-sizes <n,...>', 'Distributed Map sizes (issue #10 b)', '1000,10000')
   .option('--large-mib <n>', 'source size for (d)', '500')
   .option('--sizes <n,...>', 'fan-out sizes for (b)', '10,100,1000')
   .option('--seconds <s>', 'clip length for (a)', '30')
   .parse()
-  .opts<{ only: string; sizes: string; seconds: string; largeMib: string; messages: string }>();
+  .opts<{
+    only: string;
+    sizes: string;
+    seconds: string;
+    largeMib: string;
+    messages: string;
+    dmapSizes: string;
+  }>();
 const parts = new Set(opts.only.split(','));
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const ms = (x: number) => Math.round(x);
@@ -377,6 +389,37 @@ const main = async () => {
       ['after: ffmpeg on a presigned URL (ranges)', d.after.bytes, d.after.requests, d.after.ms],
       ['ratio before/after', `${d.bytesRatio}×`, '', `${d.timeRatio}×`]
     );
+    console.log(table.toString());
+  }
+  if (parts.has('dmap')) {
+    const rows = await benchDistributedMap(opts.dmapSizes.split(',').map(Number));
+    results.distributedMap = rows;
+    const table = new Table({
+      head: [
+        '(dmap) items',
+        'status',
+        'total ms',
+        'per item ms',
+        '10-item run ms',
+        'marginal ms per item',
+        'runtime peak RSS MiB',
+        'RSS before MiB',
+        'MaxConcurrency',
+      ],
+    });
+    for (const r of rows) {
+      table.push([
+        r.items,
+        r.status,
+        r.totalMs,
+        r.perItemMs,
+        r.tenItemRunMs,
+        r.marginalPerItemMs,
+        r.runtimePeakRssMiB,
+        r.runtimeRssBeforeMiB,
+        r.maxConcurrency,
+      ]);
+    }
     console.log(table.toString());
   }
   if (parts.has('e'))
