@@ -69,7 +69,20 @@ export const BranchSchema = z.looseObject({
 });
 export type Branch = z.infer<typeof BranchSchema>;
 
-export const PlanSchema = z.object({ branches: z.array(BranchSchema).check(z.minLength(1)) });
+/**
+ * Where the Plan wrote the items of the segment Distributed Map (a JSON array
+ * in the output bucket), when some rendition is segmented.
+ */
+export const SegmentItemsRefSchema = z.object({
+  key: z.string().check(z.minLength(1)),
+  count: z.int().check(z.positive()),
+});
+export type SegmentItemsRef = z.infer<typeof SegmentItemsRefSchema>;
+
+export const PlanSchema = z.object({
+  branches: z.array(BranchSchema).check(z.minLength(1)),
+  segments: z.optional(SegmentItemsRefSchema),
+});
 export type Plan = z.infer<typeof PlanSchema>;
 
 /** One Map iteration's input (the Map's ItemSelector builds it; see state.ts). */

@@ -34,6 +34,10 @@ export const resolveDefinition = (template: Template): Record<string, Json> => {
       if (typeof part === 'string') return part;
       const getAtt = (part as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt'];
       if (getAtt) return `arn:aws:lambda:us-east-1:123456789012:function:${getAtt[0]}`;
+      // A Distributed Map's S3 ARNs and bucket names.
+      const ref = (part as { Ref?: string }).Ref;
+      if (ref === 'AWS::Partition') return 'aws';
+      if (ref) return `ref-${ref}`;
       throw new Error(`Unexpected intrinsic in DefinitionString: ${JSON.stringify(part)}`);
     })
     .join('');
