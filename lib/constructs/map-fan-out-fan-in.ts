@@ -1,10 +1,11 @@
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, FeatureFlags, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import {
   type FanOutPolicy,
@@ -15,13 +16,14 @@ import {
   STATE_PATHS,
 } from '../../contract/index.js';
 import type { BranchRole } from '../../contract/policy.js';
+import { MAX_DISTRIBUTED_MAP_CONCURRENCY } from '../nag/rules/sfn-distributed-map-bounds.js';
 import { MAX_INLINE_MAP_CONCURRENCY } from '../nag/rules/sfn-inline-map-concurrency.js';
 import { CHECKOV_SKIPS, skipCheckov } from './checkov.js';
 import { SECURE_STATE_MACHINE_DEFAULTS } from './defaults.js';
 import { mergeProps } from './merge-props.js';
 
 // One definition per invariant: the construct enforces what the FanOut nag rule checks.
-export { MAX_INLINE_MAP_CONCURRENCY };
+export { MAX_DISTRIBUTED_MAP_CONCURRENCY, MAX_INLINE_MAP_CONCURRENCY };
 
 /** A Lambda step that runs before the fan-out (validate, probe, plan…). */
 export interface PrepareStep {
@@ -95,6 +97,12 @@ export interface MapFanOutFanInProps {
    */
   readonly aggregator: lambda.IFunction;
   /**
+   * Fan out with a Distributed Map instead of the inline Map: for item counts
+   * beyond the inline limit (and the 256 KiB state). See DistributedFanOutProps.
+   * @default - an inline Map
+   */
+  readonly distributed?: DistributedFanOutProps;
+  /**
    * Concurrent iterations of the inline Map, 1–40 (0, unbounded, is refused):
    * the policy's bound on in-flight branches. Sequential mode needs 1.
    * @default 10 (1 in sequential mode)
@@ -139,6 +147,53 @@ export interface MapFanOutFanInProps {
    */
   readonly stateMachineProps?: sfn.StateMachineProps;
 }
+
+/**
+ * The Distributed Map form. The items are a JSON array in S3 (a prepare step
+ * writes the plan there) read with ItemReader; each item or batch runs as a child
+ * execution; results go to S3 with ResultWriter and the state keeps only
+ * `{ MapRunArn, ResultWriterDetails: { Bucket, Key } }` at `$.results`: the
+ * aggregator reads the manifest and the SUCCEEDED/FAILED files it lists.
+ *
+ * A branch that fails (after its retries and fallback) fails its child execution,
+ * so the tolerance below decides: within it the Map Run succeeds and the failure
+ * is in FAILED_0.json; beyond it the Map Run fails with
+ * States.ExceedToleratedFailureThreshold, caught into `$.failure` for the aggregator.
+ */
+export interface DistributedFanOutProps {
+  /** Bucket of the items file and of the Map Run results. */
+  readonly bucket: s3.IBucket;
+  /** JSONPath, in the state, of the items file's key (a JSON array of branches). @default '$.plan.itemsKey' */
+  readonly itemsKeyPath?: string;
+  /** Key prefix of the ResultWriter output (`<prefix>/<mapRunId>/manifest.json`). @default 'map-runs' */
+  readonly resultPrefix?: string;
+  /** Child executions in flight, 1–10,000. @default 100 */
+  readonly maxConcurrency?: number;
+  /** Failed items tolerated, as a percentage of all items (0–100). @default - none tolerated */
+  readonly toleratedFailurePercentage?: number;
+  /** Failed items tolerated, as a count. @default - none tolerated */
+  readonly toleratedFailureCount?: number;
+  /**
+   * Several items per child execution, for tiny items: the child's input is
+   * `{ Items: [<selected item>…] }` and goes, unrouted, to the only worker.
+   * @default - one item per child execution
+   */
+  readonly itemBatcher?: ItemBatcherProps;
+  /** @default sfn.StateMachineType.STANDARD */
+  readonly childExecutionType?: sfn.StateMachineType;
+}
+
+export interface ItemBatcherProps {
+  /** @default - no count bound (at least one bound is required) */
+  readonly maxItemsPerBatch?: number;
+  /** @default - no size bound (256 KiB, the input limit, applies anyway) */
+  readonly maxInputBytesPerBatch?: number;
+}
+
+/** What the Map Run writes: `$.results` in the distributed form. */
+export const DEFAULT_ITEMS_KEY_PATH = '$.plan.itemsKey';
+export const DEFAULT_RESULT_PREFIX = 'map-runs';
+export const DEFAULT_DISTRIBUTED_CONCURRENCY = 100;
 
 /** The function that runs the branches of one kind. */
 /** How long a throttled Lambda step keeps trying. */
@@ -234,7 +289,8 @@ const LAMBDA_TRANSIENT_ERRORS = [
  */
 export class MapFanOutFanIn extends Construct {
   public readonly stateMachine: sfn.StateMachine;
-  public readonly map: sfn.Map;
+  /** An sfn.Map, or an sfn.DistributedMap with the `distributed` prop. */
+  public readonly map: sfn.Map | sfn.DistributedMap;
   /** Undefined when `stateMachineProps.logs` sends the logs elsewhere. */
   public readonly logGroup?: logs.LogGroup;
   public readonly alarms: cloudwatch.Alarm[];
@@ -244,7 +300,10 @@ export class MapFanOutFanIn extends Construct {
   constructor(scope: Construct, id: string, props: MapFanOutFanInProps) {
     super(scope, id);
     const sequential = props.policy?.mode === 'sequential';
-    const maxConcurrency = props.maxConcurrency ?? (sequential ? 1 : 10);
+    const distributed = props.distributed;
+    const maxConcurrency = distributed
+      ? (distributed.maxConcurrency ?? DEFAULT_DISTRIBUTED_CONCURRENCY)
+      : (props.maxConcurrency ?? (sequential ? 1 : 10));
     validateProps(this, props, maxConcurrency);
     this.policy = resolvePolicy(
       props.policy,
@@ -338,13 +397,21 @@ export class MapFanOutFanIn extends Construct {
       const seconds = this.policy.kinds[kind]?.timeoutSeconds;
       return seconds === undefined ? undefined : Duration.seconds(seconds);
     };
-    const failedPass = (id: string, stateName: string) =>
-      new sfn.Pass(this, id, {
-        stateName,
-        // Only the error name: a Cause can hold a stack trace, and N of them
-        // would push the Map result past the 256 KiB state limit.
-        parameters: { 'id.$': branchIdPath, status: 'FAILED', 'error.$': '$.error.Error' },
-      });
+    const failedPass = (id: string, stateName: string): sfn.IChainable =>
+      distributed
+        ? // Distributed: the child execution fails, so the Map Run's tolerance decides
+          // and FAILED_0.json reports the error and cause with the branch as input.
+          new sfn.Fail(this, id, {
+            stateName,
+            errorPath: '$.error.Error',
+            causePath: '$.error.Cause',
+          })
+        : new sfn.Pass(this, id, {
+            stateName,
+            // Only the error name: a Cause can hold a stack trace, and N of them
+            // would push the Map result past the 256 KiB state limit.
+            parameters: { 'id.$': branchIdPath, status: 'FAILED', 'error.$': '$.error.Error' },
+          });
     const branchFailed = failedPass('BranchFailed', STATE_NAMES.branchFailed);
     /**
      * One attempt of a branch of `kind`: its task, with the policy's timeout.
@@ -404,31 +471,82 @@ export class MapFanOutFanIn extends Construct {
       return task.addCatch(fallBack, { resultPath: '$.error', errors: ['States.ALL'] });
     };
 
-    const route = new sfn.Choice(this, 'RouteBranch', { stateName: STATE_NAMES.routeBranch });
-    for (const w of props.workers) {
-      // A fallback kind only runs in place of its origin, never as a planned branch.
-      if (this.policy.kinds[w.kind]?.fallbackFor !== undefined) continue;
-      route.when(
-        sfn.Condition.stringEquals(props.branchKindPath ?? STATE_PATHS.branchKind, w.kind),
-        attempt(w.kind, branchFailed)
+    const buildRoute = (): sfn.IChainable => {
+      const route = new sfn.Choice(this, 'RouteBranch', { stateName: STATE_NAMES.routeBranch });
+      for (const w of props.workers) {
+        // A fallback kind only runs in place of its origin, never as a planned branch.
+        if (this.policy.kinds[w.kind]?.fallbackFor !== undefined) continue;
+        route.when(
+          sfn.Condition.stringEquals(props.branchKindPath ?? STATE_PATHS.branchKind, w.kind),
+          attempt(w.kind, branchFailed)
+        );
+      }
+      // A kind no worker handles is data, not a crash of the whole fan-out.
+      route.otherwise(
+        distributed
+          ? new sfn.Fail(this, 'UnknownBranchKind', {
+              stateName: STATE_NAMES.unknownBranchKind,
+              error: 'UnknownBranchKind',
+              cause: 'No worker handles this branch kind',
+            })
+          : new sfn.Pass(this, 'UnknownBranchKind', {
+              stateName: STATE_NAMES.unknownBranchKind,
+              parameters: { 'id.$': branchIdPath, status: 'FAILED', error: 'UnknownBranchKind' },
+            })
       );
-    }
-    // A kind no worker handles is data, not a crash of the whole fan-out.
-    route.otherwise(
-      new sfn.Pass(this, 'UnknownBranchKind', {
-        stateName: STATE_NAMES.unknownBranchKind,
-        parameters: { 'id.$': branchIdPath, status: 'FAILED', error: 'UnknownBranchKind' },
-      })
-    );
-    const work = route;
+      return route;
+    };
+    // A batch goes whole to the only worker (validated): items of a batch are not routed one by one.
+    const work: sfn.IChainable = distributed?.itemBatcher
+      ? invoke(
+          props.workers[0].stateName ?? STATE_NAMES.runBranch(props.workers[0].kind),
+          props.workers[0].handler,
+          undefined,
+          timeoutOf(props.workers[0].kind)
+        )
+      : buildRoute();
 
-    this.map = new sfn.Map(this, 'FanOut', {
-      stateName: STATE_NAMES.fanOut,
-      itemsPath: props.branchesPath ?? STATE_PATHS.branches,
-      itemSelector: selector,
-      maxConcurrency,
-      resultPath: STATE_PATHS.results,
-    });
+    if (distributed) {
+      // Without the flag CDK silently drops ResultWriterV2, and N results would come back into the state.
+      if (!FeatureFlags.of(this).isEnabled(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2)) {
+        throw new Error(
+          `${this.node.path}: the distributed fan-out writes its results with ResultWriterV2, which CDK ` +
+            `renders only with the feature flag ${STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2} (cdk.json context)`
+        );
+      }
+      const bucket = distributed.bucket;
+      this.map = new sfn.DistributedMap(this, 'FanOut', {
+        stateName: STATE_NAMES.fanOut,
+        itemReader: new sfn.S3JsonItemReader({
+          bucket,
+          key: sfn.JsonPath.stringAt(distributed.itemsKeyPath ?? DEFAULT_ITEMS_KEY_PATH),
+        }),
+        itemSelector: selector,
+        ...(distributed.itemBatcher && {
+          itemBatcher: new sfn.ItemBatcher({
+            maxItemsPerBatch: distributed.itemBatcher.maxItemsPerBatch,
+            maxInputBytesPerBatch: distributed.itemBatcher.maxInputBytesPerBatch,
+          }),
+        }),
+        maxConcurrency,
+        toleratedFailurePercentage: distributed.toleratedFailurePercentage,
+        toleratedFailureCount: distributed.toleratedFailureCount,
+        resultWriterV2: new sfn.ResultWriterV2({
+          bucket,
+          prefix: distributed.resultPrefix ?? DEFAULT_RESULT_PREFIX,
+        }),
+        mapExecutionType: distributed.childExecutionType ?? sfn.StateMachineType.STANDARD,
+        resultPath: STATE_PATHS.results,
+      });
+    } else {
+      this.map = new sfn.Map(this, 'FanOut', {
+        stateName: STATE_NAMES.fanOut,
+        itemsPath: props.branchesPath ?? STATE_PATHS.branches,
+        itemSelector: selector,
+        maxConcurrency,
+        resultPath: STATE_PATHS.results,
+      });
+    }
     this.map.itemProcessor(work);
     this.map.addCatch(aggregate, catchToAggregate);
     this.map.next(aggregate);
@@ -496,7 +614,8 @@ export class MapFanOutFanIn extends Construct {
       reason:
         'X-Ray tracing and log delivery (CloudWatch Logs vended-log APIs) do not support resource-level permissions.',
     });
-    if (props.preFanOut) this.acknowledgePreFanOutGrants(props.preFanOut.bucket);
+    if (distributed) this.acknowledgeDistributedGrants(distributed.bucket);
+    if (props.preFanOut) this.acknowledgeDistributedGrants(props.preFanOut.bucket);
     // LambdaInvoke grants invoke on `<fn>` and `<fn>:*` (versions and aliases).
     for (const fn of [
       ...(props.prepare ?? []).map((p) => p.handler),
@@ -572,28 +691,30 @@ export class MapFanOutFanIn extends Construct {
       .otherwise(next);
   }
 
-  /** The grants CDK adds for a Distributed Map, each acknowledged with its reason. */
-  private acknowledgePreFanOutGrants(bucket: s3.IBucket): void {
+  /** The wildcards CDK's DistributedMap grants, each scoped as tightly as its ARN allows. */
+  private acknowledgeDistributedGrants(bucket: s3.IBucket) {
     const stack = Stack.of(this);
-    const bucketId = stack.getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
-    const machineId = stack.getLogicalId(
-      this.stateMachine.node.defaultChild as sfn.CfnStateMachine
-    );
-    const executions = `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machineId}"}]}]}`;
-    const ack = (finding: string, reason: string, on: Construct = this.stateMachine.role) =>
-      Validations.of(on).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${finding}]`,
-        reason,
+    const machine = stack.getLogicalId(this.stateMachine.node.defaultChild as sfn.CfnStateMachine);
+    const executions =
+      'arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:' +
+      `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${machine}"}]}]}`;
+    for (const suffix of [':*', '/*:*']) {
+      Validations.of(this.stateMachine).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${executions}${suffix}]`,
+        reason:
+          "Describe, stop and redrive this state machine's own child executions (CDK DistributedMap " +
+          'grant); their names are generated per Map Run.',
       });
-    ack(
-      `arn:<AWS::Partition>:s3:::<${bucketId}>/*`,
-      'The Distributed Map reads an items file and writes its ResultWriter files whose keys are only known at run time (per video, per Map Run).'
-    );
-    const childRuns =
-      'A Distributed Map runs its items as child executions of this state machine, whose ids Step Functions chooses at run time.';
-    // CDK attaches these to the state machine's own policy, so they are found there.
-    ack(`${executions}:*`, childRuns, this.stateMachine);
-    ack(`${executions}/*:*`, childRuns, this.stateMachine);
+    }
+    if (bucket.node.defaultChild instanceof s3.CfnBucket) {
+      const id = stack.getLogicalId(bucket.node.defaultChild);
+      Validations.of(this.stateMachine.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<${id}>/*]`,
+        reason:
+          'ItemReader reads the items object whose key the plan chooses, and ResultWriter writes ' +
+          '<prefix>/<mapRunId>/ (CDK S3JsonItemReader/ResultWriterV2 grants on the bucket objects).',
+      });
+    }
   }
 }
 
@@ -609,7 +730,9 @@ const validateProps = (scope: Construct, props: MapFanOutFanInProps, maxConcurre
       `${path}: more than one worker for branch kind ${[...new Set(repeated)].join(', ')}`
     );
   }
-  if (
+  if (props.distributed) {
+    validateDistributed(path, props, maxConcurrency);
+  } else if (
     !Token.isUnresolved(maxConcurrency) &&
     (!Number.isInteger(maxConcurrency) ||
       maxConcurrency < 1 ||
@@ -637,6 +760,70 @@ const validateProps = (scope: Construct, props: MapFanOutFanInProps, maxConcurre
     throw new Error(
       `${path}: logRetention applies to the construct's log group; stateMachineProps.logs replaces it`
     );
+  }
+};
+
+/** The distributed form's props, checked where they are passed (tokens are left to the nag rule). */
+const validateDistributed = (path: string, props: MapFanOutFanInProps, maxConcurrency: number) => {
+  const d = props.distributed!;
+  const problems: string[] = [];
+  if (props.maxConcurrency !== undefined) {
+    problems.push(
+      'set distributed.maxConcurrency, not maxConcurrency (that bounds the inline Map)'
+    );
+  }
+  if (props.policy?.mode === 'sequential') {
+    problems.push('sequential mode needs the inline Map (its iterations see the whole plan)');
+  }
+  if (props.branchesPath !== undefined) {
+    problems.push(
+      'branchesPath applies to the inline Map; the distributed form reads itemsKeyPath'
+    );
+  }
+  const bad = (v: number | undefined, ok: (n: number) => boolean) =>
+    v !== undefined && !Token.isUnresolved(v) && !ok(v);
+  if (
+    bad(
+      maxConcurrency,
+      (n) => Number.isInteger(n) && n >= 1 && n <= MAX_DISTRIBUTED_MAP_CONCURRENCY
+    )
+  ) {
+    problems.push(
+      `distributed.maxConcurrency (${maxConcurrency}) must be an integer from 1 to ${MAX_DISTRIBUTED_MAP_CONCURRENCY}`
+    );
+  }
+  if (bad(d.toleratedFailurePercentage, (n) => n >= 0 && n <= 100)) {
+    problems.push(
+      `toleratedFailurePercentage (${d.toleratedFailurePercentage}) must be from 0 to 100`
+    );
+  }
+  if (bad(d.toleratedFailureCount, (n) => Number.isInteger(n) && n >= 0)) {
+    problems.push(`toleratedFailureCount (${d.toleratedFailureCount}) must be a whole number ≥ 0`);
+  }
+  if (d.itemBatcher) {
+    const { maxItemsPerBatch: items, maxInputBytesPerBatch: bytes } = d.itemBatcher;
+    if (items === undefined && bytes === undefined) {
+      problems.push('itemBatcher needs maxItemsPerBatch or maxInputBytesPerBatch');
+    }
+    if (bad(items, (n) => Number.isInteger(n) && n >= 1)) {
+      problems.push(`itemBatcher.maxItemsPerBatch (${items}) must be a whole number ≥ 1`);
+    }
+    if (bad(bytes, (n) => Number.isInteger(n) && n >= 1 && n <= 262_144)) {
+      problems.push(
+        `itemBatcher.maxInputBytesPerBatch (${bytes}) must be from 1 to 262144 (256 KiB)`
+      );
+    }
+    if (props.workers.length !== 1) {
+      problems.push(
+        `itemBatcher sends whole batches to one worker; ${props.workers.length} workers are given`
+      );
+    }
+    if (Object.values(props.policy?.kinds ?? {}).some((k) => k.fallbackFor !== undefined)) {
+      problems.push('itemBatcher runs no fallbacks (a batch is not routed item by item)');
+    }
+  }
+  if (problems.length > 0) {
+    throw new Error(`${path}: invalid distributed fan-out: ${problems.join('; ')}`);
   }
 };
 

@@ -10,6 +10,7 @@ export interface AslState {
   readonly TimeoutSecondsPath?: string;
   readonly MaxConcurrency?: number;
   readonly MaxConcurrencyPath?: string;
+  readonly ResultWriter?: { Resource?: string };
   readonly ItemProcessor?: AslStates & { ProcessorConfig?: { Mode?: string } };
   readonly Iterator?: AslStates;
   readonly Branches?: AslStates[];

@@ -1,6 +1,7 @@
 import type { CfnResource } from 'aws-cdk-lib';
 import { NagMessageLevel, NagPack, type NagPackProps, type NagRuleResult } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { SFNDistributedMapBounds } from './rules/sfn-distributed-map-bounds.js';
 import { SFNInlineMapConcurrency } from './rules/sfn-inline-map-concurrency.js';
 import { SFNLambdaTaskTimeout } from './rules/sfn-lambda-task-timeout.js';
 import { SQSRedriveMaxReceiveCount } from './rules/sqs-max-receive-count.js';
@@ -45,6 +46,14 @@ export const FAN_OUT_RULES: readonly FanOutRule[] = [
     explanation:
       'An unbounded inline Map turns one large input into a burst of invocations; inline Maps run ' +
       'about 40 iterations at once anyway, so use a Distributed Map for more.',
+  },
+  {
+    id: 'SFNDistributedMapBounds',
+    rule: SFNDistributedMapBounds,
+    info: 'A Distributed Map has no MaxConcurrency from 1 to 10,000, or no ResultWriter.',
+    explanation:
+      'An unbounded Map Run starts up to 10,000 children at once; without ResultWriter every ' +
+      "child's output returns into the state, whose 256 KiB limit a Distributed Map is there to avoid.",
   },
 ];
 

@@ -10,21 +10,17 @@ export function unsupportedAslFeatures(def: Record<string, unknown>, where = '')
   for (const [name, s] of Object.entries(states)) {
     const at = where ? `${where} > ${name}` : name;
     if (s.QueryLanguage === 'JSONata') problems.push(`${at}: QueryLanguage JSONata`);
-    for (const field of [
-      'ItemReader',
-      'ItemBatcher',
-      'ResultWriter',
-      'ToleratedFailurePercentage',
-      'ToleratedFailureCount',
-    ]) {
-      if (field in s) problems.push(`${at}: ${field}`);
-    }
     const processor = (s.ItemProcessor ?? s.Iterator) as Record<string, unknown> | undefined;
-    if (processor) {
-      const mode = (processor.ProcessorConfig as { Mode?: string } | undefined)?.Mode;
-      if (mode === 'DISTRIBUTED') problems.push(`${at}: distributed Map`);
-      problems.push(...unsupportedAslFeatures(processor, at));
+    const mode = (processor?.ProcessorConfig as { Mode?: string } | undefined)?.Mode;
+    if (mode === 'DISTRIBUTED') {
+      problems.push(...unsupportedDistributedMapFields(s).map((p) => `${at}: ${p}`));
+    } else {
+      // The interpreter would accept these on an inline Map and ignore them.
+      for (const field of DISTRIBUTED_ONLY_FIELDS) {
+        if (field in s) problems.push(`${at}: ${field} on an inline Map`);
+      }
     }
+    if (processor) problems.push(...unsupportedAslFeatures(processor, at));
     for (const branch of (s.Branches as Record<string, unknown>[]) ?? []) {
       problems.push(...unsupportedAslFeatures(branch, at));
     }
@@ -41,4 +37,42 @@ export function isLambdaResource(resource: string): boolean {
     /^arn:[^:]+:lambda:[^:]*:[^:]*:function:/.test(resource) ||
     resource === 'arn:aws:states:::lambda:invoke'
   );
+}
+
+const DISTRIBUTED_ONLY_FIELDS = [
+  'ItemReader',
+  'ItemBatcher',
+  'ResultWriter',
+  'ToleratedFailurePercentage',
+  'ToleratedFailurePercentagePath',
+  'ToleratedFailureCount',
+  'ToleratedFailureCountPath',
+];
+
+/** The item sources and result writers the local Distributed Map implements (sfn/distributed-map.ts). */
+const ITEM_READER_RESOURCE = 'arn:aws:states:::s3:getObject';
+const ITEM_READER_INPUT_TYPES = ['JSON', 'JSONL'];
+const RESULT_WRITER_RESOURCE = 'arn:aws:states:::s3:putObject';
+
+/** What a Distributed Map uses that the local runtime does not implement, by name. */
+function unsupportedDistributedMapFields(s: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const reader = s.ItemReader as
+    | { Resource?: string; ReaderConfig?: { InputType?: string } }
+    | undefined;
+  if (reader) {
+    if (reader.Resource !== ITEM_READER_RESOURCE) {
+      problems.push(`distributed Map ItemReader Resource ${reader.Resource}`);
+    }
+    const type = reader.ReaderConfig?.InputType;
+    if (type === undefined || !ITEM_READER_INPUT_TYPES.includes(type)) {
+      problems.push(`distributed Map ItemReader InputType ${type ?? '(none: S3 object listing)'}`);
+    }
+  }
+  const writer = s.ResultWriter as { Resource?: string } | undefined;
+  if (writer?.Resource !== undefined && writer.Resource !== RESULT_WRITER_RESOURCE) {
+    problems.push(`distributed Map ResultWriter Resource ${writer.Resource}`);
+  }
+  if ('ItemsPointer' in s) problems.push('distributed Map ItemsPointer');
+  return problems;
 }

@@ -158,6 +158,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     region,
     accountId: ACCOUNT_ID,
     logger,
+    // Distributed Map ItemReader/ResultWriter: straight to the store, like the service's own access.
+    s3: internalS3,
   });
   const notifier = new S3Notifier(
     model,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   ExecutionAbortedError,
   ExecutionError,
@@ -9,6 +10,20 @@ import {
 import { type InvokeResult, type LambdaRunner, LambdaServiceError } from '../lambda/runner.js';
 import type { Logger } from '../logger.js';
 import type { StateMachineSpec } from '../model.js';
+import {
+  type Batch,
+  batchItems,
+  type ChildRecord,
+  DEFAULT_MAX_CONCURRENCY,
+  exceedsTolerance,
+  parseItems,
+  type RewrittenMap,
+  resultFiles,
+  rewriteDistributedMaps,
+  type Tolerance,
+  type Transformation,
+  transformOutputs,
+} from './distributed-map.js';
 import { type HistoryEvent, type PendingEvent, stripData, toHistoryEvents } from './history.js';
 
 /** Serialized by the router as awsJson1_0 `{__type, message}` with HTTP 400. */
@@ -34,6 +49,8 @@ type Status = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
 interface Execution {
   arn: string;
+  /** Set on the child executions of a Distributed Map. */
+  mapRunArn?: string;
   name: string;
   stateMachineArn: string;
   status: Status;
@@ -76,11 +93,38 @@ export interface StepFunctionsServiceOptions {
   region: string;
   accountId: string;
   logger: Logger;
+  /** S3 for Distributed Map ItemReader and ResultWriter. @default - Distributed Maps fail with States.Runtime */
+  s3?: S3Client;
 }
+
+type MapRunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+
+/** A Map Run: what DescribeMapRun reports, plus the peak of children in flight. */
+export interface MapRun {
+  mapRunArn: string;
+  executionArn: string;
+  status: MapRunStatus;
+  startDate: Date;
+  stopDate?: Date;
+  maxConcurrency: number;
+  toleratedFailurePercentage: number;
+  toleratedFailureCount: number;
+  items: { total: number; succeeded: number; failed: number; aborted: number; pending: number };
+  executions: { total: number; succeeded: number; failed: number; aborted: number };
+  /** Most child executions running at once (local observation; AWS has no such counter). */
+  peakRunning: number;
+  children: Execution[];
+}
+
+/** The AWS Error of a Map Run that failed more items than tolerated. */
+export const EXCEED_TOLERATED_FAILURE = 'States.ExceedToleratedFailureThreshold';
 
 export class StepFunctionsService {
   private readonly machines = new Map<string, StateMachineSpec>();
   private readonly executions = new Map<string, Execution>();
+  private readonly mapRuns = new Map<string, MapRun>();
+  /** One-state machines that evaluate payload templates with the interpreter's own semantics. */
+  private readonly templates = new WeakMap<object, StateMachine>();
   private readonly created = new Date();
 
   constructor(
@@ -104,6 +148,10 @@ export class StepFunctionsService {
         return this.getExecutionHistory(body);
       case 'StopExecution':
         return this.stopExecution(body);
+      case 'DescribeMapRun':
+        return this.describeMapRun(String(body.mapRunArn));
+      case 'ListMapRuns':
+        return this.listMapRuns(body);
       case 'ListStateMachines':
         return {
           stateMachines: [...this.machines.values()].map((m) => ({
@@ -190,30 +238,61 @@ export class StepFunctionsService {
   }
 
   private async run(machine: StateMachineSpec, exec: Execution, input: unknown): Promise<void> {
-    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
-    for (const [stateName, resource] of taskStates(
-      machine.definition.States as Record<string, TaskState>
-    )) {
-      handlers[stateName] = (stateInput) => this.runTask(exec, resource, stateInput);
-    }
-    const sm = new StateMachine(machine.definition as unknown as StateMachineDefinition, {
+    const { definition, maps } = rewriteDistributedMaps(machine.definition);
+    const sm = new StateMachine(definition as unknown as StateMachineDefinition, {
       validationOptions: { checkArn: false },
     });
+    return this.runWith(sm, definition.States as Record<string, TaskState>, maps, exec, input, {
+      Id: machine.arn,
+      Name: machine.name,
+    });
+  }
+
+  /**
+   * Runs one (parent or child) execution on the interpreter. Task states call the
+   * local Lambda; the Tasks that stand for Distributed Maps start a Map Run.
+   */
+  private async runWith(
+    sm: StateMachine,
+    states: Record<string, TaskState>,
+    maps: Map<string, RewrittenMap>,
+    exec: Execution,
+    input: unknown,
+    stateMachine: { Id: string; Name: string }
+  ): Promise<void> {
+    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    const mapStateNames = new Set<string>();
+    for (const [stateName, resource] of taskStates(states)) {
+      const map = maps.get(resource);
+      if (map) mapStateNames.add(stateName);
+      handlers[stateName] = map
+        ? (stateInput) => this.runMapRun(exec, map, maps, stateInput, stateMachine)
+        : (stateInput) => this.runTask(exec, resource, stateInput);
+    }
     const run = sm.run(input as never, {
       overrides: { taskResourceLocalHandlers: handlers as never },
       context: {
         Execution: {
           Id: exec.arn,
           Name: exec.name,
+          Input: input as never,
+          StartTime: exec.startDate.toISOString(),
           RoleArn: `arn:aws:iam::${this.opts.accountId}:role/local`,
         },
-        StateMachine: { Id: machine.arn, Name: machine.name },
+        StateMachine: stateMachine,
       },
     });
     exec.abort = run.abort;
     const logsDone = (async () => {
       for await (const e of run.eventLogs) {
-        for (const h of toHistoryEvents(e)) this.record(exec, h);
+        for (const h of toHistoryEvents(e)) {
+          // A Distributed Map runs as a Task here; its history says Map, as on AWS.
+          const name = (h.stateEnteredEventDetails ?? h.stateExitedEventDetails) as
+            | { name: string }
+            | undefined;
+          if (name && mapStateNames.has(name.name)) h.type = String(h.type).replace(/^Task/, 'Map');
+          this.record(exec, h);
+        }
       }
     })();
     try {
@@ -244,6 +323,386 @@ export class StepFunctionsService {
     this.opts.logger.info(
       `[states] ${exec.name} ${exec.status}${exec.error ? ` ${exec.error}` : ''}`
     );
+  }
+
+  /**
+   * Evaluates a payload template (`"key.$": path`, intrinsics) with the interpreter
+   * itself, as a one-state Pass machine: the same semantics as any other state.
+   */
+  private async evaluate(template: object, input: unknown, context: object): Promise<unknown> {
+    let sm = this.templates.get(template);
+    if (!sm) {
+      sm = new StateMachine(
+        { StartAt: 'T', States: { T: { Type: 'Pass', Parameters: template, End: true } } } as never,
+        { validationOptions: { checkArn: false } }
+      );
+      this.templates.set(template, sm);
+    }
+    return sm.run(input as never, { context: context as never }).result;
+  }
+
+  /** A value given directly or as a `…Path` into the state input. */
+  private async valueOrPath<T>(
+    direct: T | undefined,
+    path: string | undefined,
+    input: unknown,
+    context: object
+  ): Promise<T | undefined> {
+    if (path === undefined) return direct;
+    const out = (await this.evaluate({ 'v.$': path }, input, context)) as { v: T };
+    return out.v;
+  }
+
+  /**
+   * One Map Run of a Distributed Map: read the items (ItemReader from S3, or
+   * ItemsPath), select and batch them, run one child execution per item or batch
+   * with at most MaxConcurrency in flight, fail the run as soon as the failed
+   * items exceed the tolerance, and write the results (ResultWriter) — also when
+   * it fails, like AWS. Its output is what the Map state's ResultSelector and
+   * ResultPath then apply to.
+   */
+  private async runMapRun(
+    exec: Execution,
+    map: RewrittenMap,
+    maps: Map<string, RewrittenMap>,
+    input: unknown,
+    stateMachine: { Id: string; Name: string }
+  ): Promise<unknown> {
+    const st = map.state;
+    const context = {
+      Execution: {
+        Id: exec.arn,
+        Name: exec.name,
+        Input: JSON.parse(exec.input),
+        StartTime: exec.startDate.toISOString(),
+        RoleArn: `arn:aws:iam::${this.opts.accountId}:role/local`,
+      },
+      StateMachine: stateMachine,
+      State: { Name: map.stateName, EnteredTime: new Date().toISOString() },
+    };
+    const label = st.Label ?? map.stateName;
+    const runId = randomUUID();
+    const arnBase = `arn:aws:states:${this.opts.region}:${this.opts.accountId}`;
+    const mapRunArn = `${arnBase}:mapRun:${stateMachine.Name}/${label}:${runId}`;
+    const childMachineArn = `${arnBase}:stateMachine:${stateMachine.Name}/${label}`;
+    const fail = (error: string, cause: string): never => {
+      throw new TaskError(error, cause);
+    };
+
+    // Items: ItemReader (S3 object) or the state input at ItemsPath.
+    let items: unknown[];
+    if (st.ItemReader) {
+      const params = (await this.evaluate(st.ItemReader.Parameters ?? {}, input, context)) as {
+        Bucket?: string;
+        Key?: string;
+        VersionId?: string;
+      };
+      const where = `s3://${params.Bucket}/${params.Key}`;
+      try {
+        if (!this.opts.s3) throw new Error('the local runtime was started without S3');
+        const res = await this.opts.s3.send(
+          new GetObjectCommand({
+            Bucket: params.Bucket,
+            Key: params.Key,
+            VersionId: params.VersionId,
+          })
+        );
+        const body = (await res.Body?.transformToString('utf8')) ?? '';
+        items = parseItems(body, st.ItemReader.ReaderConfig?.InputType ?? 'JSON', where);
+      } catch (err) {
+        return fail('States.ItemReaderFailed', `ItemReader ${where}: ${(err as Error).message}`);
+      }
+      const reader = st.ItemReader.ReaderConfig;
+      const maxItems = await this.valueOrPath(
+        reader?.MaxItems,
+        reader?.MaxItemsPath,
+        input,
+        context
+      );
+      if (maxItems !== undefined && maxItems > 0) items = items.slice(0, maxItems);
+    } else {
+      const value = await this.valueOrPath(undefined, st.ItemsPath ?? '$', input, context);
+      if (!Array.isArray(value)) {
+        return fail(
+          'States.Runtime',
+          `${map.stateName}: ItemsPath ${st.ItemsPath ?? '$'} is not an array`
+        );
+      }
+      items = value;
+    }
+
+    const selected = st.ItemSelector
+      ? await Promise.all(
+          items.map((Value, Index) =>
+            this.evaluate(st.ItemSelector!, input, { ...context, Map: { Item: { Index, Value } } })
+          )
+        )
+      : items;
+    let batches: Batch[];
+    try {
+      const b = st.ItemBatcher;
+      batches = batchItems(
+        selected,
+        b && {
+          maxItems: await this.valueOrPath(
+            b.MaxItemsPerBatch,
+            b.MaxItemsPerBatchPath,
+            input,
+            context
+          ),
+          maxBytes: await this.valueOrPath(
+            b.MaxInputBytesPerBatch,
+            b.MaxInputBytesPerBatchPath,
+            input,
+            context
+          ),
+          batchInput: b.BatchInput && (await this.evaluate(b.BatchInput, input, context)),
+        }
+      );
+    } catch (err) {
+      return fail('States.Runtime', `${map.stateName}: ItemBatcher: ${(err as Error).message}`);
+    }
+    const tolerance: Tolerance = {
+      count: await this.valueOrPath(
+        st.ToleratedFailureCount,
+        st.ToleratedFailureCountPath,
+        input,
+        context
+      ),
+      percentage: await this.valueOrPath(
+        st.ToleratedFailurePercentage,
+        st.ToleratedFailurePercentagePath,
+        input,
+        context
+      ),
+    };
+    const concurrency =
+      (await this.valueOrPath(st.MaxConcurrency, st.MaxConcurrencyPath, input, context)) ||
+      DEFAULT_MAX_CONCURRENCY;
+
+    const run: MapRun = {
+      mapRunArn,
+      executionArn: exec.arn,
+      status: 'RUNNING',
+      startDate: new Date(),
+      maxConcurrency: concurrency,
+      toleratedFailurePercentage: tolerance.percentage ?? 0,
+      toleratedFailureCount: tolerance.count ?? 0,
+      items: { total: items.length, succeeded: 0, failed: 0, aborted: 0, pending: items.length },
+      executions: { total: batches.length, succeeded: 0, failed: 0, aborted: 0 },
+      peakRunning: 0,
+      children: [],
+    };
+    this.mapRuns.set(mapRunArn, run);
+    this.record(exec, {
+      timestamp: Date.now() / 1000,
+      type: 'MapRunStarted',
+      mapRunStartedEventDetails: { mapRunArn },
+    });
+
+    // Children: one StateMachine for the processor, validated once for the whole run.
+    const childSm = new StateMachine(map.processor as unknown as StateMachineDefinition, {
+      validationOptions: { checkArn: false },
+    });
+    const childStates = map.processor.States as Record<string, TaskState>;
+    const records: Array<ChildRecord | undefined> = new Array(batches.length);
+    let next = 0;
+    let running = 0;
+    let exceeded = false;
+    const launch = async (): Promise<void> => {
+      while (next < batches.length && !exceeded && exec.status === 'RUNNING') {
+        const index = next++;
+        const batch = batches[index];
+        const name = randomUUID();
+        const child: Execution = {
+          arn: `${arnBase}:execution:${stateMachine.Name}/${label}:${name}`,
+          mapRunArn,
+          name,
+          stateMachineArn: childMachineArn,
+          status: 'RUNNING',
+          input: JSON.stringify(batch.input),
+          startDate: new Date(),
+          history: [],
+          done: Promise.resolve(),
+        };
+        this.executions.set(child.arn, child);
+        run.children.push(child);
+        running++;
+        run.peakRunning = Math.max(run.peakRunning, running);
+        run.items.pending -= batch.indexes.length;
+        child.done = this.runWith(childSm, childStates, maps, child, batch.input, {
+          Id: childMachineArn,
+          Name: `${stateMachine.Name}/${label}`,
+        });
+        await child.done;
+        running--;
+        records[index] = childRecord(child);
+        const n = batch.indexes.length;
+        if (child.status === 'SUCCEEDED') {
+          run.items.succeeded += n;
+          run.executions.succeeded++;
+        } else if (child.status === 'ABORTED') {
+          run.items.aborted += n;
+          run.executions.aborted++;
+        } else {
+          run.items.failed += n;
+          run.executions.failed++;
+          if (!exceeded && exceedsTolerance(run.items.failed, items.length, tolerance)) {
+            exceeded = true;
+            // AWS stops the children still in flight once the Map Run has failed.
+            for (const c of run.children) {
+              if (c.status === 'RUNNING') {
+                this.stopExecution({ executionArn: c.arn, error: EXCEED_TOLERATED_FAILURE });
+              }
+            }
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, launch));
+
+    const done = records.filter((r): r is ChildRecord => r !== undefined);
+    const succeeded = done.filter((r) => r.Status === 'SUCCEEDED');
+    const failedRecords = done.filter((r) => r.Status !== 'SUCCEEDED');
+    const pending = batches.filter((_, i) => records[i] === undefined).map((b) => b.input);
+    run.status = exceeded ? 'FAILED' : exec.status === 'RUNNING' ? 'SUCCEEDED' : 'ABORTED';
+    run.stopDate = new Date();
+
+    const writer = st.ResultWriter;
+    const transformation: Transformation =
+      writer?.WriterConfig?.Transformation ?? (writer?.Resource ? 'NONE' : 'COMPACT');
+    let output: unknown;
+    if (writer?.Resource) {
+      const params = (await this.evaluate(writer.Parameters ?? {}, input, context)) as {
+        Bucket: string;
+        Prefix?: string;
+      };
+      const { files, manifestKey } = resultFiles({
+        bucket: params.Bucket,
+        prefix: params.Prefix ?? '',
+        mapRunArn,
+        succeeded,
+        failed: failedRecords,
+        pending,
+        outputType: writer.WriterConfig?.OutputType ?? 'JSON',
+        transformation,
+      });
+      try {
+        if (!this.opts.s3) throw new Error('the local runtime was started without S3');
+        // The manifest comes last, so whoever sees it finds every file it lists.
+        for (const f of files) {
+          await this.opts.s3.send(
+            new PutObjectCommand({
+              Bucket: params.Bucket,
+              Key: f.key,
+              Body: f.body,
+              ContentType: 'application/json',
+            })
+          );
+        }
+      } catch (err) {
+        this.recordMapRunEnd(exec, run, 'States.ResultWriterFailed', (err as Error).message);
+        return fail('States.ResultWriterFailed', (err as Error).message);
+      }
+      output = {
+        MapRunArn: mapRunArn,
+        ResultWriterDetails: { Bucket: params.Bucket, Key: manifestKey },
+      };
+    } else {
+      // No ResultWriter: the results travel in the state, in item order.
+      output = records.map((r) =>
+        r === undefined
+          ? null
+          : r.Status === 'SUCCEEDED'
+            ? transformOutputs([r], transformation === 'NONE' ? 'NONE' : 'COMPACT')[0]
+            : { Error: r.Error, Cause: r.Cause }
+      );
+      if (transformation === 'FLATTEN') {
+        output = (output as unknown[]).flatMap((o) => (Array.isArray(o) ? o : [o]));
+      }
+    }
+    if (exceeded) {
+      const cause =
+        `The specified tolerated failure threshold was exceeded: ${run.items.failed} of ` +
+        `${items.length} items failed (tolerated: ${describeTolerance(tolerance)})`;
+      this.recordMapRunEnd(exec, run, EXCEED_TOLERATED_FAILURE, cause);
+      return fail(EXCEED_TOLERATED_FAILURE, cause);
+    }
+    this.recordMapRunEnd(exec, run);
+    this.opts.logger.info(
+      `[states] ${exec.name} map run ${label}: ${run.items.succeeded}/${items.length} items succeeded` +
+        (run.items.failed ? `, ${run.items.failed} failed (tolerated)` : '')
+    );
+    return output;
+  }
+
+  private recordMapRunEnd(exec: Execution, run: MapRun, error?: string, cause?: string) {
+    if (error !== undefined) run.status = 'FAILED';
+    this.record(
+      exec,
+      error === undefined
+        ? { timestamp: Date.now() / 1000, type: 'MapRunSucceeded' }
+        : {
+            timestamp: Date.now() / 1000,
+            type: 'MapRunFailed',
+            mapRunFailedEventDetails: { error, cause },
+          }
+    );
+  }
+
+  describeMapRun(arn: string) {
+    const r = this.mapRuns.get(arn);
+    if (!r) throw new SfnError('ResourceNotFound', `Map Run Does Not Exist: '${arn}'`);
+    const counts = (
+      c: { total: number; succeeded: number; failed: number; aborted: number },
+      pending: number
+    ) => ({
+      pending,
+      running: r.children.filter((e) => e.status === 'RUNNING').length,
+      succeeded: c.succeeded,
+      failed: c.failed,
+      timedOut: 0,
+      aborted: c.aborted,
+      total: c.total,
+      resultsWritten: c.succeeded + c.failed + c.aborted,
+      failuresNotRedrivable: 0,
+      pendingRedrive: 0,
+    });
+    return {
+      mapRunArn: r.mapRunArn,
+      executionArn: r.executionArn,
+      status: r.status,
+      startDate: epoch(r.startDate),
+      stopDate: epoch(r.stopDate),
+      maxConcurrency: r.maxConcurrency,
+      toleratedFailurePercentage: r.toleratedFailurePercentage,
+      toleratedFailureCount: r.toleratedFailureCount,
+      itemCounts: counts(r.items, r.items.pending),
+      executionCounts: counts(r.executions, r.executions.total - r.children.length),
+      redriveCount: 0,
+    };
+  }
+
+  listMapRuns(body: Record<string, unknown>) {
+    const arn = String(body.executionArn);
+    this.execution(arn);
+    const runs = [...this.mapRuns.values()].filter((r) => r.executionArn === arn);
+    const { page, nextToken } = paginate(runs, body);
+    return {
+      mapRuns: page.map((r) => ({
+        executionArn: r.executionArn,
+        mapRunArn: r.mapRunArn,
+        stateMachineArn: r.children[0]?.stateMachineArn,
+        startDate: epoch(r.startDate),
+        stopDate: epoch(r.stopDate),
+      })),
+      nextToken,
+    };
+  }
+
+  /** The Map Run (local view, with its children), for tests and the bench. */
+  mapRun(arn: string): MapRun | undefined {
+    return this.mapRuns.get(arn);
   }
 
   /** One Task: invoke the local Lambda and keep AWS's Task history + error contract. */
@@ -320,11 +779,21 @@ export class StepFunctionsService {
   }
 
   listExecutions(body: Record<string, unknown>) {
-    const arn = String(body.stateMachineArn);
-    this.machine(arn);
     const filter = body.statusFilter as Status | undefined;
-    const all = [...this.executions.values()]
-      .filter((e) => e.stateMachineArn === arn && (!filter || e.status === filter))
+    // ListExecutions takes a state machine, or a Map Run to list its child executions.
+    const mapRun =
+      body.mapRunArn === undefined ? undefined : this.mapRuns.get(String(body.mapRunArn));
+    if (body.mapRunArn !== undefined && !mapRun) {
+      throw new SfnError('ResourceNotFound', `Map Run Does Not Exist: '${body.mapRunArn}'`);
+    }
+    const arn = String(body.stateMachineArn);
+    if (!mapRun) this.machine(arn);
+    const all = (mapRun ? mapRun.children : [...this.executions.values()])
+      .filter(
+        (e) =>
+          (mapRun || (e.stateMachineArn === arn && !e.mapRunArn)) &&
+          (!filter || e.status === filter)
+      )
       .sort((a, b) => b.startDate.getTime() - a.startDate.getTime());
     const { page, nextToken } = paginate(all, body);
     return {
@@ -349,6 +818,14 @@ export class StepFunctionsService {
       e.cause = body.cause === undefined ? undefined : String(body.cause);
       e.stopDate = new Date();
       e.abort?.();
+      // The Map Runs of a stopped execution stop their children too.
+      for (const run of this.mapRuns.values()) {
+        if (run.executionArn !== e.arn) continue;
+        for (const c of run.children) {
+          if (c.status === 'RUNNING')
+            this.stopExecution({ executionArn: c.arn, error: body.error });
+        }
+      }
     }
     return { stopDate: epoch(e.stopDate) };
   }
@@ -360,7 +837,9 @@ export class StepFunctionsService {
   }
 
   async stop() {
-    const running = [...this.executions.values()].filter((e) => e.status === 'RUNNING');
+    const running = [...this.executions.values()].filter(
+      (e) => e.status === 'RUNNING' && !e.mapRunArn
+    );
     for (const e of running)
       this.stopExecution({ executionArn: e.arn, error: 'LocalRuntimeStopped' });
     await Promise.all(running.map((e) => e.done));
@@ -378,6 +857,32 @@ function executionListItem(e: Execution) {
     stopDate: epoch(e.stopDate),
   };
 }
+
+/** A finished child execution as ResultWriter reports it (Transformation NONE). */
+function childRecord(e: Execution): ChildRecord {
+  const ok = e.status === 'SUCCEEDED';
+  return {
+    ExecutionArn: e.arn,
+    Input: e.input,
+    InputDetails: { Included: true },
+    Name: e.name,
+    ...(ok
+      ? { Output: e.output ?? 'null', OutputDetails: { Included: true } }
+      : { Error: e.error ?? 'States.Runtime', Cause: e.cause ?? '' }),
+    RedriveCount: 0,
+    RedriveStatus: ok ? 'NOT_REDRIVABLE' : 'REDRIVABLE',
+    ...(ok && { RedriveStatusReason: 'Execution is SUCCEEDED and cannot be redriven' }),
+    StartDate: e.startDate.toISOString(),
+    StateMachineArn: e.stateMachineArn,
+    Status: e.status as ChildRecord['Status'],
+    StopDate: (e.stopDate ?? new Date()).toISOString(),
+  };
+}
+
+const describeTolerance = (t: Tolerance) =>
+  [t.count !== undefined && `${t.count} items`, t.percentage !== undefined && `${t.percentage}%`]
+    .filter(Boolean)
+    .join(' or ') || 'none';
 
 function paginate<T>(items: T[], body: Record<string, unknown>) {
   const max = Number(body.maxResults) > 0 ? Number(body.maxResults) : 100;

@@ -1,0 +1,212 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  createDistributedMapApp,
+  ITEMS_PER_BATCH,
+  TOLERATED_FAILURE_PERCENTAGE,
+} from '../../fixtures/distributed-map/app.js';
+import { silentLogger, startLocalRuntime } from '../../local-runtime/src/index.js';
+
+/**
+ * The Distributed Map form of MapFanOutFanIn, end to end, on a fixture app built
+ * from the constructs (fixtures/distributed-map): items planned into S3, read by
+ * ItemReader, one child execution per item (or per batch), results written by
+ * ResultWriter and read back by the aggregator (layered fan-in).
+ */
+const target = inject('e2eTarget');
+const STATE_LIMIT = 256 * 1024;
+
+interface Deployed {
+  outputs: Record<string, string>;
+  s3: S3Client;
+  sfn: SFNClient;
+  stop(): Promise<void>;
+}
+
+/** The fixture stack on this run's target. */
+async function deployFixture(): Promise<Deployed> {
+  if (target.name !== 'local') {
+    throw new Error(`no deployment of the Distributed Map fixture for target ${target.name}`);
+  }
+  const outdir = mkdtempSync(join(tmpdir(), 'e2e-dmap-'));
+  createDistributedMapApp({ outdir }).app.synth();
+  const runtime = await startLocalRuntime({ assemblyDir: outdir, port: 0, logger: silentLogger });
+  const config = {
+    endpoint: runtime.endpoint,
+    region: runtime.region,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  };
+  return {
+    outputs: runtime.outputs,
+    s3: new S3Client({ ...config, forcePathStyle: true }),
+    sfn: new SFNClient(config),
+    async stop() {
+      await runtime.stop();
+      rmSync(outdir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `count` items, the ones at `failing` indexes planned to fail. */
+const runInputFactory = (runId: string, count: number, failing: number[] = []) => ({
+  runId,
+  count,
+  failing,
+});
+
+describe(`Distributed Map fan-out (${target.name})`, () => {
+  let d: Deployed;
+  const runId = (name: string) => `${name}-${Date.now().toString(36)}`;
+
+  const run = async (machine: 'Items' | 'Batched', input: ReturnType<typeof runInputFactory>) => {
+    const { executionArn } = await d.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: d.outputs[`${machine}StateMachineArn`],
+        name: input.runId,
+        input: JSON.stringify(input),
+      })
+    );
+    // Poll the observable state: the execution leaves RUNNING.
+    let desc: DescribeExecutionCommandOutput;
+    for (;;) {
+      desc = await d.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      if (desc.status !== 'RUNNING') break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return { ...desc, executionArn: executionArn! };
+  };
+  const history = async (executionArn: string) => {
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await d.sfn.send(
+        new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken })
+      );
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return events;
+  };
+  const summaryOf = async (runIdValue: string) => {
+    const r = await d.s3.send(
+      new GetObjectCommand({
+        Bucket: d.outputs.DataBucketName,
+        Key: `summaries/${runIdValue}.json`,
+      })
+    );
+    return JSON.parse(await r.Body!.transformToString());
+  };
+
+  beforeAll(async () => {
+    d = await deployFixture();
+  }, 300_000);
+  afterAll(async () => {
+    await d?.stop();
+  });
+
+  it('fans 200 items out past the inline limit and aggregates every result', async () => {
+    // Prepare
+    const input = runInputFactory(runId('all-200'), 200);
+
+    // Act
+    const exec = await run('Items', input);
+
+    // Assess: sum of 2n for n < 200 is 200 × 199 = 39,800.
+    expect(exec.status).toBe('SUCCEEDED');
+    expect(JSON.parse(exec.output!)).toMatchObject({
+      status: 'COMPLETE',
+      succeeded: 200,
+      failed: 0,
+      sum: 39_800,
+    });
+    const types = (await history(exec.executionArn)).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['MapRunStarted', 'MapRunSucceeded']));
+  });
+
+  it('succeeds with the failures reported when they stay within the tolerance', async () => {
+    // Prepare: 5 of 100 items fail: 5% against a tolerated 10%.
+    const failing = [3, 17, 42, 64, 99];
+    const input = runInputFactory(runId('within'), 100, failing);
+    expect((failing.length * 100) / 100).toBeLessThan(TOLERATED_FAILURE_PERCENTAGE);
+
+    // Act
+    const exec = await run('Items', input);
+
+    // Assess: the other 95 are summed: 9,900 − 2 × (3 + 17 + 42 + 64 + 99) = 9,450.
+    expect(exec.status).toBe('SUCCEEDED');
+    expect(JSON.parse(exec.output!)).toMatchObject({
+      status: 'PARTIAL',
+      succeeded: 95,
+      failed: 5,
+      sum: 9_450,
+    });
+    const summary = await summaryOf(input.runId);
+    expect(summary.failedIds).toEqual(['item-17', 'item-3', 'item-42', 'item-64', 'item-99']);
+    expect(summary.reason).toContain('ItemFailed');
+  });
+
+  it('fails with States.ExceedToleratedFailureThreshold beyond the tolerance', async () => {
+    // Prepare: 15 of 100 items fail: 15% against a tolerated 10%.
+    const failing = Array.from({ length: 15 }, (_, i) => i * 6);
+    const input = runInputFactory(runId('beyond'), 100, failing);
+
+    // Act
+    const exec = await run('Items', input);
+
+    // Assess: the aggregator still decides (every path reaches it), naming the Map Run's error.
+    expect(exec.status).toBe('FAILED');
+    expect(exec.error).toBe('WorkFailed');
+    expect(exec.cause).toMatch(/^States\.ExceedToleratedFailureThreshold: /);
+    const mapRunFailed = (await history(exec.executionArn)).find((e) => e.type === 'MapRunFailed');
+    expect(mapRunFailed?.mapRunFailedEventDetails?.error).toBe(
+      'States.ExceedToleratedFailureThreshold'
+    );
+    expect((await summaryOf(input.runId)).status).toBe('FAILED');
+  });
+
+  it('keeps every state under 256 KiB for 10,000 items', async () => {
+    // Prepare
+    const input = runInputFactory(runId('ten-thousand'), 10_000);
+
+    // Act
+    const exec = await run('Batched', input);
+
+    // Assess: sum of 2n for n < 10,000 is 10,000 × 9,999 = 99,990,000.
+    expect(exec.status).toBe('SUCCEEDED');
+    expect(JSON.parse(exec.output!)).toMatchObject({
+      status: 'COMPLETE',
+      succeeded: 10_000,
+      sum: 99_990_000,
+    });
+    const events = await history(exec.executionArn);
+    const payloads = events.flatMap((e) =>
+      Object.entries(e)
+        .filter(([k]) => k.endsWith('EventDetails'))
+        .flatMap(([, v]) => [
+          (v as { input?: string }).input,
+          (v as { output?: string }).output,
+          (v as { parameters?: string }).parameters,
+        ])
+        .filter((p): p is string => typeof p === 'string')
+    );
+    const largest = Math.max(...payloads.map((p) => Buffer.byteLength(p, 'utf8')));
+    console.log(
+      `[dmap] 10,000 items in ${10_000 / ITEMS_PER_BATCH} batches: largest state ${largest} B ` +
+        `(${((largest * 100) / STATE_LIMIT).toFixed(2)}% of 256 KiB) over ${payloads.length} payloads`
+    );
+    // The plan alone (10,000 items) is over 256 KiB as JSON: it must be in S3, not in a state.
+    expect(payloads.length).toBeGreaterThan(10);
+    expect(largest).toBeLessThan(STATE_LIMIT);
+  });
+});
