@@ -181,9 +181,10 @@ export type VideoStatus = z.infer<typeof VideoStatusSchema>;
 /**
  * Bumped on any change a reader could notice. 2: `branches[].name` became `id`;
  * `finishedAt`. 3: fan-out policies: `policy`, `fanOut`, and per branch `role`,
- * `fallbackFor` and the statuses TIMED_OUT, SKIPPED and SENT.
+ * `fallbackFor` and the statuses TIMED_OUT, SKIPPED and SENT. 4: a segmented
+ * rendition's `segmentation` (count, lengthSec).
  */
-export const MANIFEST_SCHEMA_VERSION = 3;
+export const MANIFEST_SCHEMA_VERSION = 4;
 
 /**
  * A branch's status in the manifest. TIMED_OUT: ran past its policy timeout
@@ -199,8 +200,15 @@ export const ManifestBranchStatusSchema = z.enum([
 ]);
 export type ManifestBranchStatus = z.infer<typeof ManifestBranchStatusSchema>;
 
+/** How a rendition was segmented, as the plan chose it (present only on segmented renditions). */
+export const ManifestSegmentationSchema = z.object({
+  count: z.int().check(z.positive()),
+  lengthSec: z.number().check(z.positive()),
+});
+
 export const ManifestBranchSchema = z.extend(BranchResultSchema, {
   status: ManifestBranchStatusSchema,
+  segmentation: z.optional(ManifestSegmentationSchema),
   role: BranchRoleSchema,
   /** The id of the branch this one stood in for; null unless it is a fallback. */
   fallbackFor: z.nullable(BranchIdSchema),

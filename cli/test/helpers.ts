@@ -321,7 +321,7 @@ export const manifestFrom = (
   const ok = results.filter((r) => r.status === 'SUCCEEDED').length;
   const status = ok === results.length ? 'COMPLETE' : ok === 0 ? 'FAILED' : 'PARTIAL';
   return {
-    schemaVersion: 3,
+    schemaVersion: 4,
     videoId,
     source: SOURCE,
     status,

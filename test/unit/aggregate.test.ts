@@ -103,7 +103,7 @@ describe('aggregate', () => {
     vi.unstubAllEnvs();
   });
 
-  it('writes a manifest whose published field names are exactly those of schemaVersion 3', async () => {
+  it('writes a manifest whose published field names are exactly those of schemaVersion 4', async () => {
     // Prepare
     serveRecords(allSucceeded());
 
@@ -127,7 +127,7 @@ describe('aggregate', () => {
         'createdAt',
       ].sort()
     );
-    expect(manifest.schemaVersion).toBe(3);
+    expect(manifest.schemaVersion).toBe(4);
     for (const branch of manifest.branches) {
       expect(Object.keys(branch).sort()).toEqual(
         [
@@ -147,6 +147,41 @@ describe('aggregate', () => {
     expect(Object.keys(manifest.fanOut).sort()).toEqual(
       ['sent', 'succeeded', 'failed', 'timedOut', 'fellBack', 'skipped'].sort()
     );
+  });
+
+  it("records a segmented rendition's segmentation (count, lengthSec) from the plan, under its branch", async () => {
+    // Prepare
+    const segmentation = {
+      count: 20,
+      lengthSec: 30,
+      framesPerSegment: 750,
+      gopFrames: 50,
+      frameRate: 25,
+    };
+    const branches = BRANCHES.map((b) => (b.id === 'rendition-360p' ? { ...b, segmentation } : b));
+    serveRecords(allSucceeded());
+
+    // Act
+    await aggregate(stateFactory(succeededRefs(), { plan: { branches } }), options);
+
+    // Assess
+    const byId = Object.fromEntries(writtenManifest().branches.map((b) => [b.id, b]));
+    expect(byId['rendition-360p']?.segmentation).toEqual({ count: 20, lengthSec: 30 });
+    expect(Object.keys(byId['rendition-360p']!).sort()).toEqual(
+      [
+        'id',
+        'kind',
+        'role',
+        'fallbackFor',
+        'status',
+        'artifacts',
+        'error',
+        'durationMs',
+        'finishedAt',
+        'segmentation',
+      ].sort()
+    );
+    expect(byId['thumb-01']).not.toHaveProperty('segmentation');
   });
 
   it('is COMPLETE when every branch succeeded, passing each worker record through', async () => {
@@ -172,7 +207,7 @@ describe('aggregate', () => {
     });
     const manifest = writtenManifest();
     expect(manifest).toMatchObject({
-      schemaVersion: 3,
+      schemaVersion: 4,
       videoId: VIDEO_ID,
       source: sourceFactory(),
       status: 'COMPLETE',
