@@ -143,7 +143,12 @@ describe.skipIf(target.name !== 'local')('segment-parallel rendition (local runt
     // Assess: one rendition branch in the fan-in, COMPLETE
     expect(manifest.status).toBe('COMPLETE');
     const rendition = manifest.branches.find((b) => b.id === 'rendition-360p');
-    expect(rendition).toMatchObject({ kind: 'rendition', status: 'SUCCEEDED', role: 'primary' });
+    expect(rendition).toMatchObject({
+      kind: 'rendition',
+      status: 'SUCCEEDED',
+      role: 'primary',
+      segmentation: { count: 6, lengthSec: 2 },
+    });
     expect(manifest.branches.some((b) => b.kind === 'rendition-segment')).toBe(false);
     // Every segment ran in the Segments Distributed Map and recorded its success.
     const segmentRecords = await Promise.all(
