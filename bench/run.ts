@@ -33,14 +33,26 @@ import { benchFfmpegBuilds } from './ffmpeg-builds.js';
 import { synthFanOutApp } from './fixtures/fanout-app.js';
 import { handler as trivialWorker } from './fixtures/trivial/worker.js';
 import { benchRangeReads } from './range-reads.js';
+import { benchSegments } from './segments.js';
 
 const opts = new Command()
-  .option('--only <parts>', 'which benchmarks: a,b,c,d,e', 'a,b,c,d,e')
+  .option('--only <parts>', 'which benchmarks: a,b,c,d,e,f', 'a,b,c,d,e,f')
   .option('--large-mib <n>', 'source size for (d)', '500')
   .option('--sizes <n,...>', 'fan-out sizes for (b)', '10,100,1000')
   .option('--seconds <s>', 'clip length for (a)', '30')
+  .option(
+    '--segment-seconds <s>',
+    '1080p source length for (f), segment-parallel vs single run',
+    '600'
+  )
   .parse()
-  .opts<{ only: string; sizes: string; seconds: string; largeMib: string }>();
+  .opts<{
+    only: string;
+    sizes: string;
+    seconds: string;
+    largeMib: string;
+    segmentSeconds: string;
+  }>();
 const parts = new Set(opts.only.split(','));
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const ms = (x: number) => Math.round(x);
@@ -378,6 +390,57 @@ const main = async () => {
   }
   if (parts.has('e'))
     results.ffmpegBuilds = await benchFfmpegBuilds({ seconds: Number(opts.seconds) });
+  if (parts.has('f')) {
+    const f = await benchSegments(Number(opts.segmentSeconds));
+    results.segments = f;
+    const table = new Table({ head: [`(f) ${f.sourceSec} s 1080p+audio → 720p`, 'value'] });
+    table.push(
+      ['single run (rendition.run)', `${f.singleRunMs} ms`],
+      [
+        `segments: ${f.segments} × ${f.segmentSec} s on ${f.workers} workers`,
+        `${f.segmentStageMs} ms`,
+      ],
+      ['audio once', `${f.audioMs} ms`],
+      ['join (-c copy)', `${f.joinMs} ms`],
+      ['segment pipeline total', `${f.segmentPipelineMs} ms`],
+      ['speedup (physical limit = workers)', `${f.speedup}×`],
+      [
+        'one segment alone / encode speed',
+        `${f.oneSegmentAloneMs} ms / ${f.encodeSpeedX}× real time`,
+      ]
+    );
+    console.log(table.toString());
+    const model = new Table({
+      head: [
+        'AWS model 1 h',
+        'seg s',
+        'download',
+        'slowest seg',
+        'join',
+        'upload',
+        'total s',
+        'dominant',
+        'GB-s',
+        'USD',
+      ],
+    });
+    for (const r of f.model) {
+      model.push([
+        `${r.segments} segments`,
+        r.segmentSec,
+        r.downloadSec,
+        r.slowestSegmentSec,
+        r.joinSec,
+        r.uploadSec,
+        r.totalSec,
+        r.dominant,
+        r.lambdaGbSec,
+        r.costUsd,
+      ]);
+    }
+    model.push(['anchor (bnusunny)', '', '', '', '', '', 230, '', '', '']);
+    console.log(model.toString());
+  }
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

@@ -62,10 +62,13 @@ export interface PreFanOutMapProps {
   /** Child executions at once; a Distributed Map allows far more than an inline Map's 40. @default 100 */
   readonly maxConcurrency?: number;
   /**
-   * Failed items tolerated before the Map Run fails. The default tolerates
-   * all: the consumers of the items detect what is missing and fail their own
-   * branch, so the fan-out policy (timeouts, fallbacks) decides.
-   * @default 100
+   * Failed items tolerated before the Map Run fails. Either way the FanOut
+   * runs next (the Map's Catch goes there): the consumers of the items detect
+   * what is missing and fail their own branch, so the fan-out policy
+   * (timeouts, fallbacks) decides. Not set by default, because LocalStack
+   * 4.14.0's ASL parser rejects the field (docs/localstack.md), and a Map Run
+   * that stops at the first failed item saves the remaining encodes.
+   * @default - none: the first failed item fails the Map Run
    */
   readonly toleratedFailurePercentage?: number;
 }
@@ -678,7 +681,9 @@ export class MapFanOutFanIn extends Construct {
       }),
       itemSelector: p.itemSelector ?? { 'item.$': '$$.Map.Item.Value' },
       maxConcurrency,
-      toleratedFailurePercentage: p.toleratedFailurePercentage ?? 100,
+      ...(p.toleratedFailurePercentage !== undefined && {
+        toleratedFailurePercentage: p.toleratedFailurePercentage,
+      }),
       resultWriterV2: new sfn.ResultWriterV2({ bucket: p.bucket, prefix: p.resultPrefix }),
       // The results are in S3 (ResultWriter) and in the items' own records; the state keeps none.
       resultPath: sfn.JsonPath.DISCARD,

@@ -307,7 +307,6 @@ describe('workflow', () => {
     expect(segments).toMatchObject({
       Type: 'Map',
       MaxConcurrency: 100,
-      ToleratedFailurePercentage: 100,
       ResultPath: null,
       Next: 'FanOut',
       ItemReader: {
@@ -318,6 +317,10 @@ describe('workflow', () => {
       ResultWriter: { Parameters: { Prefix: 'outputs/_segment-runs/' } },
     });
     expect(segments.ItemProcessor.ProcessorConfig.Mode).toBe('DISTRIBUTED');
+    // A failed Map Run still reaches the FanOut, where the joins report the missing segments.
+    expect(segments.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.preFanOutFailure', Next: 'FanOut' },
+    ]);
     expect(segments.ItemProcessor.States.RunRenditionSegment?.Type).toBe('Task');
     expect(segments.ItemProcessor.States.RunRenditionSegment?.TimeoutSeconds).toBeGreaterThan(0);
     expect(asl.States.FanOut).toMatchObject({ Type: 'Map', MaxConcurrency: 10, Next: 'Aggregate' });
