@@ -7,9 +7,11 @@
  *   (e) encode time of the old vs the current ffmpeg build (bench/ffmpeg-builds.ts);
  *   (f) event fan-out throughput, TopicFanOut → QueueWorker, batch size 1 / 10 / 100 (bench/event-fan-out.ts).
  *   (dmap) issue #10 (b): a Distributed Map of trivial items, per item and peak runtime RSS
- *          (bench/distributed-map.ts).
- * Options: --only a,b,c,d,e,f,dmap   --sizes 10,100,1000   --seconds 30   --large-mib 500
- *          --messages 10000   --dmap-sizes 1000,10000
+ *          (bench/distributed-map.ts);
+ *   (seg) issue #10 (a) and (c): segment-parallel vs single-run rendition of a 1080p source
+ *          with audio, and the AWS time/cost model built from it (bench/segments.ts).
+ * Options: --only a,b,c,d,e,f,dmap,seg   --sizes 10,100,1000   --seconds 30   --large-mib 500
+ *          --messages 10000   --dmap-sizes 1000,10000   --segment-seconds 600
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -39,14 +41,20 @@ import { benchFfmpegBuilds } from './ffmpeg-builds.js';
 import { synthFanOutApp } from './fixtures/fanout-app.js';
 import { handler as trivialWorker } from './fixtures/trivial/worker.js';
 import { benchRangeReads } from './range-reads.js';
+import { benchSegments } from './segments.js';
 
 const opts = new Command()
-  .option('--only <parts>', 'which benchmarks: a,b,c,d,e,f,dmap', 'a,b,c,d,e,f,dmap')
+  .option('--only <parts>', 'which benchmarks: a,b,c,d,e,f,dmap,seg', 'a,b,c,d,e,f,dmap,seg')
   .option('--messages <n>', 'messages published per scenario in (f)', '10000')
   .option('--dmap-sizes <n,...>', 'Distributed Map sizes (issue #10 b)', '1000,10000')
   .option('--large-mib <n>', 'source size for (d)', '500')
   .option('--sizes <n,...>', 'fan-out sizes for (b)', '10,100,1000')
   .option('--seconds <s>', 'clip length for (a)', '30')
+  .option(
+    '--segment-seconds <s>',
+    '1080p source length for (seg), segment-parallel vs single run',
+    '600'
+  )
   .parse()
   .opts<{
     only: string;
@@ -55,6 +63,7 @@ const opts = new Command()
     largeMib: string;
     messages: string;
     dmapSizes: string;
+    segmentSeconds: string;
   }>();
 const parts = new Set(opts.only.split(','));
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -450,6 +459,57 @@ const main = async () => {
       ]);
     }
     console.log(table.toString());
+  }
+  if (parts.has('seg')) {
+    const f = await benchSegments(Number(opts.segmentSeconds));
+    results.segments = f;
+    const table = new Table({ head: [`(seg) ${f.sourceSec} s 1080p+audio → 720p`, 'value'] });
+    table.push(
+      ['single run (rendition.run)', `${f.singleRunMs} ms`],
+      [
+        `segments: ${f.segments} × ${f.segmentSec} s on ${f.workers} workers`,
+        `${f.segmentStageMs} ms`,
+      ],
+      ['audio once', `${f.audioMs} ms`],
+      ['join (-c copy)', `${f.joinMs} ms`],
+      ['segment pipeline total', `${f.segmentPipelineMs} ms`],
+      ['speedup (physical limit = workers)', `${f.speedup}×`],
+      [
+        'one segment alone / encode speed',
+        `${f.oneSegmentAloneMs} ms / ${f.encodeSpeedX}× real time`,
+      ]
+    );
+    console.log(table.toString());
+    const model = new Table({
+      head: [
+        'AWS model 1 h',
+        'seg s',
+        'download',
+        'slowest seg',
+        'join',
+        'upload',
+        'total s',
+        'dominant',
+        'GB-s',
+        'USD',
+      ],
+    });
+    for (const r of f.model) {
+      model.push([
+        `${r.segments} segments`,
+        r.segmentSec,
+        r.downloadSec,
+        r.slowestSegmentSec,
+        r.joinSec,
+        r.uploadSec,
+        r.totalSec,
+        r.dominant,
+        r.lambdaGbSec,
+        r.costUsd,
+      ]);
+    }
+    model.push(['anchor (bnusunny)', '', '', '', '', '', 230, '', '', '']);
+    console.log(model.toString());
   }
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });

@@ -73,3 +73,9 @@ export const compareSequencers = (a: string, b: string): number => {
   const pb = b.toUpperCase().padStart(width, '0');
   return pa < pb ? -1 : pa > pb ? 1 : 0;
 };
+
+/** The segment items the Plan writes for the segment Distributed Map (internal). */
+export const segmentItemsKey = (videoId: string): string =>
+  artifactKey(videoId, '_work/segments/items.json');
+/** Where the segment Distributed Map's ResultWriter writes (Step Functions adds the Map Run id). */
+export const SEGMENT_RUNS_PREFIX = `${OUTPUT_PREFIX}_segment-runs/`;

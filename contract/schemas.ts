@@ -99,8 +99,19 @@ export const BranchSchema = z.looseObject({
 });
 export type Branch = z.infer<typeof BranchSchema>;
 
+/**
+ * Where the Plan wrote the items of the segment Distributed Map (a JSON array
+ * in the output bucket), when some rendition is segmented.
+ */
+export const SegmentItemsRefSchema = z.object({
+  key: z.string().check(z.minLength(1)),
+  count: z.int().check(z.positive()),
+});
+export type SegmentItemsRef = z.infer<typeof SegmentItemsRefSchema>;
+
 export const PlanSchema = z.object({
   branches: z.array(BranchSchema).check(z.minLength(1)),
+  segments: z.optional(SegmentItemsRefSchema),
   /** How long the plan task ran (ms), for the cost estimate. */
   taskDurationMs: z.optional(z.number().check(z.nonnegative())),
 });
@@ -205,7 +216,7 @@ export type VideoStatus = z.infer<typeof VideoStatusSchema>;
  * Bumped on any change a reader could notice. 2: `branches[].name` became `id`;
  * `finishedAt`. 3: fan-out policies: `policy`, `fanOut`, and per branch `role`,
  * `fallbackFor` and the statuses TIMED_OUT, SKIPPED and SENT. 4: `tenant`, `estimatedCostUsd`,
- * `costBreakdown` (contract/cost.ts) and `redrive`.
+ * `costBreakdown` (contract/cost.ts), `redrive`, and a segmented rendition's `segmentation`.
  */
 export const MANIFEST_SCHEMA_VERSION = 4;
 
@@ -223,8 +234,15 @@ export const ManifestBranchStatusSchema = z.enum([
 ]);
 export type ManifestBranchStatus = z.infer<typeof ManifestBranchStatusSchema>;
 
+/** How a rendition was segmented, as the plan chose it (present only on segmented renditions). */
+export const ManifestSegmentationSchema = z.object({
+  count: z.int().check(z.positive()),
+  lengthSec: z.number().check(z.positive()),
+});
+
 export const ManifestBranchSchema = z.extend(BranchResultSchema, {
   status: ManifestBranchStatusSchema,
+  segmentation: z.optional(ManifestSegmentationSchema),
   role: BranchRoleSchema,
   /** The id of the branch this one stood in for; null unless it is a fallback. */
   fallbackFor: z.nullable(BranchIdSchema),

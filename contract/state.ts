@@ -7,6 +7,8 @@ export const STATE_PATHS = {
   /** Prepare step results. */
   probe: '$.probe',
   plan: '$.plan',
+  /** The segment items file (SegmentItemsRef); absent when no rendition is segmented. */
+  segments: '$.plan.segments',
   /** The array the Map fans out over. */
   branches: '$.plan.branches',
   /** The fan-out policy (contract/policy.ts), written by the first state. */
@@ -46,6 +48,8 @@ export const STATE_NAMES = {
   branchFailed: 'BranchFailed',
   aggregate: 'Aggregate',
   applyPolicy: 'ApplyPolicy',
+  /** The Distributed Map that encodes the segments of long renditions before the FanOut. */
+  segments: 'Segments',
   /** The Parallel that runs a fallback kind in place of its failed or timed-out origin. */
   fallBack: (fallbackKind: string): string => `FallBackTo${pascalCase(fallbackKind)}`,
   /** The Pass that reports an origin together with its fallback's ref. */

@@ -53,7 +53,23 @@ export interface Progress {
   live: ReadonlyMap<string, LiveBranch>;
   manifest?: Manifest;
   elapsedMs: number;
+  /**
+   * Segments encoded so far per segmented rendition branch (by id), from the
+   * segment files in S3; one line per rendition, never one per segment.
+   */
+  segments?: ReadonlyMap<string, SegmentProgress>;
 }
+
+export interface SegmentProgress {
+  done: number;
+  total: number;
+}
+
+/** `720p: 23/60 segments`: the live view's line for one segmented rendition. */
+export const segmentLine = (branch: Branch, progress: SegmentProgress): string => {
+  const height = (branch as { height?: number }).height;
+  return `${height ? `${height}p` : branch.id}: ${progress.done}/${progress.total} segments`;
+};
 
 const errorText = (e: { name: string; message: string } | null): string | null =>
   e ? `${e.name}: ${e.message}` : null;
@@ -451,6 +467,14 @@ export const liveEntries = (p: Progress, width = SCREEN_WIDTH): LiveEntry[] => {
       r.status === 'failed' && r.errorName ? `failed  ${r.errorName}` : r.status,
     ];
     entries.push({ key: `branch:${r.id}`, text: truncate(cells.join('  '), width) });
+    const seg = p.segments?.get(r.id);
+    const planned = p.plan?.find((b) => b.id === r.id);
+    if (seg && planned) {
+      entries.push({
+        key: `segments:${r.id}`,
+        text: truncate(`      ${segmentLine(planned, seg)}`, width),
+      });
+    }
   }
   return entries;
 };

@@ -1,6 +1,12 @@
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { type Manifest, ManifestSchema, manifestKey } from '../../contract/index.js';
+import {
+  artifactKey,
+  type Branch,
+  type Manifest,
+  ManifestSchema,
+  manifestKey,
+} from '../../contract/index.js';
 import { isNotFound } from './aws.js';
 import { CliError } from './config.js';
 import { progressFromHistory, readHistory } from './history.js';
@@ -14,6 +20,7 @@ import {
   renderExecution,
   rowsOf,
   SCREEN_WIDTH,
+  type SegmentProgress,
   ttyFrame,
 } from './render.js';
 
@@ -79,6 +86,42 @@ export const readManifest = (
   videoId: string
 ): Promise<Manifest | undefined> => getJson(s3, bucket, manifestKey(videoId), ManifestSchema);
 
+/** Objects under a prefix (paged), for counting segment files. */
+const countObjects = async (s3: S3Client, bucket: string, prefix: string): Promise<number> => {
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })
+    );
+    count += page.KeyCount ?? page.Contents?.length ?? 0;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return count;
+};
+
+/**
+ * Segments encoded so far per segmented rendition of the plan: a segment's file
+ * exists only once it was encoded (`_work/segments/<rendition id>/`).
+ */
+export const readSegmentProgress = async (
+  s3: S3Client,
+  bucket: string,
+  videoId: string,
+  plan: readonly Branch[]
+): Promise<Map<string, SegmentProgress>> => {
+  const segmented = plan.flatMap((b) => {
+    const total = (b as { segmentation?: { count: number } }).segmentation?.count;
+    return total ? [{ id: b.id, total }] : [];
+  });
+  const counts = await Promise.all(
+    segmented.map(({ id }) =>
+      countObjects(s3, bucket, artifactKey(videoId, `_work/segments/${id}/`))
+    )
+  );
+  return new Map(segmented.map(({ id, total }, i) => [id, { done: counts[i] ?? 0, total }]));
+};
+
 export const describeExecution = async (
   sfn: SFNClient,
   executionArn: string
@@ -109,6 +152,11 @@ export const createSnapshotter = (t: WatchTarget, videoId: string) => {
       execution.status === 'NOT_FOUND'
         ? { plan: undefined, branches: new Map() }
         : progressFromHistory(await readHistory(t.sfn, executionArn));
+    // Segment progress only while it can change: the manifest already says how it ended.
+    const segments =
+      history.plan && !manifest
+        ? await readSegmentProgress(t.s3, t.outputBucket, videoId, history.plan)
+        : undefined;
     return {
       videoId,
       execution,
@@ -116,6 +164,7 @@ export const createSnapshotter = (t: WatchTarget, videoId: string) => {
       live: history.branches,
       manifest,
       elapsedMs: 0,
+      ...(segments && segments.size > 0 && { segments }),
     };
   };
 };

@@ -3,6 +3,7 @@ import type { LiveBranch } from '../src/history.js';
 import {
   formatDuration,
   formatUsd,
+  liveEntries,
   type Progress,
   renderBranchTable,
   renderCost,
@@ -432,5 +433,43 @@ describe('policy in the summary', () => {
       ['rendition-720p-fallback', 'succeeded', 'primary, fallback for rendition-720p'],
     ]);
     expect(status).toContain('1/1 branches succeeded; 1 fell back, 1 timed out');
+  });
+});
+
+describe('segment progress in the live view', () => {
+  it('shows one "720p: 23/60 segments" line per segmented rendition, never one per segment', () => {
+    // Prepare
+    const segmentation = {
+      count: 60,
+      lengthSec: 60,
+      framesPerSegment: 1500,
+      gopFrames: 50,
+      frameRate: 25,
+    };
+    const progress: Progress = {
+      videoId: VIDEO_ID,
+      execution: { status: 'RUNNING' },
+      plan: [
+        { id: 'rendition-360p', kind: 'rendition', height: 360, role: 'secondary', segmentation },
+        { id: 'rendition-720p', kind: 'rendition', height: 720, segmentation },
+        { id: 'metadata', kind: 'metadata' },
+      ],
+      live: new Map(),
+      elapsedMs: 0,
+      segments: new Map([
+        ['rendition-360p', { done: 60, total: 60 }],
+        ['rendition-720p', { done: 23, total: 60 }],
+      ]),
+    };
+
+    // Act
+    const lines = liveEntries(progress).map((e) => e.text);
+
+    // Assess
+    expect(lines.filter((l) => l.includes('segments'))).toEqual([
+      '      360p: 60/60 segments',
+      '      720p: 23/60 segments',
+    ]);
+    expect(lines.filter((l) => /-s\d{4}/.test(l))).toEqual([]);
   });
 });

@@ -183,8 +183,18 @@ export const settleBranches = (
       });
       return { branch, role, entries, succeeded: false };
     }
+    const first = attemptEntry(
+      branch.id,
+      branch.kind,
+      role,
+      null,
+      ref,
+      records.get(branch.id) ?? 'missing'
+    );
+    // From the plan, not the record: a segmented rendition that failed or timed out still says how it was cut.
+    const cut = (branch as { segmentation?: { count: number; lengthSec: number } }).segmentation;
     entries.push(
-      attemptEntry(branch.id, branch.kind, role, null, ref, records.get(branch.id) ?? 'missing')
+      cut ? { ...first, segmentation: { count: cut.count, lengthSec: cut.lengthSec } } : first
     );
     let origin = branch;
     let at = ref;

@@ -43,6 +43,17 @@ export interface PlanConfig {
   readonly renditionHeights: readonly number[];
   /** Upper bound on branches per video; more is an InvalidVideoError. */
   readonly maxBranches: number;
+  /** Sources longer than this (seconds) get segment-parallel renditions; shorter ones one run. */
+  readonly segmentThresholdSec: number;
+  /** Target segment length in seconds (rounded up to whole 2 s GOPs). */
+  readonly segmentLengthSec: number;
+  /** At most this many segments per rendition: the plan lengthens segments rather than exceed it. */
+  readonly maxSegments: number;
+  /**
+   * Longest segment (seconds of source) the segment function encodes well within
+   * its timeout at its memory; a source needing longer segments is refused.
+   */
+  readonly maxSegmentSec: number;
 }
 
 export const DEFAULT_PLAN_CONFIG: PlanConfig = {
@@ -50,6 +61,13 @@ export const DEFAULT_PLAN_CONFIG: PlanConfig = {
   thumbnailWidth: 320,
   renditionHeights: [360, 720],
   maxBranches: 1000,
+  // For the 2 GiB, 600 s rendition-segment function: 1080p → 720p `veryfast` runs at
+  // several times real time on ~1.2 vCPU, so 300 s of source leaves over half the
+  // timeout spare; 120 segments of 30 s cover one hour.
+  segmentThresholdSec: 120,
+  segmentLengthSec: 30,
+  maxSegments: 120,
+  maxSegmentSec: 300,
 };
 
 /** Milliseconds a tool may still run; evaluated just before spawning, so earlier work counts. */
@@ -69,6 +87,13 @@ export interface RunContext {
   /** A private temp directory, removed after the branch. */
   readonly workDir: string;
   readonly timeBudget: TimeBudget;
+  /**
+   * Where a tool reads an object this video already stored in the output
+   * bucket (a presigned GET in Lambda, a path in tests), or undefined when it
+   * is not there. The segmented rendition's join reads its segments with it.
+   * @default - none: a kind that needs it fails with a MediaToolError
+   */
+  readonly outputUrl?: (key: string) => Promise<string | undefined>;
 }
 
 /** An artifact the branch produced, not yet uploaded: a local file or (small) bytes. */

@@ -9,6 +9,7 @@ import {
 import type { BranchKind, PlanConfig } from './kind.js';
 import { metadata } from './metadata.js';
 import { rendition, renditionFallback } from './rendition.js';
+import { renditionSegment } from './rendition-segment.js';
 import { thumbnail } from './thumbnail.js';
 
 /**
@@ -16,7 +17,13 @@ import { thumbnail } from './thumbnail.js';
  * for the plan, the worker's dispatch, the schema union and the stack (one
  * Lambda function per kind, sized by the kind) to pick it up.
  */
-export const BRANCH_KINDS = [thumbnail, rendition, metadata, renditionFallback] as const;
+export const BRANCH_KINDS = [
+  thumbnail,
+  rendition,
+  metadata,
+  renditionFallback,
+  renditionSegment,
+] as const;
 
 export type BranchKindName = (typeof BRANCH_KINDS)[number]['kind'];
 /** A branch of any registered kind, with its kind's parameters. */

@@ -8,7 +8,15 @@ import {
   type ProbeResult,
 } from '../../contract/index.js';
 import { inputOptions, runFfmpeg } from '../shared/media.js';
-import type { BranchKind, TimeBudget } from './kind.js';
+import type { BranchKind, RunContext, TimeBudget } from './kind.js';
+import {
+  encodeAudio,
+  joinSegments,
+  planSegmentation,
+  type Segmentation,
+  SegmentationSchema,
+  segmentRelativeKey,
+} from './segmentation.js';
 
 const RenditionBranchSchema = z.object({
   id: BranchIdSchema,
@@ -16,6 +24,12 @@ const RenditionBranchSchema = z.object({
   height: z.int().check(z.positive()),
   /** Set on every rendition but the main one (the highest that fits): only the main one decides playability. */
   role: z.optional(z.literal('secondary')),
+  /**
+   * Set when the source is longer than the segment threshold: the segment
+   * Distributed Map encodes the segments before the FanOut, and this branch
+   * joins them (and the audio) without re-encoding.
+   */
+  segmentation: z.optional(SegmentationSchema),
 });
 export type RenditionBranch = z.infer<typeof RenditionBranchSchema>;
 
@@ -47,15 +61,22 @@ export const rendition: BranchKind<typeof RenditionBranchSchema> = {
   plan: (probe, config) => {
     const heights = renditionHeightsFor(probe.height, config.renditionHeights);
     const main = Math.max(...heights);
+    const segmentation = planSegmentation(probe, config);
     return heights.map((height) => ({
       id: `rendition-${height}p`,
       kind: 'rendition' as const,
       height,
       ...(height !== main && { role: 'secondary' as const }),
+      ...(segmentation && { segmentation }),
     }));
   },
-  async run(branch, { videoId, probe, input, workDir, timeBudget }) {
+  async run(branch, context) {
+    const { videoId, probe, input, workDir, timeBudget } = context;
     const out = join(workDir, `${branch.id}.mp4`);
+    if (branch.segmentation) {
+      await join_(branch.id, branch.segmentation, out, context);
+      return [{ key: renditionKey(videoId, branch.height), contentType: 'video/mp4', path: out }];
+    }
     await encode({ input, out, height: branch.height, preset: 'veryfast', probe, timeBudget });
     return [{ key: renditionKey(videoId, branch.height), contentType: 'video/mp4', path: out }];
   },
@@ -139,5 +160,36 @@ const encode = async ({
   );
   if (((await stat(out).catch(() => null))?.size ?? 0) === 0) {
     throw new MediaToolError('ffmpeg produced an empty rendition');
+  }
+};
+
+/**
+ * The fan-in of one segmented rendition: every segment must be there (a
+ * missing one fails the branch, so the policy's fallback runs), the audio is
+ * encoded once from the source, and both are joined without re-encoding.
+ */
+const join_ = async (
+  branchId: string,
+  segmentation: Segmentation,
+  out: string,
+  { videoId, probe, input, workDir, timeBudget, outputUrl }: RunContext
+): Promise<void> => {
+  if (!outputUrl) throw new MediaToolError('this runner cannot read segments (no outputUrl)');
+  const keys = Array.from({ length: segmentation.count }, (_, i) =>
+    artifactKey(videoId, segmentRelativeKey(branchId, i))
+  );
+  const urls = await Promise.all(keys.map((k) => outputUrl(k)));
+  const missing = urls.flatMap((u, i) => (u === undefined ? [i] : []));
+  if (missing.length > 0) {
+    throw new MediaToolError(
+      `${missing.length} of ${segmentation.count} segments missing (first: segment ${missing[0]}); ` +
+        'their segment branches failed or did not run'
+    );
+  }
+  const audio = probe.audioCodec === null ? null : join(workDir, 'audio.m4a');
+  if (audio) await encodeAudio(input, audio, timeBudget);
+  await joinSegments({ segments: urls as string[], audio, out, workDir, timeBudget });
+  if (((await stat(out).catch(() => null))?.size ?? 0) === 0) {
+    throw new MediaToolError('ffmpeg produced an empty joined rendition');
   }
 };

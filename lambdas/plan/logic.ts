@@ -1,5 +1,15 @@
-import { InvalidEventError, type Plan, type RedriveRequest } from '../../contract/index.js';
-import { DEFAULT_PLAN_CONFIG, type PlanConfig } from '../branch-kinds/index.js';
+import {
+  InvalidEventError,
+  type Plan,
+  type RedriveRequest,
+  segmentItemsKey,
+} from '../../contract/index.js';
+import {
+  DEFAULT_PLAN_CONFIG,
+  type PlanConfig,
+  type RenditionBranch,
+  segmentItemsFor,
+} from '../branch-kinds/index.js';
 
 const intFrom = (name: string, raw: string | undefined, fallback: number, min: number): number => {
   if (raw === undefined || raw.trim() === '') return fallback;
@@ -10,7 +20,11 @@ const intFrom = (name: string, raw: string | undefined, fallback: number, min: n
   return n;
 };
 
-/** Reads THUMBNAIL_COUNT, THUMBNAIL_WIDTH, RENDITION_HEIGHTS, MAX_BRANCHES. Bad values fail loudly. */
+/**
+ * Reads THUMBNAIL_COUNT, THUMBNAIL_WIDTH, RENDITION_HEIGHTS, MAX_BRANCHES,
+ * SEGMENT_THRESHOLD_SEC, SEGMENT_LENGTH_SEC, MAX_SEGMENTS, MAX_SEGMENT_SEC.
+ * Bad values fail loudly.
+ */
 export const planConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): PlanConfig => ({
   thumbnailCount: intFrom(
     'THUMBNAIL_COUNT',
@@ -28,6 +42,25 @@ export const planConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): PlanCon
     ? env.RENDITION_HEIGHTS.split(',').map((h) => intFrom('RENDITION_HEIGHTS', h, 0, 2))
     : DEFAULT_PLAN_CONFIG.renditionHeights,
   maxBranches: intFrom('MAX_BRANCHES', env.MAX_BRANCHES, DEFAULT_PLAN_CONFIG.maxBranches, 1),
+  segmentThresholdSec: intFrom(
+    'SEGMENT_THRESHOLD_SEC',
+    env.SEGMENT_THRESHOLD_SEC,
+    DEFAULT_PLAN_CONFIG.segmentThresholdSec,
+    1
+  ),
+  segmentLengthSec: intFrom(
+    'SEGMENT_LENGTH_SEC',
+    env.SEGMENT_LENGTH_SEC,
+    DEFAULT_PLAN_CONFIG.segmentLengthSec,
+    1
+  ),
+  maxSegments: intFrom('MAX_SEGMENTS', env.MAX_SEGMENTS, DEFAULT_PLAN_CONFIG.maxSegments, 2),
+  maxSegmentSec: intFrom(
+    'MAX_SEGMENT_SEC',
+    env.MAX_SEGMENT_SEC,
+    DEFAULT_PLAN_CONFIG.maxSegmentSec,
+    1
+  ),
 });
 
 /**
@@ -49,4 +82,24 @@ export const planForRedrive = (plan: Plan, redrive: RedriveRequest | undefined):
     );
   }
   return { branches };
+};
+
+/**
+ * Writes the segment items of every segmented rendition (one JSON array, the
+ * Distributed Map's ItemReader input) and returns the plan with a reference to
+ * them. A plan without segmented renditions is returned unchanged and nothing
+ * is written. The key is per video, so a retried Plan overwrites the same file.
+ */
+export const withSegmentItems = async (
+  plan: Plan,
+  videoId: string,
+  write: (key: string, items: unknown[]) => Promise<void>
+): Promise<Plan> => {
+  const items = plan.branches.flatMap((b) =>
+    b.kind === 'rendition' ? segmentItemsFor(b as RenditionBranch) : []
+  );
+  if (items.length === 0) return plan;
+  const key = segmentItemsKey(videoId);
+  await write(key, items);
+  return { ...plan, segments: { key, count: items.length } };
 };

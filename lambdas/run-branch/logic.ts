@@ -17,7 +17,14 @@ import {
 } from '../../contract/index.js';
 import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
 import { logger, metrics } from '../shared/powertools.js';
-import { getJsonIfExists, presignSource, putBytes, putFile, putJson } from '../shared/s3.js';
+import {
+  getJsonIfExists,
+  headIfExists,
+  presignSource,
+  putBytes,
+  putFile,
+  putJson,
+} from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';
 import { metricTenant } from '../shared/tenant-metrics.js';
 import { withTempDir } from '../shared/tmp.js';
@@ -57,6 +64,11 @@ export interface RunBranchOptions {
   timeBudget: TimeBudget;
   /** Where tools read the source. @default a presigned GET URL of the exact version */
   sourceUrl?: (input: BranchInput) => Promise<string>;
+  /**
+   * Where tools read an object of the output bucket (a segment, for the join).
+   * @default a presigned GET when the object exists, else undefined
+   */
+  outputUrl?: (key: string) => Promise<string | undefined>;
   now?: () => Date;
   /**
    * When set, a SUCCEEDED branch that is not demoted (`role: secondary`, on
@@ -141,6 +153,10 @@ export const runBranch = async (
     outputBucket,
     timeBudget,
     sourceUrl = (i) => presignSource(i.source, timeBudget() / 1000),
+    outputUrl = async (key) => {
+      const object = { bucket: outputBucket, key };
+      return (await headIfExists(object)) ? presignSource(object, timeBudget() / 1000) : undefined;
+    },
     now = () => new Date(),
     playableTopicArn,
   }: RunBranchOptions
@@ -213,6 +229,7 @@ export const runBranch = async (
         input: await sourceUrl(input),
         workDir,
         timeBudget,
+        outputUrl,
       });
       const uploaded: Artifact[] = [];
       for (const item of produced) uploaded.push(await upload(outputBucket, item));

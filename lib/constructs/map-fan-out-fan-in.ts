@@ -34,9 +34,50 @@ export interface PrepareStep {
   readonly resultPath: string;
 }
 
+/**
+ * A Distributed Map run between the prepare steps and the FanOut, over items a
+ * prepare step wrote to S3 as a JSON array (e.g. the segments of long
+ * renditions). Its results are not fanned in here: the FanOut branches that
+ * consume its work (e.g. a segmented rendition's join) gather what they need
+ * from S3, so the aggregator still sees one branch each (layered fan-in).
+ */
+export interface PreFanOutMapProps {
+  /** State name; stable, because it appears in execution history and the CLI. */
+  readonly stateName: string;
+  /** Runs one item; its input is `itemSelector` applied to the item. */
+  readonly worker: lambda.IFunction;
+  /** Name of the worker's task state in the child workflow. @default - `Run<stateName>Item` */
+  readonly itemStateName?: string;
+  /**
+   * JSONPath of `{ key, count }` in the state: the items file in `bucket`. The
+   * stage is skipped when the path is absent (nothing to do for this execution).
+   */
+  readonly itemsRefPath: string;
+  /** Holds the items file and receives the ResultWriter's output under `resultPrefix`. */
+  readonly bucket: s3.IBucket;
+  /** Key prefix of the ResultWriter's files (Step Functions adds the Map Run id). */
+  readonly resultPrefix: string;
+  /** @default - `{ "item.$": "$$.Map.Item.Value" }` */
+  readonly itemSelector?: Record<string, unknown>;
+  /** Child executions at once; a Distributed Map allows far more than an inline Map's 40. @default 100 */
+  readonly maxConcurrency?: number;
+  /**
+   * Failed items tolerated before the Map Run fails. Either way the FanOut
+   * runs next (the Map's Catch goes there): the consumers of the items detect
+   * what is missing and fail their own branch, so the fan-out policy
+   * (timeouts, fallbacks) decides. Not set by default, because LocalStack
+   * 4.14.0's ASL parser rejects the field (docs/localstack.md), and a Map Run
+   * that stops at the first failed item saves the remaining encodes.
+   * @default - none: the first failed item fails the Map Run
+   */
+  readonly toleratedFailurePercentage?: number;
+}
+
 export interface MapFanOutFanInProps {
   /** Steps run in order before the Map. Any failure skips to the aggregator with `$.failure`. @default - none */
   readonly prepare?: PrepareStep[];
+  /** A Distributed Map between the prepare steps and the FanOut. @default - none */
+  readonly preFanOut?: PreFanOutMapProps;
   /** JSONPath of the array of branches to fan out over. @default '$.plan.branches' */
   readonly branchesPath?: string;
   /**
@@ -551,6 +592,11 @@ export class MapFanOutFanIn extends Construct {
       invoke(step.name, step.handler, step.resultPath).addCatch(aggregate, catchToAggregate)
     );
     let definition: sfn.IChainable = this.map;
+    if (props.preFanOut) {
+      definition = this.preFanOutStage(props.preFanOut, this.map, (name, fn) =>
+        invoke(name, fn, undefined)
+      );
+    }
     for (const step of prepare.reverse()) {
       step.next(definition);
       definition = step;
@@ -606,9 +652,11 @@ export class MapFanOutFanIn extends Construct {
         'X-Ray tracing and log delivery (CloudWatch Logs vended-log APIs) do not support resource-level permissions.',
     });
     if (distributed) this.acknowledgeDistributedGrants(distributed.bucket);
+    if (props.preFanOut) this.acknowledgeDistributedGrants(props.preFanOut.bucket);
     // LambdaInvoke grants invoke on `<fn>` and `<fn>:*` (versions and aliases).
     for (const fn of [
       ...(props.prepare ?? []).map((p) => p.handler),
+      ...(props.preFanOut ? [props.preFanOut.worker] : []),
       ...props.workers.map((w) => w.handler),
       props.aggregator,
     ]) {
@@ -645,6 +693,45 @@ export class MapFanOutFanIn extends Construct {
       alarm('ExecutionsAborted', this.stateMachine.metricAborted(period)),
       alarm('ExecutionThrottled', this.stateMachine.metricThrottled(period)),
     ];
+  }
+
+  /**
+   * Choice (items present?) → Distributed Map over the S3 items → the FanOut.
+   * A failure of the Map Run itself (items unreadable, results unwritable, or
+   * failures past the tolerated percentage) is kept in `$.preFanOutFailure` and
+   * the FanOut still runs: the consuming branches fail with their own reason,
+   * and the policy decides, instead of the whole video failing here.
+   */
+  private preFanOutStage(
+    p: PreFanOutMapProps,
+    next: sfn.IChainable,
+    invoke: (name: string, fn: lambda.IFunction) => sfn.TaskStateBase
+  ): sfn.IChainable {
+    const maxConcurrency = p.maxConcurrency ?? 100;
+    if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) {
+      throw new Error(`${this.node.path}: preFanOut.maxConcurrency must be a positive integer`);
+    }
+    const dmap = new sfn.DistributedMap(this, p.stateName, {
+      stateName: p.stateName,
+      itemReader: new sfn.S3JsonItemReader({
+        bucket: p.bucket,
+        key: sfn.JsonPath.stringAt(`${p.itemsRefPath}.key`),
+      }),
+      itemSelector: p.itemSelector ?? { 'item.$': '$$.Map.Item.Value' },
+      maxConcurrency,
+      ...(p.toleratedFailurePercentage !== undefined && {
+        toleratedFailurePercentage: p.toleratedFailurePercentage,
+      }),
+      resultWriterV2: new sfn.ResultWriterV2({ bucket: p.bucket, prefix: p.resultPrefix }),
+      // The results are in S3 (ResultWriter) and in the items' own records; the state keeps none.
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    dmap.itemProcessor(invoke(p.itemStateName ?? `Run${p.stateName}Item`, p.worker));
+    dmap.addCatch(next, { resultPath: '$.preFanOutFailure', errors: ['States.ALL'] });
+    dmap.next(next);
+    return new sfn.Choice(this, `${p.stateName}Needed`, { stateName: `${p.stateName}Needed` })
+      .when(sfn.Condition.isPresent(p.itemsRefPath), dmap)
+      .otherwise(next);
   }
 
   /** The wildcards CDK's DistributedMap grants, each scoped as tightly as its ARN allows. */

@@ -24,6 +24,7 @@ import {
   OUTPUT_PREFIX,
   pascalCase,
   RETRYABLE_ERROR_NAMES,
+  SEGMENT_RUNS_PREFIX,
   STATE_NAMES,
   STATE_PATHS,
   type TenantQuotas,
@@ -31,6 +32,7 @@ import {
   tenantQuotasProblem,
   UPLOAD_PREFIX,
 } from '../../contract/index.js';
+import { DEFAULT_PLAN_CONFIG } from '../../lambdas/branch-kinds/kind.js';
 import { BRANCH_KINDS } from '../../lambdas/branch-kinds/registry.js';
 import { skipCheckov } from '../constructs/checkov.js';
 import { SECURE_BUCKET_DEFAULTS } from '../constructs/defaults.js';
@@ -141,6 +143,31 @@ export interface VideoPipelineStackProps extends StackProps {
    * @default Duration.hours(24)
    */
   readonly auditStaleAfter?: Duration;
+  /**
+   * Sources longer than this get segment-parallel renditions: segments encoded
+   * by the `Segments` Distributed Map, then joined without re-encoding by the
+   * rendition branch. Shorter sources keep the single run. Whole seconds.
+   * @default Duration.seconds(120)
+   */
+  readonly segmentThreshold?: Duration;
+  /**
+   * Target segment length, rounded up to whole 2 s GOPs. Whole seconds.
+   * @default Duration.seconds(30)
+   */
+  readonly segmentLength?: Duration;
+  /**
+   * At most this many segments per rendition; the plan lengthens segments
+   * rather than exceed it, and refuses a source whose segments would then take
+   * longer than the segment function can encode well within its timeout.
+   * @default 120
+   */
+  readonly maxSegments?: number;
+  /**
+   * Segments encoded at once (the Distributed Map's MaxConcurrency, across
+   * every rendition of one video).
+   * @default 100
+   */
+  readonly segmentConcurrency?: number;
 }
 
 /** The audit writer takes "up to 100 uploads or 5 s": an audit is not urgent, its requests add up. */
@@ -149,6 +176,8 @@ export const AUDIT_BATCHING_WINDOW = Duration.seconds(5);
 
 /** Receives before a held-back upload is dead-lettered: hours of backpressure at the 120 s cap. */
 export const STARTER_MAX_RECEIVE_COUNT = 100;
+/** Kinds run by the `Segments` Distributed Map, never by the FanOut. */
+const SEGMENT_KIND = 'rendition-segment';
 /** Kinds whose main branch makes a video playable (the primary and its fallback). */
 const PLAYABLE_KINDS: readonly string[] = ['rendition', 'rendition-fallback'];
 
@@ -254,6 +283,15 @@ export class VideoPipelineStack extends Stack {
       environment: {
         THUMBNAIL_COUNT: String(props.thumbnailCount ?? 3),
         RENDITION_HEIGHTS: (props.renditionHeights ?? [360, 720]).join(','),
+        SEGMENT_THRESHOLD_SEC: String(
+          props.segmentThreshold?.toSeconds() ?? DEFAULT_PLAN_CONFIG.segmentThresholdSec
+        ),
+        SEGMENT_LENGTH_SEC: String(
+          props.segmentLength?.toSeconds() ?? DEFAULT_PLAN_CONFIG.segmentLengthSec
+        ),
+        MAX_SEGMENTS: String(props.maxSegments ?? DEFAULT_PLAN_CONFIG.maxSegments),
+        // The plan writes the segment items of a long source here.
+        OUTPUT_BUCKET: this.outputBucket.bucketName,
       },
     });
     const awaitMode = props.awaitMode ?? 'primary';
@@ -314,14 +352,30 @@ export class VideoPipelineStack extends Stack {
         ...(fallback && { 'rendition-fallback': { fallbackFor: 'rendition' } }),
       },
     };
+    const segmentFn = branchFns.find(({ kind }) => kind === SEGMENT_KIND)!.fn;
     this.workflow = new MapFanOutFanIn(this, 'Workflow', {
       policy,
       prepare: [
         { name: STATE_NAMES.probe, handler: probe.function, resultPath: STATE_PATHS.probe },
         { name: STATE_NAMES.plan, handler: plan.function, resultPath: STATE_PATHS.plan },
       ],
+      // Segments of long renditions, before the FanOut: a 1-hour source needs more
+      // than the inline Map's 40 at once, and the join (the rendition branch in the
+      // FanOut) can only start once its segments exist (docs/segments.md).
+      preFanOut: {
+        stateName: STATE_NAMES.segments,
+        itemStateName: STATE_NAMES.runBranch(SEGMENT_KIND),
+        worker: segmentFn.function,
+        itemsRefPath: STATE_PATHS.segments,
+        bucket: this.outputBucket,
+        resultPrefix: SEGMENT_RUNS_PREFIX,
+        itemSelector: BRANCH_ITEM_SELECTOR,
+        maxConcurrency: props.segmentConcurrency ?? 100,
+      },
       branchSelector: BRANCH_ITEM_SELECTOR,
-      workers: branchFns.map(({ kind, fn }) => ({ kind, handler: fn.function })),
+      workers: branchFns
+        .filter(({ kind }) => kind !== SEGMENT_KIND)
+        .map(({ kind, fn }) => ({ kind, handler: fn.function })),
       aggregator: aggregate.function,
       maxConcurrency: props.mapMaxConcurrency ?? (policy.mode === 'sequential' ? 1 : 10),
       // Runtime.ExitError: the environment died (killed, crashed) before answering; the
@@ -436,6 +490,7 @@ export class VideoPipelineStack extends Stack {
         resources: [bucket.arnForObjects(`${prefix}*`)],
       });
     probe.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
+    plan.role.addToPolicy(write(this.outputBucket, OUTPUT_PREFIX));
     for (const { fn } of branchFns) {
       fn.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
       fn.role.addToPolicy(write(this.outputBucket, OUTPUT_PREFIX));
@@ -467,6 +522,7 @@ export class VideoPipelineStack extends Stack {
     const outputs = objects(this.outputBucket, OUTPUT_PREFIX);
     this.acknowledgeFindings([
       [probe, [uploads]],
+      [plan, [outputs]],
       ...branchFns.map(({ fn }): [PipelineFunction, string[]] => [fn, [uploads, outputs]]),
       [aggregate, [outputs]],
       [auditFn, [uploads, objects(this.outputBucket, AUDIT_PREFIX)]],

@@ -91,8 +91,8 @@ describe('checkov suppressions', () => {
     ).flatMap(([id, r]) =>
       (r.Metadata?.checkov?.skip ?? []).map((skip) => ({ resource: id, ...skip }))
     );
-    // Assess: 9 functions × 4, 10 log groups, 8 SSE-SQS queues, the access-log bucket.
-    expect(skips).toHaveLength(55);
+    // Assess: 10 functions × 4, 11 log groups, 8 SSE-SQS queues, the access-log bucket.
+    expect(skips).toHaveLength(60);
     for (const skip of skips) {
       expect(skip.id).toMatch(/^CKV_AWS_\d+$/);
       expect(skip.comment.length).toBeGreaterThan(20);
@@ -246,13 +246,14 @@ describe('workflow', () => {
     const withLayer = Object.entries(resources('AWS::Lambda::Function')).filter(
       ([, f]) => f.Properties.Layers
     );
-    // Assess: Probe and the four branch kinds (each declares usesFfmpeg in its sizing).
+    // Assess: Probe and the five branch kinds (each declares usesFfmpeg in its sizing).
     expect(layerIds).toHaveLength(1);
     expect(withLayer.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
       'MetadataBranch',
       'Probe',
       'RenditionBranch',
       'RenditionFallbackBranch',
+      'RenditionSegmentBranch',
       'ThumbnailBranch',
     ]);
     for (const [, fn] of withLayer) {
@@ -292,7 +293,36 @@ describe('workflow', () => {
       },
     });
     expect(asl.States.Probe.Next).toBe('Plan');
-    expect(asl.States.Plan.Next).toBe('FanOut');
+    // A long source's segments run in a Distributed Map before the FanOut; others skip it.
+    expect(asl.States.Plan.Next).toBe('SegmentsNeeded');
+    expect(asl.States.SegmentsNeeded).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.plan.segments', IsPresent: true, Next: 'Segments' }],
+      Default: 'FanOut',
+    });
+    const segments = asl.States.Segments as {
+      ItemReader: Record<string, unknown>;
+      ItemProcessor: { ProcessorConfig: Record<string, string>; States: typeof asl.States };
+    } & Record<string, unknown>;
+    expect(segments).toMatchObject({
+      Type: 'Map',
+      MaxConcurrency: 100,
+      ResultPath: null,
+      Next: 'FanOut',
+      ItemReader: {
+        Resource: 'arn:aws:states:::s3:getObject',
+        ReaderConfig: { InputType: 'JSON' },
+        Parameters: { 'Key.$': '$.plan.segments.key' },
+      },
+      ResultWriter: { Parameters: { Prefix: 'outputs/_segment-runs/' } },
+    });
+    expect(segments.ItemProcessor.ProcessorConfig.Mode).toBe('DISTRIBUTED');
+    // A failed Map Run still reaches the FanOut, where the joins report the missing segments.
+    expect(segments.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.preFanOutFailure', Next: 'FanOut' },
+    ]);
+    expect(segments.ItemProcessor.States.RunRenditionSegment?.Type).toBe('Task');
+    expect(segments.ItemProcessor.States.RunRenditionSegment?.TimeoutSeconds).toBeGreaterThan(0);
     expect(asl.States.FanOut).toMatchObject({ Type: 'Map', MaxConcurrency: 10, Next: 'Aggregate' });
     const mapStates = (asl.States.FanOut.ItemProcessor as { States: typeof asl.States }).States;
     expect(mapStates.RouteBranch.Type).toBe('Choice');

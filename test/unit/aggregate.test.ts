@@ -176,6 +176,41 @@ describe('aggregate', () => {
     );
   });
 
+  it("records a segmented rendition's segmentation (count, lengthSec) from the plan, under its branch", async () => {
+    // Prepare
+    const segmentation = {
+      count: 20,
+      lengthSec: 30,
+      framesPerSegment: 750,
+      gopFrames: 50,
+      frameRate: 25,
+    };
+    const branches = BRANCHES.map((b) => (b.id === 'rendition-360p' ? { ...b, segmentation } : b));
+    serveRecords(allSucceeded());
+
+    // Act
+    await aggregate(stateFactory(succeededRefs(), { plan: { branches } }), options);
+
+    // Assess
+    const byId = Object.fromEntries(writtenManifest().branches.map((b) => [b.id, b]));
+    expect(byId['rendition-360p']?.segmentation).toEqual({ count: 20, lengthSec: 30 });
+    expect(Object.keys(byId['rendition-360p']!).sort()).toEqual(
+      [
+        'id',
+        'kind',
+        'role',
+        'fallbackFor',
+        'status',
+        'artifacts',
+        'error',
+        'durationMs',
+        'finishedAt',
+        'segmentation',
+      ].sort()
+    );
+    expect(byId['thumb-01']).not.toHaveProperty('segmentation');
+  });
+
   it('is COMPLETE when every branch succeeded, passing each worker record through', async () => {
     // Prepare
     const records = allSucceeded();

@@ -1,5 +1,5 @@
 import '../helpers/env.js';
-import { S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { planConfigFromEnv } from '../../lambdas/plan/logic.js';
@@ -19,6 +19,10 @@ describe('planConfigFromEnv', () => {
       thumbnailWidth: 320,
       renditionHeights: [360, 720],
       maxBranches: 1000,
+      segmentThresholdSec: 120,
+      segmentLengthSec: 30,
+      maxSegments: 120,
+      maxSegmentSec: 300,
     });
   });
 
@@ -29,6 +33,10 @@ describe('planConfigFromEnv', () => {
       THUMBNAIL_WIDTH: '160',
       RENDITION_HEIGHTS: '240, 480,1080',
       MAX_BRANCHES: '50',
+      SEGMENT_THRESHOLD_SEC: '8',
+      SEGMENT_LENGTH_SEC: '2',
+      MAX_SEGMENTS: '60',
+      MAX_SEGMENT_SEC: '200',
     };
 
     // Act
@@ -40,6 +48,10 @@ describe('planConfigFromEnv', () => {
       thumbnailWidth: 160,
       renditionHeights: [240, 480, 1080],
       maxBranches: 50,
+      segmentThresholdSec: 8,
+      segmentLengthSec: 2,
+      maxSegments: 60,
+      maxSegmentSec: 200,
     });
   });
 
@@ -48,6 +60,8 @@ describe('planConfigFromEnv', () => {
     { env: { THUMBNAIL_COUNT: '-1' }, message: 'THUMBNAIL_COUNT: expected an integer >= 0' },
     { env: { THUMBNAIL_WIDTH: '1.5' }, message: 'THUMBNAIL_WIDTH: expected an integer >= 2' },
     { env: { MAX_BRANCHES: '0' }, message: 'MAX_BRANCHES: expected an integer >= 1' },
+    { env: { MAX_SEGMENTS: '1' }, message: 'MAX_SEGMENTS: expected an integer >= 2' },
+    { env: { SEGMENT_LENGTH_SEC: '2.5' }, message: 'SEGMENT_LENGTH_SEC: expected an integer >= 1' },
   ])('fails loudly on a misconfigured value: $env', ({ env, message }) => {
     // Act
     const act = () => planConfigFromEnv(env);
@@ -96,6 +110,43 @@ describe('plan handler', () => {
       'metadata',
     ]);
     expect(s3Mock.calls()).toHaveLength(0);
+  });
+
+  it('writes the segment items of a long source to S3 and references them in the plan', async () => {
+    // Prepare: 10 min at 25 fps, one 360p rendition, 30 s segments → 20 items
+    vi.stubEnv('OUTPUT_BUCKET', 'out-bucket');
+    vi.stubEnv('RENDITION_HEIGHTS', '360');
+    s3Mock.on(PutObjectCommand).resolves({});
+    const handler = await importHandler();
+    const event = {
+      videoId: 'long-1',
+      source: sourceFactory(),
+      probe: probeFactory({ durationSec: 600, frameRate: 25 }),
+    };
+
+    // Act
+    const plan = await handler(event, lambdaContextFactory());
+
+    // Assess
+    expect(plan.segments).toEqual({ key: 'outputs/long-1/_work/segments/items.json', count: 20 });
+    const puts = s3Mock.commandCalls(PutObjectCommand);
+    expect(puts).toHaveLength(1);
+    expect(puts[0]!.args[0].input).toMatchObject({
+      Bucket: 'out-bucket',
+      Key: 'outputs/long-1/_work/segments/items.json',
+    });
+    const items = JSON.parse(String(puts[0]!.args[0].input.Body)) as Array<Record<string, unknown>>;
+    expect(items).toHaveLength(20);
+    expect(items[0]).toMatchObject({
+      id: 'rendition-360p-s0000',
+      kind: 'rendition-segment',
+      rendition: 'rendition-360p',
+      index: 0,
+      segmentation: { count: 20, lengthSec: 30, framesPerSegment: 750 },
+    });
+    expect(plan.branches.find((b) => b.id === 'rendition-360p')).toMatchObject({
+      segmentation: { count: 20, lengthSec: 30 },
+    });
   });
 
   it('rejects input without a probe with InvalidEventError naming the field', async () => {

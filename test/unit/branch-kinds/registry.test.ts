@@ -22,8 +22,12 @@ import { probeFactory } from '../../helpers/factories.js';
  */
 const hd = probeFactory({ width: 1920, height: 1080, durationSec: 10 });
 const kindNames = BRANCH_KINDS.map((k) => k.kind);
-/** A fallback kind runs only in place of a failed origin (the policy's fallbackFor); it plans nothing. */
-const FALLBACK_ONLY = ['rendition-fallback'];
+/**
+ * Kinds that plan nothing: a fallback runs only in place of a failed origin
+ * (the policy's fallbackFor); a segment is listed by its segmented rendition
+ * and run by the segment Distributed Map, never by the FanOut.
+ */
+const FALLBACK_ONLY = ['rendition-fallback', 'rendition-segment'];
 const PLANNED_KINDS = BRANCH_KINDS.filter((k) => !FALLBACK_ONLY.includes(k.kind));
 
 describe('the registry of branch kinds', () => {

@@ -59,6 +59,7 @@ describe('a kind the code has never seen, in one registration slot', () => {
       'rendition',
       'trial-echo',
       'rendition-fallback',
+      'rendition-segment',
     ]);
   });
 

@@ -1,0 +1,262 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as z from 'zod/mini';
+import { InvalidVideoError, MediaToolError, type ProbeResult } from '../../contract/index.js';
+import { inputOptions, runFfmpeg, runTool } from '../shared/media.js';
+import type { PlanConfig, TimeBudget } from './kind.js';
+
+/**
+ * Segment-parallel renditions: the pure plan (how a long source is cut) and
+ * the three ffmpeg steps (one segment, the audio track, the join). The
+ * `rendition-segment` kind runs a segment; the `rendition` kind runs the join
+ * when its branch carries a `segmentation`.
+ *
+ * Frame-exact by construction: segment i encodes exactly the source frames
+ * [i·F, (i+1)·F) (the last one: to the end), each segment starts with a
+ * keyframe (every x264 run does) and has keyframes every `gopFrames` after,
+ * and F is a multiple of `gopFrames`, so the joined file has one GOP grid.
+ * Audio is encoded once for the whole file and muxed at the join: segment
+ * boundaries cannot cause audio gaps or priming drift.
+ */
+
+/** What the plan chose for one rendition, recorded in its branch and in the manifest. */
+export const SegmentationSchema = z.object({
+  count: z.int().check(z.gte(2)),
+  /** Seconds per segment (the last one may be up to 1.5× this). */
+  lengthSec: z.number().check(z.positive()),
+  framesPerSegment: z.int().check(z.positive()),
+  gopFrames: z.int().check(z.positive()),
+  /** The source's frame rate the frame arithmetic uses. */
+  frameRate: z.number().check(z.positive()),
+});
+export type Segmentation = z.infer<typeof SegmentationSchema>;
+
+/** Planning knobs of segmentation (documented on PlanConfig). */
+export type SegmentConfig = Pick<
+  PlanConfig,
+  'segmentThresholdSec' | 'segmentLengthSec' | 'maxSegments' | 'maxSegmentSec'
+>;
+
+/** Two seconds of frames (at least one): the GOP grid every segment and the join share. */
+export const gopFramesFor = (frameRate: number): number => Math.max(1, Math.round(frameRate * 2));
+
+/**
+ * How one source is cut, or null for the single-run path (short source, or a
+ * frame rate the probe could not tell). Pure. Throws InvalidVideoError when
+ * even `maxSegments` segments would each be longer than `maxSegmentSec`.
+ */
+export const planSegmentation = (
+  probe: Pick<ProbeResult, 'durationSec' | 'frameRate'>,
+  config: SegmentConfig
+): Segmentation | null => {
+  const { durationSec, frameRate } = probe;
+  if (durationSec <= config.segmentThresholdSec || !(frameRate > 0)) return null;
+  const gop = gopFramesFor(frameRate);
+  const totalFrames = Math.round(durationSec * frameRate);
+  const gops = (frames: number) => Math.max(1, Math.ceil(frames / gop));
+  let perSegment = gops(config.segmentLengthSec * frameRate) * gop;
+  if (Math.ceil(totalFrames / perSegment) > config.maxSegments) {
+    // Lengthen rather than exceed the bound.
+    perSegment = gops(totalFrames / config.maxSegments) * gop;
+  }
+  // A tail shorter than half a segment joins the previous one: the duration is an
+  // estimate (the container's, often the longer audio's), and a segment starting
+  // past the last video frame would have nothing to encode.
+  const full = Math.floor(totalFrames / perSegment);
+  const tail = totalFrames - full * perSegment;
+  const count = Math.max(1, tail * 2 >= perSegment ? full + 1 : full);
+  const lengthSec = perSegment / frameRate;
+  const longest = (totalFrames - (count - 1) * perSegment) / frameRate;
+  if (Math.max(lengthSec, longest) > config.maxSegmentSec) {
+    throw new InvalidVideoError(
+      `a ${Math.round(durationSec)} s source needs segments of ${Math.round(Math.max(lengthSec, longest))} s ` +
+        `with at most ${config.maxSegments} segments, longer than the ${config.maxSegmentSec} s one segment may take`
+    );
+  }
+  if (count < 2) return null;
+  return {
+    count,
+    lengthSec: Math.round(lengthSec * 1000) / 1000,
+    framesPerSegment: perSegment,
+    gopFrames: gop,
+    frameRate,
+  };
+};
+
+/** Where segment `index` of one rendition branch is stored until the join (internal `_work/`). */
+export const segmentRelativeKey = (renditionId: string, index: number): string =>
+  `_work/segments/${renditionId}/${String(index).padStart(4, '0')}.mp4`;
+
+/** The video encoder settings every segment shares: identical streams are what make `-c copy` joins valid. */
+export const segmentVideoArgs = (height: number, gopFrames: number): string[] => [
+  '-c:v',
+  'libx264',
+  '-preset',
+  'veryfast',
+  '-crf',
+  '23',
+  '-pix_fmt',
+  'yuv420p',
+  // A fixed GOP grid: keyframes every gopFrames, never at scene cuts, so every
+  // segment's keyframes fall where a single run's would.
+  '-g',
+  String(gopFrames),
+  '-keyint_min',
+  String(gopFrames),
+  '-sc_threshold',
+  '0',
+  '-vf',
+  // setpts: the seek starts half a frame early (see encodeSegment), so the first kept
+  // frame would otherwise start at +½ frame and be padded by a duplicate.
+  `setpts=PTS-STARTPTS,scale=-2:${height}`,
+];
+
+export interface SegmentJob {
+  input: string;
+  out: string;
+  height: number;
+  index: number;
+  count: number;
+  segmentation: Segmentation;
+  timeBudget: TimeBudget;
+}
+
+/**
+ * Encodes segment `index`: source frames [index·F, (index+1)·F), the last
+ * segment to the end. The input seek (`-ss` before `-i`) decodes from the
+ * previous keyframe and drops frames before the seek point; seeking half a
+ * frame before frame index·F keeps exactly that frame first whatever the
+ * rounding of the time, and `-frames:v` stops after F frames.
+ */
+export const encodeSegment = async (job: SegmentJob): Promise<void> => {
+  const { input, out, height, index, count, segmentation, timeBudget } = job;
+  const { framesPerSegment: perSegment, frameRate, gopFrames } = segmentation;
+  const startFrame = index * perSegment;
+  const seek = Math.max(0, (startFrame - 0.5) / frameRate);
+  await runFfmpeg(
+    [
+      ...inputOptions(input),
+      ...(seek > 0 ? ['-ss', seek.toFixed(6)] : []),
+      '-i',
+      input,
+      '-map',
+      '0:v:0',
+      '-an',
+      '-sn',
+      ...(index < count - 1 ? ['-frames:v', String(perSegment)] : []),
+      ...segmentVideoArgs(height, gopFrames),
+      out,
+    ],
+    timeBudget
+  );
+  // The container's count is enough here (no decode): it only has to catch an empty segment.
+  const frames = await countVideoFrames(out, timeBudget, { decode: false });
+  if (frames === 0) {
+    throw new MediaToolError(
+      `segment ${index + 1}/${count} starting at frame ${startFrame} has no video frames`
+    );
+  }
+};
+
+/** The whole file's audio, once, as AAC: muxed at the join. */
+export const encodeAudio = async (
+  input: string,
+  out: string,
+  timeBudget: TimeBudget
+): Promise<void> => {
+  await runFfmpeg(
+    [
+      ...inputOptions(input),
+      '-i',
+      input,
+      '-map',
+      '0:a:0',
+      '-vn',
+      '-sn',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '128k',
+      out,
+    ],
+    timeBudget
+  );
+};
+
+/**
+ * Joins the segments (in order) and the audio without re-encoding: the concat
+ * demuxer over the segment files, `-c copy`, moov first. `segments` may be
+ * local paths or URLs (presigned GETs in Lambda).
+ */
+export const joinSegments = async ({
+  segments,
+  audio,
+  out,
+  workDir,
+  timeBudget,
+}: {
+  segments: readonly string[];
+  audio: string | null;
+  out: string;
+  workDir: string;
+  timeBudget: TimeBudget;
+}): Promise<void> => {
+  const list = join(workDir, 'segments.txt');
+  // The concat list's own quoting: a single quote inside is written '\''.
+  await writeFile(list, segments.map((s) => `file '${s.replace(/'/g, "'\\''")}'\n`).join(''));
+  const remote = segments.some((s) => /^https?:\/\//.test(s));
+  await runFfmpeg(
+    [
+      '-f',
+      'concat',
+      // Absolute paths and URLs in the list are ours, not user input.
+      '-safe',
+      '0',
+      ...(remote ? ['-protocol_whitelist', 'file,http,https,tcp,tls,crypto'] : []),
+      '-i',
+      list,
+      ...(audio ? [...inputOptions(audio), '-i', audio] : []),
+      '-map',
+      '0:v:0',
+      ...(audio ? ['-map', '1:a:0'] : []),
+      '-c',
+      'copy',
+      '-movflags',
+      '+faststart',
+      out,
+    ],
+    timeBudget
+  );
+};
+
+/**
+ * Video frames of a file: decoded (ffprobe -count_frames, what "frame-exact"
+ * is measured with), or the container's count (no decode).
+ */
+export const countVideoFrames = async (
+  file: string,
+  timeBudget: TimeBudget,
+  { decode = true }: { decode?: boolean } = {}
+): Promise<number> => {
+  const res = await runTool(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      ...(decode ? ['-count_frames'] : []),
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      decode ? 'stream=nb_read_frames' : 'stream=nb_frames',
+      '-of',
+      'csv=p=0',
+      file,
+    ],
+    { timeoutMs: Math.max(1, timeBudget()) }
+  );
+  const n = Number(res.stdout.trim());
+  if (res.code !== 0 || !Number.isInteger(n)) {
+    throw new MediaToolError(`ffprobe could not count the frames of ${file}: exit ${res.code}`);
+  }
+  return n;
+};
