@@ -49,7 +49,7 @@ import {
 } from '../constructs/pipeline-alarms.js';
 import { PipelineDashboard } from '../constructs/pipeline-dashboard.js';
 import { PipelineFunction, type PipelineFunctionProps } from '../constructs/pipeline-function.js';
-import { QueueWithDeadLetter } from '../constructs/queue-with-dead-letter.js';
+import { deadLetterAlarm, QueueWithDeadLetter } from '../constructs/queue-with-dead-letter.js';
 import { QueueWorker } from '../constructs/queue-worker.js';
 import { TopicFanOut } from '../constructs/topic-fan-out.js';
 import { PROJECT_ROOT } from '../project-root.js';
@@ -316,7 +316,9 @@ export class VideoPipelineStack extends Stack {
             PLAYABLE_TOPIC_ARN: this.processed.topic.topicArn,
           }),
         },
-        ...(asyncFailures && { functionProps: { deadLetterQueue: asyncFailures.queue } }),
+        // The segment kind is invoked synchronously by the Segments map, never as an event.
+        ...(asyncFailures &&
+          kind !== SEGMENT_KIND && { functionProps: { deadLetterQueue: asyncFailures.queue } }),
       }),
     }));
     const aggregate = fn('Aggregate', 'aggregate', {
@@ -476,6 +478,7 @@ export class VideoPipelineStack extends Stack {
         { label: 'UploadAudit', function: auditFn.function },
       ],
       backpressureMaxDelay: props.backpressureMaxDelay ?? Duration.seconds(120),
+      asyncFailures,
     }));
 
     // ---- Least-privilege grants (exact actions, exact prefixes) -------------
@@ -565,8 +568,24 @@ export class VideoPipelineStack extends Stack {
   private declareObservability(o: {
     functions: WatchedFunction[];
     backpressureMaxDelay: Duration;
+    asyncFailures?: QueueWithDeadLetter;
   }): { alarms: PipelineAlarms; dashboard: PipelineDashboard } {
+    // With await none, failed asynchronous branch events land in asyncFailures.queue: a DLQ in
+    // all but name (nothing consumes it), so it is watched and alarmed like one.
+    const asyncFailureQueues: WatchedQueue[] = o.asyncFailures
+      ? [
+          { label: 'BranchAsyncFailures', queue: o.asyncFailures.queue },
+          { label: 'BranchAsyncFailuresDLQ', queue: o.asyncFailures.deadLetterQueue },
+        ]
+      : [];
+    const asyncFailureAlarms = o.asyncFailures
+      ? [
+          deadLetterAlarm(o.asyncFailures, 'FailedEventsAlarm', o.asyncFailures.queue),
+          o.asyncFailures.dlqAlarm,
+        ]
+      : [];
     const deadLetterQueues: WatchedQueue[] = [
+      ...asyncFailureQueues,
       { label: 'StartWorkflowDLQ', queue: this.starter.deadLetterQueue! },
       { label: 'UploadAuditDLQ', queue: this.audit.deadLetterQueue! },
       { label: 'AlertsDLQ', queue: this.alerts.deadLetterQueue },
@@ -593,6 +612,7 @@ export class VideoPipelineStack extends Stack {
         this.alerts.dlqAlarm,
         this.uploads.deliveryDlqAlarm,
         this.processed.deliveryDlqAlarm,
+        ...asyncFailureAlarms,
         ...this.workflow.alarms,
       ],
     });

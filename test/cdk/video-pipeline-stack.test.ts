@@ -448,6 +448,7 @@ describe('backpressure', () => {
       ['MetadataBranch', 'e2e-noisy'],
       ['RenditionBranch', 'e2e-noisy'],
       ['RenditionFallbackBranch', 'e2e-noisy'],
+      ['RenditionSegmentBranch', 'e2e-noisy'],
       ['StartWorkflow', 'e2e-noisy'],
       ['ThumbnailBranch', 'e2e-noisy'],
     ]);
@@ -738,6 +739,7 @@ describe('cost profile', () => {
         thumbnail: { memoryMiB: 1024, architecture: 'x86_64' },
         rendition: { memoryMiB: 2048, architecture: 'x86_64' },
         'rendition-fallback': { memoryMiB: 2048, architecture: 'x86_64' },
+        'rendition-segment': { memoryMiB: 2048, architecture: 'x86_64' },
         metadata: { memoryMiB: 512, architecture: 'x86_64' },
       },
     });

@@ -120,6 +120,7 @@ describe('plan handler', () => {
     const handler = await importHandler();
     const event = {
       videoId: 'long-1',
+      tenant: 'default',
       source: sourceFactory(),
       probe: probeFactory({ durationSec: 600, frameRate: 25 }),
     };

@@ -429,6 +429,8 @@ describe('runRedriveVideo where the target has no RedriveExecution', () => {
       name: `${VIDEO_ID}-redrive-1`,
       input: JSON.stringify({
         videoId: VIDEO_ID,
+        // The original input has no tenant (started before tenants); a default-tenant videoId.
+        tenant: 'default',
         source: sourceFactory(),
         redrive: { attempt: 1, branches: null, previousStatus: 'ABORTED' },
       }),
