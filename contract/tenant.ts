@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { InvalidEventError } from './errors.js';
 import { UPLOAD_PREFIX } from './layout.js';
+import { slugify } from './slug.js';
 
 /**
  * Tenants. The tenant of an upload is the first path segment after `uploads/`
@@ -37,18 +39,24 @@ export const tenantProblem = (name: string): string | undefined => {
   return undefined;
 };
 
-/** Throws a named error when `name` is not a valid tenant; returns it otherwise. */
-export const assertTenant = (name: string, where = 'tenant'): string => {
-  const problem = tenantProblem(name);
-  if (problem)
-    throw new InvalidEventError(`${where} ${JSON.stringify(name)} is invalid: ${problem}`);
-  return name;
+/**
+ * The tenant a folder name under `uploads/` stands for. Every folder maps to a
+ * valid tenant, so no upload is refused for its folder name (every upload ends
+ * with a manifest): the name is folded like a slug (`Acme Corp` → `acme-corp`,
+ * `Été` → `ete`), cut to 20 characters, and a name with nothing left to fold
+ * (`日本`, `__`) becomes `t-` + 8 hex digits of its hash, stable per name.
+ * Folding merges names that differ only in case, punctuation or beyond the 20th
+ * character: they are one tenant, with one quota (README, Tenants).
+ */
+export const tenantOfFolder = (folder: string): string => {
+  const slug = slugify(folder, TENANT_MAX_LENGTH);
+  return slug || `t-${createHash('sha256').update(folder).digest('hex').slice(0, 8)}`;
 };
 
 /**
- * The tenant an upload key belongs to. A key outside `uploads/` or with an
- * invalid tenant segment is bad input: InvalidEventError (the starter's
- * poison handling moves such an upload to its DLQ with this message).
+ * The tenant an upload key belongs to: its first folder under `uploads/`
+ * (tenantOfFolder), or `default` for a key directly under `uploads/`. Only a key
+ * outside `uploads/`, which the bucket notification never sends, is bad input.
  */
 export const tenantOfKey = (key: string): string => {
   if (!key.startsWith(UPLOAD_PREFIX)) {
@@ -59,7 +67,7 @@ export const tenantOfKey = (key: string): string => {
   const rest = key.slice(UPLOAD_PREFIX.length);
   const slash = rest.indexOf('/');
   if (slash === -1) return DEFAULT_TENANT;
-  return assertTenant(rest.slice(0, slash), `Tenant segment of ${JSON.stringify(key)}:`);
+  return tenantOfFolder(rest.slice(0, slash));
 };
 
 /**

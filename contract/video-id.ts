@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { versionIdentity } from './layout.js';
 import type { SourceObject } from './schemas.js';
+import { slugify } from './slug.js';
 import { DEFAULT_TENANT, tenantOfKey } from './tenant.js';
 
 /** Separates the tenant from the rest of a videoId; a slug never contains it (runs of `-` collapse). */
@@ -13,18 +14,7 @@ export const TENANT_SEPARATOR = '--';
 export const slugOf = (key: string): string => {
   const base = key.split('/').pop() ?? key;
   const stem = base.includes('.') ? base.slice(0, base.lastIndexOf('.')) : base;
-  const s = stem
-    .normalize('NFKD')
-    .replace(/\p{M}+/gu, '')
-    .replace(/ß/g, 'ss')
-    .replace(/æ/gi, 'ae')
-    .replace(/ø/gi, 'o')
-    .replace(/œ/gi, 'oe')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 40)
-    .replace(/-+$/, '');
+  const s = slugify(stem, 40);
   return s || 'video';
 };
 
@@ -38,8 +28,7 @@ export const slugOf = (key: string): string => {
  *
  * An upload of a tenant other than `default` is prefixed `<tenant>--`, so the
  * execution name says whose it is and the starter can count a tenant's
- * RUNNING executions from one ListExecutions (see tenantOfVideoId). Throws
- * InvalidEventError when the key's tenant segment is invalid (tenantOfKey).
+ * RUNNING executions from one ListExecutions (see tenantOfVideoId).
  */
 export const videoIdFor = (source: SourceObject): string => {
   const hash = createHash('sha256').update(versionIdentity(source)).digest('hex').slice(0, 16);

@@ -98,23 +98,22 @@ describe('start-workflow handler', () => {
     });
   });
 
-  it('moves an upload with an invalid tenant segment to the DLQ with the reason, starting nothing', async () => {
+  it('starts a folder name that is not a tenant name under its folded tenant, instead of refusing it', async () => {
     // Prepare
-    vi.stubEnv('DEAD_LETTER_QUEUE_URL', 'http://127.0.0.1:4566/000000000000/starter-dlq');
-    sqsMock.on(SendMessageCommand).resolves({ MessageId: 'dlq-1' });
-    const bad = sqsRecordFactory(snsRawS3Message([{ key: 'uploads/Acme%20Corp/clip.mp4' }]));
+    const upload = sqsRecordFactory(snsRawS3Message([{ key: 'uploads/Acme%20Corp/clip.mp4' }]));
 
     // Act
-    const res = await invoke(sqsEventFactory([bad]));
+    const res = await invoke(sqsEventFactory([upload]));
 
-    // Assess
+    // Assess: started once, as tenant acme-corp, with the key as uploaded
     expect(res.batchItemFailures).toEqual([]);
-    expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 0);
-    const sent = sqsMock.commandCalls(SendMessageCommand)[0].args[0].input;
-    expect(sent.MessageAttributes?.['error-name']?.StringValue).toBe('InvalidEventError');
-    expect(sent.MessageAttributes?.['error-message']?.StringValue).toBe(
-      'Tenant segment of "uploads/Acme Corp/clip.mp4": "Acme Corp" is invalid: only lowercase letters, digits and single inner hyphens are allowed'
-    );
+    expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    const call = sfnMock.commandCalls(StartExecutionCommand)[0].args[0].input;
+    expect(call.name).toMatch(/^acme-corp--clip-[0-9a-f]{16}$/);
+    expect(JSON.parse(call.input ?? '')).toMatchObject({
+      tenant: 'acme-corp',
+      source: { key: 'uploads/Acme Corp/clip.mp4' },
+    });
   });
 
   it.each([
