@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { Duration } from 'aws-cdk-lib';
+import { App, Duration } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   artifactKey,
@@ -15,8 +15,10 @@ import {
 } from '../../contract/index.js';
 import { cleanupMedia, makeClip, useMediaTools } from '../../fixtures/media.js';
 import { runTool } from '../../lambdas/shared/media.js';
-import { createPipelineApp } from '../../lib/app.js';
+import { applyNagPacks, cdkJsonContext } from '../../lib/app.js';
+import { VideoPipelineStack } from '../../lib/stacks/video-pipeline-stack.js';
 import { silentLogger, startLocalRuntime } from '../../local-runtime/src/index.js';
+import { deployStacks, destroyStacks } from '../../scripts/localstack/stacks.js';
 
 /**
  * Segment-parallel renditions end to end, on a variant of the e2e app whose
@@ -28,12 +30,9 @@ import { silentLogger, startLocalRuntime } from '../../local-runtime/src/index.j
 const target = inject('e2eTarget');
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
-const SKIP_REASON =
-  'the segment case deploys a variant stack (lowered segmentThreshold); on LocalStack that ' +
-  'second deploy is not scripted (as for the policy variants, docs/localstack.md), so it runs ' +
-  'on the local runtime only';
-if (target.name !== 'local')
-  console.log(`[e2e] skipping segments on ${target.name}: ${SKIP_REASON}`);
+const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+/** The variant stack: the main stack's flags and nag packs, another name, a lowered threshold. */
+const STACK = 'VideoPipelineSegments';
 
 interface Facts {
   frames: number;
@@ -69,40 +68,55 @@ const measure = async (file: string): Promise<Facts> => {
   };
 };
 
-describe.skipIf(target.name !== 'local')('segment-parallel rendition (local runtime)', () => {
-  let runtime: Awaited<ReturnType<typeof startLocalRuntime>>;
+describe('segment-parallel rendition (variant stack with a lowered segment threshold)', () => {
+  let outputs: Record<string, string | undefined>;
   let s3: S3Client;
+  const stops: Array<() => Promise<void>> = [];
   const dir = mkdtempSync(join(tmpdir(), 'e2e-segments-'));
 
   beforeAll(async () => {
     useMediaTools();
     const outdir = join(dir, 'cdk.out');
-    const { app } = createPipelineApp({
-      outdir,
-      stackProps: {
-        segmentThreshold: Duration.seconds(8),
-        segmentLength: Duration.seconds(2),
-      },
+    const app = new App({ outdir, context: cdkJsonContext() });
+    new VideoPipelineStack(app, STACK, {
+      description: 'e2e segment variant',
+      segmentThreshold: Duration.seconds(8),
+      segmentLength: Duration.seconds(2),
     });
+    applyNagPacks(app);
     app.synth();
-    runtime = await startLocalRuntime({ assemblyDir: outdir, port: 0, logger: silentLogger });
-    s3 = new S3Client({
-      endpoint: runtime.endpoint,
-      region: runtime.region,
-      credentials,
-      forcePathStyle: true,
-    });
-  }, 300_000);
+    if (target.name === 'local') {
+      const runtime = await startLocalRuntime({
+        assemblyDir: outdir,
+        stackName: STACK,
+        port: 0,
+        logger: silentLogger,
+      });
+      stops.push(() => runtime.stop());
+      outputs = runtime.outputs;
+      s3 = new S3Client({
+        endpoint: runtime.endpoint,
+        region: runtime.region,
+        credentials,
+        forcePathStyle: true,
+      });
+      return;
+    }
+    const endpoint = target.endpoint!;
+    const deployed = await deployStacks(outdir, [STACK], { endpoint, region });
+    console.log(`[e2e] deployed ${STACK} to LocalStack in ${deployed.seconds.toFixed(1)} s`);
+    stops.push(() => destroyStacks(outdir, [STACK], { endpoint, region }));
+    outputs = deployed.outputs[STACK]!;
+    s3 = new S3Client({ endpoint, region, credentials, forcePathStyle: true });
+  }, 900_000);
 
   afterAll(async () => {
     cleanupMedia();
-    await runtime?.stop();
-  });
+    for (const stop of stops) await stop();
+  }, 600_000);
 
   const get = async (key: string): Promise<Buffer> => {
-    const res = await s3.send(
-      new GetObjectCommand({ Bucket: runtime.outputs.OutputBucketName, Key: key })
-    );
+    const res = await s3.send(new GetObjectCommand({ Bucket: outputs.OutputBucketName, Key: key }));
     return Buffer.from(await res.Body!.transformToByteArray());
   };
 
@@ -125,13 +139,13 @@ describe.skipIf(target.name !== 'local')('segment-parallel rendition (local runt
     const key = 'uploads/e2e-segments/long.mp4';
     const put = await s3.send(
       new PutObjectCommand({
-        Bucket: runtime.outputs.UploadBucketName,
+        Bucket: outputs.UploadBucketName,
         Key: key,
         Body: readFileSync(clip),
       })
     );
     const videoId = videoIdFor({
-      bucket: runtime.outputs.UploadBucketName as string,
+      bucket: outputs.UploadBucketName as string,
       key,
       versionId: put.VersionId,
       etag: put.ETag?.replaceAll('"', ''),
