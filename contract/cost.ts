@@ -165,6 +165,18 @@ export interface VideoRun {
   planDurationMs?: number | null;
   /** True when the FanOut Map was entered (a plan exists). */
   fannedOut: boolean;
+  /**
+   * True when the graph has the video stack's `SegmentsNeeded` Choice before the
+   * FanOut (MapFanOutFanIn `preFanOut`), entered by every planned video.
+   */
+  segmentsChoice?: boolean;
+  /**
+   * Segment items the `Segments` Distributed Map ran (the plan's `segments.count`).
+   * Each is one child execution with one Run state and one Lambda invocation,
+   * counted unmeasured: the aggregator does not read the segment records, so
+   * their compute is not priced (requests and transitions are).
+   */
+  segments?: number;
   /** Planned branches with the fallbacks that ran; empty when the Map failed as a whole. */
   chains: ReadonlyArray<{ entries: readonly AttemptUsage[]; succeeded: boolean }>;
   /** Whether a primary branch delivered, so a VideoPlayable event was published. */
@@ -176,6 +188,8 @@ export interface VideoRun {
 
 /** Consumers of the upload topic (the starter and the audit writer). */
 const UPLOAD_CONSUMERS = 2;
+/** The function the Segments Distributed Map invokes (its branch kind). */
+const SEGMENT_FUNCTION = 'rendition-segment';
 /** A kind no worker handles: a Pass state, no Lambda. */
 const UNKNOWN_KIND = 'UnknownBranchKind';
 
@@ -199,6 +213,16 @@ export const videoUsage = (run: VideoRun): Usage => {
   let artifacts = 0;
   let records = 0;
   let branchRuns = 0;
+  if (run.fannedOut && run.segmentsChoice) transitions += 1; // SegmentsNeeded
+  const segments = run.segments ?? 0;
+  if (segments > 0) {
+    transitions += 1 + segments; // Segments; one Run state per child execution
+    for (let i = 0; i < segments; i++)
+      invocations.push({ function: SEGMENT_FUNCTION, durationMs: null });
+    branchRuns += segments; // each segment reads its part of the source
+    artifacts += segments + 1; // the segment files and the items file
+    records += segments;
+  }
   for (const chain of run.chains) {
     transitions += 1; // RouteBranch
     chain.entries.forEach((attempt, i) => {

@@ -414,6 +414,9 @@ export const aggregate = async (
           ? null
           : undefined,
       fannedOut: input.plan !== undefined,
+      // The video stack's graph (MapFanOutFanIn preFanOut) has the SegmentsNeeded Choice.
+      segmentsChoice: true,
+      segments: input.plan?.segments?.count ?? 0,
       chains,
       playable: chains.some((c) => c.role === 'primary' && c.succeeded),
       recordsRead,

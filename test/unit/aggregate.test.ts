@@ -283,12 +283,13 @@ describe('aggregate', () => {
       ['metadata', 1, 0.06, 0.000001], // 0.5 GiB × 0.12 s
       ['aggregate', 1, 0.025, 0.0000003333], // 0.5 GiB × 0.05 s
     ]);
-    // ApplyPolicy, Probe, Plan, FanOut + 4 × (RouteBranch, Run…) + Aggregate, Decide, Done
-    expect(costBreakdown.stateTransitions).toEqual({ count: 15, usd: 0.000375 });
+    // ApplyPolicy, Probe, Plan, SegmentsNeeded, FanOut + 4 × (RouteBranch, Run…)
+    // + Aggregate, Decide, Done
+    expect(costBreakdown.stateTransitions).toEqual({ count: 16, usd: 0.0004 });
     expect(costBreakdown.requests.lambda).toEqual({ count: 7, usd: 0.0000014 });
-    // compute 0.00002268 + transitions 0.000375 + Lambda 0.0000014 + SQS 0.0000024
-    // + SNS 0.000001 + S3 PUT 12 × 0.000005 + S3 GET 11 × 0.0000004 = 0.00046688
-    expect(estimatedCostUsd).toBeCloseTo(0.00046688, 10);
+    // compute 0.00002268 + transitions 0.0004 + Lambda 0.0000014 + SQS 0.0000024
+    // + SNS 0.000001 + S3 PUT 12 × 0.000005 + S3 GET 11 × 0.0000004 = 0.00049188
+    expect(estimatedCostUsd).toBeCloseTo(0.00049188, 10);
   });
 
   it('is PARTIAL when one branch failed, and keeps the other branches artifacts', async () => {

@@ -261,6 +261,33 @@ describe('videoUsage', () => {
       transitions: 7 + 2,
       functions: ['probe', 'plan', 'aggregate'],
     },
+    {
+      name: 'the video stack graph: + SegmentsNeeded before the FanOut',
+      run: runFactory({
+        segmentsChoice: true,
+        chains: [{ entries: [attempt('thumbnail')], succeeded: true }],
+      }),
+      transitions: 7 + 1 + 2,
+      functions: ['probe', 'plan', 'thumbnail', 'aggregate'],
+    },
+    {
+      name: 'three segments: + SegmentsNeeded, Segments, one Run per child, one invocation each',
+      run: runFactory({
+        segmentsChoice: true,
+        segments: 3,
+        chains: [{ entries: [attempt('rendition')], succeeded: true }],
+      }),
+      transitions: 7 + 1 + 1 + 3 + 2,
+      functions: [
+        'probe',
+        'plan',
+        'rendition-segment',
+        'rendition-segment',
+        'rendition-segment',
+        'rendition',
+        'aggregate',
+      ],
+    },
   ])('$name', ({ run, transitions, functions }) => {
     // Act
     const usage = videoUsage(run);
@@ -268,6 +295,22 @@ describe('videoUsage', () => {
     // Assess
     expect(usage.stateTransitions).toBe(transitions);
     expect(usage.invocations.map((i) => i.function)).toEqual(functions);
+  });
+
+  it('prices segment invocations as requests only: the aggregator does not read their durations', () => {
+    // Prepare: 2 segments, the profile's rendition-segment at 2 GiB
+    const run = runFactory({ segmentsChoice: true, segments: 2, chains: [] });
+
+    // Act
+    const usage = videoUsage(run);
+
+    // Assess: PUT 1 upload + 2 segment files + 1 items file + 2 segment records + 3 = 9;
+    // GET 1 probe + 2 segment reads + 0 records + 2 = 5
+    expect(usage.invocations.filter((i) => i.function === 'rendition-segment')).toEqual([
+      { function: 'rendition-segment', durationMs: null },
+      { function: 'rendition-segment', durationMs: null },
+    ]);
+    expect(usage).toMatchObject({ s3Puts: 9, s3Gets: 5 });
   });
 
   it('counts S3, SNS and SQS requests of a video with three branches', () => {
