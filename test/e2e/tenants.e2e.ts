@@ -73,9 +73,16 @@ describe.skipIf(Boolean(target.skipReason))(`tenants end to end on ${target.name
       540_000
     );
 
+  /** The ended execution: the manifest is written a few states before the execution ends. */
   const executionOf = async (videoId: string): Promise<DescribeExecutionOutput> => {
     const executionArn = `${out.StateMachineArn.replace(':stateMachine:', ':execution:')}:${videoId}`;
-    return aws.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const e = await aws.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      if (e.status !== 'RUNNING') return e;
+      if (Date.now() > deadline) throw new Error(`${videoId}: execution still RUNNING after 60 s`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
   };
 
   it('a quiet tenant is not starved by a tenant over its quota, and every video ends COMPLETE', async () => {
