@@ -22,6 +22,9 @@ import {
   OUTPUT_PREFIX,
   outputPrefix,
   STACK_NAME,
+  slugOf,
+  TENANT_SEPARATOR,
+  tenantOfKey,
 } from '../contract/index.js';
 import { cleanupMedia, makeClip } from '../fixtures/media.js';
 import { type Logger, startLocalRuntime } from '../local-runtime/src/index.js';
@@ -120,15 +123,7 @@ const main = async () => {
       AWS_SECRET_ACCESS_KEY: 'test',
     };
     exitCode = await runCli(
-      [
-        'upload',
-        clip,
-        '--key',
-        'uploads/demo/sample-720p.mp4',
-        '--watch',
-        '--outputs',
-        outputsFile,
-      ],
+      ['upload', clip, '--key', DEMO_KEY, '--watch', '--outputs', outputsFile],
       env
     );
     await downloadOutputs(runtime.endpoint, runtime.region, runtime.outputs);
@@ -139,6 +134,9 @@ const main = async () => {
   }
   process.exit(exitCode);
 };
+
+/** The demo's upload: tenant `demo`. */
+const DEMO_KEY = 'uploads/demo/sample-720p.mp4';
 
 /** Copies every artifact of the newest demo manifest to .local/demo/outputs/<videoId>/. */
 const downloadOutputs = async (
@@ -156,7 +154,8 @@ const downloadOutputs = async (
   const listed = await s3.send(
     new ListObjectsV2Command({
       Bucket: outputs.OutputBucketName,
-      Prefix: `${OUTPUT_PREFIX}sample-720p-`,
+      // The videoId of a tenant upload: `<tenant>--<slug>-<hash>` (contract/video-id.ts).
+      Prefix: `${OUTPUT_PREFIX}${tenantOfKey(DEMO_KEY)}${TENANT_SEPARATOR}${slugOf(DEMO_KEY)}-`,
     })
   );
   const manifestObject = listed.Contents?.find((o) => o.Key?.endsWith('/manifest.json'));
