@@ -12,8 +12,9 @@ import { describe, expect, it } from 'vitest';
  * If `npm ci` ran without the patch, these tests fail.
  */
 type Definition = ConstructorParameters<typeof StateMachine>[0];
+type Input = Parameters<StateMachine['run']>[0];
 
-async function run(definition: Definition, input: unknown): Promise<unknown> {
+async function run(definition: Definition, input: Input): Promise<unknown> {
   const sm = new StateMachine(definition, { validationOptions: { checkArn: false } });
   return sm.run(input).result;
 }
@@ -117,5 +118,44 @@ describe('intrinsic functions and string escapes', () => {
       { o: { q: 'say "x"' } }
     )) as { v: string };
     expect(JSON.parse(out.v)).toEqual({ q: 'say "x"' });
+  });
+});
+
+describe('context object', () => {
+  it('$$.State has the Name and RetryCount of the running state', async () => {
+    const out = await run(
+      pass({ Parameters: { 'name.$': '$$.State.Name', 'retries.$': '$$.State.RetryCount' } }),
+      {}
+    );
+    expect(out).toEqual({ name: 'S', retries: 0 });
+  });
+
+  it('$$.Execution.Input inside a Map iteration is the execution input', async () => {
+    // Prepare: the runtime passes the execution's context, as service.ts does.
+    const input = { items: [1], tag: 'outer' };
+    const def = {
+      StartAt: 'M',
+      States: {
+        M: {
+          Type: 'Map',
+          ItemsPath: '$.items',
+          ItemProcessor: {
+            ProcessorConfig: { Mode: 'INLINE' },
+            StartAt: 'P',
+            States: {
+              P: { Type: 'Pass', Parameters: { 'tag.$': '$$.Execution.Input.tag' }, End: true },
+            },
+          },
+          End: true,
+        },
+      },
+    } as Definition;
+    const sm = new StateMachine(def, { validationOptions: { checkArn: false } });
+
+    // Act
+    const out = await sm.run(input, { context: { Execution: { Input: input } } }).result;
+
+    // Assess
+    expect(out).toEqual([{ tag: 'outer' }]);
   });
 });
