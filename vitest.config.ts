@@ -7,6 +7,8 @@ import { defineConfig } from 'vitest/config';
 //  - e2e-localstack: the same suite against LocalStack; skipped with a printed reason
 //    when none is up, unless CI=true or E2E_REQUIRE_LOCALSTACK=1;
 //  - browser: the web console (console/) in Debian's Chromium against its own local runtime;
+//  - conformance: public AWS workflows with their documented results, on the local runtime
+//    and on LocalStack (test/conformance/), beside e2e-local because it is light;
 //  - e2e-compare: after both, fails if the targets that ran in this run disagree on a case
 //    (or one of them recorded nothing); see test/e2e/observations.ts;
 //  - chaos: load and fault injection on the local runtime (test/chaos/), last because
@@ -42,6 +44,15 @@ export default defineConfig({
           ...e2e,
           name: 'e2e-local',
           globalSetup: ['test/e2e/setup-local.ts'],
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
+          name: 'conformance',
+          include: ['test/conformance/**/*.conformance.ts'],
+          testTimeout: 90_000,
+          hookTimeout: 180_000,
           sequence: { groupOrder: 1 },
         },
       },

@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { S3_MAX_PUT_BYTES } from '../emulator.js';
 import type { Faults } from '../faults.js';
+import { getFunctionResponse, listFunctionsResponse } from '../lambda/configuration.js';
 import type { LambdaRunner } from '../lambda/runner.js';
 import { LambdaServiceError } from '../lambda/runner.js';
 import type { Logger } from '../logger.js';
@@ -232,7 +233,35 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
     }
   }
 
+  /** ListFunctions and GetFunction, so tools that discover functions work locally. */
+  function handleLambdaRead(res: ServerResponse, url: URL) {
+    if (/^\/2015-03-31\/functions\/?$/.test(url.pathname)) {
+      const fns = deps.lambda.functionNames.flatMap((n) => deps.lambda.resolveName(n) ?? []);
+      const q = url.searchParams;
+      return sendJson(
+        res,
+        200,
+        listFunctionsResponse(fns, q.get('Marker') ?? undefined, q.get('MaxItems') ?? undefined)
+      );
+    }
+    const m = /^\/2015-03-31\/functions\/([^/]+)\/?$/.exec(url.pathname);
+    const fn = m ? deps.lambda.resolveName(decodeURIComponent(m[1])) : undefined;
+    if (!m || !fn) {
+      return sendJson(
+        res,
+        404,
+        {
+          Type: 'User',
+          message: `Function not found: ${m ? decodeURIComponent(m[1]) : url.pathname}`,
+        },
+        { 'x-amzn-errortype': 'ResourceNotFoundException' }
+      );
+    }
+    return sendJson(res, 200, getFunctionResponse(fn));
+  }
+
   async function handleLambda(req: IncomingMessage, res: ServerResponse, url: URL) {
+    if (req.method === 'GET') return handleLambdaRead(res, url);
     const m = /^\/2015-03-31\/functions\/([^/]+)\/invocations\/?$/.exec(url.pathname);
     if (!m || req.method !== 'POST') {
       return sendJson(

@@ -76,9 +76,18 @@ export function toHistoryEvents(e: EventLog): PendingEvent[] {
             inputDetails: { truncated: false },
           },
         },
+        // AWS follows a Map's or Parallel's Entered with its Started event, and precedes
+        // its Exited with Succeeded (GetExecutionHistory's HistoryEventType list:
+        // https://docs.aws.amazon.com/step-functions/latest/apireference/API_HistoryEvent.html).
+        ...(e.state.type === 'Map' || e.state.type === 'Parallel'
+          ? [{ timestamp: ts, type: `${e.state.type}StateStarted` }]
+          : []),
       ];
     case 'StateExited':
       return [
+        ...(e.state.type === 'Map' || e.state.type === 'Parallel'
+          ? [{ timestamp: ts, type: `${e.state.type}StateSucceeded` }]
+          : []),
         {
           timestamp: ts,
           type: `${e.state.type}StateExited`,

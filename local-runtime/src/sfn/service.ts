@@ -24,18 +24,11 @@ import {
   type Transformation,
   transformOutputs,
 } from './distributed-map.js';
+import { SfnError } from './errors.js';
 import { type HistoryEvent, type PendingEvent, stripData, toHistoryEvents } from './history.js';
+import { StateMachineRegistry } from './state-machines.js';
 
-/** Serialized by the router as awsJson1_0 `{__type, message}` with HTTP 400. */
-export class SfnError extends Error {
-  constructor(
-    readonly type: string,
-    message: string
-  ) {
-    super(message);
-    this.name = type;
-  }
-}
+export { SfnError } from './errors.js';
 
 /** Thrown into the interpreter so Retry/Catch match `Error` exactly like AWS (errorType). */
 class TaskError extends Error {
@@ -123,19 +116,18 @@ export interface MapRun {
 export const EXCEED_TOLERATED_FAILURE = 'States.ExceedToleratedFailureThreshold';
 
 export class StepFunctionsService {
-  private readonly machines = new Map<string, StateMachineSpec>();
+  private readonly machines: StateMachineRegistry;
   private readonly executions = new Map<string, Execution>();
   private readonly mapRuns = new Map<string, MapRun>();
   /** One-state machines that evaluate payload templates with the interpreter's own semantics. */
   private readonly templates = new WeakMap<object, StateMachine>();
-  private readonly created = new Date();
 
   constructor(
     machines: StateMachineSpec[],
     private readonly lambda: LambdaRunner,
     private readonly opts: StepFunctionsServiceOptions
   ) {
-    for (const m of machines) this.machines.set(m.arn, m);
+    this.machines = new StateMachineRegistry(machines, opts.region, opts.accountId);
   }
 
   /** awsJson1_0 dispatch: `op` is the part after `AWSStepFunctions.` */
@@ -157,27 +149,16 @@ export class StepFunctionsService {
         return this.describeMapRun(String(body.mapRunArn));
       case 'ListMapRuns':
         return this.listMapRuns(body);
+      case 'CreateStateMachine':
+        return this.machines.create(body);
+      case 'UpdateStateMachine':
+        return this.machines.update(body);
+      case 'DeleteStateMachine':
+        return this.machines.delete(body);
       case 'ListStateMachines':
-        return {
-          stateMachines: [...this.machines.values()].map((m) => ({
-            stateMachineArn: m.arn,
-            name: m.name,
-            type: m.type,
-            creationDate: epoch(this.created),
-          })),
-        };
-      case 'DescribeStateMachine': {
-        const m = this.machine(String(body.stateMachineArn));
-        return {
-          stateMachineArn: m.arn,
-          name: m.name,
-          status: 'ACTIVE',
-          definition: JSON.stringify(m.definition),
-          roleArn: `arn:aws:iam::${this.opts.accountId}:role/local`,
-          type: m.type,
-          creationDate: epoch(this.created),
-        };
-      }
+        return this.machines.list();
+      case 'DescribeStateMachine':
+        return this.machines.describe(String(body.stateMachineArn));
       default:
         throw new SfnError(
           'UnknownOperationException',
@@ -187,10 +168,7 @@ export class StepFunctionsService {
   }
 
   private machine(arn: string): StateMachineSpec {
-    const m = this.machines.get(arn);
-    if (!m)
-      throw new SfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
-    return m;
+    return this.machines.get(arn);
   }
 
   private execution(arn: string): Execution {
