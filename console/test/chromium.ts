@@ -21,14 +21,21 @@ export type ChromiumResolution = { chromium: ChromiumChoice } | { unavailable: s
 export const SYSTEM_CHROMIUM_ARGS = ['--no-sandbox', '--disable-dev-shm-usage'] as const;
 
 /**
- * @sparticuz/chromium's flags are made for Lambda and include two that turn
- * off the browser's own security model; the console's tests must see the
- * same-origin rules a user's browser applies, so those two are dropped.
+ * @sparticuz/chromium's flags are made for Lambda. Dropped here: the two that
+ * turn off the browser's own security model (the console's tests must see the
+ * same-origin rules a user's browser applies), and `--single-process`, which
+ * Lambda needs (no prctl there) but which makes this Chromium close itself when
+ * a second page opens on an ordinary machine (measured: the second newPage()
+ * fails with "Target page, context or browser has been closed").
  */
-export const WEAKENING_FLAGS = ['--disable-web-security', '--allow-running-insecure-content'];
+export const DROPPED_NPM_FLAGS = [
+  '--disable-web-security',
+  '--allow-running-insecure-content',
+  '--single-process',
+];
 
 export const npmChromiumArgs = (args: readonly string[]): string[] => [
-  ...args.filter((a) => !WEAKENING_FLAGS.includes(a)),
+  ...args.filter((a) => !DROPPED_NPM_FLAGS.includes(a)),
   '--disable-dev-shm-usage',
 ];
 
