@@ -42,7 +42,7 @@ export const ensurePinnedFfmpeg = (options: FfmpegSetupOptions = {}): FetchResul
     // The setups reuse a fresh-looking cdk.out (E2E_SKIP_SYNTH, the browser's freshness stamp),
     // and the stamp does not cover .tools/: drop the assembly so the next synth ships this build.
     rmSync(assemblyDir, { recursive: true, force: true });
-    log(`removed ${assemblyDir}: it was synthesized with the fallback ffmpeg`);
+    log(`removed ${assemblyDir}: synthesized before this fetch, its layer may hold another ffmpeg`);
   }
   return result;
 };

@@ -52,7 +52,9 @@ describe('ensurePinnedFfmpeg', () => {
 
     // Assess
     expect(existsSync(assemblyDir)).toBe(false);
-    expect(lines).toEqual([`removed ${assemblyDir}: it was synthesized with the fallback ffmpeg`]);
+    expect(lines).toEqual([
+      `removed ${assemblyDir}: synthesized before this fetch, its layer may hold another ffmpeg`,
+    ]);
   });
 
   it('warns and goes on with the fallback outside CI when the build cannot be fetched', () => {
