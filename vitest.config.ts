@@ -6,13 +6,20 @@ import { defineConfig } from 'vitest/config';
 //  - e2e-local: the end-to-end suite against the no-Docker local runtime (started by its setup);
 //  - e2e-localstack: the same suite against LocalStack; skipped with a printed reason
 //    when none is up, unless CI=true or E2E_REQUIRE_LOCALSTACK=1;
-//  - browser: the web console (console/) in Debian's Chromium against its own local runtime;
+//  - browser: the web console (console/) in Chromium (@sparticuz/chromium from npm, or
+//    CHROMIUM_PATH) against its own local runtime; skipped with one printed line when no
+//    browser starts, unless CI=true;
 //  - conformance: public AWS workflows with their documented results, on the local runtime
 //    and on LocalStack (test/conformance/), beside e2e-local because it is light;
 //  - e2e-compare: after both, fails if the targets that ran in this run disagree on a case
 //    (or one of them recorded nothing); see test/e2e/observations.ts;
 //  - chaos: load and fault injection on the local runtime (test/chaos/), last because
 //    it is the heaviest; each file starts its own runtime.
+// Every project's first global setup: the pinned ffmpeg build the layer ships, fetched once per
+// run before any setup synthesizes or any test encodes (test/setup-ffmpeg.ts). Not the root
+// config's globalSetup: vitest runs that after the projects' own setups, which synthesize.
+const FFMPEG = 'test/setup-ffmpeg.ts';
+
 const e2e = {
   include: ['test/e2e/**/*.e2e.ts'],
   testTimeout: 240_000,
@@ -36,6 +43,7 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000,
           pool: 'forks',
+          globalSetup: [FFMPEG],
           sequence: { groupOrder: 0 },
         },
       },
@@ -43,7 +51,7 @@ export default defineConfig({
         test: {
           ...e2e,
           name: 'e2e-local',
-          globalSetup: ['test/e2e/setup-local.ts'],
+          globalSetup: [FFMPEG, 'test/e2e/setup-local.ts'],
           sequence: { groupOrder: 1 },
         },
       },
@@ -60,7 +68,7 @@ export default defineConfig({
         test: {
           ...e2e,
           name: 'e2e-localstack',
-          globalSetup: ['test/e2e/setup-localstack.ts'],
+          globalSetup: [FFMPEG, 'test/e2e/setup-localstack.ts'],
           sequence: { groupOrder: 2 },
         },
       },
@@ -68,7 +76,7 @@ export default defineConfig({
         test: {
           name: 'e2e-compare',
           include: ['test/e2e/**/*.compare.ts'],
-          globalSetup: ['test/e2e/setup-compare.ts'],
+          globalSetup: [FFMPEG, 'test/e2e/setup-compare.ts'],
           sequence: { groupOrder: 3 },
         },
       },
@@ -76,7 +84,7 @@ export default defineConfig({
         test: {
           name: 'chaos',
           include: ['test/chaos/**/*.chaos.ts'],
-          globalSetup: ['test/chaos/setup.ts'],
+          globalSetup: [FFMPEG, 'test/chaos/setup.ts'],
           testTimeout: 900_000,
           hookTimeout: 300_000,
           fileParallelism: false,
@@ -87,7 +95,7 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['console/test/**/*.browser.ts'],
-          globalSetup: ['console/test/setup-browser.ts'],
+          globalSetup: [FFMPEG, 'console/test/setup-browser.ts'],
           testTimeout: 240_000,
           hookTimeout: 300_000,
           fileParallelism: false,

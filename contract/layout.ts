@@ -79,3 +79,13 @@ export const segmentItemsKey = (videoId: string): string =>
   artifactKey(videoId, '_work/segments/items.json');
 /** Where the segment Distributed Map's ResultWriter writes (Step Functions adds the Map Run id). */
 export const SEGMENT_RUNS_PREFIX = `${OUTPUT_PREFIX}_segment-runs/`;
+
+/**
+ * Whether a top-level folder under outputs/ (`outputs/<name>/`) holds a video.
+ * The per-key pointers (by-key/) and the workflow's internal folders do not:
+ * every internal name starts with `_` (`_segment-runs/`, like `_work/` inside a
+ * video), which no videoId can (slug and tenant are `[a-z0-9-]`). Listings of
+ * videos (the CLI's list and metrics, the console) use this one predicate.
+ */
+export const isVideoFolder = (name: string): boolean =>
+  name.length > 0 && !name.startsWith('_') && `${OUTPUT_PREFIX}${name}/` !== BY_KEY_PREFIX;

@@ -50,3 +50,11 @@ export const tenantOfVideoId = (videoId: string): string => {
  */
 export const redriveExecutionName = (videoId: string, attempt: number): string =>
   `${videoId}-redrive-${attempt}`;
+
+/**
+ * The video an execution belongs to: a redrive attempt (`<videoId>-redrive-<n>`)
+ * is the same video as its original execution. A videoId ends with 16 hex digits,
+ * so a file named `…-redrive-2` is not mistaken for an attempt.
+ */
+export const videoIdOfExecution = (executionName: string): string =>
+  /^(.+-[0-9a-f]{16})-redrive-\d+$/.exec(executionName)?.[1] ?? executionName;

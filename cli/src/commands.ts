@@ -1,16 +1,18 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import {
-  BY_KEY_PREFIX,
   CurrentPointerSchema,
   currentPointerKey,
+  isVideoFolder,
   manifestKey,
   mapLimit,
   OUTPUT_PREFIX,
   UPLOAD_PREFIX,
+  videoIdOfExecution,
 } from '../../contract/index.js';
 import type { Clients } from './aws.js';
 import { CliError, type StackOutputs } from './config.js';
+import { fetchEmfRecords, metricsView, renderMetricsView } from './metrics.js';
 import {
   type ListRow,
   renderListTable,
@@ -227,10 +229,9 @@ const listVideoIds = async (ctx: Context): Promise<string[]> => {
       })
     );
     for (const p of page.CommonPrefixes ?? []) {
-      // outputs/by-key/ holds the per-key pointers, not a video.
-      if (p.Prefix === BY_KEY_PREFIX) continue;
-      const id = p.Prefix?.slice(OUTPUT_PREFIX.length).replace(/\/$/, '');
-      if (id) ids.push(id);
+      // Not by-key/ (the per-key pointers) nor an internal `_…/` folder (`_segment-runs/`).
+      const id = p.Prefix?.slice(OUTPUT_PREFIX.length).replace(/\/$/, '') ?? '';
+      if (isVideoFolder(id)) ids.push(id);
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
@@ -248,7 +249,12 @@ const listRunning = async (ctx: Context): Promise<Map<string, Date | undefined>>
         nextToken: token,
       })
     );
-    for (const e of page.executions ?? []) if (e.name) running.set(e.name, e.startDate);
+    for (const e of page.executions ?? []) {
+      // A running redrive is its video's, not another video.
+      if (e.name && !running.has(videoIdOfExecution(e.name))) {
+        running.set(videoIdOfExecution(e.name), e.startDate);
+      }
+    }
     token = page.nextToken;
   } while (token);
   return running;
@@ -300,5 +306,24 @@ export const runList = async (ctx: Context, limit: number): Promise<number> => {
     return 0;
   }
   ctx.out.write(`${renderListTable(rows)}\n`);
+  return 0;
+};
+
+/**
+ * `metrics`: the local runtime's EMF figures, with videos counted from their
+ * manifests (as `list` shows them): a redrive rewrites its video's manifest, so
+ * a redriven video counts once, with its latest verdict.
+ */
+export const runMetrics = async (
+  ctx: Context,
+  endpoint: string | undefined,
+  opts: { json?: boolean },
+  fetchFn: typeof fetch = fetch
+): Promise<number> => {
+  // The records first: elsewhere than the local runtime, their error says where the figures are.
+  const { records, dropped } = await fetchEmfRecords(endpoint, fetchFn);
+  const verdicts = await collectList(ctx, Number.POSITIVE_INFINITY);
+  const view = metricsView(records, dropped, verdicts);
+  ctx.out.write(`${opts.json ? JSON.stringify(view, null, 2) : renderMetricsView(view)}\n`);
   return 0;
 };

@@ -1,9 +1,15 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type AwsOptions, createClients, describeError, effectiveEndpoint } from './aws.js';
-import { type Context, EXIT_IN_PROGRESS, runList, runStatus, runUpload } from './commands.js';
+import {
+  type Context,
+  EXIT_IN_PROGRESS,
+  runList,
+  runMetrics,
+  runStatus,
+  runUpload,
+} from './commands.js';
 import { CliError, DEFAULT_OUTPUTS_FILES, DEFAULT_STACK, loadStackOutputs } from './config.js';
-import { fetchEmfRecords, metricsView, renderMetricsView } from './metrics.js';
 import {
   discoverDeadLetterQueues,
   resolveDeadLetterQueue,
@@ -82,8 +88,46 @@ const run = async (g: GlobalOptions, fn: (ctx: Context) => Promise<number>): Pro
   }
 };
 
+/** The command's name: the package.json `bin` entry (`npx video-pipeline …`). */
+export const CLI_NAME = 'video-pipeline';
+
+const EXIT_CODES = {
+  upload: [
+    '0  uploaded (without --watch), or COMPLETE',
+    '2  PARTIAL: some branches failed',
+    '1  FAILED, timeout, execution ended without a manifest, or an error',
+  ],
+  status: [
+    '0  COMPLETE',
+    '2  PARTIAL: some branches failed',
+    '1  FAILED, or an error',
+    `${EXIT_IN_PROGRESS}  no manifest yet (still in progress)`,
+  ],
+  list: ['0  listed', '1  an error'],
+  metrics: ['0  printed', '1  an error (no local runtime endpoint, or it does not answer)'],
+  'redrive dlq': [
+    '0  the move task COMPLETED (or there was nothing to move)',
+    '1  the task failed or is still running at --timeout, or an error',
+  ],
+  'redrive video': [
+    '0  COMPLETE (with --no-wait: the redrive started)',
+    '2  PARTIAL: some branches failed again',
+    '1  FAILED, refused, or an error',
+  ],
+} as const;
+
+const exitCodesHelp = (lines: readonly string[]): string =>
+  `\nExit codes:\n${lines.map((l) => `  ${l}`).join('\n')}\n\nSet VIDEO_CLI_DEBUG=1 to print stack traces.`;
+
+/** `redrive video` for the nested command, `upload` for a top-level one. */
+const pathOf = (cmd: Command): string => {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+};
+
 export const buildProgram = (): Command => {
-  const program = new Command('video')
+  const program = new Command(CLI_NAME)
     .description('Upload videos to the fan-out/fan-in pipeline and follow them.')
     .option(
       '--outputs <file>',
@@ -96,6 +140,9 @@ export const buildProgram = (): Command => {
     .option('--endpoint-url <url>', 'endpoint for all AWS clients (default: AWS_ENDPOINT_URL)')
     .option('--region <region>', 'AWS region (default: AWS_REGION, else the stack ARN region)')
     .option('--profile <name>', 'AWS shared-config profile')
+    // Subcommands inherit this (commander copies help settings at .command()), so
+    // `upload --help` lists --outputs, --endpoint-url and --profile too.
+    .configureHelp({ showGlobalOptions: true })
     .showHelpAfterError()
     .addHelpText(
       'after',
@@ -106,6 +153,7 @@ Exit codes:
   1  FAILED, timeout, or an error
   ${EXIT_IN_PROGRESS}  status: no manifest yet
 
+Run \`${CLI_NAME} <command> --help\` for a command's options and exit codes.
 Set VIDEO_CLI_DEBUG=1 to print stack traces.`
     );
 
@@ -163,13 +211,8 @@ Set VIDEO_CLI_DEBUG=1 to print stack traces.`
     .option('--json', 'print the figures as JSON')
     .action(async (o, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
-      await run(g, async (ctx) => {
-        // contextFor has resolved the endpoint (explicit, or the outputs file's local one).
-        const { records, dropped } = await fetchEmfRecords(effectiveEndpoint(g));
-        const view = metricsView(records, dropped);
-        ctx.out.write(`${o.json ? JSON.stringify(view, null, 2) : renderMetricsView(view)}\n`);
-        return 0;
-      });
+      // contextFor has resolved the endpoint (explicit, or the outputs file's local one).
+      await run(g, (ctx) => runMetrics(ctx, effectiveEndpoint(g), { json: o.json }));
     });
 
   const redrive = program
@@ -238,6 +281,22 @@ Set VIDEO_CLI_DEBUG=1 to print stack traces.`
       });
     });
 
+  // Every command's help ends with its own exit codes (a group's: those of its commands).
+  const addExitCodes = (cmd: Command) => {
+    for (const sub of cmd.commands) {
+      const path = pathOf(sub);
+      const own = EXIT_CODES[path as keyof typeof EXIT_CODES];
+      const lines =
+        own ??
+        sub.commands.flatMap((c) => [
+          `${c.name()}:`,
+          ...(EXIT_CODES[pathOf(c) as keyof typeof EXIT_CODES] ?? []).map((l) => `  ${l}`),
+        ]);
+      sub.addHelpText('after', exitCodesHelp(lines));
+      addExitCodes(sub);
+    }
+  };
+  addExitCodes(program);
   return program;
 };
 
@@ -245,15 +304,18 @@ Set VIDEO_CLI_DEBUG=1 to print stack traces.`
 const targetNameOf = (endpoint: string | undefined): string =>
   endpoint ? `the target at ${endpoint}` : 'AWS';
 
-const isMain =
-  process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
-
-if (isMain) {
+/** Parses `argv` (node, script, args…) and runs the command; sets process.exitCode. */
+export const runCli = async (argv: readonly string[]): Promise<void> => {
   const program = buildProgram().exitOverride();
   try {
-    await program.parseAsync(process.argv);
+    await program.parseAsync([...argv]);
   } catch (err) {
     // Commander already printed its message (usage errors, --help).
     process.exitCode = err instanceof CommanderError ? err.exitCode : 1;
   }
-}
+};
+
+const isMain =
+  process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
+
+if (isMain) await runCli(process.argv);

@@ -4,6 +4,7 @@ import {
   METRIC_DIMENSIONS,
   METRIC_NAMES,
   METRICS_NAMESPACE,
+  videoIdOfExecution,
 } from '../../contract/index.js';
 import { CliError } from './config.js';
 import { formatDuration } from './render.js';
@@ -102,10 +103,30 @@ export interface TenantRow {
   readonly heldBack: number;
 }
 
+export interface VerdictCounts {
+  readonly complete: number;
+  readonly partial: number;
+  readonly failed: number;
+}
+
+/** One video's current verdict, as `list` shows it (its manifest's status). */
+export interface VideoVerdict {
+  readonly videoId: string;
+  readonly status: string;
+  /** When the verdict was written; the newest wins for one video. */
+  readonly created: string;
+}
+
 export interface MetricsView {
   readonly byKindAndTenant: KindTenantRow[];
   readonly byTenant: TenantRow[];
-  readonly videos: { complete: number; partial: number; failed: number };
+  /** Videos by their latest verdict: a redriven video counts once, as `list` shows it. */
+  readonly videos: VerdictCounts;
+  /**
+   * Verdicts written (the aggregator's Videos* metrics, the dashboard's figures): a redrive
+   * writes the video's manifest again and counts again here.
+   */
+  readonly verdictsWritten: VerdictCounts;
   /** EMF records read, and records the runtime evicted (its store is bounded). */
   readonly records: number;
   readonly dropped: number;
@@ -113,6 +134,21 @@ export interface MetricsView {
 
 /** A record without a tenant dimension (emitted before tenants existed). */
 const NO_TENANT = '-';
+
+/**
+ * Counts videos by their latest verdict. A redrive (`<videoId>-redrive-<n>`) rewrites its
+ * video's manifest, so its verdict is the same video's, and the newest verdict wins.
+ */
+export const latestVerdicts = (verdicts: readonly VideoVerdict[]): VerdictCounts => {
+  const latest = new Map<string, VideoVerdict>();
+  for (const v of verdicts) {
+    const id = videoIdOfExecution(v.videoId);
+    const seen = latest.get(id);
+    if (!seen || v.created.localeCompare(seen.created) > 0) latest.set(id, v);
+  }
+  const count = (status: string) => [...latest.values()].filter((v) => v.status === status).length;
+  return { complete: count('COMPLETE'), partial: count('PARTIAL'), failed: count('FAILED') };
+};
 
 const sum = (points: readonly MetricPoint[]): number =>
   points.reduce((n, p) => n + p.values.reduce((a, b) => a + b, 0), 0);
@@ -124,7 +160,11 @@ const sum = (points: readonly MetricPoint[]): number =>
  * Only the point with exactly the expected dimension set counts, as a
  * CloudWatch query on that set would.
  */
-export const metricsView = (entries: readonly EmfEntry[], dropped = 0): MetricsView => {
+export const metricsView = (
+  entries: readonly EmfEntry[],
+  dropped = 0,
+  verdicts: readonly VideoVerdict[] = []
+): MetricsView => {
   const points = pointsOf(entries);
   const { kind: KIND, tenant: TENANT, service: SERVICE } = METRIC_DIMENSIONS;
   const extra = (p: MetricPoint) => Object.keys(p.dimensions).filter((d) => d !== SERVICE);
@@ -179,7 +219,8 @@ export const metricsView = (entries: readonly EmfEntry[], dropped = 0): MetricsV
   return {
     byKindAndTenant,
     byTenant,
-    videos: {
+    videos: latestVerdicts(verdicts),
+    verdictsWritten: {
       complete: total(METRIC_NAMES.videosCompleted),
       partial: total(METRIC_NAMES.videosPartial),
       failed: total(METRIC_NAMES.videosFailed),
@@ -199,8 +240,10 @@ const table = (head: string[], rows: Array<Array<string | number>>): string => {
 
 export const renderMetricsView = (view: MetricsView): string => {
   const lines: string[] = [];
-  const { complete, partial, failed } = view.videos;
-  lines.push(`Videos: ${complete} COMPLETE, ${partial} PARTIAL, ${failed} FAILED`);
+  const counts = (c: VerdictCounts) =>
+    `${c.complete} COMPLETE, ${c.partial} PARTIAL, ${c.failed} FAILED`;
+  lines.push(`Videos: ${counts(view.videos)} (latest verdict of each video)`);
+  lines.push(`Verdicts written: ${counts(view.verdictsWritten)} (redrives included)`);
   lines.push('', 'Branches per kind and tenant');
   lines.push(
     view.byKindAndTenant.length === 0

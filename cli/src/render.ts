@@ -385,13 +385,37 @@ export const renderCost = (m: Manifest): string => {
   ].join('\n');
 };
 
+/** A Lambda task's cause is its error as JSON: the message is what a reader needs. */
+export const causeMessage = (cause: string): string => {
+  if (!cause.trim().startsWith('{')) return cause;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    return typeof parsed.errorMessage === 'string' ? parsed.errorMessage : cause;
+  } catch {
+    return cause;
+  }
+};
+
+/**
+ * `execution: FAILED (Error: message)` with the detail cut to `max` characters
+ * inside the parentheses, so a cut never loses the closing one.
+ */
+const executionLine = (e: ExecutionState, max: number): string => {
+  const head = `execution: ${e.status}`;
+  const detail = [e.error, e.cause ? causeMessage(e.cause) : undefined].filter(Boolean).join(': ');
+  return detail ? `${head} (${truncate(detail, Math.max(1, max))})` : head;
+};
+
 export const renderExecution = (e: ExecutionState): string => {
   if (e.status === 'NOT_FOUND') return 'execution: not started yet';
-  const detail = [e.error, e.cause ? truncate(e.cause, 160) : undefined].filter(Boolean);
-  return wrapText(
-    `execution: ${e.status}${detail.length ? ` (${detail.join(': ')})` : ''}`,
-    SCREEN_WIDTH
-  );
+  return wrapText(executionLine(e, 200), SCREEN_WIDTH);
+};
+
+/** The execution as one line of at most `width` characters (the live view's first line). */
+export const executionSummaryLine = (e: ExecutionState, width: number): string => {
+  if (e.status === 'NOT_FOUND') return truncate('execution: not started yet', width);
+  // `execution: STATUS (` and `)` take their own room; the detail gets the rest.
+  return truncate(executionLine(e, width - `execution: ${e.status} ()`.length), width);
 };
 
 const progressCounts = (rows: readonly BranchRow[]): string => {
@@ -446,7 +470,7 @@ export interface LiveEntry {
  */
 export const liveEntries = (p: Progress, width = SCREEN_WIDTH): LiveEntry[] => {
   const entries: LiveEntry[] = [
-    { key: 'execution', text: truncate(renderExecution(p.execution).split('\n')[0], width) },
+    { key: 'execution', text: executionSummaryLine(p.execution, width) },
   ];
   const rows = rowsOf(p);
   if (!p.plan && !p.manifest) {

@@ -7,9 +7,16 @@ import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { currentPointerKey, videoIdFor } from '../../contract/index.js';
+import { currentPointerKey, redriveExecutionName, videoIdFor } from '../../contract/index.js';
 import { describeError } from '../src/aws.js';
-import { type Context, EXIT_IN_PROGRESS, runList, runStatus, runUpload } from '../src/commands.js';
+import {
+  type Context,
+  EXIT_IN_PROGRESS,
+  runList,
+  runMetrics,
+  runStatus,
+  runUpload,
+} from '../src/commands.js';
 import {
   captureOut,
   FakeBucket,
@@ -416,4 +423,136 @@ describe('list', () => {
     });
     expect(code).toBe(0);
   });
+});
+
+/** The table's data rows as cells (the header row dropped). */
+const listRows = (text: string): string[][] =>
+  text
+    .split('\n')
+    .map((l) =>
+      l
+        .split('│')
+        .map((c) => c.trim())
+        .filter(Boolean)
+    )
+    .filter((cells) => cells.length === 4)
+    .slice(1);
+
+describe('list: only videos', () => {
+  it('does not list the internal _segment-runs/ and _work/ folders as videos', async () => {
+    // Prepare: what the segment Distributed Map's ResultWriter writes, beside one video.
+    bucket.put(
+      keys.manifest(VIDEO_ID),
+      manifestFrom(VIDEO_ID, [succeeded('thumb-01', 'thumbnail', 'k')])
+    );
+    bucket.put('outputs/_segment-runs/0a1b2c3d/manifest.json', {
+      DestinationBucket: OUTPUT_BUCKET,
+    });
+    bucket.put('outputs/_segment-runs/0a1b2c3d/SUCCEEDED_0.json', []);
+    bucket.put('outputs/_work/stray.json', {});
+    const ctx = makeContext();
+
+    // Act
+    await runList(ctx, 10);
+
+    // Assess
+    expect(listRows(ctx.out.text()).map((r) => r[0])).toEqual([VIDEO_ID]);
+    expect(ctx.out.text()).not.toContain('_segment');
+  });
+
+  it('shows a running redrive as its video, not as another video', async () => {
+    // Prepare: the video's PARTIAL manifest, and its first redrive running.
+    bucket.put(
+      keys.manifest(VIDEO_ID),
+      manifestFrom(VIDEO_ID, [
+        succeeded('thumb-01', 'thumbnail', 'k'),
+        failed('rendition-360p', 'rendition', 'x'),
+      ])
+    );
+    sfnMock.on(ListExecutionsCommand).resolves({
+      executions: [
+        {
+          name: redriveExecutionName(VIDEO_ID, 1),
+          executionArn: `arn:e:${redriveExecutionName(VIDEO_ID, 1)}`,
+          stateMachineArn: STATE_MACHINE_ARN,
+          status: 'RUNNING',
+          startDate: new Date('2025-04-01T00:00:00.000Z'),
+        },
+      ],
+    });
+    const ctx = makeContext();
+
+    // Act
+    await runList(ctx, 10);
+
+    // Assess
+    expect(listRows(ctx.out.text())).toEqual([[VIDEO_ID, 'PARTIAL', '1/2', '2025-01-01 00:00']]);
+  });
+});
+
+describe('metrics', () => {
+  /** One aggregator EMF record: a verdict metric, as Powertools prints it. */
+  const verdictRecord = (name: 'VideosCompleted' | 'VideosPartial' | 'VideosFailed') => ({
+    function: 'VideoPipeline-Aggregate',
+    record: {
+      _aws: {
+        Timestamp: 0,
+        CloudWatchMetrics: [
+          {
+            Namespace: 'FanOutFanIn',
+            Dimensions: [['service']],
+            Metrics: [{ Name: name, Unit: 'Count' }],
+          },
+        ],
+      },
+      service: 'video-pipeline',
+      [name]: 1,
+    },
+  });
+  const serve = (records: unknown[]) =>
+    (async () => new Response(JSON.stringify({ records, dropped: 0 }))) as unknown as typeof fetch;
+
+  it.each([
+    [
+      'still PARTIAL after two redrives',
+      'PARTIAL',
+      ['VideosPartial', 'VideosPartial', 'VideosPartial'],
+      '0 COMPLETE, 1 PARTIAL, 0 FAILED',
+      '0 COMPLETE, 3 PARTIAL, 0 FAILED',
+    ],
+    [
+      'COMPLETE after its redrive',
+      'COMPLETE',
+      ['VideosPartial', 'VideosCompleted'],
+      '1 COMPLETE, 0 PARTIAL, 0 FAILED',
+      '1 COMPLETE, 1 PARTIAL, 0 FAILED',
+    ],
+  ] as const)(
+    'counts a video %s once, with its latest verdict, as list does',
+    async (_what, latest, written, videos, verdicts) => {
+      // Prepare: the manifest the last run wrote; one verdict record per run (original + redrives).
+      const results =
+        latest === 'COMPLETE'
+          ? [succeeded('thumb-01', 'thumbnail', 'k')]
+          : [succeeded('thumb-01', 'thumbnail', 'k'), failed('rendition-360p', 'rendition', 'x')];
+      bucket.put(keys.manifest(VIDEO_ID), manifestFrom(VIDEO_ID, results));
+      const ctx = makeContext();
+
+      // Act
+      const code = await runMetrics(
+        ctx,
+        'http://127.0.0.1:4599',
+        {},
+        serve(written.map(verdictRecord))
+      );
+      await runList(ctx, 10);
+
+      // Assess
+      const text = ctx.out.text();
+      expect(code).toBe(0);
+      expect(text).toContain(`Videos: ${videos} (latest verdict of each video)`);
+      expect(text).toContain(`Verdicts written: ${verdicts} (redrives included)`);
+      expect(listRows(text).map((r) => r[1])).toEqual([latest]);
+    }
+  );
 });

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../scripts/project.js';
+import { buildProgram, CLI_NAME } from '../src/main.js';
 
 const root = REPO_ROOT;
 const tsx = join(root, 'node_modules/.bin/tsx');
@@ -103,5 +105,83 @@ describe('cli process', () => {
     // Assess
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('--limit must be a positive integer');
+  });
+});
+
+/** What `<args> --help` prints, in process (commander writes help through configureOutput). */
+const helpOf = async (args: string[]): Promise<string> => {
+  let out = '';
+  const program = buildProgram();
+  const quiet = (cmd: Command) => {
+    cmd.exitOverride().configureOutput({
+      writeOut: (s) => {
+        out += s;
+      },
+      writeErr: (s) => {
+        out += s;
+      },
+    });
+    for (const sub of cmd.commands) quiet(sub);
+  };
+  quiet(program);
+  await program.parseAsync(['node', CLI_NAME, ...args, '--help']).catch(() => undefined);
+  return out;
+};
+
+describe('help', () => {
+  it.each([
+    ['upload', '0  uploaded (without --watch), or COMPLETE'],
+    ['status', '3  no manifest yet (still in progress)'],
+    ['list', '0  listed'],
+    ['metrics', '1  an error (no local runtime endpoint, or it does not answer)'],
+    ['redrive', 'dlq:'],
+    ['redrive dlq', '0  the move task COMPLETED (or there was nothing to move)'],
+    ['redrive video', '2  PARTIAL: some branches failed again'],
+  ])(
+    '`%s --help` names the real command and lists the global options and exit codes',
+    async (path, code) => {
+      // Act
+      const help = await helpOf(path.split(' '));
+
+      // Assess
+      expect(help).toContain(`Usage: ${CLI_NAME} ${path} `);
+      expect(help).toContain('Global Options:');
+      for (const option of ['--outputs <file>', '--endpoint-url <url>', '--profile <name>']) {
+        expect(help).toContain(option);
+      }
+      expect(help).toContain('Exit codes:');
+      expect(help).toContain(code);
+    }
+  );
+
+  it('is a package.json bin that npx runs under Node 24', async () => {
+    // Prepare
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+    };
+
+    // Act: through npx, as the README says, from the repository.
+    const res = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile(
+        'npx',
+        ['--no-install', CLI_NAME, 'upload', '--help'],
+        { cwd: root, timeout: 60_000 },
+        (err, stdout) => resolve({ code: err ? 1 : 0, stdout })
+      );
+    });
+    const nodeMajor = await new Promise<string>((resolve) => {
+      execFile(
+        'npx',
+        ['--no-install', 'node', '-p', 'process.versions.node.split(".")[0]'],
+        { cwd: root },
+        (_e, stdout) => resolve(stdout.trim())
+      );
+    });
+
+    // Assess
+    expect(Object.keys(pkg.bin)).toEqual([CLI_NAME]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(`Usage: ${CLI_NAME} upload [options] <file>`);
+    expect(nodeMajor).toBe('24');
   });
 });

@@ -7,6 +7,7 @@ import {
   type Progress,
   renderBranchTable,
   renderCost,
+  renderExecution,
   renderListTable,
   renderManifestStatus,
   renderReport,
@@ -168,6 +169,50 @@ describe('status screen at 80 columns', () => {
     // Assess
     expect(report).toContain('execution: FAILED (States.Runtime: boom)');
     expect(report).toContain('no manifest yet, no plan yet');
+  });
+
+  /** A probe that rejects the upload: Step Functions' cause is the Lambda's error as JSON. */
+  const rejected: Progress = {
+    videoId: VIDEO_ID,
+    execution: {
+      status: 'FAILED',
+      error: 'InvalidVideoError',
+      cause: JSON.stringify({
+        errorType: 'InvalidVideoError',
+        errorMessage:
+          'not a readable video file (moov atom not found; <input>: Invalid data found when processing input)',
+        trace: [
+          'InvalidVideoError: not a readable video file',
+          '    at probeFile (probe/logic.ts:63:11)',
+        ],
+      }),
+    },
+    live: new Map(),
+    elapsedMs: 0,
+  };
+
+  it('keeps the closing parenthesis of a FAILED reason cut to one live-view line', () => {
+    // Act
+    const [line] = liveEntries(rejected, 80).map((e) => e.text);
+
+    // Assess
+    expect(line).toBe(
+      'execution: FAILED (InvalidVideoError: not a readable video file (moov atom not…)'
+    );
+    expect(line?.length).toBeLessThanOrEqual(80);
+  });
+
+  it("shows the failed Lambda's error message, not its JSON, closing every parenthesis", () => {
+    // Act
+    const report = renderReport(rejected, BUCKET);
+
+    // Assess: the wrapped lines, joined where wrapText broke them at a space.
+    const execution = renderExecution(rejected.execution);
+    expect(report).toContain(execution);
+    expect(execution.split('\n').join(' ')).toBe(
+      'execution: FAILED (InvalidVideoError: not a readable video file (moov atom not found; <input>: Invalid data found when processing input))'
+    );
+    expect(report).not.toContain('errorType');
   });
 });
 

@@ -14,7 +14,7 @@ import { collectList } from '../../cli/src/commands.js';
 import { CliError, isLocalEndpoint, type StackOutputs } from '../../cli/src/config.js';
 import { readHistory } from '../../cli/src/history.js';
 import { describeExecution, executionArnFor, readManifest } from '../../cli/src/watch.js';
-import { type Manifest, outputPrefix } from '../../contract/index.js';
+import { isVideoFolder, type Manifest, outputPrefix } from '../../contract/index.js';
 import { type Timeline, timelineFromHistory } from './timeline.js';
 
 /**
@@ -68,7 +68,10 @@ export interface VideoRow {
   durationMs?: number;
 }
 
-/** Recent videos (the CLI's `list`), plus each execution's duration. */
+/**
+ * Recent videos (the CLI's `list`, so the same folders count as videos: see
+ * isVideoFolder), plus each execution's duration.
+ */
 export const listVideos = async (
   t: Target,
   limit: number,
@@ -176,11 +179,17 @@ export const queueDepths = async (t: Target): Promise<QueueDepth[]> =>
 
 /**
  * Only a video's published artifacts may be read through the console: its
- * `outputs/<videoId>/` folder, not the workflow's internal `_work/` objects.
+ * `outputs/<videoId>/` folder, not the workflow's internal `_work/` objects nor
+ * a folder that is not a video (`_segment-runs/`, by-key/).
  */
 export const checkArtifactKey = (key: string): string => {
   const m = /^outputs\/([^/]+)\//.exec(key);
-  if (!m || key.includes('..') || key.startsWith(`${outputPrefix(m[1] ?? '')}_work/`)) {
+  const folder = m?.[1] ?? '';
+  if (
+    !isVideoFolder(folder) ||
+    key.includes('..') ||
+    key.startsWith(`${outputPrefix(folder)}_work/`)
+  ) {
     throw new CliError(`not a published artifact key: ${key}`);
   }
   return key;

@@ -10,12 +10,13 @@ import { ROOT } from '../../scripts/synth.js';
 import { type RunningConsole, startConsole } from '../src/start.js';
 
 /**
- * The console in Debian's Chromium, against the local runtime the global
- * setup started: upload through the page, watch the run, look at its media,
- * and the two error states. Screenshots go to test-artifacts/ (git-ignored).
+ * The console in Chromium (the one the global setup chose: @sparticuz/chromium
+ * from npm, or CHROMIUM_PATH), against the local runtime the global setup
+ * started: upload through the page, watch the run, look at its media, and the
+ * two error states. Screenshots go to test-artifacts/ (git-ignored).
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const BROWSER = inject('consoleBrowser');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
@@ -50,17 +51,18 @@ const freePortThatRefuses = (): Promise<number> =>
 const shot = (page: Page, name: string) =>
   page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
-describe('console in a real browser (local runtime)', () => {
+// The setup printed why when it skips (never in CI).
+describe.skipIf('skipReason' in BROWSER)('console in a real browser (local runtime)', () => {
   let browser: Browser;
   let consoleApp: RunningConsole;
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     consoleApp = await startConsole({ outputs: inject('consoleOutputsFile'), port: 0 });
+    if (!('chromium' in BROWSER)) throw new Error('unreachable: the suite is skipped');
     browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // CI runs as root, where Chromium's sandbox cannot start.
-      args: ['--no-sandbox', '--disable-dev-shm-usage'],
+      executablePath: BROWSER.chromium.executablePath,
+      args: [...BROWSER.chromium.args],
     });
   });
 

@@ -10,7 +10,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import {
   createDistributedMapApp,
   DMAP_STACK,
@@ -19,6 +19,7 @@ import {
 } from '../../fixtures/distributed-map/app.js';
 import { silentLogger, startLocalRuntime } from '../../local-runtime/src/index.js';
 import { deployStackToLocalStack } from '../../scripts/localstack/deploy-stack.js';
+import { describeE2E } from './guard.js';
 
 /**
  * The Distributed Map form of MapFanOutFanIn, end to end, on a fixture app built
@@ -114,7 +115,7 @@ const runInputFactory = (runId: string, count: number, failing: number[] = []) =
   failing,
 });
 
-describe.skipIf(Boolean(target.skipReason))(`Distributed Map fan-out (${target.name})`, () => {
+describeE2E(target)(`Distributed Map fan-out (${target.name})`, () => {
   let d: Deployed;
   const runId = (name: string) => `${name}-${Date.now().toString(36)}`;
 

@@ -6,7 +6,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { describeE2E } from './guard.js';
 import { clientsFor, readOutputs } from './target.js';
 
 const target = inject('e2eTarget');
@@ -31,7 +32,7 @@ const bytesOf = async (body: unknown) =>
     await (body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()
   );
 
-describe.skipIf(Boolean(target.skipReason))(`large objects on ${target.name}`, () => {
+describeE2E(target)(`large objects on ${target.name}`, () => {
   let aws: ReturnType<typeof clientsFor>;
   let bucket: string;
   // The output bucket has no notification rules: this exercises storage, not the pipeline.

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, expect, inject, it } from 'vitest';
 import type { KindTenantRow, MetricsView } from '../../cli/src/metrics.js';
 import {
   type Manifest,
@@ -14,6 +14,7 @@ import {
 } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { REPO_ROOT } from '../../scripts/project.js';
+import { describeE2E } from './guard.js';
 import { clientsFor, readOutputs } from './target.js';
 
 const target = inject('e2eTarget');
@@ -29,7 +30,6 @@ const onlyLocal =
   target.name === 'local'
     ? undefined
     : `the metrics command reads the local runtime's /_local/metrics; ${target.name} does not serve the functions' EMF records`;
-if (onlyLocal) console.log(`[metrics.e2e] skipped on ${target.name}: ${onlyLocal}`);
 
 /** The CLI reads `cdk deploy --outputs-file`'s shape; the suite's file may be flat. */
 let cliOutputsFile: string | undefined;
@@ -64,79 +64,75 @@ const metricsCli = () =>
 const row = (view: MetricsView, kind: string, tenant: string): KindTenantRow | undefined =>
   view.byKindAndTenant.find((r) => r.kind === kind && r.tenant === tenant);
 
-describe.skipIf(Boolean(target.skipReason) || Boolean(onlyLocal))(
-  `metrics from the CLI on ${target.name}`,
-  () => {
-    afterAll(() => cleanupMedia());
+describeE2E(target, onlyLocal)(`metrics from the CLI on ${target.name}`, () => {
+  afterAll(() => cleanupMedia());
 
-    it('shows the branches of a run per kind for its tenant, its latency and its status', async () => {
-      // Prepare: the figures before the run (other files may have run on this runtime).
-      const out = readOutputs(target.outputsFile);
-      const aws = clientsFor(target);
-      const before = await metricsCli();
-      const clip = await makeClip({ seconds: 2, width: 320, height: 180 });
-      const key = `uploads/metrics-${runId}.mp4`; // directly under uploads/: tenant `default`
+  it('shows the branches of a run per kind for its tenant, its latency and its status', async () => {
+    // Prepare: the figures before the run (other files may have run on this runtime).
+    const out = readOutputs(target.outputsFile);
+    const aws = clientsFor(target);
+    const before = await metricsCli();
+    const clip = await makeClip({ seconds: 2, width: 320, height: 180 });
+    const key = `uploads/metrics-${runId}.mp4`; // directly under uploads/: tenant `default`
 
-      // Act
-      const put = await aws.s3.send(
-        new PutObjectCommand({ Bucket: out.UploadBucketName, Key: key, Body: readFileSync(clip) })
-      );
-      const videoId = videoIdFor({
-        bucket: out.UploadBucketName,
-        key,
-        versionId: put.VersionId,
-        etag: put.ETag?.replaceAll('"', ''),
-      });
-      const manifest = await pollFor(`manifest of ${videoId}`, async () => {
-        try {
-          const res = await aws.s3.send(
-            new GetObjectCommand({ Bucket: out.OutputBucketName, Key: manifestKey(videoId) })
-          );
-          return ManifestSchema.parse(JSON.parse(await res.Body!.transformToString()));
-        } catch (err) {
-          if ((err as Error).name === 'NoSuchKey') return undefined;
-          throw err;
-        }
-      });
-      // The aggregator prints its EMF records just after writing the manifest.
-      const after = await pollFor('the run in the metrics', async () => {
-        const view = await metricsCli();
-        const latency = (v: MetricsView) =>
-          v.byTenant.find((t) => t.tenant === 'default')?.manifests ?? 0;
-        return latency(view) > latency(before) ? view : undefined;
-      });
-
-      // Assess: per kind, the CLI's counts grew by what the manifest reports for that kind.
-      expect(manifest.tenant).toBe('default');
-      const kinds = [...new Set(manifest.branches.map((b) => b.kind))];
-      expect(kinds.length).toBeGreaterThanOrEqual(3);
-      for (const kind of kinds) {
-        const entries = manifest.branches.filter((b) => b.kind === kind);
-        const delta = (field: 'emitted' | 'succeeded' | 'failed' | 'timedOut') =>
-          (row(after, kind, 'default')?.[field] ?? 0) -
-          (row(before, kind, 'default')?.[field] ?? 0);
-        expect({
-          kind,
-          emitted: delta('emitted'),
-          succeeded: delta('succeeded'),
-          failed: delta('failed'),
-          timedOut: delta('timedOut'),
-        }).toEqual({
-          kind,
-          emitted: entries.filter((b) => b.status !== 'SKIPPED').length,
-          succeeded: entries.filter((b) => b.status === 'SUCCEEDED').length,
-          failed: entries.filter((b) => b.status === 'FAILED').length,
-          timedOut: entries.filter((b) => b.status === 'TIMED_OUT').length,
-        });
-        expect(row(after, kind, 'default')?.durationP50Ms).toEqual(expect.any(Number));
+    // Act
+    const put = await aws.s3.send(
+      new PutObjectCommand({ Bucket: out.UploadBucketName, Key: key, Body: readFileSync(clip) })
+    );
+    const videoId = videoIdFor({
+      bucket: out.UploadBucketName,
+      key,
+      versionId: put.VersionId,
+      etag: put.ETag?.replaceAll('"', ''),
+    });
+    const manifest = await pollFor(`manifest of ${videoId}`, async () => {
+      try {
+        const res = await aws.s3.send(
+          new GetObjectCommand({ Bucket: out.OutputBucketName, Key: manifestKey(videoId) })
+        );
+        return ManifestSchema.parse(JSON.parse(await res.Body!.transformToString()));
+      } catch (err) {
+        if ((err as Error).name === 'NoSuchKey') return undefined;
+        throw err;
       }
-      const status = manifest.status.toLowerCase() as Lowercase<Manifest['status']>;
-      expect(after.videos[status] - before.videos[status]).toBe(1);
-      const latency = after.byTenant.find((t) => t.tenant === 'default');
-      expect(latency?.latencyMaxMs).toBeGreaterThan(0);
-    }, 240_000);
-  }
-);
+    });
+    // The aggregator prints its EMF records just after writing the manifest.
+    const after = await pollFor('the run in the metrics', async () => {
+      const view = await metricsCli();
+      const latency = (v: MetricsView) =>
+        v.byTenant.find((t) => t.tenant === 'default')?.manifests ?? 0;
+      return latency(view) > latency(before) ? view : undefined;
+    });
+
+    // Assess: per kind, the CLI's counts grew by what the manifest reports for that kind.
+    expect(manifest.tenant).toBe('default');
+    const kinds = [...new Set(manifest.branches.map((b) => b.kind))];
+    expect(kinds.length).toBeGreaterThanOrEqual(3);
+    for (const kind of kinds) {
+      const entries = manifest.branches.filter((b) => b.kind === kind);
+      const delta = (field: 'emitted' | 'succeeded' | 'failed' | 'timedOut') =>
+        (row(after, kind, 'default')?.[field] ?? 0) - (row(before, kind, 'default')?.[field] ?? 0);
+      expect({
+        kind,
+        emitted: delta('emitted'),
+        succeeded: delta('succeeded'),
+        failed: delta('failed'),
+        timedOut: delta('timedOut'),
+      }).toEqual({
+        kind,
+        emitted: entries.filter((b) => b.status !== 'SKIPPED').length,
+        succeeded: entries.filter((b) => b.status === 'SUCCEEDED').length,
+        failed: entries.filter((b) => b.status === 'FAILED').length,
+        timedOut: entries.filter((b) => b.status === 'TIMED_OUT').length,
+      });
+      expect(row(after, kind, 'default')?.durationP50Ms).toEqual(expect.any(Number));
+    }
+    const status = manifest.status.toLowerCase() as Lowercase<Manifest['status']>;
+    expect(after.videos[status] - before.videos[status]).toBe(1);
+    const latency = after.byTenant.find((t) => t.tenant === 'default');
+    expect(latency?.latencyMaxMs).toBeGreaterThan(0);
+  }, 240_000);
+});
 
 const pollFor = async <T>(what: string, fn: () => Promise<T | undefined>): Promise<T> => {
   const deadline = Date.now() + 180_000;

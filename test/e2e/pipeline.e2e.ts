@@ -22,7 +22,7 @@ import {
   SendMessageCommand,
   SetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import {
   auditKey,
   type Manifest,
@@ -39,6 +39,7 @@ import {
   makeNonVideo,
   makeTruncated,
 } from '../../fixtures/media.js';
+import { describeE2E } from './guard.js';
 import { OBSERVATIONS_DIR, recordObservations } from './observations.js';
 import { clientsFor, readOutputs } from './target.js';
 
@@ -64,7 +65,7 @@ const testCase = (name: string, timeout: number, fn: () => Promise<void>) => {
 /** What each case observed; test/e2e/cross-target.compare.ts compares the targets of this run. */
 const observations: Record<string, unknown> = {};
 
-describe.skipIf(Boolean(target.skipReason))(`video pipeline end to end on ${target.name}`, () => {
+describeE2E(target)(`video pipeline end to end on ${target.name}`, () => {
   let out: ReturnType<typeof readOutputs>;
   let aws: ReturnType<typeof clientsFor>;
 

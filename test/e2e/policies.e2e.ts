@@ -8,7 +8,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { App, Duration } from 'aws-cdk-lib';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import {
   type BranchResult,
   branchRecordKey,
@@ -25,6 +25,7 @@ import {
 } from '../../lib/stacks/video-pipeline-stack.js';
 import { silentLogger, startLocalRuntime } from '../../local-runtime/src/index.js';
 import { deployStacks, destroyStacks } from '../../scripts/localstack/stacks.js';
+import { describeE2E } from './guard.js';
 
 /**
  * Policies that need a stack of their own: variants of the e2e app built with other stack props
@@ -50,13 +51,9 @@ const VARIANTS = {
 } satisfies Record<string, VideoPipelineStackProps>;
 type VariantName = keyof typeof VARIANTS;
 
-const skipReason =
-  target.skipReason ??
-  (['local', 'localstack'].includes(target.name)
-    ? undefined
-    : `the variant stacks are deployed only to the local runtime and LocalStack, not ${target.name}`);
-if (skipReason)
-  console.log(`[e2e] policies on variant stacks skipped on ${target.name}: ${skipReason}`);
+const elsewhere = ['local', 'localstack'].includes(target.name)
+  ? undefined
+  : `the policy variant stacks are deployed only to the local runtime and LocalStack, not ${target.name}`;
 
 /** One app with every variant stack: the main stack's flags and nag packs, other names and props. */
 const synthVariants = (): string => {
@@ -189,7 +186,7 @@ const useVariants = () => {
   return { upload, waitForManifest, headOutput, readRecord };
 };
 
-describe.skipIf(Boolean(skipReason))(`fan-out policies on variant stacks (${target.name})`, () => {
+describeE2E(target, elsewhere)(`fan-out policies on variant stacks (${target.name})`, () => {
   const { upload, waitForManifest, headOutput, readRecord } = useVariants();
 
   it('await none: the manifest is written once every branch is dispatched, before the slowest branch has finished', async () => {

@@ -9,7 +9,7 @@ import {
   ReceiveMessageCommand,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import {
   FAIL_ONCE_METADATA,
   type Manifest,
@@ -19,6 +19,7 @@ import {
 } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { REPO_ROOT } from '../../scripts/project.js';
+import { describeE2E } from './guard.js';
 import { clientsFor, readOutputs } from './target.js';
 
 const target = inject('e2eTarget');
@@ -81,7 +82,7 @@ const cli = (args: string[]) =>
     );
   });
 
-describe.skipIf(Boolean(target.skipReason))(`redrive end to end on ${target.name}`, () => {
+describeE2E(target)(`redrive end to end on ${target.name}`, () => {
   let out: ReturnType<typeof readOutputs>;
   let aws: ReturnType<typeof clientsFor>;
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { App, Duration } from 'aws-cdk-lib';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import {
   artifactKey,
   type BranchResult,
@@ -19,6 +19,7 @@ import { applyNagPacks, cdkJsonContext } from '../../lib/app.js';
 import { VideoPipelineStack } from '../../lib/stacks/video-pipeline-stack.js';
 import { silentLogger, startLocalRuntime } from '../../local-runtime/src/index.js';
 import { deployStacks, destroyStacks } from '../../scripts/localstack/stacks.js';
+import { describeE2E } from './guard.js';
 
 /**
  * Segment-parallel renditions end to end, on a variant of the e2e app whose
@@ -68,7 +69,7 @@ const measure = async (file: string): Promise<Facts> => {
   };
 };
 
-describe('segment-parallel rendition (variant stack with a lowered segment threshold)', () => {
+describeE2E(target)('segment-parallel rendition (variant stack, lowered segment threshold)', () => {
   let outputs: Record<string, string | undefined>;
   let s3: S3Client;
   const stops: Array<() => Promise<void>> = [];

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, type DescribeExecutionOutput } from '@aws-sdk/client-sfn';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { type Manifest, ManifestSchema, manifestKey, videoIdFor } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { DEFAULT_TENANT_QUOTAS } from '../../lib/app.js';
+import { describeE2E } from './guard.js';
 import { clientsFor, readOutputs } from './target.js';
 
 /**
@@ -19,7 +20,7 @@ const NOISY = 'e2e-noisy';
 const QUIET = 'e2e-quiet';
 const NOISY_UPLOADS = 10;
 
-describe.skipIf(Boolean(target.skipReason))(`tenants end to end on ${target.name}`, () => {
+describeE2E(target)(`tenants end to end on ${target.name}`, () => {
   let out: ReturnType<typeof readOutputs>;
   let aws: ReturnType<typeof clientsFor>;
 

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   type EmfEntry,
   fetchEmfRecords,
+  latestVerdicts,
   metricsView,
   percentile,
   renderMetricsView,
@@ -172,7 +173,7 @@ describe('metrics view over the functions’ EMF records', () => {
 
     // Assess
     expect(held).toBe('WorkflowsAtCapacity');
-    expect(view.videos).toEqual({ complete: 0, partial: 3, failed: 0 });
+    expect(view.verdictsWritten).toEqual({ complete: 0, partial: 3, failed: 0 });
     expect(view.byKindAndTenant).toEqual([
       {
         kind: 'metadata',
@@ -350,6 +351,49 @@ describe('metrics view over the functions’ EMF records', () => {
   ])('percentile(%j, %i) is %s (nearest rank)', (values, p, expected) => {
     // Act / Assess
     expect(percentile(values, p)).toBe(expected);
+  });
+});
+
+describe('latestVerdicts', () => {
+  const ID = 'clip-0123456789abcdef';
+
+  it('counts a video and its redrive executions once, with the newest verdict', () => {
+    // Act
+    const counts = latestVerdicts([
+      { videoId: ID, status: 'PARTIAL', created: '2026-11-22T10:00:00.000Z' },
+      { videoId: `${ID}-redrive-2`, status: 'COMPLETE', created: '2026-11-22T10:09:00.000Z' },
+      { videoId: `${ID}-redrive-1`, status: 'PARTIAL', created: '2026-11-22T10:05:00.000Z' },
+      { videoId: 'other-fedcba9876543210', status: 'FAILED', created: '2026-11-22T10:01:00.000Z' },
+    ]);
+
+    // Assess
+    expect(counts).toEqual({ complete: 1, partial: 0, failed: 1 });
+  });
+
+  it('does not take a file named like a redrive for a redrive of another video', () => {
+    // Act: `take-redrive-2.mp4` is its own video (its id still ends in 16 hex digits).
+    const counts = latestVerdicts([
+      { videoId: 'take-0123456789abcdef', status: 'PARTIAL', created: '2026-11-22T10:00:00.000Z' },
+      {
+        videoId: 'take-redrive-2-fedcba9876543210',
+        status: 'COMPLETE',
+        created: '2026-11-22T10:01:00.000Z',
+      },
+    ]);
+
+    // Assess
+    expect(counts).toEqual({ complete: 1, partial: 1, failed: 0 });
+  });
+
+  it('leaves RUNNING and NO MANIFEST rows out of the verdicts', () => {
+    // Act
+    const counts = latestVerdicts([
+      { videoId: ID, status: 'RUNNING', created: '2026-11-22T10:00:00.000Z' },
+      { videoId: 'late-fedcba9876543210', status: 'NO MANIFEST', created: '-' },
+    ]);
+
+    // Assess
+    expect(counts).toEqual({ complete: 0, partial: 0, failed: 0 });
   });
 });
 
