@@ -73,6 +73,19 @@ export default defineConfig({
         },
       },
       {
+        // Attacks on the local runtime (test/adversarial/): each file starts its own runtime
+        // from cdk.out (synthesized by the chaos setup when missing or stale).
+        test: {
+          name: 'adversarial',
+          include: ['test/adversarial/**/*.adversarial.ts'],
+          globalSetup: ['test/chaos/setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 4 },
+        },
+      },
+      {
         test: {
           name: 'browser',
           include: ['console/test/**/*.browser.ts'],
