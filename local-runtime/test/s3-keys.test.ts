@@ -9,6 +9,7 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -157,6 +158,29 @@ describe('local S3 keys', () => {
       expect(statusOf(err)).toBe(404);
       const sibling = await f.s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'x/victim' }));
       expect((await text(sibling.Body)).toString()).toBe('b');
+    });
+
+    it('DeleteObjects (XML body) of traversal keys deletes those objects and no file outside', async () => {
+      // Prepare
+      const keys = ['d1', 'd2'].map((n) => `y/${'../'.repeat(12)}${outside.slice(1)}/${n}`);
+      for (const n of ['d1', 'd2']) writeFileSync(path.join(outside, `${n}.data`), 'keep me');
+      for (const Key of keys)
+        await f.s3.send(new PutObjectCommand({ Bucket: bucket, Key, Body: 'z' }));
+      const outsideBefore = filesBelow(outside);
+
+      // Act
+      const res = await f.s3.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: keys.map((Key) => ({ Key })) },
+        })
+      );
+
+      // Assess
+      expect(res.Deleted?.map((d) => d.Key).sort()).toEqual([...keys].sort());
+      expect(filesBelow(outside)).toEqual(outsideBefore);
+      const listed = await f.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'y/' }));
+      expect(listed.KeyCount).toBe(0);
     });
 
     it('keeps `uploads/a/../b.txt` literal through the raw path: stored, listed and notified as sent', async () => {
