@@ -92,6 +92,20 @@ export default defineConfig({
         },
       },
       {
+        // Attacks on the local runtime (test/adversarial/): each file starts its own runtime
+        // from cdk.out (synthesized by the chaos setup when missing or stale).
+        test: {
+          name: 'adversarial',
+          include: ['test/adversarial/**/*.adversarial.ts'],
+          globalSetup: [FFMPEG, 'test/chaos/setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          // After chaos, never beside it or beside e2e-local: both synthesize cdk.out.
+          sequence: { groupOrder: 5 },
+        },
+      },
+      {
         test: {
           name: 'browser',
           include: ['console/test/**/*.browser.ts'],
@@ -99,7 +113,7 @@ export default defineConfig({
           testTimeout: 240_000,
           hookTimeout: 300_000,
           fileParallelism: false,
-          sequence: { groupOrder: 5 },
+          sequence: { groupOrder: 6 },
         },
       },
     ],

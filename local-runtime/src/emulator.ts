@@ -6,6 +6,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildApp } from 'fauxqs';
 import { LocalRuntimeError } from './errors.js';
+import { type ListOptions, listInS3Order } from './s3-listing.js';
+import { HashedS3Persistence } from './s3-persistence.js';
 
 /** S3's own ceiling for a single PUT and for one UploadPart (5 GiB). */
 export const S3_MAX_PUT_BYTES = 5 * 1024 ** 3;
@@ -19,19 +21,25 @@ const WIRE_LIMIT = Math.ceil(S3_MAX_PUT_BYTES * 1.01);
 
 type FauxqsStores = NonNullable<NonNullable<Parameters<typeof buildApp>[0]>['stores']>;
 
-/** The fauxqs 2.4.1 internals this module needs; the package exports neither class. */
+/** The fauxqs 2.4.1 internal this module needs; the package does not export it. */
+interface FauxqsS3Store {
+  persistence?: unknown;
+  buckets: Map<string, Map<string, { key: string }>>;
+  listObjects(bucket: string, options?: ListOptions): unknown;
+}
+
 interface FauxqsInternals {
-  S3Store: new () => { persistence?: unknown };
-  FileS3Persistence: new (dir: string) => unknown;
+  S3Store: new () => FauxqsS3Store;
 }
 
 /**
  * fauxqs's `startFauxqs()` cannot do two things the runtime needs: it always
  * listens on 0.0.0.0, and its body parser stops at 11 MiB (S3 allows 5 GiB per
  * PUT and per part). Its public `buildApp()` can, so the runtime starts the app
- * itself. The S3 store gets fauxqs's file persistence so object bodies live on
- * disk, not in the heap; the two classes for that are not exported, hence the
- * lookup next to the package entry (pinned fauxqs version; checked at start).
+ * itself. The S3 store gets our own persistence (src/s3-persistence.ts, files
+ * named by a hash of bucket and key, never by the key itself) so object bodies
+ * live on disk, not in the heap; fauxqs does not export its S3Store class, hence
+ * the lookup next to the package entry (pinned fauxqs version; checked at start).
  */
 async function loadInternals(): Promise<FauxqsInternals> {
   try {
@@ -43,17 +51,17 @@ async function loadInternals(): Promise<FauxqsInternals> {
       .find((p) => existsSync(path.join(p, 'dist', 'app.js')));
     if (!dir) throw new Error('fauxqs is not installed');
     const entry = pathToFileURL(path.join(dir, 'dist', 'app.js'));
-    const [{ S3Store }, { FileS3Persistence }] = await Promise.all([
-      import(new URL('./s3/s3Store.js', entry).href),
-      import(new URL('./s3/fileS3Persistence.js', entry).href),
-    ]);
-    if (typeof S3Store !== 'function' || typeof FileS3Persistence !== 'function') {
-      throw new Error('S3Store or FileS3Persistence is not a class');
+    const { S3Store } = await import(new URL('./s3/s3Store.js', entry).href);
+    if (typeof S3Store !== 'function') throw new Error('S3Store is not a class');
+    const probe = new S3Store();
+    // The store must still consult a `persistence` slot on every write (see s3Store.js).
+    if (!('persistence' in probe) || !(probe.buckets instanceof Map)) {
+      throw new Error('S3Store has no persistence slot or buckets map');
     }
-    return { S3Store, FileS3Persistence };
+    return { S3Store };
   } catch (err) {
     throw new LocalRuntimeError(
-      `fauxqs internals changed (expected dist/s3/s3Store.js and dist/s3/fileS3Persistence.js of fauxqs 2.4.1): ${(err as Error).message}`
+      `fauxqs internals changed (expected dist/s3/s3Store.js of fauxqs 2.4.1): ${(err as Error).message}`
     );
   }
 }
@@ -64,6 +72,8 @@ export interface Emulator {
   readonly url: string;
   /** Where object bodies are stored while the runtime runs (removed at stop). */
   readonly storageDir: string;
+  /** The S3 store's persistence: file names are hashes, never keys. */
+  readonly s3Objects: HashedS3Persistence;
   stop(): Promise<void>;
 }
 
@@ -74,10 +84,17 @@ export interface EmulatorOptions {
 
 /** Starts fauxqs (S3, SNS, SQS) on `host` with a random port. */
 export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
-  const { S3Store, FileS3Persistence } = await loadInternals();
+  const { S3Store } = await loadInternals();
   const storageDir = mkdtempSync(path.join(tmpdir(), 'local-runtime-s3-'));
   const s3Store = new S3Store();
-  s3Store.persistence = new FileS3Persistence(storageDir);
+  const s3Objects = new HashedS3Persistence(storageDir);
+  s3Store.persistence = s3Objects;
+  const listObjects = s3Store.listObjects.bind(s3Store);
+  s3Store.listObjects = (bucket, options) => {
+    const objects = s3Store.buckets.get(bucket);
+    // fauxqs's own call raises NoSuchBucket.
+    return objects ? listInS3Order(objects.values(), options) : listObjects(bucket, options);
+  };
   const app = buildApp({
     logger: false,
     defaultRegion: options.region,
@@ -119,6 +136,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     port,
     url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
     storageDir,
+    s3Objects,
     stop() {
       stopped ??= app.close().then(() => rmSync(storageDir, { recursive: true, force: true }));
       return stopped;

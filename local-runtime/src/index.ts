@@ -206,7 +206,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       }),
     },
     fauxqsPort: fauxqs.port,
-    s3StorageDir: fauxqs.storageDir,
+    s3Objects: fauxqs.s3Objects,
     sfn: stepFunctions,
     moveTasks,
     lambda,

@@ -1,16 +1,21 @@
-import { createReadStream, statSync } from 'node:fs';
+import { closeSync, createReadStream } from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import path from 'node:path';
+import type { OpenedObject } from '../s3-persistence.js';
+import { type S3ObjectTarget, s3ObjectTarget } from './s3-request.js';
 
 /**
- * Object GETs served from fauxqs's storage directory as a file stream.
+ * Object GETs served from the runtime's S3 storage as a file stream.
  *
  * fauxqs answers every GET, ranged or not, by reading the whole object file into
- * one Buffer (readFileSync) and slicing it, so ffprobe reading a 1 GB source
- * through `Range: bytes=0-` costs 1 GB per request. Here fauxqs still decides
+ * one Buffer and slicing it, so ffprobe reading a 1 GB source through
+ * `Range: bytes=0-` costs 1 GB per request. Here fauxqs still decides
  * everything (HEAD: existence, errors, headers) and only the bytes come from the
- * file, read for the requested range. Anything unusual (conditional headers,
- * partNumber, response-* overrides, several ranges) is left to fauxqs.
+ * file, read for the requested range. The file is found through the
+ * persistence (a hash of bucket and key, never a path built from the key) and
+ * opened in the same tick as its ETag is compared with the HEAD's, so the bytes
+ * sent are the ones the headers describe. Conditional headers are settled by the
+ * router before this runs; partNumber, response-* overrides and several ranges
+ * are left to fauxqs.
  */
 
 /** Query parameters of a plain (possibly presigned) GetObject. */
@@ -28,41 +33,24 @@ const PLAIN_QUERY = new Set([
   'x-amz-checksum-mode',
 ]);
 
-const DEFER_HEADERS = ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'];
+/** Query parameters GetObject/HeadObject may carry besides the plain ones. */
+const OBJECT_READ_QUERY = new Set(['partNumber', 'versionId']);
+
+/** A GET or HEAD of one object (not a sub-resource such as ?tagging or ?attributes). */
+export function isObjectRead(req: IncomingMessage, url: URL): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  return [...url.searchParams.keys()].every(
+    (k) => PLAIN_QUERY.has(k) || OBJECT_READ_QUERY.has(k) || k.startsWith('response-')
+  );
+}
 
 /** Path-style GetObject the file path can serve, or undefined. */
-export function plainObjectGet(
-  req: IncomingMessage,
-  url: URL
-): { bucket: string; key: string } | undefined {
+export function plainObjectGet(req: IncomingMessage, url: URL): S3ObjectTarget | undefined {
   if (req.method !== 'GET') return undefined;
   const hostname = (req.headers.host ?? '').split(':')[0];
   if (hostname.includes('.') && !/^\d+\.\d+\.\d+\.\d+$/.test(hostname)) return undefined;
   if ([...url.searchParams.keys()].some((k) => !PLAIN_QUERY.has(k))) return undefined;
-  if (DEFER_HEADERS.some((h) => req.headers[h] !== undefined)) return undefined;
-  const [bucket, ...rest] = url.pathname.split('/').slice(1);
-  if (!bucket || rest.length === 0) return undefined;
-  try {
-    const key = rest.map((s) => decodeURIComponent(s)).join('/');
-    return key ? { bucket, key } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** fauxqs 2.4.1 FileS3Persistence's key -> file mapping (unsafe characters %-encoded, '/' kept). */
-export function objectDataPath(storageDir: string, bucket: string, key: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the same set fauxqs encodes
-  const encoded = key.replace(/[<>:"|?*\\%\x00-\x1f]/g, (ch) => {
-    return `%${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
-  });
-  return path.join(
-    storageDir,
-    'buckets',
-    bucket,
-    'objects',
-    `${encoded.split('/').join(path.sep)}.data`
-  );
+  return s3ObjectTarget(req);
 }
 
 /** One `bytes=` range as S3 reads it; undefined when it is not satisfiable or not a single range. */
@@ -83,7 +71,10 @@ export function parseRange(
   return { start, end };
 }
 
-const head = (agent: http.Agent, port: number, req: IncomingMessage, url: URL) =>
+/** The raw request path: `url.pathname` has `.`/`..` segments resolved, the key must not. */
+export const rawPath = (req: IncomingMessage) => (req.url ?? '/').split('?')[0];
+
+export const headObject = (agent: http.Agent, port: number, req: IncomingMessage, url: URL) =>
   new Promise<IncomingMessage>((resolve, reject) => {
     const checksumMode =
       req.headers['x-amz-checksum-mode'] ?? url.searchParams.get('x-amz-checksum-mode');
@@ -92,7 +83,7 @@ const head = (agent: http.Agent, port: number, req: IncomingMessage, url: URL) =
         host: '127.0.0.1',
         port,
         method: 'HEAD',
-        path: url.pathname,
+        path: rawPath(req),
         agent,
         headers: {
           host: req.headers.host ?? `127.0.0.1:${port}`,
@@ -107,29 +98,38 @@ const head = (agent: http.Agent, port: number, req: IncomingMessage, url: URL) =
 
 /**
  * Serves the GET from the object file; resolves false (nothing sent) when fauxqs
- * should answer it instead.
+ * should answer it instead. `meta` is fauxqs's HEAD for the object when the
+ * caller already has it.
  */
 export async function serveObjectFromDisk(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
-  target: { bucket: string; key: string },
-  deps: { agent: http.Agent; fauxqsPort: number; storageDir: string }
+  target: S3ObjectTarget,
+  deps: {
+    agent: http.Agent;
+    fauxqsPort: number;
+    open(bucket: string, key: string): OpenedObject | undefined;
+  },
+  known?: IncomingMessage
 ): Promise<boolean> {
-  const meta = await head(deps.agent, deps.fauxqsPort, req, url);
-  meta.resume();
+  const meta = known ?? (await headObject(deps.agent, deps.fauxqsPort, req, url));
+  if (!known) meta.resume();
   const size = Number(meta.headers['content-length']);
   if (meta.statusCode !== 200 || !Number.isSafeInteger(size) || size === 0) return false;
-  const file = objectDataPath(deps.storageDir, target.bucket, target.key);
-  try {
-    // A file of another size was replaced since the HEAD: let fauxqs answer.
-    if (statSync(file).size !== size) return false;
-  } catch {
+  const opened = deps.open(target.bucket, target.key);
+  if (!opened) return false;
+  // Replaced since the HEAD: let fauxqs answer for the object as it is now.
+  if (opened.etag !== meta.headers.etag || opened.size !== size) {
+    closeSync(opened.fd);
     return false;
   }
   const rangeHeader = req.headers.range;
   const range = rangeHeader ? parseRange(rangeHeader, size) : { start: 0, end: size - 1 };
-  if (!range) return false;
+  if (!range) {
+    closeSync(opened.fd);
+    return false;
+  }
   const headers: http.OutgoingHttpHeaders = { ...meta.headers };
   delete headers.connection;
   delete headers['keep-alive'];
@@ -142,7 +142,12 @@ export async function serveObjectFromDisk(
     for (const h of Object.keys(headers)) if (h.startsWith('x-amz-checksum-')) delete headers[h];
   }
   res.writeHead(rangeHeader ? 206 : 200, headers);
-  const stream = createReadStream(file, { start: range.start, end: range.end });
+  const stream = createReadStream('', {
+    fd: opened.fd,
+    start: range.start,
+    end: range.end,
+    autoClose: true,
+  });
   stream.on('error', () => res.destroy());
   res.on('close', () => stream.destroy());
   stream.pipe(res);

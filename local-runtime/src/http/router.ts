@@ -6,15 +6,23 @@ import type { LambdaRunner } from '../lambda/runner.js';
 import { LambdaServiceError } from '../lambda/runner.js';
 import type { Logger } from '../logger.js';
 import type { ObjectCreatedEvent, S3Notifier } from '../s3-notifier.js';
+import type { OpenedObject } from '../s3-persistence.js';
 import { SfnError, type StepFunctionsService } from '../sfn/service.js';
 import { isMoveTaskOperation, type MessageMoveTasks, SqsError } from '../sqs/move-tasks.js';
 import { conditionalHeaders, conditionFailure, headEtag, KeyLocks } from './conditional-write.js';
-import { plainObjectGet, serveObjectFromDisk } from './object-reader.js';
+import { headObject, isObjectRead, plainObjectGet, serveObjectFromDisk } from './object-reader.js';
+import {
+  objectWrite,
+  objectWriteRefusal,
+  readConditionOutcome,
+  readConditions,
+  s3ObjectTarget,
+} from './s3-request.js';
 
 export interface RouterDeps {
   fauxqsPort: number;
-  /** fauxqs's S3 file storage: plain object GETs are streamed from it (see object-reader.ts). */
-  s3StorageDir?: string;
+  /** The S3 store's bodies: plain object GETs are streamed from them (see object-reader.ts). */
+  s3Objects?: { openObject(bucket: string, key: string): OpenedObject | undefined };
   sfn: StepFunctionsService;
   /** SQS message move tasks, which fauxqs lacks (JSON protocol only); proxied when absent. */
   moveTasks?: MessageMoveTasks;
@@ -62,12 +70,10 @@ export function objectCreation(
   url: URL
 ): { bucket: string; key: string; event: ObjectCreatedEvent } | undefined {
   if (req.method !== 'PUT' && req.method !== 'POST') return undefined;
-  const hostname = (req.headers.host ?? '').split(':')[0];
-  const virtualHosted = hostname.includes('.') && !/^\d+\.\d+\.\d+\.\d+$/.test(hostname);
-  const segments = url.pathname.split('/').slice(1);
-  const bucket = virtualHosted ? hostname.split('.')[0] : segments.shift();
-  const key = segments.map((s) => decodeURIComponent(s)).join('/');
-  if (!bucket || !key) return undefined;
+  // The literal key (url.pathname would have resolved `..` segments: a different key).
+  const target = s3ObjectTarget(req);
+  if (!target) return undefined;
+  const { bucket, key } = target;
   const q = url.searchParams;
   if (req.method === 'POST') {
     return q.has('uploadId')
@@ -205,6 +211,100 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
     delete req.headers['if-none-match'];
     res.once('close', release);
     return proxy(req, res, url);
+  }
+
+  /**
+   * S3 object writes: S3's own refusals that fauxqs 2.4.1 lacks (KeyTooLongError,
+   * MetadataTooLarge), answered before the body is read; true when answered.
+   */
+  function s3ObjectWriteAnswered(req: IncomingMessage, res: ServerResponse): boolean {
+    const write = objectWrite(req);
+    const target = write ? s3ObjectTarget(req) : undefined;
+    if (!write || !target) return false;
+    const refusal = objectWriteRefusal(req, target, write);
+    if (refusal) {
+      req.resume();
+      sendS3Error(res, refusal.status, refusal.code, refusal.message);
+      return true;
+    }
+    // fauxqs answers 500 to a body-less PUT without Content-Type (the AWS CLI's
+    // `s3api put-object` without --body): its parser is skipped and it reads an
+    // undefined body. S3 stores such objects as binary/octet-stream.
+    if ((write === 'put' || write === 'part') && req.headers['content-type'] === undefined) {
+      req.headers['content-type'] = 'binary/octet-stream';
+    }
+    return false;
+  }
+
+  /**
+   * S3 object reads: conditional GET/HEAD settled here (fauxqs ignores them on
+   * HEAD and compares them loosely on GET), then plain GETs streamed from the
+   * object file. True when answered.
+   */
+  async function s3ObjectReadAnswered(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL
+  ): Promise<boolean> {
+    const target = isObjectRead(req, url) ? s3ObjectTarget(req) : undefined;
+    if (!target) return false;
+    const conditions = readConditions(req);
+    let meta: IncomingMessage | undefined;
+    if (conditions) {
+      meta = await headObject(agent, deps.fauxqsPort, req, url);
+      meta.resume();
+      for (const h of ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'])
+        delete req.headers[h];
+      // A missing object: fauxqs answers 404 NoSuchKey as S3 does whatever the conditions.
+      if (meta.statusCode !== 200) return false;
+      const etag = String(meta.headers.etag ?? '');
+      const outcome = readConditionOutcome(conditions, {
+        etag,
+        lastModified: new Date(String(meta.headers['last-modified'])),
+      });
+      if (outcome === 412) {
+        req.resume();
+        if (req.method === 'HEAD') {
+          res.writeHead(412, { 'content-length': 0 });
+          res.end();
+        } else {
+          sendS3Error(
+            res,
+            412,
+            'PreconditionFailed',
+            'At least one of the pre-conditions you specified did not hold'
+          );
+        }
+        return true;
+      }
+      if (outcome === 304) {
+        req.resume();
+        res.writeHead(304, {
+          etag,
+          'last-modified': String(meta.headers['last-modified'] ?? ''),
+        });
+        res.end();
+        return true;
+      }
+      // The condition held for this ETag: fauxqs re-checks it when it serves the bytes,
+      // so an overwrite in between is a 412, not the new object's bytes.
+      if (conditions.ifMatch !== undefined) req.headers['if-match'] = etag;
+    }
+    const get = deps.s3Objects ? plainObjectGet(req, url) : undefined;
+    if (!get || !deps.s3Objects) return false;
+    const objects = deps.s3Objects;
+    return serveObjectFromDisk(
+      req,
+      res,
+      url,
+      get,
+      {
+        agent,
+        fauxqsPort: deps.fauxqsPort,
+        open: (bucket, key) => objects.openObject(bucket, key),
+      },
+      meta
+    );
   }
 
   async function handleSfn(req: IncomingMessage, res: ServerResponse, target: string) {
@@ -426,21 +526,12 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
         req.resume();
         return sendS3Error(res, 503, 'SlowDown', 'Please reduce your request rate.');
       }
+      const s3 = (service === 's3' || service === undefined) && !isSqsRequest(req, url);
+      if (s3 && s3ObjectWriteAnswered(req, res)) return;
       if (service === 's3' && req.method === 'PUT' && conditionalHeaders(req)) {
         return conditionalPut(req, res, url);
       }
-      const get = deps.s3StorageDir ? plainObjectGet(req, url) : undefined;
-      if (
-        get &&
-        deps.s3StorageDir &&
-        (await serveObjectFromDisk(req, res, url, get, {
-          agent,
-          fauxqsPort: deps.fauxqsPort,
-          storageDir: deps.s3StorageDir,
-        }))
-      ) {
-        return;
-      }
+      if (s3 && (await s3ObjectReadAnswered(req, res, url))) return;
       return proxy(req, res, url);
     })();
     work.catch((err) => {
