@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { LocalHttpPolicy } from '../../../shared/local-http-guard.js';
 import { S3_MAX_PUT_BYTES } from '../emulator.js';
 import type { Faults } from '../faults.js';
 import type { LambdaRunner } from '../lambda/runner.js';
@@ -8,9 +9,12 @@ import type { ObjectCreatedEvent, S3Notifier } from '../s3-notifier.js';
 import { SfnError, type StepFunctionsService } from '../sfn/service.js';
 import { isMoveTaskOperation, type MessageMoveTasks, SqsError } from '../sqs/move-tasks.js';
 import { conditionalHeaders, conditionFailure, headEtag, KeyLocks } from './conditional-write.js';
+import { guardRequest } from './guard.js';
 import { plainObjectGet, serveObjectFromDisk } from './object-reader.js';
 
 export interface RouterDeps {
+  /** The Host/Origin policy every request passes first (guard.ts, docs/security.md). */
+  guard: LocalHttpPolicy;
   fauxqsPort: number;
   /** fauxqs's S3 file storage: plain object GETs are streamed from it (see object-reader.ts). */
   s3StorageDir?: string;
@@ -375,6 +379,8 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
   }
 
   return (req, res) => {
+    // Before anything else, /_local/health included: a rebinding page must learn nothing.
+    if (guardRequest(req, res, deps.guard)) return;
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const target = String(req.headers['x-amz-target'] ?? '');
     const service = signingService(req, url);
