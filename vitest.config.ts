@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 // Three projects, run one after another (groupOrder) because a 2-core machine
 // runs ffmpeg in all of them:
 //  - unit: handler logic, media work on generated clips, CDK assertions, runtime semantics, CLI;
+//  - adversarial: attacks on the local surfaces (test/adversarial/, docs/security.md), right
+//    after unit: each file starts its own runtime (and console), and they take seconds, not minutes;
 //  - e2e-local: the end-to-end suite against the no-Docker local runtime (started by its setup);
 //  - e2e-localstack: the same suite against LocalStack; skipped with a printed reason
 //    when none is up, unless CI=true or E2E_REQUIRE_LOCALSTACK=1;
@@ -39,10 +41,21 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'adversarial',
+          include: ['test/adversarial/**/*.adversarial.ts'],
+          globalSetup: ['test/adversarial/setup.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        test: {
           ...e2e,
           name: 'e2e-local',
           globalSetup: ['test/e2e/setup-local.ts'],
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
       {
@@ -50,7 +63,7 @@ export default defineConfig({
           ...e2e,
           name: 'e2e-localstack',
           globalSetup: ['test/e2e/setup-localstack.ts'],
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
         },
       },
       {
@@ -58,7 +71,7 @@ export default defineConfig({
           name: 'e2e-compare',
           include: ['test/e2e/**/*.compare.ts'],
           globalSetup: ['test/e2e/setup-compare.ts'],
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 4 },
         },
       },
       {
@@ -69,7 +82,7 @@ export default defineConfig({
           testTimeout: 900_000,
           hookTimeout: 300_000,
           fileParallelism: false,
-          sequence: { groupOrder: 4 },
+          sequence: { groupOrder: 5 },
         },
       },
       {
@@ -80,7 +93,7 @@ export default defineConfig({
           testTimeout: 240_000,
           hookTimeout: 300_000,
           fileParallelism: false,
-          sequence: { groupOrder: 5 },
+          sequence: { groupOrder: 6 },
         },
       },
     ],

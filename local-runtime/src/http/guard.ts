@@ -67,7 +67,7 @@ const wantsJson = (req: IncomingMessage): boolean =>
   (req.url ?? '').startsWith('/_local/') ||
   (req.url ?? '').startsWith('/2015-03-31/') ||
   req.headers['x-amz-target'] !== undefined ||
-  String(req.headers['content-type'] ?? '').includes('json');
+  String(req.headers['content-type'] ?? '').startsWith('application/x-amz-json');
 
 const xmlEscape = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
