@@ -171,6 +171,23 @@ export const checkLocalRequest = (headers: GuardHeaders, policy: LocalHttpPolicy
   };
 };
 
+/**
+ * A page of another site embedding this server's answers (`<img>`, `<video>`, a
+ * no-cors fetch): no Origin is sent, but browsers mark the request with
+ * `Sec-Fetch-Site` (https://www.w3.org/TR/fetch-metadata/). The page cannot read the
+ * bytes, yet it learns whether they exist and an image's size. Navigations (a link to
+ * the page) are left alone. `same-site` counts as foreign: another port on 127.0.0.1
+ * is the same site but not the same origin.
+ */
+export const isCrossSiteEmbed = (headers: {
+  readonly origin?: string | string[] | undefined;
+  readonly 'sec-fetch-site'?: string | string[] | undefined;
+  readonly 'sec-fetch-mode'?: string | string[] | undefined;
+}): boolean =>
+  headers.origin === undefined &&
+  (headers['sec-fetch-site'] === 'cross-site' || headers['sec-fetch-site'] === 'same-site') &&
+  headers['sec-fetch-mode'] !== 'navigate';
+
 /** Response headers for an allowed cross-origin request (the origin is echoed, never `*`). */
 export const corsHeaders = (origin: string): Record<string, string> => ({
   'access-control-allow-origin': origin,

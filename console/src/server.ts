@@ -16,6 +16,7 @@ import {
 import {
   checkLocalRequest,
   corsHeaders,
+  isCrossSiteEmbed,
   type LocalHttpPolicy,
   preflightHeaders,
 } from '../../shared/local-http-guard.js';
@@ -156,6 +157,14 @@ export const createConsoleServer = (
     }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname;
+    if (isCrossSiteEmbed(req.headers)) {
+      json(res, 403, {
+        error:
+          `console: refused ${path} to another site's page (Sec-Fetch-Site: ` +
+          `${req.headers['sec-fetch-site']}): open the console itself instead`,
+      });
+      return;
+    }
     if (isMutating(req.method) && !hasToken(req, security.token)) {
       req.resume();
       json(res, 403, {

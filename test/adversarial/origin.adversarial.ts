@@ -551,6 +551,28 @@ describe('the console refuses a web page', () => {
     await assertNoUpload(executions);
   });
 
+  it("another site's <img> of an artifact or <script> of /api/videos (no Origin, Sec-Fetch-Site: cross-site): 403", async () => {
+    for (const path of [
+      '/api/artifact?key=outputs/x-0000000000000000/thumbnails/thumb-01.jpg',
+      '/api/videos',
+    ]) {
+      // Act: what Chromium sends for a cross-site subresource.
+      const res = await rawRequest(consoleUrl, path, {
+        headers: {
+          'sec-fetch-site': 'cross-site',
+          'sec-fetch-mode': 'no-cors',
+          'sec-fetch-dest': 'image',
+        },
+      });
+
+      // Assess
+      expect(res.status, path).toBe(403);
+      expect(jsonOf(res).error, path).toBe(
+        `console: refused ${new URL(path, consoleUrl).pathname} to another site's page (Sec-Fetch-Site: cross-site): open the console itself instead`
+      );
+    }
+  });
+
   it('cross-origin read of /api/target: 403', async () => {
     const res = await rawRequest(consoleUrl, '/api/target', { headers: { origin: EVIL_ORIGIN } });
     expect(res.status).toBe(403);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   allowedHosts,
   checkLocalRequest,
+  isCrossSiteEmbed,
   type LocalHttpPolicy,
   parseHostList,
   parseOriginList,
@@ -226,5 +227,40 @@ describe('preflightHeaders', () => {
       'access-control-max-age': '600',
       vary: 'Origin',
     });
+  });
+});
+
+describe('isCrossSiteEmbed', () => {
+  it.each([
+    ["another site's <img>", { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'no-cors' }, true],
+    [
+      'another port on 127.0.0.1 (same site)',
+      { 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'no-cors' },
+      true,
+    ],
+    [
+      'a link from another site',
+      { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' },
+      false,
+    ],
+    [
+      "the page's own <img>",
+      { 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'no-cors' },
+      false,
+    ],
+    ['a typed URL or bookmark', { 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate' }, false],
+    ['a client without fetch metadata (SDK, curl)', {}, false],
+  ])('%s: %s', (_what, headers, expected) => {
+    expect(isCrossSiteEmbed(headers)).toBe(expected);
+  });
+
+  it('leaves requests with an Origin to the Origin check', () => {
+    expect(
+      isCrossSiteEmbed({
+        origin: 'http://evil.example',
+        'sec-fetch-site': 'cross-site',
+        'sec-fetch-mode': 'cors',
+      })
+    ).toBe(false);
   });
 });
