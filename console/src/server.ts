@@ -13,6 +13,7 @@ import {
   resolveUploadKey,
   uploadVideo,
 } from '../../cli/src/upload.js';
+import { extensionOf } from '../../contract/index.js';
 import {
   checkLocalRequest,
   corsHeaders,
@@ -97,7 +98,10 @@ const receiveUpload = async (t: Target, req: IncomingMessage, url: URL) => {
   if (!Number.isInteger(size) || size < 0) throw new CliError('upload needs a Content-Length');
   const dir = await mkdtemp(join(tmpdir(), 'console-upload-'));
   try {
-    const file = join(dir, name);
+    // The temp file's name is ours, not the sender's (`..` would name the parent): only a
+    // plain extension is kept, for the Content-Type the upload derives from it.
+    const ext = extensionOf(name);
+    const file = join(dir, /^[a-z0-9]{1,10}$/.test(ext) ? `upload.${ext}` : 'upload');
     await pipeline(req, createWriteStream(file));
     await checkReachable(t.clients.s3, t.outputs.uploadBucket, t.clients.endpoint);
     const uploaded = await uploadVideo({

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import {
   GetObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -629,6 +630,10 @@ describe('the console refuses a web page', () => {
     const { videoId, key } = jsonOf(res) as { videoId: string; key: string };
     expect(key).toBe('uploads/console-own-page.mp4');
     expect(await listKeys(env.s3, env.out.UploadBucketName, key)).toEqual([key]);
+    const head = await env.s3.send(
+      new HeadObjectCommand({ Bucket: env.out.UploadBucketName, Key: key })
+    );
+    expect(head.ContentType).toBe('video/mp4');
     await poll(
       `execution ${videoId}`,
       async () => ((await executionExists(videoId)) ? true : undefined),
