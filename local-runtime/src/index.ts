@@ -11,6 +11,7 @@ import { type Emulator, startEmulator } from './emulator.js';
 import { LocalRuntimeError } from './errors.js';
 import { EsmPoller } from './esm-poller.js';
 import { Faults } from './faults.js';
+import { runtimeAllowLists, runtimePolicy } from './http/guard.js';
 import { createRouter } from './http/router.js';
 import { accountConcurrencyFor, LambdaRunner, type LambdaStats } from './lambda/runner.js';
 import { consoleLogger, type Logger } from './logger.js';
@@ -114,6 +115,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const stack = loadStack(snapshot.dir, options.stackName);
 
   const bindHost = options.bindHost || process.env.LOCAL_BIND_HOST || '127.0.0.1';
+  const allowLists = runtimeAllowLists();
   // Only the runtime talks to fauxqs: on any other address, clients could skip the
   // front door (and with it the S3 notifications it raises).
   const fauxqs = await startEmulator({ host: '127.0.0.1', region }).catch((err) => {
@@ -197,6 +199,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     return mine.length;
   };
   handler = createRouter({
+    guard: runtimePolicy(port, bindHost, allowLists),
     faults,
     admin: {
       stats,

@@ -1,4 +1,5 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { LocalHttpPolicy } from '../../../shared/local-http-guard.js';
 import { S3_MAX_PUT_BYTES } from '../emulator.js';
 import type { Faults } from '../faults.js';
 import { getFunctionResponse, listFunctionsResponse } from '../lambda/configuration.js';
@@ -10,6 +11,7 @@ import type { OpenedObject } from '../s3-persistence.js';
 import { SfnError, type StepFunctionsService } from '../sfn/service.js';
 import { isMoveTaskOperation, type MessageMoveTasks, SqsError } from '../sqs/move-tasks.js';
 import { conditionalHeaders, conditionFailure, headEtag, KeyLocks } from './conditional-write.js';
+import { guardRequest } from './guard.js';
 import { headObject, isObjectRead, plainObjectGet, serveObjectFromDisk } from './object-reader.js';
 import {
   objectWrite,
@@ -20,6 +22,8 @@ import {
 } from './s3-request.js';
 
 export interface RouterDeps {
+  /** The Host/Origin policy every request passes first (guard.ts, docs/security.md). */
+  guard: LocalHttpPolicy;
   fauxqsPort: number;
   /** The S3 store's bodies: plain object GETs are streamed from them (see object-reader.ts). */
   s3Objects?: { openObject(bucket: string, key: string): OpenedObject | undefined };
@@ -504,6 +508,8 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
   }
 
   return (req, res) => {
+    // Before anything else, /_local/health included: a rebinding page must learn nothing.
+    if (guardRequest(req, res, deps.guard)) return;
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const target = String(req.headers['x-amz-target'] ?? '');
     const service = signingService(req, url);
