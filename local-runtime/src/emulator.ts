@@ -80,6 +80,12 @@ export interface Emulator {
 export interface EmulatorOptions {
   host: string;
   region: string;
+  /**
+   * Host names (no port) fauxqs answers to; a request with another Host, or with any
+   * Origin, is refused (403) before fauxqs sees it, so a web page cannot reach the
+   * emulator's own port around the front door's checks (docs/security.md).
+   */
+  hostNames: readonly string[];
 }
 
 /** Starts fauxqs (S3, SNS, SQS) on `host` with a random port. */
@@ -100,6 +106,18 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     defaultRegion: options.region,
     // Only the S3 store is ours; fauxqs creates the SQS and SNS stores when absent.
     stores: { s3Store } as unknown as FauxqsStores,
+  });
+  app.addHook('onRequest', (req, reply, done) => {
+    const name = String(req.headers.host ?? '')
+      .toLowerCase()
+      .replace(/:\d+$/, '');
+    if (req.headers.origin !== undefined || !options.hostNames.includes(name)) {
+      reply
+        .code(403)
+        .send({ message: 'fauxqs answers only the local runtime (no Origin, a loopback Host)' });
+      return;
+    }
+    done();
   });
   // Same three parsers fauxqs registers, the S3 catch-all with S3's limit instead of 11 MiB.
   app.removeAllContentTypeParsers();

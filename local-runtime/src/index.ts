@@ -11,7 +11,7 @@ import { type Emulator, startEmulator } from './emulator.js';
 import { LocalRuntimeError } from './errors.js';
 import { EsmPoller } from './esm-poller.js';
 import { Faults } from './faults.js';
-import { runtimeAllowLists, runtimePolicy } from './http/guard.js';
+import { emulatorHostNames, runtimeAllowLists, runtimePolicy } from './http/guard.js';
 import { createRouter } from './http/router.js';
 import { accountConcurrencyFor, LambdaRunner, type LambdaStats } from './lambda/runner.js';
 import { consoleLogger, type Logger } from './logger.js';
@@ -118,7 +118,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const allowLists = runtimeAllowLists();
   // Only the runtime talks to fauxqs: on any other address, clients could skip the
   // front door (and with it the S3 notifications it raises).
-  const fauxqs = await startEmulator({ host: '127.0.0.1', region }).catch((err) => {
+  const fauxqs = await startEmulator({
+    host: '127.0.0.1',
+    region,
+    hostNames: emulatorHostNames(bindHost, allowLists),
+  }).catch((err) => {
     snapshot.remove();
     throw err;
   });

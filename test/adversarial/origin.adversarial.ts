@@ -423,6 +423,29 @@ describe('the local runtime refuses a web page', () => {
     await env.runtime.stepFunctions.waitForExecution(arn);
   });
 
+  it("the emulator's own random port refuses a web page (any Origin, or a foreign Host): 403, nothing written", async () => {
+    // Prepare: the port a page could find by scanning loopback, around the front door.
+    const direct = env.runtime.emulator.url;
+    const bucket = env.out.UploadBucketName;
+    const before = await listKeys(env.s3, bucket);
+
+    // Act
+    const crossSite = await rawRequest(direct, `/${bucket}/uploads/from-a-page.mp4`, {
+      method: 'PUT',
+      headers: { origin: EVIL_ORIGIN, 'content-type': 'text/plain' },
+      body: 'forged',
+    });
+    const rebound = await rawRequest(direct, `/${bucket}/uploads/rebound.mp4`, {
+      method: 'PUT',
+      headers: { host: rebindingHost(direct), 'content-type': 'text/plain' },
+      body: 'forged',
+    });
+
+    // Assess
+    expect([crossSite.status, rebound.status]).toEqual([403, 403]);
+    expect(await listKeys(env.s3, bucket)).toEqual(before);
+  });
+
   it('serves presigned URLs and SDK clients on localhost:<port> as before (no Origin)', async () => {
     // Prepare
     await env.s3.send(

@@ -62,6 +62,16 @@ export const runtimePolicy = (
   originsVariable: ALLOWED_ORIGINS_VARIABLE,
 });
 
+/**
+ * The host names (no port) that may reach fauxqs's own random loopback port: those of
+ * the endpoint, whose proxy forwards the client's Host, and the loopback names the
+ * runtime's internal clients use. fauxqs takes no Origin at all: only the runtime
+ * and its proxy talk to it, and neither is a web page.
+ */
+export const emulatorHostNames = (bindHost: string, lists: AllowLists): string[] => [
+  ...new Set(runtimePolicy(0, bindHost, lists).hosts.map((h) => h.replace(/:\d+$/, ''))),
+];
+
 /** JSON for the JSON protocols and the admin API, S3's XML error for the rest. */
 const wantsJson = (req: IncomingMessage): boolean =>
   (req.url ?? '').startsWith('/_local/') ||
