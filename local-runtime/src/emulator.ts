@@ -6,6 +6,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildApp } from 'fauxqs';
 import { LocalRuntimeError } from './errors.js';
+import type { Faults } from './faults.js';
+import type { Logger } from './logger.js';
+import {
+  FaultyDelivery,
+  type FauxqsSnsStore,
+  type FauxqsSqsStore,
+  type PublishAction,
+} from './sns-delivery.js';
 
 /** S3's own ceiling for a single PUT and for one UploadPart (5 GiB). */
 export const S3_MAX_PUT_BYTES = 5 * 1024 ** 3;
@@ -19,10 +27,18 @@ const WIRE_LIMIT = Math.ceil(S3_MAX_PUT_BYTES * 1.01);
 
 type FauxqsStores = NonNullable<NonNullable<Parameters<typeof buildApp>[0]>['stores']>;
 
-/** The fauxqs 2.4.1 internals this module needs; the package exports neither class. */
+/** The fauxqs 2.4.1 internals this module needs; the package exports none of them. */
 interface FauxqsInternals {
   S3Store: new () => { persistence?: unknown };
   FileS3Persistence: new (dir: string) => unknown;
+  SqsStore: new () => FauxqsSqsStore;
+  SnsStore: new () => FauxqsSnsStore;
+  publish: PublishAction;
+  publishBatch: PublishAction;
+  SnsError: new (
+    ...args: never[]
+  ) => Error & { code: string; statusCode: number; senderFault: boolean };
+  snsErrorResponse(code: string, message: string, type: string): string;
 }
 
 /**
@@ -43,17 +59,35 @@ async function loadInternals(): Promise<FauxqsInternals> {
       .find((p) => existsSync(path.join(p, 'dist', 'app.js')));
     if (!dir) throw new Error('fauxqs is not installed');
     const entry = pathToFileURL(path.join(dir, 'dist', 'app.js'));
-    const [{ S3Store }, { FileS3Persistence }] = await Promise.all([
-      import(new URL('./s3/s3Store.js', entry).href),
-      import(new URL('./s3/fileS3Persistence.js', entry).href),
-    ]);
-    if (typeof S3Store !== 'function' || typeof FileS3Persistence !== 'function') {
-      throw new Error('S3Store or FileS3Persistence is not a class');
+    const load = (file: string) => import(new URL(file, entry).href);
+    const [{ S3Store }, { FileS3Persistence }, { SqsStore }, { SnsStore }, sns, errors, xml] =
+      await Promise.all([
+        load('./s3/s3Store.js'),
+        load('./s3/fileS3Persistence.js'),
+        load('./sqs/sqsStore.js'),
+        load('./sns/snsStore.js'),
+        load('./sns/actions/publish.js'),
+        load('./common/errors.js'),
+        load('./common/xml.js'),
+      ]);
+    const found = {
+      S3Store,
+      FileS3Persistence,
+      SqsStore,
+      SnsStore,
+      publish: sns.publish,
+      publishBatch: sns.publishBatch,
+      SnsError: errors.SnsError,
+      snsErrorResponse: xml.snsErrorResponse,
+    };
+    const missing = Object.entries(found).filter(([, v]) => typeof v !== 'function');
+    if (missing.length > 0) {
+      throw new Error(`${missing.map(([k]) => k).join(', ')} not found`);
     }
-    return { S3Store, FileS3Persistence };
+    return found;
   } catch (err) {
     throw new LocalRuntimeError(
-      `fauxqs internals changed (expected dist/s3/s3Store.js and dist/s3/fileS3Persistence.js of fauxqs 2.4.1): ${(err as Error).message}`
+      `fauxqs internals changed (expected dist/s3/s3Store.js, dist/s3/fileS3Persistence.js, dist/sqs/sqsStore.js, dist/sns/snsStore.js, dist/sns/actions/publish.js, dist/common/errors.js and dist/common/xml.js of fauxqs 2.4.1): ${(err as Error).message}`
     );
   }
 }
@@ -70,20 +104,27 @@ export interface Emulator {
 export interface EmulatorOptions {
   host: string;
   region: string;
+  /** SNS delivery and SQS API faults (chaos tests); none when absent. */
+  faults?: Faults;
+  logger?: Logger;
 }
 
 /** Starts fauxqs (S3, SNS, SQS) on `host` with a random port. */
 export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
-  const { S3Store, FileS3Persistence } = await loadInternals();
+  const fauxqs = await loadInternals();
   const storageDir = mkdtempSync(path.join(tmpdir(), 'local-runtime-s3-'));
-  const s3Store = new S3Store();
-  s3Store.persistence = new FileS3Persistence(storageDir);
+  const s3Store = new fauxqs.S3Store();
+  s3Store.persistence = new fauxqs.FileS3Persistence(storageDir);
+  const sqsStore = new fauxqs.SqsStore();
+  const snsStore = new fauxqs.SnsStore();
   const app = buildApp({
     logger: false,
     defaultRegion: options.region,
-    // Only the S3 store is ours; fauxqs creates the SQS and SNS stores when absent.
-    stores: { s3Store } as unknown as FauxqsStores,
+    stores: { s3Store, sqsStore, snsStore } as unknown as FauxqsStores,
   });
+  const delivery = options.faults
+    ? installFaults(app, fauxqs, options.faults, snsStore, sqsStore, options.logger)
+    : undefined;
   // Same three parsers fauxqs registers, the S3 catch-all with S3's limit instead of 11 MiB.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
@@ -120,8 +161,59 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
     storageDir,
     stop() {
+      delivery?.stop();
       stopped ??= app.close().then(() => rmSync(storageDir, { recursive: true, force: true }));
       return stopped;
     },
   };
+}
+
+/**
+ * Faults at fauxqs's door, so they reach every caller (the functions through the
+ * endpoint, and the runtime's own pollers and S3 notifier, which talk to fauxqs
+ * directly): SQS ReceiveMessage/DeleteMessage(Batch) answered with an error, and
+ * SNS Publish run through FaultyDelivery. fauxqs serves SQS as JSON (X-Amz-Target)
+ * and SNS as the query protocol (form Action) on POST /.
+ */
+function installFaults(
+  app: ReturnType<typeof buildApp>,
+  fauxqs: FauxqsInternals,
+  faults: Faults,
+  snsStore: FauxqsSnsStore,
+  sqsStore: FauxqsSqsStore,
+  logger?: Logger
+): FaultyDelivery {
+  const delivery = new FaultyDelivery(faults, snsStore, sqsStore, logger);
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method !== 'POST' || request.url !== '/') return;
+    const target = String(request.headers['x-amz-target'] ?? '');
+    if (target.startsWith('AmazonSQS.')) {
+      const fault = faults.sqsError(target.slice('AmazonSQS.'.length));
+      if (!fault) return;
+      reply
+        .code(fault.status)
+        .header('content-type', 'application/x-amz-json-1.0')
+        .header('x-amzn-query-error', fault.queryError);
+      return reply.send({ __type: fault.type, message: fault.message });
+    }
+    const body = request.body as Record<string, string> | undefined;
+    const action =
+      body?.Action === 'Publish'
+        ? fauxqs.publish
+        : body?.Action === 'PublishBatch'
+          ? fauxqs.publishBatch
+          : undefined;
+    if (!action || !faults.snsActive) return;
+    reply.header('content-type', 'text/xml');
+    try {
+      return reply.send(delivery.publish(action, body!));
+    } catch (err) {
+      if (!(err instanceof fauxqs.SnsError)) throw err;
+      reply.code(err.statusCode);
+      return reply.send(
+        fauxqs.snsErrorResponse(err.code, err.message, err.senderFault ? 'Sender' : 'Receiver')
+      );
+    }
+  });
+  return delivery;
 }

@@ -10,7 +10,7 @@ import { type EmfSnapshot, EmfStore, tapEmf } from './emf-store.js';
 import { type Emulator, startEmulator } from './emulator.js';
 import { LocalRuntimeError } from './errors.js';
 import { EsmPoller } from './esm-poller.js';
-import { Faults } from './faults.js';
+import { type FaultCounts, Faults } from './faults.js';
 import { createRouter } from './http/router.js';
 import { accountConcurrencyFor, LambdaRunner, type LambdaStats } from './lambda/runner.js';
 import { consoleLogger, type Logger } from './logger.js';
@@ -23,7 +23,7 @@ import { MessageMoveTasks } from './sqs/move-tasks.js';
 
 export type { EmfEntry, EmfSnapshot } from './emf-store.js';
 export * from './errors.js';
-export { Faults } from './faults.js';
+export { type FaultCounts, type FaultRate, Faults } from './faults.js';
 export type { LambdaStats } from './lambda/runner.js';
 export type { Logger } from './logger.js';
 export { consoleLogger, silentLogger } from './logger.js';
@@ -64,9 +64,12 @@ export interface LocalRuntime {
   stepFunctions: StepFunctionsService;
   /** fauxqs (S3, SNS, SQS), always on 127.0.0.1 behind the endpoint. */
   emulator: Emulator;
-  /** Fault injection: `faults.s3SlowDownRate`, off (0) unless LOCAL_FAULT_S3_SLOWDOWN_RATE is set. */
+  /**
+   * Fault injection (S3 SlowDown, SNS delivery errors and duplicates, SQS receive/delete
+   * errors), each off (0) unless its LOCAL_FAULT_* variable is set; see faults.ts.
+   */
   faults: Faults;
-  /** Peak concurrency, throttles and kills of the Lambda runner, and SlowDowns injected. */
+  /** Peak concurrency, throttles and kills of the Lambda runner, and the faults injected. */
   stats(): RuntimeStats;
   /** The EMF records the functions printed so far (also GET /_local/metrics). */
   metrics(): EmfSnapshot;
@@ -78,9 +81,8 @@ export interface LocalRuntime {
   stop(): Promise<void>;
 }
 
-export interface RuntimeStats extends LambdaStats {
+export interface RuntimeStats extends LambdaStats, FaultCounts {
   accountConcurrency: number;
-  s3SlowDowns: number;
 }
 
 const listen = (server: Server, port: number, host: string) =>
@@ -116,7 +118,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const bindHost = options.bindHost || process.env.LOCAL_BIND_HOST || '127.0.0.1';
   // Only the runtime talks to fauxqs: on any other address, clients could skip the
   // front door (and with it the S3 notifications it raises).
-  const fauxqs = await startEmulator({ host: '127.0.0.1', region }).catch((err) => {
+  const faults = new Faults();
+  const fauxqs = await startEmulator({ host: '127.0.0.1', region, faults, logger }).catch((err) => {
     snapshot.remove();
     throw err;
   });
@@ -178,13 +181,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     lambda,
     logger
   );
-  const faults = new Faults();
   const moveTasks = new MessageMoveTasks(internalSqs, logger);
   const pollers: EsmPoller[] = [];
   const stats = (): RuntimeStats => ({
     ...lambda.stats(),
     accountConcurrency: lambda.accountLimit,
-    s3SlowDowns: faults.s3SlowDowns,
+    ...faults.counts,
   });
   const setEventSourceMappingEnabled = async (functionName: string, enabled: boolean) => {
     const fn = lambda.resolveName(functionName);
