@@ -206,6 +206,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       setEventSourceMappingEnabled: async (name, enabled) => ({
         changed: await setEventSourceMappingEnabled(name, enabled),
       }),
+      memory: () => ({ ...process.memoryUsage(), lambdaPids: lambda.pids() }),
+      gc: () => {
+        // Only with node --expose-gc: a soak test measures memory after a full collection.
+        const gc = (globalThis as { gc?: () => void }).gc;
+        gc?.();
+        return gc !== undefined;
+      },
     },
     fauxqsPort: fauxqs.port,
     s3StorageDir: fauxqs.storageDir,

@@ -32,6 +32,10 @@ export interface AdminOperations {
   /** The EMF records the functions printed (the CLI's `metrics` command). */
   metrics?(): unknown;
   setEventSourceMappingEnabled(functionName: string, enabled: boolean): Promise<unknown>;
+  /** This process's memory and its Lambda environments' pids (soak tests). */
+  memory?(): unknown;
+  /** Runs a full GC when node was started with --expose-gc; false otherwise. */
+  gc?(): boolean;
 }
 
 /** SigV4 credential scope `AKID/date/region/service/aws4_request`, from header or presigned query. */
@@ -149,7 +153,8 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
   /**
    * The admin API, loopback like the rest: GET /_local/stats; GET /_local/metrics (the
    * functions' EMF records); POST /_local/faults
-   * {"s3SlowDownRate": 0.1, "snsDeliveryErrorRate": 0.3, ...} (faults.ts); POST /_local/lambda/<function>/kill (SIGKILLs one busy
+   * {"s3SlowDownRate": 0.1, "snsDeliveryErrorRate": 0.3, ...} (faults.ts); GET /_local/memory
+   * (rss, heap, Lambda pids); POST /_local/gc (a full GC, only under --expose-gc); POST /_local/lambda/<function>/kill (SIGKILLs one busy
    * environment); POST /_local/esm/<function> {"enabled": false}.
    */
   async function handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL) {
@@ -160,6 +165,13 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
       return sendJson(res, 200, deps.admin.stats());
     if (url.pathname === '/_local/metrics' && req.method === 'GET' && deps.admin?.metrics)
       return sendJson(res, 200, deps.admin.metrics());
+    if (url.pathname === '/_local/memory' && req.method === 'GET' && deps.admin?.memory)
+      return sendJson(res, 200, deps.admin.memory());
+    if (url.pathname === '/_local/gc' && req.method === 'POST' && deps.admin?.gc) {
+      if (!deps.admin.gc())
+        return sendJson(res, 409, { message: 'GC is not exposed: start node with --expose-gc' });
+      return sendJson(res, 200, deps.admin.memory?.() ?? {});
+    }
     if (url.pathname === '/_local/faults' && req.method === 'POST' && deps.faults) {
       const faults = deps.faults;
       const known = [...FAULT_RATES, 'snsRetryTimeScale'];
