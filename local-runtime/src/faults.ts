@@ -132,6 +132,8 @@ export class Faults {
     sqsDeleteErrorRate: 0,
   };
   private timeScale = 1;
+  /** Calls failed on request before the rates apply (deterministic cases). */
+  private readonly forced = { receive: 0, delete: 0 };
   readonly counts: FaultCounts = {
     s3SlowDowns: 0,
     snsDeliveryFailures: 0,
@@ -232,6 +234,17 @@ export class Faults {
     return true;
   }
 
+  /**
+   * Fails the next `count` ReceiveMessage or DeleteMessage(Batch) calls, whatever the
+   * rates: a case that must see the path taken does not depend on a draw. Two in a
+   * row stay inside the SDK's 3 attempts, so the call still succeeds in the end.
+   */
+  failNextSqs(operation: 'ReceiveMessage' | 'DeleteMessage', count: number) {
+    if (!Number.isInteger(count) || count < 0)
+      throw new LocalRuntimeError(`failNextSqs needs a count >= 0, got ${count}`);
+    this.forced[operation === 'ReceiveMessage' ? 'receive' : 'delete'] = count;
+  }
+
   /** The SQS error to answer this call with, if one is injected (and counts it). */
   sqsError(operation: string): SqsFault | undefined {
     const field =
@@ -240,7 +253,10 @@ export class Faults {
         : operation === 'DeleteMessage' || operation === 'DeleteMessageBatch'
           ? 'sqsDeleteErrorRate'
           : undefined;
-    if (!field || !this.hit(field)) return undefined;
+    if (!field) return undefined;
+    const forced = field === 'sqsReceiveErrorRate' ? 'receive' : 'delete';
+    if (this.forced[forced] > 0) this.forced[forced]--;
+    else if (!this.hit(field)) return undefined;
     if (field === 'sqsReceiveErrorRate') this.counts.sqsReceiveErrors++;
     else this.counts.sqsDeleteErrors++;
     // SQS's common errors: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/CommonErrors.html

@@ -93,6 +93,17 @@ describe("SNS→SQS delivery faults follow SNS's delivery policy for SQS endpoin
     expect(faults.counts).toMatchObject({ sqsReceiveErrors: 1, sqsDeleteErrors: 1 });
   });
 
+  it('fails the next calls on request, then goes back to the rate', () => {
+    // Prepare: a rate of 0, two deletes forced.
+    const faults = new Faults(undefined, () => 0.9, {});
+    faults.failNextSqs('DeleteMessage', 2);
+    // Act
+    const answers = [1, 2, 3].map(() => faults.sqsError('DeleteMessageBatch') !== undefined);
+    // Assess
+    expect(answers).toEqual([true, true, false]);
+    expect(faults.counts.sqsDeleteErrors).toBe(2);
+  });
+
   it('refuses rates and scales outside 0–1, naming the fault', () => {
     expect(
       () => new Faults(undefined, Math.random, { LOCAL_FAULT_SNS_DUPLICATE_RATE: '2' })
