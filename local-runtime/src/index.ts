@@ -12,6 +12,7 @@ import { LocalRuntimeError } from './errors.js';
 import { EsmPoller } from './esm-poller.js';
 import { type FaultCounts, Faults } from './faults.js';
 import { createRouter } from './http/router.js';
+import { EphemeralStorage, type EphemeralStorageMode } from './lambda/ephemeral-storage.js';
 import { accountConcurrencyFor, LambdaRunner, type LambdaStats } from './lambda/runner.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { ACCOUNT_ID, buildModel, type StackModel } from './model.js';
@@ -51,6 +52,11 @@ export interface LocalRuntimeOptions {
   accountConcurrency?: number;
   /** ReceiveMessage long-poll seconds for event source mappings. Default 1 (keeps stop() fast). */
   pollWaitSeconds?: number;
+  /**
+   * Each function's /tmp: `shared` (the host's temp dir) or `tmpfs` (its own tmpfs of its
+   * EphemeralStorage.Size; Linux, root). Default: LOCAL_EPHEMERAL_STORAGE, then `shared`.
+   */
+  ephemeralStorage?: EphemeralStorageMode;
 }
 
 export interface LocalRuntime {
@@ -69,6 +75,8 @@ export interface LocalRuntime {
    * errors), each off (0) unless its LOCAL_FAULT_* variable is set; see faults.ts.
    */
   faults: Faults;
+  /** The functions' /tmp (`ephemeralStorage.dirOf(fn)` in mode `tmpfs`). */
+  ephemeralStorage: EphemeralStorage;
   /** Peak concurrency, throttles and kills of the Lambda runner, and the faults injected. */
   stats(): RuntimeStats;
   /** The EMF records the functions printed so far (also GET /_local/metrics). */
@@ -155,6 +163,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
   const internalSns = new SNSClient({ region, endpoint: fauxqsUrl, credentials });
 
+  const ephemeralStorage = new EphemeralStorage(
+    options.ephemeralStorage ?? EphemeralStorage.modeFrom(process.env.LOCAL_EPHEMERAL_STORAGE),
+    logger
+  );
+  try {
+    ephemeralStorage.provision(model.functions);
+  } catch (err) {
+    server.close();
+    await fauxqs.stop();
+    snapshot.remove();
+    throw err;
+  }
   const emf = new EmfStore();
   const lambda = new LambdaRunner(model.functions, {
     endpoint,
@@ -245,6 +265,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       publicSqs.destroy();
       internalS3.destroy();
       internalSns.destroy();
+      ephemeralStorage.unmountAll();
       snapshot.remove();
     })();
     return stopped;
@@ -309,6 +330,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     stepFunctions,
     emulator: fauxqs,
     faults,
+    ephemeralStorage,
     stats,
     metrics: () => emf.snapshot(),
     setEventSourceMappingEnabled,

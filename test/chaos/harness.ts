@@ -11,11 +11,19 @@ import {
   manifestKey,
   videoIdFor,
 } from '../../contract/index.js';
-import { type LocalRuntime, startLocalRuntime } from '../../local-runtime/src/index.js';
+import {
+  type LocalRuntime,
+  type LocalRuntimeOptions,
+  startLocalRuntime,
+} from '../../local-runtime/src/index.js';
 import { ROOT } from '../../scripts/synth.js';
 
 /** A local runtime for one chaos file, its logs in .e2e/chaos-<name>.log, and clients on it. */
-export const startChaosRuntime = async (name: string, accountConcurrency?: number) => {
+export const startChaosRuntime = async (
+  name: string,
+  accountConcurrency?: number,
+  options: Partial<LocalRuntimeOptions> = {}
+) => {
   mkdirSync(join(ROOT, '.e2e'), { recursive: true });
   const log = createWriteStream(join(ROOT, '.e2e', `chaos-${name}.log`));
   const write = (level: string) => (m: string) => log.write(`${level} ${m}\n`);
@@ -23,6 +31,7 @@ export const startChaosRuntime = async (name: string, accountConcurrency?: numbe
     assemblyDir: join(ROOT, 'cdk.out'),
     port: 0,
     accountConcurrency,
+    ...options,
     logger: { info: write('INFO'), warn: write('WARN'), error: write('ERROR'), debug: () => {} },
   });
   const clientConfig = {
