@@ -63,10 +63,22 @@ class MediaToolError extends PipelineError {
   }
 }
 
+/**
+ * Thrown when the function's /tmp (its EphemeralStorage.Size) is full (ENOSPC).
+ * Terminal: a retry gets the same size, and the same input needs the same space.
+ */
+class EphemeralStorageFullError extends PipelineError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'EphemeralStorageFullError';
+  }
+}
+
 /** Error names the state machine retries. Kept next to the classes so they cannot drift. */
 const RETRYABLE_ERROR_NAMES = ['RetryableError', 'TransientServiceError'] as const;
 
 export {
+  EphemeralStorageFullError,
   FrameNotFoundError,
   InvalidEventError,
   InvalidVideoError,

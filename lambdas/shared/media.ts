@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { MediaToolError } from '../../contract/errors.js';
+import { EphemeralStorageFullError, MediaToolError } from '../../contract/errors.js';
 
 /**
  * The one place that runs ffmpeg/ffprobe. In Lambda the binaries come from a
@@ -222,13 +222,23 @@ export const remaining = (timeBudget: () => number, tool: MediaTool): number => 
   return ms;
 };
 
-/** ffmpeg, quiet, overwriting; a non-zero exit is a MediaToolError with stderr's tail. */
+/** ffmpeg's words for ENOSPC (strerror), wherever it was writing. */
+const NO_SPACE = /No space left on device/i;
+
+/**
+ * ffmpeg, quiet, overwriting; a non-zero exit is a MediaToolError with stderr's tail,
+ * or an EphemeralStorageFullError when it ran out of /tmp.
+ */
 export const runFfmpeg = async (args: string[], timeBudget: () => number): Promise<void> => {
   const res = await runTool('ffmpeg', ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], {
     timeoutMs: remaining(timeBudget, 'ffmpeg'),
   });
   if (res.code !== 0) {
-    throw new MediaToolError(`ffmpeg exited ${res.code}: ${stderrTail(res.stderr)}`);
+    const message = `ffmpeg exited ${res.code}: ${stderrTail(res.stderr)}`;
+    if (NO_SPACE.test(res.stderr)) {
+      throw new EphemeralStorageFullError(`/tmp (${tmpdir()}) is full: ${message}`);
+    }
+    throw new MediaToolError(message);
   }
 };
 

@@ -10,9 +10,10 @@ import { type EmfSnapshot, EmfStore, tapEmf } from './emf-store.js';
 import { type Emulator, startEmulator } from './emulator.js';
 import { LocalRuntimeError } from './errors.js';
 import { EsmPoller } from './esm-poller.js';
-import { Faults } from './faults.js';
+import { type FaultCounts, Faults } from './faults.js';
 import { emulatorHostNames, runtimeAllowLists, runtimePolicy } from './http/guard.js';
 import { createRouter } from './http/router.js';
+import { EphemeralStorage, type EphemeralStorageMode } from './lambda/ephemeral-storage.js';
 import { accountConcurrencyFor, LambdaRunner, type LambdaStats } from './lambda/runner.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { ACCOUNT_ID, buildModel, type StackModel } from './model.js';
@@ -24,7 +25,7 @@ import { MessageMoveTasks } from './sqs/move-tasks.js';
 
 export type { EmfEntry, EmfSnapshot } from './emf-store.js';
 export * from './errors.js';
-export { Faults } from './faults.js';
+export { type FaultCounts, type FaultRate, Faults } from './faults.js';
 export type { LambdaStats } from './lambda/runner.js';
 export type { Logger } from './logger.js';
 export { consoleLogger, silentLogger } from './logger.js';
@@ -52,6 +53,11 @@ export interface LocalRuntimeOptions {
   accountConcurrency?: number;
   /** ReceiveMessage long-poll seconds for event source mappings. Default 1 (keeps stop() fast). */
   pollWaitSeconds?: number;
+  /**
+   * Each function's /tmp: `shared` (the host's temp dir) or `tmpfs` (its own tmpfs of its
+   * EphemeralStorage.Size; Linux, root). Default: LOCAL_EPHEMERAL_STORAGE, then `shared`.
+   */
+  ephemeralStorage?: EphemeralStorageMode;
 }
 
 export interface LocalRuntime {
@@ -65,9 +71,14 @@ export interface LocalRuntime {
   stepFunctions: StepFunctionsService;
   /** fauxqs (S3, SNS, SQS), always on 127.0.0.1 behind the endpoint. */
   emulator: Emulator;
-  /** Fault injection: `faults.s3SlowDownRate`, off (0) unless LOCAL_FAULT_S3_SLOWDOWN_RATE is set. */
+  /**
+   * Fault injection (S3 SlowDown, SNS delivery errors and duplicates, SQS receive/delete
+   * errors), each off (0) unless its LOCAL_FAULT_* variable is set; see faults.ts.
+   */
   faults: Faults;
-  /** Peak concurrency, throttles and kills of the Lambda runner, and SlowDowns injected. */
+  /** The functions' /tmp (`ephemeralStorage.dirOf(fn)` in mode `tmpfs`). */
+  ephemeralStorage: EphemeralStorage;
+  /** Peak concurrency, throttles and kills of the Lambda runner, and the faults injected. */
   stats(): RuntimeStats;
   /** The EMF records the functions printed so far (also GET /_local/metrics). */
   metrics(): EmfSnapshot;
@@ -79,9 +90,8 @@ export interface LocalRuntime {
   stop(): Promise<void>;
 }
 
-export interface RuntimeStats extends LambdaStats {
+export interface RuntimeStats extends LambdaStats, FaultCounts {
   accountConcurrency: number;
-  s3SlowDowns: number;
 }
 
 const listen = (server: Server, port: number, host: string) =>
@@ -118,10 +128,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const allowLists = runtimeAllowLists();
   // Only the runtime talks to fauxqs: on any other address, clients could skip the
   // front door (and with it the S3 notifications it raises).
+  const faults = new Faults();
   const fauxqs = await startEmulator({
     host: '127.0.0.1',
     region,
     hostNames: emulatorHostNames(bindHost, allowLists),
+    faults,
+    logger,
   }).catch((err) => {
     snapshot.remove();
     throw err;
@@ -158,6 +171,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
   const internalSns = new SNSClient({ region, endpoint: fauxqsUrl, credentials });
 
+  const ephemeralStorage = new EphemeralStorage(
+    options.ephemeralStorage ?? EphemeralStorage.modeFrom(process.env.LOCAL_EPHEMERAL_STORAGE),
+    logger
+  );
+  try {
+    ephemeralStorage.provision(model.functions);
+  } catch (err) {
+    server.close();
+    await fauxqs.stop();
+    snapshot.remove();
+    throw err;
+  }
   const emf = new EmfStore();
   const lambda = new LambdaRunner(model.functions, {
     endpoint,
@@ -184,13 +209,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     lambda,
     logger
   );
-  const faults = new Faults();
   const moveTasks = new MessageMoveTasks(internalSqs, logger);
   const pollers: EsmPoller[] = [];
   const stats = (): RuntimeStats => ({
     ...lambda.stats(),
     accountConcurrency: lambda.accountLimit,
-    s3SlowDowns: faults.s3SlowDowns,
+    ...faults.counts,
   });
   const setEventSourceMappingEnabled = async (functionName: string, enabled: boolean) => {
     const fn = lambda.resolveName(functionName);
@@ -211,6 +235,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       setEventSourceMappingEnabled: async (name, enabled) => ({
         changed: await setEventSourceMappingEnabled(name, enabled),
       }),
+      memory: () => ({ ...process.memoryUsage(), lambdaPids: lambda.pids() }),
+      gc: () => {
+        // Only with node --expose-gc: a soak test measures memory after a full collection.
+        const gc = (globalThis as { gc?: () => void }).gc;
+        gc?.();
+        return gc !== undefined;
+      },
     },
     fauxqsPort: fauxqs.port,
     s3Objects: fauxqs.s3Objects,
@@ -243,6 +274,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       publicSqs.destroy();
       internalS3.destroy();
       internalSns.destroy();
+      ephemeralStorage.unmountAll();
       snapshot.remove();
     })();
     return stopped;
@@ -307,6 +339,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     stepFunctions,
     emulator: fauxqs,
     faults,
+    ephemeralStorage,
     stats,
     metrics: () => emf.snapshot(),
     setEventSourceMappingEnabled,

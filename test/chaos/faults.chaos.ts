@@ -10,6 +10,9 @@ import { compareSequencers } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import {
   type ChaosRuntime,
+  executionArnOf,
+  failureErrorOf,
+  historyOf,
   manifestOf,
   pointerOf,
   poll,
@@ -78,6 +81,57 @@ describe('faults on the local runtime', () => {
     expect(manifests.map((m) => m.videoId)).toEqual(uploads.map((u) => u.videoId));
     const failed = manifests.flatMap((m) => m.branches).filter((b) => b.status !== 'SUCCEEDED');
     expect(failed).toEqual([]);
+  });
+
+  it("the aggregator's environment SIGKILLed mid-run: the Retry re-runs it, one manifest", async () => {
+    // Prepare
+    const aggregator = env.runtime.model.functions.find((f) => f.logicalId.startsWith('Aggregate'));
+    if (!aggregator) throw new Error('no Aggregate function in the stack');
+    const killedBefore = env.runtime.stats().killed;
+    const { videoId } = await upload(env, clip, `uploads/chaos/${runId}/aggregate.mp4`);
+    const arn = executionArnOf(env, videoId);
+    // Act: SIGKILL the aggregator's environment as soon as one is busy. Only this upload's
+    // execution runs now, so a busy aggregator is running its Aggregate state; polling the
+    // history first (or poll()'s 250 ms step) would let a fast aggregator finish first.
+    const deadline = Date.now() + 240_000;
+    let pid = env.runtime.lambda.killBusy(aggregator.name);
+    while (pid === undefined) {
+      if (Date.now() > deadline) throw new Error('no busy aggregator environment within 240 s');
+      await new Promise((r) => setTimeout(r, 2));
+      pid = env.runtime.lambda.killBusy(aggregator.name);
+    }
+    const hit = { videoId, pid };
+    const manifest = await manifestOf(env, hit.videoId, 240_000);
+    const described = await poll(
+      'the execution to end',
+      async () => {
+        const d = (await env.runtime.stepFunctions.handle('DescribeExecution', {
+          executionArn: arn,
+        })) as { status: string };
+        return d.status === 'RUNNING' ? undefined : d;
+      },
+      60_000
+    );
+    // Assess
+    const history = await historyOf(env, arn);
+    const failures = history.map(failureErrorOf).filter((e) => e !== undefined);
+    // The failed task is the Aggregate state's: the last state entered before the failure.
+    const failedAt = history.findIndex((e) => failureErrorOf(e) !== undefined);
+    const stateOfFailure = history
+      .slice(0, failedAt)
+      .reverse()
+      .find((e) => e.type.endsWith('StateEntered'))?.stateEnteredEventDetails as
+      | { name?: string }
+      | undefined;
+    console.log(
+      `[chaos] SIGKILLed ${aggregator.name} pid ${hit.pid}; failures in history: ${JSON.stringify(failures)} in ${stateOfFailure?.name}`
+    );
+    expect(env.runtime.stats().killed).toBe(killedBefore + 1);
+    expect(failures).toEqual(['Runtime.ExitError']);
+    expect(stateOfFailure?.name).toBe('Aggregate');
+    // The retried aggregator decided the video: the execution ends as its manifest says.
+    expect(manifest.videoId).toBe(hit.videoId);
+    expect(described.status).toBe(manifest.status === 'FAILED' ? 'FAILED' : 'SUCCEEDED');
   });
 
   it('10% of S3 calls answered 503 SlowDown: nothing lost, every video has its manifest', async () => {

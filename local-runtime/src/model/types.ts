@@ -45,6 +45,8 @@ export interface FunctionSpec {
   environment: Record<string, string>;
   timeoutSeconds: number;
   memoryMb: number;
+  /** EphemeralStorage.Size: the /tmp Lambda gives each environment (512–10,240 MiB). */
+  ephemeralStorageMiB: number;
   reservedConcurrency?: number;
   layerBinDirs: string[];
   /** Set when the function cannot run here (non-Node runtime, inline code): invoking it fails with this reason. */
