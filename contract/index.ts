@@ -18,3 +18,4 @@ export * from './state.js';
 export * from './tenant.js';
 export * from './transfer.js';
 export * from './video-id.js';
+export * from './verdict.js';
