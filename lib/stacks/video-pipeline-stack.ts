@@ -17,6 +17,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import {
@@ -44,7 +45,7 @@ import {
 import { DEFAULT_PLAN_CONFIG } from '../../lambdas/branch-kinds/kind.js';
 import { BRANCH_KINDS } from '../../lambdas/branch-kinds/registry.js';
 import { skipCheckov } from '../constructs/checkov.js';
-import { SECURE_BUCKET_DEFAULTS } from '../constructs/defaults.js';
+import { SECURE_BUCKET_DEFAULTS, SECURE_DLQ_DEFAULTS } from '../constructs/defaults.js';
 import { FfmpegLayer } from '../constructs/ffmpeg-layer.js';
 import {
   type FanOutPolicyProps,
@@ -58,7 +59,11 @@ import {
 } from '../constructs/pipeline-alarms.js';
 import { PipelineDashboard } from '../constructs/pipeline-dashboard.js';
 import { PipelineFunction, type PipelineFunctionProps } from '../constructs/pipeline-function.js';
-import { deadLetterAlarm, QueueWithDeadLetter } from '../constructs/queue-with-dead-letter.js';
+import {
+  acknowledgeDeadLetterQueue,
+  deadLetterAlarm,
+  QueueWithDeadLetter,
+} from '../constructs/queue-with-dead-letter.js';
 import { QueueWorker } from '../constructs/queue-worker.js';
 import { TopicFanOut } from '../constructs/topic-fan-out.js';
 import { PROJECT_ROOT } from '../project-root.js';
@@ -650,7 +655,7 @@ export class VideoPipelineStack extends Stack {
     functions: WatchedFunction[];
     backpressureMaxDelay: Duration;
     asyncFailures?: QueueWithDeadLetter;
-    verdictFailures: QueueWithDeadLetter;
+    verdictFailures: sqs.Queue;
   }): { alarms: PipelineAlarms; dashboard: PipelineDashboard } {
     // With await none, failed asynchronous branch events land in asyncFailures.queue: a DLQ in
     // all but name (nothing consumes it), so it is watched and alarmed like one.
@@ -669,8 +674,7 @@ export class VideoPipelineStack extends Stack {
     const deadLetterQueues: WatchedQueue[] = [
       ...asyncFailureQueues,
       // Status-change events the keeper could not be given, or failed on after Lambda's retries.
-      { label: 'VerdictFailures', queue: o.verdictFailures.queue },
-      { label: 'VerdictFailuresDLQ', queue: o.verdictFailures.deadLetterQueue },
+      { label: 'VerdictDLQ', queue: o.verdictFailures },
       { label: 'StartWorkflowDLQ', queue: this.starter.deadLetterQueue! },
       { label: 'UploadAuditDLQ', queue: this.audit.deadLetterQueue! },
       { label: 'AlertsDLQ', queue: this.alerts.deadLetterQueue },
@@ -698,8 +702,7 @@ export class VideoPipelineStack extends Stack {
         this.uploads.deliveryDlqAlarm,
         this.processed.deliveryDlqAlarm,
         ...asyncFailureAlarms,
-        deadLetterAlarm(o.verdictFailures, 'FailedEventsAlarm', o.verdictFailures.queue),
-        o.verdictFailures.dlqAlarm,
+        deadLetterAlarm(this, 'VerdictDeadLetterAlarm', o.verdictFailures),
         ...this.workflow.alarms,
       ],
     });
@@ -766,9 +769,16 @@ export class VideoPipelineStack extends Stack {
    */
   private declareVerdictKeeper(
     fn: (id: string, name: string, extra?: Omit<PipelineFunctionProps, 'entry'>) => PipelineFunction
-  ): { keeper: PipelineFunction; failures: QueueWithDeadLetter; rule: events.Rule } {
+  ): { keeper: PipelineFunction; failures: sqs.Queue; rule: events.Rule } {
     const machine = this.workflow.stateMachine;
-    const failures = new QueueWithDeadLetter(this, 'VerdictFailures');
+    // A dead-letter queue for both stages; nothing consumes it, so it needs no DLQ of its own.
+    const failures = new sqs.Queue(this, 'VerdictDeadLetterQueue', SECURE_DLQ_DEFAULTS);
+    acknowledgeDeadLetterQueue(failures);
+    Validations.of(failures).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "The dead-letter queue of the verdict keeper's rule target and function (not of a queue): redrive ends here, and its depth is alarmed.",
+    });
     const keeper = fn('VerdictKeeper', 'verdict-keeper', {
       timeout: Duration.seconds(30),
       memorySize: 256,
@@ -778,7 +788,7 @@ export class VideoPipelineStack extends Stack {
         STATE_MACHINE_ARN: machine.stateMachineArn,
       },
       // Invoked asynchronously: what still fails after Lambda's 2 retries is kept here.
-      functionProps: { deadLetterQueue: failures.queue },
+      functionProps: { deadLetterQueue: failures },
     });
     const rule = new events.Rule(this, 'ExecutionEndings', {
       description: 'Video executions that ended without success → the verdict keeper',
@@ -793,7 +803,7 @@ export class VideoPipelineStack extends Stack {
     });
     rule.addTarget(
       new targets.LambdaFunction(keeper.function, {
-        deadLetterQueue: failures.queue,
+        deadLetterQueue: failures,
         // EventBridge's own defaults, stated: an alert a day late still beats none.
         retryAttempts: 185,
         maxEventAge: Duration.hours(24),

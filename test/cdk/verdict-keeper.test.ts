@@ -33,7 +33,7 @@ const keeperId = () =>
 const machineId = () => Object.keys(synth.template.findResources('AWS::StepFunctions::StateMachine'))[0]!;
 const failuresQueueId = () =>
   Object.keys(synth.template.findResources('AWS::SQS::Queue')).find((id) =>
-    /^VerdictFailures[0-9A-F]{8}$/.test(id)
+    /^VerdictDeadLetterQueue[0-9A-F]{8}$/.test(id)
   )!;
 
 describe('the verdict keeper', () => {

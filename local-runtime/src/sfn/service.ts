@@ -8,6 +8,7 @@ import {
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
 import { type InvokeResult, type LambdaRunner, LambdaServiceError } from '../lambda/runner.js';
+import type { BusEvent } from '../events/bus.js';
 import type { Logger } from '../logger.js';
 import type { StateMachineSpec } from '../model.js';
 import {
@@ -98,7 +99,14 @@ export interface StepFunctionsServiceOptions {
   logger: Logger;
   /** S3 for Distributed Map ItemReader and ResultWriter. @default - Distributed Maps fail with States.Runtime */
   s3?: S3Client;
+  /** The default event bus, for the Execution Status Change events. @default - none emitted */
+  events?: { put(event: BusEvent): unknown };
 }
+
+/** https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html */
+export const EXECUTION_STATUS_CHANGE = 'Step Functions Execution Status Change';
+/** Input and output are left out (null, `included: false`) of an event past this size. */
+const EVENT_DATA_LIMIT = 248 * 1024;
 
 type MapRunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
@@ -235,6 +243,7 @@ export class StepFunctionsService {
     };
     this.executions.set(arn, exec);
     exec.done = this.run(machine, exec, input);
+    this.emitStatusChange(exec);
     return { executionArn: arn, startDate: epoch(exec.startDate) };
   }
 
@@ -329,6 +338,45 @@ export class StepFunctionsService {
     this.opts.logger.info(
       `[states] ${exec.name} ${exec.status}${exec.error ? ` ${exec.error}` : ''}`
     );
+    this.emitStatusChange(exec);
+  }
+
+  /**
+   * "Step Functions Execution Status Change" on the default bus, with AWS's detail
+   * (dates in epoch milliseconds, input/output as JSON text). Parent executions only:
+   * a Distributed Map's child executions belong to the Map Run, and AWS addresses them
+   * under a child state machine ARN no rule on the parent's ARN matches.
+   * https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
+   */
+  private emitStatusChange(exec: Execution) {
+    if (!this.opts.events || exec.mapRunArn) return;
+    const ms = (d: Date | undefined) => (d ? d.getTime() : null);
+    const data = exec.input.length + (exec.output?.length ?? 0);
+    const included = data <= EVENT_DATA_LIMIT;
+    const ended = exec.status !== 'RUNNING';
+    this.opts.events.put({
+      source: 'aws.states',
+      'detail-type': EXECUTION_STATUS_CHANGE,
+      resources: [exec.arn],
+      time: ended ? exec.stopDate : (exec.redriveDate ?? exec.startDate),
+      detail: {
+        executionArn: exec.arn,
+        stateMachineArn: exec.stateMachineArn,
+        name: exec.name,
+        status: exec.status,
+        startDate: ms(exec.startDate),
+        stopDate: ended ? ms(exec.stopDate) : null,
+        input: included ? exec.input : null,
+        output: included ? (exec.output ?? null) : null,
+        inputDetails: { included },
+        outputDetails: exec.output === undefined ? null : { included },
+        error: exec.error ?? null,
+        cause: exec.cause ?? null,
+        redriveCount: exec.redriveCount,
+        redriveDate: ms(exec.redriveDate),
+        redriveStatus: REDRIVABLE.has(exec.status) ? 'REDRIVABLE' : 'NOT_REDRIVABLE',
+      },
+    });
   }
 
   /**
@@ -926,6 +974,7 @@ export class StepFunctionsService {
       executionRedrivenEventDetails: { redriveCount: e.redriveCount },
     } as PendingEvent);
     e.done = this.run(machine, e, JSON.parse(e.input));
+    this.emitStatusChange(e);
     return { redriveDate: epoch(e.redriveDate) };
   }
 
