@@ -15,12 +15,17 @@ import { type LocalRuntime, startLocalRuntime } from '../../local-runtime/src/in
 import { ROOT } from '../../scripts/synth.js';
 
 /** A local runtime for one chaos file, its logs in .e2e/chaos-<name>.log, and clients on it. */
-export const startChaosRuntime = async (name: string, accountConcurrency?: number) => {
+export const startChaosRuntime = async (
+  name: string,
+  accountConcurrency?: number,
+  /** A variant assembly (a stack synthesized with other props). @default ROOT/cdk.out */
+  assemblyDir = join(ROOT, 'cdk.out')
+) => {
   mkdirSync(join(ROOT, '.e2e'), { recursive: true });
   const log = createWriteStream(join(ROOT, '.e2e', `chaos-${name}.log`));
   const write = (level: string) => (m: string) => log.write(`${level} ${m}\n`);
   const runtime: LocalRuntime = await startLocalRuntime({
-    assemblyDir: join(ROOT, 'cdk.out'),
+    assemblyDir,
     port: 0,
     accountConcurrency,
     logger: { info: write('INFO'), warn: write('WARN'), error: write('ERROR'), debug: () => {} },
