@@ -22,8 +22,9 @@ export const ExecutionStatusChangeDetailSchema = z.object({
   stateMachineArn: z.string().check(z.minLength(1)),
   name: z.string(),
   status: z.string(),
-  startDate: z.number(),
-  stopDate: z.nullish(z.number()),
+  // Epoch milliseconds on AWS; LocalStack 4.14.0 sends ISO 8601 text (docs/localstack.md).
+  startDate: z.union([z.number(), z.string()]),
+  stopDate: z.nullish(z.union([z.number(), z.string()])),
   input: z.nullish(z.string()),
   inputDetails: z.nullish(z.object({ included: z.boolean() })),
   output: z.nullish(z.string()),
@@ -39,6 +40,13 @@ export const ExecutionStatusChangeEventSchema = z.object({
   detail: ExecutionStatusChangeDetailSchema,
 });
 export type ExecutionStatusChangeEvent = z.infer<typeof ExecutionStatusChangeEventSchema>;
+
+/** Pure: an event date (epoch ms, or ISO text) as a Date; undefined when absent or unreadable. */
+export const eventDate = (v: number | string | null | undefined): Date | undefined => {
+  if (v === null || v === undefined) return undefined;
+  const d = new Date(typeof v === 'number' ? v : /^\d+$/.test(v) ? Number(v) : Date.parse(v));
+  return Number.isNaN(d.getTime()) ? undefined : d;
+};
 
 /** The endings the rule forwards to the keeper (every status that ends an execution unsuccessfully). */
 export const VERDICT_ENDINGS: readonly ExecutionEnding[] = EXECUTION_ENDINGS;

@@ -6,6 +6,7 @@ import {
   type ExecutionStatusChangeDetail,
   ExecutionStatusChangeEventSchema,
   estimateCost,
+  eventDate,
   MANIFEST_SCHEMA_VERSION,
   type Manifest,
   ManifestSchema,
@@ -86,7 +87,12 @@ export const verdictReason = (
   error: string | null | undefined,
   cause: string | null | undefined
 ): string => {
-  const detail = error ? failureReason({ Error: error, Cause: cause ?? undefined }) : undefined;
+  // StopExecution may carry a cause without an error; either is worth reading.
+  const detail = error
+    ? failureReason({ Error: error, Cause: cause ?? undefined })
+    : cause
+      ? truncate(cause)
+      : undefined;
   switch (ending) {
     case 'ABORTED':
       return `execution stopped (StopExecution) before the aggregator's verdict${detail ? `: ${detail}` : ''}`;
@@ -115,10 +121,8 @@ export const verdictReason = (
 const truncate = (s: string): string =>
   s.length > REASON_LIMIT ? `${s.slice(0, REASON_LIMIT - 1)}…` : s;
 
-const iso = (epochMs: number | null | undefined, fallback: Date): string =>
-  typeof epochMs === 'number' && Number.isFinite(epochMs)
-    ? new Date(epochMs).toISOString()
-    : fallback.toISOString();
+const iso = (v: number | string | null | undefined, fallback: Date): string =>
+  (eventDate(v) ?? fallback).toISOString();
 
 /**
  * Pure: the FAILED manifest for an execution that ended without a verdict.
@@ -185,8 +189,7 @@ export const isOwnVerdict = (
   return (
     m.ending === ending &&
     m.execution?.arn === detail.executionArn &&
-    typeof detail.stopDate === 'number' &&
-    m.execution.stopDate === new Date(detail.stopDate).toISOString()
+    m.execution.stopDate === eventDate(detail.stopDate)?.toISOString()
   );
 };
 

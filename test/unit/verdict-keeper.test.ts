@@ -119,6 +119,9 @@ describe('verdict keeper: pure decisions', () => {
     expect(verdictReason('ABORTED', 'Operator', 'bad upload')).toBe(
       "execution stopped (StopExecution) before the aggregator's verdict: Operator: bad upload"
     );
+    expect(verdictReason('ABORTED', null, 'wrong upload')).toBe(
+      "execution stopped (StopExecution) before the aggregator's verdict: wrong upload"
+    );
     expect(verdictReason('TIMED_OUT', 'States.Timeout', null)).toMatch(/TimeoutSeconds/);
     expect(verdictReason('FAILED', 'States.Runtime', 'path $.x not found')).toBe(
       "execution failed before the aggregator's verdict: States.Runtime: path $.x not found"
@@ -249,6 +252,20 @@ describe('verdict keeper: keepVerdict', () => {
 
     expect([other.outcome, succeeded.outcome]).toEqual(['ignored', 'ignored']);
     expect(objects.size).toBe(0);
+  });
+
+  it("reads LocalStack's ISO dates like AWS's epoch milliseconds", async () => {
+    const { io, objects } = fakeIo();
+
+    await keepVerdict(
+      eventFactory({ startDate: '2026-12-07T02:59:00.000Z', stopDate: '2026-12-07T03:00:00.000Z' }),
+      options,
+      io
+    );
+
+    expect(objects.get(`${BUCKET}/${KEY}`)).toMatchObject({
+      execution: { stopDate: new Date(STOP_MS).toISOString() },
+    });
   });
 
   it('refuses an event that is not a status change, by name', async () => {
