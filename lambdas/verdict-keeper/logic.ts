@@ -100,13 +100,7 @@ export const verdictReason = (
       return "execution timed out: it ran past the state machine's TimeoutSeconds before the aggregator's verdict";
     case 'FAILED': {
       if (error === AGGREGATE_FAILED_ERROR && cause) {
-        let caught: { Error: string; Cause?: string } | undefined;
-        try {
-          const parsed = AggregateFailureCauseSchema.safeParse(JSON.parse(cause));
-          if (parsed.success) caught = parsed.data;
-        } catch {
-          // A plain-text cause: reported as it is below.
-        }
+        const caught = caughtError(cause);
         return truncate(
           `the aggregator failed past its retries: ${caught ? failureReason(caught) : cause}`
         );
@@ -116,6 +110,23 @@ export const verdictReason = (
       );
     }
   }
+};
+
+/**
+ * The aggregator's `{Error, Cause}` out of the AggregateFailed cause (States.JsonToString of
+ * the Catch's result). The local runtime's interpreter (aws-local-stepfunctions 3.0.0) drops
+ * the escaping of quotes nested in an intrinsic's result (local-runtime/README.md), so text
+ * that is not JSON but has the same frame is read by its frame.
+ */
+const caughtError = (cause: string): { Error: string; Cause?: string } | undefined => {
+  try {
+    const parsed = AggregateFailureCauseSchema.safeParse(JSON.parse(cause));
+    if (parsed.success) return parsed.data;
+  } catch {
+    const framed = /^\{"Error":"([^"]*)","Cause":"([\s\S]*)"\}$/.exec(cause);
+    if (framed) return { Error: framed[1]!, Cause: framed[2] };
+  }
+  return undefined;
 };
 
 const truncate = (s: string): string =>
