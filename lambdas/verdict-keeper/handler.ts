@@ -1,6 +1,6 @@
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { rethrowClassified } from '../../contract/aws-errors.js';
 import { requireEnv } from '../shared/env.js';

@@ -65,7 +65,12 @@ export type VerdictOutcome =
   /** A manifest already exists (the aggregator's, or an earlier verdict): it stands. */
   | { outcome: 'kept'; videoId: string; status: string }
   /** This keeper wrote the FAILED manifest (or found its own from an earlier attempt) and published. */
-  | { outcome: 'written' | 'republished'; videoId: string; ending: ExecutionEnding; reason: string };
+  | {
+      outcome: 'written' | 'republished';
+      videoId: string;
+      ending: ExecutionEnding;
+      reason: string;
+    };
 
 const REASON_LIMIT = 1000;
 
@@ -215,7 +220,10 @@ export const keepVerdict = async (
   const ending = endingOf(detail.status);
   if (!ending) return { outcome: 'ignored', why: `status ${detail.status} is not an ending` };
   if (detail.stateMachineArn !== opts.stateMachineArn) {
-    return { outcome: 'ignored', why: `state machine ${detail.stateMachineArn} is not the video's` };
+    return {
+      outcome: 'ignored',
+      why: `state machine ${detail.stateMachineArn} is not the video's`,
+    };
   }
   // The event is a notice, the execution the fact: a redriven execution is RUNNING again,
   // and the input may be left out of an event over its size limit.

@@ -25,8 +25,8 @@ import {
   BRANCH_ITEM_SELECTOR,
   BY_KEY_PREFIX,
   COST_PROFILE_ENV,
-  EXECUTION_STATUS_CHANGE,
   type CostProfile,
+  EXECUTION_STATUS_CHANGE,
   type FunctionSizing,
   METRIC_TENANTS_ENV,
   OUTPUT_PREFIX,
@@ -418,8 +418,7 @@ export class VideoPipelineStack extends Stack {
       branchFns,
       renditionTimeout: props.renditionTimeout,
       fallback: props.renditionFallback ?? awaitMode !== 'none',
-      branches:
-        (props.thumbnailCount ?? 3) + (props.renditionHeights ?? [360, 720]).length + 1,
+      branches: (props.thumbnailCount ?? 3) + (props.renditionHeights ?? [360, 720]).length + 1,
       segments:
         (props.renditionHeights ?? [360, 720]).length *
         (props.maxSegments ?? DEFAULT_PLAN_CONFIG.maxSegments),

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { type BusEvent, EventBus } from '../src/events/bus.js';
 import { matchesPattern, patternProblems } from '../src/events/pattern.js';
 import type { InvokeResult, LambdaRunner } from '../src/lambda/runner.js';
-import { buildModel } from '../src/model.js';
 import type { EventRuleSpec, FunctionSpec } from '../src/model/types.js';
+import { buildModel } from '../src/model.js';
 import { EXECUTION_STATUS_CHANGE, StepFunctionsService } from '../src/sfn/service.js';
 import { silent } from './helpers.js';
 
@@ -35,7 +35,12 @@ describe('EventBridge pattern matching', () => {
     ['exact string', { a: ['x'] }, { a: 'x' }, { a: 'X' }],
     ['exact number (as a number)', { a: [5] }, { a: 5.0 }, { a: '5' }],
     ['null', { a: [null] }, { a: null }, {}],
-    ['prefix', { a: [{ prefix: 'arn:aws:states' }] }, { a: 'arn:aws:states:x' }, { a: 'arn:aws:s3' }],
+    [
+      'prefix',
+      { a: [{ prefix: 'arn:aws:states' }] },
+      { a: 'arn:aws:states:x' },
+      { a: 'arn:aws:s3' },
+    ],
     ['suffix', { a: [{ suffix: '.mp4' }] }, { a: 'clip.mp4' }, { a: 'clip.mov' }],
     [
       'prefix ignoring case',
@@ -43,8 +48,18 @@ describe('EventBridge pattern matching', () => {
       { a: 'uploads/x' },
       { a: 'down' },
     ],
-    ['equals-ignore-case', { a: [{ 'equals-ignore-case': 'failed' }] }, { a: 'FAILED' }, { a: 'FAIL' }],
-    ['anything-but a value', { a: [{ 'anything-but': 'SUCCEEDED' }] }, { a: 'FAILED' }, { a: 'SUCCEEDED' }],
+    [
+      'equals-ignore-case',
+      { a: [{ 'equals-ignore-case': 'failed' }] },
+      { a: 'FAILED' },
+      { a: 'FAIL' },
+    ],
+    [
+      'anything-but a value',
+      { a: [{ 'anything-but': 'SUCCEEDED' }] },
+      { a: 'FAILED' },
+      { a: 'SUCCEEDED' },
+    ],
     [
       'anything-but a list',
       { a: [{ 'anything-but': ['RUNNING', 'SUCCEEDED'] }] },
@@ -63,15 +78,15 @@ describe('EventBridge pattern matching', () => {
     ['numeric range', { a: [{ numeric: ['>', 0, '<=', 5] }] }, { a: 5 }, { a: 0 }],
     ['numeric equality', { a: [{ numeric: ['=', 3] }] }, { a: 3 }, { a: 3.5 }],
     ['numeric on a string', { a: [{ numeric: ['>=', 0] }] }, { a: 1 }, { a: '1' }],
-    ['wildcard', { a: [{ wildcard: 'uploads/*/clip.mp4' }] }, { a: 'uploads/acme/clip.mp4' }, { a: 'uploads/clip.mov' }],
+    [
+      'wildcard',
+      { a: [{ wildcard: 'uploads/*/clip.mp4' }] },
+      { a: 'uploads/acme/clip.mp4' },
+      { a: 'uploads/clip.mov' },
+    ],
     ['any element of an event array', { a: ['x'] }, { a: ['w', 'x'] }, { a: ['w', 'y'] }],
     ['nested fields', { d: { e: ['x'] } }, { d: { e: 'x' } }, { d: 'x' }],
-    [
-      '$or',
-      { $or: [{ a: ['x'] }, { b: [{ numeric: ['>', 10] }] }] },
-      { b: 11 },
-      { a: 'y', b: 10 },
-    ],
+    ['$or', { $or: [{ a: ['x'] }, { b: [{ numeric: ['>', 10] }] }] }, { b: 11 }, { a: 'y', b: 10 }],
   ])('%s', (_name, pattern, matching, notMatching) => {
     expect(patternProblems(pattern)).toEqual([]);
     expect(matchesPattern(pattern, matching)).toBe(true);
@@ -83,7 +98,9 @@ describe('EventBridge pattern matching', () => {
       'detail.ip: operator "cidr" is not supported locally',
     ]);
     expect(patternProblems({ a: [{ numeric: ['>', '1'] }] })).toHaveLength(1);
-    expect(patternProblems({ a: 'x' })).toEqual(['a: a leaf of a pattern must be an array of values']);
+    expect(patternProblems({ a: 'x' })).toEqual([
+      'a: a leaf of a pattern must be an array of values',
+    ]);
   });
 });
 
@@ -159,7 +176,11 @@ describe('AWS::Events::Rule', () => {
 /** A LambdaRunner stand-in: one function, answering from a script of results. */
 const fakeLambda = (fn: Partial<FunctionSpec>, results: Array<'ok' | 'error'>) => {
   const calls: unknown[] = [];
-  const spec = { name: 'keeper', arn: 'arn:aws:lambda:us-east-1:000000000000:function:keeper', ...fn };
+  const spec = {
+    name: 'keeper',
+    arn: 'arn:aws:lambda:us-east-1:000000000000:function:keeper',
+    ...fn,
+  };
   const lambda = {
     resolveName: (n: string) => (n === spec.arn || n === spec.name ? spec : undefined),
     async invoke(_n: string, payload: unknown): Promise<InvokeResult> {
@@ -208,7 +229,9 @@ const busWith = (lambda: LambdaRunner, rules: EventRuleSpec[]) => {
 describe('the local event bus', () => {
   it('invokes a matching rule’s Lambda target with the whole envelope, and skips others', async () => {
     const { lambda, calls } = fakeLambda({}, ['ok']);
-    const { bus } = busWith(lambda, [rule('arn:aws:lambda:us-east-1:000000000000:function:keeper')]);
+    const { bus } = busWith(lambda, [
+      rule('arn:aws:lambda:us-east-1:000000000000:function:keeper'),
+    ]);
 
     bus.put(event('SUCCEEDED'));
     const envelope = bus.put(event('ABORTED'));

@@ -30,7 +30,8 @@ const keeperId = () =>
       }),
     },
   });
-const machineId = () => Object.keys(synth.template.findResources('AWS::StepFunctions::StateMachine'))[0]!;
+const machineId = () =>
+  Object.keys(synth.template.findResources('AWS::StepFunctions::StateMachine'))[0]!;
 const failuresQueueId = () =>
   Object.keys(synth.template.findResources('AWS::SQS::Queue')).find((id) =>
     /^VerdictDeadLetterQueue[0-9A-F]{8}$/.test(id)
@@ -65,7 +66,9 @@ describe('the verdict keeper', () => {
     });
     synth.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [failuresQueueId(), 'QueueName'] } }],
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [failuresQueueId(), 'QueueName'] } },
+      ],
       Threshold: 1,
     });
   });
@@ -85,7 +88,9 @@ describe('the verdict keeper', () => {
             Action: 'sqs:SendMessage',
             Principal: { Service: 'events.amazonaws.com' },
             Condition: {
-              ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [logicalIdOf('AWS::Events::Rule', {}), 'Arn'] } },
+              ArnEquals: {
+                'aws:SourceArn': { 'Fn::GetAtt': [logicalIdOf('AWS::Events::Rule', {}), 'Arn'] },
+              },
             },
           }),
         ]),
@@ -102,7 +107,12 @@ describe('the verdict keeper', () => {
     );
     const actions = statements.flatMap((s) => [s.Action].flat());
     expect(actions).toEqual(
-      expect.arrayContaining(['states:DescribeExecution', 's3:PutObject', 's3:GetObject', 'sns:Publish'])
+      expect.arrayContaining([
+        'states:DescribeExecution',
+        's3:PutObject',
+        's3:GetObject',
+        'sns:Publish',
+      ])
     );
     expect(actions).not.toContain('s3:DeleteObject');
     const describe = statements.find((s) => s.Action === 'states:DescribeExecution')!;
@@ -111,7 +121,10 @@ describe('the verdict keeper', () => {
   });
 
   it('catches an aggregator that failed past its retries into the AggregateFailed Fail state', () => {
-    const states = resolveDefinition(synth.template).States as Record<string, Record<string, unknown>>;
+    const states = resolveDefinition(synth.template).States as Record<
+      string,
+      Record<string, unknown>
+    >;
     expect(states.Aggregate!.Catch).toEqual([
       { ErrorEquals: ['States.ALL'], ResultPath: '$.aggregateFailure', Next: 'AggregateFailure' },
     ]);
@@ -169,7 +182,9 @@ describe('videoTimeout', () => {
   });
 
   it.each([Duration.seconds(0), Duration.days(366)])('refuses %s', (timeout) => {
-    expect(() => build(timeout)).toThrow(/executionTimeout .* must be whole seconds from 1 to 31536000/);
+    expect(() => build(timeout)).toThrow(
+      /executionTimeout .* must be whole seconds from 1 to 31536000/
+    );
   });
 
   it('derives the default from the work (pure)', () => {

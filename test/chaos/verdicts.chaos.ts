@@ -17,11 +17,7 @@ import {
 import { Duration } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runRedriveVideo } from '../../cli/src/redrive.js';
-import {
-  type Manifest,
-  manifestKey,
-  VideoProcessedEventSchema,
-} from '../../contract/index.js';
+import { type Manifest, manifestKey, VideoProcessedEventSchema } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { createPipelineApp } from '../../lib/app.js';
 import { type ChaosRuntime, manifestOf, poll, startChaosRuntime, upload } from './harness.js';
@@ -222,8 +218,10 @@ const executionOf = (env: ChaosRuntime, videoId: string) =>
 
 const history = async (sfn: SFNClient, executionArn: string): Promise<HistoryEvent[]> => {
   try {
-    return (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 })))
-      .events ?? [];
+    return (
+      (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events ??
+      []
+    );
   } catch (err) {
     // The starter has not started it yet.
     if ((err as Error).name === 'ExecutionDoesNotExist') return [];
@@ -273,7 +271,9 @@ const alertFor = async (env: ChaosRuntime, videoId: string) =>
   );
 
 const verdictDeadLetterQueueUrl = (env: ChaosRuntime) => {
-  const queue = env.runtime.model.queues.find((q) => q.logicalId.startsWith('VerdictDeadLetterQueue'));
+  const queue = env.runtime.model.queues.find((q) =>
+    q.logicalId.startsWith('VerdictDeadLetterQueue')
+  );
   if (!queue) throw new Error('no VerdictDeadLetterQueue in the stack');
   return `${env.runtime.endpoint}/000000000000/${queue.name}`;
 };

@@ -118,11 +118,17 @@ describe.skipIf(skipReason)(`every ending has a verdict on ${target.name}`, () =
   });
 });
 
-const waitForManifest = async (s3: S3Client, bucket: string, videoId: string): Promise<Manifest> => {
+const waitForManifest = async (
+  s3: S3Client,
+  bucket: string,
+  videoId: string
+): Promise<Manifest> => {
   const deadline = Date.now() + 180_000;
   for (;;) {
     try {
-      const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: manifestKey(videoId) }));
+      const res = await s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: manifestKey(videoId) })
+      );
       return ManifestSchema.parse(JSON.parse(await res.Body!.transformToString()));
     } catch (err) {
       if ((err as Error).name !== 'NoSuchKey') throw err;
@@ -142,7 +148,9 @@ const alertFor = async (sqs: SQSClient, queueUrl: string, videoId: string) => {
     for (const m of res.Messages ?? []) {
       const event = VideoProcessedEventSchema.parse(JSON.parse(m.Body ?? '{}'));
       if (event.videoId !== videoId) continue;
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle }));
+      await sqs.send(
+        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle })
+      );
       return event;
     }
     if (Date.now() > deadline) throw new Error(`no alert for ${videoId}`);

@@ -157,7 +157,7 @@ describe('verdict keeper: pure decisions', () => {
     });
   });
 
-  it("recognises only its own verdict on the same ending of the same execution", () => {
+  it('recognises only its own verdict on the same ending of the same execution', () => {
     const own = verdictManifest(
       input,
       { executionArn: EXECUTION, stopDate: STOP_MS, error: null, cause: null },
@@ -168,9 +168,9 @@ describe('verdict keeper: pure decisions', () => {
     expect(isOwnVerdict(own, detail, 'ABORTED')).toBe(true);
     expect(isOwnVerdict(own, { ...detail, stopDate: STOP_MS + 1 }, 'ABORTED')).toBe(false);
     expect(isOwnVerdict(own, detail, 'FAILED')).toBe(false);
-    expect(isOwnVerdict({ status: 'FAILED', ending: null, execution: null }, detail, 'ABORTED')).toBe(
-      false
-    );
+    expect(
+      isOwnVerdict({ status: 'FAILED', ending: null, execution: null }, detail, 'ABORTED')
+    ).toBe(false);
   });
 });
 

@@ -43,7 +43,9 @@ export function patternProblems(pattern: unknown, path = ''): string[] {
     if (key === '$or') {
       if (!Array.isArray(value) || value.length < 2) {
         problems.push(`${at}: $or takes an array of at least two patterns`);
-      } else value.forEach((p, i) => problems.push(...patternProblems(p, `${at}[${i}]`)));
+      } else {
+        for (const [i, p] of value.entries()) problems.push(...patternProblems(p, `${at}[${i}]`));
+      }
     } else if (Array.isArray(value)) {
       for (const m of value) problems.push(...matcherProblems(m, at));
     } else if (isObject(value)) {
@@ -58,7 +60,8 @@ export function patternProblems(pattern: unknown, path = ''): string[] {
 function matcherProblems(m: Matcher, at: string): string[] {
   if (!isObject(m)) return [];
   const keys = Object.keys(m);
-  if (keys.length !== 1) return [`${at}: a matcher object takes one operator, got ${keys.join(', ')}`];
+  if (keys.length !== 1)
+    return [`${at}: a matcher object takes one operator, got ${keys.join(', ')}`];
   const [op] = keys as [string];
   if (!OPERATORS.has(op)) return [`${at}: operator "${op}" is not supported locally`];
   const v = m[op];

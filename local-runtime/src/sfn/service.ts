@@ -7,8 +7,8 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
-import { type InvokeResult, type LambdaRunner, LambdaServiceError } from '../lambda/runner.js';
 import type { BusEvent } from '../events/bus.js';
+import { type InvokeResult, type LambdaRunner, LambdaServiceError } from '../lambda/runner.js';
 import type { Logger } from '../logger.js';
 import type { StateMachineSpec } from '../model.js';
 import {
