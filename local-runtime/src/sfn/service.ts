@@ -64,6 +64,8 @@ interface Execution {
   history: HistoryEvent[];
   redriveCount: number;
   redriveDate?: Date;
+  /** The status of the last status-change event, so one status is announced once. */
+  announced?: Status;
   abort?: () => void;
   done: Promise<void>;
 }
@@ -349,7 +351,8 @@ export class StepFunctionsService {
    * https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
    */
   private emitStatusChange(exec: Execution) {
-    if (!this.opts.events || exec.mapRunArn) return;
+    if (!this.opts.events || exec.mapRunArn || exec.announced === exec.status) return;
+    exec.announced = exec.status;
     const ms = (d: Date | undefined) => (d ? d.getTime() : null);
     const data = exec.input.length + (exec.output?.length ?? 0);
     const included = data <= EVENT_DATA_LIMIT;
@@ -931,6 +934,8 @@ export class StepFunctionsService {
       e.error = body.error === undefined ? undefined : String(body.error);
       e.cause = body.cause === undefined ? undefined : String(body.cause);
       e.stopDate = new Date();
+      // Announced now, as AWS does: the interpreter only settles once the task in flight returns.
+      this.emitStatusChange(e);
       e.abort?.();
       // The Map Runs of a stopped execution stop their children too.
       for (const run of this.mapRuns.values()) {
