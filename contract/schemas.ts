@@ -262,6 +262,14 @@ export const FanOutCountsSchema = z.object({
 });
 export type FanOutCounts = z.infer<typeof FanOutCountsSchema>;
 
+/**
+ * How an execution ended without the aggregator's verdict (Step Functions
+ * execution statuses; docs/architecture.md "Every ending has a verdict").
+ */
+export const EXECUTION_ENDINGS = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+export const ExecutionEndingSchema = z.enum(EXECUTION_ENDINGS);
+export type ExecutionEnding = z.infer<typeof ExecutionEndingSchema>;
+
 export const ManifestSchema = z.object({
   schemaVersion: z.literal(MANIFEST_SCHEMA_VERSION),
   videoId: z.string(),
@@ -298,6 +306,23 @@ export const ManifestSchema = z.object({
       branches: z.nullable(z.array(z.string())),
       previousStatus: z.string(),
       executionName: z.string(),
+    })
+  ),
+  /**
+   * Set only on a verdict the verdict keeper wrote because the execution ended
+   * (FAILED, TIMED_OUT, ABORTED) without the aggregator's manifest; null on
+   * the aggregator's. Such a manifest is always FAILED, with the reason.
+   */
+  ending: z.nullable(ExecutionEndingSchema),
+  /**
+   * The execution whose ending `ending` records (its ARN, its stop time, and
+   * the Step Functions error, if any); null on the aggregator's manifest.
+   */
+  execution: z.nullable(
+    z.object({
+      arn: z.string(),
+      stopDate: z.string(),
+      error: z.nullable(z.string()),
     })
   ),
 });

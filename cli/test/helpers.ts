@@ -381,6 +381,8 @@ export const manifestFrom = (
     costBreakdown: costBreakdownFactory(),
     createdAt: '2025-01-01T00:00:03.000Z',
     redrive: null,
+    ending: null,
+    execution: null,
     ...overrides,
   };
 };

@@ -445,6 +445,9 @@ export const aggregate = async (
           executionName: redriveExecutionName(videoId, input.redrive.attempt),
         }
       : null,
+    // The aggregator's verdict is the workflow's own: no ending to record.
+    ending: null,
+    execution: null,
   } satisfies Manifest);
 
   const key = manifestKey(videoId);

@@ -4,12 +4,13 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { loadStack } from './assembly.js';
 import { type EmfSnapshot, EmfStore, tapEmf } from './emf-store.js';
 import { type Emulator, startEmulator } from './emulator.js';
 import { LocalRuntimeError } from './errors.js';
 import { EsmPoller } from './esm-poller.js';
+import { EventBus } from './events/bus.js';
 import { type FaultCounts, Faults } from './faults.js';
 import { emulatorHostNames, runtimeAllowLists, runtimePolicy } from './http/guard.js';
 import { createRouter } from './http/router.js';
@@ -69,6 +70,8 @@ export interface LocalRuntime {
   model: StackModel;
   lambda: LambdaRunner;
   stepFunctions: StepFunctionsService;
+  /** The default event bus: the stack's AWS::Events::Rule rules over the services' events. */
+  events: EventBus;
   /** fauxqs (S3, SNS, SQS), always on 127.0.0.1 behind the endpoint. */
   emulator: Emulator;
   /**
@@ -191,12 +194,32 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     defaultConcurrency: options.lambdaConcurrency,
     accountConcurrency,
   });
+  const queueNames = new Map(model.queues.map((q) => [q.arn, q.name]));
+  const events = new EventBus(model.eventRules, lambda, {
+    region,
+    accountId: ACCOUNT_ID,
+    logger,
+    async sendToQueue(queueArn, body, attributes) {
+      const name = queueNames.get(queueArn);
+      if (!name) throw new LocalRuntimeError(`Dead-letter queue ${queueArn} is not in this stack`);
+      await internalSqs.send(
+        new SendMessageCommand({
+          QueueUrl: `${fauxqsUrl}/${ACCOUNT_ID}/${name}`,
+          MessageBody: body,
+          MessageAttributes: Object.fromEntries(
+            Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])
+          ),
+        })
+      );
+    },
+  });
   const stepFunctions = new StepFunctionsService(model.stateMachines, lambda, {
     region,
     accountId: ACCOUNT_ID,
     logger,
     // Distributed Map ItemReader/ResultWriter: straight to the store, like the service's own access.
     s3: internalS3,
+    events,
   });
   const notifier = new S3Notifier(
     model,
@@ -263,6 +286,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     stopped ??= (async () => {
       await Promise.all([
         ...pollers.map((p) => p.stop()),
+        events.stop(),
         stepFunctions.stop(),
         lambda.stop(),
         moveTasks.stop(),
@@ -325,7 +349,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   logger.info(
     `[local] ${model.stackName} running on ${endpoint} in ${(performance.now() - startedAt).toFixed(0)} ms ` +
       `(${model.functions.length} functions, ${model.queues.length} queues, ${model.topics.length} topics, ` +
-      `${model.buckets.length} buckets, ${model.stateMachines.length} state machines)`
+      `${model.buckets.length} buckets, ${model.stateMachines.length} state machines, ` +
+      `${model.eventRules.length} event rules)`
   );
 
   return {
@@ -337,6 +362,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     model,
     lambda,
     stepFunctions,
+    events,
     emulator: fauxqs,
     faults,
     ephemeralStorage,

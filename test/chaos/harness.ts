@@ -22,6 +22,7 @@ import { ROOT } from '../../scripts/synth.js';
 export const startChaosRuntime = async (
   name: string,
   accountConcurrency?: number,
+  /** Runtime options; `assemblyDir` for a variant stack. @default ROOT/cdk.out */
   options: Partial<LocalRuntimeOptions> = {}
 ) => {
   mkdirSync(join(ROOT, '.e2e'), { recursive: true });

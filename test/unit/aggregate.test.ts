@@ -130,6 +130,8 @@ describe('aggregate', () => {
         'costBreakdown',
         'createdAt',
         'redrive',
+        'ending',
+        'execution',
       ].sort()
     );
     expect(manifest.schemaVersion).toBe(4);

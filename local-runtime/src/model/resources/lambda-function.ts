@@ -41,6 +41,7 @@ export const lambdaFunction: ResourceType = {
           ? undefined
           : Number(p.ReservedConcurrentExecutions),
       layerBinDirs,
+      deadLetterTargetArn: (p.DeadLetterConfig as { TargetArn?: string } | undefined)?.TargetArn,
       notRunnable,
     });
   },
