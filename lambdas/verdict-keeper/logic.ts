@@ -117,21 +117,14 @@ export const verdictReason = (
   }
 };
 
-/**
- * The aggregator's `{Error, Cause}` out of the AggregateFailed cause (States.JsonToString of
- * the Catch's result). The local runtime's interpreter (aws-local-stepfunctions 3.0.0) drops
- * the escaping of quotes nested in an intrinsic's result (local-runtime/README.md), so text
- * that is not JSON but has the same frame is read by its frame.
- */
+/** The aggregator's `{Error, Cause}` out of the AggregateFailed cause (States.JsonToString of the Catch's result). */
 const caughtError = (cause: string): { Error: string; Cause?: string } | undefined => {
   try {
     const parsed = AggregateFailureCauseSchema.safeParse(JSON.parse(cause));
-    if (parsed.success) return parsed.data;
+    return parsed.success ? parsed.data : undefined;
   } catch {
-    const framed = /^\{"Error":"([^"]*)","Cause":"([\s\S]*)"\}$/.exec(cause);
-    if (framed) return { Error: framed[1]!, Cause: framed[2] };
+    return undefined;
   }
-  return undefined;
 };
 
 const truncate = (s: string): string =>

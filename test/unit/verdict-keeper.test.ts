@@ -112,15 +112,6 @@ describe('verdict keeper: pure decisions', () => {
     );
   });
 
-  it("reads the caught error when the local interpreter left the cause's nested quotes unescaped", () => {
-    // What aws-local-stepfunctions 3.0.0's States.JsonToString gives for a killed aggregator.
-    const cause =
-      '{"Error":"Runtime.ExitError","Cause":"{"errorType":"Runtime.ExitError","errorMessage":"Runtime exited with error: signal: SIGKILL"}"}';
-    expect(verdictReason('FAILED', AGGREGATE_FAILED_ERROR, cause)).toBe(
-      'the aggregator failed past its retries: Runtime.ExitError: Runtime exited with error: signal: SIGKILL'
-    );
-  });
-
   it('names the ending in the reason of a stop, a timeout and an uncaught error', () => {
     expect(verdictReason('ABORTED', null, null)).toBe(
       "execution stopped (StopExecution) before the aggregator's verdict"
