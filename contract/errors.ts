@@ -63,6 +63,36 @@ class MediaToolError extends PipelineError {
   }
 }
 
+/**
+ * Thrown when the source no longer is the object version the workflow started
+ * on: a pinned read (VersionId, or If-Match on the ETag) found another object
+ * or none. Terminal: retrying reads the same other bytes. The video ends
+ * FAILED "source changed while processing"; the newer upload has its own run.
+ */
+class SourceChangedError extends PipelineError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SourceChangedError';
+  }
+}
+
+/**
+ * Thrown by the starter when an upload event does not match S3: its bucket or
+ * prefix is not the upload contract's, or the version/ETag it names does not
+ * exist. Terminal and not poison: the starter drops it with a log line and a
+ * metric (never the DLQ, where a redrive would replay it).
+ */
+class UploadNotVerifiedError extends PipelineError {
+  constructor(
+    message: string,
+    public readonly reason: string,
+    options?: ErrorOptions
+  ) {
+    super(message, options);
+    this.name = 'UploadNotVerifiedError';
+  }
+}
+
 /** Error names the state machine retries. Kept next to the classes so they cannot drift. */
 const RETRYABLE_ERROR_NAMES = ['RetryableError', 'TransientServiceError'] as const;
 
@@ -74,5 +104,7 @@ export {
   PipelineError,
   RETRYABLE_ERROR_NAMES,
   RetryableError,
+  SourceChangedError,
   TransientServiceError,
+  UploadNotVerifiedError,
 };

@@ -5,6 +5,8 @@ import {
   MediaToolError,
   type ProbeResult,
   ProbeResultSchema,
+  type SourceObject,
+  SourceChangedError,
   THUMBNAIL_TIMES_METADATA,
   type WorkflowInput,
 } from '../../contract/index.js';
@@ -13,12 +15,14 @@ import {
   type FfprobeStream,
   inputOptions,
   parseRate,
+  pinHttpInput,
   runTool,
   stderrTail,
   toNumber,
 } from '../shared/media.js';
 import { logger } from '../shared/powertools.js';
-import { headIfExists, presignSource } from '../shared/s3.js';
+import { assertSourceUnchanged, headIfExists, presignSource, s3 } from '../shared/s3.js';
+import { checkPinned, isPinnable, pinnedReadHeaders } from '../shared/source-pin.js';
 
 export type ProbeFacts = Omit<ProbeResult, 'requestedThumbnailTimes'>;
 
@@ -122,6 +126,29 @@ export const parseThumbnailTimes = (raw: string | undefined): number[] => {
   return times;
 };
 
+/** Said when the upload is no longer there at all (deleted, or an unversioned key overwritten). */
+export const UPLOAD_GONE = 'the upload is gone (deleted or overwritten) before probing';
+
+/**
+ * HEAD of the exact object the workflow was started for (source-pin.ts): its
+ * metadata and size are the ones this run describes. Another object under the
+ * key is a SourceChangedError; no object at all keeps the long-standing
+ * InvalidVideoError "the upload is gone".
+ */
+const pinnedHead = async (source: SourceObject) => {
+  if (!isPinnable(source)) {
+    const head = await headIfExists(source);
+    if (!head) throw new InvalidVideoError(UPLOAD_GONE);
+    return head;
+  }
+  const check = await checkPinned(s3, source);
+  if (check.outcome === 'match') return check.head;
+  if (check.outcome === 'changed') {
+    throw new SourceChangedError(`source changed while processing: ${check.detail}`);
+  }
+  throw new InvalidVideoError(`${UPLOAD_GONE}: ${check.detail}`);
+};
+
 export interface ProbeOptions {
   timeoutMs: number;
 }
@@ -134,9 +161,7 @@ export const probeUpload = async (
   input: WorkflowInput,
   options: ProbeOptions = { timeoutMs: 120_000 }
 ): Promise<ProbeResult> => {
-  const head = await headIfExists(input.source);
-  if (!head)
-    throw new InvalidVideoError('the upload is gone (deleted or overwritten) before probing');
+  const head = await pinnedHead(input.source);
   // Skips ffprobe for the most common junk upload.
   if (head.ContentLength === 0) throw new InvalidVideoError('empty file (0 bytes)');
   const requested = parseThumbnailTimes(head.Metadata?.[THUMBNAIL_TIMES_METADATA]);
@@ -147,7 +172,17 @@ export const probeUpload = async (
 
   const started = Date.now();
   const url = await presignSource(input.source, options.timeoutMs / 1000);
-  const facts = await probeFile(url, options.timeoutMs, head.ContentLength);
+  const unpin = pinHttpInput(url, pinnedReadHeaders(input.source));
+  let facts: ProbeFacts;
+  try {
+    facts = await probeFile(url, options.timeoutMs, head.ContentLength);
+  } catch (err) {
+    // A 412/404 in the middle of ffprobe's reads looks like a broken file: ask S3 which it was.
+    await assertSourceUnchanged(input.source, err);
+    throw err;
+  } finally {
+    unpin();
+  }
   logger.info('Probed upload', { probeMs: Date.now() - started });
   return ProbeResultSchema.parse({
     ...facts,

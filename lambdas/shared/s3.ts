@@ -10,8 +10,13 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isNotFound, rethrowClassified } from '../../contract/aws-errors.js';
-import { MULTIPART_PART_SIZE, type SourceObject } from '../../contract/index.js';
+import {
+  MULTIPART_PART_SIZE,
+  SourceChangedError,
+  type SourceObject,
+} from '../../contract/index.js';
 import { tracer } from './powertools.js';
+import { checkPinned, isPinnable } from './source-pin.js';
 
 /** One client per process, reused across warm invocations; traced when X-Ray is on (a no-op elsewhere). */
 export const s3 = tracer.captureAWSv3Client(new S3Client({}));
@@ -106,3 +111,18 @@ export const presignSource = (source: SourceObject, expiresInSeconds: number): P
     new GetObjectCommand({ Bucket: source.bucket, Key: source.key, VersionId: source.versionId }),
     { expiresIn: Math.max(60, Math.ceil(expiresInSeconds)) }
   );
+
+/**
+ * After a read of the source failed: was it because the pinned object is no
+ * longer there (a tool sees a 412 or 404 as a broken input)? Then the failure
+ * is a SourceChangedError, terminal, and the video ends FAILED "source changed
+ * while processing"; otherwise the original failure stands (the caller
+ * rethrows it).
+ */
+export const assertSourceUnchanged = async (source: SourceObject, cause?: unknown) => {
+  if (!isPinnable(source)) return;
+  const check = await checkPinned(s3, source);
+  if (check.outcome !== 'match') {
+    throw new SourceChangedError(`source changed while processing: ${check.detail}`, { cause });
+  }
+};
