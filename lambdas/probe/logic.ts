@@ -1,12 +1,12 @@
 import { stat } from 'node:fs/promises';
 import {
+  DEFAULT_MAX_EXTRA_THUMBNAILS,
   FAIL_ONCE_METADATA,
   InvalidVideoError,
   MediaToolError,
   type ProbeResult,
   ProbeResultSchema,
-  type SourceObject,
-  SourceChangedError,
+  readThumbnailTimes,
   THUMBNAIL_TIMES_METADATA,
   type WorkflowInput,
 } from '../../contract/index.js';
@@ -21,10 +21,22 @@ import {
   toNumber,
 } from '../shared/media.js';
 import { logger } from '../shared/powertools.js';
-import { assertSourceUnchanged, headIfExists, presignSource, s3 } from '../shared/s3.js';
-import { checkPinned, isPinnable, pinnedReadHeaders } from '../shared/source-pin.js';
+import { assertSourceUnchanged, pinnedHead, presignSource } from '../shared/s3.js';
+import { pinnedReadHeaders } from '../shared/source-pin.js';
 
-export type ProbeFacts = Omit<ProbeResult, 'requestedThumbnailTimes'>;
+export type ProbeFacts = Omit<ProbeResult, 'requestedThumbnailTimes' | 'thumbnailTimesIgnored'>;
+
+/** MAX_EXTRA_THUMBNAILS (the stack sets it on the probe and the plan); a bad value fails loudly. */
+export const maxExtraThumbnailsFromEnv = (raw = process.env.MAX_EXTRA_THUMBNAILS): number => {
+  if (raw === undefined || raw.trim() === '') return DEFAULT_MAX_EXTRA_THUMBNAILS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(
+      `Invalid configuration MAX_EXTRA_THUMBNAILS: expected an integer >= 0, got "${raw}"`
+    );
+  }
+  return n;
+};
 
 const isRealVideo = (s: FfprobeStream): boolean =>
   s.codec_type === 'video' &&
@@ -105,52 +117,24 @@ export const probeFile = async (
 };
 
 /**
- * Parses "1,2.5,30". Invalid entries are dropped with a warning instead of
- * failing the video: the upload itself is fine, only the request is odd.
+ * Parses "1,2.5,30" into every valid, distinct time (no limit). Invalid entries
+ * are dropped with a warning instead of failing the video: the upload itself
+ * is fine, only the request is odd. The probe itself bounds the request with
+ * readThumbnailTimes (contract/metadata.ts).
  */
 export const parseThumbnailTimes = (raw: string | undefined): number[] => {
-  if (!raw?.trim()) return [];
-  const times: number[] = [];
-  const invalid: string[] = [];
-  for (const part of raw.split(',')) {
-    const text = part.trim();
-    const n = Number(text);
-    // Beyond a safe integer of milliseconds a time has no exact branch id (thumb-at-<s>s).
-    if (text === '' || !Number.isFinite(n) || n < 0 || n * 1000 > Number.MAX_SAFE_INTEGER) {
-      invalid.push(part);
-    } else if (!times.includes(n)) times.push(n);
-  }
-  if (invalid.length > 0) {
-    logger.warn('Ignoring invalid thumbnail-times entries', { invalid, raw });
-  }
+  const { times, invalid } = readThumbnailTimes(raw, Number.POSITIVE_INFINITY);
+  if (invalid.length > 0) logger.warn('Ignoring invalid thumbnail-times entries', { invalid, raw });
   return times;
-};
-
-/** Said when the upload is no longer there at all (deleted, or an unversioned key overwritten). */
-export const UPLOAD_GONE = 'the upload is gone (deleted or overwritten) before probing';
-
-/**
- * HEAD of the exact object the workflow was started for (source-pin.ts): its
- * metadata and size are the ones this run describes. Another object under the
- * key is a SourceChangedError; no object at all keeps the long-standing
- * InvalidVideoError "the upload is gone".
- */
-const pinnedHead = async (source: SourceObject) => {
-  if (!isPinnable(source)) {
-    const head = await headIfExists(source);
-    if (!head) throw new InvalidVideoError(UPLOAD_GONE);
-    return head;
-  }
-  const check = await checkPinned(s3, source);
-  if (check.outcome === 'match') return check.head;
-  if (check.outcome === 'changed') {
-    throw new SourceChangedError(`source changed while processing: ${check.detail}`);
-  }
-  throw new InvalidVideoError(`${UPLOAD_GONE}: ${check.detail}`);
 };
 
 export interface ProbeOptions {
   timeoutMs: number;
+  /**
+   * At most this many `thumbnail-times` are kept (the stack's maxExtraThumbnails).
+   * @default DEFAULT_MAX_EXTRA_THUMBNAILS
+   */
+  maxExtraThumbnails?: number;
 }
 
 /**
@@ -164,7 +148,19 @@ export const probeUpload = async (
   const head = await pinnedHead(input.source);
   // Skips ffprobe for the most common junk upload.
   if (head.ContentLength === 0) throw new InvalidVideoError('empty file (0 bytes)');
-  const requested = parseThumbnailTimes(head.Metadata?.[THUMBNAIL_TIMES_METADATA]);
+  const limit = options.maxExtraThumbnails ?? DEFAULT_MAX_EXTRA_THUMBNAILS;
+  const request = readThumbnailTimes(head.Metadata?.[THUMBNAIL_TIMES_METADATA], limit);
+  const requested = request.times;
+  const ignored = request.invalid.length + request.beyondLimit.length;
+  if (ignored > 0) {
+    // The plan lists them in the manifest's warnings; here they are only counted (this result
+    // travels into every branch's input).
+    logger.warn('Ignoring thumbnail-times entries', {
+      invalid: request.invalid.length,
+      beyondLimit: request.beyondLimit.length,
+      limit,
+    });
+  }
   const failOnce = (head.Metadata?.[FAIL_ONCE_METADATA] ?? '')
     .split(',')
     .map((id) => id.trim())
@@ -187,6 +183,7 @@ export const probeUpload = async (
   return ProbeResultSchema.parse({
     ...facts,
     ...(requested.length > 0 ? { requestedThumbnailTimes: requested } : {}),
+    ...(ignored > 0 ? { thumbnailTimesIgnored: ignored } : {}),
     ...(failOnce.length > 0 ? { failOnce } : {}),
   });
 };

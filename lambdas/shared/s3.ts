@@ -11,6 +11,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isNotFound, rethrowClassified } from '../../contract/aws-errors.js';
 import {
+  InvalidVideoError,
   MULTIPART_PART_SIZE,
   SourceChangedError,
   type SourceObject,
@@ -125,4 +126,28 @@ export const assertSourceUnchanged = async (source: SourceObject, cause?: unknow
   if (check.outcome !== 'match') {
     throw new SourceChangedError(`source changed while processing: ${check.detail}`, { cause });
   }
+};
+
+/** Said when the upload is no longer there at all (deleted, or an unversioned key overwritten). */
+export const UPLOAD_GONE = 'the upload is gone (deleted or overwritten) before probing';
+
+/**
+ * HEAD of the exact object the workflow was started for (source-pin.ts): its
+ * metadata and size are the ones this run describes. Another object under the
+ * key is a SourceChangedError; no object at all keeps the long-standing
+ * InvalidVideoError "the upload is gone". A source without a pin (an execution
+ * started by hand) reads whatever the key holds, as before.
+ */
+export const pinnedHead = async (source: SourceObject): Promise<HeadObjectCommandOutput> => {
+  if (!isPinnable(source)) {
+    const head = await headIfExists(source);
+    if (!head) throw new InvalidVideoError(UPLOAD_GONE);
+    return head;
+  }
+  const check = await checkPinned(s3, source);
+  if (check.outcome === 'match') return check.head;
+  if (check.outcome === 'changed') {
+    throw new SourceChangedError(`source changed while processing: ${check.detail}`);
+  }
+  throw new InvalidVideoError(`${UPLOAD_GONE}: ${check.detail}`);
 };

@@ -1,11 +1,11 @@
 import '../helpers/env.js';
 import 'aws-sdk-client-mock-vitest/extend';
+import { HeadObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import {
   ExecutionAlreadyExists,
   SFNServiceException,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { HeadObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
