@@ -74,6 +74,19 @@ export default defineConfig({
       },
       {
         test: {
+          // Forged and racing upload events against the real stack on the local runtime
+          // (test/adversarial/); each file starts its own runtime, like chaos.
+          name: 'adversarial',
+          include: ['test/adversarial/**/*.adversarial.ts'],
+          globalSetup: ['test/chaos/setup.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 6 },
+        },
+      },
+      {
+        test: {
           name: 'browser',
           include: ['console/test/**/*.browser.ts'],
           globalSetup: ['console/test/setup-browser.ts'],
