@@ -192,5 +192,7 @@ describe('faults on the local runtime', () => {
     const pointer = await pointerOf(env, key);
     expect(pointer?.videoId).toBe(newer.videoId);
     expect(pointer?.sequencer).toBe(sequencer(second));
+    // The older upload has no run of its own: its bytes exist nowhere any more.
+    await expect(manifestOf(env, older.videoId, 1_000)).rejects.toThrow('timed out');
   });
 });
