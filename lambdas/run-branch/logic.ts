@@ -16,8 +16,8 @@ import {
   type VideoPlayableEvent,
 } from '../../contract/index.js';
 import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
-import { logger, metrics } from '../shared/powertools.js';
 import { pinHttpInput } from '../shared/media.js';
+import { logger, metrics } from '../shared/powertools.js';
 import {
   assertSourceUnchanged,
   getJsonIfExists,

@@ -87,7 +87,12 @@ export type RejectReason =
 export const rejectUpload = (
   reason: RejectReason,
   detail: string,
-  claimed: { bucket: string; key: string; etag?: string | undefined; versionId?: string | undefined }
+  claimed: {
+    bucket: string;
+    key: string;
+    etag?: string | undefined;
+    versionId?: string | undefined;
+  }
 ): void => {
   logger.warn('Upload event rejected: it does not match S3', { reason, detail, ...claimed });
   metrics.addMetric(METRIC_NAMES.uploadEventsRejected, MetricUnit.Count, 1);
@@ -127,7 +132,10 @@ export const verifyUpload = async (
   }
   const check = await checkPinned(s3, source);
   if (check.outcome === 'match') return null;
-  return { reason: check.outcome === 'missing' ? 'not-in-s3' : 'other-bytes', detail: check.detail };
+  return {
+    reason: check.outcome === 'missing' ? 'not-in-s3' : 'other-bytes',
+    detail: check.detail,
+  };
 };
 
 /**
@@ -152,7 +160,11 @@ export const handleUploadMessage = async (
   const { stateMachineArn, outputBucket, uploadBucket } = config;
   const outcomes: StartOutcome[] = [];
   const ignored = (record: S3EventRecord, source: SourceObject) =>
-    rejectUpload('outside-contract', `${record.eventName} of a key outside ${UPLOAD_PREFIX}`, source);
+    rejectUpload(
+      'outside-contract',
+      `${record.eventName}: not an object created under ${UPLOAD_PREFIX}`,
+      source
+    );
   for (const { source, record } of uploadsIn(body, ignored)) {
     const rejected = await verifyUpload(source, uploadBucket);
     if (rejected) {
