@@ -3,6 +3,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { readThumbnailTimes, thumbnailTimeWarnings } from '../../contract/index.js';
 import { planConfigFromEnv } from '../../lambdas/plan/logic.js';
 import { lambdaContextFactory, probeFactory, sourceFactory } from '../helpers/factories.js';
 
@@ -293,5 +294,36 @@ describe('plan: bounded fan-out from thumbnail-times, with warnings', () => {
       lambdaContextFactory()
     );
     await expect(result).rejects.toMatchObject({ name: 'SourceChangedError' });
+  });
+});
+
+describe('readThumbnailTimes and thumbnailTimeWarnings (contract/metadata.ts)', () => {
+  it.each([
+    { raw: undefined, times: [], invalid: [], beyondLimit: [] },
+    { raw: '1,2,3', times: [1, 2], invalid: [], beyondLimit: [3] },
+    { raw: '1,1,2,2,3,3', times: [1, 2], invalid: [], beyondLimit: [3] },
+    { raw: ' 1 , -1, x,,2', times: [1, 2], invalid: ['-1', 'x', ''], beyondLimit: [] },
+  ])('limit 2: "$raw"', ({ raw, times, invalid, beyondLimit }) => {
+    expect(readThumbnailTimes(raw, 2)).toEqual({ times, invalid, beyondLimit });
+  });
+
+  it('quotes each invalid entry, cut to 40 characters, and keeps every warning under 1,000', () => {
+    // Prepare
+    const long = 'x'.repeat(100);
+    const raw = [long, ...Array.from({ length: 400 }, (_, i) => String(i))].join(',');
+    // Act
+    const warnings = thumbnailTimeWarnings(readThumbnailTimes(raw, 20), 20);
+    // Assess
+    expect(warnings[0]).toBe(
+      `thumbnail-times: ignored 1 entry that is not a time in seconds: "${'x'.repeat(39)}…"`
+    );
+    expect(warnings[1]).toMatch(
+      /^thumbnail-times: ignored 380 times beyond the limit of 20 extra thumbnails: 20, 21, /
+    );
+    expect(warnings[1]!.length).toBeLessThanOrEqual(1000);
+  });
+
+  it('warns nothing for a request within the limit', () => {
+    expect(thumbnailTimeWarnings(readThumbnailTimes('1,2.5', 20), 20)).toEqual([]);
   });
 });
