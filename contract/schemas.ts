@@ -422,8 +422,10 @@ export type UploadAuditRecord = z.infer<typeof UploadAuditRecordSchema>;
 
 /**
  * `outputs/by-key/<hash>/current.json`: the videoId that is current for one source
- * key. "Current" is the upload with the greatest S3 `sequencer` (or, when an
- * emulator sends none, the latest `eventTime`), never the one processed last.
+ * key. "Current" is the upload S3 holds under the key when the starter writes
+ * (a HEAD after reading the pointer; lambdas/start-workflow/pointer.ts), never
+ * the one processed last and never the event's `sequencer`, which is recorded
+ * here but decides nothing (an event's claim, forgeable).
  */
 export const CurrentPointerSchema = z.object({
   bucket: z.string(),
@@ -431,7 +433,7 @@ export const CurrentPointerSchema = z.object({
   videoId: z.string().check(z.minLength(1)),
   /** The S3 event's sequencer (hex); null when the event carried none. */
   sequencer: z.nullable(z.string().check(z.regex(/^[0-9A-Fa-f]+$/))),
-  /** The S3 event time (upload completion), the tie-break when there is no sequencer. */
+  /** The S3 event time (upload completion), for readers; it decides nothing either. */
   eventTime: z.string(),
   /** When the pointer was written. */
   updatedAt: z.string(),
