@@ -212,7 +212,33 @@ const knowsHttpErrorRetry = (tool: MediaTool): boolean => {
 export const inputOptions = (input: string, tool: MediaTool = 'ffmpeg'): string[] => {
   if (!/^https?:\/\//.test(input)) return [];
   const base = ['-reconnect', '1', '-reconnect_streamed', '1', '-reconnect_delay_max', '4'];
-  return knowsHttpErrorRetry(tool) ? [...base, '-reconnect_on_http_error', '5xx'] : base;
+  const headers = pinnedHeaders.get(input);
+  return [
+    ...base,
+    ...(knowsHttpErrorRetry(tool) ? ['-reconnect_on_http_error', '5xx'] : []),
+    // ffmpeg's http protocol sends these on every request, range requests and reconnects included.
+    ...(headers ? ['-headers', headers] : []),
+  ];
+};
+
+/**
+ * Request headers that must go with every read of one URL (If-Match pinning
+ * the source's ETag, lambdas/shared/source-pin.ts). Kept here, keyed by the
+ * URL, because every branch kind builds its tool arguments through
+ * inputOptions from the input string alone: the pin travels with the URL and
+ * no kind can forget it. A presigned URL is unique per signing, so entries of
+ * concurrent reads never collide; the owner removes its entry when done.
+ */
+const pinnedHeaders = new Map<string, string>();
+
+/** Registers headers for every tool read of `url`; returns a function that forgets them. */
+export const pinHttpInput = (url: string, headers: Record<string, string>): (() => void) => {
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  if (lines.length === 0) return () => undefined;
+  pinnedHeaders.set(url, lines.join(''));
+  return () => {
+    pinnedHeaders.delete(url);
+  };
 };
 
 /** The time a tool may still use, or a MediaToolError when none is left. */

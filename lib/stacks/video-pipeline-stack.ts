@@ -26,6 +26,7 @@ import {
   BY_KEY_PREFIX,
   COST_PROFILE_ENV,
   type CostProfile,
+  DEFAULT_MAX_EXTRA_THUMBNAILS,
   EXECUTION_STATUS_CHANGE,
   type FunctionSizing,
   METRIC_TENANTS_ENV,
@@ -75,6 +76,15 @@ export interface VideoPipelineStackProps extends StackProps {
   readonly renditionHeights?: number[];
   /** Evenly spaced thumbnails per video. @default 3 */
   readonly thumbnailCount?: number;
+  /**
+   * At most this many extra thumbnails an upload may ask for in its
+   * `thumbnail-times` metadata; further times, and invalid entries, are listed
+   * in the manifest's `warnings` instead of planned, so one upload's metadata
+   * cannot fan out to hundreds of branches. An integer from 0 to
+   * MAX_EXTRA_THUMBNAILS_LIMIT, validated at synth.
+   * @default 20
+   */
+  readonly maxExtraThumbnails?: number;
   /** @default - a layer built from the @ffmpeg-installer/@ffprobe-installer packages */
   readonly ffmpegLayer?: lambda.ILayerVersion;
   /**
@@ -223,6 +233,12 @@ export const videoWorkSeconds = (w: VideoWork): number =>
 export const videoTimeoutFor = (w: VideoWork): Duration =>
   Duration.seconds(2 * videoWorkSeconds(w));
 
+/**
+ * The largest `maxExtraThumbnails` accepted: each extra thumbnail is a branch
+ * (a Map iteration and a Lambda invocation) that any uploader can ask for.
+ */
+export const MAX_EXTRA_THUMBNAILS_LIMIT = 100;
+
 /** The audit writer takes "up to 100 uploads or 5 s": an audit is not urgent, its requests add up. */
 export const AUDIT_BATCH_SIZE = 100;
 export const AUDIT_BATCHING_WINDOW = Duration.seconds(5);
@@ -326,8 +342,20 @@ export class VideoPipelineStack extends Stack {
       architecture: lambda.Architecture.X86_64, // the static binaries are x86_64
       layers: [ffmpegLayer],
     };
+    const maxExtraThumbnails = props.maxExtraThumbnails ?? DEFAULT_MAX_EXTRA_THUMBNAILS;
+    if (
+      !Token.isUnresolved(maxExtraThumbnails) &&
+      (!Number.isInteger(maxExtraThumbnails) ||
+        maxExtraThumbnails < 0 ||
+        maxExtraThumbnails > MAX_EXTRA_THUMBNAILS_LIMIT)
+    ) {
+      throw new Error(
+        `maxExtraThumbnails must be an integer from 0 to ${MAX_EXTRA_THUMBNAILS_LIMIT}, got ${maxExtraThumbnails}`
+      );
+    }
     const probe = fn('Probe', 'probe', {
       ...media,
+      environment: { MAX_EXTRA_THUMBNAILS: String(maxExtraThumbnails) },
       timeout: Duration.minutes(2),
       memorySize: 1024,
       ephemeralStorageMiB: 4096,
@@ -335,6 +363,7 @@ export class VideoPipelineStack extends Stack {
     const plan = fn('Plan', 'plan', {
       environment: {
         THUMBNAIL_COUNT: String(props.thumbnailCount ?? 3),
+        MAX_EXTRA_THUMBNAILS: String(maxExtraThumbnails),
         RENDITION_HEIGHTS: (props.renditionHeights ?? [360, 720]).join(','),
         SEGMENT_THRESHOLD_SEC: String(
           props.segmentThreshold?.toSeconds() ?? DEFAULT_PLAN_CONFIG.segmentThresholdSec
@@ -481,6 +510,8 @@ export class VideoPipelineStack extends Stack {
           (props.backpressureMaxDelay ?? Duration.seconds(120)).toSeconds()
         ),
         OUTPUT_BUCKET: this.outputBucket.bucketName,
+        // The only bucket whose events start work (lambdas/start-workflow/logic.ts verifyUpload).
+        UPLOAD_BUCKET: this.uploadBucket.bucketName,
       },
     });
     const auditFn = fn('UploadAudit', 'upload-audit', {
@@ -579,6 +610,8 @@ export class VideoPipelineStack extends Stack {
       });
     probe.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
     plan.role.addToPolicy(write(this.outputBucket, OUTPUT_PREFIX));
+    // The plan re-reads the upload's metadata (a HEAD pinned to its version) to list ignored thumbnail-times.
+    plan.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
     for (const { fn } of branchFns) {
       fn.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
       fn.role.addToPolicy(write(this.outputBucket, OUTPUT_PREFIX));
@@ -603,6 +636,19 @@ export class VideoPipelineStack extends Stack {
     );
     starterFn.role.addToPolicy(read(this.outputBucket, BY_KEY_PREFIX));
     starterFn.role.addToPolicy(write(this.outputBucket, BY_KEY_PREFIX));
+    // The starter verifies each event with a HEAD of the upload (GetObject/GetObjectVersion).
+    // ListBucket, on the upload bucket only, makes a HEAD of a missing key answer 404
+    // instead of 403, so "not in S3" is told apart from a missing grant. No s3:prefix
+    // condition: a HEAD carries no prefix, so the condition would never match and S3
+    // would answer 403 again.
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html#API_HeadObject_Permissions
+    starterFn.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
+    starterFn.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.uploadBucket.bucketArn],
+      })
+    );
 
     const objects = (bucket: s3.IBucket, prefix: string) =>
       `Resource::<${this.getLogicalId(bucket.node.defaultChild as s3.CfnBucket)}.Arn>/${prefix}*`;
@@ -610,11 +656,11 @@ export class VideoPipelineStack extends Stack {
     const outputs = objects(this.outputBucket, OUTPUT_PREFIX);
     this.acknowledgeFindings([
       [probe, [uploads]],
-      [plan, [outputs]],
+      [plan, [outputs, uploads]],
       ...branchFns.map(({ fn }): [PipelineFunction, string[]] => [fn, [uploads, outputs]]),
       [aggregate, [outputs]],
       [auditFn, [uploads, objects(this.outputBucket, AUDIT_PREFIX)]],
-      [starterFn, [objects(this.outputBucket, BY_KEY_PREFIX)]],
+      [starterFn, [objects(this.outputBucket, BY_KEY_PREFIX), uploads]],
     ]);
     for (const { kind, fn } of branchFns) {
       if (!PLAYABLE_KINDS.includes(kind)) continue;

@@ -223,17 +223,30 @@ describe('faults on the local runtime', () => {
       async () => ((await pointerOf(env, key))?.videoId === newer.videoId ? true : undefined),
       120_000
     );
+    const rejected = () =>
+      env.runtime
+        .metrics()
+        .records.reduce((n, e) => n + Number(e.record.UploadEventsRejected ?? 0), 0);
+    const rejectedBefore = rejected();
     await env.sqs.send(
       new SendMessageCommand({ QueueUrl: env.out.StartWorkflowQueueUrl, MessageBody: first.Body })
     );
-    // The older run happens (its manifest is written) but must not take the pointer.
-    const olderManifest = await manifestOf(env, older.videoId, 240_000);
+    // The older event names bytes the unversioned key no longer holds: the starter verifies it
+    // against S3 and drops it (UploadEventsRejected), so it neither runs on the newer bytes nor
+    // takes the pointer. On a versioned bucket it would run on its own version instead.
+    await poll(
+      'the older event to be rejected',
+      async () => (rejected() > rejectedBefore ? true : undefined),
+      60_000
+    );
     const newerManifest = await manifestOf(env, newer.videoId, 240_000);
     // Assess
-    expect(olderManifest.status).toBe('COMPLETE');
     expect(newerManifest.status).toBe('COMPLETE');
+    expect(newerManifest.source.etag).toBe(newer.source.etag);
     const pointer = await pointerOf(env, key);
     expect(pointer?.videoId).toBe(newer.videoId);
     expect(pointer?.sequencer).toBe(sequencer(second));
+    // The older upload has no run of its own: its bytes exist nowhere any more.
+    await expect(manifestOf(env, older.videoId, 1_000)).rejects.toThrow('timed out');
   });
 });
