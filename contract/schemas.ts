@@ -229,8 +229,11 @@ export type VideoStatus = z.infer<typeof VideoStatusSchema>;
  * `finishedAt`. 3: fan-out policies: `policy`, `fanOut`, and per branch `role`,
  * `fallbackFor` and the statuses TIMED_OUT, SKIPPED and SENT. 4: `tenant`, `estimatedCostUsd`,
  * `costBreakdown` (contract/cost.ts), `redrive`, and a segmented rendition's `segmentation`.
+ * 5: `warnings` (metadata entries ignored), `ending` and `execution` (a verdict the
+ * verdict keeper wrote for an execution that ended without the aggregator's), and the
+ * probe's `thumbnailTimesIgnored`.
  */
-export const MANIFEST_SCHEMA_VERSION = 4;
+export const MANIFEST_SCHEMA_VERSION = 5;
 
 /**
  * A branch's status in the manifest. TIMED_OUT: ran past its policy timeout

@@ -104,7 +104,7 @@ describe('aggregate', () => {
     vi.unstubAllEnvs();
   });
 
-  it('writes a manifest whose published field names are exactly those of schemaVersion 4', async () => {
+  it('writes a manifest whose published field names are exactly those of schemaVersion 5', async () => {
     // Prepare
     serveRecords(allSucceeded());
 
@@ -135,7 +135,7 @@ describe('aggregate', () => {
         'execution',
       ].sort()
     );
-    expect(manifest.schemaVersion).toBe(4);
+    expect(manifest.schemaVersion).toBe(5);
     expect(manifest.tenant).toBe('acme');
     expect(Object.keys(manifest.costBreakdown).sort()).toEqual(
       ['currency', 'region', 'pricesAsOf', 'lambda', 'stateTransitions', 'requests'].sort()
@@ -237,7 +237,7 @@ describe('aggregate', () => {
     });
     const manifest = writtenManifest();
     expect(manifest).toMatchObject({
-      schemaVersion: 4,
+      schemaVersion: 5,
       videoId: VIDEO_ID,
       tenant: 'acme',
       source: sourceFactory({ key: 'uploads/acme/clip.mp4' }),
