@@ -52,18 +52,39 @@ export class S3Notifier {
     return (this.buckets.get(bucket)?.notifications.length ?? 0) > 0;
   }
 
+  /**
+   * The written object's size (and version): from the write when it says, else a HEAD
+   * pinned to the written ETag, so an overwrite in between cannot lend its size. If it
+   * was already overwritten (412) its bytes are gone; the event still names its ETag,
+   * which the pipeline's starter then finds missing and drops (docs/security.md).
+   */
+  private async sizeOf(bucket: string, key: string, written: { eTag: string; size?: number }) {
+    if (written.size !== undefined) return { size: written.size, versionId: undefined };
+    try {
+      const head = await this.clients.s3.send(
+        new HeadObjectCommand({ Bucket: bucket, Key: key, IfMatch: `"${written.eTag}"` })
+      );
+      const versionId = head.VersionId && head.VersionId !== 'null' ? head.VersionId : undefined;
+      return { size: head.ContentLength ?? 0, versionId };
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 412) {
+        throw err;
+      }
+      return { size: 0, versionId: undefined };
+    }
+  }
+
   async objectCreated(
     bucketName: string,
     key: string,
     eventName: ObjectCreatedEvent,
-    sourceIp: string
+    sourceIp: string,
+    written: { eTag: string; size?: number }
   ) {
     const bucket = this.buckets.get(bucketName);
     const rules = bucket?.notifications.filter((r) => matches(r, eventName, key)) ?? [];
     if (!bucket || rules.length === 0) return;
-    const head = await this.clients.s3.send(
-      new HeadObjectCommand({ Bucket: bucketName, Key: key })
-    );
+    const { size, versionId } = await this.sizeOf(bucketName, key, written);
     this.sequence += 1n;
     for (const rule of rules) {
       const record = {
@@ -84,9 +105,9 @@ export class S3Notifier {
           bucket: { name: bucketName, ownerIdentity: { principalId: 'LOCAL' }, arn: bucket.arn },
           object: {
             key: encodeEventKey(key),
-            size: head.ContentLength ?? 0,
-            eTag: (head.ETag ?? '').replace(/"/g, ''),
-            ...(head.VersionId && head.VersionId !== 'null' ? { versionId: head.VersionId } : {}),
+            size,
+            eTag: written.eTag,
+            ...(versionId ? { versionId } : {}),
             sequencer: this.sequence.toString(16).toUpperCase().padStart(18, '0'),
           },
         },

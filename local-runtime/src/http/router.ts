@@ -97,6 +97,25 @@ export function objectCreation(
 }
 
 /**
+ * The object this write created, from the write's own answer: S3's event names the
+ * bytes that request stored, so a HEAD afterwards (which may see a later overwrite)
+ * must not decide its ETag. PutObject answers the ETag in a header and its size is
+ * the payload's; CopyObject and CompleteMultipartUpload answer it in their XML body.
+ */
+export function writtenObject(
+  event: ObjectCreatedEvent,
+  headers: http.IncomingHttpHeaders,
+  body: Buffer,
+  payload: number | undefined
+): { eTag: string; size?: number } {
+  if (event === 'ObjectCreated:Put') {
+    return { eTag: String(headers.etag ?? '').replace(/"/g, ''), size: payload };
+  }
+  const m = /<ETag>([^<]*)<\/ETag>/.exec(body.toString('utf8'));
+  return { eTag: (m?.[1] ?? '').replace(/&quot;|&#34;|"/g, '') };
+}
+
+/**
  * The payload size of an S3 PUT (object or part): aws-chunked bodies announce it in
  * x-amz-decoded-content-length, their Content-Length includes the chunk framing.
  */
@@ -523,7 +542,8 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
               created.bucket,
               created.key,
               created.event,
-              req.socket.remoteAddress ?? '127.0.0.1'
+              req.socket.remoteAddress ?? '127.0.0.1',
+              writtenObject(created.event, up.headers, body, payload)
             )
             .catch((err) =>
               deps.logger.warn(
