@@ -87,6 +87,8 @@ const machines: Record<string, Record<string, unknown>> = {
       Fan: {
         Type: 'Map',
         ItemsPath: '$.items',
+        // One at a time: the iterations before the broken one succeed, none is aborted.
+        MaxConcurrency: 1,
         ItemProcessor: {
           ProcessorConfig: { Mode: 'INLINE' },
           StartAt: 'Item',
@@ -351,32 +353,34 @@ describe('RedriveExecution on the local runtime', { timeout: 90_000 }, () => {
   });
 
   it('reruns only the failed iterations of an inline Map; the others keep their results', async () => {
-    // Prepare
-    breakStep('m1');
+    // Prepare: the last item's step is broken.
+    breakStep('m2');
     const items = ['m0', 'm1', 'm2'].map((s) => ({ step: s }));
     const arn = await start('Inline', { items });
     expect((await finish(arn)).status).toBe('FAILED');
-    repairStep('m1');
+    repairStep('m2');
 
     // Act
     const done = await redrive(arn);
 
     // Assess
     expect(done.status).toBe('SUCCEEDED');
-    expect([calls('i-before'), calls('m0'), calls('m1'), calls('m2')]).toEqual([1, 1, 2, 1]);
+    expect([calls('i-before'), calls('m0'), calls('m1'), calls('m2')]).toEqual([1, 1, 1, 2]);
     expect(JSON.parse(done.output!)).toEqual(['m0', 'm1', 'm2'].map((s) => ({ step: s, done: true })));
     const iterations = afterRedrive(await history(arn)).filter(
       (e) => e.type === 'MapIterationStarted'
     );
-    expect(iterations.map((e) => e.mapIterationStartedEventDetails?.index)).toEqual([1]);
+    expect(iterations.map((e) => e.mapIterationStartedEventDetails?.index)).toEqual([2]);
   });
 
   it('reruns only the failed branch of a Parallel; the other keeps its result', async () => {
-    // Prepare
+    // Prepare: the right branch fails after the left one has succeeded (so none is aborted).
     breakStep('right');
+    slowStep('right', 500);
     const arn = await start('Branches', {});
     expect((await finish(arn)).status).toBe('FAILED');
     repairStep('right');
+    unslowStep('right');
 
     // Act
     const done = await redrive(arn);
