@@ -93,7 +93,12 @@ const machines: Record<string, Record<string, unknown>> = {
           ProcessorConfig: { Mode: 'INLINE' },
           StartAt: 'Item',
           States: {
-            Item: { Type: 'Task', Resource: STEP_ARN, Parameters: { 'step.$': '$.step' }, End: true },
+            Item: {
+              Type: 'Task',
+              Resource: STEP_ARN,
+              Parameters: { 'step.$': '$.step' },
+              End: true,
+            },
           },
         },
         End: true,
@@ -124,7 +129,12 @@ const machines: Record<string, Record<string, unknown>> = {
           ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
           StartAt: 'Item',
           States: {
-            Item: { Type: 'Task', Resource: STEP_ARN, Parameters: { 'step.$': '$.step' }, End: true },
+            Item: {
+              Type: 'Task',
+              Resource: STEP_ARN,
+              Parameters: { 'step.$': '$.step' },
+              End: true,
+            },
           },
         },
         ResultWriter: {
@@ -169,7 +179,10 @@ function assembly(stateDir: string): string {
     JSON.stringify({
       version: '55.0.0',
       artifacts: {
-        Redrive: { type: 'aws:cloudformation:stack', properties: { templateFile: 'R.template.json' } },
+        Redrive: {
+          type: 'aws:cloudformation:stack',
+          properties: { templateFile: 'R.template.json' },
+        },
       },
     })
   );
@@ -366,7 +379,9 @@ describe('RedriveExecution on the local runtime', { timeout: 90_000 }, () => {
     // Assess
     expect(done.status).toBe('SUCCEEDED');
     expect([calls('i-before'), calls('m0'), calls('m1'), calls('m2')]).toEqual([1, 1, 1, 2]);
-    expect(JSON.parse(done.output!)).toEqual(['m0', 'm1', 'm2'].map((s) => ({ step: s, done: true })));
+    expect(JSON.parse(done.output!)).toEqual(
+      ['m0', 'm1', 'm2'].map((s) => ({ step: s, done: true }))
+    );
     const iterations = afterRedrive(await history(arn)).filter(
       (e) => e.type === 'MapIterationStarted'
     );
@@ -449,8 +464,9 @@ describe('RedriveExecution on the local runtime', { timeout: 90_000 }, () => {
       ).Body!.transformToString()
     );
     expect(succeeded).toHaveLength(4);
-    expect(succeeded.find((r: { ExecutionArn: string }) => r.ExecutionArn === failedChild))
-      .toMatchObject({ RedriveCount: 1, Status: 'SUCCEEDED' });
+    expect(
+      succeeded.find((r: { ExecutionArn: string }) => r.ExecutionArn === failedChild)
+    ).toMatchObject({ RedriveCount: 1, Status: 'SUCCEEDED' });
     // A child is redriven through its parent, not on its own.
     await expect(
       sfn.send(new RedriveExecutionCommand({ executionArn: failedChild }))
@@ -466,24 +482,38 @@ describe('redrive rules (pure)', () => {
       redriveStatus: 'NOT_REDRIVABLE',
       redriveStatusReason: 'Execution redrivable period exceeded',
     });
-    expect(redriveStatusOf({ status: 'FAILED', stopDate: new Date(now) }, 'EXPRESS', now))
-      .toMatchObject({ redriveStatus: 'NOT_REDRIVABLE' });
-    expect(redriveStatusOf({ status: 'TIMED_OUT', stopDate: new Date(now) }, 'STANDARD', now))
-      .toEqual({ redriveStatus: 'REDRIVABLE' });
+    expect(
+      redriveStatusOf({ status: 'FAILED', stopDate: new Date(now) }, 'EXPRESS', now)
+    ).toMatchObject({ redriveStatus: 'NOT_REDRIVABLE' });
+    expect(
+      redriveStatusOf({ status: 'TIMED_OUT', stopDate: new Date(now) }, 'STANDARD', now)
+    ).toEqual({ redriveStatus: 'REDRIVABLE' });
   });
 
   it('resumes after the last state that exited when the run stopped between two states', () => {
     const tracker = new ResumeTracker({ A: { Type: 'Pass', Next: 'B' }, B: { Type: 'Pass' } });
     tracker.observe({ type: 'StateEntered', state: { name: 'A', type: 'Pass', input: 1 } });
-    tracker.observe({ type: 'StateExited', state: { name: 'A', type: 'Pass', input: 1, output: 2 } });
+    tracker.observe({
+      type: 'StateExited',
+      state: { name: 'A', type: 'Pass', input: 1, output: 2 },
+    });
     expect(tracker.point()).toEqual({ state: 'B', input: 2, succeeded: {} });
   });
 
   it('ignores nested states of the same name (they carry an index)', () => {
     const tracker = new ResumeTracker({ Fan: { Type: 'Map' } });
     tracker.observe({ type: 'StateEntered', state: { name: 'Fan', type: 'Map', input: 'in' } });
-    tracker.observe({ type: 'StateEntered', index: 0, state: { name: 'Fan', type: 'Pass', input: 'x' } });
-    tracker.observe({ type: 'MapIterationSucceeded', index: 1, output: 'r1', parentState: { name: 'Fan' } });
+    tracker.observe({
+      type: 'StateEntered',
+      index: 0,
+      state: { name: 'Fan', type: 'Pass', input: 'x' },
+    });
+    tracker.observe({
+      type: 'MapIterationSucceeded',
+      index: 1,
+      output: 'r1',
+      parentState: { name: 'Fan' },
+    });
     expect(tracker.point()).toEqual({ state: 'Fan', input: 'in', succeeded: { 1: 'r1' } });
   });
 });

@@ -77,8 +77,7 @@ export class ResumeTracker {
           state: e.state.name,
           input: e.state.input,
           // The first entry of the state a redrive resumes at keeps what already succeeded.
-          succeeded:
-            this.carried?.state === e.state.name ? { ...this.carried.succeeded } : {},
+          succeeded: this.carried?.state === e.state.name ? { ...this.carried.succeeded } : {},
         };
         this.carried = undefined;
         this.lastExit = undefined;
@@ -90,11 +89,7 @@ export class ResumeTracker {
         return;
       case 'MapIterationSucceeded':
       case 'ParallelBranchSucceeded':
-        if (
-          e.index !== undefined &&
-          this.current &&
-          e.parentState?.name === this.current.state
-        ) {
+        if (e.index !== undefined && this.current && e.parentState?.name === this.current.state) {
           this.current.succeeded[e.index] = e.output;
         }
         return;

@@ -26,12 +26,7 @@ import {
 } from './distributed-map.js';
 import { SfnError } from './errors.js';
 import { type HistoryEvent, type PendingEvent, stripData, toHistoryEvents } from './history.js';
-import {
-  type ResumePoint,
-  ResumeTracker,
-  redriveStatusOf,
-  resumedDefinition,
-} from './redrive.js';
+import { type ResumePoint, ResumeTracker, redriveStatusOf, resumedDefinition } from './redrive.js';
 import { StateMachineRegistry } from './state-machines.js';
 
 export { SfnError } from './errors.js';
@@ -290,7 +285,8 @@ export class StepFunctionsService {
       handlers[stateName] = map
         ? (stateInput) => {
             const work = this.runMapRun(exec, map, maps, stateInput, stateMachine);
-            (exec.mapRunWork ??= []).push(work.catch(() => undefined));
+            exec.mapRunWork ??= [];
+            exec.mapRunWork.push(work.catch(() => undefined));
             return work;
           }
         : (stateInput) => this.runTask(exec, resource, stateInput);
@@ -436,79 +432,82 @@ export class StepFunctionsService {
 
     // Items: ItemReader (S3 object) or the state input at ItemsPath.
     const readBatches = async (): Promise<{ itemCount: number; batches: Batch[] }> => {
-    let items: unknown[];
-    if (st.ItemReader) {
-      const params = (await this.evaluate(st.ItemReader.Parameters ?? {}, input, context)) as {
-        Bucket?: string;
-        Key?: string;
-        VersionId?: string;
-      };
-      const where = `s3://${params.Bucket}/${params.Key}`;
-      try {
-        if (!this.opts.s3) throw new Error('the local runtime was started without S3');
-        const res = await this.opts.s3.send(
-          new GetObjectCommand({
-            Bucket: params.Bucket,
-            Key: params.Key,
-            VersionId: params.VersionId,
-          })
-        );
-        const body = (await res.Body?.transformToString('utf8')) ?? '';
-        items = parseItems(body, st.ItemReader.ReaderConfig?.InputType ?? 'JSON', where);
-      } catch (err) {
-        return fail('States.ItemReaderFailed', `ItemReader ${where}: ${(err as Error).message}`);
-      }
-      const reader = st.ItemReader.ReaderConfig;
-      const maxItems = await this.valueOrPath(
-        reader?.MaxItems,
-        reader?.MaxItemsPath,
-        input,
-        context
-      );
-      if (maxItems !== undefined && maxItems > 0) items = items.slice(0, maxItems);
-    } else {
-      const value = await this.valueOrPath(undefined, st.ItemsPath ?? '$', input, context);
-      if (!Array.isArray(value)) {
-        return fail(
-          'States.Runtime',
-          `${map.stateName}: ItemsPath ${st.ItemsPath ?? '$'} is not an array`
-        );
-      }
-      items = value;
-    }
-
-    const selected = st.ItemSelector
-      ? await Promise.all(
-          items.map((Value, Index) =>
-            this.evaluate(st.ItemSelector!, input, { ...context, Map: { Item: { Index, Value } } })
-          )
-        )
-      : items;
-    let batches: Batch[];
-    try {
-      const b = st.ItemBatcher;
-      batches = batchItems(
-        selected,
-        b && {
-          maxItems: await this.valueOrPath(
-            b.MaxItemsPerBatch,
-            b.MaxItemsPerBatchPath,
-            input,
-            context
-          ),
-          maxBytes: await this.valueOrPath(
-            b.MaxInputBytesPerBatch,
-            b.MaxInputBytesPerBatchPath,
-            input,
-            context
-          ),
-          batchInput: b.BatchInput && (await this.evaluate(b.BatchInput, input, context)),
+      let items: unknown[];
+      if (st.ItemReader) {
+        const params = (await this.evaluate(st.ItemReader.Parameters ?? {}, input, context)) as {
+          Bucket?: string;
+          Key?: string;
+          VersionId?: string;
+        };
+        const where = `s3://${params.Bucket}/${params.Key}`;
+        try {
+          if (!this.opts.s3) throw new Error('the local runtime was started without S3');
+          const res = await this.opts.s3.send(
+            new GetObjectCommand({
+              Bucket: params.Bucket,
+              Key: params.Key,
+              VersionId: params.VersionId,
+            })
+          );
+          const body = (await res.Body?.transformToString('utf8')) ?? '';
+          items = parseItems(body, st.ItemReader.ReaderConfig?.InputType ?? 'JSON', where);
+        } catch (err) {
+          return fail('States.ItemReaderFailed', `ItemReader ${where}: ${(err as Error).message}`);
         }
-      );
-    } catch (err) {
-      return fail('States.Runtime', `${map.stateName}: ItemBatcher: ${(err as Error).message}`);
-    }
-    return { itemCount: items.length, batches };
+        const reader = st.ItemReader.ReaderConfig;
+        const maxItems = await this.valueOrPath(
+          reader?.MaxItems,
+          reader?.MaxItemsPath,
+          input,
+          context
+        );
+        if (maxItems !== undefined && maxItems > 0) items = items.slice(0, maxItems);
+      } else {
+        const value = await this.valueOrPath(undefined, st.ItemsPath ?? '$', input, context);
+        if (!Array.isArray(value)) {
+          return fail(
+            'States.Runtime',
+            `${map.stateName}: ItemsPath ${st.ItemsPath ?? '$'} is not an array`
+          );
+        }
+        items = value;
+      }
+
+      const selected = st.ItemSelector
+        ? await Promise.all(
+            items.map((Value, Index) =>
+              this.evaluate(st.ItemSelector!, input, {
+                ...context,
+                Map: { Item: { Index, Value } },
+              })
+            )
+          )
+        : items;
+      let batches: Batch[];
+      try {
+        const b = st.ItemBatcher;
+        batches = batchItems(
+          selected,
+          b && {
+            maxItems: await this.valueOrPath(
+              b.MaxItemsPerBatch,
+              b.MaxItemsPerBatchPath,
+              input,
+              context
+            ),
+            maxBytes: await this.valueOrPath(
+              b.MaxInputBytesPerBatch,
+              b.MaxInputBytesPerBatchPath,
+              input,
+              context
+            ),
+            batchInput: b.BatchInput && (await this.evaluate(b.BatchInput, input, context)),
+          }
+        );
+      } catch (err) {
+        return fail('States.Runtime', `${map.stateName}: ItemBatcher: ${(err as Error).message}`);
+      }
+      return { itemCount: items.length, batches };
     };
     // A redriven Map Run keeps the items its first attempt read.
     const { itemCount, batches } = redriven
@@ -651,7 +650,9 @@ export class StepFunctionsService {
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, launch));
 
-    const records = run.slots.map((c) => (c && c.status !== 'RUNNING' ? childRecord(c) : undefined));
+    const records = run.slots.map((c) =>
+      c && c.status !== 'RUNNING' ? childRecord(c) : undefined
+    );
     const done = records.filter((r): r is ChildRecord => r !== undefined);
     const succeeded = done.filter((r) => r.Status === 'SUCCEEDED');
     const failedRecords = done.filter((r) => r.Status !== 'SUCCEEDED');
@@ -1076,7 +1077,13 @@ function recountForRedrive(run: MapRun) {
     items += run.batches[i].indexes.length;
     executions++;
   });
-  run.items = { ...run.items, succeeded: items, failed: 0, aborted: 0, pending: run.items.total - items };
+  run.items = {
+    ...run.items,
+    succeeded: items,
+    failed: 0,
+    aborted: 0,
+    pending: run.items.total - items,
+  };
   run.executions = { ...run.executions, succeeded: executions, failed: 0, aborted: 0 };
 }
 
