@@ -472,6 +472,35 @@ describe('RedriveExecution on the local runtime', { timeout: 90_000 }, () => {
       sfn.send(new RedriveExecutionCommand({ executionArn: failedChild }))
     ).rejects.toMatchObject({ name: 'ExecutionNotRedrivable' });
   });
+
+  it('redrives the Map Run of an ABORTED parent: the aborted child and the unstarted items run', async () => {
+    // Prepare: stop the parent while its Map Run's second child runs (one at a time).
+    slowStep('e1', 3000);
+    const items = ['e0', 'e1', 'e2', 'e3'].map((s) => ({ step: s }));
+    const arn = await start('Distributed', { items });
+    await waitFor(() => calls('e1') === 1, { what: 'the second child to start' });
+    await sfn.send(new StopExecutionCommand({ executionArn: arn }));
+    expect((await finish(arn)).status).toBe('ABORTED');
+    const [{ mapRunArn }] = (await sfn.send(new ListMapRunsCommand({ executionArn: arn })))
+      .mapRuns!;
+    await waitFor(
+      async () => (await sfn.send(new DescribeMapRunCommand({ mapRunArn }))).status === 'ABORTED',
+      { what: 'the Map Run to end ABORTED' }
+    );
+    unslowStep('e1');
+
+    // Act
+    const done = await redrive(arn);
+
+    // Assess
+    expect(done.status).toBe('SUCCEEDED');
+    expect([calls('e0'), calls('e1'), calls('e2'), calls('e3')]).toEqual([1, 2, 1, 1]);
+    const run = await sfn.send(new DescribeMapRunCommand({ mapRunArn }));
+    expect(run).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1 });
+    expect(run.itemCounts).toMatchObject({ succeeded: 4, aborted: 0, pending: 0 });
+    const children = (await sfn.send(new ListExecutionsCommand({ mapRunArn }))).executions!;
+    expect(children.map((c) => c.status)).toEqual(Array(4).fill('SUCCEEDED'));
+  });
 });
 
 describe('redrive rules (pure)', () => {

@@ -59,7 +59,7 @@ interface Execution {
   redriveDate?: Date;
   /** Where a redrive resumes (the unsuccessful top-level state); undefined = StartAt. */
   resume?: ResumePoint;
-  /** While a redrive runs: the unsuccessful Map Runs it redrives, by Map state name. */
+  /** While a redrive runs: the unsuccessful Map Runs it redrives, by mapRunKey. */
   redrivenMapRuns?: Map<string, MapRun>;
   /** Map Runs of this execution, settled when each has written its results. */
   mapRunWork?: Promise<unknown>[];
@@ -124,8 +124,8 @@ export interface MapRun {
   children: Execution[];
   redriveCount: number;
   redriveDate?: Date;
-  /** The Map state that ran it. */
-  stateName: string;
+  /** The Map state that ran it and that state's input (mapRunKey). */
+  key: string;
   /** Its items, batched as its children got them: a redrive reuses them. */
   batches: Batch[];
   /** The child execution of each batch, by batch index (undefined: never started). */
@@ -421,8 +421,13 @@ export class StepFunctionsService {
     const arnBase = `arn:aws:states:${this.opts.region}:${this.opts.accountId}`;
     // A redrive of the parent redrives this state's unsuccessful Map Run, not a new one
     // (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html).
-    const redriven = exec.redrivenMapRuns?.get(map.stateName);
-    exec.redrivenMapRuns?.delete(map.stateName);
+    const runKey = mapRunKey(map.stateName, input);
+    const redriven = exec.redrivenMapRuns?.get(runKey);
+    exec.redrivenMapRuns?.delete(runKey);
+    // This attempt of the parent: a Map Run still winding down when the parent is
+    // redriven must not take the redrive's RUNNING for its own.
+    const attempt = exec.redriveCount;
+    const live = () => exec.status === 'RUNNING' && exec.redriveCount === attempt;
     const mapRunArn =
       redriven?.mapRunArn ?? `${arnBase}:mapRun:${stateMachine.Name}/${label}:${randomUUID()}`;
     const childMachineArn = `${arnBase}:stateMachine:${stateMachine.Name}/${label}`;
@@ -558,7 +563,7 @@ export class StepFunctionsService {
         peakRunning: 0,
         children: [],
         redriveCount: 0,
-        stateName: map.stateName,
+        key: runKey,
         batches,
         slots: new Array(batches.length),
       };
@@ -583,12 +588,13 @@ export class StepFunctionsService {
     let running = 0;
     let exceeded = false;
     const launch = async (): Promise<void> => {
-      while (next < todo.length && !exceeded && exec.status === 'RUNNING') {
+      while (next < todo.length && !exceeded && live()) {
         const index = todo[next++];
         const batch = batches[index];
         const prior = run.slots[index];
         if (prior) {
           this.markRedriven(prior);
+          this.collectRedrivenMapRuns(prior);
           running++;
           run.peakRunning = Math.max(run.peakRunning, running);
           run.items.pending -= batch.indexes.length;
@@ -657,7 +663,7 @@ export class StepFunctionsService {
     const succeeded = done.filter((r) => r.Status === 'SUCCEEDED');
     const failedRecords = done.filter((r) => r.Status !== 'SUCCEEDED');
     const pending = batches.filter((_, i) => records[i] === undefined).map((b) => b.input);
-    run.status = exceeded ? 'FAILED' : exec.status === 'RUNNING' ? 'SUCCEEDED' : 'ABORTED';
+    run.status = exceeded ? 'FAILED' : live() ? 'SUCCEEDED' : 'ABORTED';
     run.stopDate = new Date();
 
     const writer = st.ResultWriter;
@@ -1006,7 +1012,10 @@ export class StepFunctionsService {
     // A stopped execution's Map Runs may still be winding down: let them write first.
     const settled = Promise.all(e.mapRunWork ?? []);
     this.markRedriven(e);
-    e.done = settled.then(() => this.run(machine, e, JSON.parse(e.input), e.resume));
+    e.done = settled.then(() => {
+      this.collectRedrivenMapRuns(e);
+      return this.run(machine, e, JSON.parse(e.input), e.resume);
+    });
     return { redriveDate: epoch(e.redriveDate) };
   }
 
@@ -1016,19 +1025,26 @@ export class StepFunctionsService {
     e.redriveCount++;
     e.redriveDate = new Date();
     for (const field of ['output', 'error', 'cause', 'stopDate'] as const) delete e[field];
-    e.mapRunWork = [];
-    // Its unsuccessful Map Runs (the latest per Map state) are redriven, not started anew.
-    e.redrivenMapRuns = new Map();
-    for (const run of this.mapRuns.values()) {
-      if (run.executionArn === e.arn && run.status !== 'SUCCEEDED') {
-        e.redrivenMapRuns.set(run.stateName, run);
-      }
-    }
     this.record(e, {
       timestamp: e.redriveDate.getTime() / 1000,
       type: 'ExecutionRedriven',
       executionRedrivenEventDetails: { redriveCount: e.redriveCount },
     });
+  }
+
+  /**
+   * The unsuccessful Map Runs a redrive of `e` redrives instead of starting new ones: the
+   * latest per Map state and input (a Distributed Map inside an inline Map runs once per
+   * iteration). Called once the execution's Map Runs have settled.
+   */
+  private collectRedrivenMapRuns(e: Execution) {
+    e.mapRunWork = [];
+    e.redrivenMapRuns = new Map();
+    for (const run of this.mapRuns.values()) {
+      if (run.executionArn === e.arn && run.status !== 'SUCCEEDED') {
+        e.redrivenMapRuns.set(run.key, run);
+      }
+    }
   }
 
   private machineType(e: Execution): string {
@@ -1067,6 +1083,10 @@ function executionListItem(e: Execution) {
     stopDate: epoch(e.stopDate),
   };
 }
+
+/** Identifies a Map Run for a redrive: its Map state and the input that state had. */
+const mapRunKey = (stateName: string, input: unknown) =>
+  `${stateName}\u0000${JSON.stringify(input)}`;
 
 /** A redriven Map Run counts again: what succeeded stays, the rest is pending. */
 function recountForRedrive(run: MapRun) {
