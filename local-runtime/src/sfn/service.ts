@@ -1081,6 +1081,8 @@ function executionListItem(e: Execution) {
     status: e.status,
     startDate: epoch(e.startDate),
     stopDate: epoch(e.stopDate),
+    redriveCount: e.redriveCount,
+    redriveDate: epoch(e.redriveDate),
   };
 }
 
