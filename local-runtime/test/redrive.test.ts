@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
@@ -140,6 +140,32 @@ const machines: Record<string, Record<string, unknown>> = {
         ResultWriter: {
           Resource: 'arn:aws:states:::s3:putObject',
           Parameters: { Bucket: BUCKET, Prefix: 'out' },
+        },
+        End: true,
+      },
+    },
+  },
+  FromS3: {
+    StartAt: 'Fan',
+    States: {
+      Fan: {
+        Type: 'Map',
+        ItemReader: {
+          Resource: 'arn:aws:states:::s3:getObject',
+          ReaderConfig: { InputType: 'JSON' },
+          Parameters: { Bucket: BUCKET, 'Key.$': '$.key' },
+        },
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+          StartAt: 'Item',
+          States: {
+            Item: {
+              Type: 'Task',
+              Resource: STEP_ARN,
+              Parameters: { 'step.$': '$.step' },
+              End: true,
+            },
+          },
         },
         End: true,
       },
@@ -500,6 +526,32 @@ describe('RedriveExecution on the local runtime', { timeout: 90_000 }, () => {
     expect(run.itemCounts).toMatchObject({ succeeded: 4, aborted: 0, pending: 0 });
     const children = (await sfn.send(new ListExecutionsCommand({ mapRunArn }))).executions!;
     expect(children.map((c) => c.status)).toEqual(Array(4).fill('SUCCEEDED'));
+  });
+
+  it('starts the Map Run on redrive when the first attempt never started one (ItemReader failed)', async () => {
+    // Prepare: the items object does not exist yet.
+    const arn = await start('FromS3', { key: 'later.json' });
+    const failed = await finish(arn);
+    expect(failed.error).toBe('States.ItemReaderFailed');
+    expect((await sfn.send(new ListMapRunsCommand({ executionArn: arn }))).mapRuns).toEqual([]);
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'later.json',
+        Body: JSON.stringify([{ step: 'f0' }, { step: 'f1' }]),
+      })
+    );
+
+    // Act
+    const done = await redrive(arn);
+
+    // Assess
+    expect(done.status).toBe('SUCCEEDED');
+    expect([calls('f0'), calls('f1')]).toEqual([1, 1]);
+    const runs = (await sfn.send(new ListMapRunsCommand({ executionArn: arn }))).mapRuns!;
+    expect(runs).toHaveLength(1);
+    const run = await sfn.send(new DescribeMapRunCommand({ mapRunArn: runs[0].mapRunArn }));
+    expect(run).toMatchObject({ status: 'SUCCEEDED', redriveCount: 0 });
   });
 });
 
