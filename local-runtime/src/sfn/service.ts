@@ -1009,8 +1009,9 @@ export class StepFunctionsService {
       );
     }
     const machine = this.machine(e.stateMachineArn);
-    // A stopped execution's Map Runs may still be winding down: let them write first.
-    const settled = Promise.all(e.mapRunWork ?? []);
+    // The attempt that ended records where it stopped as it settles, and a stopped
+    // execution's Map Runs may still be winding down: let them finish first.
+    const settled = Promise.all([e.done, ...(e.mapRunWork ?? [])]);
     this.markRedriven(e);
     e.done = settled.then(() => {
       this.collectRedrivenMapRuns(e);
