@@ -3,7 +3,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import {
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -15,6 +20,7 @@ import {
   type Manifest,
   ManifestSchema,
   manifestKey,
+  STATE_NAMES,
   videoIdFor,
 } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
@@ -314,9 +320,9 @@ describeE2E(target)(`redrive end to end on ${target.name}`, () => {
   const stopGap = STOP_EXECUTION_GAP[target.name];
   if (stopGap) console.warn(`[redrive e2e] SKIPPED on ${target.name} (known gap): ${stopGap}`);
   it.skipIf(Boolean(stopGap))(
-    'redrive video: an execution stopped before its verdict is redriven (RedriveExecution where the target has it)',
+    'redrive video: an execution stopped mid-FanOut is redriven (RedriveExecution where the target has it)',
     async () => {
-      // Prepare: a video whose execution is stopped while it runs, so it has no manifest.
+      // Prepare: a video whose execution is stopped while its FanOut runs, so it has no manifest.
       const clip = await makeClip({ seconds: 6, width: 640, height: 360 });
       const { videoId } = await upload(clip, 'redrive-aborted.mp4');
       const arn = `${out.StateMachineArn.replace(':stateMachine:', ':execution:')}:${videoId}`;
@@ -331,6 +337,38 @@ describeE2E(target)(`redrive end to end on ${target.name}`, () => {
             throw err;
           }
         },
+        120_000
+      );
+      const history = async (): Promise<HistoryEvent[]> => {
+        const events: HistoryEvent[] = [];
+        let nextToken: string | undefined;
+        do {
+          const page = await aws.sfn.send(
+            new GetExecutionHistoryCommand({ executionArn: arn, nextToken, maxResults: 1000 })
+          );
+          events.push(...(page.events ?? []));
+          nextToken = page.nextToken;
+        } while (nextToken);
+        return events;
+      };
+      const fanOutIterations = (events: HistoryEvent[], type: string) =>
+        events
+          .filter((e) => e.type === type)
+          .map(
+            (e) =>
+              (e.mapIterationStartedEventDetails ?? e.mapIterationSucceededEventDetails) as {
+                name?: string;
+                index?: number;
+              }
+          )
+          .filter((d) => d?.name === STATE_NAMES.fanOut)
+          .map((d) => d.index);
+      // Stop once the FanOut has started its first iteration: a redrive must keep the
+      // iterations that succeeded and rerun the others (RedriveExecution's inline Map rule).
+      await poll(
+        'the FanOut to start',
+        async () =>
+          fanOutIterations(await history(), 'MapIterationStarted').length > 0 ? true : undefined,
         120_000
       );
       await aws.sfn.send(new StopExecutionCommand({ executionArn: arn, error: 'StoppedByTest' }));
@@ -353,6 +391,17 @@ describeE2E(target)(`redrive end to end on ${target.name}`, () => {
       expect(run.stdout).toContain(`path: RedriveExecution of ${arn}`);
       const manifest = await waitForManifest(videoId);
       expect(manifest.status).toBe('COMPLETE');
+      // One execution, one history: the redrive went on from the FanOut, and the FanOut
+      // iterations that had succeeded before the stop did not start again.
+      const events = await history();
+      const redriven = events.findIndex((e) => e.type === 'ExecutionRedriven');
+      expect(redriven).toBeGreaterThan(0);
+      expect(events.filter((e) => e.type === 'ExecutionStarted')).toHaveLength(1);
+      const keptBefore = fanOutIterations(events.slice(0, redriven), 'MapIterationSucceeded');
+      const startedAfter = fanOutIterations(events.slice(redriven), 'MapIterationStarted');
+      expect(startedAfter.filter((i) => keptBefore.includes(i))).toEqual([]);
+      const d = await aws.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+      expect(d).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1 });
     }
   );
 });

@@ -217,7 +217,7 @@ export interface ChildRecord {
   OutputDetails?: { Included: true };
   Error?: string;
   Cause?: string;
-  RedriveCount: 0;
+  RedriveCount: number;
   RedriveStatus: 'NOT_REDRIVABLE' | 'REDRIVABLE';
   RedriveStatusReason?: string;
   StartDate: string;

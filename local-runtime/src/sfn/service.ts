@@ -27,6 +27,7 @@ import {
 } from './distributed-map.js';
 import { SfnError } from './errors.js';
 import { type HistoryEvent, type PendingEvent, stripData, toHistoryEvents } from './history.js';
+import { type ResumePoint, ResumeTracker, redriveStatusOf, resumedDefinition } from './redrive.js';
 import { StateMachineRegistry } from './state-machines.js';
 
 export { SfnError } from './errors.js';
@@ -59,11 +60,16 @@ interface Execution {
   redriveDate?: Date;
   /** The status of the last status-change event, so one status is announced once. */
   announced?: Status;
+  /** Where a redrive resumes (the unsuccessful top-level state); undefined = StartAt. */
+  resume?: ResumePoint;
+  /** While a redrive runs: the unsuccessful Map Runs it redrives, by mapRunKey. */
+  redrivenMapRuns?: Map<string, MapRun>;
+  /** Map Runs of this execution, settled when each has written its results. */
+  mapRunWork?: Promise<unknown>[];
   abort?: () => void;
   done: Promise<void>;
 }
 
-const REDRIVABLE = new Set<Status>(['FAILED', 'TIMED_OUT', 'ABORTED']);
 const LAMBDA_INVOKE = /^arn:[^:]+:states:::lambda:invoke$/;
 const epoch = (d: Date | undefined) => (d ? d.getTime() / 1000 : undefined);
 const NAME_RE = /^[A-Za-z0-9_-]{1,80}$/;
@@ -75,6 +81,12 @@ interface TaskState {
   ItemProcessor?: { States: Record<string, TaskState> };
   Iterator?: { States: Record<string, TaskState> };
   Branches?: Array<{ States: Record<string, TaskState> }>;
+}
+
+/** A workflow definition: the top level, or a Distributed Map's child workflow. */
+interface Workflow {
+  StartAt: string;
+  States: Record<string, TaskState>;
 }
 
 /** Task states by name, including those nested in Map/Parallel (overrides are keyed by name). */
@@ -120,6 +132,14 @@ export interface MapRun {
   /** Most child executions running at once (local observation; AWS has no such counter). */
   peakRunning: number;
   children: Execution[];
+  redriveCount: number;
+  redriveDate?: Date;
+  /** The Map state that ran it and that state's input (mapRunKey). */
+  key: string;
+  /** Its items, batched as its children got them: a redrive reuses them. */
+  batches: Batch[];
+  /** The child execution of each batch, by batch index (undefined: never started). */
+  slots: Array<Execution | undefined>;
 }
 
 /** The AWS Error of a Map Run that failed more items than tolerated. */
@@ -232,15 +252,26 @@ export class StepFunctionsService {
     exec.history.push({ ...e, id, previousEventId: id - 1 } as HistoryEvent);
   }
 
-  private async run(machine: StateMachineSpec, exec: Execution, input: unknown): Promise<void> {
+  /** Runs an execution from StartAt or, when redriven, from `resume`. */
+  private async run(
+    machine: StateMachineSpec,
+    exec: Execution,
+    input: unknown,
+    resume?: ResumePoint
+  ): Promise<void> {
     const { definition, maps } = rewriteDistributedMaps(machine.definition);
     const sm = new StateMachine(definition as unknown as StateMachineDefinition, {
       validationOptions: { checkArn: false },
     });
-    return this.runWith(sm, definition.States as Record<string, TaskState>, maps, exec, input, {
-      Id: machine.arn,
-      Name: machine.name,
-    });
+    return this.runWith(
+      sm,
+      definition as unknown as Workflow,
+      maps,
+      exec,
+      input,
+      { Id: machine.arn, Name: machine.name },
+      resume
+    );
   }
 
   /**
@@ -249,28 +280,46 @@ export class StepFunctionsService {
    */
   private async runWith(
     sm: StateMachine,
-    states: Record<string, TaskState>,
+    definition: Workflow,
     maps: Map<string, RewrittenMap>,
     exec: Execution,
     input: unknown,
-    stateMachine: { Id: string; Name: string }
+    stateMachine: { Id: string; Name: string },
+    resume?: ResumePoint
   ): Promise<void> {
+    const states = definition.States;
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const mapStateNames = new Set<string>();
     for (const [stateName, resource] of taskStates(states)) {
       const map = maps.get(resource);
       if (map) mapStateNames.add(stateName);
       handlers[stateName] = map
-        ? (stateInput) => this.runMapRun(exec, map, maps, stateInput, stateMachine)
+        ? (stateInput) => {
+            const work = this.runMapRun(exec, map, maps, stateInput, stateMachine);
+            exec.mapRunWork ??= [];
+            exec.mapRunWork.push(work.catch(() => undefined));
+            return work;
+          }
         : (stateInput) => this.runTask(exec, resource, stateInput);
     }
-    const run = sm.run(input as never, {
+    // A redrive runs the same states from the unsuccessful one, with the input it had
+    // entered with; `$$.Execution.Input` stays the execution's input.
+    const redriving = exec.redriveCount > 0;
+    const runner = resume
+      ? new StateMachine(resumedDefinition(definition, resume) as never, {
+          validationOptions: { noValidate: true },
+        })
+      : sm;
+    const tracker = new ResumeTracker(states as never, resume);
+    const run = runner.run((resume ? resume.input : input) as never, {
       overrides: { taskResourceLocalHandlers: handlers as never },
+      // Patched interpreter: an inline Map or Parallel reuses these iteration/branch results.
+      ...(resume && { _redriveSucceeded: { [resume.state]: resume.succeeded } }),
       context: {
         Execution: {
           Id: exec.arn,
           Name: exec.name,
-          Input: input as never,
+          Input: JSON.parse(exec.input),
           StartTime: exec.startDate.toISOString(),
           RoleArn: `arn:aws:iam::${this.opts.accountId}:role/local`,
         },
@@ -280,6 +329,9 @@ export class StepFunctionsService {
     exec.abort = run.abort;
     const logsDone = (async () => {
       for await (const e of run.eventLogs) {
+        tracker.observe(e as never);
+        // A redriven execution goes on after its ExecutionRedriven event; it does not start again.
+        if (redriving && e.type === 'ExecutionStarted') continue;
         for (const h of toHistoryEvents(e)) {
           // A Distributed Map runs as a Task here; its history says Map, as on AWS.
           const name = (h.stateEnteredEventDetails ?? h.stateExitedEventDetails) as
@@ -315,6 +367,7 @@ export class StepFunctionsService {
     }
     exec.stopDate ??= new Date();
     await Promise.race([logsDone, new Promise((r) => setTimeout(r, 50))]);
+    exec.resume = exec.status === 'SUCCEEDED' ? undefined : tracker.point();
     this.opts.logger.info(
       `[states] ${exec.name} ${exec.status}${exec.error ? ` ${exec.error}` : ''}`
     );
@@ -416,87 +469,106 @@ export class StepFunctionsService {
       State: { Name: map.stateName, EnteredTime: new Date().toISOString() },
     };
     const label = st.Label ?? map.stateName;
-    const runId = randomUUID();
     const arnBase = `arn:aws:states:${this.opts.region}:${this.opts.accountId}`;
-    const mapRunArn = `${arnBase}:mapRun:${stateMachine.Name}/${label}:${runId}`;
+    // A redrive of the parent redrives this state's unsuccessful Map Run, not a new one
+    // (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html).
+    const runKey = mapRunKey(map.stateName, input);
+    const redriven = exec.redrivenMapRuns?.get(runKey);
+    exec.redrivenMapRuns?.delete(runKey);
+    // This attempt of the parent: a Map Run still winding down when the parent is
+    // redriven must not take the redrive's RUNNING for its own.
+    const attempt = exec.redriveCount;
+    const live = () => exec.status === 'RUNNING' && exec.redriveCount === attempt;
+    const mapRunArn =
+      redriven?.mapRunArn ?? `${arnBase}:mapRun:${stateMachine.Name}/${label}:${randomUUID()}`;
     const childMachineArn = `${arnBase}:stateMachine:${stateMachine.Name}/${label}`;
     const fail = (error: string, cause: string): never => {
       throw new TaskError(error, cause);
     };
 
     // Items: ItemReader (S3 object) or the state input at ItemsPath.
-    let items: unknown[];
-    if (st.ItemReader) {
-      const params = (await this.evaluate(st.ItemReader.Parameters ?? {}, input, context)) as {
-        Bucket?: string;
-        Key?: string;
-        VersionId?: string;
-      };
-      const where = `s3://${params.Bucket}/${params.Key}`;
-      try {
-        if (!this.opts.s3) throw new Error('the local runtime was started without S3');
-        const res = await this.opts.s3.send(
-          new GetObjectCommand({
-            Bucket: params.Bucket,
-            Key: params.Key,
-            VersionId: params.VersionId,
-          })
-        );
-        const body = (await res.Body?.transformToString('utf8')) ?? '';
-        items = parseItems(body, st.ItemReader.ReaderConfig?.InputType ?? 'JSON', where);
-      } catch (err) {
-        return fail('States.ItemReaderFailed', `ItemReader ${where}: ${(err as Error).message}`);
-      }
-      const reader = st.ItemReader.ReaderConfig;
-      const maxItems = await this.valueOrPath(
-        reader?.MaxItems,
-        reader?.MaxItemsPath,
-        input,
-        context
-      );
-      if (maxItems !== undefined && maxItems > 0) items = items.slice(0, maxItems);
-    } else {
-      const value = await this.valueOrPath(undefined, st.ItemsPath ?? '$', input, context);
-      if (!Array.isArray(value)) {
-        return fail(
-          'States.Runtime',
-          `${map.stateName}: ItemsPath ${st.ItemsPath ?? '$'} is not an array`
-        );
-      }
-      items = value;
-    }
-
-    const selected = st.ItemSelector
-      ? await Promise.all(
-          items.map((Value, Index) =>
-            this.evaluate(st.ItemSelector!, input, { ...context, Map: { Item: { Index, Value } } })
-          )
-        )
-      : items;
-    let batches: Batch[];
-    try {
-      const b = st.ItemBatcher;
-      batches = batchItems(
-        selected,
-        b && {
-          maxItems: await this.valueOrPath(
-            b.MaxItemsPerBatch,
-            b.MaxItemsPerBatchPath,
-            input,
-            context
-          ),
-          maxBytes: await this.valueOrPath(
-            b.MaxInputBytesPerBatch,
-            b.MaxInputBytesPerBatchPath,
-            input,
-            context
-          ),
-          batchInput: b.BatchInput && (await this.evaluate(b.BatchInput, input, context)),
+    const readBatches = async (): Promise<{ itemCount: number; batches: Batch[] }> => {
+      let items: unknown[];
+      if (st.ItemReader) {
+        const params = (await this.evaluate(st.ItemReader.Parameters ?? {}, input, context)) as {
+          Bucket?: string;
+          Key?: string;
+          VersionId?: string;
+        };
+        const where = `s3://${params.Bucket}/${params.Key}`;
+        try {
+          if (!this.opts.s3) throw new Error('the local runtime was started without S3');
+          const res = await this.opts.s3.send(
+            new GetObjectCommand({
+              Bucket: params.Bucket,
+              Key: params.Key,
+              VersionId: params.VersionId,
+            })
+          );
+          const body = (await res.Body?.transformToString('utf8')) ?? '';
+          items = parseItems(body, st.ItemReader.ReaderConfig?.InputType ?? 'JSON', where);
+        } catch (err) {
+          return fail('States.ItemReaderFailed', `ItemReader ${where}: ${(err as Error).message}`);
         }
-      );
-    } catch (err) {
-      return fail('States.Runtime', `${map.stateName}: ItemBatcher: ${(err as Error).message}`);
-    }
+        const reader = st.ItemReader.ReaderConfig;
+        const maxItems = await this.valueOrPath(
+          reader?.MaxItems,
+          reader?.MaxItemsPath,
+          input,
+          context
+        );
+        if (maxItems !== undefined && maxItems > 0) items = items.slice(0, maxItems);
+      } else {
+        const value = await this.valueOrPath(undefined, st.ItemsPath ?? '$', input, context);
+        if (!Array.isArray(value)) {
+          return fail(
+            'States.Runtime',
+            `${map.stateName}: ItemsPath ${st.ItemsPath ?? '$'} is not an array`
+          );
+        }
+        items = value;
+      }
+
+      const selected = st.ItemSelector
+        ? await Promise.all(
+            items.map((Value, Index) =>
+              this.evaluate(st.ItemSelector!, input, {
+                ...context,
+                Map: { Item: { Index, Value } },
+              })
+            )
+          )
+        : items;
+      let batches: Batch[];
+      try {
+        const b = st.ItemBatcher;
+        batches = batchItems(
+          selected,
+          b && {
+            maxItems: await this.valueOrPath(
+              b.MaxItemsPerBatch,
+              b.MaxItemsPerBatchPath,
+              input,
+              context
+            ),
+            maxBytes: await this.valueOrPath(
+              b.MaxInputBytesPerBatch,
+              b.MaxInputBytesPerBatchPath,
+              input,
+              context
+            ),
+            batchInput: b.BatchInput && (await this.evaluate(b.BatchInput, input, context)),
+          }
+        );
+      } catch (err) {
+        return fail('States.Runtime', `${map.stateName}: ItemBatcher: ${(err as Error).message}`);
+      }
+      return { itemCount: items.length, batches };
+    };
+    // A redriven Map Run keeps the items its first attempt read.
+    const { itemCount, batches } = redriven
+      ? { itemCount: redriven.items.total, batches: redriven.batches }
+      : await readBatches();
     const tolerance: Tolerance = {
       count: await this.valueOrPath(
         st.ToleratedFailureCount,
@@ -515,41 +587,80 @@ export class StepFunctionsService {
       (await this.valueOrPath(st.MaxConcurrency, st.MaxConcurrencyPath, input, context)) ||
       DEFAULT_MAX_CONCURRENCY;
 
-    const run: MapRun = {
-      mapRunArn,
-      executionArn: exec.arn,
-      status: 'RUNNING',
-      startDate: new Date(),
-      maxConcurrency: concurrency,
-      toleratedFailurePercentage: tolerance.percentage ?? 0,
-      toleratedFailureCount: tolerance.count ?? 0,
-      items: { total: items.length, succeeded: 0, failed: 0, aborted: 0, pending: items.length },
-      executions: { total: batches.length, succeeded: 0, failed: 0, aborted: 0 },
-      peakRunning: 0,
-      children: [],
-    };
-    this.mapRuns.set(mapRunArn, run);
-    this.record(exec, {
-      timestamp: Date.now() / 1000,
-      type: 'MapRunStarted',
-      mapRunStartedEventDetails: { mapRunArn },
-    });
+    let run: MapRun;
+    if (redriven) {
+      run = redriven;
+      run.status = 'RUNNING';
+      run.stopDate = undefined;
+      run.redriveCount++;
+      run.redriveDate = new Date();
+      recountForRedrive(run);
+      this.record(exec, {
+        timestamp: run.redriveDate.getTime() / 1000,
+        type: 'MapRunRedriven',
+        mapRunRedrivenEventDetails: { mapRunArn, redriveCount: run.redriveCount },
+      });
+    } else {
+      run = {
+        mapRunArn,
+        executionArn: exec.arn,
+        status: 'RUNNING',
+        startDate: new Date(),
+        maxConcurrency: concurrency,
+        toleratedFailurePercentage: tolerance.percentage ?? 0,
+        toleratedFailureCount: tolerance.count ?? 0,
+        items: { total: itemCount, succeeded: 0, failed: 0, aborted: 0, pending: itemCount },
+        executions: { total: batches.length, succeeded: 0, failed: 0, aborted: 0 },
+        peakRunning: 0,
+        children: [],
+        redriveCount: 0,
+        key: runKey,
+        batches,
+        slots: new Array(batches.length),
+      };
+      this.mapRuns.set(mapRunArn, run);
+      this.record(exec, {
+        timestamp: Date.now() / 1000,
+        type: 'MapRunStarted',
+        mapRunStartedEventDetails: { mapRunArn },
+      });
+    }
 
     // Children: one StateMachine for the processor, validated once for the whole run.
     const childSm = new StateMachine(map.processor as unknown as StateMachineDefinition, {
       validationOptions: { checkArn: false },
     });
-    const childStates = map.processor.States as Record<string, TaskState>;
-    const records: Array<ChildRecord | undefined> = new Array(batches.length);
+    const childWorkflow = map.processor as unknown as Workflow;
+    const childMachine = { Id: childMachineArn, Name: `${stateMachine.Name}/${label}` };
+    // Only the children that did not succeed run (again): failed and aborted ones are
+    // redriven under their own ARN, those that never started are started.
+    const todo = batches.map((_, i) => i).filter((i) => run.slots[i]?.status !== 'SUCCEEDED');
     let next = 0;
     let running = 0;
     let exceeded = false;
     const launch = async (): Promise<void> => {
-      while (next < batches.length && !exceeded && exec.status === 'RUNNING') {
-        const index = next++;
+      while (next < todo.length && !exceeded && live()) {
+        const index = todo[next++];
         const batch = batches[index];
+        const prior = run.slots[index];
+        if (prior) {
+          this.markRedriven(prior);
+          this.collectRedrivenMapRuns(prior);
+          running++;
+          run.peakRunning = Math.max(run.peakRunning, running);
+          run.items.pending -= batch.indexes.length;
+          prior.done = this.runWith(
+            childSm,
+            childWorkflow,
+            maps,
+            prior,
+            batch.input,
+            childMachine,
+            prior.resume
+          );
+        }
         const name = randomUUID();
-        const child: Execution = {
+        const child: Execution = prior ?? {
           arn: `${arnBase}:execution:${stateMachine.Name}/${label}:${name}`,
           mapRunArn,
           name,
@@ -561,18 +672,17 @@ export class StepFunctionsService {
           redriveCount: 0,
           done: Promise.resolve(),
         };
-        this.executions.set(child.arn, child);
-        run.children.push(child);
-        running++;
-        run.peakRunning = Math.max(run.peakRunning, running);
-        run.items.pending -= batch.indexes.length;
-        child.done = this.runWith(childSm, childStates, maps, child, batch.input, {
-          Id: childMachineArn,
-          Name: `${stateMachine.Name}/${label}`,
-        });
+        if (!prior) {
+          this.executions.set(child.arn, child);
+          run.children.push(child);
+          run.slots[index] = child;
+          running++;
+          run.peakRunning = Math.max(run.peakRunning, running);
+          run.items.pending -= batch.indexes.length;
+          child.done = this.runWith(childSm, childWorkflow, maps, child, batch.input, childMachine);
+        }
         await child.done;
         running--;
-        records[index] = childRecord(child);
         const n = batch.indexes.length;
         if (child.status === 'SUCCEEDED') {
           run.items.succeeded += n;
@@ -583,7 +693,7 @@ export class StepFunctionsService {
         } else {
           run.items.failed += n;
           run.executions.failed++;
-          if (!exceeded && exceedsTolerance(run.items.failed, items.length, tolerance)) {
+          if (!exceeded && exceedsTolerance(run.items.failed, itemCount, tolerance)) {
             exceeded = true;
             // AWS stops the children still in flight once the Map Run has failed.
             for (const c of run.children) {
@@ -595,13 +705,16 @@ export class StepFunctionsService {
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, launch));
+    await Promise.all(Array.from({ length: Math.min(concurrency, todo.length) }, launch));
 
+    const records = run.slots.map((c) =>
+      c && c.status !== 'RUNNING' ? childRecord(c) : undefined
+    );
     const done = records.filter((r): r is ChildRecord => r !== undefined);
     const succeeded = done.filter((r) => r.Status === 'SUCCEEDED');
     const failedRecords = done.filter((r) => r.Status !== 'SUCCEEDED');
     const pending = batches.filter((_, i) => records[i] === undefined).map((b) => b.input);
-    run.status = exceeded ? 'FAILED' : exec.status === 'RUNNING' ? 'SUCCEEDED' : 'ABORTED';
+    run.status = exceeded ? 'FAILED' : live() ? 'SUCCEEDED' : 'ABORTED';
     run.stopDate = new Date();
 
     const writer = st.ResultWriter;
@@ -660,13 +773,13 @@ export class StepFunctionsService {
     if (exceeded) {
       const cause =
         `The specified tolerated failure threshold was exceeded: ${run.items.failed} of ` +
-        `${items.length} items failed (tolerated: ${describeTolerance(tolerance)})`;
+        `${itemCount} items failed (tolerated: ${describeTolerance(tolerance)})`;
       this.recordMapRunEnd(exec, run, EXCEED_TOLERATED_FAILURE, cause);
       return fail(EXCEED_TOLERATED_FAILURE, cause);
     }
     this.recordMapRunEnd(exec, run);
     this.opts.logger.info(
-      `[states] ${exec.name} map run ${label}: ${run.items.succeeded}/${items.length} items succeeded` +
+      `[states] ${exec.name} map run ${label}: ${run.items.succeeded}/${itemCount} items succeeded` +
         (run.items.failed ? `, ${run.items.failed} failed (tolerated)` : '')
     );
     return output;
@@ -715,7 +828,8 @@ export class StepFunctionsService {
       toleratedFailureCount: r.toleratedFailureCount,
       itemCounts: counts(r.items, r.items.pending),
       executionCounts: counts(r.executions, r.executions.total - r.children.length),
-      redriveCount: 0,
+      redriveCount: r.redriveCount,
+      redriveDate: epoch(r.redriveDate),
     };
   }
 
@@ -869,7 +983,8 @@ export class StepFunctionsService {
       cause: e.cause,
       redriveCount: e.redriveCount,
       redriveDate: epoch(e.redriveDate),
-      redriveStatus: REDRIVABLE.has(e.status) ? 'REDRIVABLE' : 'NOT_REDRIVABLE',
+      ...redriveStatusOf(e, this.machineType(e)),
+      mapRunArn: e.mapRunArn,
     };
   }
 
@@ -928,25 +1043,38 @@ export class StepFunctionsService {
   }
 
   /**
-   * RedriveExecution, approximated: AWS restarts a FAILED, TIMED_OUT or ABORTED
-   * execution at the state that did not succeed, keeping what succeeded before
-   * it (for a Map, its successful iterations). aws-local-stepfunctions cannot
-   * resume mid-definition, so here the execution runs again from its start with
-   * its original input, under the same ARN, with `redriveCount` raised and an
-   * `ExecutionRedriven` event in its history. Work that already succeeded runs
-   * again; this stack's tasks are idempotent (deterministic keys), so the
-   * outcome is the same, only slower. `npm run redrive -- video` uses this
-   * path only for executions that ended before the aggregator's verdict.
+   * RedriveExecution: a FAILED, TIMED_OUT or ABORTED Standard execution of the last 14
+   * days goes on from the top-level state that did not complete, with the input that
+   * state had, under the same ARN and in the same history; the states that succeeded keep
+   * their results and do not run again; an inline Map or Parallel reruns only its failed
+   * or aborted iterations or branches; a Distributed Map redrives its Map Run's
+   * unsuccessful children (see ./redrive.ts and runMapRun).
+   * https://docs.aws.amazon.com/step-functions/latest/apireference/API_RedriveExecution.html
    */
   redriveExecution(body: Record<string, unknown>) {
     const e = this.execution(String(body.executionArn));
-    if (!REDRIVABLE.has(e.status)) {
+    const { redriveStatus, redriveStatusReason } = redriveStatusOf(e, this.machineType(e));
+    if (redriveStatus !== 'REDRIVABLE') {
       throw new SfnError(
         'ExecutionNotRedrivable',
-        `Execution ${e.arn} is ${e.status}; only FAILED, TIMED_OUT or ABORTED executions can be redriven`
+        redriveStatusReason ??
+          `Execution ${e.arn} is a Map Run's child execution: redrive its parent execution`
       );
     }
     const machine = this.machine(e.stateMachineArn);
+    // The attempt that ended records where it stopped as it settles, and a stopped
+    // execution's Map Runs may still be winding down: let them finish first.
+    const settled = Promise.all([e.done, ...(e.mapRunWork ?? [])]);
+    this.markRedriven(e);
+    e.done = settled.then(() => {
+      this.collectRedrivenMapRuns(e);
+      return this.run(machine, e, JSON.parse(e.input), e.resume);
+    });
+    return { redriveDate: epoch(e.redriveDate) };
+  }
+
+  /** Reopens a closed execution for its redrive: ExecutionRedriven, counts, its Map Runs. */
+  private markRedriven(e: Execution) {
     e.status = 'RUNNING';
     e.redriveCount++;
     e.redriveDate = new Date();
@@ -955,10 +1083,32 @@ export class StepFunctionsService {
       timestamp: e.redriveDate.getTime() / 1000,
       type: 'ExecutionRedriven',
       executionRedrivenEventDetails: { redriveCount: e.redriveCount },
-    } as PendingEvent);
-    e.done = this.run(machine, e, JSON.parse(e.input));
+    });
     this.emitStatusChange(e);
-    return { redriveDate: epoch(e.redriveDate) };
+  }
+
+  /**
+   * The unsuccessful Map Runs a redrive of `e` redrives instead of starting new ones: the
+   * latest per Map state and input (a Distributed Map inside an inline Map runs once per
+   * iteration). Called once the execution's Map Runs have settled.
+   */
+  private collectRedrivenMapRuns(e: Execution) {
+    e.mapRunWork = [];
+    e.redrivenMapRuns = new Map();
+    for (const run of this.mapRuns.values()) {
+      if (run.executionArn === e.arn && run.status !== 'SUCCEEDED') {
+        e.redrivenMapRuns.set(run.key, run);
+      }
+    }
+  }
+
+  private machineType(e: Execution): string {
+    if (e.mapRunArn) return 'STANDARD';
+    try {
+      return this.machine(e.stateMachineArn).type;
+    } catch {
+      return 'STANDARD';
+    }
   }
 
   /** Resolves when the execution is no longer RUNNING (tests/demo convenience). */
@@ -986,7 +1136,32 @@ function executionListItem(e: Execution) {
     status: e.status,
     startDate: epoch(e.startDate),
     stopDate: epoch(e.stopDate),
+    redriveCount: e.redriveCount,
+    redriveDate: epoch(e.redriveDate),
   };
+}
+
+/** Identifies a Map Run for a redrive: its Map state and the input that state had. */
+const mapRunKey = (stateName: string, input: unknown) =>
+  `${stateName}\u0000${JSON.stringify(input)}`;
+
+/** A redriven Map Run counts again: what succeeded stays, the rest is pending. */
+function recountForRedrive(run: MapRun) {
+  let items = 0;
+  let executions = 0;
+  run.slots.forEach((c, i) => {
+    if (c?.status !== 'SUCCEEDED') return;
+    items += run.batches[i].indexes.length;
+    executions++;
+  });
+  run.items = {
+    ...run.items,
+    succeeded: items,
+    failed: 0,
+    aborted: 0,
+    pending: run.items.total - items,
+  };
+  run.executions = { ...run.executions, succeeded: executions, failed: 0, aborted: 0 };
 }
 
 /** A finished child execution as ResultWriter reports it (Transformation NONE). */
@@ -1000,7 +1175,7 @@ function childRecord(e: Execution): ChildRecord {
     ...(ok
       ? { Output: e.output ?? 'null', OutputDetails: { Included: true } }
       : { Error: e.error ?? 'States.Runtime', Cause: e.cause ?? '' }),
-    RedriveCount: 0,
+    RedriveCount: e.redriveCount,
     RedriveStatus: ok ? 'NOT_REDRIVABLE' : 'REDRIVABLE',
     ...(ok && { RedriveStatusReason: 'Execution is SUCCEEDED and cannot be redriven' }),
     StartDate: e.startDate.toISOString(),
