@@ -1,17 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as z from 'zod/mini';
-import { artifactKey, BranchIdSchema, FrameNotFoundError } from '../../contract/index.js';
+import { artifactKey, FrameNotFoundError } from '../../contract/index.js';
+import { type ThumbnailBranch, thumbnailKind } from '../../kinds/index.js';
 import { inputOptions, runFfmpeg } from '../shared/media.js';
 import type { BranchKind } from './kind.js';
 
-const ThumbnailBranchSchema = z.object({
-  id: BranchIdSchema,
-  kind: z.literal('thumbnail'),
-  atSec: z.number().check(z.nonnegative()),
-  width: z.int().check(z.positive()),
-});
-export type ThumbnailBranch = z.infer<typeof ThumbnailBranchSchema>;
+export type { ThumbnailBranch };
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 const pad2 = (i: number): string => String(i).padStart(2, '0');
@@ -39,9 +33,8 @@ const fileSize = async (path: string): Promise<number> =>
  * with FrameNotFoundError and the video ends PARTIAL, which tells the uploader
  * their request was wrong instead of silently dropping it.
  */
-export const thumbnail: BranchKind<typeof ThumbnailBranchSchema> = {
-  kind: 'thumbnail',
-  schema: ThumbnailBranchSchema,
+export const thumbnail: BranchKind<typeof thumbnailKind.schema> = {
+  ...thumbnailKind,
   plan(probe, config) {
     const n = config.thumbnailCount;
     const even = Array.from({ length: n }, (_, i) => ({
@@ -88,6 +81,4 @@ export const thumbnail: BranchKind<typeof ThumbnailBranchSchema> = {
     }
     return [{ key: thumbnailKey(videoId, branch.id), contentType: 'image/jpeg', path: out }];
   },
-  // Reads a few MB over HTTP and decodes one frame: small, short.
-  sizing: { memoryMiB: 1024, timeoutSeconds: 120, ephemeralStorageMiB: 512, usesFfmpeg: true },
 };

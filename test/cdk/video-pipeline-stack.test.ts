@@ -7,6 +7,8 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pascalCase, STATE_NAMES } from '../../contract/index.js';
+import { KINDS, SEGMENT_KIND } from '../../kinds/index.js';
 import { createPipelineApp, FanOutChecks } from '../../lib/index.js';
 import { resolveDefinition, synthVideoStack } from './synth.js';
 
@@ -19,6 +21,10 @@ beforeAll(() => {
 
 const resources = (type: string) => synth.template.findResources(type);
 const getAttArn = (v: unknown) => (v as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+/** Construct ids of the per-kind functions (one per registered kind). */
+const branchFunctionId = (kind: string) => `${pascalCase(kind)}Branch`;
+/** The functions that are not per kind: Probe, Plan, Aggregate, StartWorkflow, UploadAudit. */
+const PIPELINE_FUNCTIONS = 5;
 
 describe('security and synthesis gates', () => {
   it.each([
@@ -91,8 +97,10 @@ describe('checkov suppressions', () => {
     ).flatMap(([id, r]) =>
       (r.Metadata?.checkov?.skip ?? []).map((skip) => ({ resource: id, ...skip }))
     );
-    // Assess: 10 functions × 4, 11 log groups, 8 SSE-SQS queues, the access-log bucket.
-    expect(skips).toHaveLength(60);
+    // Assess: 4 per function (the pipeline's and one per kind), one per log group (each
+    // function's and the state machine's), 8 SSE-SQS queues, the access-log bucket.
+    const functions = PIPELINE_FUNCTIONS + KINDS.length;
+    expect(skips).toHaveLength(functions * 4 + (functions + 1) + 8 + 1);
     for (const skip of skips) {
       expect(skip.id).toMatch(/^CKV_AWS_\d+$/);
       expect(skip.comment.length).toBeGreaterThan(20);
@@ -246,16 +254,14 @@ describe('workflow', () => {
     const withLayer = Object.entries(resources('AWS::Lambda::Function')).filter(
       ([, f]) => f.Properties.Layers
     );
-    // Assess: Probe and the five branch kinds (each declares usesFfmpeg in its sizing).
+    // Assess: Probe and every kind that declares usesFfmpeg in its sizing.
     expect(layerIds).toHaveLength(1);
-    expect(withLayer.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
-      'MetadataBranch',
-      'Probe',
-      'RenditionBranch',
-      'RenditionFallbackBranch',
-      'RenditionSegmentBranch',
-      'ThumbnailBranch',
-    ]);
+    expect(withLayer.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(
+      [
+        'Probe',
+        ...KINDS.filter((k) => k.sizing.usesFfmpeg).map((k) => branchFunctionId(k.kind)),
+      ].sort()
+    );
     for (const [, fn] of withLayer) {
       expect(fn.Properties.Architectures).toEqual(['x86_64']);
       expect(fn.Properties.Layers).toEqual([{ Ref: layerIds[0] }]);
@@ -321,32 +327,38 @@ describe('workflow', () => {
     expect(segments.Catch).toEqual([
       { ErrorEquals: ['States.ALL'], ResultPath: '$.preFanOutFailure', Next: 'FanOut' },
     ]);
-    expect(segments.ItemProcessor.States.RunRenditionSegment?.Type).toBe('Task');
-    expect(segments.ItemProcessor.States.RunRenditionSegment?.TimeoutSeconds).toBeGreaterThan(0);
+    const segmentTask = segments.ItemProcessor.States[STATE_NAMES.runBranch(SEGMENT_KIND)];
+    expect(segmentTask?.Type).toBe('Task');
+    expect(segmentTask?.TimeoutSeconds).toBeGreaterThan(0);
     expect(asl.States.FanOut).toMatchObject({ Type: 'Map', MaxConcurrency: 10, Next: 'Aggregate' });
     const mapStates = (asl.States.FanOut.ItemProcessor as { States: typeof asl.States }).States;
     expect(mapStates.RouteBranch.Type).toBe('Choice');
     const taskStates = Object.entries({ ...asl.States, ...mapStates }).filter(
       ([, s]) => s.Type === 'Task'
     );
-    expect(taskStates.map(([name]) => name).sort()).toEqual([
-      'Aggregate',
-      'Plan',
-      'Probe',
-      'RunMetadata',
-      'RunRendition',
-      'RunThumbnail',
-    ]);
+    // One task per kind the FanOut routes; a fallback's task sits inside its Parallel.
+    const routed = KINDS.filter((k) => k.runBy === 'fan-out' && k.policy.fallbackFor === undefined);
+    expect(taskStates.map(([name]) => name).sort()).toEqual(
+      ['Aggregate', 'Plan', 'Probe', ...routed.map((k) => STATE_NAMES.runBranch(k.kind))].sort()
+    );
     for (const [, task] of taskStates) expect(task.TimeoutSeconds).toBeGreaterThan(0);
     expect(mapStates.BranchFailed.Type).toBe('Pass');
-    // A failed or timed-out rendition falls back inside its own iteration.
-    const fallBack = mapStates.FallBackToRenditionFallback as {
-      Type: string;
-      Branches: Array<{ StartAt: string; States: Record<string, { Type: string }> }>;
-    };
-    expect(fallBack.Type).toBe('Parallel');
-    expect(fallBack.Branches[0]?.StartAt).toBe('RunRenditionFallback');
-    expect(JSON.stringify(mapStates.RunRendition.Catch)).toContain('FallBackToRenditionFallback');
+    // A failed or timed-out origin falls back inside its own iteration.
+    const fallbacks = KINDS.flatMap((k) =>
+      k.policy.fallbackFor === undefined ? [] : [{ kind: k.kind, origin: k.policy.fallbackFor }]
+    );
+    expect(fallbacks.length).toBeGreaterThan(0);
+    for (const { kind, origin } of fallbacks) {
+      const fallBack = mapStates[STATE_NAMES.fallBack(kind)] as {
+        Type: string;
+        Branches: Array<{ StartAt: string; States: Record<string, { Type: string }> }>;
+      };
+      expect(fallBack.Type).toBe('Parallel');
+      expect(fallBack.Branches[0]?.StartAt).toBe(STATE_NAMES.runBranch(kind));
+      expect(JSON.stringify(mapStates[STATE_NAMES.runBranch(origin)]?.Catch)).toContain(
+        STATE_NAMES.fallBack(kind)
+      );
+    }
     expect(mapStates.UnknownBranchKind.Type).toBe('Pass');
     expect(asl).toHaveProperty('TimeoutSeconds', 7200);
     // Each step retries the pipeline's retryable errors by name.
@@ -443,15 +455,13 @@ describe('backpressure', () => {
         f.Properties.Environment.Variables.METRIC_TENANTS,
       ]);
     // Assess: lib/app.ts configures e2e-noisy; the branch workers, the aggregator and the starter.
-    expect(named.sort()).toEqual([
-      ['Aggregate', 'e2e-noisy'],
-      ['MetadataBranch', 'e2e-noisy'],
-      ['RenditionBranch', 'e2e-noisy'],
-      ['RenditionFallbackBranch', 'e2e-noisy'],
-      ['RenditionSegmentBranch', 'e2e-noisy'],
-      ['StartWorkflow', 'e2e-noisy'],
-      ['ThumbnailBranch', 'e2e-noisy'],
-    ]);
+    expect(named.sort()).toEqual(
+      [
+        ['Aggregate', 'e2e-noisy'],
+        ['StartWorkflow', 'e2e-noisy'],
+        ...KINDS.map((k) => [branchFunctionId(k.kind), 'e2e-noisy']),
+      ].sort()
+    );
   });
 
   it('refuses an invalid metric tenant at synth', () => {
@@ -735,13 +745,12 @@ describe('cost profile', () => {
       probe: { memoryMiB: 1024, architecture: 'x86_64' },
       plan: { memoryMiB: 256, architecture: 'arm64' },
       aggregate: { memoryMiB: 512, architecture: 'arm64' },
-      kinds: {
-        thumbnail: { memoryMiB: 1024, architecture: 'x86_64' },
-        rendition: { memoryMiB: 2048, architecture: 'x86_64' },
-        'rendition-fallback': { memoryMiB: 2048, architecture: 'x86_64' },
-        'rendition-segment': { memoryMiB: 2048, architecture: 'x86_64' },
-        metadata: { memoryMiB: 512, architecture: 'x86_64' },
-      },
+      kinds: Object.fromEntries(
+        KINDS.map(({ kind, sizing }) => [
+          kind,
+          { memoryMiB: sizing.memoryMiB, architecture: sizing.usesFfmpeg ? 'x86_64' : 'arm64' },
+        ])
+      ),
     });
     expect(aggregator?.Properties.MemorySize).toBe(profile.aggregate.memoryMiB);
   });
