@@ -11,7 +11,6 @@ export * from './layout.js';
 export * from './metadata.js';
 export * from './metrics.js';
 export * from './policy.js';
-export * from './prices.js';
 export * from './schemas.js';
 export * from './stack.js';
 export * from './state.js';

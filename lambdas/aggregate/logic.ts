@@ -12,7 +12,6 @@ import {
   branchRecordKey,
   branchRole,
   type CostProfile,
-  estimateCost,
   type FanOutCounts,
   type FanOutPolicy,
   fallbackOf,
@@ -30,12 +29,12 @@ import {
   redriveExecutionName,
   type VideoProcessedEvent,
   type VideoStatus,
-  videoUsage,
 } from '../../contract/index.js';
 import { logger, metrics } from '../shared/powertools.js';
 import { getJsonIfExists, putJson } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';
 import { emitTenantMetric, metricTenant } from '../shared/tenant-metrics.js';
+import { estimateCost, videoUsage } from './cost.js';
 
 /** Parallel S3 reads of branch records; enough to be fast, few enough not to trip SlowDown. */
 export const READ_CONCURRENCY = 16;
