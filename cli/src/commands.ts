@@ -5,10 +5,10 @@ import {
   CurrentPointerSchema,
   currentPointerKey,
   manifestKey,
-  mapLimit,
   OUTPUT_PREFIX,
   UPLOAD_PREFIX,
 } from '../../contract/index.js';
+import { mapLimit } from '../../shared/concurrency.js';
 import type { Clients } from './aws.js';
 import { CliError, type StackOutputs } from './config.js';
 import {

@@ -1,6 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
-import { mapLimit } from '../../contract/concurrency.js';
 import {
   type AggregateInput,
   type AggregateOutput,
@@ -30,6 +29,7 @@ import {
   type VideoProcessedEvent,
   type VideoStatus,
 } from '../../contract/index.js';
+import { mapLimit } from '../../shared/concurrency.js';
 import { logger, metrics } from '../shared/powertools.js';
 import { getJsonIfExists, putJson } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';

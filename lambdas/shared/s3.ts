@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { isNotFound, rethrowClassified } from '../../contract/aws-errors.js';
+import { isNotFound, rethrowClassified } from '../../shared/aws-errors.js';
 import { MULTIPART_PART_SIZE, type SourceObject } from '../../contract/index.js';
 import { tracer } from './powertools.js';
 

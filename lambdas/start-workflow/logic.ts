@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { rethrowClassified } from '../../contract/aws-errors.js';
+import { rethrowClassified } from '../../shared/aws-errors.js';
 import {
   extensionOf,
   METRIC_NAMES,

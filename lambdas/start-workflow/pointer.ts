@@ -1,5 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { isNotFound, rethrowClassified } from '../../contract/aws-errors.js';
+import { isNotFound, rethrowClassified } from '../../shared/aws-errors.js';
 import { TransientServiceError } from '../../contract/errors.js';
 import {
   type CurrentPointer,

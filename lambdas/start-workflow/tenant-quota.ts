@@ -1,5 +1,5 @@
 import { paginateListExecutions, type SFNClient } from '@aws-sdk/client-sfn';
-import { rethrowClassified } from '../../contract/aws-errors.js';
+import { rethrowClassified } from '../../shared/aws-errors.js';
 import {
   quotaOf,
   type TenantQuotas,
