@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { inputsHash, recordInputs, staleReason } from '../../local-runtime/src/freshness.js';
-import { startLocalRuntime } from '../../local-runtime/src/index.js';
-import { ROOT, synthesize } from '../../scripts/synth.js';
+import { ROOT, startLocalRuntime, synthesize } from '../../local-runtime/src/index.js';
 
 /**
  * The browser tests' target: the no-Docker local runtime on a random port

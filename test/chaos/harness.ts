@@ -11,8 +11,7 @@ import {
   manifestKey,
   videoIdFor,
 } from '../../contract/index.js';
-import { type LocalRuntime, startLocalRuntime } from '../../local-runtime/src/index.js';
-import { ROOT } from '../../scripts/synth.js';
+import { type LocalRuntime, ROOT, startLocalRuntime } from '../../local-runtime/src/index.js';
 
 /** A local runtime for one chaos file, its logs in .e2e/chaos-<name>.log, and clients on it. */
 export const startChaosRuntime = async (name: string, accountConcurrency?: number) => {

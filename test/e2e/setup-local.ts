@@ -2,8 +2,7 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startLocalRuntime } from '../../local-runtime/src/index.js';
-import { ROOT as root, synthesize } from '../../scripts/synth.js';
+import { ROOT as root, startLocalRuntime, synthesize } from '../../local-runtime/src/index.js';
 import { OBSERVATIONS_DIR, runIdOf, startObservations } from './observations.js';
 
 /**

@@ -1,9 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import { resolve } from 'node:path';
 
-import { REPO_ROOT } from './project.js';
-
-/** The repository root, where cdk.json and cdk.out live. */
-export const ROOT = REPO_ROOT;
+/**
+ * The repository root, where cdk.json and cdk.out live (the package root, two
+ * levels above this file). Computed here so the runtime imports nothing from
+ * the app or the tools around it.
+ */
+export const ROOT = resolve(import.meta.dirname, '..', '..');
 
 /**
  * `cdk synth` with the pinned CLI, output shown, into ROOT/cdk.out: the one
