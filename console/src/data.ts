@@ -5,15 +5,19 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   type AwsOptions,
+  CliError,
   type Clients,
+  collectList,
+  describeExecution,
   effectiveEndpoint,
+  executionArnFor,
+  isLocalEndpoint,
+  readHistory,
+  readManifest,
   resolveRegion,
+  type StackOutputs,
   useLocalTestCredentials,
-} from '../../cli/src/aws.js';
-import { collectList } from '../../cli/src/commands.js';
-import { CliError, isLocalEndpoint, type StackOutputs } from '../../cli/src/config.js';
-import { readHistory } from '../../cli/src/history.js';
-import { describeExecution, executionArnFor, readManifest } from '../../cli/src/watch.js';
+} from '../../cli/src/index.js';
 import { type Manifest, outputPrefix } from '../../contract/index.js';
 import { type Timeline, timelineFromHistory } from './timeline.js';
 

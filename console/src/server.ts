@@ -4,14 +4,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { describeError, isNotFound } from '../../cli/src/aws.js';
-import { CliError } from '../../cli/src/config.js';
 import {
+  CliError,
   checkReachable,
+  describeError,
+  isNotFound,
   parseThumbnailTimesOption,
   resolveUploadKey,
   uploadVideo,
-} from '../../cli/src/upload.js';
+} from '../../cli/src/index.js';
 import type { Assets } from './assets.js';
 import {
   getArtifact,
