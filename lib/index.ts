@@ -7,6 +7,7 @@ export {
   cdkJsonContext,
   createPipelineApp,
   type PipelineAppOptions,
+  TENANT_QUOTAS_CONTEXT,
 } from './app.js';
 export {
   SECURE_BUCKET_DEFAULTS,

@@ -12,7 +12,11 @@ export const ROOT = resolve(import.meta.dirname, '..', '..');
  * `cdk synth` with the pinned CLI, output shown, into ROOT/cdk.out: the one
  * assembly the local runtime, LocalStack and AWS all run.
  */
-export const synthesize = (): void => {
-  const res = spawnSync('npx', ['cdk', 'synth', '--quiet'], { cwd: ROOT, stdio: 'inherit' });
+export const synthesize = (context: Readonly<Record<string, string>> = {}): void => {
+  const contextArgs = Object.entries(context).flatMap(([k, v]) => ['--context', `${k}=${v}`]);
+  const res = spawnSync('npx', ['cdk', 'synth', '--quiet', ...contextArgs], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
   if (res.status !== 0) throw new Error(`cdk synth failed (exit ${res.status})`);
 };

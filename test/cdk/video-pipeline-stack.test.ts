@@ -9,7 +9,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pascalCase, STATE_NAMES } from '../../contract/index.js';
 import { KINDS, SEGMENT_KIND } from '../../kinds/index.js';
-import { createPipelineApp, FanOutChecks } from '../../lib/index.js';
+import { createPipelineApp, FanOutChecks, TENANT_QUOTAS_CONTEXT } from '../../lib/index.js';
 import { resolveDefinition, synthVideoStack } from './synth.js';
 
 let synth: ReturnType<typeof synthVideoStack>;
@@ -435,33 +435,50 @@ describe('backpressure', () => {
     });
   });
 
-  it("passes the app's tenant quotas to the starter as TENANT_QUOTAS", () => {
-    // Assess: lib/app.ts holds the e2e suite's noisy tenant to 3, everyone else to 10.
-    synth.template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: Match.objectLike({
-          TENANT_QUOTAS: '{"default":10,"tenants":{"e2e-noisy":3}}',
-        }),
-      },
-    });
+  it('sets no tenant quotas and names no metric tenants in the production app', () => {
+    // Act
+    const tenantVars = Object.values(resources('AWS::Lambda::Function')).flatMap((f) =>
+      Object.keys(f.Properties.Environment?.Variables ?? {}).filter(
+        (v) => v === 'TENANT_QUOTAS' || v === 'METRIC_TENANTS'
+      )
+    );
+    // Assess: test tenants (the e2e suite's) come only through context (test/e2e/stack-context.ts).
+    expect(tenantVars).toEqual([]);
   });
 
-  it('names the quota tenants in the metrics: METRIC_TENANTS on every function that emits per-tenant metrics', () => {
+  it('takes tenant quotas from context: TENANT_QUOTAS on the starter, METRIC_TENANTS on every function that emits per-tenant metrics', () => {
+    // Prepare
+    const quotas = { default: 10, tenants: { 'noisy-neighbour': 3 } };
+
     // Act
-    const named = Object.entries(resources('AWS::Lambda::Function'))
+    const withQuotas = synthVideoStack({}, { [TENANT_QUOTAS_CONTEXT]: JSON.stringify(quotas) });
+
+    // Assess: the starter enforces them; the branch workers, the aggregator and the starter name them.
+    withQuotas.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ TENANT_QUOTAS: JSON.stringify(quotas) }),
+      },
+    });
+    const named = Object.entries(withQuotas.template.findResources('AWS::Lambda::Function'))
       .filter(([, f]) => f.Properties.Environment?.Variables?.METRIC_TENANTS !== undefined)
       .map(([id, f]) => [
         id.replace(/[0-9A-F]{8}$/, ''),
         f.Properties.Environment.Variables.METRIC_TENANTS,
       ]);
-    // Assess: lib/app.ts configures e2e-noisy; the branch workers, the aggregator and the starter.
     expect(named.sort()).toEqual(
       [
-        ['Aggregate', 'e2e-noisy'],
-        ['StartWorkflow', 'e2e-noisy'],
-        ...KINDS.map((k) => [branchFunctionId(k.kind), 'e2e-noisy']),
+        ['Aggregate', 'noisy-neighbour'],
+        ['StartWorkflow', 'noisy-neighbour'],
+        ...KINDS.map((k) => [branchFunctionId(k.kind), 'noisy-neighbour']),
       ].sort()
     );
+  });
+
+  it('refuses a tenant-quotas context that is not JSON', () => {
+    // Act
+    const act = () => synthVideoStack({}, { [TENANT_QUOTAS_CONTEXT]: '{default: 10' });
+    // Assess
+    expect(act).toThrow(`context ${TENANT_QUOTAS_CONTEXT} is not JSON`);
   });
 
   it('refuses an invalid metric tenant at synth', () => {

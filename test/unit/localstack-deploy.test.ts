@@ -95,6 +95,7 @@ describe('localstack:deploy options', () => {
     const o = defaultOptions([], {});
     // Assess
     expect(o).toEqual({
+      context: {},
       endpoint: 'http://127.0.0.1:4566',
       region: 'us-east-1',
       outputsFile: '.localstack/outputs.json',
@@ -113,6 +114,7 @@ describe('localstack:deploy options', () => {
     });
     // Assess
     expect(o).toEqual({
+      context: {},
       endpoint: 'http://127.0.0.1:4599',
       region: 'eu-west-1',
       outputsFile: 'elsewhere/outputs.json',
@@ -141,6 +143,17 @@ describe('localstack:deploy options', () => {
     expect(args.slice(0, 2)).toEqual(['cdk', 'synth']);
     expect(args[args.indexOf('--output') + 1]).toBe('private.out');
     for (const a of args) expect(a).not.toMatch(/^(-c|--context)$/);
+  });
+
+  it('passes each --context key=value to the synth, and refuses one without a key', () => {
+    // Prepare
+    const quotas = '{"default":10,"tenants":{"e2e-noisy":3}}';
+    const o = defaultOptions(['--context', `pipeline:tenantQuotas=${quotas}`], {});
+    // Act
+    const args = synthArgs(o);
+    // Assess
+    expect(args.slice(-2)).toEqual(['--context', `pipeline:tenantQuotas=${quotas}`]);
+    expect(() => defaultOptions(['--context', '=x'], {})).toThrow('is not key=value');
   });
 
   it('points the SDK at LocalStack with test credentials and drops real profile credentials', () => {
