@@ -31,4 +31,3 @@ export const DEFAULT_PLAN_CONFIG: PlanConfig = {
   maxSegments: 120,
   maxSegmentSec: 300,
 };
-

@@ -23,7 +23,10 @@ export const chainFailedState = (kind: string, isFallback: boolean): string =>
 /** Per video with segments: the Distributed Map, then one task state per segment (a child execution each). */
 export const segmentStates = (segmentKind: string, segments: number): string[] =>
   segments > 0
-    ? [STATE_NAMES.segments, ...Array.from({ length: segments }, () => STATE_NAMES.runBranch(segmentKind))]
+    ? [
+        STATE_NAMES.segments,
+        ...Array.from({ length: segments }, () => STATE_NAMES.runBranch(segmentKind)),
+      ]
     : [];
 
 /**

@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { isNotFound, rethrowClassified } from '../../shared/aws-errors.js';
 import { MULTIPART_PART_SIZE, type SourceObject } from '../../contract/index.js';
+import { isNotFound, rethrowClassified } from '../../shared/aws-errors.js';
 import { tracer } from './powertools.js';
 
 /** One client per process, reused across warm invocations; traced when X-Ray is on (a no-op elsewhere). */

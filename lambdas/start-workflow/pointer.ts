@@ -1,5 +1,4 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { isNotFound, rethrowClassified } from '../../shared/aws-errors.js';
 import { TransientServiceError } from '../../contract/errors.js';
 import {
   type CurrentPointer,
@@ -7,6 +6,7 @@ import {
   compareSequencers,
   currentPointerKey,
 } from '../../contract/index.js';
+import { isNotFound, rethrowClassified } from '../../shared/aws-errors.js';
 
 /**
  * "The latest upload wins": is `candidate` a newer upload of the same key than
