@@ -70,8 +70,8 @@ module.exports = {
       severity: 'error',
       comment:
         'The production app (bin/, lib/) and the deployed code (lambdas/) never import tests, ' +
-        'test fixtures or benchmarks: test configuration reaches a stack only as context ' +
-        '(test/e2e/stack-context.ts).',
+        'test fixtures or benchmarks: test configuration reaches a stack only through its own ' +
+        'app entry (test/e2e/app.ts).',
       from: { path: '^(lib|bin|lambdas|kinds|contract|shared)/' },
       to: { path: '^(test|fixtures|bench)/' },
     },

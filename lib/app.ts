@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
-import { STACK_NAME, type TenantQuotas } from '../contract/index.js';
+import { STACK_NAME } from '../contract/index.js';
 import { FanOutChecks } from './nag/fan-out-checks.js';
 import { PROJECT_ROOT } from './project-root.js';
 import { VideoPipelineStack, type VideoPipelineStackProps } from './stacks/video-pipeline-stack.js';
@@ -29,27 +29,6 @@ export const applyNagPacks = (scope: IConstruct): void => {
   );
 };
 
-/**
- * Context key of per-tenant quotas (the stack's `tenantQuotas`, as JSON), e.g.
- * `cdk synth --context pipeline:tenantQuotas='{"default":5,"tenants":{"acme":20}}'`.
- * The production app sets none; the e2e suite sets its noisy tenant's quota
- * this way (test/e2e/stack-context.ts), so test configuration never reaches
- * a deployed stack unless asked for.
- */
-export const TENANT_QUOTAS_CONTEXT = 'pipeline:tenantQuotas';
-
-/** The tenant quotas in the app's context (a JSON string from the CLI, or an object), if any. */
-const tenantQuotasFromContext = (app: App): TenantQuotas | undefined => {
-  const raw: unknown = app.node.tryGetContext(TENANT_QUOTAS_CONTEXT);
-  if (raw === undefined) return undefined;
-  if (typeof raw !== 'string') return raw as TenantQuotas;
-  try {
-    return JSON.parse(raw) as TenantQuotas;
-  } catch (err) {
-    throw new Error(`context ${TENANT_QUOTAS_CONTEXT} is not JSON: ${(err as Error).message}`);
-  }
-};
-
 export interface PipelineAppOptions {
   /** @default - the CDK CLI's output directory (cdk.out), or a temporary one outside the CLI */
   readonly outdir?: string;
@@ -67,13 +46,10 @@ export const createPipelineApp = (
     outdir: options.outdir,
     context: { ...cdkJsonContext(), ...options.context },
   });
-  const tenantQuotas = tenantQuotasFromContext(app);
   // No env: the stack stays account/region agnostic so `cdk synth` works offline.
   const stack = new VideoPipelineStack(app, STACK_NAME, {
     description:
       'serverless-fan-out-fan-in: S3 → SNS/SQS → Step Functions Map → aggregator (video pipeline)',
-    // Validated by the stack (tenantQuotasProblem), like the prop.
-    ...(tenantQuotas !== undefined && { tenantQuotas }),
     ...options.stackProps,
   });
   applyNagPacks(app);

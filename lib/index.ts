@@ -7,7 +7,6 @@ export {
   cdkJsonContext,
   createPipelineApp,
   type PipelineAppOptions,
-  TENANT_QUOTAS_CONTEXT,
 } from './app.js';
 export {
   SECURE_BUCKET_DEFAULTS,

@@ -12,9 +12,9 @@ export const ROOT = resolve(import.meta.dirname, '..', '..');
  * `cdk synth` with the pinned CLI, output shown, into ROOT/cdk.out: the one
  * assembly the local runtime, LocalStack and AWS all run.
  */
-export const synthesize = (context: Readonly<Record<string, string>> = {}): void => {
-  const contextArgs = Object.entries(context).flatMap(([k, v]) => ['--context', `${k}=${v}`]);
-  const res = spawnSync('npx', ['cdk', 'synth', '--quiet', ...contextArgs], {
+export const synthesize = ({ app }: { app?: string } = {}): void => {
+  const appArgs = app === undefined ? [] : ['--app', app];
+  const res = spawnSync('npx', ['cdk', 'synth', '--quiet', ...appArgs], {
     cwd: ROOT,
     stdio: 'inherit',
   });

@@ -15,8 +15,8 @@ export interface DeployOptions {
   readonly reuseAssembly: boolean;
   /** Cloud assembly directory, relative to the repo root. */
   readonly assemblyDir: string;
-  /** `--context key=value` pairs for the synth (e.g. the e2e suite's tenant quotas). @default - none */
-  readonly context?: Readonly<Record<string, string>>;
+  /** `--app` command of the synth (e.g. the e2e suite's app). @default - cdk.json's (bin/app.ts) */
+  readonly app?: string;
 }
 
 /**
@@ -32,7 +32,7 @@ export const defaultOptions = (
     options: {
       'reuse-assembly': { type: 'boolean', default: false },
       region: { type: 'string' },
-      context: { type: 'string', multiple: true },
+      app: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -40,14 +40,8 @@ export const defaultOptions = (
   if (values.region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(values.region)) {
     throw new Error(`--region ${JSON.stringify(values.region)} is not an AWS region name`);
   }
-  const context: Record<string, string> = {};
-  for (const pair of values.context ?? []) {
-    const at = pair.indexOf('=');
-    if (at < 1) throw new Error(`--context ${JSON.stringify(pair)} is not key=value`);
-    context[pair.slice(0, at)] = pair.slice(at + 1);
-  }
   return {
-    context,
+    ...(values.app !== undefined && { app: values.app }),
     endpoint: (env.LOCALSTACK_ENDPOINT ?? DEFAULT_ENDPOINT).replace(/\/+$/, ''),
     region: values.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     outputsFile: env.LOCALSTACK_OUTPUTS_FILE ?? DEFAULT_OUTPUTS_FILE,
@@ -68,7 +62,7 @@ export const synthArgs = (o: DeployOptions): string[] => [
   '--output',
   o.assemblyDir,
   '--no-notices',
-  ...Object.entries(o.context ?? {}).flatMap(([k, v]) => ['--context', `${k}=${v}`]),
+  ...(o.app === undefined ? [] : ['--app', o.app]),
 ];
 
 /**

@@ -6,12 +6,9 @@ import { createPipelineApp } from '../../lib/app.js';
 import type { VideoPipelineStackProps } from '../../lib/stacks/video-pipeline-stack.js';
 
 /** Synthesizes the real stack through bin/app.ts's factory (flags, nag packs and all). */
-export const synthVideoStack = (
-  stackProps: VideoPipelineStackProps = {},
-  context: Record<string, string> = {}
-) => {
+export const synthVideoStack = (stackProps: VideoPipelineStackProps = {}) => {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-test-'));
-  const { app, stack } = createPipelineApp({ outdir, stackProps, context });
+  const { app, stack } = createPipelineApp({ outdir, stackProps });
   const assembly = app.synth();
   const template = Template.fromJSON(
     JSON.parse(

@@ -9,7 +9,7 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { pascalCase, STATE_NAMES } from '../../contract/index.js';
 import { KINDS, SEGMENT_KIND } from '../../kinds/index.js';
-import { createPipelineApp, FanOutChecks, TENANT_QUOTAS_CONTEXT } from '../../lib/index.js';
+import { createPipelineApp, FanOutChecks } from '../../lib/index.js';
 import { resolveDefinition, synthVideoStack } from './synth.js';
 
 let synth: ReturnType<typeof synthVideoStack>;
@@ -442,16 +442,16 @@ describe('backpressure', () => {
         (v) => v === 'TENANT_QUOTAS' || v === 'METRIC_TENANTS'
       )
     );
-    // Assess: test tenants (the e2e suite's) come only through context (test/e2e/stack-context.ts).
+    // Assess: test tenants (the e2e suite's) come only from its own app entry (test/e2e/app.ts).
     expect(tenantVars).toEqual([]);
   });
 
-  it('takes tenant quotas from context: TENANT_QUOTAS on the starter, METRIC_TENANTS on every function that emits per-tenant metrics', () => {
+  it('passes tenantQuotas to the starter as TENANT_QUOTAS and names their tenants in METRIC_TENANTS on every function that emits per-tenant metrics', () => {
     // Prepare
     const quotas = { default: 10, tenants: { 'noisy-neighbour': 3 } };
 
     // Act
-    const withQuotas = synthVideoStack({}, { [TENANT_QUOTAS_CONTEXT]: JSON.stringify(quotas) });
+    const withQuotas = synthVideoStack({ tenantQuotas: quotas });
 
     // Assess: the starter enforces them; the branch workers, the aggregator and the starter name them.
     withQuotas.template.hasResourceProperties('AWS::Lambda::Function', {
@@ -472,13 +472,6 @@ describe('backpressure', () => {
         ...KINDS.map((k) => [branchFunctionId(k.kind), 'noisy-neighbour']),
       ].sort()
     );
-  });
-
-  it('refuses a tenant-quotas context that is not JSON', () => {
-    // Act
-    const act = () => synthVideoStack({}, { [TENANT_QUOTAS_CONTEXT]: '{default: 10' });
-    // Assess
-    expect(act).toThrow(`context ${TENANT_QUOTAS_CONTEXT} is not JSON`);
   });
 
   it('refuses an invalid metric tenant at synth', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { ROOT as root, startLocalRuntime, synthesize } from '../../local-runtime/src/index.js';
 import { OBSERVATIONS_DIR, runIdOf, startObservations } from './observations.js';
-import { E2E_CONTEXT } from './stack-context.js';
+import { E2E_APP } from './stack-config.js';
 
 /**
  * Starts the no-Docker local runtime on a random port from the same cloud
@@ -14,7 +14,7 @@ import { E2E_CONTEXT } from './stack-context.js';
 export default async function setup(project: TestProject) {
   const assemblyDir = join(root, 'cdk.out');
   if (process.env.E2E_SKIP_SYNTH !== '1' || !existsSync(assemblyDir)) {
-    synthesize(E2E_CONTEXT);
+    synthesize({ app: E2E_APP });
   }
   // Function logs go to a file: the test output should show cases, not log lines.
   mkdirSync(join(root, '.e2e'), { recursive: true });

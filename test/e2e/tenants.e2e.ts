@@ -4,11 +4,11 @@ import { DescribeExecutionCommand, type DescribeExecutionOutput } from '@aws-sdk
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Manifest, ManifestSchema, manifestKey, videoIdFor } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
-import { E2E_TENANT_QUOTAS } from './stack-context.js';
+import { E2E_TENANT_QUOTAS } from './stack-config.js';
 import { clientsFor, readOutputs } from './target.js';
 
 /**
- * Tenant quotas end to end: the suite's stack (stack-context.ts) holds tenant
+ * Tenant quotas end to end: the suite's app (test/e2e/app.ts) holds tenant
  * `e2e-noisy` to 3 running workflows. It uploads 10 videos at the same time
  * as `e2e-quiet` uploads 1; the quiet tenant's video must not wait for all of
  * the noisy tenant's, and every video must end COMPLETE.

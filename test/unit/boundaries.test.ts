@@ -70,8 +70,8 @@ describe('import boundaries', () => {
       'kinds/k.ts': ['../lambdas/handler.js'],
       'shared/h.ts': ['../lib/stack.js'],
       'lib/stack.ts': ['../lambdas/handler.js'],
-      'bin/app.ts': ['../test/e2e/stack-context.js'],
-      'test/e2e/stack-context.ts': [],
+      'bin/app.ts': ['../test/e2e/stack-config.js'],
+      'test/e2e/stack-config.ts': [],
       'lambdas/handler.ts': ['../cli/src/aws.js'],
       'cli/src/aws.ts': [],
       'console/src/data.ts': ['../../cli/src/aws.js'],
@@ -96,7 +96,7 @@ describe('import boundaries', () => {
         {
           rule: 'production-app-has-no-test-configuration',
           from: 'bin/app.ts',
-          to: 'test/e2e/stack-context.ts',
+          to: 'test/e2e/stack-config.ts',
         },
         { rule: 'handlers-not-to-tools', from: 'lambdas/handler.ts', to: 'cli/src/aws.ts' },
         {
@@ -140,7 +140,7 @@ describe('import boundaries', () => {
       'local-runtime/src/model.ts': [],
       'local-runtime/src/index.ts': ['./model.js'],
       'scripts/demo.ts': ['../local-runtime/src/index.js'],
-      'test/e2e/stack-context.ts': ['../../lib/stack.js'],
+      'test/e2e/stack-config.ts': ['../../lib/stack.js'],
     });
 
     // Act

@@ -95,7 +95,6 @@ describe('localstack:deploy options', () => {
     const o = defaultOptions([], {});
     // Assess
     expect(o).toEqual({
-      context: {},
       endpoint: 'http://127.0.0.1:4566',
       region: 'us-east-1',
       outputsFile: '.localstack/outputs.json',
@@ -114,7 +113,6 @@ describe('localstack:deploy options', () => {
     });
     // Assess
     expect(o).toEqual({
-      context: {},
       endpoint: 'http://127.0.0.1:4599',
       region: 'eu-west-1',
       outputsFile: 'elsewhere/outputs.json',
@@ -145,15 +143,14 @@ describe('localstack:deploy options', () => {
     for (const a of args) expect(a).not.toMatch(/^(-c|--context)$/);
   });
 
-  it('passes each --context key=value to the synth, and refuses one without a key', () => {
+  it("synthesizes the app given with --app (the e2e suite's), cdk.json's otherwise", () => {
     // Prepare
-    const quotas = '{"default":10,"tenants":{"e2e-noisy":3}}';
-    const o = defaultOptions(['--context', `pipeline:tenantQuotas=${quotas}`], {});
+    const o = defaultOptions(['--app', 'npx tsx test/e2e/app.ts'], {});
     // Act
     const args = synthArgs(o);
     // Assess
-    expect(args.slice(-2)).toEqual(['--context', `pipeline:tenantQuotas=${quotas}`]);
-    expect(() => defaultOptions(['--context', '=x'], {})).toThrow('is not key=value');
+    expect(args.slice(-2)).toEqual(['--app', 'npx tsx test/e2e/app.ts']);
+    expect(synthArgs(defaultOptions([], {}))).not.toContain('--app');
   });
 
   it('points the SDK at LocalStack with test credentials and drops real profile credentials', () => {
