@@ -11,7 +11,6 @@ import { metadata } from './metadata.js';
 import { rendition, renditionFallback } from './rendition.js';
 import { renditionSegment } from './rendition-segment.js';
 import { thumbnail } from './thumbnail.js';
-import { waveform } from './waveform.js';
 
 export {
   type AnyBranch,
@@ -30,7 +29,6 @@ export const BRANCH_KINDS = [
   metadata,
   renditionFallback,
   renditionSegment,
-  waveform,
 ] as const;
 
 /** The handlers must match the descriptors one to one: a kind without its code fails at load. */
