@@ -1,5 +1,5 @@
 /**
- * The branch kinds, described once (kinds/README in descriptor.ts): pure,
+ * The branch kinds, described once (see descriptor.ts): pure,
  * import-safe data every part of the project reads. Imports only contract/.
  */
 export * from './descriptor.js';
