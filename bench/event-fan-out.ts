@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mapLimit } from '../contract/concurrency.js';
 import { silentLogger, startLocalRuntime } from '../local-runtime/src/index.js';
+import { mapLimit } from '../shared/concurrency.js';
 import { type EventFanOutScenario, synthEventFanOutApp } from './fixtures/event-fanout-app.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };

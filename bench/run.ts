@@ -32,8 +32,12 @@ import { ManifestSchema, manifestKey, STACK_NAME, videoIdFor } from '../contract
 import { makeClip, useMediaTools } from '../fixtures/media.js';
 import { DEFAULT_PLAN_CONFIG, kindOf, planBranches } from '../lambdas/branch-kinds/index.js';
 import { probeFile } from '../lambdas/probe/logic.js';
-import { silentLogger, startLocalRuntime } from '../local-runtime/src/index.js';
-import { ROOT as root, synthesize } from '../scripts/synth.js';
+import {
+  ROOT as root,
+  silentLogger,
+  startLocalRuntime,
+  synthesize,
+} from '../local-runtime/src/index.js';
 import { measureBundles } from './bundles.js';
 import { benchDistributedMap } from './distributed-map.js';
 import { benchEventFanOut } from './event-fan-out.js';

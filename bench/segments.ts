@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mapLimit } from '../contract/concurrency.js';
 import { makeClip, useMediaTools } from '../fixtures/media.js';
 import {
   DEFAULT_PLAN_CONFIG,
@@ -12,6 +11,7 @@ import {
   rendition,
 } from '../lambdas/branch-kinds/index.js';
 import { probeFile } from '../lambdas/probe/logic.js';
+import { mapLimit } from '../shared/concurrency.js';
 
 /**
  * Bench (seg): segment-parallel against single-run on the same generated 1080p

@@ -3,15 +3,12 @@
  * names, error names, upload metadata keys and the stack name. The Lambdas,
  * the constructs, the CLI and the tools all import from here.
  */
-export * from './aws-errors.js';
-export * from './concurrency.js';
 export * from './cost.js';
 export * from './errors.js';
 export * from './layout.js';
 export * from './metadata.js';
 export * from './metrics.js';
 export * from './policy.js';
-export * from './prices.js';
 export * from './schemas.js';
 export * from './stack.js';
 export * from './state.js';

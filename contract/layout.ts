@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { SourceObject } from './schemas.js';
 
 /**
  * The published S3 layout. Uploads land under `uploads/[<tenant>/]…`; everything
@@ -47,9 +46,17 @@ export const auditKey = (videoId: string): string => `${AUDIT_PREFIX}${videoId}.
 export const branchRecordKey = (videoId: string, branchId: string): string =>
   artifactKey(videoId, `_work/branches/${branchId}.json`);
 
-/** The identity S3 gives one object version (ETag when the bucket is unversioned). */
-export const versionIdentity = (source: SourceObject): string =>
-  `${source.bucket}/${source.key}#${source.versionId ?? source.etag ?? ''}`;
+/**
+ * The identity S3 gives one object version (ETag when the bucket is unversioned).
+ * Takes the SourceObject's fields structurally: the layout is the bottom of the
+ * contract (tenant.ts and schemas.ts build on it), so it imports none of it.
+ */
+export const versionIdentity = (source: {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId?: string | undefined;
+  readonly etag?: string | undefined;
+}): string => `${source.bucket}/${source.key}#${source.versionId ?? source.etag ?? ''}`;
 
 /**
  * The per-source-key pointer: which videoId is current for one `bucket/key`.

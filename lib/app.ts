@@ -29,14 +29,6 @@ export const applyNagPacks = (scope: IConstruct): void => {
   );
 };
 
-/**
- * The deployed app's tenant quotas. Every tenant may use the whole global
- * bound (maxRunningWorkflows, 10) except `e2e-noisy`, the e2e suite's noisy
- * tenant (test/e2e/tenants.e2e.ts), held to 3 so the same stack the suite
- * deploys on every target shows a tenant over quota.
- */
-export const DEFAULT_TENANT_QUOTAS = { default: 10, tenants: { 'e2e-noisy': 3 } } as const;
-
 export interface PipelineAppOptions {
   /** @default - the CDK CLI's output directory (cdk.out), or a temporary one outside the CLI */
   readonly outdir?: string;
@@ -58,7 +50,6 @@ export const createPipelineApp = (
   const stack = new VideoPipelineStack(app, STACK_NAME, {
     description:
       'serverless-fan-out-fan-in: S3 → SNS/SQS → Step Functions Map → aggregator (video pipeline)',
-    tenantQuotas: DEFAULT_TENANT_QUOTAS,
     ...options.stackProps,
   });
   applyNagPacks(app);

@@ -27,9 +27,8 @@ import {
   tenantOfKey,
 } from '../contract/index.js';
 import { cleanupMedia, makeClip } from '../fixtures/media.js';
-import { type Logger, startLocalRuntime } from '../local-runtime/src/index.js';
+import { type Logger, ROOT as root, startLocalRuntime } from '../local-runtime/src/index.js';
 import { fallbackNotice, fetchFfmpegBuild } from './fetch-ffmpeg.js';
-import { ROOT as root } from './synth.js';
 
 const assemblyDir = join(root, 'cdk.out');
 const stackName = STACK_NAME;

@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../lib/project-root.js';
 export const REPO_ROOT = PROJECT_ROOT;
 
 /** The account id both emulators (the local runtime and LocalStack) report. */
-export const EMULATOR_ACCOUNT_ID = '000000000000';
+export { EMULATOR_ACCOUNT_ID } from '../local-runtime/src/index.js';
 
 /**
  * The LocalStack release this project is tested with: the last one that runs

@@ -1,7 +1,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { ROOT } from '../local-runtime/src/index.js';
 import { type FetchResult, fallbackNotice, fetchFfmpegBuild } from '../scripts/fetch-ffmpeg.js';
-import { ROOT } from '../scripts/synth.js';
 
 /**
  * First global setup of every project: fetches the pinned ffmpeg/ffprobe the

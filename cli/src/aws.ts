@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { isNotFound as isAwsNotFound } from '../../contract/index.js';
+import { isNotFound as isAwsNotFound } from '../../shared/aws-errors.js';
 import { CliError, isLocalEndpoint, regionOfArn } from './config.js';
 
 export interface AwsOptions {

@@ -5,11 +5,11 @@ import {
   currentPointerKey,
   isVideoFolder,
   manifestKey,
-  mapLimit,
   OUTPUT_PREFIX,
   UPLOAD_PREFIX,
   videoIdOfExecution,
 } from '../../contract/index.js';
+import { mapLimit } from '../../shared/concurrency.js';
 import type { Clients } from './aws.js';
 import { CliError, type StackOutputs } from './config.js';
 import { fetchEmfRecords, metricsView, renderMetricsView } from './metrics.js';

@@ -14,6 +14,7 @@ import {
   STATE_NAMES,
   StateErrorSchema,
 } from '../../contract/index.js';
+import { branchStates } from '../../kinds/index.js';
 import { CliError } from './config.js';
 
 /**
@@ -175,21 +176,15 @@ export const progressFromHistory = (events: readonly HistoryEvent[]): HistoryPro
         `the output of ${PLAN_STATE}`
       );
       plan = output.plan.branches;
-      const fallbackKinds = Object.entries(output.policy?.kinds ?? {})
-        .filter(([, p]) => p.fallbackFor !== undefined)
-        .map(([kind]) => kind);
-      runStates = new Set([
-        ...plan.map((b) => STATE_NAMES.runBranch(b.kind)),
-        ...fallbackKinds.map((k) => STATE_NAMES.runBranch(k)),
-      ]);
-      endStates = new Set([
-        ...endStates,
-        ...runStates,
-        ...fallbackKinds.map((k) => STATE_NAMES.fallbackFailed(k)),
-        ...Object.entries(output.policy?.kinds ?? {})
-          .filter(([, p]) => p.fallbackFor !== undefined)
-          .map(([, p]) => STATE_NAMES.fellBack(p.fallbackFor ?? '')),
-      ]);
+      const fallbacks = Object.entries(output.policy?.kinds ?? {}).flatMap(([kind, p]) =>
+        p.fallbackFor === undefined ? [] : [{ kind, origin: p.fallbackFor }]
+      );
+      const states = branchStates(
+        plan.map((b) => b.kind),
+        fallbacks
+      );
+      runStates = states.tasks;
+      endStates = new Set([...endStates, ...states.refs]);
       continue;
     }
     if (!endStates.has(exited.name)) continue;

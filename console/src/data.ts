@@ -6,14 +6,17 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   type AwsOptions,
   type Clients,
+  collectList,
+  describeExecution,
   effectiveEndpoint,
+  executionArnFor,
+  isLocalEndpoint,
+  readHistory,
+  readManifest,
   resolveRegion,
+  type StackOutputs,
   useLocalTestCredentials,
-} from '../../cli/src/aws.js';
-import { collectList } from '../../cli/src/commands.js';
-import { isLocalEndpoint, type StackOutputs } from '../../cli/src/config.js';
-import { readHistory } from '../../cli/src/history.js';
-import { describeExecution, executionArnFor, readManifest } from '../../cli/src/watch.js';
+} from '../../cli/src/index.js';
 import type { Manifest } from '../../contract/index.js';
 import { NotFoundError } from './errors.js';
 import { checkArtifactKey, checkVideoId } from './keys.js';

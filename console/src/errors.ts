@@ -1,4 +1,4 @@
-import { CliError } from '../../cli/src/config.js';
+import { CliError } from '../../cli/src/index.js';
 
 /** A video, execution or artifact the console does not know (or may not show): HTTP 404. */
 export class NotFoundError extends CliError {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { describeError, effectiveEndpoint } from '../../cli/src/aws.js';
+import { describeError, effectiveEndpoint } from '../../cli/src/index.js';
 import { type ConsoleOptions, startConsole } from './start.js';
 
 /**

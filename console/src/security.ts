@@ -1,7 +1,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { networkInterfaces } from 'node:os';
-import { CliError } from '../../cli/src/config.js';
+import { CliError } from '../../cli/src/index.js';
 import {
   allowedHosts,
   type LocalHttpPolicy,

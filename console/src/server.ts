@@ -5,14 +5,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { describeError, isNotFound } from '../../cli/src/aws.js';
-import { CliError } from '../../cli/src/config.js';
 import {
+  CliError,
   checkReachable,
+  describeError,
+  isNotFound,
   parseThumbnailTimesOption,
   resolveUploadKey,
   uploadVideo,
-} from '../../cli/src/upload.js';
+} from '../../cli/src/index.js';
 import { extensionOf } from '../../contract/index.js';
 import {
   checkLocalRequest,

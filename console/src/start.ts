@@ -1,6 +1,11 @@
 import type { Server } from 'node:http';
-import { type AwsOptions, createClients, effectiveEndpoint } from '../../cli/src/aws.js';
-import { loadStackOutputs, type StackOutputs } from '../../cli/src/config.js';
+import {
+  type AwsOptions,
+  createClients,
+  effectiveEndpoint,
+  loadStackOutputs,
+  type StackOutputs,
+} from '../../cli/src/index.js';
 import { hostName } from '../../shared/local-http-guard.js';
 import { buildAssets } from './assets.js';
 import { createSqsClient, queueUrlsOf } from './data.js';

@@ -1,5 +1,5 @@
 import type { HistoryEvent } from '@aws-sdk/client-sfn';
-import { progressFromHistory } from '../../cli/src/history.js';
+import { progressFromHistory } from '../../cli/src/index.js';
 import { STATE_NAMES, STATE_PATHS } from '../../contract/index.js';
 
 /**

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
-import { ROOT } from '../../scripts/synth.js';
+import { ROOT } from '../../local-runtime/src/index.js';
 import { type RunningConsole, startConsole } from '../src/start.js';
 
 /**

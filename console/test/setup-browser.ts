@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { TestProject } from 'vitest/node';
 import { inputsHash, recordInputs, staleReason } from '../../local-runtime/src/freshness.js';
-import { startLocalRuntime } from '../../local-runtime/src/index.js';
-import { ROOT, synthesize } from '../../scripts/synth.js';
+import { ROOT, startLocalRuntime, synthesize } from '../../local-runtime/src/index.js';
 import {
   browserRequired,
   type ChromiumChoice,

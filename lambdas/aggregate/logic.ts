@@ -1,6 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
-import { mapLimit } from '../../contract/concurrency.js';
 import {
   type AggregateInput,
   type AggregateOutput,
@@ -12,7 +11,6 @@ import {
   branchRecordKey,
   branchRole,
   type CostProfile,
-  estimateCost,
   type FanOutCounts,
   type FanOutPolicy,
   fallbackOf,
@@ -31,12 +29,13 @@ import {
   SourceChangedError,
   type VideoProcessedEvent,
   type VideoStatus,
-  videoUsage,
 } from '../../contract/index.js';
+import { mapLimit } from '../../shared/concurrency.js';
 import { logger, metrics } from '../shared/powertools.js';
 import { getJsonIfExists, putJson } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';
 import { emitTenantMetric, metricTenant } from '../shared/tenant-metrics.js';
+import { estimateCost, videoUsage } from './cost.js';
 
 /** Parallel S3 reads of branch records; enough to be fast, few enough not to trip SlowDown. */
 export const READ_CONCURRENCY = 16;

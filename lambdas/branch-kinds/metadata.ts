@@ -1,5 +1,5 @@
-import * as z from 'zod/mini';
-import { artifactKey, BranchIdSchema, type SourceObject } from '../../contract/index.js';
+import { artifactKey, type SourceObject } from '../../contract/index.js';
+import { metadataKind } from '../../kinds/index.js';
 import {
   type FfprobeOutput,
   inspect,
@@ -10,8 +10,6 @@ import {
   toNumber,
 } from '../shared/media.js';
 import type { BranchKind } from './kind.js';
-
-const MetadataBranchSchema = z.object({ id: BranchIdSchema, kind: z.literal('metadata') });
 
 /** Published path of the metadata document. */
 export const metadataKey = (videoId: string): string => artifactKey(videoId, 'metadata.json');
@@ -52,9 +50,8 @@ export const metadataDocument = (
 };
 
 /** One JSON document describing the source: ffprobe reads only the container headers. */
-export const metadata: BranchKind<typeof MetadataBranchSchema> = {
-  kind: 'metadata',
-  schema: MetadataBranchSchema,
+export const metadata: BranchKind<typeof metadataKind.schema> = {
+  ...metadataKind,
   plan: () => [{ id: 'metadata', kind: 'metadata' as const }],
   async run(_branch, { videoId, source, input, timeBudget }) {
     const [info, tools] = await Promise.all([
@@ -66,5 +63,4 @@ export const metadata: BranchKind<typeof MetadataBranchSchema> = {
     );
     return [{ key: metadataKey(videoId), contentType: 'application/json', body }];
   },
-  sizing: { memoryMiB: 512, timeoutSeconds: 60, ephemeralStorageMiB: 512, usesFfmpeg: true },
 };

@@ -1,4 +1,3 @@
-import * as z from 'zod/mini';
 import {
   type Branch,
   InvalidEventError,
@@ -6,16 +5,23 @@ import {
   type Plan,
   type ProbeResult,
 } from '../../contract/index.js';
+import { KINDS } from '../../kinds/index.js';
 import type { BranchKind, PlanConfig } from './kind.js';
 import { metadata } from './metadata.js';
 import { rendition, renditionFallback } from './rendition.js';
 import { renditionSegment } from './rendition-segment.js';
 import { thumbnail } from './thumbnail.js';
 
+export {
+  type AnyBranch,
+  AnyBranchSchema,
+  type KindName as BranchKindName,
+} from '../../kinds/index.js';
+
 /**
- * Every branch kind, in plan order. Registering a kind here is all it takes
- * for the plan, the worker's dispatch, the schema union and the stack (one
- * Lambda function per kind, sized by the kind) to pick it up.
+ * What each registered kind does (its plan and its ffmpeg work), one entry
+ * per descriptor of kinds/registry.ts and in the same order: the descriptor
+ * list is the registry, this pairs it with the code only the Lambdas run.
  */
 export const BRANCH_KINDS = [
   thumbnail,
@@ -25,17 +31,19 @@ export const BRANCH_KINDS = [
   renditionSegment,
 ] as const;
 
-export type BranchKindName = (typeof BRANCH_KINDS)[number]['kind'];
-/** A branch of any registered kind, with its kind's parameters. */
-export type AnyBranch = z.infer<(typeof BRANCH_KINDS)[number]['schema']>;
-
-export const AnyBranchSchema = z.discriminatedUnion(
-  'kind',
-  BRANCH_KINDS.map((k) => k.schema) as unknown as [
-    (typeof BRANCH_KINDS)[number]['schema'],
-    ...(typeof BRANCH_KINDS)[number]['schema'][],
-  ]
-);
+/** The handlers must match the descriptors one to one: a kind without its code fails at load. */
+export const handlerMismatch = (
+  handlers: readonly { kind: string }[],
+  descriptors: readonly { kind: string }[]
+): string | undefined => {
+  const have = handlers.map((h) => h.kind).join(', ');
+  const want = descriptors.map((d) => d.kind).join(', ');
+  return have === want
+    ? undefined
+    : `lambdas/branch-kinds/registry.ts lists [${have}] but kinds/registry.ts describes [${want}]`;
+};
+const mismatch = handlerMismatch(BRANCH_KINDS, KINDS);
+if (mismatch) throw new Error(mismatch);
 
 const byName = new Map<string, BranchKind>(BRANCH_KINDS.map((k) => [k.kind, k as BranchKind]));
 

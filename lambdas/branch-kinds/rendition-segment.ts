@@ -1,19 +1,14 @@
 import { join } from 'node:path';
-import * as z from 'zod/mini';
-import { artifactKey, BranchIdSchema } from '../../contract/index.js';
+import { artifactKey } from '../../contract/index.js';
+import {
+  type RenditionSegmentBranch,
+  renditionSegmentKind,
+  type Segmentation,
+} from '../../kinds/index.js';
 import type { BranchKind } from './kind.js';
-import { encodeSegment, SegmentationSchema, segmentRelativeKey } from './segmentation.js';
+import { encodeSegment, segmentRelativeKey } from './segmentation.js';
 
-const RenditionSegmentBranchSchema = z.object({
-  id: BranchIdSchema,
-  kind: z.literal('rendition-segment'),
-  /** The rendition branch this segment belongs to; its join gathers the segments. */
-  rendition: BranchIdSchema,
-  height: z.int().check(z.positive()),
-  index: z.int().check(z.nonnegative()),
-  segmentation: SegmentationSchema,
-});
-export type RenditionSegmentBranch = z.infer<typeof RenditionSegmentBranchSchema>;
+export type { RenditionSegmentBranch };
 
 /** Segment ids: `rendition-720p-s0007`; the index keeps them unique and sortable. */
 export const segmentBranchId = (renditionId: string, index: number): string =>
@@ -26,7 +21,7 @@ export const segmentBranchId = (renditionId: string, index: number): string =>
 export const segmentItemsFor = (rendition: {
   id: string;
   height: number;
-  segmentation?: z.infer<typeof SegmentationSchema> | undefined;
+  segmentation?: Segmentation | undefined;
 }): RenditionSegmentBranch[] => {
   const s = rendition.segmentation;
   if (!s) return [];
@@ -45,9 +40,8 @@ export const segmentItemsFor = (rendition: {
  * (never by the FanOut: its plan is empty). Video only; the rendition's join
  * adds the audio. The artifact lives under `_work/` until the join.
  */
-export const renditionSegment: BranchKind<typeof RenditionSegmentBranchSchema> = {
-  kind: 'rendition-segment',
-  schema: RenditionSegmentBranchSchema,
+export const renditionSegment: BranchKind<typeof renditionSegmentKind.schema> = {
+  ...renditionSegmentKind,
   plan: () => [],
   async run(branch, { videoId, input, workDir, timeBudget }) {
     const out = join(workDir, `${branch.id}.mp4`);
@@ -68,7 +62,4 @@ export const renditionSegment: BranchKind<typeof RenditionSegmentBranchSchema> =
       },
     ];
   },
-  // Same engine as a rendition; a segment is at most maxSegmentSec of source, so the
-  // timeout is generous and the output small.
-  sizing: { memoryMiB: 2048, timeoutSeconds: 600, ephemeralStorageMiB: 2048, usesFfmpeg: true },
 };

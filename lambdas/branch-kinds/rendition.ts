@@ -1,12 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as z from 'zod/mini';
-import {
-  artifactKey,
-  BranchIdSchema,
-  MediaToolError,
-  type ProbeResult,
-} from '../../contract/index.js';
+import { artifactKey, MediaToolError, type ProbeResult } from '../../contract/index.js';
+import { type RenditionBranch, renditionFallbackKind, renditionKind } from '../../kinds/index.js';
 import { inputOptions, runFfmpeg } from '../shared/media.js';
 import type { BranchKind, RunContext, TimeBudget } from './kind.js';
 import {
@@ -14,24 +9,10 @@ import {
   joinSegments,
   planSegmentation,
   type Segmentation,
-  SegmentationSchema,
   segmentRelativeKey,
 } from './segmentation.js';
 
-const RenditionBranchSchema = z.object({
-  id: BranchIdSchema,
-  kind: z.literal('rendition'),
-  height: z.int().check(z.positive()),
-  /** Set on every rendition but the main one (the highest that fits): only the main one decides playability. */
-  role: z.optional(z.literal('secondary')),
-  /**
-   * Set when the source is longer than the segment threshold: the segment
-   * Distributed Map encodes the segments before the FanOut, and this branch
-   * joins them (and the audio) without re-encoding.
-   */
-  segmentation: z.optional(SegmentationSchema),
-});
-export type RenditionBranch = z.infer<typeof RenditionBranchSchema>;
+export type { RenditionBranch };
 
 const even = (n: number): number => Math.max(2, Math.floor(n / 2) * 2);
 
@@ -55,9 +36,8 @@ export const renditionHeightsFor = (
 };
 
 /** H.264/AAC MP4 renditions at the configured heights that fit the source. */
-export const rendition: BranchKind<typeof RenditionBranchSchema> = {
-  kind: 'rendition',
-  schema: RenditionBranchSchema,
+export const rendition: BranchKind<typeof renditionKind.schema> = {
+  ...renditionKind,
   plan: (probe, config) => {
     const heights = renditionHeightsFor(probe.height, config.renditionHeights);
     const main = Math.max(...heights);
@@ -80,29 +60,19 @@ export const rendition: BranchKind<typeof RenditionBranchSchema> = {
     await encode({ input, out, height: branch.height, preset: 'veryfast', probe, timeBudget });
     return [{ key: renditionKey(videoId, branch.height), contentType: 'video/mp4', path: out }];
   },
-  // A transcode: CPU (Lambda gives ~1.2 vCPU at 2 GiB) and room for the output file.
-  sizing: { memoryMiB: 2048, timeoutSeconds: 600, ephemeralStorageMiB: 8192, usesFfmpeg: true },
 };
 
 /** Published path of a fallback rendition: its own keys, so a late origin run never overwrites it. */
 export const fallbackRenditionKey = (videoId: string, height: number): string =>
   artifactKey(videoId, `renditions/fallback/${height}p.mp4`);
 
-const RenditionFallbackBranchSchema = z.object({
-  id: BranchIdSchema,
-  kind: z.literal('rendition-fallback'),
-  /** The rendition it stands in for (the state machine copies the origin branch here). */
-  origin: RenditionBranchSchema,
-});
-
 /**
  * Runs only as the fallback of a rendition that failed or timed out (the
  * policy's `fallbackFor`): half the height with the `ultrafast` preset, about
  * 4× less work, so a video still gets a playable rendition. Never planned.
  */
-export const renditionFallback: BranchKind<typeof RenditionFallbackBranchSchema> = {
-  kind: 'rendition-fallback',
-  schema: RenditionFallbackBranchSchema,
+export const renditionFallback: BranchKind<typeof renditionFallbackKind.schema> = {
+  ...renditionFallbackKind,
   plan: () => [],
   async run(branch, { videoId, probe, input, workDir, timeBudget }) {
     const height = even(branch.origin.height / 2);
@@ -110,7 +80,6 @@ export const renditionFallback: BranchKind<typeof RenditionFallbackBranchSchema>
     await encode({ input, out, height, preset: 'ultrafast', probe, timeBudget });
     return [{ key: fallbackRenditionKey(videoId, height), contentType: 'video/mp4', path: out }];
   },
-  sizing: { memoryMiB: 2048, timeoutSeconds: 600, ephemeralStorageMiB: 8192, usesFfmpeg: true },
 };
 
 const encode = async ({

@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as z from 'zod/mini';
 import { InvalidVideoError, MediaToolError, type ProbeResult } from '../../contract/index.js';
+import type { PlanConfig, Segmentation } from '../../kinds/index.js';
 import { inputOptions, runFfmpeg, runTool } from '../shared/media.js';
-import type { PlanConfig, TimeBudget } from './kind.js';
+import type { TimeBudget } from './kind.js';
 
 /**
  * Segment-parallel renditions: the pure plan (how a long source is cut) and
@@ -19,17 +19,7 @@ import type { PlanConfig, TimeBudget } from './kind.js';
  * boundaries cannot cause audio gaps or priming drift.
  */
 
-/** What the plan chose for one rendition, recorded in its branch and in the manifest. */
-export const SegmentationSchema = z.object({
-  count: z.int().check(z.gte(2)),
-  /** Seconds per segment (the last one may be up to 1.5× this). */
-  lengthSec: z.number().check(z.positive()),
-  framesPerSegment: z.int().check(z.positive()),
-  gopFrames: z.int().check(z.positive()),
-  /** The source's frame rate the frame arithmetic uses. */
-  frameRate: z.number().check(z.positive()),
-});
-export type Segmentation = z.infer<typeof SegmentationSchema>;
+export { type Segmentation, SegmentationSchema } from '../../kinds/index.js';
 
 /** Planning knobs of segmentation (documented on PlanConfig). */
 export type SegmentConfig = Pick<

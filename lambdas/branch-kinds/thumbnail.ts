@@ -1,22 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as z from 'zod/mini';
-import {
-  artifactKey,
-  BranchIdSchema,
-  FrameNotFoundError,
-  type ProbeResult,
-} from '../../contract/index.js';
+import { artifactKey, FrameNotFoundError, type ProbeResult } from '../../contract/index.js';
+import { type ThumbnailBranch, thumbnailKind } from '../../kinds/index.js';
 import { inputOptions, runFfmpeg } from '../shared/media.js';
 import type { BranchKind } from './kind.js';
 
-const ThumbnailBranchSchema = z.object({
-  id: BranchIdSchema,
-  kind: z.literal('thumbnail'),
-  atSec: z.number().check(z.nonnegative()),
-  width: z.int().check(z.positive()),
-});
-export type ThumbnailBranch = z.infer<typeof ThumbnailBranchSchema>;
+export type { ThumbnailBranch };
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
 const pad2 = (i: number): string => String(i).padStart(2, '0');
@@ -66,9 +55,8 @@ export const lastFrameSec = (
  * silently dropping it. At most `maxExtraThumbnails` requested times are
  * planned (the probe already bounds them; the plan holds the line too).
  */
-export const thumbnail: BranchKind<typeof ThumbnailBranchSchema> = {
-  kind: 'thumbnail',
-  schema: ThumbnailBranchSchema,
+export const thumbnail: BranchKind<typeof thumbnailKind.schema> = {
+  ...thumbnailKind,
   plan(probe, config) {
     const n = config.thumbnailCount;
     const last = lastFrameSec(probe);
@@ -120,6 +108,4 @@ export const thumbnail: BranchKind<typeof ThumbnailBranchSchema> = {
     }
     return [{ key: thumbnailKey(videoId, branch.id), contentType: 'image/jpeg', path: out }];
   },
-  // Reads a few MB over HTTP and decodes one frame: small, short.
-  sizing: { memoryMiB: 1024, timeoutSeconds: 120, ephemeralStorageMiB: 512, usesFfmpeg: true },
 };

@@ -9,13 +9,13 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { isNotFound, rethrowClassified } from '../../contract/aws-errors.js';
 import {
   InvalidVideoError,
   MULTIPART_PART_SIZE,
   SourceChangedError,
   type SourceObject,
 } from '../../contract/index.js';
+import { isNotFound, rethrowClassified } from '../../shared/aws-errors.js';
 import { tracer } from './powertools.js';
 import { checkPinned, isPinnable } from './source-pin.js';
 

@@ -1,5 +1,5 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import { rethrowClassified } from '../../contract/aws-errors.js';
+import { rethrowClassified } from '../../shared/aws-errors.js';
 import { tracer } from './powertools.js';
 
 /** One client per process, reused across warm invocations. */

@@ -1,6 +1,6 @@
 import { HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
-import { isNotFound, rethrowClassified } from '../../contract/aws-errors.js';
 import type { SourceObject } from '../../contract/index.js';
+import { isNotFound, rethrowClassified } from '../../shared/aws-errors.js';
 
 /**
  * Pinning every read of an upload to the object version its event named, so a

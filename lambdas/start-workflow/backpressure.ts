@@ -1,7 +1,7 @@
 import { ListExecutionsCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { rethrowClassified } from '../../contract/aws-errors.js';
 import { RetryableError } from '../../contract/errors.js';
 import type { TenantQuotas } from '../../contract/tenant.js';
+import { rethrowClassified } from '../../shared/aws-errors.js';
 import { decideStart, type RunningCount, type StartDecision } from './tenant-quota.js';
 
 /**

@@ -1,6 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { rethrowClassified } from '../../contract/aws-errors.js';
 import {
   extensionOf,
   METRIC_NAMES,
@@ -12,6 +11,7 @@ import {
   videoIdFor,
   type WorkflowInput,
 } from '../../contract/index.js';
+import { rethrowClassified } from '../../shared/aws-errors.js';
 import { logger, metrics, tracer } from '../shared/powertools.js';
 import { s3 } from '../shared/s3.js';
 import { uploadsIn } from '../shared/s3-events.js';

@@ -1,11 +1,11 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { isNotFound, rethrowClassified } from '../../contract/aws-errors.js';
 import { TransientServiceError } from '../../contract/errors.js';
 import {
   type CurrentPointer,
   CurrentPointerSchema,
   currentPointerKey,
 } from '../../contract/index.js';
+import { isNotFound, rethrowClassified } from '../../shared/aws-errors.js';
 
 const isConditionFailure = (err: unknown): boolean => {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };

@@ -1,5 +1,4 @@
 import { paginateListExecutions, type SFNClient } from '@aws-sdk/client-sfn';
-import { rethrowClassified } from '../../contract/aws-errors.js';
 import {
   quotaOf,
   type TenantQuotas,
@@ -7,6 +6,7 @@ import {
   tenantOfVideoId,
   tenantQuotasProblem,
 } from '../../contract/index.js';
+import { rethrowClassified } from '../../shared/aws-errors.js';
 
 /**
  * Per-tenant quotas on concurrently RUNNING workflows, so one tenant's burst

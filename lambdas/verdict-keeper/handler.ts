@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
-import { rethrowClassified } from '../../contract/aws-errors.js';
+import { rethrowClassified } from '../../shared/aws-errors.js';
 import { requireEnv } from '../shared/env.js';
 import { correlate, flushMetrics, logger, metrics, tracer } from '../shared/powertools.js';
 import { getJsonIfExists, s3 } from '../shared/s3.js';

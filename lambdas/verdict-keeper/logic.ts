@@ -5,7 +5,6 @@ import {
   ExecutionEndingSchema,
   type ExecutionStatusChangeDetail,
   ExecutionStatusChangeEventSchema,
-  estimateCost,
   eventDate,
   MANIFEST_SCHEMA_VERSION,
   type Manifest,
@@ -17,6 +16,7 @@ import {
   type WorkflowInput,
   WorkflowInputSchema,
 } from '../../contract/index.js';
+import { estimateCost } from '../aggregate/cost.js';
 import { failureReason } from '../aggregate/logic.js';
 import { parseEvent } from '../shared/validate.js';
 

@@ -43,8 +43,13 @@ import {
   UPLOAD_PREFIX,
   VERDICT_ENDINGS,
 } from '../../contract/index.js';
-import { DEFAULT_PLAN_CONFIG } from '../../lambdas/branch-kinds/kind.js';
-import { BRANCH_KINDS } from '../../lambdas/branch-kinds/registry.js';
+import {
+  DEFAULT_PLAN_CONFIG,
+  KINDS,
+  type KindDescriptor,
+  PLAYABLE_KINDS,
+  SEGMENT_KIND,
+} from '../../kinds/index.js';
 import { skipCheckov } from '../constructs/checkov.js';
 import { SECURE_BUCKET_DEFAULTS, SECURE_DLQ_DEFAULTS } from '../constructs/defaults.js';
 import { FfmpegLayer } from '../constructs/ffmpeg-layer.js';
@@ -100,7 +105,7 @@ export interface VideoPipelineStackProps extends StackProps {
    */
   readonly awaitMode?: 'all' | 'primary' | 'none';
   /**
-   * Per-branch timeout of a rendition; past it the rendition counts as
+   * Per-branch timeout of a rendition (the primary kind); past it it counts as
    * TIMED_OUT and its fallback runs.
    * @default - the rendition function's timeout + 30 s
    */
@@ -245,10 +250,42 @@ export const AUDIT_BATCHING_WINDOW = Duration.seconds(5);
 
 /** Receives before a held-back upload is dead-lettered: hours of backpressure at the 120 s cap. */
 export const STARTER_MAX_RECEIVE_COUNT = 100;
-/** Kinds run by the `Segments` Distributed Map, never by the FanOut. */
-const SEGMENT_KIND = 'rendition-segment';
-/** Kinds whose main branch makes a video playable (the primary and its fallback). */
-const PLAYABLE_KINDS: readonly string[] = ['rendition', 'rendition-fallback'];
+/**
+ * The policy's per-kind entries from the kinds' descriptors: the primary first,
+ * then the others in registry order; the Segments map's kind is not in it.
+ * `primaryTimeout` overrides the primary's timeout; fallback kinds are left
+ * out when `fallbacks` is false.
+ */
+const kindPolicies = (
+  kinds: readonly KindDescriptor[],
+  { primaryTimeout, fallbacks }: { primaryTimeout?: Duration; fallbacks: boolean }
+): NonNullable<FanOutPolicyProps['kinds']> => {
+  const fanOut = kinds.filter((k) => k.runBy === 'fan-out');
+  const primaryFirst = [
+    ...fanOut.filter((k) => k.policy.role === 'primary'),
+    ...fanOut.filter((k) => k.policy.role !== 'primary'),
+  ];
+  return Object.fromEntries(
+    primaryFirst
+      .filter((k) => fallbacks || k.policy.fallbackFor === undefined)
+      .map(({ kind, policy: p }) => {
+        const timeout =
+          p.role === 'primary' && primaryTimeout
+            ? primaryTimeout
+            : p.timeoutSeconds !== undefined
+              ? Duration.seconds(p.timeoutSeconds)
+              : undefined;
+        return [
+          kind,
+          {
+            ...(p.role !== undefined && { role: p.role }),
+            ...(timeout && { timeout }),
+            ...(p.fallbackFor !== undefined && { fallbackFor: p.fallbackFor }),
+          },
+        ];
+      })
+  );
+};
 
 /** A function's memory and architecture as synthesized (Lambda's 128 MiB when unset). */
 const sizingOf = (fn: PipelineFunction): FunctionSizing => {
@@ -383,7 +420,7 @@ export class VideoPipelineStack extends Stack {
     const asyncFailures =
       awaitMode === 'none' ? new QueueWithDeadLetter(this, 'BranchAsyncFailures') : undefined;
     // One function per branch kind, each sized by its kind (a thumbnail does not pay for a transcode).
-    const branchFns = BRANCH_KINDS.map(({ kind, sizing }) => ({
+    const branchFns = KINDS.map(({ kind, sizing }) => ({
       kind,
       fn: fn(`${pascalCase(kind)}Branch`, 'run-branch', {
         ...(sizing.usesFfmpeg ? media : {}),
@@ -425,16 +462,9 @@ export class VideoPipelineStack extends Stack {
     const policy: FanOutPolicyProps = {
       mode: props.fanOutMode ?? 'parallel',
       await: awaitMode,
-      kinds: {
-        // The main rendition decides playability; the plan demotes the lower ones.
-        rendition: {
-          role: 'primary',
-          ...(props.renditionTimeout && { timeout: props.renditionTimeout }),
-        },
-        thumbnail: { role: 'secondary' },
-        metadata: { role: 'secondary' },
-        ...(fallback && { 'rendition-fallback': { fallbackFor: 'rendition' } }),
-      },
+      // Each kind's descriptor: the main rendition decides playability (the plan demotes
+      // the lower ones), the others are secondaries, the fallback stands in for it.
+      kinds: kindPolicies(KINDS, { primaryTimeout: props.renditionTimeout, fallbacks: fallback }),
     };
     const segmentFn = branchFns.find(({ kind }) => kind === SEGMENT_KIND)!.fn;
     const mapMaxConcurrency = props.mapMaxConcurrency ?? (policy.mode === 'sequential' ? 1 : 10);

@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import { ROOT, synthesize } from '../../scripts/synth.js';
 import { assertPortFree, inputsHash, recordInputs, staleReason } from './freshness.js';
 import { consoleLogger, LocalRuntimeError, startLocalRuntime } from './index.js';
 import { readableLogger } from './log-format.js';
+import { ROOT, synthesize } from './synth.js';
 
 const program = new Command()
   .name('local-runtime')

@@ -30,7 +30,8 @@ export { type FaultCounts, type FaultRate, Faults } from './faults.js';
 export type { LambdaStats } from './lambda/runner.js';
 export type { Logger } from './logger.js';
 export { consoleLogger, silentLogger } from './logger.js';
-export type { StackModel } from './model.js';
+export { EMULATOR_ACCOUNT_ID, type StackModel } from './model.js';
+export { ROOT, synthesize } from './synth.js';
 
 export interface LocalRuntimeOptions {
   /** The cloud assembly directory (cdk.out). */

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { EMULATOR_ACCOUNT_ID } from '../../scripts/project.js';
 import type { LoadedStack } from './assembly.js';
 import {
   LocalRuntimeError,
@@ -21,6 +20,8 @@ import type { StackModel } from './model/types.js';
 export { functionNameFrom } from './model/resources/lambda-function.js';
 export type * from './model/types.js';
 
+/** The account id both emulators (this runtime and LocalStack) report. */
+export const EMULATOR_ACCOUNT_ID = '000000000000';
 export const ACCOUNT_ID = EMULATOR_ACCOUNT_ID;
 
 /** Accepted types whose resources change nothing observable locally (reported once). */

@@ -15,6 +15,8 @@ export interface DeployOptions {
   readonly reuseAssembly: boolean;
   /** Cloud assembly directory, relative to the repo root. */
   readonly assemblyDir: string;
+  /** `--app` command of the synth (e.g. the e2e suite's app). @default - cdk.json's (bin/app.ts) */
+  readonly app?: string;
 }
 
 /**
@@ -30,6 +32,7 @@ export const defaultOptions = (
     options: {
       'reuse-assembly': { type: 'boolean', default: false },
       region: { type: 'string' },
+      app: { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -38,6 +41,7 @@ export const defaultOptions = (
     throw new Error(`--region ${JSON.stringify(values.region)} is not an AWS region name`);
   }
   return {
+    ...(values.app !== undefined && { app: values.app }),
     endpoint: (env.LOCALSTACK_ENDPOINT ?? DEFAULT_ENDPOINT).replace(/\/+$/, ''),
     region: values.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
     outputsFile: env.LOCALSTACK_OUTPUTS_FILE ?? DEFAULT_OUTPUTS_FILE,
@@ -58,6 +62,7 @@ export const synthArgs = (o: DeployOptions): string[] => [
   '--output',
   o.assemblyDir,
   '--no-notices',
+  ...(o.app === undefined ? [] : ['--app', o.app]),
 ];
 
 /**

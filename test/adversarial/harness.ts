@@ -6,8 +6,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type RunningConsole, startConsole } from '../../console/src/start.js';
-import { type LocalRuntime, startLocalRuntime } from '../../local-runtime/src/index.js';
-import { ROOT } from '../../scripts/synth.js';
+import { type LocalRuntime, ROOT, startLocalRuntime } from '../../local-runtime/src/index.js';
 
 /**
  * What an adversarial file needs: its own local runtime on a random port (from the

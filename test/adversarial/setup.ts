@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { inputsHash, recordInputs, staleReason } from '../../local-runtime/src/freshness.js';
-import { ROOT, synthesize } from '../../scripts/synth.js';
+import { ROOT, synthesize } from '../../local-runtime/src/index.js';
 
 /**
  * The adversarial files attack the same cloud assembly every target runs; each

@@ -1,5 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pascalCase, STATE_NAMES } from '../../contract/index.js';
+import { KINDS } from '../../kinds/index.js';
 import { resolveDefinition, synthVideoStack } from './synth.js';
+
+/** The kinds the FanOut routes (the Segments map's kind runs synchronously, before it). */
+const fanOutKinds = KINDS.filter((k) => k.runBy === 'fan-out');
 
 /**
  * `awaitMode: 'none'` makes every branch fire-and-forget: Step Functions invokes the branch
@@ -20,18 +25,21 @@ describe('video stack with awaitMode none (every branch fire-and-forget)', () =>
     };
     // Assess
     const states = asl.States.FanOut.ItemProcessor.States;
-    for (const kind of ['Thumbnail', 'Rendition', 'Metadata']) {
-      expect(states[`Run${kind}`]).toMatchObject({
+    const planned = fanOutKinds.filter((k) => k.policy.fallbackFor === undefined);
+    expect(planned.length).toBeGreaterThan(0);
+    for (const { kind } of planned) {
+      expect(states[STATE_NAMES.runBranch(kind)]).toMatchObject({
         Resource: 'arn:aws:states:::lambda:invoke',
         Parameters: { InvocationType: 'Event' },
-        Next: `Sent${kind}`,
+        Next: STATE_NAMES.sent(kind),
       });
-      expect(states[`Sent${kind}`]).toMatchObject({
+      expect(states[STATE_NAMES.sent(kind)]).toMatchObject({
         Type: 'Pass',
         Parameters: { 'id.$': '$.branch.id', status: 'SENT' },
       });
     }
-    expect(Object.keys(states)).not.toContain('FallBackToRenditionFallback');
+    // await none tracks no outcome: no fallback runs.
+    expect(Object.keys(states).filter((s) => s.startsWith('FallBackTo'))).toEqual([]);
   });
 
   it('gives each branch function a dead-letter queue for failed asynchronous events', () => {
@@ -39,10 +47,10 @@ describe('video stack with awaitMode none (every branch fire-and-forget)', () =>
     const withDlq = Object.entries(synth.template.findResources('AWS::Lambda::Function')).filter(
       ([, r]) => (r.Properties as { DeadLetterConfig?: unknown }).DeadLetterConfig !== undefined
     );
-    // Assess: the four branch functions and the verdict keeper (EventBridge's target), the
-    // only ones invoked asynchronously.
+    // Assess: exactly the FanOut's branch functions and the verdict keeper (EventBridge's
+    // target), the only ones invoked asynchronously.
     expect(
       withDlq.map(([id]) => id.replace(/Branch.*$/, '').replace(/[0-9A-F]{8}$/, '')).sort()
-    ).toEqual(['Metadata', 'Rendition', 'RenditionFallback', 'Thumbnail', 'VerdictKeeper']);
+    ).toEqual([...fanOutKinds.map((k) => pascalCase(k.kind)), 'VerdictKeeper'].sort());
   });
 });

@@ -7,6 +7,8 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { pascalCase, STATE_NAMES } from '../../contract/index.js';
+import { KINDS, SEGMENT_KIND } from '../../kinds/index.js';
 import { createPipelineApp, FanOutChecks } from '../../lib/index.js';
 import { resolveDefinition, synthVideoStack } from './synth.js';
 
@@ -19,6 +21,10 @@ beforeAll(() => {
 
 const resources = (type: string) => synth.template.findResources(type);
 const getAttArn = (v: unknown) => (v as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+/** Construct ids of the per-kind functions (one per registered kind). */
+const branchFunctionId = (kind: string) => `${pascalCase(kind)}Branch`;
+/** The functions that are not per kind: Probe, Plan, Aggregate, StartWorkflow, UploadAudit. */
+const PIPELINE_FUNCTIONS = 5;
 
 describe('security and synthesis gates', () => {
   it.each([
@@ -91,9 +97,11 @@ describe('checkov suppressions', () => {
     ).flatMap(([id, r]) =>
       (r.Metadata?.checkov?.skip ?? []).map((skip) => ({ resource: id, ...skip }))
     );
-    // Assess: 10 functions × 4, the verdict keeper × 3 (it has a DLQ), 12 log groups,
-    // 9 SSE-SQS queues, the access-log bucket.
-    expect(skips).toHaveLength(65);
+    // Assess: 4 per function (the pipeline's and one per kind), 3 for the verdict keeper
+    // (it has a DLQ), one per log group (each function's, the keeper's and the state
+    // machine's), 9 SSE-SQS queues, the access-log bucket.
+    const functions = PIPELINE_FUNCTIONS + KINDS.length;
+    expect(skips).toHaveLength(functions * 4 + 3 + (functions + 2) + 9 + 1);
     for (const skip of skips) {
       expect(skip.id).toMatch(/^CKV_AWS_\d+$/);
       expect(skip.comment.length).toBeGreaterThan(20);
@@ -251,16 +259,14 @@ describe('workflow', () => {
     const withLayer = Object.entries(resources('AWS::Lambda::Function')).filter(
       ([, f]) => f.Properties.Layers
     );
-    // Assess: Probe and the five branch kinds (each declares usesFfmpeg in its sizing).
+    // Assess: Probe and every kind that declares usesFfmpeg in its sizing.
     expect(layerIds).toHaveLength(1);
-    expect(withLayer.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
-      'MetadataBranch',
-      'Probe',
-      'RenditionBranch',
-      'RenditionFallbackBranch',
-      'RenditionSegmentBranch',
-      'ThumbnailBranch',
-    ]);
+    expect(withLayer.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(
+      [
+        'Probe',
+        ...KINDS.filter((k) => k.sizing.usesFfmpeg).map((k) => branchFunctionId(k.kind)),
+      ].sort()
+    );
     for (const [, fn] of withLayer) {
       expect(fn.Properties.Architectures).toEqual(['x86_64']);
       expect(fn.Properties.Layers).toEqual([{ Ref: layerIds[0] }]);
@@ -326,32 +332,38 @@ describe('workflow', () => {
     expect(segments.Catch).toEqual([
       { ErrorEquals: ['States.ALL'], ResultPath: '$.preFanOutFailure', Next: 'FanOut' },
     ]);
-    expect(segments.ItemProcessor.States.RunRenditionSegment?.Type).toBe('Task');
-    expect(segments.ItemProcessor.States.RunRenditionSegment?.TimeoutSeconds).toBeGreaterThan(0);
+    const segmentTask = segments.ItemProcessor.States[STATE_NAMES.runBranch(SEGMENT_KIND)];
+    expect(segmentTask?.Type).toBe('Task');
+    expect(segmentTask?.TimeoutSeconds).toBeGreaterThan(0);
     expect(asl.States.FanOut).toMatchObject({ Type: 'Map', MaxConcurrency: 10, Next: 'Aggregate' });
     const mapStates = (asl.States.FanOut.ItemProcessor as { States: typeof asl.States }).States;
     expect(mapStates.RouteBranch.Type).toBe('Choice');
     const taskStates = Object.entries({ ...asl.States, ...mapStates }).filter(
       ([, s]) => s.Type === 'Task'
     );
-    expect(taskStates.map(([name]) => name).sort()).toEqual([
-      'Aggregate',
-      'Plan',
-      'Probe',
-      'RunMetadata',
-      'RunRendition',
-      'RunThumbnail',
-    ]);
+    // One task per kind the FanOut routes; a fallback's task sits inside its Parallel.
+    const routed = KINDS.filter((k) => k.runBy === 'fan-out' && k.policy.fallbackFor === undefined);
+    expect(taskStates.map(([name]) => name).sort()).toEqual(
+      ['Aggregate', 'Plan', 'Probe', ...routed.map((k) => STATE_NAMES.runBranch(k.kind))].sort()
+    );
     for (const [, task] of taskStates) expect(task.TimeoutSeconds).toBeGreaterThan(0);
     expect(mapStates.BranchFailed.Type).toBe('Pass');
-    // A failed or timed-out rendition falls back inside its own iteration.
-    const fallBack = mapStates.FallBackToRenditionFallback as {
-      Type: string;
-      Branches: Array<{ StartAt: string; States: Record<string, { Type: string }> }>;
-    };
-    expect(fallBack.Type).toBe('Parallel');
-    expect(fallBack.Branches[0]?.StartAt).toBe('RunRenditionFallback');
-    expect(JSON.stringify(mapStates.RunRendition.Catch)).toContain('FallBackToRenditionFallback');
+    // A failed or timed-out origin falls back inside its own iteration.
+    const fallbacks = KINDS.flatMap((k) =>
+      k.policy.fallbackFor === undefined ? [] : [{ kind: k.kind, origin: k.policy.fallbackFor }]
+    );
+    expect(fallbacks.length).toBeGreaterThan(0);
+    for (const { kind, origin } of fallbacks) {
+      const fallBack = mapStates[STATE_NAMES.fallBack(kind)] as {
+        Type: string;
+        Branches: Array<{ StartAt: string; States: Record<string, { Type: string }> }>;
+      };
+      expect(fallBack.Type).toBe('Parallel');
+      expect(fallBack.Branches[0]?.StartAt).toBe(STATE_NAMES.runBranch(kind));
+      expect(JSON.stringify(mapStates[STATE_NAMES.runBranch(origin)]?.Catch)).toContain(
+        STATE_NAMES.fallBack(kind)
+      );
+    }
     expect(mapStates.UnknownBranchKind.Type).toBe('Pass');
     // videoTimeout's default (test/cdk/verdict-keeper.test.ts derives it).
     expect(asl).toHaveProperty('TimeoutSeconds', 6900);
@@ -429,35 +441,43 @@ describe('backpressure', () => {
     });
   });
 
-  it("passes the app's tenant quotas to the starter as TENANT_QUOTAS", () => {
-    // Assess: lib/app.ts holds the e2e suite's noisy tenant to 3, everyone else to 10.
-    synth.template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: Match.objectLike({
-          TENANT_QUOTAS: '{"default":10,"tenants":{"e2e-noisy":3}}',
-        }),
-      },
-    });
+  it('sets no tenant quotas and names no metric tenants in the production app', () => {
+    // Act
+    const tenantVars = Object.values(resources('AWS::Lambda::Function')).flatMap((f) =>
+      Object.keys(f.Properties.Environment?.Variables ?? {}).filter(
+        (v) => v === 'TENANT_QUOTAS' || v === 'METRIC_TENANTS'
+      )
+    );
+    // Assess: test tenants (the e2e suite's) come only from its own app entry (test/e2e/app.ts).
+    expect(tenantVars).toEqual([]);
   });
 
-  it('names the quota tenants in the metrics: METRIC_TENANTS on every function that emits per-tenant metrics', () => {
+  it('passes tenantQuotas to the starter as TENANT_QUOTAS and names their tenants in METRIC_TENANTS on every function that emits per-tenant metrics', () => {
+    // Prepare
+    const quotas = { default: 10, tenants: { 'noisy-neighbour': 3 } };
+
     // Act
-    const named = Object.entries(resources('AWS::Lambda::Function'))
+    const withQuotas = synthVideoStack({ tenantQuotas: quotas });
+
+    // Assess: the starter enforces them; the branch workers, the aggregator and the starter name them.
+    withQuotas.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({ TENANT_QUOTAS: JSON.stringify(quotas) }),
+      },
+    });
+    const named = Object.entries(withQuotas.template.findResources('AWS::Lambda::Function'))
       .filter(([, f]) => f.Properties.Environment?.Variables?.METRIC_TENANTS !== undefined)
       .map(([id, f]) => [
         id.replace(/[0-9A-F]{8}$/, ''),
         f.Properties.Environment.Variables.METRIC_TENANTS,
       ]);
-    // Assess: lib/app.ts configures e2e-noisy; the branch workers, the aggregator and the starter.
-    expect(named.sort()).toEqual([
-      ['Aggregate', 'e2e-noisy'],
-      ['MetadataBranch', 'e2e-noisy'],
-      ['RenditionBranch', 'e2e-noisy'],
-      ['RenditionFallbackBranch', 'e2e-noisy'],
-      ['RenditionSegmentBranch', 'e2e-noisy'],
-      ['StartWorkflow', 'e2e-noisy'],
-      ['ThumbnailBranch', 'e2e-noisy'],
-    ]);
+    expect(named.sort()).toEqual(
+      [
+        ['Aggregate', 'noisy-neighbour'],
+        ['StartWorkflow', 'noisy-neighbour'],
+        ...KINDS.map((k) => [branchFunctionId(k.kind), 'noisy-neighbour']),
+      ].sort()
+    );
   });
 
   it('refuses an invalid metric tenant at synth', () => {
@@ -758,13 +778,12 @@ describe('cost profile', () => {
       probe: { memoryMiB: 1024, architecture: 'x86_64' },
       plan: { memoryMiB: 256, architecture: 'arm64' },
       aggregate: { memoryMiB: 512, architecture: 'arm64' },
-      kinds: {
-        thumbnail: { memoryMiB: 1024, architecture: 'x86_64' },
-        rendition: { memoryMiB: 2048, architecture: 'x86_64' },
-        'rendition-fallback': { memoryMiB: 2048, architecture: 'x86_64' },
-        'rendition-segment': { memoryMiB: 2048, architecture: 'x86_64' },
-        metadata: { memoryMiB: 512, architecture: 'x86_64' },
-      },
+      kinds: Object.fromEntries(
+        KINDS.map(({ kind, sizing }) => [
+          kind,
+          { memoryMiB: sizing.memoryMiB, architecture: sizing.usesFfmpeg ? 'x86_64' : 'arm64' },
+        ])
+      ),
     });
     expect(aggregator?.Properties.MemorySize).toBe(profile.aggregate.memoryMiB);
   });

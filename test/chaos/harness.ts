@@ -14,9 +14,9 @@ import {
 import {
   type LocalRuntime,
   type LocalRuntimeOptions,
+  ROOT,
   startLocalRuntime,
 } from '../../local-runtime/src/index.js';
-import { ROOT } from '../../scripts/synth.js';
 
 /** A local runtime for one chaos file, its logs in .e2e/chaos-<name>.log, and clients on it. */
 export const startChaosRuntime = async (

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, synthesize } from '../../scripts/synth.js';
+import { ROOT, synthesize } from '../../local-runtime/src/index.js';
 
 /**
  * The chaos project runs the same cloud assembly as every other target; each

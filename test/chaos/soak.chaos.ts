@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { DeleteObjectsCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../scripts/synth.js';
+import { ROOT } from '../../local-runtime/src/index.js';
 import { synthSoakApp } from './fixtures/soak-app.js';
 import { poll } from './harness.js';
 

@@ -2,9 +2,9 @@ import { createWriteStream, existsSync, mkdirSync, mkdtempSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startLocalRuntime } from '../../local-runtime/src/index.js';
-import { ROOT as root, synthesize } from '../../scripts/synth.js';
+import { ROOT as root, startLocalRuntime, synthesize } from '../../local-runtime/src/index.js';
 import { OBSERVATIONS_DIR, runIdOf, startObservations } from './observations.js';
+import { E2E_APP } from './stack-config.js';
 
 /**
  * Starts the no-Docker local runtime on a random port from the same cloud
@@ -14,7 +14,7 @@ import { OBSERVATIONS_DIR, runIdOf, startObservations } from './observations.js'
 export default async function setup(project: TestProject) {
   const assemblyDir = join(root, 'cdk.out');
   if (process.env.E2E_SKIP_SYNTH !== '1' || !existsSync(assemblyDir)) {
-    synthesize();
+    synthesize({ app: E2E_APP });
   }
   // Function logs go to a file: the test output should show cases, not log lines.
   mkdirSync(join(root, '.e2e'), { recursive: true });

@@ -4,12 +4,12 @@ import { DescribeExecutionCommand, type DescribeExecutionOutput } from '@aws-sdk
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { type Manifest, ManifestSchema, manifestKey, videoIdFor } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
-import { DEFAULT_TENANT_QUOTAS } from '../../lib/app.js';
 import { describeE2E } from './guard.js';
+import { E2E_TENANT_QUOTAS } from './stack-config.js';
 import { clientsFor, readOutputs } from './target.js';
 
 /**
- * Tenant quotas end to end: the deployed app (lib/app.ts) holds tenant
+ * Tenant quotas end to end: the suite's app (test/e2e/app.ts) holds tenant
  * `e2e-noisy` to 3 running workflows. It uploads 10 videos at the same time
  * as `e2e-quiet` uploads 1; the quiet tenant's video must not wait for all of
  * the noisy tenant's, and every video must end COMPLETE.
@@ -91,7 +91,7 @@ describeE2E(target)(`tenants end to end on ${target.name}`, () => {
     const clip = readFileSync(
       await makeClip({ seconds: 1, width: 160, height: 120, audio: false })
     );
-    const noisyQuota = DEFAULT_TENANT_QUOTAS.tenants[NOISY];
+    const noisyQuota = E2E_TENANT_QUOTAS.tenants[NOISY];
 
     // Act: all eleven uploads at once.
     const [quietId, ...noisyIds] = await Promise.all([

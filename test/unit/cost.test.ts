@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import type { CostProfile } from '../../contract/index.js';
 import {
   type AttemptUsage,
-  type CostProfile,
   estimateCost,
   type Usage,
   type VideoRun,
   videoUsage,
-} from '../../contract/cost.js';
+} from '../../lambdas/aggregate/cost.js';
 import { costProfileFromEnv } from '../../lambdas/aggregate/cost-profile.js';
 
 /** Every expected figure below is worked out by hand from the 2026 us-east-1 list prices. */

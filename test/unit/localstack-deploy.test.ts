@@ -144,6 +144,16 @@ describe('localstack:deploy options', () => {
     for (const a of args) expect(a).not.toMatch(/^(-c|--context)$/);
   });
 
+  it("synthesizes the app given with --app (the e2e suite's), cdk.json's otherwise", () => {
+    // Prepare
+    const o = defaultOptions(['--app', 'npx tsx test/e2e/app.ts'], {});
+    // Act
+    const args = synthArgs(o);
+    // Assess
+    expect(args.slice(-2)).toEqual(['--app', 'npx tsx test/e2e/app.ts']);
+    expect(synthArgs(defaultOptions([], {}))).not.toContain('--app');
+  });
+
   it('points the SDK at LocalStack with test credentials and drops real profile credentials', () => {
     // Act
     const env = localstackEnv(defaultOptions([], {}), {

@@ -4,6 +4,7 @@ import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readThumbnailTimes, thumbnailTimeWarnings } from '../../contract/index.js';
+import { planBranches } from '../../lambdas/branch-kinds/index.js';
 import { planConfigFromEnv } from '../../lambdas/plan/logic.js';
 import { lambdaContextFactory, probeFactory, sourceFactory } from '../helpers/factories.js';
 
@@ -112,12 +113,14 @@ describe('plan handler', () => {
     const plan = await handler(event, lambdaContextFactory());
 
     // Assess
-    expect(plan.branches.map((b) => b.id)).toEqual([
+    expect(plan.branches).toEqual(
+      planBranches(event.probe, planConfigFromEnv({ THUMBNAIL_COUNT: '2' })).branches
+    );
+    expect(plan.branches.filter((b) => b.kind === 'thumbnail').map((b) => b.id)).toEqual([
       'thumb-01',
       'thumb-02',
-      'rendition-360p',
-      'metadata',
     ]);
+    expect(plan.branches.map((b) => b.id)).toContain('rendition-360p');
     expect(s3Mock.calls()).toHaveLength(0);
   });
 

@@ -16,20 +16,15 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod/mini';
-import { mapLimit } from '../../contract/concurrency.js';
-import {
-  isNotFound,
-  isTransientAwsError,
-  MULTIPART_PART_SIZE as PART_SIZE,
-  rethrowClassified,
-  TransientServiceError,
-} from '../../contract/index.js';
+import { MULTIPART_PART_SIZE as PART_SIZE, TransientServiceError } from '../../contract/index.js';
 import { useMediaTools } from '../../fixtures/media.js';
 import { runTool, stderrTail } from '../../lambdas/shared/media.js';
 import { logger, metrics } from '../../lambdas/shared/powertools.js';
 import { getJsonIfExists, headIfExists, putFile, putJson, s3 } from '../../lambdas/shared/s3.js';
 import { decodeS3Key, parseS3EventBody, uploadsIn } from '../../lambdas/shared/s3-events.js';
 import { defineStateTask } from '../../lambdas/shared/state-task.js';
+import { isNotFound, isTransientAwsError, rethrowClassified } from '../../shared/aws-errors.js';
+import { mapLimit } from '../../shared/concurrency.js';
 import {
   jsonBody,
   lambdaContextFactory,

@@ -408,7 +408,7 @@ export class StepFunctionsService {
         cause: exec.cause ?? null,
         redriveCount: exec.redriveCount,
         redriveDate: ms(exec.redriveDate),
-        redriveStatus: REDRIVABLE.has(exec.status) ? 'REDRIVABLE' : 'NOT_REDRIVABLE',
+        redriveStatus: redriveStatusOf(exec, this.machineType(exec)).redriveStatus,
       },
     });
   }

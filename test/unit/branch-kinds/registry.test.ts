@@ -6,6 +6,7 @@ import {
   InvalidEventError,
   InvalidVideoError,
 } from '../../../contract/index.js';
+import { KINDS } from '../../../kinds/index.js';
 import {
   AnyBranchSchema,
   BRANCH_KINDS,
@@ -27,7 +28,9 @@ const kindNames = BRANCH_KINDS.map((k) => k.kind);
  * (the policy's fallbackFor); a segment is listed by its segmented rendition
  * and run by the segment Distributed Map, never by the FanOut.
  */
-const FALLBACK_ONLY = ['rendition-fallback', 'rendition-segment'];
+const FALLBACK_ONLY: readonly string[] = KINDS.filter(
+  (k) => k.policy.fallbackFor !== undefined || k.runBy === 'segments'
+).map((k) => k.kind);
 const PLANNED_KINDS = BRANCH_KINDS.filter((k) => !FALLBACK_ONLY.includes(k.kind));
 
 describe('the registry of branch kinds', () => {
@@ -135,28 +138,31 @@ describe('planBranches', () => {
   });
 
   it('enforces maxBranches with InvalidVideoError naming both counts', () => {
-    // Prepare: 3 evenly spaced + 20 requested thumbnails, 1 rendition, 1 metadata = 25.
+    // Prepare: 3 evenly spaced + 20 requested thumbnails, plus every other kind's branches.
     const times = Array.from({ length: 20 }, (_, i) => i / 10);
     const probe = probeFactory({ height: 360, requestedThumbnailTimes: times });
+    const planned = planBranches(probe, DEFAULT_PLAN_CONFIG).branches.length;
 
     // Act
-    const act = () => planBranches(probe, { ...DEFAULT_PLAN_CONFIG, maxBranches: 10 });
+    const act = () => planBranches(probe, { ...DEFAULT_PLAN_CONFIG, maxBranches: planned - 1 });
 
     // Assess
+    expect(planned).toBeGreaterThan(23);
     expect(act).toThrow(InvalidVideoError);
-    expect(act).toThrow('plan has 25 branches, more than the limit of 10');
+    expect(act).toThrow(`plan has ${planned} branches, more than the limit of ${planned - 1}`);
   });
 
   it('accepts exactly maxBranches branches', () => {
     // Prepare
     const probe = probeFactory({ height: 360 });
-    const config = { ...DEFAULT_PLAN_CONFIG, maxBranches: 5 };
+    const planned = planBranches(probe, DEFAULT_PLAN_CONFIG).branches.length;
+    const config = { ...DEFAULT_PLAN_CONFIG, maxBranches: planned };
 
     // Act
     const { branches } = planBranches(probe, config);
 
     // Assess
-    expect(branches).toHaveLength(5);
+    expect(branches).toHaveLength(planned);
   });
 
   it('is pure: the same probe and configuration give the same plan', () => {

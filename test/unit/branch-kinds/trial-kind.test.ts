@@ -2,7 +2,7 @@ import '../../helpers/env.js';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import * as z from 'zod/mini';
+import { KINDS, type KindDescriptor } from '../../../kinds/index.js';
 import {
   AnyBranchSchema,
   BRANCH_KINDS,
@@ -18,28 +18,40 @@ import { branchInputFactory, probeFactory } from '../../helpers/factories.js';
 /**
  * The iterating tests in registry.test.ts would still pass if the plan, the
  * schema union or the dispatch were hand-written lists that happen to match
- * the three kinds. Here one registration slot holds a kind no other code has
- * ever seen; everything derived from the registry must pick it up.
+ * the registered kinds. Here one registration slot holds a kind no other code
+ * has ever seen (its descriptor in kinds/, its code in lambdas/branch-kinds/);
+ * everything derived from the registry must pick it up.
  */
-vi.mock('../../../lambdas/branch-kinds/metadata.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../../lambdas/branch-kinds/metadata.js')>();
+vi.mock('../../../kinds/metadata.js', async () => {
+  const z = await import('zod/mini');
   const schema = z.object({
     id: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,63}$/)),
     kind: z.literal('trial-echo'),
     text: z.string(),
   });
-  const trial: BranchKind<typeof schema> = {
+  const descriptor: KindDescriptor<typeof schema> = {
     kind: 'trial-echo',
     schema,
+    sizing: { memoryMiB: 128, timeoutSeconds: 10, ephemeralStorageMiB: 512, usesFfmpeg: false },
+    runBy: 'fan-out',
+    policy: { role: 'secondary' },
+    playable: false,
+  };
+  return { metadataKind: descriptor };
+});
+vi.mock('../../../lambdas/branch-kinds/metadata.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../../lambdas/branch-kinds/metadata.js')>();
+  const { metadataKind: descriptor } = await import('../../../kinds/metadata.js');
+  const trial: BranchKind = {
+    ...(descriptor as unknown as KindDescriptor),
     plan: (probe) => [{ id: 'echo', kind: 'trial-echo', text: `${probe.width}x${probe.height}` }],
     run: async (branch, { videoId }) => [
       {
         key: `outputs/${videoId}/echo.txt`,
         contentType: 'text/plain',
-        body: Buffer.from(branch.text),
+        body: Buffer.from(String(branch.text)),
       },
     ],
-    sizing: { memoryMiB: 128, timeoutSeconds: 10, ephemeralStorageMiB: 512, usesFfmpeg: false },
   };
   return { ...real, metadata: trial };
 });
@@ -52,15 +64,12 @@ describe('a kind the code has never seen, in one registration slot', () => {
     s3Mock.on(PutObjectCommand).resolves({});
   });
 
-  it('is in the registry in place of metadata', () => {
+  it('is in both registries in place of metadata', () => {
     // Assess
-    expect(BRANCH_KINDS.map((k) => k.kind)).toEqual([
-      'thumbnail',
-      'rendition',
-      'trial-echo',
-      'rendition-fallback',
-      'rendition-segment',
-    ]);
+    expect(KINDS.map((k) => k.kind)).toEqual(BRANCH_KINDS.map((k) => k.kind));
+    const names = KINDS.map((k) => k.kind);
+    expect(names).toContain('trial-echo');
+    expect(names).not.toContain('metadata');
   });
 
   it('is planned, accepted by the schema union and dispatched; the slot it replaced is unknown', () => {

@@ -1,4 +1,4 @@
-import { TransientServiceError } from './errors.js';
+import { TransientServiceError } from '../contract/errors.js';
 
 /**
  * The one classifier of AWS SDK failures, for every service the functions and the CLI
