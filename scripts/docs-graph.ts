@@ -26,7 +26,9 @@ const main = (): void => {
   const next = renderedReadme(current);
   if (process.argv.includes('--check')) {
     if (next !== current) {
-      process.stderr.write(`README.md's state-machine diagram is stale: run \`${DOCS_GRAPH_COMMAND}\`\n`);
+      process.stderr.write(
+        `README.md's state-machine diagram is stale: run \`${DOCS_GRAPH_COMMAND}\`\n`
+      );
       process.exit(1);
     }
     process.stdout.write('README.md state-machine diagram is current\n');

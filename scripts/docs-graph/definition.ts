@@ -19,7 +19,7 @@ export const definitionFromTemplate = (template: Template): AslMachine => {
   const output = template.Outputs?.StateMachineArn?.Value as { Ref?: string } | undefined;
   const logicalId = output?.Ref;
   const machine = logicalId ? template.Resources[logicalId] : undefined;
-  if (!machine || machine.Type !== 'AWS::StepFunctions::StateMachine') {
+  if (machine?.Type !== 'AWS::StepFunctions::StateMachine') {
     throw new Error('the template has no StateMachineArn output naming a state machine');
   }
   const body = machine.Properties?.DefinitionString as

@@ -79,18 +79,15 @@ export const describeRule = (rule: AslChoiceRule): string => {
     const op = OPERATORS[path ? key.slice(0, -4) : key];
     if (op) return `${variable} ${op} ${path ? field(value) : literal(value)}`;
     if (key === 'IsPresent') return `${variable} ${value ? 'present' : 'absent'}`;
-    if (key.startsWith('Is')) return `${variable} ${value ? '' : 'not '}${key.slice(2).toLowerCase()}`;
+    if (key.startsWith('Is'))
+      return `${variable} ${value ? '' : 'not '}${key.slice(2).toLowerCase()}`;
   }
   throw new Error(`describeRule: no operator in Choice rule ${JSON.stringify(rule)}`);
 };
 
 /** Mermaid label text inside double quotes: its own entity codes for the characters it parses. */
 const label = (text: string): string =>
-  text
-    .replace(/&/g, '#amp;')
-    .replace(/"/g, '#quot;')
-    .replace(/</g, '#lt;')
-    .replace(/>/g, '#gt;');
+  text.replace(/&/g, '#amp;').replace(/"/g, '#quot;').replace(/</g, '#lt;').replace(/>/g, '#gt;');
 
 /** A mermaid node id: letters, digits and `_`; state names are unique in a machine (ASL). */
 const nodeId = (name: string): string => `s_${name.replace(/[^A-Za-z0-9]/g, '_')}`;
@@ -184,7 +181,9 @@ export const renderMermaid = (definition: AslMachine, options: RenderOptions = {
       }
       if (state.Default) edges.push(`  ${id} -- otherwise --> ${check(name, state.Default)}`);
       for (const c of state.Catch ?? []) {
-        edges.push(`  ${id} -. "${label(`Catch ${c.ErrorEquals.join(', ')}`)}" .-> ${check(name, c.Next)}`);
+        edges.push(
+          `  ${id} -. "${label(`Catch ${c.ErrorEquals.join(', ')}`)}" .-> ${check(name, c.Next)}`
+        );
       }
     }
   };

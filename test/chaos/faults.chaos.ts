@@ -65,10 +65,11 @@ describe('faults on the local runtime', () => {
           const pid = env.runtime.lambda.killBusy(name);
           if (pid !== undefined) return { name, pid };
         }
-        await new Promise((r) => setTimeout(r, 5));
         return undefined;
       },
-      120_000
+      120_000,
+      // A branch environment is busy for seconds at most: look often.
+      { intervalMs: 5 }
     );
     const manifests = await Promise.all(uploads.map((u) => manifestOf(env, u.videoId, 240_000)));
     // Assess

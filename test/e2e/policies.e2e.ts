@@ -49,7 +49,9 @@ const useVariants = () => {
   const headOutput = (name: VariantName, key: string) =>
     variants
       .of(name)
-      .s3.send(new HeadObjectCommand({ Bucket: variants.of(name).outputs.OutputBucketName, Key: key }));
+      .s3.send(
+        new HeadObjectCommand({ Bucket: variants.of(name).outputs.OutputBucketName, Key: key })
+      );
   return { upload, waitForManifest: variants.waitForManifest, headOutput, readRecord };
 };
 

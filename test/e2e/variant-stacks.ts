@@ -113,7 +113,9 @@ export const useVariantStacks = <Name extends string>(
     const endpoint = target.endpoint;
     const dir = assemblyDir;
     const deployed = await deployStacks(dir, names, { endpoint, region });
-    console.log(`[e2e] deployed ${names.join(', ')} to LocalStack in ${deployed.seconds.toFixed(1)} s`);
+    console.log(
+      `[e2e] deployed ${names.join(', ')} to LocalStack in ${deployed.seconds.toFixed(1)} s`
+    );
     const s3 = new S3Client({ endpoint, region, credentials, forcePathStyle: true });
     stops.push(async () => {
       s3.destroy();

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DOCS_GRAPH_COMMAND, README, renderedReadme } from '../../scripts/docs-graph.js';
 import { definitionFromTemplate } from '../../scripts/docs-graph/definition.js';
 import {
   type AslMachine,
@@ -8,6 +7,7 @@ import {
   renderMermaid,
   replaceBetweenMarkers,
 } from '../../scripts/docs-graph/render.js';
+import { DOCS_GRAPH_COMMAND, README, renderedReadme } from '../../scripts/docs-graph.js';
 
 const lambdaArn = 'arn:aws:lambda:us-east-1:123456789012:function:Work';
 
@@ -157,10 +157,7 @@ describe('describeRule', () => {
     );
     expect(
       describeRule({
-        And: [
-          { Variable: '$.a', BooleanEquals: true },
-          { Not: { Variable: '$.b', IsNull: true } },
-        ],
+        And: [{ Variable: '$.a', BooleanEquals: true }, { Not: { Variable: '$.b', IsNull: true } }],
       })
     ).toBe('a == true and not (b null)');
   });
@@ -195,7 +192,11 @@ describe('definitionFromTemplate', () => {
             DefinitionString: {
               'Fn::Join': [
                 '',
-                ['{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"', { 'Fn::GetAtt': ['Fn', 'Arn'] }, '","End":true}}}'],
+                [
+                  '{"StartAt":"A","States":{"A":{"Type":"Task","Resource":"',
+                  { 'Fn::GetAtt': ['Fn', 'Arn'] },
+                  '","End":true}}}',
+                ],
               ],
             },
           },
@@ -206,7 +207,11 @@ describe('definitionFromTemplate', () => {
     expect(definitionFromTemplate(template)).toEqual({
       StartAt: 'A',
       States: {
-        A: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:123456789012:function:Fn', End: true },
+        A: {
+          Type: 'Task',
+          Resource: 'arn:aws:lambda:us-east-1:123456789012:function:Fn',
+          End: true,
+        },
       },
     });
   });

@@ -31,10 +31,15 @@ describe('poll', () => {
   it('rejects after the timeout, naming what it waited for', async () => {
     let calls = 0;
     await expect(
-      poll('a condition never met', async () => {
-        calls += 1;
-        return undefined;
-      }, 50, { intervalMs: 5 })
+      poll(
+        'a condition never met',
+        async () => {
+          calls += 1;
+          return undefined;
+        },
+        50,
+        { intervalMs: 5 }
+      )
     ).rejects.toThrow('timed out after 50 ms waiting for a condition never met');
     expect(calls).toBeGreaterThan(1);
   });
@@ -42,10 +47,14 @@ describe('poll', () => {
   it('rejects at once with the error the probe threw', async () => {
     let calls = 0;
     await expect(
-      poll('a failing probe', () => {
-        calls += 1;
-        throw new Error('AccessDenied');
-      }, 1_000)
+      poll(
+        'a failing probe',
+        () => {
+          calls += 1;
+          throw new Error('AccessDenied');
+        },
+        1_000
+      )
     ).rejects.toThrow('AccessDenied');
     expect(calls).toBe(1);
   });
