@@ -1,8 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects, run one after another (groupOrder) because a 2-core machine
+// Projects run group by group (groupOrder) because a 2-core machine
 // runs ffmpeg in all of them:
 //  - unit: handler logic, media work on generated clips, CDK assertions, runtime semantics, CLI;
+//  - adversarial: attacks on the local surfaces (test/adversarial/, docs/security.md), right
+//    after unit: each file starts its own runtime (and console), and they take seconds, not minutes;
 //  - e2e-local: the end-to-end suite against the no-Docker local runtime (started by its setup);
 //  - e2e-localstack: the same suite against LocalStack; skipped with a printed reason
 //    when none is up, unless CI=true or E2E_REQUIRE_LOCALSTACK=1;
@@ -55,7 +57,7 @@ export default defineConfig({
           ...e2e,
           name: 'e2e-local',
           globalSetup: [FFMPEG, 'test/e2e/setup-local.ts'],
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
       {
@@ -64,7 +66,7 @@ export default defineConfig({
           include: ['test/conformance/**/*.conformance.ts'],
           testTimeout: 90_000,
           hookTimeout: 180_000,
-          sequence: { groupOrder: 1 },
+          sequence: { groupOrder: 2 },
         },
       },
       {
@@ -72,7 +74,7 @@ export default defineConfig({
           ...e2e,
           name: 'e2e-localstack',
           globalSetup: [FFMPEG, 'test/e2e/setup-localstack.ts'],
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
         },
       },
       {
@@ -80,7 +82,7 @@ export default defineConfig({
           name: 'e2e-compare',
           include: ['test/e2e/**/*.compare.ts'],
           globalSetup: [FFMPEG, 'test/e2e/setup-compare.ts'],
-          sequence: { groupOrder: 3 },
+          sequence: { groupOrder: 4 },
         },
       },
       {
@@ -91,21 +93,21 @@ export default defineConfig({
           testTimeout: 900_000,
           hookTimeout: 300_000,
           fileParallelism: false,
-          sequence: { groupOrder: 4 },
+          sequence: { groupOrder: 5 },
         },
       },
       {
-        // Attacks on the local runtime (test/adversarial/): each file starts its own runtime
-        // from cdk.out (synthesized by the chaos setup when missing or stale).
+        // Attacks on the local surfaces (test/adversarial/): each file starts its own runtime
+        // (and console) from cdk.out, synthesized by its setup when the inputs changed.
         test: {
           name: 'adversarial',
           include: ['test/adversarial/**/*.adversarial.ts'],
-          globalSetup: [FFMPEG, 'test/chaos/setup.ts'],
+          globalSetup: [FFMPEG, 'test/adversarial/setup.ts'],
           testTimeout: 300_000,
           hookTimeout: 300_000,
           fileParallelism: false,
-          // After chaos, never beside it or beside e2e-local: both synthesize cdk.out.
-          sequence: { groupOrder: 5 },
+          // Alone in its group: its setup and e2e-local's both synthesize cdk.out.
+          sequence: { groupOrder: 1 },
         },
       },
       {

@@ -63,10 +63,35 @@ class MediaToolError extends PipelineError {
   }
 }
 
+/**
+ * Thrown when the function's /tmp (its EphemeralStorage.Size) is full (ENOSPC).
+ * Terminal: a retry gets the same size, and the same input needs the same space.
+ */
+class EphemeralStorageFullError extends PipelineError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'EphemeralStorageFullError';
+  }
+}
+
+/**
+ * Thrown when the source no longer is the object version the workflow started
+ * on: a pinned read (VersionId, or If-Match on the ETag) found another object
+ * or none. Terminal: retrying reads the same other bytes. The video ends
+ * FAILED "source changed while processing"; the newer upload has its own run.
+ */
+class SourceChangedError extends PipelineError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SourceChangedError';
+  }
+}
+
 /** Error names the state machine retries. Kept next to the classes so they cannot drift. */
 const RETRYABLE_ERROR_NAMES = ['RetryableError', 'TransientServiceError'] as const;
 
 export {
+  EphemeralStorageFullError,
   FrameNotFoundError,
   InvalidEventError,
   InvalidVideoError,
@@ -74,5 +99,6 @@ export {
   PipelineError,
   RETRYABLE_ERROR_NAMES,
   RetryableError,
+  SourceChangedError,
   TransientServiceError,
 };

@@ -17,4 +17,5 @@ export * from './stack.js';
 export * from './state.js';
 export * from './tenant.js';
 export * from './transfer.js';
+export * from './verdict.js';
 export * from './video-id.js';

@@ -40,6 +40,12 @@ export const METRIC_NAMES = {
   uploadToManifest: 'UploadToManifestMs',
   /** Per tenant, from the starter: an upload left in the queue by backpressure. */
   uploadsHeldBack: 'UploadsHeldBack',
+  /**
+   * From the starter: an upload event dropped because S3 does not confirm it
+   * (another bucket or prefix, or a version/ETag S3 does not hold); its log
+   * line says which. No tenant dimension: the event's key is not trusted.
+   */
+  uploadEventsRejected: 'UploadEventsRejected',
   videosCompleted: 'VideosCompleted',
   videosPartial: 'VideosPartial',
   videosFailed: 'VideosFailed',

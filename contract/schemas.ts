@@ -72,6 +72,12 @@ export const ProbeResultSchema = z.object({
   bitRate: z.nullable(z.number().check(z.nonnegative())),
   /** Thumbnail times the uploader asked for (object metadata `thumbnail-times`). */
   requestedThumbnailTimes: z.optional(z.array(z.number().check(z.nonnegative()))),
+  /**
+   * How many `thumbnail-times` entries were left out (invalid, or beyond the
+   * stack's `maxExtraThumbnails`). A count, because this result is copied into
+   * every branch's input; the Plan lists them as warnings.
+   */
+  thumbnailTimesIgnored: z.optional(z.int().check(z.positive())),
   /** How long the probe task ran (ms), for the cost estimate. */
   taskDurationMs: z.optional(z.number().check(z.nonnegative())),
   /** Test hook (object metadata `test-fail-once`): branch ids whose first run fails. */
@@ -112,6 +118,12 @@ export type SegmentItemsRef = z.infer<typeof SegmentItemsRefSchema>;
 export const PlanSchema = z.object({
   branches: z.array(BranchSchema).check(z.minLength(1)),
   segments: z.optional(SegmentItemsRefSchema),
+  /**
+   * What the plan left out of the upload's requests, for the manifest's
+   * `warnings`. Once in the state (never copied into a branch's input), and
+   * bounded (contract/metadata.ts thumbnailTimeWarnings).
+   */
+  warnings: z.optional(z.array(z.string())),
   /** How long the plan task ran (ms), for the cost estimate. */
   taskDurationMs: z.optional(z.number().check(z.nonnegative())),
 });
@@ -217,8 +229,11 @@ export type VideoStatus = z.infer<typeof VideoStatusSchema>;
  * `finishedAt`. 3: fan-out policies: `policy`, `fanOut`, and per branch `role`,
  * `fallbackFor` and the statuses TIMED_OUT, SKIPPED and SENT. 4: `tenant`, `estimatedCostUsd`,
  * `costBreakdown` (contract/cost.ts), `redrive`, and a segmented rendition's `segmentation`.
+ * 5: `warnings` (metadata entries ignored), `ending` and `execution` (a verdict the
+ * verdict keeper wrote for an execution that ended without the aggregator's), and the
+ * probe's `thumbnailTimesIgnored`.
  */
-export const MANIFEST_SCHEMA_VERSION = 4;
+export const MANIFEST_SCHEMA_VERSION = 5;
 
 /**
  * A branch's status in the manifest. TIMED_OUT: ran past its policy timeout
@@ -262,6 +277,14 @@ export const FanOutCountsSchema = z.object({
 });
 export type FanOutCounts = z.infer<typeof FanOutCountsSchema>;
 
+/**
+ * How an execution ended without the aggregator's verdict (Step Functions
+ * execution statuses; docs/architecture.md "Every ending has a verdict").
+ */
+export const EXECUTION_ENDINGS = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+export const ExecutionEndingSchema = z.enum(EXECUTION_ENDINGS);
+export type ExecutionEnding = z.infer<typeof ExecutionEndingSchema>;
+
 export const ManifestSchema = z.object({
   schemaVersion: z.literal(MANIFEST_SCHEMA_VERSION),
   videoId: z.string(),
@@ -271,6 +294,12 @@ export const ManifestSchema = z.object({
   status: VideoStatusSchema,
   /** Present whenever status is not COMPLETE. */
   reason: z.nullable(z.string()),
+  /**
+   * What was asked for but not done, without failing the video (an invalid
+   * `thumbnail-times` entry, times beyond the limit); empty when there is none.
+   * Optional for the readers of manifests written before it existed.
+   */
+  warnings: z.optional(z.array(z.string())),
   probe: z.nullable(ProbeResultSchema),
   /** The policy that decided `status`; null when the workflow failed before the fan-out. */
   policy: z.nullable(z.object({ mode: z.enum(FAN_OUT_MODES), await: z.enum(AWAIT_MODES) })),
@@ -298,6 +327,23 @@ export const ManifestSchema = z.object({
       branches: z.nullable(z.array(z.string())),
       previousStatus: z.string(),
       executionName: z.string(),
+    })
+  ),
+  /**
+   * Set only on a verdict the verdict keeper wrote because the execution ended
+   * (FAILED, TIMED_OUT, ABORTED) without the aggregator's manifest; null on
+   * the aggregator's. Such a manifest is always FAILED, with the reason.
+   */
+  ending: z.nullable(ExecutionEndingSchema),
+  /**
+   * The execution whose ending `ending` records (its ARN, its stop time, and
+   * the Step Functions error, if any); null on the aggregator's manifest.
+   */
+  execution: z.nullable(
+    z.object({
+      arn: z.string(),
+      stopDate: z.string(),
+      error: z.nullable(z.string()),
     })
   ),
 });
@@ -404,8 +450,10 @@ export type UploadAuditRecord = z.infer<typeof UploadAuditRecordSchema>;
 
 /**
  * `outputs/by-key/<hash>/current.json`: the videoId that is current for one source
- * key. "Current" is the upload with the greatest S3 `sequencer` (or, when an
- * emulator sends none, the latest `eventTime`), never the one processed last.
+ * key. "Current" is the upload S3 holds under the key when the starter writes
+ * (a HEAD after reading the pointer; lambdas/start-workflow/pointer.ts), never
+ * the one processed last and never the event's `sequencer`, which is recorded
+ * here but decides nothing (an event's claim, forgeable).
  */
 export const CurrentPointerSchema = z.object({
   bucket: z.string(),
@@ -413,7 +461,7 @@ export const CurrentPointerSchema = z.object({
   videoId: z.string().check(z.minLength(1)),
   /** The S3 event's sequencer (hex); null when the event carried none. */
   sequencer: z.nullable(z.string().check(z.regex(/^[0-9A-Fa-f]+$/))),
-  /** The S3 event time (upload completion), the tie-break when there is no sequencer. */
+  /** The S3 event time (upload completion), for readers; it decides nothing either. */
   eventTime: z.string(),
   /** When the pointer was written. */
   updatedAt: z.string(),

@@ -17,6 +17,8 @@ export const STATE_PATHS = {
   results: '$.results',
   /** Where a Catch puts `{Error, Cause}` before the aggregator. */
   failure: '$.failure',
+  /** Where the Aggregate state's Catch puts the aggregator's own `{Error, Cause}`. */
+  aggregateFailure: '$.aggregateFailure',
   /** Inside one iteration (BranchInput). */
   branchId: '$.branch.id',
   branchKind: '$.branch.kind',
@@ -47,6 +49,10 @@ export const STATE_NAMES = {
   unknownBranchKind: 'UnknownBranchKind',
   branchFailed: 'BranchFailed',
   aggregate: 'Aggregate',
+  /** The Pass that packs the aggregator's caught error into one cause. */
+  aggregateFailure: 'AggregateFailure',
+  /** The Fail state of an aggregator that failed past its retries (error AGGREGATE_FAILED_ERROR). */
+  aggregateFailed: 'AggregateFailed',
   applyPolicy: 'ApplyPolicy',
   /** The Distributed Map that encodes the segments of long renditions before the FanOut. */
   segments: 'Segments',

@@ -48,7 +48,7 @@ export GATEWAY_LISTEN="${GATEWAY_LISTEN:-127.0.0.1:$PORT}"
 export SQS_ENDPOINT_STRATEGY="${SQS_ENDPOINT_STRATEGY:-path}"
 export LAMBDA_RUNTIME_EXECUTOR="${LAMBDA_RUNTIME_EXECUTOR:-process}"
 # cdk bootstrap needs ecr+ssm+s3+iam+cloudformation(+sts); the app adds sns/sqs/lambda/stepfunctions/kms/logs/cloudwatch
-export SERVICES="${LOCALSTACK_SERVICES:-s3,sns,sqs,lambda,stepfunctions,kms,iam,logs,cloudwatch,ssm,sts,cloudformation,ecr}"
+export SERVICES="${LOCALSTACK_SERVICES:-s3,sns,sqs,lambda,stepfunctions,events,kms,iam,logs,cloudwatch,ssm,sts,cloudformation,ecr}"
 export PERSISTENCE=0
 export FILESYSTEM_ROOT="$STATE/filesystem"
 export TMPDIR="$STATE/tmp"           # LocalStack unzips Lambda code/layers into $TMPDIR/lambda/...

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import * as z from 'zod/mini';
 import {
+  AGGREGATE_FAILED_ERROR,
   ManifestBranchSchema,
   manifestKey,
   type RedriveRequest,
@@ -274,6 +275,12 @@ export interface ExecutionFacts {
 
 /** The Fail state's error: the aggregator wrote a FAILED manifest and the execution ended there. */
 export const VERDICT_ERROR = 'WorkFailed';
+/**
+ * Errors of the Fail states after the Aggregate state: RedriveExecution would re-run only
+ * the Fail state, so these are redriven with a new execution (WorkFailed: the aggregator's
+ * verdict; AggregateFailed: the aggregator failed past its retries, the keeper's verdict).
+ */
+const FAIL_STATE_ERRORS: readonly string[] = [VERDICT_ERROR, AGGREGATE_FAILED_ERROR];
 
 /**
  * Pure: how to redrive one video, given its manifest (if any) and its latest
@@ -284,9 +291,12 @@ export const VERDICT_ERROR = 'WorkFailed';
  *   branches only. RedriveExecution cannot help: a PARTIAL execution SUCCEEDED, and a
  *   verdict FAILED at the Fail state after the aggregator, so AWS would re-run only that
  *   Fail state;
- * - FAILED, TIMED_OUT or ABORTED before the verdict (no manifest, or not from this
- *   execution): RedriveExecution, which resumes where it stopped (the caller falls
- *   back to a new execution of every branch where the target lacks it).
+ * - FAILED, TIMED_OUT or ABORTED before the verdict (no manifest, or the verdict
+ *   keeper's FAILED one, which records that ending): RedriveExecution, which resumes
+ *   where it stopped (the caller falls back to a new execution of every branch where the
+ *   target lacks it); the redriven run's aggregator then replaces the keeper's verdict;
+ * - FAILED at AggregateFailed (the aggregator failed past its retries): a new execution,
+ *   like a verdict, of every branch (the keeper's manifest lists none).
  */
 export const planVideoRedrive = (
   videoId: string,
@@ -315,7 +325,7 @@ export const planVideoRedrive = (
   const beforeVerdict =
     latest !== undefined &&
     ['FAILED', 'TIMED_OUT', 'ABORTED'].includes(latest.status) &&
-    latest.error !== VERDICT_ERROR;
+    !FAIL_STATE_ERRORS.includes(latest.error ?? '');
   if (beforeVerdict && latest) {
     return {
       path: 'redrive-execution',
@@ -349,7 +359,9 @@ export const planVideoRedrive = (
     why:
       manifest.status === 'PARTIAL'
         ? 'a PARTIAL video’s execution SUCCEEDED, so RedriveExecution does not apply'
-        : 'the execution ended at the aggregator’s FAILED verdict, where RedriveExecution would only re-run the Fail state',
+        : latest?.error === AGGREGATE_FAILED_ERROR
+          ? 'the aggregator failed past its retries and the execution ended at its Fail state, where RedriveExecution would only re-run that state'
+          : 'the execution ended at the aggregator’s FAILED verdict, where RedriveExecution would only re-run the Fail state',
   };
 };
 

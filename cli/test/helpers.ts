@@ -358,7 +358,7 @@ export const manifestFrom = (
   const ok = results.filter((r) => r.status === 'SUCCEEDED').length;
   const status = ok === results.length ? 'COMPLETE' : ok === 0 ? 'FAILED' : 'PARTIAL';
   return {
-    schemaVersion: 4,
+    schemaVersion: 5,
     videoId,
     tenant: 'default',
     source: SOURCE,
@@ -381,6 +381,8 @@ export const manifestFrom = (
     costBreakdown: costBreakdownFactory(),
     createdAt: '2025-01-01T00:00:03.000Z',
     redrive: null,
+    ending: null,
+    execution: null,
     ...overrides,
   };
 };

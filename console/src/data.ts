@@ -11,10 +11,12 @@ import {
   useLocalTestCredentials,
 } from '../../cli/src/aws.js';
 import { collectList } from '../../cli/src/commands.js';
-import { CliError, isLocalEndpoint, type StackOutputs } from '../../cli/src/config.js';
+import { isLocalEndpoint, type StackOutputs } from '../../cli/src/config.js';
 import { readHistory } from '../../cli/src/history.js';
 import { describeExecution, executionArnFor, readManifest } from '../../cli/src/watch.js';
-import { isVideoFolder, type Manifest, outputPrefix } from '../../contract/index.js';
+import type { Manifest } from '../../contract/index.js';
+import { NotFoundError } from './errors.js';
+import { checkArtifactKey, checkVideoId } from './keys.js';
 import { type Timeline, timelineFromHistory } from './timeline.js';
 
 /**
@@ -108,6 +110,7 @@ export interface VideoDetail {
 }
 
 export const videoDetail = async (t: Target, videoId: string): Promise<VideoDetail> => {
+  checkVideoId(videoId);
   const executionArn = executionArnFor(t.outputs.stateMachineArn, videoId);
   const [execution, manifest] = await Promise.all([
     describeExecution(t.clients.sfn, executionArn),
@@ -131,6 +134,7 @@ export const videoDetail = async (t: Target, videoId: string): Promise<VideoDeta
 
 /** The raw JSON behind the page: the execution history, as Step Functions returns it. */
 export const rawHistory = async (t: Target, videoId: string): Promise<unknown> => {
+  checkVideoId(videoId);
   const events = await readHistory(
     t.clients.sfn,
     executionArnFor(t.outputs.stateMachineArn, videoId)
@@ -139,9 +143,7 @@ export const rawHistory = async (t: Target, videoId: string): Promise<unknown> =
   return events;
 };
 
-export class NotFoundError extends CliError {
-  override name = 'NotFoundError';
-}
+export { NotFoundError };
 
 export interface QueueDepth {
   name: string;
@@ -176,24 +178,6 @@ export const queueDepths = async (t: Target): Promise<QueueDepth[]> =>
       };
     })
   );
-
-/**
- * Only a video's published artifacts may be read through the console: its
- * `outputs/<videoId>/` folder, not the workflow's internal `_work/` objects nor
- * a folder that is not a video (`_segment-runs/`, by-key/).
- */
-export const checkArtifactKey = (key: string): string => {
-  const m = /^outputs\/([^/]+)\//.exec(key);
-  const folder = m?.[1] ?? '';
-  if (
-    !isVideoFolder(folder) ||
-    key.includes('..') ||
-    key.startsWith(`${outputPrefix(folder)}_work/`)
-  ) {
-    throw new CliError(`not a published artifact key: ${key}`);
-  }
-  return key;
-};
 
 export interface ArtifactStream {
   status: 200 | 206;

@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -12,6 +13,14 @@ import {
   resolveUploadKey,
   uploadVideo,
 } from '../../cli/src/upload.js';
+import { extensionOf } from '../../contract/index.js';
+import {
+  checkLocalRequest,
+  corsHeaders,
+  isCrossSiteEmbed,
+  type LocalHttpPolicy,
+  preflightHeaders,
+} from '../../shared/local-http-guard.js';
 import type { Assets } from './assets.js';
 import {
   getArtifact,
@@ -24,16 +33,41 @@ import {
   type Target,
   videoDetail,
 } from './data.js';
+import { videoIdFromPath } from './keys.js';
+import {
+  type AllowLists,
+  consolePolicy,
+  hasToken,
+  isMutating,
+  TOKEN_HEADER,
+  withToken,
+} from './security.js';
 
 /**
  * The console's HTTP server: the page and its assets, a small JSON API over
  * data.ts, the artifact proxy and the upload route. Hand-written on node:http
- * because the surface is eight routes.
+ * because the surface is eight routes. Every request passes the Host/Origin check
+ * first, every mutating one also the token check (security.ts, docs/security.md).
  */
+
+export interface ConsoleSecurity {
+  /** The per-process token the page carries (security.ts). */
+  token: string;
+  /** The address the server is bound to (for the Host check). */
+  bindHost: string;
+  allowLists: AllowLists;
+}
+
+/** On every answer: no MIME sniffing, no framing (the upload control must not be clickjacked). */
+const BASE_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+} as const;
 
 const json = (res: ServerResponse, status: number, body: unknown) => {
   const text = JSON.stringify(body, null, 2);
   res.writeHead(status, {
+    ...BASE_HEADERS,
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
   });
@@ -64,7 +98,10 @@ const receiveUpload = async (t: Target, req: IncomingMessage, url: URL) => {
   if (!Number.isInteger(size) || size < 0) throw new CliError('upload needs a Content-Length');
   const dir = await mkdtemp(join(tmpdir(), 'console-upload-'));
   try {
-    const file = join(dir, name);
+    // The temp file's name is ours, not the sender's (`..` would name the parent): only a
+    // plain extension is kept, for the Content-Type the upload derives from it.
+    const ext = extensionOf(name);
+    const file = join(dir, /^[a-z0-9]{1,10}$/.test(ext) ? `upload.${ext}` : 'upload');
     await pipeline(req, createWriteStream(file));
     await checkReachable(t.clients.s3, t.outputs.uploadBucket, t.clients.endpoint);
     const uploaded = await uploadVideo({
@@ -81,14 +118,74 @@ const receiveUpload = async (t: Target, req: IncomingMessage, url: URL) => {
   }
 };
 
-export const createConsoleServer = (t: Target, assets: Assets): Server =>
-  createServer(async (req, res) => {
+export const createConsoleServer = (
+  t: Target,
+  assets: Assets,
+  security: ConsoleSecurity
+): Server => {
+  // The page carries the token; it changes with each process, so the page is never cached.
+  const page = new Map(
+    [...assets].map(([path, a]) => [
+      path,
+      a.type.startsWith('text/html') ? { ...a, body: withToken(a.body, security.token) } : a,
+    ])
+  );
+  let policy: LocalHttpPolicy | undefined;
+  const server = createServer(async (req, res) => {
+    policy ??= consolePolicy(
+      (server.address() as AddressInfo).port,
+      security.bindHost,
+      security.allowLists
+    );
+    const verdict = checkLocalRequest(req.headers, policy);
+    if (!verdict.allowed) {
+      req.resume();
+      json(res, verdict.status, { error: verdict.message });
+      return;
+    }
+    if (verdict.corsOrigin) {
+      const method = req.headers['access-control-request-method'];
+      if (req.method === 'OPTIONS' && typeof method === 'string') {
+        res.writeHead(
+          204,
+          preflightHeaders(
+            verdict.corsOrigin,
+            method,
+            req.headers['access-control-request-headers']
+          )
+        );
+        res.end();
+        return;
+      }
+      for (const [k, v] of Object.entries(corsHeaders(verdict.corsOrigin))) res.setHeader(k, v);
+    }
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname;
+    if (isCrossSiteEmbed(req.headers)) {
+      json(res, 403, {
+        error:
+          `console: refused ${path} to another site's page (Sec-Fetch-Site: ` +
+          `${req.headers['sec-fetch-site']}): open the console itself instead`,
+      });
+      return;
+    }
+    if (isMutating(req.method) && !hasToken(req, security.token)) {
+      req.resume();
+      json(res, 403, {
+        error:
+          `console: ${req.method} ${path} needs the ${TOKEN_HEADER} header this console's page ` +
+          'carries (reload the page if the console was restarted)',
+      });
+      return;
+    }
     try {
-      const asset = req.method === 'GET' ? assets.get(path) : undefined;
+      const asset = req.method === 'GET' ? page.get(path) : undefined;
       if (asset) {
-        res.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-cache' });
+        res.writeHead(200, {
+          ...BASE_HEADERS,
+          'content-type': asset.type,
+          'cache-control': asset.type.startsWith('text/html') ? 'no-store' : 'no-cache',
+        });
         res.end(asset.body);
         return;
       }
@@ -112,7 +209,7 @@ export const createConsoleServer = (t: Target, assets: Assets): Server =>
       }
       const video = /^\/api\/videos\/([^/]+)(\/history)?$/.exec(path);
       if (req.method === 'GET' && video) {
-        const id = decodeURIComponent(video[1] ?? '');
+        const id = videoIdFromPath(video[1] ?? '');
         json(res, 200, video[2] ? await rawHistory(t, id) : await videoDetail(t, id));
         return;
       }
@@ -124,7 +221,12 @@ export const createConsoleServer = (t: Target, assets: Assets): Server =>
           return;
         }
         const a = await getArtifact(t, key, req.headers.range);
-        res.writeHead(a.status, a.headers);
+        // An artifact opened on its own (the manifest link) runs nothing in this origin.
+        res.writeHead(a.status, {
+          ...BASE_HEADERS,
+          'content-security-policy': "sandbox; default-src 'none'",
+          ...a.headers,
+        });
         await pipeline(a.body, res);
         return;
       }
@@ -137,3 +239,5 @@ export const createConsoleServer = (t: Target, assets: Assets): Server =>
       fail(res, err, t.clients.endpoint);
     }
   });
+  return server;
+};

@@ -35,6 +35,13 @@ class ApiError extends Error {
   }
 }
 
+/**
+ * The console server's per-process token, which it writes into this page; every
+ * request that changes something sends it back (console/src/security.ts).
+ */
+const token = (): string =>
+  document.querySelector<HTMLMetaElement>('meta[name="console-token"]')?.content ?? '';
+
 const api = async <T>(path: string, init?: RequestInit): Promise<T> => {
   let res: Response;
   try {
@@ -355,7 +362,11 @@ const upload = async (file: File) => {
   status.textContent = `uploading ${file.name} (${(file.size / 1024).toFixed(0)} KiB)…`;
   try {
     const q = new URLSearchParams({ name: file.name, ...(times ? { thumbnailTimes: times } : {}) });
-    const res = await api<{ videoId: string }>(`/api/upload?${q}`, { method: 'POST', body: file });
+    const res = await api<{ videoId: string }>(`/api/upload?${q}`, {
+      method: 'POST',
+      body: file,
+      headers: { 'X-Console-Token': token() },
+    });
     status.textContent = `uploaded: ${res.videoId}`;
     justUploaded.add(res.videoId);
     location.hash = videoLink(res.videoId);

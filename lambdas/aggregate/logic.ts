@@ -28,6 +28,7 @@ import {
   PROCESSED_EVENT_TYPES,
   type RedriveRequest,
   redriveExecutionName,
+  SourceChangedError,
   type VideoProcessedEvent,
   type VideoStatus,
   videoUsage,
@@ -40,6 +41,7 @@ import { emitTenantMetric, metricTenant } from '../shared/tenant-metrics.js';
 /** Parallel S3 reads of branch records; enough to be fast, few enough not to trip SlowDown. */
 export const READ_CONCURRENCY = 16;
 const REASON_LIMIT = 1000;
+const SOURCE_CHANGED = new SourceChangedError('').name;
 
 const truncate = (s: string, max: number): string =>
   s.length > max ? `${s.slice(0, max - 1)}…` : s;
@@ -262,6 +264,27 @@ export const decideStatus = (
   };
 };
 
+/**
+ * Pure: a branch that found the source changed under it (SourceChangedError:
+ * its pinned read met other bytes, or none) makes the whole video FAILED,
+ * whatever the policy says of that branch: the other branches' outputs may
+ * describe either object, so none of them is this upload's.
+ */
+export const sourceChange = (
+  chains: SettledChain[]
+): { status: VideoStatus; reason: string } | undefined => {
+  for (const chain of chains) {
+    const hit = chain.entries.find((e) => e.error?.name === SOURCE_CHANGED);
+    if (hit) {
+      return {
+        status: 'FAILED',
+        reason: truncate(`${SOURCE_CHANGED}: ${hit.error?.message ?? ''}`, REASON_LIMIT),
+      };
+    }
+  }
+  return undefined;
+};
+
 /** Pure: the manifest's `fanOut` counts over every attempt (fallbacks included). */
 export const fanOutCounts = (entries: ManifestBranch[]): FanOutCounts => ({
   sent: entries.filter((e) => e.status !== 'SKIPPED').length,
@@ -399,6 +422,8 @@ export const aggregate = async (
     chains = settleBranches(input.plan.branches, refs, records, policy);
     if (previous) chains = mergeRedriven(previous, chains);
     ({ status, reason } = decideStatus(chains, policy));
+    const changed = sourceChange(chains);
+    if (changed) ({ status, reason } = changed);
   }
 
   const branches = chains.flatMap((c) => c.entries);
@@ -431,6 +456,7 @@ export const aggregate = async (
     source,
     status,
     reason,
+    warnings: input.plan?.warnings ?? [],
     probe: input.probe ?? null,
     policy: input.plan ? { mode: policy.mode, await: policy.await } : null,
     branches,
@@ -445,6 +471,9 @@ export const aggregate = async (
           executionName: redriveExecutionName(videoId, input.redrive.attempt),
         }
       : null,
+    // The aggregator's verdict is the workflow's own: no ending to record.
+    ending: null,
+    execution: null,
   } satisfies Manifest);
 
   const key = manifestKey(videoId);

@@ -1,5 +1,10 @@
 import type * as z from 'zod/mini';
-import type { Branch, ProbeResult, SourceObject } from '../../contract/index.js';
+import {
+  type Branch,
+  DEFAULT_MAX_EXTRA_THUMBNAILS,
+  type ProbeResult,
+  type SourceObject,
+} from '../../contract/index.js';
 
 /**
  * What one branch kind declares. A kind is one module (thumbnail.ts,
@@ -40,6 +45,8 @@ export interface BranchSizing {
 export interface PlanConfig {
   readonly thumbnailCount: number;
   readonly thumbnailWidth: number;
+  /** At most this many thumbnails at the uploader's `thumbnail-times` (the rest become warnings). */
+  readonly maxExtraThumbnails: number;
   readonly renditionHeights: readonly number[];
   /** Upper bound on branches per video; more is an InvalidVideoError. */
   readonly maxBranches: number;
@@ -59,6 +66,7 @@ export interface PlanConfig {
 export const DEFAULT_PLAN_CONFIG: PlanConfig = {
   thumbnailCount: 3,
   thumbnailWidth: 320,
+  maxExtraThumbnails: DEFAULT_MAX_EXTRA_THUMBNAILS,
   renditionHeights: [360, 720],
   maxBranches: 1000,
   // For the 2 GiB, 600 s rendition-segment function: 1080p → 720p `veryfast` runs at

@@ -1,7 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
-import { artifactKey, BranchIdSchema, FrameNotFoundError } from '../../contract/index.js';
+import {
+  artifactKey,
+  BranchIdSchema,
+  FrameNotFoundError,
+  type ProbeResult,
+} from '../../contract/index.js';
 import { inputOptions, runFfmpeg } from '../shared/media.js';
 import type { BranchKind } from './kind.js';
 
@@ -34,30 +39,57 @@ const fileSize = async (path: string): Promise<number> =>
   (await stat(path).catch(() => null))?.size ?? 0;
 
 /**
+ * The latest seek time that still lands on a frame, or null when the frame
+ * rate is unknown. `-ss T` (before `-i`) outputs the first frame whose
+ * timestamp is ≥ T, so past the last frame's start nothing is written: a
+ * one-frame video (0.04 s at 25 fps) has a frame only at T = 0. Half a frame
+ * before the last frame's start leaves room for timestamp rounding. The frame
+ * count is rounded down, so a container duration a little longer than the
+ * video (an audio tail) costs at most one frame of reach.
+ */
+export const lastFrameSec = (
+  probe: Pick<ProbeResult, 'durationSec' | 'frameRate'>
+): number | null => {
+  const fps = probe.frameRate;
+  if (!(fps > 0)) return null;
+  const frames = Math.max(1, Math.floor(probe.durationSec * fps + 1e-6));
+  return frames === 1 ? 0 : round3((frames - 1.5) / fps);
+};
+
+/**
  * Evenly spaced JPEG thumbnails, plus one per time the uploader asked for.
- * Requested times are kept even past the end of the video: that branch fails
- * with FrameNotFoundError and the video ends PARTIAL, which tells the uploader
- * their request was wrong instead of silently dropping it.
+ * The even ones are clamped to the frames the video has and de-duplicated (a
+ * one-frame video gets one thumbnail of its frame), so a short video is not
+ * PARTIAL for times nobody asked for. Requested times are kept even past the
+ * end of the video: that branch fails with FrameNotFoundError and the video
+ * ends PARTIAL, which tells the uploader their request was wrong instead of
+ * silently dropping it. At most `maxExtraThumbnails` requested times are
+ * planned (the probe already bounds them; the plan holds the line too).
  */
 export const thumbnail: BranchKind<typeof ThumbnailBranchSchema> = {
   kind: 'thumbnail',
   schema: ThumbnailBranchSchema,
   plan(probe, config) {
     const n = config.thumbnailCount;
-    const even = Array.from({ length: n }, (_, i) => ({
-      id: `thumb-${pad2(i + 1)}`,
-      kind: 'thumbnail' as const,
-      atSec: round3((probe.durationSec * (i + 1)) / (n + 1)),
-      width: config.thumbnailWidth,
-    }));
-    const requested = [...new Set((probe.requestedThumbnailTimes ?? []).map(round3))].map(
-      (atSec) => ({
+    const last = lastFrameSec(probe);
+    const seen = new Set<number>();
+    const even = Array.from({ length: n }, (_, i) => {
+      const wanted = round3((probe.durationSec * (i + 1)) / (n + 1));
+      return {
+        id: `thumb-${pad2(i + 1)}`,
+        kind: 'thumbnail' as const,
+        atSec: last === null ? wanted : Math.min(wanted, last),
+        width: config.thumbnailWidth,
+      };
+    }).filter((b) => !seen.has(b.atSec) && Boolean(seen.add(b.atSec)));
+    const requested = [...new Set((probe.requestedThumbnailTimes ?? []).map(round3))]
+      .slice(0, config.maxExtraThumbnails)
+      .map((atSec) => ({
         id: requestedThumbnailId(atSec),
         kind: 'thumbnail' as const,
         atSec,
         width: config.thumbnailWidth,
-      })
-    );
+      }));
     return [...even, ...requested];
   },
   async run(branch, { videoId, probe, input, workDir, timeBudget }) {

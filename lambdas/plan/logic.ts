@@ -1,8 +1,11 @@
 import {
   InvalidEventError,
   type Plan,
+  type ProbeResult,
   type RedriveRequest,
+  readThumbnailTimes,
   segmentItemsKey,
+  thumbnailTimeWarnings,
 } from '../../contract/index.js';
 import {
   DEFAULT_PLAN_CONFIG,
@@ -21,7 +24,7 @@ const intFrom = (name: string, raw: string | undefined, fallback: number, min: n
 };
 
 /**
- * Reads THUMBNAIL_COUNT, THUMBNAIL_WIDTH, RENDITION_HEIGHTS, MAX_BRANCHES,
+ * Reads THUMBNAIL_COUNT, THUMBNAIL_WIDTH, MAX_EXTRA_THUMBNAILS, RENDITION_HEIGHTS, MAX_BRANCHES,
  * SEGMENT_THRESHOLD_SEC, SEGMENT_LENGTH_SEC, MAX_SEGMENTS, MAX_SEGMENT_SEC.
  * Bad values fail loudly.
  */
@@ -37,6 +40,12 @@ export const planConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): PlanCon
     env.THUMBNAIL_WIDTH,
     DEFAULT_PLAN_CONFIG.thumbnailWidth,
     2
+  ),
+  maxExtraThumbnails: intFrom(
+    'MAX_EXTRA_THUMBNAILS',
+    env.MAX_EXTRA_THUMBNAILS,
+    DEFAULT_PLAN_CONFIG.maxExtraThumbnails,
+    0
   ),
   renditionHeights: env.RENDITION_HEIGHTS?.trim()
     ? env.RENDITION_HEIGHTS.split(',').map((h) => intFrom('RENDITION_HEIGHTS', h, 0, 2))
@@ -102,4 +111,22 @@ export const withSegmentItems = async (
   const key = segmentItemsKey(videoId);
   await write(key, items);
   return { ...plan, segments: { key, count: items.length } };
+};
+
+/**
+ * The manifest's warnings for the uploader's `thumbnail-times`: which entries
+ * were invalid and which times went beyond the limit. The probe only counts
+ * them (its result is copied into every branch's input), so when it counted
+ * any, or handed over more times than the limit, the plan reads the metadata
+ * again (`readTimes`: a HEAD pinned to the same object version) and lists
+ * them. No warning: no read.
+ */
+export const planWarnings = async (
+  probe: ProbeResult,
+  limit: number,
+  readTimes: () => Promise<string | undefined>
+): Promise<string[]> => {
+  const handed = probe.requestedThumbnailTimes?.length ?? 0;
+  if (!probe.thumbnailTimesIgnored && handed <= limit) return [];
+  return thumbnailTimeWarnings(readThumbnailTimes(await readTimes(), limit), limit);
 };

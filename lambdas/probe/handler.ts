@@ -2,7 +2,10 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { InvalidVideoError, WorkflowInputSchema } from '../../contract/index.js';
 import { logger, metrics } from '../shared/powertools.js';
 import { defineStateTask } from '../shared/state-task.js';
-import { probeUpload } from './logic.js';
+import { maxExtraThumbnailsFromEnv, probeUpload } from './logic.js';
+
+/** The stack's maxExtraThumbnails; parsed once, so a bad value fails the first invocation loudly. */
+const maxExtraThumbnails = maxExtraThumbnailsFromEnv();
 
 /** Leaves time to report a named error before Lambda's own timeout. */
 const SAFETY_MARGIN_MS = 5_000;
@@ -15,6 +18,7 @@ export const handler = defineStateTask(WorkflowInputSchema, 'probe input', (inpu
   const started = performance.now();
   return probeUpload(input, {
     timeoutMs: context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
+    maxExtraThumbnails,
   }).then(
     (probe) => {
       logger.info('Upload accepted', { probe });

@@ -1,10 +1,12 @@
 import { stat } from 'node:fs/promises';
 import {
+  DEFAULT_MAX_EXTRA_THUMBNAILS,
   FAIL_ONCE_METADATA,
   InvalidVideoError,
   MediaToolError,
   type ProbeResult,
   ProbeResultSchema,
+  readThumbnailTimes,
   THUMBNAIL_TIMES_METADATA,
   type WorkflowInput,
 } from '../../contract/index.js';
@@ -13,14 +15,28 @@ import {
   type FfprobeStream,
   inputOptions,
   parseRate,
+  pinHttpInput,
   runTool,
   stderrTail,
   toNumber,
 } from '../shared/media.js';
 import { logger } from '../shared/powertools.js';
-import { headIfExists, presignSource } from '../shared/s3.js';
+import { assertSourceUnchanged, pinnedHead, presignSource } from '../shared/s3.js';
+import { pinnedReadHeaders } from '../shared/source-pin.js';
 
-export type ProbeFacts = Omit<ProbeResult, 'requestedThumbnailTimes'>;
+export type ProbeFacts = Omit<ProbeResult, 'requestedThumbnailTimes' | 'thumbnailTimesIgnored'>;
+
+/** MAX_EXTRA_THUMBNAILS (the stack sets it on the probe and the plan); a bad value fails loudly. */
+export const maxExtraThumbnailsFromEnv = (raw = process.env.MAX_EXTRA_THUMBNAILS): number => {
+  if (raw === undefined || raw.trim() === '') return DEFAULT_MAX_EXTRA_THUMBNAILS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new Error(
+      `Invalid configuration MAX_EXTRA_THUMBNAILS: expected an integer >= 0, got "${raw}"`
+    );
+  }
+  return n;
+};
 
 const isRealVideo = (s: FfprobeStream): boolean =>
   s.codec_type === 'video' &&
@@ -101,29 +117,24 @@ export const probeFile = async (
 };
 
 /**
- * Parses "1,2.5,30". Invalid entries are dropped with a warning instead of
- * failing the video: the upload itself is fine, only the request is odd.
+ * Parses "1,2.5,30" into every valid, distinct time (no limit). Invalid entries
+ * are dropped with a warning instead of failing the video: the upload itself
+ * is fine, only the request is odd. The probe itself bounds the request with
+ * readThumbnailTimes (contract/metadata.ts).
  */
 export const parseThumbnailTimes = (raw: string | undefined): number[] => {
-  if (!raw?.trim()) return [];
-  const times: number[] = [];
-  const invalid: string[] = [];
-  for (const part of raw.split(',')) {
-    const text = part.trim();
-    const n = Number(text);
-    // Beyond a safe integer of milliseconds a time has no exact branch id (thumb-at-<s>s).
-    if (text === '' || !Number.isFinite(n) || n < 0 || n * 1000 > Number.MAX_SAFE_INTEGER) {
-      invalid.push(part);
-    } else if (!times.includes(n)) times.push(n);
-  }
-  if (invalid.length > 0) {
-    logger.warn('Ignoring invalid thumbnail-times entries', { invalid, raw });
-  }
+  const { times, invalid } = readThumbnailTimes(raw, Number.POSITIVE_INFINITY);
+  if (invalid.length > 0) logger.warn('Ignoring invalid thumbnail-times entries', { invalid, raw });
   return times;
 };
 
 export interface ProbeOptions {
   timeoutMs: number;
+  /**
+   * At most this many `thumbnail-times` are kept (the stack's maxExtraThumbnails).
+   * @default DEFAULT_MAX_EXTRA_THUMBNAILS
+   */
+  maxExtraThumbnails?: number;
 }
 
 /**
@@ -134,12 +145,22 @@ export const probeUpload = async (
   input: WorkflowInput,
   options: ProbeOptions = { timeoutMs: 120_000 }
 ): Promise<ProbeResult> => {
-  const head = await headIfExists(input.source);
-  if (!head)
-    throw new InvalidVideoError('the upload is gone (deleted or overwritten) before probing');
+  const head = await pinnedHead(input.source);
   // Skips ffprobe for the most common junk upload.
   if (head.ContentLength === 0) throw new InvalidVideoError('empty file (0 bytes)');
-  const requested = parseThumbnailTimes(head.Metadata?.[THUMBNAIL_TIMES_METADATA]);
+  const limit = options.maxExtraThumbnails ?? DEFAULT_MAX_EXTRA_THUMBNAILS;
+  const request = readThumbnailTimes(head.Metadata?.[THUMBNAIL_TIMES_METADATA], limit);
+  const requested = request.times;
+  const ignored = request.invalid.length + request.beyondLimit.length;
+  if (ignored > 0) {
+    // The plan lists them in the manifest's warnings; here they are only counted (this result
+    // travels into every branch's input).
+    logger.warn('Ignoring thumbnail-times entries', {
+      invalid: request.invalid.length,
+      beyondLimit: request.beyondLimit.length,
+      limit,
+    });
+  }
   const failOnce = (head.Metadata?.[FAIL_ONCE_METADATA] ?? '')
     .split(',')
     .map((id) => id.trim())
@@ -147,11 +168,22 @@ export const probeUpload = async (
 
   const started = Date.now();
   const url = await presignSource(input.source, options.timeoutMs / 1000);
-  const facts = await probeFile(url, options.timeoutMs, head.ContentLength);
+  const unpin = pinHttpInput(url, pinnedReadHeaders(input.source));
+  let facts: ProbeFacts;
+  try {
+    facts = await probeFile(url, options.timeoutMs, head.ContentLength);
+  } catch (err) {
+    // A 412/404 in the middle of ffprobe's reads looks like a broken file: ask S3 which it was.
+    await assertSourceUnchanged(input.source, err);
+    throw err;
+  } finally {
+    unpin();
+  }
   logger.info('Probed upload', { probeMs: Date.now() - started });
   return ProbeResultSchema.parse({
     ...facts,
     ...(requested.length > 0 ? { requestedThumbnailTimes: requested } : {}),
+    ...(ignored > 0 ? { thumbnailTimesIgnored: ignored } : {}),
     ...(failOnce.length > 0 ? { failOnce } : {}),
   });
 };

@@ -16,8 +16,10 @@ import {
   type VideoPlayableEvent,
 } from '../../contract/index.js';
 import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
+import { pinHttpInput } from '../shared/media.js';
 import { logger, metrics } from '../shared/powertools.js';
 import {
+  assertSourceUnchanged,
   getJsonIfExists,
   headIfExists,
   presignSource,
@@ -26,6 +28,7 @@ import {
   putJson,
 } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';
+import { pinnedReadHeaders } from '../shared/source-pin.js';
 import { metricTenant } from '../shared/tenant-metrics.js';
 import { withTempDir } from '../shared/tmp.js';
 import { parseEvent } from '../shared/validate.js';
@@ -222,15 +225,27 @@ export const runBranch = async (
   try {
     await failFirstRunIfAsked(input, outputBucket);
     const artifacts = await withTempDir('branch', async (workDir) => {
-      const produced = await kind.run(branch, {
-        videoId,
-        source,
-        probe,
-        input: await sourceUrl(input),
-        workDir,
-        timeBudget,
-        outputUrl,
-      });
+      const url = await sourceUrl(input);
+      // Every tool read of the source carries If-Match on its ETag (source-pin.ts).
+      const unpin = pinHttpInput(url, pinnedReadHeaders(source));
+      let produced: Produced[];
+      try {
+        produced = await kind.run(branch, {
+          videoId,
+          source,
+          probe,
+          input: url,
+          workDir,
+          timeBudget,
+          outputUrl,
+        });
+      } catch (err) {
+        // A tool reports a 412/404 mid-read as a broken input: S3 tells whether the source moved.
+        await assertSourceUnchanged(source, err);
+        throw err;
+      } finally {
+        unpin();
+      }
       const uploaded: Artifact[] = [];
       for (const item of produced) uploaded.push(await upload(outputBucket, item));
       return uploaded;

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { MediaToolError } from '../../contract/errors.js';
+import { EphemeralStorageFullError, MediaToolError } from '../../contract/errors.js';
 
 /**
  * The one place that runs ffmpeg/ffprobe. In Lambda the binaries come from a
@@ -212,7 +212,33 @@ const knowsHttpErrorRetry = (tool: MediaTool): boolean => {
 export const inputOptions = (input: string, tool: MediaTool = 'ffmpeg'): string[] => {
   if (!/^https?:\/\//.test(input)) return [];
   const base = ['-reconnect', '1', '-reconnect_streamed', '1', '-reconnect_delay_max', '4'];
-  return knowsHttpErrorRetry(tool) ? [...base, '-reconnect_on_http_error', '5xx'] : base;
+  const headers = pinnedHeaders.get(input);
+  return [
+    ...base,
+    ...(knowsHttpErrorRetry(tool) ? ['-reconnect_on_http_error', '5xx'] : []),
+    // ffmpeg's http protocol sends these on every request, range requests and reconnects included.
+    ...(headers ? ['-headers', headers] : []),
+  ];
+};
+
+/**
+ * Request headers that must go with every read of one URL (If-Match pinning
+ * the source's ETag, lambdas/shared/source-pin.ts). Kept here, keyed by the
+ * URL, because every branch kind builds its tool arguments through
+ * inputOptions from the input string alone: the pin travels with the URL and
+ * no kind can forget it. A presigned URL is unique per signing, so entries of
+ * concurrent reads never collide; the owner removes its entry when done.
+ */
+const pinnedHeaders = new Map<string, string>();
+
+/** Registers headers for every tool read of `url`; returns a function that forgets them. */
+export const pinHttpInput = (url: string, headers: Record<string, string>): (() => void) => {
+  const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+  if (lines.length === 0) return () => undefined;
+  pinnedHeaders.set(url, lines.join(''));
+  return () => {
+    pinnedHeaders.delete(url);
+  };
 };
 
 /** The time a tool may still use, or a MediaToolError when none is left. */
@@ -222,13 +248,23 @@ export const remaining = (timeBudget: () => number, tool: MediaTool): number => 
   return ms;
 };
 
-/** ffmpeg, quiet, overwriting; a non-zero exit is a MediaToolError with stderr's tail. */
+/** ffmpeg's words for ENOSPC (strerror), wherever it was writing. */
+const NO_SPACE = /No space left on device/i;
+
+/**
+ * ffmpeg, quiet, overwriting; a non-zero exit is a MediaToolError with stderr's tail,
+ * or an EphemeralStorageFullError when it ran out of /tmp.
+ */
 export const runFfmpeg = async (args: string[], timeBudget: () => number): Promise<void> => {
   const res = await runTool('ffmpeg', ['-nostdin', '-hide_banner', '-v', 'error', '-y', ...args], {
     timeoutMs: remaining(timeBudget, 'ffmpeg'),
   });
   if (res.code !== 0) {
-    throw new MediaToolError(`ffmpeg exited ${res.code}: ${stderrTail(res.stderr)}`);
+    const message = `ffmpeg exited ${res.code}: ${stderrTail(res.stderr)}`;
+    if (NO_SPACE.test(res.stderr)) {
+      throw new EphemeralStorageFullError(`/tmp (${tmpdir()}) is full: ${message}`);
+    }
+    throw new MediaToolError(message);
   }
 };
 

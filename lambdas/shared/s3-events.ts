@@ -84,7 +84,10 @@ export interface Upload {
  * s3:TestEvent and records outside the upload contract (other events, other
  * prefixes, folder placeholders) are logged and left out, the same way for all.
  */
-export const uploadsIn = (body: string): Upload[] => {
+export const uploadsIn = (
+  body: string,
+  onIgnored?: (record: S3EventRecord, source: SourceObject) => void
+): Upload[] => {
   const parsed = parseS3EventBody(body);
   if (parsed.kind === 'test') {
     logger.info('Ignoring s3:TestEvent');
@@ -94,6 +97,7 @@ export const uploadsIn = (body: string): Upload[] => {
   for (const record of parsed.records) {
     const source = sourceFromS3Record(record);
     if (isObjectCreated(record) && isUploadKey(source.key)) uploads.push({ record, source });
+    else if (onIgnored) onIgnored(record, source);
     else
       logger.info('Ignoring event outside the upload contract', {
         eventName: record.eventName,

@@ -10,8 +10,14 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { isNotFound, rethrowClassified } from '../../contract/aws-errors.js';
-import { MULTIPART_PART_SIZE, type SourceObject } from '../../contract/index.js';
+import {
+  InvalidVideoError,
+  MULTIPART_PART_SIZE,
+  SourceChangedError,
+  type SourceObject,
+} from '../../contract/index.js';
 import { tracer } from './powertools.js';
+import { checkPinned, isPinnable } from './source-pin.js';
 
 /** One client per process, reused across warm invocations; traced when X-Ray is on (a no-op elsewhere). */
 export const s3 = tracer.captureAWSv3Client(new S3Client({}));
@@ -106,3 +112,42 @@ export const presignSource = (source: SourceObject, expiresInSeconds: number): P
     new GetObjectCommand({ Bucket: source.bucket, Key: source.key, VersionId: source.versionId }),
     { expiresIn: Math.max(60, Math.ceil(expiresInSeconds)) }
   );
+
+/**
+ * After a read of the source failed: was it because the pinned object is no
+ * longer there (a tool sees a 412 or 404 as a broken input)? Then the failure
+ * is a SourceChangedError, terminal, and the video ends FAILED "source changed
+ * while processing"; otherwise the original failure stands (the caller
+ * rethrows it).
+ */
+export const assertSourceUnchanged = async (source: SourceObject, cause?: unknown) => {
+  if (!isPinnable(source)) return;
+  const check = await checkPinned(s3, source);
+  if (check.outcome !== 'match') {
+    throw new SourceChangedError(`source changed while processing: ${check.detail}`, { cause });
+  }
+};
+
+/** Said when the upload is no longer there at all (deleted, or an unversioned key overwritten). */
+export const UPLOAD_GONE = 'the upload is gone (deleted or overwritten) before probing';
+
+/**
+ * HEAD of the exact object the workflow was started for (source-pin.ts): its
+ * metadata and size are the ones this run describes. Another object under the
+ * key is a SourceChangedError; no object at all keeps the long-standing
+ * InvalidVideoError "the upload is gone". A source without a pin (an execution
+ * started by hand) reads whatever the key holds, as before.
+ */
+export const pinnedHead = async (source: SourceObject): Promise<HeadObjectCommandOutput> => {
+  if (!isPinnable(source)) {
+    const head = await headIfExists(source);
+    if (!head) throw new InvalidVideoError(UPLOAD_GONE);
+    return head;
+  }
+  const check = await checkPinned(s3, source);
+  if (check.outcome === 'match') return check.head;
+  if (check.outcome === 'changed') {
+    throw new SourceChangedError(`source changed while processing: ${check.detail}`);
+  }
+  throw new InvalidVideoError(`${UPLOAD_GONE}: ${check.detail}`);
+};

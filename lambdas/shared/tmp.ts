@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EphemeralStorageFullError } from '../../contract/errors.js';
 
 /**
  * Runs `fn` with a fresh directory under the OS temp dir and always removes it.
@@ -11,10 +12,20 @@ export const withTempDir = async <T>(
   prefix: string,
   fn: (dir: string) => Promise<T>
 ): Promise<T> => {
-  const dir = await mkdtemp(join(tmpdir(), `${prefix}-`));
+  const dir = await mkdtemp(join(tmpdir(), `${prefix}-`)).catch(named);
   try {
-    return await fn(dir);
+    return await fn(dir).catch(named);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+};
+
+/** A write from Node that hit a full /tmp gets its pipeline name (terminal). */
+const named = (err: unknown): never => {
+  if ((err as NodeJS.ErrnoException)?.code === 'ENOSPC') {
+    throw new EphemeralStorageFullError(`/tmp (${tmpdir()}) is full: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  throw err;
 };

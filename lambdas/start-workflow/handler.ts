@@ -10,8 +10,9 @@ import { handleUploadMessage, sfn } from './logic.js';
 import { countRunningByTenant, tenantQuotasFromEnv } from './tenant-quota.js';
 
 /**
- * SQS (raw SNS delivery of S3 notifications) → StartExecution per upload.
- * Env: STATE_MACHINE_ARN; MAX_RUNNING_WORKFLOWS (no bound when unset);
+ * SQS (raw SNS delivery of S3 notifications) → StartExecution per upload
+ * that S3 confirms (logic.ts verifyUpload).
+ * Env: STATE_MACHINE_ARN; UPLOAD_BUCKET (the only bucket whose events count); MAX_RUNNING_WORKFLOWS (no bound when unset);
  * TENANT_QUOTAS (JSON `{default, tenants?}`, tenant-quota.ts; no per-tenant quota when unset);
  * OUTPUT_BUCKET (the per-key pointer); STARTER_QUEUE_URL and
  * BACKPRESSURE_BASE_SECONDS / BACKPRESSURE_MAX_SECONDS (the backoff of a
@@ -70,7 +71,11 @@ export const handler: SQSHandler = async (event, context) => {
           byTenant: new Map(),
         }))
       : undefined;
-  const config = { stateMachineArn, outputBucket: process.env.OUTPUT_BUCKET };
+  const config = {
+    stateMachineArn,
+    uploadBucket: requireEnv('UPLOAD_BUCKET'),
+    outputBucket: process.env.OUTPUT_BUCKET,
+  };
   return processPartialResponse(
     event,
     async (record: SQSRecord) => {

@@ -4,22 +4,8 @@ import { TransientServiceError } from '../../contract/errors.js';
 import {
   type CurrentPointer,
   CurrentPointerSchema,
-  compareSequencers,
   currentPointerKey,
 } from '../../contract/index.js';
-
-/**
- * "The latest upload wins": is `candidate` a newer upload of the same key than
- * `current`? By S3's sequencer when both have one (the only order S3
- * guarantees for one key), else by event time; never by arrival order. An equal
- * upload is not newer, so a redelivered event rewrites nothing.
- */
-export const isNewerUpload = (candidate: CurrentPointer, current: CurrentPointer): boolean => {
-  if (candidate.sequencer && current.sequencer) {
-    return compareSequencers(candidate.sequencer, current.sequencer) > 0;
-  }
-  return Date.parse(candidate.eventTime) > Date.parse(current.eventTime);
-};
 
 const isConditionFailure = (err: unknown): boolean => {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -32,19 +18,32 @@ const isConditionFailure = (err: unknown): boolean => {
   );
 };
 
-export type PointerOutcome = 'written' | 'kept-newer';
+/**
+ * `written`: the candidate is now the pointer. `unchanged`: the pointer already
+ * names it (a redelivered event). `superseded`: the candidate is no longer the
+ * key's current object, so it must not become the pointer.
+ */
+export type PointerOutcome = 'written' | 'unchanged' | 'superseded';
 
 /**
- * Compare-and-swap of `outputs/by-key/<hash>/current.json`: read it with its
- * ETag, give up if it already names a newer (or the same) upload, else write
- * with If-Match (or If-None-Match: * when absent). A concurrent writer makes
- * the write fail with 412/409 and the loop re-reads, so a late, older run can
- * never overwrite a newer pointer.
+ * Compare-and-swap of `outputs/by-key/<hash>/current.json`: "the latest upload
+ * wins", where the latest is the object S3 holds under the key now, checked
+ * after reading the pointer (`isCurrent`, a HEAD). The event's sequencer is
+ * recorded but decides nothing: it is what an event says, and a forged
+ * `FFFF…` would otherwise pin the pointer above every real upload for good.
+ *
+ * Why this is enough: an upload's PUT completes before its event, so once a
+ * newer upload's event has written the pointer, a HEAD made after reading that
+ * pointer sees the newer object (S3 is strongly consistent) and an older
+ * candidate stops as `superseded`. A write races only with another write, and
+ * If-Match (If-None-Match: * when absent) makes the loser re-read and re-check.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
  */
 export const recordCurrentUpload = async (
   s3: S3Client,
   outputBucket: string,
   candidate: CurrentPointer,
+  isCurrent: () => Promise<boolean>,
   maxAttempts = 8
 ): Promise<PointerOutcome> => {
   const Key = currentPointerKey(candidate.bucket, candidate.key);
@@ -57,7 +56,8 @@ export const recordCurrentUpload = async (
     } catch (err) {
       if (!isNotFound(err)) rethrowClassified(err, `GetObject s3://${outputBucket}/${Key}`);
     }
-    if (current && !isNewerUpload(candidate, current.pointer)) return 'kept-newer';
+    if (current?.pointer.videoId === candidate.videoId) return 'unchanged';
+    if (!(await isCurrent())) return 'superseded';
     try {
       await s3.send(
         new PutObjectCommand({

@@ -8,6 +8,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import {
+  AGGREGATE_FAILED_ERROR,
   type FanOutPolicy,
   fallbackOf,
   pascalCase,
@@ -134,7 +135,11 @@ export interface MapFanOutFanInProps {
    * @default - the function's timeout + 30 s when known, else 15 minutes
    */
   readonly taskTimeout?: Duration;
-  /** @default Duration.hours(2) */
+  /**
+   * The state machine's TimeoutSeconds: past it an execution ends TIMED_OUT.
+   * Whole seconds, 1 to 31,536,000 (a Standard execution's year).
+   * @default Duration.hours(2)
+   */
   readonly executionTimeout?: Duration;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
@@ -377,6 +382,23 @@ export class MapFanOutFanIn extends Construct {
       )
       .otherwise(new sfn.Succeed(this, 'Done', { stateName: 'Done' }));
     aggregate.next(decide);
+    // An aggregator that fails past its retries ends the execution at its own Fail state,
+    // with its error kept whole in the cause. The manifest is then written by the verdict
+    // keeper, which the execution's FAILED status change reaches like any other ending:
+    // one writer per ending, so no Catch path races the keeper (docs/architecture.md).
+    aggregate.addCatch(
+      new sfn.Pass(this, 'AggregateFailure', {
+        stateName: STATE_NAMES.aggregateFailure,
+        parameters: { 'cause.$': `States.JsonToString(${STATE_PATHS.aggregateFailure})` },
+      }).next(
+        new sfn.Fail(this, 'AggregateFailed', {
+          stateName: STATE_NAMES.aggregateFailed,
+          error: AGGREGATE_FAILED_ERROR,
+          causePath: '$.cause',
+        })
+      ),
+      { resultPath: STATE_PATHS.aggregateFailure, errors: ['States.ALL'] }
+    );
 
     const catchToAggregate = { resultPath: STATE_PATHS.failure, errors: ['States.ALL'] };
 
@@ -799,6 +821,17 @@ const validateProps = (scope: Construct, props: MapFanOutFanInProps, maxConcurre
       `${path}: ${both.map(([flat, key]) => `${flat} and stateMachineProps.${key}`).join(', ')} both set`
     );
   }
+  const timeout = props.executionTimeout?.toSeconds();
+  if (
+    timeout !== undefined &&
+    !Token.isUnresolved(timeout) &&
+    (!Number.isInteger(timeout) || timeout < 1 || timeout > MAX_EXECUTION_TIMEOUT_SECONDS)
+  ) {
+    throw new Error(
+      `${path}: executionTimeout (${timeout} s) must be whole seconds from 1 to ${MAX_EXECUTION_TIMEOUT_SECONDS} ` +
+        '(a Standard execution runs at most a year)'
+    );
+  }
   if (props.logRetention !== undefined && props.stateMachineProps?.logs) {
     throw new Error(
       `${path}: logRetention applies to the construct's log group; stateMachineProps.logs replaces it`
@@ -869,6 +902,9 @@ const validateDistributed = (path: string, props: MapFanOutFanInProps, maxConcur
     throw new Error(`${path}: invalid distributed fan-out: ${problems.join('; ')}`);
   }
 };
+
+/** A Standard execution's longest run: https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html */
+export const MAX_EXECUTION_TIMEOUT_SECONDS = 31_536_000;
 
 const pascal = pascalCase;
 

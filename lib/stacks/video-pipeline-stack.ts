@@ -1,17 +1,24 @@
 import * as path from 'node:path';
 import {
+  Annotations,
+  ArnFormat,
   CfnOutput,
   Duration,
   RemovalPolicy,
   Stack,
   type StackProps,
+  Token,
   Validations,
 } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import {
   AUDIT_PREFIX,
@@ -19,6 +26,8 @@ import {
   BY_KEY_PREFIX,
   COST_PROFILE_ENV,
   type CostProfile,
+  DEFAULT_MAX_EXTRA_THUMBNAILS,
+  EXECUTION_STATUS_CHANGE,
   type FunctionSizing,
   METRIC_TENANTS_ENV,
   OUTPUT_PREFIX,
@@ -27,15 +36,17 @@ import {
   SEGMENT_RUNS_PREFIX,
   STATE_NAMES,
   STATE_PATHS,
+  STATES_EVENT_SOURCE,
   type TenantQuotas,
   tenantProblem,
   tenantQuotasProblem,
   UPLOAD_PREFIX,
+  VERDICT_ENDINGS,
 } from '../../contract/index.js';
 import { DEFAULT_PLAN_CONFIG } from '../../lambdas/branch-kinds/kind.js';
 import { BRANCH_KINDS } from '../../lambdas/branch-kinds/registry.js';
 import { skipCheckov } from '../constructs/checkov.js';
-import { SECURE_BUCKET_DEFAULTS } from '../constructs/defaults.js';
+import { SECURE_BUCKET_DEFAULTS, SECURE_DLQ_DEFAULTS } from '../constructs/defaults.js';
 import { FfmpegLayer } from '../constructs/ffmpeg-layer.js';
 import {
   type FanOutPolicyProps,
@@ -49,7 +60,11 @@ import {
 } from '../constructs/pipeline-alarms.js';
 import { PipelineDashboard } from '../constructs/pipeline-dashboard.js';
 import { PipelineFunction, type PipelineFunctionProps } from '../constructs/pipeline-function.js';
-import { deadLetterAlarm, QueueWithDeadLetter } from '../constructs/queue-with-dead-letter.js';
+import {
+  acknowledgeDeadLetterQueue,
+  deadLetterAlarm,
+  QueueWithDeadLetter,
+} from '../constructs/queue-with-dead-letter.js';
 import { QueueWorker } from '../constructs/queue-worker.js';
 import { TopicFanOut } from '../constructs/topic-fan-out.js';
 import { PROJECT_ROOT } from '../project-root.js';
@@ -61,6 +76,15 @@ export interface VideoPipelineStackProps extends StackProps {
   readonly renditionHeights?: number[];
   /** Evenly spaced thumbnails per video. @default 3 */
   readonly thumbnailCount?: number;
+  /**
+   * At most this many extra thumbnails an upload may ask for in its
+   * `thumbnail-times` metadata; further times, and invalid entries, are listed
+   * in the manifest's `warnings` instead of planned, so one upload's metadata
+   * cannot fan out to hundreds of branches. An integer from 0 to
+   * MAX_EXTRA_THUMBNAILS_LIMIT, validated at synth.
+   * @default 20
+   */
+  readonly maxExtraThumbnails?: number;
   /** @default - a layer built from the @ffmpeg-installer/@ffprobe-installer packages */
   readonly ffmpegLayer?: lambda.ILayerVersion;
   /**
@@ -168,7 +192,52 @@ export interface VideoPipelineStackProps extends StackProps {
    * @default 100
    */
   readonly segmentConcurrency?: number;
+  /**
+   * The longest one video's workflow may run: the state machine's TimeoutSeconds.
+   * Past it the execution ends TIMED_OUT and the verdict keeper writes the video's
+   * FAILED manifest (docs/policies.md "Overall deadline"). Whole seconds; one
+   * below a single pass through the work is allowed but reported at synth.
+   * @default - twice one pass through the longest path at every task timeout
+   *   (probe, plan, the segment waves, the fan-out waves with the slowest branch
+   *   and its fallback, the aggregator): see `videoTimeoutFor`
+   */
+  readonly videoTimeout?: Duration;
 }
+
+/** The work on one video's longest path, each step at its task timeout (seconds). */
+export interface VideoWork {
+  readonly probeSeconds: number;
+  readonly planSeconds: number;
+  /** One segment's task timeout, and how many waves of segmentConcurrency the most segments need. */
+  readonly segmentSeconds: number;
+  readonly segmentWaves: number;
+  /** The slowest planned branch with its fallback, and the waves of mapMaxConcurrency the plan needs. */
+  readonly branchChainSeconds: number;
+  readonly fanOutWaves: number;
+  readonly aggregateSeconds: number;
+}
+
+/** One pass through the longest path: every task running to its timeout once. */
+export const videoWorkSeconds = (w: VideoWork): number =>
+  w.probeSeconds +
+  w.planSeconds +
+  w.segmentWaves * w.segmentSeconds +
+  w.fanOutWaves * w.branchChainSeconds +
+  w.aggregateSeconds;
+
+/**
+ * Pure: the default per-video deadline, twice one pass through the longest path,
+ * so a video that takes a retry or two on the way still finishes, and one that is
+ * stuck ends TIMED_OUT (with its FAILED verdict) within a bounded time.
+ */
+export const videoTimeoutFor = (w: VideoWork): Duration =>
+  Duration.seconds(2 * videoWorkSeconds(w));
+
+/**
+ * The largest `maxExtraThumbnails` accepted: each extra thumbnail is a branch
+ * (a Map iteration and a Lambda invocation) that any uploader can ask for.
+ */
+export const MAX_EXTRA_THUMBNAILS_LIMIT = 100;
 
 /** The audit writer takes "up to 100 uploads or 5 s": an audit is not urgent, its requests add up. */
 export const AUDIT_BATCH_SIZE = 100;
@@ -273,8 +342,20 @@ export class VideoPipelineStack extends Stack {
       architecture: lambda.Architecture.X86_64, // the static binaries are x86_64
       layers: [ffmpegLayer],
     };
+    const maxExtraThumbnails = props.maxExtraThumbnails ?? DEFAULT_MAX_EXTRA_THUMBNAILS;
+    if (
+      !Token.isUnresolved(maxExtraThumbnails) &&
+      (!Number.isInteger(maxExtraThumbnails) ||
+        maxExtraThumbnails < 0 ||
+        maxExtraThumbnails > MAX_EXTRA_THUMBNAILS_LIMIT)
+    ) {
+      throw new Error(
+        `maxExtraThumbnails must be an integer from 0 to ${MAX_EXTRA_THUMBNAILS_LIMIT}, got ${maxExtraThumbnails}`
+      );
+    }
     const probe = fn('Probe', 'probe', {
       ...media,
+      environment: { MAX_EXTRA_THUMBNAILS: String(maxExtraThumbnails) },
       timeout: Duration.minutes(2),
       memorySize: 1024,
       ephemeralStorageMiB: 4096,
@@ -282,6 +363,7 @@ export class VideoPipelineStack extends Stack {
     const plan = fn('Plan', 'plan', {
       environment: {
         THUMBNAIL_COUNT: String(props.thumbnailCount ?? 3),
+        MAX_EXTRA_THUMBNAILS: String(maxExtraThumbnails),
         RENDITION_HEIGHTS: (props.renditionHeights ?? [360, 720]).join(','),
         SEGMENT_THRESHOLD_SEC: String(
           props.segmentThreshold?.toSeconds() ?? DEFAULT_PLAN_CONFIG.segmentThresholdSec
@@ -355,6 +437,32 @@ export class VideoPipelineStack extends Stack {
       },
     };
     const segmentFn = branchFns.find(({ kind }) => kind === SEGMENT_KIND)!.fn;
+    const mapMaxConcurrency = props.mapMaxConcurrency ?? (policy.mode === 'sequential' ? 1 : 10);
+    const segmentConcurrency = props.segmentConcurrency ?? 100;
+    const work = this.videoWork({
+      probe,
+      plan,
+      aggregate,
+      segmentFn,
+      branchFns,
+      renditionTimeout: props.renditionTimeout,
+      fallback: props.renditionFallback ?? awaitMode !== 'none',
+      branches: (props.thumbnailCount ?? 3) + (props.renditionHeights ?? [360, 720]).length + 1,
+      segments:
+        (props.renditionHeights ?? [360, 720]).length *
+        (props.maxSegments ?? DEFAULT_PLAN_CONFIG.maxSegments),
+      mapMaxConcurrency,
+      segmentConcurrency,
+    });
+    const videoTimeout = props.videoTimeout ?? videoTimeoutFor(work);
+    const timeoutSeconds = videoTimeout.toSeconds();
+    if (!Token.isUnresolved(timeoutSeconds) && timeoutSeconds < videoWorkSeconds(work)) {
+      Annotations.of(this).addWarningV2(
+        'fan-out:VideoTimeoutBelowWork',
+        `videoTimeout (${timeoutSeconds} s) is shorter than one pass through a video's longest path ` +
+          `(${videoWorkSeconds(work)} s at the task timeouts): slow videos will end TIMED_OUT`
+      );
+    }
     this.workflow = new MapFanOutFanIn(this, 'Workflow', {
       policy,
       prepare: [
@@ -372,14 +480,15 @@ export class VideoPipelineStack extends Stack {
         bucket: this.outputBucket,
         resultPrefix: SEGMENT_RUNS_PREFIX,
         itemSelector: BRANCH_ITEM_SELECTOR,
-        maxConcurrency: props.segmentConcurrency ?? 100,
+        maxConcurrency: segmentConcurrency,
       },
       branchSelector: BRANCH_ITEM_SELECTOR,
       workers: branchFns
         .filter(({ kind }) => kind !== SEGMENT_KIND)
         .map(({ kind, fn }) => ({ kind, handler: fn.function })),
       aggregator: aggregate.function,
-      maxConcurrency: props.mapMaxConcurrency ?? (policy.mode === 'sequential' ? 1 : 10),
+      maxConcurrency: mapMaxConcurrency,
+      executionTimeout: videoTimeout,
       // Runtime.ExitError: the environment died (killed, crashed) before answering; the
       // branch is idempotent, so a fresh environment may simply run it again.
       retryableErrors: [...RETRYABLE_ERROR_NAMES, 'Runtime.ExitError'],
@@ -401,6 +510,8 @@ export class VideoPipelineStack extends Stack {
           (props.backpressureMaxDelay ?? Duration.seconds(120)).toSeconds()
         ),
         OUTPUT_BUCKET: this.outputBucket.bucketName,
+        // The only bucket whose events start work (lambdas/start-workflow/logic.ts verifyUpload).
+        UPLOAD_BUCKET: this.uploadBucket.bucketName,
       },
     });
     const auditFn = fn('UploadAudit', 'upload-audit', {
@@ -452,6 +563,9 @@ export class VideoPipelineStack extends Stack {
       },
     });
 
+    // ---- Every ending has a verdict ----------------------------------------
+    const { keeper, failures: verdictFailures } = this.declareVerdictKeeper(fn);
+
     // ---- Dashboard and alarms ------------------------------------------------
     const metricTenants = props.metricTenants ?? Object.keys(props.tenantQuotas?.tenants ?? {});
     for (const tenant of metricTenants) {
@@ -476,9 +590,11 @@ export class VideoPipelineStack extends Stack {
         { label: 'Aggregate', function: aggregate.function },
         { label: 'StartWorkflow', function: starterFn.function },
         { label: 'UploadAudit', function: auditFn.function },
+        { label: 'VerdictKeeper', function: keeper.function },
       ],
       backpressureMaxDelay: props.backpressureMaxDelay ?? Duration.seconds(120),
       asyncFailures,
+      verdictFailures,
     }));
 
     // ---- Least-privilege grants (exact actions, exact prefixes) -------------
@@ -494,6 +610,8 @@ export class VideoPipelineStack extends Stack {
       });
     probe.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
     plan.role.addToPolicy(write(this.outputBucket, OUTPUT_PREFIX));
+    // The plan re-reads the upload's metadata (a HEAD pinned to its version) to list ignored thumbnail-times.
+    plan.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
     for (const { fn } of branchFns) {
       fn.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
       fn.role.addToPolicy(write(this.outputBucket, OUTPUT_PREFIX));
@@ -518,6 +636,19 @@ export class VideoPipelineStack extends Stack {
     );
     starterFn.role.addToPolicy(read(this.outputBucket, BY_KEY_PREFIX));
     starterFn.role.addToPolicy(write(this.outputBucket, BY_KEY_PREFIX));
+    // The starter verifies each event with a HEAD of the upload (GetObject/GetObjectVersion).
+    // ListBucket, on the upload bucket only, makes a HEAD of a missing key answer 404
+    // instead of 403, so "not in S3" is told apart from a missing grant. No s3:prefix
+    // condition: a HEAD carries no prefix, so the condition would never match and S3
+    // would answer 403 again.
+    // https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html#API_HeadObject_Permissions
+    starterFn.role.addToPolicy(read(this.uploadBucket, UPLOAD_PREFIX));
+    starterFn.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [this.uploadBucket.bucketArn],
+      })
+    );
 
     const objects = (bucket: s3.IBucket, prefix: string) =>
       `Resource::<${this.getLogicalId(bucket.node.defaultChild as s3.CfnBucket)}.Arn>/${prefix}*`;
@@ -525,11 +656,11 @@ export class VideoPipelineStack extends Stack {
     const outputs = objects(this.outputBucket, OUTPUT_PREFIX);
     this.acknowledgeFindings([
       [probe, [uploads]],
-      [plan, [outputs]],
+      [plan, [outputs, uploads]],
       ...branchFns.map(({ fn }): [PipelineFunction, string[]] => [fn, [uploads, outputs]]),
       [aggregate, [outputs]],
       [auditFn, [uploads, objects(this.outputBucket, AUDIT_PREFIX)]],
-      [starterFn, [objects(this.outputBucket, BY_KEY_PREFIX)]],
+      [starterFn, [objects(this.outputBucket, BY_KEY_PREFIX), uploads]],
     ]);
     for (const { kind, fn } of branchFns) {
       if (!PLAYABLE_KINDS.includes(kind)) continue;
@@ -569,6 +700,7 @@ export class VideoPipelineStack extends Stack {
     functions: WatchedFunction[];
     backpressureMaxDelay: Duration;
     asyncFailures?: QueueWithDeadLetter;
+    verdictFailures: sqs.Queue;
   }): { alarms: PipelineAlarms; dashboard: PipelineDashboard } {
     // With await none, failed asynchronous branch events land in asyncFailures.queue: a DLQ in
     // all but name (nothing consumes it), so it is watched and alarmed like one.
@@ -586,6 +718,8 @@ export class VideoPipelineStack extends Stack {
       : [];
     const deadLetterQueues: WatchedQueue[] = [
       ...asyncFailureQueues,
+      // Status-change events the keeper could not be given, or failed on after Lambda's retries.
+      { label: 'VerdictDLQ', queue: o.verdictFailures },
       { label: 'StartWorkflowDLQ', queue: this.starter.deadLetterQueue! },
       { label: 'UploadAuditDLQ', queue: this.audit.deadLetterQueue! },
       { label: 'AlertsDLQ', queue: this.alerts.deadLetterQueue },
@@ -613,6 +747,7 @@ export class VideoPipelineStack extends Stack {
         this.uploads.deliveryDlqAlarm,
         this.processed.deliveryDlqAlarm,
         ...asyncFailureAlarms,
+        deadLetterAlarm(this, 'VerdictDeadLetterAlarm', o.verdictFailures),
         ...this.workflow.alarms,
       ],
     });
@@ -624,6 +759,140 @@ export class VideoPipelineStack extends Stack {
       alarms: alarms.alarms,
     });
     return { alarms, dashboard };
+  }
+
+  /** What `videoTimeoutFor` adds up, from the functions and props as synthesized. */
+  private videoWork(o: {
+    probe: PipelineFunction;
+    plan: PipelineFunction;
+    aggregate: PipelineFunction;
+    segmentFn: PipelineFunction;
+    branchFns: { kind: string; fn: PipelineFunction }[];
+    renditionTimeout?: Duration;
+    fallback: boolean;
+    branches: number;
+    segments: number;
+    mapMaxConcurrency: number;
+    segmentConcurrency: number;
+  }): VideoWork {
+    // The construct's task timeout of a Lambda step: the function's timeout + 30 s.
+    const task = (f: PipelineFunction) => (f.function.timeout?.toSeconds() ?? 900) + 30;
+    const kindTask = (kind: string) => {
+      const found = o.branchFns.find((b) => b.kind === kind);
+      return found ? task(found.fn) : 0;
+    };
+    const rendition = o.renditionTimeout?.toSeconds() ?? kindTask('rendition');
+    const chains = o.branchFns
+      .filter(({ kind }) => kind !== SEGMENT_KIND && kind !== 'rendition-fallback')
+      .map(({ kind }) =>
+        kind === 'rendition'
+          ? rendition + (o.fallback ? kindTask('rendition-fallback') : 0)
+          : kindTask(kind)
+      );
+    const waves = (n: number, at: number) =>
+      Token.isUnresolved(at) || at < 1 ? 1 : Math.ceil(n / at);
+    return {
+      probeSeconds: task(o.probe),
+      planSeconds: task(o.plan),
+      segmentSeconds: task(o.segmentFn),
+      segmentWaves: waves(o.segments, o.segmentConcurrency),
+      branchChainSeconds: Math.max(...chains),
+      fanOutWaves: waves(o.branches, o.mapMaxConcurrency),
+      aggregateSeconds: task(o.aggregate),
+    };
+  }
+
+  /**
+   * The verdict keeper: an EventBridge rule on the video state machine's
+   * "Step Functions Execution Status Change" events that end an execution
+   * unsuccessfully (FAILED, TIMED_OUT, ABORTED) invokes a function that writes
+   * the video's FAILED manifest, unless one exists, and publishes VideoProcessed
+   * FAILED (so the Alerts queue gets it). Events EventBridge cannot deliver, and
+   * events the function still fails on after Lambda's two retries, land in one
+   * queue (a DLQ in all but name, alarmed). docs/architecture.md.
+   * https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
+   */
+  private declareVerdictKeeper(
+    fn: (id: string, name: string, extra?: Omit<PipelineFunctionProps, 'entry'>) => PipelineFunction
+  ): { keeper: PipelineFunction; failures: sqs.Queue; rule: events.Rule } {
+    const machine = this.workflow.stateMachine;
+    // A dead-letter queue for both stages; nothing consumes it, so it needs no DLQ of its own.
+    const failures = new sqs.Queue(this, 'VerdictDeadLetterQueue', SECURE_DLQ_DEFAULTS);
+    acknowledgeDeadLetterQueue(failures);
+    Validations.of(failures).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "The dead-letter queue of the verdict keeper's rule target and function (not of a queue): redrive ends here, and its depth is alarmed.",
+    });
+    const keeper = fn('VerdictKeeper', 'verdict-keeper', {
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+      environment: {
+        OUTPUT_BUCKET: this.outputBucket.bucketName,
+        PROCESSED_TOPIC_ARN: this.processed.topic.topicArn,
+        STATE_MACHINE_ARN: machine.stateMachineArn,
+      },
+      // Invoked asynchronously: what still fails after Lambda's 2 retries is kept here.
+      functionProps: { deadLetterQueue: failures },
+    });
+    const rule = new events.Rule(this, 'ExecutionEndings', {
+      description: 'Video executions that ended without success → the verdict keeper',
+      eventPattern: {
+        source: [STATES_EVENT_SOURCE],
+        detailType: [EXECUTION_STATUS_CHANGE],
+        detail: {
+          status: [...VERDICT_ENDINGS],
+          stateMachineArn: [machine.stateMachineArn],
+        },
+      },
+    });
+    rule.addTarget(
+      new targets.LambdaFunction(keeper.function, {
+        deadLetterQueue: failures,
+        // EventBridge's own defaults, stated: an alert a day late still beats none.
+        retryAttempts: 185,
+        maxEventAge: Duration.hours(24),
+      })
+    );
+    const read = new iam.PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: [this.outputBucket.arnForObjects(`${OUTPUT_PREFIX}*`)],
+    });
+    keeper.role.addToPolicy(read);
+    keeper.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [this.outputBucket.arnForObjects(`${OUTPUT_PREFIX}*`)],
+      })
+    );
+    const executions = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${machine.stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    keeper.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['states:DescribeExecution'], resources: [executions] })
+    );
+    this.processed.topic.grantPublish(keeper.role);
+    Validations.of(keeper.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason:
+        'Publishing to a KMS-encrypted topic needs GenerateDataKey*, scoped to the topic key.',
+    });
+    const outputs = `Resource::<${this.getLogicalId(this.outputBucket.node.defaultChild as s3.CfnBucket)}.Arn>/${OUTPUT_PREFIX}*`;
+    Validations.of(keeper.role).acknowledge({
+      id: `AwsSolutions-IAM5[${outputs}]`,
+      reason:
+        'Reads and conditionally writes one manifest under the outputs/ prefix; the videoId is only known at run time.',
+    });
+    const machineId = this.getLogicalId(machine.node.defaultChild as sfn.CfnStateMachine);
+    Validations.of(keeper.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${machineId}.Name>:*]`,
+      reason:
+        "DescribeExecution on the video state machine's own executions; their names are the videoIds, known at run time.",
+    });
+    return { keeper, failures, rule };
   }
 
   /**

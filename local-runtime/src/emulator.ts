@@ -6,8 +6,16 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildApp } from 'fauxqs';
 import { LocalRuntimeError } from './errors.js';
+import type { Faults } from './faults.js';
+import type { Logger } from './logger.js';
 import { type ListOptions, listInS3Order } from './s3-listing.js';
 import { HashedS3Persistence } from './s3-persistence.js';
+import {
+  FaultyDelivery,
+  type FauxqsSnsStore,
+  type FauxqsSqsStore,
+  type PublishAction,
+} from './sns-delivery.js';
 
 /** S3's own ceiling for a single PUT and for one UploadPart (5 GiB). */
 export const S3_MAX_PUT_BYTES = 5 * 1024 ** 3;
@@ -21,15 +29,24 @@ const WIRE_LIMIT = Math.ceil(S3_MAX_PUT_BYTES * 1.01);
 
 type FauxqsStores = NonNullable<NonNullable<Parameters<typeof buildApp>[0]>['stores']>;
 
-/** The fauxqs 2.4.1 internal this module needs; the package does not export it. */
+/** The fauxqs 2.4.1 S3 store internals this module needs; the package does not export it. */
 interface FauxqsS3Store {
   persistence?: unknown;
   buckets: Map<string, Map<string, { key: string }>>;
   listObjects(bucket: string, options?: ListOptions): unknown;
 }
 
+/** The fauxqs 2.4.1 internals this module needs; the package exports none of them. */
 interface FauxqsInternals {
   S3Store: new () => FauxqsS3Store;
+  SqsStore: new () => FauxqsSqsStore;
+  SnsStore: new () => FauxqsSnsStore;
+  publish: PublishAction;
+  publishBatch: PublishAction;
+  SnsError: new (
+    ...args: never[]
+  ) => Error & { code: string; statusCode: number; senderFault: boolean };
+  snsErrorResponse(code: string, message: string, type: string): string;
 }
 
 /**
@@ -51,17 +68,37 @@ async function loadInternals(): Promise<FauxqsInternals> {
       .find((p) => existsSync(path.join(p, 'dist', 'app.js')));
     if (!dir) throw new Error('fauxqs is not installed');
     const entry = pathToFileURL(path.join(dir, 'dist', 'app.js'));
-    const { S3Store } = await import(new URL('./s3/s3Store.js', entry).href);
-    if (typeof S3Store !== 'function') throw new Error('S3Store is not a class');
+    const load = (file: string) => import(new URL(file, entry).href);
+    const [{ S3Store }, { SqsStore }, { SnsStore }, sns, errors, xml] = await Promise.all([
+      load('./s3/s3Store.js'),
+      load('./sqs/sqsStore.js'),
+      load('./sns/snsStore.js'),
+      load('./sns/actions/publish.js'),
+      load('./common/errors.js'),
+      load('./common/xml.js'),
+    ]);
+    const found = {
+      S3Store,
+      SqsStore,
+      SnsStore,
+      publish: sns.publish,
+      publishBatch: sns.publishBatch,
+      SnsError: errors.SnsError,
+      snsErrorResponse: xml.snsErrorResponse,
+    };
+    const missing = Object.entries(found).filter(([, v]) => typeof v !== 'function');
+    if (missing.length > 0) {
+      throw new Error(`${missing.map(([k]) => k).join(', ')} not found`);
+    }
     const probe = new S3Store();
     // The store must still consult a `persistence` slot on every write (see s3Store.js).
     if (!('persistence' in probe) || !(probe.buckets instanceof Map)) {
       throw new Error('S3Store has no persistence slot or buckets map');
     }
-    return { S3Store };
+    return found;
   } catch (err) {
     throw new LocalRuntimeError(
-      `fauxqs internals changed (expected dist/s3/s3Store.js of fauxqs 2.4.1): ${(err as Error).message}`
+      `fauxqs internals changed (expected dist/s3/s3Store.js, dist/sqs/sqsStore.js, dist/sns/snsStore.js, dist/sns/actions/publish.js, dist/common/errors.js and dist/common/xml.js of fauxqs 2.4.1): ${(err as Error).message}`
     );
   }
 }
@@ -80,13 +117,22 @@ export interface Emulator {
 export interface EmulatorOptions {
   host: string;
   region: string;
+  /**
+   * Host names (no port) fauxqs answers to; a request with another Host, or with any
+   * Origin, is refused (403) before fauxqs sees it, so a web page cannot reach the
+   * emulator's own port around the front door's checks (docs/security.md).
+   */
+  hostNames: readonly string[];
+  /** SNS delivery and SQS API faults (chaos tests); none when absent. */
+  faults?: Faults;
+  logger?: Logger;
 }
 
 /** Starts fauxqs (S3, SNS, SQS) on `host` with a random port. */
 export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
-  const { S3Store } = await loadInternals();
+  const fauxqs = await loadInternals();
   const storageDir = mkdtempSync(path.join(tmpdir(), 'local-runtime-s3-'));
-  const s3Store = new S3Store();
+  const s3Store = new fauxqs.S3Store();
   const s3Objects = new HashedS3Persistence(storageDir);
   s3Store.persistence = s3Objects;
   const listObjects = s3Store.listObjects.bind(s3Store);
@@ -95,12 +141,28 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     // fauxqs's own call raises NoSuchBucket.
     return objects ? listInS3Order(objects.values(), options) : listObjects(bucket, options);
   };
+  const sqsStore = new fauxqs.SqsStore();
+  const snsStore = new fauxqs.SnsStore();
   const app = buildApp({
     logger: false,
     defaultRegion: options.region,
-    // Only the S3 store is ours; fauxqs creates the SQS and SNS stores when absent.
-    stores: { s3Store } as unknown as FauxqsStores,
+    stores: { s3Store, sqsStore, snsStore } as unknown as FauxqsStores,
   });
+  app.addHook('onRequest', (req, reply, done) => {
+    const name = String(req.headers.host ?? '')
+      .toLowerCase()
+      .replace(/:\d+$/, '');
+    if (req.headers.origin !== undefined || !options.hostNames.includes(name)) {
+      reply
+        .code(403)
+        .send({ message: 'fauxqs answers only the local runtime (no Origin, a loopback Host)' });
+      return;
+    }
+    done();
+  });
+  const delivery = options.faults
+    ? installFaults(app, fauxqs, options.faults, snsStore, sqsStore, options.logger)
+    : undefined;
   // Same three parsers fauxqs registers, the S3 catch-all with S3's limit instead of 11 MiB.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
@@ -138,8 +200,59 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     storageDir,
     s3Objects,
     stop() {
+      delivery?.stop();
       stopped ??= app.close().then(() => rmSync(storageDir, { recursive: true, force: true }));
       return stopped;
     },
   };
+}
+
+/**
+ * Faults at fauxqs's door, so they reach every caller (the functions through the
+ * endpoint, and the runtime's own pollers and S3 notifier, which talk to fauxqs
+ * directly): SQS ReceiveMessage/DeleteMessage(Batch) answered with an error, and
+ * SNS Publish run through FaultyDelivery. fauxqs serves SQS as JSON (X-Amz-Target)
+ * and SNS as the query protocol (form Action) on POST /.
+ */
+function installFaults(
+  app: ReturnType<typeof buildApp>,
+  fauxqs: FauxqsInternals,
+  faults: Faults,
+  snsStore: FauxqsSnsStore,
+  sqsStore: FauxqsSqsStore,
+  logger?: Logger
+): FaultyDelivery {
+  const delivery = new FaultyDelivery(faults, snsStore, sqsStore, logger);
+  app.addHook('preHandler', async (request, reply) => {
+    if (request.method !== 'POST' || request.url !== '/') return;
+    const target = String(request.headers['x-amz-target'] ?? '');
+    if (target.startsWith('AmazonSQS.')) {
+      const fault = faults.sqsError(target.slice('AmazonSQS.'.length));
+      if (!fault) return;
+      reply
+        .code(fault.status)
+        .header('content-type', 'application/x-amz-json-1.0')
+        .header('x-amzn-query-error', fault.queryError);
+      return reply.send({ __type: fault.type, message: fault.message });
+    }
+    const body = request.body as Record<string, string> | undefined;
+    const action =
+      body?.Action === 'Publish'
+        ? fauxqs.publish
+        : body?.Action === 'PublishBatch'
+          ? fauxqs.publishBatch
+          : undefined;
+    if (!action || !faults.snsActive) return;
+    reply.header('content-type', 'text/xml');
+    try {
+      return reply.send(delivery.publish(action, body!));
+    } catch (err) {
+      if (!(err instanceof fauxqs.SnsError)) throw err;
+      reply.code(err.statusCode);
+      return reply.send(
+        fauxqs.snsErrorResponse(err.code, err.message, err.senderFault ? 'Sender' : 'Receiver')
+      );
+    }
+  });
+  return delivery;
 }

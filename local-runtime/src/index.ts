@@ -4,14 +4,17 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { loadStack } from './assembly.js';
 import { type EmfSnapshot, EmfStore, tapEmf } from './emf-store.js';
 import { type Emulator, startEmulator } from './emulator.js';
 import { LocalRuntimeError } from './errors.js';
 import { EsmPoller } from './esm-poller.js';
-import { Faults } from './faults.js';
+import { EventBus } from './events/bus.js';
+import { type FaultCounts, Faults } from './faults.js';
+import { emulatorHostNames, runtimeAllowLists, runtimePolicy } from './http/guard.js';
 import { createRouter } from './http/router.js';
+import { EphemeralStorage, type EphemeralStorageMode } from './lambda/ephemeral-storage.js';
 import { accountConcurrencyFor, LambdaRunner, type LambdaStats } from './lambda/runner.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { ACCOUNT_ID, buildModel, type StackModel } from './model.js';
@@ -23,7 +26,7 @@ import { MessageMoveTasks } from './sqs/move-tasks.js';
 
 export type { EmfEntry, EmfSnapshot } from './emf-store.js';
 export * from './errors.js';
-export { Faults } from './faults.js';
+export { type FaultCounts, type FaultRate, Faults } from './faults.js';
 export type { LambdaStats } from './lambda/runner.js';
 export type { Logger } from './logger.js';
 export { consoleLogger, silentLogger } from './logger.js';
@@ -51,6 +54,11 @@ export interface LocalRuntimeOptions {
   accountConcurrency?: number;
   /** ReceiveMessage long-poll seconds for event source mappings. Default 1 (keeps stop() fast). */
   pollWaitSeconds?: number;
+  /**
+   * Each function's /tmp: `shared` (the host's temp dir) or `tmpfs` (its own tmpfs of its
+   * EphemeralStorage.Size; Linux, root). Default: LOCAL_EPHEMERAL_STORAGE, then `shared`.
+   */
+  ephemeralStorage?: EphemeralStorageMode;
 }
 
 export interface LocalRuntime {
@@ -62,11 +70,18 @@ export interface LocalRuntime {
   model: StackModel;
   lambda: LambdaRunner;
   stepFunctions: StepFunctionsService;
+  /** The default event bus: the stack's AWS::Events::Rule rules over the services' events. */
+  events: EventBus;
   /** fauxqs (S3, SNS, SQS), always on 127.0.0.1 behind the endpoint. */
   emulator: Emulator;
-  /** Fault injection: `faults.s3SlowDownRate`, off (0) unless LOCAL_FAULT_S3_SLOWDOWN_RATE is set. */
+  /**
+   * Fault injection (S3 SlowDown, SNS delivery errors and duplicates, SQS receive/delete
+   * errors), each off (0) unless its LOCAL_FAULT_* variable is set; see faults.ts.
+   */
   faults: Faults;
-  /** Peak concurrency, throttles and kills of the Lambda runner, and SlowDowns injected. */
+  /** The functions' /tmp (`ephemeralStorage.dirOf(fn)` in mode `tmpfs`). */
+  ephemeralStorage: EphemeralStorage;
+  /** Peak concurrency, throttles and kills of the Lambda runner, and the faults injected. */
   stats(): RuntimeStats;
   /** The EMF records the functions printed so far (also GET /_local/metrics). */
   metrics(): EmfSnapshot;
@@ -78,9 +93,8 @@ export interface LocalRuntime {
   stop(): Promise<void>;
 }
 
-export interface RuntimeStats extends LambdaStats {
+export interface RuntimeStats extends LambdaStats, FaultCounts {
   accountConcurrency: number;
-  s3SlowDowns: number;
 }
 
 const listen = (server: Server, port: number, host: string) =>
@@ -114,9 +128,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const stack = loadStack(snapshot.dir, options.stackName);
 
   const bindHost = options.bindHost || process.env.LOCAL_BIND_HOST || '127.0.0.1';
+  const allowLists = runtimeAllowLists();
   // Only the runtime talks to fauxqs: on any other address, clients could skip the
   // front door (and with it the S3 notifications it raises).
-  const fauxqs = await startEmulator({ host: '127.0.0.1', region }).catch((err) => {
+  const faults = new Faults();
+  const fauxqs = await startEmulator({
+    host: '127.0.0.1',
+    region,
+    hostNames: emulatorHostNames(bindHost, allowLists),
+    faults,
+    logger,
+  }).catch((err) => {
     snapshot.remove();
     throw err;
   });
@@ -152,6 +174,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   });
   const internalSns = new SNSClient({ region, endpoint: fauxqsUrl, credentials });
 
+  const ephemeralStorage = new EphemeralStorage(
+    options.ephemeralStorage ?? EphemeralStorage.modeFrom(process.env.LOCAL_EPHEMERAL_STORAGE),
+    logger
+  );
+  try {
+    ephemeralStorage.provision(model.functions);
+  } catch (err) {
+    server.close();
+    await fauxqs.stop();
+    snapshot.remove();
+    throw err;
+  }
   const emf = new EmfStore();
   const lambda = new LambdaRunner(model.functions, {
     endpoint,
@@ -160,12 +194,32 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     defaultConcurrency: options.lambdaConcurrency,
     accountConcurrency,
   });
+  const queueNames = new Map(model.queues.map((q) => [q.arn, q.name]));
+  const events = new EventBus(model.eventRules, lambda, {
+    region,
+    accountId: ACCOUNT_ID,
+    logger,
+    async sendToQueue(queueArn, body, attributes) {
+      const name = queueNames.get(queueArn);
+      if (!name) throw new LocalRuntimeError(`Dead-letter queue ${queueArn} is not in this stack`);
+      await internalSqs.send(
+        new SendMessageCommand({
+          QueueUrl: `${fauxqsUrl}/${ACCOUNT_ID}/${name}`,
+          MessageBody: body,
+          MessageAttributes: Object.fromEntries(
+            Object.entries(attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }])
+          ),
+        })
+      );
+    },
+  });
   const stepFunctions = new StepFunctionsService(model.stateMachines, lambda, {
     region,
     accountId: ACCOUNT_ID,
     logger,
     // Distributed Map ItemReader/ResultWriter: straight to the store, like the service's own access.
     s3: internalS3,
+    events,
   });
   const notifier = new S3Notifier(
     model,
@@ -178,13 +232,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     lambda,
     logger
   );
-  const faults = new Faults();
   const moveTasks = new MessageMoveTasks(internalSqs, logger);
   const pollers: EsmPoller[] = [];
   const stats = (): RuntimeStats => ({
     ...lambda.stats(),
     accountConcurrency: lambda.accountLimit,
-    s3SlowDowns: faults.s3SlowDowns,
+    ...faults.counts,
   });
   const setEventSourceMappingEnabled = async (functionName: string, enabled: boolean) => {
     const fn = lambda.resolveName(functionName);
@@ -197,6 +250,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     return mine.length;
   };
   handler = createRouter({
+    guard: runtimePolicy(port, bindHost, allowLists),
     faults,
     admin: {
       stats,
@@ -204,6 +258,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       setEventSourceMappingEnabled: async (name, enabled) => ({
         changed: await setEventSourceMappingEnabled(name, enabled),
       }),
+      memory: () => ({ ...process.memoryUsage(), lambdaPids: lambda.pids() }),
+      gc: () => {
+        // Only with node --expose-gc: a soak test measures memory after a full collection.
+        const gc = (globalThis as { gc?: () => void }).gc;
+        gc?.();
+        return gc !== undefined;
+      },
     },
     fauxqsPort: fauxqs.port,
     s3Objects: fauxqs.s3Objects,
@@ -225,6 +286,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     stopped ??= (async () => {
       await Promise.all([
         ...pollers.map((p) => p.stop()),
+        events.stop(),
         stepFunctions.stop(),
         lambda.stop(),
         moveTasks.stop(),
@@ -236,6 +298,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       publicSqs.destroy();
       internalS3.destroy();
       internalSns.destroy();
+      ephemeralStorage.unmountAll();
       snapshot.remove();
     })();
     return stopped;
@@ -286,7 +349,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   logger.info(
     `[local] ${model.stackName} running on ${endpoint} in ${(performance.now() - startedAt).toFixed(0)} ms ` +
       `(${model.functions.length} functions, ${model.queues.length} queues, ${model.topics.length} topics, ` +
-      `${model.buckets.length} buckets, ${model.stateMachines.length} state machines)`
+      `${model.buckets.length} buckets, ${model.stateMachines.length} state machines, ` +
+      `${model.eventRules.length} event rules)`
   );
 
   return {
@@ -298,8 +362,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     model,
     lambda,
     stepFunctions,
+    events,
     emulator: fauxqs,
     faults,
+    ephemeralStorage,
     stats,
     metrics: () => emf.snapshot(),
     setEventSourceMappingEnabled,

@@ -127,6 +127,7 @@ export function buildModel(stack: LoadedStack, opts: BuildModelOptions): StackMo
     functions: [],
     eventSourceMappings: [],
     stateMachines: [],
+    eventRules: [],
     outputs: {},
     noLocalEffect: [],
   };

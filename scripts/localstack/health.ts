@@ -4,6 +4,8 @@ import { DeployError } from './errors.js';
 /** What the stack and the CDK bootstrap stack need from LocalStack. */
 export const REQUIRED_SERVICES = [
   'cloudformation',
+  // The verdict keeper's rule on Step Functions status changes.
+  'events',
   'iam',
   'kms',
   'lambda',

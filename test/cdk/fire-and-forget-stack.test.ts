@@ -39,12 +39,10 @@ describe('video stack with awaitMode none (every branch fire-and-forget)', () =>
     const withDlq = Object.entries(synth.template.findResources('AWS::Lambda::Function')).filter(
       ([, r]) => (r.Properties as { DeadLetterConfig?: unknown }).DeadLetterConfig !== undefined
     );
-    // Assess: exactly the four branch functions, the only ones invoked asynchronously.
-    expect(withDlq.map(([id]) => id.replace(/Branch.*$/, '')).sort()).toEqual([
-      'Metadata',
-      'Rendition',
-      'RenditionFallback',
-      'Thumbnail',
-    ]);
+    // Assess: the four branch functions and the verdict keeper (EventBridge's target), the
+    // only ones invoked asynchronously.
+    expect(
+      withDlq.map(([id]) => id.replace(/Branch.*$/, '').replace(/[0-9A-F]{8}$/, '')).sort()
+    ).toEqual(['Metadata', 'Rendition', 'RenditionFallback', 'Thumbnail', 'VerdictKeeper']);
   });
 });

@@ -90,8 +90,9 @@ describe('checkov suppressions', () => {
     ).flatMap(([id, r]) =>
       (r.Metadata?.checkov?.skip ?? []).map((skip) => ({ resource: id, ...skip }))
     );
-    // Assess: 10 functions × 4, 11 log groups, 8 SSE-SQS queues, the access-log bucket.
-    expect(skips).toHaveLength(60);
+    // Assess: 10 functions × 4, the verdict keeper × 3 (it has a DLQ), 12 log groups,
+    // 9 SSE-SQS queues, the access-log bucket.
+    expect(skips).toHaveLength(65);
     for (const skip of skips) {
       expect(skip.id).toMatch(/^CKV_AWS_\d+$/);
       expect(skip.comment.length).toBeGreaterThan(20);
@@ -206,12 +207,16 @@ describe('dead-letter queues', () => {
       ...Object.values(resources('AWS::SNS::Subscription')).map((s) =>
         getAttArn(s.Properties.RedrivePolicy.deadLetterTargetArn)
       ),
+      // The verdict keeper's: its function's and its rule target's dead-letter queue.
+      ...Object.values(resources('AWS::Lambda::Function'))
+        .filter((f) => f.Properties.DeadLetterConfig)
+        .map((f) => getAttArn(f.Properties.DeadLetterConfig.TargetArn)),
     ]);
     const alarmed = Object.values(resources('AWS::CloudWatch::Alarm'))
       .filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible')
       .map((a) => getAttArn(a.Properties.Dimensions[0].Value));
-    // Assess: 3 worker/alert DLQs and 2 subscription delivery DLQs.
-    expect(dlqIds.size).toBe(5);
+    // Assess: 3 worker/alert DLQs, 2 subscription delivery DLQs and the verdict keeper's.
+    expect(dlqIds.size).toBe(6);
     expect([...dlqIds].sort()).toEqual([...alarmed].sort());
     // The starter's queue re-receives uploads held back by backpressure, so it allows 100.
     for (const [id, q] of Object.entries(queues)) {
@@ -347,7 +352,8 @@ describe('workflow', () => {
     expect(fallBack.Branches[0]?.StartAt).toBe('RunRenditionFallback');
     expect(JSON.stringify(mapStates.RunRendition.Catch)).toContain('FallBackToRenditionFallback');
     expect(mapStates.UnknownBranchKind.Type).toBe('Pass');
-    expect(asl).toHaveProperty('TimeoutSeconds', 7200);
+    // videoTimeout's default (test/cdk/verdict-keeper.test.ts derives it).
+    expect(asl).toHaveProperty('TimeoutSeconds', 6900);
     // Each step retries the pipeline's retryable errors by name.
     expect(JSON.stringify(asl.States.Probe.Retry)).toContain('TransientServiceError');
   });
@@ -510,7 +516,23 @@ describe('dashboard and alarms', () => {
       ...Object.values(resources('AWS::SQS::Queue')),
       ...Object.values(resources('AWS::SNS::Subscription')),
     ].map((r) => (r.Properties?.RedrivePolicy as { deadLetterTargetArn?: unknown }) ?? {});
-    return [...new Set(redrives.flatMap((r) => getAtt(r.deadLetterTargetArn)?.[0] ?? []))].sort();
+    // Asynchronous Lambda and EventBridge target DLQs (the verdict keeper's).
+    const asyncDlqs = [
+      ...Object.values(resources('AWS::Lambda::Function')).map(
+        (f) => (f.Properties?.DeadLetterConfig as { TargetArn?: unknown })?.TargetArn
+      ),
+      ...Object.values(resources('AWS::Events::Rule')).flatMap((r) =>
+        (r.Properties.Targets as Array<{ DeadLetterConfig?: { Arn?: unknown } }>).map(
+          (t) => t.DeadLetterConfig?.Arn
+        )
+      ),
+    ];
+    return [
+      ...new Set([
+        ...redrives.flatMap((r) => getAtt(r.deadLetterTargetArn)?.[0] ?? []),
+        ...asyncDlqs.flatMap((arn) => getAtt(arn)?.[0] ?? []),
+      ]),
+    ].sort();
   };
   const onQueue = (metric: string, queueId: string) =>
     alarms().filter(
@@ -562,14 +584,15 @@ describe('dashboard and alarms', () => {
         .join(' ')
     );
 
-  it('derives five DLQs from the template: both SQS consumers, the alerts DLQ and both SNS delivery DLQs', () => {
+  it('derives six DLQs from the template: both SQS consumers, the alerts DLQ, both SNS delivery DLQs and the verdict keeper’s', () => {
     // Act
     const ids = deadLetterQueueIds();
     // Assess
-    expect(ids).toHaveLength(5);
+    expect(ids).toHaveLength(6);
     expect(ids).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^AlertsDeadLetterQueue/),
+        expect.stringMatching(/^VerdictDeadLetterQueue/),
         expect.stringMatching(/^VideoUploadedDeliveryDeadLetterQueue/),
         expect.stringMatching(/^VideoProcessedDeliveryDeadLetterQueue/),
       ])

@@ -10,6 +10,9 @@ import { compareSequencers } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import {
   type ChaosRuntime,
+  executionArnOf,
+  failureErrorOf,
+  historyOf,
   manifestOf,
   pointerOf,
   poll,
@@ -79,6 +82,56 @@ describe('faults on the local runtime', () => {
     expect(manifests.map((m) => m.videoId)).toEqual(uploads.map((u) => u.videoId));
     const failed = manifests.flatMap((m) => m.branches).filter((b) => b.status !== 'SUCCEEDED');
     expect(failed).toEqual([]);
+  });
+
+  it("the aggregator's environment SIGKILLed mid-run: the Retry re-runs it, one manifest", async () => {
+    // Prepare
+    const aggregator = env.runtime.model.functions.find((f) => f.logicalId.startsWith('Aggregate'));
+    if (!aggregator) throw new Error('no Aggregate function in the stack');
+    const killedBefore = env.runtime.stats().killed;
+    const { videoId } = await upload(env, clip, `uploads/chaos/${runId}/aggregate.mp4`);
+    const arn = executionArnOf(env, videoId);
+    // Act: SIGKILL the aggregator's environment as soon as one is busy. Only this upload's
+    // execution runs now, so a busy aggregator is running its Aggregate state; polling the
+    // history first (or in 250 ms steps) would let a fast aggregator finish first.
+    const pid = await poll(
+      'a busy aggregator environment',
+      () => env.runtime.lambda.killBusy(aggregator.name),
+      240_000,
+      { intervalMs: 2 }
+    );
+    const hit = { videoId, pid };
+    const manifest = await manifestOf(env, hit.videoId, 240_000);
+    const described = await poll(
+      'the execution to end',
+      async () => {
+        const d = (await env.runtime.stepFunctions.handle('DescribeExecution', {
+          executionArn: arn,
+        })) as { status: string };
+        return d.status === 'RUNNING' ? undefined : d;
+      },
+      60_000
+    );
+    // Assess
+    const history = await historyOf(env, arn);
+    const failures = history.map(failureErrorOf).filter((e) => e !== undefined);
+    // The failed task is the Aggregate state's: the last state entered before the failure.
+    const failedAt = history.findIndex((e) => failureErrorOf(e) !== undefined);
+    const stateOfFailure = history
+      .slice(0, failedAt)
+      .reverse()
+      .find((e) => e.type.endsWith('StateEntered'))?.stateEnteredEventDetails as
+      | { name?: string }
+      | undefined;
+    console.log(
+      `[chaos] SIGKILLed ${aggregator.name} pid ${hit.pid}; failures in history: ${JSON.stringify(failures)} in ${stateOfFailure?.name}`
+    );
+    expect(env.runtime.stats().killed).toBe(killedBefore + 1);
+    expect(failures).toEqual(['Runtime.ExitError']);
+    expect(stateOfFailure?.name).toBe('Aggregate');
+    // The retried aggregator decided the video: the execution ends as its manifest says.
+    expect(manifest.videoId).toBe(hit.videoId);
+    expect(described.status).toBe(manifest.status === 'FAILED' ? 'FAILED' : 'SUCCEEDED');
   });
 
   it('10% of S3 calls answered 503 SlowDown: nothing lost, every video has its manifest', async () => {
@@ -170,17 +223,30 @@ describe('faults on the local runtime', () => {
       async () => ((await pointerOf(env, key))?.videoId === newer.videoId ? true : undefined),
       120_000
     );
+    const rejected = () =>
+      env.runtime
+        .metrics()
+        .records.reduce((n, e) => n + Number(e.record.UploadEventsRejected ?? 0), 0);
+    const rejectedBefore = rejected();
     await env.sqs.send(
       new SendMessageCommand({ QueueUrl: env.out.StartWorkflowQueueUrl, MessageBody: first.Body })
     );
-    // The older run happens (its manifest is written) but must not take the pointer.
-    const olderManifest = await manifestOf(env, older.videoId, 240_000);
+    // The older event names bytes the unversioned key no longer holds: the starter verifies it
+    // against S3 and drops it (UploadEventsRejected), so it neither runs on the newer bytes nor
+    // takes the pointer. On a versioned bucket it would run on its own version instead.
+    await poll(
+      'the older event to be rejected',
+      async () => (rejected() > rejectedBefore ? true : undefined),
+      60_000
+    );
     const newerManifest = await manifestOf(env, newer.videoId, 240_000);
     // Assess
-    expect(olderManifest.status).toBe('COMPLETE');
     expect(newerManifest.status).toBe('COMPLETE');
+    expect(newerManifest.source.etag).toBe(newer.source.etag);
     const pointer = await pointerOf(env, key);
     expect(pointer?.videoId).toBe(newer.videoId);
     expect(pointer?.sequencer).toBe(sequencer(second));
+    // The older upload has no run of its own: its bytes exist nowhere any more.
+    await expect(manifestOf(env, older.videoId, 1_000)).rejects.toThrow('timed out');
   });
 });

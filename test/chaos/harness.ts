@@ -1,7 +1,7 @@
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
   type CurrentPointer,
   CurrentPointerSchema,
@@ -11,12 +11,21 @@ import {
   manifestKey,
   videoIdFor,
 } from '../../contract/index.js';
-import { type LocalRuntime, startLocalRuntime } from '../../local-runtime/src/index.js';
+import {
+  type LocalRuntime,
+  type LocalRuntimeOptions,
+  startLocalRuntime,
+} from '../../local-runtime/src/index.js';
 import { ROOT } from '../../scripts/synth.js';
 import { poll } from '../helpers/poll.js';
 
 /** A local runtime for one chaos file, its logs in .e2e/chaos-<name>.log, and clients on it. */
-export const startChaosRuntime = async (name: string, accountConcurrency?: number) => {
+export const startChaosRuntime = async (
+  name: string,
+  accountConcurrency?: number,
+  /** Runtime options; `assemblyDir` for a variant stack. @default ROOT/cdk.out */
+  options: Partial<LocalRuntimeOptions> = {}
+) => {
   mkdirSync(join(ROOT, '.e2e'), { recursive: true });
   const log = createWriteStream(join(ROOT, '.e2e', `chaos-${name}.log`));
   const write = (level: string) => (m: string) => log.write(`${level} ${m}\n`);
@@ -24,6 +33,7 @@ export const startChaosRuntime = async (name: string, accountConcurrency?: numbe
     assemblyDir: join(ROOT, 'cdk.out'),
     port: 0,
     accountConcurrency,
+    ...options,
     logger: { info: write('INFO'), warn: write('WARN'), error: write('ERROR'), debug: () => {} },
   });
   const clientConfig = {
@@ -99,4 +109,112 @@ export const pointerOf = async (
     currentPointerKey(env.out.UploadBucketName, key)
   );
   return text === undefined ? undefined : CurrentPointerSchema.parse(JSON.parse(text));
+};
+
+/** Visible + in-flight (+ delayed) messages of one queue. */
+export const queueDepth = async (env: ChaosRuntime, queueUrl: string) => {
+  const res = await env.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: [
+        'ApproximateNumberOfMessages',
+        'ApproximateNumberOfMessagesNotVisible',
+        'ApproximateNumberOfMessagesDelayed',
+      ],
+    })
+  );
+  const a = res.Attributes ?? {};
+  return (
+    Number(a.ApproximateNumberOfMessages) +
+    Number(a.ApproximateNumberOfMessagesNotVisible) +
+    Number(a.ApproximateNumberOfMessagesDelayed)
+  );
+};
+
+/** The queue URL (on the runtime's endpoint) of a queue of the stack, by ARN. */
+export const queueUrlOf = (env: ChaosRuntime, arn: string) => {
+  const queue = env.runtime.model.queues.find((q) => q.arn === arn);
+  if (!queue) throw new Error(`no queue ${arn} in the stack`);
+  return `${env.runtime.endpoint}/000000000000/${queue.name}`;
+};
+
+/** The DLQ (RedrivePolicy) of a queue of the stack, by its URL. */
+export const dlqUrlOfQueue = (env: ChaosRuntime, queueUrl: string) => {
+  const name = queueUrl.split('/').pop();
+  const queue = env.runtime.model.queues.find((q) => q.name === name);
+  if (!queue?.deadLetterTargetArn) throw new Error(`queue ${queueUrl} has no DLQ`);
+  return queueUrlOf(env, queue.deadLetterTargetArn);
+};
+
+/** The delivery DLQ (RedrivePolicy) of the subscriptions on one topic. */
+export const deliveryDlqUrlOf = (env: ChaosRuntime, topicArn: string) => {
+  const arns = new Set(
+    env.runtime.model.subscriptions
+      .filter((s) => s.topicArn === topicArn && s.attributes.RedrivePolicy)
+      .map((s) => JSON.parse(s.attributes.RedrivePolicy).deadLetterTargetArn as string)
+  );
+  if (arns.size !== 1)
+    throw new Error(`expected one delivery DLQ on ${topicArn}, got ${arns.size}`);
+  return queueUrlOf(env, [...arns][0]);
+};
+
+/** The sum of one EMF metric over every record the functions printed. */
+export const emfSum = (env: ChaosRuntime, metric: string) => {
+  let sum = 0;
+  for (const { record } of env.runtime.metrics().records) {
+    const v = (record as Record<string, unknown>)[metric];
+    if (typeof v === 'number') sum += v;
+    else if (Array.isArray(v)) sum += v.reduce((a: number, b) => a + Number(b), 0);
+  }
+  return sum;
+};
+
+/** The execution the starter names after the video. */
+export const executionArnOf = (env: ChaosRuntime, videoId: string) =>
+  `${env.out.StateMachineArn.replace(':stateMachine:', ':execution:')}:${videoId}`;
+
+export interface HistoryEvent {
+  type: string;
+  [details: string]: unknown;
+}
+
+export const historyOf = async (env: ChaosRuntime, executionArn: string) => {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = (await env.runtime.stepFunctions.handle('GetExecutionHistory', {
+      executionArn,
+      ...(nextToken && { nextToken }),
+    })) as { events: HistoryEvent[]; nextToken?: string };
+    events.push(...page.events);
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return events;
+};
+
+/** The error named by a *Failed history event, whatever its details key. */
+export const failureErrorOf = (e: HistoryEvent) => {
+  if (!e.type.endsWith('Failed')) return undefined;
+  for (const [k, v] of Object.entries(e)) {
+    if (k.endsWith('EventDetails') && v && typeof v === 'object' && 'error' in v)
+      return String((v as { error: unknown }).error);
+  }
+  return undefined;
+};
+
+/** Executions of the workflow whose name is one of `videoIds`. */
+export const executionsNamed = async (env: ChaosRuntime, videoIds: readonly string[]) => {
+  const wanted = new Set(videoIds);
+  const found: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = (await env.runtime.stepFunctions.handle('ListExecutions', {
+      stateMachineArn: env.out.StateMachineArn,
+      maxResults: 1000,
+      ...(nextToken && { nextToken }),
+    })) as { executions: { name: string; executionArn: string }[]; nextToken?: string };
+    for (const e of page.executions) if (wanted.has(e.name)) found.push(e.name);
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return found;
 };

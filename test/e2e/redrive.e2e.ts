@@ -140,16 +140,15 @@ describeE2E(target)(`redrive end to end on ${target.name}`, () => {
     return { etag: head.ETag, lastModified: head.LastModified?.toISOString() };
   };
 
-  it('redrive dlq: a starter message in the DLQ goes back to the starter queue and its video is processed', async () => {
+  it('redrive dlq: a starter message in the DLQ goes back to the starter queue and is consumed', async () => {
     // Prepare: an upload, and the starter's message for it in the DLQ, as the starter leaves
     // it after its 100 receives (reaching that for real takes hours of backpressure). The
-    // event carries no eTag, so it names a video of its own (slug + hash of bucket/key#),
-    // distinct from the one the upload's own event starts.
+    // event names the upload exactly (ETag, version): the starter confirms every event with
+    // S3 before acting and drops one S3 does not confirm, so an event without them would be
+    // rejected, not run. Moved back, it is confirmed and found already started (a duplicate).
     const clip = await makeClip({ seconds: 3, width: 320, height: 240 });
     const { source, videoId: uploadVideoId } = await upload(clip, 'from-dlq.mp4');
-    // One video at a time: the upload's own run first, so the two runs do not compete.
     await waitForManifest(uploadVideoId);
-    const dlqVideoId = videoIdFor({ bucket: source.bucket, key: source.key });
     const event = {
       Records: [
         {
@@ -159,7 +158,12 @@ describeE2E(target)(`redrive end to end on ${target.name}`, () => {
           eventName: 'ObjectCreated:Put',
           s3: {
             bucket: { name: source.bucket },
-            object: { key: source.key, size: readFileSync(clip).length },
+            object: {
+              key: source.key,
+              size: readFileSync(clip).length,
+              eTag: source.etag,
+              ...(source.versionId ? { versionId: source.versionId } : {}),
+            },
           },
         },
       ],
@@ -193,7 +197,26 @@ describeE2E(target)(`redrive end to end on ${target.name}`, () => {
     expect(run.stdout).toMatch(/COMPLETED: \d+ of \d+ moved/);
     const moved = Number(/moved (\d+) message\(s\) \(COMPLETED\)/.exec(run.stdout)?.[1]);
     expect(moved).toBeGreaterThanOrEqual(1);
-    const manifest = await waitForManifest(dlqVideoId);
+    await poll(
+      'the starter queue to consume the moved message',
+      async () => {
+        const a = await aws.sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: out.StartWorkflowQueueUrl,
+            AttributeNames: [
+              'ApproximateNumberOfMessages',
+              'ApproximateNumberOfMessagesNotVisible',
+            ],
+          })
+        );
+        const pending =
+          Number(a.Attributes?.ApproximateNumberOfMessages ?? 0) +
+          Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+        return pending === 0 ? true : undefined;
+      },
+      60_000
+    );
+    const manifest = await waitForManifest(uploadVideoId);
     expect(manifest.status).toBe('COMPLETE');
     expect(manifest.source.key).toBe(source.key);
     // The moved message is not left in the DLQ (other cases' poison messages may come back).

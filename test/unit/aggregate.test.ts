@@ -104,7 +104,7 @@ describe('aggregate', () => {
     vi.unstubAllEnvs();
   });
 
-  it('writes a manifest whose published field names are exactly those of schemaVersion 4', async () => {
+  it('writes a manifest whose published field names are exactly those of schemaVersion 5', async () => {
     // Prepare
     serveRecords(allSucceeded());
 
@@ -121,6 +121,7 @@ describe('aggregate', () => {
         'source',
         'status',
         'reason',
+        'warnings',
         'probe',
         'policy',
         'branches',
@@ -130,9 +131,11 @@ describe('aggregate', () => {
         'costBreakdown',
         'createdAt',
         'redrive',
+        'ending',
+        'execution',
       ].sort()
     );
-    expect(manifest.schemaVersion).toBe(4);
+    expect(manifest.schemaVersion).toBe(5);
     expect(manifest.tenant).toBe('acme');
     expect(Object.keys(manifest.costBreakdown).sort()).toEqual(
       ['currency', 'region', 'pricesAsOf', 'lambda', 'stateTransitions', 'requests'].sort()
@@ -234,7 +237,7 @@ describe('aggregate', () => {
     });
     const manifest = writtenManifest();
     expect(manifest).toMatchObject({
-      schemaVersion: 4,
+      schemaVersion: 5,
       videoId: VIDEO_ID,
       tenant: 'acme',
       source: sourceFactory({ key: 'uploads/acme/clip.mp4' }),
@@ -608,5 +611,71 @@ describe('aggregate', () => {
       name: 'InvalidEventError',
       message: expect.stringContaining('source'),
     });
+  });
+});
+
+describe('aggregate: warnings and a source that changed', () => {
+  beforeEach(() => {
+    s3Mock.reset();
+    snsMock.reset();
+    s3Mock.on(PutObjectCommand).resolves({});
+    snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+  });
+
+  it("lists the plan's warnings in the manifest and stays COMPLETE when every planned branch succeeded", async () => {
+    // Prepare
+    const warnings = [
+      'thumbnail-times: ignored 1 entry that is not a time in seconds: "<script>"',
+      'thumbnail-times: ignored 2 times beyond the limit of 20 extra thumbnails: 21, 22',
+    ];
+    serveRecords(allSucceeded());
+    // Act
+    const out = await aggregate(
+      stateFactory(succeededRefs(), { plan: { branches: BRANCHES, warnings } }),
+      options
+    );
+    // Assess
+    expect(out.status).toBe('COMPLETE');
+    const manifest = writtenManifest();
+    expect(manifest.status).toBe('COMPLETE');
+    expect(manifest.warnings).toEqual(warnings);
+  });
+
+  it('writes an empty warnings list when the plan had none', async () => {
+    serveRecords(allSucceeded());
+    await aggregate(stateFactory(succeededRefs()), options);
+    expect(writtenManifest().warnings).toEqual([]);
+  });
+
+  it('ends FAILED "source changed while processing" when any branch met other bytes, even a secondary one', async () => {
+    // Prepare: the metadata branch (secondary under the primary policy) found the source changed.
+    const records = allSucceeded();
+    records.metadata = branchResultFactory(BRANCHES[3], {
+      status: 'FAILED',
+      artifacts: [],
+      error: {
+        name: 'SourceChangedError',
+        message:
+          'source changed while processing: s3://upload-bucket/uploads/acme/clip.mp4 no longer has ETag d41d8cd98f00b204e9800998ecf8427e',
+      },
+    });
+    serveRecords(records);
+    const refs = failedRef(succeededRefs(), 'metadata', 'SourceChangedError');
+    // Act
+    const out = await aggregate(
+      stateFactory(refs, {
+        policy: {
+          mode: 'parallel',
+          await: 'primary',
+          kinds: { rendition: { role: 'primary' } },
+          maxInFlight: 10,
+        },
+      }),
+      options
+    );
+    // Assess
+    expect(out.status).toBe('FAILED');
+    expect(out.reason).toMatch(/^SourceChangedError: source changed while processing: /);
+    expect(writtenManifest().status).toBe('FAILED');
   });
 });

@@ -1,6 +1,6 @@
 import '../helpers/env.js';
 import 'aws-sdk-client-mock-vitest/extend';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -39,6 +39,9 @@ const running = (n: number) =>
     startDate: new Date(),
   }));
 
+/** The factories' default event ETag: S3 holds the object the event names unless a test says otherwise. */
+const ETAG = 'd41d8cd98f00b204e9800998ecf8427e';
+
 const upload = (key: string, messageId: string, extra: Record<string, string> = {}) =>
   sqsRecordFactory(snsRawS3Message([{ key, ...extra }]), { messageId });
 
@@ -74,9 +77,11 @@ describe('start-workflow backpressure', () => {
     vi.stubEnv('STATE_MACHINE_ARN', STATE_MACHINE_ARN);
     vi.stubEnv('MAX_RUNNING_WORKFLOWS', '3');
     vi.stubEnv('STARTER_QUEUE_URL', QUEUE_URL);
+    vi.stubEnv('UPLOAD_BUCKET', 'upload-bucket');
     sfnMock.reset();
     sqsMock.reset();
     s3Mock.reset();
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: `"${ETAG}"` });
     sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date() });
     sqsMock.on(ChangeMessageVisibilityCommand).resolves({});
   });
@@ -142,7 +147,7 @@ describe('start-workflow backpressure', () => {
   });
 });
 
-describe('the latest upload wins', () => {
+describe("the latest upload wins: the pointer names the key's current object", () => {
   const POINTER = currentPointerKey('upload-bucket', 'uploads/clip.mp4');
   const existing = (sequencer: string, videoId = 'newer-video') => ({
     bucket: 'upload-bucket',
@@ -156,52 +161,84 @@ describe('the latest upload wins', () => {
   beforeEach(() => {
     vi.stubEnv('STATE_MACHINE_ARN', STATE_MACHINE_ARN);
     vi.stubEnv('OUTPUT_BUCKET', 'output-bucket');
+    vi.stubEnv('UPLOAD_BUCKET', 'upload-bucket');
     sfnMock.reset();
     s3Mock.reset();
     sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date() });
   });
   afterEach(() => vi.unstubAllEnvs());
 
-  it('an older event arriving late does not overwrite the pointer', async () => {
-    // Prepare: the pointer already names an upload with a greater sequencer.
+  it('a superseded version is started but never takes the pointer, even with a forged FFFF sequencer', async () => {
+    // Prepare: version v1 exists (so it is processed), but the key's current version is v2.
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: '"other"', VersionId: 'v2' });
     s3Mock
-      .on(GetObjectCommand)
-      .resolves({ Body: jsonBody(existing('0055AED6DCD90281F0')), ETag: '"e1"' });
-    const late = upload('uploads/clip.mp4', 'm-1', { sequencer: '0055AED6DCD90281E5' });
-    // Act
-    const res = await invoke(sqsEventFactory([late]));
-    // Assess
-    expect(res.batchItemFailures).toEqual([]);
-    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
-  });
-
-  it('a newer event replaces the pointer with If-Match on the ETag it read', async () => {
-    // Prepare
+      .on(HeadObjectCommand, { VersionId: 'v1' })
+      .resolves({ ETag: `"${ETAG}"`, VersionId: 'v1' });
     s3Mock
       .on(GetObjectCommand)
       .resolves({ Body: jsonBody(existing('0055AED6DCD90281E5')), ETag: '"e1"' });
-    s3Mock.on(PutObjectCommand).resolves({});
-    const newer = upload('uploads/clip.mp4', 'm-1', { sequencer: '0055AED6DCD90281F0' });
+    const replayed = upload('uploads/clip.mp4', 'm-1', {
+      versionId: 'v1',
+      sequencer: 'FFFFFFFFFFFFFFFFFF',
+    });
     // Act
-    await invoke(sqsEventFactory([newer]));
+    const res = await invoke(sqsEventFactory([replayed]));
+    // Assess
+    expect(res.batchItemFailures).toEqual([]);
+    expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    expect(s3Mock).not.toHaveReceivedCommand(PutObjectCommand);
+  });
+
+  it('the current object replaces a pointer whose stored sequencer is a forged FFFF…', async () => {
+    // Prepare: a forged event once wrote FFFF…; the real, current upload has a lower sequencer.
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: `"${ETAG}"` });
+    s3Mock.on(GetObjectCommand).resolves({
+      Body: jsonBody(existing('FFFFFFFFFFFFFFFFFF', 'forged-video')),
+      ETag: '"e1"',
+    });
+    s3Mock.on(PutObjectCommand).resolves({});
+    const real = upload('uploads/clip.mp4', 'm-1', { sequencer: '0055AED6DCD90281F0' });
+    // Act
+    await invoke(sqsEventFactory([real]));
     // Assess
     const put = s3Mock.commandCalls(PutObjectCommand)[0].args[0].input;
     expect(put).toMatchObject({ Bucket: 'output-bucket', Key: POINTER, IfMatch: '"e1"' });
     const written = JSON.parse(String(put.Body));
     expect(written.sequencer).toBe('0055AED6DCD90281F0');
     expect(written.key).toBe('uploads/clip.mp4');
-    expect(written.videoId).not.toBe('newer-video');
+    expect(written.videoId).not.toBe('forged-video');
+  });
+
+  it('a redelivered event leaves the pointer as it is', async () => {
+    // Prepare: the pointer already names this upload (its videoId is derived from the same object).
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: `"${ETAG}"` });
+    s3Mock.on(PutObjectCommand).resolves({});
+    const event = upload('uploads/clip.mp4', 'm-1');
+    s3Mock.on(GetObjectCommand).rejects(s3ErrorFactory('NoSuchKey', 404));
+    await invoke(sqsEventFactory([event]));
+    const first = JSON.parse(String(s3Mock.commandCalls(PutObjectCommand)[0].args[0].input.Body));
+    s3Mock.on(GetObjectCommand).resolves({ Body: jsonBody(first), ETag: '"e1"' });
+    // Act
+    await invoke(sqsEventFactory([upload('uploads/clip.mp4', 'm-2')]));
+    // Assess
+    expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 1);
   });
 
   it('creates the pointer with If-None-Match when there is none', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: `"${ETAG}"` });
     s3Mock.on(GetObjectCommand).rejects(s3ErrorFactory('NoSuchKey', 404));
     s3Mock.on(PutObjectCommand).resolves({});
     await invoke(sqsEventFactory([upload('uploads/clip.mp4', 'm-1')]));
     expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, { Key: POINTER, IfNoneMatch: '*' });
   });
 
-  it('re-reads after losing a race (412) and then yields to the newer winner', async () => {
-    // Prepare: absent at first; a concurrent newer writer wins; the re-read sees it.
+  it('re-reads after losing a race (412) and yields once the key holds a newer object', async () => {
+    // Prepare: absent at first and current; a newer upload lands and wins the write meanwhile.
+    s3Mock
+      .on(HeadObjectCommand)
+      .resolvesOnce({ ETag: `"${ETAG}"` }) // the event's verification
+      .resolvesOnce({ ETag: `"${ETAG}"` }) // current before the first write
+      .resolves({ ETag: '"newer"' }); // current after the re-read
     s3Mock
       .on(GetObjectCommand)
       .rejectsOnce(s3ErrorFactory('NoSuchKey', 404))

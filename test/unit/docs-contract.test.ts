@@ -59,7 +59,10 @@ describe('the manifest schemaVersion in the docs', () => {
     );
     // Assess
     expect(stated, 'docs/architecture.md states the current schemaVersion').not.toBeNull();
-    expect(Number(stated![1])).toBe(MANIFEST_SCHEMA_VERSION);
+    expect(
+      Number(stated![1]),
+      'MANIFEST_SCHEMA_VERSION changed: update "The current manifest `schemaVersion` is N." in docs/architecture.md'
+    ).toBe(MANIFEST_SCHEMA_VERSION);
   });
 
   it('is not repeated elsewhere, where it would go stale', () => {

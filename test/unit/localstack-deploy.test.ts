@@ -31,6 +31,7 @@ const healthFactory = (overrides: Partial<Health> = {}): Health => ({
   version: '4.14.0',
   services: {
     cloudformation: 'running',
+    events: 'available',
     iam: 'available',
     kms: 'available',
     lambda: 'running',

@@ -1,6 +1,6 @@
 import '../helpers/env.js';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -115,6 +115,8 @@ describe('metrics view over the functions’ EMF records', () => {
     s3Mock.reset();
     snsMock.reset();
     s3Mock.on(PutObjectCommand).resolves({});
+    // The starter and a failing branch verify the source: S3 holds the object the event names.
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: '"d41d8cd98f00b204e9800998ecf8427e"' });
     snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
     vi.stubEnv('METRIC_TENANTS', 'acme');
   });
@@ -163,7 +165,10 @@ describe('metrics view over the functions’ EMF records', () => {
     metrics.publishStoredMetrics(); // the branch handler's flush
     const held = await handleUploadMessage(
       snsRawS3Message([{ key: 'uploads/zeta/waiting.mp4' }]),
-      'arn:aws:states:us-east-1:123456789012:stateMachine:Workflow',
+      {
+        stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:Workflow',
+        uploadBucket: 'upload-bucket',
+      },
       new StartBudget({ bound: 1 }, async () => ({ total: 1, byTenant: new Map([['zeta', 1]]) }))
     ).catch((e: Error) => e.name);
     const { records, dropped } = store.snapshot();

@@ -1,7 +1,9 @@
 import '../helpers/env.js';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import 'aws-sdk-client-mock-vitest/extend';
+import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { readThumbnailTimes, thumbnailTimeWarnings } from '../../contract/index.js';
 import { planConfigFromEnv } from '../../lambdas/plan/logic.js';
 import { lambdaContextFactory, probeFactory, sourceFactory } from '../helpers/factories.js';
 
@@ -17,6 +19,7 @@ describe('planConfigFromEnv', () => {
     expect(config).toEqual({
       thumbnailCount: 3,
       thumbnailWidth: 320,
+      maxExtraThumbnails: 20,
       renditionHeights: [360, 720],
       maxBranches: 1000,
       segmentThresholdSec: 120,
@@ -31,6 +34,7 @@ describe('planConfigFromEnv', () => {
     const env = {
       THUMBNAIL_COUNT: '5',
       THUMBNAIL_WIDTH: '160',
+      MAX_EXTRA_THUMBNAILS: '4',
       RENDITION_HEIGHTS: '240, 480,1080',
       MAX_BRANCHES: '50',
       SEGMENT_THRESHOLD_SEC: '8',
@@ -46,6 +50,7 @@ describe('planConfigFromEnv', () => {
     expect(config).toEqual({
       thumbnailCount: 5,
       thumbnailWidth: 160,
+      maxExtraThumbnails: 4,
       renditionHeights: [240, 480, 1080],
       maxBranches: 50,
       segmentThresholdSec: 8,
@@ -60,6 +65,10 @@ describe('planConfigFromEnv', () => {
     { env: { THUMBNAIL_COUNT: '-1' }, message: 'THUMBNAIL_COUNT: expected an integer >= 0' },
     { env: { THUMBNAIL_WIDTH: '1.5' }, message: 'THUMBNAIL_WIDTH: expected an integer >= 2' },
     { env: { MAX_BRANCHES: '0' }, message: 'MAX_BRANCHES: expected an integer >= 1' },
+    {
+      env: { MAX_EXTRA_THUMBNAILS: '-1' },
+      message: 'MAX_EXTRA_THUMBNAILS: expected an integer >= 0',
+    },
     { env: { MAX_SEGMENTS: '1' }, message: 'MAX_SEGMENTS: expected an integer >= 2' },
     { env: { SEGMENT_LENGTH_SEC: '2.5' }, message: 'SEGMENT_LENGTH_SEC: expected an integer >= 1' },
   ])('fails loudly on a misconfigured value: $env', ({ env, message }) => {
@@ -174,5 +183,147 @@ describe('plan handler', () => {
 
     // Assess
     await expect(loading).rejects.toThrow('Invalid configuration MAX_BRANCHES');
+  });
+});
+
+describe('plan: bounded fan-out from thumbnail-times, with warnings', () => {
+  const s3Mock = mockClient(S3Client);
+  const importHandler = async () => {
+    vi.resetModules();
+    return (await import('../../lambdas/plan/handler.js')).handler;
+  };
+  /** A 2 KB thumbnail-times value: 339 valid times and one entry that is not a time. */
+  const amplifying = [
+    ...Array.from({ length: 339 }, (_, i) => String(i + 0.5)),
+    '<script>alert(1)</script>',
+  ].join(',');
+
+  beforeEach(() => {
+    s3Mock.reset();
+    vi.stubEnv('THUMBNAIL_COUNT', '3');
+    vi.stubEnv('RENDITION_HEIGHTS', '360');
+    vi.stubEnv('MAX_EXTRA_THUMBNAILS', '20');
+  });
+  afterEach(() => vi.unstubAllEnvs());
+
+  it('plans at most 20 requested thumbnails and lists the rest and the invalid entry as warnings', async () => {
+    // Prepare: what the probe hands over for that metadata (bounded, with the count it ignored).
+    const source = sourceFactory();
+    s3Mock
+      .on(HeadObjectCommand)
+      .resolves({ ETag: `"${source.etag}"`, Metadata: { 'thumbnail-times': amplifying } });
+    const handler = await importHandler();
+    const probe = probeFactory({
+      durationSec: 100,
+      requestedThumbnailTimes: Array.from({ length: 20 }, (_, i) => i + 0.5),
+      thumbnailTimesIgnored: 320,
+    });
+    // Act
+    const plan = await handler(
+      { videoId: 'amp-1', tenant: 'default', source, probe },
+      lambdaContextFactory()
+    );
+    // Assess: 3 even + 20 requested + 1 rendition + metadata.
+    expect(plan.branches.filter((b) => b.id.startsWith('thumb-at-'))).toHaveLength(20);
+    expect(plan.branches).toHaveLength(25);
+    expect(plan.warnings).toHaveLength(2);
+    expect(plan.warnings?.[0]).toContain('ignored 1 entry that is not a time in seconds');
+    expect(plan.warnings?.[0]).toContain('<script>alert(1)</script>');
+    expect(plan.warnings?.[1]).toContain('ignored 319 times beyond the limit of 20');
+    expect(plan.warnings?.[1]).toMatch(
+      /^thumbnail-times: ignored 319 times beyond the limit of 20 extra thumbnails: 20\.5, 21\.5, /
+    );
+    // The metadata was re-read pinned to the object the workflow started on.
+    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, {
+      Key: source.key,
+      VersionId: source.versionId,
+      IfMatch: `"${source.etag}"`,
+    });
+  });
+
+  it('holds the line itself when a probe hands over more times than the limit', async () => {
+    // Prepare: an older probe result without the bound.
+    const source = sourceFactory();
+    const times = Array.from({ length: 50 }, (_, i) => i + 1);
+    s3Mock
+      .on(HeadObjectCommand)
+      .resolves({ ETag: `"${source.etag}"`, Metadata: { 'thumbnail-times': times.join(',') } });
+    const handler = await importHandler();
+    // Act
+    const plan = await handler(
+      {
+        videoId: 'amp-2',
+        tenant: 'default',
+        source,
+        probe: probeFactory({ durationSec: 60, requestedThumbnailTimes: times }),
+      },
+      lambdaContextFactory()
+    );
+    // Assess
+    expect(plan.branches.filter((b) => b.id.startsWith('thumb-at-'))).toHaveLength(20);
+    expect(plan.warnings).toEqual([
+      `thumbnail-times: ignored 30 times beyond the limit of 20 extra thumbnails: ${times.slice(20).join(', ')}`,
+    ]);
+  });
+
+  it('reads nothing and warns nothing when nothing was ignored', async () => {
+    const handler = await importHandler();
+    const plan = await handler(
+      {
+        videoId: 'ok-1',
+        tenant: 'default',
+        source: sourceFactory(),
+        probe: probeFactory({ requestedThumbnailTimes: [1, 2] }),
+      },
+      lambdaContextFactory()
+    );
+    expect(plan).not.toHaveProperty('warnings');
+    expect(s3Mock).not.toHaveReceivedCommand(HeadObjectCommand);
+  });
+
+  it('fails SourceChangedError when the metadata it re-reads belongs to other bytes', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: '"0123456789abcdef0123456789abcdef"' });
+    const handler = await importHandler();
+    const result = handler(
+      {
+        videoId: 'moved-1',
+        tenant: 'default',
+        source: sourceFactory(),
+        probe: probeFactory({ requestedThumbnailTimes: [1], thumbnailTimesIgnored: 1 }),
+      },
+      lambdaContextFactory()
+    );
+    await expect(result).rejects.toMatchObject({ name: 'SourceChangedError' });
+  });
+});
+
+describe('readThumbnailTimes and thumbnailTimeWarnings (contract/metadata.ts)', () => {
+  it.each([
+    { raw: undefined, times: [], invalid: [], beyondLimit: [] },
+    { raw: '1,2,3', times: [1, 2], invalid: [], beyondLimit: [3] },
+    { raw: '1,1,2,2,3,3', times: [1, 2], invalid: [], beyondLimit: [3] },
+    { raw: ' 1 , -1, x,,2', times: [1, 2], invalid: ['-1', 'x', ''], beyondLimit: [] },
+  ])('limit 2: "$raw"', ({ raw, times, invalid, beyondLimit }) => {
+    expect(readThumbnailTimes(raw, 2)).toEqual({ times, invalid, beyondLimit });
+  });
+
+  it('quotes each invalid entry, cut to 40 characters, and keeps every warning under 1,000', () => {
+    // Prepare
+    const long = 'x'.repeat(100);
+    const raw = [long, ...Array.from({ length: 400 }, (_, i) => String(i))].join(',');
+    // Act
+    const warnings = thumbnailTimeWarnings(readThumbnailTimes(raw, 20), 20);
+    // Assess
+    expect(warnings[0]).toBe(
+      `thumbnail-times: ignored 1 entry that is not a time in seconds: "${'x'.repeat(39)}…"`
+    );
+    expect(warnings[1]).toMatch(
+      /^thumbnail-times: ignored 380 times beyond the limit of 20 extra thumbnails: 20, 21, /
+    );
+    expect(warnings[1]!.length).toBeLessThanOrEqual(1000);
+  });
+
+  it('warns nothing for a request within the limit', () => {
+    expect(thumbnailTimeWarnings(readThumbnailTimes('1,2.5', 20), 20)).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { InvalidVideoError, type SourceObject } from '../../contract/index.js';
+import { InvalidVideoError, SourceChangedError, type SourceObject } from '../../contract/index.js';
 import {
   cleanupMedia,
   makeAudioOnly,
@@ -17,7 +17,12 @@ import {
 } from '../../fixtures/media.js';
 import { type RangeServer, startRangeServer } from '../../fixtures/range-server.js';
 import { handler } from '../../lambdas/probe/handler.js';
-import { parseThumbnailTimes, probeFile, probeUpload } from '../../lambdas/probe/logic.js';
+import {
+  maxExtraThumbnailsFromEnv,
+  parseThumbnailTimes,
+  probeFile,
+  probeUpload,
+} from '../../lambdas/probe/logic.js';
 import { presignSource, s3 } from '../../lambdas/shared/s3.js';
 import { lambdaContextFactory, s3ErrorFactory, sourceFactory } from '../helpers/factories.js';
 
@@ -38,6 +43,8 @@ vi.mock('../../lambdas/shared/s3.js', async (importOriginal) => {
 
 const s3Mock = mockClient(s3);
 let server: RangeServer;
+/** What S3 answers for the factories' source: the ETag its event named. */
+const SOURCE_ETAG = `"${sourceFactory().etag}"`;
 
 beforeAll(async () => {
   useMediaTools();
@@ -251,6 +258,7 @@ describe('probe handler', () => {
     sourceUrls.set(source.key, server.urlFor(clip));
     const size = (await stat(clip)).size;
     s3Mock.on(HeadObjectCommand).resolves({
+      ETag: SOURCE_ETAG,
       ContentLength: size,
       Metadata: { 'thumbnail-times': '1,2.5,oops,30' },
     });
@@ -284,7 +292,11 @@ describe('probe handler', () => {
     // Prepare
     const source = sourceFactory();
     sourceUrls.set(source.key, server.urlFor(clip));
-    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: (await stat(clip)).size, Metadata: {} });
+    s3Mock.on(HeadObjectCommand).resolves({
+      ETag: SOURCE_ETAG,
+      ContentLength: (await stat(clip)).size,
+      Metadata: {},
+    });
 
     // Act
     const probe = await probeUpload({ videoId: 'clip-1', tenant: 'default', source });
@@ -295,7 +307,7 @@ describe('probe handler', () => {
 
   it('rejects a 0-byte upload without signing a URL or reading it', async () => {
     // Prepare
-    s3Mock.on(HeadObjectCommand).resolves({ ContentLength: 0 });
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: SOURCE_ETAG, ContentLength: 0 });
 
     // Act
     const result = probeUpload({ videoId: 'empty-1', tenant: 'default', source: sourceFactory() });
@@ -344,5 +356,60 @@ describe('probe handler', () => {
 
     // Assess
     await expect(result).rejects.toMatchObject({ name: 'TransientServiceError' });
+  });
+
+  it('keeps at most maxExtraThumbnails requested times and counts what it left out', async () => {
+    // Prepare: 25 valid times and one entry that is not a time.
+    const source = sourceFactory();
+    sourceUrls.set(source.key, server.urlFor(clip));
+    const raw = [...Array.from({ length: 25 }, (_, i) => String(i / 10)), '<b>'].join(',');
+    s3Mock.on(HeadObjectCommand).resolves({
+      ETag: SOURCE_ETAG,
+      ContentLength: (await stat(clip)).size,
+      Metadata: { 'thumbnail-times': raw },
+    });
+
+    // Act
+    const probe = await probeUpload(
+      { videoId: 'clip-1', tenant: 'default', source },
+      { timeoutMs: 60_000, maxExtraThumbnails: 20 }
+    );
+
+    // Assess
+    expect(probe.requestedThumbnailTimes).toEqual(Array.from({ length: 20 }, (_, i) => i / 10));
+    expect(probe.thumbnailTimesIgnored).toBe(6);
+  });
+
+  it('fails SourceChangedError, reading nothing, when the key holds other bytes than the event named', async () => {
+    // Prepare: an S3 that ignores If-Match on HEAD answers the other object's ETag.
+    const source = sourceFactory({ versionId: undefined });
+    sourceUrls.set(source.key, server.urlFor(clip));
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: '"0123456789abcdef0123456789abcdef"' });
+
+    // Act
+    const result = probeUpload({ videoId: 'moved-1', tenant: 'default', source });
+
+    // Assess
+    await expect(result).rejects.toBeInstanceOf(SourceChangedError);
+    await expect(result).rejects.toThrow('source changed while processing');
+    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, { IfMatch: SOURCE_ETAG });
+    expect(server.stats.requests).toBe(0);
+  });
+});
+
+describe('maxExtraThumbnailsFromEnv', () => {
+  it.each([
+    { raw: undefined, expected: 20 },
+    { raw: '', expected: 20 },
+    { raw: '0', expected: 0 },
+    { raw: '7', expected: 7 },
+  ])('reads $raw as $expected', ({ raw, expected }) => {
+    expect(maxExtraThumbnailsFromEnv(raw)).toBe(expected);
+  });
+
+  it.each(['-1', '2.5', 'many'])('refuses %s loudly', (raw) => {
+    expect(() => maxExtraThumbnailsFromEnv(raw)).toThrow(
+      'Invalid configuration MAX_EXTRA_THUMBNAILS: expected an integer >= 0'
+    );
   });
 });

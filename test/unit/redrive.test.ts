@@ -238,6 +238,33 @@ describe('planVideoRedrive', () => {
     expect(plan).toMatchObject({ path: 'new-execution', input: { redrive: { branches: null } } });
   });
 
+  it.each(['TIMED_OUT', 'ABORTED'])(
+    "uses RedriveExecution for an execution %s with the verdict keeper's FAILED manifest",
+    (status) => {
+      // Prepare: the keeper's manifest lists no branches and records the ending
+      const keepers = manifestFactory([], { status: 'FAILED' });
+      // Act
+      const plan = planVideoRedrive(VIDEO_ID, keepers, execution(status, undefined));
+      // Assess
+      expect(plan).toMatchObject({ path: 'redrive-execution', executionArn: ARN });
+    }
+  );
+
+  it('re-runs every branch in a new execution when the aggregator failed past its retries', () => {
+    // Act
+    const plan = planVideoRedrive(
+      VIDEO_ID,
+      manifestFactory([], { status: 'FAILED' }),
+      execution('FAILED', 'AggregateFailed')
+    );
+    // Assess: RedriveExecution would re-run only the AggregateFailed Fail state
+    expect(plan).toMatchObject({
+      path: 'new-execution',
+      name: `${VIDEO_ID}-redrive-1`,
+      input: { redrive: { attempt: 1, branches: null, previousStatus: 'FAILED' } },
+    });
+  });
+
   it.each(['FAILED', 'TIMED_OUT', 'ABORTED'])(
     'uses RedriveExecution for an execution %s before the verdict',
     (status) => {
@@ -284,7 +311,7 @@ describe('aggregate for a redrive', () => {
   const s3Mock = mockClient(s3);
   const snsMock = mockClient(sns);
   const previous: Manifest = {
-    schemaVersion: 4,
+    schemaVersion: 5,
     videoId: VIDEO_ID,
     tenant: 'default',
     source: sourceFactory(),
@@ -299,6 +326,8 @@ describe('aggregate for a redrive', () => {
     costBreakdown: costBreakdownFactory(),
     createdAt: '2026-11-22T10:00:00.000Z',
     redrive: null,
+    ending: null,
+    execution: null,
   };
   const rerun: BranchResult = branchResultFactory({ id: 'thumb-02', kind: 'thumbnail' } as Branch, {
     finishedAt: '2026-11-22T10:05:00.000Z',

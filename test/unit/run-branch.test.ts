@@ -3,13 +3,14 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   type Branch,
   type BranchResult,
   FrameNotFoundError,
+  SourceChangedError,
   TransientServiceError,
 } from '../../contract/index.js';
 import {
@@ -241,6 +242,8 @@ describe('runBranch: any registered kind, artifacts to S3, a record last', () =>
   beforeEach(() => {
     s3Mock.reset();
     s3Mock.on(PutObjectCommand).resolves({});
+    // After a failed kind the runner asks S3 whether the source moved: here it did not.
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: `"${sourceFactory().etag}"` });
   });
   afterEach(() => {
     vi.restoreAllMocks();
@@ -377,5 +380,91 @@ describe('runBranch: any registered kind, artifacts to S3, a record last', () =>
     expect(url.searchParams.get('versionId')).toBe('v7');
     expect(url.searchParams.get('X-Amz-Expires')).toBe('600');
     expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('runBranch: every read of the source is pinned to the event ETag', () => {
+  const s3Mock = mockClient(s3);
+  const etag = `"${source.etag}"`;
+  let clip: string;
+  let servers: RangeServer[] = [];
+  const serve = async (answers: string) => {
+    const s = await startRangeServer({ etag: answers });
+    servers.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    clip = await makeClip({ seconds: 2 });
+  });
+  beforeEach(() => {
+    s3Mock.reset();
+    s3Mock.on(PutObjectCommand).resolves({});
+  });
+  afterEach(async () => {
+    for (const s of servers) await s.close();
+    servers = [];
+  });
+
+  it.each([
+    { id: 'thumb-01', kind: 'thumbnail', atSec: 1, width: 160 },
+    { id: 'metadata', kind: 'metadata' },
+    { id: 'rendition-360p', kind: 'rendition', height: 144 },
+  ])('$kind: each HTTP request ffmpeg/ffprobe makes carries If-Match', async (branch) => {
+    // Prepare: the URL answers with the source's ETag, like S3 for the unchanged object.
+    const server = await serve(etag);
+    // Act
+    const ref = await runBranch(branchInputFactory(branch, { videoId: VIDEO_ID }), {
+      outputBucket: BUCKET,
+      timeBudget: generous,
+      sourceUrl: async () => server.urlFor(clip),
+    });
+    // Assess
+    expect(ref.status).toBe('SUCCEEDED');
+    expect(server.stats.requests).toBeGreaterThan(0);
+    expect(server.stats.ifMatch).toBe(server.stats.requests);
+  });
+
+  it('fails SourceChangedError (terminal) when the key now holds other bytes, and records it', async () => {
+    // Prepare: S3 holds another object under the key: reads answer 412, HEAD another ETag.
+    const server = await serve('"0123456789abcdef0123456789abcdef"');
+    s3Mock.on(HeadObjectCommand).rejects(s3ErrorFactory('PreconditionFailed', 412));
+    const branch = { id: 'thumb-01', kind: 'thumbnail', atSec: 1, width: 160 };
+    // Act
+    const result = runBranch(branchInputFactory(branch, { videoId: VIDEO_ID }), {
+      outputBucket: BUCKET,
+      timeBudget: generous,
+      sourceUrl: async () => server.urlFor(clip),
+    });
+    // Assess
+    await expect(result).rejects.toMatchObject({
+      name: 'SourceChangedError',
+      message: expect.stringContaining('source changed while processing'),
+    });
+    await expect(result).rejects.toBeInstanceOf(SourceChangedError);
+    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, {
+      Key: source.key,
+      IfMatch: etag,
+    });
+    const put = s3Mock
+      .commandCalls(PutObjectCommand)
+      .find((c) => c.args[0].input.Key === `outputs/${VIDEO_ID}/_work/branches/thumb-01.json`);
+    expect(JSON.parse(String(put?.args[0].input.Body)).error.name).toBe('SourceChangedError');
+    expect(server.stats.bytes).toBe(0);
+  });
+
+  it('keeps the original error when S3 says the source is unchanged', async () => {
+    // Prepare: a thumbnail past the end; the source is fine.
+    const server = await serve(etag);
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: etag });
+    const branch = { id: 'thumb-at-99s', kind: 'thumbnail', atSec: 99, width: 160 };
+    // Act
+    const result = runBranch(branchInputFactory(branch, { videoId: VIDEO_ID }), {
+      outputBucket: BUCKET,
+      timeBudget: generous,
+      sourceUrl: async () => server.urlFor(clip),
+    });
+    // Assess
+    await expect(result).rejects.toMatchObject({ name: 'FrameNotFoundError' });
   });
 });

@@ -1,5 +1,6 @@
 import '../helpers/env.js';
 import 'aws-sdk-client-mock-vitest/extend';
+import { HeadObjectCommand, S3ServiceException } from '@aws-sdk/client-s3';
 import {
   ExecutionAlreadyExists,
   SFNServiceException,
@@ -9,7 +10,8 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { videoIdFor } from '../../contract/index.js';
-import { metrics } from '../../lambdas/shared/powertools.js';
+import { logger, metrics } from '../../lambdas/shared/powertools.js';
+import { s3 } from '../../lambdas/shared/s3.js';
 import { sqs } from '../../lambdas/shared/sqs.js';
 import { handler } from '../../lambdas/start-workflow/handler.js';
 import { sfn } from '../../lambdas/start-workflow/logic.js';
@@ -25,6 +27,9 @@ import {
 const STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:video';
 const sfnMock = mockClient(sfn);
 const sqsMock = mockClient(sqs);
+const s3Mock = mockClient(s3);
+/** The factories' default event ETag. */
+const ETAG = 'd41d8cd98f00b204e9800998ecf8427e';
 
 const invoke = (event: ReturnType<typeof sqsEventFactory>) =>
   handler(event, lambdaContextFactory(), () => undefined) as Promise<{
@@ -42,8 +47,12 @@ const throttled = () =>
 describe('start-workflow handler', () => {
   beforeEach(() => {
     vi.stubEnv('STATE_MACHINE_ARN', STATE_MACHINE_ARN);
+    vi.stubEnv('UPLOAD_BUCKET', 'upload-bucket');
     sfnMock.reset();
     sqsMock.reset();
+    s3Mock.reset();
+    // S3 holds the object each event names, unless a test says otherwise.
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: `"${ETAG}"` });
     sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date() });
   });
   afterEach(() => {
@@ -336,5 +345,171 @@ describe('start-workflow handler', () => {
 
     // Assess
     await expect(result).rejects.toThrow(/All records failed/);
+  });
+});
+
+describe('start-workflow verifies each event against S3 before it acts', () => {
+  const rejected = () =>
+    vi.mocked(metrics.addMetric).mock.calls.filter(([name]) => name === 'UploadEventsRejected')
+      .length;
+
+  beforeEach(() => {
+    vi.stubEnv('STATE_MACHINE_ARN', STATE_MACHINE_ARN);
+    vi.stubEnv('UPLOAD_BUCKET', 'upload-bucket');
+    sfnMock.reset();
+    sqsMock.reset();
+    s3Mock.reset();
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date() });
+    vi.spyOn(metrics, 'addMetric');
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+  });
+
+  it('pins the HEAD to the event ETag with If-Match when the event has no versionId', async () => {
+    // Prepare
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: `"${ETAG}"` });
+    // Act
+    await invoke(sqsEventFactory([sqsRecordFactory(snsRawS3Message([{ key: 'uploads/a.mp4' }]))]));
+    // Assess
+    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, {
+      Bucket: 'upload-bucket',
+      Key: 'uploads/a.mp4',
+      IfMatch: `"${ETAG}"`,
+    });
+    expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+  });
+
+  it('pins the HEAD to the event versionId when it has one', async () => {
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: `"${ETAG}"`, VersionId: 'v7' });
+    await invoke(
+      sqsEventFactory([
+        sqsRecordFactory(snsRawS3Message([{ key: 'uploads/a.mp4', versionId: 'v7' }])),
+      ])
+    );
+    expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, {
+      Key: 'uploads/a.mp4',
+      VersionId: 'v7',
+    });
+    expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+  });
+
+  it.each([
+    [
+      'a fake ETag S3 refuses with 412',
+      new S3ServiceException({
+        name: 'PreconditionFailed',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 412 },
+        message: 'x',
+      }),
+      'other-bytes',
+    ],
+    [
+      'a missing object (404)',
+      new S3ServiceException({
+        name: 'NotFound',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 404 },
+        message: 'x',
+      }),
+      'not-in-s3',
+    ],
+    [
+      'a version that never existed',
+      new S3ServiceException({
+        name: 'NoSuchVersion',
+        $fault: 'client',
+        $metadata: { httpStatusCode: 404 },
+        message: 'x',
+      }),
+      'not-in-s3',
+    ],
+  ])(
+    'drops an event naming %s: nothing started, no DLQ, one metric',
+    async (_label, error, reason) => {
+      // Prepare
+      s3Mock.on(HeadObjectCommand).rejects(error);
+      vi.stubEnv('DEAD_LETTER_QUEUE_URL', 'https://sqs/dlq');
+      const warn = vi.spyOn(logger, 'warn');
+      const body = snsRawS3Message([
+        {
+          key: 'uploads/a.mp4',
+          eTag: 'ffffffffffffffffffffffffffffffff',
+          sequencer: 'FFFFFFFFFFFFFFFFFF',
+        },
+      ]);
+      // Act
+      const res = await invoke(sqsEventFactory([sqsRecordFactory(body)]));
+      // Assess: acknowledged (deleted), not retried, not dead-lettered, not started.
+      expect(res.batchItemFailures).toEqual([]);
+      expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
+      expect(sqsMock).not.toHaveReceivedCommand(SendMessageCommand);
+      expect(rejected()).toBe(1);
+      expect(warn).toHaveBeenCalledWith(
+        'Upload event rejected: it does not match S3',
+        expect.objectContaining({ reason, key: 'uploads/a.mp4' })
+      );
+    }
+  );
+
+  it('drops an event whose ETag differs from what S3 answers, even if S3 ignored If-Match', async () => {
+    // Prepare: an S3 that does not evaluate If-Match on HEAD (fauxqs 2.4.1) answers the current ETag.
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: '"0123456789abcdef0123456789abcdef"' });
+    // Act
+    const res = await invoke(sqsEventFactory([sqsRecordFactory(snsRawS3Message([{}]))]));
+    // Assess
+    expect(res.batchItemFailures).toEqual([]);
+    expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
+    expect(rejected()).toBe(1);
+  });
+
+  it('drops an event of another bucket without asking S3 or starting anything', async () => {
+    const body = snsRawS3Message([{ bucket: 'output-bucket', key: 'uploads/a.mp4' }]);
+    const res = await invoke(sqsEventFactory([sqsRecordFactory(body)]));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(s3Mock).not.toHaveReceivedCommand(HeadObjectCommand);
+    expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
+    expect(rejected()).toBe(1);
+  });
+
+  it('counts a key outside uploads/ as rejected too', async () => {
+    const body = snsRawS3Message([{ key: 'outputs/x/manifest.json' }]);
+    const res = await invoke(sqsEventFactory([sqsRecordFactory(body)]));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
+    expect(rejected()).toBe(1);
+  });
+
+  it('drops an event that names neither a versionId nor an ETag', async () => {
+    const body = snsRawS3Message([{ key: 'uploads/a.mp4', eTag: '' }]);
+    const res = await invoke(sqsEventFactory([sqsRecordFactory(body)]));
+    expect(res.batchItemFailures).toEqual([]);
+    expect(s3Mock).not.toHaveReceivedCommand(HeadObjectCommand);
+    expect(rejected()).toBe(1);
+  });
+
+  it('keeps an event retryable when S3 is throttling (TransientServiceError), without starting it', async () => {
+    // Prepare
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: `"${ETAG}"` });
+    s3Mock.on(HeadObjectCommand, { Key: 'uploads/slow.mp4' }).rejects(
+      new S3ServiceException({
+        name: 'SlowDown',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 503 },
+        message: 'slow',
+      })
+    );
+    const record = sqsRecordFactory(snsRawS3Message([{ key: 'uploads/slow.mp4' }]), {
+      messageId: 'm-slow',
+    });
+    const other = sqsRecordFactory(snsRawS3Message([{}]), { messageId: 'm-ok' });
+    // Act
+    const res = await invoke(sqsEventFactory([record, other]));
+    // Assess: only the healthy upload started.
+    expect(res.batchItemFailures).toEqual([{ itemIdentifier: 'm-slow' }]);
+    expect(sfnMock).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
+    expect(rejected()).toBe(0);
   });
 });

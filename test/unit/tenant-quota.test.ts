@@ -1,5 +1,6 @@
 import '../helpers/env.js';
 import 'aws-sdk-client-mock-vitest/extend';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { ListExecutionsCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -10,6 +11,7 @@ import {
   tenantQuotasProblem,
   videoIdFor,
 } from '../../contract/index.js';
+import { s3 } from '../../lambdas/shared/s3.js';
 import { StartBudget } from '../../lambdas/start-workflow/backpressure.js';
 import { handler } from '../../lambdas/start-workflow/handler.js';
 import { sfn } from '../../lambdas/start-workflow/logic.js';
@@ -253,6 +255,7 @@ describe('start-workflow with tenant quotas', () => {
   const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/starter';
   const sfnMock = mockClient(sfn);
   const sqsMock = mockClient(SQSClient);
+  const s3Mock = mockClient(s3);
   const upload = (key: string, messageId: string) =>
     sqsRecordFactory(snsRawS3Message([{ key }]), { messageId });
   const runningNamed = (names: string[]) =>
@@ -269,6 +272,10 @@ describe('start-workflow with tenant quotas', () => {
     vi.stubEnv('MAX_RUNNING_WORKFLOWS', '10');
     vi.stubEnv('TENANT_QUOTAS', JSON.stringify({ default: 5, tenants: { acme: 2 } }));
     vi.stubEnv('STARTER_QUEUE_URL', QUEUE_URL);
+    vi.stubEnv('UPLOAD_BUCKET', 'upload-bucket');
+    s3Mock.reset();
+    // S3 holds the object each event names (the factories' default ETag).
+    s3Mock.on(HeadObjectCommand).resolves({ ETag: '"d41d8cd98f00b204e9800998ecf8427e"' });
     sfnMock.reset();
     sqsMock.reset();
     sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date() });

@@ -1,6 +1,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { LocalHttpPolicy } from '../../../shared/local-http-guard.js';
 import { S3_MAX_PUT_BYTES } from '../emulator.js';
-import type { Faults } from '../faults.js';
+import { FAULT_RATES, type FaultRate, type Faults } from '../faults.js';
 import { getFunctionResponse, listFunctionsResponse } from '../lambda/configuration.js';
 import type { LambdaRunner } from '../lambda/runner.js';
 import { LambdaServiceError } from '../lambda/runner.js';
@@ -10,6 +11,7 @@ import type { OpenedObject } from '../s3-persistence.js';
 import { SfnError, type StepFunctionsService } from '../sfn/service.js';
 import { isMoveTaskOperation, type MessageMoveTasks, SqsError } from '../sqs/move-tasks.js';
 import { conditionalHeaders, conditionFailure, headEtag, KeyLocks } from './conditional-write.js';
+import { guardRequest } from './guard.js';
 import { headObject, isObjectRead, plainObjectGet, serveObjectFromDisk } from './object-reader.js';
 import {
   objectWrite,
@@ -20,6 +22,8 @@ import {
 } from './s3-request.js';
 
 export interface RouterDeps {
+  /** The Host/Origin policy every request passes first (guard.ts, docs/security.md). */
+  guard: LocalHttpPolicy;
   fauxqsPort: number;
   /** The S3 store's bodies: plain object GETs are streamed from them (see object-reader.ts). */
   s3Objects?: { openObject(bucket: string, key: string): OpenedObject | undefined };
@@ -41,6 +45,10 @@ export interface AdminOperations {
   /** The EMF records the functions printed (the CLI's `metrics` command). */
   metrics?(): unknown;
   setEventSourceMappingEnabled(functionName: string, enabled: boolean): Promise<unknown>;
+  /** This process's memory and its Lambda environments' pids (soak tests). */
+  memory?(): unknown;
+  /** Runs a full GC when node was started with --expose-gc; false otherwise. */
+  gc?(): boolean;
 }
 
 /** SigV4 credential scope `AKID/date/region/service/aws4_request`, from header or presigned query. */
@@ -156,7 +164,8 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
   /**
    * The admin API, loopback like the rest: GET /_local/stats; GET /_local/metrics (the
    * functions' EMF records); POST /_local/faults
-   * {"s3SlowDownRate": 0.1}; POST /_local/lambda/<function>/kill (SIGKILLs one busy
+   * {"s3SlowDownRate": 0.1, "snsDeliveryErrorRate": 0.3, ...} (faults.ts); GET /_local/memory
+   * (rss, heap, Lambda pids); POST /_local/gc (a full GC, only under --expose-gc); POST /_local/lambda/<function>/kill (SIGKILLs one busy
    * environment); POST /_local/esm/<function> {"enabled": false}.
    */
   async function handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL) {
@@ -167,10 +176,38 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
       return sendJson(res, 200, deps.admin.stats());
     if (url.pathname === '/_local/metrics' && req.method === 'GET' && deps.admin?.metrics)
       return sendJson(res, 200, deps.admin.metrics());
+    if (url.pathname === '/_local/memory' && req.method === 'GET' && deps.admin?.memory)
+      return sendJson(res, 200, deps.admin.memory());
+    if (url.pathname === '/_local/gc' && req.method === 'POST' && deps.admin?.gc) {
+      if (!deps.admin.gc())
+        return sendJson(res, 409, { message: 'GC is not exposed: start node with --expose-gc' });
+      return sendJson(res, 200, deps.admin.memory?.() ?? {});
+    }
     if (url.pathname === '/_local/faults' && req.method === 'POST' && deps.faults) {
-      if (typeof body.s3SlowDownRate !== 'number') return bad('s3SlowDownRate must be a number');
-      deps.faults.s3SlowDownRate = body.s3SlowDownRate;
-      return sendJson(res, 200, { s3SlowDownRate: deps.faults.s3SlowDownRate });
+      const faults = deps.faults;
+      const known = [...FAULT_RATES, 'snsRetryTimeScale'];
+      const fields = Object.keys(body);
+      const unknown = fields.filter((k) => !known.includes(k));
+      if (fields.length === 0 || unknown.length > 0)
+        return bad(`Expected one or more of ${known.join(', ')}`);
+      // All or nothing: every value is checked before any is applied.
+      const out = fields.find(
+        (k) => typeof body[k] !== 'number' || !(body[k] >= 0 && body[k] <= 1)
+      );
+      if (out)
+        return bad(`${out} must be a number between 0 and 1, got ${JSON.stringify(body[out])}`);
+      try {
+        for (const k of fields) {
+          if (k === 'snsRetryTimeScale') faults.snsRetryTimeScale = body[k] as number;
+          else faults.setRate(k as FaultRate, body[k] as number);
+        }
+      } catch (err) {
+        return bad((err as Error).message);
+      }
+      return sendJson(res, 200, {
+        ...Object.fromEntries(FAULT_RATES.map((k) => [k, faults.rate(k)])),
+        snsRetryTimeScale: faults.snsRetryTimeScale,
+      });
     }
     const kill = /^\/_local\/lambda\/([^/]+)\/kill$/.exec(url.pathname);
     if (kill && req.method === 'POST') {
@@ -504,6 +541,8 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
   }
 
   return (req, res) => {
+    // Before anything else, /_local/health included: a rebinding page must learn nothing.
+    if (guardRequest(req, res, deps.guard)) return;
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const target = String(req.headers['x-amz-target'] ?? '');
     const service = signingService(req, url);

@@ -1,4 +1,5 @@
 import type { ResourceType } from './resource-type.js';
+import { eventsRule } from './resources/events-rule.js';
 import { lambdaEventSourceMapping } from './resources/lambda-event-source-mapping.js';
 import { lambdaFunction } from './resources/lambda-function.js';
 import { lambdaLayer } from './resources/lambda-layer.js';
@@ -21,6 +22,7 @@ const TYPES: ResourceType[] = [
   lambdaFunction,
   lambdaEventSourceMapping,
   sfnStateMachine,
+  eventsRule,
   iamRole,
   noLocalEffect('AWS::IAM::Policy'),
   noLocalEffect('AWS::IAM::ManagedPolicy'),

@@ -45,8 +45,12 @@ export interface FunctionSpec {
   environment: Record<string, string>;
   timeoutSeconds: number;
   memoryMb: number;
+  /** EphemeralStorage.Size: the /tmp Lambda gives each environment (512–10,240 MiB). */
+  ephemeralStorageMiB: number;
   reservedConcurrency?: number;
   layerBinDirs: string[];
+  /** DeadLetterConfig.TargetArn: where an asynchronous event goes after Lambda's retries. */
+  deadLetterTargetArn?: string;
   /** Set when the function cannot run here (non-Node runtime, inline code): invoking it fails with this reason. */
   notRunnable?: string;
 }
@@ -67,6 +71,27 @@ export interface StateMachineSpec {
   type: string;
   definition: Record<string, unknown>;
 }
+/** One target of an EventBridge rule (Lambda functions only, locally). */
+export interface EventTargetSpec {
+  id: string;
+  arn: string;
+  /** Constant Input (JSON text) or InputPath; neither: the whole event. */
+  input?: string;
+  inputPath?: string;
+  deadLetterArn?: string;
+  /** RetryPolicy; EventBridge's defaults (185, 86400 s) when absent. */
+  maxRetryAttempts?: number;
+  maxEventAgeSeconds?: number;
+}
+/** An AWS::Events::Rule on the default bus with an event pattern. */
+export interface EventRuleSpec {
+  logicalId: string;
+  name: string;
+  arn: string;
+  enabled: boolean;
+  eventPattern: Record<string, unknown>;
+  targets: EventTargetSpec[];
+}
 export interface StackModel {
   stackName: string;
   region: string;
@@ -79,6 +104,7 @@ export interface StackModel {
   functions: FunctionSpec[];
   eventSourceMappings: EventSourceMappingSpec[];
   stateMachines: StateMachineSpec[];
+  eventRules: EventRuleSpec[];
   outputs: Record<string, string>;
   noLocalEffect: Array<{ logicalId: string; type: string }>;
 }

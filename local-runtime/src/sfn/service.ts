@@ -7,6 +7,7 @@ import {
   StateMachine,
   type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
+import type { BusEvent } from '../events/bus.js';
 import { type InvokeResult, type LambdaRunner, LambdaServiceError } from '../lambda/runner.js';
 import type { Logger } from '../logger.js';
 import type { StateMachineSpec } from '../model.js';
@@ -56,6 +57,8 @@ interface Execution {
   history: HistoryEvent[];
   redriveCount: number;
   redriveDate?: Date;
+  /** The status of the last status-change event, so one status is announced once. */
+  announced?: Status;
   abort?: () => void;
   done: Promise<void>;
 }
@@ -91,7 +94,14 @@ export interface StepFunctionsServiceOptions {
   logger: Logger;
   /** S3 for Distributed Map ItemReader and ResultWriter. @default - Distributed Maps fail with States.Runtime */
   s3?: S3Client;
+  /** The default event bus, for the Execution Status Change events. @default - none emitted */
+  events?: { put(event: BusEvent): unknown };
 }
+
+/** https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html */
+export const EXECUTION_STATUS_CHANGE = 'Step Functions Execution Status Change';
+/** Input and output are left out (null, `included: false`) of an event past this size. */
+const EVENT_DATA_LIMIT = 248 * 1024;
 
 type MapRunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
@@ -213,6 +223,7 @@ export class StepFunctionsService {
     };
     this.executions.set(arn, exec);
     exec.done = this.run(machine, exec, input);
+    this.emitStatusChange(exec);
     return { executionArn: arn, startDate: epoch(exec.startDate) };
   }
 
@@ -307,6 +318,46 @@ export class StepFunctionsService {
     this.opts.logger.info(
       `[states] ${exec.name} ${exec.status}${exec.error ? ` ${exec.error}` : ''}`
     );
+    this.emitStatusChange(exec);
+  }
+
+  /**
+   * "Step Functions Execution Status Change" on the default bus, with AWS's detail
+   * (dates in epoch milliseconds, input/output as JSON text). Parent executions only:
+   * a Distributed Map's child executions belong to the Map Run, and AWS addresses them
+   * under a child state machine ARN no rule on the parent's ARN matches.
+   * https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
+   */
+  private emitStatusChange(exec: Execution) {
+    if (!this.opts.events || exec.mapRunArn || exec.announced === exec.status) return;
+    exec.announced = exec.status;
+    const ms = (d: Date | undefined) => (d ? d.getTime() : null);
+    const data = exec.input.length + (exec.output?.length ?? 0);
+    const included = data <= EVENT_DATA_LIMIT;
+    const ended = exec.status !== 'RUNNING';
+    this.opts.events.put({
+      source: 'aws.states',
+      'detail-type': EXECUTION_STATUS_CHANGE,
+      resources: [exec.arn],
+      time: ended ? exec.stopDate : (exec.redriveDate ?? exec.startDate),
+      detail: {
+        executionArn: exec.arn,
+        stateMachineArn: exec.stateMachineArn,
+        name: exec.name,
+        status: exec.status,
+        startDate: ms(exec.startDate),
+        stopDate: ended ? ms(exec.stopDate) : null,
+        input: included ? exec.input : null,
+        output: included ? (exec.output ?? null) : null,
+        inputDetails: { included },
+        outputDetails: exec.output === undefined ? null : { included },
+        error: exec.error ?? null,
+        cause: exec.cause ?? null,
+        redriveCount: exec.redriveCount,
+        redriveDate: ms(exec.redriveDate),
+        redriveStatus: REDRIVABLE.has(exec.status) ? 'REDRIVABLE' : 'NOT_REDRIVABLE',
+      },
+    });
   }
 
   /**
@@ -861,6 +912,8 @@ export class StepFunctionsService {
       e.error = body.error === undefined ? undefined : String(body.error);
       e.cause = body.cause === undefined ? undefined : String(body.cause);
       e.stopDate = new Date();
+      // Announced now, as AWS does: the interpreter only settles once the task in flight returns.
+      this.emitStatusChange(e);
       e.abort?.();
       // The Map Runs of a stopped execution stop their children too.
       for (const run of this.mapRuns.values()) {
@@ -904,6 +957,7 @@ export class StepFunctionsService {
       executionRedrivenEventDetails: { redriveCount: e.redriveCount },
     } as PendingEvent);
     e.done = this.run(machine, e, JSON.parse(e.input));
+    this.emitStatusChange(e);
     return { redriveDate: epoch(e.redriveDate) };
   }
 

@@ -34,11 +34,14 @@ export const lambdaFunction: ResourceType = {
       environment: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, asString(v)])),
       timeoutSeconds: Number(p.Timeout ?? 3),
       memoryMb: Number(p.MemorySize ?? 128),
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-function-ephemeralstorage.html
+      ephemeralStorageMiB: Number((p.EphemeralStorage as { Size?: unknown })?.Size ?? 512),
       reservedConcurrency:
         p.ReservedConcurrentExecutions === undefined
           ? undefined
           : Number(p.ReservedConcurrentExecutions),
       layerBinDirs,
+      deadLetterTargetArn: (p.DeadLetterConfig as { TargetArn?: string } | undefined)?.TargetArn,
       notRunnable,
     });
   },

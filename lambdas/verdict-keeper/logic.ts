@@ -1,0 +1,264 @@
+import * as z from 'zod/mini';
+import {
+  AGGREGATE_FAILED_ERROR,
+  type ExecutionEnding,
+  ExecutionEndingSchema,
+  type ExecutionStatusChangeDetail,
+  ExecutionStatusChangeEventSchema,
+  estimateCost,
+  eventDate,
+  MANIFEST_SCHEMA_VERSION,
+  type Manifest,
+  ManifestSchema,
+  manifestKey,
+  PROCESSED_EVENT_ATTRIBUTES,
+  PROCESSED_EVENT_TYPES,
+  type VideoProcessedEvent,
+  type WorkflowInput,
+  WorkflowInputSchema,
+} from '../../contract/index.js';
+import { failureReason } from '../aggregate/logic.js';
+import { parseEvent } from '../shared/validate.js';
+
+/**
+ * The verdict keeper: every execution of the video state machine that ends
+ * FAILED, TIMED_OUT or ABORTED without the aggregator's manifest gets a FAILED
+ * manifest and a `VideoProcessed` FAILED event (so the Alerts queue sees it).
+ * It never replaces a manifest: its write is conditional (If-None-Match: *),
+ * so the aggregator's verdict, or an earlier one, always stands.
+ * docs/architecture.md "Every ending has a verdict".
+ */
+
+/** What the execution says about itself now (DescribeExecution). */
+export interface ExecutionNow {
+  status: string;
+  input: string;
+}
+
+/** The keeper's I/O, injected so the decisions stay pure and testable. */
+export interface VerdictIo {
+  describeExecution(executionArn: string): Promise<ExecutionNow>;
+  /** PutObject with If-None-Match: *; `exists` when S3 answers 412 (or 409, a concurrent write). */
+  putIfAbsent(bucket: string, key: string, body: unknown): Promise<'written' | 'exists'>;
+  getJson(bucket: string, key: string): Promise<unknown | undefined>;
+  publish(
+    topicArn: string,
+    event: VideoProcessedEvent,
+    attributes: Record<string, string>,
+    tenant: string
+  ): Promise<void>;
+}
+
+export interface VerdictOptions {
+  outputBucket: string;
+  topicArn: string;
+  /** Only this state machine's executions are judged (the rule filters too). */
+  stateMachineArn: string;
+  now?: () => Date;
+}
+
+export type VerdictOutcome =
+  /** Not an unsuccessful ending of our state machine: nothing to do. */
+  | { outcome: 'ignored'; why: string }
+  /** The execution is no longer in that ending (it was redriven): its next ending decides. */
+  | { outcome: 'superseded'; why: string }
+  /** A manifest already exists (the aggregator's, or an earlier verdict): it stands. */
+  | { outcome: 'kept'; videoId: string; status: string }
+  /** This keeper wrote the FAILED manifest (or found its own from an earlier attempt) and published. */
+  | {
+      outcome: 'written' | 'republished';
+      videoId: string;
+      ending: ExecutionEnding;
+      reason: string;
+    };
+
+const REASON_LIMIT = 1000;
+
+/** Pure: the ending an execution status stands for; undefined for RUNNING, SUCCEEDED, PENDING_REDRIVE… */
+export const endingOf = (status: string): ExecutionEnding | undefined => {
+  const parsed = ExecutionEndingSchema.safeParse(status);
+  return parsed.success ? parsed.data : undefined;
+};
+
+const AggregateFailureCauseSchema = z.object({ Error: z.string(), Cause: z.optional(z.string()) });
+
+/**
+ * Pure: why the video has no verdict of its own, in words. The Aggregate
+ * state's Catch packs the aggregator's `{Error, Cause}` as JSON into the
+ * AggregateFailed cause; any other error is a state the workflow did not catch.
+ */
+export const verdictReason = (
+  ending: ExecutionEnding,
+  error: string | null | undefined,
+  cause: string | null | undefined
+): string => {
+  // StopExecution may carry a cause without an error; either is worth reading.
+  const detail = error
+    ? failureReason({ Error: error, Cause: cause ?? undefined })
+    : cause
+      ? truncate(cause)
+      : undefined;
+  switch (ending) {
+    case 'ABORTED':
+      return `execution stopped (StopExecution) before the aggregator's verdict${detail ? `: ${detail}` : ''}`;
+    case 'TIMED_OUT':
+      return "execution timed out: it ran past the state machine's TimeoutSeconds before the aggregator's verdict";
+    case 'FAILED': {
+      if (error === AGGREGATE_FAILED_ERROR && cause) {
+        const caught = caughtError(cause);
+        return truncate(
+          `the aggregator failed past its retries: ${caught ? failureReason(caught) : cause}`
+        );
+      }
+      return truncate(
+        `execution failed before the aggregator's verdict: ${detail ?? 'no error given'}`
+      );
+    }
+  }
+};
+
+/** The aggregator's `{Error, Cause}` out of the AggregateFailed cause (States.JsonToString of the Catch's result). */
+const caughtError = (cause: string): { Error: string; Cause?: string } | undefined => {
+  try {
+    const parsed = AggregateFailureCauseSchema.safeParse(JSON.parse(cause));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+const truncate = (s: string): string =>
+  s.length > REASON_LIMIT ? `${s.slice(0, REASON_LIMIT - 1)}…` : s;
+
+const iso = (v: number | string | null | undefined, fallback: Date): string =>
+  (eventDate(v) ?? fallback).toISOString();
+
+/**
+ * Pure: the FAILED manifest for an execution that ended without a verdict.
+ * It knows only the execution's input and ending: no probe, no branches (the
+ * execution's history has them), and no usage to price, so the estimate is 0.
+ */
+export const verdictManifest = (
+  input: WorkflowInput,
+  detail: Pick<ExecutionStatusChangeDetail, 'executionArn' | 'stopDate' | 'error' | 'cause'>,
+  ending: ExecutionEnding,
+  now: Date
+): Manifest => {
+  const cost = estimateCost(
+    { invocations: [], stateTransitions: 0, sqsRequests: 0, snsPublishes: 0, s3Puts: 0, s3Gets: 0 },
+    undefined
+  );
+  return ManifestSchema.parse({
+    schemaVersion: MANIFEST_SCHEMA_VERSION,
+    videoId: input.videoId,
+    tenant: input.tenant,
+    source: input.source,
+    status: 'FAILED',
+    reason: verdictReason(ending, detail.error, detail.cause),
+    probe: null,
+    policy: null,
+    branches: [],
+    counts: { total: 0, succeeded: 0, failed: 0 },
+    fanOut: { sent: 0, succeeded: 0, failed: 0, timedOut: 0, fellBack: 0, skipped: 0 },
+    estimatedCostUsd: cost.estimatedCostUsd,
+    costBreakdown: cost.costBreakdown,
+    createdAt: now.toISOString(),
+    // The redrive of a redrive: the attempt number lives in the execution's input.
+    redrive: input.redrive
+      ? { ...input.redrive, executionName: detail.executionArn.split(':').pop() ?? '' }
+      : null,
+    ending,
+    execution: {
+      arn: detail.executionArn,
+      stopDate: iso(detail.stopDate, now),
+      error: detail.error ?? null,
+    },
+  } satisfies Manifest);
+};
+
+const ExistingVerdictSchema = z.object({
+  status: z.string(),
+  ending: z.nullish(z.string()),
+  execution: z.nullish(z.object({ arn: z.string(), stopDate: z.string() })),
+});
+
+/**
+ * Pure: is `existing` this keeper's own verdict on this very ending (an earlier
+ * attempt wrote it, then failed to publish)? Then the event is published again;
+ * any other manifest stands untouched and unannounced.
+ */
+export const isOwnVerdict = (
+  existing: unknown,
+  detail: Pick<ExecutionStatusChangeDetail, 'executionArn' | 'stopDate'>,
+  ending: ExecutionEnding
+): boolean => {
+  const parsed = ExistingVerdictSchema.safeParse(existing);
+  if (!parsed.success) return false;
+  const m = parsed.data;
+  return (
+    m.ending === ending &&
+    m.execution?.arn === detail.executionArn &&
+    m.execution.stopDate === eventDate(detail.stopDate)?.toISOString()
+  );
+};
+
+/** Judges one Execution Status Change event. */
+export const keepVerdict = async (
+  event: unknown,
+  opts: VerdictOptions,
+  io: VerdictIo,
+  correlate: (videoId: string, tenant: string) => void = () => {}
+): Promise<VerdictOutcome> => {
+  const { detail } = parseEvent(ExecutionStatusChangeEventSchema, event, 'status-change event');
+  const ending = endingOf(detail.status);
+  if (!ending) return { outcome: 'ignored', why: `status ${detail.status} is not an ending` };
+  if (detail.stateMachineArn !== opts.stateMachineArn) {
+    return {
+      outcome: 'ignored',
+      why: `state machine ${detail.stateMachineArn} is not the video's`,
+    };
+  }
+  // The event is a notice, the execution the fact: a redriven execution is RUNNING again,
+  // and the input may be left out of an event over its size limit.
+  const now = await io.describeExecution(detail.executionArn);
+  if (now.status !== detail.status) {
+    return {
+      outcome: 'superseded',
+      why: `execution is ${now.status} now, not ${detail.status} (redriven?)`,
+    };
+  }
+  const input = parseEvent(WorkflowInputSchema, JSON.parse(now.input), 'execution input');
+  correlate(input.videoId, input.tenant);
+  const manifest = verdictManifest(input, detail, ending, (opts.now ?? (() => new Date()))());
+  const key = manifestKey(input.videoId);
+  let outcome: 'written' | 'republished' = 'written';
+  if ((await io.putIfAbsent(opts.outputBucket, key, manifest)) === 'exists') {
+    const existing = await io.getJson(opts.outputBucket, key);
+    if (!isOwnVerdict(existing, detail, ending)) {
+      const status = ExistingVerdictSchema.safeParse(existing);
+      return {
+        outcome: 'kept',
+        videoId: input.videoId,
+        status: status.success ? status.data.status : 'unreadable',
+      };
+    }
+    outcome = 'republished';
+  }
+  // Same body, topic and attributes as the aggregator's, so the Alerts filter (status) catches it.
+  await io.publish(
+    opts.topicArn,
+    {
+      videoId: input.videoId,
+      status: 'FAILED',
+      reason: manifest.reason,
+      source: input.source,
+      manifest: { bucket: opts.outputBucket, key },
+    },
+    {
+      [PROCESSED_EVENT_ATTRIBUTES.status]: 'FAILED',
+      [PROCESSED_EVENT_ATTRIBUTES.type]: PROCESSED_EVENT_TYPES.processed,
+    },
+    input.tenant
+  );
+  return { outcome, videoId: input.videoId, ending, reason: manifest.reason ?? '' };
+};
