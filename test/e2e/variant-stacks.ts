@@ -15,10 +15,14 @@ import { deployStacks, destroyStacks } from '../../scripts/localstack/stacks.js'
 import { poll } from '../helpers/poll.js';
 import type { E2ETarget } from './target.js';
 
-const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+/** The emulators' credentials (the local runtime and LocalStack accept any). */
+export const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
 /** One variant stack, up on the file's target. */
 export interface VariantStack {
+  /** The endpoint and region its clients use (the variant's own runtime, or LocalStack). */
+  readonly endpoint: string;
+  readonly region: string;
   readonly s3: S3Client;
   /** The stack's outputs (`UploadBucketName`, `OutputBucketName`, …). */
   readonly outputs: Record<string, string>;
@@ -103,7 +107,12 @@ export const useVariantStacks = <Name extends string>(
           s3.destroy();
           await runtime.stop();
         });
-        up.set(name, { s3, outputs: runtime.outputs as Record<string, string> });
+        up.set(name, {
+          endpoint: runtime.endpoint,
+          region: runtime.region,
+          s3,
+          outputs: runtime.outputs as Record<string, string>,
+        });
       }
       return;
     }
@@ -125,7 +134,9 @@ export const useVariantStacks = <Name extends string>(
         `[e2e] destroyed ${names.join(', ')} on LocalStack in ${((performance.now() - t0) / 1000).toFixed(1)} s`
       );
     });
-    for (const name of names) up.set(name, { s3, outputs: deployed.outputs[name]! });
+    for (const name of names) {
+      up.set(name, { endpoint, region, s3, outputs: deployed.outputs[name]! });
+    }
   }, 900_000);
 
   afterAll(tearDown, 600_000);
