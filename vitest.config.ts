@@ -45,7 +45,10 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 180_000,
           pool: 'forks',
-          globalSetup: [FFMPEG],
+          // Each test file gets its own TMPDIR under one root for this run; the run fails if a
+          // synthesized assembly is left there (test/tmpdir/global-setup.ts).
+          globalSetup: [FFMPEG, 'test/tmpdir/global-setup.ts'],
+          setupFiles: ['test/tmpdir/per-file.ts'],
           sequence: { groupOrder: 0 },
         },
       },

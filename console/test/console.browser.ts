@@ -7,6 +7,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { ROOT } from '../../local-runtime/src/index.js';
+import { poll } from '../../test/helpers/poll.js';
 import { type RunningConsole, startConsole } from '../src/start.js';
 
 /**
@@ -98,18 +99,21 @@ describe.skipIf('skipReason' in BROWSER)('console in a real browser (local runti
     );
     // Every status a bar showed while the run went on: the timeline fills in live.
     const seen = new Set<string>();
-    const deadline = Date.now() + 180_000;
     let finalStatuses: string[] = [];
-    while (Date.now() < deadline) {
-      finalStatuses = await page.$$eval('#timeline [data-status]', (els) =>
-        els.map((e) => e.getAttribute('data-status') ?? '')
-      );
-      for (const s of finalStatuses) seen.add(s);
-      const manifestShown = await page.locator('#manifest').count();
-      const settled = finalStatuses.every((s) => s === 'succeeded' || s === 'failed');
-      if (manifestShown > 0 && settled) break;
-      await page.waitForTimeout(200);
-    }
+    await poll(
+      'every timeline bar to settle and the manifest to show',
+      async () => {
+        finalStatuses = await page.$$eval('#timeline [data-status]', (els) =>
+          els.map((e) => e.getAttribute('data-status') ?? '')
+        );
+        for (const s of finalStatuses) seen.add(s);
+        const manifestShown = await page.locator('#manifest').count();
+        const settled = finalStatuses.every((s) => s === 'succeeded' || s === 'failed');
+        return manifestShown > 0 && settled;
+      },
+      180_000,
+      { intervalMs: 200 }
+    );
 
     // Assess: timeline
     const bars = await page.$$eval('#timeline [data-bar]', (els) =>

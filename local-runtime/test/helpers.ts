@@ -22,6 +22,7 @@ import {
 
 export const silent = silentLogger;
 
+import { poll } from '../../test/helpers/poll.js';
 import { synthFixture } from './fixtures/app.js';
 
 export interface Fixture {
@@ -86,18 +87,12 @@ export async function startFixture(options: Partial<LocalRuntimeOptions> = {}): 
   };
 }
 
-/** Polls `predicate` until it returns something other than undefined/false. */
+/** Polls `predicate` until it returns something other than undefined/false: the suite's `poll` (test/helpers/poll.ts) with this file's defaults. */
 export async function waitFor<T>(
   predicate: () => Promise<T | undefined | false> | T | undefined | false,
   { timeoutMs = 15_000, intervalMs = 50, what = 'condition' } = {}
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await predicate();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+  return poll(what, predicate, timeoutMs, { intervalMs });
 }
 
 const here = path.dirname(new URL(import.meta.url).pathname);

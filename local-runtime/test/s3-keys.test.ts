@@ -20,6 +20,7 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poll } from '../../test/helpers/poll.js';
 import { type Fixture, startFixture } from './helpers.js';
 
 /**
@@ -665,24 +666,29 @@ describe('local S3 keys', () => {
 /** The object keys of the next `count` S3 events on the Direct bucket's queue. */
 async function receiveEvents(f: Fixture, count: number, decode = true): Promise<string[]> {
   const keys: string[] = [];
-  const deadline = Date.now() + 15_000;
-  while (keys.length < count && Date.now() < deadline) {
-    const r = await f.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: f.rt.outputs.DirectQueueUrl,
-        MaxNumberOfMessages: 10,
-        WaitTimeSeconds: 1,
-      })
-    );
-    for (const m of r.Messages ?? []) {
-      const body = JSON.parse(m.Body as string) as {
-        Records?: { s3: { object: { key: string } } }[];
-      };
-      for (const rec of body.Records ?? []) {
-        const k = rec.s3.object.key;
-        keys.push(decode ? decodeURIComponent(k.replace(/\+/g, ' ')) : k);
+  // The receive's long poll (1 s) is the interval.
+  return poll(
+    `${count} S3 event(s) on the Direct queue`,
+    async () => {
+      const r = await f.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: f.rt.outputs.DirectQueueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+        })
+      );
+      for (const m of r.Messages ?? []) {
+        const body = JSON.parse(m.Body as string) as {
+          Records?: { s3: { object: { key: string } } }[];
+        };
+        for (const rec of body.Records ?? []) {
+          const k = rec.s3.object.key;
+          keys.push(decode ? decodeURIComponent(k.replace(/\+/g, ' ')) : k);
+        }
       }
-    }
-  }
-  return keys;
+      return keys.length >= count && keys;
+    },
+    15_000,
+    { intervalMs: 0 }
+  );
 }

@@ -7,6 +7,7 @@ import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type RunningConsole, startConsole } from '../../console/src/start.js';
 import { type LocalRuntime, ROOT, startLocalRuntime } from '../../local-runtime/src/index.js';
+import { poll as sharedPoll } from '../helpers/poll.js';
 
 /**
  * What an adversarial file needs: its own local runtime on a random port (from the
@@ -178,20 +179,12 @@ export const executionNames = async (env: AdversarialEnv): Promise<string[]> => 
   return names.sort();
 };
 
-export const poll = async <T>(
+/** The suite's one poll (test/helpers/poll.ts), every 250 ms as this harness always polled. */
+export const poll = <T>(
   what: string,
   fn: () => Promise<T | undefined>,
   timeoutMs: number
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-};
+): Promise<T> => sharedPoll(what, fn, timeoutMs, { intervalMs: 250 });
 
 /** A hostile site's origin, and the Host its DNS-rebinding page would send to `base`. */
 export const EVIL_ORIGIN = 'http://evil.example';

@@ -2,12 +2,31 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll } from 'vitest';
 import { createPipelineApp } from '../../lib/app.js';
 import type { VideoPipelineStackProps } from '../../lib/stacks/video-pipeline-stack.js';
 
-/** Synthesizes the real stack through bin/app.ts's factory (flags, nag packs and all). */
+/** Every outdir synthVideoStack made in this test file. */
+const outdirs: string[] = [];
+// Registered on the importing test file when it is collected: each assembly holds the 157 MB
+// ffmpeg layer, so it is removed once the file is done, whatever its tests did.
+afterAll(() => {
+  for (const dir of outdirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temporary outdir for an assembly a test synthesizes, removed after the file (also on failure). */
+export const tempOutdir = (prefix: string): string => {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  outdirs.push(outdir);
+  return outdir;
+};
+
+/**
+ * Synthesizes the real stack through bin/app.ts's factory (flags, nag packs and all) into a
+ * temporary outdir, removed after the calling test file (also on failure).
+ */
 export const synthVideoStack = (stackProps: VideoPipelineStackProps = {}) => {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-test-'));
+  const outdir = tempOutdir('cdk-test-');
   const { app, stack } = createPipelineApp({ outdir, stackProps });
   const assembly = app.synth();
   const template = Template.fromJSON(

@@ -1,5 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import aslValidator from 'asl-validator';
 import { Stack } from 'aws-cdk-lib';
@@ -10,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { pascalCase, STATE_NAMES } from '../../contract/index.js';
 import { KINDS, SEGMENT_KIND } from '../../kinds/index.js';
 import { createPipelineApp, FanOutChecks } from '../../lib/index.js';
-import { resolveDefinition, synthVideoStack } from './synth.js';
+import { resolveDefinition, synthVideoStack, tempOutdir } from './synth.js';
 
 let synth: ReturnType<typeof synthVideoStack>;
 
@@ -41,7 +40,7 @@ describe('security and synthesis gates', () => {
 
   it('registers the three packs in the app factory, so a finding fails the synth', () => {
     // Prepare: the factory's packs on a stack with one finding per pack's rule (see nag-packs.test.ts).
-    const outdir = mkdtempSync(join(tmpdir(), 'cdk-nag-'));
+    const outdir = tempOutdir('cdk-nag-');
     const { app } = createPipelineApp({ outdir });
     const bad = new Stack(app, 'Bad');
     const dlq = new sqs.Queue(bad, 'Dlq', { enforceSSL: true });
@@ -402,7 +401,7 @@ describe('outputs', () => {
 
 describe('ffmpeg layer asset', () => {
   const layerAsset = (context: Record<string, unknown>) => {
-    const outdir = mkdtempSync(join(tmpdir(), 'cdk-layer-'));
+    const outdir = tempOutdir('cdk-layer-');
     const { app } = createPipelineApp({
       outdir,
       context: { 'aws:cdk:enable-asset-metadata': true, ...context },

@@ -68,10 +68,11 @@ describe('faults on the local runtime', () => {
           const pid = env.runtime.lambda.killBusy(name);
           if (pid !== undefined) return { name, pid };
         }
-        await new Promise((r) => setTimeout(r, 5));
         return undefined;
       },
-      120_000
+      120_000,
+      // A branch environment is busy for seconds at most: look often.
+      { intervalMs: 5 }
     );
     const manifests = await Promise.all(uploads.map((u) => manifestOf(env, u.videoId, 240_000)));
     // Assess
@@ -92,14 +93,13 @@ describe('faults on the local runtime', () => {
     const arn = executionArnOf(env, videoId);
     // Act: SIGKILL the aggregator's environment as soon as one is busy. Only this upload's
     // execution runs now, so a busy aggregator is running its Aggregate state; polling the
-    // history first (or poll()'s 250 ms step) would let a fast aggregator finish first.
-    const deadline = Date.now() + 240_000;
-    let pid = env.runtime.lambda.killBusy(aggregator.name);
-    while (pid === undefined) {
-      if (Date.now() > deadline) throw new Error('no busy aggregator environment within 240 s');
-      await new Promise((r) => setTimeout(r, 2));
-      pid = env.runtime.lambda.killBusy(aggregator.name);
-    }
+    // history first (or in 250 ms steps) would let a fast aggregator finish first.
+    const pid = await poll(
+      'a busy aggregator environment',
+      () => env.runtime.lambda.killBusy(aggregator.name),
+      240_000,
+      { intervalMs: 2 }
+    );
     const hit = { videoId, pid };
     const manifest = await manifestOf(env, hit.videoId, 240_000);
     const described = await poll(

@@ -17,6 +17,7 @@ import {
   ROOT,
   startLocalRuntime,
 } from '../../local-runtime/src/index.js';
+import { poll } from '../helpers/poll.js';
 
 /** A local runtime for one chaos file, its logs in .e2e/chaos-<name>.log, and clients on it. */
 export const startChaosRuntime = async (
@@ -61,20 +62,8 @@ export const startChaosRuntime = async (
 };
 export type ChaosRuntime = Awaited<ReturnType<typeof startChaosRuntime>>;
 
-export const poll = async <T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs: number
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-};
+/** The suite's one poll (test/helpers/poll.ts), re-exported for the chaos files. */
+export { poll };
 
 const getIfExists = async (s3: S3Client, bucket: string, key: string) => {
   try {
@@ -106,7 +95,8 @@ export const manifestOf = async (env: ChaosRuntime, videoId: string, timeoutMs: 
       const text = await getIfExists(env.s3, env.out.OutputBucketName, manifestKey(videoId));
       return text === undefined ? undefined : ManifestSchema.parse(JSON.parse(text));
     },
-    timeoutMs
+    timeoutMs,
+    { intervalMs: 250 }
   );
 
 export const pointerOf = async (

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, startFixture } from '../../local-runtime/test/helpers.js';
+import { poll } from '../helpers/poll.js';
 import { CASES, type ConformanceCase } from './cases.js';
 import { KNOWN_GAPS } from './known-gaps.js';
 import { localStackSkipReason } from './targets.js';
@@ -17,16 +18,18 @@ import { localStackSkipReason } from './targets.js';
 const run = randomBytes(3).toString('hex');
 
 /** Polls DescribeExecution until the execution has ended (bounded). */
-async function waitForEnd(sfn: SFNClient, executionArn: string) {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const d: DescribeExecutionCommandOutput = await sfn.send(
-      new DescribeExecutionCommand({ executionArn })
-    );
-    if (d.status !== 'RUNNING') return d;
-    if (Date.now() > deadline) throw new Error(`${executionArn} still RUNNING after 60 s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+function waitForEnd(sfn: SFNClient, executionArn: string) {
+  return poll(
+    `${executionArn} to end`,
+    async () => {
+      const d: DescribeExecutionCommandOutput = await sfn.send(
+        new DescribeExecutionCommand({ executionArn })
+      );
+      return d.status !== 'RUNNING' && d;
+    },
+    60_000,
+    { intervalMs: 100 }
+  );
 }
 
 /** Creates the case's machine, runs it once and returns what AWS's APIs report. */

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
-  type DescribeExecutionCommandOutput,
   GetExecutionHistoryCommand,
   type HistoryEvent,
   SFNClient,
@@ -19,6 +18,7 @@ import {
 } from '../../fixtures/distributed-map/app.js';
 import { silentLogger, startLocalRuntime } from '../../local-runtime/src/index.js';
 import { deployStackToLocalStack } from '../../scripts/localstack/deploy-stack.js';
+import { poll } from '../helpers/poll.js';
 import { describeE2E } from './guard.js';
 
 /**
@@ -128,12 +128,16 @@ describeE2E(target)(`Distributed Map fan-out (${target.name})`, () => {
       })
     );
     // Poll the observable state: the execution leaves RUNNING.
-    let desc: DescribeExecutionCommandOutput;
-    for (;;) {
-      desc = await d.sfn.send(new DescribeExecutionCommand({ executionArn }));
-      if (desc.status !== 'RUNNING') break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const desc = await poll(
+      `execution ${input.runId} to end`,
+      async () => {
+        const e = await d.sfn.send(new DescribeExecutionCommand({ executionArn }));
+        return e.status !== 'RUNNING' && e;
+      },
+      // Under the project's 240 s test timeout, so a stuck run fails with this message.
+      200_000,
+      { intervalMs: 250 }
+    );
     return { ...desc, executionArn: executionArn! };
   };
   const history = async (executionArn: string) => {

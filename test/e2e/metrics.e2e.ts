@@ -14,6 +14,7 @@ import {
 } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { REPO_ROOT } from '../../scripts/project.js';
+import { poll } from '../helpers/poll.js';
 import { describeE2E } from './guard.js';
 import { clientsFor, readOutputs } from './target.js';
 
@@ -85,24 +86,34 @@ describeE2E(target, onlyLocal)(`metrics from the CLI on ${target.name}`, () => {
       versionId: put.VersionId,
       etag: put.ETag?.replaceAll('"', ''),
     });
-    const manifest = await pollFor(`manifest of ${videoId}`, async () => {
-      try {
-        const res = await aws.s3.send(
-          new GetObjectCommand({ Bucket: out.OutputBucketName, Key: manifestKey(videoId) })
-        );
-        return ManifestSchema.parse(JSON.parse(await res.Body!.transformToString()));
-      } catch (err) {
-        if ((err as Error).name === 'NoSuchKey') return undefined;
-        throw err;
-      }
-    });
+    const manifest = await poll(
+      `manifest of ${videoId}`,
+      async () => {
+        try {
+          const res = await aws.s3.send(
+            new GetObjectCommand({ Bucket: out.OutputBucketName, Key: manifestKey(videoId) })
+          );
+          return ManifestSchema.parse(JSON.parse(await res.Body!.transformToString()));
+        } catch (err) {
+          if ((err as Error).name === 'NoSuchKey') return undefined;
+          throw err;
+        }
+      },
+      180_000,
+      { intervalMs: 1000 }
+    );
     // The aggregator prints its EMF records just after writing the manifest.
-    const after = await pollFor('the run in the metrics', async () => {
-      const view = await metricsCli();
-      const latency = (v: MetricsView) =>
-        v.byTenant.find((t) => t.tenant === 'default')?.manifests ?? 0;
-      return latency(view) > latency(before) ? view : undefined;
-    });
+    const after = await poll(
+      'the run in the metrics',
+      async () => {
+        const view = await metricsCli();
+        const latency = (v: MetricsView) =>
+          v.byTenant.find((t) => t.tenant === 'default')?.manifests ?? 0;
+        return latency(view) > latency(before) ? view : undefined;
+      },
+      180_000,
+      { intervalMs: 1000 }
+    );
 
     // Assess: per kind, the CLI's counts grew by what the manifest reports for that kind.
     expect(manifest.tenant).toBe('default');
@@ -133,13 +144,3 @@ describeE2E(target, onlyLocal)(`metrics from the CLI on ${target.name}`, () => {
     expect(latency?.latencyMaxMs).toBeGreaterThan(0);
   }, 240_000);
 });
-
-const pollFor = async <T>(what: string, fn: () => Promise<T | undefined>): Promise<T> => {
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-};

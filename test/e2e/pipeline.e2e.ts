@@ -39,6 +39,7 @@ import {
   makeNonVideo,
   makeTruncated,
 } from '../../fixtures/media.js';
+import { poll } from '../helpers/poll.js';
 import { describeE2E } from './guard.js';
 import { OBSERVATIONS_DIR, recordObservations } from './observations.js';
 import { clientsFor, readOutputs } from './target.js';
@@ -107,17 +108,6 @@ describeE2E(target)(`video pipeline end to end on ${target.name}`, () => {
       etag: put.ETag?.replaceAll('"', ''),
     };
     return { source, videoId: videoIdFor(source) };
-  };
-
-  const poll = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await fn();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline)
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
   };
 
   const getText = async (bucket: string, key: string) => {
@@ -475,14 +465,16 @@ describeE2E(target)(`video pipeline end to end on ${target.name}`, () => {
         new PublishCommand({ TopicArn: out.UploadTopicArn, Message: JSON.stringify(event) })
       );
     }
-    await waitForQueueToDrain(out.StartWorkflowQueueUrl);
-    // Assess: the re-published events did reach the fan-out (the audit consumer, subscribed to
-    // the same topic, rewrote its record), so "one execution" is not just "nothing delivered".
+    // The re-published events did reach the fan-out (the audit consumer, subscribed to the
+    // same topic, rewrote its record), so "one execution" is not just "nothing delivered";
+    // then the starter, fed by the same publishes, has consumed them once its queue is empty.
     await poll(
       'the duplicate events to reach the audit consumer',
-      async () => ((await auditReceivedAt()) !== firstAudit ? true : undefined),
+      async () => (await auditReceivedAt()) !== firstAudit,
       30_000
     );
+    await waitForQueueToDrain(out.StartWorkflowQueueUrl);
+    // Assess
     const executions = await listExecutionsNamed(videoId);
     expect(executions).toHaveLength(1);
     expect(await dlqContains(out.StartWorkflowDeadLetterQueueUrl, videoId)).toBe(false);
@@ -523,8 +515,8 @@ describeE2E(target)(`video pipeline end to end on ${target.name}`, () => {
   );
 
   // ---- helpers that need the clients -----------------------------------------------------------
+  /** Waits until the queue holds no message, visible or in flight (the starter deleted each). */
   const waitForQueueToDrain = async (queueUrl: string) => {
-    await new Promise((r) => setTimeout(r, 1000));
     await poll(
       'the starter queue to drain',
       async () => {
@@ -541,11 +533,10 @@ describeE2E(target)(`video pipeline end to end on ${target.name}`, () => {
         const pending =
           Number(a.ApproximateNumberOfMessages ?? 0) +
           Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
-        return pending === 0 ? true : undefined;
+        return pending === 0;
       },
       60_000
     );
-    await new Promise((r) => setTimeout(r, 1000));
   };
 
   const listExecutionsNamed = async (name: string) => {

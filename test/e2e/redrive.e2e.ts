@@ -25,6 +25,7 @@ import {
 } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { REPO_ROOT } from '../../scripts/project.js';
+import { poll } from '../helpers/poll.js';
 import { describeE2E } from './guard.js';
 import { clientsFor, readOutputs } from './target.js';
 
@@ -97,17 +98,6 @@ describeE2E(target)(`redrive end to end on ${target.name}`, () => {
     aws = clientsFor(target);
   });
   afterAll(() => cleanupMedia());
-
-  const poll = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await fn();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline)
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  };
 
   const readManifest = async (videoId: string): Promise<Manifest | undefined> => {
     try {

@@ -1,25 +1,13 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { App, Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import {
-  artifactKey,
-  type BranchResult,
-  branchRecordKey,
-  type Manifest,
-  ManifestSchema,
-  manifestKey,
-  videoIdFor,
-} from '../../contract/index.js';
+import { artifactKey, type BranchResult, branchRecordKey } from '../../contract/index.js';
 import { cleanupMedia, makeClip, useMediaTools } from '../../fixtures/media.js';
 import { runTool } from '../../lambdas/shared/media.js';
-import { applyNagPacks, cdkJsonContext } from '../../lib/app.js';
-import { VideoPipelineStack } from '../../lib/stacks/video-pipeline-stack.js';
-import { silentLogger, startLocalRuntime } from '../../local-runtime/src/index.js';
-import { deployStacks, destroyStacks } from '../../scripts/localstack/stacks.js';
 import { describeE2E } from './guard.js';
+import { useVariantStacks } from './variant-stacks.js';
 
 /**
  * Segment-parallel renditions end to end, on a variant of the e2e app whose
@@ -29,9 +17,6 @@ import { describeE2E } from './guard.js';
  * and the rendition branch joins them.
  */
 const target = inject('e2eTarget');
-const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-
-const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
 /** The variant stack: the main stack's flags and nag packs, another name, a lowered threshold. */
 const STACK = 'VideoPipelineSegments';
 
@@ -70,90 +55,35 @@ const measure = async (file: string): Promise<Facts> => {
 };
 
 describeE2E(target)('segment-parallel rendition (variant stack, lowered segment threshold)', () => {
-  let outputs: Record<string, string | undefined>;
-  let s3: S3Client;
-  const stops: Array<() => Promise<void>> = [];
-  const dir = mkdtempSync(join(tmpdir(), 'e2e-segments-'));
-
-  beforeAll(async () => {
+  let dir: string;
+  // Registered before the variant's hooks: the tools are on PATH before it synthesizes.
+  beforeAll(() => {
     useMediaTools();
-    const outdir = join(dir, 'cdk.out');
-    const app = new App({ outdir, context: cdkJsonContext() });
-    new VideoPipelineStack(app, STACK, {
-      description: 'e2e segment variant',
-      segmentThreshold: Duration.seconds(8),
-      segmentLength: Duration.seconds(2),
-    });
-    applyNagPacks(app);
-    app.synth();
-    if (target.name === 'local') {
-      const runtime = await startLocalRuntime({
-        assemblyDir: outdir,
-        stackName: STACK,
-        port: 0,
-        logger: silentLogger,
-      });
-      stops.push(() => runtime.stop());
-      outputs = runtime.outputs;
-      s3 = new S3Client({
-        endpoint: runtime.endpoint,
-        region: runtime.region,
-        credentials,
-        forcePathStyle: true,
-      });
-      return;
-    }
-    const endpoint = target.endpoint!;
-    const deployed = await deployStacks(outdir, [STACK], { endpoint, region });
-    console.log(`[e2e] deployed ${STACK} to LocalStack in ${deployed.seconds.toFixed(1)} s`);
-    stops.push(() => destroyStacks(outdir, [STACK], { endpoint, region }));
-    outputs = deployed.outputs[STACK]!;
-    s3 = new S3Client({ endpoint, region, credentials, forcePathStyle: true });
-  }, 900_000);
+    dir = mkdtempSync(join(tmpdir(), 'e2e-segments-'));
+  });
+  const variants = useVariantStacks(target, {
+    [STACK]: { segmentThreshold: Duration.seconds(8), segmentLength: Duration.seconds(2) },
+  });
 
-  afterAll(async () => {
+  afterAll(() => {
     cleanupMedia();
-    for (const stop of stops) await stop();
-  }, 600_000);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
 
+  /** An output that must exist (the manifest names it). */
   const get = async (key: string): Promise<Buffer> => {
-    const res = await s3.send(new GetObjectCommand({ Bucket: outputs.OutputBucketName, Key: key }));
-    return Buffer.from(await res.Body!.transformToByteArray());
-  };
-
-  const waitForManifest = async (videoId: string): Promise<Manifest> => {
-    const deadline = Date.now() + 240_000;
-    for (;;) {
-      try {
-        return ManifestSchema.parse(JSON.parse((await get(manifestKey(videoId))).toString()));
-      } catch (err) {
-        if ((err as Error).name !== 'NoSuchKey') throw err;
-        if (Date.now() > deadline) throw new Error(`no manifest for ${videoId}`);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+    const body = await variants.readOutput(STACK, key);
+    if (!body) throw new Error(`${key} is missing from ${STACK}'s output bucket`);
+    return body;
   };
 
   it('a 12 s clip above the threshold ends COMPLETE with a frame-exact, playable joined rendition', async () => {
     // Prepare: 12 s at 25 fps with audio = 300 frames; 2 s segments on the 50-frame GOP grid → 6
     const clip = await makeClip({ seconds: 12, width: 640, height: 360, audio: true });
-    const key = 'uploads/e2e-segments/long.mp4';
-    const put = await s3.send(
-      new PutObjectCommand({
-        Bucket: outputs.UploadBucketName,
-        Key: key,
-        Body: readFileSync(clip),
-      })
-    );
-    const videoId = videoIdFor({
-      bucket: outputs.UploadBucketName as string,
-      key,
-      versionId: put.VersionId,
-      etag: put.ETag?.replaceAll('"', ''),
-    });
+    const videoId = await variants.upload(STACK, clip, 'uploads/e2e-segments/long.mp4');
 
     // Act
-    const manifest = await waitForManifest(videoId);
+    const manifest = await variants.waitForManifest(STACK, videoId);
 
     // Assess: one rendition branch in the fan-in, COMPLETE
     expect(manifest.status).toBe('COMPLETE');

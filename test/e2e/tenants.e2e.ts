@@ -4,6 +4,7 @@ import { DescribeExecutionCommand, type DescribeExecutionOutput } from '@aws-sdk
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { type Manifest, ManifestSchema, manifestKey, videoIdFor } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
+import { poll } from '../helpers/poll.js';
 import { describeE2E } from './guard.js';
 import { E2E_TENANT_QUOTAS } from './stack-config.js';
 import { clientsFor, readOutputs } from './target.js';
@@ -45,17 +46,6 @@ describeE2E(target)(`tenants end to end on ${target.name}`, () => {
     });
   };
 
-  const poll = async <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await fn();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline)
-        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  };
-
   const manifestOf = (videoId: string): Promise<Manifest> =>
     poll(
       `manifest of ${videoId}`,
@@ -71,19 +61,22 @@ describeE2E(target)(`tenants end to end on ${target.name}`, () => {
         }
       },
       // The noisy tenant's last videos wait for three rounds of its quota, with backoff.
-      540_000
+      540_000,
+      { intervalMs: 1000 }
     );
 
   /** The ended execution: the manifest is written a few states before the execution ends. */
   const executionOf = async (videoId: string): Promise<DescribeExecutionOutput> => {
     const executionArn = `${out.StateMachineArn.replace(':stateMachine:', ':execution:')}:${videoId}`;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const e = await aws.sfn.send(new DescribeExecutionCommand({ executionArn }));
-      if (e.status !== 'RUNNING') return e;
-      if (Date.now() > deadline) throw new Error(`${videoId}: execution still RUNNING after 60 s`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    return poll(
+      `execution ${videoId} to end`,
+      async () => {
+        const e = await aws.sfn.send(new DescribeExecutionCommand({ executionArn }));
+        return e.status !== 'RUNNING' && e;
+      },
+      60_000,
+      { intervalMs: 250 }
+    );
   };
 
   it('a quiet tenant is not starved by a tenant over its quota, and every video ends COMPLETE', async () => {

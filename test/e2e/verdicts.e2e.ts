@@ -1,11 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { readFileSync } from 'node:fs';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { App, Duration } from 'aws-cdk-lib';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Duration } from 'aws-cdk-lib';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import {
   type Manifest,
   ManifestSchema,
@@ -14,10 +12,9 @@ import {
   videoIdFor,
 } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
-import { applyNagPacks, cdkJsonContext } from '../../lib/app.js';
-import { VideoPipelineStack } from '../../lib/stacks/video-pipeline-stack.js';
-import { silentLogger, startLocalRuntime } from '../../local-runtime/src/index.js';
-import { deployStacks, destroyStacks } from '../../scripts/localstack/stacks.js';
+import { poll } from '../helpers/poll.js';
+import { describeE2E } from './guard.js';
+import { credentials, readObject, useVariantStacks } from './variant-stacks.js';
 
 /**
  * The overall deadline (docs/policies.md): a variant stack whose videoTimeout (4 s) is far
@@ -29,63 +26,31 @@ import { deployStacks, destroyStacks } from '../../scripts/localstack/stacks.js'
  * LocalStack 4.14.0 mishandles StopExecution during a Lambda task (docs/localstack.md).
  */
 const target = inject('e2eTarget');
-const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
 const VARIANT = 'VideoPipelineShortDeadline';
 
-const skipReason =
-  target.skipReason ??
-  (['local', 'localstack'].includes(target.name)
-    ? undefined
-    : `the variant stack is deployed only to the local runtime and LocalStack, not ${target.name}`);
-if (skipReason) console.log(`[e2e] verdicts skipped on ${target.name}: ${skipReason}`);
+const elsewhere = ['local', 'localstack'].includes(target.name)
+  ? undefined
+  : `the variant stack is deployed only to the local runtime and LocalStack, not ${target.name}`;
 
-describe.skipIf(skipReason)(`every ending has a verdict on ${target.name}`, () => {
-  let assemblyDir: string;
+describeE2E(target, elsewhere)(`every ending has a verdict on ${target.name}`, () => {
+  const variants = useVariantStacks(target, {
+    [VARIANT]: { videoTimeout: Duration.seconds(4) },
+  });
   let outputs: Record<string, string>;
   let clients: { s3: S3Client; sqs: SQSClient; sfn: SFNClient };
-  const stops: Array<() => Promise<void>> = [];
 
-  beforeAll(async () => {
-    assemblyDir = mkdtempSync(join(tmpdir(), 'e2e-verdicts-'));
-    const app = new App({ outdir: assemblyDir, context: cdkJsonContext() });
-    new VideoPipelineStack(app, VARIANT, {
-      description: 'e2e verdict variant: a 4 s per-video deadline',
-      videoTimeout: Duration.seconds(4),
-    });
-    applyNagPacks(app);
-    app.synth();
-    let endpoint: string;
-    if (target.name === 'local') {
-      const runtime = await startLocalRuntime({
-        assemblyDir,
-        stackName: VARIANT,
-        port: 0,
-        logger: silentLogger,
-      });
-      stops.push(() => runtime.stop());
-      outputs = runtime.outputs;
-      endpoint = runtime.endpoint;
-    } else {
-      endpoint = target.endpoint!;
-      const deployed = await deployStacks(assemblyDir, [VARIANT], { endpoint, region });
-      console.log(`[e2e] deployed ${VARIANT} to LocalStack in ${deployed.seconds.toFixed(1)} s`);
-      stops.push(() => destroyStacks(assemblyDir, [VARIANT], { endpoint, region }));
-      outputs = deployed.outputs[VARIANT]!;
-    }
-    const config = { endpoint, region, credentials };
-    clients = {
-      s3: new S3Client({ ...config, forcePathStyle: true }),
-      sqs: new SQSClient(config),
-      sfn: new SFNClient(config),
-    };
-  }, 900_000);
-  afterAll(async () => {
+  // After the variant's own beforeAll (hooks run in order): the variant is up.
+  beforeAll(() => {
+    const v = variants.of(VARIANT);
+    const config = { endpoint: v.endpoint, region: v.region, credentials };
+    outputs = v.outputs;
+    clients = { s3: v.s3, sqs: new SQSClient(config), sfn: new SFNClient(config) };
+  });
+  afterAll(() => {
     cleanupMedia();
-    for (const stop of stops) await stop();
-    if (assemblyDir) rmSync(assemblyDir, { recursive: true, force: true });
-    if (clients) for (const c of Object.values(clients)) c.destroy();
-  }, 600_000);
+    clients?.sqs.destroy();
+    clients?.sfn.destroy();
+  });
 
   it('an execution past its TimeoutSeconds: FAILED manifest with ending TIMED_OUT, and an alert', async () => {
     // Prepare: 720p for 8 s, seconds of work against a 4 s deadline
@@ -123,36 +88,37 @@ const waitForManifest = async (
   bucket: string,
   videoId: string
 ): Promise<Manifest> => {
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    try {
-      const res = await s3.send(
-        new GetObjectCommand({ Bucket: bucket, Key: manifestKey(videoId) })
-      );
-      return ManifestSchema.parse(JSON.parse(await res.Body!.transformToString()));
-    } catch (err) {
-      if ((err as Error).name !== 'NoSuchKey') throw err;
-      if (Date.now() > deadline) throw new Error(`no manifest for ${videoId}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  const body = await poll(
+    `manifest of ${videoId}`,
+    () => readObject(s3, bucket, manifestKey(videoId)),
+    180_000
+  );
+  return ManifestSchema.parse(JSON.parse(body.toString('utf8')));
 };
 
 /** The video's VideoProcessed event on the Alerts queue (raw delivery), deleted once read. */
-const alertFor = async (sqs: SQSClient, queueUrl: string, videoId: string) => {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const res = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 })
-    );
-    for (const m of res.Messages ?? []) {
-      const event = VideoProcessedEventSchema.parse(JSON.parse(m.Body ?? '{}'));
-      if (event.videoId !== videoId) continue;
-      await sqs.send(
-        new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle })
+const alertFor = (sqs: SQSClient, queueUrl: string, videoId: string) =>
+  // The receive's long poll (1 s) is the interval.
+  poll(
+    `the alert for ${videoId}`,
+    async () => {
+      const res = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+        })
       );
-      return event;
-    }
-    if (Date.now() > deadline) throw new Error(`no alert for ${videoId}`);
-  }
-};
+      for (const m of res.Messages ?? []) {
+        const event = VideoProcessedEventSchema.parse(JSON.parse(m.Body ?? '{}'));
+        if (event.videoId !== videoId) continue;
+        await sqs.send(
+          new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle })
+        );
+        return event;
+      }
+      return undefined;
+    },
+    60_000,
+    { intervalMs: 0 }
+  );

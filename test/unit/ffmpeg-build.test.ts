@@ -20,6 +20,7 @@ import { probeFile } from '../../lambdas/probe/logic.js';
 import { mediaToolVersions } from '../../lambdas/shared/media.js';
 import { FfmpegLayer } from '../../lib/constructs/ffmpeg-layer.js';
 import { sha256File } from '../../scripts/fetch-ffmpeg.js';
+import { tempOutdir } from '../cdk/synth.js';
 import { sourceFactory } from '../helpers/factories.js';
 
 /**
@@ -40,7 +41,7 @@ describe('the layer build the tests run', () => {
   it('is the one FfmpegLayer puts into the layer asset', () => {
     // Prepare
     const app = new App({
-      outdir: mkdtempSync(join(tmpdir(), 'layer-build-')),
+      outdir: tempOutdir('layer-build-'),
       context: { 'aws:cdk:disable-asset-staging': true, 'aws:cdk:enable-asset-metadata': true },
     });
     const stack = new Stack(app, 'S');
@@ -58,7 +59,6 @@ describe('the layer build the tests run', () => {
     expect(sha256File(join(assetBin, 'ffmpeg'))).toBe(sha256File(join(FFMPEG_DIR, 'ffmpeg')));
     expect(sha256File(join(assetBin, 'ffprobe'))).toBe(sha256File(join(FFPROBE_DIR, 'ffprobe')));
     vi.restoreAllMocks();
-    rmSync(app.outdir, { recursive: true, force: true });
   });
 });
 
