@@ -1067,6 +1067,8 @@ export class StepFunctionsService {
     const settled = Promise.all([e.done, ...(e.mapRunWork ?? [])]);
     this.markRedriven(e);
     e.done = settled.then(() => {
+      // Stopped again before the redriven attempt began: nothing to run.
+      if (e.status !== 'RUNNING') return;
       this.collectRedrivenMapRuns(e);
       return this.run(machine, e, JSON.parse(e.input), e.resume);
     });
