@@ -32,7 +32,8 @@ export const constructOf = (assetPath: string): string => {
 /** The state after one output line; unchanged for lines that say nothing about progress. */
 export function advance(state: SynthProgress, line: string): SynthProgress {
   const m = BUNDLING.exec(line.trim());
-  if (m) return { ...state, bundled: state.bundled + 1, current: constructOf(m[1]), staging: false };
+  if (m)
+    return { ...state, bundled: state.bundled + 1, current: constructOf(m[1]), staging: false };
   // esbuild's summary closes a bundle; what follows until the next one is staging.
   if (/^⚡ Done in /u.test(line.trim())) return { ...state, current: undefined, staging: true };
   return state;

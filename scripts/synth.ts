@@ -2,11 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import {
-  assemblyState,
-  recordInputs,
-  synthDecision,
-} from '../local-runtime/src/freshness.js';
+import { assemblyState, recordInputs, synthDecision } from '../local-runtime/src/freshness.js';
 import { REPO_ROOT } from './project.js';
 import { advance, render, START, type SynthProgress } from './synth-progress.js';
 
@@ -32,9 +28,7 @@ const BUNDLES = '.local-bundles';
  * `cdk synth` showing what it is doing (scripts/synth-progress.ts) instead of its
  * raw bundling output; that output is printed in full only if the synth fails.
  */
-export const synthesizeWithProgress = (
-  out: NodeJS.WriteStream = process.stdout
-): Promise<void> => {
+export const synthesizeWithProgress = (out: NodeJS.WriteStream = process.stdout): Promise<void> => {
   const bundlesFile = join(ASSEMBLY_DIR, BUNDLES);
   const expected = existsSync(bundlesFile)
     ? Number(readFileSync(bundlesFile, 'utf8')) || undefined

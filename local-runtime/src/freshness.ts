@@ -68,7 +68,10 @@ export function synthDecision(state: AssemblyState): SynthDecision {
   if (state.force) return { synth: true, reason: state.force };
   if (!state.hasAssembly) return { synth: true, reason: 'no cloud assembly yet' };
   if (state.stamp === undefined) {
-    return { synth: true, reason: 'cdk.out has no inputs stamp (synthesized by plain `cdk synth`)' };
+    return {
+      synth: true,
+      reason: 'cdk.out has no inputs stamp (synthesized by plain `cdk synth`)',
+    };
   }
   if (state.stamp !== state.inputs) {
     return { synth: true, reason: `${ASSEMBLY_INPUTS.join(', ')} changed since the last synth` };

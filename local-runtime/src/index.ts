@@ -22,8 +22,8 @@ import { provision } from './provisioner.js';
 import { S3Notifier } from './s3-notifier.js';
 import { StepFunctionsService } from './sfn/service.js';
 import { snapshotAssembly } from './snapshot.js';
-import { prepareStateDir, S3_SUBDIR } from './state-dir.js';
 import { MessageMoveTasks } from './sqs/move-tasks.js';
+import { prepareStateDir, S3_SUBDIR } from './state-dir.js';
 
 export type { EmfEntry, EmfSnapshot } from './emf-store.js';
 export * from './errors.js';

@@ -79,7 +79,9 @@ describe('--state-dir', () => {
 
     // Act + Assess
     expect(() => prepareStateDir(file)).toThrow(/exists and is not a directory/);
-    expect(() => prepareStateDir(busy)).toThrow(/is not empty and has no local-runtime-state\.json/);
+    expect(() => prepareStateDir(busy)).toThrow(
+      /is not empty and has no local-runtime-state\.json/
+    );
     expect(() => prepareStateDir(path.join(REPO_ROOT, 'lib', 'state'))).toThrow(
       /is inside the repository/
     );

@@ -2,7 +2,6 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PRICES } from '../../contract/index.js';
-import { REPO_ROOT } from '../../scripts/project.js';
 import {
   beforeYouDeploy,
   type CfnTemplate,
@@ -12,6 +11,7 @@ import {
   README_START,
   UNZIPPED_LIMIT_BYTES,
 } from '../../scripts/idle-cost.js';
+import { REPO_ROOT } from '../../scripts/project.js';
 import { synthVideoStack } from './synth.js';
 
 const REGENERATE = 'npm run synth && npm run cost:idle -- --write-readme';
@@ -51,7 +51,10 @@ describe('idle cost', () => {
       [1, m.dashboard],
     ]);
     const expected =
-      m.kmsCustomerManagedKey + 3 * m.alarmMetricStandard + m.alarmMetricHighResolution + m.dashboard;
+      m.kmsCustomerManagedKey +
+      3 * m.alarmMetricStandard +
+      m.alarmMetricHighResolution +
+      m.dashboard;
     expect(cost.totalUsd).toBeCloseTo(expected, 2);
     expect(cost.notes).toEqual([]);
   });
