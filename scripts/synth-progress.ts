@@ -65,7 +65,8 @@ export function render(
 ): { readonly text: string; readonly line: string } {
   const line = progressLine(state);
   if (!out.isTTY) return { text: line === previous ? '' : `${line}\n`, line };
-  const width = Math.max((out.columns ?? 80) - 1, 10);
+  // A pseudo-terminal without a size reports 0 columns.
+  const width = Math.max((out.columns || 80) - 1, 10);
   const shown = line.length > width ? `${line.slice(0, width - 1)}…` : line;
   return { text: `\r\x1b[2K${shown}`, line };
 }

@@ -2,7 +2,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { assemblyState, recordInputs, synthDecision } from '../local-runtime/src/freshness.js';
+import {
+  assemblyState,
+  inputsHash,
+  recordInputs,
+  synthDecision,
+} from '../local-runtime/src/freshness.js';
 import { REPO_ROOT } from './project.js';
 import { advance, render, START, type SynthProgress } from './synth-progress.js';
 
@@ -17,8 +22,11 @@ export const ASSEMBLY_DIR = join(ROOT, 'cdk.out');
  * assembly the local runtime, LocalStack and AWS all run.
  */
 export const synthesize = (): void => {
+  const hash = inputsHash(ROOT);
   const res = spawnSync('npx', ['cdk', 'synth', '--quiet'], { cwd: ROOT, stdio: 'inherit' });
   if (res.status !== 0) throw new Error(`cdk synth failed (exit ${res.status})`);
+  // Stamped like ensureAssembly's: a later `npm run local` or demo reuses this assembly.
+  recordInputs(ASSEMBLY_DIR, hash);
 };
 
 /** How many functions the last synth bundled: the "n/N" of the next one's progress. */

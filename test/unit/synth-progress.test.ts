@@ -70,6 +70,13 @@ describe('synth progress', () => {
     expect(narrow.text.length - '\r\x1b[2K'.length).toBe(19);
   });
 
+  it('takes a terminal that reports no width (a bare pseudo-terminal) as 80 columns', () => {
+    const s = run(TRANSCRIPT.slice(0, 1), { ...START, expected: 7 });
+    expect(render(s, undefined, { isTTY: true, columns: 0 }).text).toBe(
+      '\r\x1b[2Ksynthesizing: bundling Probe (1/7)…'
+    );
+  });
+
   it('writes plain lines when not a TTY, each step once', () => {
     // Prepare
     const s = run(TRANSCRIPT.slice(0, 1));
