@@ -5,15 +5,8 @@
  * runs against AWS) and watches the fan-out and fan-in, then downloads the
  * outputs next to you and stops everything.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import {
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -27,7 +20,12 @@ import {
   tenantOfKey,
 } from '../contract/index.js';
 import { cleanupMedia, makeClip } from '../fixtures/media.js';
-import { type Logger, ROOT as root, startLocalRuntime } from '../local-runtime/src/index.js';
+import {
+  ensureAssembly,
+  type Logger,
+  ROOT as root,
+  startLocalRuntime,
+} from '../local-runtime/src/index.js';
 import { fallbackNotice, fetchFfmpegBuild } from './fetch-ffmpeg.js';
 
 const assemblyDir = join(root, 'cdk.out');
@@ -36,39 +34,6 @@ const demoDir = join(root, '.local', 'demo');
 const t0 = performance.now();
 const since = () => `${((performance.now() - t0) / 1000).toFixed(1)}s`;
 const say = (msg: string) => console.log(`\x1b[1m[demo ${since()}]\x1b[0m ${msg}`);
-
-const newestMtime = (dir: string): number =>
-  readdirSync(dir, { withFileTypes: true }).reduce((max, entry) => {
-    const path = join(dir, entry.name);
-    const m = entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs;
-    return Math.max(max, m);
-  }, 0);
-
-const synthIfNeeded = () => {
-  const template = join(assemblyDir, `${stackName}.template.json`);
-  const sources = Math.max(...['bin', 'lib', 'lambdas'].map((d) => newestMtime(join(root, d))));
-  if (existsSync(template) && statSync(template).mtimeMs > sources) {
-    say('cdk.out is up to date with bin/, lib/ and lambdas/: reusing it');
-    return;
-  }
-  quietSynth();
-};
-
-/**
- * `cdk synth` with its ~30 lines of per-function bundling output kept back:
- * the demo shows the pipeline. The output is printed only if the synth fails.
- */
-const quietSynth = () => {
-  say(
-    'synthesizing the stack (cdk synth): the local runtime runs exactly this template and these bundles'
-  );
-  const res = spawnSync('npx', ['cdk', 'synth', '--quiet'], { cwd: root, encoding: 'utf8' });
-  if (res.status !== 0) {
-    process.stderr.write(`${res.stdout ?? ''}${res.stderr ?? ''}`);
-    throw new Error(`cdk synth failed (exit ${res.status})`);
-  }
-  say('synthesized cdk.out');
-};
 
 /** Function logs go to a file so the terminal shows the pipeline, not log lines. */
 const fileLogger = (path: string): Logger => {
@@ -91,8 +56,17 @@ const main = async () => {
   // The pinned ffmpeg for the layer (docs/ffmpeg.md); a fresh fetch changes the layer, so re-synth.
   const ffmpegBuild = fetchFfmpegBuild({ log: (line) => say(`ffmpeg: ${line}`) });
   if (ffmpegBuild.status === 'unavailable') console.warn(fallbackNotice(ffmpegBuild.reason));
-  if (ffmpegBuild.status === 'installed') quietSynth();
-  else synthIfNeeded();
+  // A new ffmpeg build changes the layer, which the inputs hash does not read (157 MB).
+  const { synthesized } = await ensureAssembly({
+    force: ffmpegBuild.status === 'installed' ? 'a new ffmpeg build was installed' : undefined,
+    log: (line) =>
+      say(
+        line.startsWith('synthesizing')
+          ? `${line} (cdk synth: the local runtime runs exactly this template and these bundles)`
+          : line
+      ),
+  });
+  if (synthesized) say('synthesized cdk.out');
   mkdirSync(demoDir, { recursive: true });
   const logFile = join(demoDir, 'runtime.log');
   // Not .local/outputs.json: that file belongs to `npm run local`, and this

@@ -46,6 +46,23 @@ export const PRICES = {
    * used for the README's comparison, never in a manifest.
    */
   mediaConvertBasicPerMinute: { sd: 0.0075, hd: 0.015 },
+  /**
+   * What a deployed stack costs per month while idle (scripts/idle-cost.ts). Long-standing
+   * list prices, NOT re-checked on PRICES_AS_OF: verify them on the pages named.
+   */
+  monthly: {
+    /**
+     * USD per KMS customer managed key per month (https://aws.amazon.com/kms/pricing/); with
+     * automatic rotation the first and the second rotation each add $1 a month, then no more.
+     */
+    kmsCustomerManagedKey: 1,
+    /** USD per standard-resolution (60 s and longer) alarm metric (https://aws.amazon.com/cloudwatch/pricing/). */
+    alarmMetricStandard: 0.1,
+    /** USD per high-resolution (10 s / 30 s) alarm metric (same page). */
+    alarmMetricHighResolution: 0.3,
+    /** USD per CloudWatch dashboard per month (same page). */
+    dashboard: 3,
+  },
 } as const;
 
 export type Prices = typeof PRICES;

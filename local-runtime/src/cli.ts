@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { Command } from 'commander';
-import { assertPortFree, inputsHash, recordInputs, staleReason } from './freshness.js';
+import { assertPortFree } from './freshness.js';
 import { consoleLogger, LocalRuntimeError, startLocalRuntime } from './index.js';
 import { readableLogger } from './log-format.js';
-import { ROOT, synthesize } from './synth.js';
+import { ASSEMBLY_DIR, ensureAssembly } from './synth.js';
 
 const program = new Command()
   .name('local-runtime')
@@ -23,6 +23,10 @@ const program = new Command()
     "print the functions' log lines as they wrote them (JSON, metrics, warnings)"
   )
   .option(
+    '--state-dir <dir>',
+    'keep S3 (buckets, objects) in <dir> across restarts; queues and executions are not kept'
+  )
+  .option(
     '--synth',
     'synthesize the app into cdk.out first, only if its inputs changed (checks the port first)'
   )
@@ -37,24 +41,16 @@ const opts = program.opts<{
   parameters?: string[];
   synth?: boolean;
   rawLogs?: boolean;
+  stateDir?: string;
 }>();
 
 try {
   if (opts.synth) {
-    const assemblyDir = path.join(ROOT, 'cdk.out');
-    if (path.resolve(opts.assembly) !== assemblyDir) {
-      throw new LocalRuntimeError(`--synth writes ${assemblyDir}; drop --assembly or --synth`);
+    if (path.resolve(opts.assembly) !== ASSEMBLY_DIR) {
+      throw new LocalRuntimeError(`--synth writes ${ASSEMBLY_DIR}; drop --assembly or --synth`);
     }
     await assertPortFree(Number(opts.port), process.env.LOCAL_BIND_HOST || '127.0.0.1');
-    const reason = staleReason(ROOT, assemblyDir);
-    if (reason) {
-      console.log(`[local] synthesizing: ${reason}`);
-      const hash = inputsHash(ROOT);
-      synthesize();
-      recordInputs(assemblyDir, hash);
-    } else {
-      console.log('[local] cdk.out is current (inputs unchanged): not synthesizing');
-    }
+    await ensureAssembly({ log: (line) => console.log(`[local] ${line}`) });
   }
   const runtime = await startLocalRuntime({
     assemblyDir: opts.assembly,
@@ -66,7 +62,9 @@ try {
       (opts.parameters ?? []).map((p) => p.split(/=(.*)/s, 2) as [string, string])
     ),
     logger: opts.rawLogs ? consoleLogger : readableLogger(consoleLogger),
+    stateDir: opts.stateDir,
   });
+  if (opts.stateDir) console.log(`[local] S3 is kept in ${opts.stateDir} (--state-dir)`);
   console.log(`[local] outputs written to ${opts.outputsFile}:`);
   for (const [k, v] of Object.entries(runtime.outputs)) console.log(`  ${k} = ${v}`);
   console.log(

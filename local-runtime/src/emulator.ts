@@ -9,7 +9,7 @@ import { LocalRuntimeError } from './errors.js';
 import type { Faults } from './faults.js';
 import type { Logger } from './logger.js';
 import { type ListOptions, listInS3Order } from './s3-listing.js';
-import { HashedS3Persistence } from './s3-persistence.js';
+import { type FauxqsS3StoreRestore, HashedS3Persistence } from './s3-persistence.js';
 import {
   FaultyDelivery,
   type FauxqsSnsStore,
@@ -107,7 +107,7 @@ export interface Emulator {
   /** fauxqs's own port, on `host`; only the runtime itself talks to it. */
   readonly port: number;
   readonly url: string;
-  /** Where object bodies are stored while the runtime runs (removed at stop). */
+  /** Where object bodies are stored (removed at stop unless it is a --state-dir's). */
   readonly storageDir: string;
   /** The S3 store's persistence: file names are hashes, never keys. */
   readonly s3Objects: HashedS3Persistence;
@@ -125,15 +125,27 @@ export interface EmulatorOptions {
   hostNames: readonly string[];
   /** SNS delivery and SQS API faults (chaos tests); none when absent. */
   faults?: Faults;
+  /**
+   * Keep S3 here across restarts (a folder `prepareStateDir` checked): loaded at
+   * start, left in place at stop. Default: a temporary folder removed at stop.
+   */
+  s3Dir?: string;
   logger?: Logger;
 }
 
 /** Starts fauxqs (S3, SNS, SQS) on `host` with a random port. */
 export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
   const fauxqs = await loadInternals();
-  const storageDir = mkdtempSync(path.join(tmpdir(), 'local-runtime-s3-'));
+  const kept = options.s3Dir !== undefined;
+  const storageDir = options.s3Dir ?? mkdtempSync(path.join(tmpdir(), 'local-runtime-s3-'));
+  const removeStorage = () => {
+    if (!kept) rmSync(storageDir, { recursive: true, force: true });
+  };
   const s3Store = new fauxqs.S3Store();
   const s3Objects = new HashedS3Persistence(storageDir);
+  // What fauxqs's own startup does with a persistence (app.js: s3Persistence.loadS3(s3Store)):
+  // buckets, objects' metadata (bodies stay on disk, read on demand) and multipart uploads.
+  if (kept) s3Objects.loadS3(s3Store as unknown as FauxqsS3StoreRestore);
   s3Store.persistence = s3Objects;
   const listObjects = s3Store.listObjects.bind(s3Store);
   s3Store.listObjects = (bucket, options) => {
@@ -189,7 +201,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   try {
     await app.listen({ port: 0, host: options.host });
   } catch (err) {
-    rmSync(storageDir, { recursive: true, force: true });
+    removeStorage();
     throw err;
   }
   const port = (app.server.address() as AddressInfo).port;
@@ -201,7 +213,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     s3Objects,
     stop() {
       delivery?.stop();
-      stopped ??= app.close().then(() => rmSync(storageDir, { recursive: true, force: true }));
+      stopped ??= app.close().then(removeStorage);
       return stopped;
     },
   };

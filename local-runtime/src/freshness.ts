@@ -42,15 +42,58 @@ export function inputsHash(root: string, inputs = ASSEMBLY_INPUTS): string {
   return h.digest('hex');
 }
 
+/** What one freshness check found; `synthDecision` turns it into a verdict. */
+export interface AssemblyState {
+  /** The assembly has a manifest.json. */
+  readonly hasAssembly: boolean;
+  /** The inputs hash recorded by the last synth that went through `ensureAssembly`, if any. */
+  readonly stamp?: string;
+  /** The inputs hash now. */
+  readonly inputs: string;
+  /** A reason to synthesize that the inputs hash cannot see (a new ffmpeg build in .tools/). */
+  readonly force?: string;
+}
+
+export type SynthDecision =
+  | { readonly synth: true; readonly reason: string }
+  | { readonly synth: false; readonly reason: string };
+
+/**
+ * The one freshness rule for `npm run demo` and `npm run local`: both read and
+ * write the same stamp in the same cdk.out, so the second never synthesizes
+ * inputs the first just synthesized. (The demo used to compare mtimes and never
+ * wrote the stamp, so `npm run local` right after it synthesized again.)
+ */
+export function synthDecision(state: AssemblyState): SynthDecision {
+  if (state.force) return { synth: true, reason: state.force };
+  if (!state.hasAssembly) return { synth: true, reason: 'no cloud assembly yet' };
+  if (state.stamp === undefined) {
+    return {
+      synth: true,
+      reason: 'cdk.out has no inputs stamp (synthesized by plain `cdk synth`)',
+    };
+  }
+  if (state.stamp !== state.inputs) {
+    return { synth: true, reason: `${ASSEMBLY_INPUTS.join(', ')} changed since the last synth` };
+  }
+  return { synth: false, reason: 'cdk.out is current (inputs unchanged): not synthesizing' };
+}
+
+/** Reads the assembly's state from disk (the I/O half of `synthDecision`). */
+export function assemblyState(root: string, assemblyDir: string, force?: string): AssemblyState {
+  const stampFile = path.join(assemblyDir, STAMP);
+  return {
+    hasAssembly: existsSync(path.join(assemblyDir, 'manifest.json')),
+    stamp: existsSync(stampFile) ? readFileSync(stampFile, 'utf8').trim() : undefined,
+    inputs: inputsHash(root),
+    force,
+  };
+}
+
 /** Why the assembly must be synthesized again, or undefined when it is current. */
 export function staleReason(root: string, assemblyDir: string): string | undefined {
-  if (!existsSync(path.join(assemblyDir, 'manifest.json'))) return 'no cloud assembly yet';
-  const stamp = path.join(assemblyDir, STAMP);
-  if (!existsSync(stamp)) return 'the assembly was not synthesized by `npm run local`';
-  if (readFileSync(stamp, 'utf8').trim() !== inputsHash(root)) {
-    return `${ASSEMBLY_INPUTS.join(', ')} changed since the last synth`;
-  }
-  return undefined;
+  const d = synthDecision(assemblyState(root, assemblyDir));
+  return d.synth ? d.reason : undefined;
 }
 
 /** `hash` is taken before the synth: an edit made during it must trigger the next one. */

@@ -23,6 +23,7 @@ import { S3Notifier } from './s3-notifier.js';
 import { StepFunctionsService } from './sfn/service.js';
 import { snapshotAssembly } from './snapshot.js';
 import { MessageMoveTasks } from './sqs/move-tasks.js';
+import { prepareStateDir, S3_SUBDIR } from './state-dir.js';
 
 export type { EmfEntry, EmfSnapshot } from './emf-store.js';
 export * from './errors.js';
@@ -31,7 +32,7 @@ export type { LambdaStats } from './lambda/runner.js';
 export type { Logger } from './logger.js';
 export { consoleLogger, silentLogger } from './logger.js';
 export { EMULATOR_ACCOUNT_ID, type StackModel } from './model.js';
-export { ROOT, synthesize } from './synth.js';
+export { ASSEMBLY_DIR, ensureAssembly, ROOT, synthesize } from './synth.js';
 
 export interface LocalRuntimeOptions {
   /** The cloud assembly directory (cdk.out). */
@@ -60,6 +61,12 @@ export interface LocalRuntimeOptions {
    * EphemeralStorage.Size; Linux, root). Default: LOCAL_EPHEMERAL_STORAGE, then `shared`.
    */
   ephemeralStorage?: EphemeralStorageMode;
+  /**
+   * Keep S3 (buckets, objects, multipart uploads) in this folder across restarts
+   * (`--state-dir`); checked by `prepareStateDir`. Queues' messages and executions
+   * are not kept (local-runtime/README.md). Default: nothing outlives `stop()`.
+   */
+  stateDir?: string;
 }
 
 export interface LocalRuntime {
@@ -133,9 +140,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   // Only the runtime talks to fauxqs: on any other address, clients could skip the
   // front door (and with it the S3 notifications it raises).
   const faults = new Faults();
+  const stateDir = options.stateDir === undefined ? undefined : prepareStateDir(options.stateDir);
   const fauxqs = await startEmulator({
     host: '127.0.0.1',
     region,
+    s3Dir: stateDir && path.join(stateDir, S3_SUBDIR),
     hostNames: emulatorHostNames(bindHost, allowLists),
     faults,
     logger,

@@ -3,7 +3,14 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertPortFree, inputsHash, recordInputs, staleReason } from '../src/freshness.js';
+import {
+  assemblyState,
+  assertPortFree,
+  inputsHash,
+  recordInputs,
+  staleReason,
+  synthDecision,
+} from '../src/freshness.js';
 
 /** A project tree with the synth inputs and an assembly, as `npm run local` finds it. */
 function makeProject(): { root: string; assembly: string } {
@@ -39,7 +46,9 @@ describe('npm run local: synthesize only when needed', () => {
     const { root, assembly } = project();
 
     // Act + Assess
-    expect(staleReason(root, assembly)).toBe('the assembly was not synthesized by `npm run local`');
+    expect(staleReason(root, assembly)).toBe(
+      'cdk.out has no inputs stamp (synthesized by plain `cdk synth`)'
+    );
     rmSync(path.join(assembly, 'manifest.json'));
     expect(staleReason(root, assembly)).toBe('no cloud assembly yet');
   });
@@ -72,6 +81,46 @@ describe('npm run local: synthesize only when needed', () => {
       expect(staleReason(root, assembly)).toMatch(/changed since the last synth$/);
     }
   );
+
+  it('a stamp written by one tool (the demo) satisfies the other (npm run local)', () => {
+    // Prepare: the demo synthesized and stamped, as ensureAssembly does.
+    const { root, assembly } = project();
+    recordInputs(assembly, inputsHash(root));
+
+    // Act: `npm run local` reads the same cdk.out.
+    const decision = synthDecision(assemblyState(root, assembly));
+
+    // Assess
+    expect(decision).toEqual({
+      synth: false,
+      reason: 'cdk.out is current (inputs unchanged): not synthesizing',
+    });
+  });
+
+  it('a forced reason wins over a current stamp', () => {
+    // Prepare
+    const { root, assembly } = project();
+    recordInputs(assembly, inputsHash(root));
+
+    // Act
+    const decision = synthDecision(assemblyState(root, assembly, 'a new ffmpeg build'));
+
+    // Assess
+    expect(decision).toEqual({ synth: true, reason: 'a new ffmpeg build' });
+  });
+
+  it.each([
+    [{ hasAssembly: false, stamp: 'a', inputs: 'a' }, 'no cloud assembly yet'],
+    [{ hasAssembly: true, inputs: 'a' }, 'cdk.out has no inputs stamp'],
+    [{ hasAssembly: true, stamp: 'a', inputs: 'b' }, 'changed since the last synth'],
+  ])('synthDecision(%o) synthesizes: %s', (state, reason) => {
+    // Act
+    const decision = synthDecision(state);
+
+    // Assess
+    expect(decision.synth).toBe(true);
+    expect(decision.reason).toContain(reason);
+  });
 
   it('refuses a taken port before synthesizing', async () => {
     // Prepare: something already listens on a port.
