@@ -497,8 +497,10 @@ export class LambdaRunner {
       // A warm environment answers at once; a new one runs its Init phase (at most 10 s).
       const init = await env.ready;
       let deadline = Date.now() + timeoutMs;
-      if (init.status !== 'ready') {
-        this.initReport(fn, init, 'init');
+      // (An environment whose process died while idle is reset the same way: Lambda
+      // re-initializes a reset environment as part of the next invocation.)
+      if (init.status !== 'ready' || !env.usable) {
+        if (init.status !== 'ready') this.initReport(fn, init, 'init');
         // Lambda retries Init at this invocation, after a reset, and the function's timeout now
         // covers that Init and the handler together (the 10 s limit never fails the invocation).
         // The suppressed Init after an Init error is the same retry: it fails the invocation
