@@ -45,6 +45,16 @@ export interface LoadResult extends LoadOptions {
   initPhaseTimeouts: number;
   initPhaseErrors: number;
   initRetriesInInvoke: number;
+  /** The runtime's counters at the end (GET /_local/stats): peak concurrency, throttles. */
+  runtimeStats: unknown;
+  /** Every 15 s: seconds since the uploads, tree RSS/PSS (MiB), processes, verdicts so far. */
+  timeline: Array<{
+    s: number;
+    rssMiB: number;
+    pssMiB: number;
+    processes: number;
+    verdicts: number;
+  }>;
   cpus: number;
   totalMemMiB: number;
 }
@@ -95,6 +105,8 @@ export async function benchLoad(
     const done = new Map<string, { status: string; reason: string | null; ms: number }>();
     const deadline = t + o.timeoutMs;
     let lastProgress = 0;
+    let lastPoint = -Infinity;
+    const timeline: LoadResult['timeline'] = [];
     while (done.size < uploads.length && performance.now() < deadline) {
       for (const videoId of uploads) {
         if (done.has(videoId)) continue;
@@ -110,6 +122,17 @@ export async function benchLoad(
         } catch (err) {
           if ((err as Error).name !== 'NoSuchKey') throw err;
         }
+      }
+      if (performance.now() - lastPoint >= 15_000) {
+        lastPoint = performance.now();
+        const m = sampler.sample();
+        timeline.push({
+          s: Math.round((lastPoint - t) / 1000),
+          rssMiB: Math.round(m.rssMiB),
+          pssMiB: Math.round(m.pssMiB),
+          processes: m.pids.length,
+          verdicts: done.size,
+        });
       }
       if (performance.now() - lastProgress > 30_000) {
         lastProgress = performance.now();
@@ -130,6 +153,10 @@ export async function benchLoad(
     for (const d of done.values()) verdicts[d.status] = (verdicts[d.status] ?? 0) + 1;
     if (!finished) verdicts.RUNNING = uploads.length - done.size;
     const times = [...done.values()].map((d) => d.ms);
+    const runtimeStats = await fetch(`${rt.endpoint}/_local/stats`).then(
+      (r) => r.json(),
+      (err: Error) => ({ error: err.message })
+    );
     const log = rt.output();
     const count = (re: RegExp) => log.match(re)?.length ?? 0;
     return {
@@ -152,6 +179,8 @@ export async function benchLoad(
       initPhaseTimeouts: count(/INIT_REPORT [^\n]* Phase: init Status: timeout/g),
       initPhaseErrors: count(/INIT_REPORT [^\n]* Phase: init Status: error/g),
       initRetriesInInvoke: count(/INIT_REPORT [^\n]* Phase: invoke/g),
+      runtimeStats,
+      timeline,
       cpus: cpus().length,
       totalMemMiB: Math.round(totalmem() / 2 ** 20),
     };
