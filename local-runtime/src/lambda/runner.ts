@@ -52,11 +52,6 @@ type InitOutcome =
   | { status: 'error'; ms: number; error: LambdaErrorPayload }
   | { status: 'timeout'; ms: number };
 
-/**
- * One execution environment. Its runtime process can be replaced (a reset, in AWS's words)
- * without the environment leaving its pool, which is what lets a re-init happen inside an
- * invocation. https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
- */
 /** `ready`, or 'deadline' if it has not settled by `deadline` (epoch ms). */
 const readyBy = async (ready: Promise<InitOutcome>, deadline: number) => {
   let timer: NodeJS.Timeout | undefined;
@@ -72,6 +67,11 @@ const readyBy = async (ready: Promise<InitOutcome>, deadline: number) => {
   }
 };
 
+/**
+ * One execution environment. Its runtime process can be replaced (a reset, in AWS's words)
+ * without the environment leaving its pool, which is what lets a re-init happen inside an
+ * invocation. https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+ */
 class ExecutionEnvironment {
   child!: ChildProcess;
   ready!: Promise<InitOutcome>;
@@ -123,6 +123,7 @@ class ExecutionEnvironment {
     child.on(
       'message',
       (msg: { type: string; error?: LambdaErrorPayload; ok?: boolean; payload?: unknown }) => {
+        if (child !== this.child) return;
         if (msg.type === 'ready') {
           clearTimeout(initTimer);
           initDone({ status: 'ready', ms: performance.now() - began });
@@ -177,7 +178,7 @@ class ExecutionEnvironment {
       timedOut?: boolean;
     }>((resolve) => {
       if (this.exited) {
-        // Died while idle (after its last invocation returned): this invocation finds no runtime.
+        // Exited between Init and this call (invoke() resets an environment found dead before).
         resolve({
           ok: false,
           error: { errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited with error' },
