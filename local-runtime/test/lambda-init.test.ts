@@ -49,7 +49,10 @@ describe('Lambda Init phase: 10 s, then retried in the invocation', { timeout: 6
     for (const c of cleanups.splice(0)) await c();
   });
 
-  /** A runner with one function whose Init attempts follow `plan`. */
+  /**
+   * A runner with one function whose Init attempts follow `plan`. Timeouts that a case needs
+   * to hold are 30 s, far above a Node start on a loaded machine.
+   */
   const runnerFor = (plan: InitStep[], timeoutSeconds: number) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'lambda-init-'));
     writeFileSync(path.join(dir, 'index.mjs'), HANDLER);
@@ -82,7 +85,7 @@ describe('Lambda Init phase: 10 s, then retried in the invocation', { timeout: 6
 
   it('an Init past 10 s does not fail the invocation: Init is retried within it', async () => {
     // Prepare: the first Init takes 11 s (past the phase's 10 s), the retry is quick.
-    const { runner, logs, inits } = runnerFor([{ sleepMs: 11_000 }, {}], 5);
+    const { runner, logs, inits } = runnerFor([{ sleepMs: 11_000 }, {}], 30);
 
     // Act
     const r = await runner.invoke('slow-init', {});
@@ -134,7 +137,7 @@ describe('Lambda Init phase: 10 s, then retried in the invocation', { timeout: 6
 
   it('an Init error is retried once inside the invocation', async () => {
     // Prepare: the first Init throws, the second succeeds.
-    const { runner, inits } = runnerFor([{ throw: true }, {}], 3);
+    const { runner, inits } = runnerFor([{ throw: true }, {}], 30);
 
     // Act
     const r = await runner.invoke('slow-init', {});
@@ -146,7 +149,7 @@ describe('Lambda Init phase: 10 s, then retried in the invocation', { timeout: 6
 
   it('an Init that fails again fails the invocation with the Init error', async () => {
     // Prepare: every Init throws.
-    const { runner, inits } = runnerFor([{ throw: true }], 3);
+    const { runner, inits } = runnerFor([{ throw: true }], 30);
 
     // Act
     const r = await runner.invoke('slow-init', {});
