@@ -10,8 +10,12 @@
  *          (bench/distributed-map.ts);
  *   (seg) issue #10 (a) and (c): segment-parallel vs single-run rendition of a 1080p source
  *          with audio, and the AWS time/cost model built from it (bench/segments.ts).
+ *   (load) issue #18, opt-in (not in the default --only, it loads the machine for many minutes):
+ *          N concurrent uploads of one long clip, verdicts, wall time and the peak memory of the
+ *          runtime's process tree (bench/load.ts).
  * Options: --only a,b,c,d,e,f,dmap,seg   --sizes 10,100,1000   --seconds 30   --large-mib 500
  *          --messages 10000   --dmap-sizes 1000,10000   --segment-seconds 600
+ *          --load-videos 20   --load-seconds 60   --load-size 1920x1080   --load-timeout-min 45
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -44,11 +48,20 @@ import { benchEventFanOut } from './event-fan-out.js';
 import { benchFfmpegBuilds } from './ffmpeg-builds.js';
 import { synthFanOutApp } from './fixtures/fanout-app.js';
 import { handler as trivialWorker } from './fixtures/trivial/worker.js';
+import { benchLoad } from './load.js';
 import { benchRangeReads } from './range-reads.js';
 import { benchSegments } from './segments.js';
 
 const opts = new Command()
-  .option('--only <parts>', 'which benchmarks: a,b,c,d,e,f,dmap,seg', 'a,b,c,d,e,f,dmap,seg')
+  .option(
+    '--only <parts>',
+    'which benchmarks: a,b,c,d,e,f,dmap,seg, and the opt-in load',
+    'a,b,c,d,e,f,dmap,seg'
+  )
+  .option('--load-videos <n>', 'concurrent uploads in (load)', '20')
+  .option('--load-seconds <s>', 'clip length in (load)', '60')
+  .option('--load-size <WxH>', 'clip size in (load)', '1920x1080')
+  .option('--load-timeout-min <m>', 'report what finished after this long in (load)', '45')
   .option('--messages <n>', 'messages published per scenario in (f)', '10000')
   .option('--dmap-sizes <n,...>', 'Distributed Map sizes (issue #10 b)', '1000,10000')
   .option('--large-mib <n>', 'source size for (d)', '500')
@@ -68,6 +81,10 @@ const opts = new Command()
     messages: string;
     dmapSizes: string;
     segmentSeconds: string;
+    loadVideos: string;
+    loadSeconds: string;
+    loadSize: string;
+    loadTimeoutMin: string;
   }>();
 const parts = new Set(opts.only.split(','));
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -310,7 +327,7 @@ const main = async () => {
       node: process.version,
     },
   };
-  if (parts.has('a') || parts.has('c')) synthesize();
+  if (parts.has('a') || parts.has('c') || parts.has('load')) synthesize();
 
   if (parts.has('a')) {
     const a = await benchEndToEnd(Number(opts.seconds));
@@ -514,6 +531,41 @@ const main = async () => {
     }
     model.push(['anchor (bnusunny)', '', '', '', '', '', 230, '', '', '']);
     console.log(model.toString());
+  }
+  if (parts.has('load')) {
+    const [width, height] = opts.loadSize.split('x').map(Number);
+    const l = await benchLoad({
+      videos: Number(opts.loadVideos),
+      seconds: Number(opts.loadSeconds),
+      width,
+      height,
+      timeoutMs: Number(opts.loadTimeoutMin) * 60_000,
+    });
+    results.load = l;
+    const table = new Table({
+      head: [`(load) ${l.videos} × ${l.seconds} s ${l.width}x${l.height} + audio`, 'value'],
+    });
+    table.push(
+      ['clip', `${l.clipMiB} MiB, generated in ${l.clipGenerationMs} ms`],
+      [
+        'wall time (uploads sent → last manifest)',
+        `${l.wallMs} ms${l.finished ? '' : ' (time limit: not all finished)'}`,
+      ],
+      [
+        'manifests: first / median / last',
+        `${l.firstManifestMs} / ${l.medianManifestMs} / ${l.lastManifestMs} ms`,
+      ],
+      ['verdicts', JSON.stringify(l.verdicts)],
+      ['peak RSS of the runtime tree (target < 4096)', `${l.peakTreeRssMiB} MiB`],
+      ['peak PSS of the runtime tree', `${l.peakTreePssMiB} MiB`],
+      ['peak processes in the tree', l.peakProcesses],
+      [
+        'Inits past 10 s / Init errors / retried in invoke',
+        `${l.initPhaseTimeouts} / ${l.initPhaseErrors} / ${l.initRetriesInInvoke}`,
+      ]
+    );
+    for (const r of l.reasons) table.push(['not COMPLETE', r.slice(0, 200)]);
+    console.log(table.toString());
   }
   const dir = join(root, 'bench', 'results');
   mkdirSync(dir, { recursive: true });

@@ -10,7 +10,12 @@ import { type FunctionSpec, functionNameFrom } from '../model.js';
 const WORKER = fileURLToPath(new URL('./worker.mjs', import.meta.url));
 // Directory whose node_modules provides @aws-sdk/* to bundles that keep it external.
 const SDK_FALLBACK_DIR = path.resolve(fileURLToPath(new URL('../../..', import.meta.url)));
-const INIT_TIMEOUT_MS = 10_000;
+/**
+ * The Init phase of an on-demand function is limited to 10 s; past it Lambda does not fail the
+ * invocation but retries Init at the first invocation, under the function's configured timeout.
+ * https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib
+ */
+const INIT_PHASE_MS = 10_000;
 
 export interface LambdaErrorPayload {
   errorType: string;
@@ -38,51 +43,93 @@ interface Pending {
   resolve(r: { ok: boolean; payload?: unknown; error?: LambdaErrorPayload }): void;
 }
 
+/**
+ * How an Init attempt ended. `timeout` only for the Init phase proper (the 10 s limit);
+ * a re-init inside an invocation is bounded by the invocation's deadline instead.
+ */
+type InitOutcome =
+  | { status: 'ready'; ms: number }
+  | { status: 'error'; ms: number; error: LambdaErrorPayload }
+  | { status: 'timeout'; ms: number };
+
+/** `ready`, or 'deadline' if it has not settled by `deadline` (epoch ms). */
+const readyBy = async (ready: Promise<InitOutcome>, deadline: number) => {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      ready,
+      new Promise<'deadline'>((resolve) => {
+        timer = setTimeout(() => resolve('deadline'), Math.max(0, deadline - Date.now()));
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+/**
+ * One execution environment. Its runtime process can be replaced (a reset, in AWS's words)
+ * without the environment leaving its pool, which is what lets a re-init happen inside an
+ * invocation. https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html
+ */
 class ExecutionEnvironment {
-  readonly child: ChildProcess;
-  readonly ready: Promise<LambdaErrorPayload | undefined>;
+  child!: ChildProcess;
+  ready!: Promise<InitOutcome>;
   private pending?: Pending;
   exited = false;
   private killed = false;
 
+  /** `live` holds the environments with a running process (the pool's, for pids() and stop()). */
   constructor(
     private readonly fn: FunctionSpec,
-    env: Record<string, string>,
-    logger: Logger
+    private readonly env: Record<string, string>,
+    private readonly logger: Logger,
+    private readonly live: Set<ExecutionEnvironment>,
+    initPhaseMs: number
   ) {
+    this.start(initPhaseMs);
+  }
+
+  /** Forks the runtime and runs Init; `limitMs` bounds the Init phase (none for a re-init). */
+  private start(limitMs?: number) {
+    const { fn } = this;
     const heapMb = Math.max(64, Math.floor(fn.memoryMb * 0.9));
-    this.child = fork(WORKER, [fn.codeDir!, fn.handler, SDK_FALLBACK_DIR], {
+    const child = fork(WORKER, [fn.codeDir!, fn.handler, SDK_FALLBACK_DIR], {
       cwd: fn.codeDir,
-      env,
+      env: this.env,
       // Never inherit the parent's loader flags (tsx): the bundle is plain JS, like in Lambda.
       execArgv: [`--max-old-space-size=${heapMb}`],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });
-    for (const stream of [this.child.stdout, this.child.stderr]) {
+    this.child = child;
+    this.exited = false;
+    this.live.add(this);
+    for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue;
-      createInterface({ input: stream }).on('line', (line) => logger.info(`[${fn.name}] ${line}`));
+      createInterface({ input: stream }).on('line', (line) =>
+        this.logger.info(`[${fn.name}] ${line}`)
+      );
     }
-    let initDone: (e: LambdaErrorPayload | undefined) => void = () => {};
+    const began = performance.now();
+    let initDone: (o: InitOutcome) => void = () => {};
     this.ready = new Promise((resolve) => {
       initDone = resolve;
     });
-    const initTimer = setTimeout(() => {
-      initDone({
-        errorType: 'Runtime.InitTimeout',
-        errorMessage: 'Init phase exceeded 10 seconds',
-      });
-      this.kill();
-    }, INIT_TIMEOUT_MS);
-    this.child.on(
+    const initTimer =
+      limitMs === undefined
+        ? undefined
+        : setTimeout(() => initDone({ status: 'timeout', ms: performance.now() - began }), limitMs);
+    child.on(
       'message',
       (msg: { type: string; error?: LambdaErrorPayload; ok?: boolean; payload?: unknown }) => {
+        if (child !== this.child) return;
         if (msg.type === 'ready') {
           clearTimeout(initTimer);
-          initDone(undefined);
+          initDone({ status: 'ready', ms: performance.now() - began });
         } else if (msg.type === 'initError') {
           clearTimeout(initTimer);
-          initDone(msg.error);
+          initDone({ status: 'error', ms: performance.now() - began, error: msg.error! });
         } else if (msg.type === 'result') {
           const p = this.pending;
           this.pending = undefined;
@@ -90,40 +137,63 @@ class ExecutionEnvironment {
         }
       }
     );
-    this.child.on('exit', (code, signal) => {
-      this.exited = true;
+    child.on('exit', (code, signal) => {
       clearTimeout(initTimer);
       const reason = signal ? `signal: ${signal}` : `exit status ${code}`;
-      initDone({
+      const error = {
         errorType: 'Runtime.ExitError',
         errorMessage: `Runtime exited with error: ${reason}`,
-      });
+      };
+      initDone({ status: 'error', ms: performance.now() - began, error });
+      // A process replaced by a reset no longer speaks for this environment.
+      if (child !== this.child) return;
+      this.exited = true;
+      this.live.delete(this);
       const p = this.pending;
       this.pending = undefined;
-      p?.resolve({
-        ok: false,
-        error: {
-          errorType: 'Runtime.ExitError',
-          errorMessage: `Runtime exited with error: ${reason}`,
-        },
-      });
+      p?.resolve({ ok: false, error: { ...error } });
     });
-    this.child.on('error', () => {});
+    child.on('error', () => {});
   }
 
-  run(event: unknown, requestId: string, timeoutMs: number) {
+  /**
+   * Lambda's reset: shut the runtime down and Init again as part of the current invocation,
+   * with no Init-phase limit of its own (the caller bounds it by the invocation's deadline).
+   */
+  reset(): boolean {
+    if (this.killed) return false;
+    const old = this.child;
+    this.pending = undefined;
+    this.start();
+    if (old.exitCode === null && old.signalCode === null) old.kill('SIGKILL');
+    return true;
+  }
+
+  /** Runs one invocation that must end by `deadline` (epoch ms). */
+  run(event: unknown, requestId: string, deadline: number) {
     return new Promise<{
       ok: boolean;
       payload?: unknown;
       error?: LambdaErrorPayload;
       timedOut?: boolean;
     }>((resolve) => {
-      const timer = setTimeout(() => {
-        this.pending = undefined;
-        // Like Lambda, a timed-out environment is discarded, not reused.
-        this.kill();
-        resolve({ ok: false, timedOut: true });
-      }, timeoutMs);
+      if (this.exited) {
+        // Exited between Init and this call (invoke() resets an environment found dead before).
+        resolve({
+          ok: false,
+          error: { errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited with error' },
+        });
+        return;
+      }
+      const timer = setTimeout(
+        () => {
+          this.pending = undefined;
+          // Like Lambda, a timed-out environment is discarded, not reused.
+          this.kill();
+          resolve({ ok: false, timedOut: true });
+        },
+        Math.max(0, deadline - Date.now())
+      );
       this.pending = {
         resolve: (r) => {
           clearTimeout(timer);
@@ -134,7 +204,7 @@ class ExecutionEnvironment {
         type: 'invoke',
         requestId,
         event,
-        deadline: Date.now() + timeoutMs,
+        deadline,
         invokedFunctionArn: this.fn.arn,
       });
     });
@@ -260,9 +330,7 @@ class FunctionPool {
     let env = this.idle.pop();
     while (env && !env.usable) env = this.idle.pop();
     if (!env) {
-      env = new ExecutionEnvironment(this.fn, this.env, this.logger);
-      this.all.add(env);
-      env.child.once('exit', () => this.all.delete(env!));
+      env = new ExecutionEnvironment(this.fn, this.env, this.logger, this.all, INIT_PHASE_MS);
     }
     this.busy.add(env);
     return env;
@@ -412,36 +480,87 @@ export class LambdaRunner {
       throw err;
     }
     const started = performance.now();
+    const timeoutMs = fn.timeoutSeconds * 1000;
+    const timedOut = (durationMs: number): InvokeResult => ({
+      ok: false,
+      requestId,
+      durationMs,
+      error: {
+        errorType: 'Sandbox.Timedout',
+        errorMessage: `RequestId: ${requestId} Error: Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`,
+      },
+    });
+    const exitError = (error: LambdaErrorPayload): LambdaErrorPayload =>
+      error.errorType === 'Runtime.ExitError'
+        ? { ...error, errorMessage: `RequestId: ${requestId} Error: ${error.errorMessage}` }
+        : error;
     try {
-      const initError = await env.ready;
-      if (initError) {
-        env.kill();
-        return { ok: false, requestId, durationMs: performance.now() - started, error: initError };
+      // A warm environment answers at once; a new one runs its Init phase (at most 10 s).
+      const init = await env.ready;
+      let deadline = Date.now() + timeoutMs;
+      // (An environment whose process died while idle is reset the same way: Lambda
+      // re-initializes a reset environment as part of the next invocation.)
+      if (init.status !== 'ready' || !env.usable) {
+        if (init.status !== 'ready') this.initReport(fn, init, 'init');
+        // Lambda retries Init at this invocation, after a reset, and the function's timeout now
+        // covers that Init and the handler together (the 10 s limit never fails the invocation).
+        // The suppressed Init after an Init error is the same retry: it fails the invocation
+        // only if it fails again.
+        // https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-ib
+        deadline = Date.now() + timeoutMs;
+        if (!env.reset()) {
+          return {
+            ok: false,
+            requestId,
+            durationMs: performance.now() - started,
+            error: exitError(
+              init.status === 'error'
+                ? init.error
+                : {
+                    errorType: 'Runtime.ExitError',
+                    errorMessage: 'Runtime exited with error: signal: SIGKILL',
+                  }
+            ),
+          };
+        }
+        const retry = await readyBy(env.ready, deadline);
+        if (retry === 'deadline') {
+          env.kill();
+          this.initReport(fn, { status: 'timeout', ms: timeoutMs }, 'invoke');
+          return timedOut(performance.now() - started);
+        }
+        this.initReport(fn, retry, 'invoke');
+        // The re-init has no limit of its own, so it ends ready or with an error.
+        if (retry.status === 'error') {
+          env.kill();
+          return {
+            ok: false,
+            requestId,
+            durationMs: performance.now() - started,
+            error: exitError(retry.error),
+          };
+        }
       }
-      const r = await env.run(event, requestId, fn.timeoutSeconds * 1000);
+      const r = await env.run(event, requestId, deadline);
       const durationMs = performance.now() - started;
       this.opts.logger.debug(
         `[${fn.name}] REPORT RequestId: ${requestId} Duration: ${durationMs.toFixed(2)} ms`
       );
-      if (r.timedOut) {
-        return {
-          ok: false,
-          requestId,
-          durationMs,
-          error: {
-            errorType: 'Sandbox.Timedout',
-            errorMessage: `RequestId: ${requestId} Error: Task timed out after ${fn.timeoutSeconds.toFixed(2)} seconds`,
-          },
-        };
-      }
+      if (r.timedOut) return timedOut(durationMs);
       if (r.ok) return { ok: true, payload: r.payload, requestId, durationMs };
-      if (r.error?.errorType === 'Runtime.ExitError') {
-        r.error.errorMessage = `RequestId: ${requestId} Error: ${r.error.errorMessage}`;
-      }
-      return { ok: false, error: r.error!, requestId, durationMs };
+      return { ok: false, error: exitError(r.error!), requestId, durationMs };
     } finally {
       pool.release(env);
     }
+  }
+
+  /** Lambda's INIT_REPORT line, written when an Init did not simply succeed within its phase. */
+  private initReport(fn: FunctionSpec, init: InitOutcome, phase: 'init' | 'invoke') {
+    const errorType = init.status === 'error' ? ` Error Type: ${init.error.errorType}` : '';
+    const status = init.status === 'ready' ? 'success' : init.status;
+    this.opts.logger.info(
+      `[${fn.name}] INIT_REPORT Init Duration: ${init.ms.toFixed(2)} ms Phase: ${phase} Status: ${status}${errorType}`
+    );
   }
 
   /** The account's concurrency limit in this runtime. */
