@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ManifestSchema, manifestKey, videoIdFor } from '../contract/index.js';
 import { cleanupMedia, makeClip } from '../fixtures/media.js';
+import { ROOT } from '../local-runtime/src/index.js';
 import { startRuntimeProcess } from '../local-runtime/test/helpers.js';
-import { ROOT } from '../scripts/synth.js';
 import { TreeMemorySampler } from './process-tree.js';
 
 export interface LoadOptions {

@@ -8,8 +8,8 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { ROOT as REPO_ROOT } from './synth.js';
 import { LocalRuntimeError } from './errors.js';
+import { ROOT as REPO_ROOT } from './synth.js';
 
 /**
  * `--state-dir`: where the runtime keeps what must outlive a restart. Only fixed

@@ -68,6 +68,7 @@ describe('Lambda Init phase: 10 s, then retried in the invocation', { timeout: 6
       timeoutSeconds,
       memoryMb: 128,
       layerBinDirs: [],
+      ephemeralStorageMiB: 512,
     };
     const logs: string[] = [];
     const runner = new LambdaRunner([fn], {
