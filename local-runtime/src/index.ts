@@ -173,6 +173,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     forcePathStyle: true,
   });
   const internalSns = new SNSClient({ region, endpoint: fauxqsUrl, credentials });
+  // Step Functions' service integrations call through the front door, as any client does:
+  // an S3 PutObject from a workflow raises the bucket's notifications, as on AWS.
+  const publicS3 = new S3Client({ region, endpoint, credentials, forcePathStyle: true });
+  const publicSns = new SNSClient({ region, endpoint, credentials });
 
   const ephemeralStorage = new EphemeralStorage(
     options.ephemeralStorage ?? EphemeralStorage.modeFrom(process.env.LOCAL_EPHEMERAL_STORAGE),
@@ -219,6 +223,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     logger,
     // Distributed Map ItemReader/ResultWriter: straight to the store, like the service's own access.
     s3: internalS3,
+    integrations: { s3: publicS3, sns: publicSns, sqs: publicSqs },
     events,
   });
   const notifier = new S3Notifier(
@@ -298,6 +303,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       publicSqs.destroy();
       internalS3.destroy();
       internalSns.destroy();
+      publicS3.destroy();
+      publicSns.destroy();
       ephemeralStorage.unmountAll();
       snapshot.remove();
     })();

@@ -27,6 +27,7 @@ import {
 } from './distributed-map.js';
 import { SfnError } from './errors.js';
 import { type HistoryEvent, type PendingEvent, stripData, toHistoryEvents } from './history.js';
+import { type IntegrationTargets, integrationFor, runIntegration } from './integrations.js';
 import { StateMachineRegistry } from './state-machines.js';
 
 export { SfnError } from './errors.js';
@@ -94,6 +95,11 @@ export interface StepFunctionsServiceOptions {
   logger: Logger;
   /** S3 for Distributed Map ItemReader and ResultWriter. @default - Distributed Maps fail with States.Runtime */
   s3?: S3Client;
+  /**
+   * S3, SNS and SQS for the Task service integrations (sfn/integrations.ts).
+   * @default - integration Tasks fail with States.Runtime
+   */
+  integrations?: Omit<IntegrationTargets, 'states'>;
   /** The default event bus, for the Execution Status Change events. @default - none emitted */
   events?: { put(event: BusEvent): unknown };
 }
@@ -260,9 +266,12 @@ export class StepFunctionsService {
     for (const [stateName, resource] of taskStates(states)) {
       const map = maps.get(resource);
       if (map) mapStateNames.add(stateName);
+      const integration = integrationFor(resource);
       handlers[stateName] = map
         ? (stateInput) => this.runMapRun(exec, map, maps, stateInput, stateMachine)
-        : (stateInput) => this.runTask(exec, resource, stateInput);
+        : integration
+          ? (stateInput) => this.runIntegrationTask(exec, integration, stateInput)
+          : (stateInput) => this.runTask(exec, resource, stateInput);
     }
     const run = sm.run(input as never, {
       overrides: { taskResourceLocalHandlers: handlers as never },
@@ -739,6 +748,27 @@ export class StepFunctionsService {
   /** The Map Run (local view, with its children), for tests and the bench. */
   mapRun(arn: string): MapRun | undefined {
     return this.mapRuns.get(arn);
+  }
+
+  /** One service-integration Task (sfn/integrations.ts) on the runtime's own services. */
+  private async runIntegrationTask(
+    exec: Execution,
+    integration: NonNullable<ReturnType<typeof integrationFor>>,
+    input: unknown
+  ): Promise<unknown> {
+    // Let the interpreter's StateEntered event reach the history before our task events.
+    await new Promise((r) => setImmediate(r));
+    const services = this.opts.integrations;
+    if (!services) {
+      throw new TaskError('States.Runtime', 'Service integrations are not configured');
+    }
+    return runIntegration(
+      integration,
+      input,
+      { ...services, states: this },
+      (e) => this.record(exec, e),
+      this.opts.region
+    );
   }
 
   /** One Task: invoke the local Lambda and keep AWS's Task history + error contract. */
