@@ -7,6 +7,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { InvokeResult } from '../lambda/runner.js';
+import { type TaskTokens, TokenTaskError } from './task-tokens.js';
 
 /**
  * The Step Functions service integrations the local runtime runs, on its own S3, SNS, SQS
@@ -21,6 +23,8 @@ export interface IntegrationTargets {
   sqs: SQSClient;
   /** The runtime's Step Functions, for `states:startExecution` (and its `.sync` patterns). */
   states: NestedExecutions;
+  /** The local Lambda, for `lambda:invoke.waitForTaskToken`. */
+  lambda: { invoke(name: string, payload: unknown): Promise<InvokeResult> };
 }
 
 /** What `states:startExecution` needs of the Step Functions service. */
@@ -52,6 +56,8 @@ export interface Integration {
   /** `resourceType` / `resource` of the Task history events (e.g. `sns` / `publish`). */
   resourceType: string;
   resource: string;
+  /** `.waitForTaskToken`: the Task ends with SendTaskSuccess/Failure, not with the call. */
+  waitForTaskToken?: boolean;
   call(params: Record<string, unknown>, targets: IntegrationTargets): Promise<unknown>;
 }
 
@@ -61,12 +67,25 @@ const RESOURCE = /^arn:[^:]+:states:::(.+)$/;
 export function integrationFor(resource: string): Integration | undefined {
   const m = RESOURCE.exec(resource);
   if (!m) return undefined;
-  const found = INTEGRATIONS[m[1]];
-  return found && { ...found, resource: m[1].slice(found.resourceType.length + 1) };
+  const callback = m[1].endsWith(WAIT_FOR_TASK_TOKEN);
+  const base = callback ? m[1].slice(0, -WAIT_FOR_TASK_TOKEN.length) : m[1];
+  const found = callback ? CALLBACK_INTEGRATIONS[base] : INTEGRATIONS[base];
+  return (
+    found && {
+      ...found,
+      resource: m[1].slice(found.resourceType.length + 1),
+      ...(callback && { waitForTaskToken: true }),
+    }
+  );
 }
 
+const WAIT_FOR_TASK_TOKEN = '.waitForTaskToken';
+
 /** The Task resources (after `arn:aws:states:::`) this module runs. */
-export const SUPPORTED_INTEGRATIONS = (): string[] => Object.keys(INTEGRATIONS);
+export const SUPPORTED_INTEGRATIONS = (): string[] => [
+  ...Object.keys(INTEGRATIONS),
+  ...Object.keys(CALLBACK_INTEGRATIONS).map((k) => `${k}${WAIT_FOR_TASK_TOKEN}`),
+];
 
 /** Step Functions passes a JSON object where the API wants a string as its JSON text. */
 const text = (v: unknown): string | undefined =>
@@ -329,6 +348,33 @@ const INTEGRATIONS: Record<string, Spec> = {
   },
 };
 
+/**
+ * The integrations with the callback pattern the runtime runs. `lambda:invoke` in
+ * request-response stays in service.ts; with `.waitForTaskToken` the function's answer is
+ * only the submission, its failure fails the Task.
+ * https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html
+ */
+const CALLBACK_INTEGRATIONS: Record<string, Spec> = {
+  'sns:publish': INTEGRATIONS['sns:publish'],
+  'sqs:sendMessage': INTEGRATIONS['sqs:sendMessage'],
+  'lambda:invoke': {
+    resourceType: 'lambda',
+    call: async (params, { lambda }) => {
+      const name = String(params.FunctionName);
+      let result: InvokeResult;
+      try {
+        result = await lambda.invoke(name, params.Payload ?? {});
+      } catch (err) {
+        throw new IntegrationError(optimizedErrorName('Lambda', err), (err as Error).message);
+      }
+      if (!result.ok) {
+        throw new IntegrationError(result.error.errorType, JSON.stringify(result.error));
+      }
+      return { ExecutedVersion: '$LATEST', Payload: result.payload, StatusCode: 200 };
+    },
+  },
+};
+
 type Record_ = (event: { timestamp: number; type: string; [details: string]: unknown }) => void;
 
 /**
@@ -341,7 +387,13 @@ export async function runIntegration(
   params: unknown,
   targets: IntegrationTargets,
   record: Record_,
-  region: string
+  region: string,
+  callback?: {
+    tokens: TaskTokens;
+    token: string;
+    heartbeatSeconds?: number;
+    timeoutSeconds?: number;
+  }
 ): Promise<unknown> {
   const ts = () => Date.now() / 1000;
   const common = { resourceType: integration.resourceType, resource: integration.resource };
@@ -356,7 +408,7 @@ export async function runIntegration(
     output = await integration.call((params ?? {}) as Record<string, unknown>, targets);
   } catch (err) {
     const e =
-      err instanceof IntegrationError
+      err instanceof IntegrationError || err instanceof TokenTaskError
         ? err
         : new IntegrationError('States.TaskFailed', (err as Error).message);
     record({
@@ -364,7 +416,32 @@ export async function runIntegration(
       type: 'TaskFailed',
       taskFailedEventDetails: { ...common, error: e.name, cause: e.message },
     });
+    callback?.tokens.abandon(callback.token);
     throw e;
+  }
+  if (callback) {
+    // The call only submitted the work; the Task ends with the token's callback.
+    record({
+      timestamp: ts(),
+      type: 'TaskSubmitted',
+      taskSubmittedEventDetails: { ...common, output: JSON.stringify(output) },
+    });
+    return callback.tokens.wait(callback.token, {
+      heartbeatSeconds: callback.heartbeatSeconds,
+      timeoutSeconds: callback.timeoutSeconds,
+      onEnd: (kind, detail) =>
+        record({
+          timestamp: ts(),
+          type:
+            kind === 'succeeded'
+              ? 'TaskSucceeded'
+              : kind === 'failed'
+                ? 'TaskFailed'
+                : 'TaskTimedOut',
+          [`task${kind === 'succeeded' ? 'Succeeded' : kind === 'failed' ? 'Failed' : 'TimedOut'}EventDetails`]:
+            { ...common, ...detail },
+        }),
+    });
   }
   record({
     timestamp: ts(),

@@ -29,6 +29,7 @@ import { SfnError } from './errors.js';
 import { type HistoryEvent, type PendingEvent, stripData, toHistoryEvents } from './history.js';
 import { type IntegrationTargets, integrationFor, runIntegration } from './integrations.js';
 import { StateMachineRegistry } from './state-machines.js';
+import { TaskTokens, taskContext, taskTimers } from './task-tokens.js';
 
 export { SfnError } from './errors.js';
 
@@ -99,7 +100,7 @@ export interface StepFunctionsServiceOptions {
    * S3, SNS and SQS for the Task service integrations (sfn/integrations.ts).
    * @default - integration Tasks fail with States.Runtime
    */
-  integrations?: Omit<IntegrationTargets, 'states'>;
+  integrations?: Omit<IntegrationTargets, 'states' | 'lambda'>;
   /** The default event bus, for the Execution Status Change events. @default - none emitted */
   events?: { put(event: BusEvent): unknown };
 }
@@ -135,6 +136,8 @@ export class StepFunctionsService {
   private readonly machines: StateMachineRegistry;
   private readonly executions = new Map<string, Execution>();
   private readonly mapRuns = new Map<string, MapRun>();
+  /** Tokens of `.waitForTaskToken` Tasks (SendTaskSuccess/Failure/Heartbeat). */
+  private readonly tokens = new TaskTokens();
   /** One-state machines that evaluate payload templates with the interpreter's own semantics. */
   private readonly templates = new WeakMap<object, StateMachine>();
 
@@ -161,6 +164,12 @@ export class StepFunctionsService {
         return this.stopExecution(body);
       case 'RedriveExecution':
         return this.redriveExecution(body);
+      case 'SendTaskSuccess':
+        return this.tokens.succeed(body);
+      case 'SendTaskFailure':
+        return this.tokens.fail(body);
+      case 'SendTaskHeartbeat':
+        return this.tokens.heartbeat(body);
       case 'DescribeMapRun':
         return this.describeMapRun(String(body.mapRunArn));
       case 'ListMapRuns':
@@ -263,6 +272,8 @@ export class StepFunctionsService {
   ): Promise<void> {
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const mapStateNames = new Set<string>();
+    const task = taskContext(this.tokens);
+    const timers = taskTimers(states);
     for (const [stateName, resource] of taskStates(states)) {
       const map = maps.get(resource);
       if (map) mapStateNames.add(stateName);
@@ -270,7 +281,16 @@ export class StepFunctionsService {
       handlers[stateName] = map
         ? (stateInput) => this.runMapRun(exec, map, maps, stateInput, stateMachine)
         : integration
-          ? (stateInput) => this.runIntegrationTask(exec, integration, stateInput)
+          ? (stateInput) =>
+              this.runIntegrationTask(
+                exec,
+                integration,
+                stateInput,
+                // Taken now: the token $$.Task.Token minted for this very state.
+                integration.waitForTaskToken
+                  ? { token: task.take(), ...timers.get(stateName) }
+                  : undefined
+              )
           : (stateInput) => this.runTask(exec, resource, stateInput);
     }
     const run = sm.run(input as never, {
@@ -284,7 +304,8 @@ export class StepFunctionsService {
           RoleArn: `arn:aws:iam::${this.opts.accountId}:role/local`,
         },
         StateMachine: stateMachine,
-      },
+        Task: task.Task,
+      } as never,
     });
     exec.abort = run.abort;
     const logsDone = (async () => {
@@ -323,6 +344,7 @@ export class StepFunctionsService {
       }
     }
     exec.stopDate ??= new Date();
+    task.abandonAll();
     await Promise.race([logsDone, new Promise((r) => setTimeout(r, 50))]);
     this.opts.logger.info(
       `[states] ${exec.name} ${exec.status}${exec.error ? ` ${exec.error}` : ''}`
@@ -754,7 +776,8 @@ export class StepFunctionsService {
   private async runIntegrationTask(
     exec: Execution,
     integration: NonNullable<ReturnType<typeof integrationFor>>,
-    input: unknown
+    input: unknown,
+    callback?: { token: string; heartbeatSeconds?: number; timeoutSeconds?: number }
   ): Promise<unknown> {
     // Let the interpreter's StateEntered event reach the history before our task events.
     await new Promise((r) => setImmediate(r));
@@ -765,9 +788,10 @@ export class StepFunctionsService {
     return runIntegration(
       integration,
       input,
-      { ...services, states: this },
+      { ...services, states: this, lambda: this.lambda },
       (e) => this.record(exec, e),
-      this.opts.region
+      this.opts.region,
+      callback && { tokens: this.tokens, ...callback }
     );
   }
 
