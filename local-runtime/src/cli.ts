@@ -23,6 +23,10 @@ const program = new Command()
     "print the functions' log lines as they wrote them (JSON, metrics, warnings)"
   )
   .option(
+    '--allow-partial',
+    'start even if a state machine uses a feature the runtime cannot run (that one refuses executions)'
+  )
+  .option(
     '--synth',
     'synthesize the app into cdk.out first, only if its inputs changed (checks the port first)'
   )
@@ -37,6 +41,7 @@ const opts = program.opts<{
   parameters?: string[];
   synth?: boolean;
   rawLogs?: boolean;
+  allowPartial?: boolean;
 }>();
 
 try {
@@ -65,6 +70,7 @@ try {
     parameters: Object.fromEntries(
       (opts.parameters ?? []).map((p) => p.split(/=(.*)/s, 2) as [string, string])
     ),
+    allowPartial: opts.allowPartial,
     logger: opts.rawLogs ? consoleLogger : readableLogger(consoleLogger),
   });
   console.log(`[local] outputs written to ${opts.outputsFile}:`);

@@ -59,6 +59,12 @@ export interface LocalRuntimeOptions {
    * EphemeralStorage.Size; Linux, root). Default: LOCAL_EPHEMERAL_STORAGE, then `shared`.
    */
   ephemeralStorage?: EphemeralStorageMode;
+  /**
+   * Start even when a state machine uses a feature the runtime cannot run (CLI
+   * `--allow-partial`): the others run, that one is logged with the feature and its
+   * executions fail with the feature named. Default false: the start fails naming it.
+   */
+  allowPartial?: boolean;
 }
 
 export interface LocalRuntime {
@@ -122,6 +128,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     region,
     endpoint: 'http://127.0.0.1:0',
     parameters: options.parameters,
+    allowPartial: options.allowPartial,
   });
   accountConcurrencyFor(checked.functions, accountConcurrency);
   const snapshot = snapshotAssembly(options.assemblyDir);
@@ -161,7 +168,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     throw err;
   }
   const endpoint = `http://${endpointHost(bindHost)}:${port}`;
-  const model = buildModel(stack, { region, endpoint, parameters: options.parameters });
+  const model = buildModel(stack, {
+    region,
+    endpoint,
+    parameters: options.parameters,
+    allowPartial: options.allowPartial,
+  });
+  for (const m of model.stateMachines.filter((s) => s.unsupported)) {
+    logger.warn(
+      `[local] state machine ${m.name} (${m.logicalId}) will not run: ${m.unsupported?.join('; ')}`
+    );
+  }
 
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
   const internalSqs = new SQSClient({ region, endpoint: fauxqsUrl, credentials });

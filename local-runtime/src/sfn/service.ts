@@ -204,6 +204,7 @@ export class StepFunctionsService {
 
   startExecution(body: Record<string, unknown>) {
     const machine = this.machine(String(body.stateMachineArn));
+    refuseUnsupported(machine);
     const name = body.name === undefined ? randomUUID() : String(body.name);
     if (!NAME_RE.test(name)) throw new SfnError('InvalidName', `Invalid Name: '${name}'`);
     const inputText = body.input === undefined ? '{}' : String(body.input);
@@ -1029,6 +1030,19 @@ export class StepFunctionsService {
       this.stopExecution({ executionArn: e.arn, error: 'LocalRuntimeStopped' });
     await Promise.all(running.map((e) => e.done));
   }
+}
+
+/**
+ * A machine the stack started with although the runtime cannot run it (`allowPartial`):
+ * its executions are refused with the features named, never run with other semantics.
+ */
+function refuseUnsupported(machine: StateMachineSpec) {
+  if (!machine.unsupported) return;
+  throw new SfnError(
+    'ValidationException',
+    `State machine ${machine.name} cannot run on the local runtime (started with --allow-partial): ` +
+      machine.unsupported.join('; ')
+  );
 }
 
 /** The fields ListExecutions returns for an execution; DescribeExecution starts with the same. */

@@ -61,7 +61,7 @@ export class TaskTokens {
     }
   ): Promise<unknown> {
     const w = this.waiters.get(token);
-    if (!w || w.outcome !== 'pending') throw new Error(`Task token ${token} is not pending`);
+    if (w?.outcome !== 'pending') throw new Error(`Task token ${token} is not pending`);
     return new Promise((resolve, reject) => {
       w.resolve = resolve;
       w.reject = reject;
@@ -82,7 +82,7 @@ export class TaskTokens {
   /** Stops waiting (the execution ended another way): the token answers TaskDoesNotExist. */
   abandon(token: string) {
     const w = this.waiters.get(token);
-    if (w?.outcome === 'pending') this.settle(w, 'done');
+    if (w?.outcome === 'pending') this.settle(token, w, 'done');
   }
 
   /** https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html */
@@ -96,19 +96,18 @@ export class TaskTokens {
     } catch {
       throw new SfnError('InvalidOutput', `Invalid Output: '${text.slice(0, 200)}'`);
     }
-    this.settle(w, 'done');
+    this.settle(token, w, 'done');
     w.onEnd?.('succeeded', { output: text });
     w.resolve(output);
-    this.waiters.set(token, w);
     return {};
   }
 
   /** https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskFailure.html */
   fail(body: Record<string, unknown>) {
-    const { w } = this.pending(body);
+    const { token, w } = this.pending(body);
     const error = body.error === undefined ? '' : String(body.error);
     const cause = body.cause === undefined ? '' : String(body.cause);
-    this.settle(w, 'done');
+    this.settle(token, w, 'done');
     w.onEnd?.('failed', { error, cause });
     w.reject(new TokenTaskError(error, cause));
     return {};
@@ -130,7 +129,7 @@ export class TaskTokens {
     if (w?.outcome === 'timedOut') {
       throw new SfnError('TaskTimedOut', 'Task Timed Out: the task of this token timed out');
     }
-    if (!w || w.outcome !== 'pending') {
+    if (w?.outcome !== 'pending') {
       throw new SfnError('TaskDoesNotExist', 'Task Does Not Exist: no task waits for this token');
     }
     return { token, w };
@@ -144,15 +143,18 @@ export class TaskTokens {
     );
   }
 
-  private timeOut(_token: string, w: Waiter, error: string) {
+  private timeOut(token: string, w: Waiter, error: string) {
     if (w.outcome !== 'pending') return;
-    this.settle(w, 'timedOut');
+    this.settle(token, w, 'timedOut');
     w.onEnd?.('timedOut', { error });
     w.reject(new TokenTaskError(error, ''));
   }
 
-  private settle(w: Waiter, outcome: Outcome) {
+  private settle(token: string, w: Waiter, outcome: Outcome) {
     w.outcome = outcome;
+    // A spent token is forgotten (an unknown token is TaskDoesNotExist too); a timed-out one is
+    // kept so its late callback answers TaskTimedOut.
+    if (outcome === 'done') this.waiters.delete(token);
     clearTimeout(w.heartbeatTimer);
     clearTimeout(w.timeoutTimer);
   }
