@@ -10,6 +10,7 @@ import type { ObjectCreatedEvent, S3Notifier } from '../s3-notifier.js';
 import type { OpenedObject } from '../s3-persistence.js';
 import { SfnError, type StepFunctionsService } from '../sfn/service.js';
 import { isMoveTaskOperation, type MessageMoveTasks, SqsError } from '../sqs/move-tasks.js';
+import { invalidReceiptHandle, RECEIPT_HANDLE_OPERATIONS } from '../sqs/receipt-handles.js';
 import { conditionalHeaders, conditionFailure, headEtag, KeyLocks } from './conditional-write.js';
 import { guardRequest } from './guard.js';
 import { headObject, isObjectRead, plainObjectGet, serveObjectFromDisk } from './object-reader.js';
@@ -485,7 +486,28 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
     }
   }
 
-  function proxy(req: IncomingMessage, res: ServerResponse, url: URL) {
+  /** DeleteMessage / ChangeMessageVisibility: a handle SQS never issued is refused as SQS does. */
+  async function checkedReceiptHandle(req: IncomingMessage, res: ServerResponse, url: URL) {
+    const raw = await readBody(req);
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(raw.toString('utf8') || '{}');
+    } catch {
+      // Malformed JSON is fauxqs's to answer.
+    }
+    const invalid = invalidReceiptHandle(body);
+    if (invalid) {
+      return sendJson(
+        res,
+        400,
+        { __type: `com.amazonaws.sqs#${invalid.type}`, message: invalid.message },
+        { 'x-amzn-query-error': `${invalid.type};Sender` }
+      );
+    }
+    return proxy(req, res, url, raw);
+  }
+
+  function proxy(req: IncomingMessage, res: ServerResponse, url: URL, buffered?: Buffer) {
     const created = objectCreation(req, url);
     const sqs = isSqsRequest(req, url);
     const payload = req.method === 'PUT' && !sqs ? s3PayloadLength(req) : undefined;
@@ -557,7 +579,8 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
       if (!res.headersSent) sendJson(res, 502, { message: `fauxqs unavailable: ${err.message}` });
       else res.destroy();
     });
-    req.pipe(upstream);
+    if (buffered) upstream.end(buffered);
+    else req.pipe(upstream);
   }
 
   return (req, res) => {
@@ -572,6 +595,7 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
       if (target.startsWith('AWSStepFunctions.')) return handleSfn(req, res, target);
       const sqsOp = target.startsWith('AmazonSQS.') ? target.slice('AmazonSQS.'.length) : '';
       if (deps.moveTasks && isMoveTaskOperation(sqsOp)) return handleMoveTask(req, res, sqsOp);
+      if (RECEIPT_HANDLE_OPERATIONS.has(sqsOp)) return checkedReceiptHandle(req, res, url);
       if (service === 'states') {
         return sendJson(res, 400, {
           __type: 'UnknownOperationException',
