@@ -1,3 +1,5 @@
+import { integrationFor } from './sfn/integrations.js';
+
 /**
  * aws-local-stepfunctions accepts these and then ignores them, which would make a
  * local run succeed with different semantics than AWS. Failing loudly is safer.
@@ -26,7 +28,9 @@ export function unsupportedAslFeatures(def: Record<string, unknown>, where = '')
     }
     if (s.Type === 'Task') {
       const resource = String(s.Resource ?? '');
-      if (!isLambdaResource(resource)) problems.push(`${at}: Task resource ${resource}`);
+      if (!isLambdaResource(resource) && !integrationFor(resource)) {
+        problems.push(`${at}: Task resource ${resource}`);
+      }
     }
   }
   return problems;

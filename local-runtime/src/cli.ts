@@ -27,6 +27,10 @@ const program = new Command()
     'keep S3 (buckets, objects) in <dir> across restarts; queues and executions are not kept'
   )
   .option(
+    '--allow-partial',
+    'start even if a state machine uses a feature the runtime cannot run (that one refuses executions)'
+  )
+  .option(
     '--synth',
     'synthesize the app into cdk.out first, only if its inputs changed (checks the port first)'
   )
@@ -42,6 +46,7 @@ const opts = program.opts<{
   synth?: boolean;
   rawLogs?: boolean;
   stateDir?: string;
+  allowPartial?: boolean;
 }>();
 
 try {
@@ -61,6 +66,7 @@ try {
     parameters: Object.fromEntries(
       (opts.parameters ?? []).map((p) => p.split(/=(.*)/s, 2) as [string, string])
     ),
+    allowPartial: opts.allowPartial,
     logger: opts.rawLogs ? consoleLogger : readableLogger(consoleLogger),
     stateDir: opts.stateDir,
   });

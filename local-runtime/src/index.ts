@@ -67,6 +67,12 @@ export interface LocalRuntimeOptions {
    * are not kept (local-runtime/README.md). Default: nothing outlives `stop()`.
    */
   stateDir?: string;
+  /**
+   * Start even when a state machine uses a feature the runtime cannot run (CLI
+   * `--allow-partial`): the others run, that one is logged with the feature and its
+   * executions fail with the feature named. Default false: the start fails naming it.
+   */
+  allowPartial?: boolean;
 }
 
 export interface LocalRuntime {
@@ -130,6 +136,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     region,
     endpoint: 'http://127.0.0.1:0',
     parameters: options.parameters,
+    allowPartial: options.allowPartial,
   });
   accountConcurrencyFor(checked.functions, accountConcurrency);
   const snapshot = snapshotAssembly(options.assemblyDir);
@@ -171,7 +178,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     throw err;
   }
   const endpoint = `http://${endpointHost(bindHost)}:${port}`;
-  const model = buildModel(stack, { region, endpoint, parameters: options.parameters });
+  const model = buildModel(stack, {
+    region,
+    endpoint,
+    parameters: options.parameters,
+    allowPartial: options.allowPartial,
+  });
+  for (const m of model.stateMachines.filter((s) => s.unsupported)) {
+    logger.warn(
+      `[local] state machine ${m.name} (${m.logicalId}) will not run: ${m.unsupported?.join('; ')}`
+    );
+  }
 
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
   const internalSqs = new SQSClient({ region, endpoint: fauxqsUrl, credentials });
@@ -183,6 +200,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     forcePathStyle: true,
   });
   const internalSns = new SNSClient({ region, endpoint: fauxqsUrl, credentials });
+  // Step Functions' service integrations call through the front door, as any client does:
+  // an S3 PutObject from a workflow raises the bucket's notifications, as on AWS.
+  const publicS3 = new S3Client({ region, endpoint, credentials, forcePathStyle: true });
+  const publicSns = new SNSClient({ region, endpoint, credentials });
 
   const ephemeralStorage = new EphemeralStorage(
     options.ephemeralStorage ?? EphemeralStorage.modeFrom(process.env.LOCAL_EPHEMERAL_STORAGE),
@@ -229,6 +250,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     logger,
     // Distributed Map ItemReader/ResultWriter: straight to the store, like the service's own access.
     s3: internalS3,
+    integrations: { s3: publicS3, sns: publicSns, sqs: publicSqs },
     events,
   });
   const notifier = new S3Notifier(
@@ -308,6 +330,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       publicSqs.destroy();
       internalS3.destroy();
       internalSns.destroy();
+      publicS3.destroy();
+      publicSns.destroy();
       ephemeralStorage.unmountAll();
       snapshot.remove();
     })();

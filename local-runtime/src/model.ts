@@ -37,6 +37,12 @@ export interface BuildModelOptions {
   region: string;
   endpoint: string;
   parameters?: Record<string, string>;
+  /**
+   * Start although some state machines use features the runtime cannot run: those are
+   * marked `unsupported` (their executions are refused) instead of failing the start.
+   * @default false
+   */
+  allowPartial?: boolean;
 }
 
 /**
@@ -160,7 +166,7 @@ export function buildModel(stack: LoadedStack, opts: BuildModelOptions): StackMo
     type.extract?.(id, r, props, physical.get(id)!, extract);
   }
 
-  if (extract.featureErrors.length > 0) {
+  if (extract.featureErrors.length > 0 && !opts.allowPartial) {
     throw new UnsupportedFeatureError(
       `State machine features the local interpreter would silently ignore:\n  ${extract.featureErrors.join('\n  ')}`
     );

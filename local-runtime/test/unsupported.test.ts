@@ -117,6 +117,78 @@ describe('template validation', () => {
   });
 });
 
+describe('allowPartial', { timeout: 60_000 }, () => {
+  // Prepare (shared): one machine the runtime runs, one it cannot (a JSONata state).
+  const stack = () =>
+    assembly({
+      Runs: {
+        Type: 'AWS::StepFunctions::StateMachine',
+        Properties: {
+          StateMachineName: 'runs',
+          DefinitionString: JSON.stringify({
+            StartAt: 'P',
+            States: { P: { Type: 'Pass', Result: 'ok', End: true } },
+          }),
+        },
+      },
+      Refused: {
+        Type: 'AWS::StepFunctions::StateMachine',
+        Properties: {
+          StateMachineName: 'refused',
+          DefinitionString: JSON.stringify({
+            StartAt: 'J',
+            States: { J: { Type: 'Pass', QueryLanguage: 'JSONata', End: true } },
+          }),
+        },
+      },
+    });
+
+  it('without it, the start fails naming the machine and the feature', async () => {
+    const err = await startLocalRuntime({
+      assemblyDir: stack(),
+      port: 0,
+      logger: silentLogger,
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(UnsupportedFeatureError);
+    expect(err.message).toMatch(/Refused: J: QueryLanguage JSONata/);
+  });
+
+  it('with it, the others run, the refused one is logged and its executions fail naming the feature', async () => {
+    // Act
+    const logs: string[] = [];
+    const push = (m: string) => logs.push(m);
+    const rt = await startLocalRuntime({
+      assemblyDir: stack(),
+      port: 0,
+      allowPartial: true,
+      logger: { info: push, warn: push, error: push, debug: push },
+    });
+    try {
+      const arn = (name: string) => rt.model.stateMachines.find((m) => m.name === name)!.arn;
+      const ok = rt.stepFunctions.startExecution({ stateMachineArn: arn('runs') });
+      const done = await rt.stepFunctions.waitForExecution(ok.executionArn);
+      let refused: unknown;
+      try {
+        rt.stepFunctions.startExecution({ stateMachineArn: arn('refused') });
+      } catch (err) {
+        refused = err;
+      }
+
+      // Assess
+      expect(done.output).toBe('"ok"');
+      expect(refused).toMatchObject({
+        name: 'ValidationException',
+        message: expect.stringMatching(/refused .*J: QueryLanguage JSONata/),
+      });
+      expect(logs.join('\n')).toMatch(
+        /state machine refused \(Refused\) will not run: J: QueryLanguage JSONata/
+      );
+    } finally {
+      await rt.stop();
+    }
+  });
+});
+
 describe('intrinsic resolution', () => {
   // Prepare (shared): a resolution context with one condition (IsProd) true.
   const ctx = {

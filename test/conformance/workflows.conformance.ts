@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fixture, startFixture } from '../../local-runtime/test/helpers.js';
 import { poll } from '../helpers/poll.js';
 import { CASES, type ConformanceCase } from './cases.js';
+import { type CaseTarget, INTEGRATION_CASES, type IntegrationCase } from './integration-cases.js';
 import { KNOWN_GAPS } from './known-gaps.js';
 import { localStackSkipReason } from './targets.js';
 
@@ -32,8 +33,26 @@ function waitForEnd(sfn: SFNClient, executionArn: string) {
   );
 }
 
+/** Prepares the resources of an integration case, runs it, then deletes them. */
+async function runIntegrationCase(sfn: SFNClient, target: CaseTarget, c: IntegrationCase) {
+  const prepared = await c.prepare(target);
+  try {
+    return await runCase(
+      sfn,
+      { ...c, definition: prepared.definition, input: prepared.input ?? c.input },
+      prepared.whileRunning
+    );
+  } finally {
+    await prepared.cleanup();
+  }
+}
+
 /** Creates the case's machine, runs it once and returns what AWS's APIs report. */
-async function runCase(sfn: SFNClient, c: ConformanceCase) {
+async function runCase(
+  sfn: SFNClient,
+  c: ConformanceCase,
+  whileRunning?: (executionArn: string) => Promise<void>
+) {
   const { stateMachineArn } = await sfn.send(
     new CreateStateMachineCommand({
       name: `conf-${c.id}-${run}`.slice(0, 80),
@@ -45,6 +64,7 @@ async function runCase(sfn: SFNClient, c: ConformanceCase) {
     const { executionArn } = await sfn.send(
       new StartExecutionCommand({ stateMachineArn, input: JSON.stringify(c.input) })
     );
+    await whileRunning?.(executionArn!);
     const d = await waitForEnd(sfn, executionArn!);
     const { events } = await sfn.send(
       new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 })
@@ -94,6 +114,17 @@ describe('conformance on the local runtime', () => {
     const { d, types } = await runCase(fx.sfn, c);
     assess(c, d, types);
   });
+
+  it.for(INTEGRATION_CASES.map((c) => [c.id, c] as const))('%s', async ([, c], ctx) => {
+    const gap = KNOWN_GAPS.local[c.id];
+    if (gap) {
+      console.warn(`KNOWN GAP (local) ${c.id}: ${gap}`);
+      return ctx.skip();
+    }
+    const target = { endpoint: fx.rt.endpoint, region: fx.rt.region };
+    const { d, types } = await runIntegrationCase(fx.sfn, target, c);
+    assess({ ...c, definition: {} }, d, types);
+  });
 });
 
 describe('conformance on LocalStack', () => {
@@ -118,5 +149,20 @@ describe('conformance on LocalStack', () => {
     }
     const { d, types } = await runCase(sfn, c);
     assess(c, d, types);
+  });
+
+  it.for(INTEGRATION_CASES.map((c) => [c.id, c] as const))('%s', async ([, c], ctx) => {
+    if (skipReason) return ctx.skip();
+    const gap = KNOWN_GAPS.localstack[c.id];
+    if (gap) {
+      console.warn(`KNOWN GAP (LocalStack 4.14.0) ${c.id}: ${gap}`);
+      return ctx.skip();
+    }
+    const target = {
+      endpoint: process.env.LOCALSTACK_ENDPOINT ?? 'http://127.0.0.1:4566',
+      region: 'us-east-1',
+    };
+    const { d, types } = await runIntegrationCase(sfn, target, c);
+    assess({ ...c, definition: {} }, d, types);
   });
 });

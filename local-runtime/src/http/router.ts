@@ -10,9 +10,11 @@ import type { ObjectCreatedEvent, S3Notifier } from '../s3-notifier.js';
 import type { OpenedObject } from '../s3-persistence.js';
 import { SfnError, type StepFunctionsService } from '../sfn/service.js';
 import { isMoveTaskOperation, type MessageMoveTasks, SqsError } from '../sqs/move-tasks.js';
+import { invalidReceiptHandle, RECEIPT_HANDLE_OPERATIONS } from '../sqs/receipt-handles.js';
 import { conditionalHeaders, conditionFailure, headEtag, KeyLocks } from './conditional-write.js';
 import { guardRequest } from './guard.js';
 import { headObject, isObjectRead, plainObjectGet, serveObjectFromDisk } from './object-reader.js';
+import { POST_FIELDS_LIMIT, postObjectBucket, postObjectKey } from './post-object.js';
 import {
   objectWrite,
   objectWriteRefusal,
@@ -154,6 +156,19 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** The ETag of a POST Object's answer: a header, or the redirect's `etag` (303). */
+function postedETag(headers: http.IncomingHttpHeaders): string {
+  let etag = String(headers.etag ?? '');
+  if (!etag && headers.location) {
+    try {
+      etag = new URL(String(headers.location)).searchParams.get('etag') ?? '';
+    } catch {
+      // No usable redirect: the notifier reads the object's ETag itself.
+    }
+  }
+  return etag.replace(/"/g, '');
 }
 
 function sendJson(
@@ -485,9 +500,41 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
     }
   }
 
-  function proxy(req: IncomingMessage, res: ServerResponse, url: URL) {
+  /** DeleteMessage / ChangeMessageVisibility: a handle SQS never issued is refused as SQS does. */
+  async function checkedReceiptHandle(req: IncomingMessage, res: ServerResponse, url: URL) {
+    const raw = await readBody(req);
+    let body: Record<string, unknown> = {};
+    try {
+      body = JSON.parse(raw.toString('utf8') || '{}');
+    } catch {
+      // Malformed JSON is fauxqs's to answer.
+    }
+    const invalid = invalidReceiptHandle(body);
+    if (invalid) {
+      return sendJson(
+        res,
+        400,
+        { __type: `com.amazonaws.sqs#${invalid.type}`, message: invalid.message },
+        { 'x-amzn-query-error': `${invalid.type};Sender` }
+      );
+    }
+    return proxy(req, res, url, raw);
+  }
+
+  function proxy(req: IncomingMessage, res: ServerResponse, url: URL, buffered?: Buffer) {
     const created = objectCreation(req, url);
     const sqs = isSqsRequest(req, url);
+    // A presigned POST upload names its key in the form: keep the fields to raise its event.
+    const postBucket = sqs ? undefined : postObjectBucket(req);
+    const postFields: Buffer[] = [];
+    if (postBucket && deps.notifier.hasRulesFor(postBucket)) {
+      let kept = 0;
+      req.on('data', (c: Buffer) => {
+        if (kept >= POST_FIELDS_LIMIT) return;
+        postFields.push(c.subarray(0, POST_FIELDS_LIMIT - kept));
+        kept += c.length;
+      });
+    }
     const payload = req.method === 'PUT' && !sqs ? s3PayloadLength(req) : undefined;
     if (payload !== undefined && payload > S3_MAX_PUT_BYTES) {
       return sendS3Error(
@@ -524,6 +571,24 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
           });
           return;
         }
+        if (postBucket && postFields.length > 0 && [200, 201, 204, 303].includes(status)) {
+          res.writeHead(status, up.headers);
+          up.pipe(res);
+          const key = postObjectKey(Buffer.concat(postFields), String(req.headers['content-type']));
+          if (key === undefined) return;
+          deps.notifier
+            .objectCreated(
+              postBucket,
+              key,
+              'ObjectCreated:Post',
+              req.socket.remoteAddress ?? '127.0.0.1',
+              { eTag: postedETag(up.headers) }
+            )
+            .catch((err) =>
+              deps.logger.warn(`[s3] notification for ${key} failed: ${(err as Error).message}`)
+            );
+          return;
+        }
         if (!created || status !== 200 || !deps.notifier.hasRulesFor(created.bucket)) {
           res.writeHead(status, up.headers);
           up.pipe(res);
@@ -557,7 +622,8 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
       if (!res.headersSent) sendJson(res, 502, { message: `fauxqs unavailable: ${err.message}` });
       else res.destroy();
     });
-    req.pipe(upstream);
+    if (buffered) upstream.end(buffered);
+    else req.pipe(upstream);
   }
 
   return (req, res) => {
@@ -572,6 +638,7 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
       if (target.startsWith('AWSStepFunctions.')) return handleSfn(req, res, target);
       const sqsOp = target.startsWith('AmazonSQS.') ? target.slice('AmazonSQS.'.length) : '';
       if (deps.moveTasks && isMoveTaskOperation(sqsOp)) return handleMoveTask(req, res, sqsOp);
+      if (RECEIPT_HANDLE_OPERATIONS.has(sqsOp)) return checkedReceiptHandle(req, res, url);
       if (service === 'states') {
         return sendJson(res, 400, {
           __type: 'UnknownOperationException',

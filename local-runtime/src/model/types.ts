@@ -70,6 +70,11 @@ export interface StateMachineSpec {
   arn: string;
   type: string;
   definition: Record<string, unknown>;
+  /**
+   * The features of its definition the runtime cannot run (asl-support.ts), when the stack
+   * was started with `allowPartial`: the machine is listed, its executions are refused.
+   */
+  unsupported?: string[];
 }
 /** One target of an EventBridge rule (Lambda functions only, locally). */
 export interface EventTargetSpec {

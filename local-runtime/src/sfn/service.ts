@@ -27,8 +27,10 @@ import {
 } from './distributed-map.js';
 import { SfnError } from './errors.js';
 import { type HistoryEvent, type PendingEvent, stripData, toHistoryEvents } from './history.js';
+import { type IntegrationTargets, integrationFor, runIntegration } from './integrations.js';
 import { type ResumePoint, ResumeTracker, redriveStatusOf, resumedDefinition } from './redrive.js';
 import { StateMachineRegistry } from './state-machines.js';
+import { TaskTokens, taskContext, taskTimers } from './task-tokens.js';
 
 export { SfnError } from './errors.js';
 
@@ -106,6 +108,11 @@ export interface StepFunctionsServiceOptions {
   logger: Logger;
   /** S3 for Distributed Map ItemReader and ResultWriter. @default - Distributed Maps fail with States.Runtime */
   s3?: S3Client;
+  /**
+   * S3, SNS and SQS for the Task service integrations (sfn/integrations.ts).
+   * @default - integration Tasks fail with States.Runtime
+   */
+  integrations?: Omit<IntegrationTargets, 'states' | 'lambda'>;
   /** The default event bus, for the Execution Status Change events. @default - none emitted */
   events?: { put(event: BusEvent): unknown };
 }
@@ -149,6 +156,8 @@ export class StepFunctionsService {
   private readonly machines: StateMachineRegistry;
   private readonly executions = new Map<string, Execution>();
   private readonly mapRuns = new Map<string, MapRun>();
+  /** Tokens of `.waitForTaskToken` Tasks (SendTaskSuccess/Failure/Heartbeat). */
+  private readonly tokens = new TaskTokens();
   /** One-state machines that evaluate payload templates with the interpreter's own semantics. */
   private readonly templates = new WeakMap<object, StateMachine>();
 
@@ -175,6 +184,12 @@ export class StepFunctionsService {
         return this.stopExecution(body);
       case 'RedriveExecution':
         return this.redriveExecution(body);
+      case 'SendTaskSuccess':
+        return this.tokens.succeed(body);
+      case 'SendTaskFailure':
+        return this.tokens.fail(body);
+      case 'SendTaskHeartbeat':
+        return this.tokens.heartbeat(body);
       case 'DescribeMapRun':
         return this.describeMapRun(String(body.mapRunArn));
       case 'ListMapRuns':
@@ -209,6 +224,7 @@ export class StepFunctionsService {
 
   startExecution(body: Record<string, unknown>) {
     const machine = this.machine(String(body.stateMachineArn));
+    refuseUnsupported(machine);
     const name = body.name === undefined ? randomUUID() : String(body.name);
     if (!NAME_RE.test(name)) throw new SfnError('InvalidName', `Invalid Name: '${name}'`);
     const inputText = body.input === undefined ? '{}' : String(body.input);
@@ -290,9 +306,12 @@ export class StepFunctionsService {
     const states = definition.States;
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     const mapStateNames = new Set<string>();
+    const task = taskContext(this.tokens);
+    const timers = taskTimers(states);
     for (const [stateName, resource] of taskStates(states)) {
       const map = maps.get(resource);
       if (map) mapStateNames.add(stateName);
+      const integration = integrationFor(resource);
       handlers[stateName] = map
         ? (stateInput) => {
             const work = this.runMapRun(exec, map, maps, stateInput, stateMachine);
@@ -300,7 +319,18 @@ export class StepFunctionsService {
             exec.mapRunWork.push(work.catch(() => undefined));
             return work;
           }
-        : (stateInput) => this.runTask(exec, resource, stateInput);
+        : integration
+          ? (stateInput) =>
+              this.runIntegrationTask(
+                exec,
+                integration,
+                stateInput,
+                // Taken now: the token $$.Task.Token minted for this very state.
+                integration.waitForTaskToken
+                  ? { token: task.take(), ...timers.get(stateName) }
+                  : undefined
+              )
+          : (stateInput) => this.runTask(exec, resource, stateInput);
     }
     // A redrive runs the same states from the unsuccessful one, with the input it had
     // entered with; `$$.Execution.Input` stays the execution's input.
@@ -324,7 +354,8 @@ export class StepFunctionsService {
           RoleArn: `arn:aws:iam::${this.opts.accountId}:role/local`,
         },
         StateMachine: stateMachine,
-      },
+        Task: task.Task,
+      } as never,
     });
     exec.abort = run.abort;
     const logsDone = (async () => {
@@ -366,6 +397,7 @@ export class StepFunctionsService {
       }
     }
     exec.stopDate ??= new Date();
+    task.abandonAll();
     await Promise.race([logsDone, new Promise((r) => setTimeout(r, 50))]);
     exec.resume = exec.status === 'SUCCEEDED' ? undefined : tracker.point();
     this.opts.logger.info(
@@ -855,6 +887,29 @@ export class StepFunctionsService {
     return this.mapRuns.get(arn);
   }
 
+  /** One service-integration Task (sfn/integrations.ts) on the runtime's own services. */
+  private async runIntegrationTask(
+    exec: Execution,
+    integration: NonNullable<ReturnType<typeof integrationFor>>,
+    input: unknown,
+    callback?: { token: string; heartbeatSeconds?: number; timeoutSeconds?: number }
+  ): Promise<unknown> {
+    // Let the interpreter's StateEntered event reach the history before our task events.
+    await new Promise((r) => setImmediate(r));
+    const services = this.opts.integrations;
+    if (!services) {
+      throw new TaskError('States.Runtime', 'Service integrations are not configured');
+    }
+    return runIntegration(
+      integration,
+      input,
+      { ...services, states: this, lambda: this.lambda },
+      (e) => this.record(exec, e),
+      this.opts.region,
+      callback && { tokens: this.tokens, ...callback }
+    );
+  }
+
   /** One Task: invoke the local Lambda and keep AWS's Task history + error contract. */
   private async runTask(exec: Execution, resource: string, input: unknown): Promise<unknown> {
     // Let the interpreter's StateEntered event reach the history before our task events.
@@ -1127,6 +1182,19 @@ export class StepFunctionsService {
       this.stopExecution({ executionArn: e.arn, error: 'LocalRuntimeStopped' });
     await Promise.all(running.map((e) => e.done));
   }
+}
+
+/**
+ * A machine the stack started with although the runtime cannot run it (`allowPartial`):
+ * its executions are refused with the features named, never run with other semantics.
+ */
+function refuseUnsupported(machine: StateMachineSpec) {
+  if (!machine.unsupported) return;
+  throw new SfnError(
+    'ValidationException',
+    `State machine ${machine.name} cannot run on the local runtime (started with --allow-partial): ` +
+      machine.unsupported.join('; ')
+  );
 }
 
 /** The fields ListExecutions returns for an execution; DescribeExecution starts with the same. */

@@ -88,7 +88,11 @@ export class StateMachineRegistry {
     const arn = String(body.stateMachineArn);
     const spec = this.get(arn);
     const entry = this.entries.get(arn) as Entry;
-    if (body.definition !== undefined) spec.definition = parseDefinition(body.definition);
+    if (body.definition !== undefined) {
+      spec.definition = parseDefinition(body.definition);
+      // A definition the runtime runs replaces the one it refused (allowPartial).
+      delete spec.unsupported;
+    }
     entry.updateDate = new Date();
     return { updateDate: epoch(entry.updateDate) };
   }

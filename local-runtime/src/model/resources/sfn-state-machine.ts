@@ -25,8 +25,10 @@ export const sfnStateMachine: ResourceType = {
       text = text.split(`\${${k}}`).join(asString(v));
     }
     const definition = JSON.parse(text) as Record<string, unknown>;
-    featureErrors.push(...unsupportedAslFeatures(definition).map((f) => `${id}: ${f}`));
+    const unsupported = unsupportedAslFeatures(definition);
+    featureErrors.push(...unsupported.map((f) => `${id}: ${f}`));
     model.stateMachines.push({
+      ...(unsupported.length > 0 && { unsupported }),
       logicalId: id,
       name: phys.attrs.Name,
       arn: phys.ref,
