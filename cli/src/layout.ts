@@ -22,7 +22,7 @@ export const screenWidth = (out?: { isTTY?: boolean; columns?: number }): number
 export const textWidth = (s: string): number => [...s].length;
 
 /** Characters after which a token too long for a line may break: paths, URLs, ARNs, keys. */
-const BREAK_AFTER = new Set(['/', '-', '.', ':', '_', ',']);
+const BREAK_AFTER = new Set(['/', '-', '.', ':', '_']);
 
 /**
  * The longest head of `token` that fits in `room`, cut just after a break
@@ -38,7 +38,7 @@ const headOf = (token: string, room: number, hard: boolean): string | undefined 
 
 /**
  * Wraps `text` to `width`: at spaces; a token longer than a whole line also
- * after `/`, `-`, `.`, `:`, `_` or `,`, and mid-token only when a piece has no
+ * after `/`, `-`, `.`, `:` or `_`, and mid-token only when a piece has no
  * such character. Continuation lines start with `indent` spaces (a hanging
  * indent); each line of `text` keeps its own leading spaces. Every
  * non-space character is kept, so ids and keys stay copyable.
@@ -62,12 +62,14 @@ const wrapLine = (line: string, width: number, indent: number): string => {
     cur = hang;
     fresh = true;
   };
-  for (const word of line.slice(lead.length).split(/ +/).filter(Boolean)) {
+  // Each word with the spaces before it, so aligned text keeps its spacing.
+  for (const [, spaces = '', word = ''] of line.slice(lead.length).matchAll(/( *)([^ ]+)/g)) {
+    const sep = spaces.length;
     let rest = word;
     for (;;) {
-      const room = width - textWidth(cur) - (fresh ? 0 : 1);
+      const room = width - textWidth(cur) - (fresh ? 0 : sep);
       if (textWidth(rest) <= room) {
-        cur += (fresh ? '' : ' ') + rest;
+        cur += (fresh ? '' : spaces) + rest;
         fresh = false;
         break;
       }
@@ -81,7 +83,7 @@ const wrapLine = (line: string, width: number, indent: number): string => {
         push();
         continue;
       }
-      cur += (fresh ? '' : ' ') + head;
+      cur += (fresh ? '' : spaces) + head;
       rest = rest.slice(head.length);
       push();
     }

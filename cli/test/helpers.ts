@@ -401,3 +401,21 @@ export const linesWiderThan = (text: string, columns: number): string[] =>
   stripAnsi(text)
     .split('\n')
     .filter((l) => [...l].length > columns);
+
+/**
+ * Text as it was before wrapping: each continuation line (indented) joined to
+ * the line before, with a space unless that line ended at a path break
+ * (`/`, `-`, `.`, `_`), where a long token was split. A heuristic: use it on
+ * text with no sentence ending in `.` at a line end, and no ARN split at `:`.
+ */
+export const unwrap = (text: string): string =>
+  text.replace(/([^\n])\n +/g, (_, last: string) => (/[/\-._]/.test(last) ? last : `${last} `));
+
+/** The tokens (space-separated) of `source` that fit in `fits` columns but no line of `rendered` holds whole. */
+export const brokenTokens = (source: string, rendered: string, fits: number): string[] => {
+  const lines = stripAnsi(rendered).split('\n');
+  return source
+    .split(/\s+/)
+    .filter((t) => t && [...t].length <= fits)
+    .filter((t) => !lines.some((l) => l.includes(t)));
+};
