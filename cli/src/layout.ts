@@ -100,12 +100,13 @@ export const clip = (s: string, max: number): string => {
   return `${space >= max / 2 ? cut.slice(0, space).trimEnd() : cut}…`;
 };
 
-/** At most `maxLines` lines, the last marked with `…` when lines were dropped. */
-export const clampLines = (text: string, maxLines: number): string => {
+/** At most `maxLines` lines of at most `width`, the last marked with `…` when lines were dropped. */
+export const clampLines = (text: string, maxLines: number, width: number): string => {
   const lines = text.split('\n');
   if (lines.length <= maxLines) return text;
   const kept = lines.slice(0, maxLines);
-  kept[maxLines - 1] = `${kept[maxLines - 1]}…`;
+  const last = [...(kept[maxLines - 1] ?? '')];
+  kept[maxLines - 1] = `${last.slice(0, Math.max(0, width - 1)).join('')}…`;
   return kept.join('\n');
 };
 
@@ -163,7 +164,7 @@ const fitCells = (
     head.map((_, i) => {
       const text = wrap(r[i] ?? '', widths[i] ?? 1, 2);
       const maxLines = specs[i]?.maxLines;
-      return maxLines ? clampLines(text, maxLines) : text;
+      return maxLines ? clampLines(text, maxLines, widths[i] ?? 1) : text;
     })
   );
   return { widths, cells };
