@@ -30,11 +30,11 @@ export const UPLOAD_BUCKET = 'upload-bucket';
 export const VIDEO_ID = 'clip-0123456789abcdef';
 
 /** A writable that records what was written. */
-export const captureOut = (isTTY = false): Out & { text: () => string } => {
+export const captureOut = (isTTY = false, columns = 100): Out & { text: () => string } => {
   const chunks: string[] = [];
   return {
     isTTY,
-    columns: 100,
+    columns,
     rows: 40,
     write: (s: string) => {
       chunks.push(s);
