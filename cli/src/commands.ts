@@ -14,12 +14,7 @@ import type { Clients } from './aws.js';
 import { CliError, type StackOutputs } from './config.js';
 import { screenWidth, wrap } from './layout.js';
 import { fetchEmfRecords, metricsView, renderMetricsView } from './metrics.js';
-import {
-  type ListRow,
-  renderListTable,
-  renderReport,
-  renderWatchSummary,
-} from './render.js';
+import { type ListRow, renderListTable, renderReport, renderWatchSummary } from './render.js';
 import { sniffFile } from './sniff.js';
 import {
   checkLocalFile,
@@ -322,6 +317,8 @@ export const runMetrics = async (
   const { records, dropped } = await fetchEmfRecords(endpoint, fetchFn);
   const verdicts = await collectList(ctx, Number.POSITIVE_INFINITY);
   const view = metricsView(records, dropped, verdicts);
-  ctx.out.write(`${opts.json ? JSON.stringify(view, null, 2) : renderMetricsView(view, screenWidth(ctx.out))}\n`);
+  ctx.out.write(
+    `${opts.json ? JSON.stringify(view, null, 2) : renderMetricsView(view, screenWidth(ctx.out))}\n`
+  );
   return 0;
 };

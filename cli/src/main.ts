@@ -10,6 +10,7 @@ import {
   runUpload,
 } from './commands.js';
 import { CliError, DEFAULT_OUTPUTS_FILES, DEFAULT_STACK, loadStackOutputs } from './config.js';
+import { screenWidth, wrap } from './layout.js';
 import {
   discoverDeadLetterQueues,
   resolveDeadLetterQueue,
@@ -18,7 +19,6 @@ import {
   say,
   waitForExecution,
 } from './redrive.js';
-import { screenWidth, wrap } from './layout.js';
 import { manifestExitCode, readManifest } from './watch.js';
 
 /**

@@ -251,7 +251,9 @@ export const renderMetricsView = (view: MetricsView, width = NON_TTY_WIDTH): str
   const counts = (c: VerdictCounts) =>
     `${c.complete} COMPLETE, ${c.partial} PARTIAL, ${c.failed} FAILED`;
   lines.push(wrap(`Videos: ${counts(view.videos)} (latest verdict of each video)`, width, 2));
-  lines.push(wrap(`Verdicts written: ${counts(view.verdictsWritten)} (redrives included)`, width, 2));
+  lines.push(
+    wrap(`Verdicts written: ${counts(view.verdictsWritten)} (redrives included)`, width, 2)
+  );
   lines.push('', 'Branches per kind and tenant');
   lines.push(
     view.byKindAndTenant.length === 0

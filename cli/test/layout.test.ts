@@ -47,7 +47,11 @@ describe('wrap', () => {
     const wrapped = wrap(text, 40, 2);
 
     // Assess
-    expect(lines(wrapped)).toEqual(['outputs:', '  renditions/1080p-long-suffix.mp4 (1.2', '  MB)']);
+    expect(lines(wrapped)).toEqual([
+      'outputs:',
+      '  renditions/1080p-long-suffix.mp4 (1.2',
+      '  MB)',
+    ]);
   });
 
   it('cuts mid-token only a token with no break character that is longer than a line', () => {
