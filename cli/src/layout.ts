@@ -144,8 +144,10 @@ export interface ColumnSpec {
 const longestLine = (s: string): number => Math.max(0, ...s.split('\n').map(textWidth));
 const longestWord = (s: string): number => Math.max(0, ...s.split(/[\s]+/).map(textWidth));
 
-/** Minimum of a shrinkable column: its head's longest word, and enough for a key to break. */
+/** A shrinkable column is never narrower than this (or its content)… */
 const SHRINK_FLOOR = 8;
+/** …and, when the screen has room, than its longest word up to this: longer tokens break at `/`, `-`. */
+const WORD_CAP = 16;
 
 /** Cells wrapped to widths that fit `available` (content only: the caller adds borders, gaps). */
 const fitCells = (
@@ -156,9 +158,26 @@ const fitCells = (
 ): { widths: number[]; cells: string[][] } => {
   const all = [head, ...rows];
   const natural = head.map((_, i) => Math.max(...all.map((r) => longestLine(r[i] ?? ''))));
-  const min = natural.map((n, i) =>
+  const floor = natural.map((n, i) =>
     specs[i]?.keep ? n : Math.min(n, Math.max(SHRINK_FLOOR, longestWord(head[i] ?? '')))
   );
+  // Whole words where the minimums leave room for them; else the columns with
+  // the longest words give theirs up first (they break at `/`, `-`, `.`).
+  const words = floor.map((f, i) => {
+    if (specs[i]?.keep) return f;
+    const word = Math.max(...all.map((r) => longestWord(r[i] ?? '')));
+    return Math.min(natural[i] ?? 0, Math.max(f, Math.min(WORD_CAP, word)));
+  });
+  const min = [...words];
+  const sum = () => min.reduce((a, b) => a + b, 0);
+  while (sum() > available) {
+    let give = -1;
+    min.forEach((m, i) => {
+      if (m > (floor[i] ?? 0) && (give < 0 || m > (min[give] ?? 0))) give = i;
+    });
+    if (give < 0) break;
+    min[give] = floor[give] ?? 0;
+  }
   const widths = fitColumns(natural, min, available);
   const cells = rows.map((r) =>
     head.map((_, i) => {

@@ -369,8 +369,8 @@ export interface LiveEntry {
   text: string;
 }
 
-/** The live view's branch columns: only the id, the detail and the error name wrap. */
-const LIVE_COLUMNS: readonly ColumnSpec[] = [{}, KEEP, {}, KEEP, { maxLines: 2 }];
+/** The live view's branch columns: the detail and the error name wrap, never the id or status. */
+const LIVE_COLUMNS: readonly ColumnSpec[] = [KEEP, KEEP, {}, KEEP, { maxLines: 2 }];
 
 /**
  * The live view as stable keyed entries (no clock in them), so an append-only
