@@ -419,3 +419,6 @@ export const brokenTokens = (source: string, rendered: string, fits: number): st
     .filter((t) => t && [...t].length <= fits)
     .filter((t) => !lines.some((l) => l.includes(t)));
 };
+
+/** Text without whitespace: compares wrapped CLI output with a message however it broke. */
+export const squash = (s: string): string => s.replace(/\s+/g, '');
