@@ -139,6 +139,8 @@ export interface ColumnSpec {
   readonly keep?: boolean;
   /** Lines a wrapped cell may take before it is cut. */
   readonly maxLines?: number;
+  /** Never narrower than this (a status at the start of a cell that goes on). */
+  readonly min?: number;
 }
 
 const longestLine = (s: string): number => Math.max(0, ...s.split('\n').map(textWidth));
@@ -159,7 +161,9 @@ const fitCells = (
   const all = [head, ...rows];
   const natural = head.map((_, i) => Math.max(...all.map((r) => longestLine(r[i] ?? ''))));
   const floor = natural.map((n, i) =>
-    specs[i]?.keep ? n : Math.min(n, Math.max(SHRINK_FLOOR, longestWord(head[i] ?? '')))
+    specs[i]?.keep
+      ? n
+      : Math.min(n, Math.max(SHRINK_FLOOR, specs[i]?.min ?? 0, longestWord(head[i] ?? '')))
   );
   // Whole words where the minimums leave room for them; else the columns with
   // the longest words give theirs up first (they break at `/`, `-`, `.`).

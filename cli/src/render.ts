@@ -369,8 +369,17 @@ export interface LiveEntry {
   text: string;
 }
 
-/** The live view's branch columns: the detail and the error name wrap, never the id or status. */
-const LIVE_COLUMNS: readonly ColumnSpec[] = [KEEP, KEEP, {}, KEEP, { maxLines: 2 }];
+/**
+ * The live view's branch columns: id, kind, detail, and the status with the
+ * error name after it. The detail and the error name wrap, never the id or
+ * the status (the last column is at least as wide as the longest status).
+ */
+const liveColumns = (rows: readonly BranchRow[]): ColumnSpec[] => [
+  KEEP,
+  KEEP,
+  {},
+  { min: Math.max(0, ...rows.map((r) => r.status.length)), maxLines: 3 },
+];
 
 /**
  * The live view as stable keyed entries (no clock in them), so an append-only
@@ -394,11 +403,10 @@ export const liveEntries = (p: Progress, width = SCREEN_WIDTH): LiveEntry[] => {
       `${MARK[r.status]} ${r.id}`,
       r.kind,
       r.detail,
-      r.status,
-      r.status === 'failed' && r.errorName ? r.errorName : '',
+      r.status === 'failed' && r.errorName ? `${r.status}  ${r.errorName}` : r.status,
     ]),
     width,
-    LIVE_COLUMNS,
+    liveColumns(rows),
     '  '
   );
   rows.forEach((r, i) => {

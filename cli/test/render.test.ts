@@ -317,13 +317,13 @@ describe('live view at 80 columns', () => {
     );
     expect(linesWiderThan(narrow.join('\n'), 79)).toEqual([]);
     const row = narrow.findIndex((l) => l.startsWith('  ✗ thumb-at-999s'));
-    expect(narrow[row]).toMatch(
-      /^ {2}✗ thumb-at-999s {2}thumbnail {2}at 16m 39s {2}failed {2}FrameNotF/
-    );
-    // The error name continues in its own column, cut at two lines.
-    const column = narrow[row]?.indexOf('FrameNotF') ?? -1;
-    expect(narrow[row + 1]?.slice(0, column).trim()).toBe('');
-    expect(narrow[row + 1]).toMatch(/…$/);
+    expect(narrow[row]).toMatch(/^ {2}✗ thumb-at-999s {2}thumbnail {2}at 16m 39s {2}failed$/);
+    // The error name continues under the status, in its column, cut at three lines.
+    const column = narrow[row]?.indexOf('failed') ?? -1;
+    const rest = narrow.slice(row + 1, row + 3);
+    expect(rest.map((l) => l.slice(0, column).trim())).toEqual(['', '']);
+    expect(rest[0]?.trim()).toMatch(/^FrameNotFound/);
+    expect(rest[1]).toMatch(/…$/);
   });
 });
 
