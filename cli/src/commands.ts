@@ -12,15 +12,9 @@ import {
 import { mapLimit } from '../../shared/concurrency.js';
 import type { Clients } from './aws.js';
 import { CliError, type StackOutputs } from './config.js';
+import { screenWidth, wrap } from './layout.js';
 import { fetchEmfRecords, metricsView, renderMetricsView } from './metrics.js';
-import {
-  type ListRow,
-  renderListTable,
-  renderReport,
-  renderWatchSummary,
-  SCREEN_WIDTH,
-  wrapText,
-} from './render.js';
+import { type ListRow, renderListTable, renderReport, renderWatchSummary } from './render.js';
 import { sniffFile } from './sniff.js';
 import {
   checkLocalFile,
@@ -87,9 +81,8 @@ export const runUpload = async (
   const size = await checkLocalFile(file);
   const sniff = await sniffFile(file);
   if (sniff.warnings.length > 0) {
-    ctx.err.write(
-      `warning: ${file} does not look like a video (${sniff.warnings.join('; ')}); uploading anyway: the pipeline will reject it with a FAILED manifest\n`
-    );
+    const warning = `warning: ${file} does not look like a video (${sniff.warnings.join('; ')}); uploading anyway: the pipeline will reject it with a FAILED manifest`;
+    ctx.err.write(`${wrap(warning, screenWidth(ctx.err), 2)}\n`);
   }
 
   // Ctrl-C must not leave the terminal with a hidden cursor (progress bar, live view).
@@ -115,8 +108,9 @@ const uploadAndWatch = async (
   opts: UploadCommandOptions
 ): Promise<number> => {
   const bucket = ctx.outputs.uploadBucket;
+  const width = screenWidth(ctx.out);
   await checkReachable(ctx.clients.s3, bucket, ctx.clients.endpoint);
-  ctx.out.write(`${wrapText(`uploading ${file} to s3://${bucket}/${key}`, SCREEN_WIDTH)}\n`);
+  ctx.out.write(`${wrap(`uploading ${file} to s3://${bucket}/${key}`, width, 2)}\n`);
   const uploadStartedAt = Date.now();
   const progress = createProgressReporter(ctx.out, size);
   let uploaded: Awaited<ReturnType<typeof uploadVideo>>;
@@ -135,9 +129,8 @@ const uploadAndWatch = async (
   }
   const { videoId, source } = uploaded;
   const executionArn = executionArnFor(ctx.outputs.stateMachineArn, videoId);
-  // Labels padded to one width; long ARNs and keys wrap at 80 columns.
-  const field = (label: string, value: string) =>
-    wrapText(`${label.padEnd(11)}${value}`, SCREEN_WIDTH).replace(/\n/g, `\n${' '.repeat(11)}`);
+  // Labels padded to one width; long ARNs and keys continue under the value.
+  const field = (label: string, value: string) => wrap(`${label.padEnd(11)}${value}`, width, 11);
   ctx.out.write(
     [
       field('videoId:', `${videoId} (also the execution name)`),
@@ -163,15 +156,14 @@ const uploadAndWatch = async (
   } finally {
     view.done();
   }
-  const summary = renderWatchSummary(outcome.progress, ctx.outputs.outputBucket);
+  const summary = renderWatchSummary(outcome.progress, ctx.outputs.outputBucket, width);
   if (summary) ctx.out.write(`\n${summary}\n`);
   if (outcome.kind === 'manifest' && isEarlierResult(outcome.progress.manifest, uploadStartedAt)) {
-    ctx.err.write(
-      `note: this manifest is from ${outcome.progress.manifest.createdAt}, before this upload: the same bytes were already uploaded under this key (same ETag, so the same videoId), and the pipeline ignores the duplicate\n`
-    );
+    const note = `note: this manifest is from ${outcome.progress.manifest.createdAt}, before this upload: the same bytes were already uploaded under this key (same ETag, so the same videoId), and the pipeline ignores the duplicate`;
+    ctx.err.write(`${wrap(note, screenWidth(ctx.err), 2)}\n`);
   }
   const message = outcomeMessage(outcome, timeoutMs);
-  if (message) ctx.err.write(`error: ${message}\n`);
+  if (message) ctx.err.write(`${wrap(`error: ${message}`, screenWidth(ctx.err), 2)}\n`);
   return exitCodeFor(outcome);
 };
 
@@ -211,7 +203,7 @@ export const runStatus = async (ctx: Context, videoIdOrKey: string): Promise<num
       `no such video: ${videoId} (no manifest in s3://${ctx.outputs.outputBucket}, no execution)`
     );
   }
-  ctx.out.write(`${renderReport(progress, ctx.outputs.outputBucket)}\n`);
+  ctx.out.write(`${renderReport(progress, ctx.outputs.outputBucket, screenWidth(ctx.out))}\n`);
   return progress.manifest ? manifestExitCode(progress.manifest) : EXIT_IN_PROGRESS;
 };
 
@@ -302,10 +294,11 @@ export const collectList = async (ctx: Context, limit: number): Promise<ListRow[
 export const runList = async (ctx: Context, limit: number): Promise<number> => {
   const rows = await collectList(ctx, limit);
   if (rows.length === 0) {
-    ctx.out.write(`no videos yet in s3://${ctx.outputs.outputBucket}/${OUTPUT_PREFIX}\n`);
+    const none = `no videos yet in s3://${ctx.outputs.outputBucket}/${OUTPUT_PREFIX}`;
+    ctx.out.write(`${wrap(none, screenWidth(ctx.out), 2)}\n`);
     return 0;
   }
-  ctx.out.write(`${renderListTable(rows)}\n`);
+  ctx.out.write(`${renderListTable(rows, screenWidth(ctx.out))}\n`);
   return 0;
 };
 
@@ -324,6 +317,8 @@ export const runMetrics = async (
   const { records, dropped } = await fetchEmfRecords(endpoint, fetchFn);
   const verdicts = await collectList(ctx, Number.POSITIVE_INFINITY);
   const view = metricsView(records, dropped, verdicts);
-  ctx.out.write(`${opts.json ? JSON.stringify(view, null, 2) : renderMetricsView(view)}\n`);
+  ctx.out.write(
+    `${opts.json ? JSON.stringify(view, null, 2) : renderMetricsView(view, screenWidth(ctx.out))}\n`
+  );
   return 0;
 };

@@ -10,14 +10,15 @@ import {
   runUpload,
 } from './commands.js';
 import { CliError, DEFAULT_OUTPUTS_FILES, DEFAULT_STACK, loadStackOutputs } from './config.js';
+import { screenWidth, wrap } from './layout.js';
 import {
   discoverDeadLetterQueues,
   resolveDeadLetterQueue,
   runRedriveDlq,
   runRedriveVideo,
+  say,
   waitForExecution,
 } from './redrive.js';
-import { SCREEN_WIDTH, wrapText } from './render.js';
 import { manifestExitCode, readManifest } from './watch.js';
 
 /**
@@ -61,7 +62,7 @@ const contextFor = (g: GlobalOptions): Context => {
     const note =
       `note: using endpoint ${outputs.localEndpoint} (from the queue URLs in ${outputs.file}); ` +
       'set AWS_ENDPOINT_URL or --endpoint-url to override';
-    process.stderr.write(`${wrapText(note, SCREEN_WIDTH)}\n`);
+    process.stderr.write(`${wrap(note, screenWidth(process.stderr), 2)}\n`);
   }
   return {
     outputs,
@@ -71,14 +72,15 @@ const contextFor = (g: GlobalOptions): Context => {
   };
 };
 
-/** Runs a command and turns any failure into one line on stderr and exit code 1. */
+/** Runs a command and turns any failure into one message on stderr (wrapped) and exit code 1. */
 const run = async (g: GlobalOptions, fn: (ctx: Context) => Promise<number>): Promise<void> => {
   let ctx: Context | undefined;
   try {
     ctx = contextFor(g);
     process.exitCode = await fn(ctx);
   } catch (err) {
-    process.stderr.write(`error: ${describeError(err, effectiveEndpoint(g))}\n`);
+    const message = `error: ${describeError(err, effectiveEndpoint(g))}`;
+    process.stderr.write(`${wrap(message, screenWidth(process.stderr), 2)}\n`);
     if (process.env.VIDEO_CLI_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? err}\n`);
     process.exitCode = 1;
   } finally {
@@ -143,6 +145,11 @@ export const buildProgram = (): Command => {
     // Subcommands inherit this (commander copies help settings at .command()), so
     // `upload --help` lists --outputs, --endpoint-url and --profile too.
     .configureHelp({ showGlobalOptions: true })
+    // Help wraps (with commander's own hanging indent) at the width every screen uses.
+    .configureOutput({
+      getOutHelpWidth: () => screenWidth(process.stdout),
+      getErrHelpWidth: () => screenWidth(process.stderr),
+    })
     .showHelpAfterError()
     .addHelpText(
       'after',
@@ -241,7 +248,7 @@ Set VIDEO_CLI_DEBUG=1 to print stack traces.`
           timeoutMs: o.timeout * 1000,
           targetName: targetNameOf(ctx.clients.endpoint),
         });
-        ctx.out.write(`moved ${result.moved} message(s) (${result.status})\n`);
+        say(ctx.out, `moved ${result.moved} message(s) (${result.status})`);
         return 0;
       });
     });
@@ -269,13 +276,14 @@ Set VIDEO_CLI_DEBUG=1 to print stack traces.`
           videoId,
           ctx.out
         );
-        ctx.out.write(`execution: ${result.executionArn}\n`);
+        say(ctx.out, `execution: ${result.executionArn}`);
         if (!o.wait || !result.executionArn) return 0;
         const status = await waitForExecution(ctx.clients, result.executionArn, o.timeout * 1000);
         const manifest = await readManifest(ctx.clients.s3, ctx.outputs.outputBucket, videoId);
         if (!manifest) throw new CliError(`redrive ended ${status} without a manifest`);
-        ctx.out.write(
-          `redrive ended ${status}; manifest ${manifest.status}${manifest.reason ? `: ${manifest.reason}` : ''}\n`
+        say(
+          ctx.out,
+          `redrive ended ${status}; manifest ${manifest.status}${manifest.reason ? `: ${manifest.reason}` : ''}`
         );
         return manifestExitCode(manifest);
       });

@@ -1,4 +1,3 @@
-import Table from 'cli-table3';
 import {
   BRANCH_OUTCOME_METRICS,
   METRIC_DIMENSIONS,
@@ -7,6 +6,7 @@ import {
   videoIdOfExecution,
 } from '../../contract/index.js';
 import { CliError } from './config.js';
+import { boxTable, NON_TTY_WIDTH, wrap } from './layout.js';
 import { formatDuration } from './render.js';
 
 /**
@@ -232,24 +232,34 @@ export const metricsView = (
 
 const ms = (v: number | undefined): string => (v === undefined ? '-' : formatDuration(v));
 
-const table = (head: string[], rows: Array<Array<string | number>>): string => {
-  const t = new Table({ head, style: { head: [], border: [] } });
-  t.push(...rows.map((r) => r.map(String)));
-  return t.toString();
-};
+/** Figures never wrap; the kind and tenant names do when the screen is too narrow. */
+const table = (
+  head: string[],
+  rows: Array<Array<string | number>>,
+  width: number,
+  names: number
+): string =>
+  boxTable(
+    head,
+    rows.map((r) => r.map(String)),
+    width,
+    head.map((_, i) => ({ keep: i >= names }))
+  );
 
-export const renderMetricsView = (view: MetricsView): string => {
+export const renderMetricsView = (view: MetricsView, width = NON_TTY_WIDTH): string => {
   const lines: string[] = [];
   const counts = (c: VerdictCounts) =>
     `${c.complete} COMPLETE, ${c.partial} PARTIAL, ${c.failed} FAILED`;
-  lines.push(`Videos: ${counts(view.videos)} (latest verdict of each video)`);
-  lines.push(`Verdicts written: ${counts(view.verdictsWritten)} (redrives included)`);
+  lines.push(wrap(`Videos: ${counts(view.videos)} (latest verdict of each video)`, width, 2));
+  lines.push(
+    wrap(`Verdicts written: ${counts(view.verdictsWritten)} (redrives included)`, width, 2)
+  );
   lines.push('', 'Branches per kind and tenant');
   lines.push(
     view.byKindAndTenant.length === 0
       ? '  (no branch metrics yet)'
       : table(
-          // Short heads keep the table within 80 columns: sent = emitted (started).
+          // Short heads keep the table narrow: sent = emitted (started).
           ['kind', 'tenant', 'sent', 'ok', 'failed', 'timed out', 'p50', 'p95'],
           view.byKindAndTenant.map((r) => [
             r.kind,
@@ -260,10 +270,15 @@ export const renderMetricsView = (view: MetricsView): string => {
             r.timedOut,
             ms(r.durationP50Ms),
             ms(r.durationP95Ms),
-          ])
+          ]),
+          width,
+          2
         )
   );
-  lines.push('', 'Per tenant: upload → manifest latency, uploads held back by backpressure');
+  lines.push(
+    '',
+    wrap('Per tenant: upload → manifest latency, uploads held back by backpressure', width, 2)
+  );
   lines.push(
     view.byTenant.length === 0
       ? '  (no tenant metrics yet)'
@@ -276,12 +291,20 @@ export const renderMetricsView = (view: MetricsView): string => {
             ms(r.latencyP95Ms),
             ms(r.latencyMaxMs),
             r.heldBack,
-          ])
+          ]),
+          width,
+          1
         )
   );
   lines.push('', `${view.records} EMF records`);
   if (view.dropped > 0) {
-    lines.push(`warning: the runtime evicted ${view.dropped} older records (its store is bounded)`);
+    lines.push(
+      wrap(
+        `warning: the runtime evicted ${view.dropped} older records (its store is bounded)`,
+        width,
+        2
+      )
+    );
   }
   return lines.join('\n');
 };

@@ -22,7 +22,13 @@ import {
   type WorkflowInput,
 } from '../../contract/index.js';
 import { CliError } from './config.js';
+import { screenWidth, wrap } from './layout.js';
 import type { Out } from './watch.js';
+
+/** One message, wrapped to the terminal with its continuation lines indented. */
+export const say = (out: Out, text: string): void => {
+  out.write(`${wrap(text, screenWidth(out), 2)}\n`);
+};
 
 /**
  * `redrive dlq <queue>` and `redrive video <videoId>`. The decisions are pure
@@ -181,8 +187,9 @@ export const runRedriveDlq = async (
       )
     ).Attributes?.ApproximateNumberOfMessages ?? 0
   );
-  out.write(
-    `${dlq.logicalName}: ${depth} message(s) to move to ${destinationArn ? queueNameOf(destinationArn) : 'their source queues'}\n`
+  say(
+    out,
+    `${dlq.logicalName}: ${depth} message(s) to move to ${destinationArn ? queueNameOf(destinationArn) : 'their source queues'}`
   );
   if (depth === 0) return { moved: 0, status: 'NOTHING_TO_MOVE' };
   let handle: string | undefined;
@@ -205,7 +212,7 @@ export const runRedriveDlq = async (
     }
     throw err;
   }
-  out.write(`started message move task (StartMessageMoveTask) ${handle ?? ''}\n`);
+  say(out, `started message move task (StartMessageMoveTask) ${handle ?? ''}`);
   const deadline = Date.now() + (opts.timeoutMs ?? 600_000);
   for (;;) {
     const res = await sqs.send(
@@ -476,7 +483,7 @@ export const runRedriveVideo = async (
   if (plan.path === 'redrive-execution') {
     try {
       await clients.sfn.send(new RedriveExecutionCommand({ executionArn: plan.executionArn }));
-      out.write(`path: RedriveExecution of ${plan.executionArn} (${plan.why})\n`);
+      say(out, `path: RedriveExecution of ${plan.executionArn} (${plan.why})`);
       return { path: 'redrive-execution', executionArn: plan.executionArn };
     } catch (err) {
       if (!isMissingApi(err)) throw err;
@@ -490,18 +497,20 @@ export const runRedriveVideo = async (
         source: input.source,
         redrive: { attempt, branches: null, previousStatus: original?.status ?? 'UNKNOWN' },
       });
-      out.write(
+      say(
+        out,
         `path: new execution ${name} running every branch: ${target.targetName} has no RedriveExecution ` +
-          `(${(err as Error).name}); ${plan.why}\n`
+          `(${(err as Error).name}); ${plan.why}`
       );
       return { path: 'new-execution-fallback', executionArn: arn };
     }
   }
   const arn = await start(plan.name, plan.input);
   const which = plan.input.redrive?.branches;
-  out.write(
+  say(
+    out,
     `path: new execution ${plan.name} for ${which ? `branches ${which.join(', ')}` : 'every branch'} ` +
-      `(${plan.why}); the other branches keep their results\n`
+      `(${plan.why}); the other branches keep their results`
   );
   return { path: 'new-execution', executionArn: arn };
 };

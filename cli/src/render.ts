@@ -1,4 +1,3 @@
-import Table from 'cli-table3';
 import {
   type Branch,
   type Manifest,
@@ -6,11 +5,15 @@ import {
   outputPrefix,
 } from '../../contract/index.js';
 import type { LiveBranch } from './history.js';
+import { alignColumns, boxTable, type ColumnSpec, clip, NON_TTY_WIDTH, wrap } from './layout.js';
 
 /** Pure text rendering: everything here is a function of its arguments. */
 
-/** Every screen is laid out for this width; wider terminals get the same output. */
-export const SCREEN_WIDTH = 80;
+/**
+ * The width a screen is laid out for unless its caller passes the terminal's
+ * (layout.ts `screenWidth`): the fixed width of output that is not a terminal.
+ */
+export const SCREEN_WIDTH = NON_TTY_WIDTH;
 
 export type RowStatus =
   | 'pending'
@@ -173,109 +176,6 @@ export const formatDuration = (ms: number | null | undefined): string => {
   return h > 0 ? `${h}h ${String(m).padStart(2, '0')}m ${s}s` : `${m}m ${s}s`;
 };
 
-export const truncate = (s: string, max: number): string =>
-  s.length <= max ? s : `${s.slice(0, Math.max(0, max - 1))}…`;
-
-/**
- * Wraps text to `width`, breaking after a space, `-`, `/` or `:` when one is near,
- * else mid-word; keeps every character, so ids and keys stay copyable.
- */
-export const wrapText = (text: string, width: number): string => {
-  const out: string[] = [];
-  for (const line of text.split('\n')) {
-    let rest = line;
-    while (rest.length > width) {
-      const window = rest.slice(0, width);
-      const at = Math.max(
-        window.lastIndexOf(' '),
-        window.lastIndexOf('-'),
-        window.lastIndexOf('/')
-      );
-      const cut = at >= width / 2 ? at + 1 : width;
-      out.push(rest.slice(0, cut).trimEnd());
-      rest = rest.slice(cut).trimStart();
-    }
-    out.push(rest);
-  }
-  return out.join('\n');
-};
-
-/** Cut a wrapped cell to `maxLines`, marking the cut. */
-const clampLines = (text: string, maxLines: number): string => {
-  const lines = text.split('\n');
-  if (lines.length <= maxLines) return text;
-  const kept = lines.slice(0, maxLines);
-  kept[maxLines - 1] = `${kept[maxLines - 1].slice(0, -1)}…`;
-  return kept.join('\n');
-};
-
-const plainStyle = {
-  head: [] as string[],
-  border: [] as string[],
-  'padding-left': 1,
-  'padding-right': 1,
-};
-
-interface Column {
-  head: string;
-  /** Content width; the last flexible column takes what is left of the screen. */
-  width: number | 'rest';
-  cell: (r: BranchRow) => string;
-  maxLines?: number;
-}
-
-/**
- * A bordered table at most {@link SCREEN_WIDTH} wide: fixed columns are sized
- * to their content up to their cap, the `rest` column takes what is left.
- * Cells wrap rather than truncate, so ids and keys stay whole.
- */
-const renderTable = (columns: readonly Column[], rows: readonly BranchRow[]): string => {
-  const sized = columns.map((c) =>
-    c.width === 'rest'
-      ? c
-      : {
-          ...c,
-          width: Math.min(c.width, Math.max(c.head.length, ...rows.map((r) => c.cell(r).length))),
-        }
-  );
-  // Every column has 1+1 padding and one border; plus the closing border.
-  const used = sized.reduce((n, c) => n + (c.width === 'rest' ? 0 : (c.width as number)) + 3, 1);
-  const restWidth = Math.max(12, SCREEN_WIDTH - used);
-  const widths = sized.map((c) => (c.width === 'rest' ? restWidth : (c.width as number)));
-  const cells = rows.map((r) =>
-    sized.map((c, i) => {
-      const text = wrapText(c.cell(r), widths[i]);
-      return c.maxLines ? clampLines(text, c.maxLines) : text;
-    })
-  );
-  const table = new Table({
-    head: sized.map((c) => c.head),
-    colWidths: widths.map((w) => w + 2),
-    style: plainStyle,
-  });
-  table.push(...cells);
-  return withRowRules(table.toString(), cells);
-};
-
-/**
- * Rules between rows only when some row spans several lines; otherwise one
- * line per row. cli-table3 draws the header rule with the same characters, so
- * the row rules are dropped from its output rather than configured away.
- */
-const withRowRules = (table: string, cells: readonly string[][]): string => {
-  if (cells.some((row) => row.some((c) => c.includes('\n')))) return table;
-  let seenHeaderRule = false;
-  return table
-    .split('\n')
-    .filter((line) => {
-      if (!line.startsWith('├')) return true;
-      if (seenHeaderRule) return false;
-      seenHeaderRule = true;
-      return true;
-    })
-    .join('\n');
-};
-
 const MARK: Record<RowStatus, string> = {
   pending: '·',
   running: '▶',
@@ -300,31 +200,36 @@ const outcomeCell = (r: BranchRow): string =>
     ? (r.error ?? `${WORD[r.status]} (no error recorded)`)
     : r.artifacts.join('\n') || '-';
 
+/** A cell that wraps, cut after this many lines so one long error cannot flood the screen. */
+const OUTCOME: ColumnSpec = { maxLines: 6 };
+/** Statuses, kinds and times never wrap: the ids and artifacts do. */
+const KEEP: ColumnSpec = { keep: true };
+
 /** `status`: every branch with its kind, state, time and outputs (or error). */
-export const renderBranchTable = (rows: readonly BranchRow[]): string =>
-  renderTable(
-    [
-      { head: 'branch', width: 20, cell: (r) => r.id },
-      { head: 'kind', width: 9, cell: (r) => r.kind },
-      { head: 'status', width: 9, cell: (r) => `${MARK[r.status]} ${WORD[r.status]}` },
-      { head: 'time', width: 10, cell: (r) => formatDuration(r.durationMs) },
-      { head: 'artifacts / error', width: 'rest', cell: outcomeCell, maxLines: 6 },
-    ],
-    rows
+export const renderBranchTable = (rows: readonly BranchRow[], width = SCREEN_WIDTH): string =>
+  boxTable(
+    ['branch', 'kind', 'status', 'time', 'artifacts / error'],
+    rows.map((r) => [
+      r.id,
+      r.kind,
+      `${MARK[r.status]} ${WORD[r.status]}`,
+      formatDuration(r.durationMs),
+      outcomeCell(r),
+    ]),
+    width,
+    [{}, KEEP, KEEP, KEEP, OUTCOME]
   );
 
 /**
  * The `upload --watch` summary under the live view: only what the live view
  * did not show (durations and artifacts from the manifest, full errors).
  */
-export const renderSummaryTable = (rows: readonly BranchRow[]): string =>
-  renderTable(
-    [
-      { head: 'branch', width: 20, cell: (r) => r.id },
-      { head: 'time', width: 10, cell: (r) => formatDuration(r.durationMs) },
-      { head: 'artifacts / error', width: 'rest', cell: outcomeCell, maxLines: 6 },
-    ],
-    rows
+export const renderSummaryTable = (rows: readonly BranchRow[], width = SCREEN_WIDTH): string =>
+  boxTable(
+    ['branch', 'time', 'artifacts / error'],
+    rows.map((r) => [r.id, formatDuration(r.durationMs), outcomeCell(r)]),
+    width,
+    [{}, KEEP, OUTCOME]
   );
 
 export const countRows = (rows: readonly BranchRow[]) => ({
@@ -335,8 +240,11 @@ export const countRows = (rows: readonly BranchRow[]) => ({
   pending: rows.filter((r) => r.status === 'pending').length,
 });
 
+/** Continuation lines of a wrapped message start this far in. */
+const HANG = 2;
+
 /** `COMPLETE (3/3 branches succeeded)` / `PARTIAL (2/3 ...): reason`, wrapped to the screen. */
-export const renderManifestStatus = (m: Manifest): string => {
+export const renderManifestStatus = (m: Manifest, width = SCREEN_WIDTH): string => {
   const f = m.fanOut;
   const extra = [
     f.fellBack ? `${f.fellBack} fell back` : '',
@@ -344,10 +252,7 @@ export const renderManifestStatus = (m: Manifest): string => {
     f.skipped ? `${f.skipped} skipped` : '',
   ].filter(Boolean);
   const counts = `${m.counts.succeeded}/${m.counts.total} branches succeeded${extra.length ? `; ${extra.join(', ')}` : ''}`;
-  return wrapText(
-    `manifest: ${m.status} (${counts})${m.reason ? ` — ${m.reason}` : ''}`,
-    SCREEN_WIDTH
-  );
+  return wrap(`manifest: ${m.status} (${counts})${m.reason ? ` — ${m.reason}` : ''}`, width, HANG);
 };
 
 /** Small enough figures to need their significant digits, not cents. */
@@ -357,30 +262,34 @@ export const formatUsd = (usd: number): string =>
 /**
  * `cost: $0.000467 estimated (us-east-1 list prices of …)` and where it went:
  * Lambda per function, state transitions, requests. Printed after each run.
+ * The detail lines are indented by 2 and continue at 4.
  */
-export const renderCost = (m: Manifest): string => {
+export const renderCost = (m: Manifest, width = SCREEN_WIDTH): string => {
   const c = m.costBreakdown;
   const requests = Object.values(c.requests).reduce((sum, r) => sum + r.usd, 0);
   const lambda = c.lambda.map((l) => {
     const sizing = l.memoryMiB === null ? 'unpriced' : `${l.memoryMiB} MiB ${l.architecture}`;
     const unmeasured = l.unmeasured ? `, ${l.unmeasured} unmeasured` : '';
-    return wrapText(
+    return wrap(
       `  λ ${l.function} ×${l.invocations}: ${l.gbSeconds} GB-s (${sizing}${unmeasured}) ${formatUsd(l.computeUsd)}`,
-      SCREEN_WIDTH
+      width,
+      2 * HANG
     );
   });
   return [
-    wrapText(
+    wrap(
       `cost: ${formatUsd(m.estimatedCostUsd)} estimated (${c.region} list prices of ${c.pricesAsOf}; ` +
         'no data transfer, storage or logs)',
-      SCREEN_WIDTH
+      width,
+      HANG
     ),
     ...lambda,
-    wrapText(
+    wrap(
       `  ${c.stateTransitions.count} state transitions ${formatUsd(c.stateTransitions.usd)}; ` +
         `requests ${formatUsd(requests)} (Lambda ${c.requests.lambda.count}, SQS ${c.requests.sqs.count}, ` +
         `SNS ${c.requests.sns.count}, S3 PUT ${c.requests.s3Put.count}, GET ${c.requests.s3Get.count})`,
-      SCREEN_WIDTH
+      width,
+      2 * HANG
     ),
   ].join('\n');
 };
@@ -397,25 +306,15 @@ export const causeMessage = (cause: string): string => {
 };
 
 /**
- * `execution: FAILED (Error: message)` with the detail cut to `max` characters
- * inside the parentheses, so a cut never loses the closing one.
+ * `execution: FAILED (Error: message)`, wrapped with a hanging indent; the
+ * detail is cut (at a space) to `max` characters inside the parentheses, so a
+ * cut never loses the closing one.
  */
-const executionLine = (e: ExecutionState, max: number): string => {
+export const renderExecution = (e: ExecutionState, width = SCREEN_WIDTH, max = 200): string => {
+  if (e.status === 'NOT_FOUND') return 'execution: not started yet';
   const head = `execution: ${e.status}`;
   const detail = [e.error, e.cause ? causeMessage(e.cause) : undefined].filter(Boolean).join(': ');
-  return detail ? `${head} (${truncate(detail, Math.max(1, max))})` : head;
-};
-
-export const renderExecution = (e: ExecutionState): string => {
-  if (e.status === 'NOT_FOUND') return 'execution: not started yet';
-  return wrapText(executionLine(e, 200), SCREEN_WIDTH);
-};
-
-/** The execution as one line of at most `width` characters (the live view's first line). */
-export const executionSummaryLine = (e: ExecutionState, width: number): string => {
-  if (e.status === 'NOT_FOUND') return truncate('execution: not started yet', width);
-  // `execution: STATUS (` and `)` take their own room; the detail gets the rest.
-  return truncate(executionLine(e, width - `execution: ${e.status} ()`.length), width);
+  return wrap(detail ? `${head} (${clip(detail, Math.max(1, max))})` : head, width, HANG);
 };
 
 const progressCounts = (rows: readonly BranchRow[]): string => {
@@ -423,19 +322,22 @@ const progressCounts = (rows: readonly BranchRow[]): string => {
   return `${c.succeeded} succeeded, ${c.failed} failed, ${c.running} running, ${c.pending} pending of ${c.total}`;
 };
 
+const outputsLine = (p: Progress, outputBucket: string, width: number): string =>
+  wrap(`outputs: s3://${outputBucket}/${outputPrefix(p.videoId)}`, width, HANG);
+
 /** `status`: execution, branch table, manifest status (or progress counts). */
-export const renderReport = (p: Progress, outputBucket: string): string => {
+export const renderReport = (p: Progress, outputBucket: string, width = SCREEN_WIDTH): string => {
   const rows = rowsOf(p);
-  const lines = [wrapText(`video: ${p.videoId}`, SCREEN_WIDTH), renderExecution(p.execution)];
+  const lines = [wrap(`video: ${p.videoId}`, width, HANG), renderExecution(p.execution, width)];
+  if (p.manifest) lines.push(outputsLine(p, outputBucket, width));
+  if (rows.length > 0) lines.push(renderBranchTable(rows, width));
   if (p.manifest) {
-    lines.push(wrapText(`outputs: s3://${outputBucket}/${outputPrefix(p.videoId)}`, SCREEN_WIDTH));
-  }
-  if (rows.length > 0) lines.push(renderBranchTable(rows));
-  if (p.manifest) {
-    lines.push(renderManifestStatus(p.manifest), renderCost(p.manifest));
+    lines.push(renderManifestStatus(p.manifest, width), renderCost(p.manifest, width));
   } else {
     lines.push(
-      p.plan ? `no manifest yet: ${progressCounts(rows)}` : 'no manifest yet, no plan yet'
+      p.plan
+        ? wrap(`no manifest yet: ${progressCounts(rows)}`, width, HANG)
+        : 'no manifest yet, no plan yet'
     );
   }
   return lines.join('\n');
@@ -446,14 +348,16 @@ export const renderReport = (p: Progress, outputBucket: string): string => {
  * table and the manifest status. Nothing when there is no manifest (the
  * caller reports why).
  */
-export const renderWatchSummary = (p: Progress, outputBucket: string): string => {
+export const renderWatchSummary = (
+  p: Progress,
+  outputBucket: string,
+  width = SCREEN_WIDTH
+): string => {
   if (!p.manifest) return '';
   const rows = rowsOf(p);
-  const lines = [
-    wrapText(`outputs: s3://${outputBucket}/${outputPrefix(p.videoId)}`, SCREEN_WIDTH),
-  ];
-  if (rows.length > 0) lines.push(renderSummaryTable(rows));
-  lines.push(renderManifestStatus(p.manifest), renderCost(p.manifest));
+  const lines = [outputsLine(p, outputBucket, width)];
+  if (rows.length > 0) lines.push(renderSummaryTable(rows, width));
+  lines.push(renderManifestStatus(p.manifest, width), renderCost(p.manifest, width));
   return lines.join('\n');
 };
 
@@ -461,16 +365,30 @@ export const renderWatchSummary = (p: Progress, outputBucket: string): string =>
 
 export interface LiveEntry {
   key: string;
+  /** One or more lines (continuations indented), each at most the width. */
   text: string;
 }
 
 /**
- * The live view as stable keyed lines (no clock in them), so an append-only
- * renderer can print exactly the lines that changed. Each fits in `width`.
+ * The live view's branch columns: id, kind, detail, and the status with the
+ * error name after it. The detail and the error name wrap, never the id or
+ * the status (the last column is at least as wide as the longest status).
+ */
+const liveColumns = (rows: readonly BranchRow[]): ColumnSpec[] => [
+  KEEP,
+  KEEP,
+  {},
+  { min: Math.max(0, ...rows.map((r) => r.status.length)), maxLines: 3 },
+];
+
+/**
+ * The live view as stable keyed entries (no clock in them), so an append-only
+ * renderer can print exactly the entries that changed. Every line fits in `width`.
  */
 export const liveEntries = (p: Progress, width = SCREEN_WIDTH): LiveEntry[] => {
+  // The live view gives the execution's detail about two lines; `status` shows all of it.
   const entries: LiveEntry[] = [
-    { key: 'execution', text: executionSummaryLine(p.execution, width) },
+    { key: 'execution', text: renderExecution(p.execution, width, 2 * width - 30) },
   ];
   const rows = rowsOf(p);
   if (!p.plan && !p.manifest) {
@@ -480,26 +398,28 @@ export const liveEntries = (p: Progress, width = SCREEN_WIDTH): LiveEntry[] => {
   } else {
     entries.push({ key: 'plan', text: `plan: ${rows.length} branches` });
   }
-  const idWidth = Math.min(24, Math.max(0, ...rows.map((r) => r.id.length)));
-  const kindWidth = Math.min(10, Math.max(0, ...rows.map((r) => r.kind.length)));
-  const detailWidth = Math.min(12, Math.max(0, ...rows.map((r) => r.detail.length)));
-  for (const r of rows) {
-    const cells = [
-      `  ${MARK[r.status]} ${truncate(r.id, idWidth).padEnd(idWidth)}`,
-      truncate(r.kind, kindWidth).padEnd(kindWidth),
-      ...(detailWidth > 0 ? [truncate(r.detail, detailWidth).padEnd(detailWidth)] : []),
-      r.status === 'failed' && r.errorName ? `failed  ${r.errorName}` : r.status,
-    ];
-    entries.push({ key: `branch:${r.id}`, text: truncate(cells.join('  '), width) });
+  const lines = alignColumns(
+    rows.map((r) => [
+      `${MARK[r.status]} ${r.id}`,
+      r.kind,
+      r.detail,
+      r.status === 'failed' && r.errorName ? `${r.status}  ${r.errorName}` : r.status,
+    ]),
+    width,
+    liveColumns(rows),
+    '  '
+  );
+  rows.forEach((r, i) => {
+    entries.push({ key: `branch:${r.id}`, text: lines[i] ?? '' });
     const seg = p.segments?.get(r.id);
     const planned = p.plan?.find((b) => b.id === r.id);
     if (seg && planned) {
       entries.push({
         key: `segments:${r.id}`,
-        text: truncate(`      ${segmentLine(planned, seg)}`, width),
+        text: wrap(`      ${segmentLine(planned, seg)}`, width, 8),
       });
     }
-  }
+  });
   return entries;
 };
 
@@ -518,20 +438,26 @@ export const appendOnlyChanges = (
 };
 
 /**
- * One TTY frame: a header with the clock and counts, then the entries, cut to
- * the terminal so in-place rewriting never scrolls (scrolling breaks cursor-up).
+ * One TTY frame: a header with the clock and counts, then the entries, laid
+ * out for the terminal's width (one column short: a line that fills the last
+ * column leaves the cursor there, which breaks cursor-up rewriting) and cut to
+ * its height so in-place rewriting never scrolls.
  */
 export const ttyFrame = (p: Progress, columns: number, rows: number): string[] => {
+  const width = Math.max(20, columns - 1);
   const c = countRows(rowsOf(p));
-  const header = `${p.videoId}  ${formatDuration(p.elapsedMs)}  ${c.succeeded} ok, ${c.failed} failed, ${c.running} running, ${c.pending} pending`;
-  let lines = [header, ...liveEntries(p).map((e) => e.text)];
+  const header = wrap(
+    `${p.videoId}  ${formatDuration(p.elapsedMs)}  ${c.succeeded} ok, ${c.failed} failed, ${c.running} running, ${c.pending} pending`,
+    width,
+    HANG
+  );
+  let lines = [header, ...liveEntries(p, width).map((e) => e.text)].flatMap((t) => t.split('\n'));
   const maxLines = Math.max(3, rows - 1);
   if (lines.length > maxLines) {
     const hidden = lines.length - (maxLines - 1);
     lines = [...lines.slice(0, maxLines - 1), `  … ${hidden} more lines`];
   }
-  const width = Math.max(20, Math.min(columns, SCREEN_WIDTH + 1) - 1);
-  return lines.map((l) => truncate(l, width));
+  return lines;
 };
 
 // ---- list ------------------------------------------------------------------
@@ -549,22 +475,10 @@ export interface ListRow {
 const shortTime = (iso: string): string =>
   /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(iso) ? iso.slice(0, 16).replace('T', ' ') : iso;
 
-export const renderListTable = (rows: readonly ListRow[]): string => {
-  const status = Math.max(6, ...rows.map((r) => r.status.length));
-  const ok = Math.max(2, ...rows.map((r) => r.branches.length));
-  const created = Math.max(13, ...rows.map((r) => shortTime(r.created).length));
-  const idWidth = Math.max(12, SCREEN_WIDTH - (status + ok + created) - 4 * 3 - 1);
-  const cells = rows.map((r) => [
-    wrapText(r.videoId, idWidth),
-    r.status,
-    r.branches,
-    shortTime(r.created),
-  ]);
-  const table = new Table({
-    head: ['videoId', 'status', 'ok', 'created (UTC)'],
-    colWidths: [idWidth, status, ok, created].map((w) => w + 2),
-    style: plainStyle,
-  });
-  table.push(...cells);
-  return withRowRules(table.toString(), cells);
-};
+export const renderListTable = (rows: readonly ListRow[], width = SCREEN_WIDTH): string =>
+  boxTable(
+    ['videoId', 'status', 'ok', 'created (UTC)'],
+    rows.map((r) => [r.videoId, r.status, r.branches, shortTime(r.created)]),
+    width,
+    [{}, KEEP, KEEP, KEEP]
+  );

@@ -10,6 +10,7 @@ import {
 import { isNotFound } from './aws.js';
 import { CliError } from './config.js';
 import { progressFromHistory, readHistory } from './history.js';
+import { NON_TTY_WIDTH, screenWidth, textWidth, wrap } from './layout.js';
 import {
   appendOnlyChanges,
   countRows,
@@ -19,7 +20,6 @@ import {
   type Progress,
   renderExecution,
   rowsOf,
-  SCREEN_WIDTH,
   type SegmentProgress,
   ttyFrame,
 } from './render.js';
@@ -258,7 +258,9 @@ export class TtyLiveView implements LiveView {
     out.write('\x1b[?25l'); // hide the cursor while redrawing
   }
   update(p: Progress): void {
-    const frame = ttyFrame(p, this.out.columns || 80, this.out.rows || 24);
+    // The terminal's own width even under 80 columns: a frame the terminal wraps
+    // itself takes more lines than were counted, and cursor-up rewriting breaks.
+    const frame = ttyFrame(p, this.out.columns || NON_TTY_WIDTH, this.out.rows || 24);
     const up = this.lines > 0 ? `\x1b[${this.lines}F` : '';
     this.out.write(`${up}\x1b[0J${frame.join('\n')}\n`);
     this.lines = frame.length;
@@ -278,18 +280,25 @@ export class AppendLiveView implements LiveView {
   ) {}
   update(p: Progress): void {
     const stamp = `[${formatDuration(p.elapsedMs).padStart(7)}]`;
-    const lines = appendOnlyChanges(this.printed, liveEntries(p, SCREEN_WIDTH - stamp.length - 1));
+    const width = screenWidth(this.out) - textWidth(stamp) - 1;
+    const lines = appendOnlyChanges(this.printed, liveEntries(p, width));
     if (lines.length === 0 && p.elapsedMs - this.lastWrite >= this.heartbeatMs) {
       const c = countRows(rowsOf(p));
       lines.push(
-        p.plan
-          ? `still waiting: ${c.succeeded} ok, ${c.failed} failed, ${c.running} running, ${c.pending} pending`
-          : `still waiting: ${renderExecution(p.execution)}, no plan yet`
+        wrap(
+          p.plan
+            ? `still waiting: ${c.succeeded} ok, ${c.failed} failed, ${c.running} running, ${c.pending} pending`
+            : `still waiting: ${renderExecution(p.execution, Number.POSITIVE_INFINITY)}, no plan yet`,
+          width,
+          2
+        )
       );
     }
     if (lines.length === 0) return;
     this.lastWrite = p.elapsedMs;
-    this.out.write(lines.map((l) => `${stamp} ${l}\n`).join(''));
+    // An entry's continuation lines sit under its text, not under the stamp.
+    const under = ' '.repeat(textWidth(stamp) + 1);
+    this.out.write(lines.map((l) => `${stamp} ${l.replace(/\n/g, `\n${under}`)}\n`).join(''));
   }
   done(): void {}
 }

@@ -30,6 +30,7 @@ import {
   STATE_MACHINE_ARN,
   succeeded,
   UPLOAD_BUCKET,
+  unwrap,
   VIDEO_ID,
 } from './helpers.js';
 
@@ -103,7 +104,7 @@ describe('upload --watch', () => {
     const code = await runUpload(ctx, file, { watch: true, timeoutSec: 60, now: () => t, sleep });
 
     // Assess
-    expect(ctx.err.text()).toContain(
+    expect(unwrap(ctx.err.text())).toContain(
       `warning: ${file} does not look like a video (extension .txt is not a video extension; its first bytes match no known video container); uploading anyway`
     );
     expect(s3Mock).toHaveReceivedCommandWith(PutObjectCommand, {
@@ -112,7 +113,7 @@ describe('upload --watch', () => {
     });
     expect(ctx.out.text()).toContain(`videoId:   ${videoId} (also the execution name)`);
     expect(ctx.out.text()).toContain('plan: none (no branch ran)');
-    expect(ctx.out.text().replace(/\n/g, ' ')).toContain(
+    expect(unwrap(ctx.out.text())).toContain(
       'manifest: FAILED (0/0 branches succeeded) — InvalidVideoError: not a readable video file'
     );
     expect(code).toBe(1);

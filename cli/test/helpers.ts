@@ -30,11 +30,11 @@ export const UPLOAD_BUCKET = 'upload-bucket';
 export const VIDEO_ID = 'clip-0123456789abcdef';
 
 /** A writable that records what was written. */
-export const captureOut = (isTTY = false): Out & { text: () => string } => {
+export const captureOut = (isTTY = false, columns = 100): Out & { text: () => string } => {
   const chunks: string[] = [];
   return {
     isTTY,
-    columns: 100,
+    columns,
     rows: 40,
     write: (s: string) => {
       chunks.push(s);
@@ -401,3 +401,24 @@ export const linesWiderThan = (text: string, columns: number): string[] =>
   stripAnsi(text)
     .split('\n')
     .filter((l) => [...l].length > columns);
+
+/**
+ * Text as it was before wrapping: each continuation line (indented) joined to
+ * the line before, with a space unless that line ended at a path break
+ * (`/`, `-`, `.`, `_`), where a long token was split. A heuristic: use it on
+ * text with no sentence ending in `.` at a line end, and no ARN split at `:`.
+ */
+export const unwrap = (text: string): string =>
+  text.replace(/([^\n])\n +/g, (_, last: string) => (/[/\-._]/.test(last) ? last : `${last} `));
+
+/** The tokens (space-separated) of `source` that fit in `fits` columns but no line of `rendered` holds whole. */
+export const brokenTokens = (source: string, rendered: string, fits: number): string[] => {
+  const lines = stripAnsi(rendered).split('\n');
+  return source
+    .split(/\s+/)
+    .filter((t) => t && [...t].length <= fits)
+    .filter((t) => !lines.some((l) => l.includes(t)));
+};
+
+/** Text without whitespace: compares wrapped CLI output with a message however it broke. */
+export const squash = (s: string): string => s.replace(/\s+/g, '');

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../scripts/project.js';
 import { buildProgram, CLI_NAME } from '../src/main.js';
+import { linesWiderThan, unwrap } from './helpers.js';
 
 const root = REPO_ROOT;
 const tsx = join(root, 'node_modules/.bin/tsx');
@@ -48,7 +49,7 @@ afterAll(async () => {
 });
 
 describe('cli process', () => {
-  it('prints one line and exits 1 when no outputs file exists', async () => {
+  it('prints one message and exits 1 when no outputs file exists', async () => {
     // Prepare
     const args = ['list'];
 
@@ -57,10 +58,15 @@ describe('cli process', () => {
 
     // Assess
     expect(res.code).toBe(1);
-    expect(res.stderr.trim().split('\n')).toEqual([
+    // One message, wrapped at 80 columns (stderr is not a TTY), continuation lines indented.
+    const [first, ...rest] = res.stderr.trim().split('\n');
+    expect(first).toMatch(/^error: /);
+    expect(rest.every((l) => l.startsWith('  '))).toBe(true);
+    expect(linesWiderThan(res.stderr, 80)).toEqual([]);
+    expect(unwrap(res.stderr.trim())).toBe(
       `error: no outputs file found (tried ${join(dir, '.local/outputs.json')}, ${join(dir, 'cdk-outputs.json')}): ` +
-        '`npm run local` writes .local/outputs.json; for AWS run `cdk deploy --outputs-file cdk-outputs.json`, or pass --outputs <file>',
-    ]);
+        '`npm run local` writes .local/outputs.json; for AWS run `cdk deploy --outputs-file cdk-outputs.json`, or pass --outputs <file>'
+    );
   });
 
   it('says the local runtime is not running when the endpoint refuses connections', async () => {

@@ -15,9 +15,16 @@ import {
   rowsFromHistory,
   rowsFromManifest,
   ttyFrame,
-  wrapText,
 } from '../src/render.js';
-import { failed, linesWiderThan, manifestFrom, planOf, succeeded, VIDEO_ID } from './helpers.js';
+import {
+  failed,
+  linesWiderThan,
+  manifestFrom,
+  planOf,
+  succeeded,
+  unwrap,
+  VIDEO_ID,
+} from './helpers.js';
 
 const BUCKET = 'videopipeline-outputbucket-1a2b3c4d5e6f';
 const thumbKey = `outputs/${VIDEO_ID}/thumbnails/thumb-01.jpg`;
@@ -124,7 +131,7 @@ describe('status screen at 80 columns', () => {
     expect(flat.replace(/\s+/g, '')).toContain(
       'renditions/1080p-with-a-long-descriptive-suffix.mp4'
     );
-    expect(report.replace(/\n/g, '')).toContain(`outputs: s3://${BUCKET}/outputs/${longVideoId}/`);
+    expect(unwrap(report)).toContain(`outputs: s3://${BUCKET}/outputs/${longVideoId}/`);
     expect(report).toMatch(/thumb-at-999s +│ thumbnail +│ ✗ failed +│ 800ms +│ FrameNotFoundError/);
     expect(report.split('\n')).toContain(
       'manifest: PARTIAL (2/3 branches succeeded) — 1 of 3 branches failed'
@@ -191,25 +198,28 @@ describe('status screen at 80 columns', () => {
     elapsedMs: 0,
   };
 
-  it('keeps the closing parenthesis of a FAILED reason cut to one live-view line', () => {
+  it('wraps a FAILED reason in the live view under its status, closing every parenthesis', () => {
     // Act
-    const [line] = liveEntries(rejected, 80).map((e) => e.text);
+    const [entry] = liveEntries(rejected, 80).map((e) => e.text);
 
     // Assess
-    expect(line).toBe(
-      'execution: FAILED (InvalidVideoError: not a readable video file (moov atom not…)'
+    const lines = entry?.split('\n') ?? [];
+    expect(lines[0]).toMatch(/^execution: FAILED \(InvalidVideoError: not a readable video file/);
+    expect(lines.slice(1).every((l) => l.startsWith('  '))).toBe(true);
+    expect(linesWiderThan(entry ?? '', 80)).toEqual([]);
+    expect(unwrap(entry ?? '')).toBe(
+      'execution: FAILED (InvalidVideoError: not a readable video file (moov atom not found; <input>: Invalid data found when processing input))'
     );
-    expect(line?.length).toBeLessThanOrEqual(80);
   });
 
   it("shows the failed Lambda's error message, not its JSON, closing every parenthesis", () => {
     // Act
     const report = renderReport(rejected, BUCKET);
 
-    // Assess: the wrapped lines, joined where wrapText broke them at a space.
+    // Assess: the wrapped lines, joined where wrap broke them at a space.
     const execution = renderExecution(rejected.execution);
     expect(report).toContain(execution);
-    expect(execution.split('\n').join(' ')).toBe(
+    expect(unwrap(execution)).toBe(
       'execution: FAILED (InvalidVideoError: not a readable video file (moov atom not found; <input>: Invalid data found when processing input))'
     );
     expect(report).not.toContain('errorType');
@@ -276,32 +286,44 @@ describe('live view at 80 columns', () => {
 
     // Assess
     expect(frame).toHaveLength(9);
-    expect(frame[0]).toMatch(new RegExp(`^${VIDEO_ID}  1m 05s  0 ok, 0 failed, 1 running, .*…$`));
+    // The header wraps under itself rather than losing its counts.
+    expect(frame.slice(0, 2)).toEqual([
+      `${VIDEO_ID}  1m 05s  0 ok, 0 failed, 1 running,`,
+      '  49 pending',
+    ]);
     expect(frame).toContain('  ▶ thumb-00  thumbnail  at 2.5s  running');
-    expect(frame.at(-1)).toBe('  … 45 more lines');
+    expect(frame.at(-1)).toBe('  … 46 more lines');
     expect(frame.every((l) => l.length <= 59)).toBe(true);
   });
 
-  it('keeps a wide terminal’s frame at 80 columns and cuts a long error', () => {
+  it('uses a wide terminal’s width, and wraps a long error under its column at 80', () => {
     // Prepare
     const progress: Progress = {
       videoId: longVideoId,
       execution: { status: 'RUNNING' },
       plan: [{ id: 'thumb-at-999s', kind: 'thumbnail', atSec: 999, width: 320 }],
-      live: live({ id: 'thumb-at-999s', status: 'failed', error: `Frame${'NotFound'.repeat(20)}` }),
+      live: live({ id: 'thumb-at-999s', status: 'failed', error: `Frame${'NotFound'.repeat(12)}` }),
       elapsedMs: 0,
     };
 
     // Act
-    const frame = ttyFrame(progress, 200, 40);
+    const wide = ttyFrame(progress, 200, 40);
+    const narrow = ttyFrame(progress, 80, 40);
 
-    // Assess
-    expect(linesWiderThan(frame.join('\n'), 80)).toEqual([]);
-    expect(frame).toContainEqual(
-      expect.stringMatching(
-        /^ {2}✗ thumb-at-999s {2}thumbnail {2}at 16m 39s {2}failed {2}FrameNotFound/
-      )
+    // Assess: one column short of the terminal (the cursor must not wrap).
+    expect(linesWiderThan(wide.join('\n'), 199)).toEqual([]);
+    expect(wide).toContain(
+      `  ✗ thumb-at-999s  thumbnail  at 16m 39s  failed  Frame${'NotFound'.repeat(12)}`
     );
+    expect(linesWiderThan(narrow.join('\n'), 79)).toEqual([]);
+    const row = narrow.findIndex((l) => l.startsWith('  ✗ thumb-at-999s'));
+    expect(narrow[row]).toMatch(/^ {2}✗ thumb-at-999s {2}thumbnail {2}at 16m 39s {2}failed$/);
+    // The error name continues under the status, in its column, cut at three lines.
+    const column = narrow[row]?.indexOf('failed') ?? -1;
+    const rest = narrow.slice(row + 1, row + 3);
+    expect(rest.map((l) => l.slice(0, column).trim())).toEqual(['', '']);
+    expect(rest[0]?.trim()).toMatch(/^FrameNotFound/);
+    expect(rest[1]).toMatch(/…$/);
   });
 });
 
@@ -372,25 +394,6 @@ describe('cost after a run', () => {
   });
 });
 
-describe('wrapText', () => {
-  it('breaks after a hyphen or slash when one is near, else mid-word', () => {
-    // Prepare
-    const text = 'renditions/1080p.mp4 abcdefghijklmnopqrstuvwxyz';
-
-    // Act
-    const wrapped = wrapText(text, 12);
-
-    // Assess
-    expect(wrapped.split('\n')).toEqual([
-      'renditions/',
-      '1080p.mp4',
-      'abcdefghijkl',
-      'mnopqrstuvwx',
-      'yz',
-    ]);
-  });
-});
-
 describe('formatDuration', () => {
   it.each([
     [null, '-'],
@@ -428,8 +431,9 @@ describe('renderBranchTable', () => {
     // Assess
     // Top border, header, header rule, 2 rows, bottom border.
     expect(compact.split('\n')).toHaveLength(6);
-    // The artifacts column takes what the others leave of the 80 columns.
-    expect([...(compact.split('\n')[0] ?? '')]).toHaveLength(80);
+    // No wider than its content: short keys leave the rest of the 80 columns empty.
+    expect([...(compact.split('\n')[0] ?? '')].length).toBeLessThan(80);
+    expect(linesWiderThan(ruled, 80)).toEqual([]);
     expect(ruled.split('\n').filter((l) => l.startsWith('├'))).toHaveLength(3);
   });
 

@@ -21,7 +21,7 @@ import {
   resolveDeadLetterQueue,
   runRedriveVideo,
 } from '../../cli/src/redrive.js';
-import { costBreakdownFactory } from '../../cli/test/helpers.js';
+import { costBreakdownFactory, unwrap } from '../../cli/test/helpers.js';
 import {
   type Branch,
   type BranchResult,
@@ -464,7 +464,8 @@ describe('runRedriveVideo where the target has no RedriveExecution', () => {
         redrive: { attempt: 1, branches: null, previousStatus: 'ABORTED' },
       }),
     });
-    expect(lines.join('')).toContain(
+    // The CLI wraps the message at 80 columns (not a TTY).
+    expect(unwrap(lines.join(''))).toContain(
       `path: new execution ${VIDEO_ID}-redrive-1 running every branch: LocalStack has no RedriveExecution (InternalFailure)`
     );
   });
