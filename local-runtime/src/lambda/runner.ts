@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { LocalRuntimeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { type FunctionSpec, functionNameFrom } from '../model.js';
+import type { InvokeResult, LambdaErrorPayload } from './invoke-result.js';
 
 const WORKER = fileURLToPath(new URL('./worker.mjs', import.meta.url));
 // Directory whose node_modules provides @aws-sdk/* to bundles that keep it external.
@@ -17,16 +18,7 @@ const SDK_FALLBACK_DIR = path.resolve(fileURLToPath(new URL('../../..', import.m
  */
 const INIT_PHASE_MS = 10_000;
 
-export interface LambdaErrorPayload {
-  errorType: string;
-  errorMessage: string;
-  trace?: string[];
-}
-
-/** Mirrors Lambda's Invoke response: a function error is a value, not an exception. */
-export type InvokeResult =
-  | { ok: true; payload: unknown; requestId: string; durationMs: number }
-  | { ok: false; error: LambdaErrorPayload; requestId: string; durationMs: number };
+export type { InvokeResult, LambdaErrorPayload } from './invoke-result.js';
 
 /** Errors the Lambda *service* raises (the function never ran), e.g. throttling. */
 export class LambdaServiceError extends Error {

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { InvokeResult } from '../lambda/runner.js';
+import type { InvokeResult } from '../lambda/invoke-result.js';
 import { type TaskTokens, TokenTaskError } from './task-tokens.js';
 
 /**
