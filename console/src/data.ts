@@ -13,6 +13,7 @@ import {
 import { collectList } from '../../cli/src/commands.js';
 import { isLocalEndpoint, type StackOutputs } from '../../cli/src/config.js';
 import { readHistory } from '../../cli/src/history.js';
+import { executionsOf } from '../../cli/src/redrive.js';
 import { describeExecution, executionArnFor, readManifest } from '../../cli/src/watch.js';
 import type { Manifest } from '../../contract/index.js';
 import { NotFoundError } from './errors.js';
@@ -100,10 +101,22 @@ export const listVideos = async (
   });
 };
 
+/** One execution of a video: the original (named after it) or a redrive (`<videoId>-redrive-<n>`). */
+export interface RunView {
+  name: string;
+  status: string;
+  error?: string;
+  timeline: Timeline;
+}
+
 export interface VideoDetail {
   videoId: string;
+  /** The latest run's execution (the original until a redrive starts a new one). */
   execution: { status: string; error?: string; cause?: string };
+  /** The latest run's timeline. */
   timeline: Timeline;
+  /** Every run, oldest first: a redriven video shows the original and each attempt. */
+  runs: RunView[];
   manifest?: Manifest;
   /** The server's clock, so the page can draw running bars up to "now". */
   now: string;
@@ -112,21 +125,35 @@ export interface VideoDetail {
 export const videoDetail = async (t: Target, videoId: string): Promise<VideoDetail> => {
   checkVideoId(videoId);
   const executionArn = executionArnFor(t.outputs.stateMachineArn, videoId);
-  const [execution, manifest] = await Promise.all([
+  // The CLI's own lookup (`redrive video` decides from it): the original, then
+  // `-redrive-1`, `-2`… until one does not exist; newest first.
+  const [execution, manifest, executions] = await Promise.all([
     describeExecution(t.clients.sfn, executionArn),
     readManifest(t.clients.s3, t.outputs.outputBucket, videoId),
+    executionsOf(t.clients, t.outputs.stateMachineArn, videoId),
   ]);
-  if (execution.status === 'NOT_FOUND' && !manifest) {
+  if (execution.status === 'NOT_FOUND' && !manifest && executions.length === 0) {
     throw new NotFoundError(
       `no such video: ${videoId} (no manifest in s3://${t.outputs.outputBucket}, no execution)`
     );
   }
-  const events =
-    execution.status === 'NOT_FOUND' ? [] : await readHistory(t.clients.sfn, executionArn);
+  const runs: RunView[] = await Promise.all(
+    [...executions].reverse().map(async (e) => ({
+      name: e.name,
+      status: e.status,
+      ...(e.error ? { error: e.error } : {}),
+      timeline: timelineFromHistory(await readHistory(t.clients.sfn, e.arn)),
+    }))
+  );
+  const latest = executions[0];
   return {
     videoId,
-    execution,
-    timeline: timelineFromHistory(events),
+    execution:
+      latest && latest.arn !== executionArn
+        ? { status: latest.status, ...(latest.error ? { error: latest.error } : {}) }
+        : execution,
+    timeline: runs.at(-1)?.timeline ?? timelineFromHistory([]),
+    runs,
     ...(manifest ? { manifest } : {}),
     now: new Date().toISOString(),
   };
@@ -152,6 +179,8 @@ export interface QueueDepth {
   visible: number;
   inFlight: number;
   delayed: number;
+  /** Set by the server on DLQs: whether `redrive dlq` can move it (a source queue names it). */
+  redrivable?: boolean;
 }
 
 export const queueDepths = async (t: Target): Promise<QueueDepth[]> =>

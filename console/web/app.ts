@@ -96,20 +96,154 @@ const renderVideos = (rows: VideoRow[]) => {
   $('videos-empty').hidden = rows.length > 0;
 };
 
+/** A button for an operator action: it asks first, and says what happened in `statusEl`. */
+const actionButton = (
+  label: string,
+  attrs: Record<string, string>,
+  question: string,
+  run: () => Promise<void>
+): HTMLElement => {
+  const b = h('button', { type: 'button', class: 'action', ...attrs }, label);
+  b.addEventListener('click', () => {
+    if (!window.confirm(question)) return;
+    (b as HTMLButtonElement).disabled = true;
+    void run().finally(() => {
+      (b as HTMLButtonElement).disabled = false;
+    });
+  });
+  return b;
+};
+
+const post = <T>(path: string) =>
+  api<T>(path, { method: 'POST', headers: { 'X-Console-Token': token() } });
+
+interface Peeked {
+  queue: string;
+  messages: {
+    messageId: string;
+    sentAt?: string;
+    receiveCount: number;
+    body: string;
+    truncated: boolean;
+    attributes: Record<string, string>;
+  }[];
+}
+
+const queueStatus = (text: string, isError = false) => {
+  const el = $('queue-status');
+  el.textContent = text;
+  el.className = isError ? 'error-text' : 'muted';
+};
+
+const peek = async (name: string) => {
+  const panel = $('dlq-peek');
+  panel.hidden = false;
+  panel.replaceChildren(h('p', { class: 'muted' }, `Peeking at ${name}…`));
+  try {
+    const res = await post<Peeked>(`/api/queues/${encodeURIComponent(name)}/peek`);
+    panel.replaceChildren(
+      h('h3', {}, `${res.queue}: ${res.messages.length} message(s) peeked`),
+      h(
+        'p',
+        { class: 'muted' },
+        'A peek receives with VisibilityTimeout 0: the messages stay in the queue, visible again at once.'
+      ),
+      ...(res.messages.length === 0 ? [h('p', { class: 'muted' }, 'The queue is empty.')] : []),
+      ...res.messages.map((m) =>
+        h(
+          'details',
+          { class: 'peeked', open: '' },
+          h(
+            'summary',
+            {},
+            `${m.messageId} · received ${m.receiveCount}×${m.sentAt ? ` · sent ${m.sentAt}` : ''}`
+          ),
+          ...(Object.keys(m.attributes).length > 0
+            ? [
+                h(
+                  'p',
+                  { class: 'muted' },
+                  Object.entries(m.attributes)
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(' · ')
+                ),
+              ]
+            : []),
+          h('pre', {}, m.body + (m.truncated ? '\n… (cut at 4 KiB)' : ''))
+        )
+      )
+    );
+  } catch (err) {
+    panel.replaceChildren(h('p', { class: 'error-text', role: 'alert' }, (err as Error).message));
+  }
+};
+
+const redriveQueue = async (name: string) => {
+  queueStatus(`Redriving ${name}…`);
+  try {
+    const res = await post<{ moved: number; status: string; log: string[] }>(
+      `/api/queues/${encodeURIComponent(name)}/redrive`
+    );
+    queueStatus(`${name}: moved ${res.moved} message(s) (${res.status}). ${res.log.join(' ')}`);
+    void refreshOverview();
+  } catch (err) {
+    queueStatus(`${name}: redrive failed: ${(err as Error).message}`, true);
+  }
+};
+
 const renderQueues = (queues: QueueDepth[]) => {
   const tbody = $('queues').querySelector('tbody') as HTMLTableSectionElement;
+  // Dead-letter queues first: they are what an operator acts on.
+  const sorted = [...queues].sort(
+    (a, b) => Number(b.deadLetter) - Number(a.deadLetter) || a.name.localeCompare(b.name)
+  );
   tbody.replaceChildren(
-    ...queues.map((q) =>
+    ...sorted.map((q) =>
       h(
         'tr',
-        {},
-        h('td', {}, q.deadLetter ? `${q.name} (DLQ)` : q.name),
+        { 'data-queue': q.name },
+        h('td', { class: 'qname' }, q.deadLetter ? `${q.name} (DLQ)` : q.name),
         h(
           'td',
           { class: `num${q.deadLetter && q.visible > 0 ? ' dlq-full' : ''}` },
           String(q.visible)
         ),
-        h('td', { class: 'num' }, String(q.inFlight))
+        h('td', { class: 'num' }, String(q.inFlight)),
+        h(
+          'td',
+          { class: 'actions' },
+          ...(q.deadLetter
+            ? [
+                (() => {
+                  const b = h(
+                    'button',
+                    { type: 'button', class: 'action', 'data-peek': q.name },
+                    'Peek'
+                  );
+                  b.addEventListener('click', () => void peek(q.name));
+                  return b;
+                })(),
+                q.redrivable
+                  ? actionButton(
+                      'Redrive',
+                      { 'data-redrive-queue': q.name },
+                      `Move every message in ${q.name} back to its source queue (StartMessageMoveTask)?`,
+                      () => redriveQueue(q.name)
+                    )
+                  : h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'action',
+                        disabled: '',
+                        title:
+                          'No source queue names this DLQ in its RedrivePolicy: peek, then resend by hand',
+                      },
+                      'Redrive'
+                    ),
+              ]
+            : [])
+        )
       )
     )
   );
@@ -133,8 +267,7 @@ const refreshOverview = async () => {
 
 const artifactUrl = (key: string) => `/api/artifact?key=${encodeURIComponent(key)}`;
 
-const renderTimeline = (d: VideoDetail): HTMLElement => {
-  const t = d.timeline;
+const renderGantt = (d: VideoDetail, t: VideoDetail['timeline']): HTMLElement => {
   const t0 = Date.parse(t.start ?? d.now);
   const tEnd = Date.parse(t.end ?? d.now);
   const span = Math.max(1, tEnd - t0);
@@ -174,7 +307,39 @@ const renderTimeline = (d: VideoDetail): HTMLElement => {
       ),
     ];
   };
-  return h('div', { class: 'gantt', id: 'timeline' }, ...t.bars.flatMap(row));
+  return h('div', { class: 'gantt' }, ...t.bars.flatMap(row));
+};
+
+/** One block per run: the original execution, then each `-redrive-<n>` attempt. */
+const renderTimeline = (d: VideoDetail): HTMLElement => {
+  const runs =
+    d.runs.length > 0
+      ? d.runs
+      : [{ name: d.videoId, status: d.execution.status, timeline: d.timeline }];
+  return h(
+    'div',
+    { id: 'timeline' },
+    ...runs.map((r, i) =>
+      h(
+        'section',
+        { class: 'run', 'data-run': r.name, 'data-run-status': r.status },
+        ...(runs.length > 1
+          ? [
+              h(
+                'h4',
+                {},
+                i === 0 ? 'Original run ' : `Redrive ${i} `,
+                h('code', {}, r.name),
+                ' · ',
+                h('span', { class: `status-${r.status}` }, r.status),
+                'error' in r && r.error ? ` · ${r.error}` : ''
+              ),
+            ]
+          : []),
+        renderGantt(d, r.timeline)
+      )
+    )
+  );
 };
 
 const renderMedia = (d: VideoDetail): HTMLElement | undefined => {
@@ -256,6 +421,93 @@ const renderManifest = (d: VideoDetail): HTMLElement => {
   );
 };
 
+/**
+ * The video's verdict, first on its page and coloured by it: the manifest's status
+ * (COMPLETE / PARTIAL / FAILED), its reason, and the ending when the verdict keeper
+ * wrote it. The execution's own status says less (a PARTIAL run SUCCEEDED).
+ */
+const renderVerdict = (d: VideoDetail): HTMLElement => {
+  const m = d.manifest;
+  const running = d.execution.status === 'RUNNING';
+  if (!m) {
+    return h(
+      'p',
+      { id: 'verdict', class: 'verdict verdict-pending', role: 'status' },
+      h('strong', { id: 'verdict-status' }, running ? 'RUNNING' : 'NO VERDICT'),
+      running ? ' · no verdict yet: the aggregate writes the manifest at the end' : ' · no manifest'
+    );
+  }
+  return h(
+    'p',
+    { id: 'verdict', class: `verdict verdict-${m.status}`, role: 'status' },
+    h('strong', { id: 'verdict-status' }, m.status),
+    m.reason ? h('span', { id: 'verdict-reason' }, ` · ${m.reason}`) : '',
+    m.ending
+      ? h('span', { id: 'verdict-ending' }, ` · execution ended ${m.ending} (verdict keeper)`)
+      : '',
+    m.redrive ? ` · redrive ${m.redrive.attempt} (was ${m.redrive.previousStatus})` : '',
+    running ? ' · a new run is in progress' : ''
+  );
+};
+
+/** What the page last did to a video (kept across re-renders: the detail redraws on each poll). */
+const actionMessages = new Map<string, { text: string; error: boolean }>();
+
+const videoAction = async (id: string, action: 'stop' | 'redrive') => {
+  actionMessages.set(id, { text: `${action}…`, error: false });
+  try {
+    const res = await post<{ log?: string[]; stopped?: string; executionArn?: string }>(
+      `/api/videos/${encodeURIComponent(id)}/${action}`
+    );
+    actionMessages.set(id, {
+      text: action === 'stop' ? `stopped ${res.stopped}` : (res.log ?? []).join(' '),
+      error: false,
+    });
+  } catch (err) {
+    actionMessages.set(id, { text: `${action} failed: ${(err as Error).message}`, error: true });
+  }
+  drawn = undefined;
+  void refreshDetail();
+  void refreshOverview();
+};
+
+const renderActions = (d: VideoDetail): HTMLElement => {
+  const id = d.videoId;
+  const running = d.execution.status === 'RUNNING';
+  const redrivable =
+    !running && (d.manifest?.status === 'PARTIAL' || d.manifest?.status === 'FAILED');
+  const msg = actionMessages.get(id);
+  return h(
+    'div',
+    { class: 'video-actions' },
+    ...(running
+      ? [
+          actionButton(
+            'Stop',
+            { id: 'stop' },
+            `Stop the running execution of ${id}? It ends ABORTED and the video gets a FAILED verdict.`,
+            () => videoAction(id, 'stop')
+          ),
+        ]
+      : []),
+    ...(redrivable
+      ? [
+          actionButton(
+            'Redrive',
+            { id: 'redrive' },
+            `Redrive ${id}? Its failed branches run again in a new execution (npm run redrive -- video).`,
+            () => videoAction(id, 'redrive')
+          ),
+        ]
+      : []),
+    h(
+      'span',
+      { id: 'action-status', role: 'status', class: msg?.error ? 'error-text' : 'muted' },
+      msg?.text ?? ''
+    )
+  );
+};
+
 /** Media elements are drawn once per manifest: re-creating them on each poll would restart playback. */
 let drawn: { id: string; mediaFor?: string; media?: HTMLElement } | undefined;
 
@@ -289,17 +541,15 @@ const renderDetail = (d: VideoDetail) => {
   );
   root.replaceChildren(
     h('h2', { id: 'detail-h' }, id),
+    renderVerdict(d),
     h(
       'p',
       { class: 'muted' },
-      'Execution: ',
-      h(
-        'span',
-        { class: `status-${d.execution.status}`, id: 'execution-status' },
-        d.execution.status
-      ),
+      d.runs.length > 1 ? `Latest execution (${d.runs.at(-1)?.name}): ` : 'Execution: ',
+      h('span', { id: 'execution-status' }, d.execution.status),
       d.execution.error ? ` · ${d.execution.error}` : ''
     ),
+    renderActions(d),
     h('h3', {}, 'Timeline'),
     renderTimeline(d),
     h('h3', {}, 'Thumbnails and renditions'),
@@ -397,6 +647,16 @@ const wireUpload = () => {
   });
 };
 
+/** A deep link shows what it is waiting for, not an empty panel. */
+const showLoading = () => {
+  const id = selectedId();
+  if (!id) return;
+  $('detail').replaceChildren(
+    h('h2', { id: 'detail-loading-h' }, id),
+    h('p', { class: 'muted loading', role: 'status' }, 'Loading this video…')
+  );
+};
+
 // ---- start ----------------------------------------------------------------------
 
 const start = async () => {
@@ -409,10 +669,18 @@ const start = async () => {
   }
   window.addEventListener('hashchange', () => {
     drawn = undefined;
+    showLoading();
     void refreshDetail();
     void refreshOverview();
-    if (selectedId()) $('detail').focus();
+    const detail = $('detail');
+    if (selectedId()) {
+      // focus() alone scrolls the least it can, which on a phone (one column, the list
+      // above) leaves the heading at the bottom edge: open the video at its header.
+      detail.focus({ preventScroll: true });
+      detail.scrollIntoView({ block: 'start' });
+    }
   });
+  showLoading();
   void refreshDetail();
   const loop = async () => {
     await refreshOverview();
