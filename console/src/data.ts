@@ -198,7 +198,8 @@ export const queueDepths = async (t: Target): Promise<QueueDepth[]> =>
       );
       const n = (k: string) => Number(res.Attributes?.[k as never] ?? 0);
       return {
-        name: name.replace(/QueueUrl$/, ''),
+        // A DLQ keeps the logical name `npm run redrive -- dlq` takes (StartWorkflowDeadLetterQueue).
+        name: name.replace(/Url$/, '').replace(/(?<!DeadLetter)Queue$/, ''),
         url,
         deadLetter: /DeadLetter/i.test(name),
         visible: n('ApproximateNumberOfMessages'),

@@ -38,13 +38,13 @@ const collect = () => {
 const targetName = (t: Target): string =>
   t.clients.endpoint ? `the target at ${t.clients.endpoint}` : 'AWS';
 
-/** A DLQ by the name the Queues panel shows (an output name without `QueueUrl`); never a URL from the page. */
+/** A DLQ by the name the Queues panel shows (its output name without `Url`); never a URL from the page. */
 const deadLetterUrl = (t: Target, name: string): string => {
-  const url = t.queues[`${name}QueueUrl`];
-  if (!url || !/DeadLetter/i.test(name)) {
+  const url = t.queues[`${name}Url`];
+  if (!url || !/DeadLetterQueue$/.test(name)) {
     const known = Object.keys(t.queues)
-      .filter((k) => /DeadLetter/i.test(k))
-      .map((k) => k.replace(/QueueUrl$/, ''));
+      .filter((k) => /DeadLetterQueueUrl$/.test(k))
+      .map((k) => k.replace(/Url$/, ''));
     throw new NotFoundError(
       `no such dead-letter queue: ${name} (the stack's: ${known.join(', ')})`
     );

@@ -202,7 +202,11 @@ const renderQueues = (queues: QueueDepth[]) => {
       h(
         'tr',
         { 'data-queue': q.name },
-        h('td', { class: 'qname' }, q.deadLetter ? `${q.name} (DLQ)` : q.name),
+        h(
+          'td',
+          { class: 'qname', title: q.name },
+          q.deadLetter ? `${q.name.replace(/DeadLetterQueue$/, '')} DLQ` : q.name
+        ),
         h(
           'td',
           { class: `num${q.deadLetter && q.visible > 0 ? ' dlq-full' : ''}` },
@@ -569,6 +573,8 @@ const renderDetail = (d: VideoDetail) => {
 const justUploaded = new Set<string>();
 
 let detailTimer: ReturnType<typeof setTimeout> | undefined;
+/** The video opened from the list: brought to the top again once drawn (it is taller then). */
+let scrollPending: string | undefined;
 
 const refreshDetail = async () => {
   clearTimeout(detailTimer);
@@ -579,6 +585,10 @@ const refreshDetail = async () => {
     const d = await api<VideoDetail>(`/api/videos/${encodeURIComponent(id)}`);
     if (selectedId() !== id) return;
     renderDetail(d);
+    if (scrollPending === id) {
+      scrollPending = undefined;
+      $('detail').scrollIntoView({ block: 'start' });
+    }
     done = Boolean(d.manifest) && d.execution.status !== 'RUNNING';
     // The list refreshes on its own clock: bring it in line the moment this run ends.
     if (done) void refreshOverview();
@@ -678,6 +688,7 @@ const start = async () => {
       // above) leaves the heading at the bottom edge: open the video at its header.
       detail.focus({ preventScroll: true });
       detail.scrollIntoView({ block: 'start' });
+      scrollPending = selectedId();
     }
   });
   showLoading();
