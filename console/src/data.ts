@@ -1,6 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  DescribeMapRunCommand,
+  type HistoryEvent,
+  ListExecutionsCommand,
+} from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
@@ -15,7 +19,8 @@ import { isLocalEndpoint, type StackOutputs } from '../../cli/src/config.js';
 import { readHistory } from '../../cli/src/history.js';
 import { executionsOf } from '../../cli/src/redrive.js';
 import { describeExecution, executionArnFor, readManifest } from '../../cli/src/watch.js';
-import type { Manifest } from '../../contract/index.js';
+import { artifactKey, type Manifest, STATE_NAMES } from '../../contract/index.js';
+import { segmentRelativeKey } from '../../lambdas/branch-kinds/segmentation.js';
 import { NotFoundError } from './errors.js';
 import { checkArtifactKey, checkVideoId } from './keys.js';
 import { type Timeline, timelineFromHistory } from './timeline.js';
@@ -101,13 +106,81 @@ export const listVideos = async (
   });
 };
 
+/** The Segments Distributed Map of one run: its Map Run's item counts and each rendition's segments. */
+export interface SegmentsProgress {
+  /** DescribeMapRun's status and itemCounts (one item per segment). */
+  status: string;
+  items: { total: number; succeeded: number; failed: number; running: number; pending: number };
+  /** Per segmented rendition: the segment files written so far, of the planned count. */
+  renditions: { id: string; written: number; total: number }[];
+}
+
 /** One execution of a video: the original (named after it) or a redrive (`<videoId>-redrive-<n>`). */
 export interface RunView {
   name: string;
   status: string;
   error?: string;
   timeline: Timeline;
+  segments?: SegmentsProgress;
 }
+
+/** The plan's segmented renditions (those with `segmentation.count`), from the Plan state's output. */
+const segmentedRenditions = (events: readonly HistoryEvent[]): { id: string; count: number }[] => {
+  const out = events.find((e) => e.stateExitedEventDetails?.name === STATE_NAMES.plan)
+    ?.stateExitedEventDetails?.output;
+  if (!out) return [];
+  try {
+    const branches = (JSON.parse(out) as { plan?: { branches?: unknown[] } }).plan?.branches ?? [];
+    return branches.flatMap((b) => {
+      const r = b as { id?: unknown; segmentation?: { count?: unknown } };
+      return typeof r.id === 'string' && typeof r.segmentation?.count === 'number'
+        ? [{ id: r.id, count: r.segmentation.count }]
+        : [];
+    });
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * The Segments row's numbers: DescribeMapRun for the Map Run as a whole, and the
+ * segment files under `_work/segments/<rendition>/` for each rendition (the Map Run
+ * counts items, not which rendition they belong to).
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeMapRun.html
+ */
+const segmentsProgress = async (
+  t: Target,
+  videoId: string,
+  events: readonly HistoryEvent[],
+  mapRunArn: string
+): Promise<SegmentsProgress> => {
+  const [run, renditions] = await Promise.all([
+    t.clients.sfn.send(new DescribeMapRunCommand({ mapRunArn })),
+    Promise.all(
+      segmentedRenditions(events).map(async (r) => {
+        const listed = await t.clients.s3.send(
+          new ListObjectsV2Command({
+            Bucket: t.outputs.outputBucket,
+            Prefix: artifactKey(videoId, segmentRelativeKey(r.id, 0).replace(/[^/]+$/, '')),
+          })
+        );
+        return { id: r.id, written: listed.KeyCount ?? 0, total: r.count };
+      })
+    ),
+  ]);
+  const c = run.itemCounts;
+  return {
+    status: run.status ?? 'UNKNOWN',
+    items: {
+      total: c?.total ?? 0,
+      succeeded: c?.succeeded ?? 0,
+      failed: (c?.failed ?? 0) + (c?.timedOut ?? 0) + (c?.aborted ?? 0),
+      running: c?.running ?? 0,
+      pending: c?.pending ?? 0,
+    },
+    renditions,
+  };
+};
 
 export interface VideoDetail {
   videoId: string;
@@ -138,12 +211,20 @@ export const videoDetail = async (t: Target, videoId: string): Promise<VideoDeta
     );
   }
   const runs: RunView[] = await Promise.all(
-    [...executions].reverse().map(async (e) => ({
-      name: e.name,
-      status: e.status,
-      ...(e.error ? { error: e.error } : {}),
-      timeline: timelineFromHistory(await readHistory(t.clients.sfn, e.arn)),
-    }))
+    [...executions].reverse().map(async (e) => {
+      const events = await readHistory(t.clients.sfn, e.arn);
+      const timeline = timelineFromHistory(events);
+      const segments = timeline.segmentsMapRunArn
+        ? await segmentsProgress(t, videoId, events, timeline.segmentsMapRunArn)
+        : undefined;
+      return {
+        name: e.name,
+        status: e.status,
+        ...(e.error ? { error: e.error } : {}),
+        timeline,
+        ...(segments ? { segments } : {}),
+      };
+    })
   );
   const latest = executions[0];
   return {

@@ -255,17 +255,25 @@ describe.skipIf('skipReason' in BROWSER)('console operator view (local runtime)'
     await sqs.send(
       new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: JSON.stringify({ marker }) })
     );
-    const depth = async (url: string) =>
-      Number(
+    /** Visible and in flight: a peeked message may count as either until SQS turns it around. */
+    const depth = async (url: string) => {
+      const a =
         (
           await sqs.send(
             new GetQueueAttributesCommand({
               QueueUrl: url,
-              AttributeNames: ['ApproximateNumberOfMessages'],
+              AttributeNames: [
+                'ApproximateNumberOfMessages',
+                'ApproximateNumberOfMessagesNotVisible',
+              ],
             })
           )
-        ).Attributes?.ApproximateNumberOfMessages
+        ).Attributes ?? {};
+      return (
+        Number(a.ApproximateNumberOfMessages ?? 0) +
+        Number(a.ApproximateNumberOfMessagesNotVisible ?? 0)
       );
+    };
     const page = await browser.newPage({ viewport: DESKTOP });
     await page.goto(consoleApp.url);
 
@@ -284,48 +292,17 @@ describe.skipIf('skipReason' in BROWSER)('console operator view (local runtime)'
       15_000,
       'the queue rows'
     );
-    await pollPage(
-      page,
-      () =>
-        document.querySelector('#queues tr[data-queue="AlertsDeadLetterQueue"] td:nth-child(2)')
-          ?.textContent === '1',
-      15_000,
-      'the Alerts DLQ to show one message'
-    );
-    await page.click('[data-peek="AlertsDeadLetterQueue"]');
-    const peeked = await pollPage(
-      page,
-      () => document.querySelector('#dlq-peek pre')?.textContent,
-      15_000,
-      'the peeked message'
-    );
-
-    // Assess: every DLQ is listed; the peek shows the body and leaves the message visible.
-    expect(shown.map((r) => r[0])).toEqual(expect.arrayContaining(dlqs));
-    expect(peeked).toContain(marker);
-    expect(
-      await pollNode(
-        async () => ((await depth(dlqUrl)) === 1 ? 1 : undefined),
-        10_000,
-        'the peeked message to stay'
-      )
-    ).toBe(1);
-    // The keeper's DLQ has no source queue: its Redrive button is off, with the reason.
-    expect(
-      await page.getAttribute(
-        '#queues tr[data-queue="VerdictDeadLetterQueue"] button:not([data-peek])',
-        'disabled'
-      )
-    ).not.toBeNull();
-    await shot(page, 'ops-dlq-peek-1280');
-    await page.setViewportSize(PHONE);
-    expect(
-      await page.evaluate(
-        () => document.documentElement.scrollWidth - document.documentElement.clientWidth
-      )
-    ).toBe(0);
-    await shot(page, 'ops-dlq-peek-phone');
-    await page.setViewportSize(DESKTOP);
+    const waiting = (what: string) =>
+      pollPage(
+        page,
+        () =>
+          document.querySelector('#queues tr[data-queue="AlertsDeadLetterQueue"] td:nth-child(2)')
+            ?.textContent === '1',
+        15_000,
+        what
+      );
+    await waiting('the Alerts DLQ to show one message');
+    expect((shown ?? []).map((r) => r[0])).toEqual(expect.arrayContaining(dlqs));
 
     // Act: redrive, confirmed.
     page.once('dialog', (d) => void d.accept());
@@ -343,25 +320,84 @@ describe.skipIf('skipReason' in BROWSER)('console operator view (local runtime)'
     // Assess: the CLI's move task took it back to the Alerts queue.
     expect(status).toContain('AlertsDeadLetterQueue: moved 1 message(s) (COMPLETED)');
     expect(await depth(dlqUrl)).toBe(0);
-    const found = await pollNode(
-      async () => {
-        const res = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: alertsUrl,
-            MaxNumberOfMessages: 10,
-            VisibilityTimeout: 30,
-          })
-        );
-        const mine = res.Messages?.find((m) => m.Body?.includes(marker));
-        return mine;
-      },
-      15_000,
-      'the redriven message in the Alerts queue'
-    );
-    // Cleanup
+    const takeFrom = (url: string, mark: string) =>
+      pollNode(
+        async () => {
+          const res = await sqs.send(
+            new ReceiveMessageCommand({
+              QueueUrl: url,
+              MaxNumberOfMessages: 10,
+              VisibilityTimeout: 30,
+            })
+          );
+          const mine = res.Messages?.find((m) => m.Body?.includes(mark));
+          if (mine) {
+            await sqs.send(
+              new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: mine.ReceiptHandle })
+            );
+          }
+          return mine;
+        },
+        15_000,
+        `the message ${mark}`
+      );
+    expect((await takeFrom(alertsUrl, marker)).Body).toContain(marker);
+
+    // Prepare: a second message, to peek at.
+    const peekMarker = `console-peek-${randomUUID()}`;
     await sqs.send(
-      new DeleteMessageCommand({ QueueUrl: alertsUrl, ReceiptHandle: found.ReceiptHandle })
+      new SendMessageCommand({
+        QueueUrl: dlqUrl,
+        MessageBody: JSON.stringify({ marker: peekMarker }),
+        MessageAttributes: { status: { DataType: 'String', StringValue: 'FAILED' } },
+      })
     );
+    await waiting('the Alerts DLQ to show the second message');
+
+    // Act
+    await page.click('[data-peek="AlertsDeadLetterQueue"]');
+    const peeked = await pollPage(
+      page,
+      () => document.querySelector('#dlq-peek pre')?.textContent,
+      15_000,
+      'the peeked message'
+    );
+
+    // Assess: the peek shows the body and its attribute, and leaves the message in the queue.
+    expect(peeked).toContain(peekMarker);
+    expect(await page.textContent('#dlq-peek')).toContain('status=FAILED');
+    expect(await depth(dlqUrl)).toBe(1);
+    // Visible again at once: a second peek receives it again.
+    await page.evaluate(() => document.getElementById('dlq-peek')?.replaceChildren());
+    await page.click('[data-peek="AlertsDeadLetterQueue"]');
+    const again = await pollPage(
+      page,
+      () => document.querySelector('#dlq-peek pre')?.textContent,
+      15_000,
+      'the message peeked again'
+    );
+    expect(again).toContain(peekMarker);
+    // The keeper's DLQ has no source queue: its Redrive button is off, with the reason.
+    expect(
+      await page.getAttribute(
+        '#queues tr[data-queue="VerdictDeadLetterQueue"] button:not([data-peek])',
+        'disabled'
+      )
+    ).not.toBeNull();
+    await page.evaluate(
+      () => document.activeElement instanceof HTMLElement && document.activeElement.blur()
+    );
+    await shot(page, 'ops-dlq-peek-1280');
+    await page.setViewportSize(PHONE);
+    expect(
+      await page.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth
+      )
+    ).toBe(0);
+    await shot(page, 'ops-dlq-peek-phone');
+
+    // Cleanup
+    await takeFrom(dlqUrl, peekMarker);
     await page.close();
   });
 

@@ -314,6 +314,32 @@ const renderGantt = (d: VideoDetail, t: VideoDetail['timeline']): HTMLElement =>
   return h('div', { class: 'gantt' }, ...t.bars.flatMap(row));
 };
 
+/**
+ * Under the Segments bar: the Map Run's items and each long rendition's segments, so a
+ * long video shows progress while its segments encode.
+ */
+const renderSegments = (p: NonNullable<VideoDetail['runs'][number]['segments']>): HTMLElement =>
+  h(
+    'div',
+    { class: 'segments', 'data-segments': p.status },
+    h(
+      'p',
+      { class: 'muted' },
+      `Segments map run ${p.status}: ${p.items.succeeded}/${p.items.total} segments encoded` +
+        (p.items.running ? `, ${p.items.running} running` : '') +
+        (p.items.failed ? `, ${p.items.failed} failed` : '')
+    ),
+    ...p.renditions.map((r) =>
+      h(
+        'div',
+        { class: 'segment-progress', 'data-rendition': r.id },
+        h('span', { class: 'name' }, r.id),
+        h('progress', { max: String(r.total), value: String(r.written) }),
+        h('span', { class: 'time' }, `${r.written}/${r.total}`)
+      )
+    )
+  );
+
 /** One block per run: the original execution, then each `-redrive-<n>` attempt. */
 const renderTimeline = (d: VideoDetail): HTMLElement => {
   const runs =
@@ -340,7 +366,8 @@ const renderTimeline = (d: VideoDetail): HTMLElement => {
               ),
             ]
           : []),
-        renderGantt(d, r.timeline)
+        renderGantt(d, r.timeline),
+        ...('segments' in r && r.segments ? [renderSegments(r.segments)] : [])
       )
     )
   );
@@ -670,6 +697,8 @@ const showLoading = () => {
 // ---- start ----------------------------------------------------------------------
 
 const start = async () => {
+  // Before any request: a deep link shows what it waits for while the target answers.
+  showLoading();
   wireUpload();
   try {
     const t = await api<{ stackName: string; endpoint: string }>('/api/target');
@@ -691,7 +720,6 @@ const start = async () => {
       scrollPending = selectedId();
     }
   });
-  showLoading();
   void refreshDetail();
   const loop = async () => {
     await refreshOverview();
