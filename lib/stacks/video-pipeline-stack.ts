@@ -694,7 +694,10 @@ export class VideoPipelineStack extends Stack {
     out('AlertsDeadLetterQueueUrl', this.alerts.deadLetterQueue.queueUrl);
     out('VerdictDeadLetterQueueUrl', verdictFailures.queueUrl);
     out('VideoUploadedDeliveryDeadLetterQueueUrl', this.uploads.deliveryDeadLetterQueue.queueUrl);
-    out('VideoProcessedDeliveryDeadLetterQueueUrl', this.processed.deliveryDeadLetterQueue.queueUrl);
+    out(
+      'VideoProcessedDeliveryDeadLetterQueueUrl',
+      this.processed.deliveryDeadLetterQueue.queueUrl
+    );
     if (asyncFailures) {
       out('BranchAsyncFailuresQueueUrl', asyncFailures.queue.queueUrl);
       out('BranchAsyncFailuresDeadLetterQueueUrl', asyncFailures.deadLetterQueue.queueUrl);
