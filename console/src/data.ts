@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   DescribeMapRunCommand,
+  DescribeStateMachineCommand,
   type HistoryEvent,
   ListExecutionsCommand,
 } from '@aws-sdk/client-sfn';
@@ -22,6 +23,7 @@ import { describeExecution, executionArnFor, readManifest } from '../../cli/src/
 import { artifactKey, type Manifest, STATE_NAMES } from '../../contract/index.js';
 import { segmentRelativeKey } from '../../lambdas/branch-kinds/segmentation.js';
 import { NotFoundError } from './errors.js';
+import { type Graph, graphFromDefinition, type StateRun, stateRunsFromHistory } from './graph.js';
 import { checkArtifactKey, checkVideoId } from './keys.js';
 import { type Timeline, timelineFromHistory } from './timeline.js';
 
@@ -252,6 +254,34 @@ export const rawHistory = async (t: Target, videoId: string): Promise<unknown> =
 };
 
 export { NotFoundError };
+
+/** A definition changes only with a deploy: read once per console process and state machine. */
+const definitions = new Map<string, Promise<Graph>>();
+
+/**
+ * The execution graph of a video's latest run: the state machine's definition
+ * (DescribeStateMachine) with each state's status, input, output and error.
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeStateMachine.html
+ */
+export const executionGraph = async (
+  t: Target,
+  videoId: string
+): Promise<{ execution: string; graph: Graph; states: Record<string, StateRun> }> => {
+  checkVideoId(videoId);
+  const arn = t.outputs.stateMachineArn;
+  let graph = definitions.get(arn);
+  if (!graph) {
+    graph = t.clients.sfn
+      .send(new DescribeStateMachineCommand({ stateMachineArn: arn }))
+      .then((d) => graphFromDefinition(d.definition ?? '{}'));
+    definitions.set(arn, graph);
+    graph.catch(() => definitions.delete(arn));
+  }
+  const latest = (await executionsOf(t.clients, arn, videoId))[0];
+  if (!latest) throw new NotFoundError(`no execution named ${videoId}`);
+  const [g, events] = await Promise.all([graph, readHistory(t.clients.sfn, latest.arn)]);
+  return { execution: latest.name, graph: g, states: stateRunsFromHistory(events) };
+};
 
 export interface QueueDepth {
   name: string;

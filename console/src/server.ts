@@ -23,6 +23,7 @@ import {
 } from '../../shared/local-http-guard.js';
 import type { Assets } from './assets.js';
 import {
+  executionGraph,
   getArtifact,
   listVideos,
   NotFoundError,
@@ -249,10 +250,18 @@ export const createConsoleServer = (
         );
         return;
       }
-      const video = /^\/api\/videos\/([^/]+)(\/history)?$/.exec(path);
+      const video = /^\/api\/videos\/([^/]+)(\/history|\/graph)?$/.exec(path);
       if (req.method === 'GET' && video) {
         const id = videoIdFromPath(video[1] ?? '');
-        json(res, 200, video[2] ? await rawHistory(t, id) : await videoDetail(t, id));
+        json(
+          res,
+          200,
+          video[2] === '/history'
+            ? await rawHistory(t, id)
+            : video[2] === '/graph'
+              ? await executionGraph(t, id)
+              : await videoDetail(t, id)
+        );
         return;
       }
       if (req.method === 'GET' && path === '/api/artifact') {

@@ -439,6 +439,28 @@ describe.skipIf('skipReason' in BROWSER)('console operator view (local runtime)'
       'the queues'
     );
     expect(problems).toEqual([]);
+
+    // Act: the execution graph of the latest run (the redrive), and one state in it.
+    await page.click('#graph-details summary');
+    await pollPage(
+      page,
+      () => document.querySelector('#graph [data-state="Probe"]'),
+      15_000,
+      'the execution graph'
+    );
+    await page.click('#graph [data-state="Probe"]');
+
+    // Assess: the definition's states, coloured by this run's history, with the state's input.
+    const states = await page.$$eval('#graph [data-state]', (els) =>
+      Object.fromEntries(
+        els.map((e) => [e.getAttribute('data-state'), e.getAttribute('data-state-status')])
+      )
+    );
+    expect(states.Probe).toBe('succeeded');
+    expect(states.Aggregate).toBe('succeeded');
+    expect(Object.keys(states)).toEqual(expect.arrayContaining(['Plan', 'FanOut']));
+    expect(await page.textContent('#state-input')).toContain(id);
+    await shot(page, 'ops-graph-1280');
     await page.close();
 
     // Prepare: a phone, the list above the video.

@@ -1,4 +1,5 @@
 import type { QueueDepth, VideoDetail, VideoRow } from '../src/data.js';
+import type { Graph, GraphState, StateRun } from '../src/graph.js';
 import type { TimelineBar } from '../src/timeline.js';
 
 /**
@@ -539,6 +540,133 @@ const renderActions = (d: VideoDetail): HTMLElement => {
   );
 };
 
+// ---- execution graph ------------------------------------------------------------
+
+interface GraphView {
+  execution: string;
+  graph: Graph;
+  states: Record<string, StateRun>;
+}
+
+/** The graph panel lives across the detail's redraws (its open state and the picked state). */
+let graphPanel:
+  | { id: string; el: HTMLDetailsElement; picked?: string; view?: GraphView }
+  | undefined;
+
+const stateBox = (s: GraphState, view: GraphView, pick: (name: string) => void): HTMLElement => {
+  const run = view.states[s.name];
+  const status = run?.status ?? 'not-run';
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: `state st-${status}`,
+      'data-state': s.name,
+      'data-state-status': status,
+      'aria-label': `${s.name} (${s.type}): ${status}`,
+    },
+    h('span', { class: 'state-name' }, s.name),
+    h(
+      'span',
+      { class: 'state-type' },
+      run && run.entered > 1 ? `${s.type} ×${run.entered}` : s.type
+    )
+  );
+  button.addEventListener('click', () => pick(s.name));
+  if (!s.children) return button;
+  return h(
+    'div',
+    { class: 'state-group' },
+    button,
+    ...s.children.map((g) => renderGraphLayers(g, view, pick))
+  );
+};
+
+const renderGraphLayers = (g: Graph, view: GraphView, pick: (name: string) => void): HTMLElement =>
+  h(
+    'div',
+    { class: 'graph-layers' },
+    ...g.layers.map((layer) =>
+      h('div', { class: 'graph-layer' }, ...layer.map((s) => stateBox(s, view, pick)))
+    )
+  );
+
+const findState = (g: Graph, name: string): GraphState | undefined => {
+  for (const layer of g.layers) {
+    for (const s of layer) {
+      if (s.name === name) return s;
+      for (const c of s.children ?? []) {
+        const found = findState(c, name);
+        if (found) return found;
+      }
+    }
+  }
+  return undefined;
+};
+
+const renderGraphPanel = () => {
+  const panel = graphPanel;
+  if (!panel?.view) return;
+  const view = panel.view;
+  const pick = (name: string) => {
+    panel.picked = name;
+    renderGraphPanel();
+  };
+  const picked = panel.picked ? findState(view.graph, panel.picked) : undefined;
+  const run = panel.picked ? view.states[panel.picked] : undefined;
+  const body = panel.el.querySelector('.graph-body') as HTMLElement;
+  body.replaceChildren(
+    h(
+      'p',
+      { class: 'muted' },
+      `Run ${view.execution}. Layers follow StartAt; pick a state for its input, output and error.`
+    ),
+    h('div', { id: 'graph' }, renderGraphLayers(view.graph, view, pick)),
+    ...(picked
+      ? [
+          h(
+            'div',
+            { id: 'state-detail', 'data-state': picked.name },
+            h('h4', {}, `${picked.name} · ${picked.type} · ${run?.status ?? 'not run'}`),
+            picked.next.length ? h('p', { class: 'muted' }, `next: ${picked.next.join(', ')}`) : '',
+            ...(run?.error ? [h('p', { class: 'error-text', id: 'state-error' }, run.error)] : []),
+            h('h5', {}, 'Input'),
+            h('pre', { id: 'state-input' }, run?.input ?? '(not entered)'),
+            h('h5', {}, 'Output'),
+            h('pre', { id: 'state-output' }, run?.output ?? '(no output)')
+          ),
+        ]
+      : [])
+  );
+};
+
+const refreshGraph = async () => {
+  const panel = graphPanel;
+  if (!panel?.el.open) return;
+  try {
+    panel.view = await api<GraphView>(`/api/videos/${encodeURIComponent(panel.id)}/graph`);
+    if (graphPanel === panel) renderGraphPanel();
+  } catch (err) {
+    (panel.el.querySelector('.graph-body') as HTMLElement).replaceChildren(
+      h('p', { class: 'error-text' }, (err as Error).message)
+    );
+  }
+};
+
+const graphSection = (id: string): HTMLElement => {
+  if (graphPanel?.id !== id) {
+    const el = h(
+      'details',
+      { id: 'graph-details' },
+      h('summary', {}, 'Execution graph (latest run)'),
+      h('div', { class: 'graph-body' }, h('p', { class: 'muted loading' }, 'Loading the graph…'))
+    ) as HTMLDetailsElement;
+    el.addEventListener('toggle', () => void refreshGraph());
+    graphPanel = { id, el };
+  }
+  return graphPanel.el;
+};
+
 /** Media elements are drawn once per manifest: re-creating them on each poll would restart playback. */
 let drawn: { id: string; mediaFor?: string; media?: HTMLElement } | undefined;
 
@@ -583,6 +711,7 @@ const renderDetail = (d: VideoDetail) => {
     renderActions(d),
     h('h3', {}, 'Timeline'),
     renderTimeline(d),
+    graphSection(id),
     h('h3', {}, 'Thumbnails and renditions'),
     drawn.media ??
       h(
@@ -612,6 +741,7 @@ const refreshDetail = async () => {
     const d = await api<VideoDetail>(`/api/videos/${encodeURIComponent(id)}`);
     if (selectedId() !== id) return;
     renderDetail(d);
+    if (d.execution.status === 'RUNNING') void refreshGraph();
     if (scrollPending === id) {
       scrollPending = undefined;
       $('detail').scrollIntoView({ block: 'start' });
