@@ -96,3 +96,7 @@ export const SEGMENT_RUNS_PREFIX = `${OUTPUT_PREFIX}_segment-runs/`;
  */
 export const isVideoFolder = (name: string): boolean =>
   name.length > 0 && !name.startsWith('_') && `${OUTPUT_PREFIX}${name}/` !== BY_KEY_PREFIX;
+
+/** Where segment `index` of one rendition branch is stored until the join (internal `_work/`). */
+export const segmentRelativeKey = (renditionId: string, index: number): string =>
+  `_work/segments/${renditionId}/${String(index).padStart(4, '0')}.mp4`;

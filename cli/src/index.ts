@@ -18,6 +18,13 @@ export { collectList } from './commands.js';
 export { CliError, isLocalEndpoint, loadStackOutputs, type StackOutputs } from './config.js';
 export { progressFromHistory, readHistory } from './history.js';
 export {
+  discoverDeadLetterQueues,
+  executionsOf,
+  resolveDeadLetterQueue,
+  runRedriveDlq,
+  runRedriveVideo,
+} from './redrive.js';
+export {
   checkReachable,
   parseThumbnailTimesOption,
   resolveUploadKey,

@@ -404,7 +404,7 @@ const readRedrivableManifest = async (
 };
 
 /** The video's executions (the original, named after it, and its redrives), newest first. */
-const executionsOf = async (
+export const executionsOf = async (
   { sfn }: VideoClients,
   stateMachineArn: string,
   videoId: string

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  DescribeMapRunCommand,
+  DescribeStateMachineCommand,
+  type HistoryEvent,
+  ListExecutionsCommand,
+} from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
@@ -10,6 +15,7 @@ import {
   describeExecution,
   effectiveEndpoint,
   executionArnFor,
+  executionsOf,
   isLocalEndpoint,
   readHistory,
   readManifest,
@@ -17,8 +23,14 @@ import {
   type StackOutputs,
   useLocalTestCredentials,
 } from '../../cli/src/index.js';
-import type { Manifest } from '../../contract/index.js';
+import {
+  artifactKey,
+  type Manifest,
+  STATE_NAMES,
+  segmentRelativeKey,
+} from '../../contract/index.js';
 import { NotFoundError } from './errors.js';
+import { type Graph, graphFromDefinition, type StateRun, stateRunsFromHistory } from './graph.js';
 import { checkArtifactKey, checkVideoId } from './keys.js';
 import { type Timeline, timelineFromHistory } from './timeline.js';
 
@@ -103,10 +115,90 @@ export const listVideos = async (
   });
 };
 
+/** The Segments Distributed Map of one run: its Map Run's item counts and each rendition's segments. */
+export interface SegmentsProgress {
+  /** DescribeMapRun's status and itemCounts (one item per segment). */
+  status: string;
+  items: { total: number; succeeded: number; failed: number; running: number; pending: number };
+  /** Per segmented rendition: the segment files written so far, of the planned count. */
+  renditions: { id: string; written: number; total: number }[];
+}
+
+/** One execution of a video: the original (named after it) or a redrive (`<videoId>-redrive-<n>`). */
+export interface RunView {
+  name: string;
+  status: string;
+  error?: string;
+  timeline: Timeline;
+  segments?: SegmentsProgress;
+}
+
+/** The plan's segmented renditions (those with `segmentation.count`), from the Plan state's output. */
+const segmentedRenditions = (events: readonly HistoryEvent[]): { id: string; count: number }[] => {
+  const out = events.find((e) => e.stateExitedEventDetails?.name === STATE_NAMES.plan)
+    ?.stateExitedEventDetails?.output;
+  if (!out) return [];
+  try {
+    const branches = (JSON.parse(out) as { plan?: { branches?: unknown[] } }).plan?.branches ?? [];
+    return branches.flatMap((b) => {
+      const r = b as { id?: unknown; segmentation?: { count?: unknown } };
+      return typeof r.id === 'string' && typeof r.segmentation?.count === 'number'
+        ? [{ id: r.id, count: r.segmentation.count }]
+        : [];
+    });
+  } catch {
+    return [];
+  }
+};
+
+/**
+ * The Segments row's numbers: DescribeMapRun for the Map Run as a whole, and the
+ * segment files under `_work/segments/<rendition>/` for each rendition (the Map Run
+ * counts items, not which rendition they belong to).
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeMapRun.html
+ */
+const segmentsProgress = async (
+  t: Target,
+  videoId: string,
+  events: readonly HistoryEvent[],
+  mapRunArn: string
+): Promise<SegmentsProgress> => {
+  const [run, renditions] = await Promise.all([
+    t.clients.sfn.send(new DescribeMapRunCommand({ mapRunArn })),
+    Promise.all(
+      segmentedRenditions(events).map(async (r) => {
+        const listed = await t.clients.s3.send(
+          new ListObjectsV2Command({
+            Bucket: t.outputs.outputBucket,
+            Prefix: artifactKey(videoId, segmentRelativeKey(r.id, 0).replace(/[^/]+$/, '')),
+          })
+        );
+        return { id: r.id, written: listed.KeyCount ?? 0, total: r.count };
+      })
+    ),
+  ]);
+  const c = run.itemCounts;
+  return {
+    status: run.status ?? 'UNKNOWN',
+    items: {
+      total: c?.total ?? 0,
+      succeeded: c?.succeeded ?? 0,
+      failed: (c?.failed ?? 0) + (c?.timedOut ?? 0) + (c?.aborted ?? 0),
+      running: c?.running ?? 0,
+      pending: c?.pending ?? 0,
+    },
+    renditions,
+  };
+};
+
 export interface VideoDetail {
   videoId: string;
+  /** The latest run's execution (the original until a redrive starts a new one). */
   execution: { status: string; error?: string; cause?: string };
+  /** The latest run's timeline. */
   timeline: Timeline;
+  /** Every run, oldest first: a redriven video shows the original and each attempt. */
+  runs: RunView[];
   manifest?: Manifest;
   /** The server's clock, so the page can draw running bars up to "now". */
   now: string;
@@ -115,21 +207,43 @@ export interface VideoDetail {
 export const videoDetail = async (t: Target, videoId: string): Promise<VideoDetail> => {
   checkVideoId(videoId);
   const executionArn = executionArnFor(t.outputs.stateMachineArn, videoId);
-  const [execution, manifest] = await Promise.all([
+  // The CLI's own lookup (`redrive video` decides from it): the original, then
+  // `-redrive-1`, `-2`… until one does not exist; newest first.
+  const [execution, manifest, executions] = await Promise.all([
     describeExecution(t.clients.sfn, executionArn),
     readManifest(t.clients.s3, t.outputs.outputBucket, videoId),
+    executionsOf(t.clients, t.outputs.stateMachineArn, videoId),
   ]);
-  if (execution.status === 'NOT_FOUND' && !manifest) {
+  if (execution.status === 'NOT_FOUND' && !manifest && executions.length === 0) {
     throw new NotFoundError(
       `no such video: ${videoId} (no manifest in s3://${t.outputs.outputBucket}, no execution)`
     );
   }
-  const events =
-    execution.status === 'NOT_FOUND' ? [] : await readHistory(t.clients.sfn, executionArn);
+  const runs: RunView[] = await Promise.all(
+    [...executions].reverse().map(async (e) => {
+      const events = await readHistory(t.clients.sfn, e.arn);
+      const timeline = timelineFromHistory(events);
+      const segments = timeline.segmentsMapRunArn
+        ? await segmentsProgress(t, videoId, events, timeline.segmentsMapRunArn)
+        : undefined;
+      return {
+        name: e.name,
+        status: e.status,
+        ...(e.error ? { error: e.error } : {}),
+        timeline,
+        ...(segments ? { segments } : {}),
+      };
+    })
+  );
+  const latest = executions[0];
   return {
     videoId,
-    execution,
-    timeline: timelineFromHistory(events),
+    execution:
+      latest && latest.arn !== executionArn
+        ? { status: latest.status, ...(latest.error ? { error: latest.error } : {}) }
+        : execution,
+    timeline: runs.at(-1)?.timeline ?? timelineFromHistory([]),
+    runs,
     ...(manifest ? { manifest } : {}),
     now: new Date().toISOString(),
   };
@@ -148,6 +262,34 @@ export const rawHistory = async (t: Target, videoId: string): Promise<unknown> =
 
 export { NotFoundError };
 
+/** A definition changes only with a deploy: read once per console process and state machine. */
+const definitions = new Map<string, Promise<Graph>>();
+
+/**
+ * The execution graph of a video's latest run: the state machine's definition
+ * (DescribeStateMachine) with each state's status, input, output and error.
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeStateMachine.html
+ */
+export const executionGraph = async (
+  t: Target,
+  videoId: string
+): Promise<{ execution: string; graph: Graph; states: Record<string, StateRun> }> => {
+  checkVideoId(videoId);
+  const arn = t.outputs.stateMachineArn;
+  let graph = definitions.get(arn);
+  if (!graph) {
+    graph = t.clients.sfn
+      .send(new DescribeStateMachineCommand({ stateMachineArn: arn }))
+      .then((d) => graphFromDefinition(d.definition ?? '{}'));
+    definitions.set(arn, graph);
+    graph.catch(() => definitions.delete(arn));
+  }
+  const latest = (await executionsOf(t.clients, arn, videoId))[0];
+  if (!latest) throw new NotFoundError(`no execution named ${videoId}`);
+  const [g, events] = await Promise.all([graph, readHistory(t.clients.sfn, latest.arn)]);
+  return { execution: latest.name, graph: g, states: stateRunsFromHistory(events) };
+};
+
 export interface QueueDepth {
   name: string;
   url: string;
@@ -155,6 +297,8 @@ export interface QueueDepth {
   visible: number;
   inFlight: number;
   delayed: number;
+  /** Set by the server on DLQs: whether `redrive dlq` can move it (a source queue names it). */
+  redrivable?: boolean;
 }
 
 export const queueDepths = async (t: Target): Promise<QueueDepth[]> =>
@@ -172,7 +316,8 @@ export const queueDepths = async (t: Target): Promise<QueueDepth[]> =>
       );
       const n = (k: string) => Number(res.Attributes?.[k as never] ?? 0);
       return {
-        name: name.replace(/QueueUrl$/, ''),
+        // A DLQ keeps the logical name `npm run redrive -- dlq` takes (StartWorkflowDeadLetterQueue).
+        name: name.replace(/Url$/, '').replace(/(?<!DeadLetter)Queue$/, ''),
         url,
         deadLetter: /DeadLetter/i.test(name),
         visible: n('ApproximateNumberOfMessages'),

@@ -24,6 +24,7 @@ import {
 } from '../../shared/local-http-guard.js';
 import type { Assets } from './assets.js';
 import {
+  executionGraph,
   getArtifact,
   listVideos,
   NotFoundError,
@@ -35,6 +36,13 @@ import {
   videoDetail,
 } from './data.js';
 import { videoIdFromPath } from './keys.js';
+import {
+  peekDeadLetterQueue,
+  redrivableDeadLetterQueues,
+  redriveDeadLetterQueue,
+  redriveVideo,
+  stopVideo,
+} from './ops.js';
 import {
   type AllowLists,
   consolePolicy,
@@ -132,6 +140,15 @@ export const createConsoleServer = (
     ])
   );
   let policy: LocalHttpPolicy | undefined;
+  // Which DLQs `redrive dlq` can move: RedrivePolicies do not change while the stack runs.
+  let redrivable: Promise<Set<string>> | undefined;
+  const redrivableNow = () => {
+    redrivable ??= redrivableDeadLetterQueues(t).catch((err: unknown) => {
+      redrivable = undefined;
+      throw err;
+    });
+    return redrivable;
+  };
   const server = createServer(async (req, res) => {
     policy ??= consolePolicy(
       (server.address() as AddressInfo).port,
@@ -205,13 +222,47 @@ export const createConsoleServer = (
         return;
       }
       if (req.method === 'GET' && path === '/api/queues') {
-        json(res, 200, { queues: await queueDepths(t) });
+        const [queues, canRedrive] = await Promise.all([queueDepths(t), redrivableNow()]);
+        json(res, 200, {
+          queues: queues.map((q) => ({ ...q, redrivable: canRedrive.has(q.name) })),
+        });
         return;
       }
-      const video = /^\/api\/videos\/([^/]+)(\/history)?$/.exec(path);
+      // The operator actions (ops.ts): POST only, so the token check above has run.
+      const queueAction = /^\/api\/queues\/([A-Za-z0-9]{1,128})\/(peek|redrive)$/.exec(path);
+      if (req.method === 'POST' && queueAction) {
+        const name = queueAction[1] ?? '';
+        json(
+          res,
+          200,
+          queueAction[2] === 'peek'
+            ? await peekDeadLetterQueue(t, name)
+            : await redriveDeadLetterQueue(t, name)
+        );
+        return;
+      }
+      const videoAction = /^\/api\/videos\/([^/]+)\/(stop|redrive)$/.exec(path);
+      if (req.method === 'POST' && videoAction) {
+        const id = videoIdFromPath(videoAction[1] ?? '');
+        json(
+          res,
+          200,
+          videoAction[2] === 'stop' ? await stopVideo(t, id) : await redriveVideo(t, id)
+        );
+        return;
+      }
+      const video = /^\/api\/videos\/([^/]+)(\/history|\/graph)?$/.exec(path);
       if (req.method === 'GET' && video) {
         const id = videoIdFromPath(video[1] ?? '');
-        json(res, 200, video[2] ? await rawHistory(t, id) : await videoDetail(t, id));
+        json(
+          res,
+          200,
+          video[2] === '/history'
+            ? await rawHistory(t, id)
+            : video[2] === '/graph'
+              ? await executionGraph(t, id)
+              : await videoDetail(t, id)
+        );
         return;
       }
       if (req.method === 'GET' && path === '/api/artifact') {

@@ -28,6 +28,8 @@ export interface TimelineBar {
 export interface Timeline {
   /** ExecutionStarted, if the history has begun. */
   start?: string;
+  /** The Segments Distributed Map's Map Run (MapRunStarted), for DescribeMapRun. */
+  segmentsMapRunArn?: string;
   /** The terminal execution event, once there is one. */
   end?: string;
   bars: TimelineBar[];
@@ -96,6 +98,7 @@ export const timelineFromHistory = (events: readonly HistoryEvent[]): Timeline =
   const topLevel = new Set<string>([
     STATE_NAMES.probe,
     STATE_NAMES.plan,
+    STATE_NAMES.segments,
     STATE_NAMES.fanOut,
     STATE_NAMES.aggregate,
   ]);
@@ -119,15 +122,22 @@ export const timelineFromHistory = (events: readonly HistoryEvent[]): Timeline =
       ...(live?.error ? { error: live.error } : {}),
     };
   });
+  // Only a run with a segmented rendition enters the Segments map: its row is there while
+  // the long encodes run (minutes with no branch bar moving otherwise).
+  const segmented = events.some((e) => e.stateEnteredEventDetails?.name === STATE_NAMES.segments);
+  const mapRunArn = events.find((e) => e.mapRunStartedEventDetails?.mapRunArn)
+    ?.mapRunStartedEventDetails?.mapRunArn;
   const bars = [
     stepBar(events, STATE_NAMES.probe, closedAt),
     stepBar(events, STATE_NAMES.plan, closedAt),
+    ...(segmented ? [stepBar(events, STATE_NAMES.segments, closedAt)] : []),
     ...branchBars,
     stepBar(events, STATE_NAMES.aggregate, closedAt),
   ];
   return {
     ...(started?.timestamp ? { start: iso(started.timestamp) } : {}),
     ...(ended?.timestamp ? { end: iso(ended.timestamp) } : {}),
+    ...(mapRunArn ? { segmentsMapRunArn: mapRunArn } : {}),
     bars: ended
       ? bars.map((b) => (b.status === 'pending' ? { ...b, status: 'skipped' as const } : b))
       : bars,

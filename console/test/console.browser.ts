@@ -220,6 +220,16 @@ describe.skipIf('skipReason' in BROWSER)('console in a real browser (local runti
     expect(status).toBe('FAILED');
     expect(await page.textContent('#detail-h')).toMatch(/^notes-[0-9a-f]{16}$/);
     expect(await page.locator('#media').count()).toBe(0);
+    // The aggregator writes the manifest before its state exits: wait for the execution's end.
+    await pollPage(
+      page,
+      () => {
+        const s = document.getElementById('execution-status')?.textContent;
+        return s && s !== 'RUNNING';
+      },
+      60_000,
+      'the execution to end'
+    );
     const bars = await page.$$eval('#timeline [data-bar]', (els) =>
       els.map((e) => [e.getAttribute('data-bar'), e.getAttribute('data-status')])
     );

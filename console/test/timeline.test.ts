@@ -158,3 +158,50 @@ describe('timelineFromHistory', () => {
     });
   });
 });
+
+describe('the Segments row', () => {
+  it('is drawn between Plan and the branches, running, with its Map Run, while long renditions encode', () => {
+    // Prepare
+    const mapRunArn = 'arn:aws:states:eu-west-1:123456789012:mapRun:Video/Segments:abc';
+    const history = [
+      event('ExecutionStarted', 0),
+      entered('Probe', 0),
+      exited('Probe', 1),
+      entered('Plan', 1),
+      plan(2, [{ id: 'rendition-720p', kind: 'rendition' }]),
+      entered('Segments', 2),
+      event('MapRunStarted', 3, { mapRunStartedEventDetails: { mapRunArn } }),
+    ];
+
+    // Act
+    const t = timelineFromHistory(history);
+
+    // Assess
+    expect(t.bars.map((b) => [b.label, b.status])).toEqual([
+      ['Probe', 'succeeded'],
+      ['Plan', 'succeeded'],
+      ['Segments', 'running'],
+      ['rendition-720p', 'pending'],
+      ['Aggregate', 'pending'],
+    ]);
+    expect(t.segmentsMapRunArn).toBe(mapRunArn);
+  });
+
+  it('is absent from a run that never entered the Segments map', () => {
+    // Prepare
+    const history = [
+      event('ExecutionStarted', 0),
+      entered('Probe', 0),
+      exited('Probe', 1),
+      entered('Plan', 1),
+      plan(2, [{ id: 'thumb-01', kind: 'thumbnail' }]),
+    ];
+
+    // Act
+    const t = timelineFromHistory(history);
+
+    // Assess
+    expect(t.bars.map((b) => b.label)).toEqual(['Probe', 'Plan', 'thumb-01', 'Aggregate']);
+    expect(t.segmentsMapRunArn).toBeUndefined();
+  });
+});

@@ -1,4 +1,5 @@
 import type { QueueDepth, VideoDetail, VideoRow } from '../src/data.js';
+import type { Graph, GraphState, StateRun } from '../src/graph.js';
 import type { TimelineBar } from '../src/timeline.js';
 
 /**
@@ -96,20 +97,158 @@ const renderVideos = (rows: VideoRow[]) => {
   $('videos-empty').hidden = rows.length > 0;
 };
 
+/** A button for an operator action: it asks first, and says what happened in `statusEl`. */
+const actionButton = (
+  label: string,
+  attrs: Record<string, string>,
+  question: string,
+  run: () => Promise<void>
+): HTMLElement => {
+  const b = h('button', { type: 'button', class: 'action', ...attrs }, label);
+  b.addEventListener('click', () => {
+    if (!window.confirm(question)) return;
+    (b as HTMLButtonElement).disabled = true;
+    void run().finally(() => {
+      (b as HTMLButtonElement).disabled = false;
+    });
+  });
+  return b;
+};
+
+const post = <T>(path: string) =>
+  api<T>(path, { method: 'POST', headers: { 'X-Console-Token': token() } });
+
+interface Peeked {
+  queue: string;
+  messages: {
+    messageId: string;
+    sentAt?: string;
+    receiveCount: number;
+    body: string;
+    truncated: boolean;
+    attributes: Record<string, string>;
+  }[];
+}
+
+const queueStatus = (text: string, isError = false) => {
+  const el = $('queue-status');
+  el.textContent = text;
+  el.className = isError ? 'error-text' : 'muted';
+};
+
+const peek = async (name: string) => {
+  const panel = $('dlq-peek');
+  panel.hidden = false;
+  panel.replaceChildren(h('p', { class: 'muted' }, `Peeking at ${name}…`));
+  try {
+    const res = await post<Peeked>(`/api/queues/${encodeURIComponent(name)}/peek`);
+    panel.replaceChildren(
+      h('h3', {}, `${res.queue}: ${res.messages.length} message(s) peeked`),
+      h(
+        'p',
+        { class: 'muted' },
+        'A peek receives with VisibilityTimeout 0: the messages stay in the queue, visible again at once.'
+      ),
+      ...(res.messages.length === 0 ? [h('p', { class: 'muted' }, 'The queue is empty.')] : []),
+      ...res.messages.map((m) =>
+        h(
+          'details',
+          { class: 'peeked', open: '' },
+          h(
+            'summary',
+            {},
+            `${m.messageId} · received ${m.receiveCount}×${m.sentAt ? ` · sent ${m.sentAt}` : ''}`
+          ),
+          ...(Object.keys(m.attributes).length > 0
+            ? [
+                h(
+                  'p',
+                  { class: 'muted' },
+                  Object.entries(m.attributes)
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(' · ')
+                ),
+              ]
+            : []),
+          h('pre', {}, m.body + (m.truncated ? '\n… (cut at 4 KiB)' : ''))
+        )
+      )
+    );
+  } catch (err) {
+    panel.replaceChildren(h('p', { class: 'error-text', role: 'alert' }, (err as Error).message));
+  }
+};
+
+const redriveQueue = async (name: string) => {
+  queueStatus(`Redriving ${name}…`);
+  try {
+    const res = await post<{ moved: number; status: string; log: string[] }>(
+      `/api/queues/${encodeURIComponent(name)}/redrive`
+    );
+    queueStatus(`${name}: moved ${res.moved} message(s) (${res.status}). ${res.log.join(' ')}`);
+    void refreshOverview();
+  } catch (err) {
+    queueStatus(`${name}: redrive failed: ${(err as Error).message}`, true);
+  }
+};
+
 const renderQueues = (queues: QueueDepth[]) => {
   const tbody = $('queues').querySelector('tbody') as HTMLTableSectionElement;
+  // Dead-letter queues first: they are what an operator acts on.
+  const sorted = [...queues].sort(
+    (a, b) => Number(b.deadLetter) - Number(a.deadLetter) || a.name.localeCompare(b.name)
+  );
   tbody.replaceChildren(
-    ...queues.map((q) =>
+    ...sorted.map((q) =>
       h(
         'tr',
-        {},
-        h('td', {}, q.deadLetter ? `${q.name} (DLQ)` : q.name),
+        { 'data-queue': q.name },
+        h(
+          'td',
+          { class: 'qname', title: q.name },
+          q.deadLetter ? `${q.name.replace(/DeadLetterQueue$/, '')} DLQ` : q.name
+        ),
         h(
           'td',
           { class: `num${q.deadLetter && q.visible > 0 ? ' dlq-full' : ''}` },
           String(q.visible)
         ),
-        h('td', { class: 'num' }, String(q.inFlight))
+        h('td', { class: 'num' }, String(q.inFlight)),
+        h(
+          'td',
+          { class: 'actions' },
+          ...(q.deadLetter
+            ? [
+                (() => {
+                  const b = h(
+                    'button',
+                    { type: 'button', class: 'action', 'data-peek': q.name },
+                    'Peek'
+                  );
+                  b.addEventListener('click', () => void peek(q.name));
+                  return b;
+                })(),
+                q.redrivable
+                  ? actionButton(
+                      'Redrive',
+                      { 'data-redrive-queue': q.name },
+                      `Move every message in ${q.name} back to its source queue (StartMessageMoveTask)?`,
+                      () => redriveQueue(q.name)
+                    )
+                  : h(
+                      'button',
+                      {
+                        type: 'button',
+                        class: 'action',
+                        disabled: '',
+                        title:
+                          'No source queue names this DLQ in its RedrivePolicy: peek, then resend by hand',
+                      },
+                      'Redrive'
+                    ),
+              ]
+            : [])
+        )
       )
     )
   );
@@ -133,8 +272,7 @@ const refreshOverview = async () => {
 
 const artifactUrl = (key: string) => `/api/artifact?key=${encodeURIComponent(key)}`;
 
-const renderTimeline = (d: VideoDetail): HTMLElement => {
-  const t = d.timeline;
+const renderGantt = (d: VideoDetail, t: VideoDetail['timeline']): HTMLElement => {
   const t0 = Date.parse(t.start ?? d.now);
   const tEnd = Date.parse(t.end ?? d.now);
   const span = Math.max(1, tEnd - t0);
@@ -174,7 +312,66 @@ const renderTimeline = (d: VideoDetail): HTMLElement => {
       ),
     ];
   };
-  return h('div', { class: 'gantt', id: 'timeline' }, ...t.bars.flatMap(row));
+  return h('div', { class: 'gantt' }, ...t.bars.flatMap(row));
+};
+
+/**
+ * Under the Segments bar: the Map Run's items and each long rendition's segments, so a
+ * long video shows progress while its segments encode.
+ */
+const renderSegments = (p: NonNullable<VideoDetail['runs'][number]['segments']>): HTMLElement =>
+  h(
+    'div',
+    { class: 'segments', 'data-segments': p.status },
+    h(
+      'p',
+      { class: 'muted' },
+      `Segments map run ${p.status}: ${p.items.succeeded}/${p.items.total} segments encoded` +
+        (p.items.running ? `, ${p.items.running} running` : '') +
+        (p.items.failed ? `, ${p.items.failed} failed` : '')
+    ),
+    ...p.renditions.map((r) =>
+      h(
+        'div',
+        { class: 'segment-progress', 'data-rendition': r.id },
+        h('span', { class: 'name' }, r.id),
+        h('progress', { max: String(r.total), value: String(r.written) }),
+        h('span', { class: 'time' }, `${r.written}/${r.total}`)
+      )
+    )
+  );
+
+/** One block per run: the original execution, then each `-redrive-<n>` attempt. */
+const renderTimeline = (d: VideoDetail): HTMLElement => {
+  const runs =
+    d.runs.length > 0
+      ? d.runs
+      : [{ name: d.videoId, status: d.execution.status, timeline: d.timeline }];
+  return h(
+    'div',
+    { id: 'timeline' },
+    ...runs.map((r, i) =>
+      h(
+        'section',
+        { class: 'run', 'data-run': r.name, 'data-run-status': r.status },
+        ...(runs.length > 1
+          ? [
+              h(
+                'h4',
+                {},
+                i === 0 ? 'Original run ' : `Redrive ${i} `,
+                h('code', {}, r.name),
+                ' · ',
+                h('span', { class: `status-${r.status}` }, r.status),
+                'error' in r && r.error ? ` · ${r.error}` : ''
+              ),
+            ]
+          : []),
+        renderGantt(d, r.timeline),
+        ...('segments' in r && r.segments ? [renderSegments(r.segments)] : [])
+      )
+    )
+  );
 };
 
 const renderMedia = (d: VideoDetail): HTMLElement | undefined => {
@@ -256,6 +453,220 @@ const renderManifest = (d: VideoDetail): HTMLElement => {
   );
 };
 
+/**
+ * The video's verdict, first on its page and coloured by it: the manifest's status
+ * (COMPLETE / PARTIAL / FAILED), its reason, and the ending when the verdict keeper
+ * wrote it. The execution's own status says less (a PARTIAL run SUCCEEDED).
+ */
+const renderVerdict = (d: VideoDetail): HTMLElement => {
+  const m = d.manifest;
+  const running = d.execution.status === 'RUNNING';
+  if (!m) {
+    return h(
+      'p',
+      { id: 'verdict', class: 'verdict verdict-pending', role: 'status' },
+      h('strong', { id: 'verdict-status' }, running ? 'RUNNING' : 'NO VERDICT'),
+      running ? ' · no verdict yet: the aggregate writes the manifest at the end' : ' · no manifest'
+    );
+  }
+  return h(
+    'p',
+    { id: 'verdict', class: `verdict verdict-${m.status}`, role: 'status' },
+    h('strong', { id: 'verdict-status' }, m.status),
+    m.reason ? h('span', { id: 'verdict-reason' }, ` · ${m.reason}`) : '',
+    m.ending
+      ? h('span', { id: 'verdict-ending' }, ` · execution ended ${m.ending} (verdict keeper)`)
+      : '',
+    m.redrive ? ` · redrive ${m.redrive.attempt} (was ${m.redrive.previousStatus})` : '',
+    running ? ' · a new run is in progress' : ''
+  );
+};
+
+/** What the page last did to a video (kept across re-renders: the detail redraws on each poll). */
+const actionMessages = new Map<string, { text: string; error: boolean }>();
+
+const videoAction = async (id: string, action: 'stop' | 'redrive') => {
+  actionMessages.set(id, { text: `${action}…`, error: false });
+  try {
+    const res = await post<{ log?: string[]; stopped?: string; executionArn?: string }>(
+      `/api/videos/${encodeURIComponent(id)}/${action}`
+    );
+    actionMessages.set(id, {
+      text: action === 'stop' ? `stopped ${res.stopped}` : (res.log ?? []).join(' '),
+      error: false,
+    });
+  } catch (err) {
+    actionMessages.set(id, { text: `${action} failed: ${(err as Error).message}`, error: true });
+  }
+  drawn = undefined;
+  void refreshDetail();
+  void refreshOverview();
+};
+
+const renderActions = (d: VideoDetail): HTMLElement => {
+  const id = d.videoId;
+  const running = d.execution.status === 'RUNNING';
+  const redrivable =
+    !running && (d.manifest?.status === 'PARTIAL' || d.manifest?.status === 'FAILED');
+  const msg = actionMessages.get(id);
+  return h(
+    'div',
+    { class: 'video-actions' },
+    ...(running
+      ? [
+          actionButton(
+            'Stop',
+            { id: 'stop' },
+            `Stop the running execution of ${id}? It ends ABORTED and the video gets a FAILED verdict.`,
+            () => videoAction(id, 'stop')
+          ),
+        ]
+      : []),
+    ...(redrivable
+      ? [
+          actionButton(
+            'Redrive',
+            { id: 'redrive' },
+            `Redrive ${id}? Its failed branches run again in a new execution (npm run redrive -- video).`,
+            () => videoAction(id, 'redrive')
+          ),
+        ]
+      : []),
+    h(
+      'span',
+      { id: 'action-status', role: 'status', class: msg?.error ? 'error-text' : 'muted' },
+      msg?.text ?? ''
+    )
+  );
+};
+
+// ---- execution graph ------------------------------------------------------------
+
+interface GraphView {
+  execution: string;
+  graph: Graph;
+  states: Record<string, StateRun>;
+}
+
+/** The graph panel lives across the detail's redraws (its open state and the picked state). */
+let graphPanel:
+  | { id: string; el: HTMLDetailsElement; picked?: string; view?: GraphView }
+  | undefined;
+
+const stateBox = (s: GraphState, view: GraphView, pick: (name: string) => void): HTMLElement => {
+  const run = view.states[s.name];
+  const status = run?.status ?? 'not-run';
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: `state st-${status}`,
+      'data-state': s.name,
+      'data-state-status': status,
+      'aria-label': `${s.name} (${s.type}): ${status}`,
+    },
+    h('span', { class: 'state-name' }, s.name),
+    h(
+      'span',
+      { class: 'state-type' },
+      run && run.entered > 1 ? `${s.type} ×${run.entered}` : s.type
+    )
+  );
+  button.addEventListener('click', () => pick(s.name));
+  if (!s.children) return button;
+  return h(
+    'div',
+    { class: 'state-group' },
+    button,
+    ...s.children.map((g) => renderGraphLayers(g, view, pick))
+  );
+};
+
+const renderGraphLayers = (g: Graph, view: GraphView, pick: (name: string) => void): HTMLElement =>
+  h(
+    'div',
+    { class: 'graph-layers' },
+    ...g.layers.map((layer) =>
+      h('div', { class: 'graph-layer' }, ...layer.map((s) => stateBox(s, view, pick)))
+    )
+  );
+
+const findState = (g: Graph, name: string): GraphState | undefined => {
+  for (const layer of g.layers) {
+    for (const s of layer) {
+      if (s.name === name) return s;
+      for (const c of s.children ?? []) {
+        const found = findState(c, name);
+        if (found) return found;
+      }
+    }
+  }
+  return undefined;
+};
+
+const renderGraphPanel = () => {
+  const panel = graphPanel;
+  if (!panel?.view) return;
+  const view = panel.view;
+  const pick = (name: string) => {
+    panel.picked = name;
+    renderGraphPanel();
+  };
+  const picked = panel.picked ? findState(view.graph, panel.picked) : undefined;
+  const run = panel.picked ? view.states[panel.picked] : undefined;
+  const body = panel.el.querySelector('.graph-body') as HTMLElement;
+  body.replaceChildren(
+    h(
+      'p',
+      { class: 'muted' },
+      `Run ${view.execution}. Layers follow StartAt; pick a state for its input, output and error.`
+    ),
+    h('div', { id: 'graph' }, renderGraphLayers(view.graph, view, pick)),
+    ...(picked
+      ? [
+          h(
+            'div',
+            { id: 'state-detail', 'data-state': picked.name },
+            h('h4', {}, `${picked.name} · ${picked.type} · ${run?.status ?? 'not run'}`),
+            picked.next.length ? h('p', { class: 'muted' }, `next: ${picked.next.join(', ')}`) : '',
+            ...(run?.error ? [h('p', { class: 'error-text', id: 'state-error' }, run.error)] : []),
+            h('h5', {}, 'Input'),
+            h('pre', { id: 'state-input' }, run?.input ?? '(not entered)'),
+            h('h5', {}, 'Output'),
+            h('pre', { id: 'state-output' }, run?.output ?? '(no output)')
+          ),
+        ]
+      : [])
+  );
+};
+
+const refreshGraph = async () => {
+  const panel = graphPanel;
+  if (!panel?.el.open) return;
+  try {
+    panel.view = await api<GraphView>(`/api/videos/${encodeURIComponent(panel.id)}/graph`);
+    if (graphPanel === panel) renderGraphPanel();
+  } catch (err) {
+    (panel.el.querySelector('.graph-body') as HTMLElement).replaceChildren(
+      h('p', { class: 'error-text' }, (err as Error).message)
+    );
+  }
+};
+
+const graphSection = (id: string): HTMLElement => {
+  if (graphPanel?.id !== id) {
+    const el = h(
+      'details',
+      { id: 'graph-details' },
+      h('summary', {}, 'Execution graph (latest run)'),
+      h('div', { class: 'graph-body' }, h('p', { class: 'muted loading' }, 'Loading the graph…'))
+    ) as HTMLDetailsElement;
+    el.addEventListener('toggle', () => void refreshGraph());
+    graphPanel = { id, el };
+  }
+  return graphPanel.el;
+};
+
 /** Media elements are drawn once per manifest: re-creating them on each poll would restart playback. */
 let drawn: { id: string; mediaFor?: string; media?: HTMLElement } | undefined;
 
@@ -289,19 +700,18 @@ const renderDetail = (d: VideoDetail) => {
   );
   root.replaceChildren(
     h('h2', { id: 'detail-h' }, id),
+    renderVerdict(d),
     h(
       'p',
       { class: 'muted' },
-      'Execution: ',
-      h(
-        'span',
-        { class: `status-${d.execution.status}`, id: 'execution-status' },
-        d.execution.status
-      ),
+      d.runs.length > 1 ? `Latest execution (${d.runs.at(-1)?.name}): ` : 'Execution: ',
+      h('span', { id: 'execution-status' }, d.execution.status),
       d.execution.error ? ` · ${d.execution.error}` : ''
     ),
+    renderActions(d),
     h('h3', {}, 'Timeline'),
     renderTimeline(d),
+    graphSection(id),
     h('h3', {}, 'Thumbnails and renditions'),
     drawn.media ??
       h(
@@ -319,6 +729,8 @@ const renderDetail = (d: VideoDetail) => {
 const justUploaded = new Set<string>();
 
 let detailTimer: ReturnType<typeof setTimeout> | undefined;
+/** The video opened from the list: brought to the top again once drawn (it is taller then). */
+let scrollPending: string | undefined;
 
 const refreshDetail = async () => {
   clearTimeout(detailTimer);
@@ -329,6 +741,11 @@ const refreshDetail = async () => {
     const d = await api<VideoDetail>(`/api/videos/${encodeURIComponent(id)}`);
     if (selectedId() !== id) return;
     renderDetail(d);
+    if (d.execution.status === 'RUNNING') void refreshGraph();
+    if (scrollPending === id) {
+      scrollPending = undefined;
+      $('detail').scrollIntoView({ block: 'start' });
+    }
     done = Boolean(d.manifest) && d.execution.status !== 'RUNNING';
     // The list refreshes on its own clock: bring it in line the moment this run ends.
     if (done) void refreshOverview();
@@ -397,9 +814,21 @@ const wireUpload = () => {
   });
 };
 
+/** A deep link shows what it is waiting for, not an empty panel. */
+const showLoading = () => {
+  const id = selectedId();
+  if (!id) return;
+  $('detail').replaceChildren(
+    h('h2', { id: 'detail-loading-h' }, id),
+    h('p', { class: 'muted loading', role: 'status' }, 'Loading this video…')
+  );
+};
+
 // ---- start ----------------------------------------------------------------------
 
 const start = async () => {
+  // Before any request: a deep link shows what it waits for while the target answers.
+  showLoading();
   wireUpload();
   try {
     const t = await api<{ stackName: string; endpoint: string }>('/api/target');
@@ -409,9 +838,17 @@ const start = async () => {
   }
   window.addEventListener('hashchange', () => {
     drawn = undefined;
+    showLoading();
     void refreshDetail();
     void refreshOverview();
-    if (selectedId()) $('detail').focus();
+    const detail = $('detail');
+    if (selectedId()) {
+      // focus() alone scrolls the least it can, which on a phone (one column, the list
+      // above) leaves the heading at the bottom edge: open the video at its header.
+      detail.focus({ preventScroll: true });
+      detail.scrollIntoView({ block: 'start' });
+      scrollPending = selectedId();
+    }
   });
   void refreshDetail();
   const loop = async () => {

@@ -73,9 +73,7 @@ export const planSegmentation = (
   };
 };
 
-/** Where segment `index` of one rendition branch is stored until the join (internal `_work/`). */
-export const segmentRelativeKey = (renditionId: string, index: number): string =>
-  `_work/segments/${renditionId}/${String(index).padStart(4, '0')}.mp4`;
+export { segmentRelativeKey } from '../../contract/index.js';
 
 /** The video encoder settings every segment shares: identical streams are what make `-c copy` joins valid. */
 export const segmentVideoArgs = (height: number, gopFrames: number): string[] => [

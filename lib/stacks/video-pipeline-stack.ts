@@ -717,6 +717,21 @@ export class VideoPipelineStack extends Stack {
     out('StartWorkflowDeadLetterQueueUrl', this.starter.deadLetterQueue!.queueUrl);
     out('UploadAuditQueueUrl', this.audit.queue.queueUrl);
     out('AlertsQueueUrl', this.alerts.queue.queueUrl);
+    // Every DLQ by URL: the console's Queues panel and `redrive dlq` find them in the outputs
+    // file, which is their only inventory (the SNS delivery and Lambda DLQs have no source
+    // queue whose RedrivePolicy would name them).
+    out('UploadAuditDeadLetterQueueUrl', this.audit.deadLetterQueue!.queueUrl);
+    out('AlertsDeadLetterQueueUrl', this.alerts.deadLetterQueue.queueUrl);
+    out('VerdictDeadLetterQueueUrl', verdictFailures.queueUrl);
+    out('VideoUploadedDeliveryDeadLetterQueueUrl', this.uploads.deliveryDeadLetterQueue.queueUrl);
+    out(
+      'VideoProcessedDeliveryDeadLetterQueueUrl',
+      this.processed.deliveryDeadLetterQueue.queueUrl
+    );
+    if (asyncFailures) {
+      out('BranchAsyncFailuresQueueUrl', asyncFailures.queue.queueUrl);
+      out('BranchAsyncFailuresDeadLetterQueueUrl', asyncFailures.deadLetterQueue.queueUrl);
+    }
     out('AlarmTopicArn', this.alarms.alarmTopic.topicArn);
   }
 
