@@ -278,6 +278,15 @@ export const resolvePolicy = (
   };
 };
 
+/**
+ * The Lambda errors AWS's Step Functions best practices name as transient and worth a
+ * Retry ("Handle transient Lambda service exceptions",
+ * https://docs.aws.amazon.com/step-functions/latest/dg/sfn-best-practices.html#bp-lambda-serviceexception),
+ * plus throttling (which gets its own, longer Retry) and the client-side timeout of the
+ * invoke itself. A slow init is not among them: Lambda retries init inside the invoke
+ * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html), so
+ * there is no init-timeout error to retry.
+ */
 const LAMBDA_TRANSIENT_ERRORS = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
