@@ -382,7 +382,7 @@ describe('workflow', () => {
 });
 
 describe('outputs', () => {
-  it('exports what the CLI and the e2e suite read', () => {
+  it('exports what the CLI, the console and the e2e suite read', () => {
     // Assess
     const outputs = Object.keys(synth.template.toJSON().Outputs);
     expect(outputs).toEqual(
@@ -394,6 +394,12 @@ describe('outputs', () => {
         'ProcessedTopicArn',
         'StartWorkflowQueueUrl',
         'StartWorkflowDeadLetterQueueUrl',
+        // Every DLQ, for the console's Queues panel and `redrive dlq`.
+        'UploadAuditDeadLetterQueueUrl',
+        'AlertsDeadLetterQueueUrl',
+        'VerdictDeadLetterQueueUrl',
+        'VideoUploadedDeliveryDeadLetterQueueUrl',
+        'VideoProcessedDeliveryDeadLetterQueueUrl',
       ])
     );
   });
