@@ -49,7 +49,7 @@ export const benchEventFanOut = async (
     assemblyDir: assembly,
     port: 0,
     logger: silentLogger,
-    lambdaConcurrency: Math.max(...scenarios.map((s) => s.maxConcurrency)),
+    maxEnvironmentsPerFunction: Math.max(...scenarios.map((s) => s.maxConcurrency)),
   });
   const client = { endpoint: runtime.endpoint, region: runtime.region, credentials };
   const sns = new SNSClient(client);

@@ -272,7 +272,7 @@ const benchFanOut = async (sizes: number[]) => {
     assemblyDir: assembly,
     port: 0,
     logger: silentLogger,
-    lambdaConcurrency: maxConcurrency,
+    maxEnvironmentsPerFunction: maxConcurrency,
   });
   const rows = [];
   try {

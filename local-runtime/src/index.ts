@@ -14,6 +14,7 @@ import { EventBus } from './events/bus.js';
 import { type FaultCounts, Faults } from './faults.js';
 import { emulatorHostNames, runtimeAllowLists, runtimePolicy } from './http/guard.js';
 import { createRouter } from './http/router.js';
+import { environmentsOverride } from './lambda/environments.js';
 import { EphemeralStorage, type EphemeralStorageMode } from './lambda/ephemeral-storage.js';
 import { accountConcurrencyFor, LambdaRunner, type LambdaStats } from './lambda/runner.js';
 import { consoleLogger, type Logger } from './logger.js';
@@ -50,8 +51,11 @@ export interface LocalRuntimeOptions {
   outputsFile?: string;
   /** Values for template Parameters without usable defaults. */
   parameters?: Record<string, string>;
-  /** Local cap on concurrent environments per function without reserved concurrency. Default 10. */
-  lambdaConcurrency?: number;
+  /**
+   * Local cap on concurrent environments per function without reserved concurrency.
+   * Default: LOCAL_MAX_ENVIRONMENTS, then the machine's rule (src/lambda/environments.ts).
+   */
+  maxEnvironmentsPerFunction?: number;
   /** The account's Lambda concurrency. Default: LOCAL_ACCOUNT_CONCURRENCY, then 1000 (AWS's default). */
   accountConcurrency?: number;
   /** ReceiveMessage long-poll seconds for event source mappings. Default 1 (keeps stop() fast). */
@@ -139,6 +143,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     allowPartial: options.allowPartial,
   });
   accountConcurrencyFor(checked.functions, accountConcurrency);
+  const maxEnvironmentsPerFunction = environmentsOverride(options.maxEnvironmentsPerFunction);
   const snapshot = snapshotAssembly(options.assemblyDir);
   const stack = loadStack(snapshot.dir, options.stackName);
 
@@ -222,7 +227,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     endpoint,
     region,
     logger: tapEmf(logger, emf),
-    defaultConcurrency: options.lambdaConcurrency,
+    maxEnvironmentsPerFunction,
     accountConcurrency,
   });
   const queueNames = new Map(model.queues.map((q) => [q.arn, q.name]));
@@ -356,7 +361,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         queueUrl: `${fauxqsUrl}/${ACCOUNT_ID}/${queue.name}`,
         region,
         waitTimeSeconds: options.pollWaitSeconds ?? 1,
-        defaultConcurrency: options.lambdaConcurrency,
+        defaultConcurrency: maxEnvironmentsPerFunction,
       });
       poller.start();
       pollers.push(poller);

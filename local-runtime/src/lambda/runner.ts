@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { LocalRuntimeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { type FunctionSpec, functionNameFrom } from '../model.js';
+import { environmentsPerFunction, thisMachine } from './environments.js';
 import type { InvokeResult, LambdaErrorPayload } from './invoke-result.js';
 
 const WORKER = fileURLToPath(new URL('./worker.mjs', import.meta.url));
@@ -366,8 +367,11 @@ export interface LambdaRunnerOptions {
   endpoint: string;
   region: string;
   logger: Logger;
-  /** Local guard for functions without reserved concurrency (2 cores do not fit 1000 environments). */
-  defaultConcurrency?: number;
+  /**
+   * Environments per function without reserved concurrency (a machine does not fit 1000).
+   * Default: the machine's rule, `environmentsPerFunction` in environments.ts.
+   */
+  maxEnvironmentsPerFunction?: number;
   /** The account's concurrency limit. Default 1000, as AWS. */
   accountConcurrency?: number;
 }
@@ -399,7 +403,10 @@ export class LambdaRunner {
   private pool(fn: FunctionSpec): FunctionPool {
     let pool = this.pools.get(fn.name);
     if (!pool) {
-      const limit = fn.reservedConcurrency ?? this.opts.defaultConcurrency ?? 10;
+      const limit =
+        fn.reservedConcurrency ??
+        this.opts.maxEnvironmentsPerFunction ??
+        environmentsPerFunction(thisMachine(), fn.memoryMb);
       pool = new FunctionPool(
         fn,
         this.environmentFor(fn),
