@@ -20,6 +20,7 @@
  * (the Origin header), https://fetch.spec.whatwg.org/#cors-safelisted-method (which
  * cross-site requests go without a preflight).
  */
+import { networkInterfaces } from 'node:os';
 
 export interface LocalHttpPolicy {
   /** What the messages call this server, e.g. `local runtime`, `console`. */
@@ -139,6 +140,54 @@ const list = (items: readonly string[]): string =>
   items.length <= 1
     ? (items[0] ?? '(none)')
     : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
+
+/** A surface's two allow-lists, from its `*_ALLOWED_HOSTS` and `*_ALLOWED_ORIGINS` variables. */
+export interface AllowLists {
+  hosts: string[];
+  origins: string[];
+}
+
+export interface SurfaceVariables {
+  hosts: string;
+  origins: string;
+}
+
+/** Both variables, read and validated at start (a typo fails there, not at the first request). */
+export const readAllowLists = (
+  env: NodeJS.ProcessEnv,
+  variables: SurfaceVariables
+): AllowLists => ({
+  hosts: parseHostList(env[variables.hosts], variables.hosts),
+  origins: parseOriginList(env[variables.origins], variables.origins),
+});
+
+/**
+ * One surface's policy once it listens on `bindHost:port`: the hosts `allowedHosts`
+ * names (with this machine's interface addresses, for a wildcard bind) and the listed
+ * origins; `sameOrigin` says whether the surface's own page counts as trusted.
+ */
+export const surfacePolicy = (opts: {
+  service: string;
+  port: number;
+  bindHost: string;
+  lists: AllowLists;
+  sameOrigin: boolean;
+  variables: SurfaceVariables;
+}): LocalHttpPolicy => ({
+  service: opts.service,
+  hosts: allowedHosts({
+    port: opts.port,
+    bindHost: opts.bindHost,
+    interfaceAddresses: Object.values(networkInterfaces()).flatMap(
+      (list) => list?.map((i) => i.address) ?? []
+    ),
+    extra: opts.lists.hosts,
+  }),
+  origins: opts.lists.origins,
+  sameOrigin: opts.sameOrigin,
+  hostsVariable: opts.variables.hosts,
+  originsVariable: opts.variables.origins,
+});
 
 /** The verdict on one request: Host first (it says which server was meant), then Origin. */
 export const checkLocalRequest = (headers: GuardHeaders, policy: LocalHttpPolicy): GuardVerdict => {

@@ -1,12 +1,11 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { networkInterfaces } from 'node:os';
 import { CliError } from '../../cli/src/index.js';
 import {
-  allowedHosts,
+  type AllowLists,
   type LocalHttpPolicy,
-  parseHostList,
-  parseOriginList,
+  readAllowLists,
+  surfacePolicy,
 } from '../../shared/local-http-guard.js';
 
 /**
@@ -26,41 +25,28 @@ export const TOKEN_HEADER = 'x-console-token';
 /** The `<meta name=…>` in index.html that carries the token to the page. */
 export const TOKEN_META = 'console-token';
 
-export interface AllowLists {
-  hosts: string[];
-  origins: string[];
-}
+export type { AllowLists } from '../../shared/local-http-guard.js';
+
+const VARIABLES = { hosts: ALLOWED_HOSTS_VARIABLE, origins: ALLOWED_ORIGINS_VARIABLE };
 
 export const consoleAllowLists = (env: NodeJS.ProcessEnv = process.env): AllowLists => {
   try {
-    return {
-      hosts: parseHostList(env[ALLOWED_HOSTS_VARIABLE], ALLOWED_HOSTS_VARIABLE),
-      origins: parseOriginList(env[ALLOWED_ORIGINS_VARIABLE], ALLOWED_ORIGINS_VARIABLE),
-    };
+    return readAllowLists(env, VARIABLES);
   } catch (err) {
     throw new CliError((err as Error).message);
   }
 };
 
-export const consolePolicy = (
-  port: number,
-  bindHost: string,
-  lists: AllowLists
-): LocalHttpPolicy => ({
-  service: 'console',
-  hosts: allowedHosts({
+/** The console's own page is trusted (it carries the token), plus CONSOLE_ALLOWED_ORIGINS. */
+export const consolePolicy = (port: number, bindHost: string, lists: AllowLists): LocalHttpPolicy =>
+  surfacePolicy({
+    service: 'console',
     port,
     bindHost,
-    interfaceAddresses: Object.values(networkInterfaces()).flatMap(
-      (list) => list?.map((i) => i.address) ?? []
-    ),
-    extra: lists.hosts,
-  }),
-  origins: lists.origins,
-  sameOrigin: true,
-  hostsVariable: ALLOWED_HOSTS_VARIABLE,
-  originsVariable: ALLOWED_ORIGINS_VARIABLE,
-});
+    lists,
+    sameOrigin: true,
+    variables: VARIABLES,
+  });
 
 /** 256 random bits, new for each console process. */
 export const newConsoleToken = (): string => randomBytes(32).toString('base64url');

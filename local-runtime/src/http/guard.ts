@@ -1,13 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { networkInterfaces } from 'node:os';
 import {
-  allowedHosts,
+  type AllowLists,
   checkLocalRequest,
   corsHeaders,
   type LocalHttpPolicy,
-  parseHostList,
-  parseOriginList,
   preflightHeaders,
+  readAllowLists,
+  surfacePolicy,
 } from '../../../shared/local-http-guard.js';
 import { LocalRuntimeError } from '../errors.js';
 
@@ -22,45 +21,31 @@ import { LocalRuntimeError } from '../errors.js';
 export const ALLOWED_HOSTS_VARIABLE = 'LOCAL_ALLOWED_HOSTS';
 export const ALLOWED_ORIGINS_VARIABLE = 'LOCAL_ALLOWED_ORIGINS';
 
-export interface AllowLists {
-  hosts: string[];
-  origins: string[];
-}
+export type { AllowLists } from '../../../shared/local-http-guard.js';
+
+const VARIABLES = { hosts: ALLOWED_HOSTS_VARIABLE, origins: ALLOWED_ORIGINS_VARIABLE };
 
 /** The two variables, read and validated at start (a typo fails there, not at the first request). */
 export const runtimeAllowLists = (env: NodeJS.ProcessEnv = process.env): AllowLists => {
   try {
-    return {
-      hosts: parseHostList(env[ALLOWED_HOSTS_VARIABLE], ALLOWED_HOSTS_VARIABLE),
-      origins: parseOriginList(env[ALLOWED_ORIGINS_VARIABLE], ALLOWED_ORIGINS_VARIABLE),
-    };
+    return readAllowLists(env, VARIABLES);
   } catch (err) {
     throw new LocalRuntimeError((err as Error).message);
   }
 };
 
 /** The runtime's policy once it listens: no page is "same origin" here, only listed origins. */
-export const runtimePolicy = (
-  port: number,
-  bindHost: string,
-  lists: AllowLists
-): LocalHttpPolicy => ({
-  service: 'local runtime',
-  hosts: allowedHosts({
+export const runtimePolicy = (port: number, bindHost: string, lists: AllowLists): LocalHttpPolicy =>
+  surfacePolicy({
+    service: 'local runtime',
     port,
     bindHost,
-    interfaceAddresses: Object.values(networkInterfaces()).flatMap(
-      (list) => list?.map((i) => i.address) ?? []
-    ),
-    extra: lists.hosts,
-  }),
-  origins: lists.origins,
-  // Objects served from this endpoint are user content: a page among them must not
-  // count as trusted, so the endpoint's own origin is not allowed either.
-  sameOrigin: false,
-  hostsVariable: ALLOWED_HOSTS_VARIABLE,
-  originsVariable: ALLOWED_ORIGINS_VARIABLE,
-});
+    lists,
+    // Objects served from this endpoint are user content: a page among them must not
+    // count as trusted, so the endpoint's own origin is not allowed either.
+    sameOrigin: false,
+    variables: VARIABLES,
+  });
 
 /**
  * The host names (no port) that may reach fauxqs's own random loopback port: those of
