@@ -4,7 +4,7 @@ import type { TestProject } from 'vitest/node';
 import { DEFAULT_ENDPOINT, DEFAULT_OUTPUTS_FILE } from '../../scripts/localstack/options.js';
 import { REPO_ROOT } from '../../scripts/project.js';
 import { OBSERVATIONS_DIR, runIdOf, startObservations } from './observations.js';
-import { reachable, readOutputs } from './target.js';
+import { localStackProblem, readOutputs } from './target.js';
 
 /**
  * Points the suite at LocalStack (deployed with `npm run localstack:deploy`).
@@ -17,25 +17,18 @@ export default async function setup(project: TestProject) {
     REPO_ROOT,
     process.env.LOCALSTACK_OUTPUTS_FILE ?? DEFAULT_OUTPUTS_FILE
   );
-  const required = process.env.CI === 'true' || process.env.E2E_REQUIRE_LOCALSTACK === '1';
-  let problem: string | undefined;
-  if (!(await reachable(`${endpoint}/_localstack/health`))) {
-    problem = `no LocalStack answers at ${endpoint}`;
-  } else if (!existsSync(outputsFile)) {
-    problem = `LocalStack is up but ${outputsFile} is missing (run npm run localstack:deploy)`;
-  } else {
+  const problem = await localStackProblem('LocalStack e2e suite', endpoint, () => {
+    if (!existsSync(outputsFile)) {
+      return `LocalStack is up but ${outputsFile} is missing (run npm run localstack:deploy)`;
+    }
     // A failed deploy leaves `{}` (the toolkit writes the outputs of the stacks that succeeded).
     try {
       readOutputs(outputsFile);
+      return undefined;
     } catch (err) {
-      problem = `${(err as Error).message}: did the last npm run localstack:deploy fail?`;
+      return `${(err as Error).message}: did the last npm run localstack:deploy fail?`;
     }
-  }
-  if (problem && required) {
-    throw new Error(
-      `LocalStack e2e suite required (CI or E2E_REQUIRE_LOCALSTACK=1) but ${problem}`
-    );
-  }
+  });
   if (problem) {
     console.warn(
       `\n[e2e-localstack] SKIPPED: ${problem}. Start it with \`npm run localstack:host\` and ` +

@@ -77,3 +77,26 @@ export const reachable = async (endpoint: string): Promise<boolean> => {
     return false;
   }
 };
+
+/** CI and E2E_REQUIRE_LOCALSTACK=1 turn a missing LocalStack from a printed skip into a failure. */
+export const localStackRequired = (): boolean =>
+  process.env.CI === 'true' || process.env.E2E_REQUIRE_LOCALSTACK === '1';
+
+/**
+ * The one LocalStack gate of every suite that runs there (the e2e projects and the
+ * conformance suite): why it cannot run (undefined when it can), or an error when
+ * LocalStack is required. `more` is the caller's own check once LocalStack answers.
+ */
+export const localStackProblem = async (
+  suite: string,
+  endpoint: string,
+  more?: () => string | undefined
+): Promise<string | undefined> => {
+  const problem = (await reachable(`${endpoint}/_localstack/health`))
+    ? more?.()
+    : `no LocalStack answers at ${endpoint}`;
+  if (problem && localStackRequired()) {
+    throw new Error(`${suite} required (CI or E2E_REQUIRE_LOCALSTACK=1) but ${problem}`);
+  }
+  return problem;
+};
