@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +20,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { poll } from '../../test/helpers/poll.js';
+import { filesBelow, rawRequest } from '../../test/helpers/raw-http.js';
 import { type Fixture, startFixture } from './helpers.js';
 
 /**
@@ -34,49 +34,6 @@ const text = async (body: unknown) =>
   Buffer.from(
     await (body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()
   );
-
-/** Every file below `dir`, as paths relative to it. */
-function filesBelow(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(path.relative(dir, p));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
-
-/** A raw HTTP request to the endpoint, for shapes the SDK does not produce (the AWS CLI's). */
-function raw(
-  endpoint: string,
-  method: string,
-  pathAndQuery: string,
-  headers: Record<string, string | number>,
-  body?: Buffer
-): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  const u = new URL(endpoint);
-  return new Promise((resolve, reject) => {
-    const r = http.request(
-      { host: u.hostname, port: u.port, method, path: pathAndQuery, headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-          })
-        );
-      }
-    );
-    r.on('error', reject);
-    r.end(body);
-  });
-}
 
 /** SigV4-looking headers the CLI sends (fauxqs does not verify the signature; the scope routes). */
 const cliAuth = {
@@ -187,7 +144,7 @@ describe('local S3 keys', () => {
     it('keeps `uploads/a/../b.txt` literal through the raw path: stored, listed and notified as sent', async () => {
       // Prepare: the raw request keeps the dot segments (an HTTP client must not resolve them).
       const key = 'n/a/../b.txt';
-      const res = await raw(
+      const res = await rawRequest(
         f.rt.endpoint,
         'PUT',
         `/${bucket}/n/a/../b.txt`,
@@ -377,7 +334,7 @@ describe('local S3 keys', () => {
   describe('zero-byte objects', () => {
     it('stores a body-less PUT shaped like `aws s3api put-object --key k` (no Content-Type)', async () => {
       // Act
-      const res = await raw(f.rt.endpoint, 'PUT', keyPath(bucket, 'zero/cli'), {
+      const res = await rawRequest(f.rt.endpoint, 'PUT', keyPath(bucket, 'zero/cli'), {
         ...cliAuth,
         'x-amz-content-sha256': EMPTY_SHA256,
         'x-amz-checksum-crc32': 'AAAAAA==',
@@ -522,7 +479,7 @@ describe('local S3 keys', () => {
     it('counts UTF-8 bytes, not characters (1,025 two-byte characters are over the limit)', async () => {
       // Act: header values travel as raw UTF-8 bytes, as S3 clients send them.
       const value = Buffer.from('é'.repeat(1024), 'utf8').toString('latin1');
-      const res = await raw(
+      const res = await rawRequest(
         f.rt.endpoint,
         'PUT',
         keyPath(bucket, 'meta/utf8'),

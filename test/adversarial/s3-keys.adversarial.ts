@@ -1,5 +1,4 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -13,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Manifest, videoIdFor } from '../../contract/index.js';
 import { cleanupMedia, makeClip, makeEmpty } from '../../fixtures/media.js';
 import { type ChaosRuntime, manifestOf, startChaosRuntime } from '../chaos/harness.js';
+import { filesBelow, rawRequest } from '../helpers/raw-http.js';
 
 /**
  * Attacks on the local runtime's S3 keys, on the synthesized product stack.
@@ -20,49 +20,6 @@ import { type ChaosRuntime, manifestOf, startChaosRuntime } from '../chaos/harne
  * proves nothing was written where it must not be: the local S3 never derives
  * a file path from a key (local-runtime/src/s3-persistence.ts).
  */
-
-/** Every file below `dir` (relative paths), to compare before and after an attack. */
-function filesBelow(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.push(path.relative(dir, p));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
-
-/** A raw request, for what the SDK would not send (literal dot segments, the CLI's body-less PUT). */
-function raw(
-  endpoint: string,
-  method: string,
-  target: string,
-  headers: Record<string, string | number>,
-  body?: Buffer
-): Promise<{ status: number; body: string; etag?: string }> {
-  const u = new URL(endpoint);
-  return new Promise((resolve, reject) => {
-    const r = http.request(
-      { host: u.hostname, port: u.port, method, path: target, headers },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).toString('utf8'),
-            etag: res.headers.etag,
-          })
-        );
-      }
-    );
-    r.on('error', reject);
-    r.end(body);
-  });
-}
 
 const s3Scope = {
   authorization:
@@ -137,7 +94,7 @@ describe('adversarial: S3 keys on the local runtime', () => {
     const refused = await errorOf(
       env.s3.send(new PutObjectCommand({ Bucket: uploadBucket, Key: over, Body: 'o' }))
     );
-    const overRaw = await raw(
+    const overRaw = await rawRequest(
       env.runtime.endpoint,
       'PUT',
       `/${uploadBucket}/${over}`,
@@ -209,7 +166,7 @@ describe('adversarial: S3 keys on the local runtime', () => {
 
   it('a body-less PUT without Content-Type (the AWS CLI `s3api put-object` shape) stores a zero-byte object, not a 500', async () => {
     // Act
-    const res = await raw(env.runtime.endpoint, 'PUT', `/${uploadBucket}/zero-${run}`, {
+    const res = await rawRequest(env.runtime.endpoint, 'PUT', `/${uploadBucket}/zero-${run}`, {
       ...s3Scope,
       'content-length': 0,
       'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
@@ -217,7 +174,7 @@ describe('adversarial: S3 keys on the local runtime', () => {
 
     // Assess
     expect(res.status).toBe(200);
-    expect(res.etag).toBe('"d41d8cd98f00b204e9800998ecf8427e"');
+    expect(res.headers.etag).toBe('"d41d8cd98f00b204e9800998ecf8427e"');
     const head = await env.s3.send(
       new HeadObjectCommand({ Bucket: uploadBucket, Key: `zero-${run}` })
     );
@@ -257,7 +214,7 @@ describe('adversarial: S3 keys on the local runtime', () => {
       await makeClip({ seconds: 1, width: 160, height: 120, audio: false })
     );
     const key = `uploads/adversarial/${run}/../dots.mp4`;
-    const put = await raw(
+    const put = await rawRequest(
       env.runtime.endpoint,
       'PUT',
       `/${uploadBucket}/${key}`,
@@ -268,7 +225,7 @@ describe('adversarial: S3 keys on the local runtime', () => {
     const videoId = videoIdFor({
       bucket: uploadBucket,
       key,
-      etag: put.etag?.replaceAll('"', ''),
+      etag: put.headers.etag?.replaceAll('"', ''),
     });
 
     // Act
