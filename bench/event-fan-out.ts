@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { silentLogger, startLocalRuntime } from '../local-runtime/src/index.js';
 import { mapLimit } from '../shared/concurrency.js';
 import { type EventFanOutScenario, synthEventFanOutApp } from './fixtures/event-fanout-app.js';
+import { startBenchRuntime } from './runtime.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
@@ -45,10 +45,7 @@ export const benchEventFanOut = async (
   const outdir = mkdtempSync(join(tmpdir(), 'bench-events-'));
   const logDir = mkdtempSync(join(tmpdir(), 'bench-events-log-'));
   const assembly = synthEventFanOutApp(outdir, scenarios, logDir);
-  const runtime = await startLocalRuntime({
-    assemblyDir: assembly,
-    port: 0,
-    logger: silentLogger,
+  const runtime = await startBenchRuntime(assembly, {
     maxEnvironmentsPerFunction: Math.max(...scenarios.map((s) => s.maxConcurrency)),
   });
   const client = { endpoint: runtime.endpoint, region: runtime.region, credentials };

@@ -21,7 +21,12 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ListStateMachinesCommand,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -36,12 +41,7 @@ import { ManifestSchema, manifestKey, STACK_NAME, videoIdFor } from '../contract
 import { makeClip, useMediaTools } from '../fixtures/media.js';
 import { DEFAULT_PLAN_CONFIG, kindOf, planBranches } from '../lambdas/branch-kinds/index.js';
 import { probeFile } from '../lambdas/probe/logic.js';
-import {
-  ROOT as root,
-  silentLogger,
-  startLocalRuntime,
-  synthesize,
-} from '../local-runtime/src/index.js';
+import { ROOT as root, synthesize } from '../local-runtime/src/index.js';
 import { measureBundles } from './bundles.js';
 import { benchDistributedMap } from './distributed-map.js';
 import { benchEventFanOut } from './event-fan-out.js';
@@ -50,6 +50,7 @@ import { synthFanOutApp } from './fixtures/fanout-app.js';
 import { handler as trivialWorker } from './fixtures/trivial/worker.js';
 import { benchLoad } from './load.js';
 import { benchRangeReads } from './range-reads.js';
+import { startBenchRuntime } from './runtime.js';
 import { benchSegments } from './segments.js';
 
 const opts = new Command()
@@ -126,11 +127,7 @@ const benchEndToEnd = async (seconds: number) => {
   const slowest = Math.max(...Object.values(alone));
 
   // Pipeline: upload → manifest through the local runtime, same template and bundles as AWS.
-  const runtime = await startLocalRuntime({
-    assemblyDir: join(root, 'cdk.out'),
-    port: 0,
-    logger: silentLogger,
-  });
+  const runtime = await startBenchRuntime(join(root, 'cdk.out'));
   try {
     const s3 = new S3Client({
       endpoint: runtime.endpoint,
@@ -268,16 +265,12 @@ const benchFanOut = async (sizes: number[]) => {
   const outdir = mkdtempSync(join(tmpdir(), 'bench-fanout-'));
   const maxConcurrency = 40;
   const assembly = synthFanOutApp(outdir, maxConcurrency);
-  const runtime = await startLocalRuntime({
-    assemblyDir: assembly,
-    port: 0,
-    logger: silentLogger,
-    maxEnvironmentsPerFunction: maxConcurrency,
-  });
+  const runtime = await startBenchRuntime(assembly, { maxEnvironmentsPerFunction: maxConcurrency });
   const rows = [];
   try {
     const sfn = new SFNClient({ endpoint: runtime.endpoint, region: runtime.region, credentials });
-    const stateMachineArn = Object.values(runtime.model.stateMachines)[0].arn;
+    const { stateMachines = [] } = await sfn.send(new ListStateMachinesCommand({}));
+    const stateMachineArn = stateMachines[0]!.stateMachineArn!;
     const run = async (n: number, name: string) => {
       const items = Array.from({ length: n }, (_, i) => ({ id: `item-${i}`, kind: 'trivial' }));
       const started = performance.now();
