@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DeleteMessageCommand,
@@ -71,8 +71,16 @@ const watchProblems = (page: Page): string[] => {
   return problems;
 };
 
-const shot = (page: Page, name: string, fullPage = true) =>
-  page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage });
+/** Also into CONSOLE_SHOTS_DIR when set (outside the repo: the screenshots a closing note shows). */
+const SHOTS = process.env.CONSOLE_SHOTS_DIR;
+
+const shot = async (page: Page, name: string, fullPage = true) => {
+  const png = await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage });
+  if (SHOTS) {
+    mkdirSync(SHOTS, { recursive: true });
+    writeFileSync(join(SHOTS, `${name}.png`), png);
+  }
+};
 
 describe.skipIf('skipReason' in BROWSER)('console operator view (local runtime)', () => {
   let browser: Browser;
