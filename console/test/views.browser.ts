@@ -478,8 +478,27 @@ describe.skipIf('skipReason' in BROWSER)('console Segments row (segmented varian
       { rendition: 'rendition-360p', written: expect.any(Number), total: 15 },
     ]);
     await shot(page, 'segments-in-progress-1280x800');
+    if (SHOTS) {
+      // For the picture only (nothing asserted): a moment with some segments written, when
+      // the run shows one before it ends.
+      const partial = await page
+        .waitForFunction(
+          () => {
+            const p = document.querySelector<HTMLProgressElement>('#timeline .segments progress');
+            return p && p.value > 0 && p.value < p.max;
+          },
+          undefined,
+          { timeout: 120_000, polling: 250 }
+        )
+        .then(() => true)
+        .catch(() => false);
+      if (partial) await shot(page, 'segments-partly-written-1280x800');
+    }
     await page.setViewportSize(PHONE);
-    await page.locator('#timeline .segments').scrollIntoViewIfNeeded();
+    // The detail redraws on each poll: scroll by a query made now, not a held element.
+    await page.evaluate(() =>
+      document.querySelector('#timeline .segments')?.scrollIntoView({ block: 'center' })
+    );
     expect(await sideScroll(page)).toBe(0);
     await shot(page, 'segments-in-progress-390x844');
 
