@@ -228,7 +228,7 @@ const redriveQueue = async (name: string) => {
     const res = await post<{ moved: number; status: string; log: string[] }>(
       `/api/queues/${encodeURIComponent(name)}/redrive`
     );
-    queueStatus(`${name}: moved ${res.moved} message(s) (${res.status}). ${res.log.join(' ')}`);
+    queueStatus([`${name}: moved ${res.moved} message(s) (${res.status}).`, ...res.log].join('\n'));
     void refreshOverview();
   } catch (err) {
     queueStatus(`${name}: redrive failed: ${(err as Error).message}`, true);
