@@ -173,10 +173,23 @@ interface Peeked {
   }[];
 }
 
-const queueStatus = (text: string, isError = false) => {
+/** One line for the outcome; the CLI's own lines (task handles and all) folded under it. */
+const queueStatus = (text: string, isError = false, log: readonly string[] = []) => {
   const el = $('queue-status');
-  el.textContent = text;
   el.className = isError ? 'error-text' : 'muted';
+  el.replaceChildren(
+    text,
+    ...(log.length > 0
+      ? [
+          h(
+            'details',
+            { class: 'cli-log' },
+            h('summary', {}, 'what the CLI printed'),
+            h('pre', {}, log.join('\n'))
+          ),
+        ]
+      : [])
+  );
 };
 
 const peek = async (name: string) => {
@@ -228,7 +241,7 @@ const redriveQueue = async (name: string) => {
     const res = await post<{ moved: number; status: string; log: string[] }>(
       `/api/queues/${encodeURIComponent(name)}/redrive`
     );
-    queueStatus([`${name}: moved ${res.moved} message(s) (${res.status}).`, ...res.log].join('\n'));
+    queueStatus(`${name}: moved ${res.moved} message(s) (${res.status}).`, false, res.log);
     void refreshOverview();
   } catch (err) {
     queueStatus(`${name}: redrive failed: ${(err as Error).message}`, true);
