@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -43,7 +43,8 @@ describe('checkArtifactKey', () => {
 describe('queueUrlsOf', () => {
   it('takes every *QueueUrl output of the stack, and nothing else', () => {
     // Prepare
-    const file = join(mkdtempSync(join(tmpdir(), 'console-outputs-')), 'outputs.json');
+    const dir = mkdtempSync(join(tmpdir(), 'console-outputs-'));
+    const file = join(dir, 'outputs.json');
     writeFileSync(
       file,
       JSON.stringify({
@@ -64,6 +65,7 @@ describe('queueUrlsOf', () => {
       StartWorkflowQueueUrl: 'http://127.0.0.1:4566/000000000000/start',
       StartWorkflowDeadLetterQueueUrl: 'http://127.0.0.1:4566/000000000000/start-dlq',
     });
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
