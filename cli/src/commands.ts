@@ -13,7 +13,7 @@ import { mapLimit } from '../../shared/concurrency.js';
 import type { Clients } from './aws.js';
 import { CliError, type StackOutputs } from './config.js';
 import { screenWidth, wrap } from './layout.js';
-import { fetchEmfRecords, metricsView, renderMetricsView } from './metrics.js';
+import { fetchEmfRecords, type MetricsView, metricsView, renderMetricsView } from './metrics.js';
 import { type ListRow, renderListTable, renderReport, renderWatchSummary } from './render.js';
 import { sniffFile } from './sniff.js';
 import {
@@ -252,10 +252,16 @@ const listRunning = async (ctx: Context): Promise<Map<string, Date | undefined>>
   return running;
 };
 
+/** A `list` row with what its manifest says of the video's tenant and cost (none without one). */
+export interface VideoListRow extends ListRow {
+  tenant?: string;
+  estimatedCostUsd?: number;
+}
+
 /** Recent videos first: manifests (newest createdAt) plus in-flight executions. */
-export const collectList = async (ctx: Context, limit: number): Promise<ListRow[]> => {
+export const collectList = async (ctx: Context, limit: number): Promise<VideoListRow[]> => {
   const [ids, running] = await Promise.all([listVideoIds(ctx), listRunning(ctx)]);
-  const rows = await mapLimit(ids, 8, async (videoId) => {
+  const rows = await mapLimit(ids, 8, async (videoId): Promise<VideoListRow> => {
     const manifest = await readManifest(ctx.clients.s3, ctx.outputs.outputBucket, videoId);
     if (manifest) {
       return {
@@ -263,6 +269,8 @@ export const collectList = async (ctx: Context, limit: number): Promise<ListRow[
         status: manifest.status,
         branches: `${manifest.counts.succeeded}/${manifest.counts.total}`,
         created: manifest.createdAt,
+        tenant: manifest.tenant,
+        estimatedCostUsd: manifest.estimatedCostUsd,
       };
     }
     const started = running.get(videoId);
@@ -303,6 +311,21 @@ export const runList = async (ctx: Context, limit: number): Promise<number> => {
 };
 
 /**
+ * The figures `metrics` prints (and the console's metrics view shows): the local runtime's
+ * EMF records, with videos counted from their manifests.
+ */
+export const collectMetrics = async (
+  ctx: Context,
+  endpoint: string | undefined,
+  fetchFn: typeof fetch = fetch
+): Promise<MetricsView> => {
+  // The records first: elsewhere than the local runtime, their error says where the figures are.
+  const { records, dropped } = await fetchEmfRecords(endpoint, fetchFn);
+  const verdicts = await collectList(ctx, Number.POSITIVE_INFINITY);
+  return metricsView(records, dropped, verdicts);
+};
+
+/**
  * `metrics`: the local runtime's EMF figures, with videos counted from their
  * manifests (as `list` shows them): a redrive rewrites its video's manifest, so
  * a redriven video counts once, with its latest verdict.
@@ -313,10 +336,7 @@ export const runMetrics = async (
   opts: { json?: boolean },
   fetchFn: typeof fetch = fetch
 ): Promise<number> => {
-  // The records first: elsewhere than the local runtime, their error says where the figures are.
-  const { records, dropped } = await fetchEmfRecords(endpoint, fetchFn);
-  const verdicts = await collectList(ctx, Number.POSITIVE_INFINITY);
-  const view = metricsView(records, dropped, verdicts);
+  const view = await collectMetrics(ctx, endpoint, fetchFn);
   ctx.out.write(
     `${opts.json ? JSON.stringify(view, null, 2) : renderMetricsView(view, screenWidth(ctx.out))}\n`
   );

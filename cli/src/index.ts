@@ -14,9 +14,15 @@ export {
   resolveRegion,
   useLocalTestCredentials,
 } from './aws.js';
-export { collectList } from './commands.js';
+export { collectList, collectMetrics, type VideoListRow } from './commands.js';
 export { CliError, isLocalEndpoint, loadStackOutputs, type StackOutputs } from './config.js';
 export { progressFromHistory, readHistory } from './history.js';
+export {
+  formatVerdictCounts,
+  type MetricsTable,
+  type MetricsView,
+  metricsTables,
+} from './metrics.js';
 export {
   discoverDeadLetterQueues,
   executionsOf,
@@ -24,6 +30,7 @@ export {
   runRedriveDlq,
   runRedriveVideo,
 } from './redrive.js';
+export { formatUsd } from './render.js';
 export {
   checkReachable,
   parseThumbnailTimesOption,

@@ -232,69 +232,85 @@ export const metricsView = (
 
 const ms = (v: number | undefined): string => (v === undefined ? '-' : formatDuration(v));
 
+/** One of the view's tables as text cells: what `metrics` prints and the console shows. */
+export interface MetricsTable {
+  readonly head: readonly string[];
+  readonly rows: readonly (readonly string[])[];
+  /** The first `names` columns are names (they may wrap); the rest are figures. */
+  readonly names: number;
+}
+
+/** The two tables of the view, with the CLI's own formatting of each figure. */
+export const metricsTables = (
+  view: MetricsView
+): { byKindAndTenant: MetricsTable; byTenant: MetricsTable } => ({
+  byKindAndTenant: {
+    // Short heads keep the table narrow: sent = emitted (started).
+    head: ['kind', 'tenant', 'sent', 'ok', 'failed', 'timed out', 'p50', 'p95'],
+    rows: view.byKindAndTenant.map((r) => [
+      r.kind,
+      r.tenant,
+      String(r.emitted),
+      String(r.succeeded),
+      String(r.failed),
+      String(r.timedOut),
+      ms(r.durationP50Ms),
+      ms(r.durationP95Ms),
+    ]),
+    names: 2,
+  },
+  byTenant: {
+    head: ['tenant', 'manifests', 'p50', 'p95', 'max', 'held back'],
+    rows: view.byTenant.map((r) => [
+      r.tenant,
+      String(r.manifests),
+      ms(r.latencyP50Ms),
+      ms(r.latencyP95Ms),
+      ms(r.latencyMaxMs),
+      String(r.heldBack),
+    ]),
+    names: 1,
+  },
+});
+
+/** `3 COMPLETE, 1 PARTIAL, 0 FAILED`. */
+export const formatVerdictCounts = (c: VerdictCounts): string =>
+  `${c.complete} COMPLETE, ${c.partial} PARTIAL, ${c.failed} FAILED`;
+
 /** Figures never wrap; the kind and tenant names do when the screen is too narrow. */
-const table = (
-  head: string[],
-  rows: Array<Array<string | number>>,
-  width: number,
-  names: number
-): string =>
+const table = (t: MetricsTable, width: number): string =>
   boxTable(
-    head,
-    rows.map((r) => r.map(String)),
+    [...t.head],
+    t.rows.map((r) => [...r]),
     width,
-    head.map((_, i) => ({ keep: i >= names }))
+    t.head.map((_, i) => ({ keep: i >= t.names }))
   );
 
 export const renderMetricsView = (view: MetricsView, width = NON_TTY_WIDTH): string => {
   const lines: string[] = [];
-  const counts = (c: VerdictCounts) =>
-    `${c.complete} COMPLETE, ${c.partial} PARTIAL, ${c.failed} FAILED`;
-  lines.push(wrap(`Videos: ${counts(view.videos)} (latest verdict of each video)`, width, 2));
+  const tables = metricsTables(view);
   lines.push(
-    wrap(`Verdicts written: ${counts(view.verdictsWritten)} (redrives included)`, width, 2)
+    wrap(`Videos: ${formatVerdictCounts(view.videos)} (latest verdict of each video)`, width, 2)
+  );
+  lines.push(
+    wrap(
+      `Verdicts written: ${formatVerdictCounts(view.verdictsWritten)} (redrives included)`,
+      width,
+      2
+    )
   );
   lines.push('', 'Branches per kind and tenant');
   lines.push(
     view.byKindAndTenant.length === 0
       ? '  (no branch metrics yet)'
-      : table(
-          // Short heads keep the table narrow: sent = emitted (started).
-          ['kind', 'tenant', 'sent', 'ok', 'failed', 'timed out', 'p50', 'p95'],
-          view.byKindAndTenant.map((r) => [
-            r.kind,
-            r.tenant,
-            r.emitted,
-            r.succeeded,
-            r.failed,
-            r.timedOut,
-            ms(r.durationP50Ms),
-            ms(r.durationP95Ms),
-          ]),
-          width,
-          2
-        )
+      : table(tables.byKindAndTenant, width)
   );
   lines.push(
     '',
     wrap('Per tenant: upload → manifest latency, uploads held back by backpressure', width, 2)
   );
   lines.push(
-    view.byTenant.length === 0
-      ? '  (no tenant metrics yet)'
-      : table(
-          ['tenant', 'manifests', 'p50', 'p95', 'max', 'held back'],
-          view.byTenant.map((r) => [
-            r.tenant,
-            r.manifests,
-            ms(r.latencyP50Ms),
-            ms(r.latencyP95Ms),
-            ms(r.latencyMaxMs),
-            r.heldBack,
-          ]),
-          width,
-          1
-        )
+    view.byTenant.length === 0 ? '  (no tenant metrics yet)' : table(tables.byTenant, width)
   );
   lines.push('', `${view.records} EMF records`);
   if (view.dropped > 0) {

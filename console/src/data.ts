@@ -10,13 +10,19 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   type AwsOptions,
+  CliError,
   type Clients,
   collectList,
+  collectMetrics,
   describeExecution,
   effectiveEndpoint,
   executionArnFor,
   executionsOf,
+  formatUsd,
+  formatVerdictCounts,
   isLocalEndpoint,
+  type MetricsTable,
+  metricsTables,
   readHistory,
   readManifest,
   resolveRegion,
@@ -28,6 +34,7 @@ import {
   type Manifest,
   STATE_NAMES,
   segmentRelativeKey,
+  tenantProblem,
 } from '../../contract/index.js';
 import { NotFoundError } from './errors.js';
 import { type Graph, graphFromDefinition, type StateRun, stateRunsFromHistory } from './graph.js';
@@ -83,36 +90,102 @@ export interface VideoRow {
   created: string;
   /** Execution wall time in ms (to now while running); absent with no execution. */
   durationMs?: number;
+  /** The manifest's tenant; absent until the video has a manifest. */
+  tenant?: string;
+  /** The manifest's estimatedCostUsd, as the CLI prints it (`$0.000467`); absent without a manifest. */
+  cost?: string;
 }
+
+export interface VideoList {
+  videos: VideoRow[];
+  /** Every tenant among the listed videos' manifests (the filter's choices), sorted. */
+  tenants: string[];
+  /** The tenant the list is filtered by, when one was asked for. */
+  tenant?: string;
+}
+
+/** A tenant filter from the page (`?tenant=`): a tenant name as contract/tenant.ts defines it, else a 400. */
+export const checkTenantFilter = (tenant: string): string => {
+  const problem = tenantProblem(tenant);
+  if (problem) throw new CliError(`tenant filter ${JSON.stringify(tenant)}: ${problem}`);
+  return tenant;
+};
 
 /**
  * Recent videos (the CLI's `list`, so the same folders count as videos: see
- * isVideoFolder), plus each execution's duration.
+ * isVideoFolder), plus each execution's duration, and each manifest's tenant and
+ * cost. With `tenant`, only that tenant's videos (a video without a manifest has
+ * no tenant yet, so it is left out of a filtered list).
  */
 export const listVideos = async (
   t: Target,
   limit: number,
+  tenant?: string,
   now = Date.now()
-): Promise<VideoRow[]> => {
+): Promise<VideoList> => {
   const ctx = {
     outputs: t.outputs,
     clients: t.clients,
     out: process.stdout,
     err: process.stderr,
   };
-  const [rows, executions] = await Promise.all([
-    collectList(ctx, limit),
+  const [all, executions] = await Promise.all([
+    // Every video, so the filter's choices and a filtered list see past the first `limit`
+    // (collectList reads every manifest before it cuts the list anyway).
+    collectList(ctx, Number.POSITIVE_INFINITY),
     t.clients.sfn.send(
       new ListExecutionsCommand({ stateMachineArn: t.outputs.stateMachineArn, maxResults: 100 })
     ),
   ]);
+  const tenants = [...new Set(all.flatMap((r) => (r.tenant ? [r.tenant] : [])))].sort();
+  const rows = (tenant ? all.filter((r) => r.tenant === tenant) : all).slice(0, limit);
   const byName = new Map((executions.executions ?? []).map((e) => [e.name, e]));
-  return rows.map((r) => {
+  const videos = rows.map(({ estimatedCostUsd, ...r }): VideoRow => {
     const e = byName.get(r.videoId);
     const start = e?.startDate?.getTime();
     const stop = e?.stopDate?.getTime() ?? now;
-    return start !== undefined ? { ...r, durationMs: Math.max(0, stop - start) } : r;
+    return {
+      ...r,
+      ...(estimatedCostUsd !== undefined ? { cost: formatUsd(estimatedCostUsd) } : {}),
+      ...(start !== undefined ? { durationMs: Math.max(0, stop - start) } : {}),
+    };
   });
+  return { videos, tenants, ...(tenant ? { tenant } : {}) };
+};
+
+/** The figures `npm run metrics` prints, as the CLI formats them (cli/src/metrics.ts). */
+export interface MetricsPage {
+  videos: string;
+  verdictsWritten: string;
+  byKindAndTenant: MetricsTable;
+  byTenant: MetricsTable;
+  records: number;
+  dropped: number;
+}
+
+/**
+ * The per-kind and per-tenant metrics: the CLI's `metrics` code (the local runtime's
+ * EMF records, videos counted from their manifests), so both show the same figures.
+ * Elsewhere than the local runtime its error says where the figures are (a 400).
+ */
+export const metricsPage = async (
+  t: Target,
+  fetchFn: typeof fetch = fetch
+): Promise<MetricsPage> => {
+  const view = await collectMetrics(
+    { outputs: t.outputs, clients: t.clients, out: process.stdout, err: process.stderr },
+    t.clients.endpoint,
+    fetchFn
+  );
+  const tables = metricsTables(view);
+  return {
+    videos: formatVerdictCounts(view.videos),
+    verdictsWritten: formatVerdictCounts(view.verdictsWritten),
+    byKindAndTenant: tables.byKindAndTenant,
+    byTenant: tables.byTenant,
+    records: view.records,
+    dropped: view.dropped,
+  };
 };
 
 /** The Segments Distributed Map of one run: its Map Run's item counts and each rendition's segments. */

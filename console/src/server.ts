@@ -24,9 +24,11 @@ import {
 } from '../../shared/local-http-guard.js';
 import type { Assets } from './assets.js';
 import {
+  checkTenantFilter,
   executionGraph,
   getArtifact,
   listVideos,
+  metricsPage,
   NotFoundError,
   presignArtifact,
   proxiesArtifacts,
@@ -218,7 +220,12 @@ export const createConsoleServer = (
         return;
       }
       if (req.method === 'GET' && path === '/api/videos') {
-        json(res, 200, { videos: await listVideos(t, 30) });
+        const tenant = url.searchParams.get('tenant');
+        json(res, 200, await listVideos(t, 30, tenant ? checkTenantFilter(tenant) : undefined));
+        return;
+      }
+      if (req.method === 'GET' && path === '/api/metrics') {
+        json(res, 200, await metricsPage(t));
         return;
       }
       if (req.method === 'GET' && path === '/api/queues') {

@@ -92,6 +92,22 @@ const stepBar = (
   };
 };
 
+/**
+ * A bar of an execution that has ended: never entered, it was skipped; still running, it
+ * was cut off by the ending (a stopped or timed-out execution ends its running branches
+ * with it), so it ends there, failed, named by the execution's ending.
+ */
+const settle = (b: TimelineBar, ended: HistoryEvent): TimelineBar => {
+  if (b.status === 'pending') return { ...b, status: 'skipped' };
+  if (b.status !== 'running') return b;
+  return {
+    ...b,
+    status: 'failed',
+    ...(ended.timestamp ? { end: ended.timestamp.toISOString() } : {}),
+    error: `cut off: ${ended.type ?? 'execution ended'}`,
+  };
+};
+
 export const timelineFromHistory = (events: readonly HistoryEvent[]): Timeline => {
   const started = events.find((e) => e.type === 'ExecutionStarted');
   const ended = events.find((e) => e.type && TERMINAL_EVENTS.has(e.type));
@@ -138,8 +154,6 @@ export const timelineFromHistory = (events: readonly HistoryEvent[]): Timeline =
     ...(started?.timestamp ? { start: iso(started.timestamp) } : {}),
     ...(ended?.timestamp ? { end: iso(ended.timestamp) } : {}),
     ...(mapRunArn ? { segmentsMapRunArn: mapRunArn } : {}),
-    bars: ended
-      ? bars.map((b) => (b.status === 'pending' ? { ...b, status: 'skipped' as const } : b))
-      : bars,
+    bars: ended ? bars.map((b) => settle(b, ended)) : bars,
   };
 };

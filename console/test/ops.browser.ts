@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   DeleteMessageCommand,
@@ -71,8 +71,27 @@ const watchProblems = (page: Page): string[] => {
   return problems;
 };
 
-const shot = (page: Page, name: string, fullPage = true) =>
-  page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage });
+/** Also into CONSOLE_SHOTS_DIR when set (outside the repo: the screenshots a closing note shows). */
+const SHOTS = process.env.CONSOLE_SHOTS_DIR;
+
+const shot = async (page: Page, name: string, fullPage = true) => {
+  const png = await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage });
+  if (SHOTS) {
+    mkdirSync(SHOTS, { recursive: true });
+    writeFileSync(join(SHOTS, `${name}.png`), png);
+  }
+};
+
+/** Only with CONSOLE_SHOTS_DIR: the screen as a 1280x800 user sees it, scrolled to `selector`. */
+const shotView = async (page: Page, name: string, selector?: string) => {
+  if (!SHOTS) return;
+  await page.evaluate(
+    (sel) =>
+      sel ? document.querySelector(sel)?.scrollIntoView({ block: 'start' }) : window.scrollTo(0, 0),
+    selector
+  );
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+};
 
 describe.skipIf('skipReason' in BROWSER)('console operator view (local runtime)', () => {
   let browser: Browser;
@@ -215,6 +234,7 @@ describe.skipIf('skipReason' in BROWSER)('console operator view (local runtime)'
       () => document.activeElement instanceof HTMLElement && document.activeElement.blur()
     );
     await shot(page, 'ops-redriven-timeline-1280');
+    await shotView(page, 'redriven-timeline-1280x800');
     await page.setViewportSize(PHONE);
     expect(
       await page.evaluate(
@@ -388,6 +408,7 @@ describe.skipIf('skipReason' in BROWSER)('console operator view (local runtime)'
       () => document.activeElement instanceof HTMLElement && document.activeElement.blur()
     );
     await shot(page, 'ops-dlq-peek-1280');
+    await shotView(page, 'dlq-peek-1280x800', '#queues-h');
     await page.setViewportSize(PHONE);
     expect(
       await page.evaluate(
@@ -461,6 +482,7 @@ describe.skipIf('skipReason' in BROWSER)('console operator view (local runtime)'
     expect(Object.keys(states)).toEqual(expect.arrayContaining(['Plan', 'FanOut']));
     expect(await page.textContent('#state-input')).toContain(id);
     await shot(page, 'ops-graph-1280');
+    await shotView(page, 'partial-graph-1280x800', '#graph-details');
     await page.close();
 
     // Prepare: a phone, the list above the video.

@@ -204,4 +204,38 @@ describe('the Segments row', () => {
     expect(t.bars.map((b) => b.label)).toEqual(['Probe', 'Plan', 'thumb-01', 'Aggregate']);
     expect(t.segmentsMapRunArn).toBeUndefined();
   });
+
+  it('ends a branch still running when the execution was stopped, failed at the stop', () => {
+    // Prepare: the rendition was encoding when StopExecution ended the run.
+    const history = [
+      event('ExecutionStarted', 0),
+      entered('Probe', 0),
+      exited('Probe', 1),
+      entered('Plan', 1),
+      plan(2, [
+        { id: 'thumb-01', kind: 'thumbnail' },
+        { id: 'rendition-360p', kind: 'rendition' },
+      ]),
+      entered('RunThumbnail', 2, { branch: { id: 'thumb-01', kind: 'thumbnail' } }),
+      entered('RunRendition', 2, { branch: { id: 'rendition-360p', kind: 'rendition' } }),
+      exited('RunThumbnail', 3, { id: 'thumb-01', status: 'SUCCEEDED' }),
+      event('ExecutionAborted', 5),
+    ];
+
+    // Act
+    const t = timelineFromHistory(history);
+
+    // Assess: not drawn running forever; the thumbnail that finished keeps its result.
+    expect(t.bars.find((b) => b.label === 'rendition-360p')).toEqual({
+      label: 'rendition-360p',
+      group: 'branch',
+      kind: 'rendition',
+      status: 'failed',
+      start: iso(2),
+      end: iso(5),
+      error: 'cut off: ExecutionAborted',
+    });
+    expect(t.bars.find((b) => b.label === 'thumb-01')?.status).toBe('succeeded');
+    expect(t.bars.find((b) => b.label === 'Aggregate')?.status).toBe('skipped');
+  });
 });

@@ -1,4 +1,4 @@
-import type { QueueDepth, VideoDetail, VideoRow } from '../src/data.js';
+import type { MetricsPage, QueueDepth, VideoDetail, VideoList, VideoRow } from '../src/data.js';
 import type { Graph, GraphState, StateRun } from '../src/graph.js';
 import type { TimelineBar } from '../src/timeline.js';
 
@@ -77,24 +77,67 @@ const selectedId = (): string | undefined => {
 
 const videoLink = (id: string) => `#/video/${encodeURIComponent(id)}`;
 
+/** `#/metrics`: the per-kind metrics view in the detail panel. */
+const METRICS_HASH = '#/metrics';
+const showsMetrics = () => location.hash === METRICS_HASH;
+
 // ---- list and queues ---------------------------------------------------------
 
-const renderVideos = (rows: VideoRow[]) => {
+/** What a video without a manifest shows for its tenant and cost. */
+const NONE = '—';
+
+/** The tenant filter lives in the URL's query (`?tenant=acme`), so a filtered list deep-links. */
+const tenantFilter = (): string => new URLSearchParams(location.search).get('tenant') ?? '';
+
+const setTenantFilter = (tenant: string) => {
+  const url = new URL(location.href);
+  if (tenant) url.searchParams.set('tenant', tenant);
+  else url.searchParams.delete('tenant');
+  history.replaceState(null, '', url);
+};
+
+/** The filter's choices: every tenant the list saw, and the one asked for even when it has none. */
+const renderTenantFilter = (list: VideoList) => {
+  const select = $('tenant-filter') as HTMLSelectElement;
+  const wanted = tenantFilter();
+  const tenants = [...new Set([...list.tenants, ...(wanted ? [wanted] : [])])].sort();
+  const shown = [...select.options].map((o) => o.value);
+  const next = ['', ...tenants];
+  if (shown.join('\n') !== next.join('\n')) {
+    select.replaceChildren(
+      ...next.map((t) => h('option', { value: t }, t === '' ? 'all tenants' : t))
+    );
+  }
+  select.value = wanted;
+};
+
+const renderVideos = (list: VideoList) => {
+  const rows: VideoRow[] = list.videos;
   const tbody = $('videos').querySelector('tbody') as HTMLTableSectionElement;
   const current = selectedId();
   tbody.replaceChildren(
     ...rows.map((r) =>
       h(
         'tr',
-        r.videoId === current ? { class: 'selected', 'aria-current': 'true' } : {},
+        {
+          'data-video': r.videoId,
+          ...(r.videoId === current ? { class: 'selected', 'aria-current': 'true' } : {}),
+        },
         h('td', {}, h('a', { href: videoLink(r.videoId) }, r.videoId)),
+        h('td', { class: 'tenant', 'data-col': 'tenant' }, r.tenant ?? NONE),
         h('td', { class: `status-${r.status}` }, r.status),
         h('td', { class: 'num' }, r.branches),
+        h('td', { class: 'num', 'data-col': 'cost' }, r.cost ?? NONE),
         h('td', { class: 'num' }, formatMs(r.durationMs))
       )
     )
   );
-  $('videos-empty').hidden = rows.length > 0;
+  const empty = $('videos-empty');
+  empty.hidden = rows.length > 0;
+  empty.textContent = list.tenant
+    ? `No videos of tenant ${list.tenant} among the recent ones.`
+    : 'No videos yet: upload one.';
+  renderTenantFilter(list);
 };
 
 /** A button for an operator action: it asks first, and says what happened in `statusEl`. */
@@ -130,10 +173,23 @@ interface Peeked {
   }[];
 }
 
-const queueStatus = (text: string, isError = false) => {
+/** One line for the outcome; the CLI's own lines (task handles and all) folded under it. */
+const queueStatus = (text: string, isError = false, log: readonly string[] = []) => {
   const el = $('queue-status');
-  el.textContent = text;
   el.className = isError ? 'error-text' : 'muted';
+  el.replaceChildren(
+    text,
+    ...(log.length > 0
+      ? [
+          h(
+            'details',
+            { class: 'cli-log' },
+            h('summary', {}, 'what the CLI printed'),
+            h('pre', {}, log.join('\n'))
+          ),
+        ]
+      : [])
+  );
 };
 
 const peek = async (name: string) => {
@@ -185,7 +241,7 @@ const redriveQueue = async (name: string) => {
     const res = await post<{ moved: number; status: string; log: string[] }>(
       `/api/queues/${encodeURIComponent(name)}/redrive`
     );
-    queueStatus(`${name}: moved ${res.moved} message(s) (${res.status}). ${res.log.join(' ')}`);
+    queueStatus(`${name}: moved ${res.moved} message(s) (${res.status}).`, false, res.log);
     void refreshOverview();
   } catch (err) {
     queueStatus(`${name}: redrive failed: ${(err as Error).message}`, true);
@@ -256,15 +312,81 @@ const renderQueues = (queues: QueueDepth[]) => {
 
 const refreshOverview = async () => {
   try {
+    const tenant = tenantFilter();
     const [videos, queues] = await Promise.all([
-      api<{ videos: VideoRow[] }>('/api/videos'),
+      api<VideoList>(`/api/videos${tenant ? `?${new URLSearchParams({ tenant })}` : ''}`),
       api<{ queues: QueueDepth[] }>('/api/queues'),
     ]);
-    renderVideos(videos.videos);
+    // The filter may have changed while this was in flight: the next refresh draws it.
+    if (tenant === tenantFilter()) renderVideos(videos);
     renderQueues(queues.queues);
     banner(undefined);
   } catch (err) {
     banner((err as Error).message);
+  }
+  if (showsMetrics()) void refreshMetrics();
+};
+
+// ---- metrics ---------------------------------------------------------------------
+
+const metricsTable = (id: string, t: MetricsPage['byKindAndTenant']): HTMLElement =>
+  h(
+    'table',
+    { id, class: 'metrics' },
+    h(
+      'thead',
+      {},
+      h('tr', {}, ...t.head.map((c, i) => h('th', i >= t.names ? { class: 'num' } : {}, c)))
+    ),
+    h(
+      'tbody',
+      {},
+      ...t.rows.map((r) =>
+        h('tr', {}, ...r.map((c, i) => h('td', i >= t.names ? { class: 'num' } : {}, c)))
+      )
+    )
+  );
+
+/** The figures `npm run metrics` prints, from the same code (the server calls the CLI's). */
+const renderMetrics = (m: MetricsPage) => {
+  $('detail').replaceChildren(
+    h('h2', { id: 'metrics-h' }, 'Metrics per kind'),
+    h(
+      'p',
+      { class: 'muted' },
+      'What ',
+      h('code', {}, 'npm run metrics'),
+      " prints: the EMF records the local runtime keeps (on AWS, the stack's dashboard)."
+    ),
+    h('p', { id: 'metrics-videos' }, `Videos: ${m.videos} (latest verdict of each video)`),
+    h('p', { class: 'muted' }, `Verdicts written: ${m.verdictsWritten} (redrives included)`),
+    h('h3', {}, 'Branches per kind and tenant'),
+    m.byKindAndTenant.rows.length === 0
+      ? h('p', { class: 'muted' }, 'No branch metrics yet.')
+      : h('div', { class: 'table-scroll' }, metricsTable('metrics-kinds', m.byKindAndTenant)),
+    h('h3', {}, 'Per tenant: upload → manifest latency, uploads held back by backpressure'),
+    m.byTenant.rows.length === 0
+      ? h('p', { class: 'muted' }, 'No tenant metrics yet.')
+      : h('div', { class: 'table-scroll' }, metricsTable('metrics-tenants', m.byTenant)),
+    h(
+      'p',
+      { class: 'muted' },
+      `${m.records} EMF records` +
+        (m.dropped > 0 ? ` · the runtime evicted ${m.dropped} older records` : '')
+    )
+  );
+};
+
+const refreshMetrics = async () => {
+  try {
+    const m = await api<MetricsPage>('/api/metrics');
+    if (showsMetrics()) renderMetrics(m);
+  } catch (err) {
+    if (!showsMetrics()) return;
+    $('detail').replaceChildren(
+      h('h2', { id: 'metrics-h' }, 'Metrics per kind'),
+      h('p', { class: 'error-text', role: 'alert', id: 'metrics-error' }, (err as Error).message)
+    );
   }
 };
 
@@ -816,6 +938,13 @@ const wireUpload = () => {
 
 /** A deep link shows what it is waiting for, not an empty panel. */
 const showLoading = () => {
+  if (showsMetrics()) {
+    $('detail').replaceChildren(
+      h('h2', { id: 'metrics-h' }, 'Metrics per kind'),
+      h('p', { class: 'muted loading', role: 'status' }, 'Loading the metrics…')
+    );
+    return;
+  }
   const id = selectedId();
   if (!id) return;
   $('detail').replaceChildren(
@@ -836,13 +965,18 @@ const start = async () => {
   } catch (err) {
     banner((err as Error).message);
   }
+  const filter = $('tenant-filter') as HTMLSelectElement;
+  filter.addEventListener('change', () => {
+    setTenantFilter(filter.value);
+    void refreshOverview();
+  });
   window.addEventListener('hashchange', () => {
     drawn = undefined;
     showLoading();
     void refreshDetail();
     void refreshOverview();
     const detail = $('detail');
-    if (selectedId()) {
+    if (selectedId() || showsMetrics()) {
       // focus() alone scrolls the least it can, which on a phone (one column, the list
       // above) leaves the heading at the bottom edge: open the video at its header.
       detail.focus({ preventScroll: true });
