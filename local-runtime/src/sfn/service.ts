@@ -28,6 +28,7 @@ import { SfnError } from './errors.js';
 import { type HistoryEvent, type PendingEvent, stripData, toHistoryEvents } from './history.js';
 import { type IntegrationTargets, integrationFor, runIntegration } from './integrations.js';
 import { describeSource, readItems } from './item-reader.js';
+import { lambdaInvokeOutput } from './lambda-output.js';
 import { type ResumePoint, ResumeTracker, redriveStatusOf, resumedDefinition } from './redrive.js';
 import { StateMachineRegistry } from './state-machines.js';
 import { TaskTokens, taskContext, taskTimers } from './task-tokens.js';
@@ -953,7 +954,11 @@ export class StepFunctionsService {
       throw new TaskError(result.error.errorType, cause);
     }
     const output = optimized
-      ? { ExecutedVersion: '$LATEST', Payload: result.payload, StatusCode: 200 }
+      ? lambdaInvokeOutput({
+          kind: 'invoked',
+          payload: result.payload,
+          requestId: result.requestId,
+        })
       : result.payload;
     this.record(exec, {
       timestamp: ts(),
@@ -1009,7 +1014,7 @@ export class StepFunctionsService {
       },
       (err) => this.opts.logger.warn(`${from}: ${(err as Error).message}`)
     );
-    const output = { Payload: '', StatusCode: 202 };
+    const output = lambdaInvokeOutput({ kind: 'queued' });
     this.record(exec, {
       timestamp: ts(),
       type: 'TaskSucceeded',
