@@ -4,5 +4,14 @@
  */
 export const KNOWN_GAPS: { local: Record<string, string>; localstack: Record<string, string> } = {
   local: {},
-  localstack: {},
+  localstack: {
+    'item-reader-csv-parse-example':
+      'LocalStack 4.14.0 answers [null] for the page\'s one-row example instead of the converted item (seen 2026-12-07); its CSV reader is Python\'s csv.reader (item_reader/resource_output_transformer_csv.py), which keeps a doubled quote inside an unquoted field ({""MyKey"":…}) as two quotes',
+    'item-reader-list-objects-v2':
+      "LocalStack 4.14.0 refuses a listObjectsV2 ReaderConfig without InputType (InvalidDefinition 'Expected a InputType declaration'; CDK's S3ObjectsItemReader writes exactly { MaxItems }), and without ReaderConfig its items are S3's Contents entries unchanged (ETag, LastModified as ISO text, ChecksumAlgorithm, ChecksumType), not the page's { Etag, Key, LastModified in epoch seconds, Size, StorageClass } (seen 2026-12-07)",
+    'intrinsic-escaped-backslash-literal':
+      "LocalStack 4.14.0 does not undo escapes in intrinsic string literals: 'C:\\\\Temp\\\\{}.txt' gives C:\\\\Temp\\\\clip.txt (both backslashes kept) and 'it\\'s' gives it\\ (seen 2026-12-07); the intrinsic functions page says \\\\ is one backslash and \\' a quote",
+    'lambda-invoke-result-metadata':
+      'not a LocalStack defect: this suite deploys no Lambda function on LocalStack (it creates only S3, SNS, SQS and Step Functions resources through their APIs), so the case has nothing to invoke there; lambda:invoke on LocalStack is exercised by the e2e-localstack suite',
+  },
 };
