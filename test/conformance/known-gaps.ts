@@ -12,6 +12,6 @@ export const KNOWN_GAPS: { local: Record<string, string>; localstack: Record<str
     'intrinsic-escaped-backslash-literal':
       "LocalStack 4.14.0 does not undo escapes in intrinsic string literals: 'C:\\\\Temp\\\\{}.txt' gives C:\\\\Temp\\\\clip.txt (both backslashes kept) and 'it\\'s' gives it\\ (seen 2026-12-07); the intrinsic functions page says \\\\ is one backslash and \\' a quote",
     'lambda-invoke-result-metadata':
-      'not a LocalStack defect: this suite deploys no Lambda function on LocalStack (it creates only S3, SNS, SQS and Step Functions resources through their APIs), so the case has nothing to invoke there; lambda:invoke on LocalStack is exercised by the e2e-localstack suite',
+      "LocalStack 4.14.0's lambda:invoke result has only ExecutedVersion, Payload and StatusCode: no SdkHttpMetadata or SdkResponseMetadata (seen 2026-12-07, function created by the case)",
   },
 };

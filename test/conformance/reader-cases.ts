@@ -1,6 +1,13 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  CreateFunctionCommand,
+  DeleteFunctionCommand,
+  LambdaClient,
+  waitUntilFunctionActiveV2,
+} from '@aws-sdk/client-lambda';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { type IntegrationCase, withBucket } from './integration-cases.js';
+import { storedZip } from './function-zip.js';
+import { type CaseTarget, type IntegrationCase, withBucket } from './integration-cases.js';
 
 /**
  * Distributed Map ItemReaders (CSV and S3 listings) and the `lambda:invoke` result shape,
@@ -43,6 +50,43 @@ function readerCase(
       await b.c.s3.send(new PutObjectCommand({ Bucket: b.Bucket, Key, Body }));
     }
     return { definition: definition(b.Bucket), cleanup: b.cleanup };
+  };
+}
+
+/**
+ * A function answering `{ slept: <ms> }` like the local fixture's probe: the local runtime's
+ * own (it has no CreateFunction), or one created on the target for this run and deleted after.
+ */
+async function echoFunction(t: CaseTarget): Promise<{ name: string; cleanup(): Promise<void> }> {
+  if (t.functions?.probe) return { name: t.functions.probe, async cleanup() {} };
+  const lambda = new LambdaClient({
+    endpoint: t.endpoint,
+    region: t.region,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const name = `conf-echo-${randomBytes(4).toString('hex')}`;
+  await lambda.send(
+    new CreateFunctionCommand({
+      FunctionName: name,
+      Runtime: 'nodejs22.x',
+      Handler: 'index.handler',
+      Role: 'arn:aws:iam::000000000000:role/conformance',
+      Code: {
+        // ESM (.mjs) reads the same on Lambda and in an executor whose folder says "type": "module".
+        ZipFile: storedZip(
+          'index.mjs',
+          'export const handler = async (event) => ({ slept: event.ms });\n'
+        ),
+      },
+    })
+  );
+  await waitUntilFunctionActiveV2({ client: lambda, maxWaitTime: 60 }, { FunctionName: name });
+  return {
+    name,
+    async cleanup() {
+      await lambda.send(new DeleteFunctionCommand({ FunctionName: name }));
+      lambda.destroy();
+    },
   };
 }
 
@@ -209,8 +253,8 @@ export const READER_CASES: IntegrationCase[] = [
     input: {},
     status: 'SUCCEEDED',
     async prepare(t) {
-      const FunctionName = t.functions?.probe;
-      if (!FunctionName) throw new Error('no probe function is deployed on this target');
+      const fn = await echoFunction(t);
+      const FunctionName = fn.name;
       return {
         definition: {
           StartAt: 'CallLambda',
@@ -223,7 +267,7 @@ export const READER_CASES: IntegrationCase[] = [
             },
           },
         },
-        async cleanup() {},
+        cleanup: fn.cleanup,
       };
     },
     check: (output) => {
