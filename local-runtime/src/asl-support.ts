@@ -1,4 +1,5 @@
 import { integrationFor } from './sfn/integrations.js';
+import { itemReaderProblems } from './sfn/item-reader.js';
 
 /**
  * aws-local-stepfunctions accepts these and then ignores them, which would make a
@@ -53,26 +54,14 @@ const DISTRIBUTED_ONLY_FIELDS = [
   'ToleratedFailureCountPath',
 ];
 
-/** The item sources and result writers the local Distributed Map implements (sfn/distributed-map.ts). */
-const ITEM_READER_RESOURCE = 'arn:aws:states:::s3:getObject';
-const ITEM_READER_INPUT_TYPES = ['JSON', 'JSONL'];
+/** The result writer the local Distributed Map implements (sfn/distributed-map.ts). */
 const RESULT_WRITER_RESOURCE = 'arn:aws:states:::s3:putObject';
 
 /** What a Distributed Map uses that the local runtime does not implement, by name. */
 function unsupportedDistributedMapFields(s: Record<string, unknown>): string[] {
   const problems: string[] = [];
-  const reader = s.ItemReader as
-    | { Resource?: string; ReaderConfig?: { InputType?: string } }
-    | undefined;
-  if (reader) {
-    if (reader.Resource !== ITEM_READER_RESOURCE) {
-      problems.push(`distributed Map ItemReader Resource ${reader.Resource}`);
-    }
-    const type = reader.ReaderConfig?.InputType;
-    if (type === undefined || !ITEM_READER_INPUT_TYPES.includes(type)) {
-      problems.push(`distributed Map ItemReader InputType ${type ?? '(none: S3 object listing)'}`);
-    }
-  }
+  const reader = s.ItemReader as Parameters<typeof itemReaderProblems>[0] | undefined;
+  if (reader) problems.push(...itemReaderProblems(reader).map((p) => `distributed Map ${p}`));
   const writer = s.ResultWriter as { Resource?: string } | undefined;
   if (writer?.Resource !== undefined && writer.Resource !== RESULT_WRITER_RESOURCE) {
     problems.push(`distributed Map ResultWriter Resource ${writer.Resource}`);

@@ -121,6 +121,35 @@ describe('intrinsic functions and string escapes', () => {
   });
 });
 
+describe('definition check (patches to asl-validator 3.16.0 and asl-path-validator 0.16.1)', () => {
+  // AWS accepts both; the bundled check refused them before anything ran.
+  it('accepts Parameters keys named like Object.prototype members', async () => {
+    const out = await run(
+      pass({
+        Parameters: { 'toString.$': '$.a', constructor: 1, nested: { 'hasOwnProperty.$': '$.a' } },
+      }),
+      { a: 'x' }
+    );
+    expect(out).toEqual({ toString: 'x', constructor: 1, nested: { hasOwnProperty: 'x' } });
+  });
+
+  it('still refuses a real duplicate after the ".$" suffix is stripped', () => {
+    expect(() => new StateMachine(pass({ Parameters: { 'a.$': '$.a', a: 1 } }))).toThrow(
+      /DUPLICATE_FIELD_NAME/
+    );
+  });
+
+  it.each([
+    // Intrinsic text `'C:\\Temp\\{}.txt'`: each escaped backslash is one backslash.
+    ["States.Format('C:\\\\Temp\\\\{}.txt', $.n)", 'C:\\Temp\\3.txt'],
+    ["States.Format('\\\\')", '\\'],
+    ["States.Array('a\\\\b', 'it\\'s')", ['a\\b', "it's"]],
+  ])('accepts an escaped backslash in a string literal: %s', async (expression, expected) => {
+    const out = await run(pass({ Parameters: { 'v.$': expression } }), { n: 3 });
+    expect(out).toEqual({ v: expected });
+  });
+});
+
 describe('context object', () => {
   it('$$.State has the Name and RetryCount of the running state', async () => {
     const out = await run(

@@ -595,6 +595,16 @@ export const CASES: ConformanceCase[] = [
     status: 'SUCCEEDED',
     output: { toString: 'x', constructor: 1 },
   },
+  intrinsic(
+    'intrinsic-escaped-backslash-literal',
+    // The page: `'`, `{`, `}` and `\\` in a literal are escaped with a backslash.
+    {
+      'path.$': "States.Format('C:\\\\Temp\\\\{}.txt', $.name)",
+      'quote.$': "States.Format('it\\'s')",
+    },
+    { name: 'clip' },
+    { path: 'C:\\Temp\\clip.txt', quote: "it's" }
+  ),
   {
     id: 'intrinsic-json-to-string-quotes',
     source: INTRINSICS,

@@ -32,6 +32,8 @@ const DG = 'https://docs.aws.amazon.com/step-functions/latest/dg';
 export interface CaseTarget {
   endpoint: string;
   region: string;
+  /** Functions deployed on the target that cases may invoke (none on LocalStack here). */
+  functions?: { probe?: string };
 }
 
 export interface PreparedCase {
@@ -85,7 +87,7 @@ async function withQueue(t: CaseTarget) {
   };
 }
 
-async function withBucket(t: CaseTarget, keys: string[]) {
+export async function withBucket(t: CaseTarget, keys: string[]) {
   const c = clients(t);
   const Bucket = `conf-${suffix()}`;
   await c.s3.send(new CreateBucketCommand({ Bucket }));

@@ -14,9 +14,13 @@ import { poll } from '../helpers/poll.js';
 import { CASES, type ConformanceCase } from './cases.js';
 import { type CaseTarget, INTEGRATION_CASES, type IntegrationCase } from './integration-cases.js';
 import { KNOWN_GAPS } from './known-gaps.js';
+import { READER_CASES } from './reader-cases.js';
 import { localStackSkipReason } from './targets.js';
 
 const run = randomBytes(3).toString('hex');
+
+/** Cases that create resources on the target (integrations, ItemReaders, lambda:invoke). */
+const SERVICE_CASES: IntegrationCase[] = [...INTEGRATION_CASES, ...READER_CASES];
 
 /** Polls DescribeExecution until the execution has ended (bounded). */
 function waitForEnd(sfn: SFNClient, executionArn: string) {
@@ -115,13 +119,17 @@ describe('conformance on the local runtime', () => {
     assess(c, d, types);
   });
 
-  it.for(INTEGRATION_CASES.map((c) => [c.id, c] as const))('%s', async ([, c], ctx) => {
+  it.for(SERVICE_CASES.map((c) => [c.id, c] as const))('%s', async ([, c], ctx) => {
     const gap = KNOWN_GAPS.local[c.id];
     if (gap) {
       console.warn(`KNOWN GAP (local) ${c.id}: ${gap}`);
       return ctx.skip();
     }
-    const target = { endpoint: fx.rt.endpoint, region: fx.rt.region };
+    const target = {
+      endpoint: fx.rt.endpoint,
+      region: fx.rt.region,
+      functions: { probe: fx.rt.outputs.ProbeFunctionName },
+    };
     const { d, types } = await runIntegrationCase(fx.sfn, target, c);
     assess({ ...c, definition: {} }, d, types);
   });
@@ -151,7 +159,7 @@ describe('conformance on LocalStack', () => {
     assess(c, d, types);
   });
 
-  it.for(INTEGRATION_CASES.map((c) => [c.id, c] as const))('%s', async ([, c], ctx) => {
+  it.for(SERVICE_CASES.map((c) => [c.id, c] as const))('%s', async ([, c], ctx) => {
     if (skipReason) return ctx.skip();
     const gap = KNOWN_GAPS.localstack[c.id];
     if (gap) {

@@ -27,7 +27,14 @@ type Json = Record<string, unknown>;
 
 export interface ItemReaderSpec {
   Resource: string;
-  ReaderConfig?: { InputType?: string; MaxItems?: number; MaxItemsPath?: string };
+  ReaderConfig?: {
+    InputType?: string;
+    CSVHeaderLocation?: string;
+    CSVHeaders?: string[];
+    CSVDelimiter?: string;
+    MaxItems?: number;
+    MaxItemsPath?: string;
+  };
   Parameters?: Json;
 }
 

@@ -8,6 +8,7 @@ import {
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { InvokeResult } from '../lambda/invoke-result.js';
+import { lambdaInvokeOutput } from './lambda-output.js';
 import { type TaskTokens, TokenTaskError } from './task-tokens.js';
 
 /**
@@ -372,7 +373,11 @@ const CALLBACK_INTEGRATIONS: Record<string, Spec> = {
       if (!result.ok) {
         throw new IntegrationError(result.error.errorType, JSON.stringify(result.error));
       }
-      return { ExecutedVersion: '$LATEST', Payload: result.payload, StatusCode: 200 };
+      return lambdaInvokeOutput({
+        kind: 'invoked',
+        payload: result.payload,
+        requestId: result.requestId,
+      });
     },
   },
 };

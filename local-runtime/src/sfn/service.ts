@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   ExecutionAbortedError,
   ExecutionError,
@@ -17,7 +17,6 @@ import {
   type ChildRecord,
   DEFAULT_MAX_CONCURRENCY,
   exceedsTolerance,
-  parseItems,
   type RewrittenMap,
   resultFiles,
   rewriteDistributedMaps,
@@ -28,6 +27,8 @@ import {
 import { SfnError } from './errors.js';
 import { type HistoryEvent, type PendingEvent, stripData, toHistoryEvents } from './history.js';
 import { type IntegrationTargets, integrationFor, runIntegration } from './integrations.js';
+import { describeSource, readItems } from './item-reader.js';
+import { lambdaInvokeOutput } from './lambda-output.js';
 import { type ResumePoint, ResumeTracker, redriveStatusOf, resumedDefinition } from './redrive.js';
 import { StateMachineRegistry } from './state-machines.js';
 import { TaskTokens, taskContext, taskTimers } from './task-tokens.js';
@@ -522,23 +523,15 @@ export class StepFunctionsService {
     const readBatches = async (): Promise<{ itemCount: number; batches: Batch[] }> => {
       let items: unknown[];
       if (st.ItemReader) {
-        const params = (await this.evaluate(st.ItemReader.Parameters ?? {}, input, context)) as {
-          Bucket?: string;
-          Key?: string;
-          VersionId?: string;
-        };
-        const where = `s3://${params.Bucket}/${params.Key}`;
+        const params = (await this.evaluate(
+          st.ItemReader.Parameters ?? {},
+          input,
+          context
+        )) as Record<string, unknown>;
+        const where = describeSource(st.ItemReader.Resource, params);
         try {
           if (!this.opts.s3) throw new Error('the local runtime was started without S3');
-          const res = await this.opts.s3.send(
-            new GetObjectCommand({
-              Bucket: params.Bucket,
-              Key: params.Key,
-              VersionId: params.VersionId,
-            })
-          );
-          const body = (await res.Body?.transformToString('utf8')) ?? '';
-          items = parseItems(body, st.ItemReader.ReaderConfig?.InputType ?? 'JSON', where);
+          items = await readItems(this.opts.s3, st.ItemReader, params);
         } catch (err) {
           return fail('States.ItemReaderFailed', `ItemReader ${where}: ${(err as Error).message}`);
         }
@@ -961,7 +954,11 @@ export class StepFunctionsService {
       throw new TaskError(result.error.errorType, cause);
     }
     const output = optimized
-      ? { ExecutedVersion: '$LATEST', Payload: result.payload, StatusCode: 200 }
+      ? lambdaInvokeOutput({
+          kind: 'invoked',
+          payload: result.payload,
+          requestId: result.requestId,
+        })
       : result.payload;
     this.record(exec, {
       timestamp: ts(),
@@ -1017,7 +1014,7 @@ export class StepFunctionsService {
       },
       (err) => this.opts.logger.warn(`${from}: ${(err as Error).message}`)
     );
-    const output = { Payload: '', StatusCode: 202 };
+    const output = lambdaInvokeOutput({ kind: 'queued' });
     this.record(exec, {
       timestamp: ts(),
       type: 'TaskSucceeded',
