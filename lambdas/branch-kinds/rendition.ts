@@ -14,6 +14,7 @@ import { HLS_AUDIO_NAME } from './rendition-segment.js';
 import {
   gopFramesFor,
   joinSegments,
+  NO_B_FRAMES,
   planSegmentation,
   type Segmentation,
   segmentRelativeKey,
@@ -185,6 +186,7 @@ const encode = async ({
       '-pix_fmt',
       'yuv420p',
       ...keyframes,
+      ...NO_B_FRAMES,
       // Older ffmpeg builds abort on inputs with sparse streams without this.
       '-max_muxing_queue_size',
       '1024',
