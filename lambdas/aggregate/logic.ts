@@ -429,11 +429,16 @@ export const aggregate = async (
   const branches = chains.flatMap((c) => c.entries);
   const succeeded = chains.filter((c) => c.succeeded).length;
   // The multivariant playlist before the manifest that names it.
-  const published = await publishHls(videoId, branches, (input.probe?.audioCodec ?? null) !== null, {
-    readJson: (key) => getJsonIfExists<unknown>(outputBucket, key),
-    writeText: (key, body, contentType) =>
-      putBytes(outputBucket, key, Buffer.from(body), contentType).then(() => undefined),
-  });
+  const published = await publishHls(
+    videoId,
+    branches,
+    (input.probe?.audioCodec ?? null) !== null,
+    {
+      readJson: (key) => getJsonIfExists<unknown>(outputBucket, key),
+      writeText: (key, body, contentType) =>
+        putBytes(outputBucket, key, Buffer.from(body), contentType).then(() => undefined),
+    }
+  );
   recordsRead += published.reads;
   // The aggregator's own share stops here: the manifest PUT and the publish are not in it.
   const cost = estimateCost(

@@ -98,7 +98,8 @@ export const describeTrack = async (
 ): Promise<HlsMediaInfo> => {
   const playlistPath = join(dir, PLAYLIST_NAME);
   const segments = mediaSegments(await readFile(playlistPath, 'utf8'));
-  if (segments.length === 0) throw new MediaToolError(`the ${track} media playlist has no segments`);
+  if (segments.length === 0)
+    throw new MediaToolError(`the ${track} media playlist has no segments`);
   const sized = await Promise.all(
     segments.map(async (s) => ({ ...s, bytes: (await stat(join(dir, s.uri))).size }))
   );

@@ -76,7 +76,8 @@ const AAC_OBJECT_TYPES: Readonly<Record<string, number>> = { LC: 2, 'HE-AAC': 5,
 /** `mp4a.40.2` from ffprobe's AAC `profile` ("LC"). */
 export const aacCodecString = (profile: string): string => {
   const aot = AAC_OBJECT_TYPES[profile];
-  if (aot === undefined) throw new UnsupportedCodecError(`no HLS codec string for AAC profile "${profile}"`);
+  if (aot === undefined)
+    throw new UnsupportedCodecError(`no HLS codec string for AAC profile "${profile}"`);
   return `mp4a.40.${aot}`;
 };
 

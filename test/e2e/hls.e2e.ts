@@ -147,9 +147,9 @@ describeE2E(target)('HLS ladder (variant stack, lowered segment threshold)', () 
       const audio = program.streams.find((s) => s.codec_type === 'audio');
       expect(audio, 'every variant plays with the audio group').toBeDefined();
       // Audio and video start together (no B-frame delay, no offset between the playlists).
-      expect(
-        Math.abs(Number(video!.start_time) - Number(audio!.start_time))
-      ).toBeLessThanOrEqual(AAC_FRAME_SEC);
+      expect(Math.abs(Number(video!.start_time) - Number(audio!.start_time))).toBeLessThanOrEqual(
+        AAC_FRAME_SEC
+      );
     }
 
     // Every variant on its own: the source's duration within a frame and every frame.

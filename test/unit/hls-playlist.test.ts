@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ManifestBranch } from '../../contract/index.js';
 import { publishHls } from '../../lambdas/aggregate/hls.js';
 import {
   aacCodecString,
@@ -9,7 +10,6 @@ import {
   segmentBitRates,
   UnsupportedCodecError,
 } from '../../lambdas/shared/hls-playlist.js';
-import type { ManifestBranch } from '../../contract/index.js';
 
 const video360: HlsMediaInfo = {
   playlist: 'outputs/v/hls/360p/index.m3u8',

@@ -370,7 +370,7 @@ describe('segment-parallel rendition on real media', () => {
     expect(keyframes).toEqual([0, 50, 100, 150, 200, 250]);
   });
 
-  it('joins by stream copy only: the audio is the audio item\'s AAC, bit for bit', async () => {
+  it("joins by stream copy only: the audio is the audio item's AAC, bit for bit", async () => {
     // Prepare
     const audioKey = artifactKey(videoId, '_work/segments/audio.m4a');
     const [produced] = await runJoin(stored);
