@@ -35,9 +35,10 @@ const RenditionSegmentBranchSchema = z.discriminatedUnion('track', [
 export type RenditionSegmentBranch = z.infer<typeof RenditionSegmentBranchSchema>;
 
 /**
- * One item of the `Segments` Distributed Map: a segment of a segmented
- * rendition, or the video's audio track (`track: 'audio'`), run before the FanOut (invoked synchronously, never as an event). Not in the
- * fan-out policy: the rendition's join decides what a missing segment means.
+ * One item of the `Segments` Distributed Map, run before the FanOut (invoked
+ * synchronously, never as an event): a segment of a segmented rendition, or
+ * the video's audio track (`track: 'audio'`). Not in the fan-out policy: the
+ * rendition's join decides what a missing segment or audio means.
  */
 export const renditionSegmentKind = defineKind({
   kind: 'rendition-segment',
