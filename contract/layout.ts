@@ -100,3 +100,6 @@ export const isVideoFolder = (name: string): boolean =>
 /** Where segment `index` of one rendition branch is stored until the join (internal `_work/`). */
 export const segmentRelativeKey = (renditionId: string, index: number): string =>
   `_work/segments/${renditionId}/${String(index).padStart(4, '0')}.mp4`;
+
+/** Where the video's audio track (AAC, encoded once by the audio item) is stored until the joins. */
+export const audioItemRelativeKey = (): string => '_work/segments/audio.m4a';

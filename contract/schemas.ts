@@ -231,9 +231,10 @@ export type VideoStatus = z.infer<typeof VideoStatusSchema>;
  * `costBreakdown` (contract/cost.ts), `redrive`, and a segmented rendition's `segmentation`.
  * 5: `warnings` (metadata entries ignored), `ending` and `execution` (a verdict the
  * verdict keeper wrote for an execution that ended without the aggregator's), and the
- * probe's `thumbnailTimesIgnored`.
+ * probe's `thumbnailTimesIgnored`. 6: `hls` (the HLS ladder: multivariant, audio and
+ * variant playlists).
  */
-export const MANIFEST_SCHEMA_VERSION = 5;
+export const MANIFEST_SCHEMA_VERSION = 6;
 
 /**
  * A branch's status in the manifest. TIMED_OUT: ran past its policy timeout
@@ -278,6 +279,31 @@ export const FanOutCountsSchema = z.object({
 export type FanOutCounts = z.infer<typeof FanOutCountsSchema>;
 
 /**
+ * The video's HLS ladder (RFC 8216): what a player opens (`multivariantPlaylist`),
+ * the one audio playlist (null for a silent source), and one video variant per
+ * delivered rendition, with what the multivariant playlist declares for it.
+ * Keys are S3 keys in the output bucket; the playlists' URIs are relative.
+ */
+export const ManifestHlsSchema = z.object({
+  multivariantPlaylist: z.string(),
+  audioPlaylist: z.nullable(z.string()),
+  variants: z.array(
+    z.object({
+      /** The rendition (or fallback) branch that packaged this variant. */
+      branchId: BranchIdSchema,
+      playlist: z.string(),
+      /** BANDWIDTH: peak segment bit rate, audio included (bits/s). */
+      bandwidth: z.int().check(z.nonnegative()),
+      /** RESOLUTION, `<width>x<height>`. */
+      resolution: z.nullable(z.string()),
+      /** CODECS, audio included, e.g. `avc1.64001e,mp4a.40.2`. */
+      codecs: z.string(),
+    })
+  ),
+});
+export type ManifestHls = z.infer<typeof ManifestHlsSchema>;
+
+/**
  * How an execution ended without the aggregator's verdict (Step Functions
  * execution statuses; docs/architecture.md "Every ending has a verdict").
  */
@@ -312,6 +338,11 @@ export const ManifestSchema = z.object({
     failed: z.int(),
   }),
   fanOut: FanOutCountsSchema,
+  /**
+   * The HLS ladder; null when no rendition was delivered (or the workflow
+   * failed before its fan-out).
+   */
+  hls: z.nullable(ManifestHlsSchema),
   /** The estimate of what this video cost on AWS (contract/cost.ts; the README says what it leaves out). */
   estimatedCostUsd: z.number().check(z.nonnegative()),
   costBreakdown: CostBreakdownSchema,

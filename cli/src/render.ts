@@ -323,7 +323,13 @@ const progressCounts = (rows: readonly BranchRow[]): string => {
 };
 
 const outputsLine = (p: Progress, outputBucket: string, width: number): string =>
-  wrap(`outputs: s3://${outputBucket}/${outputPrefix(p.videoId)}`, width, HANG);
+  [
+    wrap(`outputs: s3://${outputBucket}/${outputPrefix(p.videoId)}`, width, HANG),
+    // What a player opens: the HLS multivariant playlist (its media playlists are relative to it).
+    ...(p.manifest?.hls
+      ? [wrap(`hls: s3://${outputBucket}/${p.manifest.hls.multivariantPlaylist}`, width, HANG)]
+      : []),
+  ].join('\n');
 
 /** `status`: execution, branch table, manifest status (or progress counts). */
 export const renderReport = (p: Progress, outputBucket: string, width = SCREEN_WIDTH): string => {

@@ -358,7 +358,7 @@ export const manifestFrom = (
   const ok = results.filter((r) => r.status === 'SUCCEEDED').length;
   const status = ok === results.length ? 'COMPLETE' : ok === 0 ? 'FAILED' : 'PARTIAL';
   return {
-    schemaVersion: 5,
+    schemaVersion: 6,
     videoId,
     tenant: 'default',
     source: SOURCE,
@@ -377,6 +377,7 @@ export const manifestFrom = (
       fellBack: 0,
       skipped: 0,
     },
+    hls: null,
     estimatedCostUsd: 0.000467,
     costBreakdown: costBreakdownFactory(),
     createdAt: '2025-01-01T00:00:03.000Z',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Manifest } from '../../contract/index.js';
 import type { LiveBranch } from '../src/history.js';
 import {
   formatDuration,
@@ -106,6 +107,41 @@ describe('rows', () => {
         errorName: null,
       },
     ]);
+  });
+});
+
+describe('the HLS line', () => {
+  const progressWith = (hls: Manifest['hls']): Progress => ({
+    videoId: VIDEO_ID,
+    execution: { status: 'SUCCEEDED' },
+    live: new Map(),
+    manifest: manifestFrom(VIDEO_ID, [succeeded('thumb-01', 'thumbnail', thumbKey)], { hls }),
+    elapsedMs: 0,
+  });
+
+  it("prints the multivariant playlist's URL when the video has a ladder, after the outputs", () => {
+    // Prepare
+    const key = `outputs/${VIDEO_ID}/hls/index.m3u8`;
+    const progress = progressWith({ multivariantPlaylist: key, audioPlaylist: null, variants: [] });
+
+    // Act
+    const summary = renderWatchSummary(progress, BUCKET);
+    const report = renderReport(progress, BUCKET);
+
+    // Assess
+    for (const text of [summary, report]) {
+      const lines = unwrap(text).split('\n');
+      const outputs = lines.findIndex((l) => l.startsWith('outputs: '));
+      expect(lines[outputs + 1]).toBe(`hls: s3://${BUCKET}/${key}`);
+    }
+  });
+
+  it('prints no HLS line when the manifest lists no ladder', () => {
+    // Act
+    const summary = renderWatchSummary(progressWith(null), BUCKET);
+
+    // Assess
+    expect(summary).not.toMatch(/^hls: /m);
   });
 });
 

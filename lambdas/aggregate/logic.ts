@@ -32,10 +32,11 @@ import {
 } from '../../contract/index.js';
 import { mapLimit } from '../../shared/concurrency.js';
 import { logger, metrics } from '../shared/powertools.js';
-import { getJsonIfExists, putJson } from '../shared/s3.js';
+import { getJsonIfExists, putBytes, putJson } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';
 import { emitTenantMetric, metricTenant } from '../shared/tenant-metrics.js';
 import { estimateCost, videoUsage } from './cost.js';
+import { publishHls } from './hls.js';
 
 /** Parallel S3 reads of branch records; enough to be fast, few enough not to trip SlowDown. */
 export const READ_CONCURRENCY = 16;
@@ -427,6 +428,18 @@ export const aggregate = async (
 
   const branches = chains.flatMap((c) => c.entries);
   const succeeded = chains.filter((c) => c.succeeded).length;
+  // The multivariant playlist before the manifest that names it.
+  const published = await publishHls(
+    videoId,
+    branches,
+    (input.probe?.audioCodec ?? null) !== null,
+    {
+      readJson: (key) => getJsonIfExists<unknown>(outputBucket, key),
+      writeText: (key, body, contentType) =>
+        putBytes(outputBucket, key, Buffer.from(body), contentType).then(() => undefined),
+    }
+  );
+  recordsRead += published.reads;
   // The aggregator's own share stops here: the manifest PUT and the publish are not in it.
   const cost = estimateCost(
     videoUsage({
@@ -461,6 +474,7 @@ export const aggregate = async (
     branches,
     counts: { total: chains.length, succeeded, failed: chains.length - succeeded },
     fanOut: fanOutCounts(branches),
+    hls: published.hls,
     estimatedCostUsd: cost.estimatedCostUsd,
     costBreakdown: cost.costBreakdown,
     createdAt: now().toISOString(),

@@ -1,12 +1,20 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { artifactKey, MediaToolError, type ProbeResult } from '../../contract/index.js';
+import {
+  artifactKey,
+  audioItemRelativeKey,
+  MediaToolError,
+  type ProbeResult,
+} from '../../contract/index.js';
 import { type RenditionBranch, renditionFallbackKind, renditionKind } from '../../kinds/index.js';
 import { inputOptions, runFfmpeg } from '../shared/media.js';
-import type { BranchKind, RunContext, TimeBudget } from './kind.js';
+import { HLS_TARGET_SEC, packageHls } from './hls.js';
+import type { BranchKind, Produced, RunContext, TimeBudget } from './kind.js';
+import { HLS_AUDIO_NAME } from './rendition-segment.js';
 import {
-  encodeAudio,
+  gopFramesFor,
   joinSegments,
+  NO_B_FRAMES,
   planSegmentation,
   type Segmentation,
   segmentRelativeKey,
@@ -53,14 +61,53 @@ export const rendition: BranchKind<typeof renditionKind.schema> = {
   async run(branch, context) {
     const { videoId, probe, input, workDir, timeBudget } = context;
     const out = join(workDir, `${branch.id}.mp4`);
+    const mp4: Produced = {
+      key: renditionKey(videoId, branch.height),
+      contentType: 'video/mp4',
+      path: out,
+    };
     if (branch.segmentation) {
       await join_(branch.id, branch.segmentation, out, context);
-      return [{ key: renditionKey(videoId, branch.height), contentType: 'video/mp4', path: out }];
+      // The audio item packaged the audio playlist; the join packages the video only.
+      const hls = await packageHls({
+        videoId,
+        branchId: branch.id,
+        inputArgs: ['-i', out],
+        video: `${branch.height}p`,
+        audio: null,
+        workDir,
+        targetSec: segmentTargetSec(branch.segmentation),
+        timeBudget,
+      });
+      return [mp4, ...hls];
     }
     await encode({ input, out, height: branch.height, preset: 'veryfast', probe, timeBudget });
-    return [{ key: renditionKey(videoId, branch.height), contentType: 'video/mp4', path: out }];
+    const hls = await packageHls({
+      videoId,
+      branchId: branch.id,
+      inputArgs: ['-i', out],
+      video: `${branch.height}p`,
+      // Unsegmented: the main rendition's AAC is the video's audio playlist (no encode of its own).
+      audio: probe.audioCodec !== null && branch.role !== 'secondary' ? HLS_AUDIO_NAME : null,
+      workDir,
+      targetSec: HLS_TARGET_SEC,
+      timeBudget,
+    });
+    return [mp4, ...hls];
   },
 };
+
+/**
+ * The hls muxer's target duration for a segmented rendition: it cuts at the
+ * first keyframe at or after n × target (cumulative), and the encoded
+ * segments start at n × length exactly. Half a frame less, spread over the
+ * segments, keeps every cut on a segment's first keyframe whatever the
+ * rounding of the length, and never reaches the keyframe a GOP earlier.
+ * The last encoded segment (up to 1.5 × length) is cut again at the first
+ * keyframe past the target, so no media segment exceeds the target duration.
+ */
+export const segmentTargetSec = (s: Segmentation): number =>
+  Math.floor(((s.framesPerSegment - 0.5 / s.count) / s.frameRate) * 1e6) / 1e6;
 
 /** Published path of a fallback rendition: its own keys, so a late origin run never overwrites it. */
 export const fallbackRenditionKey = (videoId: string, height: number): string =>
@@ -78,7 +125,24 @@ export const renditionFallback: BranchKind<typeof renditionFallbackKind.schema> 
     const height = even(branch.origin.height / 2);
     const out = join(workDir, `${branch.id}.mp4`);
     await encode({ input, out, height, preset: 'ultrafast', probe, timeBudget });
-    return [{ key: fallbackRenditionKey(videoId, height), contentType: 'video/mp4', path: out }];
+    const hls = await packageHls({
+      videoId,
+      branchId: branch.id,
+      inputArgs: ['-i', out],
+      video: `fallback/${height}p`,
+      // Standing in for the main rendition: its audio playlist too, under the fallback's own keys.
+      audio:
+        probe.audioCodec !== null && branch.origin.role !== 'secondary'
+          ? `fallback/${HLS_AUDIO_NAME}`
+          : null,
+      workDir,
+      targetSec: HLS_TARGET_SEC,
+      timeBudget,
+    });
+    return [
+      { key: fallbackRenditionKey(videoId, height), contentType: 'video/mp4', path: out },
+      ...hls,
+    ];
   },
 };
 
@@ -99,6 +163,10 @@ const encode = async ({
 }): Promise<void> => {
   const audio =
     probe.audioCodec === null ? ['-an'] : ['-map', '0:a:0', '-c:a', 'aac', '-b:a', '128k'];
+  // A fixed 2 s keyframe grid: the HLS packaging cuts 6 s media segments on it, at the
+  // same times in every rendition (Apple's authoring spec: aligned across variants).
+  const gop = probe.frameRate > 0 ? String(gopFramesFor(probe.frameRate)) : null;
+  const keyframes = gop ? ['-g', gop, '-keyint_min', gop, '-sc_threshold', '0'] : [];
   await runFfmpeg(
     [
       ...inputOptions(input),
@@ -117,6 +185,8 @@ const encode = async ({
       '23',
       '-pix_fmt',
       'yuv420p',
+      ...keyframes,
+      ...NO_B_FRAMES,
       // Older ffmpeg builds abort on inputs with sparse streams without this.
       '-max_muxing_queue_size',
       '1024',
@@ -134,14 +204,14 @@ const encode = async ({
 
 /**
  * The fan-in of one segmented rendition: every segment must be there (a
- * missing one fails the branch, so the policy's fallback runs), the audio is
- * encoded once from the source, and both are joined without re-encoding.
+ * missing one fails the branch, so the policy's fallback runs), as must the
+ * audio the audio item encoded once; both are joined without re-encoding.
  */
 const join_ = async (
   branchId: string,
   segmentation: Segmentation,
   out: string,
-  { videoId, probe, input, workDir, timeBudget, outputUrl }: RunContext
+  { videoId, probe, workDir, timeBudget, outputUrl }: RunContext
 ): Promise<void> => {
   if (!outputUrl) throw new MediaToolError('this runner cannot read segments (no outputUrl)');
   const keys = Array.from({ length: segmentation.count }, (_, i) =>
@@ -155,8 +225,15 @@ const join_ = async (
         'their segment branches failed or did not run'
     );
   }
-  const audio = probe.audioCodec === null ? null : join(workDir, 'audio.m4a');
-  if (audio) await encodeAudio(input, audio, timeBudget);
+  let audio: string | null = null;
+  if (probe.audioCodec !== null) {
+    audio = (await outputUrl(artifactKey(videoId, audioItemRelativeKey()))) ?? null;
+    if (audio === null) {
+      throw new MediaToolError(
+        'the audio track is missing; the audio item of the Segments map failed or did not run'
+      );
+    }
+  }
   await joinSegments({ segments: urls as string[], audio, out, workDir, timeBudget });
   if (((await stat(out).catch(() => null))?.size ?? 0) === 0) {
     throw new MediaToolError('ffmpeg produced an empty joined rendition');

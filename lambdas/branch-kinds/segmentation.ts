@@ -75,6 +75,15 @@ export const planSegmentation = (
 
 export { segmentRelativeKey } from '../../contract/index.js';
 
+/**
+ * No B-frames: with them the first frame is presented two frames after its
+ * decode time, and the fMP4 media segments ffmpeg's hls muxer writes carry no
+ * edit list to take that back (measured: video starts at 0.080 s, audio at 0),
+ * so every variant would play ~80 ms behind the one shared audio playlist.
+ * The progressive MP4 had the edit list; HLS needs the timestamps themselves.
+ */
+export const NO_B_FRAMES = ['-bf', '0'];
+
 /** The video encoder settings every segment shares: identical streams are what make `-c copy` joins valid. */
 export const segmentVideoArgs = (height: number, gopFrames: number): string[] => [
   '-c:v',
@@ -85,6 +94,7 @@ export const segmentVideoArgs = (height: number, gopFrames: number): string[] =>
   '23',
   '-pix_fmt',
   'yuv420p',
+  ...NO_B_FRAMES,
   // A fixed GOP grid: keyframes every gopFrames, never at scene cuts, so every
   // segment's keyframes fall where a single run's would.
   '-g',

@@ -32,7 +32,8 @@ export const handler = defineStateTask(PlanInputSchema, 'plan input', async (inp
     input.videoId,
     async (key, items) => {
       await putJson(requireEnv('OUTPUT_BUCKET'), key, items);
-    }
+    },
+    { audio: input.probe.audioCodec !== null }
   );
   const warnings = await planWarnings(input.probe, config.maxExtraThumbnails, async () => {
     const head = await pinnedHead(input.source);

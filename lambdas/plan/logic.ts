@@ -13,6 +13,7 @@ import {
   type RenditionBranch,
   segmentItemsFor,
 } from '../branch-kinds/index.js';
+import { audioItem } from '../branch-kinds/rendition-segment.js';
 
 const intFrom = (name: string, raw: string | undefined, fallback: number, min: number): number => {
   if (raw === undefined || raw.trim() === '') return fallback;
@@ -95,19 +96,24 @@ export const planForRedrive = (plan: Plan, redrive: RedriveRequest | undefined):
 
 /**
  * Writes the segment items of every segmented rendition (one JSON array, the
- * Distributed Map's ItemReader input) and returns the plan with a reference to
- * them. A plan without segmented renditions is returned unchanged and nothing
- * is written. The key is per video, so a retried Plan overwrites the same file.
+ * Distributed Map's ItemReader input), plus the audio item when the source has
+ * audio (its AAC is encoded once, so every join is a stream copy), and returns
+ * the plan with a reference to them. A plan without segmented renditions is
+ * returned unchanged and nothing is written. The key is per video, so a
+ * retried Plan overwrites the same file.
  */
 export const withSegmentItems = async (
   plan: Plan,
   videoId: string,
-  write: (key: string, items: unknown[]) => Promise<void>
+  write: (key: string, items: unknown[]) => Promise<void>,
+  { audio = false }: { audio?: boolean } = {}
 ): Promise<Plan> => {
-  const items = plan.branches.flatMap((b) =>
+  const segments = plan.branches.flatMap((b) =>
     b.kind === 'rendition' ? segmentItemsFor(b as RenditionBranch) : []
   );
-  if (items.length === 0) return plan;
+  if (segments.length === 0) return plan;
+  // The audio first: for a long source it is the longest item, so it should not queue last.
+  const items = audio ? [audioItem(), ...segments] : segments;
   const key = segmentItemsKey(videoId);
   await write(key, items);
   return { ...plan, segments: { key, count: items.length } };

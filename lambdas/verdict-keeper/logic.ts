@@ -160,6 +160,7 @@ export const verdictManifest = (
     branches: [],
     counts: { total: 0, succeeded: 0, failed: 0 },
     fanOut: { sent: 0, succeeded: 0, failed: 0, timedOut: 0, fellBack: 0, skipped: 0 },
+    hls: null,
     estimatedCostUsd: cost.estimatedCostUsd,
     costBreakdown: cost.costBreakdown,
     createdAt: now.toISOString(),

@@ -131,7 +131,14 @@ describeE2E(target, elsewhere)(`fan-out policies on variant stacks (${target.nam
       status: 'SUCCEEDED',
     });
     const fallbackKey = `outputs/${videoId}/renditions/fallback/360p.mp4`;
-    expect(byId['rendition-720p-fallback']?.artifacts.map((a) => a.key)).toEqual([fallbackKey]);
+    // The MP4, then the fallback's own HLS media playlist (hls.md), under its own keys.
+    const fallbackKeys = byId['rendition-720p-fallback']?.artifacts.map((a) => a.key) ?? [];
+    expect(fallbackKeys[0]).toBe(fallbackKey);
+    expect(fallbackKeys).toContain(`outputs/${videoId}/hls/fallback/360p/index.m3u8`);
+    expect(fallbackKeys.filter((k) => !k.includes('/hls/fallback/'))).toEqual([
+      fallbackKey,
+      `outputs/${videoId}/_work/hls/rendition-720p-fallback.json`,
+    ]);
     const head = await headOutput('VideoPipelineSequential', fallbackKey);
     expect(head.ContentLength).toBeGreaterThan(0);
     expect(manifest.fanOut.timedOut).toBeGreaterThanOrEqual(1);

@@ -104,7 +104,7 @@ describe('aggregate', () => {
     vi.unstubAllEnvs();
   });
 
-  it('writes a manifest whose published field names are exactly those of schemaVersion 5', async () => {
+  it('writes a manifest whose published field names are exactly those of schemaVersion 6', async () => {
     // Prepare
     serveRecords(allSucceeded());
 
@@ -127,6 +127,7 @@ describe('aggregate', () => {
         'branches',
         'counts',
         'fanOut',
+        'hls',
         'estimatedCostUsd',
         'costBreakdown',
         'createdAt',
@@ -135,7 +136,7 @@ describe('aggregate', () => {
         'execution',
       ].sort()
     );
-    expect(manifest.schemaVersion).toBe(5);
+    expect(manifest.schemaVersion).toBe(6);
     expect(manifest.tenant).toBe('acme');
     expect(Object.keys(manifest.costBreakdown).sort()).toEqual(
       ['currency', 'region', 'pricesAsOf', 'lambda', 'stateTransitions', 'requests'].sort()
@@ -237,7 +238,7 @@ describe('aggregate', () => {
     });
     const manifest = writtenManifest();
     expect(manifest).toMatchObject({
-      schemaVersion: 5,
+      schemaVersion: 6,
       videoId: VIDEO_ID,
       tenant: 'acme',
       source: sourceFactory({ key: 'uploads/acme/clip.mp4' }),

@@ -125,7 +125,7 @@ describe('plan handler', () => {
   });
 
   it('writes the segment items of a long source to S3 and references them in the plan', async () => {
-    // Prepare: 10 min at 25 fps, one 360p rendition, 30 s segments → 20 items
+    // Prepare: 10 min at 25 fps with audio, one 360p rendition, 30 s segments → the audio + 20 items
     vi.stubEnv('OUTPUT_BUCKET', 'out-bucket');
     vi.stubEnv('RENDITION_HEIGHTS', '360');
     s3Mock.on(PutObjectCommand).resolves({});
@@ -134,14 +134,14 @@ describe('plan handler', () => {
       videoId: 'long-1',
       tenant: 'default',
       source: sourceFactory(),
-      probe: probeFactory({ durationSec: 600, frameRate: 25 }),
+      probe: probeFactory({ durationSec: 600, frameRate: 25, audioCodec: 'aac' }),
     };
 
     // Act
     const plan = await handler(event, lambdaContextFactory());
 
     // Assess
-    expect(plan.segments).toEqual({ key: 'outputs/long-1/_work/segments/items.json', count: 20 });
+    expect(plan.segments).toEqual({ key: 'outputs/long-1/_work/segments/items.json', count: 21 });
     const puts = s3Mock.commandCalls(PutObjectCommand);
     expect(puts).toHaveLength(1);
     expect(puts[0]!.args[0].input).toMatchObject({
@@ -149,10 +149,13 @@ describe('plan handler', () => {
       Key: 'outputs/long-1/_work/segments/items.json',
     });
     const items = JSON.parse(String(puts[0]!.args[0].input.Body)) as Array<Record<string, unknown>>;
-    expect(items).toHaveLength(20);
-    expect(items[0]).toMatchObject({
+    expect(items).toHaveLength(21);
+    // The audio first (the longest item of a long source), encoded once for every rendition.
+    expect(items[0]).toEqual({ id: 'audio', kind: 'rendition-segment', track: 'audio' });
+    expect(items[1]).toMatchObject({
       id: 'rendition-360p-s0000',
       kind: 'rendition-segment',
+      track: 'video',
       rendition: 'rendition-360p',
       index: 0,
       segmentation: { count: 20, lengthSec: 30, framesPerSegment: 750 },
@@ -160,6 +163,30 @@ describe('plan handler', () => {
     expect(plan.branches.find((b) => b.id === 'rendition-360p')).toMatchObject({
       segmentation: { count: 20, lengthSec: 30 },
     });
+  });
+
+  it('writes no audio item for a silent long source: its joins have no audio to copy', async () => {
+    // Prepare
+    vi.stubEnv('OUTPUT_BUCKET', 'out-bucket');
+    vi.stubEnv('RENDITION_HEIGHTS', '360');
+    s3Mock.on(PutObjectCommand).resolves({});
+    const handler = await importHandler();
+    const event = {
+      videoId: 'long-2',
+      tenant: 'default',
+      source: sourceFactory(),
+      probe: probeFactory({ durationSec: 600, frameRate: 25, audioCodec: null }),
+    };
+
+    // Act
+    const plan = await handler(event, lambdaContextFactory());
+
+    // Assess
+    expect(plan.segments?.count).toBe(20);
+    const items = JSON.parse(
+      String(s3Mock.commandCalls(PutObjectCommand)[0]!.args[0].input.Body)
+    ) as Array<Record<string, unknown>>;
+    expect(items.every((i) => i.track === 'video')).toBe(true);
   });
 
   it('rejects input without a probe with InvalidEventError naming the field', async () => {

@@ -311,7 +311,7 @@ describe('aggregate for a redrive', () => {
   const s3Mock = mockClient(s3);
   const snsMock = mockClient(sns);
   const previous: Manifest = {
-    schemaVersion: 5,
+    schemaVersion: 6,
     videoId: VIDEO_ID,
     tenant: 'default',
     source: sourceFactory(),
@@ -322,6 +322,7 @@ describe('aggregate for a redrive', () => {
     branches: [entryFactory('thumb-01', 'thumbnail'), failedEntry('thumb-02', 'thumbnail')],
     counts: { total: 2, succeeded: 1, failed: 1 },
     fanOut: { sent: 2, succeeded: 1, failed: 1, timedOut: 0, fellBack: 0, skipped: 0 },
+    hls: null,
     estimatedCostUsd: 0.000467,
     costBreakdown: costBreakdownFactory(),
     createdAt: '2026-11-22T10:00:00.000Z',

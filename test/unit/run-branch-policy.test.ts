@@ -183,12 +183,20 @@ describe('VideoPlayable', () => {
     expect(publish?.MessageAttributes).toEqual({
       type: { DataType: 'String', StringValue: 'VideoPlayable' },
     });
-    expect(JSON.parse(publish?.Message ?? '')).toMatchObject({
+    const message = JSON.parse(publish?.Message ?? '') as { artifacts: { key: string }[] };
+    expect(message).toMatchObject({
       videoId: VIDEO_ID,
       branchId: 'rendition-240p',
       playableAt: '2026-11-29T21:00:00.000Z',
-      artifacts: [{ key: `outputs/${VIDEO_ID}/renditions/240p.mp4`, contentType: 'video/mp4' }],
     });
+    // The MP4 first, then its HLS media playlist's files and what it measured of them.
+    expect(message.artifacts[0]).toMatchObject({
+      key: `outputs/${VIDEO_ID}/renditions/240p.mp4`,
+      contentType: 'video/mp4',
+    });
+    expect(message.artifacts.map((a) => a.key)).toContain(
+      `outputs/${VIDEO_ID}/hls/240p/index.m3u8`
+    );
     // The record (written last of the S3 objects) precedes the event.
     const putKeys = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
     expect(putKeys.at(-1)).toBe(`outputs/${VIDEO_ID}/_work/branches/rendition-240p.json`);
@@ -218,10 +226,10 @@ describe('VideoPlayable', () => {
     // Assess
     expect(first).toBeInstanceOf(Error);
     expect((first as Error).name).toBe('TransientServiceError');
-    expect(firstPuts.map((p) => p.Key)).toEqual([
-      `outputs/${VIDEO_ID}/renditions/240p.mp4`,
-      recordKey,
-    ]);
+    const keys = firstPuts.map((p) => p.Key);
+    expect(keys[0]).toBe(`outputs/${VIDEO_ID}/renditions/240p.mp4`);
+    expect(keys).toContain(`outputs/${VIDEO_ID}/hls/240p/index.m3u8`);
+    expect(keys.at(-1)).toBe(recordKey);
     expect(storedRecord).toMatchObject({ id: 'rendition-240p', status: 'SUCCEEDED' });
     expect(retried).toEqual({ id: 'rendition-240p', status: 'SUCCEEDED' });
     expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 0);
@@ -249,9 +257,11 @@ describe('VideoPlayable', () => {
     });
     // Assess
     const publish = snsMock.commandCalls(PublishCommand)[0]?.args[0].input;
-    expect(JSON.parse(publish?.Message ?? '')).toMatchObject({
-      branchId: 'rendition-240p-fallback',
-      artifacts: [{ key: `outputs/${VIDEO_ID}/renditions/fallback/120p.mp4` }],
-    });
+    const message = JSON.parse(publish?.Message ?? '') as { artifacts: { key: string }[] };
+    expect(message).toMatchObject({ branchId: 'rendition-240p-fallback' });
+    expect(message.artifacts[0]?.key).toBe(`outputs/${VIDEO_ID}/renditions/fallback/120p.mp4`);
+    expect(message.artifacts.map((a) => a.key)).toContain(
+      `outputs/${VIDEO_ID}/hls/fallback/120p/index.m3u8`
+    );
   });
 });

@@ -6,8 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactKey, InvalidVideoError, MediaToolError } from '../../../contract/index.js';
 import { cleanupMedia, makeClip, useMediaTools } from '../../../fixtures/media.js';
 import {
+  audioItem,
   DEFAULT_PLAN_CONFIG,
   type PlanConfig,
+  type Produced,
   planSegmentation,
   type RenditionBranch,
   rendition,
@@ -17,6 +19,7 @@ import {
   segmentRelativeKey,
 } from '../../../lambdas/branch-kinds/index.js';
 import { probeFile } from '../../../lambdas/probe/logic.js';
+import { mediaSegments } from '../../../lambdas/shared/hls-playlist.js';
 import { runTool } from '../../../lambdas/shared/media.js';
 import { probeFactory } from '../../helpers/factories.js';
 
@@ -251,6 +254,7 @@ describe('segment-parallel rendition on real media', () => {
   let branch: RenditionBranch;
   let segmentation: Segmentation;
   const stored = new Map<string, string>();
+  let audioProduced: Produced[] = [];
 
   beforeAll(async () => {
     useMediaTools();
@@ -264,11 +268,11 @@ describe('segment-parallel rendition on real media', () => {
     );
     branch = planned!;
     segmentation = branch.segmentation!;
-    // The segment kind, as the Distributed Map runs it, one segment per run.
+    // The segment kind, as the Distributed Map runs it, one item per run: the audio, the segments.
     await Promise.all(
-      segmentItemsFor(branch).map(async (item) => {
+      [audioItem(), ...segmentItemsFor(branch)].map(async (item) => {
         const dir = await mkdtemp(join(workDir, `${item.id}-`));
-        const [produced] = await renditionSegment.run(item, {
+        const produced = await renditionSegment.run(item, {
           videoId,
           source: { bucket: 'b', key: 'k' },
           probe,
@@ -276,7 +280,8 @@ describe('segment-parallel rendition on real media', () => {
           workDir: dir,
           timeBudget: () => 120_000,
         });
-        stored.set(produced!.key, 'path' in produced! ? produced.path : '');
+        for (const p of produced) if ('path' in p) stored.set(p.key, p.path);
+        if (item.track === 'audio') audioProduced = produced;
       })
     );
   }, 240_000);
@@ -363,6 +368,82 @@ describe('segment-parallel rendition on real media', () => {
 
     // Assess: GOP every 50 frames; segments start at 0, 100 and 200
     expect(keyframes).toEqual([0, 50, 100, 150, 200, 250]);
+  });
+
+  it("joins by stream copy only: the audio is the audio item's AAC, bit for bit", async () => {
+    // Prepare
+    const audioKey = artifactKey(videoId, '_work/segments/audio.m4a');
+    const [produced] = await runJoin(stored);
+    const out = 'path' in produced! ? produced.path : '';
+
+    // Act: the audio packets of the join and of the audio item's file
+    const hashOf = async (file: string) =>
+      (
+        await runTool(
+          'ffmpeg',
+          ['-v', 'error', '-i', file, '-map', '0:a:0', '-c', 'copy', '-f', 'hash', '-'],
+          { timeoutMs: 60_000 }
+        )
+      ).stdout.trim();
+
+    // Assess
+    expect(stored.has(audioKey)).toBe(true);
+    expect(await hashOf(out)).toBe(await hashOf(stored.get(audioKey)!));
+  });
+
+  it('packages the encoded segments as the media segments (fMP4, no second encode): 4 s, 4 s, 3 s', async () => {
+    // Prepare
+    const produced = await runJoin(stored);
+    const byKey = new Map(produced.map((p) => [p.key, p]));
+    const playlist = byKey.get('outputs/vid-seg/hls/240p/index.m3u8');
+
+    // Act
+    const text = await readFile(playlist && 'path' in playlist ? playlist.path : '', 'utf8');
+    const pkg = byKey.get('outputs/vid-seg/_work/hls/rendition-240p.json');
+
+    // Assess: one media segment per encoded segment (100, 100, 75 frames at 25 fps)
+    expect(mediaSegments(text).map((m) => m.durationSec)).toEqual([4, 4, 3]);
+    expect(text).toContain('#EXT-X-MAP:URI="init.mp4"');
+    expect(byKey.has('outputs/vid-seg/hls/240p/init.mp4')).toBe(true);
+    const info = JSON.parse(pkg && 'body' in pkg ? pkg.body.toString() : '{}');
+    expect(info.video).toMatchObject({
+      playlist: 'outputs/vid-seg/hls/240p/index.m3u8',
+      codecs: expect.stringMatching(/^avc1\.64[0-9a-f]{4}$/),
+      width: 426,
+      height: 240,
+      frameRate: 25,
+    });
+    expect(info.audio).toBeUndefined();
+  });
+
+  it('packages the audio item as the audio playlist (AAC LC, 6 s segments)', async () => {
+    // Prepare
+    const playlist = audioProduced.find((p) => p.key === 'outputs/vid-seg/hls/audio/index.m3u8');
+    const pkg = audioProduced.find((p) => p.key === 'outputs/vid-seg/_work/hls/audio.json');
+
+    // Act
+    const text = await readFile(playlist && 'path' in playlist ? playlist.path : '', 'utf8');
+    const durations = mediaSegments(text).map((m) => m.durationSec);
+
+    // Assess: 11 s in 6 s segments, the whole audio (within one AAC frame plus the encoder's priming)
+    expect(durations).toHaveLength(2);
+    expect(Math.abs(durations.reduce((a, b) => a + b, 0) - 11)).toBeLessThan(2048 / 44100);
+    const info = JSON.parse(pkg && 'body' in pkg ? pkg.body.toString() : '{}');
+    expect(info.audio).toMatchObject({ codecs: 'mp4a.40.2', channels: 1 });
+    expect(info.video).toBeUndefined();
+  });
+
+  it('fails the join with a clear error when the audio item did not deliver', async () => {
+    // Prepare
+    const partial = new Map(stored);
+    partial.delete(artifactKey(videoId, '_work/segments/audio.m4a'));
+
+    // Act
+    const error = await runJoin(partial).catch((e: unknown) => e);
+
+    // Assess
+    expect(error).toBeInstanceOf(MediaToolError);
+    expect((error as Error).message).toMatch(/audio track is missing/);
   });
 
   it('fails the join with a clear error when a segment is missing', async () => {
