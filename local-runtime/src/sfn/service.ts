@@ -28,6 +28,7 @@ import {
 import { SfnError } from './errors.js';
 import { type HistoryEvent, type PendingEvent, stripData, toHistoryEvents } from './history.js';
 import { type IntegrationTargets, integrationFor, runIntegration } from './integrations.js';
+import { interpreterFor } from './jsonata/engine.js';
 import { type ResumePoint, ResumeTracker, redriveStatusOf, resumedDefinition } from './redrive.js';
 import { StateMachineRegistry } from './state-machines.js';
 import { TaskTokens, taskContext, taskTimers } from './task-tokens.js';
@@ -276,9 +277,7 @@ export class StepFunctionsService {
     resume?: ResumePoint
   ): Promise<void> {
     const { definition, maps } = rewriteDistributedMaps(machine.definition);
-    const sm = new StateMachine(definition as unknown as StateMachineDefinition, {
-      validationOptions: { checkArn: false },
-    });
+    const sm = interpreterFor(definition, { validationOptions: { checkArn: false } });
     return this.runWith(
       sm,
       definition as unknown as Workflow,
@@ -336,7 +335,7 @@ export class StepFunctionsService {
     // entered with; `$$.Execution.Input` stays the execution's input.
     const redriving = exec.redriveCount > 0;
     const runner = resume
-      ? new StateMachine(resumedDefinition(definition, resume) as never, {
+      ? interpreterFor(resumedDefinition(definition, resume) as never, {
           validationOptions: { noValidate: true },
         })
       : sm;
@@ -345,6 +344,8 @@ export class StepFunctionsService {
       overrides: { taskResourceLocalHandlers: handlers as never },
       // Patched interpreter: an inline Map or Parallel reuses these iteration/branch results.
       ...(resume && { _redriveSucceeded: { [resume.state]: resume.succeeded } }),
+      // A JSONata machine resumes with the variables the state had when it was entered.
+      ...(resume?.variables && { _variables: resume.variables }),
       context: {
         Execution: {
           Id: exec.arn,

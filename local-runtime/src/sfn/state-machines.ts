@@ -2,6 +2,7 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { unsupportedAslFeatures } from '../asl-support.js';
 import type { StateMachineSpec } from '../model.js';
 import { SfnError } from './errors.js';
+import { definitionErrors } from './jsonata/definition-check.js';
 
 interface Entry {
   spec: StateMachineSpec;
@@ -144,6 +145,11 @@ function parseDefinition(raw: unknown): Record<string, unknown> {
       'InvalidDefinition',
       `Invalid State Machine Definition: '${(err as Error).message}'`
     );
+  }
+  // What AWS itself refuses (a JSONPath field in a JSONata state, …) is not a local gap.
+  const invalid = definitionErrors(definition);
+  if (invalid.length > 0) {
+    throw new SfnError('InvalidDefinition', `Invalid State Machine Definition: '${invalid.join('; ')}'`);
   }
   const unsupported = unsupportedAslFeatures(definition);
   if (unsupported.length > 0) {

@@ -1,0 +1,179 @@
+import { expressionOf, syntaxErrorOf } from './expressions.js';
+
+/**
+ * Checks of a definition's query languages, before anything runs.
+ *
+ * `definitionErrors`: what AWS itself refuses. A JSONata state has `Arguments` and `Output`
+ * where a JSONPath state has the five path fields, and no `…Path` variants of its other
+ * fields (https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html);
+ * a JSONPath state has no `Arguments`, `Output`, or Choice `Condition`.
+ *
+ * `unsupportedQueryLanguageFeatures`: what AWS runs but the local runtime does not (yet),
+ * named so the machine is refused instead of run with other semantics
+ * (local-runtime/README.md lists them).
+ */
+
+interface StateDef {
+  Type?: string;
+  QueryLanguage?: string;
+  Choices?: Array<Record<string, unknown>>;
+  Catch?: Array<Record<string, unknown>>;
+  Branches?: WorkflowDef[];
+  ItemProcessor?: WorkflowDef & { ProcessorConfig?: { Mode?: string } };
+  Iterator?: WorkflowDef;
+  [field: string]: unknown;
+}
+
+interface WorkflowDef {
+  QueryLanguage?: string;
+  States?: Record<string, StateDef>;
+}
+
+/** Fields only JSONPath states have. */
+const JSONPATH_ONLY_FIELDS = [
+  'InputPath',
+  'Parameters',
+  'ResultSelector',
+  'ResultPath',
+  'OutputPath',
+  'Result',
+  'ItemsPath',
+  'SecondsPath',
+  'TimestampPath',
+  'ErrorPath',
+  'CausePath',
+  'TimeoutSecondsPath',
+  'HeartbeatSecondsPath',
+  'MaxConcurrencyPath',
+  'ToleratedFailureCountPath',
+  'ToleratedFailurePercentagePath',
+];
+
+/** Fields only JSONata states (or their Choice rules) have. */
+const JSONATA_ONLY_FIELDS = ['Arguments', 'Output', 'Items'];
+
+/** Choice-rule fields of JSONPath (the comparison operators end in these or are these). */
+const JSONPATH_RULE = /^(Variable|And|Or|Not|(String|Numeric|Boolean|Timestamp)\w+|Is\w+)$/;
+
+/** Fields of a state whose values may hold `{% %}` expressions (checked for syntax). */
+const EXPRESSION_FIELDS = [
+  'Arguments',
+  'Output',
+  'Assign',
+  'Items',
+  'ItemSelector',
+  'MaxConcurrency',
+  'Seconds',
+  'Timestamp',
+  'Error',
+  'Cause',
+  'TimeoutSeconds',
+  'HeartbeatSeconds',
+];
+
+/**
+ * @param at where the state is, as AWS's validation names it (`/States/M/ItemProcessor/States/P`)
+ * @param label the same as the runtime's other feature checks name it (`M > P`)
+ */
+type Visit = (
+  state: StateDef,
+  at: string,
+  label: string,
+  language: string,
+  machineLanguage: string
+) => void;
+
+function walk(def: WorkflowDef, visit: Visit, path = '', label = '', machineLanguage?: string) {
+  const machine = machineLanguage ?? def.QueryLanguage ?? 'JSONPath';
+  for (const [name, s] of Object.entries(def.States ?? {})) {
+    const at = `${path}/States/${name}`;
+    const named = label ? `${label} > ${name}` : name;
+    visit(s, at, named, s.QueryLanguage ?? machine, machine);
+    const processor = s.ItemProcessor ?? s.Iterator;
+    if (processor) walk(processor, visit, `${at}/ItemProcessor`, named, machine);
+    (s.Branches ?? []).forEach((b, i) =>
+      walk(b, visit, `${at}/Branches/${i}`, named, machine)
+    );
+  }
+}
+
+/** Every string in a field that is a `{% %}` expression. */
+function expressions(value: unknown, out: string[] = []): string[] {
+  const source = expressionOf(value);
+  if (source !== undefined) out.push(source);
+  else if (Array.isArray(value)) for (const v of value) expressions(v, out);
+  else if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) expressions(v, out);
+  }
+  return out;
+}
+
+/** What AWS's validation refuses, each with the exact field and where it is. */
+export function definitionErrors(definition: Record<string, unknown>): string[] {
+  const errors: string[] = [];
+  const field = (at: string, name: string, language: string) =>
+    `SCHEMA_VALIDATION_FAILED: The field '${name}' is not supported for ${language} states at ${at}/${name}`;
+  walk(definition as WorkflowDef, (s, at, _label, language) => {
+    if (language === 'JSONata') {
+      for (const f of JSONPATH_ONLY_FIELDS) if (f in s) errors.push(field(at, f, 'JSONata'));
+      (s.Choices ?? []).forEach((rule, i) => {
+        for (const f of Object.keys(rule)) {
+          if (JSONPATH_RULE.test(f)) errors.push(field(`${at}/Choices/${i}`, f, 'JSONata'));
+        }
+      });
+      (s.Catch ?? []).forEach((c, i) => {
+        if ('ResultPath' in c) errors.push(field(`${at}/Catch/${i}`, 'ResultPath', 'JSONata'));
+      });
+      for (const f of EXPRESSION_FIELDS) {
+        for (const source of expressions(s[f])) {
+          const problem = syntaxErrorOf(source);
+          if (problem) {
+            errors.push(`SCHEMA_VALIDATION_FAILED: invalid JSONata in ${at}/${f}: ${problem}`);
+          }
+        }
+      }
+    } else {
+      for (const f of JSONATA_ONLY_FIELDS) if (f in s) errors.push(field(at, f, 'JSONPath'));
+      (s.Choices ?? []).forEach((rule, i) => {
+        if ('Condition' in rule) {
+          errors.push(field(`${at}/Choices/${i}`, 'Condition', 'JSONPath'));
+        }
+      });
+      (s.Catch ?? []).forEach((c, i) => {
+        if ('Output' in c) errors.push(field(`${at}/Catch/${i}`, 'Output', 'JSONPath'));
+      });
+    }
+  });
+  return errors;
+}
+
+/** What the local runtime cannot run of the query languages, by name and place. */
+export function unsupportedQueryLanguageFeatures(definition: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  walk(definition as WorkflowDef, (s, _at, at, language, machine) => {
+    if (language !== machine) {
+      problems.push(
+        `${at}: QueryLanguage ${language} in a ${machine} state machine (mixing query languages)`
+      );
+    }
+    const distributed = s.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED';
+    if (language === 'JSONata' && distributed) {
+      problems.push(`${at}: a Distributed Map in a JSONata state machine`);
+    }
+    if (language === 'JSONPath') {
+      // aws-local-stepfunctions has no variables: it would ignore Assign.
+      if ('Assign' in s) problems.push(`${at}: Assign (workflow variables) in a JSONPath state`);
+      (s.Choices ?? []).forEach((rule, i) => {
+        if ('Assign' in rule) {
+          problems.push(`${at} (Choices[${i}]): Assign (workflow variables) in a JSONPath state`);
+        }
+      });
+      (s.Catch ?? []).forEach((c, i) => {
+        if ('Assign' in c) {
+          problems.push(`${at} (Catch[${i}]): Assign (workflow variables) in a JSONPath state`);
+        }
+      });
+    }
+  });
+  return problems;
+}
