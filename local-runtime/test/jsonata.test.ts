@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { unsupportedAslFeatures } from '../src/asl-support.js';
 import type { InvokeResult, LambdaRunner } from '../src/lambda/runner.js';
-import { definitionErrors } from '../src/sfn/jsonata/definition-check.js';
+import { definitionErrors, structureErrors } from '../src/sfn/jsonata/definition-check.js';
 import { StepFunctionsService } from '../src/sfn/service.js';
 import { silent } from './helpers.js';
 
@@ -14,7 +14,6 @@ import { silent } from './helpers.js';
 
 const MACHINE = 'arn:aws:states:us-east-1:000000000000:stateMachine:J';
 const LAMBDA = 'arn:aws:states:::lambda:invoke';
-
 
 /** A Lambda runner whose functions are plain functions; a thrown Error is a function error. */
 function lambdaOf(fns: Record<string, (payload: unknown, call: number) => unknown>) {
@@ -106,9 +105,12 @@ describe('JSONata states', () => {
     expect(d.status).toBe('SUCCEEDED');
     expect(JSON.parse(d.output!)).toBe(50);
     const second = events.find(
-      (e) => e.type === 'PassStateExited' && (e.stateExitedEventDetails as { name: string }).name === 'Second'
+      (e) =>
+        e.type === 'PassStateExited' &&
+        (e.stateExitedEventDetails as { name: string }).name === 'Second'
     );
-    expect(JSON.parse((second?.stateExitedEventDetails as { output: string }).output)).toEqual({
+    const secondDetails = second?.stateExitedEventDetails as { output: string };
+    expect(JSON.parse(secondDetails.output)).toEqual({
       before: 5,
       label: 'fixed',
       literal: '$total',
@@ -138,9 +140,13 @@ describe('JSONata states', () => {
     });
 
     // Act
-    const { d, events, calls } = await runOnce(def, { n: 21 }, {
-      double: (p) => ({ doubled: (p as { n: number }).n * 2 }),
-    });
+    const { d, events, calls } = await runOnce(
+      def,
+      { n: 21 },
+      {
+        double: (p) => ({ doubled: (p as { n: number }).n * 2 }),
+      }
+    );
 
     // Assess
     expect(d.status).toBe('SUCCEEDED');
@@ -153,9 +159,12 @@ describe('JSONata states', () => {
       parameters: JSON.stringify({ FunctionName: 'double', Payload: { n: 21 } }),
     });
     const succeeded = events.find((e) => e.type === 'TaskSucceeded');
-    expect(JSON.parse((succeeded?.taskSucceededEventDetails as { output: string }).output)).toEqual(
-      { ExecutedVersion: '$LATEST', Payload: { doubled: 42 }, StatusCode: 200 }
-    );
+    const succeededDetails = succeeded?.taskSucceededEventDetails as { output: string };
+    expect(JSON.parse(succeededDetails.output)).toEqual({
+      ExecutedVersion: '$LATEST',
+      Payload: { doubled: 42 },
+      StatusCode: 200,
+    });
   });
 
   it('Retry runs the Task again; Catch takes $states.errorOutput into its Output and Assign', async () => {
@@ -184,11 +193,15 @@ describe('JSONata states', () => {
     });
 
     // Act
-    const { d, calls } = await runOnce(def, { id: 7 }, {
-      flaky: () => {
-        throw functionError('Flaky', 'try again');
-      },
-    });
+    const { d, calls } = await runOnce(
+      def,
+      { id: 7 },
+      {
+        flaky: () => {
+          throw functionError('Flaky', 'try again');
+        },
+      }
+    );
 
     // Assess: the first call and two retries, then the catcher.
     expect(calls).toHaveLength(3);
@@ -248,7 +261,11 @@ describe('JSONata states', () => {
         },
         Next: 'After',
       },
-      After: { Type: 'Pass', Output: { results: '{% $states.input %}', seen: '{% $seen %}' }, End: true },
+      After: {
+        Type: 'Pass',
+        Output: { results: '{% $states.input %}', seen: '{% $seen %}' },
+        End: true,
+      },
     });
 
     // Act
@@ -260,7 +277,9 @@ describe('JSONata states', () => {
     const types = events.map((e) => e.type);
     expect(types.filter((t) => t === 'MapIterationSucceeded')).toHaveLength(3);
     expect(types.indexOf('MapStateStarted')).toBeLessThan(types.indexOf('MapIterationStarted'));
-    expect(types.lastIndexOf('MapIterationSucceeded')).toBeLessThan(types.indexOf('MapStateSucceeded'));
+    expect(types.lastIndexOf('MapIterationSucceeded')).toBeLessThan(
+      types.indexOf('MapStateSucceeded')
+    );
   });
 
   it('Parallel: Arguments are each branch input; the result is the branch outputs in order', async () => {
@@ -270,8 +289,14 @@ describe('JSONata states', () => {
         Type: 'Parallel',
         Arguments: { x: '{% $states.input.x %}' },
         Branches: [
-          { StartAt: 'A', States: { A: { Type: 'Pass', Output: '{% $states.input.x + 1 %}', End: true } } },
-          { StartAt: 'B', States: { B: { Type: 'Pass', Output: '{% $states.input.x * 2 %}', End: true } } },
+          {
+            StartAt: 'A',
+            States: { A: { Type: 'Pass', Output: '{% $states.input.x + 1 %}', End: true } },
+          },
+          {
+            StartAt: 'B',
+            States: { B: { Type: 'Pass', Output: '{% $states.input.x * 2 %}', End: true } },
+          },
         ],
         Output: '{% $sum($states.result) %}',
         End: true,
@@ -301,7 +326,11 @@ describe('JSONata states', () => {
     const { d, events } = await runOnce(def, { wait: 0, code: 'Rejected', id: 12 });
 
     // Assess
-    expect(d).toMatchObject({ status: 'FAILED', error: 'Order.Rejected', cause: 'order 12 rejected' });
+    expect(d).toMatchObject({
+      status: 'FAILED',
+      error: 'Order.Rejected',
+      cause: 'order 12 rejected',
+    });
     expect(events.at(-1)).toMatchObject({
       type: 'ExecutionFailed',
       executionFailedEventDetails: { error: 'Order.Rejected', cause: 'order 12 rejected' },
@@ -348,9 +377,13 @@ describe('JSONata states', () => {
     });
 
     // Act
-    const { d } = await runOnce(def, { limit: 1 }, {
-      slow: () => new Promise((r) => setTimeout(() => r('late'), 3000)),
-    });
+    const { d } = await runOnce(
+      def,
+      { limit: 1 },
+      {
+        slow: () => new Promise((r) => setTimeout(() => r('late'), 3000)),
+      }
+    );
 
     // Assess
     expect(d).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
@@ -368,12 +401,16 @@ describe('JSONata states', () => {
         End: true,
       },
     });
-    const { sfn, calls, executionArn, d } = await runOnce(def, { who: 'ada' }, {
-      once: (p, n) => {
-        if (n === 1) throw functionError('Boom', 'first call fails');
-        return p;
-      },
-    });
+    const { sfn, calls, executionArn, d } = await runOnce(
+      def,
+      { who: 'ada' },
+      {
+        once: (p, n) => {
+          if (n === 1) throw functionError('Boom', 'first call fails');
+          return p;
+        },
+      }
+    );
     expect(d.status).toBe('FAILED');
 
     // Act
@@ -392,10 +429,27 @@ describe('JSONata definition checks', () => {
     ['Parameters', { Type: 'Pass', Parameters: { a: 1 }, End: true }, "'Parameters'"],
     ['ResultPath', { Type: 'Pass', ResultPath: '$.x', End: true }, "'ResultPath'"],
     ['InputPath', { Type: 'Pass', InputPath: '$', End: true }, "'InputPath'"],
-    ['ItemsPath', { Type: 'Map', ItemsPath: '$.a', ItemProcessor: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } }, End: true }, "'ItemsPath'"],
+    [
+      'ItemsPath',
+      {
+        Type: 'Map',
+        ItemsPath: '$.a',
+        ItemProcessor: { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } },
+        End: true,
+      },
+      "'ItemsPath'",
+    ],
     ['SecondsPath', { Type: 'Wait', SecondsPath: '$.s', End: true }, "'SecondsPath'"],
-    ['a Choice Variable', { Type: 'Choice', Choices: [{ Variable: '$.a', IsPresent: true, Next: 'S' }] }, "'Variable'"],
-    ['a bad expression', { Type: 'Pass', Output: '{% $states.input. %}', End: true }, 'invalid JSONata in /States/S/Output'],
+    [
+      'a Choice Variable',
+      { Type: 'Choice', Choices: [{ Variable: '$.a', IsPresent: true, Next: 'S' }] },
+      "'Variable'",
+    ],
+    [
+      'a bad expression',
+      { Type: 'Pass', Output: '{% $states.input. %}', End: true },
+      'invalid JSONata in /States/S/Output',
+    ],
   ])('a JSONata state with %s is refused naming it', (_what, state, named) => {
     const errors = definitionErrors(machine({ S: state }));
     expect(errors.join('\n')).toContain(named);
@@ -443,6 +497,22 @@ describe('JSONata definition checks', () => {
       'J: QueryLanguage JSONata in a JSONPath state machine (mixing query languages)',
       'V: Assign (workflow variables) in a JSONPath state',
       'M: a Distributed Map in a JSONata state machine',
+    ]);
+  });
+
+  it('a transition to a missing state is refused where it is; any JSON is a valid Output', () => {
+    const errors = structureErrors(
+      machine({
+        S: { Type: 'Pass', Output: 3, Next: 'M' },
+        M: {
+          Type: 'Map',
+          ItemProcessor: { StartAt: 'P', States: { P: { Type: 'Pass', Next: 'Nowhere' } } },
+          End: true,
+        },
+      })
+    );
+    expect(errors).toEqual([
+      "MISSING_TRANSITION_TARGET: State 'Nowhere' does not exist at /States/M/ItemProcessor/States/P/Next",
     ]);
   });
 

@@ -118,7 +118,7 @@ describe('template validation', () => {
 });
 
 describe('allowPartial', { timeout: 60_000 }, () => {
-  // Prepare (shared): one machine the runtime runs, one it cannot (a JSONata state).
+  // Prepare (shared): one machine the runtime runs, one it cannot (a JSONata state in a JSONPath machine).
   const stack = () =>
     assembly({
       Runs: {

@@ -13,10 +13,13 @@ import { type Fixture, startFixture } from '../../local-runtime/test/helpers.js'
 import { poll } from '../helpers/poll.js';
 import { CASES, type ConformanceCase } from './cases.js';
 import { type CaseTarget, INTEGRATION_CASES, type IntegrationCase } from './integration-cases.js';
+import { JSONATA_CASES } from './jsonata-cases.js';
 import { KNOWN_GAPS } from './known-gaps.js';
 import { localStackSkipReason } from './targets.js';
 
 const run = randomBytes(3).toString('hex');
+/** The workflows that need no resources of their own: JSONPath, then JSONata. */
+const WORKFLOWS: ConformanceCase[] = [...CASES, ...JSONATA_CASES];
 
 /** Polls DescribeExecution until the execution has ended (bounded). */
 function waitForEnd(sfn: SFNClient, executionArn: string) {
@@ -105,7 +108,7 @@ describe('conformance on the local runtime', () => {
   }, 180_000);
   afterAll(() => fx?.close());
 
-  it.for(CASES.map((c) => [c.id, c] as const))('%s', async ([, c], ctx) => {
+  it.for(WORKFLOWS.map((c) => [c.id, c] as const))('%s', async ([, c], ctx) => {
     const gap = KNOWN_GAPS.local[c.id];
     if (gap) {
       console.warn(`KNOWN GAP (local) ${c.id}: ${gap}`);
@@ -140,7 +143,7 @@ describe('conformance on LocalStack', () => {
     });
   });
 
-  it.for(CASES.map((c) => [c.id, c] as const))('%s', async ([, c], ctx) => {
+  it.for(WORKFLOWS.map((c) => [c.id, c] as const))('%s', async ([, c], ctx) => {
     if (skipReason) return ctx.skip();
     const gap = KNOWN_GAPS.localstack[c.id];
     if (gap) {

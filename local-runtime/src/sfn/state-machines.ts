@@ -2,7 +2,8 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { unsupportedAslFeatures } from '../asl-support.js';
 import type { StateMachineSpec } from '../model.js';
 import { SfnError } from './errors.js';
-import { definitionErrors } from './jsonata/definition-check.js';
+import { definitionErrors, structureErrors } from './jsonata/definition-check.js';
+import { isJsonataDefinition } from './jsonata/engine.js';
 
 interface Entry {
   spec: StateMachineSpec;
@@ -149,7 +150,10 @@ function parseDefinition(raw: unknown): Record<string, unknown> {
   // What AWS itself refuses (a JSONPath field in a JSONata state, …) is not a local gap.
   const invalid = definitionErrors(definition);
   if (invalid.length > 0) {
-    throw new SfnError('InvalidDefinition', `Invalid State Machine Definition: '${invalid.join('; ')}'`);
+    throw new SfnError(
+      'InvalidDefinition',
+      `Invalid State Machine Definition: '${invalid.join('; ')}'`
+    );
   }
   const unsupported = unsupportedAslFeatures(definition);
   if (unsupported.length > 0) {
@@ -157,6 +161,16 @@ function parseDefinition(raw: unknown): Record<string, unknown> {
       'InvalidDefinition',
       `Invalid State Machine Definition: not supported by the local runtime: ${unsupported.join('; ')}`
     );
+  }
+  if (isJsonataDefinition(definition)) {
+    const problems = structureErrors(definition);
+    if (problems.length > 0) {
+      throw new SfnError(
+        'InvalidDefinition',
+        `Invalid State Machine Definition: '${problems.join('; ')}'`
+      );
+    }
+    return definition;
   }
   try {
     new StateMachine(definition as unknown as StateMachineDefinition, {

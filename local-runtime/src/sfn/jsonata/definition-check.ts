@@ -91,9 +91,9 @@ function walk(def: WorkflowDef, visit: Visit, path = '', label = '', machineLang
     visit(s, at, named, s.QueryLanguage ?? machine, machine);
     const processor = s.ItemProcessor ?? s.Iterator;
     if (processor) walk(processor, visit, `${at}/ItemProcessor`, named, machine);
-    (s.Branches ?? []).forEach((b, i) =>
-      walk(b, visit, `${at}/Branches/${i}`, named, machine)
-    );
+    for (const [i, b] of (s.Branches ?? []).entries()) {
+      walk(b, visit, `${at}/Branches/${i}`, named, machine);
+    }
   }
 }
 
@@ -176,4 +176,55 @@ export function unsupportedQueryLanguageFeatures(definition: Record<string, unkn
     }
   });
   return problems;
+}
+
+const STATE_TYPES = new Set([
+  'Pass',
+  'Task',
+  'Choice',
+  'Wait',
+  'Succeed',
+  'Fail',
+  'Parallel',
+  'Map',
+]);
+
+/**
+ * The structure of a JSONata machine: StartAt and every transition name a state of the same
+ * workflow, every state a known Type, every non-terminal state a Next or End. (The
+ * interpreter's own schema check predates JSONata and refuses valid ones, e.g. a number as
+ * `Output`, so JSONata machines are checked here instead.)
+ */
+export function structureErrors(definition: Record<string, unknown>, path = ''): string[] {
+  const def = definition as WorkflowDef & { StartAt?: string };
+  const errors: string[] = [];
+  const states = def.States ?? {};
+  const target = (name: unknown, at: string) => {
+    if (typeof name !== 'string' || !(name in states)) {
+      errors.push(`MISSING_TRANSITION_TARGET: State '${String(name)}' does not exist at ${at}`);
+    }
+  };
+  target(def.StartAt, `${path}/StartAt`);
+  for (const [name, s] of Object.entries(states)) {
+    const at = `${path}/States/${name}`;
+    if (!STATE_TYPES.has(String(s.Type))) {
+      errors.push(`SCHEMA_VALIDATION_FAILED: unknown state Type '${String(s.Type)}' at ${at}/Type`);
+      continue;
+    }
+    if ('Next' in s) target(s.Next, `${at}/Next`);
+    else if (!['Choice', 'Succeed', 'Fail'].includes(String(s.Type)) && s.End !== true) {
+      errors.push(`SCHEMA_VALIDATION_FAILED: a ${s.Type} state needs Next or End at ${at}`);
+    }
+    if ('Default' in s) target(s.Default, `${at}/Default`);
+    for (const [i, rule] of (s.Choices ?? []).entries()) {
+      target(rule.Next, `${at}/Choices/${i}/Next`);
+    }
+    for (const [i, c] of (s.Catch ?? []).entries()) target(c.Next, `${at}/Catch/${i}/Next`);
+    const processor = s.ItemProcessor ?? s.Iterator;
+    if (processor) errors.push(...structureErrors({ ...processor }, `${at}/ItemProcessor`));
+    for (const [i, b] of (s.Branches ?? []).entries()) {
+      errors.push(...structureErrors({ ...b }, `${at}/Branches/${i}`));
+    }
+  }
+  return errors;
 }

@@ -147,6 +147,11 @@ class Scope {
   }
 }
 
+/** What a state's Assign (or its Choice rule's or catcher's) set, for its StateExited event. */
+interface Assignment {
+  values?: Record<string, Json>;
+}
+
 /** Where a state runs: its scope, and for nested states the iteration or branch index. */
 interface Place {
   scope: Scope;
@@ -202,6 +207,9 @@ const untilCancelled = <T>(work: Promise<T>, signal: AbortSignal) =>
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+
+/** The state types with Retry and Catch. */
+const RETRYABLE_TYPES = new Set(['Task', 'Parallel', 'Map']);
 
 /** True when the definition's states evaluate JSONata (machine-level `QueryLanguage`). */
 export function isJsonataDefinition(definition: unknown): boolean {
@@ -331,18 +339,32 @@ class JsonataRun {
     const states: StatesBinding = { input, context };
     const ev = (value: Json, field: string, s: StatesBinding = states) =>
       evaluateField(value, field, s, variables);
+    const assignment: Assignment = {};
     try {
-      const step = await this.execute(name, state, input, place, context, ev);
+      const step = await this.execute(name, state, input, place, context, ev, assignment);
       this.log.push({
         type: 'StateExited',
         state: { name, type: state.Type, input, output: step.output },
+        ...(assignment.values && { assignedVariables: assignment.values }),
         ...(nested ? { index: place.index } : { variables: place.scope.all() }),
       });
       return step;
     } catch (err) {
-      this.log.push({ type: 'StateFailed', state: { name, type: state.Type }, index: place.index });
+      // Task, Parallel and Map log each failed attempt themselves (withRetryAndCatch).
+      if (!(err instanceof Cancelled) && !RETRYABLE_TYPES.has(state.Type)) {
+        this.logFailure(name, state, input, place);
+      }
       throw err;
     }
+  }
+
+  /** StateFailed, as the interpreter logs it: on every failed attempt, caught or not. */
+  private logFailure(name: string, state: State, input: Json, place: Place) {
+    this.log.push({
+      type: 'StateFailed',
+      state: { name, type: state.Type, input },
+      ...(place.index !== undefined && { index: place.index }),
+    });
   }
 
   /** The state's own work and transition; Retry/Catch for the types that have them. */
@@ -352,7 +374,8 @@ class JsonataRun {
     input: Json,
     place: Place,
     context: Record<string, unknown>,
-    ev: (value: Json, field: string, s?: StatesBinding) => Promise<Json>
+    ev: (value: Json, field: string, s?: StatesBinding) => Promise<Json>,
+    assignment: Assignment
   ): Promise<{ output: Json; next?: string }> {
     const next = state.End ? undefined : state.Next;
     /** Output and Assign with the same variables (those at entry); Assign applies afterwards. */
@@ -365,7 +388,10 @@ class JsonataRun {
       const assigned =
         assignField === undefined ? undefined : ((await ev(assignField, 'Assign', s)) as object);
       const output = outputField === undefined ? fallback : await ev(outputField, 'Output', s);
-      if (assigned) place.scope.assign(assigned as Record<string, Json>);
+      if (assigned) {
+        place.scope.assign(assigned as Record<string, Json>);
+        assignment.values = assigned as Record<string, Json>;
+      }
       return output;
     };
     switch (state.Type) {
@@ -384,7 +410,9 @@ class JsonataRun {
             ? Number(await ev(state.Seconds, 'Seconds')) * 1000
             : Date.parse(String(await ev(state.Timestamp, 'Timestamp'))) - Date.now();
         if (Number.isNaN(ms)) {
-          throw new QueryEvaluationError(`${name}: Wait Seconds or Timestamp is not a number or date`);
+          throw new QueryEvaluationError(
+            `${name}: Wait Seconds or Timestamp is not a number or date`
+          );
         }
         await sleep(Math.max(0, ms), place.signal);
         return { output: await finish({ input, context }, input), next };
@@ -457,6 +485,7 @@ class JsonataRun {
         return { output: await finish({ input, result, context }, result), next };
       } catch (err) {
         if (err instanceof Cancelled) throw err;
+        this.logFailure(name, state, input, place);
         const failure = failureOf(err, state.Type === 'Task');
         const retrier = (state.Retry ?? []).find((r) => matches(r.ErrorEquals, failure));
         const done = retrier ? (attempts.get(retrier) ?? 0) : 0;
