@@ -389,6 +389,56 @@ describe('JSONata states', () => {
     expect(d).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
   });
 
+  it('a callback Task gets $states.context.Task.Token in its Arguments and ends with SendTaskSuccess', async () => {
+    // Prepare: the function hands the token back, as a worker would.
+    const def = machine({
+      Wait: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        Arguments: {
+          FunctionName: 'worker',
+          Payload: { token: '{% $states.context.Task.Token %}', job: '{% $states.input.job %}' },
+        },
+        Output: { answer: '{% $states.result %}' },
+        End: true,
+      },
+    });
+    let sfn: StepFunctionsService | undefined;
+    const { runner, calls } = lambdaOf({
+      worker: (p) => {
+        const { token, job } = p as { token: string; job: string };
+        setTimeout(
+          () =>
+            sfn?.handle('SendTaskSuccess', {
+              taskToken: token,
+              output: JSON.stringify({ done: job }),
+            }),
+          10
+        );
+        return 'accepted';
+      },
+    });
+    sfn = new StepFunctionsService(
+      [{ logicalId: 'J', name: 'J', arn: MACHINE, type: 'STANDARD', definition: def }],
+      runner,
+      { region: 'us-east-1', accountId: '000000000000', logger: silent, integrations: {} as never }
+    );
+
+    // Act
+    const { executionArn } = sfn.startExecution({
+      stateMachineArn: MACHINE,
+      input: '{"job":"j1"}',
+    });
+    const d = await sfn.waitForExecution(executionArn);
+
+    // Assess
+    expect(d.status).toBe('SUCCEEDED');
+    expect(JSON.parse(d.output!)).toEqual({ answer: { done: 'j1' } });
+    expect((calls[0].payload as { token: string }).token).toMatch(/\S{8,}/);
+    const types = sfn.getExecutionHistory({ executionArn }).events.map((e) => e.type);
+    expect(types).toContain('TaskSubmitted');
+  });
+
   it('RedriveExecution resumes at the failed state with the variables it had', async () => {
     // Prepare: the second call of the function succeeds.
     const def = machine({

@@ -160,6 +160,14 @@ export function unsupportedQueryLanguageFeatures(definition: Record<string, unkn
     if (language === 'JSONata' && distributed) {
       problems.push(`${at}: a Distributed Map in a JSONata state machine`);
     }
+    // A callback Task's timers are read from the definition before it runs (sfn/task-tokens.ts).
+    if (language === 'JSONata' && String(s.Resource ?? '').endsWith('.waitForTaskToken')) {
+      for (const f of ['TimeoutSeconds', 'HeartbeatSeconds']) {
+        if (expressionOf(s[f]) !== undefined) {
+          problems.push(`${at}: ${f} as a JSONata expression on a .waitForTaskToken Task`);
+        }
+      }
+    }
     if (language === 'JSONPath') {
       // aws-local-stepfunctions has no variables: it would ignore Assign.
       if ('Assign' in s) problems.push(`${at}: Assign (workflow variables) in a JSONPath state`);

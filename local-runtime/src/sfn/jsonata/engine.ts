@@ -521,11 +521,11 @@ class JsonataRun {
     if (state.Type === 'Task') {
       const handler = this.handlers[name];
       if (!handler) throw new StateFailure('States.Runtime', `${name}: no handler for the Task`);
-      const args = state.Arguments === undefined ? input : await ev(state.Arguments, 'Arguments');
       const timeout =
         state.TimeoutSeconds === undefined
           ? undefined
           : Number(await ev(state.TimeoutSeconds, 'TimeoutSeconds'));
+      const args = state.Arguments === undefined ? input : await ev(state.Arguments, 'Arguments');
       // Called in this tick after Arguments, so a `$states.context.Task.Token` read there
       // is the token this Task's handler takes (see ../task-tokens.ts).
       const call = handler(args);

@@ -157,7 +157,12 @@ function registerStepFunctionsFunctions(expr: jsonata.Expression) {
     }
     return createHash(name).update(data).digest('hex');
   });
-  expr.registerFunction('random', () => Math.random());
+  // With a seed, the same number for the same seed (AWS documents the seed, not its generator).
+  expr.registerFunction('random', (seed?: unknown) => {
+    if (seed === undefined) return Math.random();
+    const digest = createHash('sha256').update(JSON.stringify(seed)).digest();
+    return digest.readUInt32BE(0) / 2 ** 32;
+  });
   expr.registerFunction('uuid', () => randomUUID());
   expr.registerFunction('parse', (text: string) => JSON.parse(text));
 }
