@@ -439,6 +439,85 @@ describe('JSONata states', () => {
     expect(types).toContain('TaskSubmitted');
   });
 
+  it('StopExecution aborts a waiting machine; the machine TimeoutSeconds times one out', async () => {
+    // Prepare
+    const waiting = machine({ Long: { Type: 'Wait', Seconds: 30, End: true } });
+    const bounded = {
+      ...machine({ Long: { Type: 'Wait', Seconds: 30, End: true } }),
+      TimeoutSeconds: 1,
+    };
+    const a = serviceWith(waiting);
+    const b = serviceWith(bounded);
+
+    // Act
+    const stopped = a.sfn.startExecution({ stateMachineArn: MACHINE });
+    a.sfn.stopExecution({ executionArn: stopped.executionArn, error: 'Operator' });
+    const timed = b.sfn.startExecution({ stateMachineArn: MACHINE });
+    const [sd, td] = await Promise.all([
+      a.sfn.waitForExecution(stopped.executionArn),
+      b.sfn.waitForExecution(timed.executionArn),
+    ]);
+
+    // Assess
+    expect(sd).toMatchObject({ status: 'ABORTED', error: 'Operator' });
+    expect(td).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout' });
+    const last = (sfn: StepFunctionsService, executionArn: string) =>
+      sfn.getExecutionHistory({ executionArn }).events.at(-1)?.type;
+    expect(last(a.sfn, stopped.executionArn)).toBe('ExecutionAborted');
+    expect(last(b.sfn, timed.executionArn)).toBe('ExecutionTimedOut');
+  });
+
+  it('RedriveExecution of a Map reruns only the failed iteration', async () => {
+    // Prepare: item 2 fails on its first call only, after the others have succeeded.
+    const def = machine({
+      Each: {
+        Type: 'Map',
+        Items: '{% $states.input.items %}',
+        ItemProcessor: {
+          StartAt: 'Call',
+          States: {
+            Call: {
+              Type: 'Task',
+              Resource: LAMBDA,
+              Arguments: { FunctionName: 'maybe', Payload: '{% $states.input %}' },
+              Output: '{% $states.result.Payload %}',
+              End: true,
+            },
+          },
+        },
+        End: true,
+      },
+    });
+    let failedOnce = false;
+    const { sfn, calls, executionArn, d } = await runOnce(
+      def,
+      { items: [1, 2, 3] },
+      {
+        maybe: async (p) => {
+          if (p === 2 && !failedOnce) {
+            failedOnce = true;
+            // Later than the others, so they have succeeded when the Map fails.
+            await new Promise((r) => setTimeout(r, 200));
+            throw functionError('Boom', 'item 2 fails once');
+          }
+          return (p as number) * 10;
+        },
+      }
+    );
+    expect(d.status).toBe('FAILED');
+    const before = calls.length;
+
+    // Act
+    sfn.redriveExecution({ executionArn });
+    const after = await sfn.waitForExecution(executionArn);
+
+    // Assess
+    expect(after.status).toBe('SUCCEEDED');
+    expect(JSON.parse(after.output!)).toEqual([10, 20, 30]);
+    // Items 1 and 3 succeeded before item 2 failed: they keep their results.
+    expect(calls.slice(before).map((c) => c.payload)).toEqual([2]);
+  });
+
   it('RedriveExecution resumes at the failed state with the variables it had', async () => {
     // Prepare: the second call of the function succeeds.
     const def = machine({
