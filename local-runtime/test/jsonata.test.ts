@@ -342,6 +342,8 @@ describe('JSONata states', () => {
     const failing = machine({
       Read: { Type: 'Pass', Output: '{% $states.input.missing %}', End: true },
     });
+    // The input is $states.input, not the expression's context: a bare name finds nothing.
+    const unqualified = machine({ Read: { Type: 'Pass', Output: '{% present %}', End: true } });
     const caught = machine({
       Read: {
         Type: 'Task',
@@ -355,6 +357,7 @@ describe('JSONata states', () => {
 
     // Act
     const a = await runOnce(failing, {});
+    const c = await runOnce(unqualified, { present: 1 });
     const b = await runOnce(caught, {}, { f: () => 'never' });
 
     // Assess
@@ -362,6 +365,7 @@ describe('JSONata states', () => {
     expect(a.d.cause).toMatch(/'\$states\.input\.missing'.*'Output'.*undefined/);
     expect(JSON.parse(b.d.output!)).toBe('States.QueryEvaluationError');
     expect(b.calls).toHaveLength(0);
+    expect(c.d).toMatchObject({ status: 'FAILED', error: 'States.QueryEvaluationError' });
   });
 
   it('TimeoutSeconds from an expression ends a slow Task with States.Timeout', async () => {

@@ -97,7 +97,9 @@ async function evaluateExpression(
 ): Promise<unknown> {
   let result: unknown;
   try {
-    result = await compile(source).evaluate(states.input, { ...variables, states });
+    // No root context: AWS refuses `$` and unqualified field names at the top level of an
+    // expression, the input is `$states.input`. Here such a name finds nothing (undefined).
+    result = await compile(source).evaluate(undefined, { ...variables, states });
   } catch (err) {
     throw new QueryEvaluationError(
       `An error occurred while evaluating the JSONata expression '${source.trim()}' specified for the field '${field}': ${(err as Error).message}`
