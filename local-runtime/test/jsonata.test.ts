@@ -443,6 +443,29 @@ describe('JSONata states', () => {
     expect(types).toContain('TaskSubmitted');
   });
 
+  it('state-level QueryLanguage: a JSONPath machine whose states all say JSONata runs as JSONata', async () => {
+    // Prepare
+    const def = {
+      StartAt: 'A',
+      States: {
+        A: { Type: 'Pass', QueryLanguage: 'JSONata', Assign: { k: 2 }, Next: 'B' },
+        B: {
+          Type: 'Pass',
+          QueryLanguage: 'JSONata',
+          Output: '{% $states.input.n * $k %}',
+          End: true,
+        },
+      },
+    };
+
+    // Act
+    const { d } = await runOnce(def, { n: 4 });
+
+    // Assess
+    expect(unsupportedAslFeatures(def)).toEqual([]);
+    expect(JSON.parse(d.output!)).toBe(8);
+  });
+
   it('StopExecution aborts a waiting machine; the machine TimeoutSeconds times one out', async () => {
     // Prepare
     const waiting = machine({ Long: { Type: 'Wait', Seconds: 30, End: true } });

@@ -67,7 +67,10 @@ describe('state machine API', { timeout: 60_000 }, () => {
       'a feature the runtime does not run (named)',
       JSON.stringify({
         StartAt: 'S',
-        States: { S: { Type: 'Pass', QueryLanguage: 'JSONata', End: true } },
+        States: {
+          S: { Type: 'Pass', QueryLanguage: 'JSONata', Next: 'P' },
+          P: { Type: 'Pass', End: true },
+        },
       }),
       /not supported by the local runtime: S: QueryLanguage JSONata in a JSONPath state machine/,
     ],

@@ -137,7 +137,10 @@ describe('allowPartial', { timeout: 60_000 }, () => {
           StateMachineName: 'refused',
           DefinitionString: JSON.stringify({
             StartAt: 'J',
-            States: { J: { Type: 'Pass', QueryLanguage: 'JSONata', End: true } },
+            States: {
+              J: { Type: 'Pass', QueryLanguage: 'JSONata', Next: 'P' },
+              P: { Type: 'Pass', End: true },
+            },
           }),
         },
       },

@@ -2,8 +2,11 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { unsupportedAslFeatures } from '../asl-support.js';
 import type { StateMachineSpec } from '../model.js';
 import { SfnError } from './errors.js';
-import { definitionErrors, structureErrors } from './jsonata/definition-check.js';
-import { isJsonataDefinition } from './jsonata/engine.js';
+import {
+  definitionErrors,
+  isJsonataDefinition,
+  structureErrors,
+} from './jsonata/definition-check.js';
 
 interface Entry {
   spec: StateMachineSpec;

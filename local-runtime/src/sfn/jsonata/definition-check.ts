@@ -147,11 +147,30 @@ export function definitionErrors(definition: Record<string, unknown>): string[] 
   return errors;
 }
 
+/**
+ * The one query language all states use (each its own `QueryLanguage`, else the machine's),
+ * or `mixed`. A machine whose states all say JSONata runs as a JSONata machine, whatever its
+ * top-level `QueryLanguage`.
+ */
+export function queryLanguageOf(definition: unknown): 'JSONata' | 'JSONPath' | 'mixed' {
+  const def = (definition ?? {}) as WorkflowDef;
+  const languages = new Set<string>();
+  walk(def, (_s, _at, _label, language) => languages.add(language));
+  if (languages.size > 1) return 'mixed';
+  const only = [...languages][0] ?? def.QueryLanguage;
+  return only === 'JSONata' ? 'JSONata' : 'JSONPath';
+}
+
+/** True when the machine runs on the JSONata engine (./engine.ts). */
+export const isJsonataDefinition = (definition: unknown) =>
+  queryLanguageOf(definition) === 'JSONata';
+
 /** What the local runtime cannot run of the query languages, by name and place. */
 export function unsupportedQueryLanguageFeatures(definition: Record<string, unknown>): string[] {
   const problems: string[] = [];
+  const mixed = queryLanguageOf(definition) === 'mixed';
   walk(definition as WorkflowDef, (s, _at, at, language, machine) => {
-    if (language !== machine) {
+    if (mixed && language !== machine) {
       problems.push(
         `${at}: QueryLanguage ${language} in a ${machine} state machine (mixing query languages)`
       );

@@ -6,6 +6,7 @@ import {
   type StateMachineDefinition,
   type StateMachineOptions,
 } from 'aws-local-stepfunctions';
+import { isJsonataDefinition } from './definition-check.js';
 import { evaluateField, QueryEvaluationError, type StatesBinding } from './expressions.js';
 
 /**
@@ -25,7 +26,8 @@ import { evaluateField, QueryEvaluationError, type StatesBinding } from './expre
  * - Retry/Catch: https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
  * - the state types: https://states-language.net/spec.html
  * Definitions reach it already checked (./definition-check.ts): no JSONPath fields, no
- * JSONPath states, no Distributed Map.
+ * JSONPath states, no Distributed Map. A machine runs here when all its states are JSONata,
+ * by the machine's `QueryLanguage` or each state's own.
  */
 
 type Json = unknown;
@@ -210,11 +212,6 @@ const untilCancelled = <T>(work: Promise<T>, signal: AbortSignal) =>
 
 /** The state types with Retry and Catch. */
 const RETRYABLE_TYPES = new Set(['Task', 'Parallel', 'Map']);
-
-/** True when the definition's states evaluate JSONata (machine-level `QueryLanguage`). */
-export function isJsonataDefinition(definition: unknown): boolean {
-  return (definition as { QueryLanguage?: string } | null)?.QueryLanguage === 'JSONata';
-}
 
 /**
  * The interpreter for a definition: this engine for JSONata machines,
