@@ -1,5 +1,9 @@
 import { integrationFor } from './sfn/integrations.js';
 import { itemReaderProblems } from './sfn/item-reader.js';
+import {
+  definitionErrors,
+  unsupportedQueryLanguageFeatures,
+} from './sfn/jsonata/definition-check.js';
 
 /**
  * aws-local-stepfunctions accepts these and then ignores them, which would make a
@@ -7,12 +11,13 @@ import { itemReaderProblems } from './sfn/item-reader.js';
  */
 export function unsupportedAslFeatures(def: Record<string, unknown>, where = ''): string[] {
   const problems: string[] = [];
-  if (def.QueryLanguage === 'JSONata')
-    problems.push(`${where || 'top level'}: QueryLanguage JSONata`);
+  // JSONata states run on sfn/jsonata/engine.ts; the whole tree is checked once, from the top.
+  if (!where) {
+    problems.push(...definitionErrors(def), ...unsupportedQueryLanguageFeatures(def));
+  }
   const states = (def.States ?? {}) as Record<string, Record<string, unknown>>;
   for (const [name, s] of Object.entries(states)) {
     const at = where ? `${where} > ${name}` : name;
-    if (s.QueryLanguage === 'JSONata') problems.push(`${at}: QueryLanguage JSONata`);
     const processor = (s.ItemProcessor ?? s.Iterator) as Record<string, unknown> | undefined;
     const mode = (processor?.ProcessorConfig as { Mode?: string } | undefined)?.Mode;
     if (mode === 'DISTRIBUTED') {

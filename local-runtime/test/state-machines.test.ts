@@ -66,11 +66,22 @@ describe('state machine API', { timeout: 60_000 }, () => {
     [
       'a feature the runtime does not run (named)',
       JSON.stringify({
+        StartAt: 'S',
+        States: {
+          S: { Type: 'Pass', QueryLanguage: 'JSONata', Next: 'P' },
+          P: { Type: 'Pass', End: true },
+        },
+      }),
+      /not supported by the local runtime: S: QueryLanguage JSONata in a JSONPath state machine/,
+    ],
+    [
+      'a JSONPath field in a JSONata state (the field named, as AWS does)',
+      JSON.stringify({
         QueryLanguage: 'JSONata',
         StartAt: 'S',
-        States: { S: { Type: 'Pass', End: true } },
+        States: { S: { Type: 'Pass', ResultPath: '$.x', End: true } },
       }),
-      /not supported by the local runtime: top level: QueryLanguage JSONata/,
+      /The field 'ResultPath' is not supported for JSONata states at \/States\/S\/ResultPath/,
     ],
     [
       'an invalid definition',

@@ -118,7 +118,7 @@ describe('template validation', () => {
 });
 
 describe('allowPartial', { timeout: 60_000 }, () => {
-  // Prepare (shared): one machine the runtime runs, one it cannot (a JSONata state).
+  // Prepare (shared): one machine the runtime runs, one it cannot (a JSONata state in a JSONPath machine).
   const stack = () =>
     assembly({
       Runs: {
@@ -137,7 +137,10 @@ describe('allowPartial', { timeout: 60_000 }, () => {
           StateMachineName: 'refused',
           DefinitionString: JSON.stringify({
             StartAt: 'J',
-            States: { J: { Type: 'Pass', QueryLanguage: 'JSONata', End: true } },
+            States: {
+              J: { Type: 'Pass', QueryLanguage: 'JSONata', Next: 'P' },
+              P: { Type: 'Pass', End: true },
+            },
           }),
         },
       },

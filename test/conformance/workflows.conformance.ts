@@ -13,11 +13,14 @@ import { type Fixture, startFixture } from '../../local-runtime/test/helpers.js'
 import { poll } from '../helpers/poll.js';
 import { CASES, type ConformanceCase } from './cases.js';
 import { type CaseTarget, INTEGRATION_CASES, type IntegrationCase } from './integration-cases.js';
+import { JSONATA_CASES } from './jsonata-cases.js';
 import { KNOWN_GAPS } from './known-gaps.js';
 import { READER_CASES } from './reader-cases.js';
 import { localStackSkipReason } from './targets.js';
 
 const run = randomBytes(3).toString('hex');
+/** The workflows that need no resources of their own: JSONPath, then JSONata. */
+const WORKFLOWS: ConformanceCase[] = [...CASES, ...JSONATA_CASES];
 
 /** Cases that create resources on the target (integrations, ItemReaders, lambda:invoke). */
 const SERVICE_CASES: IntegrationCase[] = [...INTEGRATION_CASES, ...READER_CASES];
@@ -109,7 +112,7 @@ describe('conformance on the local runtime', () => {
   }, 180_000);
   afterAll(() => fx?.close());
 
-  it.for(CASES.map((c) => [c.id, c] as const))('%s', async ([, c], ctx) => {
+  it.for(WORKFLOWS.map((c) => [c.id, c] as const))('%s', async ([, c], ctx) => {
     const gap = KNOWN_GAPS.local[c.id];
     if (gap) {
       console.warn(`KNOWN GAP (local) ${c.id}: ${gap}`);
@@ -148,7 +151,7 @@ describe('conformance on LocalStack', () => {
     });
   });
 
-  it.for(CASES.map((c) => [c.id, c] as const))('%s', async ([, c], ctx) => {
+  it.for(WORKFLOWS.map((c) => [c.id, c] as const))('%s', async ([, c], ctx) => {
     if (skipReason) return ctx.skip();
     const gap = KNOWN_GAPS.localstack[c.id];
     if (gap) {

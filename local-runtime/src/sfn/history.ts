@@ -83,7 +83,8 @@ export function toHistoryEvents(e: EventLog): PendingEvent[] {
           ? [{ timestamp: ts, type: `${e.state.type}StateStarted` }]
           : []),
       ];
-    case 'StateExited':
+    case 'StateExited': {
+      const assigned = (e as { assignedVariables?: Record<string, unknown> }).assignedVariables;
       return [
         ...(e.state.type === 'Map' || e.state.type === 'Parallel'
           ? [{ timestamp: ts, type: `${e.state.type}StateSucceeded` }]
@@ -95,9 +96,18 @@ export function toHistoryEvents(e: EventLog): PendingEvent[] {
             name: e.state.name,
             output: json(e.state.output),
             outputDetails: { truncated: false },
+            // What the state's Assign set (JSONata engine), each value as JSON text:
+            // https://docs.aws.amazon.com/step-functions/latest/apireference/API_StateExitedEventDetails.html
+            ...(assigned && {
+              assignedVariables: Object.fromEntries(
+                Object.entries(assigned).map(([k, v]) => [k, json(v)])
+              ),
+              assignedVariablesDetails: { truncated: false },
+            }),
           },
         },
       ];
+    }
     case 'StateFailed':
       return e.state.type === 'Map'
         ? [{ timestamp: ts, type: 'MapStateFailed' }]

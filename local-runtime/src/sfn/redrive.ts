@@ -29,6 +29,8 @@ export interface ResumePoint {
    * (by item index) or branch (by branch index) that succeeded, so a redrive reuses it.
    */
   succeeded: Record<number, unknown>;
+  /** JSONata machines: the workflow variables when the state was entered (sfn/jsonata/engine.ts). */
+  variables?: Record<string, unknown>;
 }
 
 /** One event of aws-local-stepfunctions' log, as far as redrive reads it. */
@@ -39,6 +41,8 @@ interface LogEvent {
   output?: unknown;
   state?: { name: string; type: string; input?: unknown; output?: unknown };
   parentState?: { name: string };
+  /** Logged with each top-level StateEntered/StateExited by the JSONata engine. */
+  variables?: Record<string, unknown>;
 }
 
 interface StateDef {
@@ -54,7 +58,9 @@ interface StateDef {
 export class ResumeTracker {
   private current: ResumePoint | undefined;
   /** The last top-level state that exited, for a run stopped between two states. */
-  private lastExit: { name: string; input: unknown; output: unknown } | undefined;
+  private lastExit:
+    | { name: string; input: unknown; output: unknown; variables?: Record<string, unknown> }
+    | undefined;
   private carried: ResumePoint | undefined;
 
   /**
@@ -78,13 +84,19 @@ export class ResumeTracker {
           input: e.state.input,
           // The first entry of the state a redrive resumes at keeps what already succeeded.
           succeeded: this.carried?.state === e.state.name ? { ...this.carried.succeeded } : {},
+          ...(e.variables && { variables: e.variables }),
         };
         this.carried = undefined;
         this.lastExit = undefined;
         return;
       case 'StateExited':
         if (e.index !== undefined || !e.state || e.state.name !== this.current?.state) return;
-        this.lastExit = { name: e.state.name, input: e.state.input, output: e.state.output };
+        this.lastExit = {
+          name: e.state.name,
+          input: e.state.input,
+          output: e.state.output,
+          variables: e.variables,
+        };
         this.current = undefined;
         return;
       case 'MapIterationSucceeded':
@@ -112,7 +124,10 @@ export class ResumeTracker {
     if (exited?.Type === 'Choice') {
       return { state: this.lastExit.name, input: this.lastExit.input, succeeded: {} };
     }
-    if (exited?.Next) return { state: exited.Next, input: this.lastExit.output, succeeded: {} };
+    if (exited?.Next) {
+      const { output: input, variables } = this.lastExit;
+      return { state: exited.Next, input, succeeded: {}, ...(variables && { variables }) };
+    }
     return undefined;
   }
 }

@@ -29,6 +29,7 @@ import { type HistoryEvent, type PendingEvent, stripData, toHistoryEvents } from
 import { type IntegrationTargets, integrationFor, runIntegration } from './integrations.js';
 import { describeSource, readItems } from './item-reader.js';
 import { lambdaInvokeOutput } from './lambda-output.js';
+import { interpreterFor } from './jsonata/engine.js';
 import { type ResumePoint, ResumeTracker, redriveStatusOf, resumedDefinition } from './redrive.js';
 import { StateMachineRegistry } from './state-machines.js';
 import { TaskTokens, taskContext, taskTimers } from './task-tokens.js';
@@ -277,9 +278,7 @@ export class StepFunctionsService {
     resume?: ResumePoint
   ): Promise<void> {
     const { definition, maps } = rewriteDistributedMaps(machine.definition);
-    const sm = new StateMachine(definition as unknown as StateMachineDefinition, {
-      validationOptions: { checkArn: false },
-    });
+    const sm = interpreterFor(definition, { validationOptions: { checkArn: false } });
     return this.runWith(
       sm,
       definition as unknown as Workflow,
@@ -337,7 +336,7 @@ export class StepFunctionsService {
     // entered with; `$$.Execution.Input` stays the execution's input.
     const redriving = exec.redriveCount > 0;
     const runner = resume
-      ? new StateMachine(resumedDefinition(definition, resume) as never, {
+      ? interpreterFor(resumedDefinition(definition, resume) as never, {
           validationOptions: { noValidate: true },
         })
       : sm;
@@ -346,6 +345,8 @@ export class StepFunctionsService {
       overrides: { taskResourceLocalHandlers: handlers as never },
       // Patched interpreter: an inline Map or Parallel reuses these iteration/branch results.
       ...(resume && { _redriveSucceeded: { [resume.state]: resume.succeeded } }),
+      // A JSONata machine resumes with the variables the state had when it was entered.
+      ...(resume?.variables && { _variables: resume.variables }),
       context: {
         Execution: {
           Id: exec.arn,

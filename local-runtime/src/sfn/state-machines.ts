@@ -2,6 +2,11 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { unsupportedAslFeatures } from '../asl-support.js';
 import type { StateMachineSpec } from '../model.js';
 import { SfnError } from './errors.js';
+import {
+  definitionErrors,
+  isJsonataDefinition,
+  structureErrors,
+} from './jsonata/definition-check.js';
 
 interface Entry {
   spec: StateMachineSpec;
@@ -145,12 +150,30 @@ function parseDefinition(raw: unknown): Record<string, unknown> {
       `Invalid State Machine Definition: '${(err as Error).message}'`
     );
   }
+  // What AWS itself refuses (a JSONPath field in a JSONata state, …) is not a local gap.
+  const invalid = definitionErrors(definition);
+  if (invalid.length > 0) {
+    throw new SfnError(
+      'InvalidDefinition',
+      `Invalid State Machine Definition: '${invalid.join('; ')}'`
+    );
+  }
   const unsupported = unsupportedAslFeatures(definition);
   if (unsupported.length > 0) {
     throw new SfnError(
       'InvalidDefinition',
       `Invalid State Machine Definition: not supported by the local runtime: ${unsupported.join('; ')}`
     );
+  }
+  if (isJsonataDefinition(definition)) {
+    const problems = structureErrors(definition);
+    if (problems.length > 0) {
+      throw new SfnError(
+        'InvalidDefinition',
+        `Invalid State Machine Definition: '${problems.join('; ')}'`
+      );
+    }
+    return definition;
   }
   try {
     new StateMachine(definition as unknown as StateMachineDefinition, {
