@@ -160,9 +160,12 @@ describe('JSONata states', () => {
     });
     const succeeded = events.find((e) => e.type === 'TaskSucceeded');
     const succeededDetails = succeeded?.taskSucceededEventDetails as { output: string };
-    expect(JSON.parse(succeededDetails.output)).toEqual({
+    // The result as AWS returns it for lambda:invoke, SDK metadata included (connect-lambda.html).
+    expect(JSON.parse(succeededDetails.output)).toMatchObject({
       ExecutedVersion: '$LATEST',
       Payload: { doubled: 42 },
+      SdkHttpMetadata: { HttpStatusCode: 200 },
+      SdkResponseMetadata: { RequestId: expect.any(String) },
       StatusCode: 200,
     });
   });
