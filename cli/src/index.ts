@@ -19,11 +19,10 @@ export { CliError, isLocalEndpoint, loadStackOutputs, type StackOutputs } from '
 export { progressFromHistory, readHistory } from './history.js';
 export {
   discoverDeadLetterQueues,
-  executionsOf,
   resolveDeadLetterQueue,
   runRedriveDlq,
-  runRedriveVideo,
-} from './redrive.js';
+} from './redrive-dlq.js';
+export { executionsOf, runRedriveVideo } from './redrive-video.js';
 export {
   checkReachable,
   parseThumbnailTimesOption,

@@ -244,6 +244,11 @@ export interface Out {
   rows?: number;
 }
 
+/** One message, wrapped to the terminal with its continuation lines indented. */
+export const say = (out: Out, text: string): void => {
+  out.write(`${wrap(text, screenWidth(out), 2)}\n`);
+};
+
 export interface LiveView {
   update(p: Progress): void;
   done(): void;

@@ -22,7 +22,7 @@ import { type ListRow, renderListTable } from '../src/list-screen.js';
 import { ttyFrame } from '../src/live-screen.js';
 import { buildProgram } from '../src/main.js';
 import { type MetricsView, renderMetricsView } from '../src/metrics.js';
-import { runRedriveVideo } from '../src/redrive.js';
+import { runRedriveVideo } from '../src/redrive-video.js';
 import { renderReport, renderWatchSummary } from '../src/status-screen.js';
 import {
   brokenTokens,

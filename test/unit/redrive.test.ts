@@ -12,15 +12,14 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CliError } from '../../cli/src/config.js';
+import { type DeadLetterQueue, resolveDeadLetterQueue } from '../../cli/src/redrive-dlq.js';
 import {
-  type DeadLetterQueue,
   type ExecutionFacts,
   failedBranchIds,
   planVideoRedrive,
   type RedrivableManifest,
-  resolveDeadLetterQueue,
   runRedriveVideo,
-} from '../../cli/src/redrive.js';
+} from '../../cli/src/redrive-video.js';
 import { costBreakdownFactory, unwrap } from '../../cli/test/helpers.js';
 import {
   type Branch,
