@@ -11,7 +11,7 @@ import {
   LEGACY_POLICY,
   type RecordLookup,
   settleBranches,
-} from '../../lambdas/aggregate/logic.js';
+} from '../../lambdas/aggregate/verdict.js';
 import { type AnyBranch, rendition, thumbnail } from '../../lambdas/branch-kinds/index.js';
 import { resolveDefinition, synthVideoStack } from './synth.js';
 

@@ -12,7 +12,8 @@ import type {
   Manifest,
 } from '../../contract/index.js';
 import { handler } from '../../lambdas/aggregate/handler.js';
-import { aggregate, failureReason, READ_CONCURRENCY } from '../../lambdas/aggregate/logic.js';
+import { aggregate, READ_CONCURRENCY } from '../../lambdas/aggregate/logic.js';
+import { failureReason } from '../../lambdas/aggregate/verdict.js';
 import { metrics } from '../../lambdas/shared/powertools.js';
 import { s3 } from '../../lambdas/shared/s3.js';
 import { sns } from '../../lambdas/shared/sns.js';

@@ -7,13 +7,13 @@ import {
   policyProblems,
   type VideoStatus,
 } from '../../contract/index.js';
+import { emitFanOutMetrics } from '../../lambdas/aggregate/logic.js';
 import {
   decideStatus,
-  emitFanOutMetrics,
   fanOutCounts,
   type RecordLookup,
   settleBranches,
-} from '../../lambdas/aggregate/logic.js';
+} from '../../lambdas/aggregate/verdict.js';
 import { metrics } from '../../lambdas/shared/powertools.js';
 import { branchResultFactory } from '../helpers/factories.js';
 

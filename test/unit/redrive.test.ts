@@ -28,7 +28,8 @@ import {
   type ManifestBranch,
   redriveExecutionName,
 } from '../../contract/index.js';
-import { aggregate, chainsFromManifest } from '../../lambdas/aggregate/logic.js';
+import { aggregate } from '../../lambdas/aggregate/logic.js';
+import { chainsFromManifest } from '../../lambdas/aggregate/verdict.js';
 import { planForRedrive } from '../../lambdas/plan/logic.js';
 import { failFirstRunIfAsked } from '../../lambdas/run-branch/logic.js';
 import { s3 } from '../../lambdas/shared/s3.js';
