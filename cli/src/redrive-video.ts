@@ -145,6 +145,7 @@ export const planVideoRedrive = (
     name: redriveExecutionName(videoId, attempt),
     input: {
       videoId,
+      // A manifest before schema 4 has no tenant: only its videoId's prefix says whose it is.
       tenant: manifest.tenant ?? tenantOfVideoId(videoId),
       source: manifest.source,
       redrive,
@@ -279,6 +280,7 @@ export const runRedriveVideo = async (
       const name = redriveExecutionName(videoId, attempt);
       const arn = await start(name, {
         videoId,
+        // An execution input from before the tenant field: only its name says whose it is.
         tenant: input.tenant ?? tenantOfVideoId(videoId),
         source: input.source,
         redrive: { attempt, branches: null, previousStatus: original?.status ?? 'UNKNOWN' },

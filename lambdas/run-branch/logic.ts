@@ -12,7 +12,6 @@ import {
   MediaToolError,
   PROCESSED_EVENT_ATTRIBUTES,
   PROCESSED_EVENT_TYPES,
-  tenantOfVideoId,
   type VideoPlayableEvent,
 } from '../../contract/index.js';
 import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
@@ -133,13 +132,17 @@ export const announcesPlayable = (branch: Branch): boolean => {
  * record, so a subscriber can rely on it). Attribute `type` only: subscriptions
  * that filter on `status` (alerts) never receive it.
  */
-export const publishPlayable = (topicArn: string, event: VideoPlayableEvent): Promise<void> =>
+export const publishPlayable = (
+  topicArn: string,
+  event: VideoPlayableEvent,
+  tenant: string
+): Promise<void> =>
   publishEvent(
     topicArn,
     event,
     { [PROCESSED_EVENT_ATTRIBUTES.type]: PROCESSED_EVENT_TYPES.playable },
     `Publish VideoPlayable ${event.videoId}`,
-    tenantOfVideoId(event.videoId)
+    tenant
   );
 
 /**
@@ -199,13 +202,17 @@ export const runBranch = async (
   }
   const announce = playableTopicArn !== undefined && announcesPlayable(branch);
   const announcePlayable = async (artifacts: Artifact[]) => {
-    await publishPlayable(playableTopicArn!, {
-      videoId,
-      branchId: branch.id,
-      artifacts,
-      source,
-      playableAt: now().toISOString(),
-    });
+    await publishPlayable(
+      playableTopicArn!,
+      {
+        videoId,
+        branchId: branch.id,
+        artifacts,
+        source,
+        playableAt: now().toISOString(),
+      },
+      input.tenant
+    );
     metrics.addMetric('VideosPlayable', MetricUnit.Count, 1);
   };
   if (announce) {
