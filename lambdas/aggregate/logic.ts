@@ -4,7 +4,7 @@ import {
   type AggregateInput,
   type AggregateOutput,
   BranchResultSchema,
-  branchRecordKey,
+  branchResultKey,
   type CostProfile,
   type Manifest,
   type ManifestBranch,
@@ -21,30 +21,30 @@ import { mapLimit } from '../../shared/concurrency.js';
 import { logger, metrics } from '../shared/powertools.js';
 import { getJsonIfExists, putJson } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';
-import { emitTenantMetric, metricTenant } from '../shared/tenant-metrics.js';
+import { emitTenantMetric, tenantDimensionOf } from '../shared/tenant-metrics.js';
 import { estimateCost, videoUsage } from './cost.js';
 import {
-  chainsFromManifest,
   fanOutCounts,
   judge,
   manifestOf,
-  type RecordLookup,
-  recordIdsToRead,
-  type SettledChain,
+  type ResultLookup,
+  resultIdsToRead,
+  type SettledBranch,
+  settledFromManifest,
 } from './verdict.js';
 
-/** Parallel S3 reads of branch records; enough to be fast, few enough not to trip SlowDown. */
+/** Parallel S3 reads of branch results; enough to be fast, few enough not to trip SlowDown. */
 export const READ_CONCURRENCY = 16;
 
 /** Only the part of a previous manifest a redrive keeps: any schema version with `branches`. */
 const PreviousManifestSchema = z.object({ branches: z.array(ManifestBranchSchema) });
 
 /** The previous manifest's chains, for a redrive that names branches; undefined otherwise. */
-const previousChains = async (
+const previousSettled = async (
   bucket: string,
   videoId: string,
   redrive: RedriveRequest | undefined
-): Promise<SettledChain[] | undefined> => {
+): Promise<SettledBranch[] | undefined> => {
   if (!redrive || redrive.branches === null) return undefined;
   const raw = await getJsonIfExists<unknown>(bucket, manifestKey(videoId));
   const parsed = PreviousManifestSchema.safeParse(raw);
@@ -57,11 +57,11 @@ const previousChains = async (
     );
     return undefined;
   }
-  return chainsFromManifest(parsed.data.branches);
+  return settledFromManifest(parsed.data.branches);
 };
 
-const readRecord = async (bucket: string, videoId: string, id: string): Promise<RecordLookup> => {
-  const raw = await getJsonIfExists<unknown>(bucket, branchRecordKey(videoId, id));
+const readResult = async (bucket: string, videoId: string, id: string): Promise<ResultLookup> => {
+  const raw = await getJsonIfExists<unknown>(bucket, branchResultKey(videoId, id));
   if (raw === undefined) return 'missing';
   const parsed = BranchResultSchema.safeParse(raw);
   return parsed.success ? parsed.data : 'unreadable';
@@ -85,7 +85,7 @@ export interface AggregateOptions {
 /**
  * Fan-in: one manifest and one event per video, whatever path reached here.
  * The I/O around the pure verdict (verdict.ts): read the previous manifest and
- * the branch records, then write the manifest, publish and emit the metrics.
+ * the branch results, then write the manifest, publish and emit the metrics.
  */
 export const aggregate = async (
   input: AggregateInput,
@@ -98,10 +98,10 @@ export const aggregate = async (
   }: AggregateOptions
 ): Promise<AggregateOutput> => {
   const { videoId, tenant, source } = input;
-  const previous = await previousChains(outputBucket, videoId, input.redrive);
-  const ids = recordIdsToRead(input);
+  const previous = await previousSettled(outputBucket, videoId, input.redrive);
+  const ids = resultIdsToRead(input);
   const found = await mapLimit(ids, READ_CONCURRENCY, (id) =>
-    readRecord(outputBucket, videoId, id)
+    readResult(outputBucket, videoId, id)
   );
   const verdict = judge(input, new Map(ids.map((id, i) => [id, found[i] ?? 'missing'])), previous);
   const { chains, status, reason } = verdict;
@@ -121,7 +121,7 @@ export const aggregate = async (
       segments: input.plan?.segments?.count ?? 0,
       chains,
       playable: chains.some((c) => c.role === 'primary' && c.succeeded),
-      recordsRead: ids.length,
+      resultsRead: ids.length,
       aggregateDurationMs: elapsedMs(),
     }),
     costProfile
@@ -207,7 +207,7 @@ export const emitFanOutMetrics = (entries: ManifestBranch[], tenant: string): vo
     // dimensions) at each addMetric, so only the first count would carry the kind.
     single.setDefaultDimensions({
       [METRIC_DIMENSIONS.kind]: kind,
-      [METRIC_DIMENSIONS.tenant]: metricTenant(tenant),
+      [METRIC_DIMENSIONS.tenant]: tenantDimensionOf(tenant),
     });
     for (const [name, value] of Object.entries(counts)) {
       single.addMetric(`FanOut${name[0]?.toUpperCase()}${name.slice(1)}`, MetricUnit.Count, value);

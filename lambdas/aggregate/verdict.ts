@@ -20,7 +20,7 @@ import type { estimateCost } from './cost.js';
 
 /**
  * The fan-in's verdict, pure: from what the state carried and the branch
- * records the aggregator read, each branch's account, the video's status and
+ * results the aggregator read, each branch's account, the video's status and
  * reason, and the manifest. logic.ts does the reading, writing and publishing.
  */
 
@@ -49,7 +49,7 @@ export const failureReason = (failure: { Error: string; Cause?: string }): strin
 };
 
 /** What the aggregator found in S3 for one branch id. */
-export type RecordLookup = BranchResult | 'missing' | 'unreadable';
+export type ResultLookup = BranchResult | 'missing' | 'unreadable';
 
 /** The policy when the state carries none (executions of an older definition): the pre-policy behaviour. */
 export const LEGACY_POLICY: FanOutPolicy = {
@@ -62,19 +62,19 @@ export const LEGACY_POLICY: FanOutPolicy = {
 export const TIMED_OUT_MESSAGE = 'ran past its policy timeout; a late result is ignored';
 
 /**
- * One attempt (a planned branch or a fallback) as the manifest reports it.
- * The worker's record is the source of truth when present (it is written last,
+ * The result of one run (a planned branch or a fallback) as the manifest reports it.
+ * The branch function's result is the source of truth when present (it is written last,
  * after the artifacts), except after a timeout: the state's `States.Timeout`
  * is final, so a late run that records SUCCEEDED cannot resurrect the branch
  * (its fallback stands in for it, under its own id and keys).
  */
-const attemptEntry = (
+const reportedResult = (
   id: string,
   kind: string,
   role: BranchRole,
   fallbackFor: string | null,
   ref: BranchRef | undefined,
-  found: RecordLookup
+  found: ResultLookup
 ): ManifestBranch => {
   const base = { id, kind, role, fallbackFor };
   if (ref?.error === 'States.Timeout') {
@@ -104,8 +104,8 @@ const attemptEntry = (
     ref?.status === 'FAILED' ? (ref.error ?? 'BranchFailed') : 'BranchResultMissing';
   const message =
     found === 'unreadable'
-      ? 'branch record is unreadable'
-      : 'no branch record: the worker timed out or crashed before recording a result';
+      ? 'branch result is unreadable'
+      : 'no branch result: the worker timed out or crashed before recording a result';
   return {
     ...base,
     status: 'FAILED',
@@ -116,19 +116,19 @@ const attemptEntry = (
   };
 };
 
-/** One planned branch with the fallbacks that ran for it, and whether the chain delivered. */
-export interface SettledChain {
+/** One planned branch with the results of its run and of the fallbacks that ran for it, and whether one delivered. */
+export interface SettledBranch {
   readonly branch: Branch;
   readonly role: BranchRole;
-  readonly entries: ManifestBranch[];
+  readonly results: ManifestBranch[];
   readonly succeeded: boolean;
 }
 
 export const roleOf = (branch: Branch, policy: FanOutPolicy): BranchRole =>
   branchRole(branch, policy);
 
-/** Every branch id whose record the aggregator must read: planned ones and the fallbacks that ran. */
-export const recordIds = (branches: Branch[], refs: BranchRef[]): string[] => {
+/** Every branch id whose result the aggregator must read: planned ones and the fallbacks that ran. */
+export const resultIds = (branches: Branch[], refs: BranchRef[]): string[] => {
   const ids = branches.map((b) => b.id);
   for (let ref of refs) {
     while (ref.fallback) {
@@ -148,15 +148,15 @@ export const recordIds = (branches: Branch[], refs: BranchRef[]): string[] => {
 export const settleBranches = (
   branches: Branch[],
   refs: ReadonlyMap<string, BranchRef>,
-  records: ReadonlyMap<string, RecordLookup>,
+  found: ReadonlyMap<string, ResultLookup>,
   policy: FanOutPolicy
-): SettledChain[] =>
+): SettledBranch[] =>
   branches.map((branch) => {
     const role = roleOf(branch, policy);
     const ref = refs.get(branch.id);
-    const entries: ManifestBranch[] = [];
+    const results: ManifestBranch[] = [];
     if (ref?.status === 'SKIPPED') {
-      entries.push({
+      results.push({
         id: branch.id,
         kind: branch.kind,
         role,
@@ -167,19 +167,19 @@ export const settleBranches = (
         durationMs: null,
         finishedAt: null,
       });
-      return { branch, role, entries, succeeded: false };
+      return { branch, role, results, succeeded: false };
     }
-    const first = attemptEntry(
+    const first = reportedResult(
       branch.id,
       branch.kind,
       role,
       null,
       ref,
-      records.get(branch.id) ?? 'missing'
+      found.get(branch.id) ?? 'missing'
     );
     // From the plan, not the record: a segmented rendition that failed or timed out still says how it was cut.
     const cut = (branch as { segmentation?: { count: number; lengthSec: number } }).segmentation;
-    entries.push(
+    results.push(
       cut ? { ...first, segmentation: { count: cut.count, lengthSec: cut.lengthSec } } : first
     );
     let origin = branch;
@@ -187,20 +187,20 @@ export const settleBranches = (
     while (at?.fallback) {
       const kind = fallbackOf(policy, origin.kind) ?? 'unknown';
       const fb = at.fallback;
-      entries.push(attemptEntry(fb.id, kind, role, origin.id, fb, records.get(fb.id) ?? 'missing'));
+      results.push(reportedResult(fb.id, kind, role, origin.id, fb, found.get(fb.id) ?? 'missing'));
       origin = { id: fb.id, kind };
       at = fb;
     }
-    const succeeded = entries.some((e) => e.status === 'SUCCEEDED');
+    const succeeded = results.some((e) => e.status === 'SUCCEEDED');
     if (role === 'fire-and-forget') {
-      for (const e of entries) if (e.status !== 'SKIPPED') e.status = 'SENT';
+      for (const e of results) if (e.status !== 'SKIPPED') e.status = 'SENT';
     }
-    return { branch, role, entries, succeeded };
+    return { branch, role, results, succeeded };
   });
 
-const describeFailure = (chain: SettledChain): string => {
-  const last = chain.entries[chain.entries.length - 1];
-  const via = chain.entries.length > 1 ? ` and its fallback ${last?.id}` : '';
+const describeFailure = (chain: SettledBranch): string => {
+  const last = chain.results[chain.results.length - 1];
+  const via = chain.results.length > 1 ? ` and its fallback ${last?.id}` : '';
   const error = last?.error ?? { name: last?.status ?? 'Error', message: '' };
   return `${chain.branch.id}${via} (${error.name}: ${error.message})`;
 };
@@ -214,7 +214,7 @@ const describeFailure = (chain: SettledChain): string => {
  * Fire-and-forget chains never decide.
  */
 export const decideStatus = (
-  chains: SettledChain[],
+  chains: SettledBranch[],
   policy: FanOutPolicy = LEGACY_POLICY
 ): { status: VideoStatus; reason: string | null } => {
   if (chains.length === 0) return { status: 'FAILED', reason: 'no branches were planned' };
@@ -255,10 +255,10 @@ export const decideStatus = (
  * describe either object, so none of them is this upload's.
  */
 export const sourceChange = (
-  chains: SettledChain[]
+  chains: SettledBranch[]
 ): { status: VideoStatus; reason: string } | undefined => {
   for (const chain of chains) {
-    const hit = chain.entries.find((e) => e.error?.name === SOURCE_CHANGED);
+    const hit = chain.results.find((e) => e.error?.name === SOURCE_CHANGED);
     if (hit) {
       return {
         status: 'FAILED',
@@ -270,38 +270,38 @@ export const sourceChange = (
 };
 
 /** Pure: the manifest's `fanOut` counts over every attempt (fallbacks included). */
-export const fanOutCounts = (entries: ManifestBranch[]): FanOutCounts => ({
-  sent: entries.filter((e) => e.status !== 'SKIPPED').length,
-  succeeded: entries.filter((e) => e.status === 'SUCCEEDED').length,
-  failed: entries.filter((e) => e.status === 'FAILED').length,
-  timedOut: entries.filter((e) => e.status === 'TIMED_OUT').length,
-  fellBack: entries.filter((e) => e.fallbackFor !== null).length,
-  skipped: entries.filter((e) => e.status === 'SKIPPED').length,
+export const fanOutCounts = (results: ManifestBranch[]): FanOutCounts => ({
+  sent: results.filter((e) => e.status !== 'SKIPPED').length,
+  succeeded: results.filter((e) => e.status === 'SUCCEEDED').length,
+  failed: results.filter((e) => e.status === 'FAILED').length,
+  timedOut: results.filter((e) => e.status === 'TIMED_OUT').length,
+  fellBack: results.filter((e) => e.fallbackFor !== null).length,
+  skipped: results.filter((e) => e.status === 'SKIPPED').length,
 });
 
 /**
- * Pure: a manifest's branch entries back into chains (a planned entry, then
+ * Pure: a manifest's branch results back into settled branches (a planned branch's result, then
  * the fallbacks that ran for it), as a redrive keeps them. A fire-and-forget
- * entry was rewritten SENT, so it counts as delivered when it has no error.
+ * result was rewritten SENT, so it counts as delivered when it has no error.
  */
-export const chainsFromManifest = (entries: ManifestBranch[]): SettledChain[] => {
-  const chains: SettledChain[] = [];
-  for (const entry of entries) {
+export const settledFromManifest = (results: ManifestBranch[]): SettledBranch[] => {
+  const chains: SettledBranch[] = [];
+  for (const result of results) {
     const last = chains[chains.length - 1];
-    if (entry.fallbackFor !== null && last) {
-      last.entries.push(entry);
+    if (result.fallbackFor !== null && last) {
+      last.results.push(result);
       continue;
     }
     const branch: Branch = {
-      id: entry.id,
-      kind: entry.kind,
-      ...(entry.role === 'secondary' ? { role: 'secondary' as const } : {}),
+      id: result.id,
+      kind: result.kind,
+      ...(result.role === 'secondary' ? { role: 'secondary' as const } : {}),
     };
-    chains.push({ branch, role: entry.role, entries: [entry], succeeded: false });
+    chains.push({ branch, role: result.role, results: [result], succeeded: false });
   }
   return chains.map((c) => ({
     ...c,
-    succeeded: c.entries.some(
+    succeeded: c.results.some(
       (e) => e.status === 'SUCCEEDED' || (e.status === 'SENT' && e.error === null)
     ),
   }));
@@ -309,12 +309,12 @@ export const chainsFromManifest = (entries: ManifestBranch[]): SettledChain[] =>
 
 /**
  * Pure: a redrive's chains. The previous manifest's chains keep their order
- * and entries; each redriven one is replaced by its new run.
+ * and results; each redriven one is replaced by its new run.
  */
 export const mergeRedriven = (
-  previous: SettledChain[],
-  redriven: SettledChain[]
-): SettledChain[] => {
+  previous: SettledBranch[],
+  redriven: SettledBranch[]
+): SettledBranch[] => {
   const byId = new Map(redriven.map((c) => [c.branch.id, c]));
   const merged = previous.map((c) => byId.get(c.branch.id) ?? c);
   for (const c of redriven) if (!previous.some((p) => p.branch.id === c.branch.id)) merged.push(c);
@@ -323,26 +323,26 @@ export const mergeRedriven = (
 
 /** The verdict on one video: its settled chains, status and reason. */
 export interface Verdict {
-  readonly chains: SettledChain[];
+  readonly chains: SettledBranch[];
   readonly status: VideoStatus;
   readonly reason: string | null;
 }
 
 /**
- * Pure: the records the aggregator must read for this state; none when the
+ * Pure: the results the aggregator must read for this state; none when the
  * fan-out never ran (a caught failure, or no plan).
  */
-export const recordIdsToRead = (input: AggregateInput): string[] =>
-  input.failure || !input.plan ? [] : recordIds(input.plan.branches, input.results ?? []);
+export const resultIdsToRead = (input: AggregateInput): string[] =>
+  input.failure || !input.plan ? [] : resultIds(input.plan.branches, input.results ?? []);
 
 /**
- * Pure: the verdict from the state, the records read (by id; one not read is
+ * Pure: the verdict from the state, the results read (by id; one not read is
  * missing) and, for a redrive that names branches, the previous manifest's chains.
  */
 export const judge = (
   input: AggregateInput,
-  records: ReadonlyMap<string, RecordLookup>,
-  previous: SettledChain[] | undefined
+  found: ReadonlyMap<string, ResultLookup>,
+  previous: SettledBranch[] | undefined
 ): Verdict => {
   if (input.failure) {
     // A redrive that failed before its fan-out still lists what the video has.
@@ -357,7 +357,7 @@ export const judge = (
   }
   const policy = input.policy ?? LEGACY_POLICY;
   const refs = new Map((input.results ?? []).map((r) => [r.id, r]));
-  let chains = settleBranches(input.plan.branches, refs, records, policy);
+  let chains = settleBranches(input.plan.branches, refs, found, policy);
   if (previous) chains = mergeRedriven(previous, chains);
   return { chains, ...(sourceChange(chains) ?? decideStatus(chains, policy)) };
 };
@@ -372,7 +372,7 @@ export const manifestOf = (
   const { videoId, tenant, source } = input;
   const policy = input.policy ?? LEGACY_POLICY;
   const { chains, status, reason } = verdict;
-  const branches = chains.flatMap((c) => c.entries);
+  const branches = chains.flatMap((c) => c.results);
   const succeeded = chains.filter((c) => c.succeeded).length;
   return ManifestSchema.parse({
     schemaVersion: MANIFEST_SCHEMA_VERSION,

@@ -6,7 +6,7 @@ import { type FanOutPolicy, fallbackOf, pascalCase, STATE_NAMES } from '../../co
 import type { LambdaSteps } from './lambda-steps.js';
 
 /** The function that runs the branches of one kind. */
-export interface BranchWorker {
+export interface BranchFunction {
   readonly kind: string;
   readonly handler: lambda.IFunction;
   /** Task state name, unique in the definition. @default - `Run<Kind>`, e.g. `RunThumbnail` */
@@ -14,7 +14,7 @@ export interface BranchWorker {
 }
 
 export interface BranchRoutesProps {
-  readonly workers: readonly BranchWorker[];
+  readonly branchFunctions: readonly BranchFunction[];
   /** The resolved policy: roles, timeouts and fallbacks per kind. */
   readonly policy: FanOutPolicy;
   readonly steps: LambdaSteps;
@@ -23,7 +23,7 @@ export interface BranchRoutesProps {
    * Map Run's tolerance decides) instead of becoming a FAILED ref.
    */
   readonly distributed: boolean;
-  /** Batches go whole to the only worker, unrouted. */
+  /** Batches go whole to the only branch function, unrouted. */
   readonly batched: boolean;
   /** JSONPath, in an iteration's input, of the branch id. */
   readonly branchIdPath: string;
@@ -39,12 +39,12 @@ export const isFireAndForget = (policy: FanOutPolicy, kind: string): boolean =>
 
 /**
  * What one iteration of the FanOut runs: a Choice on the branch's kind to its
- * worker's task, with the policy's timeout, Catch and fallback, or a dispatch
+ * branch function's task, with the policy's timeout, Catch and fallback, or a dispatch
  * for a fire-and-forget kind; every failure ends as a FAILED ref (inline Map)
  * or a failed child execution (Distributed Map), never as a failed Map.
  */
 export class BranchRoutes {
-  private readonly workerOf: Map<string, BranchWorker>;
+  private readonly functionOf: Map<string, BranchFunction>;
   /** The iteration input's field that holds the branch (`branch` for `$.branch.id`). */
   private readonly branchField: string;
   private readonly branchFailed: sfn.IChainable;
@@ -53,15 +53,15 @@ export class BranchRoutes {
     private readonly scope: Construct,
     private readonly props: BranchRoutesProps
   ) {
-    this.workerOf = new Map(props.workers.map((w) => [w.kind, w]));
+    this.functionOf = new Map(props.branchFunctions.map((w) => [w.kind, w]));
     this.branchField = props.branchIdPath.split('.')[1] ?? 'branch';
     this.branchFailed = this.failedPass('BranchFailed', STATE_NAMES.branchFailed);
   }
 
   /** The Map's item processor. */
   work(): sfn.IChainable {
-    const first = this.props.workers[0]!;
-    // A batch goes whole to the only worker (validated): items of a batch are not routed one by one.
+    const first = this.props.branchFunctions[0]!;
+    // A batch goes whole to the only branch function (validated): items of a batch are not routed one by one.
     return this.props.batched
       ? this.props.steps.invoke(
           this.stateNameOf(first),
@@ -75,7 +75,7 @@ export class BranchRoutes {
   private route(): sfn.IChainable {
     const { policy } = this.props;
     const route = new sfn.Choice(this.scope, 'RouteBranch', { stateName: STATE_NAMES.routeBranch });
-    for (const w of this.props.workers) {
+    for (const w of this.props.branchFunctions) {
       // A fallback kind only runs in place of its origin, never as a planned branch.
       if (policy.kinds[w.kind]?.fallbackFor !== undefined) continue;
       route.when(
@@ -85,12 +85,13 @@ export class BranchRoutes {
           : this.attempt(w.kind, this.branchFailed)
       );
     }
-    // A kind no worker handles is data, not a crash of the whole fan-out.
+    // A kind no branch function handles is data, not a crash of the whole fan-out.
     route.otherwise(
       this.props.distributed
         ? new sfn.Fail(this.scope, 'UnknownBranchKind', {
             stateName: STATE_NAMES.unknownBranchKind,
             error: 'UnknownBranchKind',
+            // The Cause is part of the deployed definition: kept as worded when the branch Lambda was a "worker".
             cause: 'No worker handles this branch kind',
           })
         : new sfn.Pass(this.scope, 'UnknownBranchKind', {
@@ -117,7 +118,7 @@ export class BranchRoutes {
    */
   private attempt(kind: string, onFailure: sfn.IChainable): sfn.IChainable {
     const { branchIdPath, baseSelector, policy, steps } = this.props;
-    const w = this.workerOf.get(kind)!;
+    const w = this.functionOf.get(kind)!;
     const task = steps.invoke(this.stateNameOf(w), w.handler, undefined, this.timeoutOf(kind));
     const fallbackKind = fallbackOf(policy, kind);
     if (fallbackKind === undefined) {
@@ -137,15 +138,15 @@ export class BranchRoutes {
       kind: fallbackKind,
       'origin.$': `$.${this.branchField}`,
     };
-    const fallBack = new sfn.Parallel(this.scope, `FallBackTo${pascalCase(fallbackKind)}`, {
-      stateName: STATE_NAMES.fallBack(fallbackKind),
+    const fallback = new sfn.Parallel(this.scope, `FallBackTo${pascalCase(fallbackKind)}`, {
+      stateName: STATE_NAMES.fallback(fallbackKind),
       parameters,
       resultSelector: { 'ref.$': '$[0]' },
       resultPath: '$.fallback',
     });
-    fallBack.branch(this.attempt(fallbackKind, fallbackFailed));
-    fallBack.addCatch(onFailure, { resultPath: '$.error', errors: ['States.ALL'] });
-    fallBack.next(
+    fallback.branch(this.attempt(fallbackKind, fallbackFailed));
+    fallback.addCatch(onFailure, { resultPath: '$.error', errors: ['States.ALL'] });
+    fallback.next(
       new sfn.Pass(this.scope, `FellBack${pascalCase(kind)}`, {
         stateName: STATE_NAMES.fellBack(kind),
         parameters: {
@@ -156,18 +157,18 @@ export class BranchRoutes {
         },
       })
     );
-    return task.addCatch(fallBack, { resultPath: '$.error', errors: ['States.ALL'] });
+    return task.addCatch(fallback, { resultPath: '$.error', errors: ['States.ALL'] });
   }
 
   /**
-   * A fire-and-forget branch: its worker is invoked asynchronously (InvocationType Event), so
+   * A fire-and-forget branch: its branch function is invoked asynchronously (InvocationType Event), so
    * the Map does not wait for it, and the branch is reported SENT. Its outcome is written
-   * later by the worker itself (its own branch record and metrics), after the manifest, and
+   * later by the branch function itself (its own branch result and metrics), after the manifest, and
    * under its own keys, so it never overwrites anything. Only Lambda's refusal of the event
    * (throttling past the Retry, an unknown function) makes it FAILED here.
    */
   private dispatch(kind: string): sfn.IChainable {
-    const w = this.workerOf.get(kind)!;
+    const w = this.functionOf.get(kind)!;
     const task = this.props.steps
       .dispatch(this.stateNameOf(w), w.handler)
       .addCatch(this.branchFailed, { resultPath: '$.error', errors: ['States.ALL'] });
@@ -201,7 +202,7 @@ export class BranchRoutes {
         });
   }
 
-  private stateNameOf(w: BranchWorker): string {
+  private stateNameOf(w: BranchFunction): string {
     return w.stateName ?? STATE_NAMES.runBranch(w.kind);
   }
 

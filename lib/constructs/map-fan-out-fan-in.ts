@@ -16,13 +16,13 @@ import {
 import type { BranchRole } from '../../contract/policy.js';
 import { MAX_DISTRIBUTED_MAP_CONCURRENCY } from '../nag/rules/sfn-distributed-map-bounds.js';
 import { MAX_INLINE_MAP_CONCURRENCY } from '../nag/rules/sfn-inline-map-concurrency.js';
-import { BranchRoutes, type BranchWorker, isFireAndForget } from './branch-routes.js';
+import { type BranchFunction, BranchRoutes, isFireAndForget } from './branch-routes.js';
 import { CHECKOV_SKIPS, skipCheckov } from './checkov.js';
 import { SECURE_STATE_MACHINE_DEFAULTS } from './defaults.js';
 import { LambdaSteps, type ThrottleRetryProps } from './lambda-steps.js';
 import { mergeProps } from './merge-props.js';
 
-export type { BranchWorker } from './branch-routes.js';
+export type { BranchFunction } from './branch-routes.js';
 export { THROTTLE_ERROR, type ThrottleRetryProps } from './lambda-steps.js';
 // One definition per invariant: the construct enforces what the FanOut nag rule checks.
 export { MAX_DISTRIBUTED_MAP_CONCURRENCY, MAX_INLINE_MAP_CONCURRENCY };
@@ -88,14 +88,14 @@ export interface MapFanOutFanInProps {
   readonly branchSelector?: Record<string, unknown>;
   /** JSONPath, inside an iteration's input, of the branch id (reported on failure). @default '$.branch.id' */
   readonly branchIdPath?: string;
-  /** JSONPath, inside an iteration's input, of the branch kind (routes it to its worker). @default '$.branch.kind' */
+  /** JSONPath, inside an iteration's input, of the branch kind (routes it to its branch function). @default '$.branch.kind' */
   readonly branchKindPath?: string;
   /**
-   * One worker per branch kind; each returns a small `{ id, status }` reference
-   * (details belong in S3). A branch of a kind with no worker becomes a FAILED
+   * One branch function per branch kind; each returns a small `{ id, status }` reference
+   * (details belong in S3). A branch of a kind with no branch function becomes a FAILED
    * result (`UnknownBranchKind`) rather than failing the whole Map.
    */
-  readonly workers: readonly BranchWorker[];
+  readonly branchFunctions: readonly BranchFunction[];
   /**
    * The fan-in. Receives the whole state and returns `{ status, reason, … }`;
    * `status: "FAILED"` fails the execution with `reason` as its cause.
@@ -116,7 +116,7 @@ export interface MapFanOutFanInProps {
   /**
    * How branches run and which decide the status (docs/policies.md). Validated
    * at synth; written to the state as `$.policy` for the aggregator.
-   * @default - parallel, await all, every kind secondary except the first worker's (primary)
+   * @default - parallel, await all, every kind secondary except the first branch function's (primary)
    */
   readonly policy?: FanOutPolicyProps;
   /** Error names (error class `name`s) retried with backoff on every step. @default - only Lambda service errors */
@@ -184,7 +184,7 @@ export interface DistributedFanOutProps {
   readonly toleratedFailureCount?: number;
   /**
    * Several items per child execution, for tiny items: the child's input is
-   * `{ Items: [<selected item>…] }` and goes, unrouted, to the only worker.
+   * `{ Items: [<selected item>…] }` and goes, unrouted, to the only branch function.
    * @default - one item per child execution
    */
   readonly itemBatcher?: ItemBatcherProps;
@@ -217,7 +217,7 @@ export const DEFAULT_DISTRIBUTED_CONCURRENCY = 100;
 
 /** The policy of one branch kind. */
 export interface KindPolicyProps {
-  /** @default 'secondary' ('primary' for the first worker when no kind is marked primary) */
+  /** @default 'secondary' ('primary' for the first branch function when no kind is marked primary) */
   readonly role?: BranchRole;
   /**
    * The task's TimeoutSeconds: terminal for the branch (States.Timeout), its
@@ -245,7 +245,7 @@ export interface FanOutPolicyProps {
 /** Resolves defaults (otel: when no destination is marked primary, the first one is). */
 export const resolvePolicy = (
   props: FanOutPolicyProps | undefined,
-  workerKinds: readonly string[],
+  functionKinds: readonly string[],
   maxInFlight: number
 ): FanOutPolicy => {
   const kinds: FanOutPolicy['kinds'] = {};
@@ -256,7 +256,7 @@ export const resolvePolicy = (
       ...(p.fallbackFor !== undefined && { fallbackFor: p.fallbackFor }),
     };
   }
-  const first = workerKinds[0];
+  const first = functionKinds[0];
   if (first !== undefined && !Object.values(kinds).some((p) => p.role === 'primary')) {
     kinds[first] = { ...kinds[first], role: 'primary' };
   }
@@ -308,7 +308,7 @@ export class MapFanOutFanIn extends Construct {
 
   /** The policy with its defaults applied, refused at synth when it is inconsistent. */
   private validPolicy(props: MapFanOutFanInProps, maxConcurrency: number): FanOutPolicy {
-    const kinds = props.workers.map((w) => w.kind);
+    const kinds = props.branchFunctions.map((w) => w.kind);
     const policy = resolvePolicy(props.policy, kinds, maxConcurrency);
     const problems = policyProblems(policy, kinds);
     if (props.policy?.mode === 'sequential' && maxConcurrency !== 1) {
@@ -362,7 +362,7 @@ export class MapFanOutFanIn extends Construct {
   /** What one iteration of the FanOut runs (branch-routes.ts). */
   private branchWork(props: MapFanOutFanInProps, steps: LambdaSteps): sfn.IChainable {
     return new BranchRoutes(this, {
-      workers: props.workers,
+      branchFunctions: props.branchFunctions,
       policy: this.policy,
       steps,
       distributed: props.distributed !== undefined,
@@ -382,7 +382,7 @@ export class MapFanOutFanIn extends Construct {
     maxConcurrency: number
   ): sfn.Map | sfn.DistributedMap {
     const baseSelector = props.branchSelector ?? DEFAULT_BRANCH_SELECTOR;
-    // Sequential mode: each iteration sees its index, the plan and the policy, and its worker
+    // Sequential mode: each iteration sees its index, the plan and the policy, and its branch function
     // skips it when an earlier branch failed for good (an inline Map's iterations share no state).
     const selector =
       props.policy?.mode === 'sequential'
@@ -524,13 +524,15 @@ export class MapFanOutFanIn extends Construct {
     if (props.distributed) this.acknowledgeDistributedGrants(props.distributed.bucket);
     if (props.preFanOut) this.acknowledgeDistributedGrants(props.preFanOut.bucket);
     const asyncWorkers = new Set<lambda.IFunction>(
-      props.workers.filter((w) => isFireAndForget(this.policy, w.kind)).map((w) => w.handler)
+      props.branchFunctions
+        .filter((w) => isFireAndForget(this.policy, w.kind))
+        .map((w) => w.handler)
     );
     // LambdaInvoke grants invoke on `<fn>` and `<fn>:*` (versions and aliases).
     for (const fn of [
       ...(props.prepare ?? []).map((p) => p.handler),
       ...(props.preFanOut ? [props.preFanOut.worker] : []),
-      ...props.workers.map((w) => w.handler),
+      ...props.branchFunctions.map((w) => w.handler),
       props.aggregator,
     ]) {
       const logicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
@@ -547,7 +549,7 @@ export class MapFanOutFanIn extends Construct {
       });
       skipCheckov(fn, [CHECKOV_SKIPS.synchronousInvokeDlq]);
     }
-    // A fire-and-forget worker is invoked asynchronously: a failed event after Lambda's own
+    // A fire-and-forget branch function is invoked asynchronously: a failed event after Lambda's own
     // retries is lost unless the function has a DLQ or an on-failure destination, so cdk-nag
     // (Serverless-LambdaDLQ) and checkov (CKV_AWS_116) keep reporting it to the construct's user.
   }
@@ -640,13 +642,13 @@ export class MapFanOutFanIn extends Construct {
 /** Values known at construction time are checked here, so a bad prop fails where it is passed. */
 const validateProps = (scope: Construct, props: MapFanOutFanInProps, maxConcurrency: number) => {
   const path = scope.node.path;
-  if (props.workers.length === 0)
-    throw new Error(`${path}: MapFanOutFanIn needs at least one worker`);
-  const kinds = props.workers.map((w) => w.kind);
+  if (props.branchFunctions.length === 0)
+    throw new Error(`${path}: MapFanOutFanIn needs at least one branch function`);
+  const kinds = props.branchFunctions.map((w) => w.kind);
   const repeated = kinds.filter((k, i) => kinds.indexOf(k) !== i);
   if (repeated.length > 0) {
     throw new Error(
-      `${path}: more than one worker for branch kind ${[...new Set(repeated)].join(', ')}`
+      `${path}: more than one branch function for branch kind ${[...new Set(repeated)].join(', ')}`
     );
   }
   if (props.distributed) {
@@ -743,9 +745,9 @@ const validateDistributed = (path: string, props: MapFanOutFanInProps, maxConcur
         `itemBatcher.maxInputBytesPerBatch (${bytes}) must be from 1 to 262144 (256 KiB)`
       );
     }
-    if (props.workers.length !== 1) {
+    if (props.branchFunctions.length !== 1) {
       problems.push(
-        `itemBatcher sends whole batches to one worker; ${props.workers.length} workers are given`
+        `itemBatcher sends whole batches to one branch function; ${props.branchFunctions.length} are given`
       );
     }
     if (Object.values(props.policy?.kinds ?? {}).some((k) => k.fallbackFor !== undefined)) {

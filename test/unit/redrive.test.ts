@@ -29,7 +29,7 @@ import {
   redriveExecutionName,
 } from '../../contract/index.js';
 import { aggregate } from '../../lambdas/aggregate/logic.js';
-import { chainsFromManifest } from '../../lambdas/aggregate/verdict.js';
+import { settledFromManifest } from '../../lambdas/aggregate/verdict.js';
 import { planForRedrive } from '../../lambdas/plan/logic.js';
 import { failFirstRunIfAsked } from '../../lambdas/run-branch/logic.js';
 import { s3 } from '../../lambdas/shared/s3.js';
@@ -386,7 +386,7 @@ describe('aggregate for a redrive', () => {
 
   it('reads fallback entries back into their origin’s chain', () => {
     // Act
-    const chains = chainsFromManifest([
+    const chains = settledFromManifest([
       failedEntry('rendition-720p', 'rendition', { role: 'primary' }),
       entryFactory('rendition-720p-fallback', 'rendition-fallback', {
         role: 'primary',
@@ -395,7 +395,7 @@ describe('aggregate for a redrive', () => {
       failedEntry('thumb-02', 'thumbnail'),
     ]);
     // Assess
-    expect(chains.map((c) => [c.branch.id, c.entries.length, c.succeeded])).toEqual([
+    expect(chains.map((c) => [c.branch.id, c.results.length, c.succeeded])).toEqual([
       ['rendition-720p', 2, true],
       ['thumb-02', 1, false],
     ]);
