@@ -43,7 +43,7 @@ export const manifestKey = (videoId: string): string => artifactKey(videoId, 'ma
 export const auditKey = (videoId: string): string => `${AUDIT_PREFIX}${videoId}.json`;
 
 /** Internal: the workflow's own records. Not part of the published contract. */
-export const branchRecordKey = (videoId: string, branchId: string): string =>
+export const branchResultKey = (videoId: string, branchId: string): string =>
   artifactKey(videoId, `_work/branches/${branchId}.json`);
 
 /**

@@ -57,7 +57,7 @@ export const STATE_NAMES = {
   /** The Distributed Map that encodes the segments of long renditions before the FanOut. */
   segments: 'Segments',
   /** The Parallel that runs a fallback kind in place of its failed or timed-out origin. */
-  fallBack: (fallbackKind: string): string => `FallBackTo${pascalCase(fallbackKind)}`,
+  fallback: (fallbackKind: string): string => `FallBackTo${pascalCase(fallbackKind)}`,
   /** The Pass that reports an origin together with its fallback's ref. */
   fellBack: (kind: string): string => `FellBack${pascalCase(kind)}`,
   fallbackFailed: (fallbackKind: string): string => `FallbackFailed${pascalCase(fallbackKind)}`,

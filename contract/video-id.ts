@@ -18,6 +18,30 @@ export const slugOf = (key: string): string => {
   return s || 'video';
 };
 
+/** Who an upload belongs to and the id it goes by: computed once, where the upload enters. */
+export interface UploadIdentity {
+  readonly videoId: string;
+  readonly tenant: string;
+}
+
+/**
+ * An upload's tenant (tenantOfKey) and videoId (below), the tenant derived once:
+ * the starter puts both in the workflow input, and every later step reads the
+ * `tenant` field instead of deriving it again.
+ */
+export const uploadIdentity = (source: SourceObject): UploadIdentity => {
+  const tenant = tenantOfKey(source.key);
+  const hash = createHash('sha256').update(versionIdentity(source)).digest('hex').slice(0, 16);
+  return { videoId: `${videoIdStemOf(source.key, tenant)}-${hash}`, tenant };
+};
+
+/**
+ * A videoId without its hash, `[<tenant>--]<slug>`: what a client that knows only
+ * the key can look for (the demo lists the outputs under it).
+ */
+export const videoIdStemOf = (key: string, tenant = tenantOfKey(key)): string =>
+  `${tenant === DEFAULT_TENANT ? '' : `${tenant}${TENANT_SEPARATOR}`}${slugOf(key)}`;
+
 /**
  * Deterministic id of one uploaded object version: readable slug + hash of
  * bucket, key and version (ETag when the bucket is unversioned). It doubles as
@@ -30,14 +54,15 @@ export const slugOf = (key: string): string => {
  * execution name says whose it is and the starter can count a tenant's
  * RUNNING executions from one ListExecutions (see tenantOfVideoId).
  */
-export const videoIdFor = (source: SourceObject): string => {
-  const hash = createHash('sha256').update(versionIdentity(source)).digest('hex').slice(0, 16);
-  const tenant = tenantOfKey(source.key);
-  const prefix = tenant === DEFAULT_TENANT ? '' : `${tenant}${TENANT_SEPARATOR}`;
-  return `${prefix}${slugOf(source.key)}-${hash}`;
-};
+export const videoIdFor = (source: SourceObject): string => uploadIdentity(source).videoId;
 
-/** The tenant a videoId (an execution name) belongs to: its `<tenant>--` prefix, else `default`. */
+/**
+ * The tenant a videoId (an execution name) belongs to: its `<tenant>--` prefix,
+ * else `default`. Only where the name is all there is: the starter's quota
+ * counts RUNNING executions from ListExecutions, which returns names and no
+ * input, and a redrive of a manifest or execution input written before the
+ * `tenant` field existed. Everywhere else the `tenant` field is read.
+ */
 export const tenantOfVideoId = (videoId: string): string => {
   const at = videoId.indexOf(TENANT_SEPARATOR);
   return at > 0 ? videoId.slice(0, at) : DEFAULT_TENANT;

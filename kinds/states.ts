@@ -14,7 +14,7 @@ import { STATE_NAMES } from '../contract/index.js';
 export const attemptStates = (kind: string, origin?: string): string[] =>
   origin === undefined
     ? [STATE_NAMES.runBranch(kind)]
-    : [STATE_NAMES.fallBack(kind), STATE_NAMES.runBranch(kind), STATE_NAMES.fellBack(origin)];
+    : [STATE_NAMES.fallback(kind), STATE_NAMES.runBranch(kind), STATE_NAMES.fellBack(origin)];
 
 /** The state that reports a chain whose last attempt (of `kind`) did not deliver. */
 export const chainFailedState = (kind: string, isFallback: boolean): string =>

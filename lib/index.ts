@@ -18,7 +18,7 @@ export {
 } from './constructs/defaults.js';
 export { FfmpegLayer, type FfmpegLayerProps } from './constructs/ffmpeg-layer.js';
 export {
-  type BranchWorker,
+  type BranchFunction,
   MAX_INLINE_MAP_CONCURRENCY,
   MapFanOutFanIn,
   type MapFanOutFanInProps,

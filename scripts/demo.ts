@@ -15,9 +15,7 @@ import {
   OUTPUT_PREFIX,
   outputPrefix,
   STACK_NAME,
-  slugOf,
-  TENANT_SEPARATOR,
-  tenantOfKey,
+  videoIdStemOf,
 } from '../contract/index.js';
 import { cleanupMedia, makeClip } from '../fixtures/media.js';
 import {
@@ -127,8 +125,8 @@ const downloadOutputs = async (
   const listed = await s3.send(
     new ListObjectsV2Command({
       Bucket: outputs.OutputBucketName,
-      // The videoId of a tenant upload: `<tenant>--<slug>-<hash>` (contract/video-id.ts).
-      Prefix: `${OUTPUT_PREFIX}${tenantOfKey(DEMO_KEY)}${TENANT_SEPARATOR}${slugOf(DEMO_KEY)}-`,
+      // The videoId is `<stem>-<hash>`; the hash needs the version, which the upload did not keep.
+      Prefix: `${OUTPUT_PREFIX}${videoIdStemOf(DEMO_KEY)}-`,
     })
   );
   const manifestObject = listed.Contents?.find((o) => o.Key?.endsWith('/manifest.json'));

@@ -149,3 +149,14 @@ export const describeError = (err: unknown, endpoint?: string): string => {
 /** A missing object or version (not a missing bucket, which the CLI reports as a setup error). */
 export const isNotFound = (err: unknown): boolean =>
   (err as { name?: string } | undefined)?.name !== 'NoSuchBucket' && isAwsNotFound(err);
+
+/** Error names by which a target says it has no such API. */
+const MISSING_API = new Set(['UnknownOperationException', 'InvalidAction', 'NotImplemented']);
+export const isMissingApi = (err: unknown): boolean => {
+  const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  return (
+    MISSING_API.has(e?.name ?? '') ||
+    e?.$metadata?.httpStatusCode === 501 ||
+    /not (yet )?(implemented|supported)/i.test(e?.message ?? '')
+  );
+};

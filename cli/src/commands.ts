@@ -13,9 +13,10 @@ import { mapLimit } from '../../shared/concurrency.js';
 import type { Clients } from './aws.js';
 import { CliError, type StackOutputs } from './config.js';
 import { screenWidth, wrap } from './layout.js';
+import { type ListRow, renderListTable } from './list-screen.js';
 import { fetchEmfRecords, type MetricsView, metricsView, renderMetricsView } from './metrics.js';
-import { type ListRow, renderListTable, renderReport, renderWatchSummary } from './render.js';
 import { sniffFile } from './sniff.js';
+import { renderReport, renderWatchSummary } from './status-screen.js';
 import {
   checkLocalFile,
   checkReachable,

@@ -16,6 +16,7 @@ export {
 } from './aws.js';
 export { collectList, collectMetrics, type VideoListRow } from './commands.js';
 export { CliError, isLocalEndpoint, loadStackOutputs, type StackOutputs } from './config.js';
+export { formatUsd } from './format.js';
 export { progressFromHistory, readHistory } from './history.js';
 export {
   formatVerdictCounts,
@@ -25,12 +26,10 @@ export {
 } from './metrics.js';
 export {
   discoverDeadLetterQueues,
-  executionsOf,
   resolveDeadLetterQueue,
   runRedriveDlq,
-  runRedriveVideo,
-} from './redrive.js';
-export { formatUsd } from './render.js';
+} from './redrive-dlq.js';
+export { executionsOf, runRedriveVideo } from './redrive-video.js';
 export {
   checkReachable,
   parseThumbnailTimesOption,

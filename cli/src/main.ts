@@ -11,15 +11,9 @@ import {
 } from './commands.js';
 import { CliError, DEFAULT_OUTPUTS_FILES, DEFAULT_STACK, loadStackOutputs } from './config.js';
 import { screenWidth, wrap } from './layout.js';
-import {
-  discoverDeadLetterQueues,
-  resolveDeadLetterQueue,
-  runRedriveDlq,
-  runRedriveVideo,
-  say,
-  waitForExecution,
-} from './redrive.js';
-import { manifestExitCode, readManifest } from './watch.js';
+import { discoverDeadLetterQueues, resolveDeadLetterQueue, runRedriveDlq } from './redrive-dlq.js';
+import { runRedriveVideo, waitForExecution } from './redrive-video.js';
+import { manifestExitCode, readManifest, say } from './watch.js';
 
 /**
  * Video pipeline CLI: upload a video and watch its fan-out/fan-in, show one

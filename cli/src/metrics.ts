@@ -6,8 +6,8 @@ import {
   videoIdOfExecution,
 } from '../../contract/index.js';
 import { CliError } from './config.js';
+import { formatDuration } from './format.js';
 import { boxTable, NON_TTY_WIDTH, wrap } from './layout.js';
-import { formatDuration } from './render.js';
 
 /**
  * The `metrics` view: the same per-kind and per-tenant figures as the

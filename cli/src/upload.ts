@@ -13,7 +13,7 @@ import {
   videoIdFor,
 } from '../../contract/index.js';
 import { CliError } from './config.js';
-import { formatDuration } from './render.js';
+import { formatDuration } from './format.js';
 import type { Out } from './watch.js';
 
 /**

@@ -8,21 +8,19 @@ import {
   manifestKey,
 } from '../../contract/index.js';
 import { isNotFound } from './aws.js';
-import { CliError } from './config.js';
-import { progressFromHistory, readHistory } from './history.js';
-import { NON_TTY_WIDTH, screenWidth, textWidth, wrap } from './layout.js';
 import {
-  appendOnlyChanges,
   countRows,
   type ExecutionState,
-  formatDuration,
-  liveEntries,
   type Progress,
-  renderExecution,
   rowsOf,
   type SegmentProgress,
-  ttyFrame,
-} from './render.js';
+} from './branch-rows.js';
+import { CliError } from './config.js';
+import { formatDuration } from './format.js';
+import { progressFromHistory, readHistory } from './history.js';
+import { NON_TTY_WIDTH, screenWidth, textWidth, wrap } from './layout.js';
+import { appendOnlyChanges, liveEntries, ttyFrame } from './live-screen.js';
+import { renderExecution } from './status-screen.js';
 
 export interface WatchTarget {
   s3: S3Client;
@@ -245,6 +243,11 @@ export interface Out {
   columns?: number;
   rows?: number;
 }
+
+/** One message, wrapped to the terminal with its continuation lines indented. */
+export const say = (out: Out, text: string): void => {
+  out.write(`${wrap(text, screenWidth(out), 2)}\n`);
+};
 
 export interface LiveView {
   update(p: Progress): void;

@@ -1,22 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { Manifest } from '../../contract/index.js';
+import { type Progress, rowsFromHistory, rowsFromManifest } from '../src/branch-rows.js';
+import { formatDuration, formatUsd } from '../src/format.js';
 import type { LiveBranch } from '../src/history.js';
+import { renderListTable } from '../src/list-screen.js';
+import { liveEntries, ttyFrame } from '../src/live-screen.js';
 import {
-  formatDuration,
-  formatUsd,
-  liveEntries,
-  type Progress,
   renderBranchTable,
   renderCost,
   renderExecution,
-  renderListTable,
   renderManifestStatus,
   renderReport,
   renderWatchSummary,
-  rowsFromHistory,
-  rowsFromManifest,
-  ttyFrame,
-} from '../src/render.js';
+} from '../src/status-screen.js';
 import {
   failed,
   linesWiderThan,

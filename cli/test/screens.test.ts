@@ -16,18 +16,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Manifest, videoIdFor } from '../../contract/index.js';
+import type { Progress } from '../src/branch-rows.js';
 import { type Context, runUpload } from '../src/commands.js';
+import { type ListRow, renderListTable } from '../src/list-screen.js';
+import { ttyFrame } from '../src/live-screen.js';
 import { buildProgram } from '../src/main.js';
 import { type MetricsView, renderMetricsView } from '../src/metrics.js';
-import { runRedriveVideo } from '../src/redrive.js';
-import {
-  type ListRow,
-  type Progress,
-  renderListTable,
-  renderReport,
-  renderWatchSummary,
-  ttyFrame,
-} from '../src/render.js';
+import { runRedriveVideo } from '../src/redrive-video.js';
+import { renderReport, renderWatchSummary } from '../src/status-screen.js';
 import {
   brokenTokens,
   captureOut,

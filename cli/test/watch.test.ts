@@ -7,8 +7,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { Progress } from '../src/branch-rows.js';
 import type { LiveStatus } from '../src/history.js';
-import type { Progress } from '../src/render.js';
 import {
   AppendLiveView,
   executionArnFor,

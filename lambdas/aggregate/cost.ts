@@ -40,7 +40,10 @@ const usd = (n: number): number => Number(n.toFixed(10));
 const gbSecondPrice = (architecture: Architecture, prices: Prices): number =>
   architecture === 'arm64' ? prices.lambda.gbSecondArm : prices.lambda.gbSecondX86;
 
-const sizingOf = (profile: CostProfile | undefined, fn: string): FunctionSizing | undefined => {
+const sizingInProfile = (
+  profile: CostProfile | undefined,
+  fn: string
+): FunctionSizing | undefined => {
   if (!profile) return undefined;
   if (fn === 'probe' || fn === 'plan' || fn === 'aggregate') return profile[fn];
   return Object.hasOwn(profile.kinds, fn) ? profile.kinds[fn] : undefined;
@@ -61,7 +64,7 @@ export const estimateCost = (
     byFunction.set(inv.function, [...(byFunction.get(inv.function) ?? []), inv]);
   }
   const lambda: LambdaCost[] = [...byFunction].map(([fn, invocations]) => {
-    const sizing = sizingOf(profile, fn);
+    const sizing = sizingInProfile(profile, fn);
     const measured = invocations.filter((i) => i.durationMs !== null);
     // Lambda bills duration rounded up to the next millisecond.
     const billedMs = measured.reduce((sum, i) => sum + Math.ceil(i.durationMs ?? 0), 0);
@@ -101,7 +104,7 @@ export const estimateCost = (
 };
 
 /** One attempt of a branch, as the manifest reports it (the fields the usage count reads). */
-export interface AttemptUsage {
+export interface ResultUsage {
   kind: string;
   durationMs: number | null;
   finishedAt: string | null;
@@ -130,11 +133,11 @@ export interface VideoRun {
    */
   segments?: number;
   /** Planned branches with the fallbacks that ran; empty when the Map failed as a whole. */
-  chains: ReadonlyArray<{ entries: readonly AttemptUsage[]; succeeded: boolean }>;
+  chains: ReadonlyArray<{ results: readonly ResultUsage[]; succeeded: boolean }>;
   /** Whether a primary branch delivered, so a VideoPlayable event was published. */
   playable: boolean;
   /** Branch records the aggregator read. */
-  recordsRead: number;
+  resultsRead: number;
   aggregateDurationMs: number;
 }
 
@@ -176,18 +179,18 @@ export const videoUsage = (run: VideoRun): Usage => {
   }
   for (const chain of run.chains) {
     transitions += 1; // RouteBranch
-    chain.entries.forEach((attempt, i) => {
+    chain.results.forEach((attempt, i) => {
       if (attempt.error?.name === UNKNOWN_KIND) {
         transitions += 1;
         return;
       }
       invocations.push({ function: attempt.kind, durationMs: attempt.durationMs });
       branchRuns += 1;
-      transitions += attemptStates(attempt.kind, chain.entries[i - 1]?.kind).length;
+      transitions += attemptStates(attempt.kind, chain.results[i - 1]?.kind).length;
       artifacts += attempt.artifacts.length;
       if (attempt.finishedAt !== null) records += 1;
     });
-    const ranAWorker = chain.entries.some((e) => e.error?.name !== UNKNOWN_KIND);
+    const ranAWorker = chain.results.some((e) => e.error?.name !== UNKNOWN_KIND);
     if (!chain.succeeded && ranAWorker) transitions += 1; // chainFailedState: one Pass
   }
   invocations.push({ function: 'aggregate', durationMs: run.aggregateDurationMs });
@@ -199,10 +202,10 @@ export const videoUsage = (run: VideoRun): Usage => {
     sqsRequests: UPLOAD_CONSUMERS * 3,
     // VideoUploaded (S3's), VideoProcessed, and VideoPlayable when the primary delivered.
     snsPublishes: 2 + (run.playable ? 1 : 0),
-    // The upload, artifacts, branch records, manifest, audit record, current pointer.
+    // The upload, artifacts, branch results, manifest, audit record, current pointer.
     s3Puts: 1 + artifacts + records + 3,
     // Probe and every worker read the source (one GET each; range reads add more),
     // the aggregator reads records, the audit writer HEADs, the starter reads the pointer.
-    s3Gets: 1 + branchRuns + run.recordsRead + 2,
+    s3Gets: 1 + branchRuns + run.resultsRead + 2,
   };
 };

@@ -1,7 +1,7 @@
 import {
   artifactKey,
   type BranchResult,
-  branchRecordKey,
+  branchResultKey,
   type ManifestBranch,
   type ManifestHls,
 } from '../../contract/index.js';
@@ -62,7 +62,7 @@ export const publishHls = async (
   // The audio item runs only for segmented renditions (the manifest repeats their segmentation).
   if (sourceHasAudio && delivered.some((b) => b.segmentation)) {
     reads += 1;
-    const record = (await io.readJson(branchRecordKey(videoId, AUDIO_ITEM_ID))) as
+    const record = (await io.readJson(branchResultKey(videoId, AUDIO_ITEM_ID))) as
       | Pick<BranchResult, 'status'>
       | undefined;
     if (record?.status === 'SUCCEEDED') audio = (await readPackage(AUDIO_ITEM_ID))?.audio;

@@ -5,14 +5,13 @@ import {
   type BranchInput,
   type BranchRef,
   type BranchResult,
-  branchRecordKey,
+  branchResultKey,
   branchRole,
   chainIds,
   METRIC_DIMENSIONS,
   MediaToolError,
   PROCESSED_EVENT_ATTRIBUTES,
   PROCESSED_EVENT_TYPES,
-  tenantOfVideoId,
   type VideoPlayableEvent,
 } from '../../contract/index.js';
 import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
@@ -29,7 +28,7 @@ import {
 } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';
 import { pinnedReadHeaders } from '../shared/source-pin.js';
-import { metricTenant } from '../shared/tenant-metrics.js';
+import { tenantDimensionOf } from '../shared/tenant-metrics.js';
 import { withTempDir } from '../shared/tmp.js';
 import { parseEvent } from '../shared/validate.js';
 
@@ -52,7 +51,7 @@ const upload = async (bucket: string, item: Produced): Promise<Artifact> => {
 /**
  * Keeps what is thrown into the state small: Step Functions stores the Cause
  * (message + stack) in the execution history and the Catch result. The full
- * message is in the S3 branch record and the logs.
+ * message is in the S3 branch result and the logs.
  */
 const compact = (err: unknown): Error => {
   const e = err instanceof Error ? err : new MediaToolError(String(err));
@@ -91,13 +90,13 @@ export interface RunBranchOptions {
  */
 export const sequenceStopReason = async (
   sequence: NonNullable<BranchInput['sequence']>,
-  readRecord: (id: string) => Promise<BranchResult | undefined>
+  readResult: (id: string) => Promise<BranchResult | undefined>
 ): Promise<string | null> => {
   const { index, branches, policy } = sequence;
   for (let i = index - 1; i >= 0; i--) {
     const prior = branches[i];
     if (!prior || branchRole(prior, policy) === 'fire-and-forget') continue;
-    const records = await Promise.all(chainIds(policy, prior).map(readRecord));
+    const records = await Promise.all(chainIds(policy, prior).map(readResult));
     if (records.some((r) => r?.status === 'SUCCEEDED')) return null;
     const skipped = records[0]?.status === 'SKIPPED' ? records[0].error?.message : undefined;
     return skipped ?? `sequence stopped: ${prior.id} failed with no successful fallback`;
@@ -114,7 +113,7 @@ export const failFirstRunIfAsked = async (input: BranchInput, outputBucket: stri
   if (!input.probe.failOnce?.includes(input.branch.id)) return;
   const prior = await getJsonIfExists<BranchResult>(
     outputBucket,
-    branchRecordKey(input.videoId, input.branch.id)
+    branchResultKey(input.videoId, input.branch.id)
   );
   if (prior) return;
   const err = new Error(`test-fail-once hook: first run of ${input.branch.id} fails on request`);
@@ -133,13 +132,17 @@ export const announcesPlayable = (branch: Branch): boolean => {
  * record, so a subscriber can rely on it). Attribute `type` only: subscriptions
  * that filter on `status` (alerts) never receive it.
  */
-export const publishPlayable = (topicArn: string, event: VideoPlayableEvent): Promise<void> =>
+export const publishPlayable = (
+  topicArn: string,
+  event: VideoPlayableEvent,
+  tenant: string
+): Promise<void> =>
   publishEvent(
     topicArn,
     event,
     { [PROCESSED_EVENT_ATTRIBUTES.type]: PROCESSED_EVENT_TYPES.playable },
     `Publish VideoPlayable ${event.videoId}`,
-    tenantOfVideoId(event.videoId)
+    tenant
   );
 
 /**
@@ -180,10 +183,10 @@ export const runBranch = async (
   // unit tests do) made this a double add. Replace it instead of adding on top.
   metrics.clearDimensions();
   metrics.addDimension(METRIC_DIMENSIONS.kind, kind.kind);
-  metrics.addDimension(METRIC_DIMENSIONS.tenant, metricTenant(input.tenant));
+  metrics.addDimension(METRIC_DIMENSIONS.tenant, tenantDimensionOf(input.tenant));
   if (input.sequence) {
     const reason = await sequenceStopReason(input.sequence, (id) =>
-      getJsonIfExists<BranchResult>(outputBucket, branchRecordKey(videoId, id))
+      getJsonIfExists<BranchResult>(outputBucket, branchResultKey(videoId, id))
     );
     if (reason !== null) {
       const skipped = record({
@@ -191,7 +194,7 @@ export const runBranch = async (
         artifacts: [],
         error: { name: 'Skipped', message: reason },
       });
-      await putJson(outputBucket, branchRecordKey(videoId, branch.id), skipped);
+      await putJson(outputBucket, branchResultKey(videoId, branch.id), skipped);
       logger.info('Branch skipped', { branch: branch.id, kind: kind.kind, reason });
       metrics.addMetric('BranchSkipped', MetricUnit.Count, 1);
       return { id: branch.id, status: 'SKIPPED', error: reason };
@@ -199,13 +202,17 @@ export const runBranch = async (
   }
   const announce = playableTopicArn !== undefined && announcesPlayable(branch);
   const announcePlayable = async (artifacts: Artifact[]) => {
-    await publishPlayable(playableTopicArn!, {
-      videoId,
-      branchId: branch.id,
-      artifacts,
-      source,
-      playableAt: now().toISOString(),
-    });
+    await publishPlayable(
+      playableTopicArn!,
+      {
+        videoId,
+        branchId: branch.id,
+        artifacts,
+        source,
+        playableAt: now().toISOString(),
+      },
+      input.tenant
+    );
     metrics.addMetric('VideosPlayable', MetricUnit.Count, 1);
   };
   if (announce) {
@@ -213,7 +220,7 @@ export const runBranch = async (
     // every artifact, so the encode is done and only the publish is repeated.
     const stored = await getJsonIfExists<BranchResult>(
       outputBucket,
-      branchRecordKey(videoId, branch.id)
+      branchResultKey(videoId, branch.id)
     );
     if (stored?.status === 'SUCCEEDED' && stored.id === branch.id) {
       await announcePlayable(stored.artifacts);
@@ -251,7 +258,7 @@ export const runBranch = async (
       return uploaded;
     });
     const result = record({ status: 'SUCCEEDED', artifacts, error: null });
-    await putJson(outputBucket, branchRecordKey(videoId, branch.id), result);
+    await putJson(outputBucket, branchResultKey(videoId, branch.id), result);
     stored = result;
     logger.info('Branch succeeded', {
       branch: branch.id,
@@ -276,10 +283,10 @@ export const runBranch = async (
     metrics.addMetric('BranchFailed', MetricUnit.Count, 1);
     metrics.addMetric('BranchDurationMs', MetricUnit.Milliseconds, result.durationMs ?? 0);
     try {
-      await putJson(outputBucket, branchRecordKey(videoId, branch.id), result);
+      await putJson(outputBucket, branchResultKey(videoId, branch.id), result);
     } catch (writeErr) {
       // The original error matters more; the aggregator copes with a missing record.
-      logger.error('Could not write FAILED branch record', { error: writeErr });
+      logger.error('Could not write FAILED branch result', { error: writeErr });
     }
     throw compact(err);
   }

@@ -14,7 +14,7 @@ export const configuredTenants = (raw = process.env[METRIC_TENANTS_ENV]): string
     .filter((t) => t.length > 0);
 
 /** The `tenant` dimension value of an upload's tenant. */
-export const metricTenant = (tenant: string): string =>
+export const tenantDimensionOf = (tenant: string): string =>
   tenantDimension(tenant, configuredTenants());
 
 /**
@@ -29,6 +29,6 @@ export const emitTenantMetric = (
 ): void => {
   const single = metrics.singleMetric();
   // A default dimension survives the single metric's publish-on-add (see emitFanOutMetrics).
-  single.setDefaultDimensions({ [METRIC_DIMENSIONS.tenant]: metricTenant(tenant) });
+  single.setDefaultDimensions({ [METRIC_DIMENSIONS.tenant]: tenantDimensionOf(tenant) });
   single.addMetric(name, unit, value);
 };

@@ -5,10 +5,10 @@ import {
   METRIC_NAMES,
   type S3EventRecord,
   type SourceObject,
-  tenantOfKey,
   UPLOAD_PREFIX,
+  type UploadIdentity,
+  uploadIdentity,
   VIDEO_EXTENSIONS,
-  videoIdFor,
   type WorkflowInput,
 } from '../../contract/index.js';
 import { rethrowClassified } from '../../shared/aws-errors.js';
@@ -35,10 +35,9 @@ export type StartOutcome =
 export const startWorkflow = async (
   stateMachineArn: string,
   source: SourceObject,
+  { videoId, tenant }: UploadIdentity,
   uploadedAt?: string
 ): Promise<StartOutcome> => {
-  const videoId = videoIdFor(source);
-  const tenant = tenantOfKey(source.key);
   const input: WorkflowInput = { videoId, tenant, source, ...(uploadedAt && { uploadedAt }) };
   try {
     const res = await sfn.send(
@@ -176,7 +175,9 @@ export const handleUploadMessage = async (
         key: source.key,
       });
     }
-    const tenant = tenantOfKey(source.key);
+    // The upload enters here: its tenant and videoId are derived once and carried from now on.
+    const identity = uploadIdentity(source);
+    const { tenant } = identity;
     const decision = budget ? await budget.take(tenant) : 'start';
     if (decision !== 'start') {
       emitTenantMetric(METRIC_NAMES.uploadsHeldBack, MetricUnit.Count, 1, tenant);
@@ -189,7 +190,12 @@ export const handleUploadMessage = async (
         `Running workflows at the bound; ${source.key} waits in the queue`
       );
     }
-    const outcome = await startWorkflow(stateMachineArn, source, record.eventTime || undefined);
+    const outcome = await startWorkflow(
+      stateMachineArn,
+      source,
+      identity,
+      record.eventTime || undefined
+    );
     outcomes.push(outcome);
     if (outputBucket) {
       const result = await recordCurrentUpload(

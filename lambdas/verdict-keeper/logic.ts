@@ -17,7 +17,7 @@ import {
   WorkflowInputSchema,
 } from '../../contract/index.js';
 import { estimateCost } from '../aggregate/cost.js';
-import { failureReason } from '../aggregate/logic.js';
+import { failureReason } from '../aggregate/verdict.js';
 import { parseEvent } from '../shared/validate.js';
 
 /**

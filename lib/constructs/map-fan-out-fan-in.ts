@@ -1,17 +1,14 @@
 import { Duration, FeatureFlags, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2 } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import {
   AGGREGATE_FAILED_ERROR,
   type FanOutPolicy,
-  fallbackOf,
-  pascalCase,
   policyProblems,
   STATE_NAMES,
   STATE_PATHS,
@@ -19,10 +16,14 @@ import {
 import type { BranchRole } from '../../contract/policy.js';
 import { MAX_DISTRIBUTED_MAP_CONCURRENCY } from '../nag/rules/sfn-distributed-map-bounds.js';
 import { MAX_INLINE_MAP_CONCURRENCY } from '../nag/rules/sfn-inline-map-concurrency.js';
+import { type BranchFunction, BranchRoutes, isFireAndForget } from './branch-routes.js';
 import { CHECKOV_SKIPS, skipCheckov } from './checkov.js';
 import { SECURE_STATE_MACHINE_DEFAULTS } from './defaults.js';
+import { LambdaSteps, type ThrottleRetryProps } from './lambda-steps.js';
 import { mergeProps } from './merge-props.js';
 
+export type { BranchFunction } from './branch-routes.js';
+export { THROTTLE_ERROR, type ThrottleRetryProps } from './lambda-steps.js';
 // One definition per invariant: the construct enforces what the FanOut nag rule checks.
 export { MAX_DISTRIBUTED_MAP_CONCURRENCY, MAX_INLINE_MAP_CONCURRENCY };
 
@@ -87,14 +88,14 @@ export interface MapFanOutFanInProps {
   readonly branchSelector?: Record<string, unknown>;
   /** JSONPath, inside an iteration's input, of the branch id (reported on failure). @default '$.branch.id' */
   readonly branchIdPath?: string;
-  /** JSONPath, inside an iteration's input, of the branch kind (routes it to its worker). @default '$.branch.kind' */
+  /** JSONPath, inside an iteration's input, of the branch kind (routes it to its branch function). @default '$.branch.kind' */
   readonly branchKindPath?: string;
   /**
-   * One worker per branch kind; each returns a small `{ id, status }` reference
-   * (details belong in S3). A branch of a kind with no worker becomes a FAILED
+   * One branch function per branch kind; each returns a small `{ id, status }` reference
+   * (details belong in S3). A branch of a kind with no branch function becomes a FAILED
    * result (`UnknownBranchKind`) rather than failing the whole Map.
    */
-  readonly workers: readonly BranchWorker[];
+  readonly branchFunctions: readonly BranchFunction[];
   /**
    * The fan-in. Receives the whole state and returns `{ status, reason, … }`;
    * `status: "FAILED"` fails the execution with `reason` as its cause.
@@ -115,7 +116,7 @@ export interface MapFanOutFanInProps {
   /**
    * How branches run and which decide the status (docs/policies.md). Validated
    * at synth; written to the state as `$.policy` for the aggregator.
-   * @default - parallel, await all, every kind secondary except the first worker's (primary)
+   * @default - parallel, await all, every kind secondary except the first branch function's (primary)
    */
   readonly policy?: FanOutPolicyProps;
   /** Error names (error class `name`s) retried with backoff on every step. @default - only Lambda service errors */
@@ -183,7 +184,7 @@ export interface DistributedFanOutProps {
   readonly toleratedFailureCount?: number;
   /**
    * Several items per child execution, for tiny items: the child's input is
-   * `{ Items: [<selected item>…] }` and goes, unrouted, to the only worker.
+   * `{ Items: [<selected item>…] }` and goes, unrouted, to the only branch function.
    * @default - one item per child execution
    */
   readonly itemBatcher?: ItemBatcherProps;
@@ -198,36 +199,25 @@ export interface ItemBatcherProps {
   readonly maxInputBytesPerBatch?: number;
 }
 
+/** An iteration's input unless `branchSelector` says otherwise: the branch itself. */
+const DEFAULT_BRANCH_SELECTOR = { 'branch.$': '$$.Map.Item.Value' };
+/** A failed prepare step or Map goes to the aggregator with the error at `$.failure`. */
+const CATCH_TO_AGGREGATE = { resultPath: STATE_PATHS.failure, errors: ['States.ALL'] };
+
+/** The Map's concurrency: the distributed form's, or the inline Map's (1 in sequential mode). */
+const mapConcurrencyOf = (props: MapFanOutFanInProps): number =>
+  props.distributed
+    ? (props.distributed.maxConcurrency ?? DEFAULT_DISTRIBUTED_CONCURRENCY)
+    : (props.maxConcurrency ?? (props.policy?.mode === 'sequential' ? 1 : 10));
+
 /** What the Map Run writes: `$.results` in the distributed form. */
 export const DEFAULT_ITEMS_KEY_PATH = '$.plan.itemsKey';
 export const DEFAULT_RESULT_PREFIX = 'map-runs';
 export const DEFAULT_DISTRIBUTED_CONCURRENCY = 100;
 
-/** The function that runs the branches of one kind. */
-/** How long a throttled Lambda step keeps trying. */
-export interface ThrottleRetryProps {
-  /** @default Duration.seconds(2) */
-  readonly interval?: Duration;
-  /** @default 25 */
-  readonly maxAttempts?: number;
-  /** @default 2 */
-  readonly backoffRate?: number;
-  /** @default Duration.seconds(60) */
-  readonly maxDelay?: Duration;
-}
-
-export const THROTTLE_ERROR = 'Lambda.TooManyRequestsException';
-
-export interface BranchWorker {
-  readonly kind: string;
-  readonly handler: lambda.IFunction;
-  /** Task state name, unique in the definition. @default - `Run<Kind>`, e.g. `RunThumbnail` */
-  readonly stateName?: string;
-}
-
 /** The policy of one branch kind. */
 export interface KindPolicyProps {
-  /** @default 'secondary' ('primary' for the first worker when no kind is marked primary) */
+  /** @default 'secondary' ('primary' for the first branch function when no kind is marked primary) */
   readonly role?: BranchRole;
   /**
    * The task's TimeoutSeconds: terminal for the branch (States.Timeout), its
@@ -255,7 +245,7 @@ export interface FanOutPolicyProps {
 /** Resolves defaults (otel: when no destination is marked primary, the first one is). */
 export const resolvePolicy = (
   props: FanOutPolicyProps | undefined,
-  workerKinds: readonly string[],
+  functionKinds: readonly string[],
   maxInFlight: number
 ): FanOutPolicy => {
   const kinds: FanOutPolicy['kinds'] = {};
@@ -266,7 +256,7 @@ export const resolvePolicy = (
       ...(p.fallbackFor !== undefined && { fallbackFor: p.fallbackFor }),
     };
   }
-  const first = workerKinds[0];
+  const first = functionKinds[0];
   if (first !== undefined && !Object.values(kinds).some((p) => p.role === 'primary')) {
     kinds[first] = { ...kinds[first], role: 'primary' };
   }
@@ -277,23 +267,6 @@ export const resolvePolicy = (
     maxInFlight,
   };
 };
-
-/**
- * The Lambda errors AWS's Step Functions best practices name as transient and worth a
- * Retry ("Handle transient Lambda service exceptions",
- * https://docs.aws.amazon.com/step-functions/latest/dg/sfn-best-practices.html#bp-lambda-serviceexception),
- * plus throttling (which gets its own, longer Retry) and the client-side timeout of the
- * invoke itself. A slow init is not among them: Lambda retries init inside the invoke
- * (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html), so
- * there is no init-timeout error to retry.
- */
-const LAMBDA_TRANSIENT_ERRORS = [
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-  'Lambda.ClientExecutionTimeoutException',
-];
 
 /**
  * Standard workflow: prepare steps → inline Map (bounded concurrency; per-branch
@@ -316,22 +289,29 @@ export class MapFanOutFanIn extends Construct {
 
   constructor(scope: Construct, id: string, props: MapFanOutFanInProps) {
     super(scope, id);
-    const sequential = props.policy?.mode === 'sequential';
-    const distributed = props.distributed;
-    const maxConcurrency = distributed
-      ? (distributed.maxConcurrency ?? DEFAULT_DISTRIBUTED_CONCURRENCY)
-      : (props.maxConcurrency ?? (sequential ? 1 : 10));
+    const maxConcurrency = mapConcurrencyOf(props);
     validateProps(this, props, maxConcurrency);
-    this.policy = resolvePolicy(
-      props.policy,
-      props.workers.map((w) => w.kind),
-      maxConcurrency
-    );
-    const problems = policyProblems(
-      this.policy,
-      props.workers.map((w) => w.kind)
-    );
-    if (sequential && maxConcurrency !== 1) {
+    this.policy = this.validPolicy(props, maxConcurrency);
+    const steps = new LambdaSteps(this, props);
+    const aggregate = this.fanIn(props.aggregator, steps);
+    const work = this.branchWork(props, steps);
+    this.map = this.fanOutMap(props, maxConcurrency);
+    this.map.itemProcessor(work);
+    this.map.addCatch(aggregate, CATCH_TO_AGGREGATE);
+    this.map.next(aggregate);
+    const definition = this.workflow(props, steps, aggregate);
+    if (!props.stateMachineProps?.logs) this.logGroup = this.executionLogGroup(id, props);
+    this.stateMachine = this.createStateMachine(props, definition);
+    this.acknowledgeGrants(props);
+    this.alarms = this.executionAlarms();
+  }
+
+  /** The policy with its defaults applied, refused at synth when it is inconsistent. */
+  private validPolicy(props: MapFanOutFanInProps, maxConcurrency: number): FanOutPolicy {
+    const kinds = props.branchFunctions.map((w) => w.kind);
+    const policy = resolvePolicy(props.policy, kinds, maxConcurrency);
+    const problems = policyProblems(policy, kinds);
+    if (props.policy?.mode === 'sequential' && maxConcurrency !== 1) {
       problems.push(
         `sequential mode runs one branch at a time; maxConcurrency is ${maxConcurrency}`
       );
@@ -339,47 +319,15 @@ export class MapFanOutFanIn extends Construct {
     if (problems.length > 0) {
       throw new Error(`${this.node.path}: invalid fan-out policy: ${problems.join('; ')}`);
     }
-    // A shorter throttle Retry is allowed but reported: it is how loads end PARTIAL.
-    const throttle = mergeProps<Required<ThrottleRetryProps>>({
-      scope: this,
-      label: 'throttleRetry',
-      defaults: {
-        interval: Duration.seconds(2),
-        maxAttempts: 25,
-        backoffRate: 2,
-        maxDelay: Duration.seconds(60),
-      },
-      user: props.throttleRetry,
-    });
-    const throttleRetry: sfn.RetryProps = {
-      errors: [THROTTLE_ERROR],
-      ...throttle,
-      jitterStrategy: sfn.JitterType.FULL,
-    };
-    const retry: sfn.RetryProps = {
-      errors: [
-        ...LAMBDA_TRANSIENT_ERRORS.filter((e) => e !== THROTTLE_ERROR),
-        ...(props.retryableErrors ?? []),
-      ],
-      interval: Duration.seconds(2),
-      maxAttempts: props.maxRetryAttempts ?? 3,
-      backoffRate: 2,
-      jitterStrategy: sfn.JitterType.FULL,
-    };
-    const invoke = (name: string, fn: lambda.IFunction, resultPath?: string, timeout?: Duration) =>
-      new tasks.LambdaInvoke(this, name, {
-        stateName: name,
-        lambdaFunction: fn,
-        payloadResponseOnly: true,
-        retryOnServiceExceptions: false,
-        resultPath,
-        taskTimeout: sfn.Timeout.duration(timeout ?? props.taskTimeout ?? taskTimeoutFor(fn)),
-      })
-        // First match wins: throttling gets its own, longer, Retry.
-        .addRetry(throttleRetry)
-        .addRetry(retry);
+    return policy;
+  }
 
-    const aggregate = invoke(STATE_NAMES.aggregate, props.aggregator);
+  /**
+   * The fan-in: the aggregator, then Decide (its FAILED verdict fails the
+   * execution with the reason as the cause).
+   */
+  private fanIn(aggregator: lambda.IFunction, steps: LambdaSteps): sfn.TaskStateBase {
+    const aggregate = steps.invoke(STATE_NAMES.aggregate, aggregator);
     const decide = new sfn.Choice(this, 'Decide', { stateName: 'Decide' })
       .when(
         sfn.Condition.stringEquals(STATE_PATHS.status, 'FAILED'),
@@ -408,206 +356,48 @@ export class MapFanOutFanIn extends Construct {
       ),
       { resultPath: STATE_PATHS.aggregateFailure, errors: ['States.ALL'] }
     );
+    return aggregate;
+  }
 
-    const catchToAggregate = { resultPath: STATE_PATHS.failure, errors: ['States.ALL'] };
+  /** What one iteration of the FanOut runs (branch-routes.ts). */
+  private branchWork(props: MapFanOutFanInProps, steps: LambdaSteps): sfn.IChainable {
+    return new BranchRoutes(this, {
+      branchFunctions: props.branchFunctions,
+      policy: this.policy,
+      steps,
+      distributed: props.distributed !== undefined,
+      batched: props.distributed?.itemBatcher !== undefined,
+      branchIdPath: props.branchIdPath ?? STATE_PATHS.branchId,
+      branchKindPath: props.branchKindPath ?? STATE_PATHS.branchKind,
+      baseSelector: props.branchSelector ?? DEFAULT_BRANCH_SELECTOR,
+    }).work();
+  }
 
-    const branchIdPath = props.branchIdPath ?? STATE_PATHS.branchId;
-    const branchField = branchIdPath.split('.')[1] ?? 'branch';
-    const baseSelector = props.branchSelector ?? { 'branch.$': '$$.Map.Item.Value' };
-    // Sequential mode: each iteration sees its index, the plan and the policy, and its worker
+  /**
+   * The FanOut: an inline Map over the plan in the state, or a Distributed Map
+   * over the items file in S3 with its results written back to S3.
+   */
+  private fanOutMap(
+    props: MapFanOutFanInProps,
+    maxConcurrency: number
+  ): sfn.Map | sfn.DistributedMap {
+    const baseSelector = props.branchSelector ?? DEFAULT_BRANCH_SELECTOR;
+    // Sequential mode: each iteration sees its index, the plan and the policy, and its branch function
     // skips it when an earlier branch failed for good (an inline Map's iterations share no state).
-    const selector = sequential
-      ? {
-          ...baseSelector,
-          sequence: {
-            'index.$': '$$.Map.Item.Index',
-            'branches.$': props.branchesPath ?? STATE_PATHS.branches,
-            'policy.$': STATE_PATHS.policy,
-          },
-        }
-      : baseSelector;
-    const workerOf = new Map(props.workers.map((w) => [w.kind, w]));
-    const timeoutOf = (kind: string) => {
-      const seconds = this.policy.kinds[kind]?.timeoutSeconds;
-      return seconds === undefined ? undefined : Duration.seconds(seconds);
-    };
-    const failedPass = (id: string, stateName: string): sfn.IChainable =>
-      distributed
-        ? // Distributed: the child execution fails, so the Map Run's tolerance decides
-          // and FAILED_0.json reports the error and cause with the branch as input.
-          new sfn.Fail(this, id, {
-            stateName,
-            errorPath: '$.error.Error',
-            causePath: '$.error.Cause',
-          })
-        : new sfn.Pass(this, id, {
-            stateName,
-            // Only the error name: a Cause can hold a stack trace, and N of them
-            // would push the Map result past the 256 KiB state limit.
-            parameters: { 'id.$': branchIdPath, status: 'FAILED', 'error.$': '$.error.Error' },
-          });
-    const branchFailed = failedPass('BranchFailed', STATE_NAMES.branchFailed);
-    /**
-     * One attempt of a branch of `kind`: its task, with the policy's timeout.
-     * A failure or timeout (States.ALL includes States.Timeout) goes to the
-     * kind's fallback when it has one, else becomes a FAILED ref. The fallback
-     * runs inside a one-branch Parallel so it gets its own input (a branch with
-     * its own id and `origin`) while this attempt's input and error stay in
-     * the state; its ref is attached as `fallback`, so the aggregator sees the
-     * whole chain and knows the origin timed out, whatever the origin's late
-     * run writes afterwards.
-     */
-    const attempt = (kind: string, onFailure: sfn.IChainable): sfn.IChainable => {
-      const w = workerOf.get(kind)!;
-      const task = invoke(
-        w.stateName ?? STATE_NAMES.runBranch(kind),
-        w.handler,
-        undefined,
-        timeoutOf(kind)
-      );
-      const fallbackKind = fallbackOf(this.policy, kind);
-      if (fallbackKind === undefined) {
-        return task.addCatch(onFailure, { resultPath: '$.error', errors: ['States.ALL'] });
-      }
-      const fallbackFailed = failedPass(
-        `FallbackFailed${pascal(fallbackKind)}`,
-        STATE_NAMES.fallbackFailed(fallbackKind)
-      );
-      const parameters: Record<string, unknown> = {};
-      for (const key of Object.keys(baseSelector)) {
-        const name = key.replace(/\.\$$/, '');
-        if (name !== branchField) parameters[`${name}.$`] = `$.${name}`;
-      }
-      parameters[branchField] = {
-        'id.$': `States.Format('{}-fallback', ${branchIdPath})`,
-        kind: fallbackKind,
-        'origin.$': `$.${branchField}`,
-      };
-      const fallBack = new sfn.Parallel(this, `FallBackTo${pascal(fallbackKind)}`, {
-        stateName: STATE_NAMES.fallBack(fallbackKind),
-        parameters,
-        resultSelector: { 'ref.$': '$[0]' },
-        resultPath: '$.fallback',
-      });
-      fallBack.branch(attempt(fallbackKind, fallbackFailed));
-      fallBack.addCatch(onFailure, { resultPath: '$.error', errors: ['States.ALL'] });
-      fallBack.next(
-        new sfn.Pass(this, `FellBack${pascal(kind)}`, {
-          stateName: STATE_NAMES.fellBack(kind),
-          parameters: {
-            'id.$': branchIdPath,
-            status: 'FAILED',
-            'error.$': '$.error.Error',
-            'fallback.$': '$.fallback.ref',
-          },
-        })
-      );
-      return task.addCatch(fallBack, { resultPath: '$.error', errors: ['States.ALL'] });
-    };
-
-    /**
-     * A fire-and-forget branch: its worker is invoked asynchronously (InvocationType Event), so
-     * the Map does not wait for it, and the branch is reported SENT. Its outcome is written
-     * later by the worker itself (its own branch record and metrics), after the manifest, and
-     * under its own keys, so it never overwrites anything. Only Lambda's refusal of the event
-     * (throttling past the Retry, an unknown function) makes it FAILED here.
-     */
-    const dispatch = (kind: string): sfn.IChainable => {
-      const w = workerOf.get(kind)!;
-      const name = w.stateName ?? STATE_NAMES.runBranch(kind);
-      const task = new tasks.LambdaInvoke(this, name, {
-        stateName: name,
-        lambdaFunction: w.handler,
-        invocationType: tasks.LambdaInvocationType.EVENT,
-        retryOnServiceExceptions: false,
-        resultPath: sfn.JsonPath.DISCARD,
-        taskTimeout: sfn.Timeout.duration(props.taskTimeout ?? taskTimeoutFor(w.handler)),
-      })
-        .addRetry(throttleRetry)
-        .addRetry(retry)
-        .addCatch(branchFailed, { resultPath: '$.error', errors: ['States.ALL'] });
-      return task.next(
-        new sfn.Pass(this, `Sent${pascal(kind)}`, {
-          stateName: STATE_NAMES.sent(kind),
-          parameters: { 'id.$': branchIdPath, status: 'SENT' },
-        })
-      );
-    };
-    const fireAndForget = (kind: string) =>
-      this.policy.await === 'none' || this.policy.kinds[kind]?.role === 'fire-and-forget';
-    const asyncWorkers = new Set<lambda.IFunction>(
-      props.workers.filter((w) => fireAndForget(w.kind)).map((w) => w.handler)
-    );
-
-    const buildRoute = (): sfn.IChainable => {
-      const route = new sfn.Choice(this, 'RouteBranch', { stateName: STATE_NAMES.routeBranch });
-      for (const w of props.workers) {
-        // A fallback kind only runs in place of its origin, never as a planned branch.
-        if (this.policy.kinds[w.kind]?.fallbackFor !== undefined) continue;
-        route.when(
-          sfn.Condition.stringEquals(props.branchKindPath ?? STATE_PATHS.branchKind, w.kind),
-          fireAndForget(w.kind) ? dispatch(w.kind) : attempt(w.kind, branchFailed)
-        );
-      }
-      // A kind no worker handles is data, not a crash of the whole fan-out.
-      route.otherwise(
-        distributed
-          ? new sfn.Fail(this, 'UnknownBranchKind', {
-              stateName: STATE_NAMES.unknownBranchKind,
-              error: 'UnknownBranchKind',
-              cause: 'No worker handles this branch kind',
-            })
-          : new sfn.Pass(this, 'UnknownBranchKind', {
-              stateName: STATE_NAMES.unknownBranchKind,
-              parameters: { 'id.$': branchIdPath, status: 'FAILED', error: 'UnknownBranchKind' },
-            })
-      );
-      return route;
-    };
-    // A batch goes whole to the only worker (validated): items of a batch are not routed one by one.
-    const work: sfn.IChainable = distributed?.itemBatcher
-      ? invoke(
-          props.workers[0].stateName ?? STATE_NAMES.runBranch(props.workers[0].kind),
-          props.workers[0].handler,
-          undefined,
-          timeoutOf(props.workers[0].kind)
-        )
-      : buildRoute();
-
-    if (distributed) {
-      // Without the flag CDK silently drops ResultWriterV2, and N results would come back into the state.
-      if (!FeatureFlags.of(this).isEnabled(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2)) {
-        throw new Error(
-          `${this.node.path}: the distributed fan-out writes its results with ResultWriterV2, which CDK ` +
-            `renders only with the feature flag ${STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2} (cdk.json context)`
-        );
-      }
-      const bucket = distributed.bucket;
-      this.map = new sfn.DistributedMap(this, 'FanOut', {
-        stateName: STATE_NAMES.fanOut,
-        itemReader: new sfn.S3JsonItemReader({
-          bucket,
-          key: sfn.JsonPath.stringAt(distributed.itemsKeyPath ?? DEFAULT_ITEMS_KEY_PATH),
-        }),
-        itemSelector: selector,
-        ...(distributed.itemBatcher && {
-          itemBatcher: new sfn.ItemBatcher({
-            maxItemsPerBatch: distributed.itemBatcher.maxItemsPerBatch,
-            maxInputBytesPerBatch: distributed.itemBatcher.maxInputBytesPerBatch,
-          }),
-        }),
-        maxConcurrency,
-        toleratedFailurePercentage: distributed.toleratedFailurePercentage,
-        toleratedFailureCount: distributed.toleratedFailureCount,
-        resultWriterV2: new sfn.ResultWriterV2({
-          bucket,
-          prefix: distributed.resultPrefix ?? DEFAULT_RESULT_PREFIX,
-        }),
-        mapExecutionType: distributed.childExecutionType ?? sfn.StateMachineType.STANDARD,
-        resultPath: STATE_PATHS.results,
-      });
-    } else {
-      this.map = new sfn.Map(this, 'FanOut', {
+    const selector =
+      props.policy?.mode === 'sequential'
+        ? {
+            ...baseSelector,
+            sequence: {
+              'index.$': '$$.Map.Item.Index',
+              'branches.$': props.branchesPath ?? STATE_PATHS.branches,
+              'policy.$': STATE_PATHS.policy,
+            },
+          }
+        : baseSelector;
+    const distributed = props.distributed;
+    if (!distributed) {
+      return new sfn.Map(this, 'FanOut', {
         stateName: STATE_NAMES.fanOut,
         itemsPath: props.branchesPath ?? STATE_PATHS.branches,
         itemSelector: selector,
@@ -615,17 +405,55 @@ export class MapFanOutFanIn extends Construct {
         resultPath: STATE_PATHS.results,
       });
     }
-    this.map.itemProcessor(work);
-    this.map.addCatch(aggregate, catchToAggregate);
-    this.map.next(aggregate);
+    // Without the flag CDK silently drops ResultWriterV2, and N results would come back into the state.
+    if (!FeatureFlags.of(this).isEnabled(STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2)) {
+      throw new Error(
+        `${this.node.path}: the distributed fan-out writes its results with ResultWriterV2, which CDK ` +
+          `renders only with the feature flag ${STEPFUNCTIONS_USE_DISTRIBUTED_MAP_RESULT_WRITER_V2} (cdk.json context)`
+      );
+    }
+    const bucket = distributed.bucket;
+    return new sfn.DistributedMap(this, 'FanOut', {
+      stateName: STATE_NAMES.fanOut,
+      itemReader: new sfn.S3JsonItemReader({
+        bucket,
+        key: sfn.JsonPath.stringAt(distributed.itemsKeyPath ?? DEFAULT_ITEMS_KEY_PATH),
+      }),
+      itemSelector: selector,
+      ...(distributed.itemBatcher && {
+        itemBatcher: new sfn.ItemBatcher({
+          maxItemsPerBatch: distributed.itemBatcher.maxItemsPerBatch,
+          maxInputBytesPerBatch: distributed.itemBatcher.maxInputBytesPerBatch,
+        }),
+      }),
+      maxConcurrency,
+      toleratedFailurePercentage: distributed.toleratedFailurePercentage,
+      toleratedFailureCount: distributed.toleratedFailureCount,
+      resultWriterV2: new sfn.ResultWriterV2({
+        bucket,
+        prefix: distributed.resultPrefix ?? DEFAULT_RESULT_PREFIX,
+      }),
+      mapExecutionType: distributed.childExecutionType ?? sfn.StateMachineType.STANDARD,
+      resultPath: STATE_PATHS.results,
+    });
+  }
 
+  /**
+   * The whole chain: ApplyPolicy → the prepare steps (each caught into the
+   * aggregator) → the pre-fan-out stage, if any → the FanOut (built already).
+   */
+  private workflow(
+    props: MapFanOutFanInProps,
+    steps: LambdaSteps,
+    aggregate: sfn.TaskStateBase
+  ): sfn.IChainable {
     const prepare = (props.prepare ?? []).map((step) =>
-      invoke(step.name, step.handler, step.resultPath).addCatch(aggregate, catchToAggregate)
+      steps.invoke(step.name, step.handler, step.resultPath).addCatch(aggregate, CATCH_TO_AGGREGATE)
     );
     let definition: sfn.IChainable = this.map;
     if (props.preFanOut) {
       definition = this.preFanOutStage(props.preFanOut, this.map, (name, fn) =>
-        invoke(name, fn, undefined)
+        steps.invoke(name, fn, undefined)
       );
     }
     for (const step of prepare.reverse()) {
@@ -639,17 +467,25 @@ export class MapFanOutFanIn extends Construct {
       resultPath: STATE_PATHS.policy,
     });
     applyPolicy.next(definition);
-    definition = applyPolicy;
+    return applyPolicy;
+  }
 
-    if (!props.stateMachineProps?.logs) {
-      this.logGroup = new logs.LogGroup(this, 'Logs', {
-        logGroupName: `/aws/vendedlogs/states/${props.stateMachineName ?? `${id}-${this.node.addr.slice(0, 8)}`}`,
-        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
-      });
-      skipCheckov(this.logGroup, [CHECKOV_SKIPS.logGroupKms]);
-    }
-    this.stateMachine = new sfn.StateMachine(
+  private executionLogGroup(id: string, props: MapFanOutFanInProps): logs.LogGroup {
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/aws/vendedlogs/states/${props.stateMachineName ?? `${id}-${this.node.addr.slice(0, 8)}`}`,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    skipCheckov(logGroup, [CHECKOV_SKIPS.logGroupKms]);
+    return logGroup;
+  }
+
+  /** Secure defaults ← the props ← stateMachineProps ← the definition (mergeProps). */
+  private createStateMachine(
+    props: MapFanOutFanInProps,
+    definition: sfn.IChainable
+  ): sfn.StateMachine {
+    return new sfn.StateMachine(
       this,
       'Resource',
       mergeProps<sfn.StateMachineProps>({
@@ -676,19 +512,27 @@ export class MapFanOutFanIn extends Construct {
         },
       })
     );
+  }
 
+  /** The cdk-nag and checkov findings that the state machine's own grants and invokes explain. */
+  private acknowledgeGrants(props: MapFanOutFanInProps): void {
     Validations.of(this.stateMachine.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'X-Ray tracing and log delivery (CloudWatch Logs vended-log APIs) do not support resource-level permissions.',
     });
-    if (distributed) this.acknowledgeDistributedGrants(distributed.bucket);
+    if (props.distributed) this.acknowledgeDistributedGrants(props.distributed.bucket);
     if (props.preFanOut) this.acknowledgeDistributedGrants(props.preFanOut.bucket);
+    const asyncWorkers = new Set<lambda.IFunction>(
+      props.branchFunctions
+        .filter((w) => isFireAndForget(this.policy, w.kind))
+        .map((w) => w.handler)
+    );
     // LambdaInvoke grants invoke on `<fn>` and `<fn>:*` (versions and aliases).
     for (const fn of [
       ...(props.prepare ?? []).map((p) => p.handler),
       ...(props.preFanOut ? [props.preFanOut.worker] : []),
-      ...props.workers.map((w) => w.handler),
+      ...props.branchFunctions.map((w) => w.handler),
       props.aggregator,
     ]) {
       const logicalId = Stack.of(this).getLogicalId(fn.node.defaultChild as lambda.CfnFunction);
@@ -705,10 +549,13 @@ export class MapFanOutFanIn extends Construct {
       });
       skipCheckov(fn, [CHECKOV_SKIPS.synchronousInvokeDlq]);
     }
-    // A fire-and-forget worker is invoked asynchronously: a failed event after Lambda's own
+    // A fire-and-forget branch function is invoked asynchronously: a failed event after Lambda's own
     // retries is lost unless the function has a DLQ or an on-failure destination, so cdk-nag
     // (Serverless-LambdaDLQ) and checkov (CKV_AWS_116) keep reporting it to the construct's user.
+  }
 
+  /** One alarm per way an execution ends badly or is held back. */
+  private executionAlarms(): cloudwatch.Alarm[] {
     const alarm = (name: string, metric: cloudwatch.Metric) =>
       metric.createAlarm(this, `${name}Alarm`, {
         threshold: 1,
@@ -718,7 +565,7 @@ export class MapFanOutFanIn extends Construct {
         alarmDescription: `${name} on ${this.node.path}`,
       });
     const period = { period: Duration.minutes(5) };
-    this.alarms = [
+    return [
       alarm('ExecutionsFailed', this.stateMachine.metricFailed(period)),
       alarm('ExecutionsTimedOut', this.stateMachine.metricTimedOut(period)),
       alarm('ExecutionsAborted', this.stateMachine.metricAborted(period)),
@@ -795,13 +642,13 @@ export class MapFanOutFanIn extends Construct {
 /** Values known at construction time are checked here, so a bad prop fails where it is passed. */
 const validateProps = (scope: Construct, props: MapFanOutFanInProps, maxConcurrency: number) => {
   const path = scope.node.path;
-  if (props.workers.length === 0)
-    throw new Error(`${path}: MapFanOutFanIn needs at least one worker`);
-  const kinds = props.workers.map((w) => w.kind);
+  if (props.branchFunctions.length === 0)
+    throw new Error(`${path}: MapFanOutFanIn needs at least one branch function`);
+  const kinds = props.branchFunctions.map((w) => w.kind);
   const repeated = kinds.filter((k, i) => kinds.indexOf(k) !== i);
   if (repeated.length > 0) {
     throw new Error(
-      `${path}: more than one worker for branch kind ${[...new Set(repeated)].join(', ')}`
+      `${path}: more than one branch function for branch kind ${[...new Set(repeated)].join(', ')}`
     );
   }
   if (props.distributed) {
@@ -898,9 +745,9 @@ const validateDistributed = (path: string, props: MapFanOutFanInProps, maxConcur
         `itemBatcher.maxInputBytesPerBatch (${bytes}) must be from 1 to 262144 (256 KiB)`
       );
     }
-    if (props.workers.length !== 1) {
+    if (props.branchFunctions.length !== 1) {
       problems.push(
-        `itemBatcher sends whole batches to one worker; ${props.workers.length} workers are given`
+        `itemBatcher sends whole batches to one branch function; ${props.branchFunctions.length} are given`
       );
     }
     if (Object.values(props.policy?.kinds ?? {}).some((k) => k.fallbackFor !== undefined)) {
@@ -914,10 +761,3 @@ const validateDistributed = (path: string, props: MapFanOutFanInProps, maxConcur
 
 /** A Standard execution's longest run: https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html */
 export const MAX_EXECUTION_TIMEOUT_SECONDS = 31_536_000;
-
-const pascal = pascalCase;
-
-const taskTimeoutFor = (fn: lambda.IFunction): Duration => {
-  const timeout = fn instanceof lambda.Function ? fn.timeout : undefined;
-  return timeout ? Duration.seconds(timeout.toSeconds() + 30) : Duration.minutes(15);
-};

@@ -288,7 +288,7 @@ const kindPolicies = (
 };
 
 /** A function's memory and architecture as synthesized (Lambda's 128 MiB when unset). */
-const sizingOf = (fn: PipelineFunction): FunctionSizing => {
+const synthesizedSizing = (fn: PipelineFunction): FunctionSizing => {
   const cfn = fn.function.node.defaultChild as lambda.CfnFunction;
   const architecture = fn.function.architecture.name;
   if (architecture !== 'x86_64' && architecture !== 'arm64') {
@@ -451,10 +451,10 @@ export class VideoPipelineStack extends Stack {
 
     // The cost estimate prices each task with the memory and architecture synthesized here.
     const costProfile: CostProfile = {
-      probe: sizingOf(probe),
-      plan: sizingOf(plan),
-      aggregate: sizingOf(aggregate),
-      kinds: Object.fromEntries(branchFns.map(({ kind, fn }) => [kind, sizingOf(fn)])),
+      probe: synthesizedSizing(probe),
+      plan: synthesizedSizing(plan),
+      aggregate: synthesizedSizing(aggregate),
+      kinds: Object.fromEntries(branchFns.map(({ kind, fn }) => [kind, synthesizedSizing(fn)])),
     };
     aggregate.function.addEnvironment(COST_PROFILE_ENV, JSON.stringify(costProfile));
 
@@ -513,7 +513,7 @@ export class VideoPipelineStack extends Stack {
         maxConcurrency: segmentConcurrency,
       },
       branchSelector: BRANCH_ITEM_SELECTOR,
-      workers: branchFns
+      branchFunctions: branchFns
         .filter(({ kind }) => kind !== SEGMENT_KIND)
         .map(({ kind, fn }) => ({ kind, handler: fn.function })),
       aggregator: aggregate.function,

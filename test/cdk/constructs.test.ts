@@ -54,7 +54,9 @@ const flowProps = (
   return {
     prepare: [{ name: 'Split', handler: inlineFunction(scope, 'Split'), resultPath: '$.split' }],
     branchesPath: '$.split.pages',
-    workers: [{ kind: 'page', handler: inlineFunction(scope, 'IndexPage', Duration.minutes(2)) }],
+    branchFunctions: [
+      { kind: 'page', handler: inlineFunction(scope, 'IndexPage', Duration.minutes(2)) },
+    ],
     aggregator: inlineFunction(scope, 'Merge'),
     ...overrides,
   };
@@ -400,7 +402,7 @@ describe('MapFanOutFanIn', () => {
     expect(build).toThrow(message);
   });
 
-  it('refuses two workers for one kind, and no worker at all', () => {
+  it('refuses two branch functions for one kind, and none at all', () => {
     // Prepare
     const stack = new Stack();
     const fn = inlineFunction(stack, 'W');
@@ -410,16 +412,16 @@ describe('MapFanOutFanIn', () => {
         stack,
         'A',
         flowProps(stack, {
-          workers: [
+          branchFunctions: [
             { kind: 'page', handler: fn },
             { kind: 'page', handler: fn },
           ],
         })
       );
-    const none = () => new MapFanOutFanIn(stack, 'B', flowProps(stack, { workers: [] }));
+    const none = () => new MapFanOutFanIn(stack, 'B', flowProps(stack, { branchFunctions: [] }));
     // Assess
-    expect(twice).toThrow('more than one worker for branch kind page');
-    expect(none).toThrow('needs at least one worker');
+    expect(twice).toThrow('more than one branch function for branch kind page');
+    expect(none).toThrow('needs at least one branch function');
   });
 
   it('merges stateMachineProps over the secure defaults, warning when tracing is turned off', () => {

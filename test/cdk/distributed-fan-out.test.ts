@@ -31,7 +31,7 @@ const flowProps = (
   const scope = new Construct(stack, `Deps${stack.node.children.length}`);
   return {
     prepare: [{ name: 'Plan', handler: fn(scope, 'Plan'), resultPath: '$.plan' }],
-    workers: [{ kind: 'item', handler: fn(scope, 'Work') }],
+    branchFunctions: [{ kind: 'item', handler: fn(scope, 'Work') }],
     aggregator: fn(scope, 'Aggregate'),
     distributed: { bucket: new s3.Bucket(scope, 'Data'), ...distributed },
     ...overrides,
@@ -191,8 +191,12 @@ describe('MapFanOutFanIn, distributed form', () => {
 
     // Act & Assess
     expect(
-      () => new MapFanOutFanIn(stack, 'Flow', { ...props, workers: [...props.workers, extra] })
-    ).toThrow(/itemBatcher sends whole batches to one worker; 2 workers are given/);
+      () =>
+        new MapFanOutFanIn(stack, 'Flow', {
+          ...props,
+          branchFunctions: [...props.branchFunctions, extra],
+        })
+    ).toThrow(/itemBatcher sends whole batches to one branch function; 2 are given/);
   });
 
   it('refuses the distributed form when CDK would drop ResultWriterV2', () => {

@@ -31,7 +31,10 @@ const flowPropsFactory = (
   const scope = new Construct(stack, 'Functions');
   return {
     branchesPath: '$.items',
-    workers: ['a', 'b', 'c', 'd'].map((kind) => ({ kind, handler: fn(scope, `Run-${kind}`) })),
+    branchFunctions: ['a', 'b', 'c', 'd'].map((kind) => ({
+      kind,
+      handler: fn(scope, `Run-${kind}`),
+    })),
     aggregator: fn(scope, 'Merge'),
     policy,
     ...overrides,

@@ -9,9 +9,9 @@ import {
 import {
   decideStatus,
   LEGACY_POLICY,
-  type RecordLookup,
+  type ResultLookup,
   settleBranches,
-} from '../../lambdas/aggregate/logic.js';
+} from '../../lambdas/aggregate/verdict.js';
 import { type AnyBranch, rendition, thumbnail } from '../../lambdas/branch-kinds/index.js';
 import { resolveDefinition, synthVideoStack } from './synth.js';
 
@@ -59,7 +59,7 @@ const aggregateStub = (input: unknown) => {
   aggregated = state;
   const refs = new Map((state.results ?? []).map((r) => [r.id, r]));
   // A SUCCEEDED ref stands for the record its worker would have written.
-  const records = new Map<string, RecordLookup>(
+  const records = new Map<string, ResultLookup>(
     (state.results ?? [])
       .filter((r) => r.status === 'SUCCEEDED')
       .map((r) => [

@@ -353,14 +353,14 @@ describe('workflow', () => {
     );
     expect(fallbacks.length).toBeGreaterThan(0);
     for (const { kind, origin } of fallbacks) {
-      const fallBack = mapStates[STATE_NAMES.fallBack(kind)] as {
+      const fallback = mapStates[STATE_NAMES.fallback(kind)] as {
         Type: string;
         Branches: Array<{ StartAt: string; States: Record<string, { Type: string }> }>;
       };
-      expect(fallBack.Type).toBe('Parallel');
-      expect(fallBack.Branches[0]?.StartAt).toBe(STATE_NAMES.runBranch(kind));
+      expect(fallback.Type).toBe('Parallel');
+      expect(fallback.Branches[0]?.StartAt).toBe(STATE_NAMES.runBranch(kind));
       expect(JSON.stringify(mapStates[STATE_NAMES.runBranch(origin)]?.Catch)).toContain(
-        STATE_NAMES.fallBack(kind)
+        STATE_NAMES.fallback(kind)
       );
     }
     expect(mapStates.UnknownBranchKind.Type).toBe('Pass');

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { Duration } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runRedriveVideo } from '../../cli/src/redrive.js';
+import { runRedriveVideo } from '../../cli/src/redrive-video.js';
 import { type Manifest, manifestKey, VideoProcessedEventSchema } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { createPipelineApp } from '../../lib/app.js';

@@ -1,7 +1,7 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Duration } from 'aws-cdk-lib';
 import { afterAll, expect, inject, it } from 'vitest';
-import { type BranchResult, branchRecordKey } from '../../contract/index.js';
+import { type BranchResult, branchResultKey } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import type { VideoPipelineStackProps } from '../../lib/stacks/video-pipeline-stack.js';
 import { poll } from '../helpers/poll.js';
@@ -42,7 +42,7 @@ const useVariants = () => {
     fileName: string,
     metadata?: Record<string, string>
   ) => variants.upload(name, file, `uploads/e2e-policies/${fileName}`, metadata);
-  const readRecord = async (name: VariantName, key: string): Promise<BranchResult | undefined> => {
+  const readResult = async (name: VariantName, key: string): Promise<BranchResult | undefined> => {
     const body = await variants.readOutput(name, key);
     return body === undefined ? undefined : (JSON.parse(body.toString('utf8')) as BranchResult);
   };
@@ -52,11 +52,11 @@ const useVariants = () => {
       .s3.send(
         new HeadObjectCommand({ Bucket: variants.of(name).outputs.OutputBucketName, Key: key })
       );
-  return { upload, waitForManifest: variants.waitForManifest, headOutput, readRecord };
+  return { upload, waitForManifest: variants.waitForManifest, headOutput, readResult };
 };
 
 describeE2E(target, elsewhere)(`fan-out policies on variant stacks (${target.name})`, () => {
-  const { upload, waitForManifest, headOutput, readRecord } = useVariants();
+  const { upload, waitForManifest, headOutput, readResult } = useVariants();
 
   it('await none: the manifest is written once every branch is dispatched, before the slowest branch has finished', async () => {
     // Prepare: a 10 s 720p clip, whose 720p rendition takes seconds to encode.
@@ -65,10 +65,10 @@ describeE2E(target, elsewhere)(`fan-out policies on variant stacks (${target.nam
     const videoId = await upload('VideoPipelineFireAndForget', clip, 'fire-and-forget.mp4');
     const manifest = await waitForManifest('VideoPipelineFireAndForget', videoId);
     // The outcome still arrives afterwards, in the branch's own record (polled, not awaited by the Map).
-    const recordKey = branchRecordKey(videoId, 'rendition-720p');
+    const recordKey = branchResultKey(videoId, 'rendition-720p');
     const record = await poll(
       `the late record ${recordKey}`,
-      () => readRecord('VideoPipelineFireAndForget', recordKey),
+      () => readResult('VideoPipelineFireAndForget', recordKey),
       240_000,
       { intervalMs: 1000 }
     );

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { artifactKey, type BranchResult, branchRecordKey } from '../../contract/index.js';
+import { artifactKey, type BranchResult, branchResultKey } from '../../contract/index.js';
 import { cleanupMedia, makeClip, useMediaTools } from '../../fixtures/media.js';
 import { runTool } from '../../lambdas/shared/media.js';
 import { describeE2E } from './guard.js';
@@ -100,7 +100,7 @@ describeE2E(target)('segment-parallel rendition (variant stack, lowered segment 
       [0, 1, 2, 3, 4, 5].map(
         async (i) =>
           JSON.parse(
-            (await get(branchRecordKey(videoId, `rendition-360p-s000${i}`))).toString()
+            (await get(branchResultKey(videoId, `rendition-360p-s000${i}`))).toString()
           ) as BranchResult
       )
     );

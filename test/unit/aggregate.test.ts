@@ -12,7 +12,8 @@ import type {
   Manifest,
 } from '../../contract/index.js';
 import { handler } from '../../lambdas/aggregate/handler.js';
-import { aggregate, failureReason, READ_CONCURRENCY } from '../../lambdas/aggregate/logic.js';
+import { aggregate, READ_CONCURRENCY } from '../../lambdas/aggregate/logic.js';
+import { failureReason } from '../../lambdas/aggregate/verdict.js';
 import { metrics } from '../../lambdas/shared/powertools.js';
 import { s3 } from '../../lambdas/shared/s3.js';
 import { sns } from '../../lambdas/shared/sns.js';
@@ -65,7 +66,7 @@ const failedRef = (refs: BranchRef[], id: string, error: string): BranchRef[] =>
 /** The worker's record of one branch: an internal path under _work/. */
 const recordKey = (id: string) => `outputs/${VIDEO_ID}/_work/branches/${id}.json`;
 
-/** Serves branch records by id; absent ones are NoSuchKey, as S3 answers. */
+/** Serves branch results by id; absent ones are NoSuchKey, as S3 answers. */
 const serveRecords = (records: Record<string, unknown>) => {
   s3Mock.on(GetObjectCommand).callsFake((input: { Key: string }) => {
     const id = Object.keys(records).find((i) => input.Key === recordKey(i));
@@ -480,7 +481,7 @@ describe('aggregate', () => {
     const branch = writtenManifest().branches.find((b) => b.id === 'metadata');
     expect(branch).toMatchObject({
       status: 'FAILED',
-      error: { name: 'BranchResultMissing', message: 'branch record is unreadable' },
+      error: { name: 'BranchResultMissing', message: 'branch result is unreadable' },
     });
   });
 
@@ -564,7 +565,7 @@ describe('aggregate', () => {
     await expect(result).rejects.toMatchObject({ name: 'TransientServiceError' });
   });
 
-  it('reads at most READ_CONCURRENCY branch records at a time, and reaches that limit', async () => {
+  it('reads at most READ_CONCURRENCY branch results at a time, and reaches that limit', async () => {
     // Prepare
     const branches: Branch[] = Array.from({ length: READ_CONCURRENCY * 3 + 1 }, (_, i) => ({
       id: `thumb-${i}`,

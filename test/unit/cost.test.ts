@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CostProfile } from '../../contract/index.js';
 import {
-  type AttemptUsage,
   estimateCost,
+  type ResultUsage,
   type Usage,
   type VideoRun,
   videoUsage,
@@ -174,7 +174,7 @@ describe('estimateCost: transitions and requests', () => {
   });
 });
 
-const attempt = (kind: string, overrides: Partial<AttemptUsage> = {}): AttemptUsage => ({
+const attempt = (kind: string, overrides: Partial<ResultUsage> = {}): ResultUsage => ({
   kind,
   durationMs: 100,
   finishedAt: '2026-11-29T10:00:00.000Z',
@@ -182,7 +182,7 @@ const attempt = (kind: string, overrides: Partial<AttemptUsage> = {}): AttemptUs
   error: null,
   ...overrides,
 });
-const failedAttempt = (kind: string): AttemptUsage =>
+const failedAttempt = (kind: string): ResultUsage =>
   attempt(kind, { artifacts: [], error: { name: 'MediaToolError' } });
 
 const runFactory = (overrides: Partial<VideoRun> = {}): VideoRun => ({
@@ -191,7 +191,7 @@ const runFactory = (overrides: Partial<VideoRun> = {}): VideoRun => ({
   fannedOut: true,
   chains: [],
   playable: false,
-  recordsRead: 0,
+  resultsRead: 0,
   aggregateDurationMs: 40,
   ...overrides,
 });
@@ -212,13 +212,13 @@ describe('videoUsage', () => {
     },
     {
       name: 'one branch that succeeded: + FanOut, RouteBranch, RunThumbnail',
-      run: runFactory({ chains: [{ entries: [attempt('thumbnail')], succeeded: true }] }),
+      run: runFactory({ chains: [{ results: [attempt('thumbnail')], succeeded: true }] }),
       transitions: 7 + 2,
       functions: ['probe', 'plan', 'thumbnail', 'aggregate'],
     },
     {
       name: 'one branch that failed without a fallback: + BranchFailed',
-      run: runFactory({ chains: [{ entries: [failedAttempt('thumbnail')], succeeded: false }] }),
+      run: runFactory({ chains: [{ results: [failedAttempt('thumbnail')], succeeded: false }] }),
       transitions: 7 + 3,
       functions: ['probe', 'plan', 'thumbnail', 'aggregate'],
     },
@@ -227,7 +227,7 @@ describe('videoUsage', () => {
       run: runFactory({
         chains: [
           {
-            entries: [failedAttempt('rendition'), attempt('rendition-fallback')],
+            results: [failedAttempt('rendition'), attempt('rendition-fallback')],
             succeeded: true,
           },
         ],
@@ -240,7 +240,7 @@ describe('videoUsage', () => {
       run: runFactory({
         chains: [
           {
-            entries: [failedAttempt('rendition'), failedAttempt('rendition-fallback')],
+            results: [failedAttempt('rendition'), failedAttempt('rendition-fallback')],
             succeeded: false,
           },
         ],
@@ -253,7 +253,7 @@ describe('videoUsage', () => {
       run: runFactory({
         chains: [
           {
-            entries: [attempt('audio', { error: { name: 'UnknownBranchKind' }, artifacts: [] })],
+            results: [attempt('audio', { error: { name: 'UnknownBranchKind' }, artifacts: [] })],
             succeeded: false,
           },
         ],
@@ -265,7 +265,7 @@ describe('videoUsage', () => {
       name: 'the video stack graph: + SegmentsNeeded before the FanOut',
       run: runFactory({
         segmentsChoice: true,
-        chains: [{ entries: [attempt('thumbnail')], succeeded: true }],
+        chains: [{ results: [attempt('thumbnail')], succeeded: true }],
       }),
       transitions: 7 + 1 + 2,
       functions: ['probe', 'plan', 'thumbnail', 'aggregate'],
@@ -275,7 +275,7 @@ describe('videoUsage', () => {
       run: runFactory({
         segmentsChoice: true,
         segments: 3,
-        chains: [{ entries: [attempt('rendition')], succeeded: true }],
+        chains: [{ results: [attempt('rendition')], succeeded: true }],
       }),
       transitions: 7 + 1 + 1 + 3 + 2,
       functions: [
@@ -318,11 +318,11 @@ describe('videoUsage', () => {
     // fallback ok (1 artifact); 3 records read; the primary delivered.
     const run = runFactory({
       chains: [
-        { entries: [attempt('thumbnail')], succeeded: true },
-        { entries: [failedAttempt('rendition'), attempt('rendition-fallback')], succeeded: true },
+        { results: [attempt('thumbnail')], succeeded: true },
+        { results: [failedAttempt('rendition'), attempt('rendition-fallback')], succeeded: true },
       ],
       playable: true,
-      recordsRead: 3,
+      resultsRead: 3,
     });
 
     // Act

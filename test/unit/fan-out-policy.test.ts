@@ -7,13 +7,13 @@ import {
   policyProblems,
   type VideoStatus,
 } from '../../contract/index.js';
+import { emitFanOutMetrics } from '../../lambdas/aggregate/logic.js';
 import {
   decideStatus,
-  emitFanOutMetrics,
   fanOutCounts,
-  type RecordLookup,
+  type ResultLookup,
   settleBranches,
-} from '../../lambdas/aggregate/logic.js';
+} from '../../lambdas/aggregate/verdict.js';
 import { metrics } from '../../lambdas/shared/powertools.js';
 import { branchResultFactory } from '../helpers/factories.js';
 
@@ -62,8 +62,8 @@ const FALLBACK_ID = 'rendition-720p-fallback';
 const recordsFor = (
   refs: BranchRef[],
   kinds: Record<string, string>
-): Map<string, RecordLookup> => {
-  const out = new Map<string, RecordLookup>();
+): Map<string, ResultLookup> => {
+  const out = new Map<string, ResultLookup>();
   const add = (ref: BranchRef) => {
     if (ref.error !== 'States.Timeout' && ref.status !== 'SKIPPED') {
       out.set(
@@ -296,7 +296,7 @@ describe('fan-out policy semantics (aggregator)', () => {
     expect(decided.status).toBe(status);
     if (reason === null) expect(decided.reason).toBeNull();
     else expect(decided.reason).toMatch(reason);
-    const entries = chains.flatMap((c) => c.entries);
+    const entries = chains.flatMap((c) => c.results);
     expect(Object.fromEntries(entries.map((e) => [e.id, e.status]))).toEqual(branches);
   });
 
@@ -313,7 +313,7 @@ describe('fan-out policy semantics (aggregator)', () => {
     const decided = decideStatus(chains, policy);
     // Assess
     expect(decided).toEqual({ status: 'COMPLETE', reason: null });
-    const meta = chains.flatMap((c) => c.entries).find((e) => e.id === 'metadata');
+    const meta = chains.flatMap((c) => c.results).find((e) => e.id === 'metadata');
     expect(meta).toEqual({
       id: 'metadata',
       kind: 'metadata',
@@ -325,13 +325,13 @@ describe('fan-out policy semantics (aggregator)', () => {
       durationMs: null,
       finishedAt: null,
     });
-    expect(fanOutCounts(chains.flatMap((c) => c.entries))).toMatchObject({ sent: 4, failed: 0 });
+    expect(fanOutCounts(chains.flatMap((c) => c.results))).toMatchObject({ sent: 4, failed: 0 });
   });
 
   it('ignores a late SUCCEEDED record from a timed-out origin and keeps the fallback in its place', () => {
     // Prepare: the origin's late run wrote SUCCEEDED after the state had recorded States.Timeout.
     const refs = [timedOut(MAIN, { id: FALLBACK_ID, status: 'SUCCEEDED' })];
-    const records = new Map<string, RecordLookup>([
+    const records = new Map<string, ResultLookup>([
       [MAIN.id, branchResultFactory(MAIN)],
       [FALLBACK_ID, branchResultFactory({ id: FALLBACK_ID, kind: 'rendition-fallback' })],
     ]);
@@ -344,7 +344,7 @@ describe('fan-out policy semantics (aggregator)', () => {
     );
     // Assess
     expect(
-      chain?.entries.map((e) => [e.id, e.kind, e.role, e.fallbackFor, e.status, e.artifacts.length])
+      chain?.results.map((e) => [e.id, e.kind, e.role, e.fallbackFor, e.status, e.artifacts.length])
     ).toEqual([
       ['rendition-720p', 'rendition', 'primary', null, 'TIMED_OUT', 0],
       [
@@ -373,7 +373,7 @@ describe('fan-out policy semantics (aggregator)', () => {
       policyFactory()
     );
     // Act
-    const counts = fanOutCounts(chains.flatMap((c) => c.entries));
+    const counts = fanOutCounts(chains.flatMap((c) => c.results));
     // Assess
     expect(counts).toEqual({
       sent: 4,
@@ -413,7 +413,7 @@ describe('fanOut EMF metrics', () => {
     );
     // Act
     emitFanOutMetrics(
-      chains.flatMap((c) => c.entries),
+      chains.flatMap((c) => c.results),
       'default'
     );
     // Assess

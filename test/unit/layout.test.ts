@@ -4,7 +4,7 @@ import {
   AUDIT_PREFIX,
   artifactKey,
   auditKey,
-  branchRecordKey,
+  branchResultKey,
   extensionOf,
   manifestKey,
   OUTPUT_PREFIX,
@@ -73,7 +73,7 @@ describe('the published S3 layout', () => {
 
   it('keeps the workflow records under the video outputs, in _work/ (internal, not published)', () => {
     // Act
-    const key = branchRecordKey(VIDEO_ID, 'thumb-01');
+    const key = branchResultKey(VIDEO_ID, 'thumb-01');
 
     // Assess
     expect(key).toBe('outputs/clip-0123456789abcdef/_work/branches/thumb-01.json');

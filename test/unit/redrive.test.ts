@@ -12,15 +12,14 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { CliError } from '../../cli/src/config.js';
+import { type DeadLetterQueue, resolveDeadLetterQueue } from '../../cli/src/redrive-dlq.js';
 import {
-  type DeadLetterQueue,
   type ExecutionFacts,
   failedBranchIds,
   planVideoRedrive,
   type RedrivableManifest,
-  resolveDeadLetterQueue,
   runRedriveVideo,
-} from '../../cli/src/redrive.js';
+} from '../../cli/src/redrive-video.js';
 import { costBreakdownFactory, unwrap } from '../../cli/test/helpers.js';
 import {
   type Branch,
@@ -29,7 +28,8 @@ import {
   type ManifestBranch,
   redriveExecutionName,
 } from '../../contract/index.js';
-import { aggregate, chainsFromManifest } from '../../lambdas/aggregate/logic.js';
+import { aggregate } from '../../lambdas/aggregate/logic.js';
+import { settledFromManifest } from '../../lambdas/aggregate/verdict.js';
 import { planForRedrive } from '../../lambdas/plan/logic.js';
 import { failFirstRunIfAsked } from '../../lambdas/run-branch/logic.js';
 import { s3 } from '../../lambdas/shared/s3.js';
@@ -387,7 +387,7 @@ describe('aggregate for a redrive', () => {
 
   it('reads fallback entries back into their origin’s chain', () => {
     // Act
-    const chains = chainsFromManifest([
+    const chains = settledFromManifest([
       failedEntry('rendition-720p', 'rendition', { role: 'primary' }),
       entryFactory('rendition-720p-fallback', 'rendition-fallback', {
         role: 'primary',
@@ -396,7 +396,7 @@ describe('aggregate for a redrive', () => {
       failedEntry('thumb-02', 'thumbnail'),
     ]);
     // Assess
-    expect(chains.map((c) => [c.branch.id, c.entries.length, c.succeeded])).toEqual([
+    expect(chains.map((c) => [c.branch.id, c.results.length, c.succeeded])).toEqual([
       ['rendition-720p', 2, true],
       ['thumb-02', 1, false],
     ]);

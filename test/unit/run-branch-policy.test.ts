@@ -202,6 +202,24 @@ describe('VideoPlayable', () => {
     expect(putKeys.at(-1)).toBe(`outputs/${VIDEO_ID}/_work/branches/rendition-240p.json`);
   });
 
+  it("is grouped under the input's tenant field, not a tenant read back out of the videoId", async () => {
+    // Prepare: a videoId with no tenant prefix (an id from before tenants) and a tenant field.
+    const input = branchInputFactory(
+      { id: 'rendition-240p', kind: 'rendition', height: 240 },
+      { tenant: 'acme', probe: probeFactory({ height: 240, audioCodec: null }) }
+    );
+    // Act
+    await runBranch(input, {
+      outputBucket: BUCKET,
+      timeBudget: () => 60_000,
+      sourceUrl: async () => clip,
+      playableTopicArn: TOPIC,
+    });
+    // Assess
+    const publish = snsMock.commandCalls(PublishCommand)[0]?.args[0].input;
+    expect(publish?.MessageGroupId).toBe('acme');
+  });
+
   it('a failed publish keeps the SUCCEEDED record, and the retry repeats only the publish', async () => {
     // Prepare: SNS is unavailable once (a retryable error for the state machine's Retry).
     const branch: Branch = { id: 'rendition-240p', kind: 'rendition', height: 240 };

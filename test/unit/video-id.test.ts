@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { slugOf, videoIdFor } from '../../contract/index.js';
+import { slugOf, uploadIdentity, videoIdFor, videoIdStemOf } from '../../contract/index.js';
 import { sourceFactory } from '../helpers/factories.js';
 
 /** Step Functions execution names: 1-80 chars; we promise the stricter [a-z0-9-]. */
@@ -168,5 +168,24 @@ describe('slugOf', () => {
 
     // Assess
     expect(s).toBe('a'.repeat(39));
+  });
+});
+
+describe('uploadIdentity', () => {
+  it.each([
+    { key: 'uploads/Acme Corp/My Clip.mp4', tenant: 'acme-corp', stem: 'acme-corp--my-clip' },
+    { key: 'uploads/My Clip.mp4', tenant: 'default', stem: 'my-clip' },
+  ])('gives "$key" the tenant $tenant and a videoId under "$stem-"', ({ key, tenant, stem }) => {
+    // Prepare
+    const source = sourceFactory({ key });
+
+    // Act
+    const identity = uploadIdentity(source);
+
+    // Assess: the tenant once, and the id the execution is named after.
+    expect(identity.tenant).toBe(tenant);
+    expect(identity.videoId).toMatch(new RegExp(`^${stem}-[0-9a-f]{16}$`));
+    expect(videoIdStemOf(key)).toBe(stem);
+    expect(videoIdFor(source)).toBe(identity.videoId);
   });
 });

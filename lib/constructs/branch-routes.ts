@@ -1,0 +1,213 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { type FanOutPolicy, fallbackOf, pascalCase, STATE_NAMES } from '../../contract/index.js';
+import type { LambdaSteps } from './lambda-steps.js';
+
+/** The function that runs the branches of one kind. */
+export interface BranchFunction {
+  readonly kind: string;
+  readonly handler: lambda.IFunction;
+  /** Task state name, unique in the definition. @default - `Run<Kind>`, e.g. `RunThumbnail` */
+  readonly stateName?: string;
+}
+
+export interface BranchRoutesProps {
+  readonly branchFunctions: readonly BranchFunction[];
+  /** The resolved policy: roles, timeouts and fallbacks per kind. */
+  readonly policy: FanOutPolicy;
+  readonly steps: LambdaSteps;
+  /**
+   * The Distributed Map form: a failed branch fails its child execution (the
+   * Map Run's tolerance decides) instead of becoming a FAILED ref.
+   */
+  readonly distributed: boolean;
+  /** Batches go whole to the only branch function, unrouted. */
+  readonly batched: boolean;
+  /** JSONPath, in an iteration's input, of the branch id. */
+  readonly branchIdPath: string;
+  /** JSONPath, in an iteration's input, of the branch kind. */
+  readonly branchKindPath: string;
+  /** The Map's ItemSelector before the sequence fields: a fallback's input keeps its other fields. */
+  readonly baseSelector: Record<string, unknown>;
+}
+
+/** A kind whose branches the Map dispatches and does not wait for. */
+export const isFireAndForget = (policy: FanOutPolicy, kind: string): boolean =>
+  policy.await === 'none' || policy.kinds[kind]?.role === 'fire-and-forget';
+
+/**
+ * What one iteration of the FanOut runs: a Choice on the branch's kind to its
+ * branch function's task, with the policy's timeout, Catch and fallback, or a dispatch
+ * for a fire-and-forget kind; every failure ends as a FAILED ref (inline Map)
+ * or a failed child execution (Distributed Map), never as a failed Map.
+ */
+export class BranchRoutes {
+  private readonly functionOf: Map<string, BranchFunction>;
+  /** The iteration input's field that holds the branch (`branch` for `$.branch.id`). */
+  private readonly branchField: string;
+  private readonly branchFailed: sfn.IChainable;
+
+  constructor(
+    private readonly scope: Construct,
+    private readonly props: BranchRoutesProps
+  ) {
+    this.functionOf = new Map(props.branchFunctions.map((w) => [w.kind, w]));
+    this.branchField = props.branchIdPath.split('.')[1] ?? 'branch';
+    this.branchFailed = this.failedPass('BranchFailed', STATE_NAMES.branchFailed);
+  }
+
+  /** The Map's item processor. */
+  work(): sfn.IChainable {
+    const first = this.props.branchFunctions[0]!;
+    // A batch goes whole to the only branch function (validated): items of a batch are not routed one by one.
+    return this.props.batched
+      ? this.props.steps.invoke(
+          this.stateNameOf(first),
+          first.handler,
+          undefined,
+          this.timeoutOf(first.kind)
+        )
+      : this.route();
+  }
+
+  private route(): sfn.IChainable {
+    const { policy } = this.props;
+    const route = new sfn.Choice(this.scope, 'RouteBranch', { stateName: STATE_NAMES.routeBranch });
+    for (const w of this.props.branchFunctions) {
+      // A fallback kind only runs in place of its origin, never as a planned branch.
+      if (policy.kinds[w.kind]?.fallbackFor !== undefined) continue;
+      route.when(
+        sfn.Condition.stringEquals(this.props.branchKindPath, w.kind),
+        isFireAndForget(policy, w.kind)
+          ? this.dispatch(w.kind)
+          : this.attempt(w.kind, this.branchFailed)
+      );
+    }
+    // A kind no branch function handles is data, not a crash of the whole fan-out.
+    route.otherwise(
+      this.props.distributed
+        ? new sfn.Fail(this.scope, 'UnknownBranchKind', {
+            stateName: STATE_NAMES.unknownBranchKind,
+            error: 'UnknownBranchKind',
+            // The Cause is part of the deployed definition: kept as worded when the branch Lambda was a "worker".
+            cause: 'No worker handles this branch kind',
+          })
+        : new sfn.Pass(this.scope, 'UnknownBranchKind', {
+            stateName: STATE_NAMES.unknownBranchKind,
+            parameters: {
+              'id.$': this.props.branchIdPath,
+              status: 'FAILED',
+              error: 'UnknownBranchKind',
+            },
+          })
+    );
+    return route;
+  }
+
+  /**
+   * One attempt of a branch of `kind`: its task, with the policy's timeout.
+   * A failure or timeout (States.ALL includes States.Timeout) goes to the
+   * kind's fallback when it has one, else becomes a FAILED ref. The fallback
+   * runs inside a one-branch Parallel so it gets its own input (a branch with
+   * its own id and `origin`) while this attempt's input and error stay in
+   * the state; its ref is attached as `fallback`, so the aggregator sees the
+   * whole chain and knows the origin timed out, whatever the origin's late
+   * run writes afterwards.
+   */
+  private attempt(kind: string, onFailure: sfn.IChainable): sfn.IChainable {
+    const { branchIdPath, baseSelector, policy, steps } = this.props;
+    const w = this.functionOf.get(kind)!;
+    const task = steps.invoke(this.stateNameOf(w), w.handler, undefined, this.timeoutOf(kind));
+    const fallbackKind = fallbackOf(policy, kind);
+    if (fallbackKind === undefined) {
+      return task.addCatch(onFailure, { resultPath: '$.error', errors: ['States.ALL'] });
+    }
+    const fallbackFailed = this.failedPass(
+      `FallbackFailed${pascalCase(fallbackKind)}`,
+      STATE_NAMES.fallbackFailed(fallbackKind)
+    );
+    const parameters: Record<string, unknown> = {};
+    for (const key of Object.keys(baseSelector)) {
+      const name = key.replace(/\.\$$/, '');
+      if (name !== this.branchField) parameters[`${name}.$`] = `$.${name}`;
+    }
+    parameters[this.branchField] = {
+      'id.$': `States.Format('{}-fallback', ${branchIdPath})`,
+      kind: fallbackKind,
+      'origin.$': `$.${this.branchField}`,
+    };
+    const fallback = new sfn.Parallel(this.scope, `FallBackTo${pascalCase(fallbackKind)}`, {
+      stateName: STATE_NAMES.fallback(fallbackKind),
+      parameters,
+      resultSelector: { 'ref.$': '$[0]' },
+      resultPath: '$.fallback',
+    });
+    fallback.branch(this.attempt(fallbackKind, fallbackFailed));
+    fallback.addCatch(onFailure, { resultPath: '$.error', errors: ['States.ALL'] });
+    fallback.next(
+      new sfn.Pass(this.scope, `FellBack${pascalCase(kind)}`, {
+        stateName: STATE_NAMES.fellBack(kind),
+        parameters: {
+          'id.$': branchIdPath,
+          status: 'FAILED',
+          'error.$': '$.error.Error',
+          'fallback.$': '$.fallback.ref',
+        },
+      })
+    );
+    return task.addCatch(fallback, { resultPath: '$.error', errors: ['States.ALL'] });
+  }
+
+  /**
+   * A fire-and-forget branch: its branch function is invoked asynchronously (InvocationType Event), so
+   * the Map does not wait for it, and the branch is reported SENT. Its outcome is written
+   * later by the branch function itself (its own branch result and metrics), after the manifest, and
+   * under its own keys, so it never overwrites anything. Only Lambda's refusal of the event
+   * (throttling past the Retry, an unknown function) makes it FAILED here.
+   */
+  private dispatch(kind: string): sfn.IChainable {
+    const w = this.functionOf.get(kind)!;
+    const task = this.props.steps
+      .dispatch(this.stateNameOf(w), w.handler)
+      .addCatch(this.branchFailed, { resultPath: '$.error', errors: ['States.ALL'] });
+    return task.next(
+      new sfn.Pass(this.scope, `Sent${pascalCase(kind)}`, {
+        stateName: STATE_NAMES.sent(kind),
+        parameters: { 'id.$': this.props.branchIdPath, status: 'SENT' },
+      })
+    );
+  }
+
+  /** Where a failed branch ends: a FAILED ref (inline), or a failed child execution (distributed). */
+  private failedPass(id: string, stateName: string): sfn.IChainable {
+    return this.props.distributed
+      ? // Distributed: the child execution fails, so the Map Run's tolerance decides
+        // and FAILED_0.json reports the error and cause with the branch as input.
+        new sfn.Fail(this.scope, id, {
+          stateName,
+          errorPath: '$.error.Error',
+          causePath: '$.error.Cause',
+        })
+      : new sfn.Pass(this.scope, id, {
+          stateName,
+          // Only the error name: a Cause can hold a stack trace, and N of them
+          // would push the Map result past the 256 KiB state limit.
+          parameters: {
+            'id.$': this.props.branchIdPath,
+            status: 'FAILED',
+            'error.$': '$.error.Error',
+          },
+        });
+  }
+
+  private stateNameOf(w: BranchFunction): string {
+    return w.stateName ?? STATE_NAMES.runBranch(w.kind);
+  }
+
+  private timeoutOf(kind: string): Duration | undefined {
+    const seconds = this.props.policy.kinds[kind]?.timeoutSeconds;
+    return seconds === undefined ? undefined : Duration.seconds(seconds);
+  }
+}
