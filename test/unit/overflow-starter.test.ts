@@ -241,7 +241,9 @@ describe('rejectOverLimit', () => {
   };
   const fakeIo = (existing?: unknown) => {
     const io = {
-      putIfAbsent: vi.fn(async () => (existing === undefined ? 'written' : 'exists') as const),
+      putIfAbsent: vi.fn(
+        async (): Promise<'written' | 'exists'> => (existing === undefined ? 'written' : 'exists')
+      ),
       getJson: vi.fn(async () => existing),
       publish: vi.fn(async () => undefined),
     } satisfies RejectIo;
