@@ -179,20 +179,21 @@ export const release = (
 
 /**
  * Releases the leases whose execution is not RUNNING (a release that never
- * arrived). `running` is a ListExecutions(RUNNING) listing, eventually
- * consistent, so a lease younger than `graceMs` is kept: its execution may have
- * started after the listing was taken, or not be listed yet.
+ * arrived). `running` is a ListExecutions(RUNNING) listing asked for at
+ * `listedAt`, eventually consistent, so a lease granted later than `graceMs`
+ * before it is kept: its execution may have started after the listing, or not
+ * be listed yet.
  */
 export const reconcile = (
   ledger: Ledger,
   running: ReadonlySet<string>,
-  now: number,
+  listedAt: number,
   graceMs: number
 ): { readonly ledger: Ledger; readonly released: readonly string[] } => {
   const leases: Record<string, Lease> = {};
   const released: string[] = [];
   for (const [videoId, lease] of Object.entries(ledger.leases)) {
-    if (running.has(videoId) || now - lease.grantedAt < graceMs) leases[videoId] = lease;
+    if (running.has(videoId) || listedAt - lease.grantedAt < graceMs) leases[videoId] = lease;
     else released.push(videoId);
   }
   return { ledger: { ...ledger, leases }, released };

@@ -103,7 +103,8 @@ export const updateLedger = async <T>(
  * ListExecutions per batch at most), then decides once more.
  */
 export class LeaseGate {
-  private running?: Promise<ReadonlySet<string>>;
+  /** One listing per batch, with when it was asked for: leases are judged against that moment. */
+  private running?: Promise<{ readonly names: ReadonlySet<string>; readonly at: number }>;
 
   constructor(
     private readonly store: LedgerStore,
@@ -123,12 +124,15 @@ export class LeaseGate {
       };
     });
     if (first.verdict === 'start' || first.verdict === 'over-rate-limit') return first;
-    this.running ??= this.listRunning();
+    if (!this.running) {
+      const at = this.now();
+      this.running = this.listRunning().then((names) => ({ names, at }));
+    }
     const running = await this.running;
     return updateLedger(this.store, (ledger) => {
-      const now = this.now();
-      const healed = reconcile(ledger, running, now, this.graceMs);
-      const { decision, ledger: next } = admit(healed.ledger, request, this.limits, now);
+      // A lease granted after the listing (or just before it) is not in it: kept.
+      const healed = reconcile(ledger, running.names, running.at, this.graceMs);
+      const { decision, ledger: next } = admit(healed.ledger, request, this.limits, this.now());
       if (healed.released.length > 0) {
         logger.warn('Leases released: their executions are no longer RUNNING', {
           released: healed.released,

@@ -274,6 +274,31 @@ describe('release and reconcile', () => {
     expect(healed.released).toEqual(['ended']);
     expect(Object.keys(healed.ledger.leases).sort()).toEqual(['just-started', 'running']);
   });
+
+  it('a listing kept for a whole batch never releases a lease granted after it was taken', async () => {
+    // Prepare: the clock moves 5 minutes between the listing and the next decision.
+    const mem = memoryStore();
+    let now = T0;
+    const gate = new LeaseGate(
+      mem.store,
+      limits({ bound: 2 }),
+      async () => new Set<string>(),
+      60_000,
+      () => now
+    );
+    await gate.take('a', 'acme');
+    await gate.take('b', 'acme');
+    const overAtT0 = await gate.take('c', 'acme'); // lists RUNNING (empty) at T0, leases too young
+    now = T0 + 300_000;
+
+    // Act: the same (stale) listing would call 'a' and 'b' ended if judged against now.
+    const later = await gate.take('d', 'acme');
+
+    // Assess
+    expect(overAtT0.verdict).toBe('over-bound');
+    expect(later.verdict).toBe('over-bound');
+    expect(Object.keys(mem.ledger()!.leases).sort()).toEqual(['a', 'b']);
+  });
 });
 
 describe('lease ledger under contention', () => {
