@@ -189,7 +189,10 @@ export const handler: SQSHandler = async (event, context) => {
     async (record: SQSRecord) => {
       correlateRecordTenant(record.body, tenantsInBody);
       try {
-        const outcomes = await handleUploadMessage(record.body, config, gate, overflow);
+        const outcomes = await handleUploadMessage(record.body, config, gate, {
+          ...overflow,
+          redelivered: Number(record.attributes.ApproximateReceiveCount) > 1,
+        });
         for (const o of outcomes) {
           if (o.status !== 'rejected') continue;
           rejected.set(o.tenant, (rejected.get(o.tenant) ?? 0) + 1);

@@ -3,6 +3,7 @@ import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-s
 import {
   extensionOf,
   METRIC_NAMES,
+  manifestKey,
   type S3EventRecord,
   type SourceObject,
   tenantOfKey,
@@ -27,7 +28,7 @@ import {
   WorkflowsAtCapacity,
 } from './backpressure.js';
 import { recordCurrentUpload } from './pointer.js';
-import { type RejectIo, rejectOverLimit } from './reject.js';
+import { type RejectIo, rejectedLimit, rejectOverLimit } from './reject.js';
 
 /** One client per process: reused across warm invocations. */
 export const sfn = tracer.captureAWSv3Client(new SFNClient({}));
@@ -181,6 +182,12 @@ export interface OverflowConfig {
   /** Where a rejection's VideoProcessed FAILED event goes (required for `reject`). */
   readonly topicArn?: string | undefined;
   readonly io?: RejectIo;
+  /**
+   * The message was received before (ApproximateReceiveCount > 1). With `reject`,
+   * an upload already rejected then stays rejected: its manifest is checked first, so a
+   * redelivery that finds room now does not start it over its FAILED verdict.
+   */
+  readonly redelivered?: boolean;
 }
 
 export const defaultRejectIo: RejectIo = {
@@ -188,6 +195,17 @@ export const defaultRejectIo: RejectIo = {
   getJson: (bucket, key) => getJsonIfExists(bucket, key),
   publish: (topicArn, event, attributes, tenant) =>
     publishEvent(topicArn, event, attributes, `Publish ${event.videoId}`, tenant),
+};
+
+/** The limit an earlier attempt rejected this upload over, read back from its manifest. */
+const earlierRejection = async (
+  outputBucket: string,
+  videoId: string,
+  io: RejectIo
+): Promise<{ verdict: 'over-bound'; limit: string } | undefined> => {
+  const limit = rejectedLimit(await io.getJson(outputBucket, manifestKey(videoId)));
+  // The verdict only routes the upload to the reject path; the reason keeps the limit.
+  return limit === undefined ? undefined : { verdict: 'over-bound', limit };
 };
 
 /** Held back (block): the message waits; a rate limit says when its next token is due. */
@@ -249,9 +267,15 @@ export const handleUploadMessage = async (
     }
     const tenant = tenantOfKey(source.key);
     const videoId = videoIdFor(source);
-    const decision: AdmissionDecision = gate
-      ? await gate.take(videoId, tenant)
-      : { verdict: 'start', fresh: true };
+    const earlier =
+      overflow.policy === 'reject' && overflow.redelivered && outputBucket
+        ? await earlierRejection(outputBucket, videoId, overflow.io ?? defaultRejectIo)
+        : undefined;
+    const decision: AdmissionDecision = earlier
+      ? { verdict: earlier.verdict, limit: earlier.limit }
+      : gate
+        ? await gate.take(videoId, tenant)
+        : { verdict: 'start', fresh: true };
     let outcome: UploadOutcome;
     if (decision.verdict === 'start') {
       const started = await startWorkflow(stateMachineArn, source, record.eventTime || undefined);

@@ -38,6 +38,13 @@ const ExistingRejectionSchema = z.object({
   reason: z.nullable(z.string()),
 });
 
+/** Pure: the limit a manifest says its upload was rejected over, or undefined when it is no rejection. */
+export const rejectedLimit = (manifest: unknown): string | undefined => {
+  const parsed = ExistingRejectionSchema.safeParse(manifest);
+  if (!parsed.success || !parsed.data.reason?.startsWith(REJECTED_REASON_PREFIX)) return undefined;
+  return parsed.data.reason.slice(REJECTED_REASON_PREFIX.length);
+};
+
 /**
  * Pure: the FAILED manifest of an upload that was never started. No execution,
  * no probe, no branches, nothing run, so the estimate is 0; `ending` and

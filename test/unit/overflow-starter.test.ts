@@ -70,6 +70,8 @@ const fakeS3 = (initial: Ledger) => {
     if (input.Key === ADMISSION_LEDGER_KEY) {
       return { Body: body(ledger), ETag: `"${version}"` } as never;
     }
+    const manifest = manifests.get(input.Key);
+    if (manifest) return { Body: body(JSON.stringify(manifest)) } as never;
     throw notFound();
   });
   s3Mock
@@ -230,6 +232,58 @@ describe('starter overflow policy over the lease ledger', () => {
       status: 'FAILED',
       reason: 'rejected: over rate limit 1/min (acme)',
     });
+  });
+});
+
+describe('a redelivered rejection', () => {
+  beforeEach(() => {
+    vi.stubEnv('STATE_MACHINE_ARN', STATE_MACHINE_ARN);
+    vi.stubEnv('UPLOAD_BUCKET', 'upload-bucket');
+    vi.stubEnv('OUTPUT_BUCKET', 'output-bucket');
+    vi.stubEnv('ADMISSION_LEDGER_BUCKET', 'output-bucket');
+    vi.stubEnv('MAX_RUNNING_WORKFLOWS', '2');
+    vi.stubEnv('UPLOAD_OVERFLOW_POLICY', 'reject');
+    vi.stubEnv('PROCESSED_TOPIC_ARN', TOPIC);
+    for (const m of [s3Mock, sfnMock, snsMock, sqsMock]) m.reset();
+    sfnMock.on(StartExecutionCommand).resolves({ executionArn: 'arn:exec', startDate: new Date() });
+    snsMock.on(PublishCommand).resolves({ MessageId: 'm' });
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+  });
+
+  it('stays rejected when it comes back with room free: no execution over its FAILED verdict', async () => {
+    // Prepare: rejected on the first receive (bound full); the bound is free now.
+    const key = 'uploads/acme/late.mp4';
+    const s3State = fakeS3(fullLedger(['acme--held-1', 'acme--held-2']));
+    sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
+    const first = sqsRecordFactory(snsRawS3Message([{ key }]));
+    await invoke(sqsEventFactory([first]));
+    const reason = (s3State.manifests.get(manifestKey(videoOf(key))) as { reason: string }).reason;
+    const freed = fakeS3({ version: 1, leases: {}, buckets: {} });
+    freed.manifests.set(
+      manifestKey(videoOf(key)),
+      s3State.manifests.get(manifestKey(videoOf(key)))
+    );
+    snsMock.resetHistory();
+    const again = sqsRecordFactory(snsRawS3Message([{ key }]), {
+      attributes: { ...first.attributes, ApproximateReceiveCount: '2' },
+    });
+
+    // Act
+    const res = await invoke(sqsEventFactory([again]));
+
+    // Assess: the held leases were not running (a listing of none), yet nothing started.
+    expect(reason).toBe('rejected: over running bound 2');
+    expect(res.batchItemFailures).toEqual([]);
+    expect(sfnMock).not.toHaveReceivedCommand(StartExecutionCommand);
+    expect(Object.keys(freed.ledger().leases)).toEqual([]);
+    // The event is published again (the first attempt may have failed before it).
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 1);
+    expect(JSON.parse(snsMock.commandCalls(PublishCommand)[0]!.args[0].input.Message!).reason).toBe(
+      reason
+    );
   });
 });
 
