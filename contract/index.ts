@@ -3,6 +3,7 @@
  * names, error names, upload metadata keys and the stack name. The Lambdas,
  * the constructs, the CLI and the tools all import from here.
  */
+export * from './admission.js';
 export * from './cost.js';
 export * from './errors.js';
 export * from './layout.js';

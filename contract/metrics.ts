@@ -19,7 +19,12 @@ export const METRIC_DIMENSIONS = {
   /** A configured tenant by name, any other as `other`: bounded by the configuration. */
   tenant: 'tenant',
   service: 'service',
+  /** The input a count is about (a queue, or `uploads` for the starter): bounded by the stack. */
+  input: 'input',
 } as const;
+
+/** The starter's input dimension value: the upload events it admits. */
+export const STARTER_INPUT = 'uploads';
 
 /** Per branch kind (and tenant), emitted by the aggregator from the manifest's branches. */
 export const BRANCH_OUTCOME_METRICS = {
@@ -40,6 +45,11 @@ export const METRIC_NAMES = {
   uploadToManifest: 'UploadToManifestMs',
   /** Per tenant, from the starter: an upload left in the queue by backpressure. */
   uploadsHeldBack: 'UploadsHeldBack',
+  /**
+   * Per input and tenant, from the starter with the overflow policy `reject`:
+   * uploads ended with a FAILED manifest `rejected: over <limit>`, counted once per batch.
+   */
+  rejected: 'Rejected',
   /**
    * From the starter: an upload event dropped because S3 does not confirm it
    * (another bucket or prefix, or a version/ETag S3 does not hold); its log

@@ -66,3 +66,18 @@ export const rethrowClassified = (err: unknown, action: string): never => {
   }
   throw err;
 };
+
+/**
+ * A conditional write that lost: 412 PreconditionFailed (If-Match or If-None-Match
+ * did not hold) or 409 ConditionalRequestConflict (another conditional write to the
+ * key is in progress). https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+ */
+export const isConditionFailure = (err: unknown): boolean => {
+  const e = err as MaybeServiceError | undefined;
+  return (
+    e?.name === 'PreconditionFailed' ||
+    e?.name === 'ConditionalRequestConflict' ||
+    e?.$metadata?.httpStatusCode === 412 ||
+    e?.$metadata?.httpStatusCode === 409
+  );
+};

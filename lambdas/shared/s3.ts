@@ -15,7 +15,7 @@ import {
   SourceChangedError,
   type SourceObject,
 } from '../../contract/index.js';
-import { isNotFound, rethrowClassified } from '../../shared/aws-errors.js';
+import { isConditionFailure, isNotFound, rethrowClassified } from '../../shared/aws-errors.js';
 import { tracer } from './powertools.js';
 import { checkPinned, isPinnable } from './source-pin.js';
 
@@ -60,6 +60,34 @@ export const putJson = async (bucket: string, key: string, body: unknown): Promi
   const text = `${JSON.stringify(body, null, 2)}\n`;
   await putBytes(bucket, key, Buffer.from(text), 'application/json');
   return Buffer.byteLength(text);
+};
+
+/**
+ * Writes JSON only where no object exists (If-None-Match: *): `exists` when S3
+ * answers 412, or 409 for a concurrent conditional write, so a verdict already
+ * written always stands.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+ */
+export const putJsonIfAbsent = async (
+  bucket: string,
+  key: string,
+  body: unknown
+): Promise<'written' | 'exists'> => {
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: `${JSON.stringify(body, null, 2)}\n`,
+        ContentType: 'application/json',
+        IfNoneMatch: '*',
+      })
+    );
+    return 'written';
+  } catch (err) {
+    if (isConditionFailure(err)) return 'exists';
+    return rethrowClassified(err, `PutObject s3://${bucket}/${key}`);
+  }
 };
 
 /**

@@ -32,6 +32,21 @@ export class TenantOverQuota extends WorkflowsAtCapacity {
   }
 }
 
+/**
+ * Held back because the upload's tenant has no token left this minute
+ * (admission.ts takeToken); waits at least until its next token is due.
+ */
+export class TenantRateLimited extends WorkflowsAtCapacity {
+  constructor(
+    message: string,
+    /** When the tenant's next token is due. */
+    public readonly retryAfterSeconds: number
+  ) {
+    super(message);
+    this.name = 'TenantRateLimited';
+  }
+}
+
 export const countRunning = async (
   sfn: SFNClient,
   stateMachineArn: string,

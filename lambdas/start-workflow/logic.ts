@@ -3,22 +3,32 @@ import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-s
 import {
   extensionOf,
   METRIC_NAMES,
+  manifestKey,
   type S3EventRecord,
   type SourceObject,
   UPLOAD_PREFIX,
   type UploadIdentity,
+  type UploadOverflowPolicy,
   uploadIdentity,
   VIDEO_EXTENSIONS,
   type WorkflowInput,
 } from '../../contract/index.js';
 import { rethrowClassified } from '../../shared/aws-errors.js';
 import { logger, metrics, tracer } from '../shared/powertools.js';
-import { s3 } from '../shared/s3.js';
+import { getJsonIfExists, putJsonIfAbsent, s3 } from '../shared/s3.js';
 import { uploadsIn } from '../shared/s3-events.js';
+import { publishEvent } from '../shared/sns.js';
 import { checkPinned, isCurrentObject, isPinnable } from '../shared/source-pin.js';
 import { emitTenantMetric } from '../shared/tenant-metrics.js';
-import { type StartBudget, TenantOverQuota, WorkflowsAtCapacity } from './backpressure.js';
+import { type AdmissionDecision, rejectionReason } from './admission.js';
+import {
+  type StartBudget,
+  TenantOverQuota,
+  TenantRateLimited,
+  WorkflowsAtCapacity,
+} from './backpressure.js';
 import { recordCurrentUpload } from './pointer.js';
+import { type RejectIo, rejectedLimit, rejectOverLimit } from './reject.js';
 
 /** One client per process: reused across warm invocations. */
 export const sfn = tracer.captureAWSv3Client(new SFNClient({}));
@@ -26,6 +36,11 @@ export const sfn = tracer.captureAWSv3Client(new SFNClient({}));
 export type StartOutcome =
   | { videoId: string; status: 'started'; executionArn: string }
   | { videoId: string; status: 'duplicate' };
+
+/** A started (or already started) upload, or one rejected over a limit (overflow policy `reject`). */
+export type UploadOutcome =
+  | StartOutcome
+  | { videoId: string; status: 'rejected'; tenant: string; limit: string };
 
 /**
  * Starts one execution named after the upload. The name is the idempotency
@@ -138,26 +153,100 @@ export const verifyUpload = async (
 };
 
 /**
+ * Admission of one upload: the lease ledger (ledger.ts LeaseGate) on every
+ * deployed stack, or the older ListExecutions budget (backpressure.ts
+ * StartBudget, through budgetGate) where no ledger bucket is configured.
+ */
+export interface StartGate {
+  take(videoId: string, tenant: string): Promise<AdmissionDecision>;
+  /** Gives a fresh lease back when its execution already existed (a duplicate event). */
+  release?(videoId: string): Promise<boolean>;
+}
+
+/** The ListExecutions budget as a gate (no lease: nothing to release). */
+export const budgetGate = (budget: StartBudget): StartGate => ({
+  async take(_videoId, tenant) {
+    const decision = await budget.take(tenant);
+    if (decision === 'start') return { verdict: 'start', fresh: true };
+    return {
+      verdict: decision,
+      limit: decision === 'over-bound' ? 'running bound' : 'tenant quota',
+    };
+  },
+});
+
+/** What happens to an upload over a limit (contract/admission.ts); `block` when unset. */
+export interface OverflowConfig {
+  readonly policy: UploadOverflowPolicy;
+  /** Where a rejection's VideoProcessed FAILED event goes (required for `reject`). */
+  readonly topicArn?: string | undefined;
+  readonly io?: RejectIo;
+  /**
+   * The message was received before (ApproximateReceiveCount > 1). With `reject`,
+   * an upload already rejected then stays rejected: its manifest is checked first, so a
+   * redelivery that finds room now does not start it over its FAILED verdict.
+   */
+  readonly redelivered?: boolean;
+}
+
+export const defaultRejectIo: RejectIo = {
+  putIfAbsent: putJsonIfAbsent,
+  getJson: (bucket, key) => getJsonIfExists(bucket, key),
+  publish: (topicArn, event, attributes, tenant) =>
+    publishEvent(topicArn, event, attributes, `Publish ${event.videoId}`, tenant),
+};
+
+/** The limit an earlier attempt rejected this upload over, read back from its manifest. */
+const earlierRejection = async (
+  outputBucket: string,
+  videoId: string,
+  io: RejectIo
+): Promise<{ verdict: 'over-bound'; limit: string } | undefined> => {
+  const limit = rejectedLimit(await io.getJson(outputBucket, manifestKey(videoId)));
+  // The verdict only routes the upload to the reject path; the reason keeps the limit.
+  return limit === undefined ? undefined : { verdict: 'over-bound', limit };
+};
+
+/** Held back (block): the message waits; a rate limit says when its next token is due. */
+const holdBackError = (decision: Exclude<AdmissionDecision, { verdict: 'start' }>, key: string) => {
+  switch (decision.verdict) {
+    case 'over-tenant-quota':
+      return new TenantOverQuota(`Over the ${decision.limit}; ${key} waits in the queue`);
+    case 'over-rate-limit':
+      return new TenantRateLimited(
+        `Over the ${decision.limit}; ${key} waits in the queue`,
+        Math.ceil((decision.retryAfterMs ?? 0) / 1000)
+      );
+    default:
+      return new WorkflowsAtCapacity(`Over the ${decision.limit}; ${key} waits in the queue`);
+  }
+};
+
+/**
  * Handles one SQS body (one S3 notification, possibly several records).
  * Every verified object under uploads/ is started, whatever its extension: the
  * probe rejects non-videos with a reason, so each upload still ends with a
  * manifest. Records of another bucket or prefix, and records S3 does not
  * confirm, are dropped (rejectUpload) before they take a slot, start work or
  * touch the pointer.
- * Over the running-workflow bound (`budget`) it throws WorkflowsAtCapacity, and
- * over the upload's tenant quota TenantOverQuota, so the message waits in the
- * queue. An invalid tenant segment throws InvalidEventError before any slot is taken. If one record fails the whole message is
- * retried; records that already started come back as duplicates, so the retry
- * is safe. Once started (or found started), the upload is offered to its key's
- * pointer, which takes it only while it is the key's current object.
+ * Each upload is admitted by `gate` (the running bound, its tenant's quota and
+ * rate limit). Over a limit, `block` throws WorkflowsAtCapacity (or its
+ * TenantOverQuota / TenantRateLimited), so the message waits in the queue;
+ * `reject` ends the upload with a FAILED manifest `rejected: over <limit>` and
+ * its event (reject.ts). An invalid tenant segment throws InvalidEventError before any slot is taken. If one record fails the whole message is
+ * retried; records that already started come back as duplicates (and keep the
+ * lease they took), so the retry is safe. Once started, found started or
+ * rejected, the upload is offered to its key's pointer, which takes it only
+ * while it is the key's current object.
  */
 export const handleUploadMessage = async (
   body: string,
   config: StarterConfig,
-  budget?: StartBudget
-): Promise<StartOutcome[]> => {
+  gate?: StartGate,
+  overflow: OverflowConfig = { policy: 'block' }
+): Promise<UploadOutcome[]> => {
   const { stateMachineArn, outputBucket, uploadBucket } = config;
-  const outcomes: StartOutcome[] = [];
+  const outcomes: UploadOutcome[] = [];
   const ignored = (record: S3EventRecord, source: SourceObject) =>
     rejectUpload(
       'outside-contract',
@@ -177,25 +266,50 @@ export const handleUploadMessage = async (
     }
     // The upload enters here: its tenant and videoId are derived once and carried from now on.
     const identity = uploadIdentity(source);
-    const { tenant } = identity;
-    const decision = budget ? await budget.take(tenant) : 'start';
-    if (decision !== 'start') {
-      emitTenantMetric(METRIC_NAMES.uploadsHeldBack, MetricUnit.Count, 1, tenant);
-      if (decision === 'over-tenant-quota') {
-        throw new TenantOverQuota(
-          `Tenant ${tenant} is at its quota of running workflows; ${source.key} waits in the queue`
-        );
-      }
-      throw new WorkflowsAtCapacity(
-        `Running workflows at the bound; ${source.key} waits in the queue`
+    const { tenant, videoId } = identity;
+    const earlier =
+      overflow.policy === 'reject' && overflow.redelivered && outputBucket
+        ? await earlierRejection(outputBucket, videoId, overflow.io ?? defaultRejectIo)
+        : undefined;
+    const decision: AdmissionDecision = earlier
+      ? { verdict: earlier.verdict, limit: earlier.limit }
+      : gate
+        ? await gate.take(videoId, tenant)
+        : { verdict: 'start', fresh: true };
+    let outcome: UploadOutcome;
+    if (decision.verdict === 'start') {
+      const started = await startWorkflow(
+        stateMachineArn,
+        source,
+        identity,
+        record.eventTime || undefined
       );
+      // A fresh lease on an execution that already existed: that execution's own lease ended
+      // with it (released, reconciled or expired), so this one stands for nothing.
+      if (started.status === 'duplicate' && decision.fresh && gate?.release) {
+        await gate.release(videoId);
+      }
+      outcome = started;
+    } else if (overflow.policy === 'reject' && outputBucket && overflow.topicArn) {
+      const reason = rejectionReason(decision.limit);
+      const input: WorkflowInput = {
+        videoId,
+        tenant,
+        source,
+        ...(record.eventTime && { uploadedAt: record.eventTime }),
+      };
+      const written = await rejectOverLimit(
+        input,
+        reason,
+        { outputBucket, topicArn: overflow.topicArn },
+        overflow.io ?? defaultRejectIo
+      );
+      logger.info('Upload rejected over a limit', { videoId, key: source.key, reason, written });
+      outcome = { videoId, status: 'rejected', tenant, limit: decision.limit };
+    } else {
+      emitTenantMetric(METRIC_NAMES.uploadsHeldBack, MetricUnit.Count, 1, tenant);
+      throw holdBackError(decision, source.key);
     }
-    const outcome = await startWorkflow(
-      stateMachineArn,
-      source,
-      identity,
-      record.eventTime || undefined
-    );
     outcomes.push(outcome);
     if (outputBucket) {
       const result = await recordCurrentUpload(

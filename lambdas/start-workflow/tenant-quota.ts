@@ -54,10 +54,10 @@ export const countByTenant = (names: readonly string[]): RunningCount => {
 };
 
 /** Every RUNNING execution's name, all pages (see the module comment for the cost). */
-export const countRunningByTenant = async (
+export const listRunningNames = async (
   sfn: SFNClient,
   stateMachineArn: string
-): Promise<RunningCount> => {
+): Promise<string[]> => {
   const names: string[] = [];
   try {
     for await (const page of paginateListExecutions(
@@ -69,8 +69,14 @@ export const countRunningByTenant = async (
   } catch (err) {
     return rethrowClassified(err, `ListExecutions ${stateMachineArn}`);
   }
-  return countByTenant(names);
+  return names;
 };
+
+/** RUNNING executions per tenant, from the names above. */
+export const countRunningByTenant = async (
+  sfn: SFNClient,
+  stateMachineArn: string
+): Promise<RunningCount> => countByTenant(await listRunningNames(sfn, stateMachineArn));
 
 export type StartDecision = 'start' | 'over-bound' | 'over-tenant-quota';
 

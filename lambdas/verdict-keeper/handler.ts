@@ -1,26 +1,16 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
+import { ADMISSION_LEDGER_KEY } from '../../contract/index.js';
 import { rethrowClassified } from '../../shared/aws-errors.js';
 import { requireEnv } from '../shared/env.js';
 import { correlate, flushMetrics, logger, metrics, tracer } from '../shared/powertools.js';
-import { getJsonIfExists, s3 } from '../shared/s3.js';
+import { getJsonIfExists, putJsonIfAbsent, s3 } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';
-import { keepVerdict, type VerdictIo } from './logic.js';
+import { releaseLease, s3LedgerStore } from '../start-workflow/ledger.js';
+import { keepVerdict, stoppedExecution, type VerdictIo } from './logic.js';
 
 const sfn = tracer.captureAWSv3Client(new SFNClient({}));
-
-/** 412: the manifest exists; 409 ConditionalRequestConflict: another writer is writing it now. */
-const isConditionFailure = (err: unknown): boolean => {
-  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return (
-    e?.name === 'PreconditionFailed' ||
-    e?.name === 'ConditionalRequestConflict' ||
-    e?.$metadata?.httpStatusCode === 412 ||
-    e?.$metadata?.httpStatusCode === 409
-  );
-};
 
 export const io: VerdictIo = {
   async describeExecution(executionArn) {
@@ -31,39 +21,41 @@ export const io: VerdictIo = {
       return rethrowClassified(err, `DescribeExecution ${executionArn}`);
     }
   },
-  async putIfAbsent(bucket, key, body) {
-    try {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: `${JSON.stringify(body, null, 2)}\n`,
-          ContentType: 'application/json',
-          // Never over a manifest: https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
-          IfNoneMatch: '*',
-        })
-      );
-      return 'written';
-    } catch (err) {
-      if (isConditionFailure(err)) return 'exists';
-      return rethrowClassified(err, `PutObject s3://${bucket}/${key}`);
-    }
-  },
+  // Never over a manifest (If-None-Match: *).
+  putIfAbsent: putJsonIfAbsent,
   getJson: (bucket, key) => getJsonIfExists(bucket, key),
   publish: (topicArn, event, attributes, tenant) =>
     publishEvent(topicArn, event, attributes, `Publish ${event.videoId}`, tenant),
 };
 
 /**
- * EventBridge target of the rule on the video state machine's "Step Functions
- * Execution Status Change" events (FAILED, TIMED_OUT, ABORTED). Invoked
+ * Gives back the admission lease of an execution that stopped (any ending,
+ * SUCCEEDED included), so the starter may admit the next upload
+ * (lambdas/start-workflow/admission.ts). A release that fails throws, and
+ * Lambda retries the event; one that is lost for good is reconciled or
+ * expires in the starter.
+ */
+const releaseAdmission = async (event: unknown, stateMachineArn: string): Promise<void> => {
+  const bucket = process.env.ADMISSION_LEDGER_BUCKET;
+  const videoId = bucket && stoppedExecution(event, stateMachineArn);
+  if (!bucket || !videoId) return;
+  const released = await releaseLease(s3LedgerStore(s3, bucket, ADMISSION_LEDGER_KEY), videoId);
+  logger.info('Admission lease', { videoId, released });
+};
+
+/**
+ * EventBridge target of the rules on the video state machine's "Step Functions
+ * Execution Status Change" events: FAILED, TIMED_OUT and ABORTED get a verdict,
+ * and every ending (SUCCEEDED too) gives its admission lease back. Invoked
  * asynchronously: a thrown error is retried by Lambda, then lands in the
  * function's dead-letter queue with the event.
- * Env: OUTPUT_BUCKET, PROCESSED_TOPIC_ARN, STATE_MACHINE_ARN.
+ * Env: OUTPUT_BUCKET, PROCESSED_TOPIC_ARN, STATE_MACHINE_ARN; ADMISSION_LEDGER_BUCKET
+ * (where the starter's lease ledger is; no lease is released when unset).
  */
 export const handler = async (event: unknown, context: Context) => {
   logger.addContext(context);
   try {
+    await releaseAdmission(event, requireEnv('STATE_MACHINE_ARN'));
     const result = await keepVerdict(
       event,
       {

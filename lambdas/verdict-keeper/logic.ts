@@ -203,6 +203,26 @@ export const isOwnVerdict = (
   );
 };
 
+/** Every status in which an execution no longer runs (the admission lease is given back). */
+const STOPPED_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+
+/**
+ * Pure: the execution name (the videoId, which names its admission lease) of
+ * a status-change event saying that an execution of `stateMachineArn`
+ * stopped; undefined for any other event. Unlike a verdict, a release needs no
+ * DescribeExecution: a lease given back early (the execution redriven to
+ * RUNNING since) costs at most one slot until it ends again.
+ */
+export const stoppedExecution = (event: unknown, stateMachineArn: string): string | undefined => {
+  const parsed = ExecutionStatusChangeEventSchema.safeParse(event);
+  if (!parsed.success) return undefined;
+  const { detail } = parsed.data;
+  if (detail.stateMachineArn !== stateMachineArn || !STOPPED_STATUSES.has(detail.status)) {
+    return undefined;
+  }
+  return detail.name || detail.executionArn.split(':').pop();
+};
+
 /** Judges one Execution Status Change event. */
 export const keepVerdict = async (
   event: unknown,

@@ -21,6 +21,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import {
+  ADMISSION_LEDGER_KEY,
   AUDIT_PREFIX,
   BRANCH_ITEM_SELECTOR,
   BY_KEY_PREFIX,
@@ -38,9 +39,13 @@ import {
   STATE_PATHS,
   STATES_EVENT_SOURCE,
   type TenantQuotas,
+  type TenantRateLimits,
   tenantProblem,
   tenantQuotasProblem,
+  tenantRateLimitsProblem,
+  UPLOAD_OVERFLOW_POLICIES,
   UPLOAD_PREFIX,
+  type UploadOverflowPolicy,
   VERDICT_ENDINGS,
 } from '../../contract/index.js';
 import {
@@ -146,6 +151,23 @@ export interface VideoPipelineStackProps extends StackProps {
    */
   readonly tenantQuotas?: TenantQuotas;
   /**
+   * Per-tenant rate limits: uploads started per minute, as token buckets of one
+   * minute's worth (contract/admission.ts), e.g. `{ default: 60, tenants: { acme: 6 } }`.
+   * An upload over its tenant's rate is handled by `uploadOverflowPolicy`, like
+   * one over `tenantQuotas` or `maxRunningWorkflows`. Validated at synth.
+   * @default - no rate limit: only the bound and the quotas apply
+   */
+  readonly tenantRateLimits?: TenantRateLimits;
+  /**
+   * What the starter does with an upload over `maxRunningWorkflows`, its tenant's
+   * quota or its tenant's rate limit: `block` leaves it in the starter queue with a
+   * growing backoff (never lost; the DLQ after the queue's receive limit);
+   * `reject` ends it at once with a FAILED manifest, reason `rejected: over <limit>`,
+   * and its VideoProcessed FAILED event, and counts it in `Rejected` (input, tenant).
+   * @default 'block'
+   */
+  readonly uploadOverflowPolicy?: UploadOverflowPolicy;
+  /**
    * Tenants reported by name in the metrics' `tenant` dimension; any other tenant
    * is reported as `other` (`default` always by name), so a stream of new upload
    * folders cannot create unbounded, billed metric series.
@@ -250,6 +272,12 @@ export const AUDIT_BATCHING_WINDOW = Duration.seconds(5);
 
 /** Receives before a held-back upload is dead-lettered: hours of backpressure at the 120 s cap. */
 export const STARTER_MAX_RECEIVE_COUNT = 100;
+
+/**
+ * An admission lease outlives the longest an execution may run (videoTimeout) by
+ * this much, so only a release that was lost (not a long execution) ends by expiry.
+ */
+export const ADMISSION_LEASE_MARGIN_SECONDS = 600;
 /**
  * The policy's per-kind entries from the kinds' descriptors: the primary first,
  * then the others in registry order; the Segments map's kind is not in it.
@@ -531,11 +559,31 @@ export class VideoPipelineStack extends Stack {
     }
     const quotaProblem = props.tenantQuotas && tenantQuotasProblem(props.tenantQuotas);
     if (quotaProblem) throw new Error(`tenantQuotas is invalid: ${quotaProblem}`);
+    const rateProblem = props.tenantRateLimits && tenantRateLimitsProblem(props.tenantRateLimits);
+    if (rateProblem) throw new Error(`tenantRateLimits is invalid: ${rateProblem}`);
+    const overflowPolicy = props.uploadOverflowPolicy ?? 'block';
+    if (!(UPLOAD_OVERFLOW_POLICIES as readonly string[]).includes(overflowPolicy)) {
+      throw new Error(
+        `uploadOverflowPolicy must be one of ${UPLOAD_OVERFLOW_POLICIES.join(', ')}, got ${overflowPolicy}`
+      );
+    }
     const starterFn = fn('StartWorkflow', 'start-workflow', {
       environment: {
         STATE_MACHINE_ARN: this.workflow.stateMachine.stateMachineArn,
         MAX_RUNNING_WORKFLOWS: String(maxRunningWorkflows),
         ...(props.tenantQuotas ? { TENANT_QUOTAS: JSON.stringify(props.tenantQuotas) } : {}),
+        ...(props.tenantRateLimits
+          ? { TENANT_RATE_LIMITS: JSON.stringify(props.tenantRateLimits) }
+          : {}),
+        // The exact bound: a lease per running execution in one ledger object
+        // (lambdas/start-workflow/admission.ts); a lost release ends with the longest
+        // an execution may run.
+        ADMISSION_LEDGER_BUCKET: this.outputBucket.bucketName,
+        ADMISSION_LEASE_SECONDS: String(timeoutSeconds + ADMISSION_LEASE_MARGIN_SECONDS),
+        UPLOAD_OVERFLOW_POLICY: overflowPolicy,
+        ...(overflowPolicy === 'reject'
+          ? { PROCESSED_TOPIC_ARN: this.processed.topic.topicArn }
+          : {}),
         BACKPRESSURE_MAX_SECONDS: String(
           (props.backpressureMaxDelay ?? Duration.seconds(120)).toSeconds()
         ),
@@ -666,6 +714,24 @@ export class VideoPipelineStack extends Stack {
     );
     starterFn.role.addToPolicy(read(this.outputBucket, BY_KEY_PREFIX));
     starterFn.role.addToPolicy(write(this.outputBucket, BY_KEY_PREFIX));
+    // The admission ledger: one object, read and conditionally written.
+    starterFn.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [this.outputBucket.arnForObjects(ADMISSION_LEDGER_KEY)],
+      })
+    );
+    if (overflowPolicy === 'reject') {
+      // A rejection writes the video's FAILED manifest (If-None-Match) and announces it.
+      starterFn.role.addToPolicy(read(this.outputBucket, OUTPUT_PREFIX));
+      starterFn.role.addToPolicy(write(this.outputBucket, OUTPUT_PREFIX));
+      this.processed.topic.grantPublish(starterFn.role);
+      Validations.of(starterFn.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+        reason:
+          'Publishing a rejection to a KMS-encrypted topic needs GenerateDataKey*, scoped to the topic key.',
+      });
+    }
     // The starter verifies each event with a HEAD of the upload (GetObject/GetObjectVersion).
     // ListBucket, on the upload bucket only, makes a HEAD of a missing key answer 404
     // instead of 403, so "not in S3" is told apart from a missing grant. No s3:prefix
@@ -690,7 +756,14 @@ export class VideoPipelineStack extends Stack {
       ...branchFns.map(({ fn }): [PipelineFunction, string[]] => [fn, [uploads, outputs]]),
       [aggregate, [outputs]],
       [auditFn, [uploads, objects(this.outputBucket, AUDIT_PREFIX)]],
-      [starterFn, [objects(this.outputBucket, BY_KEY_PREFIX), uploads]],
+      [
+        starterFn,
+        [
+          objects(this.outputBucket, BY_KEY_PREFIX),
+          uploads,
+          ...(overflowPolicy === 'reject' ? [outputs] : []),
+        ],
+      ],
     ]);
     for (const { kind, fn } of branchFns) {
       if (!PLAYABLE_KINDS.includes(kind)) continue;
@@ -876,6 +949,8 @@ export class VideoPipelineStack extends Stack {
         OUTPUT_BUCKET: this.outputBucket.bucketName,
         PROCESSED_TOPIC_ARN: this.processed.topic.topicArn,
         STATE_MACHINE_ARN: machine.stateMachineArn,
+        // Every ending gives its admission lease back (lambdas/start-workflow/ledger.ts).
+        ADMISSION_LEDGER_BUCKET: this.outputBucket.bucketName,
       },
       // Invoked asynchronously: what still fails after Lambda's 2 retries is kept here.
       functionProps: { deadLetterQueue: failures },
@@ -891,14 +966,22 @@ export class VideoPipelineStack extends Stack {
         },
       },
     });
-    rule.addTarget(
-      new targets.LambdaFunction(keeper.function, {
-        deadLetterQueue: failures,
-        // EventBridge's own defaults, stated: an alert a day late still beats none.
-        retryAttempts: 185,
-        maxEventAge: Duration.hours(24),
-      })
-    );
+    const target = new targets.LambdaFunction(keeper.function, {
+      deadLetterQueue: failures,
+      // EventBridge's own defaults, stated: an alert a day late still beats none.
+      retryAttempts: 185,
+      maxEventAge: Duration.hours(24),
+    });
+    rule.addTarget(target);
+    // Successes need no verdict, only their admission lease back (the exact running bound).
+    new events.Rule(this, 'ExecutionSuccesses', {
+      description: 'Video executions that succeeded → the verdict keeper releases their lease',
+      eventPattern: {
+        source: [STATES_EVENT_SOURCE],
+        detailType: [EXECUTION_STATUS_CHANGE],
+        detail: { status: ['SUCCEEDED'], stateMachineArn: [machine.stateMachineArn] },
+      },
+    }).addTarget(target);
     const read = new iam.PolicyStatement({
       actions: ['s3:GetObject'],
       resources: [this.outputBucket.arnForObjects(`${OUTPUT_PREFIX}*`)],

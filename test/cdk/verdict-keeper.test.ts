@@ -30,6 +30,13 @@ const keeperId = () =>
       }),
     },
   });
+/** The rule that asks for verdicts (the other rule, on SUCCEEDED, only gives leases back). */
+const endingsRuleId = () =>
+  logicalIdOf('AWS::Events::Rule', {
+    EventPattern: Match.objectLike({
+      detail: Match.objectLike({ status: ['FAILED', 'TIMED_OUT', 'ABORTED'] }),
+    }),
+  });
 const machineId = () =>
   Object.keys(synth.template.findResources('AWS::StepFunctions::StateMachine'))[0]!;
 const failuresQueueId = () =>
@@ -59,6 +66,30 @@ describe('the verdict keeper', () => {
     });
   });
 
+  it('sends successes to the keeper too, only to give their admission lease back', () => {
+    synth.template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { status: ['SUCCEEDED'], stateMachineArn: [{ Ref: machineId() }] },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [keeperId(), 'Arn'] },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [failuresQueueId(), 'Arn'] } },
+        }),
+      ],
+    });
+    synth.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          PROCESSED_TOPIC_ARN: Match.anyValue(),
+          ADMISSION_LEDGER_BUCKET: { Ref: Match.stringLikeRegexp('^OutputBucket') },
+        }),
+      },
+    });
+  });
+
   it("keeps the keeper's own failed events (after Lambda's retries) in the same alarmed queue", () => {
     synth.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ STATE_MACHINE_ARN: { Ref: machineId() } }) },
@@ -78,7 +109,7 @@ describe('the verdict keeper', () => {
       Action: 'lambda:InvokeFunction',
       FunctionName: { 'Fn::GetAtt': [keeperId(), 'Arn'] },
       Principal: 'events.amazonaws.com',
-      SourceArn: { 'Fn::GetAtt': [logicalIdOf('AWS::Events::Rule', {}), 'Arn'] },
+      SourceArn: { 'Fn::GetAtt': [endingsRuleId(), 'Arn'] },
     });
     synth.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: failuresQueueId() }],
@@ -89,7 +120,7 @@ describe('the verdict keeper', () => {
             Principal: { Service: 'events.amazonaws.com' },
             Condition: {
               ArnEquals: {
-                'aws:SourceArn': { 'Fn::GetAtt': [logicalIdOf('AWS::Events::Rule', {}), 'Arn'] },
+                'aws:SourceArn': { 'Fn::GetAtt': [endingsRuleId(), 'Arn'] },
               },
             },
           }),

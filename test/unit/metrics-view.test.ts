@@ -19,7 +19,7 @@ import { metrics } from '../../lambdas/shared/powertools.js';
 import { s3 } from '../../lambdas/shared/s3.js';
 import { sns } from '../../lambdas/shared/sns.js';
 import { StartBudget } from '../../lambdas/start-workflow/backpressure.js';
-import { handleUploadMessage } from '../../lambdas/start-workflow/logic.js';
+import { budgetGate, handleUploadMessage } from '../../lambdas/start-workflow/logic.js';
 import { EmfStore } from '../../local-runtime/src/emf-store.js';
 import {
   branchInputFactory,
@@ -169,7 +169,9 @@ describe('metrics view over the functions’ EMF records', () => {
         stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:Workflow',
         uploadBucket: 'upload-bucket',
       },
-      new StartBudget({ bound: 1 }, async () => ({ total: 1, byTenant: new Map([['zeta', 1]]) }))
+      budgetGate(
+        new StartBudget({ bound: 1 }, async () => ({ total: 1, byTenant: new Map([['zeta', 1]]) }))
+      )
     ).catch((e: Error) => e.name);
     const { records, dropped } = store.snapshot();
 
