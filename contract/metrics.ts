@@ -19,6 +19,8 @@ export const METRIC_DIMENSIONS = {
   /** A configured tenant by name, any other as `other`: bounded by the configuration. */
   tenant: 'tenant',
   service: 'service',
+  /** An input queue by its construct's name (overflow metrics): bounded by the stack. */
+  queue: 'queue',
 } as const;
 
 /** Per branch kind (and tenant), emitted by the aggregator from the manifest's branches. */

@@ -70,7 +70,7 @@ import {
   deadLetterAlarm,
   QueueWithDeadLetter,
 } from '../constructs/queue-with-dead-letter.js';
-import { QueueWorker } from '../constructs/queue-worker.js';
+import { OverflowPolicy, type QueueWorker } from '../constructs/queue-worker.js';
 import { TopicFanOut } from '../constructs/topic-fan-out.js';
 import { PROJECT_ROOT } from '../project-root.js';
 
@@ -166,9 +166,10 @@ export interface VideoPipelineStackProps extends StackProps {
    */
   readonly throttleRetry?: ThrottleRetryProps;
   /**
-   * The audit path's stale-message rule: an upload event that waited longer than
-   * this in the audit queue is moved to the audit DLQ with the reason, not audited
-   * in line (lambdas/upload-audit/stale.ts).
+   * The audit queue's overflow policy, `spill` after this age: an upload event that
+   * waited longer in the audit queue is moved to the audit DLQ with the reason, not
+   * audited in line, and counted as `Spilled` (lambdas/shared/overflow.ts); the DLQ
+   * redrive brings it back, and it is then audited.
    * @default Duration.hours(24)
    */
   readonly auditStaleAfter?: Duration;
@@ -545,24 +546,25 @@ export class VideoPipelineStack extends Stack {
       },
     });
     const auditFn = fn('UploadAudit', 'upload-audit', {
-      environment: {
-        AUDIT_BUCKET: this.outputBucket.bucketName,
-        AUDIT_STALE_AFTER_SECONDS: String(
-          (props.auditStaleAfter ?? Duration.hours(24)).toSeconds()
-        ),
-      },
+      environment: { AUDIT_BUCKET: this.outputBucket.bucketName },
     });
-    this.starter = new QueueWorker(this, 'StartWorkflowWorker', {
+    // Uploads block: losing one would leave a video without a manifest (README § Backpressure).
+    this.starter = this.uploads.addQueueWorker(this, 'StartWorkflowWorker', {
       consumer: starterFn.function,
       maxConcurrency: 5,
       // Backpressure re-receives a held-back upload many times before it may start.
       maxReceiveCount: STARTER_MAX_RECEIVE_COUNT,
+      overflow: OverflowPolicy.block(),
+      inputName: 'StartWorkflow',
     });
     starterFn.function.addEnvironment('STARTER_QUEUE_URL', this.starter.queue.queueUrl);
-    this.audit = new QueueWorker(this, 'UploadAuditWorker', {
+    // A late audit is worth less than a fresh one, but it must not be lost: spill, redrive later.
+    this.audit = this.uploads.addQueueWorker(this, 'UploadAuditWorker', {
       consumer: auditFn.function,
       batchSize: AUDIT_BATCH_SIZE,
       maxBatchingWindow: AUDIT_BATCHING_WINDOW,
+      overflow: OverflowPolicy.spill(props.auditStaleAfter ?? Duration.hours(24)),
+      inputName: 'UploadAudit',
     });
     // A body that is not an S3 event goes to the consumer's DLQ at once, with its reason,
     // instead of spending the starter's 100 receives (lambdas/shared/sqs.ts).
@@ -575,9 +577,7 @@ export class VideoPipelineStack extends Stack {
       consumer.function.addEnvironment('DEAD_LETTER_QUEUE_URL', dlq.queueUrl);
       dlq.grantSendMessages(consumer.role);
     }
-    // Both consumers want every upload; S3 already filters on the uploads/ prefix.
-    this.uploads.addQueueSubscription(this.starter.queue);
-    this.uploads.addQueueSubscription(this.audit.queue);
+    // Both consumers want every upload (subscribed by addQueueWorker); S3 already filters on the uploads/ prefix.
 
     // Only unhappy outcomes page someone; COMPLETE events stay on the topic for other subscribers.
     this.alerts = new QueueWithDeadLetter(this, 'Alerts', {

@@ -813,9 +813,50 @@ describe('audit batching', () => {
     });
     // 6 × the 30 s timeout + the 5 s window
     expect(resources('AWS::SQS::Queue')[queueId]?.Properties.VisibilityTimeout).toBe(185);
-    expect(
-      resources('AWS::Lambda::Function')[auditFnId!]?.Properties.Environment.Variables
-        .AUDIT_STALE_AFTER_SECONDS
-    ).toBe('86400');
+  });
+
+  it('spills an upload event older than 24 h to the audit DLQ, which it may send to', () => {
+    // Prepare: the audit writer, its queue's DLQ (from the RedrivePolicy) and its role
+    const [auditFnId, auditFn] = Object.entries(resources('AWS::Lambda::Function')).find(
+      ([, fn]) => fn.Properties.Environment?.Variables?.AUDIT_BUCKET !== undefined
+    )!;
+    const mapping = Object.values(resources('AWS::Lambda::EventSourceMapping')).find(
+      (m) => m.Properties.FunctionName?.Ref === auditFnId
+    );
+    const queue = resources('AWS::SQS::Queue')[getAttArn(mapping?.Properties.EventSourceArn)];
+    const dlqId = getAttArn(queue?.Properties.RedrivePolicy.deadLetterTargetArn);
+
+    // Assess: the policy, with the DLQ's URL, reaches the consumer
+    expect(auditFn.Properties.Environment.Variables.OVERFLOW_POLICY).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          '{"policy":"spill","input":"UploadAudit","maxAgeSeconds":86400,"spillQueueUrl":"',
+          { Ref: dlqId },
+          '"}',
+        ],
+      ],
+    });
+    const roleId = getAttArn(auditFn.Properties.Role);
+    synth.template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: roleId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:SendMessage']),
+            Resource: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('leaves the starter blocking: losing an upload would leave a video without a manifest', () => {
+    // Prepare
+    const starter = Object.values(resources('AWS::Lambda::Function')).find(
+      (fn) => fn.Properties.Environment?.Variables?.STARTER_QUEUE_URL !== undefined
+    );
+    // Assess
+    expect(starter?.Properties.Environment.Variables.OVERFLOW_POLICY).toBeUndefined();
   });
 });
