@@ -385,6 +385,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       `${JSON.stringify({ [model.stackName]: model.outputs }, null, 2)}\n`
     );
   }
+  // Scheduled rules start once everything they may invoke is up.
+  events.startSchedules();
   logger.info(
     `[local] ${model.stackName} running on ${endpoint} in ${(performance.now() - startedAt).toFixed(0)} ms ` +
       `(${model.functions.length} functions, ${model.queues.length} queues, ${model.topics.length} topics, ` +
