@@ -48,6 +48,12 @@ export const METRIC_NAMES = {
    * line says which. No tenant dimension: the event's key is not trusted.
    */
   uploadEventsRejected: 'UploadEventsRejected',
+  /**
+   * The in-flight gauge, overall and per tenant: RUNNING executions, from the
+   * scheduled gauge function (lambdas/running-gauge) once a minute.
+   */
+  runningWorkflows: 'RunningWorkflows',
+  /** Overall and per tenant (the aggregator; FAILED also from the verdict keeper). */
   videosCompleted: 'VideosCompleted',
   videosPartial: 'VideosPartial',
   videosFailed: 'VideosFailed',

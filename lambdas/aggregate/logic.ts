@@ -500,11 +500,13 @@ export const aggregate = async (
 
   const metricName =
     status === 'COMPLETE'
-      ? 'VideosCompleted'
+      ? METRIC_NAMES.videosCompleted
       : status === 'PARTIAL'
-        ? 'VideosPartial'
-        : 'VideosFailed';
+        ? METRIC_NAMES.videosPartial
+        : METRIC_NAMES.videosFailed;
+  // Once overall (the CLI's verdict totals, the alarms) and once per tenant (the dashboard).
   metrics.addMetric(metricName, MetricUnit.Count, 1);
+  emitTenantMetric(metricName, MetricUnit.Count, 1, tenant);
   emitFanOutMetrics(branches, tenant);
   const latencyMs = uploadToManifestMs(input.uploadedAt, manifest.createdAt);
   if (latencyMs !== undefined) {

@@ -2,11 +2,13 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
+import { METRIC_NAMES } from '../../contract/index.js';
 import { rethrowClassified } from '../../shared/aws-errors.js';
 import { requireEnv } from '../shared/env.js';
 import { correlate, flushMetrics, logger, metrics, tracer } from '../shared/powertools.js';
 import { getJsonIfExists, s3 } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';
+import { emitTenantMetric } from '../shared/tenant-metrics.js';
 import { keepVerdict, type VerdictIo } from './logic.js';
 
 const sfn = tracer.captureAWSv3Client(new SFNClient({}));
@@ -75,7 +77,8 @@ export const handler = async (event: unknown, context: Context) => {
       correlate
     );
     if (result.outcome === 'written') {
-      metrics.addMetric('VideosFailed', MetricUnit.Count, 1);
+      metrics.addMetric(METRIC_NAMES.videosFailed, MetricUnit.Count, 1);
+      emitTenantMetric(METRIC_NAMES.videosFailed, MetricUnit.Count, 1, result.tenant);
       metrics.addMetric('VerdictsKept', MetricUnit.Count, 1);
     }
     logger.info('Execution ending judged', { ...result });

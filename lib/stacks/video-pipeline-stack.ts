@@ -50,7 +50,7 @@ import {
   PLAYABLE_KINDS,
   SEGMENT_KIND,
 } from '../../kinds/index.js';
-import { skipCheckov } from '../constructs/checkov.js';
+import { CHECKOV_SKIPS, skipCheckov } from '../constructs/checkov.js';
 import { SECURE_BUCKET_DEFAULTS, SECURE_DLQ_DEFAULTS } from '../constructs/defaults.js';
 import { FfmpegLayer } from '../constructs/ffmpeg-layer.js';
 import {
@@ -603,9 +603,17 @@ export class VideoPipelineStack extends Stack {
       if (problem)
         throw new Error(`metricTenants: ${JSON.stringify(tenant)} is invalid: ${problem}`);
     }
+    const gauge = this.declareRunningGauge(fn);
     if (metricTenants.length > 0) {
-      // The functions that emit per-tenant metrics (contract/metrics.ts).
-      for (const f of [...branchFns.map(({ fn }) => fn), aggregate, starterFn]) {
+      // The functions that emit per-tenant metrics (contract/metrics.ts, contract/overflow.ts).
+      for (const f of [
+        ...branchFns.map(({ fn }) => fn),
+        aggregate,
+        starterFn,
+        auditFn,
+        keeper,
+        gauge,
+      ]) {
         f.function.addEnvironment(METRIC_TENANTS_ENV, metricTenants.join(','));
       }
     }
@@ -621,6 +629,7 @@ export class VideoPipelineStack extends Stack {
         { label: 'StartWorkflow', function: starterFn.function },
         { label: 'UploadAudit', function: auditFn.function },
         { label: 'VerdictKeeper', function: keeper.function },
+        { label: 'RunningGauge', function: gauge.function },
       ],
       backpressureMaxDelay: props.backpressureMaxDelay ?? Duration.seconds(120),
       asyncFailures,
@@ -938,6 +947,52 @@ export class VideoPipelineStack extends Stack {
         "DescribeExecution on the video state machine's own executions; their names are the videoIds, known at run time.",
     });
     return { keeper, failures, rule };
+  }
+
+  /**
+   * The in-flight gauge: a scheduled rule runs a small function every minute that
+   * counts RUNNING executions (one paginated ListExecutions) and publishes
+   * `RunningWorkflows` overall and per tenant. A schedule, not the starter: the
+   * starter only runs when uploads arrive, and the gauge must move while videos
+   * run with no upload in sight. Cost: 43,200 short invocations a month.
+   * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html
+   */
+  private declareRunningGauge(
+    fn: (id: string, name: string, extra?: Omit<PipelineFunctionProps, 'entry'>) => PipelineFunction
+  ): PipelineFunction {
+    const machine = this.workflow.stateMachine;
+    const gauge = fn('RunningGauge', 'running-gauge', {
+      timeout: Duration.seconds(30),
+      memorySize: 128,
+      environment: { STATE_MACHINE_ARN: machine.stateMachineArn },
+    });
+    gauge.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:ListExecutions'],
+        resources: [machine.stateMachineArn],
+      })
+    );
+    const rule = new events.Rule(this, 'RunningGaugeSchedule', {
+      description: 'Publishes RunningWorkflows (overall and per tenant) every minute',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+    });
+    // A missed minute is replaced by the next one: no retries, no DLQ to fill.
+    rule.addTarget(
+      new targets.LambdaFunction(gauge.function, {
+        retryAttempts: 0,
+        maxEventAge: Duration.minutes(1),
+      })
+    );
+    Validations.of(rule).acknowledge({
+      id: 'Serverless-EventBusDLQ',
+      reason:
+        'A gauge: the next minute replaces a missed delivery, so there is nothing worth keeping in a DLQ.',
+    });
+    const noDlq =
+      'A gauge: each minute replaces the last, so a failed run is not worth keeping (its error is logged).';
+    Validations.of(gauge.function).acknowledge({ id: 'Serverless-LambdaDLQ', reason: noDlq });
+    skipCheckov(gauge.function, [{ id: CHECKOV_SKIPS.synchronousInvokeDlq.id, comment: noDlq }]);
+    return gauge;
   }
 
   /**
