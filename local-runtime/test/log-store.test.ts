@@ -19,9 +19,7 @@ describe('trace headers', () => {
   });
 
   it('starts a sampled trace whose id holds its start in epoch seconds', () => {
-    expect(newTraceId(Date.parse('2026-12-07T06:00:00Z'))).toMatch(
-      /^1-6b164b60-[0-9a-f]{24}$/
-    );
+    expect(newTraceId(Date.parse('2026-12-07T06:00:00Z'))).toMatch(/^1-6b164b60-[0-9a-f]{24}$/);
     expect(traceRoot(childTraceHeader())).toMatch(/^1-[0-9a-f]{8}-[0-9a-f]{24}$/);
     expect(childTraceHeader()).toMatch(/;Sampled=1$/);
   });

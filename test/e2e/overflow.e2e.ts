@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Duration } from 'aws-cdk-lib';
 import { afterAll, expect, inject, it } from 'vitest';
 import {
@@ -6,7 +6,7 @@ import {
   resolveDeadLetterQueue,
   runRedriveDlq,
 } from '../../cli/src/index.js';
-import { auditKey, SPILLED_ERROR_NAME, UploadAuditRecordSchema } from '../../contract/index.js';
+import { auditKey, UploadAuditRecordSchema } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import type { VideoPipelineStackProps } from '../../lib/stacks/video-pipeline-stack.js';
 import { poll } from '../helpers/poll.js';
@@ -18,7 +18,8 @@ import { credentials, useVariantStacks } from './variant-stacks.js';
  * after 1 s: the audit writer gathers "100 uploads or 5 s", so an upload's audit event is
  * older than 1 s when it is handed over and is spilled to the audit DLQ instead of audited.
  * `redrive dlq` (SQS StartMessageMoveTask, the CLI's code) moves it back, and the
- * redriven message is audited whatever its age.
+ * redriven message is audited whatever its age (it carries `overflow-spilled-from`;
+ * the spill's attributes and the Spilled count are asserted in test/unit/overflow.test.ts).
  */
 const target = inject('e2eTarget');
 
@@ -48,19 +49,17 @@ describeE2E(target, elsewhere)(`overflow policy spill on a variant stack (${targ
       clip,
       `uploads/e2e-overflow/${fileName}`
     );
-    const spilled = await poll(
+    // Not received here: a receive would hide it from the redrive for the DLQ's visibility timeout.
+    await poll(
       'the spilled audit event in the audit DLQ',
       async () => {
         const res = await sqs.send(
-          new ReceiveMessageCommand({
+          new GetQueueAttributesCommand({
             QueueUrl: outputs.UploadAuditDeadLetterQueueUrl,
-            MaxNumberOfMessages: 10,
-            MessageAttributeNames: ['All'],
-            // Seen, not taken: the redrive below must find it visible again.
-            VisibilityTimeout: 0,
+            AttributeNames: ['ApproximateNumberOfMessages'],
           })
         );
-        return res.Messages?.find((m) => m.Body?.includes(fileName));
+        return Number(res.Attributes?.ApproximateNumberOfMessages ?? 0) >= 1;
       },
       120_000,
       { intervalMs: 1000 }
@@ -76,6 +75,7 @@ describeE2E(target, elsewhere)(`overflow policy spill on a variant stack (${targ
       { write: () => true },
       { targetName: target.name, intervalMs: 500, timeoutMs: 60_000 }
     );
+    expect(result).toMatchObject({ status: 'COMPLETED', moved: 1 });
     const audit = await poll(
       `the audit record ${auditKey(videoId)} after the redrive`,
       () => variants.readOutput('VideoPipelineSpill', auditKey(videoId)),
@@ -84,14 +84,7 @@ describeE2E(target, elsewhere)(`overflow policy spill on a variant stack (${targ
     );
 
     // Assess
-    expect(spilled.MessageAttributes?.['error-name']?.StringValue).toBe(SPILLED_ERROR_NAME);
-    expect(spilled.MessageAttributes?.['overflow-spilled-from']?.StringValue).toBe('UploadAudit');
-    expect(spilled.MessageAttributes?.['error-message']?.StringValue).toMatch(
-      /^waited \d+ s in the queue .* more than the 1 s UploadAudit allows$/
-    );
     expect(auditedBefore).toBeUndefined();
-    expect(result.status).toBe('COMPLETED');
-    expect(result.moved).toBeGreaterThanOrEqual(1);
     expect(UploadAuditRecordSchema.parse(JSON.parse(audit.toString('utf8')))).toMatchObject({
       videoId,
       missing: false,
