@@ -78,7 +78,9 @@ describe('the verdict keeper', () => {
       Action: 'lambda:InvokeFunction',
       FunctionName: { 'Fn::GetAtt': [keeperId(), 'Arn'] },
       Principal: 'events.amazonaws.com',
-      SourceArn: { 'Fn::GetAtt': [logicalIdOf('AWS::Events::Rule', {}), 'Arn'] },
+      SourceArn: {
+        'Fn::GetAtt': [logicalIdOf('AWS::Events::Rule', { EventPattern: Match.anyValue() }), 'Arn'],
+      },
     });
     synth.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
       Queues: [{ Ref: failuresQueueId() }],
@@ -89,7 +91,12 @@ describe('the verdict keeper', () => {
             Principal: { Service: 'events.amazonaws.com' },
             Condition: {
               ArnEquals: {
-                'aws:SourceArn': { 'Fn::GetAtt': [logicalIdOf('AWS::Events::Rule', {}), 'Arn'] },
+                'aws:SourceArn': {
+                  'Fn::GetAtt': [
+                    logicalIdOf('AWS::Events::Rule', { EventPattern: Match.anyValue() }),
+                    'Arn',
+                  ],
+                },
               },
             },
           }),
