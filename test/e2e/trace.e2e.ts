@@ -24,14 +24,14 @@ const runId = Date.now().toString(36);
 /** The upload audit is a second subscriber of the upload topic, invoked apart: its own trace. */
 const OWN_TRACE = /UploadAudit/;
 
-const shortName = (name: string) => name.replace(/^[^-]+-/, '').replace(/[0-9A-F]{8}$/, '');
-
-describeE2E(
-  target,
+const notHere =
   target.name === 'local'
     ? undefined
-    : `the trace is read from the local runtime's log records (GET /_local/logs), which ${target.name} does not keep`
-)(`one trace per video (${target.name})`, () => {
+    : `the trace is read from the local runtime's log records (GET /_local/logs), which ${target.name} does not keep`;
+
+const shortName = (name: string) => name.replace(/^[^-]+-/, '').replace(/[0-9A-F]{8}$/, '');
+
+describeE2E(target, notHere)(`one trace per video (${target.name})`, () => {
   let out: ReturnType<typeof readOutputs>;
   let aws: ReturnType<typeof clientsFor>;
   beforeAll(() => {

@@ -14,9 +14,15 @@ import {
   UNKNOWN_TENANT,
 } from '../../lambdas/shared/overflow.js';
 import { logger, metrics } from '../../lambdas/shared/powertools.js';
+import { defineQueueConsumer } from '../../lambdas/shared/queue-consumer.js';
 import { tenantsInBody } from '../../lambdas/shared/s3-events.js';
 import { sqs } from '../../lambdas/shared/sqs.js';
-import { snsRawS3Message, sqsRecordFactory } from '../helpers/factories.js';
+import {
+  lambdaContextFactory,
+  snsRawS3Message,
+  sqsEventFactory,
+  sqsRecordFactory,
+} from '../helpers/factories.js';
 
 const NOW = Date.parse('2026-12-07T10:00:00.000Z');
 const HOUR_MS = 3_600_000;
@@ -306,5 +312,49 @@ describe('applyOverflow', () => {
     expect(emitted).toEqual([]);
     expect(warnings).toEqual([]);
     expect(sqsMock.calls()).toHaveLength(0);
+  });
+});
+
+describe('defineQueueConsumer with an overflow policy', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('hands only the kept records to the body handler, and the dropped ones are acknowledged', async () => {
+    // Prepare
+    vi.stubEnv('OVERFLOW_POLICY', JSON.stringify(dropOldest));
+    const seen: string[] = [];
+    const { handler } = defineQueueConsumer(async (body) => {
+      seen.push(body);
+    });
+    const now = Date.now();
+    const old = upload('uploads/old.mp4', now - 2 * HOUR_MS);
+    const fresh = upload('uploads/fresh.mp4', now - 1000);
+
+    // Act
+    const res = await handler(
+      sqsEventFactory([old, fresh]),
+      lambdaContextFactory(),
+      () => undefined
+    );
+
+    // Assess
+    expect(seen).toEqual([fresh.body]);
+    expect(res).toEqual({ batchItemFailures: [] });
+  });
+
+  it('refuses to run a batch under a policy it cannot read', async () => {
+    // Prepare
+    vi.stubEnv('OVERFLOW_POLICY', '{"policy":"spill"}');
+    const { handler } = defineQueueConsumer(async () => undefined);
+
+    // Act / Assess
+    await expect(
+      handler(
+        sqsEventFactory([upload('uploads/a.mp4', Date.now())]),
+        lambdaContextFactory(),
+        () => undefined
+      )
+    ).rejects.toThrow(/OVERFLOW_POLICY is invalid/);
   });
 });
