@@ -9,6 +9,7 @@ export * from './errors.js';
 export * from './layout.js';
 export * from './metadata.js';
 export * from './metrics.js';
+export * from './overflow.js';
 export * from './policy.js';
 export * from './schemas.js';
 export * from './stack.js';

@@ -19,7 +19,10 @@ export const METRIC_DIMENSIONS = {
   /** A configured tenant by name, any other as `other`: bounded by the configuration. */
   tenant: 'tenant',
   service: 'service',
-  /** The input a count is about (a queue, or `uploads` for the starter): bounded by the stack. */
+  /**
+   * The input a count is about: a queue by its construct's name (overflow metrics), or
+   * `uploads` for the starter's rejections. Bounded by the stack.
+   */
   input: 'input',
 } as const;
 
@@ -56,6 +59,12 @@ export const METRIC_NAMES = {
    * line says which. No tenant dimension: the event's key is not trusted.
    */
   uploadEventsRejected: 'UploadEventsRejected',
+  /**
+   * The in-flight gauge, overall and per tenant: RUNNING executions, from the
+   * scheduled gauge function (lambdas/running-gauge) once a minute.
+   */
+  runningWorkflows: 'RunningWorkflows',
+  /** Overall and per tenant (the aggregator; FAILED also from the verdict keeper). */
   videosCompleted: 'VideosCompleted',
   videosPartial: 'VideosPartial',
   videosFailed: 'VideosFailed',

@@ -45,6 +45,7 @@ export {
   type QueueWithDeadLetterProps,
 } from './constructs/queue-with-dead-letter.js';
 export {
+  OverflowPolicy,
   QueueWorker,
   type QueueWorkerProps,
   VISIBILITY_TIMEOUT_FACTOR,

@@ -4,6 +4,7 @@ import { type AwsOptions, createClients, describeError, effectiveEndpoint } from
 import {
   type Context,
   EXIT_IN_PROGRESS,
+  resolveVideoId,
   runList,
   runMetrics,
   runStatus,
@@ -13,6 +14,7 @@ import { CliError, DEFAULT_OUTPUTS_FILES, DEFAULT_STACK, loadStackOutputs } from
 import { screenWidth, wrap } from './layout.js';
 import { discoverDeadLetterQueues, resolveDeadLetterQueue, runRedriveDlq } from './redrive-dlq.js';
 import { runRedriveVideo, waitForExecution } from './redrive-video.js';
+import { videoTrace } from './trace.js';
 import { manifestExitCode, readManifest, say } from './watch.js';
 
 /**
@@ -191,8 +193,18 @@ Set VIDEO_CLI_DEBUG=1 to print stack traces.`
       '<videoId>',
       'the id printed by upload (also the execution name), or an uploads/… key: its current video'
     )
-    .action(async (videoId: string, _o, cmd: Command) => {
-      await run(cmd.optsWithGlobals<GlobalOptions>(), (ctx) => runStatus(ctx, videoId));
+    .option('--trace', "print the video's trace: one span per Lambda invocation, from the logs")
+    .action(async (videoId: string, o: { trace?: boolean }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      await run(g, async (ctx) => {
+        const code = await runStatus(ctx, videoId);
+        if (o.trace) {
+          // contextFor has resolved the endpoint (explicit, or the outputs file's local one).
+          const resolved = await resolveVideoId(ctx, videoId);
+          ctx.out.write(`\n${await videoTrace(effectiveEndpoint(g), resolved)}\n`);
+        }
+        return code;
+      });
     });
 
   program

@@ -173,11 +173,13 @@ const emitVerdictMetrics = (manifest: Manifest, uploadedAt: string | undefined):
   const { status, tenant } = manifest;
   const metricName =
     status === 'COMPLETE'
-      ? 'VideosCompleted'
+      ? METRIC_NAMES.videosCompleted
       : status === 'PARTIAL'
-        ? 'VideosPartial'
-        : 'VideosFailed';
+        ? METRIC_NAMES.videosPartial
+        : METRIC_NAMES.videosFailed;
+  // Once overall (the CLI's verdict totals, the alarms) and once per tenant (the dashboard).
   metrics.addMetric(metricName, MetricUnit.Count, 1);
+  emitTenantMetric(metricName, MetricUnit.Count, 1, tenant);
   emitFanOutMetrics(manifest.branches, tenant);
   const latencyMs = uploadToManifestMs(uploadedAt, manifest.createdAt);
   if (latencyMs !== undefined) {

@@ -56,7 +56,14 @@ export const startWorkflow = async (
   const input: WorkflowInput = { videoId, tenant, source, ...(uploadedAt && { uploadedAt }) };
   try {
     const res = await sfn.send(
-      new StartExecutionCommand({ stateMachineArn, name: videoId, input: JSON.stringify(input) })
+      new StartExecutionCommand({
+        stateMachineArn,
+        name: videoId,
+        input: JSON.stringify(input),
+        // One trace per video: the execution (tracing on) and every task continue this
+        // invocation's trace (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-xray-tracing.html).
+        traceHeader: process.env._X_AMZN_TRACE_ID,
+      })
     );
     logger.info('Workflow started', { videoId, key: source.key, executionArn: res.executionArn });
     metrics.addMetric('WorkflowsStarted', MetricUnit.Count, 1);

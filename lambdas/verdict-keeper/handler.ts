@@ -1,12 +1,13 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
-import { ADMISSION_LEDGER_KEY } from '../../contract/index.js';
+import { ADMISSION_LEDGER_KEY, METRIC_NAMES } from '../../contract/index.js';
 import { rethrowClassified } from '../../shared/aws-errors.js';
 import { requireEnv } from '../shared/env.js';
 import { correlate, flushMetrics, logger, metrics, tracer } from '../shared/powertools.js';
 import { getJsonIfExists, putJsonIfAbsent, s3 } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';
+import { emitTenantMetric } from '../shared/tenant-metrics.js';
 import { releaseLease, s3LedgerStore } from '../start-workflow/ledger.js';
 import { keepVerdict, stoppedExecution, type VerdictIo } from './logic.js';
 
@@ -67,7 +68,8 @@ export const handler = async (event: unknown, context: Context) => {
       correlate
     );
     if (result.outcome === 'written') {
-      metrics.addMetric('VideosFailed', MetricUnit.Count, 1);
+      metrics.addMetric(METRIC_NAMES.videosFailed, MetricUnit.Count, 1);
+      emitTenantMetric(METRIC_NAMES.videosFailed, MetricUnit.Count, 1, result.tenant);
       metrics.addMetric('VerdictsKept', MetricUnit.Count, 1);
     }
     logger.info('Execution ending judged', { ...result });

@@ -68,6 +68,7 @@ export type VerdictOutcome =
   | {
       outcome: 'written' | 'republished';
       videoId: string;
+      tenant: string;
       ending: ExecutionEnding;
       reason: string;
     };
@@ -281,5 +282,11 @@ export const keepVerdict = async (
     },
     input.tenant
   );
-  return { outcome, videoId: input.videoId, ending, reason: manifest.reason ?? '' };
+  return {
+    outcome,
+    videoId: input.videoId,
+    tenant: input.tenant,
+    ending,
+    reason: manifest.reason ?? '',
+  };
 };

@@ -8,10 +8,16 @@ import {
   METRICS_NAMESPACE,
   METRICS_SERVICE,
 } from '../../contract/metrics.js';
+import { OVERFLOW_METRICS } from '../../contract/overflow.js';
 import type { WatchedFunction, WatchedQueue } from './pipeline-alarms.js';
 
 export interface PipelineDashboardProps {
-  /** Work queues: depth and age of the oldest message. */
+  /**
+   * Work queues, each an input: pending (visible and in flight), emitted
+   * (processed and deleted), dropped and spilled (the overflow policy's EMF
+   * counts, by the same label as the worker's `inputName`), depth and age of the
+   * oldest message (the latency of the input).
+   */
   readonly queues: readonly WatchedQueue[];
   /** Dead-letter queues (SQS redrive and SNS delivery): depth and age of the oldest message. */
   readonly deadLetterQueues: readonly WatchedQueue[];
@@ -42,8 +48,10 @@ const HEIGHT = 6;
 /**
  * One CloudWatch dashboard for the pipeline: the application's EMF metrics per
  * branch kind and tenant (emitted, succeeded, failed, timed out, duration),
- * upload → manifest latency and backpressure per tenant, then every queue's
- * depth and oldest message, the DLQs, the state machine and Lambda throttles.
+ * upload → manifest latency and backpressure per tenant, running workflows and
+ * videos per tenant, per input queue pending, emitted, dropped/spilled and the
+ * oldest message's age, then every queue's depth, the DLQs, the state machine
+ * and Lambda throttles.
  * Per-kind/tenant graphs use SEARCH, so a new kind or tenant appears without
  * a redeploy (cardinality stays bounded: tenants outside the configuration
  * are reported as `other`).
@@ -135,6 +143,65 @@ export class PipelineDashboard extends Construct {
         HALF
       )
     );
+    const { input: QUEUE } = METRIC_DIMENSIONS;
+    this.dashboard.addWidgets(
+      graph(
+        'Running workflows (overall, per tenant)',
+        [
+          app(METRIC_NAMES.runningWorkflows, 'Maximum').with({ label: 'all' }),
+          search(METRIC_NAMES.runningWorkflows, [tenant], 'Maximum', ''),
+        ],
+        HALF
+      ),
+      graph(
+        'Videos by status per tenant',
+        [
+          search(METRIC_NAMES.videosCompleted, [tenant], 'Sum', 'COMPLETE'),
+          search(METRIC_NAMES.videosPartial, [tenant], 'Sum', 'PARTIAL'),
+          search(METRIC_NAMES.videosFailed, [tenant], 'Sum', 'FAILED'),
+        ],
+        HALF
+      )
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Pending per input (visible + in flight)',
+        props.queues.map(
+          (q, i) =>
+            new cloudwatch.MathExpression({
+              expression: `v${i} + f${i}`,
+              label: q.label,
+              usingMetrics: {
+                [`v${i}`]: q.queue.metricApproximateNumberOfMessagesVisible({
+                  period,
+                  statistic: 'Maximum',
+                }),
+                [`f${i}`]: q.queue.metricApproximateNumberOfMessagesNotVisible({
+                  period,
+                  statistic: 'Maximum',
+                }),
+              },
+              period,
+            })
+        ),
+        THIRD
+      ),
+      graph(
+        'Emitted per input (processed and deleted)',
+        labelled(props.queues, (q) =>
+          q.queue.metricNumberOfMessagesDeleted({ period, statistic: 'Sum' })
+        ),
+        THIRD
+      ),
+      graph(
+        'Dropped and spilled per input and tenant',
+        [
+          search(OVERFLOW_METRICS.dropped, [QUEUE, tenant], 'Sum', 'dropped'),
+          search(OVERFLOW_METRICS.spilled, [QUEUE, tenant], 'Sum', 'spilled'),
+        ],
+        THIRD
+      )
+    );
     this.dashboard.addWidgets(
       graph(
         'Queue depth (visible messages)',
@@ -142,7 +209,7 @@ export class PipelineDashboard extends Construct {
         THIRD
       ),
       graph(
-        'Age of the oldest message (s)',
+        'Latency per input: age of the oldest message (s)',
         labelled([...props.queues, ...props.deadLetterQueues], (q) =>
           q.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' })
         ),

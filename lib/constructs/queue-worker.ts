@@ -1,9 +1,10 @@
-import { Duration, Names, Validations } from 'aws-cdk-lib';
+import { Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { OVERFLOW_ENV, type OverflowConfig } from '../../contract/overflow.js';
 import { VISIBILITY_TIMEOUT_FACTOR } from '../nag/rules/sqs-visibility-timeout.js';
 import { CHECKOV_SKIPS, skipCheckov } from './checkov.js';
 import { MIN_MAX_RECEIVE_COUNT, QueueWithDeadLetter } from './queue-with-dead-letter.js';
@@ -56,7 +57,65 @@ export interface QueueWorkerProps {
   readonly maxConcurrency?: number;
   /** Alarm when the DLQ holds at least this many messages. @default 1 */
   readonly dlqAlarmThreshold?: number;
+  /**
+   * What the consumer does when the queue overflows (contract/overflow.ts): wait,
+   * drop the oldest or the newest, or spill for a later redrive. Applied per batch
+   * by the consumer's shared code (lambdas/shared/overflow.ts), which counts each
+   * drop and spill (`Dropped`/`Spilled`, dimensions `queue` and `tenant`).
+   * @default OverflowPolicy.block() - nothing is lost; a backlog waits in the queue
+   */
+  readonly overflow?: OverflowPolicy;
+  /**
+   * The input's name in overflow metrics and log lines (the `queue` dimension).
+   * @default - the construct's id
+   */
+  readonly inputName?: string;
 }
+
+/**
+ * An input queue's overflow policy. `block` is the default wherever losing a
+ * message is wrong; the others trade messages for freshness and say so in
+ * metrics. Why each queue of the stack has the policy it has: README § Backpressure.
+ */
+export class OverflowPolicy {
+  /** Process everything; a backlog waits (retention, then maxReceiveCount and the DLQ). */
+  public static block(): OverflowPolicy {
+    return new OverflowPolicy('block');
+  }
+
+  /** Delete, unprocessed, a message that waited longer than `maxAge` (SQS SentTimestamp). */
+  public static dropOldest(maxAge: Duration): OverflowPolicy {
+    return new OverflowPolicy('dropOldest', maxAge);
+  }
+
+  /**
+   * While the queue holds more than `maxBacklog` messages (visible ones, read with
+   * GetQueueAttributes once per batch, plus the batch), delete the newest of the batch.
+   */
+  public static dropNewest(maxBacklog: number): OverflowPolicy {
+    return new OverflowPolicy('dropNewest', undefined, maxBacklog);
+  }
+
+  /**
+   * Move a message that waited longer than `maxAge` to `to`, unprocessed, for a
+   * later redrive. The worker's DLQ by default, which `npm run redrive -- dlq …`
+   * (SQS StartMessageMoveTask) moves back; a redriven message is then processed
+   * whatever its age.
+   */
+  public static spill(maxAge: Duration, to?: sqs.IQueue): OverflowPolicy {
+    return new OverflowPolicy('spill', maxAge, undefined, to);
+  }
+
+  private constructor(
+    public readonly policy: OverflowConfig['policy'],
+    public readonly maxAge?: Duration,
+    public readonly maxBacklog?: number,
+    public readonly spillTo?: sqs.IQueue
+  ) {}
+}
+
+/** Which function already has the policy of which worker (one env var per function). */
+const overflowOwners = new WeakMap<lambda.IFunction, string>();
 
 /**
  * An SQS queue with a DLQ, consumed by a Lambda through an event source mapping
@@ -73,6 +132,7 @@ export class QueueWorker extends Construct {
   public readonly dlqAlarm?: cloudwatch.Alarm;
   public readonly eventSource: SqsEventSource;
   public readonly eventSourceMapping: lambda.EventSourceMapping;
+  public readonly overflow: OverflowPolicy;
 
   constructor(scope: Construct, id: string, props: QueueWorkerProps) {
     super(scope, id);
@@ -160,6 +220,53 @@ export class QueueWorker extends Construct {
         'asynchronous invocations, and failed messages reach the source queue DLQ instead.',
     });
     skipCheckov(props.consumer, [CHECKOV_SKIPS.synchronousInvokeDlq]);
+    this.overflow = props.overflow ?? OverflowPolicy.block();
+    this.applyOverflow(props);
+  }
+
+  private applyOverflow(props: QueueWorkerProps): void {
+    const policy = this.overflow;
+    if (policy.policy === 'block') return;
+    const input = props.inputName ?? this.node.id;
+    const fail = (message: string) =>
+      new Error(`${this.node.path}: overflow ${policy.policy}: ${message}`);
+    if (!(props.consumer instanceof lambda.Function)) {
+      throw fail(
+        'the consumer must be a lambda.Function (the policy reaches it in its environment)'
+      );
+    }
+    const owner = overflowOwners.get(props.consumer);
+    if (owner) throw fail(`${props.consumer.node.path} already applies the policy of ${owner}`);
+    overflowOwners.set(props.consumer, this.node.path);
+    let config: OverflowConfig;
+    if (policy.policy === 'dropNewest') {
+      const maxBacklog = policy.maxBacklog!;
+      if (!Token.isUnresolved(maxBacklog) && (!Number.isInteger(maxBacklog) || maxBacklog < 1)) {
+        throw fail(`maxBacklog must be a positive whole number, got ${maxBacklog}`);
+      }
+      config = { policy: 'dropNewest', input, maxBacklog, queueUrl: this.queue.queueUrl };
+      this.queue.grant(props.consumer, 'sqs:GetQueueAttributes');
+    } else {
+      const maxAge = policy.maxAge!;
+      if (maxAge.isUnresolved()) throw fail('maxAge must be known at synth');
+      const maxAgeSeconds = maxAge.toSeconds({ integral: false });
+      if (!Number.isInteger(maxAgeSeconds) || maxAgeSeconds < 1) {
+        throw fail(`maxAge must be a whole number of seconds, at least 1, got ${maxAgeSeconds}`);
+      }
+      if (policy.policy === 'dropOldest') {
+        config = { policy: 'dropOldest', input, maxAgeSeconds };
+      } else {
+        const target = policy.spillTo ?? this.deadLetterQueue;
+        if (!target) {
+          throw fail(
+            'name the spill queue (spill(maxAge, queue)): an existing queue brings no DLQ'
+          );
+        }
+        config = { policy: 'spill', input, maxAgeSeconds, spillQueueUrl: target.queueUrl };
+        target.grantSendMessages(props.consumer);
+      }
+    }
+    props.consumer.addEnvironment(OVERFLOW_ENV, Stack.of(this).toJsonString(config));
   }
 }
 

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { SECURE_DLQ_DEFAULTS, SECURE_TOPIC_DEFAULTS } from './defaults.js';
 import { mergeProps } from './merge-props.js';
 import { acknowledgeDeadLetterQueue, deadLetterAlarm } from './queue-with-dead-letter.js';
+import { QueueWorker, type QueueWorkerProps } from './queue-worker.js';
 
 export interface TopicFanOutProps {
   /**
@@ -118,6 +119,22 @@ export class TopicFanOut extends Construct {
     );
     this.subscriptions.push(subscription);
     return subscription;
+  }
+
+  /**
+   * A consumer of the topic: a QueueWorker (its queue, DLQ, event source mapping
+   * and `overflow` policy) subscribed like `addQueueSubscription`. The worker is
+   * created in `scope`, so moving a subscriber here keeps its logical ids.
+   */
+  public addQueueWorker(
+    scope: Construct,
+    id: string,
+    props: QueueWorkerProps,
+    options: QueueSubscriptionOptions = {}
+  ): QueueWorker {
+    const worker = new QueueWorker(scope, id, props);
+    this.addQueueSubscription(worker.queue, options);
+    return worker;
   }
 
   /**

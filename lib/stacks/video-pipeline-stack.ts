@@ -55,7 +55,7 @@ import {
   PLAYABLE_KINDS,
   SEGMENT_KIND,
 } from '../../kinds/index.js';
-import { skipCheckov } from '../constructs/checkov.js';
+import { CHECKOV_SKIPS, skipCheckov } from '../constructs/checkov.js';
 import { SECURE_BUCKET_DEFAULTS, SECURE_DLQ_DEFAULTS } from '../constructs/defaults.js';
 import { FfmpegLayer } from '../constructs/ffmpeg-layer.js';
 import {
@@ -75,7 +75,7 @@ import {
   deadLetterAlarm,
   QueueWithDeadLetter,
 } from '../constructs/queue-with-dead-letter.js';
-import { QueueWorker } from '../constructs/queue-worker.js';
+import { OverflowPolicy, type QueueWorker } from '../constructs/queue-worker.js';
 import { TopicFanOut } from '../constructs/topic-fan-out.js';
 import { PROJECT_ROOT } from '../project-root.js';
 
@@ -188,9 +188,10 @@ export interface VideoPipelineStackProps extends StackProps {
    */
   readonly throttleRetry?: ThrottleRetryProps;
   /**
-   * The audit path's stale-message rule: an upload event that waited longer than
-   * this in the audit queue is moved to the audit DLQ with the reason, not audited
-   * in line (lambdas/upload-audit/stale.ts).
+   * The audit queue's overflow policy, `spill` after this age: an upload event that
+   * waited longer in the audit queue is moved to the audit DLQ with the reason, not
+   * audited in line, and counted as `Spilled` (lambdas/shared/overflow.ts); the DLQ
+   * redrive brings it back, and it is then audited.
    * @default Duration.hours(24)
    */
   readonly auditStaleAfter?: Duration;
@@ -593,24 +594,25 @@ export class VideoPipelineStack extends Stack {
       },
     });
     const auditFn = fn('UploadAudit', 'upload-audit', {
-      environment: {
-        AUDIT_BUCKET: this.outputBucket.bucketName,
-        AUDIT_STALE_AFTER_SECONDS: String(
-          (props.auditStaleAfter ?? Duration.hours(24)).toSeconds()
-        ),
-      },
+      environment: { AUDIT_BUCKET: this.outputBucket.bucketName },
     });
-    this.starter = new QueueWorker(this, 'StartWorkflowWorker', {
+    // Uploads block: losing one would leave a video without a manifest (README § Backpressure).
+    this.starter = this.uploads.addQueueWorker(this, 'StartWorkflowWorker', {
       consumer: starterFn.function,
       maxConcurrency: 5,
       // Backpressure re-receives a held-back upload many times before it may start.
       maxReceiveCount: STARTER_MAX_RECEIVE_COUNT,
+      overflow: OverflowPolicy.block(),
+      inputName: 'StartWorkflow',
     });
     starterFn.function.addEnvironment('STARTER_QUEUE_URL', this.starter.queue.queueUrl);
-    this.audit = new QueueWorker(this, 'UploadAuditWorker', {
+    // A late audit is worth less than a fresh one, but it must not be lost: spill, redrive later.
+    this.audit = this.uploads.addQueueWorker(this, 'UploadAuditWorker', {
       consumer: auditFn.function,
       batchSize: AUDIT_BATCH_SIZE,
       maxBatchingWindow: AUDIT_BATCHING_WINDOW,
+      overflow: OverflowPolicy.spill(props.auditStaleAfter ?? Duration.hours(24)),
+      inputName: 'UploadAudit',
     });
     // A body that is not an S3 event goes to the consumer's DLQ at once, with its reason,
     // instead of spending the starter's 100 receives (lambdas/shared/sqs.ts).
@@ -623,9 +625,7 @@ export class VideoPipelineStack extends Stack {
       consumer.function.addEnvironment('DEAD_LETTER_QUEUE_URL', dlq.queueUrl);
       dlq.grantSendMessages(consumer.role);
     }
-    // Both consumers want every upload; S3 already filters on the uploads/ prefix.
-    this.uploads.addQueueSubscription(this.starter.queue);
-    this.uploads.addQueueSubscription(this.audit.queue);
+    // Both consumers want every upload (subscribed by addQueueWorker); S3 already filters on the uploads/ prefix.
 
     // Only unhappy outcomes page someone; COMPLETE events stay on the topic for other subscribers.
     this.alerts = new QueueWithDeadLetter(this, 'Alerts', {
@@ -651,9 +651,17 @@ export class VideoPipelineStack extends Stack {
       if (problem)
         throw new Error(`metricTenants: ${JSON.stringify(tenant)} is invalid: ${problem}`);
     }
+    const gauge = this.declareRunningGauge(fn);
     if (metricTenants.length > 0) {
-      // The functions that emit per-tenant metrics (contract/metrics.ts).
-      for (const f of [...branchFns.map(({ fn }) => fn), aggregate, starterFn]) {
+      // The functions that emit per-tenant metrics (contract/metrics.ts, contract/overflow.ts).
+      for (const f of [
+        ...branchFns.map(({ fn }) => fn),
+        aggregate,
+        starterFn,
+        auditFn,
+        keeper,
+        gauge,
+      ]) {
         f.function.addEnvironment(METRIC_TENANTS_ENV, metricTenants.join(','));
       }
     }
@@ -669,6 +677,7 @@ export class VideoPipelineStack extends Stack {
         { label: 'StartWorkflow', function: starterFn.function },
         { label: 'UploadAudit', function: auditFn.function },
         { label: 'VerdictKeeper', function: keeper.function },
+        { label: 'RunningGauge', function: gauge.function },
       ],
       backpressureMaxDelay: props.backpressureMaxDelay ?? Duration.seconds(120),
       asyncFailures,
@@ -1021,6 +1030,52 @@ export class VideoPipelineStack extends Stack {
         "DescribeExecution on the video state machine's own executions; their names are the videoIds, known at run time.",
     });
     return { keeper, failures, rule };
+  }
+
+  /**
+   * The in-flight gauge: a scheduled rule runs a small function every minute that
+   * counts RUNNING executions (one paginated ListExecutions) and publishes
+   * `RunningWorkflows` overall and per tenant. A schedule, not the starter: the
+   * starter only runs when uploads arrive, and the gauge must move while videos
+   * run with no upload in sight. Cost: 43,200 short invocations a month.
+   * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html
+   */
+  private declareRunningGauge(
+    fn: (id: string, name: string, extra?: Omit<PipelineFunctionProps, 'entry'>) => PipelineFunction
+  ): PipelineFunction {
+    const machine = this.workflow.stateMachine;
+    const gauge = fn('RunningGauge', 'running-gauge', {
+      timeout: Duration.seconds(30),
+      memorySize: 128,
+      environment: { STATE_MACHINE_ARN: machine.stateMachineArn },
+    });
+    gauge.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:ListExecutions'],
+        resources: [machine.stateMachineArn],
+      })
+    );
+    const rule = new events.Rule(this, 'RunningGaugeSchedule', {
+      description: 'Publishes RunningWorkflows (overall and per tenant) every minute',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+    });
+    // A missed minute is replaced by the next one: no retries, no DLQ to fill.
+    rule.addTarget(
+      new targets.LambdaFunction(gauge.function, {
+        retryAttempts: 0,
+        maxEventAge: Duration.minutes(1),
+      })
+    );
+    Validations.of(rule).acknowledge({
+      id: 'Serverless-EventBusDLQ',
+      reason:
+        'A gauge: the next minute replaces a missed delivery, so there is nothing worth keeping in a DLQ.',
+    });
+    const noDlq =
+      'A gauge: each minute replaces the last, so a failed run is not worth keeping (its error is logged).';
+    Validations.of(gauge.function).acknowledge({ id: 'Serverless-LambdaDLQ', reason: noDlq });
+    skipCheckov(gauge.function, [{ id: CHECKOV_SKIPS.synchronousInvokeDlq.id, comment: noDlq }]);
+    return gauge;
   }
 
   /**

@@ -17,6 +17,7 @@ import { createRouter } from './http/router.js';
 import { environmentsOverride } from './lambda/environments.js';
 import { EphemeralStorage, type EphemeralStorageMode } from './lambda/ephemeral-storage.js';
 import { accountConcurrencyFor, LambdaRunner, type LambdaStats } from './lambda/runner.js';
+import { LogStore, tapLogs } from './log-store.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { ACCOUNT_ID, buildModel, type StackModel } from './model.js';
 import { provision } from './provisioner.js';
@@ -30,6 +31,7 @@ export type { EmfEntry, EmfSnapshot } from './emf-store.js';
 export * from './errors.js';
 export { type FaultCounts, type FaultRate, Faults } from './faults.js';
 export type { LambdaStats } from './lambda/runner.js';
+export type { LogQuery, LogRecord } from './log-store.js';
 export type { Logger } from './logger.js';
 export { consoleLogger, silentLogger } from './logger.js';
 export { EMULATOR_ACCOUNT_ID, type StackModel } from './model.js';
@@ -223,10 +225,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     throw err;
   }
   const emf = new EmfStore();
+  const logs = new LogStore();
   const lambda = new LambdaRunner(model.functions, {
     endpoint,
     region,
-    logger: tapEmf(logger, emf),
+    logger: tapLogs(tapEmf(logger, emf), logs),
     maxEnvironmentsPerFunction,
     accountConcurrency,
   });
@@ -292,6 +295,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     admin: {
       stats,
       metrics: () => emf.snapshot(),
+      logs: (query) => ({ records: logs.query(query) }),
       setEventSourceMappingEnabled: async (name, enabled) => ({
         changed: await setEventSourceMappingEnabled(name, enabled),
       }),
@@ -385,6 +389,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       `${JSON.stringify({ [model.stackName]: model.outputs }, null, 2)}\n`
     );
   }
+  // Scheduled rules start once everything they may invoke is up.
+  events.startSchedules();
   logger.info(
     `[local] ${model.stackName} running on ${endpoint} in ${(performance.now() - startedAt).toFixed(0)} ms ` +
       `(${model.functions.length} functions, ${model.queues.length} queues, ${model.topics.length} topics, ` +

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { type BusEvent, EventBus } from '../src/events/bus.js';
 import { matchesPattern, patternProblems } from '../src/events/pattern.js';
+import { parseScheduleExpression } from '../src/events/schedule.js';
 import type { InvokeResult, LambdaRunner } from '../src/lambda/runner.js';
 import type { EventRuleSpec, FunctionSpec } from '../src/model/types.js';
 import { buildModel } from '../src/model.js';
@@ -162,7 +163,12 @@ describe('AWS::Events::Rule', () => {
   });
 
   it.each([
-    [{ ScheduleExpression: 'rate(1 minute)', Targets: [] }, /schedule rules are not run locally/],
+    [
+      { ScheduleExpression: 'cron(0 20 * * ? *)', Targets: [] },
+      /cron schedules are not run locally/,
+    ],
+    [{ ScheduleExpression: 'rate(5 minute)', Targets: [] }, /takes the plural unit/],
+    [{ Targets: [] }, /needs an EventPattern or a ScheduleExpression/],
     [
       { EventPattern: KEEPER_PATTERN, Targets: [{ Id: 'Q', Arn: 'arn:aws:sqs:us-east-1:0:q' }] },
       /only Lambda function targets/,
@@ -374,5 +380,89 @@ describe('Step Functions status-change events', () => {
       ['RUNNING', null],
       ['TIMED_OUT', 'States.Timeout'],
     ]);
+  });
+});
+
+describe('scheduled rules', () => {
+  it.each([
+    ['rate(1 minute)', { everyMs: 60_000 }],
+    ['rate(5 minutes)', { everyMs: 300_000 }],
+    ['rate(1 hour)', { everyMs: 3_600_000 }],
+    ['rate(2 days)', { everyMs: 172_800_000 }],
+    ['rate(1 hours)', { problem: 'rate(1 hours): a value of 1 takes the singular unit (hour)' }],
+    ['rate(5 hour)', { problem: 'rate(5 hour): a value above 1 takes the plural unit (hours)' }],
+    ['rate(0 minutes)', { problem: 'rate(0 minutes): the value must be positive' }],
+    ['rate(1 second)', { problem: 'rate(1 second): not rate(value unit)' }],
+  ])('%s → %j', (expression, expected) => {
+    expect(parseScheduleExpression(expression)).toEqual(expected);
+  });
+
+  it('extracts a rate rule without a pattern', () => {
+    const m = buildModel(
+      {
+        stackName: 'S',
+        assemblyDir: '/nonexistent',
+        template: {
+          Resources: {
+            Rule: {
+              Type: 'AWS::Events::Rule',
+              Properties: {
+                ScheduleExpression: 'rate(1 minute)',
+                Targets: [{ Id: 'T0', Arn: 'arn:aws:lambda:us-east-1:000000000000:function:g' }],
+              },
+            },
+          },
+        } as never,
+      },
+      { region: 'us-east-1', endpoint: 'http://127.0.0.1:0' }
+    );
+    expect(m.eventRules[0]).toMatchObject({ scheduleEveryMs: 60_000, eventPattern: undefined });
+  });
+
+  it('sends its targets a Scheduled Event naming the rule, and events never match it', async () => {
+    const { lambda, calls } = fakeLambda({}, ['ok']);
+    const scheduled: EventRuleSpec = {
+      ...rule('keeper'),
+      eventPattern: undefined,
+      scheduleEveryMs: 60_000,
+    };
+    const { bus } = busWith(lambda, [scheduled]);
+
+    bus.put(event('FAILED'));
+    const envelope = bus.runSchedule(scheduled, new Date('2026-12-07T06:00:00.123Z'));
+    await bus.idle();
+
+    expect(calls).toEqual([envelope]);
+    expect(envelope).toMatchObject({
+      source: 'aws.events',
+      'detail-type': 'Scheduled Event',
+      resources: [scheduled.arn],
+      detail: {},
+      time: '2026-12-07T06:00:00Z',
+    });
+  });
+
+  it('runs every interval from the start, and stops with the bus', async () => {
+    vi.useFakeTimers();
+    try {
+      const { lambda, calls } = fakeLambda({}, []);
+      const scheduled: EventRuleSpec = {
+        ...rule('keeper'),
+        eventPattern: undefined,
+        scheduleEveryMs: 60_000,
+      };
+      const { bus } = busWith(lambda, [scheduled]);
+      bus.startSchedules();
+
+      await vi.advanceTimersByTimeAsync(59_999);
+      expect(calls).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(120_001);
+      expect(calls).toHaveLength(3);
+      await bus.stop();
+      await vi.advanceTimersByTimeAsync(600_000);
+      expect(calls).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

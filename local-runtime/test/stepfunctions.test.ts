@@ -42,6 +42,46 @@ describe('Step Functions service', { timeout: 60_000 }, () => {
     expect(out).toMatchObject({ count: 6, succeeded: 6, maxOverlap: 2 });
   });
 
+  it('continues the StartExecution traceHeader in every task, each with its own segment', async () => {
+    // Prepare
+    const root = '1-6a1b2c3d-0123456789abcdef01234567';
+    const header = `Root=${root};Parent=53995c3f42cd8ad8;Sampled=1`;
+
+    // Act: a traced execution and an untraced one
+    const traced = await fx.sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: arn,
+        name: 'traced',
+        input: JSON.stringify({ runId: 'traced', items: [{ sleepMs: 1 }, { sleepMs: 1 }] }),
+        traceHeader: header,
+      })
+    );
+    const untraced = await start('untraced', [{ sleepMs: 1 }]);
+    await fx.rt.stepFunctions.waitForExecution(traced.executionArn!);
+    await fx.rt.stepFunctions.waitForExecution(untraced.executionArn!);
+    const described = await fx.sfn.send(
+      new DescribeExecutionCommand({ executionArn: traced.executionArn })
+    );
+    const reports = (trace: string) =>
+      fx.logs.filter((l) => l.includes(' REPORT ') && l.includes(`XRAY TraceId: ${trace}\t`));
+    const history = await fx.sfn.send(
+      new GetExecutionHistoryCommand({ executionArn: traced.executionArn })
+    );
+    const tasks = history.events!.filter(
+      (e) => e.type === 'LambdaFunctionStarted' || e.type === 'TaskStarted'
+    );
+
+    // Assess: one REPORT per task of the traced execution, all in its trace, none of the other's
+    expect(described.traceHeader).toBe(header);
+    expect(tasks.length).toBeGreaterThanOrEqual(3);
+    expect(reports(root)).toHaveLength(tasks.length);
+    const segments = reports(root).map((l) => /SegmentId: (\w+)/.exec(l)?.[1]);
+    expect(new Set(segments).size).toBe(tasks.length);
+    expect(segments).not.toContain('53995c3f42cd8ad8');
+    const all = await (await fetch(new URL(`/_local/logs?traceId=${root}`, fx.rt.endpoint))).json();
+    expect(all.records).toHaveLength(tasks.length);
+  });
+
   it('retries a matching error and catches a named Lambda error type', async () => {
     // Act
     const { executionArn } = await start('retry-catch', [

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import {
   MapFanOutFanIn,
   type MapFanOutFanInProps,
+  OverflowPolicy,
   PipelineAlarms,
   PipelineDashboard,
   PipelineFunction,
@@ -217,6 +218,159 @@ describe('QueueWorker', () => {
     expect(overrideWarnings(loud).map((w) => w.entry.data)).toEqual([
       expect.stringContaining('queueProps.enforceSSL overrides the secure default (true → false)'),
     ]);
+  });
+});
+
+describe('QueueWorker overflow', () => {
+  const overflowEnv = (stack: Stack, consumer: lambda.Function) =>
+    Template.fromStack(stack).findResources('AWS::Lambda::Function')[logicalId(stack, consumer)]
+      ?.Properties.Environment?.Variables?.OVERFLOW_POLICY;
+
+  it('blocks by default: no policy reaches the consumer', () => {
+    // Prepare
+    const stack = new Stack();
+    const consumer = inlineFunction(stack, 'Consumer');
+    // Act
+    const worker = new QueueWorker(stack, 'Worker', { consumer });
+    // Assess
+    expect(worker.overflow.policy).toBe('block');
+    expect(overflowEnv(stack, consumer)).toBeUndefined();
+  });
+
+  it('dropOldest writes its age and the input name', () => {
+    // Prepare
+    const stack = new Stack();
+    const consumer = inlineFunction(stack, 'Consumer');
+    // Act
+    new QueueWorker(stack, 'Worker', {
+      consumer,
+      overflow: OverflowPolicy.dropOldest(Duration.minutes(10)),
+      inputName: 'Thumbnails',
+    });
+    // Assess
+    expect(overflowEnv(stack, consumer)).toBe(
+      '{"policy":"dropOldest","input":"Thumbnails","maxAgeSeconds":600}'
+    );
+  });
+
+  it('dropNewest reads its own queue depth, and may', () => {
+    // Prepare
+    const stack = new Stack();
+    const consumer = inlineFunction(stack, 'Consumer');
+    // Act
+    const worker = new QueueWorker(stack, 'Worker', {
+      consumer,
+      overflow: OverflowPolicy.dropNewest(500),
+    });
+    // Assess
+    const queueId = logicalId(stack, worker.queue);
+    expect(overflowEnv(stack, consumer)).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          '{"policy":"dropNewest","input":"Worker","maxBacklog":500,"queueUrl":"',
+          { Ref: queueId },
+          '"}',
+        ],
+      ],
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'sqs:GetQueueAttributes',
+            Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('spills to a named queue, which the consumer may send to', () => {
+    // Prepare
+    const stack = new Stack();
+    const consumer = inlineFunction(stack, 'Consumer');
+    const later = new sqs.Queue(stack, 'Later', { enforceSSL: true });
+    // Act
+    new QueueWorker(stack, 'Worker', {
+      consumer,
+      overflow: OverflowPolicy.spill(Duration.hours(1), later),
+    });
+    // Assess
+    const laterId = logicalId(stack, later);
+    expect(JSON.stringify(overflowEnv(stack, consumer))).toContain(`{"Ref":"${laterId}"}`);
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:SendMessage']),
+            Resource: { 'Fn::GetAtt': [laterId, 'Arn'] },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it.each([
+    {
+      name: 'a spill from an existing queue without a named target',
+      build: (stack: Stack) =>
+        new QueueWorker(stack, 'Worker', {
+          consumer: inlineFunction(stack, 'Consumer'),
+          existingQueueObj: new sqs.Queue(stack, 'Existing'),
+          overflow: OverflowPolicy.spill(Duration.hours(1)),
+        }),
+      message: /overflow spill: name the spill queue/,
+    },
+    {
+      name: 'an age below a second',
+      build: (stack: Stack) =>
+        new QueueWorker(stack, 'Worker', {
+          consumer: inlineFunction(stack, 'Consumer'),
+          overflow: OverflowPolicy.dropOldest(Duration.millis(500)),
+        }),
+      message: /maxAge must be a whole number of seconds, at least 1, got 0.5/,
+    },
+    {
+      name: 'a backlog bound of 0',
+      build: (stack: Stack) =>
+        new QueueWorker(stack, 'Worker', {
+          consumer: inlineFunction(stack, 'Consumer'),
+          overflow: OverflowPolicy.dropNewest(0),
+        }),
+      message: /maxBacklog must be a positive whole number, got 0/,
+    },
+    {
+      name: 'two policies on one function',
+      build: (stack: Stack) => {
+        const consumer = inlineFunction(stack, 'Consumer');
+        const overflow = OverflowPolicy.dropOldest(Duration.hours(1));
+        new QueueWorker(stack, 'A', { consumer, overflow });
+        new QueueWorker(stack, 'B', { consumer, overflow });
+      },
+      message:
+        /Default\/B: overflow dropOldest: Default\/Consumer already applies the policy of Default\/A/,
+    },
+  ])('refuses $name at synth', ({ build, message }) => {
+    // Act / Assess
+    expect(() => build(new Stack())).toThrow(message);
+  });
+
+  it('TopicFanOut.addQueueWorker subscribes the worker it creates', () => {
+    // Prepare
+    const stack = new Stack();
+    const fanOut = new TopicFanOut(stack, 'Topic');
+    // Act
+    const worker = fanOut.addQueueWorker(stack, 'Worker', {
+      consumer: inlineFunction(stack, 'Consumer'),
+      overflow: OverflowPolicy.dropOldest(Duration.hours(1)),
+    });
+    // Assess
+    Template.fromStack(stack).hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'sqs',
+      RawMessageDelivery: true,
+      Endpoint: { 'Fn::GetAtt': [logicalId(stack, worker.queue), 'Arn'] },
+    });
   });
 });
 

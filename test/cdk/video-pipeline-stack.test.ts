@@ -22,8 +22,8 @@ const resources = (type: string) => synth.template.findResources(type);
 const getAttArn = (v: unknown) => (v as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
 /** Construct ids of the per-kind functions (one per registered kind). */
 const branchFunctionId = (kind: string) => `${pascalCase(kind)}Branch`;
-/** The functions that are not per kind: Probe, Plan, Aggregate, StartWorkflow, UploadAudit. */
-const PIPELINE_FUNCTIONS = 5;
+/** The functions that are not per kind: Probe, Plan, Aggregate, StartWorkflow, UploadAudit, RunningGauge. */
+const PIPELINE_FUNCTIONS = 6;
 
 describe('security and synthesis gates', () => {
   it.each([
@@ -480,6 +480,9 @@ describe('backpressure', () => {
       [
         ['Aggregate', 'noisy-neighbour'],
         ['StartWorkflow', 'noisy-neighbour'],
+        ['UploadAudit', 'noisy-neighbour'],
+        ['VerdictKeeper', 'noisy-neighbour'],
+        ['RunningGauge', 'noisy-neighbour'],
         ...KINDS.map((k) => [branchFunctionId(k.kind), 'noisy-neighbour']),
       ].sort()
     );
@@ -721,13 +724,46 @@ describe('dashboard and alarms', () => {
     const workQueues = Object.keys(resources('AWS::SQS::Queue')).filter((id) => !dlqs.includes(id));
     // Act
     const depth = metricLines('Queue depth (visible messages)').join('\n');
-    const age = metricLines('Age of the oldest message (s)').join('\n');
+    const age = metricLines('Latency per input: age of the oldest message (s)').join('\n');
     const dlqDepth = metricLines('DLQ depth').join('\n');
     // Assess
     for (const id of workQueues) expect(depth).toContain(`<${id}.QueueName>`);
     for (const id of [...workQueues, ...dlqs]) expect(age).toContain(`<${id}.QueueName>`);
     for (const id of dlqs) expect(dlqDepth).toContain(`<${id}.QueueName>`);
     expect(age).toContain('ApproximateAgeOfOldestMessage');
+  });
+
+  it('charts each input queue: pending (visible + in flight) and emitted (deleted)', () => {
+    // Prepare
+    const dlqs = deadLetterQueueIds();
+    const workQueues = Object.keys(resources('AWS::SQS::Queue')).filter((id) => !dlqs.includes(id));
+    // Act
+    const pending = widget('Pending per input (visible + in flight)').metrics;
+    const emitted = metricLines('Emitted per input (processed and deleted)').join('\n');
+    // Assess: one sum per queue over its two depth metrics, each labelled
+    const sums = pending.filter((m) =>
+      m.some((p) => typeof p === 'object' && p && 'expression' in p)
+    );
+    expect(sums).toHaveLength(workQueues.length);
+    const lines = metricLines('Pending per input (visible + in flight)').join('\n');
+    for (const id of workQueues) {
+      expect(lines).toMatch(
+        new RegExp(`ApproximateNumberOfMessagesVisible QueueName <${id}.QueueName>`)
+      );
+      expect(lines).toMatch(
+        new RegExp(`ApproximateNumberOfMessagesNotVisible QueueName <${id}.QueueName>`)
+      );
+      expect(emitted).toContain(`NumberOfMessagesDeleted QueueName <${id}.QueueName>`);
+    }
+  });
+
+  it('charts the overall RunningWorkflows gauge next to its per-tenant series', () => {
+    // Act
+    const lines = metricLines('Running workflows (overall, per tenant)');
+    // Assess
+    expect(lines[0]).toMatch(
+      /^FanOutFanIn RunningWorkflows service video-pipeline .*"stat":"Maximum"/
+    );
   });
 
   it('charts executions started, succeeded, failed and throttled, and throttles per function', () => {
@@ -756,6 +792,12 @@ describe('dashboard and alarms', () => {
     ['Branch duration (p50, p95)', 'BranchDurationMs', 'kind,service,tenant'],
     ['Upload → manifest latency per tenant (p50, p95)', 'UploadToManifestMs', 'service,tenant'],
     ['Uploads waiting on backpressure per tenant', 'UploadsHeldBack', 'service,tenant'],
+    ['Running workflows (overall, per tenant)', 'RunningWorkflows', 'service,tenant'],
+    ['Videos by status per tenant', 'VideosCompleted', 'service,tenant'],
+    ['Videos by status per tenant', 'VideosPartial', 'service,tenant'],
+    ['Videos by status per tenant', 'VideosFailed', 'service,tenant'],
+    ['Dropped and spilled per input and tenant', 'Dropped', 'queue,service,tenant'],
+    ['Dropped and spilled per input and tenant', 'Spilled', 'queue,service,tenant'],
   ])('charts %s from the EMF metric %s over {%s}', (title, metric, dims) => {
     // Act
     const lines = metricLines(title).join('\n');
@@ -763,6 +805,48 @@ describe('dashboard and alarms', () => {
     expect(lines).toContain(
       `SEARCH('{FanOutFanIn,${dims}} service="video-pipeline" MetricName="${metric}"'`
     );
+  });
+});
+
+describe('running workflows gauge', () => {
+  it('runs every minute from a scheduled rule, without retries, and may only list executions', () => {
+    // Prepare: the gauge is the function the scheduled rule targets
+    const [ruleProps] = Object.values(resources('AWS::Events::Rule'))
+      .map((r) => r.Properties)
+      .filter((p) => p.ScheduleExpression !== undefined);
+    const gaugeId = getAttArn(ruleProps?.Targets[0].Arn);
+    const gauge = resources('AWS::Lambda::Function')[gaugeId];
+    const [machineId] = Object.keys(resources('AWS::StepFunctions::StateMachine'));
+
+    // Assess: one scheduled rule, every minute, a missed run not retried
+    expect(ruleProps).toMatchObject({
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [
+        {
+          Arn: { 'Fn::GetAtt': [gaugeId, 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 },
+        },
+      ],
+    });
+    expect(gauge?.Properties.Environment.Variables.STATE_MACHINE_ARN).toEqual({ Ref: machineId });
+    const roleId = getAttArn(gauge?.Properties.Role);
+    const statements = Object.values(resources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: unknown }>);
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: 'states:ListExecutions', Resource: { Ref: machineId } })
+    );
+    // Only its logs and X-Ray besides: no data access at all
+    expect(statements.map((st) => st.Action).filter((a) => a !== 'states:ListExecutions')).toEqual([
+      ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'],
+    ]);
+    synth.template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: { 'Fn::GetAtt': [gaugeId, 'Arn'] },
+      Principal: 'events.amazonaws.com',
+    });
   });
 });
 
@@ -813,9 +897,50 @@ describe('audit batching', () => {
     });
     // 6 × the 30 s timeout + the 5 s window
     expect(resources('AWS::SQS::Queue')[queueId]?.Properties.VisibilityTimeout).toBe(185);
-    expect(
-      resources('AWS::Lambda::Function')[auditFnId!]?.Properties.Environment.Variables
-        .AUDIT_STALE_AFTER_SECONDS
-    ).toBe('86400');
+  });
+
+  it('spills an upload event older than 24 h to the audit DLQ, which it may send to', () => {
+    // Prepare: the audit writer, its queue's DLQ (from the RedrivePolicy) and its role
+    const [auditFnId, auditFn] = Object.entries(resources('AWS::Lambda::Function')).find(
+      ([, fn]) => fn.Properties.Environment?.Variables?.AUDIT_BUCKET !== undefined
+    )!;
+    const mapping = Object.values(resources('AWS::Lambda::EventSourceMapping')).find(
+      (m) => m.Properties.FunctionName?.Ref === auditFnId
+    );
+    const queue = resources('AWS::SQS::Queue')[getAttArn(mapping?.Properties.EventSourceArn)];
+    const dlqId = getAttArn(queue?.Properties.RedrivePolicy.deadLetterTargetArn);
+
+    // Assess: the policy, with the DLQ's URL, reaches the consumer
+    expect(auditFn.Properties.Environment.Variables.OVERFLOW_POLICY).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          '{"policy":"spill","input":"UploadAudit","maxAgeSeconds":86400,"spillQueueUrl":"',
+          { Ref: dlqId },
+          '"}',
+        ],
+      ],
+    });
+    const roleId = getAttArn(auditFn.Properties.Role);
+    synth.template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: roleId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['sqs:SendMessage']),
+            Resource: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('leaves the starter blocking: losing an upload would leave a video without a manifest', () => {
+    // Prepare
+    const starter = Object.values(resources('AWS::Lambda::Function')).find(
+      (fn) => fn.Properties.Environment?.Variables?.STARTER_QUEUE_URL !== undefined
+    );
+    // Assess
+    expect(starter?.Properties.Environment.Variables.OVERFLOW_POLICY).toBeUndefined();
   });
 });

@@ -262,6 +262,16 @@ describe('metrics view over the functions’ EMF records', () => {
       },
     ]);
     expect(view.dropped).toBe(0);
+    // Videos by status per tenant too (the overall totals above come from the plain points)
+    const partialByTenant = records
+      .map((e) => e.record as Record<string, unknown>)
+      .filter((r) => r.VideosPartial !== undefined && r.tenant !== undefined)
+      .map((r) => [r.tenant, r.VideosPartial]);
+    expect(partialByTenant.sort()).toEqual([
+      ['acme', 1],
+      ['acme', 1],
+      ['other', 1],
+    ]);
   });
 
   it('renders the tables with every kind/tenant row and the latency per tenant', () => {

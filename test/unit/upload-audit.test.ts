@@ -9,7 +9,6 @@ import { s3 } from '../../lambdas/shared/s3.js';
 import { sqs } from '../../lambdas/shared/sqs.js';
 import { handler } from '../../lambdas/upload-audit/handler.js';
 import { auditUploadMessage } from '../../lambdas/upload-audit/logic.js';
-import { partitionStale, staleAfterMsFromEnv } from '../../lambdas/upload-audit/stale.js';
 import {
   lambdaContextFactory,
   s3ErrorFactory,
@@ -161,8 +160,7 @@ describe('upload-audit', () => {
   });
 });
 
-describe('upload-audit stale-message rule', () => {
-  const NOW = Date.parse('2026-11-22T10:00:00.000Z');
+describe('upload-audit overflow policy (spill after an age)', () => {
   const HOUR_MS = 3_600_000;
   const sentAt = (ms: number) =>
     sqsRecordFactory(snsRawS3Message([{ key: 'uploads/a.mp4' }]), {
@@ -174,46 +172,6 @@ describe('upload-audit stale-message rule', () => {
       },
     });
 
-  it.each([
-    { name: 'younger than the limit', sent: NOW - 60_000, limit: HOUR_MS, stale: false },
-    { name: 'exactly at the limit', sent: NOW - HOUR_MS, limit: HOUR_MS, stale: false },
-    { name: 'one millisecond past it', sent: NOW - HOUR_MS - 1, limit: HOUR_MS, stale: true },
-    {
-      name: 'a day old, no rule configured',
-      sent: NOW - 24 * HOUR_MS,
-      limit: undefined,
-      stale: false,
-    },
-    { name: 'an unreadable SentTimestamp', sent: Number.NaN, limit: HOUR_MS, stale: false },
-  ])('$name: stale=$stale', ({ sent, limit, stale }) => {
-    // Prepare
-    const record = sentAt(sent);
-
-    // Act
-    const parts = partitionStale([record], NOW, limit);
-
-    // Assess
-    expect(parts.stale.map((s) => s.record)).toEqual(stale ? [record] : []);
-    expect(parts.fresh).toEqual(stale ? [] : [record]);
-  });
-
-  it('says how long the message waited and what the limit is', () => {
-    // Act
-    const { stale } = partitionStale([sentAt(NOW - 2 * HOUR_MS)], NOW, HOUR_MS);
-
-    // Assess
-    expect(stale[0]?.reason).toBe(
-      'waited 7200 s in the queue (sent 2026-11-22T08:00:00.000Z), more than the 3600 s the audit path allows'
-    );
-  });
-
-  it.each(['0', '-5', '1.5', 'a day'])('refuses %s as AUDIT_STALE_AFTER_SECONDS', (raw) => {
-    // Act / Assess
-    expect(() => staleAfterMsFromEnv(raw)).toThrow(
-      `AUDIT_STALE_AFTER_SECONDS must be a positive whole number of seconds, got "${raw}"`
-    );
-  });
-
   describe('handler', () => {
     const DLQ = 'https://sqs.us-east-1.amazonaws.com/123456789012/audit-dlq';
     const sqsMock = mockClient(sqs);
@@ -224,7 +182,15 @@ describe('upload-audit stale-message rule', () => {
       sqsMock.reset();
       vi.stubEnv('AUDIT_BUCKET', AUDIT_BUCKET);
       vi.stubEnv('DEAD_LETTER_QUEUE_URL', DLQ);
-      vi.stubEnv('AUDIT_STALE_AFTER_SECONDS', '3600');
+      vi.stubEnv(
+        'OVERFLOW_POLICY',
+        JSON.stringify({
+          policy: 'spill',
+          input: 'UploadAudit',
+          maxAgeSeconds: 3600,
+          spillQueueUrl: DLQ,
+        })
+      );
     });
     afterEach(() => {
       vi.unstubAllEnvs();
@@ -247,7 +213,7 @@ describe('upload-audit stale-message rule', () => {
         batchItemFailures: { itemIdentifier: string }[];
       };
 
-    it('moves the stale record to the DLQ with its reason and audits the fresh ones', async () => {
+    it('spills the stale record to the DLQ with its reason and audits the fresh ones', async () => {
       // Prepare
       sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
       const records = batch();
@@ -266,7 +232,7 @@ describe('upload-audit stale-message rule', () => {
       expect(entry).toMatchObject({
         MessageBody: records[1]!.body,
         MessageAttributes: {
-          'error-name': { DataType: 'String', StringValue: 'StaleMessage' },
+          'error-name': { DataType: 'String', StringValue: 'OverflowSpilled' },
           'source-message-id': { DataType: 'String', StringValue: records[1]!.messageId },
           'sent-timestamp': {
             DataType: 'String',
@@ -275,7 +241,7 @@ describe('upload-audit stale-message rule', () => {
         },
       });
       expect(entry?.MessageAttributes?.['error-message']?.StringValue).toMatch(
-        /^waited 7200 s in the queue .* more than the 3600 s the audit path allows$/
+        /^waited 7200 s in the queue .* more than the 3600 s UploadAudit allows$/
       );
       expect(sqsMock.commandCalls(SendMessageBatchCommand)[0]!.args[0].input.QueueUrl).toBe(DLQ);
     });
@@ -295,9 +261,9 @@ describe('upload-audit stale-message rule', () => {
       expect(res.batchItemFailures).toEqual([{ itemIdentifier: records[1]!.messageId }]);
     });
 
-    it('audits a stale record when there is no DLQ to move it to', async () => {
+    it('audits a stale record when the queue blocks (no overflow policy)', async () => {
       // Prepare
-      vi.stubEnv('DEAD_LETTER_QUEUE_URL', '');
+      vi.stubEnv('OVERFLOW_POLICY', '');
       const records = batch();
 
       // Act

@@ -174,7 +174,13 @@ describe('verdict keeper: keepVerdict', () => {
     const result = await keepVerdict(eventFactory(), options, io);
 
     // Assess
-    expect(result).toMatchObject({ outcome: 'written', videoId: VIDEO_ID, ending: 'ABORTED' });
+    // The tenant is returned for the handler's per-tenant VideosFailed
+    expect(result).toMatchObject({
+      outcome: 'written',
+      videoId: VIDEO_ID,
+      tenant: 'acme',
+      ending: 'ABORTED',
+    });
     expect(objects.get(`${BUCKET}/${KEY}`)).toMatchObject({ status: 'FAILED', ending: 'ABORTED' });
     expect(published).toEqual([
       {

@@ -3,6 +3,7 @@ import { type InvokeResult, type LambdaRunner, LambdaServiceError } from '../lam
 import type { Logger } from '../logger.js';
 import type { EventRuleSpec, EventTargetSpec, FunctionSpec } from '../model/types.js';
 import { matchesPattern } from './pattern.js';
+import { SCHEDULED_EVENT } from './schedule.js';
 
 /** An event as a service puts it on the default bus; the bus fills in the envelope's ids. */
 export interface BusEvent {
@@ -68,6 +69,7 @@ const LAMBDA_MAX_EVENT_AGE_MS = 6 * 3600 * 1000;
  */
 export class EventBus {
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
 
   constructor(
@@ -92,18 +94,57 @@ export class EventBus {
     };
     if (this.stopped) return envelope;
     for (const rule of this.rules) {
-      if (!rule.enabled || !matchesPattern(rule.eventPattern, envelope)) continue;
-      for (const target of rule.targets) {
-        const delivery = this.deliver(rule, target, envelope).catch((err) =>
-          this.opts.logger.warn(
-            `[events] ${rule.name} → ${target.id}: ${(err as Error).message} (event dropped)`
-          )
-        );
-        this.inFlight.add(delivery);
-        void delivery.finally(() => this.inFlight.delete(delivery));
+      if (!rule.enabled || !rule.eventPattern || !matchesPattern(rule.eventPattern, envelope)) {
+        continue;
       }
+      this.deliverToTargets(rule, envelope);
     }
     return envelope;
+  }
+
+  /**
+   * Starts the scheduled rules' timers: a rate expression starts when the rule is
+   * created (here: when the runtime starts) and then runs every interval; each run
+   * sends its targets a `Scheduled Event` naming the rule in `resources`.
+   * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rate-expressions.html
+   * https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html
+   */
+  startSchedules(): void {
+    for (const rule of this.rules) {
+      if (!rule.enabled || rule.scheduleEveryMs === undefined) continue;
+      const timer = setInterval(() => this.runSchedule(rule), rule.scheduleEveryMs);
+      timer.unref();
+      this.timers.push(timer);
+    }
+  }
+
+  /** One run of a scheduled rule (the timer's tick; tests call it directly). */
+  runSchedule(rule: EventRuleSpec, time: Date = new Date()): EventEnvelope {
+    const envelope: EventEnvelope = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': SCHEDULED_EVENT.detailType,
+      source: SCHEDULED_EVENT.source,
+      account: this.opts.accountId,
+      time: `${time.toISOString().slice(0, 19)}Z`,
+      region: this.opts.region,
+      resources: [rule.arn],
+      detail: {},
+    };
+    if (!this.stopped) this.deliverToTargets(rule, envelope);
+    return envelope;
+  }
+
+  private deliverToTargets(rule: EventRuleSpec, envelope: EventEnvelope): void {
+    for (const target of rule.targets) {
+      const delivery = this.deliver(rule, target, envelope).catch((err) =>
+        this.opts.logger.warn(
+          `[events] ${rule.name} → ${target.id}: ${(err as Error).message} (event dropped)`
+        )
+      );
+      this.inFlight.add(delivery);
+      void delivery.finally(() => this.inFlight.delete(delivery));
+    }
   }
 
   /** Resolves once every delivery started so far has ended (tests). */
@@ -114,6 +155,7 @@ export class EventBus {
   /** New events are dropped; deliveries in flight end at their next wait. */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
   }
 
   private payloadFor(target: EventTargetSpec, envelope: EventEnvelope): unknown {

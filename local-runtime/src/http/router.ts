@@ -46,6 +46,8 @@ export interface AdminOperations {
   stats(): unknown;
   /** The EMF records the functions printed (the CLI's `metrics` command). */
   metrics?(): unknown;
+  /** The traced log lines of one trace or video (the CLI's `status --trace`). */
+  logs?(query: { traceId?: string; videoId?: string }): unknown;
   setEventSourceMappingEnabled(functionName: string, enabled: boolean): Promise<unknown>;
   /** This process's memory and its Lambda environments' pids (soak tests). */
   memory?(): unknown;
@@ -197,7 +199,7 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
 
   /**
    * The admin API, loopback like the rest: GET /_local/stats; GET /_local/metrics (the
-   * functions' EMF records); POST /_local/faults
+   * functions' EMF records); GET /_local/logs?traceId=|videoId= (traced log lines); POST /_local/faults
    * {"s3SlowDownRate": 0.1, "snsDeliveryErrorRate": 0.3, ...} (faults.ts); GET /_local/memory
    * (rss, heap, Lambda pids); POST /_local/gc (a full GC, only under --expose-gc); POST /_local/lambda/<function>/kill (SIGKILLs one busy
    * environment); POST /_local/esm/<function> {"enabled": false}.
@@ -210,6 +212,12 @@ export function createRouter(deps: RouterDeps): http.RequestListener {
       return sendJson(res, 200, deps.admin.stats());
     if (url.pathname === '/_local/metrics' && req.method === 'GET' && deps.admin?.metrics)
       return sendJson(res, 200, deps.admin.metrics());
+    if (url.pathname === '/_local/logs' && req.method === 'GET' && deps.admin?.logs) {
+      const traceId = url.searchParams.get('traceId') ?? undefined;
+      const videoId = url.searchParams.get('videoId') ?? undefined;
+      if (!traceId && !videoId) return bad('GET /_local/logs needs traceId or videoId');
+      return sendJson(res, 200, deps.admin.logs({ traceId, videoId }));
+    }
     if (url.pathname === '/_local/memory' && req.method === 'GET' && deps.admin?.memory)
       return sendJson(res, 200, deps.admin.memory());
     if (url.pathname === '/_local/gc' && req.method === 'POST' && deps.admin?.gc) {

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js';
 import { type FunctionSpec, functionNameFrom } from '../model.js';
 import { environmentsPerFunction, thisMachine } from './environments.js';
 import type { InvokeResult, LambdaErrorPayload } from './invoke-result.js';
+import { childTraceHeader, reportTraceFields } from './trace.js';
 
 const WORKER = fileURLToPath(new URL('./worker.mjs', import.meta.url));
 // Directory whose node_modules provides @aws-sdk/* to bundles that keep it external.
@@ -163,7 +164,7 @@ class ExecutionEnvironment {
   }
 
   /** Runs one invocation that must end by `deadline` (epoch ms). */
-  run(event: unknown, requestId: string, deadline: number) {
+  run(event: unknown, requestId: string, deadline: number, traceHeader?: string) {
     return new Promise<{
       ok: boolean;
       payload?: unknown;
@@ -199,6 +200,7 @@ class ExecutionEnvironment {
         event,
         deadline,
         invokedFunctionArn: this.fn.arn,
+        traceHeader,
       });
     });
   }
@@ -452,14 +454,23 @@ export class LambdaRunner {
     };
   }
 
-  /** Synchronous (RequestResponse) invocation. Throws LambdaServiceError when the function never ran. */
-  async invoke(nameOrArn: string, event: unknown): Promise<InvokeResult> {
+  /**
+   * Synchronous (RequestResponse) invocation. Throws LambdaServiceError when the function never ran.
+   * `traceHeader`: the caller's X-Ray header (a traced execution's); the invocation joins its
+   * trace, else starts a new one, and `_X_AMZN_TRACE_ID` carries it (lambda/trace.ts).
+   */
+  async invoke(
+    nameOrArn: string,
+    event: unknown,
+    options: { readonly traceHeader?: string } = {}
+  ): Promise<InvokeResult> {
     if (this.stopped) throw new LambdaServiceError('ServiceException', 'Local runtime is stopping');
     const fn = this.resolveName(nameOrArn);
     if (!fn) {
       throw new LambdaServiceError('ResourceNotFoundException', `Function not found: ${nameOrArn}`);
     }
     const requestId = randomUUID();
+    const traceHeader = childTraceHeader(options.traceHeader);
     if (fn.notRunnable) {
       return {
         ok: false,
@@ -540,10 +551,12 @@ export class LambdaRunner {
           };
         }
       }
-      const r = await env.run(event, requestId, deadline);
+      const r = await env.run(event, requestId, deadline, traceHeader);
       const durationMs = performance.now() - started;
+      // Lambda's REPORT line, with its X-Ray fields for a traced invocation
+      // (https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html).
       this.opts.logger.debug(
-        `[${fn.name}] REPORT RequestId: ${requestId} Duration: ${durationMs.toFixed(2)} ms`
+        `[${fn.name}] REPORT RequestId: ${requestId}\tDuration: ${durationMs.toFixed(2)} ms\t${reportTraceFields(traceHeader)}`
       );
       if (r.timedOut) return timedOut(durationMs);
       if (r.ok) return { ok: true, payload: r.payload, requestId, durationMs };

@@ -85,6 +85,9 @@ handlerPromise.then(
 process.on('message', async (msg) => {
   if (msg.type !== 'invoke') return;
   currentRequestId = msg.requestId;
+  // Lambda changes _X_AMZN_TRACE_ID with each invocation; loggers read it per line.
+  if (msg.traceHeader) process.env._X_AMZN_TRACE_ID = msg.traceHeader;
+  else delete process.env._X_AMZN_TRACE_ID;
   const context = {
     functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
     functionVersion: '$LATEST',

@@ -94,7 +94,10 @@ export interface EventRuleSpec {
   name: string;
   arn: string;
   enabled: boolean;
-  eventPattern: Record<string, unknown>;
+  /** Absent on a scheduled rule without a pattern. */
+  eventPattern?: Record<string, unknown>;
+  /** A scheduled rule's interval (events/schedule.ts). */
+  scheduleEveryMs?: number;
   targets: EventTargetSpec[];
 }
 export interface StackModel {

@@ -9,6 +9,7 @@ import {
 } from 'aws-local-stepfunctions';
 import type { BusEvent } from '../events/bus.js';
 import { type InvokeResult, type LambdaRunner, LambdaServiceError } from '../lambda/runner.js';
+import { childTraceHeader } from '../lambda/trace.js';
 import type { Logger } from '../logger.js';
 import type { StateMachineSpec } from '../model.js';
 import {
@@ -62,6 +63,11 @@ interface Execution {
   history: HistoryEvent[];
   redriveCount: number;
   redriveDate?: Date;
+  /**
+   * The X-Ray header its tasks continue (StartExecution's `traceHeader`, else a new trace):
+   * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-xray-tracing.html
+   */
+  traceHeader?: string;
   /** The status of the last status-change event, so one status is announced once. */
   announced?: Status;
   /** Where a redrive resumes (the unsuccessful top-level state); undefined = StartAt. */
@@ -258,6 +264,8 @@ export class StepFunctionsService {
       history: [],
       redriveCount: 0,
       done: Promise.resolve(),
+      // The caller's header as given (DescribeExecution returns it), else a new trace.
+      traceHeader: typeof body.traceHeader === 'string' ? body.traceHeader : childTraceHeader(),
     };
     this.executions.set(arn, exec);
     exec.done = this.run(machine, exec, input);
@@ -697,6 +705,7 @@ export class StepFunctionsService {
           history: [],
           redriveCount: 0,
           done: Promise.resolve(),
+          traceHeader: exec.traceHeader,
         };
         if (!prior) {
           this.executions.set(child.arn, child);
@@ -934,7 +943,7 @@ export class StepFunctionsService {
     }
     let result: InvokeResult;
     try {
-      result = await this.lambda.invoke(target, payload);
+      result = await this.lambda.invoke(target, payload, { traceHeader: exec.traceHeader });
     } catch (err) {
       const name =
         err instanceof LambdaServiceError ? `Lambda.${err.code}` : 'Lambda.ServiceException';
@@ -1000,7 +1009,7 @@ export class StepFunctionsService {
     const deliver = async (): Promise<InvokeResult> => {
       for (let delayMs = 500; ; delayMs = Math.min(delayMs * 2, 30_000)) {
         try {
-          return await this.lambda.invoke(target, payload);
+          return await this.lambda.invoke(target, payload, { traceHeader: exec.traceHeader });
         } catch (err) {
           if (!(err instanceof LambdaServiceError && err.code === 'TooManyRequestsException'))
             throw err;
@@ -1038,6 +1047,7 @@ export class StepFunctionsService {
       redriveDate: epoch(e.redriveDate),
       ...redriveStatusOf(e, this.machineType(e)),
       mapRunArn: e.mapRunArn,
+      traceHeader: e.traceHeader,
     };
   }
 
