@@ -230,7 +230,7 @@ export const applyOverflow = async (
   const spilled = decision.spill.filter((s) => !unmoved.includes(s.record));
   if (decision.drop.length > 0 || spilled.length > 0) {
     logger.warn('Overflow policy applied to the batch', {
-      queue: config.input,
+      input: config.input,
       policy: config.policy,
       records: records.length,
       dropped: decision.drop.length,

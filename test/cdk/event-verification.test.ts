@@ -69,7 +69,7 @@ describe('the starter reads only the upload bucket', () => {
     expect(actions(lists[0]!)).toEqual(['s3:ListBucket']);
   });
 
-  it('reads and writes the output bucket only under the pointer prefix, and writes nothing to uploads', () => {
+  it('reads and writes the output bucket only under the pointer prefix and the admission ledger, and writes nothing to uploads', () => {
     // Prepare
     const uploadBucket = logicalIdOf('AWS::S3::Bucket', 'UploadBucket');
     const outputBucket = logicalIdOf('AWS::S3::Bucket', 'OutputBucket');
@@ -79,7 +79,10 @@ describe('the starter reads only the upload bucket', () => {
     // Assess
     for (const s of statements) {
       const resource = text(s.Resource);
-      if (resource.includes(outputBucket)) expect(resource).toContain('/outputs/by-key/*');
+      // The default (block) starter needs no manifest grant: only reject writes manifests.
+      if (resource.includes(outputBucket)) {
+        expect(resource).toMatch(/\/outputs\/by-key\/\*"|\/outputs\/_admission\/ledger\.json"/);
+      }
       if (actions(s).includes('s3:PutObject')) expect(resource).not.toContain(uploadBucket);
       expect(actions(s)).not.toContain('s3:DeleteObject');
     }
