@@ -2,7 +2,7 @@ import type { HistoryEvent } from '@aws-sdk/client-sfn';
 
 /**
  * The execution graph: the state machine's definition (DescribeStateMachine) laid
- * out in layers (a state's layer is its distance from StartAt), with each state's
+ * out in layers (a state's layer is its longest path from StartAt), with each state's
  * status, input, output and error folded from one execution's history. Map and
  * Parallel states carry their inner graphs. Pure: data.ts does the I/O.
  * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-amazon-states-language.html
@@ -19,7 +19,7 @@ export interface GraphState {
 
 export interface Graph {
   startAt: string;
-  /** Layer by layer, from StartAt; states unreachable from it come last. */
+  /** Layer by layer, from StartAt (longest path); states unreachable from it come last. */
   layers: GraphState[][];
 }
 
@@ -56,15 +56,28 @@ const graphOf = (m: AslMachine): Graph => {
       ];
     })
   );
-  const layerOf = new Map<string, number>();
-  const queue = m.StartAt && nodes.has(m.StartAt) ? [m.StartAt] : [];
-  if (queue[0]) layerOf.set(queue[0], 0);
-  while (queue.length > 0) {
-    const name = queue.shift() as string;
+  // Longest path from StartAt over the forward edges: a state sits below every state that
+  // can lead to it (Aggregate after FanOut, not beside Route because a Catch also reaches it).
+  // Edges back to a state still on the DFS path (a polling loop) do not count.
+  const order: string[] = [];
+  const back = new Set<string>();
+  const mark = new Map<string, 'open' | 'done'>();
+  const visit = (name: string) => {
+    mark.set(name, 'open');
     for (const n of nodes.get(name)?.next ?? []) {
-      if (layerOf.has(n)) continue;
-      layerOf.set(n, (layerOf.get(name) ?? 0) + 1);
-      queue.push(n);
+      if (mark.get(n) === 'open') back.add(`${name}>${n}`);
+      else if (!mark.has(n)) visit(n);
+    }
+    mark.set(name, 'done');
+    order.push(name);
+  };
+  if (m.StartAt && nodes.has(m.StartAt)) visit(m.StartAt);
+  const layerOf = new Map<string, number>();
+  for (const name of order.reverse()) {
+    const l = layerOf.get(name) ?? 0;
+    layerOf.set(name, l);
+    for (const n of nodes.get(name)?.next ?? []) {
+      if (!back.has(`${name}>${n}`)) layerOf.set(n, Math.max(layerOf.get(n) ?? 0, l + 1));
     }
   }
   const unreachable = Math.max(-1, ...layerOf.values()) + 1;

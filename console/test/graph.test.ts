@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { graphFromDefinition, stateRunsFromHistory } from '../src/graph.js';
 
 describe('graphFromDefinition', () => {
-  it('lays states out by their distance from StartAt, with Catch and Choice targets and Map children', () => {
+  it('lays states out by their longest path from StartAt, with Catch and Choice targets and Map children', () => {
     // Prepare
     const definition = JSON.stringify({
       StartAt: 'Probe',
@@ -26,13 +26,39 @@ describe('graphFromDefinition', () => {
     // Assess
     expect(g.layers.map((l) => l.map((s) => s.name))).toEqual([
       ['Probe'],
-      ['Route', 'Aggregate'],
+      ['Route'],
       ['FanOut'],
+      ['Aggregate'],
       ['Orphan'],
     ]);
     const fanOut = g.layers[2]?.[0];
     expect(fanOut?.children?.[0]?.layers.map((l) => l.map((s) => s.name))).toEqual([['Run']]);
     expect(g.layers[1]?.[0]?.next).toEqual(['Aggregate', 'FanOut']);
+  });
+
+  it('lays out a polling loop without following its edge back', () => {
+    // Prepare: Wait -> Check -> (Done | back to Wait), as a job-poller machine is written.
+    const definition = JSON.stringify({
+      StartAt: 'Submit',
+      States: {
+        Submit: { Type: 'Task', Next: 'Wait' },
+        Wait: { Type: 'Wait', Seconds: 5, Next: 'Check' },
+        Check: { Type: 'Choice', Choices: [{ Next: 'Done' }], Default: 'Wait' },
+        Done: { Type: 'Succeed' },
+      },
+    });
+
+    // Act
+    const g = graphFromDefinition(definition);
+
+    // Assess
+    expect(g.layers.map((l) => l.map((s) => s.name))).toEqual([
+      ['Submit'],
+      ['Wait'],
+      ['Check'],
+      ['Done'],
+    ]);
+    expect(g.layers[2]?.[0]?.next).toEqual(['Wait', 'Done']);
   });
 });
 
