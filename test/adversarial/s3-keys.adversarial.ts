@@ -42,8 +42,14 @@ describe('adversarial: S3 keys on the local runtime', () => {
   let uploadBucket: string;
   const run = Date.now().toString(36);
 
+  let stateDir: string;
+
   beforeAll(async () => {
-    env = await startChaosRuntime('adversarial-s3-keys');
+    // The storage dir's parent is this test's own (the runtime's --state-dir), so that "nothing
+    // new beside the storage dir" is not disturbed by other processes writing to the shared
+    // temp dir (the other adversarial files run at the same time).
+    stateDir = mkdtempSync(path.join(tmpdir(), 'adversarial-state-'));
+    env = await startChaosRuntime('adversarial-s3-keys', undefined, { stateDir });
     storage = env.runtime.emulator.storageDir;
     uploadBucket = env.out.UploadBucketName;
     outside = mkdtempSync(path.join(tmpdir(), 'adversarial-outside-'));
@@ -51,6 +57,7 @@ describe('adversarial: S3 keys on the local runtime', () => {
   afterAll(async () => {
     await env?.stop();
     if (outside) rmSync(outside, { recursive: true, force: true });
+    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
     cleanupMedia();
   });
 

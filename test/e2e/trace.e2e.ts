@@ -21,8 +21,13 @@ import { clientsFor, readOutputs } from './target.js';
  */
 const target = inject('e2eTarget');
 const runId = Date.now().toString(36);
-/** The upload audit is a second subscriber of the upload topic, invoked apart: its own trace. */
-const OWN_TRACE = /UploadAudit/;
+/**
+ * Invoked apart from the workflow, so each starts a trace of its own, on AWS as here: the upload
+ * audit (a second subscriber of the upload topic) and the verdict keeper (an EventBridge target of
+ * the execution's status-change event, which carries no trace header; it runs for every ending to
+ * give the admission lease back, and may log the videoId before or after this test reads the lines).
+ */
+const OWN_TRACE = /UploadAudit|VerdictKeeper/;
 
 const notHere =
   target.name === 'local'
