@@ -89,6 +89,19 @@ describe('faults on the local runtime', () => {
     const aggregator = env.runtime.model.functions.find((f) => f.logicalId.startsWith('Aggregate'));
     if (!aggregator) throw new Error('no Aggregate function in the stack');
     const killedBefore = env.runtime.stats().killed;
+    // The previous case's aggregators are still busy for a moment after their manifests
+    // (publish, metrics): a kill then hits another video's Aggregate. Start from a quiet machine.
+    await poll(
+      'no execution of the earlier cases running',
+      async () => {
+        const { executions } = (await env.runtime.stepFunctions.handle('ListExecutions', {
+          stateMachineArn: env.out.StateMachineArn,
+          statusFilter: 'RUNNING',
+        })) as { executions: unknown[] };
+        return executions.length === 0 ? true : undefined;
+      },
+      120_000
+    );
     const { videoId } = await upload(env, clip, `uploads/chaos/${runId}/aggregate.mp4`);
     const arn = executionArnOf(env, videoId);
     // Act: SIGKILL the aggregator's environment as soon as one is busy. Only this upload's
