@@ -190,7 +190,7 @@ export const metricsPage = async (
 
 /** The Segments Distributed Map of one run: its Map Run's item counts and each rendition's segments. */
 export interface SegmentsProgress {
-  /** DescribeMapRun's status and itemCounts (one item per segment). */
+  /** DescribeMapRun's status and itemCounts (one item per video segment, plus the audio item). */
   status: string;
   items: { total: number; succeeded: number; failed: number; running: number; pending: number };
   /** Per segmented rendition: the segment files written so far, of the planned count. */

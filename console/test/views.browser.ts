@@ -473,7 +473,8 @@ describe.skipIf('skipReason' in BROWSER)('console Segments row (segmented varian
     // Assess: the Map Run's items and the rendition's planned segments while it runs.
     expect(progress.mapRun).toBe('RUNNING');
     expect(progress.segmentsBar).toBe('running');
-    expect(progress.text).toMatch(/^Segments map run RUNNING: \d+\/15 segments encoded/);
+    // 15 video segments and the audio item (the clip has sound): 16 Map Run items.
+    expect(progress.text).toMatch(/^Segments map run RUNNING: \d+\/16 items encoded/);
     expect(progress.bars).toEqual([
       { rendition: 'rendition-360p', written: expect.any(Number), total: 15 },
     ]);

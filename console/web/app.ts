@@ -438,8 +438,9 @@ const renderGantt = (d: VideoDetail, t: VideoDetail['timeline']): HTMLElement =>
 };
 
 /**
- * Under the Segments bar: the Map Run's items and each long rendition's segments, so a
- * long video shows progress while its segments encode.
+ * Under the Segments bar: the Map Run's items (every video segment of every rendition, and
+ * the audio item when the source has sound) and each long rendition's segments, so a long
+ * video shows progress while its segments encode.
  */
 const renderSegments = (p: NonNullable<VideoDetail['runs'][number]['segments']>): HTMLElement =>
   h(
@@ -448,7 +449,7 @@ const renderSegments = (p: NonNullable<VideoDetail['runs'][number]['segments']>)
     h(
       'p',
       { class: 'muted' },
-      `Segments map run ${p.status}: ${p.items.succeeded}/${p.items.total} segments encoded` +
+      `Segments map run ${p.status}: ${p.items.succeeded}/${p.items.total} items encoded` +
         (p.items.running ? `, ${p.items.running} running` : '') +
         (p.items.failed ? `, ${p.items.failed} failed` : '')
     ),
