@@ -310,8 +310,10 @@ describe.skipIf('skipReason' in BROWSER)('console list, metrics and Stop (local 
   it.each(VIEWPORTS)(
     'stops a running execution at %s: confirmed, ABORTED, and a FAILED manifest that says it was stopped',
     async (label, viewport) => {
-      // Prepare: a clip long enough to be stopped while it runs.
-      const clip = await makeClip({ seconds: 20, width: 640, height: 360 });
+      // Prepare: a clip long enough to be stopped while it runs. 20 s of 360p ended in 2.2 s on
+      // warm environments of a quiet machine, before the list showed it RUNNING; 60 s of 720p
+      // keeps the rendition encoding for several seconds even on a fast machine.
+      const clip = await makeClip({ seconds: 60, width: 1280, height: 720 });
       const page = await browser.newPage({ viewport });
       await page.goto(consoleApp.url);
       const id = await upload(
