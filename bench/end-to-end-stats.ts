@@ -79,7 +79,7 @@ export const HOP_POINTS = [
   'firstBranchStart',
   'lastBranchEnd',
   'aggregateEntered',
-  'aggregateExited',
+  'manifestCreated',
   'manifestSeen',
 ] as const;
 export type HopPoint = (typeof HOP_POINTS)[number];
@@ -95,16 +95,23 @@ export const HOP_LABELS = [
   'Plan exited → first branch start',
   'branches (first start → last end)',
   'last branch end → Aggregate entered',
-  'Aggregate (entered → exited)',
-  'Aggregate exited → manifest seen by the poll',
+  'Aggregate entered → manifest createdAt',
+  'manifest createdAt → seen by the bench poll',
 ] as const;
+
+/**
+ * Not on the chain: the aggregator writes the manifest, then publishes its events, so its
+ * state exits after the manifest can already be read.
+ */
+export const AGGREGATE_TASK_LABEL = 'Aggregate task (entered → exited, off the chain)';
 
 export interface Hops {
   readonly points: Record<HopPoint, number | null>;
+  readonly aggregateExited: number | null;
   /** Milliseconds per HOP_LABELS entry; null when either end is unknown. */
   readonly hops: Record<string, number | null>;
-  /** Manifest createdAt → seen by the bench's poll (the poll's own delay, plus the PUT). */
-  readonly manifestCreatedToSeenMs: number | null;
+  readonly aggregateTaskMs: number | null;
+  /** Upload PUT done → manifest seen. */
   readonly totalMs: number;
 }
 
@@ -116,35 +123,43 @@ const BRANCH_STATE = /^Run[A-Z]/;
 
 /**
  * Pure: the run's hop times. The starter's start is its REPORT line's time minus the
- * invocation's duration (as `status --trace` draws spans); states come from the history.
+ * invocation's duration (as `status --trace` draws spans); its Powertools lines carry no
+ * request id (a batch handler), so its REPORT is the starter's next one in the same trace.
+ * States come from the history.
  */
 export const hopsOf = (input: HopInput): Hops => {
   const starter = input.starterFunction ?? /StartWorkflow/;
   const startedLine = input.logs.find(
-    (r) => starter.test(r.function) && r.videoId === input.videoId && r.requestId !== undefined
+    (r) => starter.test(r.function) && r.videoId === input.videoId
   );
   let starterInvoked: number | null = null;
   if (startedLine) {
-    const lines = input.logs.filter((r) => r.requestId === startedLine.requestId);
-    const report = lines.find((r) => r.durationMs !== undefined);
-    const times = lines.map((r) => Date.parse(r.time)).filter(Number.isFinite);
+    const lineAt = Date.parse(startedLine.time);
+    const sameInvocation = (r: LogRecordLike) =>
+      startedLine.requestId !== undefined
+        ? r.requestId === startedLine.requestId
+        : starter.test(r.function) && r.traceId !== undefined && r.traceId === startedLine.traceId;
+    const report = input.logs
+      .filter(
+        (r) => r.durationMs !== undefined && sameInvocation(r) && Date.parse(r.time) >= lineAt
+      )
+      .sort((a, b) => Date.parse(a.time) - Date.parse(b.time))[0];
     starterInvoked = report
-      ? Math.min(Date.parse(report.time) - report.durationMs!, ...times)
-      : Math.min(...times);
+      ? Math.min(Date.parse(report.time) - report.durationMs!, lineAt)
+      : lineAt;
   }
-  const first = (pred: (e: HistoryEventLike) => boolean): number | null => {
-    const times = input.history
+  const times = (pred: (e: HistoryEventLike) => boolean): number[] =>
+    input.history
       .filter(pred)
       .map((e) => epoch(e.timestamp))
       .filter((t): t is number => t !== null);
-    return times.length === 0 ? null : Math.min(...times);
+  const first = (pred: (e: HistoryEventLike) => boolean): number | null => {
+    const t = times(pred);
+    return t.length === 0 ? null : Math.min(...t);
   };
   const last = (pred: (e: HistoryEventLike) => boolean): number | null => {
-    const times = input.history
-      .filter(pred)
-      .map((e) => epoch(e.timestamp))
-      .filter((t): t is number => t !== null);
-    return times.length === 0 ? null : Math.max(...times);
+    const t = times(pred);
+    return t.length === 0 ? null : Math.max(...t);
   };
   const entered = (test: (name: string) => boolean) => (e: HistoryEventLike) =>
     e.stateEnteredEventDetails?.name !== undefined && test(e.stateEnteredEventDetails.name);
@@ -152,6 +167,8 @@ export const hopsOf = (input: HopInput): Hops => {
     e.stateExitedEventDetails?.name !== undefined && test(e.stateExitedEventDetails.name);
   const named = (n: string) => (name: string) => name === n;
   const isBranch = (name: string) => BRANCH_STATE.test(name);
+  const created =
+    input.manifestCreatedAt === undefined ? Number.NaN : Date.parse(input.manifestCreatedAt);
 
   const points: Record<HopPoint, number | null> = {
     putDone: input.putDoneAt,
@@ -164,7 +181,7 @@ export const hopsOf = (input: HopInput): Hops => {
     firstBranchStart: first(entered(isBranch)),
     lastBranchEnd: last(exited(isBranch)),
     aggregateEntered: first(entered(named('Aggregate'))),
-    aggregateExited: last(exited(named('Aggregate'))),
+    manifestCreated: Number.isFinite(created) ? created : null,
     manifestSeen: input.manifestSeenAt,
   };
   const hops: Record<string, number | null> = {};
@@ -173,12 +190,15 @@ export const hopsOf = (input: HopInput): Hops => {
     const to = points[HOP_POINTS[i + 1]!];
     hops[label] = from === null || to === null ? null : to - from;
   });
-  const created =
-    input.manifestCreatedAt === undefined ? Number.NaN : Date.parse(input.manifestCreatedAt);
+  const aggregateExited = last(exited(named('Aggregate')));
   return {
     points,
+    aggregateExited,
     hops,
-    manifestCreatedToSeenMs: Number.isFinite(created) ? input.manifestSeenAt - created : null,
+    aggregateTaskMs:
+      aggregateExited === null || points.aggregateEntered === null
+        ? null
+        : aggregateExited - points.aggregateEntered,
     totalMs: input.manifestSeenAt - input.putDoneAt,
   };
 };
@@ -186,13 +206,9 @@ export const hopsOf = (input: HopInput): Hops => {
 /** Per hop label, the spread over runs (runs where the hop is unknown are left out). */
 export const hopSpreads = (runs: readonly Hops[]): Record<string, Spread | null> => {
   const out: Record<string, Spread | null> = {};
-  for (const label of [...HOP_LABELS, 'manifest createdAt → seen by the poll']) {
+  for (const label of [...HOP_LABELS, AGGREGATE_TASK_LABEL]) {
     const values = runs
-      .map((r) =>
-        label === 'manifest createdAt → seen by the poll'
-          ? r.manifestCreatedToSeenMs
-          : r.hops[label]
-      )
+      .map((r) => (label === AGGREGATE_TASK_LABEL ? r.aggregateTaskMs : r.hops[label]))
       .filter((v): v is number => v !== null && v !== undefined);
     out[label] = values.length === 0 ? null : spreadOf(values);
   }

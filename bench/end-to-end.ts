@@ -23,6 +23,7 @@ import { DEFAULT_PLAN_CONFIG, kindOf, planBranches } from '../lambdas/branch-kin
 import { probeFile } from '../lambdas/probe/logic.js';
 import { ROOT as root } from '../local-runtime/src/index.js';
 import {
+  AGGREGATE_TASK_LABEL,
   HOP_LABELS,
   type Hops,
   hopSpreads,
@@ -327,12 +328,28 @@ export const printEndToEnd = (a: EndToEnd) => {
     ['warm median ÷ (probe + slowest branch alone)', String(a.ratios.warmVsIdeal)]
   );
   console.log(table.toString());
-  const hops = new Table({ head: ['(a) warm pipeline hop', 'median ms', 'min', 'max', 'runs'] });
-  for (const label of [...HOP_LABELS, 'manifest createdAt → seen by the poll']) {
-    const s = a.hops[label];
-    hops.push(s ? [label, s.median, s.min, s.max, s.n] : [label, 'unknown', '', '', 0]);
-  }
   const cold = a.pipeline.coldHops as Hops;
-  hops.push(['(cold run, total upload PUT done → manifest seen)', ms(cold.totalMs), '', '', 1]);
+  const hops = new Table({
+    head: ['(a) warm pipeline hop', 'median ms', 'min', 'max', 'runs', 'cold run ms'],
+  });
+  const coldOf = (label: string) => {
+    const v = label === AGGREGATE_TASK_LABEL ? cold.aggregateTaskMs : cold.hops[label];
+    return v === null || v === undefined ? 'unknown' : ms(v);
+  };
+  for (const label of [...HOP_LABELS, AGGREGATE_TASK_LABEL]) {
+    const s = a.hops[label];
+    hops.push([
+      label,
+      ...(s ? [s.median, s.min, s.max, s.n] : ['unknown', '', '', 0]),
+      coldOf(label),
+    ]);
+  }
+  hops.push([
+    'total: upload PUT done → manifest seen',
+    ...(({ median, min, max, n }) => [median, min, max, n])(
+      roundSpread(spreadOf(a.pipeline.warmRuns.map((w) => w.hops.totalMs)))
+    ),
+    ms(cold.totalMs),
+  ]);
   console.log(hops.toString());
 };
