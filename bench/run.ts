@@ -13,37 +13,27 @@
  *   (load) issue #18, opt-in (not in the default --only, it loads the machine for many minutes):
  *          N concurrent uploads of one long clip, verdicts, wall time and the peak memory of the
  *          runtime's process tree (bench/load.ts).
- * Options: --only a,b,c,d,e,f,dmap,seg   --sizes 10,100,1000   --seconds 30   --large-mib 500
+ * Options: --only a,b,c,d,e,f,dmap,seg   --sizes 10,100,1000   --seconds 30   --repeats 5   --large-mib 500
  *          --messages 10000   --dmap-sizes 1000,10000   --segment-seconds 600
  *          --load-videos 20   --load-seconds 60   --load-size 1920x1080   --load-timeout-min 45
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   ListStateMachinesCommand,
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import {
-  CreateQueueCommand,
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
 import Table from 'cli-table3';
 import { Command } from 'commander';
-import { ManifestSchema, manifestKey, STACK_NAME, videoIdFor } from '../contract/index.js';
-import { makeClip, useMediaTools } from '../fixtures/media.js';
-import { DEFAULT_PLAN_CONFIG, kindOf, planBranches } from '../lambdas/branch-kinds/index.js';
-import { probeFile } from '../lambdas/probe/logic.js';
+import { STACK_NAME } from '../contract/index.js';
+import { useMediaTools } from '../fixtures/media.js';
 import { ROOT as root, synthesize } from '../local-runtime/src/index.js';
 import { measureBundles } from './bundles.js';
 import { benchDistributedMap } from './distributed-map.js';
+import { benchEndToEnd, printEndToEnd } from './end-to-end.js';
 import { benchEventFanOut } from './event-fan-out.js';
 import { benchFfmpegBuilds } from './ffmpeg-builds.js';
 import { synthFanOutApp } from './fixtures/fanout-app.js';
@@ -68,6 +58,7 @@ const opts = new Command()
   .option('--large-mib <n>', 'source size for (d)', '500')
   .option('--sizes <n,...>', 'fan-out sizes for (b)', '10,100,1000')
   .option('--seconds <s>', 'clip length for (a)', '30')
+  .option('--repeats <n>', 'interleaved direct/pipeline pairs in (a), after one cold run', '5')
   .option(
     '--segment-seconds <s>',
     '1080p source length for (seg), segment-parallel vs single run',
@@ -78,6 +69,7 @@ const opts = new Command()
     only: string;
     sizes: string;
     seconds: string;
+    repeats: string;
     largeMib: string;
     messages: string;
     dmapSizes: string;
@@ -91,174 +83,6 @@ const parts = new Set(opts.only.split(','));
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const ms = (x: number) => Math.round(x);
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
-
-// ---- (a) end to end vs direct ------------------------------------------------------------------
-const benchEndToEnd = async (seconds: number) => {
-  useMediaTools();
-  const clip = await makeClip({ seconds, width: 1280, height: 720 });
-  const work = mkdtempSync(join(tmpdir(), 'bench-direct-'));
-
-  // Direct: the same logic functions the Lambdas run, on the same machine, no pipeline.
-  let t = performance.now();
-  const probe = await probeFile(clip);
-  const probeMs = performance.now() - t;
-  const plan = planBranches(probe, DEFAULT_PLAN_CONFIG);
-  const source = { bucket: 'bench', key: 'uploads/bench.mp4', etag: 'x' };
-  // The branch kinds themselves, on the local file: the work without the pipeline.
-  const runDirect = (branch: (typeof plan.branches)[number]) =>
-    kindOf(branch).run(branch, {
-      videoId: 'bench',
-      source,
-      probe,
-      input: clip,
-      workDir: work,
-      timeBudget: () => 600_000,
-    });
-  const alone: Record<string, number> = {};
-  for (const branch of plan.branches) {
-    t = performance.now();
-    await runDirect(branch);
-    alone[branch.id] = performance.now() - t;
-  }
-  t = performance.now();
-  await Promise.all(plan.branches.map(runDirect));
-  const parallelMs = performance.now() - t;
-  rmSync(work, { recursive: true, force: true });
-  const slowest = Math.max(...Object.values(alone));
-
-  // Pipeline: upload → manifest through the local runtime, same template and bundles as AWS.
-  const runtime = await startBenchRuntime(join(root, 'cdk.out'));
-  try {
-    const s3 = new S3Client({
-      endpoint: runtime.endpoint,
-      region: runtime.region,
-      credentials,
-      forcePathStyle: true,
-    });
-    const out = runtime.outputs;
-    const client = {
-      endpoint: runtime.endpoint,
-      region: runtime.region,
-      credentials,
-    };
-    // An unfiltered subscriber of the VideoProcessed topic sees VideoPlayable when it is published.
-    const sqs = new SQSClient(client);
-    const sns = new SNSClient(client);
-    const { QueueUrl: queueUrl } = await sqs.send(
-      new CreateQueueCommand({ QueueName: 'bench-processed' })
-    );
-    const { Attributes } = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] })
-    );
-    await sns.send(
-      new SubscribeCommand({
-        TopicArn: out.ProcessedTopicArn,
-        Protocol: 'sqs',
-        Endpoint: Attributes?.QueueArn,
-        Attributes: { RawMessageDelivery: 'true' },
-      })
-    );
-    const watchPlayable = (videoId: string, started: number, done: () => boolean) =>
-      (async () => {
-        while (!done()) {
-          const res = await sqs.send(
-            new ReceiveMessageCommand({
-              QueueUrl: queueUrl,
-              MaxNumberOfMessages: 10,
-              MessageAttributeNames: ['All'],
-            })
-          );
-          const messages = res.Messages ?? [];
-          if (messages.length > 0) {
-            await sqs.send(
-              new DeleteMessageBatchCommand({
-                QueueUrl: queueUrl,
-                Entries: messages.map((m, i) => ({
-                  Id: String(i),
-                  ReceiptHandle: m.ReceiptHandle,
-                })),
-              })
-            );
-          }
-          for (const m of messages) {
-            const body = JSON.parse(m.Body ?? '{}') as { videoId?: string };
-            if (
-              body.videoId === videoId &&
-              m.MessageAttributes?.type?.StringValue === 'VideoPlayable'
-            ) {
-              return performance.now() - started;
-            }
-          }
-          await sleep(50);
-        }
-        return null;
-      })();
-    const runOnce = async (key: string) => {
-      const started = performance.now();
-      let finished = false;
-      const put = await s3.send(
-        new PutObjectCommand({ Bucket: out.UploadBucketName, Key: key, Body: readFileSync(clip) })
-      );
-      const videoId = videoIdFor({
-        bucket: out.UploadBucketName,
-        key,
-        versionId: put.VersionId,
-        etag: put.ETag?.replaceAll('"', ''),
-      });
-      // VideoPlayable usually arrives before the manifest; the watcher keeps reading after it.
-      const playable = watchPlayable(videoId, started, () => finished);
-      for (;;) {
-        try {
-          const res = await s3.send(
-            new GetObjectCommand({ Bucket: out.OutputBucketName, Key: manifestKey(videoId) })
-          );
-          const manifest = ManifestSchema.parse(JSON.parse(await res.Body!.transformToString()));
-          const manifestMs = performance.now() - started;
-          // Give a late VideoPlayable (published after the manifest) a moment before giving up.
-          const grace = sleep(2000).then(() => {
-            finished = true;
-          });
-          const playableMs = await playable;
-          finished = true;
-          await grace.catch(() => undefined);
-          return { ms: manifestMs, playableMs, manifest };
-        } catch (err) {
-          if (err instanceof Error && err.name === 'ZodError') throw err;
-          await sleep(50);
-        }
-      }
-    };
-    // The first run pays process start-up (Lambda cold starts); report both.
-    const cold = await runOnce('uploads/bench-cold.mp4');
-    const warm = await runOnce('uploads/bench-warm.mp4');
-    const directCritical = probeMs + parallelMs;
-    return {
-      clip: `${seconds}s 1280x720 H.264/AAC`,
-      branches: plan.branches.length,
-      status: warm.manifest.status,
-      direct: {
-        probeMs: ms(probeMs),
-        slowestBranchAloneMs: ms(slowest),
-        branchesInParallelMs: ms(parallelMs),
-        perBranchAloneMs: Object.fromEntries(Object.entries(alone).map(([k, v]) => [k, ms(v)])),
-        criticalPathMs: ms(directCritical),
-        criticalPathSequentialIdealMs: ms(probeMs + slowest),
-      },
-      pipeline: {
-        coldMs: ms(cold.ms),
-        warmMs: ms(warm.ms),
-        // null: no VideoPlayable arrived (e.g. the primary rendition failed).
-        playableColdMs: cold.playableMs === null ? null : ms(cold.playableMs),
-        playableWarmMs: warm.playableMs === null ? null : ms(warm.playableMs),
-      },
-      overheadRatioWarm: Number((warm.ms / directCritical).toFixed(3)),
-      overheadRatioCold: Number((cold.ms / directCritical).toFixed(3)),
-      overheadRatioVsIdeal: Number((warm.ms / (probeMs + slowest)).toFixed(3)),
-    };
-  } finally {
-    await runtime.stop();
-  }
-};
 
 // ---- (b) Map fan-out of trivial items ------------------------------------------------------------
 const benchFanOut = async (sizes: number[]) => {
@@ -323,26 +147,9 @@ const main = async () => {
   if (parts.has('a') || parts.has('c') || parts.has('load')) synthesize();
 
   if (parts.has('a')) {
-    const a = await benchEndToEnd(Number(opts.seconds));
+    const a = await benchEndToEnd(Number(opts.seconds), Number(opts.repeats));
     results.endToEnd = a;
-    const table = new Table({ head: ['(a) end to end', 'value'] });
-    table.push(
-      ['clip', a.clip],
-      ['branches / status', `${a.branches} / ${a.status}`],
-      ['direct: probe', `${a.direct.probeMs} ms`],
-      ['direct: branches in parallel', `${a.direct.branchesInParallelMs} ms`],
-      ['direct: slowest branch alone', `${a.direct.slowestBranchAloneMs} ms`],
-      ['direct critical path (probe + parallel branches)', `${a.direct.criticalPathMs} ms`],
-      ['pipeline, cold (first upload)', `${a.pipeline.coldMs} ms`],
-      ['pipeline, warm', `${a.pipeline.warmMs} ms`],
-      ['upload → VideoPlayable, cold', `${a.pipeline.playableColdMs ?? 'none'} ms`],
-      ['upload → VideoPlayable, warm', `${a.pipeline.playableWarmMs ?? 'none'} ms`],
-      ['upload → manifest, warm', `${a.pipeline.warmMs} ms`],
-      ['overhead ratio warm (target ≤ 1.10)', String(a.overheadRatioWarm)],
-      ['overhead ratio cold', String(a.overheadRatioCold)],
-      ['ratio vs probe + slowest branch alone', String(a.overheadRatioVsIdeal)]
-    );
-    console.log(table.toString());
+    printEndToEnd(a);
   }
   if (parts.has('b')) {
     const b = await benchFanOut(opts.sizes.split(',').map(Number));
