@@ -61,12 +61,12 @@ export interface QueueWorkerProps {
    * What the consumer does when the queue overflows (contract/overflow.ts): wait,
    * drop the oldest or the newest, or spill for a later redrive. Applied per batch
    * by the consumer's shared code (lambdas/shared/overflow.ts), which counts each
-   * drop and spill (`Dropped`/`Spilled`, dimensions `queue` and `tenant`).
+   * drop and spill (`Dropped`/`Spilled`, dimensions `input` and `tenant`).
    * @default OverflowPolicy.block() - nothing is lost; a backlog waits in the queue
    */
   readonly overflow?: OverflowPolicy;
   /**
-   * The input's name in overflow metrics and log lines (the `queue` dimension).
+   * The input's name in overflow metrics and log lines (the `input` dimension).
    * @default - the construct's id
    */
   readonly inputName?: string;
