@@ -22,7 +22,7 @@ export type OverflowPolicyName = (typeof OVERFLOW_POLICIES)[number];
 /** The consumer's env var holding its {@link OverflowConfig} as JSON. */
 export const OVERFLOW_ENV = 'OVERFLOW_POLICY';
 
-/** Metric names of what overflow did (dimensions: `queue`, `tenant`). */
+/** Metric names of what overflow did (dimensions: `input`, `tenant`). */
 export const OVERFLOW_METRICS = { dropped: 'Dropped', spilled: 'Spilled' } as const;
 
 /** Message attributes a spilled message carries in its spill queue. */
