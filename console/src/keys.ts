@@ -62,3 +62,21 @@ export const checkArtifactKey = (key: string): string => {
   }
   return key;
 };
+
+/** The one folder the player's route serves: a video's HLS ladder (lambdas/branch-kinds/hls.ts). */
+export const HLS_FOLDER = 'hls';
+
+/**
+ * The S3 key behind `/api/hls/<videoId>/<file…>`: the raw (still percent-encoded)
+ * path after `/api/hls/`, read as `<videoId>/<file…>` and checked as a published
+ * artifact under that video's `hls/` folder, or a 404. Nothing is decoded: a `%`
+ * is refused by checkArtifactKey, so no layer can read the key differently.
+ */
+export const hlsKeyFromPath = (rest: string): string => {
+  const slash = rest.indexOf('/');
+  const videoId = slash > 0 ? rest.slice(0, slash) : '';
+  if (!isVideoId(videoId)) {
+    throw new NotFoundError(`not a published HLS file: ${JSON.stringify(rest.slice(0, 200))}`);
+  }
+  return checkArtifactKey(`${OUTPUT_PREFIX}${videoId}/${HLS_FOLDER}/${rest.slice(slash + 1)}`);
+};

@@ -37,7 +37,7 @@ import {
   type Target,
   videoDetail,
 } from './data.js';
-import { videoIdFromPath } from './keys.js';
+import { hlsKeyFromPath, videoIdFromPath } from './keys.js';
 import {
   peekDeadLetterQueue,
   redrivableDeadLetterQueues,
@@ -57,7 +57,7 @@ import {
 /**
  * The console's HTTP server: the page and its assets, a small JSON API over
  * data.ts, the artifact proxy and the upload route. Hand-written on node:http
- * because the surface is eight routes. Every request passes the Host/Origin check
+ * because the surface is nine routes. Every request passes the Host/Origin check
  * first, every mutating one also the token check (security.ts, docs/security.md).
  */
 
@@ -68,6 +68,9 @@ export interface ConsoleSecurity {
   bindHost: string;
   allowLists: AllowLists;
 }
+
+/** Where the page's player reads a video's HLS files: `/api/hls/<videoId>/<file under hls/>`. */
+export const HLS_ROUTE = '/api/hls/';
 
 /** On every answer: no MIME sniffing, no framing (the upload control must not be clickjacked). */
 const BASE_HEADERS = {
@@ -270,6 +273,26 @@ export const createConsoleServer = (
               ? await executionGraph(t, id)
               : await videoDetail(t, id)
         );
+        return;
+      }
+      // The player's route (docs/console.md): always proxied, on AWS too. A playlist names its
+      // segments by relative URI, which a player resolves against the URL it fetched; behind a
+      // redirect that is the presigned S3 URL, so the next fetch would go to S3 unsigned (and
+      // cross-origin, which the output bucket's missing CORS rules refuse).
+      if (req.method === 'GET' && path.startsWith(HLS_ROUTE)) {
+        const a = await getArtifact(
+          t,
+          hlsKeyFromPath(path.slice(HLS_ROUTE.length)),
+          req.headers.range
+        );
+        res.writeHead(a.status, {
+          ...BASE_HEADERS,
+          'content-security-policy': "sandbox; default-src 'none'",
+          // A published file never changes under its key, but a redrive may publish it again.
+          'cache-control': 'no-cache',
+          ...a.headers,
+        });
+        await pipeline(a.body, res);
         return;
       }
       if (req.method === 'GET' && path === '/api/artifact') {

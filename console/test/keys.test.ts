@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { redriveExecutionName, videoIdFor } from '../../contract/index.js';
 import { NotFoundError } from '../src/errors.js';
-import { checkArtifactKey, isVideoId, videoIdFromPath } from '../src/keys.js';
+import { checkArtifactKey, hlsKeyFromPath, isVideoId, videoIdFromPath } from '../src/keys.js';
 
 const ID = 'clip-0123456789abcdef';
 
@@ -87,5 +87,31 @@ describe('checkArtifactKey', () => {
   ])('answers 404 for %s', (_what, key) => {
     expect(() => checkArtifactKey(key)).toThrow(NotFoundError);
     expect(() => checkArtifactKey(key)).toThrow(/^not a published artifact: "/);
+  });
+});
+
+describe('hlsKeyFromPath', () => {
+  it.each([
+    [`${ID}/index.m3u8`, `outputs/${ID}/hls/index.m3u8`],
+    [`${ID}/720p/index.m3u8`, `outputs/${ID}/hls/720p/index.m3u8`],
+    [`${ID}/720p/init.mp4`, `outputs/${ID}/hls/720p/init.mp4`],
+    [`${ID}/audio/segment-00003.m4s`, `outputs/${ID}/hls/audio/segment-00003.m4s`],
+    [`acme--${ID}/360p/index.m3u8`, `outputs/acme--${ID}/hls/360p/index.m3u8`],
+  ])('reads /api/hls/%s as the key %s', (rest, key) => {
+    expect(hlsKeyFromPath(rest)).toBe(key);
+  });
+
+  it.each([
+    ['no file', ID],
+    ['no videoId', '/index.m3u8'],
+    ['the video folder itself', `${ID}/`],
+    ['the workflow internals', `${ID}/_work/hls/rendition-720p.json`],
+    ['an encoded escape out of hls/', `${ID}/%2e%2e/manifest.json`],
+    ['an escape out of hls/ (folded by no layer here, refused anyway)', `${ID}/../manifest.json`],
+    ['an encoded slash in the videoId', `..%2F..%2Fuploads/clip.mp4`],
+    ['an upper-case videoId', `Clip-0123456789abcdef/index.m3u8`],
+    ['the internal segment runs', '_segment-runs/index.m3u8'],
+  ])('answers 404 for %s', (_what, rest) => {
+    expect(() => hlsKeyFromPath(rest)).toThrow(NotFoundError);
   });
 });

@@ -1,3 +1,4 @@
+import Hls, { type ErrorData } from 'hls.js';
 import type { MetricsPage, QueueDepth, VideoDetail, VideoList, VideoRow } from '../src/data.js';
 import type { Graph, GraphState, StateRun } from '../src/graph.js';
 import type { TimelineBar } from '../src/timeline.js';
@@ -497,9 +498,145 @@ const renderTimeline = (d: VideoDetail): HTMLElement => {
   );
 };
 
+// ---- the HLS player ---------------------------------------------------------------
+
+/** console/src/server.ts HLS_ROUTE: `/api/hls/<videoId>/<file under the video's hls/>`. */
+const HLS_ROUTE = '/api/hls/';
+
+/**
+ * The console URL of one of the video's HLS files, or undefined for a key outside
+ * its `hls/` folder (the route serves nothing else). The playlists' relative URIs
+ * then resolve to the same route, so every segment is fetched through the console.
+ */
+const hlsUrl = (videoId: string, key: string): string | undefined => {
+  const folder = `outputs/${videoId}/hls/`;
+  if (!key.startsWith(folder)) return undefined;
+  const rest = key.slice(folder.length).split('/').map(encodeURIComponent).join('/');
+  return `${HLS_ROUTE}${encodeURIComponent(videoId)}/${rest}`;
+};
+
+/** The one player on the page: destroyed before another is made, or when the page leaves the video. */
+let player: Hls | undefined;
+
+const stopPlayer = () => {
+  player?.destroy();
+  player = undefined;
+};
+
+const kbps = (bitsPerSecond: number) => `${Math.round(bitsPerSecond / 1000).toLocaleString()} kb/s`;
+
+/**
+ * The video's HLS ladder in a `<video>`: hls.js (bundled into app.js) over Media
+ * Source Extensions, or the browser's own HLS where it has one and no MSE
+ * (Safari on iPhone). Lists the variants the player read from the multivariant
+ * playlist, lets the user pin one, and shows which one plays and any fatal error.
+ */
+const renderPlayer = (d: VideoDetail): HTMLElement | undefined => {
+  const ladder = d.manifest?.hls;
+  const src = ladder ? hlsUrl(d.videoId, ladder.multivariantPlaylist) : undefined;
+  if (!ladder || !src) return undefined;
+  const video = h('video', {
+    id: 'hls-video',
+    controls: '',
+    muted: '',
+    playsinline: '',
+    preload: 'metadata',
+    'aria-label': `HLS ladder of ${d.videoId}`,
+  }) as HTMLVideoElement;
+  // The attribute only sets the default; the property is what lets play() start without a gesture.
+  video.muted = true;
+  const quality = h('select', { id: 'hls-quality', 'aria-label': 'Quality' }) as HTMLSelectElement;
+  quality.append(h('option', { value: '-1' }, 'auto'));
+  const levels = h('ul', { id: 'hls-levels', class: 'levels' });
+  const status = h('p', { id: 'player-status', class: 'muted', role: 'status' }, 'Loading…');
+  const error = h('p', { id: 'player-error', class: 'error-text', role: 'alert', hidden: '' });
+  const section = h(
+    'div',
+    { class: 'player', id: 'player', 'data-src': src },
+    video,
+    h(
+      'div',
+      { class: 'player-side' },
+      h(
+        'p',
+        {},
+        'HLS ladder · ',
+        h('a', { href: src, target: '_blank' }, 'multivariant playlist'),
+        ` · ${ladder.variants.length} variant${ladder.variants.length === 1 ? '' : 's'}` +
+          (ladder.audioPlaylist ? ' + audio' : ', no audio')
+      ),
+      h('label', { class: 'field inline' }, 'Quality ', quality),
+      levels,
+      status,
+      error
+    )
+  );
+  const fail = (message: string) => {
+    error.hidden = false;
+    error.textContent = message;
+    section.dataset.fatal = 'true';
+  };
+  if (Hls.isSupported()) {
+    const hls = new Hls();
+    player = hls;
+    hls.on(Hls.Events.MANIFEST_PARSED, () => {
+      levels.replaceChildren(
+        ...hls.levels.map((l, i) => {
+          const resolution = l.attrs.RESOLUTION ?? `${l.width}x${l.height}`;
+          const codecs = l.attrs.CODECS ?? l.codecSet;
+          quality.append(h('option', { value: String(i) }, `${l.height}p`));
+          return h(
+            'li',
+            {
+              'data-level': String(i),
+              'data-bandwidth': String(l.bitrate),
+              'data-resolution': resolution,
+              'data-codecs': codecs,
+            },
+            `${l.height}p · ${resolution} · ${kbps(l.bitrate)} · ${codecs}`
+          );
+        })
+      );
+      status.textContent = 'Ready: press play.';
+    });
+    hls.on(Hls.Events.LEVEL_SWITCHED, (_event, { level }) => {
+      const l = hls.levels[level];
+      if (!l) return;
+      section.dataset.level = String(level);
+      for (const li of levels.children) {
+        li.classList.toggle('playing', (li as HTMLElement).dataset.level === String(level));
+      }
+      status.textContent = `Playing ${l.height}p (${kbps(l.bitrate)})${hls.autoLevelEnabled ? ' · auto' : ''}`;
+    });
+    hls.on(Hls.Events.ERROR, (_event, data: ErrorData) => {
+      // Non-fatal errors are hls.js retrying (a slow segment, a switch down): not the user's concern.
+      if (data.fatal)
+        fail(
+          `the player stopped: ${data.type} ${data.details}${data.error ? ` (${data.error.message})` : ''}`
+        );
+    });
+    quality.addEventListener('change', () => {
+      // -1: let hls.js choose by measured bandwidth again.
+      hls.currentLevel = Number(quality.value);
+    });
+    hls.loadSource(src);
+    hls.attachMedia(video);
+  } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
+    // The browser plays HLS itself and chooses the variant: no list to show.
+    video.src = src;
+    quality.disabled = true;
+    status.textContent = 'Played by the browser itself.';
+  } else {
+    fail('this browser can play neither HLS nor Media Source Extensions');
+  }
+  return section;
+};
+
 const renderMedia = (d: VideoDetail): HTMLElement | undefined => {
+  // The HLS files (playlists, init sections, media segments) are the player's, not pictures of their own.
+  const hlsFolder = `outputs/${d.videoId}/hls/`;
   const artifacts = (d.manifest?.branches ?? []).flatMap((b) =>
-    b.artifacts.map((a) => ({ ...a, branch: b.id }))
+    b.artifacts.filter((a) => !a.key.startsWith(hlsFolder)).map((a) => ({ ...a, branch: b.id }))
   );
   if (artifacts.length === 0) return undefined;
   const figures = artifacts
@@ -791,7 +928,9 @@ const graphSection = (id: string): HTMLElement => {
 };
 
 /** Media elements are drawn once per manifest: re-creating them on each poll would restart playback. */
-let drawn: { id: string; mediaFor?: string; media?: HTMLElement } | undefined;
+let drawn:
+  | { id: string; mediaFor?: string; media?: HTMLElement; player?: HTMLElement | undefined }
+  | undefined;
 
 const renderDetail = (d: VideoDetail) => {
   const root = $('detail');
@@ -800,6 +939,8 @@ const renderDetail = (d: VideoDetail) => {
   if (drawn?.id !== id) drawn = { id };
   if (createdAt && drawn.mediaFor !== createdAt) {
     drawn.mediaFor = createdAt;
+    stopPlayer();
+    drawn.player = renderPlayer(d);
     drawn.media = renderMedia(d);
   }
   const raw = h(
@@ -835,6 +976,7 @@ const renderDetail = (d: VideoDetail) => {
     h('h3', {}, 'Timeline'),
     renderTimeline(d),
     graphSection(id),
+    ...(drawn.player ? [h('h3', {}, 'Player'), drawn.player] : []),
     h('h3', {}, 'Thumbnails and renditions'),
     drawn.media ??
       h(
@@ -973,6 +1115,7 @@ const start = async () => {
   });
   window.addEventListener('hashchange', () => {
     drawn = undefined;
+    stopPlayer();
     showLoading();
     void refreshDetail();
     void refreshOverview();
