@@ -95,7 +95,7 @@ describe('hlsKeyFromPath', () => {
     [`${ID}/index.m3u8`, `outputs/${ID}/hls/index.m3u8`],
     [`${ID}/720p/index.m3u8`, `outputs/${ID}/hls/720p/index.m3u8`],
     [`${ID}/720p/init.mp4`, `outputs/${ID}/hls/720p/init.mp4`],
-    [`${ID}/audio/segment-00003.m4s`, `outputs/${ID}/hls/audio/segment-00003.m4s`],
+    [`${ID}/audio/seg_00003.m4s`, `outputs/${ID}/hls/audio/seg_00003.m4s`],
     [`acme--${ID}/360p/index.m3u8`, `outputs/acme--${ID}/hls/360p/index.m3u8`],
   ])('reads /api/hls/%s as the key %s', (rest, key) => {
     expect(hlsKeyFromPath(rest)).toBe(key);
