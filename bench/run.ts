@@ -8,12 +8,13 @@
  *   (f) event fan-out throughput, TopicFanOut → QueueWorker, batch size 1 / 10 / 100 (bench/event-fan-out.ts).
  *   (dmap) issue #10 (b): a Distributed Map of trivial items, per item and peak runtime RSS
  *          (bench/distributed-map.ts);
- *   (seg) issue #10 (a) and (c): segment-parallel vs single-run rendition of a 1080p source
- *          with audio, and the AWS time/cost model built from it (bench/segments.ts).
+ *   (seg) issue #20 item 7: single-run vs segmented rendition of a 1080p source with audio,
+ *          `--repeats` runs (default 2), wall and child CPU; the AWS model of 1 h in one wave
+ *          (bench/segments.ts, bench/seg-model.ts).
  *   (load) issue #18, opt-in (not in the default --only, it loads the machine for many minutes):
  *          N concurrent uploads of one long clip, verdicts, wall time and the peak memory of the
  *          runtime's process tree (bench/load.ts).
- * Options: --only a,b,c,d,e,f,dmap,seg   --sizes 10,100,1000   --seconds 30   --repeats 5   --large-mib 500
+ * Options: --only a,b,c,d,e,f,dmap,seg   --sizes 10,100,1000   --seconds 30   --repeats 5|2   --large-mib 500
  *          --messages 10000   --dmap-sizes 1000,10000   --segment-seconds 600
  *          --load-videos 20   --load-seconds 60   --load-size 1920x1080   --load-timeout-min 45
  */
@@ -41,7 +42,7 @@ import { handler as trivialWorker } from './fixtures/trivial/worker.js';
 import { benchLoad } from './load.js';
 import { benchRangeReads } from './range-reads.js';
 import { startBenchRuntime } from './runtime.js';
-import { benchSegments } from './segments.js';
+import { benchSegments, printSegmentBench } from './segments.js';
 
 const opts = new Command()
   .option(
@@ -58,7 +59,11 @@ const opts = new Command()
   .option('--large-mib <n>', 'source size for (d)', '500')
   .option('--sizes <n,...>', 'fan-out sizes for (b)', '10,100,1000')
   .option('--seconds <s>', 'clip length for (a)', '30')
-  .option('--repeats <n>', 'interleaved direct/pipeline pairs in (a), after one cold run', '5')
+  .option(
+    '--repeats <n>',
+    'runs: interleaved direct/pipeline pairs in (a) after one cold run (default 5); ' +
+      'single and segmented runs in (seg) (default 2)'
+  )
   .option(
     '--segment-seconds <s>',
     '1080p source length for (seg), segment-parallel vs single run',
@@ -69,7 +74,7 @@ const opts = new Command()
     only: string;
     sizes: string;
     seconds: string;
-    repeats: string;
+    repeats?: string;
     largeMib: string;
     messages: string;
     dmapSizes: string;
@@ -80,6 +85,12 @@ const opts = new Command()
     loadTimeoutMin: string;
   }>();
 const parts = new Set(opts.only.split(','));
+/** --repeats, else each part's own default. */
+const repeatsFor = (part: 'a' | 'seg'): number => {
+  const n = Number(opts.repeats ?? (part === 'a' ? 5 : 2));
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--repeats must be a positive integer`);
+  return n;
+};
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 const ms = (x: number) => Math.round(x);
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
@@ -147,7 +158,7 @@ const main = async () => {
   if (parts.has('a') || parts.has('c') || parts.has('load')) synthesize();
 
   if (parts.has('a')) {
-    const a = await benchEndToEnd(Number(opts.seconds), Number(opts.repeats));
+    const a = await benchEndToEnd(Number(opts.seconds), repeatsFor('a'));
     results.endToEnd = a;
     printEndToEnd(a);
   }
@@ -282,55 +293,9 @@ const main = async () => {
     console.log(table.toString());
   }
   if (parts.has('seg')) {
-    const f = await benchSegments(Number(opts.segmentSeconds));
+    const f = await benchSegments(Number(opts.segmentSeconds), repeatsFor('seg'));
     results.segments = f;
-    const table = new Table({ head: [`(seg) ${f.sourceSec} s 1080p+audio → 720p`, 'value'] });
-    table.push(
-      ['single run (rendition.run)', `${f.singleRunMs} ms`],
-      [
-        `segments: ${f.segments} × ${f.segmentSec} s on ${f.workers} workers`,
-        `${f.segmentStageMs} ms`,
-      ],
-      ['audio once', `${f.audioMs} ms`],
-      ['join (-c copy)', `${f.joinMs} ms`],
-      ['segment pipeline total', `${f.segmentPipelineMs} ms`],
-      ['speedup (physical limit = workers)', `${f.speedup}×`],
-      [
-        'one segment alone / encode speed',
-        `${f.oneSegmentAloneMs} ms / ${f.encodeSpeedX}× real time`,
-      ]
-    );
-    console.log(table.toString());
-    const model = new Table({
-      head: [
-        'AWS model 1 h',
-        'seg s',
-        'download',
-        'slowest seg',
-        'join',
-        'upload',
-        'total s',
-        'dominant',
-        'GB-s',
-        'USD',
-      ],
-    });
-    for (const r of f.model) {
-      model.push([
-        `${r.segments} segments`,
-        r.segmentSec,
-        r.downloadSec,
-        r.slowestSegmentSec,
-        r.joinSec,
-        r.uploadSec,
-        r.totalSec,
-        r.dominant,
-        r.lambdaGbSec,
-        r.costUsd,
-      ]);
-    }
-    model.push(['anchor (bnusunny)', '', '', '', '', '', 230, '', '', '']);
-    console.log(model.toString());
+    printSegmentBench(f);
   }
   if (parts.has('load')) {
     const [width, height] = opts.loadSize.split('x').map(Number);

@@ -1,0 +1,396 @@
+import type { CostProfile } from '../contract/index.js';
+import { estimateCost, type Invocation, type Usage } from '../lambdas/aggregate/cost.js';
+import { PRICES } from '../lambdas/aggregate/prices.js';
+
+/**
+ * The AWS model of one long video in ONE wave (issue #20 item 1): thumbnails,
+ * metadata, the audio item and every segment of every rung start together,
+ * bounded by the Segments Distributed Map's MaxConcurrency; each rung joins
+ * (stream copy + HLS packaging) as soon as its segments and the audio exist;
+ * the aggregator writes the manifest after the last branch. Pure: the bench
+ * feeds it what it measured, the unit test what it worked out by hand.
+ * Every figure it does not compute is an input, printed with its source.
+ */
+
+/** What one rung costs, measured here: one segment item's CPU and output per source second. */
+export interface RungRate {
+  readonly height: number;
+  /** Child CPU seconds (this machine's cores) per source second, one segment item's whole work. */
+  readonly cpuPerSourceSec: number;
+  /** Encoded video bytes per source second. */
+  readonly bytesPerSourceSec: number;
+}
+
+export type AudioLayout = 'one-item' | 'per-segment';
+
+export interface WaveModelInputs {
+  readonly sourceSec: number;
+  readonly rungs: readonly RungRate[];
+  /** The audio item's CPU per source second (AAC encode + HLS audio packaging). */
+  readonly audioCpuPerSourceSec: number;
+  readonly audioBytesPerSourceSec: number;
+  /** A join's CPU seconds per byte it writes (copy-mux + HLS packaging), measured at one rung. */
+  readonly joinCpuPerByte: number;
+  /** One thumbnail branch's wall time on Lambda, warm (seconds). */
+  readonly thumbnailSec: number;
+  readonly thumbnails: number;
+  readonly metadataSec: number;
+  /** Source seconds per segment (the plan's segmentLength). */
+  readonly segmentSec: number;
+  /** The Segments Distributed Map's MaxConcurrency. */
+  readonly concurrency: number;
+  /** Memory of the segment and rendition functions (MB as Lambda counts them). */
+  readonly memoryMiB: number;
+  /** One Lambda vCPU's speed relative to one core of the measuring machine. */
+  readonly lambdaCoreSpeed: number;
+  /** Added to the first invocation of each execution environment. */
+  readonly coldStartSec: number;
+  /** Time to the first byte of a ranged GET of the source. */
+  readonly firstByteSec: number;
+  /** One Lambda's S3 throughput, read or write (bytes/s). */
+  readonly s3BytesPerSec: number;
+  /** Upload → the Map Run starts: S3 event, SNS, SQS, starter, StartExecution, Probe, Plan. */
+  readonly startSec: number;
+  readonly probeSec: number;
+  readonly planSec: number;
+  /** The aggregator, to the manifest write. */
+  readonly aggregateSec: number;
+  readonly audio: AudioLayout;
+}
+
+/**
+ * vCPUs of a function: "At 1,769 MB, a function has the equivalent of one
+ * vCPU", up to 6 vCPUs at 10,240 MB.
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
+ */
+export const LAMBDA_MB_PER_VCPU = 1769;
+export const LAMBDA_MAX_VCPUS = 6;
+export const lambdaVcpus = (memoryMiB: number): number =>
+  Math.min(LAMBDA_MAX_VCPUS, memoryMiB / LAMBDA_MB_PER_VCPU);
+
+/** One Distributed Map item: which rung (or the audio), and its run time once started, warm. */
+export interface WaveItem {
+  readonly rung: number | 'audio';
+  readonly sec: number;
+}
+
+/**
+ * The items in the order the plan writes them (the audio first: it is the
+ * longest; then each rung's segments, lowest rung first, so the lowest rung
+ * is joined and playable first).
+ */
+export const waveItems = (m: WaveModelInputs): WaveItem[] => {
+  const vcpu = lambdaVcpus(m.memoryMiB) * m.lambdaCoreSpeed;
+  // The AAC encoder runs on one thread: a second vCPU does not speed it up.
+  const audioVcpu = Math.min(1, lambdaVcpus(m.memoryMiB)) * m.lambdaCoreSpeed;
+  const count = Math.ceil(m.sourceSec / m.segmentSec);
+  const audio: WaveItem[] =
+    m.audio === 'one-item'
+      ? [
+          {
+            rung: 'audio',
+            sec: m.firstByteSec + (m.audioCpuPerSourceSec * m.sourceSec) / audioVcpu,
+          },
+        ]
+      : Array.from({ length: count }, () => ({
+          rung: 'audio' as const,
+          sec: m.firstByteSec + (m.audioCpuPerSourceSec * m.segmentSec) / audioVcpu,
+        }));
+  const video = m.rungs.flatMap((r, i) =>
+    Array.from({ length: count }, () => ({
+      rung: i,
+      sec: m.firstByteSec + (r.cpuPerSourceSec * m.segmentSec) / vcpu,
+    }))
+  );
+  return [...audio, ...video];
+};
+
+/**
+ * List scheduling on `slots` execution environments, as a Map Run starts items
+ * in order whenever one of its MaxConcurrency slots frees: each item goes to
+ * the slot that frees first; a slot's first item pays the cold start.
+ */
+export const schedule = (
+  items: readonly WaveItem[],
+  slots: number,
+  coldStartSec: number
+): { start: number; end: number; cold: boolean }[] => {
+  const n = Math.max(1, Math.min(slots, items.length));
+  // A binary min-heap of [free at, slot]: the slot that frees first, the lowest slot on a tie.
+  const heap: [number, number][] = Array.from({ length: n }, (_, i) => [0, i]);
+  const less = (a: [number, number], b: [number, number]) =>
+    a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+  const down = (from: number) => {
+    let i = from;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
+      if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
+  };
+  const used = new Array<boolean>(n).fill(false);
+  return items.map((item) => {
+    const top = heap[0]!;
+    const [start, slot] = top;
+    const cold = !used[slot];
+    used[slot] = true;
+    const end = start + (cold ? coldStartSec : 0) + item.sec;
+    heap[0] = [end, slot];
+    down(0);
+    return { start, end, cold };
+  });
+};
+
+export interface RungJoin {
+  readonly height: number;
+  readonly segmentsDoneSec: number;
+  readonly joinSec: number;
+  readonly joinedSec: number;
+}
+
+export interface WaveModel {
+  readonly vcpus: number;
+  readonly segmentsPerRung: number;
+  readonly items: number;
+  readonly audioDoneSec: number;
+  readonly joins: readonly RungJoin[];
+  readonly thumbnailsDoneSec: number;
+  /** Upload → manifest. */
+  readonly totalSec: number;
+  /** What decides totalSec: the slowest rung's segments, the audio, or a join. */
+  readonly critical: string;
+  readonly costUsd: number;
+  readonly costPerSourceMinuteUsd: number;
+  readonly lambdaGbSec: number;
+  readonly stateTransitions: number;
+  readonly lambdaRequests: number;
+  readonly s3Puts: number;
+  readonly s3Gets: number;
+  readonly breakdown: ReturnType<typeof estimateCost>['costBreakdown'];
+}
+
+/** Memory and architecture as the stack synthesizes them (lib/stacks/video-pipeline-stack.ts, kinds/). */
+export const stackCostProfile = (segmentMemoryMiB: number): CostProfile => ({
+  probe: { memoryMiB: 1024, architecture: 'x86_64' },
+  plan: { memoryMiB: 256, architecture: 'arm64' },
+  aggregate: { memoryMiB: 512, architecture: 'arm64' },
+  kinds: {
+    thumbnail: { memoryMiB: 1024, architecture: 'x86_64' },
+    metadata: { memoryMiB: 512, architecture: 'x86_64' },
+    rendition: { memoryMiB: segmentMemoryMiB, architecture: 'x86_64' },
+    'rendition-segment': { memoryMiB: segmentMemoryMiB, architecture: 'x86_64' },
+  },
+});
+
+/** HLS media segment length of the audio playlist (lambdas/branch-kinds/hls.ts HLS_TARGET_SEC). */
+const AUDIO_HLS_SEC = 6;
+
+export const modelWave = (m: WaveModelInputs, prices = PRICES): WaveModel => {
+  const items = waveItems(m);
+  const runs = schedule(items, m.concurrency, m.coldStartSec);
+  const count = Math.ceil(m.sourceSec / m.segmentSec);
+  const doneOf = (rung: number | 'audio') =>
+    Math.max(0, ...runs.filter((_, i) => items[i]?.rung === rung).map((r) => r.end));
+  const audioDoneSec = doneOf('audio');
+  const audioBytes = m.audioBytesPerSourceSec * m.sourceSec;
+  const joins = m.rungs.map((r, i): RungJoin => {
+    const videoBytes = r.bytesPerSourceSec * m.sourceSec;
+    // Reads the segments and the audio, writes the MP4 (video + audio) and the HLS copy (video).
+    const read = (videoBytes + audioBytes) / m.s3BytesPerSec;
+    const cpu = (m.joinCpuPerByte * (videoBytes + audioBytes)) / m.lambdaCoreSpeed;
+    const write = (2 * videoBytes + audioBytes) / m.s3BytesPerSec;
+    const joinSec = m.coldStartSec + read + cpu + write;
+    const segmentsDoneSec = doneOf(i);
+    return {
+      height: r.height,
+      segmentsDoneSec,
+      joinSec,
+      joinedSec: Math.max(segmentsDoneSec, audioDoneSec) + joinSec,
+    };
+  });
+  const thumbnailsDoneSec = m.coldStartSec + Math.max(m.thumbnailSec, m.metadataSec);
+  const lastJoin = joins.reduce<RungJoin | undefined>(
+    (a, j) => (a && a.joinedSec >= j.joinedSec ? a : j),
+    undefined
+  );
+  const waveSec = Math.max(thumbnailsDoneSec, lastJoin?.joinedSec ?? 0);
+  const critical =
+    waveSec === thumbnailsDoneSec
+      ? 'thumbnails'
+      : lastJoin && audioDoneSec > lastJoin.segmentsDoneSec
+        ? `audio (${m.audio}), then the ${lastJoin.height}p join`
+        : `${lastJoin?.height}p segments, then its join`;
+
+  // Cost: each invocation billed for its run time, its cold start included (Lambda bills
+  // the INIT phase of on-demand functions since 2025-08-01:
+  // https://aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase/).
+  const ms = (sec: number) => sec * 1000;
+  const invocations: Invocation[] = [
+    { function: 'probe', durationMs: ms(m.probeSec) },
+    { function: 'plan', durationMs: ms(m.planSec) },
+    ...runs.map((r) => ({ function: 'rendition-segment', durationMs: ms(r.end - r.start) })),
+    ...joins.map((j) => ({ function: 'rendition', durationMs: ms(j.joinSec) })),
+    ...Array.from({ length: m.thumbnails }, () => ({
+      function: 'thumbnail',
+      durationMs: ms(m.coldStartSec + m.thumbnailSec),
+    })),
+    { function: 'metadata', durationMs: ms(m.coldStartSec + m.metadataSec) },
+    { function: 'aggregate', durationMs: ms(m.aggregateSec) },
+  ];
+  const branches = m.rungs.length + m.thumbnails + 1;
+  // The path README "Cost per video" counts: ApplyPolicy, Probe, Plan, SegmentsNeeded, the
+  // Segments map and one Run state per item's child execution, FanOut, RouteBranch + Run per
+  // branch, then Aggregate, Decide, Done.
+  const stateTransitions = 3 + 1 + (1 + items.length) + 1 + 2 * branches + 3;
+  const audioHlsSegments = Math.ceil(m.sourceSec / AUDIO_HLS_SEC);
+  const audioItems = items.length - m.rungs.length * count;
+  // PUTs, one per object (multipart parts of the large joined MP4s not counted): the upload; a
+  // segment item's segment and record; the audio: its file(s), the HLS audio segments, init,
+  // playlist, package record and branch record; a join: the MP4, one HLS segment per encoded
+  // segment, init, playlist, package record, branch record; thumbnails and metadata: file +
+  // record; the multivariant playlist, manifest, audit record and pointer.
+  const s3Puts =
+    1 +
+    2 * m.rungs.length * count +
+    audioItems +
+    audioHlsSegments +
+    4 +
+    m.rungs.length * (count + 5) +
+    2 * (m.thumbnails + 1) +
+    4;
+  // GETs: each item one ranged read of the source (at least), a join every segment and the
+  // audio, thumbnails, metadata and the probe one each, the aggregator every branch record.
+  const s3Gets = items.length + m.rungs.length * (count + audioItems) + m.thumbnails + 2 + branches;
+  const usage: Usage = {
+    invocations,
+    stateTransitions,
+    sqsRequests: 6,
+    snsPublishes: 3,
+    s3Puts,
+    s3Gets,
+  };
+  const { estimatedCostUsd, costBreakdown } = estimateCost(
+    usage,
+    stackCostProfile(m.memoryMiB),
+    prices
+  );
+  return {
+    vcpus: lambdaVcpus(m.memoryMiB),
+    segmentsPerRung: count,
+    items: items.length,
+    audioDoneSec,
+    joins,
+    thumbnailsDoneSec,
+    totalSec: m.startSec + waveSec + m.aggregateSec,
+    critical,
+    costUsd: estimatedCostUsd,
+    costPerSourceMinuteUsd: estimatedCostUsd / (m.sourceSec / 60),
+    lambdaGbSec: costBreakdown.lambda.reduce((s, l) => s + l.gbSeconds, 0),
+    stateTransitions,
+    lambdaRequests: invocations.length,
+    s3Puts,
+    s3Gets,
+    breakdown: costBreakdown,
+  };
+};
+
+/**
+ * Today's path for a short upload (under the segment threshold): one single-run
+ * rendition branch per rung, thumbnails and metadata, in the FanOut. Priced
+ * with the same model, per minute of source, to compare with the wave's.
+ */
+export const modelSingleRun = (
+  m: WaveModelInputs,
+  singleCpuPerSourceSec: readonly number[],
+  sourceSec = 60,
+  prices = PRICES
+): { costUsd: number; costPerSourceMinuteUsd: number; totalSec: number } => {
+  const vcpu = lambdaVcpus(m.memoryMiB) * m.lambdaCoreSpeed;
+  const renditionSec = singleCpuPerSourceSec.map(
+    (c) => m.coldStartSec + m.firstByteSec + (c * sourceSec) / vcpu
+  );
+  const ms = (sec: number) => sec * 1000;
+  const branches = renditionSec.length + m.thumbnails + 1;
+  const usage: Usage = {
+    invocations: [
+      { function: 'probe', durationMs: ms(m.probeSec) },
+      { function: 'plan', durationMs: ms(m.planSec) },
+      ...renditionSec.map((s) => ({ function: 'rendition', durationMs: ms(s) })),
+      ...Array.from({ length: m.thumbnails }, () => ({
+        function: 'thumbnail',
+        durationMs: ms(m.coldStartSec + m.thumbnailSec),
+      })),
+      { function: 'metadata', durationMs: ms(m.coldStartSec + m.metadataSec) },
+      { function: 'aggregate', durationMs: ms(m.aggregateSec) },
+    ],
+    // ApplyPolicy, Probe, Plan, SegmentsNeeded, FanOut, RouteBranch + Run per branch, Aggregate, Decide, Done.
+    stateTransitions: 3 + 1 + 1 + 2 * branches + 3,
+    sqsRequests: 6,
+    snsPublishes: 3,
+    // Upload; per rendition MP4, HLS (segments of 6 s, init, playlist, package record), record;
+    // thumbnails and metadata file + record; multivariant, manifest, audit, pointer.
+    s3Puts:
+      1 +
+      renditionSec.length * (1 + Math.ceil(sourceSec / AUDIO_HLS_SEC) + 3 + 1) +
+      2 * (m.thumbnails + 1) +
+      4,
+    s3Gets: renditionSec.length + m.thumbnails + 2 + branches,
+  };
+  const { estimatedCostUsd } = estimateCost(usage, stackCostProfile(m.memoryMiB), prices);
+  return {
+    costUsd: estimatedCostUsd,
+    costPerSourceMinuteUsd: estimatedCostUsd / (sourceSec / 60),
+    totalSec:
+      m.startSec + Math.max(...renditionSec, m.coldStartSec + m.thumbnailSec) + m.aggregateSec,
+  };
+};
+
+export interface Setting {
+  readonly memoryMiB: number;
+  readonly segmentSec: number;
+  readonly concurrency: number;
+  readonly audio: AudioLayout;
+}
+
+/** Memory sizes to try: the current 2,048 MB up to Lambda's 10,240 MB maximum. */
+export const MEMORY_CHOICES = [2048, 3008, 4096, 6144, 8192, 10240] as const;
+/** Segment lengths, whole 2 s GOPs (the plan rounds up to them). */
+export const SEGMENT_CHOICES = [30, 20, 16, 12, 10, 8, 6, 4, 2] as const;
+export const CONCURRENCY_CHOICES = [100, 200, 300, 500, 1000, 2000, 3000, 5000, 10000] as const;
+
+/**
+ * The cheapest setting whose modelled upload → manifest is within `targetSec`
+ * (ties: the lower concurrency), for each audio layout, or null when none in
+ * the grid is. The grid is the knobs the stack has (memory of the segment
+ * function, segmentLength, segmentConcurrency) and the one design choice the
+ * issue leaves open (audio as one item or per segment).
+ */
+export const cheapestSetting = (
+  m: WaveModelInputs,
+  targetSec: number,
+  audio: AudioLayout
+): { setting: Setting; model: WaveModel } | null => {
+  let best: { setting: Setting; model: WaveModel } | null = null;
+  for (const memoryMiB of MEMORY_CHOICES) {
+    for (const segmentSec of SEGMENT_CHOICES) {
+      for (const concurrency of CONCURRENCY_CHOICES) {
+        const setting = { memoryMiB, segmentSec, concurrency, audio };
+        const model = modelWave({ ...m, ...setting });
+        if (model.totalSec > targetSec) continue;
+        if (
+          !best ||
+          model.costUsd < best.model.costUsd ||
+          (model.costUsd === best.model.costUsd && concurrency < best.setting.concurrency)
+        ) {
+          best = { setting, model };
+        }
+      }
+    }
+  }
+  return best;
+};

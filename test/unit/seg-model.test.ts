@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { childCpuFromStat } from '../../bench/child-cpu.js';
+import {
+  cheapestSetting,
+  lambdaVcpus,
+  modelWave,
+  schedule,
+  type WaveModelInputs,
+  waveItems,
+} from '../../bench/seg-model.js';
+
+/**
+ * The seg bench's AWS model, checked against figures worked out by hand for a
+ * small case (the arithmetic is in the comments): 60 s of source in 30 s
+ * segments, two rungs, 2 slots, 1,769 MB (exactly one vCPU).
+ */
+const SMALL: WaveModelInputs = {
+  sourceSec: 60,
+  rungs: [
+    { height: 360, cpuPerSourceSec: 0.5, bytesPerSourceSec: 100_000 },
+    { height: 720, cpuPerSourceSec: 1.0, bytesPerSourceSec: 300_000 },
+  ],
+  audioCpuPerSourceSec: 0.05,
+  audioBytesPerSourceSec: 16_000,
+  joinCpuPerByte: 1e-8,
+  thumbnailSec: 2,
+  thumbnails: 3,
+  metadataSec: 1,
+  segmentSec: 30,
+  concurrency: 2,
+  memoryMiB: 1769,
+  lambdaCoreSpeed: 1,
+  coldStartSec: 1,
+  firstByteSec: 0.5,
+  s3BytesPerSec: 10_000_000,
+  startSec: 3,
+  probeSec: 1,
+  planSec: 0.5,
+  aggregateSec: 1,
+  audio: 'one-item',
+};
+
+describe('lambdaVcpus (1,769 MB per vCPU, at most 6)', () => {
+  it.each([
+    [1769, 1],
+    [3538, 2],
+    [884.5, 0.5],
+    [20_000, 6],
+  ])('%d MB → %d vCPU', (memory, vcpus) => {
+    expect(lambdaVcpus(memory)).toBeCloseTo(vcpus, 12);
+  });
+});
+
+describe('schedule', () => {
+  it('starts each item on the slot that frees first, a cold start on each slot once', () => {
+    // slot 0: item 0, 0 → 0.5 + 3 = 3.5; slot 1: item 1, 0 → 0.5 + 1 = 1.5, then item 2
+    // 1.5 → 2.5 (warm), then item 3 2.5 → 3.5 (slot 1 frees at 2.5, before slot 0's 3.5).
+    const runs = schedule(
+      [3, 1, 1, 1].map((sec) => ({ rung: 0, sec })),
+      2,
+      0.5
+    );
+    expect(runs).toEqual([
+      { start: 0, end: 3.5, cold: true },
+      { start: 0, end: 1.5, cold: true },
+      { start: 1.5, end: 2.5, cold: false },
+      { start: 2.5, end: 3.5, cold: false },
+    ]);
+  });
+});
+
+describe('modelWave', () => {
+  it('items: the audio (0.5 + 0.05 × 60 = 3.5 s), then 2 segments per rung (0.5 + rate × 30)', () => {
+    expect(waveItems(SMALL)).toEqual([
+      { rung: 'audio', sec: 3.5 },
+      { rung: 0, sec: 15.5 },
+      { rung: 0, sec: 15.5 },
+      { rung: 1, sec: 30.5 },
+      { rung: 1, sec: 30.5 },
+    ]);
+    // Per segment, the audio is 2 items of 0.5 + 0.05 × 30 = 2 s.
+    expect(waveItems({ ...SMALL, audio: 'per-segment' }).slice(0, 3)).toEqual([
+      { rung: 'audio', sec: 2 },
+      { rung: 'audio', sec: 2 },
+      { rung: 0, sec: 15.5 },
+    ]);
+  });
+
+  it('times the wave by hand: 720p segments end at 50.5 s, its join takes 6.7816 s, 61.2816 s in all', () => {
+    const m = modelWave(SMALL);
+    // Slots: audio 0 → 4.5 (cold), 360a 0 → 16.5 (cold), 360b 4.5 → 20, 720a 16.5 → 47, 720b 20 → 50.5.
+    expect(m.audioDoneSec).toBeCloseTo(4.5, 9);
+    // 360p join: 1 cold + read 6.96 MB / 10 MB/s 0.696 + CPU 0.0696 + write 12.96 MB 1.296 = 3.0616.
+    // 720p join: 1 + 18.96/10 + 0.1896 + 36.96/10 = 6.7816.
+    expect(m.joins.map((j) => [j.height, j.segmentsDoneSec, j.joinSec, j.joinedSec])).toEqual([
+      [360, 20, expect.closeTo(3.0616, 9), expect.closeTo(23.0616, 9)],
+      [720, 50.5, expect.closeTo(6.7816, 9), expect.closeTo(57.2816, 9)],
+    ]);
+    expect(m.thumbnailsDoneSec).toBe(3);
+    // 3 s to the Map Run + 57.2816 + 1 s aggregate.
+    expect(m.totalSec).toBeCloseTo(61.2816, 9);
+    expect(m.critical).toBe('720p segments, then its join');
+    expect(m.segmentsPerRung).toBe(2);
+    expect(m.items).toBe(5);
+  });
+
+  it('prices it by hand: 26 transitions, 50 PUTs, 22 GETs, 14 invocations, $0.0041978558', () => {
+    const m = modelWave(SMALL);
+    // 3 + SegmentsNeeded 1 + Segments 1 + 5 item runs + FanOut 1 + 2 × 6 branches + 3.
+    expect(m.stateTransitions).toBe(26);
+    // 1 upload + 8 (segment + record × 4) + 1 audio file + 10 audio HLS segments + 4
+    // (init, playlist, package, record) + 2 joins × (2 + 5) + 2 × 4 thumbnails/metadata + 4.
+    expect(m.s3Puts).toBe(50);
+    // 5 items + 2 joins × 3 + 3 thumbnails + metadata + probe + 6 branch records.
+    expect(m.s3Gets).toBe(22);
+    expect(m.lambdaRequests).toBe(14);
+    // GB-s: probe 1 + plan 0.125 + items 97.5 s × 1769/1024 = 168.4350586 + joins
+    // (3,062 + 6,782 ms) × 1769/1024 = 17.0058945 + thumbnails 9 + metadata 1 + aggregate 0.5.
+    expect(m.lambdaGbSec).toBeCloseTo(197.065953, 5);
+    // x86 196.4409531 GB-s × $0.0000166667 + arm 0.625 × $0.0000133334 = $0.0032823558;
+    // requests $0.0009155 (transitions $0.00065, PUTs $0.00025, the rest $0.0000155).
+    expect(m.costUsd).toBeCloseTo(0.0041978558, 9);
+    expect(m.costPerSourceMinuteUsd).toBeCloseTo(0.0041978558, 9);
+  });
+
+  it('finds no setting when the fixed path alone (3 s start + 1 s aggregate) is over the target', () => {
+    expect(cheapestSetting(SMALL, 3.9, 'one-item')).toBeNull();
+  });
+});
+
+describe('childCpuFromStat', () => {
+  it('reads cutime + cstime (fields 16, 17) after a command name with spaces and parentheses', () => {
+    const stat = '4242 (node (tsx) x) S 1 2 3 4 5 6 7 8 9 10 11 12 250 50 20 0 1 0 99';
+    // (250 + 50) ticks at 100 per second.
+    expect(childCpuFromStat(stat, 100)).toBe(3);
+  });
+});
