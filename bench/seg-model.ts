@@ -49,6 +49,8 @@ export interface WaveModelInputs {
   readonly firstByteSec: number;
   /** One Lambda's S3 throughput, read or write (bytes/s). */
   readonly s3BytesPerSec: number;
+  /** The upload's bit rate in bytes/s: an item streams its range of the source while it encodes. */
+  readonly sourceBytesPerSec: number;
   /** Upload → the Map Run starts: S3 event, SNS, SQS, starter, StartExecution, Probe, Plan. */
   readonly startSec: number;
   readonly probeSec: number;
@@ -84,23 +86,21 @@ export const waveItems = (m: WaveModelInputs): WaveItem[] => {
   // The AAC encoder runs on one thread: a second vCPU does not speed it up.
   const audioVcpu = Math.min(1, lambdaVcpus(m.memoryMiB)) * m.lambdaCoreSpeed;
   const count = Math.ceil(m.sourceSec / m.segmentSec);
+  // ffmpeg decodes while it reads its range of the source: the slower of the two decides.
+  const item = (rung: number | 'audio', cpuSec: number, sourceSec: number): WaveItem => ({
+    rung,
+    sec: m.firstByteSec + Math.max(cpuSec, (m.sourceBytesPerSec * sourceSec) / m.s3BytesPerSec),
+  });
   const audio: WaveItem[] =
     m.audio === 'one-item'
-      ? [
-          {
-            rung: 'audio',
-            sec: m.firstByteSec + (m.audioCpuPerSourceSec * m.sourceSec) / audioVcpu,
-          },
-        ]
-      : Array.from({ length: count }, () => ({
-          rung: 'audio' as const,
-          sec: m.firstByteSec + (m.audioCpuPerSourceSec * m.segmentSec) / audioVcpu,
-        }));
+      ? [item('audio', (m.audioCpuPerSourceSec * m.sourceSec) / audioVcpu, m.sourceSec)]
+      : Array.from({ length: count }, () =>
+          item('audio', (m.audioCpuPerSourceSec * m.segmentSec) / audioVcpu, m.segmentSec)
+        );
   const video = m.rungs.flatMap((r, i) =>
-    Array.from({ length: count }, () => ({
-      rung: i,
-      sec: m.firstByteSec + (r.cpuPerSourceSec * m.segmentSec) / vcpu,
-    }))
+    Array.from({ length: count }, () =>
+      item(i, (r.cpuPerSourceSec * m.segmentSec) / vcpu, m.segmentSec)
+    )
   );
   return [...audio, ...video];
 };

@@ -373,6 +373,7 @@ export const modelInputs = (measuredHere: {
     coldStartSec: 1.5,
     firstByteSec: 0.1,
     s3BytesPerSec: 85e6,
+    sourceBytesPerSec: 1e6,
     startSec: 3,
     probeSec: 1,
     planSec: 0.5,
@@ -449,6 +450,12 @@ export const modelInputs = (measuredHere: {
       value: `${inputs.s3BytesPerSec / 1e6} MB/s per Lambda (one connection), ${inputs.firstByteSec} s to first byte`,
       source:
         '"one concurrent request for each 85–90 MB/s": https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance-guidelines.html',
+    },
+    {
+      name: 'upload bit rate',
+      value: `${(inputs.sourceBytesPerSec * 8) / 1e6} Mbit/s: each item streams its range of the source while it encodes`,
+      source:
+        'YouTube 1080p SDR upload recommendation (8 Mbps): https://support.google.com/youtube/answer/1722171',
     },
     {
       name: 'upload → Map Run start',

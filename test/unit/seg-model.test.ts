@@ -33,6 +33,8 @@ const SMALL: WaveModelInputs = {
   coldStartSec: 1,
   firstByteSec: 0.5,
   s3BytesPerSec: 10_000_000,
+  // 200 kB/s: a segment's 6 MB read takes 0.6 s, under its encode; the audio's 12 MB 1.2 s, under 3 s.
+  sourceBytesPerSec: 200_000,
   startSec: 3,
   probeSec: 1,
   planSec: 0.5,
@@ -79,6 +81,16 @@ describe('modelWave', () => {
       { rung: 1, sec: 30.5 },
     ]);
     // Per segment, the audio is 2 items of 0.5 + 0.05 × 30 = 2 s.
+    // At 6 MB/s of source the reads decide where they are slower: the audio streams 360 MB at
+    // 10 MB/s (0.5 + 36 s), a 360p segment 180 MB (0.5 + 18 s, over its 15 s encode); the 720p
+    // encode's 30 s still decides its segments.
+    expect(waveItems({ ...SMALL, sourceBytesPerSec: 6_000_000 })).toEqual([
+      { rung: 'audio', sec: 36.5 },
+      { rung: 0, sec: 18.5 },
+      { rung: 0, sec: 18.5 },
+      { rung: 1, sec: 30.5 },
+      { rung: 1, sec: 30.5 },
+    ]);
     expect(waveItems({ ...SMALL, audio: 'per-segment' }).slice(0, 3)).toEqual([
       { rung: 'audio', sec: 2 },
       { rung: 'audio', sec: 2 },
