@@ -17,7 +17,8 @@ import {
  * outputs/<id>/./_work/...` returned an internal record, and `/api/videos/..%2F..%2F
  * <upload bucket>%2Fuploads%2Fevil` read a manifest.json an uploader planted in the
  * upload bucket. Each case below first shows the target exists (the SDK can read it),
- * then that the console answers 404 without any of its content.
+ * then that the console answers 404 without any of its content. The player's route,
+ * `/api/hls/<videoId>/<file>`, serves that video's `hls/` folder and nothing else.
  */
 
 const PLANTED = 'planted-by-an-uploader';
@@ -139,6 +140,50 @@ describe('the console reads only published outputs', () => {
       expect(res.body).not.toContain(PLANTED);
       expect(JSON.parse(res.body).error).toMatch(/^no such video: "/);
     }
+  });
+
+  it.each([
+    [
+      'an escape out of hls/ into _work/',
+      () => `${videoId}/..%2F${internalKey.split('/').slice(2).join('%2F')}`,
+    ],
+    [
+      'a dot-dot the server folds (out of the video)',
+      () => `${videoId}/%2e%2e/${internalKey.split('/').slice(2).join('/')}`,
+    ],
+    [
+      'a plain .. the server folds',
+      () => `${videoId}/../${internalKey.split('/').slice(2).join('/')}`,
+    ],
+    ['the manifest beside hls/', () => `${videoId}/..%2Fmanifest.json`],
+    [
+      'another bucket',
+      () => `..%2F..%2F${env.out.UploadBucketName}%2Fuploads%2Fevil/manifest.json`,
+    ],
+  ])("/api/hls/ with %s: 404, nothing outside the video's hls/ served", async (_what, rest) => {
+    // Prepare: the records are there, so a 404 is a refusal.
+    expect(internalBody.length).toBeGreaterThan(0);
+
+    // Act
+    const res = await get(`/api/hls/${rest()}`);
+
+    // Assess
+    expect(res.status).toBe(404);
+    expect(JSON.parse(res.body).error).toMatch(/^not a published (HLS file|artifact): "/);
+    expect(res.body).not.toContain(internalBody.slice(0, 40));
+    expect(res.body).not.toContain(PLANTED);
+  });
+
+  it("serves the video's multivariant playlist through /api/hls/, as inert content", async () => {
+    // Act
+    const res = await get(`/api/hls/${videoId}/index.m3u8`);
+
+    // Assess
+    expect(res.status).toBe(200);
+    expect(res.body.startsWith('#EXTM3U')).toBe(true);
+    expect(res.headers['content-type']).toBe('application/vnd.apple.mpegurl');
+    expect(res.headers['content-security-policy']).toBe("sandbox; default-src 'none'");
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
   });
 
   it('still serves the run itself: its detail, manifest and a thumbnail, as inert content', async () => {
