@@ -6,8 +6,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../src/emulator.js';
-import { Faults } from '../src/faults.js';
 import { toSqsRecord } from '../src/esm-poller.js';
+import { Faults } from '../src/faults.js';
 
 /**
  * The pollers' in-process way into fauxqs's queues (src/sqs/store-queue.ts) against a
