@@ -5,6 +5,7 @@ import { PublishBatchCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mapLimit } from '../shared/concurrency.js';
 import { type EventFanOutScenario, synthEventFanOutApp } from './fixtures/event-fanout-app.js';
+import { treeCpuMs } from './process-tree.js';
 import { startBenchRuntime } from './runtime.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -23,6 +24,13 @@ export interface EventFanOutRow {
   messagesPerSecond: number;
   invocations: number;
   meanBatch: number;
+  /**
+   * CPU time the runtime's own process spent from the first publish until the queue was
+   * empty, per 1,000 messages (ms), and the same for its Lambda environments together.
+   * On a shared machine these vary far less than the rates, which count waiting for a core.
+   */
+  runtimeCpuMsPer1000: number;
+  workersCpuMsPer1000: number;
 }
 
 export const DEFAULT_SCENARIOS: readonly EventFanOutScenario[] = [
@@ -62,6 +70,7 @@ export const benchEventFanOut = async (
           Message: JSON.stringify({ n: b * 10 + i }),
         }))
       );
+      const cpuBefore = treeCpuMs(runtime.pid);
       const started = performance.now();
       await mapLimit(batches, 8, async (entries) => {
         const res = await sns.send(
@@ -89,6 +98,7 @@ export const benchEventFanOut = async (
         await sleep(20);
       }
       const endToEndMs = performance.now() - started;
+      const cpuAfter = treeCpuMs(runtime.pid);
       const log = join(logDir, `${s.id}.log`);
       const sizes = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').map(Number) : [];
       const consumed = sizes.reduce((a, b) => a + b, 0);
@@ -108,6 +118,10 @@ export const benchEventFanOut = async (
         messagesPerSecond: Math.round(messages / (endToEndMs / 1000)),
         invocations: sizes.length,
         meanBatch: Number((consumed / sizes.length).toFixed(1)),
+        runtimeCpuMsPer1000: Math.round(((cpuAfter.own - cpuBefore.own) / messages) * 1000),
+        workersCpuMsPer1000: Math.round(
+          ((cpuAfter.descendants - cpuBefore.descendants) / messages) * 1000
+        ),
       });
     }
   } finally {

@@ -102,3 +102,24 @@ export class TreeMemorySampler {
     this.timer = undefined;
   }
 }
+
+/** Linux's USER_HZ: /proc reports CPU time in ticks of 1/100 s on every architecture Node runs on. */
+const TICK_MS = 10;
+
+/** CPU time (user + system, ms) a live process has used so far; 0 once it has ended. */
+export const processCpuMs = (pid: number): number => {
+  const stat = read(`/proc/${pid}/stat`);
+  if (!stat) return 0;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of proc(5) (utime, stime); `fields` starts at field 3.
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+};
+
+/** CPU time of `root` alone and of its live descendants together (ms). */
+export const treeCpuMs = (root: number): { own: number; descendants: number } => {
+  const [self, ...rest] = descendants(root);
+  return {
+    own: processCpuMs(self!),
+    descendants: rest.reduce((sum, pid) => sum + processCpuMs(pid), 0),
+  };
+};

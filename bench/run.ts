@@ -15,7 +15,7 @@
  *          N concurrent uploads of one long clip, verdicts, wall time and the peak memory of the
  *          runtime's process tree (bench/load.ts).
  * Options: --only a,b,c,d,e,f,dmap,seg   --sizes 10,100,1000   --seconds 30   --repeats 5|2   --large-mib 500
- *          --messages 10000   --dmap-sizes 1000,10000   --segment-seconds 600
+ *          --messages 10000   --batch-sizes 1,10,100   --dmap-sizes 1000,10000   --segment-seconds 600
  *          --load-videos 20   --load-seconds 60   --load-size 1920x1080   --load-timeout-min 45
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +35,7 @@ import { ROOT as root, synthesize } from '../local-runtime/src/index.js';
 import { measureBundles } from './bundles.js';
 import { benchDistributedMap } from './distributed-map.js';
 import { benchEndToEnd, printEndToEnd } from './end-to-end.js';
-import { benchEventFanOut } from './event-fan-out.js';
+import { benchEventFanOut, DEFAULT_SCENARIOS } from './event-fan-out.js';
 import { benchFfmpegBuilds } from './ffmpeg-builds.js';
 import { synthFanOutApp } from './fixtures/fanout-app.js';
 import { handler as trivialWorker } from './fixtures/trivial/worker.js';
@@ -55,6 +55,7 @@ const opts = new Command()
   .option('--load-size <WxH>', 'clip size in (load)', '1920x1080')
   .option('--load-timeout-min <m>', 'report what finished after this long in (load)', '45')
   .option('--messages <n>', 'messages published per scenario in (f)', '10000')
+  .option('--batch-sizes <n,...>', 'which of the batch sizes 1,10,100 (f) runs', '1,10,100')
   .option('--dmap-sizes <n,...>', 'Distributed Map sizes (issue #10 b)', '1000,10000')
   .option('--large-mib <n>', 'source size for (d)', '500')
   .option('--sizes <n,...>', 'fan-out sizes for (b)', '10,100,1000')
@@ -77,6 +78,7 @@ const opts = new Command()
     repeats?: string;
     largeMib: string;
     messages: string;
+    batchSizes: string;
     dmapSizes: string;
     segmentSeconds: string;
     loadVideos: string;
@@ -266,7 +268,11 @@ const main = async () => {
   if (parts.has('e'))
     results.ffmpegBuilds = await benchFfmpegBuilds({ seconds: Number(opts.seconds) });
   if (parts.has('f')) {
-    const f = await benchEventFanOut(Number(opts.messages));
+    const batchSizes = new Set(opts.batchSizes.split(',').map(Number));
+    const f = await benchEventFanOut(
+      Number(opts.messages),
+      DEFAULT_SCENARIOS.filter((s) => batchSizes.has(s.batchSize))
+    );
     results.eventFanOut = f;
     const table = new Table({
       head: [
@@ -277,6 +283,8 @@ const main = async () => {
         'publish msg/s',
         'invocations',
         'mean batch',
+        'runtime CPU ms / 1k msg',
+        'Lambda envs CPU ms / 1k msg',
       ],
     });
     for (const r of f) {
@@ -288,6 +296,8 @@ const main = async () => {
         r.publishPerSecond,
         r.invocations,
         r.meanBatch,
+        r.runtimeCpuMsPer1000,
+        r.workersCpuMsPer1000,
       ]);
     }
     console.log(table.toString());

@@ -15,6 +15,12 @@ export const startBenchRuntime = async (
   if (options.maxEnvironmentsPerFunction !== undefined) {
     env.LOCAL_MAX_ENVIRONMENTS = String(options.maxEnvironmentsPerFunction);
   }
-  const runtime = await startRuntimeProcess(assemblyDir, env);
+  // BENCH_RUNTIME_CPU_PROF=<dir>: a V8 CPU profile of the runtime's process, written at its exit.
+  const profileDir = process.env.BENCH_RUNTIME_CPU_PROF;
+  const runtime = await startRuntimeProcess(
+    assemblyDir,
+    env,
+    profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []
+  );
   return { ...runtime, region: process.env.AWS_REGION ?? 'us-east-1' };
 };

@@ -29,6 +29,7 @@ export {
   resolveDeadLetterQueue,
   runRedriveDlq,
 } from './redrive-dlq.js';
+export { runRedriveSpill } from './redrive-spill.js';
 export { executionsOf, runRedriveVideo } from './redrive-video.js';
 export {
   checkReachable,

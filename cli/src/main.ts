@@ -13,6 +13,7 @@ import {
 import { CliError, DEFAULT_OUTPUTS_FILES, DEFAULT_STACK, loadStackOutputs } from './config.js';
 import { screenWidth, wrap } from './layout.js';
 import { discoverDeadLetterQueues, resolveDeadLetterQueue, runRedriveDlq } from './redrive-dlq.js';
+import { runRedriveSpill } from './redrive-spill.js';
 import { runRedriveVideo, waitForExecution } from './redrive-video.js';
 import { videoTrace } from './trace.js';
 import { manifestExitCode, readManifest, say } from './watch.js';
@@ -106,6 +107,10 @@ const EXIT_CODES = {
   'redrive dlq': [
     '0  the move task COMPLETED (or there was nothing to move)',
     '1  the task failed or is still running at --timeout, or an error',
+  ],
+  'redrive spill': [
+    '0  every spilled batch was sent back and deleted (or there was none)',
+    '1  a batch could not be read or sent (it stays in the bucket), or an error',
   ],
   'redrive video': [
     '0  COMPLETE (with --no-wait: the redrive started)',
@@ -255,6 +260,27 @@ Set VIDEO_CLI_DEBUG=1 to print stack traces.`
           targetName: targetNameOf(ctx.clients.endpoint),
         });
         say(ctx.out, `moved ${result.moved} message(s) (${result.status})`);
+        return 0;
+      });
+    });
+
+  redrive
+    .command('spill')
+    .description(
+      'send the batches an overflow policy spilled to a bucket back into their input queue'
+    )
+    .argument('<bucket>', 'the spill bucket’s name')
+    .option('--input <name>', 'only this input’s batches (its inputName)')
+    .option('--to <queue>', 'destination queue URL (default: each batch’s own input queue)')
+    .action(async (bucket: string, o, cmd: Command) => {
+      await run(cmd.optsWithGlobals<GlobalOptions>(), async (ctx) => {
+        const result = await runRedriveSpill(ctx.clients, ctx.out, {
+          bucket,
+          input: o.input,
+          to: o.to,
+          queueUrls: ctx.outputs.queueUrls ?? {},
+        });
+        say(ctx.out, `sent ${result.messages} message(s) from ${result.objects} batch(es)`);
         return 0;
       });
     });

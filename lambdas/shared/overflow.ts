@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchItemFailure, SQSRecord } from 'aws-lambda';
 import {
@@ -9,8 +11,11 @@ import {
   type OverflowConfig,
   OverflowConfigSchema,
   SPILLED_ERROR_NAME,
+  type SpillObject,
+  spillObjectKey,
 } from '../../contract/index.js';
 import { logger, metrics } from './powertools.js';
+import { s3 } from './s3.js';
 import { sqs } from './sqs.js';
 import { tenantDimensionOf } from './tenant-metrics.js';
 
@@ -143,10 +148,75 @@ const text = (v: string) => ({ DataType: 'String', StringValue: v.slice(0, 1024)
  * reason and the input they came from. Returns the ones that could not be
  * moved: the caller reports them as batch item failures, so they come back.
  */
+type SpillConfig = Extract<OverflowConfig, { policy: 'spill' }>;
+
+/**
+ * Writes the batch's spilled records to the spill bucket as one object (keyed by
+ * input and time, never by content). All or nothing: if the PUT fails, every record
+ * is reported unmoved and comes back.
+ */
+const spillRecordsToBucket = async (
+  spill: readonly OverflowedRecord[],
+  config: SpillConfig & { spillBucket: string; queueUrl: string }
+): Promise<SQSRecord[]> => {
+  if (spill.length === 0) return [];
+  const now = new Date();
+  const object: SpillObject = {
+    input: config.input,
+    queueUrl: config.queueUrl,
+    spilledAt: now.toISOString(),
+    records: spill.map(({ record, reason }) => ({
+      messageId: record.messageId,
+      body: record.body,
+      sentTimestamp: record.attributes.SentTimestamp,
+      reason,
+      messageAttributes: Object.fromEntries(
+        Object.entries(record.messageAttributes ?? {}).map(([name, v]) => [
+          name,
+          {
+            dataType: v.dataType,
+            ...(v.stringValue !== undefined ? { stringValue: v.stringValue } : {}),
+            ...(v.binaryValue !== undefined ? { binaryValue: v.binaryValue } : {}),
+          },
+        ])
+      ),
+    })),
+  };
+  const key = spillObjectKey(config.input, now, randomUUID());
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: config.spillBucket,
+        Key: key,
+        Body: JSON.stringify(object),
+        ContentType: 'application/json',
+        // A retried batch writes a new object rather than replacing a spilled one.
+        IfNoneMatch: '*',
+      })
+    );
+    return [];
+  } catch (err) {
+    logger.warn('Could not spill messages to the bucket; they will come back', {
+      error: (err as Error).message,
+      count: spill.length,
+      bucket: config.spillBucket,
+      key,
+    });
+    return spill.map((s) => s.record);
+  }
+};
+
 const spillRecords = async (
   spill: readonly OverflowedRecord[],
-  config: Extract<OverflowConfig, { policy: 'spill' }>
+  config: SpillConfig
 ): Promise<SQSRecord[]> => {
+  if (config.spillBucket !== undefined && config.queueUrl !== undefined) {
+    return spillRecordsToBucket(spill, {
+      ...config,
+      spillBucket: config.spillBucket,
+      queueUrl: config.queueUrl,
+    });
+  }
   const unmoved: SQSRecord[] = [];
   for (let i = 0; i < spill.length; i += 10) {
     const chunk = spill.slice(i, i + 10);

@@ -14,7 +14,7 @@ import type { WatchedFunction, WatchedQueue } from './pipeline-alarms.js';
 export interface PipelineDashboardProps {
   /**
    * Work queues, each an input: pending (visible and in flight), emitted
-   * (processed and deleted), dropped and spilled (the overflow policy's EMF
+   * (processed and deleted), dropped, spilled and rejected (the overflow policy's EMF
    * counts, by the same label as the worker's `inputName`), depth and age of the
    * oldest message (the latency of the input).
    */
@@ -49,7 +49,7 @@ const HEIGHT = 6;
  * One CloudWatch dashboard for the pipeline: the application's EMF metrics per
  * branch kind and tenant (emitted, succeeded, failed, timed out, duration),
  * upload → manifest latency and backpressure per tenant, running workflows and
- * videos per tenant, per input queue pending, emitted, dropped/spilled and the
+ * videos per tenant, per input queue pending, emitted, dropped/spilled/rejected and the
  * oldest message's age, then every queue's depth, the DLQs, the state machine
  * and Lambda throttles.
  * Per-kind/tenant graphs use SEARCH, so a new kind or tenant appears without
@@ -194,10 +194,12 @@ export class PipelineDashboard extends Construct {
         THIRD
       ),
       graph(
-        'Dropped and spilled per input and tenant',
+        'Dropped, spilled and rejected per input and tenant',
         [
           search(OVERFLOW_METRICS.dropped, [QUEUE, tenant], 'Sum', 'dropped'),
           search(OVERFLOW_METRICS.spilled, [QUEUE, tenant], 'Sum', 'spilled'),
+          // The starter's admission `reject` (a FAILED manifest `rejected: over <limit>`).
+          search(METRIC_NAMES.rejected, [QUEUE, tenant], 'Sum', 'rejected'),
         ],
         THIRD
       )

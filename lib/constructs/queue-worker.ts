@@ -2,9 +2,15 @@ import { Duration, Names, Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { OVERFLOW_ENV, type OverflowConfig } from '../../contract/overflow.js';
+import {
+  OVERFLOW_ENV,
+  type OverflowConfig,
+  SPILL_INPUT_PATTERN,
+  SPILL_PREFIX,
+} from '../../contract/overflow.js';
 import { VISIBILITY_TIMEOUT_FACTOR } from '../nag/rules/sqs-visibility-timeout.js';
 import { CHECKOV_SKIPS, skipCheckov } from './checkov.js';
 import { MIN_MAX_RECEIVE_COUNT, QueueWithDeadLetter } from './queue-with-dead-letter.js';
@@ -106,11 +112,23 @@ export class OverflowPolicy {
     return new OverflowPolicy('spill', maxAge, undefined, to);
   }
 
+  /**
+   * Like {@link spill}, to a bucket: each batch's spilled messages become one object
+   * under `overflow-spill/<input>/<time>-<id>.json` (the consumer may only PutObject
+   * there), which `npm run redrive -- spill <bucket>` sends back to this worker's
+   * queue. For inputs whose backlog may outgrow a queue's 14-day retention, or that
+   * should be kept apart from the poison messages in the DLQ.
+   */
+  public static spillToBucket(maxAge: Duration, bucket: s3.IBucket): OverflowPolicy {
+    return new OverflowPolicy('spill', maxAge, undefined, undefined, bucket);
+  }
+
   private constructor(
     public readonly policy: OverflowConfig['policy'],
     public readonly maxAge?: Duration,
     public readonly maxBacklog?: number,
-    public readonly spillTo?: sqs.IQueue
+    public readonly spillTo?: sqs.IQueue,
+    public readonly spillToBucket?: s3.IBucket
   ) {}
 }
 
@@ -255,6 +273,20 @@ export class QueueWorker extends Construct {
       }
       if (policy.policy === 'dropOldest') {
         config = { policy: 'dropOldest', input, maxAgeSeconds };
+      } else if (policy.spillToBucket) {
+        if (!Token.isUnresolved(input) && !SPILL_INPUT_PATTERN.test(input)) {
+          throw fail(
+            `inputName "${input}" must match ${SPILL_INPUT_PATTERN}: it is a segment of the spill objects' keys`
+          );
+        }
+        config = {
+          policy: 'spill',
+          input,
+          maxAgeSeconds,
+          spillBucket: policy.spillToBucket.bucketName,
+          queueUrl: this.queue.queueUrl,
+        };
+        policy.spillToBucket.grantPut(props.consumer, `${SPILL_PREFIX}${input}/*`);
       } else {
         const target = policy.spillTo ?? this.deadLetterQueue;
         if (!target) {

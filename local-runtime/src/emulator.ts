@@ -16,6 +16,7 @@ import {
   type FauxqsSqsStore,
   type PublishAction,
 } from './sns-delivery.js';
+import { type FauxqsSqsAccess, type PollerQueue, StoreQueue } from './sqs/store-queue.js';
 
 /** S3's own ceiling for a single PUT and for one UploadPart (5 GiB). */
 export const S3_MAX_PUT_BYTES = 5 * 1024 ** 3;
@@ -43,6 +44,8 @@ interface FauxqsInternals {
   SnsStore: new () => FauxqsSnsStore;
   publish: PublishAction;
   publishBatch: PublishAction;
+  receiveMessage: FauxqsSqsAccess['receiveMessage'];
+  deleteMessageBatch: FauxqsSqsAccess['deleteMessageBatch'];
   SnsError: new (
     ...args: never[]
   ) => Error & { code: string; statusCode: number; senderFault: boolean };
@@ -69,26 +72,35 @@ async function loadInternals(): Promise<FauxqsInternals> {
     if (!dir) throw new Error('fauxqs is not installed');
     const entry = pathToFileURL(path.join(dir, 'dist', 'app.js'));
     const load = (file: string) => import(new URL(file, entry).href);
-    const [{ S3Store }, { SqsStore }, { SnsStore }, sns, errors, xml] = await Promise.all([
-      load('./s3/s3Store.js'),
-      load('./sqs/sqsStore.js'),
-      load('./sns/snsStore.js'),
-      load('./sns/actions/publish.js'),
-      load('./common/errors.js'),
-      load('./common/xml.js'),
-    ]);
+    const [{ S3Store }, { SqsStore }, { SnsStore }, sns, errors, xml, receive, deleteBatch] =
+      await Promise.all([
+        load('./s3/s3Store.js'),
+        load('./sqs/sqsStore.js'),
+        load('./sns/snsStore.js'),
+        load('./sns/actions/publish.js'),
+        load('./common/errors.js'),
+        load('./common/xml.js'),
+        load('./sqs/actions/receiveMessage.js'),
+        load('./sqs/actions/deleteMessageBatch.js'),
+      ]);
     const found = {
       S3Store,
       SqsStore,
       SnsStore,
       publish: sns.publish,
       publishBatch: sns.publishBatch,
+      receiveMessage: receive.receiveMessage,
+      deleteMessageBatch: deleteBatch.deleteMessageBatch,
       SnsError: errors.SnsError,
       snsErrorResponse: xml.snsErrorResponse,
     };
     const missing = Object.entries(found).filter(([, v]) => typeof v !== 'function');
     if (missing.length > 0) {
       throw new Error(`${missing.map(([k]) => k).join(', ')} not found`);
+    }
+    // The pollers wait on a queue's long poll themselves (src/sqs/store-queue.ts).
+    if (typeof SqsStore.prototype.getQueue !== 'function') {
+      throw new Error('SqsStore has no getQueue');
     }
     const probe = new S3Store();
     // The store must still consult a `persistence` slot on every write (see s3Store.js).
@@ -98,7 +110,7 @@ async function loadInternals(): Promise<FauxqsInternals> {
     return found;
   } catch (err) {
     throw new LocalRuntimeError(
-      `fauxqs internals changed (expected dist/s3/s3Store.js, dist/sqs/sqsStore.js, dist/sns/snsStore.js, dist/sns/actions/publish.js, dist/common/errors.js and dist/common/xml.js of fauxqs 2.4.1): ${(err as Error).message}`
+      `fauxqs internals changed (expected dist/s3/s3Store.js, dist/sqs/sqsStore.js, dist/sns/snsStore.js, dist/sns/actions/publish.js, dist/sqs/actions/receiveMessage.js, dist/sqs/actions/deleteMessageBatch.js, dist/common/errors.js and dist/common/xml.js of fauxqs 2.4.1): ${(err as Error).message}`
     );
   }
 }
@@ -111,6 +123,11 @@ export interface Emulator {
   readonly storageDir: string;
   /** The S3 store's persistence: file names are hashes, never keys. */
   readonly s3Objects: HashedS3Persistence;
+  /**
+   * A queue for an event source mapping's poller: fauxqs's own SQS actions called
+   * in-process (no HTTP, no SigV4), with the injected SQS faults.
+   */
+  pollerQueue(queueUrl: string): PollerQueue;
   stop(): Promise<void>;
 }
 
@@ -211,6 +228,16 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`,
     storageDir,
     s3Objects,
+    pollerQueue: (queueUrl) =>
+      new StoreQueue(
+        {
+          store: sqsStore as unknown as FauxqsSqsAccess['store'],
+          receiveMessage: fauxqs.receiveMessage,
+          deleteMessageBatch: fauxqs.deleteMessageBatch,
+        },
+        queueUrl,
+        options.faults
+      ),
     stop() {
       delivery?.stop();
       stopped ??= app.close().then(removeStorage);

@@ -1,15 +1,10 @@
-import {
-  DeleteMessageBatchCommand,
-  type Message,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { Message } from '@aws-sdk/client-sqs';
 import { type LambdaRunner, LambdaServiceError } from './lambda/runner.js';
 import type { Logger } from './logger.js';
 import type { EventSourceMappingSpec } from './model.js';
+import type { PollerQueue } from './sqs/store-queue.js';
 
 export interface EsmPollerOptions {
-  queueUrl: string;
   region: string;
   /** Long-poll wait per ReceiveMessage; short so stop() is quick. */
   waitTimeSeconds?: number;
@@ -17,15 +12,19 @@ export interface EsmPollerOptions {
   defaultConcurrency?: number;
 }
 
+/** The SDK decodes binary attributes to bytes; fauxqs's store keeps them as base64 text. */
+const base64 = (b: Uint8Array | string) =>
+  typeof b === 'string' ? b : Buffer.from(b).toString('base64');
+
 export function toSqsRecord(m: Message, eventSourceARN: string, awsRegion: string) {
   const messageAttributes = Object.fromEntries(
     Object.entries(m.MessageAttributes ?? {}).map(([name, v]) => [
       name,
       {
         stringValue: v.StringValue,
-        binaryValue: v.BinaryValue ? Buffer.from(v.BinaryValue).toString('base64') : undefined,
+        binaryValue: v.BinaryValue ? base64(v.BinaryValue) : undefined,
         stringListValues: v.StringListValues ?? [],
-        binaryListValues: (v.BinaryListValues ?? []).map((b) => Buffer.from(b).toString('base64')),
+        binaryListValues: (v.BinaryListValues ?? []).map(base64),
         dataType: v.DataType,
       },
     ])
@@ -79,7 +78,7 @@ export class EsmPoller {
 
   constructor(
     private readonly spec: EventSourceMappingSpec,
-    private readonly sqs: SQSClient,
+    private readonly queue: PollerQueue,
     private readonly lambda: LambdaRunner,
     private readonly logger: Logger,
     private readonly opts: EsmPollerOptions
@@ -151,18 +150,8 @@ export class EsmPoller {
     }
   }
 
-  private async receive(max: number, waitSeconds: number): Promise<Message[]> {
-    const r = await this.sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: this.opts.queueUrl,
-        MaxNumberOfMessages: Math.min(10, max),
-        WaitTimeSeconds: waitSeconds,
-        MessageSystemAttributeNames: ['All'],
-        MessageAttributeNames: ['All'],
-      }),
-      { abortSignal: this.abort.signal }
-    );
-    return r.Messages ?? [];
+  private receive(max: number, waitSeconds: number): Promise<Message[]> {
+    return this.queue.receive(Math.min(10, max), waitSeconds, this.abort.signal);
   }
 
   /** Fills up to BatchSize, waiting at most MaximumBatchingWindowInSeconds after the first message. */
@@ -220,13 +209,7 @@ export class EsmPoller {
     }
     try {
       for (let i = 0; i < toDelete.length; i += 10) {
-        const chunk = toDelete.slice(i, i + 10);
-        await this.sqs.send(
-          new DeleteMessageBatchCommand({
-            QueueUrl: this.opts.queueUrl,
-            Entries: chunk.map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle! })),
-          })
-        );
+        await this.queue.deleteBatch(toDelete.slice(i, i + 10));
       }
     } catch (err) {
       if (this.running)

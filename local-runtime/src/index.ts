@@ -361,8 +361,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           `Event source mapping ${spec.logicalId}: function ${spec.functionName} is not in this stack`
         );
       }
-      const poller = new EsmPoller(spec, internalSqs, lambda, logger, {
-        queueUrl: `${fauxqsUrl}/${ACCOUNT_ID}/${queue.name}`,
+      const queueUrl = `${fauxqsUrl}/${ACCOUNT_ID}/${queue.name}`;
+      const poller = new EsmPoller(spec, fauxqs.pollerQueue(queueUrl), lambda, logger, {
         region,
         waitTimeSeconds: options.pollWaitSeconds ?? 1,
         defaultConcurrency: maxEnvironmentsPerFunction,

@@ -1,14 +1,10 @@
-import {
-  DeleteMessageBatchCommand,
-  type Message,
-  ReceiveMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import type { Message } from '@aws-sdk/client-sqs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EsmPoller } from '../src/esm-poller.js';
 import type { LambdaRunner } from '../src/lambda/runner.js';
 import { silentLogger } from '../src/logger.js';
 import type { EventSourceMappingSpec } from '../src/model.js';
+import type { PollerQueue } from '../src/sqs/store-queue.js';
 import { waitFor } from './helpers.js';
 
 /**
@@ -20,26 +16,20 @@ const scriptedQueue = (script: number[]) => {
   let next = 0;
   const receives: number[] = [];
   const deleted: string[] = [];
-  const client = {
-    send: async (cmd: unknown) => {
-      if (cmd instanceof ReceiveMessageCommand) {
-        const max = cmd.input.MaxNumberOfMessages ?? 1;
-        receives.push(max);
-        const count = Math.min(script.shift() ?? 0, max);
-        if (count === 0) await new Promise((r) => setTimeout(r, 20));
-        const messages: Message[] = Array.from({ length: count }, () => {
-          next += 1;
-          return { MessageId: `m-${next}`, ReceiptHandle: `h-${next}`, Body: `{"n":${next}}` };
-        });
-        return { Messages: messages };
-      }
-      if (cmd instanceof DeleteMessageBatchCommand) {
-        deleted.push(...(cmd.input.Entries ?? []).map((e) => e.ReceiptHandle!));
-        return { Successful: [], Failed: [] };
-      }
-      throw new Error(`unexpected command ${(cmd as object).constructor.name}`);
+  const client: PollerQueue = {
+    receive: async (max) => {
+      receives.push(max);
+      const count = Math.min(script.shift() ?? 0, max);
+      if (count === 0) await new Promise((r) => setTimeout(r, 20));
+      return Array.from({ length: count }, (): Message => {
+        next += 1;
+        return { MessageId: `m-${next}`, ReceiptHandle: `h-${next}`, Body: `{"n":${next}}` };
+      });
     },
-  } as unknown as SQSClient;
+    deleteBatch: async (messages) => {
+      deleted.push(...messages.map((m) => m.ReceiptHandle!));
+    },
+  };
   return { client, receives, deleted };
 };
 
@@ -81,7 +71,6 @@ describe('EsmPoller batching: "BatchSize records or MaximumBatchingWindowInSecon
     const queue = scriptedQueue(script);
     const lambda = recordingLambda();
     poller = new EsmPoller(spec, queue.client, lambda.runner, silentLogger, {
-      queueUrl: 'http://127.0.0.1:1/work',
       region: 'us-east-1',
       waitTimeSeconds: 0,
     });

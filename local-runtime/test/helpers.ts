@@ -111,12 +111,15 @@ export interface RuntimeProcess {
  */
 export async function startRuntimeProcess(
   assemblyDir: string,
-  env: Record<string, string> = {}
+  env: Record<string, string> = {},
+  /** Node options for the runtime's process alone (e.g. --cpu-prof), not its Lambda workers. */
+  nodeArgs: readonly string[] = []
 ): Promise<RuntimeProcess> {
   const outputsFile = path.join(mkdtempSync(path.join(tmpdir(), 'local-runtime-out-')), 'o.json');
   const child: ChildProcess = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       '--import',
       'tsx',
       path.join(here, '..', 'src', 'cli.ts'),

@@ -4,6 +4,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -311,7 +312,56 @@ describe('QueueWorker overflow', () => {
     });
   });
 
+  it('spills to a named bucket: its name and the source queue reach the consumer, which may only put under its input prefix', () => {
+    // Prepare
+    const stack = new Stack();
+    const consumer = inlineFunction(stack, 'Consumer');
+    const bucket = new s3.Bucket(stack, 'Spill', { enforceSSL: true });
+    // Act
+    const worker = new QueueWorker(stack, 'Worker', {
+      consumer,
+      overflow: OverflowPolicy.spillToBucket(Duration.hours(1), bucket),
+      inputName: 'Audit',
+    });
+    // Assess
+    const bucketId = logicalId(stack, bucket);
+    expect(overflowEnv(stack, consumer)).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          '{"policy":"spill","input":"Audit","maxAgeSeconds":3600,"spillBucket":"',
+          { Ref: bucketId },
+          '","queueUrl":"',
+          { Ref: logicalId(stack, worker.queue) },
+          '"}',
+        ],
+      ],
+    });
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>)
+      .filter((st) => JSON.stringify(st.Resource ?? '').includes(bucketId));
+    expect(statements).toEqual([
+      expect.objectContaining({
+        Action: expect.arrayContaining(['s3:PutObject']),
+        Resource: {
+          'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, '/overflow-spill/Audit/*']],
+        },
+      }),
+    ]);
+    expect(JSON.stringify(statements)).not.toMatch(/s3:(GetObject|DeleteObject|ListBucket)/);
+  });
+
   it.each([
+    {
+      name: 'a bucket spill whose input name cannot be a key segment',
+      build: (stack: Stack) =>
+        new QueueWorker(stack, 'Worker', {
+          consumer: inlineFunction(stack, 'Consumer'),
+          overflow: OverflowPolicy.spillToBucket(Duration.hours(1), new s3.Bucket(stack, 'B')),
+          inputName: 'audit/../x',
+        }),
+      message: /inputName "audit\/\.\.\/x" must match/,
+    },
     {
       name: 'a spill from an existing queue without a named target',
       build: (stack: Stack) =>

@@ -796,8 +796,9 @@ describe('dashboard and alarms', () => {
     ['Videos by status per tenant', 'VideosCompleted', 'service,tenant'],
     ['Videos by status per tenant', 'VideosPartial', 'service,tenant'],
     ['Videos by status per tenant', 'VideosFailed', 'service,tenant'],
-    ['Dropped and spilled per input and tenant', 'Dropped', 'input,service,tenant'],
-    ['Dropped and spilled per input and tenant', 'Spilled', 'input,service,tenant'],
+    ['Dropped, spilled and rejected per input and tenant', 'Dropped', 'input,service,tenant'],
+    ['Dropped, spilled and rejected per input and tenant', 'Spilled', 'input,service,tenant'],
+    ['Dropped, spilled and rejected per input and tenant', 'Rejected', 'input,service,tenant'],
   ])('charts %s from the EMF metric %s over {%s}', (title, metric, dims) => {
     // Act
     const lines = metricLines(title).join('\n');

@@ -1,11 +1,12 @@
 import '../helpers/env.js';
 import 'aws-sdk-client-mock-vitest/extend';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { OverflowConfig } from '../../contract/index.js';
+import { type OverflowConfig, SpillObjectSchema } from '../../contract/index.js';
 import {
   applyOverflow,
   countByTenant,
@@ -15,6 +16,7 @@ import {
 } from '../../lambdas/shared/overflow.js';
 import { logger, metrics } from '../../lambdas/shared/powertools.js';
 import { defineQueueConsumer } from '../../lambdas/shared/queue-consumer.js';
+import { s3 } from '../../lambdas/shared/s3.js';
 import { tenantsInBody } from '../../lambdas/shared/s3-events.js';
 import { sqs } from '../../lambdas/shared/sqs.js';
 import {
@@ -280,6 +282,73 @@ describe('applyOverflow', () => {
         dimensions: { service: 'video-pipeline', input: 'Audit', tenant: 'default' },
       },
     ]);
+  });
+
+  it('spills to a bucket as one object per batch, keyed by input and time, not by content', async () => {
+    // Prepare
+    const s3Mock = mockClient(s3);
+    s3Mock.on(PutObjectCommand).resolves({});
+    const toBucket: OverflowConfig = {
+      policy: 'spill',
+      input: 'Audit',
+      maxAgeSeconds: 3600,
+      spillBucket: 'spill-bucket',
+      queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/audit',
+    };
+    const batch = [
+      upload('uploads/old-1.mp4', NOW - 2 * HOUR_MS, {
+        origin: { dataType: 'String', stringValue: 'x' } as never,
+      }),
+      upload('uploads/old-2.mp4', NOW - 2 * HOUR_MS),
+      upload('uploads/fresh.mp4', NOW - 1000),
+    ];
+
+    // Act
+    const res = await applyOverflow(batch, toBucket, tenantsInBody, NOW);
+
+    // Assess
+    expect(res).toEqual({ keep: [batch[2]], failures: [] });
+    const puts = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(puts).toHaveLength(1);
+    expect(puts[0]).toMatchObject({ Bucket: 'spill-bucket', IfNoneMatch: '*' });
+    expect(puts[0]!.Key).toMatch(/^overflow-spill\/Audit\/[\dT:.Z-]+-[0-9a-f-]{36}\.json$/);
+    const object = SpillObjectSchema.parse(JSON.parse(String(puts[0]!.Body)));
+    expect(object).toMatchObject({ input: 'Audit', queueUrl: toBucket.queueUrl });
+    expect(object.records.map((r) => r.body)).toEqual([batch[0]!.body, batch[1]!.body]);
+    expect(object.records[0]!.messageAttributes).toEqual({
+      origin: { dataType: 'String', stringValue: 'x' },
+    });
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageBatchCommand, 0);
+    expect(emitted.map((e) => [e.name, e.value])).toEqual([['Spilled', 2]]);
+    s3Mock.restore();
+  });
+
+  it('a failed bucket spill moves nothing: every spilled record comes back, none counted', async () => {
+    // Prepare
+    const s3Mock = mockClient(s3);
+    s3Mock.on(PutObjectCommand).rejects(new Error('SlowDown'));
+    const toBucket: OverflowConfig = {
+      policy: 'spill',
+      input: 'Audit',
+      maxAgeSeconds: 3600,
+      spillBucket: 'spill-bucket',
+      queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/audit',
+    };
+    const batch = [
+      upload('uploads/old-1.mp4', NOW - 2 * HOUR_MS),
+      upload('uploads/old-2.mp4', NOW - 2 * HOUR_MS),
+    ];
+
+    // Act
+    const res = await applyOverflow(batch, toBucket, tenantsInBody, NOW);
+
+    // Assess
+    expect(res).toEqual({
+      keep: [],
+      failures: batch.map((r) => ({ itemIdentifier: r.messageId })),
+    });
+    expect(emitted).toEqual([]);
+    s3Mock.restore();
   });
 
   it('dropNewest reads the backlog of its own queue', async () => {
