@@ -5,7 +5,6 @@ import {
   ExecutionError,
   ExecutionTimeoutError,
   StateMachine,
-  type StateMachineDefinition,
 } from 'aws-local-stepfunctions';
 import type { BusEvent } from '../events/bus.js';
 import { type InvokeResult, type LambdaRunner, LambdaServiceError } from '../lambda/runner.js';
@@ -31,6 +30,7 @@ import { type IntegrationTargets, integrationFor, runIntegration } from './integ
 import { describeSource, readItems } from './item-reader.js';
 import { interpreterFor } from './jsonata/engine.js';
 import { lambdaInvokeOutput } from './lambda-output.js';
+import { mapFieldsFor } from './map-fields.js';
 import { type ResumePoint, ResumeTracker, redriveStatusOf, resumedDefinition } from './redrive.js';
 import { StateMachineRegistry } from './state-machines.js';
 import { TaskTokens, taskContext, taskTimers } from './task-tokens.js';
@@ -312,7 +312,10 @@ export class StepFunctionsService {
     resume?: ResumePoint
   ): Promise<void> {
     const states = definition.States;
-    const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
+    const handlers: Record<
+      string,
+      (input: unknown, scope?: { variables: Record<string, unknown> }) => Promise<unknown>
+    > = {};
     const mapStateNames = new Set<string>();
     const task = taskContext(this.tokens);
     const timers = taskTimers(states);
@@ -321,8 +324,15 @@ export class StepFunctionsService {
       if (map) mapStateNames.add(stateName);
       const integration = integrationFor(resource);
       handlers[stateName] = map
-        ? (stateInput) => {
-            const work = this.runMapRun(exec, map, maps, stateInput, stateMachine);
+        ? (stateInput, scope?: { variables: Record<string, unknown> }) => {
+            const work = this.runMapRun(
+              exec,
+              map,
+              maps,
+              stateInput,
+              stateMachine,
+              scope?.variables ?? {}
+            );
             exec.mapRunWork ??= [];
             exec.mapRunWork.push(work.catch(() => undefined));
             return work;
@@ -471,18 +481,6 @@ export class StepFunctionsService {
     return sm.run(input as never, { context: context as never }).result;
   }
 
-  /** A value given directly or as a `…Path` into the state input. */
-  private async valueOrPath<T>(
-    direct: T | undefined,
-    path: string | undefined,
-    input: unknown,
-    context: object
-  ): Promise<T | undefined> {
-    if (path === undefined) return direct;
-    const out = (await this.evaluate({ 'v.$': path }, input, context)) as { v: T };
-    return out.v;
-  }
-
   /**
    * One Map Run of a Distributed Map: read the items (ItemReader from S3, or
    * ItemsPath), select and batch them, run one child execution per item or batch
@@ -496,7 +494,8 @@ export class StepFunctionsService {
     map: RewrittenMap,
     maps: Map<string, RewrittenMap>,
     input: unknown,
-    stateMachine: { Id: string; Name: string }
+    stateMachine: { Id: string; Name: string },
+    variables: Record<string, unknown>
   ): Promise<unknown> {
     const st = map.state;
     const context = {
@@ -510,6 +509,9 @@ export class StepFunctionsService {
       StateMachine: stateMachine,
       State: { Name: map.stateName, EnteredTime: new Date().toISOString() },
     };
+    const fields = mapFieldsFor(st, map.language, input, context, variables, (t, i, c) =>
+      this.evaluate(t, i, c)
+    );
     const label = st.Label ?? map.stateName;
     const arnBase = `arn:aws:states:${this.opts.region}:${this.opts.accountId}`;
     // A redrive of the parent redrives this state's unsuccessful Map Run, not a new one
@@ -532,10 +534,9 @@ export class StepFunctionsService {
     const readBatches = async (): Promise<{ itemCount: number; batches: Batch[] }> => {
       let items: unknown[];
       if (st.ItemReader) {
-        const params = (await this.evaluate(
-          st.ItemReader.Parameters ?? {},
-          input,
-          context
+        const params = (await fields.template(
+          st.ItemReader[fields.argumentsField] ?? {},
+          `ItemReader.${fields.argumentsField}`
         )) as Record<string, unknown>;
         const where = describeSource(st.ItemReader.Resource, params);
         try {
@@ -545,19 +546,20 @@ export class StepFunctionsService {
           return fail('States.ItemReaderFailed', `ItemReader ${where}: ${(err as Error).message}`);
         }
         const reader = st.ItemReader.ReaderConfig;
-        const maxItems = await this.valueOrPath(
+        const maxItems = await fields.value(
           reader?.MaxItems,
           reader?.MaxItemsPath,
-          input,
-          context
+          'ReaderConfig.MaxItems'
         );
         if (maxItems !== undefined && maxItems > 0) items = items.slice(0, maxItems);
       } else {
-        const value = await this.valueOrPath(undefined, st.ItemsPath ?? '$', input, context);
+        const value = await fields.items();
         if (!Array.isArray(value)) {
           return fail(
             'States.Runtime',
-            `${map.stateName}: ItemsPath ${st.ItemsPath ?? '$'} is not an array`
+            map.language === 'JSONata'
+              ? `${map.stateName}: Items is not an array`
+              : `${map.stateName}: ItemsPath ${st.ItemsPath ?? '$'} is not an array`
           );
         }
         items = value;
@@ -566,10 +568,7 @@ export class StepFunctionsService {
       const selected = st.ItemSelector
         ? await Promise.all(
             items.map((Value, Index) =>
-              this.evaluate(st.ItemSelector!, input, {
-                ...context,
-                Map: { Item: { Index, Value } },
-              })
+              fields.template(st.ItemSelector, 'ItemSelector', { Map: { Item: { Index, Value } } })
             )
           )
         : items;
@@ -579,19 +578,18 @@ export class StepFunctionsService {
         batches = batchItems(
           selected,
           b && {
-            maxItems: await this.valueOrPath(
+            maxItems: await fields.value(
               b.MaxItemsPerBatch,
               b.MaxItemsPerBatchPath,
-              input,
-              context
+              'ItemBatcher.MaxItemsPerBatch'
             ),
-            maxBytes: await this.valueOrPath(
+            maxBytes: await fields.value(
               b.MaxInputBytesPerBatch,
               b.MaxInputBytesPerBatchPath,
-              input,
-              context
+              'ItemBatcher.MaxInputBytesPerBatch'
             ),
-            batchInput: b.BatchInput && (await this.evaluate(b.BatchInput, input, context)),
+            batchInput:
+              b.BatchInput && (await fields.template(b.BatchInput, 'ItemBatcher.BatchInput')),
           }
         );
       } catch (err) {
@@ -604,21 +602,19 @@ export class StepFunctionsService {
       ? { itemCount: redriven.items.total, batches: redriven.batches }
       : await readBatches();
     const tolerance: Tolerance = {
-      count: await this.valueOrPath(
+      count: await fields.value(
         st.ToleratedFailureCount,
         st.ToleratedFailureCountPath,
-        input,
-        context
+        'ToleratedFailureCount'
       ),
-      percentage: await this.valueOrPath(
+      percentage: await fields.value(
         st.ToleratedFailurePercentage,
         st.ToleratedFailurePercentagePath,
-        input,
-        context
+        'ToleratedFailurePercentage'
       ),
     };
     const concurrency =
-      (await this.valueOrPath(st.MaxConcurrency, st.MaxConcurrencyPath, input, context)) ||
+      (await fields.value(st.MaxConcurrency, st.MaxConcurrencyPath, 'MaxConcurrency')) ||
       DEFAULT_MAX_CONCURRENCY;
 
     let run: MapRun;
@@ -661,9 +657,7 @@ export class StepFunctionsService {
     }
 
     // Children: one StateMachine for the processor, validated once for the whole run.
-    const childSm = new StateMachine(map.processor as unknown as StateMachineDefinition, {
-      validationOptions: { checkArn: false },
-    });
+    const childSm = interpreterFor(map.processor, { validationOptions: { checkArn: false } });
     const childWorkflow = map.processor as unknown as Workflow;
     const childMachine = { Id: childMachineArn, Name: `${stateMachine.Name}/${label}` };
     // Only the children that did not succeed run (again): failed and aborted ones are
@@ -757,7 +751,10 @@ export class StepFunctionsService {
       writer?.WriterConfig?.Transformation ?? (writer?.Resource ? 'NONE' : 'COMPACT');
     let output: unknown;
     if (writer?.Resource) {
-      const params = (await this.evaluate(writer.Parameters ?? {}, input, context)) as {
+      const params = (await fields.template(
+        writer[fields.argumentsField] ?? {},
+        `ResultWriter.${fields.argumentsField}`
+      )) as {
         Bucket: string;
         Prefix?: string;
       };

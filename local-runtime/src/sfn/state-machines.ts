@@ -4,7 +4,7 @@ import type { StateMachineSpec } from '../model.js';
 import { SfnError } from './errors.js';
 import {
   definitionErrors,
-  isJsonataDefinition,
+  runsOnEngine,
   structureErrors,
 } from './jsonata/definition-check.js';
 
@@ -165,7 +165,7 @@ function parseDefinition(raw: unknown): Record<string, unknown> {
       `Invalid State Machine Definition: not supported by the local runtime: ${unsupported.join('; ')}`
     );
   }
-  if (isJsonataDefinition(definition)) {
+  if (runsOnEngine(definition)) {
     const problems = structureErrors(definition);
     if (problems.length > 0) {
       throw new SfnError(
