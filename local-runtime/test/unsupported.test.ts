@@ -181,7 +181,9 @@ describe('allowPartial', { timeout: 60_000 }, () => {
       expect(done.output).toBe('"ok"');
       expect(refused).toMatchObject({
         name: 'ValidationException',
-        message: expect.stringMatching(/refused .*J: Task resource arn:aws:states:::dynamodb:putItem/),
+        message: expect.stringMatching(
+          /refused .*J: Task resource arn:aws:states:::dynamodb:putItem/
+        ),
       });
       expect(logs.join('\n')).toMatch(
         /state machine refused \(Refused\) will not run: J: Task resource arn:aws:states:::dynamodb:putItem/

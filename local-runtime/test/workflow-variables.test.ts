@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InvokeResult, LambdaRunner } from '../src/lambda/runner.js';
-import {
-  rewritePath,
-  rewriteRule,
-  rewriteTemplate,
-} from '../src/sfn/jsonata/jsonpath-fields.js';
+import { rewritePath, rewriteRule, rewriteTemplate } from '../src/sfn/jsonata/jsonpath-fields.js';
 import { StepFunctionsService } from '../src/sfn/service.js';
 import { silent } from './helpers.js';
 
@@ -64,13 +60,21 @@ async function runOnce(
 
 const outputOf = (d: { output?: string }) => JSON.parse(d.output ?? 'null');
 
-/** The parsed output of the named state's StateExited event. */
-function exitedOutput(events: Array<Record<string, unknown>>, name: string) {
+/** The details of the named state's StateExited event (fails the test when there is none). */
+function exitedDetails(events: Array<Record<string, unknown>>, name: string) {
   const e = events.find(
     (x) => (x.stateExitedEventDetails as { name?: string } | undefined)?.name === name
   );
-  return JSON.parse((e?.stateExitedEventDetails as { output: string }).output);
+  expect(e, `a StateExited event for ${name}`).toBeDefined();
+  return (e as Record<string, unknown>).stateExitedEventDetails as {
+    output: string;
+    assignedVariables?: Record<string, string>;
+  };
 }
+
+/** The parsed output of the named state's StateExited event. */
+const exitedOutput = (events: Array<Record<string, unknown>>, name: string) =>
+  JSON.parse(exitedDetails(events, name).output);
 
 const functionError = (name: string, message: string) => {
   const e = new Error(message);
@@ -81,9 +85,7 @@ const functionError = (name: string, message: string) => {
 describe('variable references in JSONPath fields', () => {
   it('rewrites `$name` paths and intrinsic arguments, never `$`, `$$` or quoted text', () => {
     expect(rewritePath('$count')).toBe('$$.LocalRuntimeWorkflowVariables.count');
-    expect(rewritePath('$order.items[0]')).toBe(
-      '$$.LocalRuntimeWorkflowVariables.order.items[0]'
-    );
+    expect(rewritePath('$order.items[0]')).toBe('$$.LocalRuntimeWorkflowVariables.order.items[0]');
     for (const untouched of ['$', '$.a', '$$.Execution.Id', '$[0]']) {
       expect(rewritePath(untouched)).toBe(untouched);
     }
@@ -159,13 +161,7 @@ describe('Assign in JSONPath states', () => {
       k: 2,
       bump: { seen: 1 },
     });
-    const bumpExit = events.find(
-      (e) => (e.stateExitedEventDetails as { name?: string } | undefined)?.name === 'Bump'
-    );
-    expect(
-      (bumpExit?.stateExitedEventDetails as { assignedVariables: Record<string, string> })
-        .assignedVariables
-    ).toEqual({ x: '2', previous: '1' });
+    expect(exitedDetails(events, 'Bump').assignedVariables).toEqual({ x: '2', previous: '1' });
   });
 
   it('Task: `$` in Assign is the result after ResultSelector; ResultPath and OutputPath apply to the output only', async () => {
@@ -468,11 +464,11 @@ describe('a Distributed Map in a JSONata machine', () => {
     const types = events.map((e) => e.type);
     expect(types).toContain('MapRunStarted');
     expect(types).toContain('MapStateEntered');
-    const mapRunArn = (
-      events.find((e) => e.type === 'MapRunStarted')?.mapRunStartedEventDetails as {
-        mapRunArn: string;
-      }
-    ).mapRunArn;
+    const started = events.find((e) => e.type === 'MapRunStarted');
+    expect(started).toBeDefined();
+    const { mapRunArn } = (started as Record<string, unknown>).mapRunStartedEventDetails as {
+      mapRunArn: string;
+    };
     expect(sfn.describeMapRun(mapRunArn)).toMatchObject({
       status: 'SUCCEEDED',
       maxConcurrency: 2,

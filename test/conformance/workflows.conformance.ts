@@ -16,8 +16,8 @@ import { type CaseTarget, INTEGRATION_CASES, type IntegrationCase } from './inte
 import { JSONATA_CASES } from './jsonata-cases.js';
 import { KNOWN_GAPS } from './known-gaps.js';
 import { READER_CASES } from './reader-cases.js';
-import { VARIABLE_CASES } from './variable-cases.js';
 import { localStackSkipReason } from './targets.js';
+import { VARIABLE_CASES } from './variable-cases.js';
 
 const run = randomBytes(3).toString('hex');
 /** The workflows that need no resources of their own: JSONPath, JSONata, then variables and mixed. */

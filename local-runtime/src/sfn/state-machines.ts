@@ -2,11 +2,7 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { unsupportedAslFeatures } from '../asl-support.js';
 import type { StateMachineSpec } from '../model.js';
 import { SfnError } from './errors.js';
-import {
-  definitionErrors,
-  runsOnEngine,
-  structureErrors,
-} from './jsonata/definition-check.js';
+import { definitionErrors, runsOnEngine, structureErrors } from './jsonata/definition-check.js';
 
 interface Entry {
   spec: StateMachineSpec;

@@ -784,7 +784,8 @@ class JsonataRun {
           {
             work: async () => {
               const effective = await valueAt(state.InputPath, input, ctx);
-              if (state.Type === 'Map') return this.jsonPathIterations(name, state, effective, place, ctx);
+              if (state.Type === 'Map')
+                return this.jsonPathIterations(name, state, effective, place, ctx);
               const args =
                 state.Parameters === undefined
                   ? effective
@@ -846,7 +847,10 @@ class JsonataRun {
     return this.runIterations(name, state, items, limit, place, (item, i) =>
       selector === undefined
         ? item
-        : evaluateTemplate(selector, effective, { ...ctx, Map: { Item: { Index: i, Value: item } } })
+        : evaluateTemplate(selector, effective, {
+            ...ctx,
+            Map: { Item: { Index: i, Value: item } },
+          })
     );
   }
 

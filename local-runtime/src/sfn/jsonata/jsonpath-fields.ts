@@ -169,11 +169,7 @@ export function evaluateTemplate(
   data: Json,
   context: Record<string, Json>
 ): Promise<Json> {
-  return runOnInterpreter(
-    single({ Type: 'Pass', Parameters: template, End: true }),
-    data,
-    context
-  );
+  return runOnInterpreter(single({ Type: 'Pass', Parameters: template, End: true }), data, context);
 }
 
 /**
