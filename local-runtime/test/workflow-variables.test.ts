@@ -324,6 +324,38 @@ describe('Assign in JSONPath states', () => {
     });
   });
 
+  it("the context object is AWS's: `$$.State.Name` is the running state, and `$$` carries no variables", async () => {
+    // Prepare
+    const def = {
+      StartAt: 'Remember',
+      States: {
+        Remember: { Type: 'Pass', Assign: { v: 1 }, Next: 'Look' },
+        Look: {
+          Type: 'Pass',
+          Parameters: { 'state.$': '$$.State.Name', 'keys.$': '$$', 'v.$': '$v' },
+          Next: 'Plain',
+        },
+        Plain: {
+          Type: 'Pass',
+          Parameters: { 'state.$': '$$.State.Name', 'look.$': '$.state', 'ctx.$': '$$' },
+          End: true,
+        },
+      },
+    };
+
+    // Act
+    const { d, events } = await runOnce(def, {});
+
+    // Assess
+    expect(d.status).toBe('SUCCEEDED');
+    const look = exitedOutput(events, 'Look');
+    expect(look.state).toBe('Look');
+    expect(look.v).toBe(1);
+    const out = outputOf(d);
+    expect(out.state).toBe('Plain');
+    expect(Object.keys(out.ctx).sort()).toEqual(['Execution', 'State', 'StateMachine', 'Task']);
+  });
+
   it('a variable that was never assigned fails the state with States.Runtime', async () => {
     // Prepare
     const def = {

@@ -694,7 +694,10 @@ class JsonataRun {
     assignment: Assignment
   ): Promise<{ output: Json; next?: string }> {
     const state = rewriteState(raw as unknown as Record<string, Json>) as unknown as JsonPathState;
-    const ctx = withVariables(context, place.scope.all());
+    // The variables join the context object only for a state that reads them, so `$$`
+    // elsewhere is the context object as AWS has it.
+    const readsVariables = JSON.stringify(state) !== JSON.stringify(raw);
+    const ctx = readsVariables ? withVariables(context, place.scope.all()) : context;
     const next = state.End ? undefined : state.Next;
     const assign = async (template: Json | undefined, data: Json) =>
       template === undefined

@@ -145,7 +145,17 @@ async function runOnInterpreter(
   }
 }
 
-const single = (state: Record<string, Json>) => ({ StartAt: 'S', States: { S: state } });
+/**
+ * The running state's name, so `$$.State.Name` is right: the interpreter sets `$$.State`
+ * itself (Name, EnteredTime, RetryCount 0) for the one state it runs.
+ */
+const nameIn = (context: Record<string, Json>) =>
+  (context.State as { Name?: string } | undefined)?.Name ?? 'S';
+
+const single = (state: Record<string, Json>, context: Record<string, Json>) => ({
+  StartAt: nameIn(context),
+  States: { [nameIn(context)]: state },
+});
 
 /** The value at a path (a variable, `$$…` or the data); null: `{}`, as for InputPath/OutputPath. */
 export async function valueAt(
@@ -156,7 +166,7 @@ export async function valueAt(
   if (path === undefined) return data;
   if (path === null) return {};
   const out = (await runOnInterpreter(
-    single({ Type: 'Pass', Parameters: { 'v.$': path }, End: true }),
+    single({ Type: 'Pass', Parameters: { 'v.$': path }, End: true }, context),
     data,
     context
   )) as { v: Json };
@@ -169,7 +179,11 @@ export function evaluateTemplate(
   data: Json,
   context: Record<string, Json>
 ): Promise<Json> {
-  return runOnInterpreter(single({ Type: 'Pass', Parameters: template, End: true }), data, context);
+  return runOnInterpreter(
+    single({ Type: 'Pass', Parameters: template, End: true }, context),
+    data,
+    context
+  );
 }
 
 /**
@@ -185,7 +199,7 @@ export function placeResult(
   const state: Record<string, Json> = { Type: 'Pass', Result: result, End: true };
   if ('ResultPath' in fields) state.ResultPath = fields.ResultPath;
   if ('OutputPath' in fields) state.OutputPath = fields.OutputPath;
-  return runOnInterpreter(single(state), rawInput, context);
+  return runOnInterpreter(single(state, context), rawInput, context);
 }
 
 /** Whether a Choice rule (JSONPath operators) holds for the Choice state's effective input. */
@@ -195,13 +209,15 @@ export async function ruleHolds(
   context: Record<string, Json>
 ): Promise<boolean> {
   const { Next: _next, Assign: _assign, ...test } = rule;
+  // The two ends have names no state can have (the interpreter does not validate them here).
+  const [yes, no] = ['\u0000yes', '\u0000no'];
   const verdict = await runOnInterpreter(
     {
-      StartAt: 'C',
+      StartAt: nameIn(context),
       States: {
-        C: { Type: 'Choice', Choices: [{ ...test, Next: 'Y' }], Default: 'N' },
-        Y: { Type: 'Pass', Result: true, End: true },
-        N: { Type: 'Pass', Result: false, End: true },
+        [nameIn(context)]: { Type: 'Choice', Choices: [{ ...test, Next: yes }], Default: no },
+        [yes]: { Type: 'Pass', Result: true, End: true },
+        [no]: { Type: 'Pass', Result: false, End: true },
       },
     },
     input,
