@@ -1,10 +1,11 @@
+import type { Batch } from './distributed-map.js';
 import type { HistoryEvent } from './history.js';
-import type { MapRun } from './map-run.js';
 import type { ResumePoint } from './redrive.js';
 
 /**
- * One execution as the service keeps it (a parent, or a Distributed Map's child), and
- * the small pure helpers the executions API, the executor and the Map Run share.
+ * The records the service keeps: one execution (a parent, or a Distributed Map's child)
+ * and one Map Run (./map-run.ts runs it); and the small pure helpers the executions API,
+ * the executor and the Map Run share.
  */
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
@@ -40,6 +41,33 @@ export interface Execution {
   mapRunWork?: Promise<unknown>[];
   abort?: () => void;
   done: Promise<void>;
+}
+
+export type MapRunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+
+/** A Map Run: what DescribeMapRun reports, plus the peak of children in flight. */
+export interface MapRun {
+  mapRunArn: string;
+  executionArn: string;
+  status: MapRunStatus;
+  startDate: Date;
+  stopDate?: Date;
+  maxConcurrency: number;
+  toleratedFailurePercentage: number;
+  toleratedFailureCount: number;
+  items: { total: number; succeeded: number; failed: number; aborted: number; pending: number };
+  executions: { total: number; succeeded: number; failed: number; aborted: number };
+  /** Most child executions running at once (local observation; AWS has no such counter). */
+  peakRunning: number;
+  children: Execution[];
+  redriveCount: number;
+  redriveDate?: Date;
+  /** The Map state that ran it and that state's input (mapRunKey). */
+  key: string;
+  /** Its items, batched as its children got them: a redrive reuses them. */
+  batches: Batch[];
+  /** The child execution of each batch, by batch index (undefined: never started). */
+  slots: Array<Execution | undefined>;
 }
 
 /** The state machine an execution runs, as its context object names it (`$$.StateMachine`). */

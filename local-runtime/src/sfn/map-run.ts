@@ -21,6 +21,7 @@ import {
   epoch,
   executionContext,
   type MachineRef,
+  type MapRun,
   paginate,
   TaskError,
 } from './execution.js';
@@ -38,32 +39,7 @@ import type { ResumePoint } from './redrive.js';
  * https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html
  */
 
-type MapRunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
-
-/** A Map Run: what DescribeMapRun reports, plus the peak of children in flight. */
-export interface MapRun {
-  mapRunArn: string;
-  executionArn: string;
-  status: MapRunStatus;
-  startDate: Date;
-  stopDate?: Date;
-  maxConcurrency: number;
-  toleratedFailurePercentage: number;
-  toleratedFailureCount: number;
-  items: { total: number; succeeded: number; failed: number; aborted: number; pending: number };
-  executions: { total: number; succeeded: number; failed: number; aborted: number };
-  /** Most child executions running at once (local observation; AWS has no such counter). */
-  peakRunning: number;
-  children: Execution[];
-  redriveCount: number;
-  redriveDate?: Date;
-  /** The Map state that ran it and that state's input (mapRunKey). */
-  key: string;
-  /** Its items, batched as its children got them: a redrive reuses them. */
-  batches: Batch[];
-  /** The child execution of each batch, by batch index (undefined: never started). */
-  slots: Array<Execution | undefined>;
-}
+export type { MapRun } from './execution.js';
 
 /** The AWS Error of a Map Run that failed more items than tolerated. */
 export const EXCEED_TOLERATED_FAILURE = 'States.ExceedToleratedFailureThreshold';
