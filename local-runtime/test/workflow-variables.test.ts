@@ -375,6 +375,57 @@ describe('Assign in JSONPath states', () => {
   });
 });
 
+describe('RedriveExecution of a JSONPath machine with variables', () => {
+  it('resumes at the failed state with the variables it had; the states before it do not run again', async () => {
+    // Prepare: the function fails on its first call only.
+    const def = {
+      StartAt: 'Remember',
+      States: {
+        Remember: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Parameters: { FunctionName: 'first', Payload: {} },
+          ResultSelector: { 'who.$': '$.Payload' },
+          Assign: { 'who.$': '$.who' },
+          Next: 'Call',
+        },
+        Call: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Parameters: { FunctionName: 'once', Payload: { 'who.$': '$who' } },
+          OutputPath: '$.Payload',
+          End: true,
+        },
+      },
+    };
+    let calledOnce = false;
+    const { sfn, calls, executionArn, d } = await runOnce(
+      def,
+      {},
+      {
+        first: () => 'Ada',
+        once: (p) => {
+          if (!calledOnce) {
+            calledOnce = true;
+            throw functionError('Flaky', 'first call fails');
+          }
+          return { greeted: (p as { who: string }).who };
+        },
+      }
+    );
+    expect(d.status).toBe('FAILED');
+
+    // Act
+    sfn.redriveExecution({ executionArn });
+    const after = await sfn.waitForExecution(executionArn);
+
+    // Assess
+    expect(after.status).toBe('SUCCEEDED');
+    expect(JSON.parse(after.output ?? 'null')).toEqual({ greeted: 'Ada' });
+    expect(calls.map((c) => c.fn)).toEqual(['first', 'once', 'once']);
+  });
+});
+
 describe('a JSONPath machine with JSONata states', () => {
   it('each state runs in its own language and both share the variables', async () => {
     // Prepare
