@@ -8,6 +8,9 @@ import { expressionOf, syntaxErrorOf } from './expressions.js';
  * fields (https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html);
  * a JSONPath state has no `Arguments`, `Output`, or Choice `Condition`.
  *
+ * A JSONata machine's states are all JSONata: AWS refuses `QueryLanguage: JSONPath` on a
+ * state of it (a JSONPath machine may have JSONata states).
+ *
  * `unsupportedQueryLanguageFeatures`: what AWS runs but the local runtime does not (yet),
  * named so the machine is refused instead of run with other semantics
  * (local-runtime/README.md lists them).
@@ -156,8 +159,7 @@ export function definitionErrors(definition: Record<string, unknown>): string[] 
 
 /**
  * The one query language all states use (each its own `QueryLanguage`, else the machine's),
- * or `mixed`. A machine whose states all say JSONata runs as a JSONata machine, whatever its
- * top-level `QueryLanguage`.
+ * or `mixed`.
  */
 export function queryLanguageOf(definition: unknown): 'JSONata' | 'JSONPath' | 'mixed' {
   const def = (definition ?? {}) as WorkflowDef;
@@ -167,10 +169,6 @@ export function queryLanguageOf(definition: unknown): 'JSONata' | 'JSONPath' | '
   const only = [...languages][0] ?? def.QueryLanguage;
   return only === 'JSONata' ? 'JSONata' : 'JSONPath';
 }
-
-/** True when every state of the machine is a JSONata state. */
-export const isJsonataDefinition = (definition: unknown) =>
-  queryLanguageOf(definition) === 'JSONata';
 
 /** Whether any state (or Choice rule, or catcher) of the machine assigns variables. */
 export function assignsVariables(definition: unknown): boolean {
