@@ -124,6 +124,12 @@ interface JsonPathCatcher extends Catcher {
   ResultPath?: string | null;
 }
 
+/**
+ * Evaluates a JSONPath state's Assign (its `$` is `on`) and then its output, both with the
+ * variables as they were at entry, and only then makes the new values visible.
+ */
+type Settle = (template: Json | undefined, on: Json, output: () => Promise<Json>) => Promise<Json>;
+
 /** The fields of `o` among `keys` that it has (a present `null` differs from an absent field). */
 function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Pick<T, K> {
   const out = {} as Pick<T, K>;
@@ -699,18 +705,18 @@ class JsonataRun {
     const readsVariables = JSON.stringify(state) !== JSON.stringify(raw);
     const ctx = readsVariables ? withVariables(context, place.scope.all()) : context;
     const next = state.End ? undefined : state.Next;
-    const assign = async (template: Json | undefined, data: Json) =>
-      template === undefined
-        ? undefined
-        : ((await evaluateTemplate(template, data, ctx)) as Record<string, Json>);
-    const commit = (values: Record<string, Json> | undefined) => {
-      if (!values) return;
-      place.scope.assign(values);
-      assignment.values = values;
+    const settle: Settle = async (template, on, output) => {
+      const values =
+        template === undefined
+          ? undefined
+          : ((await evaluateTemplate(template, on, ctx)) as Record<string, Json>);
+      const out = await output();
+      if (values) {
+        place.scope.assign(values);
+        assignment.values = values;
+      }
+      return out;
     };
-    const output = (data: Json) => valueAt(state.OutputPath, data, ctx);
-    const placed = (result: Json, fields: { ResultPath?: string | null }) =>
-      placeResult(input, result, { ...fields, ...pick(state, 'OutputPath') }, ctx);
     switch (state.Type) {
       case 'Pass': {
         const effective = await valueAt(state.InputPath, input, ctx);
@@ -720,61 +726,23 @@ class JsonataRun {
             : state.Parameters === undefined
               ? effective
               : await evaluateTemplate(state.Parameters, effective, ctx);
-        const values = await assign(state.Assign, result);
-        const out = await placed(result, pick(state, 'ResultPath'));
-        commit(values);
-        return { output: out, next };
+        const output = await settle(state.Assign, result, () =>
+          placeResult(input, result, pick(state, 'ResultPath', 'OutputPath'), ctx)
+        );
+        return { output, next };
       }
-      case 'Succeed':
-        return { output: await output(await valueAt(state.InputPath, input, ctx)) };
+      case 'Succeed': {
+        const effective = await valueAt(state.InputPath, input, ctx);
+        return { output: await valueAt(state.OutputPath, effective, ctx) };
+      }
       case 'Fail': {
         const f = await failureFields(state as unknown as Record<string, Json>, input, ctx);
         throw new StateFailure(f.error ?? '', f.cause ?? '');
       }
-      case 'Wait': {
-        const effective = await valueAt(state.InputPath, input, ctx);
-        const seconds =
-          state.SecondsPath === undefined
-            ? state.Seconds
-            : await valueAt(state.SecondsPath, effective, ctx);
-        const timestamp =
-          state.TimestampPath === undefined
-            ? state.Timestamp
-            : await valueAt(state.TimestampPath, effective, ctx);
-        const ms =
-          seconds !== undefined
-            ? Number(seconds) * 1000
-            : Date.parse(String(timestamp)) - Date.now();
-        if (Number.isNaN(ms)) {
-          throw new StateFailure('States.Runtime', `${name}: Wait time is not a number or date`);
-        }
-        await sleep(Math.max(0, ms), place.signal);
-        const values = await assign(state.Assign, effective);
-        const out = await output(effective);
-        commit(values);
-        return { output: out, next };
-      }
-      case 'Choice': {
-        const effective = await valueAt(state.InputPath, input, ctx);
-        for (const rule of (state.Choices ?? []) as unknown as Array<Record<string, Json>>) {
-          if (await ruleHolds(rule, effective, ctx)) {
-            const values = await assign(rule.Assign ?? state.Assign, effective);
-            const out = await output(effective);
-            commit(values);
-            return { output: out, next: rule.Next as string };
-          }
-        }
-        if (state.Default === undefined) {
-          throw new StateFailure(
-            'States.NoChoiceMatched',
-            `No Choice Rule matched and no Default in state '${name}'`
-          );
-        }
-        const values = await assign(state.Assign, effective);
-        const out = await output(effective);
-        commit(values);
-        return { output: out, next: state.Default };
-      }
+      case 'Wait':
+        return { output: await this.jsonPathWait(name, state, input, place, ctx, settle), next };
+      case 'Choice':
+        return this.jsonPathChoice(name, state, input, ctx, settle);
       case 'Task':
       case 'Parallel':
       case 'Map':
@@ -784,50 +752,113 @@ class JsonataRun {
           input,
           place,
           context,
-          {
-            work: async () => {
-              const effective = await valueAt(state.InputPath, input, ctx);
-              if (state.Type === 'Map')
-                return this.jsonPathIterations(name, state, effective, place, ctx);
-              const args =
-                state.Parameters === undefined
-                  ? effective
-                  : await evaluateTemplate(state.Parameters, effective, ctx);
-              if (state.Type === 'Parallel') return this.runBranches(name, state, args, place);
-              const timeout =
-                state.TimeoutSecondsPath === undefined
-                  ? (state.TimeoutSeconds as number | undefined)
-                  : Number(await valueAt(state.TimeoutSecondsPath, effective, ctx));
-              return this.callTask(name, args, timeout, place);
-            },
-            succeeded: async (result) => {
-              const selected =
-                state.ResultSelector === undefined
-                  ? result
-                  : await evaluateTemplate(state.ResultSelector, result, ctx);
-              const values = await assign(state.Assign, selected);
-              const out = await placed(selected, pick(state, 'ResultPath'));
-              commit(values);
-              return out;
-            },
-            // A catcher's ResultPath puts the error output into the raw input (default `$`).
-            caught: async (catcher, errorOutput) => {
-              const values = await assign(catcher.Assign, errorOutput);
-              const out = await placeResult(
-                input,
-                errorOutput,
-                pick(catcher as JsonPathCatcher, 'ResultPath'),
-                ctx
-              );
-              commit(values);
-              return out;
-            },
-          },
+          this.jsonPathSteps(name, state, input, place, ctx, settle),
           next
         );
       default:
         throw new StateFailure('States.Runtime', `${name}: unknown state type ${state.Type}`);
     }
+  }
+
+  /** A JSONPath Wait: Seconds, Timestamp, SecondsPath or TimestampPath on the effective input. */
+  private async jsonPathWait(
+    name: string,
+    state: JsonPathState,
+    input: Json,
+    place: Place,
+    ctx: Record<string, unknown>,
+    settle: Settle
+  ): Promise<Json> {
+    const effective = await valueAt(state.InputPath, input, ctx);
+    const seconds =
+      state.SecondsPath === undefined
+        ? state.Seconds
+        : await valueAt(state.SecondsPath, effective, ctx);
+    const timestamp =
+      state.TimestampPath === undefined
+        ? state.Timestamp
+        : await valueAt(state.TimestampPath, effective, ctx);
+    const ms =
+      seconds !== undefined ? Number(seconds) * 1000 : Date.parse(String(timestamp)) - Date.now();
+    if (Number.isNaN(ms)) {
+      throw new StateFailure('States.Runtime', `${name}: Wait time is not a number or date`);
+    }
+    await sleep(Math.max(0, ms), place.signal);
+    return settle(state.Assign, effective, () => valueAt(state.OutputPath, effective, ctx));
+  }
+
+  /** A JSONPath Choice: the first rule that holds (its Assign, else the state's), else Default. */
+  private async jsonPathChoice(
+    name: string,
+    state: JsonPathState,
+    input: Json,
+    ctx: Record<string, unknown>,
+    settle: Settle
+  ): Promise<{ output: Json; next?: string }> {
+    const effective = await valueAt(state.InputPath, input, ctx);
+    const output = () => valueAt(state.OutputPath, effective, ctx);
+    for (const rule of (state.Choices ?? []) as unknown as Array<Record<string, Json>>) {
+      if (await ruleHolds(rule, effective, ctx)) {
+        return {
+          output: await settle(rule.Assign ?? state.Assign, effective, output),
+          next: rule.Next as string,
+        };
+      }
+    }
+    if (state.Default === undefined) {
+      throw new StateFailure(
+        'States.NoChoiceMatched',
+        `No Choice Rule matched and no Default in state '${name}'`
+      );
+    }
+    return { output: await settle(state.Assign, effective, output), next: state.Default };
+  }
+
+  /**
+   * A JSONPath Task, Parallel or Map: InputPath and Parameters (a Map: ItemsPath and
+   * ItemSelector) before the work; ResultSelector, Assign, ResultPath and OutputPath after
+   * it; a catcher's Assign and ResultPath on the error output.
+   */
+  private jsonPathSteps(
+    name: string,
+    state: JsonPathState,
+    input: Json,
+    place: Place,
+    ctx: Record<string, unknown>,
+    settle: Settle
+  ) {
+    return {
+      work: async () => {
+        const effective = await valueAt(state.InputPath, input, ctx);
+        if (state.Type === 'Map') {
+          return this.jsonPathIterations(name, state, effective, place, ctx);
+        }
+        const args =
+          state.Parameters === undefined
+            ? effective
+            : await evaluateTemplate(state.Parameters, effective, ctx);
+        if (state.Type === 'Parallel') return this.runBranches(name, state, args, place);
+        const timeout =
+          state.TimeoutSecondsPath === undefined
+            ? (state.TimeoutSeconds as number | undefined)
+            : Number(await valueAt(state.TimeoutSecondsPath, effective, ctx));
+        return this.callTask(name, args, timeout, place);
+      },
+      succeeded: async (result: Json) => {
+        const selected =
+          state.ResultSelector === undefined
+            ? result
+            : await evaluateTemplate(state.ResultSelector, result, ctx);
+        return settle(state.Assign, selected, () =>
+          placeResult(input, selected, pick(state, 'ResultPath', 'OutputPath'), ctx)
+        );
+      },
+      // A catcher's ResultPath puts the error output into the raw input (default `$`).
+      caught: (catcher: Catcher, errorOutput: { Error: string; Cause: string }) =>
+        settle(catcher.Assign, errorOutput, () =>
+          placeResult(input, errorOutput, pick(catcher as JsonPathCatcher, 'ResultPath'), ctx)
+        ),
+    };
   }
 
   /** A JSONPath inline Map: ItemsPath, ItemSelector (or Parameters), MaxConcurrency(Path). */
