@@ -375,6 +375,45 @@ describe('Assign in JSONPath states', () => {
   });
 });
 
+describe('CreateStateMachine with variables in JSONPath states', () => {
+  const create = (definition: Record<string, unknown>) => {
+    const sfn = new StepFunctionsService([], runnerOf({}).runner, {
+      region: 'us-east-1',
+      accountId: '000000000000',
+      logger: silent,
+    });
+    return sfn.handle('CreateStateMachine', {
+      name: 'WithVariables',
+      roleArn: 'arn:aws:iam::000000000000:role/any',
+      definition: JSON.stringify(definition),
+    });
+  };
+
+  it('accepts variable references and Assign, and still refuses what the interpreter refuses in JSONPath', async () => {
+    // Prepare
+    const valid = {
+      StartAt: 'A',
+      States: {
+        A: { Type: 'Pass', Assign: { 'v.$': '$.v' }, Next: 'B' },
+        B: { Type: 'Pass', Parameters: { 'v.$': "States.Format('{}', $v)" }, End: true },
+      },
+    };
+    const badPath = {
+      StartAt: 'A',
+      States: { A: { Type: 'Pass', Assign: { v: 1 }, InputPath: 'not-a-path', End: true } },
+    };
+
+    // Act
+    const created = await create(valid);
+    const refused = await create(badPath).catch((e: Error) => e);
+
+    // Assess
+    expect(created).toMatchObject({ stateMachineArn: expect.stringContaining('WithVariables') });
+    expect(refused).toMatchObject({ name: 'InvalidDefinition' });
+    expect((refused as Error).message).toMatch(/InputPath/);
+  });
+});
+
 describe('RedriveExecution of a JSONPath machine with variables', () => {
   it('resumes at the failed state with the variables it had; the states before it do not run again', async () => {
     // Prepare: the function fails on its first call only.

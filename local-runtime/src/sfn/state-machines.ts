@@ -2,7 +2,13 @@ import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctio
 import { unsupportedAslFeatures } from '../asl-support.js';
 import type { StateMachineSpec } from '../model.js';
 import { SfnError } from './errors.js';
-import { definitionErrors, runsOnEngine, structureErrors } from './jsonata/definition-check.js';
+import {
+  definitionErrors,
+  queryLanguageOf,
+  runsOnEngine,
+  structureErrors,
+} from './jsonata/definition-check.js';
+import { withoutVariables } from './jsonata/jsonpath-fields.js';
 
 interface Entry {
   spec: StateMachineSpec;
@@ -169,8 +175,18 @@ function parseDefinition(raw: unknown): Record<string, unknown> {
         `Invalid State Machine Definition: '${problems.join('; ')}'`
       );
     }
+    // A JSONPath machine with variables: its paths and templates get the interpreter's own
+    // validation too (a machine with JSONata states has its JSONPath ones checked as they run).
+    if (queryLanguageOf(definition) === 'JSONPath')
+      validateOnInterpreter(withoutVariables(definition));
     return definition;
   }
+  validateOnInterpreter(definition);
+  return definition;
+}
+
+/** The interpreter's schema and path validation, as `InvalidDefinition`. */
+function validateOnInterpreter(definition: Record<string, unknown>) {
   try {
     new StateMachine(definition as unknown as StateMachineDefinition, {
       validationOptions: { checkArn: false },
@@ -181,5 +197,4 @@ function parseDefinition(raw: unknown): Record<string, unknown> {
       `Invalid State Machine Definition: '${(err as Error).message.replace(/\s+/g, ' ').trim()}'`
     );
   }
-  return definition;
 }

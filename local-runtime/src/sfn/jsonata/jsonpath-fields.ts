@@ -243,3 +243,31 @@ export async function failureFields(
     cause: (await dynamic(state.CausePath)) ?? (state.Cause as string | undefined),
   };
 }
+
+/**
+ * A JSONPath-only definition as the interpreter's own validation can read it: every
+ * state's variable references rewritten (valid context paths) and `Assign` left out
+ * (a field it predates), nested workflows too. The runtime validates machines with
+ * variables this way before they run on the engine.
+ */
+export function withoutVariables(definition: Record<string, Json>): Record<string, Json> {
+  const states = (definition.States ?? {}) as Record<string, Record<string, Json>>;
+  const out: Record<string, Json> = {};
+  for (const [name, raw] of Object.entries(states)) {
+    const { Assign: _assign, ...s } = rewriteState(raw);
+    if (Array.isArray(s.Choices)) {
+      s.Choices = s.Choices.map(({ Assign: _a, ...rule }: Record<string, Json>) => rule);
+    }
+    if (Array.isArray(s.Catch)) {
+      s.Catch = s.Catch.map(({ Assign: _a, ...c }: Record<string, Json>) => c);
+    }
+    for (const key of ['ItemProcessor', 'Iterator']) {
+      if (s[key]) s[key] = withoutVariables(s[key] as Record<string, Json>);
+    }
+    if (Array.isArray(s.Branches)) {
+      s.Branches = s.Branches.map((b: Record<string, Json>) => withoutVariables(b));
+    }
+    out[name] = s;
+  }
+  return { ...definition, States: out };
+}
