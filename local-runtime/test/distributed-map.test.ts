@@ -111,6 +111,62 @@ function definition(fields: Record<string, unknown>) {
   };
 }
 
+/**
+ * The Map Run in a JSONata machine: ItemReader and ResultWriter take `Arguments`, the other
+ * fields expressions, with `$states.input`, `$states.context.Map.Item` and variables
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html); the child
+ * workflow's states are JSONata too (the machine's QueryLanguage).
+ */
+const jsonataMachine = {
+  QueryLanguage: 'JSONata',
+  StartAt: 'Remember',
+  States: {
+    Remember: { Type: 'Pass', Assign: { run: '{% $states.input.run %}' }, Next: 'Fan' },
+    Fan: {
+      Type: 'Map',
+      ItemReader: {
+        Resource: 'arn:aws:states:::s3:getObject',
+        ReaderConfig: { InputType: 'JSON', MaxItems: '{% $states.input.max %}' },
+        Arguments: { Bucket: BUCKET, Key: '{% $states.input.key %}' },
+      },
+      ItemSelector: {
+        n: '{% $states.context.Map.Item.Value.n %}',
+        fail: '{% $states.context.Map.Item.Value.fail = true %}',
+        run: '{% $run %}',
+      },
+      ResultWriter: {
+        Resource: 'arn:aws:states:::s3:putObject',
+        Arguments: { Bucket: BUCKET, Prefix: "{% 'results-' & $run %}" },
+      },
+      MaxConcurrency: '{% 1 + 2 %}',
+      ToleratedFailureCount: '{% $states.input.tolerate %}',
+      ItemProcessor: {
+        ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+        StartAt: 'Route',
+        States: {
+          Route: {
+            Type: 'Choice',
+            Choices: [{ Condition: '{% $states.input.fail %}', Next: 'ItemFails' }],
+            Default: 'Double',
+          },
+          ItemFails: { Type: 'Fail', Error: 'ItemFailed', Cause: 'the item asked to fail' },
+          Double: {
+            Type: 'Pass',
+            Output: {
+              n: '{% $states.input.n %}',
+              doubled: '{% $states.input.n * 2 %}',
+              run: '{% $states.input.run %}',
+            },
+            End: true,
+          },
+        },
+      },
+      Output: { mapped: '{% $states.result %}' },
+      End: true,
+    },
+  },
+};
+
 /** A hand-written assembly: one bucket and the machines above, no Lambda needed. */
 function assembly(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'local-runtime-dmap-'));
@@ -123,6 +179,10 @@ function assembly(): string {
       Properties: { StateMachineName: name, DefinitionString: JSON.stringify(definition(fields)) },
     };
   }
+  resources.Nata = {
+    Type: 'AWS::StepFunctions::StateMachine',
+    Properties: { StateMachineName: 'Nata', DefinitionString: JSON.stringify(jsonataMachine) },
+  };
   writeFileSync(
     path.join(dir, 'manifest.json'),
     JSON.stringify({
@@ -260,6 +320,39 @@ describe('Distributed Map on the local runtime', { timeout: 60_000 }, () => {
       ])
     );
     expect(types).not.toContain('TaskStateEntered');
+  });
+
+  it('runs in a JSONata machine: Arguments, expressions and variables in every field', async () => {
+    // Prepare: 5 items, item 1 fails; MaxItems keeps 4 of them, one failure is tolerated.
+    await putItems('nata.json', itemsFactory(5, [1]));
+
+    // Act
+    const d = await execute('Nata', { key: 'nata.json', run: 'r9', max: 4, tolerate: 1 });
+
+    // Assess
+    expect(d.status).toBe('SUCCEEDED');
+    const { mapped } = JSON.parse(d.output!);
+    const mapRunId = d.mapRunArn!.split(':').at(-1);
+    expect(mapped).toEqual({
+      MapRunArn: d.mapRunArn,
+      ResultWriterDetails: { Bucket: BUCKET, Key: `results-r9/${mapRunId}/manifest.json` },
+    });
+    const manifest = await getJson(mapped.ResultWriterDetails.Key);
+    const succeeded: ChildRecord[] = await getJson(manifest.ResultFiles.SUCCEEDED[0].Key);
+    expect(succeeded.map((r) => JSON.parse(r.Output!)).sort((a, b) => a.n - b.n)).toEqual([
+      { n: 0, doubled: 0, run: 'r9' },
+      { n: 2, doubled: 4, run: 'r9' },
+      { n: 3, doubled: 6, run: 'r9' },
+    ]);
+    const failed: ChildRecord[] = await getJson(manifest.ResultFiles.FAILED[0].Key);
+    expect(failed.map((f) => JSON.parse(f.Input))).toEqual([{ n: 1, fail: true, run: 'r9' }]);
+    const run = await sfn.send(new DescribeMapRunCommand({ mapRunArn: d.mapRunArn }));
+    expect(run).toMatchObject({
+      status: 'SUCCEEDED',
+      maxConcurrency: 3,
+      toleratedFailureCount: 1,
+      itemCounts: { total: 4, succeeded: 3, failed: 1, pending: 0 },
+    });
   });
 
   it('reads JSON Lines and returns outputs in item order when nothing writes them', async () => {

@@ -629,8 +629,8 @@ describe('JSONata definition checks', () => {
     ]);
   });
 
-  it('names what the local runtime does not run: mixed languages, Distributed Map, JSONPath Assign', () => {
-    const problems = [
+  it('mixed languages, JSONPath Assign and a Distributed Map in a JSONata machine all run; a JSONPath state in a JSONata machine is refused as AWS does', () => {
+    const runnable = [
       ...unsupportedAslFeatures({
         StartAt: 'J',
         States: {
@@ -652,10 +652,11 @@ describe('JSONata definition checks', () => {
         })
       ),
     ];
-    expect(problems).toEqual([
-      'J: QueryLanguage JSONata in a JSONPath state machine (mixing query languages)',
-      'V: Assign (workflow variables) in a JSONPath state',
-      'M: a Distributed Map in a JSONata state machine',
+    expect(runnable).toEqual([]);
+    expect(
+      definitionErrors(machine({ P: { Type: 'Pass', QueryLanguage: 'JSONPath', End: true } }))
+    ).toEqual([
+      "SCHEMA_VALIDATION_FAILED: The QueryLanguage of a state cannot be JSONPath when the state machine's QueryLanguage is JSONata at /States/P/QueryLanguage",
     ]);
   });
 

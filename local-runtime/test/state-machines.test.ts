@@ -68,11 +68,11 @@ describe('state machine API', { timeout: 60_000 }, () => {
       JSON.stringify({
         StartAt: 'S',
         States: {
-          S: { Type: 'Pass', QueryLanguage: 'JSONata', Next: 'P' },
+          S: { Type: 'Task', Resource: 'arn:aws:states:::dynamodb:putItem', Next: 'P' },
           P: { Type: 'Pass', End: true },
         },
       }),
-      /not supported by the local runtime: S: QueryLanguage JSONata in a JSONPath state machine/,
+      /not supported by the local runtime: S: Task resource arn:aws:states:::dynamodb:putItem/,
     ],
     [
       'a JSONPath field in a JSONata state (the field named, as AWS does)',

@@ -99,6 +99,60 @@ describe('task tokens', { timeout: 60_000 }, () => {
     ).rejects.toMatchObject({ name: 'TaskDoesNotExist' });
   });
 
+  it('in a machine with variables (run on the engine), $$.Task.Token and a variable reach the message; Assign reads the callback output', async () => {
+    // Prepare
+    const who = `ada-${randomUUID().slice(0, 8)}`;
+    const { stateMachineArn } = await fx.sfn.send(
+      new CreateStateMachineCommand({
+        name: `cb-vars-${randomUUID().slice(0, 8)}`,
+        roleArn,
+        definition: JSON.stringify({
+          StartAt: 'Remember',
+          States: {
+            Remember: { Type: 'Pass', Assign: { 'who.$': '$.who' }, Next: 'Wait' },
+            Wait: {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::sqs:sendMessage.waitForTaskToken',
+              Parameters: {
+                QueueUrl: queueUrl,
+                MessageBody: { 'token.$': '$$.Task.Token', 'who.$': '$who' },
+              },
+              Assign: { 'answer.$': '$.answer' },
+              ResultPath: null,
+              Next: 'Read',
+            },
+            Read: {
+              Type: 'Pass',
+              Parameters: { 'answer.$': '$answer', 'who.$': '$.who' },
+              End: true,
+            },
+          },
+        }),
+      })
+    );
+    const { executionArn } = await fx.sfn.send(
+      new StartExecutionCommand({ stateMachineArn, input: JSON.stringify({ who }) })
+    );
+    const message = await waitFor(
+      async () =>
+        (
+          await fx.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }))
+        ).Messages?.find((m) => (JSON.parse(m.Body!) as { who?: string }).who === who),
+      { what: 'the callback message' }
+    );
+    const { token } = JSON.parse(message.Body!) as { token: string };
+
+    // Act
+    await fx.sfn.send(
+      new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ answer: 42 }) })
+    );
+    const d = await fx.rt.stepFunctions.waitForExecution(executionArn!);
+
+    // Assess
+    expect(d.status).toBe('SUCCEEDED');
+    expect(JSON.parse(d.output!)).toEqual({ answer: 42, who });
+  });
+
   it('SendTaskFailure fails the Task with its error, which Catch matches', async () => {
     const { executionArn, token } = await start({
       Catch: [{ ErrorEquals: ['Worker.Refused'], Next: 'Caught' }],

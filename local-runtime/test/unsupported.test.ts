@@ -92,10 +92,10 @@ describe('template validation', () => {
             StartAt: 'P',
             States: { P: { Type: 'Pass', End: true } },
           },
-          End: true,
+          Next: 'T',
         },
+        T: { Type: 'Task', Resource: 'arn:aws:states:::dynamodb:putItem', End: true },
       },
-      QueryLanguage: 'JSONata',
     };
     const dir = assembly({
       SM: {
@@ -111,14 +111,14 @@ describe('template validation', () => {
 
     // Assess
     expect(err).toBeInstanceOf(UnsupportedFeatureError);
-    expect(err.message).toMatch(/JSONata/);
+    expect(err.message).toMatch(/Task resource arn:aws:states:::dynamodb:putItem/);
     expect(err.message).toMatch(/ItemReader/);
     expect(err.message).toMatch(/distributed Map/);
   });
 });
 
 describe('allowPartial', { timeout: 60_000 }, () => {
-  // Prepare (shared): one machine the runtime runs, one it cannot (a JSONata state in a JSONPath machine).
+  // Prepare (shared): one machine the runtime runs, one it cannot (a DynamoDB Task: no emulated DynamoDB).
   const stack = () =>
     assembly({
       Runs: {
@@ -138,7 +138,7 @@ describe('allowPartial', { timeout: 60_000 }, () => {
           DefinitionString: JSON.stringify({
             StartAt: 'J',
             States: {
-              J: { Type: 'Pass', QueryLanguage: 'JSONata', Next: 'P' },
+              J: { Type: 'Task', Resource: 'arn:aws:states:::dynamodb:putItem', Next: 'P' },
               P: { Type: 'Pass', End: true },
             },
           }),
@@ -153,7 +153,7 @@ describe('allowPartial', { timeout: 60_000 }, () => {
       logger: silentLogger,
     }).catch((e) => e);
     expect(err).toBeInstanceOf(UnsupportedFeatureError);
-    expect(err.message).toMatch(/Refused: J: QueryLanguage JSONata/);
+    expect(err.message).toMatch(/Refused: J: Task resource arn:aws:states:::dynamodb:putItem/);
   });
 
   it('with it, the others run, the refused one is logged and its executions fail naming the feature', async () => {
@@ -181,10 +181,12 @@ describe('allowPartial', { timeout: 60_000 }, () => {
       expect(done.output).toBe('"ok"');
       expect(refused).toMatchObject({
         name: 'ValidationException',
-        message: expect.stringMatching(/refused .*J: QueryLanguage JSONata/),
+        message: expect.stringMatching(
+          /refused .*J: Task resource arn:aws:states:::dynamodb:putItem/
+        ),
       });
       expect(logs.join('\n')).toMatch(
-        /state machine refused \(Refused\) will not run: J: QueryLanguage JSONata/
+        /state machine refused \(Refused\) will not run: J: Task resource arn:aws:states:::dynamodb:putItem/
       );
     } finally {
       await rt.stop();

@@ -1,4 +1,5 @@
 import { JSONATA_CASES } from './jsonata-cases.js';
+import { MIXED_OR_JSONATA_CASE_IDS } from './variable-cases.js';
 
 /**
  * LocalStack 4.14.0 evaluates JSONata with a Java library it downloads at the first JSONata
@@ -26,5 +27,6 @@ export const KNOWN_GAPS: { local: Record<string, string>; localstack: Record<str
     'lambda-invoke-result-metadata':
       "LocalStack 4.14.0's lambda:invoke result has only ExecutedVersion, Payload and StatusCode: no SdkHttpMetadata or SdkResponseMetadata (seen 2026-12-07, function created by the case)",
     ...Object.fromEntries(JSONATA_CASES.map((c) => [c.id, LOCALSTACK_JSONATA_DOWNLOAD])),
+    ...Object.fromEntries(MIXED_OR_JSONATA_CASE_IDS.map((id) => [id, LOCALSTACK_JSONATA_DOWNLOAD])),
   },
 };

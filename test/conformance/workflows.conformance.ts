@@ -17,10 +17,11 @@ import { JSONATA_CASES } from './jsonata-cases.js';
 import { KNOWN_GAPS } from './known-gaps.js';
 import { READER_CASES } from './reader-cases.js';
 import { localStackSkipReason } from './targets.js';
+import { VARIABLE_CASES } from './variable-cases.js';
 
 const run = randomBytes(3).toString('hex');
-/** The workflows that need no resources of their own: JSONPath, then JSONata. */
-const WORKFLOWS: ConformanceCase[] = [...CASES, ...JSONATA_CASES];
+/** The workflows that need no resources of their own: JSONPath, JSONata, then variables and mixed. */
+const WORKFLOWS: ConformanceCase[] = [...CASES, ...JSONATA_CASES, ...VARIABLE_CASES];
 
 /** Cases that create resources on the target (integrations, ItemReaders, lambda:invoke). */
 const SERVICE_CASES: IntegrationCase[] = [...INTEGRATION_CASES, ...READER_CASES];

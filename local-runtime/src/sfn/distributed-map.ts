@@ -36,6 +36,8 @@ export interface ItemReaderSpec {
     MaxItemsPath?: string;
   };
   Parameters?: Json;
+  /** JSONata's Parameters. */
+  Arguments?: Json;
 }
 
 export interface ItemBatcherSpec {
@@ -49,6 +51,8 @@ export interface ItemBatcherSpec {
 export interface ResultWriterSpec {
   Resource?: string;
   Parameters?: Json;
+  /** JSONata's Parameters. */
+  Arguments?: Json;
   WriterConfig?: { OutputType?: 'JSON' | 'JSONL'; Transformation?: Transformation };
 }
 
@@ -58,7 +62,10 @@ export type Transformation = 'NONE' | 'COMPACT' | 'FLATTEN';
 export interface DistributedMapState {
   Type: 'Map';
   Label?: string;
+  QueryLanguage?: string;
   ItemsPath?: string;
+  /** JSONata: the items (an array or an expression). */
+  Items?: unknown;
   ItemReader?: ItemReaderSpec;
   ItemSelector?: Json;
   ItemBatcher?: ItemBatcherSpec;
@@ -80,6 +87,8 @@ export interface DistributedMapState {
 export interface RewrittenMap {
   /** The state's name: the Map Run's label unless `Label` is set. */
   stateName: string;
+  /** Its query language: its own `QueryLanguage`, else the machine's. */
+  language: 'JSONata' | 'JSONPath';
   state: DistributedMapState;
   /** The child workflow, its own Distributed Maps rewritten too. */
   processor: { StartAt: string; States: Json };
@@ -88,6 +97,9 @@ export interface RewrittenMap {
 /** Fields of a Map state that a Task state carries with the same meaning. */
 const KEPT_FIELDS = [
   'Comment',
+  'QueryLanguage',
+  'Output',
+  'Assign',
   'InputPath',
   'OutputPath',
   'ResultPath',
@@ -112,6 +124,8 @@ export function rewriteDistributedMaps(definition: Json): {
   maps: Map<string, RewrittenMap>;
 } {
   const maps = new Map<string, RewrittenMap>();
+  // Nested states fall back to the machine's QueryLanguage, a child workflow's too.
+  const machineLanguage = definition.QueryLanguage as string | undefined;
   const rewrite = (def: Json, where: string): Json => {
     const states: Json = {};
     for (const [name, raw] of Object.entries((def.States ?? {}) as Record<string, Json>)) {
@@ -120,10 +134,15 @@ export function rewriteDistributedMaps(definition: Json): {
         const resource = `${DISTRIBUTED_MAP_RESOURCE}:${at}`;
         // A child runs as a workflow of its own: ProcessorConfig is no top-level field.
         const { ProcessorConfig: _config, ...processor } = raw.ItemProcessor;
+        const language = raw.QueryLanguage ?? machineLanguage;
         maps.set(resource, {
           stateName: name,
+          language: language === 'JSONata' ? 'JSONata' : 'JSONPath',
           state: raw,
-          processor: rewrite(processor, at) as RewrittenMap['processor'],
+          processor: rewrite(
+            machineLanguage ? { QueryLanguage: machineLanguage, ...processor } : processor,
+            at
+          ) as RewrittenMap['processor'],
         });
         const task: Json = {
           Type: 'Task',

@@ -4,9 +4,11 @@ import type { StateMachineSpec } from '../model.js';
 import { SfnError } from './errors.js';
 import {
   definitionErrors,
-  isJsonataDefinition,
+  queryLanguageOf,
+  runsOnEngine,
   structureErrors,
 } from './jsonata/definition-check.js';
+import { withoutVariables } from './jsonata/jsonpath-fields.js';
 
 interface Entry {
   spec: StateMachineSpec;
@@ -165,7 +167,7 @@ function parseDefinition(raw: unknown): Record<string, unknown> {
       `Invalid State Machine Definition: not supported by the local runtime: ${unsupported.join('; ')}`
     );
   }
-  if (isJsonataDefinition(definition)) {
+  if (runsOnEngine(definition)) {
     const problems = structureErrors(definition);
     if (problems.length > 0) {
       throw new SfnError(
@@ -173,8 +175,18 @@ function parseDefinition(raw: unknown): Record<string, unknown> {
         `Invalid State Machine Definition: '${problems.join('; ')}'`
       );
     }
+    // A JSONPath machine with variables: its paths and templates get the interpreter's own
+    // validation too (a machine with JSONata states has its JSONPath ones checked as they run).
+    if (queryLanguageOf(definition) === 'JSONPath')
+      validateOnInterpreter(withoutVariables(definition));
     return definition;
   }
+  validateOnInterpreter(definition);
+  return definition;
+}
+
+/** The interpreter's schema and path validation, as `InvalidDefinition`. */
+function validateOnInterpreter(definition: Record<string, unknown>) {
   try {
     new StateMachine(definition as unknown as StateMachineDefinition, {
       validationOptions: { checkArn: false },
@@ -185,5 +197,4 @@ function parseDefinition(raw: unknown): Record<string, unknown> {
       `Invalid State Machine Definition: '${(err as Error).message.replace(/\s+/g, ' ').trim()}'`
     );
   }
-  return definition;
 }

@@ -8,6 +8,9 @@ import { expressionOf, syntaxErrorOf } from './expressions.js';
  * fields (https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html);
  * a JSONPath state has no `Arguments`, `Output`, or Choice `Condition`.
  *
+ * A JSONata machine's states are all JSONata: AWS refuses `QueryLanguage: JSONPath` on a
+ * state of it (a JSONPath machine may have JSONata states).
+ *
  * `unsupportedQueryLanguageFeatures`: what AWS runs but the local runtime does not (yet),
  * named so the machine is refused instead of run with other semantics
  * (local-runtime/README.md lists them).
@@ -113,7 +116,14 @@ export function definitionErrors(definition: Record<string, unknown>): string[] 
   const errors: string[] = [];
   const field = (at: string, name: string, language: string) =>
     `SCHEMA_VALIDATION_FAILED: The field '${name}' is not supported for ${language} states at ${at}/${name}`;
-  walk(definition as WorkflowDef, (s, at, _label, language) => {
+  walk(definition as WorkflowDef, (s, at, _label, language, machine) => {
+    // A JSONata machine's states are all JSONata; only a JSONPath machine may mix
+    // (https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html).
+    if (machine === 'JSONata' && s.QueryLanguage === 'JSONPath') {
+      errors.push(
+        `SCHEMA_VALIDATION_FAILED: The QueryLanguage of a state cannot be JSONPath when the state machine's QueryLanguage is JSONata at ${at}/QueryLanguage`
+      );
+    }
     if (language === 'JSONata') {
       for (const f of JSONPATH_ONLY_FIELDS) if (f in s) errors.push(field(at, f, 'JSONata'));
       (s.Choices ?? []).forEach((rule, i) => {
@@ -149,8 +159,7 @@ export function definitionErrors(definition: Record<string, unknown>): string[] 
 
 /**
  * The one query language all states use (each its own `QueryLanguage`, else the machine's),
- * or `mixed`. A machine whose states all say JSONata runs as a JSONata machine, whatever its
- * top-level `QueryLanguage`.
+ * or `mixed`.
  */
 export function queryLanguageOf(definition: unknown): 'JSONata' | 'JSONPath' | 'mixed' {
   const def = (definition ?? {}) as WorkflowDef;
@@ -161,24 +170,33 @@ export function queryLanguageOf(definition: unknown): 'JSONata' | 'JSONPath' | '
   return only === 'JSONata' ? 'JSONata' : 'JSONPath';
 }
 
-/** True when the machine runs on the JSONata engine (./engine.ts). */
-export const isJsonataDefinition = (definition: unknown) =>
-  queryLanguageOf(definition) === 'JSONata';
+/** Whether any state (or Choice rule, or catcher) of the machine assigns variables. */
+export function assignsVariables(definition: unknown): boolean {
+  let found = false;
+  walk((definition ?? {}) as WorkflowDef, (s) => {
+    if (
+      'Assign' in s ||
+      (s.Choices ?? []).some((r) => 'Assign' in r) ||
+      (s.Catch ?? []).some((c) => 'Assign' in c)
+    ) {
+      found = true;
+    }
+  });
+  return found;
+}
+
+/**
+ * True when the machine runs on the engine (./engine.ts): it has a JSONata state, or
+ * variables (which the interpreter does not have). Other machines run on
+ * aws-local-stepfunctions as they are.
+ */
+export const runsOnEngine = (definition: unknown) =>
+  queryLanguageOf(definition) !== 'JSONPath' || assignsVariables(definition);
 
 /** What the local runtime cannot run of the query languages, by name and place. */
 export function unsupportedQueryLanguageFeatures(definition: Record<string, unknown>): string[] {
   const problems: string[] = [];
-  const mixed = queryLanguageOf(definition) === 'mixed';
-  walk(definition as WorkflowDef, (s, _at, at, language, machine) => {
-    if (mixed && language !== machine) {
-      problems.push(
-        `${at}: QueryLanguage ${language} in a ${machine} state machine (mixing query languages)`
-      );
-    }
-    const distributed = s.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED';
-    if (language === 'JSONata' && distributed) {
-      problems.push(`${at}: a Distributed Map in a JSONata state machine`);
-    }
+  walk(definition as WorkflowDef, (s, _at, at, language) => {
     // A callback Task's timers are read from the definition before it runs (sfn/task-tokens.ts).
     if (language === 'JSONata' && String(s.Resource ?? '').endsWith('.waitForTaskToken')) {
       for (const f of ['TimeoutSeconds', 'HeartbeatSeconds']) {
@@ -186,20 +204,6 @@ export function unsupportedQueryLanguageFeatures(definition: Record<string, unkn
           problems.push(`${at}: ${f} as a JSONata expression on a .waitForTaskToken Task`);
         }
       }
-    }
-    if (language === 'JSONPath') {
-      // aws-local-stepfunctions has no variables: it would ignore Assign.
-      if ('Assign' in s) problems.push(`${at}: Assign (workflow variables) in a JSONPath state`);
-      (s.Choices ?? []).forEach((rule, i) => {
-        if ('Assign' in rule) {
-          problems.push(`${at} (Choices[${i}]): Assign (workflow variables) in a JSONPath state`);
-        }
-      });
-      (s.Catch ?? []).forEach((c, i) => {
-        if ('Assign' in c) {
-          problems.push(`${at} (Catch[${i}]): Assign (workflow variables) in a JSONPath state`);
-        }
-      });
     }
   });
   return problems;

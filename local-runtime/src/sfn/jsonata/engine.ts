@@ -6,13 +6,24 @@ import {
   type StateMachineDefinition,
   type StateMachineOptions,
 } from 'aws-local-stepfunctions';
-import { isJsonataDefinition } from './definition-check.js';
+import { runsOnEngine } from './definition-check.js';
 import { evaluateField, QueryEvaluationError, type StatesBinding } from './expressions.js';
+import {
+  evaluateTemplate,
+  failureFields,
+  placeResult,
+  rewriteState,
+  ruleHolds,
+  valueAt,
+  withVariables,
+} from './jsonpath-fields.js';
 
 /**
- * Runs state machines whose `QueryLanguage` is `JSONata` (aws-local-stepfunctions 3.0.0
- * has neither JSONata nor `Assign`; patching them into it would rewrite its state
- * handlers). It offers the slice of the interpreter's API the service uses, `run()` with
+ * Runs state machines with a JSONata state or with workflow variables
+ * (aws-local-stepfunctions 3.0.0 has neither JSONata nor `Assign`; patching them into it
+ * would rewrite its state handlers). JSONata states are evaluated here; JSONPath states of
+ * the same machine (AWS lets a JSONPath machine set `QueryLanguage: JSONata` per state)
+ * have their fields evaluated by the interpreter itself (./jsonpath-fields.ts). It offers the slice of the interpreter's API the service uses, `run()` with
  * `result`, `abort` and `eventLogs`, and logs the interpreter's event vocabulary, so the
  * service records history, drives Task handlers (the same Lambda and integration
  * invokers as for JSONPath) and tracks redrives the same way for both languages.
@@ -25,13 +36,15 @@ import { evaluateField, QueryEvaluationError, type StatesBinding } from './expre
  *   branches read the outer variables, and what they assign stays in their own scope)
  * - Retry/Catch: https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
  * - the state types: https://states-language.net/spec.html
- * Definitions reach it already checked (./definition-check.ts): no JSONPath fields, no
- * JSONPath states, no Distributed Map. A machine runs here when all its states are JSONata,
- * by the machine's `QueryLanguage` or each state's own.
+ * - query language per state: https://docs.aws.amazon.com/step-functions/latest/dg/statemachine-structure.html
+ *   (a state's `QueryLanguage`, else the machine's; nested states fall back to the machine's)
+ * Definitions reach it already checked (./definition-check.ts). A Distributed Map reaches
+ * it as a Task whose handler runs the Map Run (../distributed-map.ts).
  */
 
 type Json = unknown;
-type Handler = (input: Json) => Promise<Json>;
+/** A Task's work; the engine also passes the variables the state sees (a Distributed Map reads them). */
+type Handler = (input: Json, scope?: { variables: Record<string, Json> }) => Promise<Json>;
 
 export interface JsonataRunOptions {
   overrides?: { taskResourceLocalHandlers?: Record<string, Handler> };
@@ -52,6 +65,7 @@ export interface EngineEvent {
 
 interface State {
   Type: string;
+  QueryLanguage?: string;
   Next?: string;
   End?: boolean;
   Output?: Json;
@@ -76,6 +90,7 @@ interface State {
 }
 
 interface Workflow {
+  QueryLanguage?: string;
   StartAt: string;
   States: Record<string, State>;
   TimeoutSeconds?: number;
@@ -88,6 +103,38 @@ interface Retrier {
   BackoffRate?: number;
   MaxDelaySeconds?: number;
   JitterStrategy?: 'FULL' | 'NONE';
+}
+
+/** A JSONPath state's own fields (./jsonpath-fields.ts evaluates them). */
+interface JsonPathState extends State {
+  InputPath?: string | null;
+  OutputPath?: string | null;
+  ResultPath?: string | null;
+  Parameters?: Json;
+  ResultSelector?: Json;
+  Result?: Json;
+  ItemsPath?: string;
+  MaxConcurrencyPath?: string;
+  SecondsPath?: string;
+  TimestampPath?: string;
+  TimeoutSecondsPath?: string;
+}
+
+interface JsonPathCatcher extends Catcher {
+  ResultPath?: string | null;
+}
+
+/**
+ * Evaluates a JSONPath state's Assign (its `$` is `on`) and then its output, both with the
+ * variables as they were at entry, and only then makes the new values visible.
+ */
+type Settle = (template: Json | undefined, on: Json, output: () => Promise<Json>) => Promise<Json>;
+
+/** The fields of `o` among `keys` that it has (a present `null` differs from an absent field). */
+function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const k of keys) if (k in o) out[k] = o[k];
+  return out;
 }
 
 interface Catcher {
@@ -214,15 +261,16 @@ const untilCancelled = <T>(work: Promise<T>, signal: AbortSignal) =>
 const RETRYABLE_TYPES = new Set(['Task', 'Parallel', 'Map']);
 
 /**
- * The interpreter for a definition: this engine for JSONata machines,
- * aws-local-stepfunctions for JSONPath ones. Typed as the latter, whose `run()` the
+ * The interpreter for a definition: this engine for machines with a JSONata state or with
+ * workflow variables (./definition-check.ts, `runsOnEngine`), aws-local-stepfunctions for
+ * the other (JSONPath-only) ones. Typed as the latter, whose `run()` the
  * engine mirrors.
  */
 export function interpreterFor(
   definition: Record<string, unknown>,
   options: StateMachineOptions
 ): StateMachine {
-  if (isJsonataDefinition(definition)) {
+  if (runsOnEngine(definition)) {
     return new JsonataStateMachine(definition as unknown as Workflow) as unknown as StateMachine;
   }
   return new StateMachine(definition as unknown as StateMachineDefinition, options);
@@ -243,6 +291,8 @@ class JsonataRun {
   private readonly context: Record<string, unknown>;
   private readonly redriveSucceeded: Record<string, Record<number, Json>>;
   private stopReason?: 'aborted' | 'timedOut';
+  /** The machine's query language: a state's own `QueryLanguage`, else this one. */
+  private readonly language: string;
 
   constructor(
     private readonly definition: Workflow,
@@ -250,6 +300,7 @@ class JsonataRun {
   ) {
     this.handlers = options.overrides?.taskResourceLocalHandlers ?? {};
     this.context = options.context ?? {};
+    this.language = definition.QueryLanguage ?? 'JSONPath';
     this.redriveSucceeded = { ...options._redriveSucceeded };
   }
 
@@ -374,6 +425,9 @@ class JsonataRun {
     ev: (value: Json, field: string, s?: StatesBinding) => Promise<Json>,
     assignment: Assignment
   ): Promise<{ output: Json; next?: string }> {
+    if ((state.QueryLanguage ?? this.language) !== 'JSONata') {
+      return this.executeJsonPath(name, state, input, place, context, assignment);
+    }
     const next = state.End ? undefined : state.Next;
     /** Output and Assign with the same variables (those at entry); Assign applies afterwards. */
     const finish = async (
@@ -419,7 +473,21 @@ class JsonataRun {
       case 'Task':
       case 'Parallel':
       case 'Map':
-        return this.withRetryAndCatch(name, state, input, place, context, ev, finish, next);
+        // $states.result for Output and Assign; a catcher's default Output is $states.errorOutput.
+        return this.withRetryAndCatch(
+          name,
+          state,
+          input,
+          place,
+          context,
+          {
+            work: () => this.work(name, state, input, place, context, ev),
+            succeeded: (result) => finish({ input, result, context }, result),
+            caught: (catcher, errorOutput) =>
+              finish({ input, errorOutput, context }, errorOutput, catcher.Output, catcher.Assign),
+          },
+          next
+        );
       default:
         throw new StateFailure('States.Runtime', `${name}: unknown state type ${state.Type}`);
     }
@@ -461,9 +529,9 @@ class JsonataRun {
   }
 
   /**
-   * Task, Parallel and Map: the work (with its Arguments) retried per `Retry`; then Output
-   * and Assign on `$states.result`; an error no retrier handles goes to the first
-   * matching `Catch` (its Output defaults to `$states.errorOutput`).
+   * Task, Parallel and Map: the work retried per `Retry`; then the state's output (and
+   * Assign) from its result; an error no retrier handles goes to the first matching `Catch`.
+   * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
    */
   private async withRetryAndCatch(
     name: string,
@@ -471,15 +539,18 @@ class JsonataRun {
     input: Json,
     place: Place,
     context: Record<string, unknown>,
-    ev: (value: Json, field: string, s?: StatesBinding) => Promise<Json>,
-    finish: (s: StatesBinding, fallback: Json, o?: Json, a?: Record<string, Json>) => Promise<Json>,
+    steps: {
+      work: () => Promise<Json>;
+      succeeded: (result: Json) => Promise<Json>;
+      caught: (catcher: Catcher, errorOutput: { Error: string; Cause: string }) => Promise<Json>;
+    },
     next: string | undefined
   ): Promise<{ output: Json; next?: string }> {
     const attempts = new Map<Retrier, number>();
     for (;;) {
       try {
-        const result = await this.work(name, state, input, place, context, ev);
-        return { output: await finish({ input, result, context }, result), next };
+        const result = await steps.work();
+        return { output: await steps.succeeded(result), next };
       } catch (err) {
         if (err instanceof Cancelled) throw err;
         this.logFailure(name, state, input, place);
@@ -494,19 +565,13 @@ class JsonataRun {
         }
         const catcher = (state.Catch ?? []).find((c) => matches(c.ErrorEquals, failure));
         if (!catcher) throw failure;
-        const errorOutput = { Error: failure.error, Cause: failure.cause };
-        const output = await finish(
-          { input, errorOutput, context },
-          errorOutput,
-          catcher.Output,
-          catcher.Assign
-        );
+        const output = await steps.caught(catcher, { Error: failure.error, Cause: failure.cause });
         return { output, next: catcher.Next };
       }
     }
   }
 
-  /** What a Task, Parallel or Map state produces: `$states.result`. */
+  /** What a JSONata Task, Parallel or Map state produces: `$states.result`. */
   private async work(
     name: string,
     state: State,
@@ -516,63 +581,89 @@ class JsonataRun {
     ev: (value: Json, field: string, s?: StatesBinding) => Promise<Json>
   ): Promise<Json> {
     if (state.Type === 'Task') {
-      const handler = this.handlers[name];
-      if (!handler) throw new StateFailure('States.Runtime', `${name}: no handler for the Task`);
       const timeout =
         state.TimeoutSeconds === undefined
           ? undefined
           : Number(await ev(state.TimeoutSeconds, 'TimeoutSeconds'));
       const args = state.Arguments === undefined ? input : await ev(state.Arguments, 'Arguments');
-      // Called in this tick after Arguments, so a `$states.context.Task.Token` read there
-      // is the token this Task's handler takes (see ../task-tokens.ts).
-      const call = handler(args);
-      if (timeout === undefined) return untilCancelled(call, place.signal);
-      const timedOut = sleep(timeout * 1000, place.signal).then(() => {
-        throw new StateFailure('States.Timeout', '');
-      });
-      call.catch(() => undefined);
-      timedOut.catch(() => undefined);
-      return untilCancelled(Promise.race([call, timedOut]), place.signal);
+      return this.callTask(name, args, timeout, place);
     }
-    const reused = this.redriveSucceeded[name] ?? {};
-    delete this.redriveSucceeded[name];
     if (state.Type === 'Parallel') {
       const branchInput =
         state.Arguments === undefined ? input : await ev(state.Arguments, 'Arguments');
-      return this.fanOut(state.Branches ?? [], place, reused, (branch, i, p) =>
-        this.runWorkflow(branch, branchInput, p).then((output) => {
-          this.log.push({
-            type: 'ParallelBranchSucceeded',
-            parentState: { name },
-            index: i,
-            output,
-          });
-          return output;
-        })
-      );
+      return this.runBranches(name, state, branchInput, place);
     }
     // Map (inline): Items (default: the input), each through ItemSelector, then the processor.
     const items = state.Items === undefined ? input : await ev(state.Items, 'Items');
     if (!Array.isArray(items)) {
       throw new QueryEvaluationError(`${name}: Items must be a JSON array`);
     }
-    const processor = (state.ItemProcessor ?? state.Iterator) as Workflow;
     const limit =
       state.MaxConcurrency === undefined
         ? 0
         : Number(await ev(state.MaxConcurrency, 'MaxConcurrency'));
+    return this.runIterations(name, state, items, limit, place, (item, i) =>
+      state.ItemSelector === undefined
+        ? item
+        : ev(state.ItemSelector, 'ItemSelector', {
+            input,
+            context: { ...context, Map: { Item: { Index: i, Value: item } } },
+          })
+    );
+  }
+
+  /** A Task's handler on its effective input, within its timeout (seconds). */
+  private callTask(name: string, args: Json, timeout: number | undefined, place: Place) {
+    const handler = this.handlers[name];
+    if (!handler) throw new StateFailure('States.Runtime', `${name}: no handler for the Task`);
+    // Called in this tick after Arguments, so a `$states.context.Task.Token` read there
+    // is the token this Task's handler takes (see ../task-tokens.ts). A Distributed Map's
+    // handler also gets the variables its JSONata fields read.
+    const call = handler(args, { variables: place.scope.all() });
+    if (timeout === undefined) return untilCancelled(call, place.signal);
+    const timedOut = sleep(timeout * 1000, place.signal).then(() => {
+      throw new StateFailure('States.Timeout', '');
+    });
+    call.catch(() => undefined);
+    timedOut.catch(() => undefined);
+    return untilCancelled(Promise.race([call, timedOut]), place.signal);
+  }
+
+  /** A Parallel state's branches, each on the same input; the result is their outputs. */
+  private runBranches(name: string, state: State, branchInput: Json, place: Place) {
+    const reused = this.redriveSucceeded[name] ?? {};
+    delete this.redriveSucceeded[name];
+    return this.fanOut(state.Branches ?? [], place, reused, (branch, i, p) =>
+      this.runWorkflow(branch, branchInput, p).then((output) => {
+        this.log.push({
+          type: 'ParallelBranchSucceeded',
+          parentState: { name },
+          index: i,
+          output,
+        });
+        return output;
+      })
+    );
+  }
+
+  /** An inline Map's iterations: each item, selected, through the processor. */
+  private runIterations(
+    name: string,
+    state: State,
+    items: Json[],
+    limit: number,
+    place: Place,
+    select: (item: Json, index: number) => Json | Promise<Json>
+  ) {
+    const reused = this.redriveSucceeded[name] ?? {};
+    delete this.redriveSucceeded[name];
+    const processor = (state.ItemProcessor ?? state.Iterator) as Workflow;
     return this.fanOut(
       items,
       place,
       reused,
       async (item, i, p) => {
-        const value =
-          state.ItemSelector === undefined
-            ? item
-            : await ev(state.ItemSelector, 'ItemSelector', {
-                input,
-                context: { ...context, Map: { Item: { Index: i, Value: item } } },
-              });
+        const value = await select(item, i);
         this.log.push({ type: 'MapIterationStarted', parentState: { name }, index: i });
         try {
           const output = await this.runWorkflow(processor, value, p);
@@ -586,6 +677,214 @@ class JsonataRun {
         }
       },
       limit
+    );
+  }
+
+  /**
+   * A JSONPath state on the engine (in a machine that mixes query languages or uses
+   * variables). Its fields are evaluated by the interpreter (./jsonpath-fields.ts):
+   * InputPath, Parameters, the work, ResultSelector, ResultPath, OutputPath
+   * (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-input-output-filtering.html).
+   * Assign (https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html):
+   * its `$` is the state's result after ResultSelector (Task, Parallel, Map), the Pass
+   * state's result, the effective input (Choice, Wait), or the error output (Catch); it
+   * reads the variables as they were when the state was entered, like the output does, and
+   * the new values are visible from the next state on.
+   */
+  private async executeJsonPath(
+    name: string,
+    raw: State,
+    input: Json,
+    place: Place,
+    context: Record<string, unknown>,
+    assignment: Assignment
+  ): Promise<{ output: Json; next?: string }> {
+    const state = rewriteState(raw as unknown as Record<string, Json>) as unknown as JsonPathState;
+    // The variables join the context object only for a state that reads them, so `$$`
+    // elsewhere is the context object as AWS has it.
+    const readsVariables = JSON.stringify(state) !== JSON.stringify(raw);
+    const ctx = readsVariables ? withVariables(context, place.scope.all()) : context;
+    const next = state.End ? undefined : state.Next;
+    const settle: Settle = async (template, on, output) => {
+      const values =
+        template === undefined
+          ? undefined
+          : ((await evaluateTemplate(template, on, ctx)) as Record<string, Json>);
+      const out = await output();
+      if (values) {
+        place.scope.assign(values);
+        assignment.values = values;
+      }
+      return out;
+    };
+    switch (state.Type) {
+      case 'Pass': {
+        const effective = await valueAt(state.InputPath, input, ctx);
+        const result =
+          'Result' in state
+            ? state.Result
+            : state.Parameters === undefined
+              ? effective
+              : await evaluateTemplate(state.Parameters, effective, ctx);
+        const output = await settle(state.Assign, result, () =>
+          placeResult(input, result, pick(state, 'ResultPath', 'OutputPath'), ctx)
+        );
+        return { output, next };
+      }
+      case 'Succeed': {
+        const effective = await valueAt(state.InputPath, input, ctx);
+        return { output: await valueAt(state.OutputPath, effective, ctx) };
+      }
+      case 'Fail': {
+        const f = await failureFields(state as unknown as Record<string, Json>, input, ctx);
+        throw new StateFailure(f.error ?? '', f.cause ?? '');
+      }
+      case 'Wait':
+        return { output: await this.jsonPathWait(name, state, input, place, ctx, settle), next };
+      case 'Choice':
+        return this.jsonPathChoice(name, state, input, ctx, settle);
+      case 'Task':
+      case 'Parallel':
+      case 'Map':
+        return this.withRetryAndCatch(
+          name,
+          state,
+          input,
+          place,
+          context,
+          this.jsonPathSteps(name, state, input, place, ctx, settle),
+          next
+        );
+      default:
+        throw new StateFailure('States.Runtime', `${name}: unknown state type ${state.Type}`);
+    }
+  }
+
+  /** A JSONPath Wait: Seconds, Timestamp, SecondsPath or TimestampPath on the effective input. */
+  private async jsonPathWait(
+    name: string,
+    state: JsonPathState,
+    input: Json,
+    place: Place,
+    ctx: Record<string, unknown>,
+    settle: Settle
+  ): Promise<Json> {
+    const effective = await valueAt(state.InputPath, input, ctx);
+    const seconds =
+      state.SecondsPath === undefined
+        ? state.Seconds
+        : await valueAt(state.SecondsPath, effective, ctx);
+    const timestamp =
+      state.TimestampPath === undefined
+        ? state.Timestamp
+        : await valueAt(state.TimestampPath, effective, ctx);
+    const ms =
+      seconds !== undefined ? Number(seconds) * 1000 : Date.parse(String(timestamp)) - Date.now();
+    if (Number.isNaN(ms)) {
+      throw new StateFailure('States.Runtime', `${name}: Wait time is not a number or date`);
+    }
+    await sleep(Math.max(0, ms), place.signal);
+    return settle(state.Assign, effective, () => valueAt(state.OutputPath, effective, ctx));
+  }
+
+  /** A JSONPath Choice: the first rule that holds (its Assign, else the state's), else Default. */
+  private async jsonPathChoice(
+    name: string,
+    state: JsonPathState,
+    input: Json,
+    ctx: Record<string, unknown>,
+    settle: Settle
+  ): Promise<{ output: Json; next?: string }> {
+    const effective = await valueAt(state.InputPath, input, ctx);
+    const output = () => valueAt(state.OutputPath, effective, ctx);
+    for (const rule of (state.Choices ?? []) as unknown as Array<Record<string, Json>>) {
+      if (await ruleHolds(rule, effective, ctx)) {
+        return {
+          output: await settle(rule.Assign ?? state.Assign, effective, output),
+          next: rule.Next as string,
+        };
+      }
+    }
+    if (state.Default === undefined) {
+      throw new StateFailure(
+        'States.NoChoiceMatched',
+        `No Choice Rule matched and no Default in state '${name}'`
+      );
+    }
+    return { output: await settle(state.Assign, effective, output), next: state.Default };
+  }
+
+  /**
+   * A JSONPath Task, Parallel or Map: InputPath and Parameters (a Map: ItemsPath and
+   * ItemSelector) before the work; ResultSelector, Assign, ResultPath and OutputPath after
+   * it; a catcher's Assign and ResultPath on the error output.
+   */
+  private jsonPathSteps(
+    name: string,
+    state: JsonPathState,
+    input: Json,
+    place: Place,
+    ctx: Record<string, unknown>,
+    settle: Settle
+  ) {
+    return {
+      work: async () => {
+        const effective = await valueAt(state.InputPath, input, ctx);
+        if (state.Type === 'Map') {
+          return this.jsonPathIterations(name, state, effective, place, ctx);
+        }
+        const args =
+          state.Parameters === undefined
+            ? effective
+            : await evaluateTemplate(state.Parameters, effective, ctx);
+        if (state.Type === 'Parallel') return this.runBranches(name, state, args, place);
+        const timeout =
+          state.TimeoutSecondsPath === undefined
+            ? (state.TimeoutSeconds as number | undefined)
+            : Number(await valueAt(state.TimeoutSecondsPath, effective, ctx));
+        return this.callTask(name, args, timeout, place);
+      },
+      succeeded: async (result: Json) => {
+        const selected =
+          state.ResultSelector === undefined
+            ? result
+            : await evaluateTemplate(state.ResultSelector, result, ctx);
+        return settle(state.Assign, selected, () =>
+          placeResult(input, selected, pick(state, 'ResultPath', 'OutputPath'), ctx)
+        );
+      },
+      // A catcher's ResultPath puts the error output into the raw input (default `$`).
+      caught: (catcher: Catcher, errorOutput: { Error: string; Cause: string }) =>
+        settle(catcher.Assign, errorOutput, () =>
+          placeResult(input, errorOutput, pick(catcher as JsonPathCatcher, 'ResultPath'), ctx)
+        ),
+    };
+  }
+
+  /** A JSONPath inline Map: ItemsPath, ItemSelector (or Parameters), MaxConcurrency(Path). */
+  private async jsonPathIterations(
+    name: string,
+    state: JsonPathState,
+    effective: Json,
+    place: Place,
+    ctx: Record<string, unknown>
+  ) {
+    const items = await valueAt(state.ItemsPath ?? '$', effective, ctx);
+    if (!Array.isArray(items)) {
+      throw new StateFailure('States.Runtime', `${name}: ItemsPath does not point to an array`);
+    }
+    const limit =
+      state.MaxConcurrencyPath === undefined
+        ? Number(state.MaxConcurrency ?? 0)
+        : Number(await valueAt(state.MaxConcurrencyPath, effective, ctx));
+    const selector = state.ItemSelector ?? state.Parameters;
+    return this.runIterations(name, state, items, limit, place, (item, i) =>
+      selector === undefined
+        ? item
+        : evaluateTemplate(selector, effective, {
+            ...ctx,
+            Map: { Item: { Index: i, Value: item } },
+          })
     );
   }
 
