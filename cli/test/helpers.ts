@@ -358,7 +358,7 @@ export const manifestFrom = (
   const ok = results.filter((r) => r.status === 'SUCCEEDED').length;
   const status = ok === results.length ? 'COMPLETE' : ok === 0 ? 'FAILED' : 'PARTIAL';
   return {
-    schemaVersion: 6,
+    schemaVersion: 7,
     videoId,
     tenant: 'default',
     source: SOURCE,

@@ -301,7 +301,9 @@ describe('runBranch: any registered kind, artifacts to S3, a record last', () =>
     expect(listed).toContain(`outputs/${VIDEO_ID}/renditions/240p.mp4`);
     expect(listed).toContain(`outputs/${VIDEO_ID}/hls/240p/index.m3u8`);
     expect(listed.filter((k) => k.includes('/_work/'))).toEqual([]);
-    expect(listed).toEqual(keys.filter((k) => k !== packageKey && !k.includes('/_work/branches/')));
+    expect(listed).toEqual(
+      keys.filter((k) => k !== packageKey && !k?.includes('/_work/branches/'))
+    );
   });
 
   it('leaves nothing behind in the temp directory, on success or failure', async () => {
