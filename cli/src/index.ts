@@ -31,6 +31,13 @@ export {
 } from './redrive-dlq.js';
 export { executionsOf, runRedriveVideo } from './redrive-video.js';
 export {
+  type MapRunCounts,
+  type RenditionSegments,
+  readSegmentStage,
+  type SegmentStage,
+  type StepState,
+} from './segment-progress.js';
+export {
   checkReachable,
   parseThumbnailTimesOption,
   resolveUploadKey,

@@ -1,25 +1,14 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import {
-  artifactKey,
-  type Branch,
-  type Manifest,
-  ManifestSchema,
-  manifestKey,
-} from '../../contract/index.js';
+import { type Manifest, ManifestSchema, manifestKey } from '../../contract/index.js';
 import { isNotFound } from './aws.js';
-import {
-  countRows,
-  type ExecutionState,
-  type Progress,
-  rowsOf,
-  type SegmentProgress,
-} from './branch-rows.js';
+import { countRows, type ExecutionState, type Progress, rowsOf } from './branch-rows.js';
 import { CliError } from './config.js';
 import { formatDuration } from './format.js';
 import { progressFromHistory, readHistory } from './history.js';
 import { NON_TTY_WIDTH, screenWidth, textWidth, wrap } from './layout.js';
 import { appendOnlyChanges, liveEntries, ttyFrame } from './live-screen.js';
+import { readSegmentStage } from './segment-progress.js';
 import { renderExecution } from './status-screen.js';
 
 export interface WatchTarget {
@@ -84,42 +73,6 @@ export const readManifest = (
   videoId: string
 ): Promise<Manifest | undefined> => getJson(s3, bucket, manifestKey(videoId), ManifestSchema);
 
-/** Objects under a prefix (paged), for counting segment files. */
-const countObjects = async (s3: S3Client, bucket: string, prefix: string): Promise<number> => {
-  let count = 0;
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })
-    );
-    count += page.KeyCount ?? page.Contents?.length ?? 0;
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return count;
-};
-
-/**
- * Segments encoded so far per segmented rendition of the plan: a segment's file
- * exists only once it was encoded (`_work/segments/<rendition id>/`).
- */
-export const readSegmentProgress = async (
-  s3: S3Client,
-  bucket: string,
-  videoId: string,
-  plan: readonly Branch[]
-): Promise<Map<string, SegmentProgress>> => {
-  const segmented = plan.flatMap((b) => {
-    const total = (b as { segmentation?: { count: number } }).segmentation?.count;
-    return total ? [{ id: b.id, total }] : [];
-  });
-  const counts = await Promise.all(
-    segmented.map(({ id }) =>
-      countObjects(s3, bucket, artifactKey(videoId, `_work/segments/${id}/`))
-    )
-  );
-  return new Map(segmented.map(({ id, total }, i) => [id, { done: counts[i] ?? 0, total }]));
-};
-
 export const describeExecution = async (
   sfn: SFNClient,
   executionArn: string
@@ -146,14 +99,12 @@ export const createSnapshotter = (t: WatchTarget, videoId: string) => {
       readManifest(t.s3, t.outputBucket, videoId),
     ]);
     // The plan labels the manifest's rows too, so the history is read either way.
-    const history =
-      execution.status === 'NOT_FOUND'
-        ? { plan: undefined, branches: new Map() }
-        : progressFromHistory(await readHistory(t.sfn, executionArn));
+    const events = execution.status === 'NOT_FOUND' ? [] : await readHistory(t.sfn, executionArn);
+    const history = progressFromHistory(events);
     // Segment progress only while it can change: the manifest already says how it ended.
-    const segments =
+    const stage =
       history.plan && !manifest
-        ? await readSegmentProgress(t.s3, t.outputBucket, videoId, history.plan)
+        ? await readSegmentStage(t, t.outputBucket, videoId, events)
         : undefined;
     return {
       videoId,
@@ -162,7 +113,10 @@ export const createSnapshotter = (t: WatchTarget, videoId: string) => {
       live: history.branches,
       manifest,
       elapsedMs: 0,
-      ...(segments && segments.size > 0 && { segments }),
+      ...(stage && {
+        segments: new Map(stage.renditions.map((r) => [r.id, r])),
+        ...(stage.audio && { audio: stage.audio }),
+      }),
     };
   };
 };

@@ -1,0 +1,306 @@
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DescribeExecutionCommand,
+  DescribeMapRunCommand,
+  type ExecutionStatus,
+  type HistoryEvent,
+  ListExecutionsCommand,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
+import {
+  artifactKey,
+  audioItemRelativeKey,
+  type Branch,
+  STATE_NAMES,
+  segmentRelativeKey,
+} from '../../contract/index.js';
+import { isNotFound } from './aws.js';
+import { type LiveBranch, progressFromHistory } from './history.js';
+
+/**
+ * What a long video's segment stage is doing, per rendition: segments queued,
+ * running, done and failed, the audio item, and the join. The CLI's live view
+ * and the console both draw it (the console through cli/src/index.ts).
+ *
+ * Sources, all published by AWS or by the pipeline's own files:
+ * - done: the segment files under `_work/segments/<rendition id>/` (a file
+ *   exists only once its segment was encoded and stored);
+ * - running and failed: the Map Run's child executions (ListExecutions with the
+ *   Map Run's ARN), each child's input naming its item (rendition and index);
+ *   only the running and failed ones are described, so a poll costs at most the
+ *   map's concurrency plus the failures, never one call per segment;
+ * - queued: the planned count less the others;
+ * - the Map Run as a whole: DescribeMapRun's itemCounts;
+ * - the join: the rendition branch's state in the execution history.
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeMapRun.html
+ * https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html
+ */
+
+/** One step that is not a segment: the audio item, or a rendition's join. */
+export type StepState = 'waiting' | 'queued' | 'running' | 'done' | 'failed';
+
+export interface RenditionSegments {
+  /** The rendition branch's id (`rendition-720p`). */
+  id: string;
+  height?: number;
+  total: number;
+  done: number;
+  running: number;
+  failed: number;
+  /** Neither stored, running nor failed: waiting for a child execution. */
+  queued: number;
+  /** waiting (segments still to come), queued (all stored, the join not started), running, done, failed. */
+  join: StepState;
+}
+
+export interface MapRunCounts {
+  mapRunArn: string;
+  status: string;
+  items: { total: number; succeeded: number; failed: number; running: number; pending: number };
+}
+
+export interface SegmentStage {
+  /** Every Map Run the execution started for segments (one per Segments map state). */
+  mapRuns: MapRunCounts[];
+  renditions: RenditionSegments[];
+  /** The audio item (encoded once per video); null when the source has none to encode. */
+  audio: StepState | null;
+}
+
+export interface SegmentClients {
+  s3: S3Client;
+  sfn: SFNClient;
+}
+
+const FAILED_STATUSES: ExecutionStatus[] = ['FAILED', 'TIMED_OUT', 'ABORTED'];
+
+/** The plan's segmented renditions, with their planned segment counts. */
+export const segmentedRenditions = (
+  plan: readonly Branch[] | undefined
+): { id: string; height?: number; total: number }[] =>
+  (plan ?? []).flatMap((b) => {
+    const r = b as { segmentation?: { count?: unknown }; height?: unknown };
+    return typeof r.segmentation?.count === 'number'
+      ? [
+          {
+            id: b.id,
+            ...(typeof r.height === 'number' && { height: r.height }),
+            total: r.segmentation.count,
+          },
+        ]
+      : [];
+  });
+
+/** Every Map Run the history shows started (MapRunStarted events), oldest first. */
+export const mapRunArnsOf = (events: readonly HistoryEvent[]): string[] => [
+  ...new Set(
+    events.flatMap((e) =>
+      e.mapRunStartedEventDetails?.mapRunArn ? [e.mapRunStartedEventDetails.mapRunArn] : []
+    )
+  ),
+];
+
+/** How many items the Plan wrote for the Segments map (`plan.segments.count`), when it did. */
+export const segmentItemCount = (events: readonly HistoryEvent[]): number | undefined => {
+  const out = events.find((e) => e.stateExitedEventDetails?.name === STATE_NAMES.plan)
+    ?.stateExitedEventDetails?.output;
+  try {
+    const count = (JSON.parse(out ?? '') as { plan?: { segments?: { count?: unknown } } }).plan
+      ?.segments?.count;
+    return typeof count === 'number' ? count : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** What a child execution's input names: the item it runs (`BRANCH_ITEM_SELECTOR`'s `branch`). */
+export const itemOfChild = (input: string | undefined): { rendition?: string; audio: boolean } => {
+  try {
+    const item = (JSON.parse(input ?? '') as { branch?: { rendition?: unknown; track?: unknown } })
+      .branch;
+    return {
+      ...(typeof item?.rendition === 'string' && { rendition: item.rendition }),
+      audio: item?.track === 'audio',
+    };
+  } catch {
+    return { audio: false };
+  }
+};
+
+const childArns = async (
+  sfn: SFNClient,
+  mapRunArn: string,
+  statusFilter: ExecutionStatus
+): Promise<string[]> => {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(new ListExecutionsCommand({ mapRunArn, statusFilter, nextToken }));
+    for (const e of page.executions ?? []) if (e.executionArn) arns.push(e.executionArn);
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return arns;
+};
+
+/** The items of the children listed with these statuses. */
+const childItems = async (
+  sfn: SFNClient,
+  mapRunArns: readonly string[],
+  statuses: ExecutionStatus[]
+) => {
+  const arns = (
+    await Promise.all(
+      mapRunArns.flatMap((run) => statuses.map((status) => childArns(sfn, run, status)))
+    )
+  ).flat();
+  return Promise.all(
+    arns.map(async (executionArn) => {
+      const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return itemOfChild(d.input);
+    })
+  );
+};
+
+const countObjects = async (s3: S3Client, bucket: string, prefix: string): Promise<number> => {
+  let count = 0;
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })
+    );
+    count += page.KeyCount ?? page.Contents?.length ?? 0;
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return count;
+};
+
+/** The join's state from the rendition branch in the history and its segments. */
+export const joinState = (
+  branch: LiveBranch | undefined,
+  segments: Pick<RenditionSegments, 'total' | 'done'>
+): StepState => {
+  if (branch?.status === 'running') return 'running';
+  if (branch?.status === 'succeeded') return 'done';
+  if (branch && branch.status !== 'skipped') return 'failed';
+  return segments.done >= segments.total ? 'queued' : 'waiting';
+};
+
+/** Folds the counts into per-rendition lines (pure). */
+export const segmentStage = ({
+  renditions,
+  stored,
+  running,
+  failed,
+  live,
+  mapRuns,
+  audio,
+}: {
+  renditions: readonly { id: string; height?: number; total: number }[];
+  /** Segment files stored per rendition id. */
+  stored: ReadonlyMap<string, number>;
+  running: readonly { rendition?: string; audio: boolean }[];
+  failed: readonly { rendition?: string; audio: boolean }[];
+  live: ReadonlyMap<string, LiveBranch>;
+  mapRuns: MapRunCounts[];
+  /** Whether the audio item is planned, and whether its file is stored. */
+  audio: { planned: boolean; stored: boolean };
+}): SegmentStage => ({
+  mapRuns,
+  renditions: renditions.map((r) => {
+    const done = Math.min(r.total, stored.get(r.id) ?? 0);
+    const runningHere = running.filter((c) => c.rendition === r.id).length;
+    const failedHere = failed.filter((c) => c.rendition === r.id).length;
+    // A segment retried after a failure is counted once: the stored file wins.
+    const runningN = Math.min(runningHere, r.total - done);
+    const failedN = Math.min(failedHere, r.total - done - runningN);
+    return {
+      ...r,
+      done,
+      running: runningN,
+      failed: failedN,
+      queued: r.total - done - runningN - failedN,
+      join: joinState(live.get(r.id), { total: r.total, done }),
+    };
+  }),
+  audio: !audio.planned
+    ? null
+    : audio.stored
+      ? 'done'
+      : running.some((c) => c.audio)
+        ? 'running'
+        : failed.some((c) => c.audio)
+          ? 'failed'
+          : 'queued',
+});
+
+/**
+ * Reads the segment stage of one execution from its history (the plan, the
+ * Map Runs, the rendition branches) and the output bucket. Undefined when the
+ * plan has no segmented rendition (or is not there yet).
+ */
+export const readSegmentStage = async (
+  clients: SegmentClients,
+  outputBucket: string,
+  videoId: string,
+  events: readonly HistoryEvent[]
+): Promise<SegmentStage | undefined> => {
+  const { plan, branches: live } = progressFromHistory(events);
+  const renditions = segmentedRenditions(plan);
+  if (renditions.length === 0) return undefined;
+  const mapRunArns = mapRunArnsOf(events);
+  const [stored, mapRuns, running, failed, audioStored] = await Promise.all([
+    Promise.all(
+      renditions.map(
+        async (r) =>
+          [
+            r.id,
+            await countObjects(
+              clients.s3,
+              outputBucket,
+              artifactKey(videoId, segmentRelativeKey(r.id, 0).replace(/[^/]+$/, ''))
+            ),
+          ] as const
+      )
+    ),
+    Promise.all(
+      mapRunArns.map(async (mapRunArn): Promise<MapRunCounts> => {
+        const run = await clients.sfn.send(new DescribeMapRunCommand({ mapRunArn }));
+        const c = run.itemCounts;
+        return {
+          mapRunArn,
+          status: run.status ?? 'UNKNOWN',
+          items: {
+            total: c?.total ?? 0,
+            succeeded: c?.succeeded ?? 0,
+            failed: (c?.failed ?? 0) + (c?.timedOut ?? 0) + (c?.aborted ?? 0),
+            running: c?.running ?? 0,
+            pending: c?.pending ?? 0,
+          },
+        };
+      })
+    ),
+    childItems(clients.sfn, mapRunArns, ['RUNNING']),
+    childItems(clients.sfn, mapRunArns, FAILED_STATUSES),
+    countObjects(clients.s3, outputBucket, artifactKey(videoId, audioItemRelativeKey())).catch(
+      (err: unknown) => {
+        if (isNotFound(err)) return 0;
+        throw err;
+      }
+    ),
+  ]);
+  return segmentStage({
+    renditions,
+    stored: new Map(stored),
+    running,
+    failed,
+    live,
+    mapRuns,
+    // The Plan writes the audio item when the source has sound: one item more than the segments.
+    audio: {
+      planned:
+        audioStored > 0 ||
+        (segmentItemCount(events) ?? 0) > renditions.reduce((n, r) => n + r.total, 0),
+      stored: audioStored > 0,
+    },
+  });
+};
