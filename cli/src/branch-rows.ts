@@ -5,7 +5,7 @@ import {
   outputPrefix,
 } from '../../contract/index.js';
 import type { LiveBranch } from './history.js';
-import type { RenditionSegments, StepState } from './segment-progress.js';
+import type { MapRunCounts, RenditionSegments, StepState } from './segment-progress.js';
 
 /**
  * The row model every screen draws: one row per branch, built from the
@@ -62,6 +62,8 @@ export interface Progress {
   segments?: ReadonlyMap<string, SegmentProgress>;
   /** The audio item of a segmented video (encoded once); absent when there is none. */
   audio?: StepState;
+  /** The Segments Map Run's items (DescribeMapRun itemCounts), once it started. */
+  segmentItems?: MapRunCounts['items'];
 }
 
 export type SegmentProgress = Pick<RenditionSegments, 'done' | 'total'> &

@@ -76,6 +76,18 @@ export const liveEntries = (p: Progress, width = SCREEN_WIDTH): LiveEntry[] => {
     liveColumns(rows),
     '  '
   );
+  if (p.segmentItems && !p.manifest) {
+    const i = p.segmentItems;
+    entries.push({
+      key: 'segments:map-run',
+      text: wrap(
+        `segments map run: ${i.succeeded}/${i.total} items done, ${i.running} running, ${i.pending} pending` +
+          (i.failed ? `, ${i.failed} failed` : ''),
+        width,
+        2
+      ),
+    });
+  }
   // The audio item is encoded once for every segmented rendition: one line above them.
   if (p.audio && !p.manifest) {
     entries.push({

@@ -62,6 +62,12 @@ export interface MapRunCounts {
 export interface SegmentStage {
   /** Every Map Run the execution started for segments (one per Segments map state). */
   mapRuns: MapRunCounts[];
+  /**
+   * Whether running and failed come from the Map Run's children (`listed`), or
+   * the target could not list them (`unavailable`: both are 0, queued is every
+   * segment not stored yet, and only the Map Run's counts tell what runs).
+   */
+  childExecutions: 'listed' | 'unavailable';
   renditions: RenditionSegments[];
   /** The audio item (encoded once per video); null when the source has none to encode. */
   audio: StepState | null;
@@ -142,12 +148,14 @@ const childArns = async (
   return arns;
 };
 
+type ChildItem = { rendition?: string; audio: boolean };
+
 /** The items of the children listed with these statuses. */
 const childItems = async (
   sfn: SFNClient,
   mapRunArns: readonly string[],
   statuses: ExecutionStatus[]
-) => {
+): Promise<ChildItem[]> => {
   const arns = (
     await Promise.all(
       mapRunArns.flatMap((run) => statuses.map((status) => childArns(sfn, run, status)))
@@ -159,6 +167,28 @@ const childItems = async (
       return itemOfChild(d.input);
     })
   );
+};
+
+/**
+ * The running and failed children, or null when the target cannot list a Map
+ * Run's children (ListExecutions by `mapRunArn`): LocalStack's provider has
+ * failed ListExecutions without a state machine ARN
+ * (https://github.com/localstack/localstack/issues/12669). Progress then
+ * falls back to the files and DescribeMapRun's counts instead of failing.
+ */
+const listChildren = async (
+  sfn: SFNClient,
+  mapRunArns: readonly string[]
+): Promise<{ running: ChildItem[]; failed: ChildItem[] } | null> => {
+  try {
+    const [running, failed] = await Promise.all([
+      childItems(sfn, mapRunArns, ['RUNNING']),
+      childItems(sfn, mapRunArns, FAILED_STATUSES),
+    ]);
+    return { running, failed };
+  } catch {
+    return null;
+  }
 };
 
 const countObjects = async (s3: S3Client, bucket: string, prefix: string): Promise<number> => {
@@ -189,8 +219,7 @@ export const joinState = (
 export const segmentStage = ({
   renditions,
   stored,
-  running,
-  failed,
+  children,
   live,
   mapRuns,
   audio,
@@ -198,40 +227,45 @@ export const segmentStage = ({
   renditions: readonly { id: string; height?: number; total: number }[];
   /** Segment files stored per rendition id. */
   stored: ReadonlyMap<string, number>;
-  running: readonly { rendition?: string; audio: boolean }[];
-  failed: readonly { rendition?: string; audio: boolean }[];
+  /** The Map Run's running and failed children, or null when they could not be listed. */
+  children: { running: readonly ChildItem[]; failed: readonly ChildItem[] } | null;
   live: ReadonlyMap<string, LiveBranch>;
   mapRuns: MapRunCounts[];
   /** Whether the audio item is planned, and whether its file is stored. */
   audio: { planned: boolean; stored: boolean };
-}): SegmentStage => ({
-  mapRuns,
-  renditions: renditions.map((r) => {
-    const done = Math.min(r.total, stored.get(r.id) ?? 0);
-    const runningHere = running.filter((c) => c.rendition === r.id).length;
-    const failedHere = failed.filter((c) => c.rendition === r.id).length;
-    // A segment retried after a failure is counted once: the stored file wins.
-    const runningN = Math.min(runningHere, r.total - done);
-    const failedN = Math.min(failedHere, r.total - done - runningN);
-    return {
-      ...r,
-      done,
-      running: runningN,
-      failed: failedN,
-      queued: r.total - done - runningN - failedN,
-      join: joinState(live.get(r.id), { total: r.total, done }),
-    };
-  }),
-  audio: !audio.planned
-    ? null
-    : audio.stored
-      ? 'done'
-      : running.some((c) => c.audio)
-        ? 'running'
-        : failed.some((c) => c.audio)
-          ? 'failed'
-          : 'queued',
-});
+}): SegmentStage => {
+  const running = children?.running ?? [];
+  const failed = children?.failed ?? [];
+  return {
+    mapRuns,
+    childExecutions: children ? 'listed' : 'unavailable',
+    renditions: renditions.map((r) => {
+      const done = Math.min(r.total, stored.get(r.id) ?? 0);
+      const runningHere = running.filter((c) => c.rendition === r.id).length;
+      const failedHere = failed.filter((c) => c.rendition === r.id).length;
+      // A segment retried after a failure is counted once: the stored file wins.
+      const runningN = Math.min(runningHere, r.total - done);
+      const failedN = Math.min(failedHere, r.total - done - runningN);
+      return {
+        ...r,
+        done,
+        running: runningN,
+        failed: failedN,
+        queued: r.total - done - runningN - failedN,
+        join: joinState(live.get(r.id), { total: r.total, done }),
+      };
+    }),
+    audio: !audio.planned
+      ? null
+      : audio.stored
+        ? 'done'
+        : running.some((c) => c.audio)
+          ? 'running'
+          : failed.some((c) => c.audio)
+            ? 'failed'
+            : 'queued',
+  };
+};
 
 /**
  * Reads the segment stage of one execution from its history (the plan, the
@@ -248,7 +282,7 @@ export const readSegmentStage = async (
   const renditions = segmentedRenditions(plan);
   if (renditions.length === 0) return undefined;
   const mapRunArns = mapRunArnsOf(events);
-  const [stored, mapRuns, running, failed, audioStored] = await Promise.all([
+  const [stored, mapRuns, listed, audioStored] = await Promise.all([
     Promise.all(
       renditions.map(
         async (r) =>
@@ -279,8 +313,7 @@ export const readSegmentStage = async (
         };
       })
     ),
-    childItems(clients.sfn, mapRunArns, ['RUNNING']),
-    childItems(clients.sfn, mapRunArns, FAILED_STATUSES),
+    listChildren(clients.sfn, mapRunArns),
     countObjects(clients.s3, outputBucket, artifactKey(videoId, audioItemRelativeKey())).catch(
       (err: unknown) => {
         if (isNotFound(err)) return 0;
@@ -291,8 +324,7 @@ export const readSegmentStage = async (
   return segmentStage({
     renditions,
     stored: new Map(stored),
-    running,
-    failed,
+    children: listed,
     live,
     mapRuns,
     // The Plan writes the audio item when the source has sound: one item more than the segments.

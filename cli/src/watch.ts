@@ -8,7 +8,7 @@ import { formatDuration } from './format.js';
 import { progressFromHistory, readHistory } from './history.js';
 import { NON_TTY_WIDTH, screenWidth, textWidth, wrap } from './layout.js';
 import { appendOnlyChanges, liveEntries, ttyFrame } from './live-screen.js';
-import { readSegmentStage } from './segment-progress.js';
+import { type MapRunCounts, readSegmentStage } from './segment-progress.js';
 import { renderExecution } from './status-screen.js';
 
 export interface WatchTarget {
@@ -73,6 +73,19 @@ export const readManifest = (
   videoId: string
 ): Promise<Manifest | undefined> => getJson(s3, bucket, manifestKey(videoId), ManifestSchema);
 
+/** The Map Runs' item counts added up (one Segments map, or one per state that has one). */
+const sumItems = (runs: readonly MapRunCounts[]): MapRunCounts['items'] =>
+  runs.reduce(
+    (sum, r) => ({
+      total: sum.total + r.items.total,
+      succeeded: sum.succeeded + r.items.succeeded,
+      failed: sum.failed + r.items.failed,
+      running: sum.running + r.items.running,
+      pending: sum.pending + r.items.pending,
+    }),
+    { total: 0, succeeded: 0, failed: 0, running: 0, pending: 0 }
+  );
+
 export const describeExecution = async (
   sfn: SFNClient,
   executionArn: string
@@ -114,8 +127,15 @@ export const createSnapshotter = (t: WatchTarget, videoId: string) => {
       manifest,
       elapsedMs: 0,
       ...(stage && {
-        segments: new Map(stage.renditions.map((r) => [r.id, r])),
+        segments: new Map(
+          stage.renditions.map((r) => [
+            r.id,
+            // Without the Map Run's children only the files and the join are known per rendition.
+            stage.childExecutions === 'listed' ? r : { done: r.done, total: r.total, join: r.join },
+          ])
+        ),
         ...(stage.audio && { audio: stage.audio }),
+        ...(stage.mapRuns.length > 0 && { segmentItems: sumItems(stage.mapRuns) }),
       }),
     };
   };

@@ -548,17 +548,19 @@ describe('segment progress in the live view', () => {
         ],
       ]),
       audio: 'done',
+      segmentItems: { total: 121, succeeded: 83, failed: 1, running: 2, pending: 35 },
     };
 
     // Act
     const lines = liveEntries(progress).map((e) => e.text);
 
     // Assess
-    expect(lines.filter((l) => l.includes('segments'))).toEqual([
+    expect(lines.filter((l) => /^ +\d+p: /.test(l))).toEqual([
       '      360p: 60/60 segments done · join running',
       '      720p: 23/60 segments done, 2 running, 34 queued, 1 failed · join waiting',
     ]);
     expect(lines).toContain('audio (encoded once): done');
+    expect(lines).toContain('segments map run: 83/121 items done, 2 running, 35 pending, 1 failed');
     expect(lines.filter((l) => /-s\d{4}/.test(l))).toEqual([]);
   });
 });

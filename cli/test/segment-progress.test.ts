@@ -143,6 +143,7 @@ describe('readSegmentStage: the Map Run, its children and the segment files, per
       },
     ]);
     expect(stage?.audio).toBe('done');
+    expect(stage?.childExecutions).toBe('listed');
     expect(stage?.mapRuns).toEqual([
       {
         mapRunArn: MAP_RUN,
@@ -179,6 +180,24 @@ describe('readSegmentStage: the Map Run, its children and the segment files, per
     expect(sfnMock).not.toHaveReceivedCommand(ListExecutionsCommand);
   });
 
+  it("falls back to the files and the Map Run's counts when the target cannot list its children", async () => {
+    // Prepare: ListExecutions by Map Run refused (as LocalStack's provider has done without a machine ARN)
+    const events = new HistoryFactory()
+      .started()
+      .planned([r720], VIDEO_ID, undefined, 5)
+      .mapRunStarted(MAP_RUN).events;
+    bucket.put(segmentFile('rendition-720p', 0), '');
+    sfnMock.on(ListExecutionsCommand).rejects(new Error('expected string or bytes-like object'));
+
+    // Act
+    const stage = await readSegmentStage(clients(), OUTPUT_BUCKET, VIDEO_ID, events);
+
+    // Assess
+    expect(stage?.childExecutions).toBe('unavailable');
+    expect(stage?.renditions[0]).toMatchObject({ done: 1, running: 0, failed: 0, queued: 3 });
+    expect(stage?.mapRuns[0]?.items.running).toBe(2);
+  });
+
   it('has no audio step for a silent source, and nothing at all for a plan without segments', async () => {
     // Prepare
     const silent = new HistoryFactory().started().planned([r720], VIDEO_ID, undefined, 4).events;
@@ -202,8 +221,7 @@ describe('segmentStage and joinState (pure)', () => {
     const stage = segmentStage({
       renditions: [{ id: 'rendition-720p', total: 2 }],
       stored: new Map([['rendition-720p', 2]]),
-      running: [],
-      failed: [{ rendition: 'rendition-720p', audio: false }],
+      children: { running: [], failed: [{ rendition: 'rendition-720p', audio: false }] },
       live: new Map(),
       mapRuns: [],
       audio: { planned: false, stored: false },

@@ -205,6 +205,8 @@ export interface SegmentsProgress {
   }[];
   /** The audio item (encoded once); null when the source has no audio to encode. */
   audio: StepState | null;
+  /** `unavailable`: the target could not list the Map Run's children, so per-rendition running/queued are unknown. */
+  childExecutions: 'listed' | 'unavailable';
 }
 
 /** One execution of a video: the original (named after it) or a redrive (`<videoId>-redrive-<n>`). */
@@ -238,6 +240,7 @@ const segmentsProgress = async (
       join: r.join,
     })),
     audio: stage.audio,
+    childExecutions: stage.childExecutions,
   };
 };
 

@@ -467,9 +467,13 @@ const renderSegments = (p: NonNullable<VideoDetail['runs'][number]['segments']>)
           'span',
           { class: 'muted' },
           [
-            r.running ? `${r.running} running` : '',
-            r.queued ? `${r.queued} queued` : '',
-            r.failed ? `${r.failed} failed` : '',
+            ...(p.childExecutions === 'listed'
+              ? [
+                  r.running ? `${r.running} running` : '',
+                  r.queued ? `${r.queued} queued` : '',
+                  r.failed ? `${r.failed} failed` : '',
+                ]
+              : []),
             `join ${r.join}`,
           ]
             .filter(Boolean)

@@ -74,15 +74,30 @@ describeE2E(target)(
         return s ? [{ p, s }] : [];
       });
       expect(staged.length, 'polls that saw the segment stage').toBeGreaterThan(0);
+      // A target that cannot list a Map Run's children leaves running/queued out (segment-progress.ts).
+      const childrenListed = staged.every(({ s }) => s.queued !== undefined);
+      if (!childrenListed) {
+        console.log(
+          `[e2e] ${target.name}: ListExecutions by Map Run unavailable; per-rendition running/queued ` +
+            "fall back to the files and DescribeMapRun's counts"
+        );
+      }
       for (const { s } of staged) {
         expect(s.total).toBe(SEGMENTS);
+        if (!childrenListed) continue;
         expect(s.done + (s.running ?? 0) + (s.queued ?? 0) + (s.failed ?? 0)).toBe(SEGMENTS);
         // Never more at once than the Map's MaxConcurrency.
         expect(s.running ?? 0).toBeLessThanOrEqual(2);
       }
-      // From the Map Run's children: at least one poll saw a segment running, one saw some queued.
-      expect(staged.some(({ s }) => (s.running ?? 0) > 0)).toBe(true);
-      expect(staged.some(({ s }) => (s.queued ?? 0) > 0)).toBe(true);
+      if (childrenListed) {
+        // From the Map Run's children: one poll saw a segment running, one saw some queued.
+        expect(staged.some(({ s }) => (s.running ?? 0) > 0)).toBe(true);
+        expect(staged.some(({ s }) => (s.queued ?? 0) > 0)).toBe(true);
+      }
+      // From DescribeMapRun: the Map Run's items, with something running at some poll.
+      const items = staged.flatMap(({ p }) => (p.segmentItems ? [p.segmentItems] : []));
+      expect(items.length).toBeGreaterThan(0);
+      expect(items.some((i) => i.running > 0)).toBe(true);
       // From the files: done never goes back, and ends at every segment.
       const done = staged.map(({ s }) => s.done);
       expect(done).toEqual([...done].sort((a, b) => a - b));
@@ -99,10 +114,17 @@ describeE2E(target)(
       expect(audio.length).toBeGreaterThan(0);
       expect(audio).not.toContain('failed');
       // In words, as the live view prints it: a poll with a segment running says so.
-      const running = staged.find(({ s }) => (s.running ?? 0) > 0)!;
+      const running = childrenListed
+        ? staged.find(({ s }) => (s.running ?? 0) > 0)!
+        : staged.find(({ p }) => (p.segmentItems?.running ?? 0) > 0)!;
       const lines = liveEntries(running.p, 200).map((e) => e.text);
       expect(lines.find((l) => l.includes('240p:'))).toMatch(
-        /240p: \d\/8 segments done, \d running(, \d queued)? · join (waiting|queued)/
+        childrenListed
+          ? /240p: \d\/8 segments done, \d running(, \d queued)? · join (waiting|queued)/
+          : /240p: \d\/8 segments done · join (waiting|queued)/
+      );
+      expect(lines.find((l) => l.startsWith('segments map run:'))).toMatch(
+        /^segments map run: \d+\/9 items done, \d+ running, \d+ pending/
       );
       expect(lines).toContain(`audio (encoded once): ${running.p.audio}`);
     }, 300_000);
