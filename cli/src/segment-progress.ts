@@ -27,8 +27,9 @@ import { type LiveBranch, progressFromHistory } from './history.js';
  *   exists only once its segment was encoded and stored);
  * - running and failed: the Map Run's child executions (ListExecutions with the
  *   Map Run's ARN), each child's input naming its item (rendition and index);
- *   only the running and failed ones are described, so a poll costs at most the
- *   map's concurrency plus the failures, never one call per segment;
+ *   only the running and failed ones are described, each once per watch (a
+ *   ChildCache), at most MAX_DESCRIBES_PER_POLL new ones a poll: never one
+ *   call per segment per poll;
  * - queued: the planned count less the others;
  * - the Map Run as a whole: DescribeMapRun's itemCounts;
  * - the join: the rendition branch's state in the execution history.
@@ -149,24 +150,40 @@ const childArns = async (
 };
 
 type ChildItem = { rendition?: string; audio: boolean };
+/** Child execution ARN → its item, kept across the polls of one watch. */
+export type ChildCache = Map<string, ChildItem>;
+/**
+ * New children described per poll at most. DescribeExecution is throttled
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html);
+ * with the cache a poll describes only children started since the last one.
+ */
+const MAX_DESCRIBES_PER_POLL = 25;
 
 /** The items of the children listed with these statuses. */
 const childItems = async (
   sfn: SFNClient,
   mapRunArns: readonly string[],
-  statuses: ExecutionStatus[]
+  statuses: ExecutionStatus[],
+  known: ChildCache
 ): Promise<ChildItem[]> => {
   const arns = (
     await Promise.all(
       mapRunArns.flatMap((run) => statuses.map((status) => childArns(sfn, run, status)))
     )
   ).flat();
-  return Promise.all(
-    arns.map(async (executionArn) => {
+  // A child's item never changes: describe each child once per watch, and only so many per
+  // poll (DescribeExecution is a throttled API; the rest are described on the next polls).
+  const fresh = arns.filter((a) => !known.has(a)).slice(0, MAX_DESCRIBES_PER_POLL);
+  await Promise.all(
+    fresh.map(async (executionArn) => {
       const d = await sfn.send(new DescribeExecutionCommand({ executionArn }));
-      return itemOfChild(d.input);
+      known.set(executionArn, itemOfChild(d.input));
     })
   );
+  return arns.flatMap((a) => {
+    const item = known.get(a);
+    return item ? [item] : [];
+  });
 };
 
 /**
@@ -178,12 +195,13 @@ const childItems = async (
  */
 const listChildren = async (
   sfn: SFNClient,
-  mapRunArns: readonly string[]
+  mapRunArns: readonly string[],
+  known: ChildCache
 ): Promise<{ running: ChildItem[]; failed: ChildItem[] } | null> => {
   try {
     const [running, failed] = await Promise.all([
-      childItems(sfn, mapRunArns, ['RUNNING']),
-      childItems(sfn, mapRunArns, FAILED_STATUSES),
+      childItems(sfn, mapRunArns, ['RUNNING'], known),
+      childItems(sfn, mapRunArns, FAILED_STATUSES, known),
     ]);
     return { running, failed };
   } catch {
@@ -276,7 +294,9 @@ export const readSegmentStage = async (
   clients: SegmentClients,
   outputBucket: string,
   videoId: string,
-  events: readonly HistoryEvent[]
+  events: readonly HistoryEvent[],
+  /** Pass the same map to every poll of one watch: each child is described once. */
+  known: ChildCache = new Map()
 ): Promise<SegmentStage | undefined> => {
   const { plan, branches: live } = progressFromHistory(events);
   const renditions = segmentedRenditions(plan);
@@ -313,7 +333,7 @@ export const readSegmentStage = async (
         };
       })
     ),
-    listChildren(clients.sfn, mapRunArns),
+    listChildren(clients.sfn, mapRunArns, known),
     countObjects(clients.s3, outputBucket, artifactKey(videoId, audioItemRelativeKey())).catch(
       (err: unknown) => {
         if (isNotFound(err)) return 0;

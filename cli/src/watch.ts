@@ -8,7 +8,7 @@ import { formatDuration } from './format.js';
 import { progressFromHistory, readHistory } from './history.js';
 import { NON_TTY_WIDTH, screenWidth, textWidth, wrap } from './layout.js';
 import { appendOnlyChanges, liveEntries, ttyFrame } from './live-screen.js';
-import { type MapRunCounts, readSegmentStage } from './segment-progress.js';
+import { type ChildCache, type MapRunCounts, readSegmentStage } from './segment-progress.js';
 import { renderExecution } from './status-screen.js';
 
 export interface WatchTarget {
@@ -106,6 +106,7 @@ export const describeExecution = async (
  */
 export const createSnapshotter = (t: WatchTarget, videoId: string) => {
   const executionArn = executionArnFor(t.stateMachineArn, videoId);
+  const children: ChildCache = new Map();
   return async (): Promise<Progress> => {
     const [execution, manifest] = await Promise.all([
       describeExecution(t.sfn, executionArn),
@@ -117,7 +118,7 @@ export const createSnapshotter = (t: WatchTarget, videoId: string) => {
     // Segment progress only while it can change: the manifest already says how it ended.
     const stage =
       history.plan && !manifest
-        ? await readSegmentStage(t, t.outputBucket, videoId, events)
+        ? await readSegmentStage(t, t.outputBucket, videoId, events, children)
         : undefined;
     return {
       videoId,

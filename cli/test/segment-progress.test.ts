@@ -155,6 +155,42 @@ describe('readSegmentStage: the Map Run, its children and the segment files, per
     expect(sfnMock).toHaveReceivedCommandTimes(DescribeExecutionCommand, 3);
   });
 
+  it('describes each child once per watch: a second poll with the same cache asks only about new ones', async () => {
+    // Prepare
+    const events = new HistoryFactory()
+      .started()
+      .planned([r720], VIDEO_ID, undefined, 5)
+      .mapRunStarted(MAP_RUN).events;
+    const item = (i: number) =>
+      childInput({
+        id: `rendition-720p-s000${i}`,
+        rendition: 'rendition-720p',
+        track: 'video',
+        index: i,
+      });
+    children = {
+      RUNNING: [
+        { arn: 'c1', input: item(0) },
+        { arn: 'c2', input: item(1) },
+      ],
+    };
+    const cache = new Map();
+    await readSegmentStage(clients(), OUTPUT_BUCKET, VIDEO_ID, events, cache);
+    children = {
+      RUNNING: [
+        { arn: 'c2', input: item(1) },
+        { arn: 'c3', input: item(2) },
+      ],
+    };
+
+    // Act
+    const second = await readSegmentStage(clients(), OUTPUT_BUCKET, VIDEO_ID, events, cache);
+
+    // Assess: c1, c2, then only c3
+    expect(sfnMock).toHaveReceivedCommandTimes(DescribeExecutionCommand, 3);
+    expect(second?.renditions[0]).toMatchObject({ running: 2, queued: 2 });
+  });
+
   it('says queued for every segment before the Map Run starts, and the audio item queued', async () => {
     // Prepare: planned, the Map Run not started yet
     const events = new HistoryFactory().started().planned([r720], VIDEO_ID, undefined, 5).events;
