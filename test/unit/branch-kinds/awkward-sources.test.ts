@@ -301,6 +301,32 @@ describe('rotation metadata: outputs oriented as displayed', () => {
     expect(video.side_data_list ?? []).toEqual([]);
   });
 
+  it('segments and joins a rotated source upright too: every frame, portrait, no rotation left', async () => {
+    // Prepare: 6 s at 25 fps = 150 frames, 2 s segments above a 3 s threshold
+    const long = await makeRotatedClip({ rotation: 90, width: 320, height: 180, seconds: 6 });
+    const longProbe = await probeFile(long);
+    const [branch] = rendition.plan(
+      longProbe,
+      config({ segmentThresholdSec: 3, segmentLengthSec: 2, renditionHeights: [240] })
+    ) as RenditionBranch[];
+    const stored = new Map<string, string>();
+    for (const item of [audioItem(), ...segmentItemsFor(branch!)]) {
+      for (const p of await runKind(renditionSegment, item, longProbe, long)) {
+        if ('path' in p) stored.set(p.key, p.path);
+      }
+    }
+
+    // Act
+    const produced = await runKind(rendition, branch!, longProbe, long, async (k) => stored.get(k));
+    const video = await videoOf(pathOf(produced, 'outputs/vid-awk/renditions/240p.mp4'));
+
+    // Assess
+    expect(branch!.segmentation?.count).toBe(3);
+    expect([video.width, video.height]).toEqual([136, 240]);
+    expect(Number(video.nb_read_frames)).toBe(150);
+    expect(video.side_data_list ?? []).toEqual([]);
+  }, 120_000);
+
   it('extracts thumbnails upright (portrait)', async () => {
     // Prepare
     const branch = { id: 'thumb-01', kind: 'thumbnail' as const, atSec: 1, width: 90 };
