@@ -78,6 +78,21 @@ export const ProbeResultSchema = z.object({
    * every branch's input; the Plan lists them as warnings.
    */
   thumbnailTimesIgnored: z.optional(z.int().check(z.positive())),
+  /**
+   * The display matrix's rotation (degrees, as ffprobe reports it), when not 0.
+   * `width`/`height` are already the displayed ones; ffmpeg turns the frames
+   * upright when it decodes (autorotate), so every output is oriented as displayed.
+   */
+  rotation: z.optional(z.int()),
+  /**
+   * A variable-frame-rate source's measured average (fps). Present only for such a
+   * source: `frameRate` is then the constant rate the outputs are converted to.
+   */
+  variableFrameRate: z.optional(z.number().check(z.positive())),
+  /** How many audio tracks the source has, when more than one. */
+  audioTracks: z.optional(z.int().check(z.positive())),
+  /** Which audio track (`0:a:N`) the outputs carry: the default one, else the first. @default 0 */
+  audioTrack: z.optional(z.int().check(z.nonnegative())),
   /** How long the probe task ran (ms), for the cost estimate. */
   taskDurationMs: z.optional(z.number().check(z.nonnegative())),
   /** Test hook (object metadata `test-fail-once`): branch ids whose first run fails. */
@@ -119,8 +134,8 @@ export const PlanSchema = z.object({
   branches: z.array(BranchSchema).check(z.minLength(1)),
   segments: z.optional(SegmentItemsRefSchema),
   /**
-   * What the plan left out of the upload's requests, for the manifest's
-   * `warnings`. Once in the state (never copied into a branch's input), and
+   * What the plan left out of the upload's requests, and what it chose for an
+   * unusual source (sourceWarnings), for the manifest's `warnings`. Once in the state (never copied into a branch's input), and
    * bounded (contract/metadata.ts thumbnailTimeWarnings).
    */
   warnings: z.optional(z.array(z.string())),
@@ -232,9 +247,10 @@ export type VideoStatus = z.infer<typeof VideoStatusSchema>;
  * 5: `warnings` (metadata entries ignored), `ending` and `execution` (a verdict the
  * verdict keeper wrote for an execution that ended without the aggregator's), and the
  * probe's `thumbnailTimesIgnored`. 6: `hls` (the HLS ladder: multivariant, audio and
- * variant playlists).
+ * variant playlists). 7: the probe's `rotation`, `variableFrameRate`, `audioTracks` and
+ * `audioTrack`; `width`/`height` are the displayed size.
  */
-export const MANIFEST_SCHEMA_VERSION = 6;
+export const MANIFEST_SCHEMA_VERSION = 7;
 
 /**
  * A branch's status in the manifest. TIMED_OUT: ran past its policy timeout
@@ -322,7 +338,9 @@ export const ManifestSchema = z.object({
   reason: z.nullable(z.string()),
   /**
    * What was asked for but not done, without failing the video (an invalid
-   * `thumbnail-times` entry, times beyond the limit); empty when there is none.
+   * `thumbnail-times` entry, times beyond the limit), and what the pipeline chose
+   * for an unusual source (which of several audio tracks, a variable frame rate
+   * made constant: docs/ffmpeg.md); empty when there is none.
    * Optional for the readers of manifests written before it existed.
    */
   warnings: z.optional(z.array(z.string())),

@@ -5,6 +5,7 @@ import {
   outputPrefix,
 } from '../../contract/index.js';
 import type { LiveBranch } from './history.js';
+import type { MapRunCounts, RenditionSegments, StepState } from './segment-progress.js';
 
 /**
  * The row model every screen draws: one row per branch, built from the
@@ -54,16 +55,19 @@ export interface Progress {
   manifest?: Manifest;
   elapsedMs: number;
   /**
-   * Segments encoded so far per segmented rendition branch (by id), from the
-   * segment files in S3; one line per rendition, never one per segment.
+   * Per segmented rendition branch (by id): segments done (their files in S3),
+   * running and failed (the Map Run's child executions), queued, and the join
+   * (segment-progress.ts); one line per rendition, never one per segment.
    */
   segments?: ReadonlyMap<string, SegmentProgress>;
+  /** The audio item of a segmented video (encoded once); absent when there is none. */
+  audio?: StepState;
+  /** The Segments Map Run's items (DescribeMapRun itemCounts), once it started. */
+  segmentItems?: MapRunCounts['items'];
 }
 
-export interface SegmentProgress {
-  done: number;
-  total: number;
-}
+export type SegmentProgress = Pick<RenditionSegments, 'done' | 'total'> &
+  Partial<Pick<RenditionSegments, 'running' | 'queued' | 'failed' | 'join'>>;
 
 const errorText = (e: { name: string; message: string } | null): string | null =>
   e ? `${e.name}: ${e.message}` : null;

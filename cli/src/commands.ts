@@ -142,13 +142,36 @@ const uploadAndWatch = async (
     ].join('\n')
   );
   if (!opts.watch) return 0;
+  const outcome = await follow(ctx, videoId, opts);
+  if (outcome.kind === 'manifest' && isEarlierResult(outcome.progress.manifest, uploadStartedAt)) {
+    const note = `note: this manifest is from ${outcome.progress.manifest.createdAt}, before this upload: the same bytes were already uploaded under this key (same ETag, so the same videoId), and the pipeline ignores the duplicate`;
+    ctx.err.write(`${wrap(note, screenWidth(ctx.err), 2)}\n`);
+  }
+  return reportOutcome(ctx, outcome, opts.timeoutSec * 1000);
+};
 
-  const timeoutMs = opts.timeoutSec * 1000;
+export interface WatchCommandOptions {
+  timeoutSec: number;
+  intervalMs?: number;
+  /** Test seams for the watch loop. */
+  now?: WatchOptions['now'];
+  sleep?: WatchOptions['sleep'];
+}
+
+/**
+ * The live view of `upload --watch` and `status --watch`: polls until the
+ * manifest (or the timeout), then prints what the live view did not show.
+ */
+const follow = async (
+  ctx: Context,
+  videoId: string,
+  opts: WatchCommandOptions
+): Promise<Awaited<ReturnType<typeof watchVideo>>> => {
   const view = createLiveView(ctx.out);
   let outcome: Awaited<ReturnType<typeof watchVideo>>;
   try {
     outcome = await watchVideo(target(ctx), videoId, {
-      timeoutMs,
+      timeoutMs: opts.timeoutSec * 1000,
       intervalMs: opts.intervalMs ?? 2000,
       onProgress: (p) => view.update(p),
       now: opts.now,
@@ -157,12 +180,20 @@ const uploadAndWatch = async (
   } finally {
     view.done();
   }
-  const summary = renderWatchSummary(outcome.progress, ctx.outputs.outputBucket, width);
+  const summary = renderWatchSummary(
+    outcome.progress,
+    ctx.outputs.outputBucket,
+    screenWidth(ctx.out)
+  );
   if (summary) ctx.out.write(`\n${summary}\n`);
-  if (outcome.kind === 'manifest' && isEarlierResult(outcome.progress.manifest, uploadStartedAt)) {
-    const note = `note: this manifest is from ${outcome.progress.manifest.createdAt}, before this upload: the same bytes were already uploaded under this key (same ETag, so the same videoId), and the pipeline ignores the duplicate`;
-    ctx.err.write(`${wrap(note, screenWidth(ctx.err), 2)}\n`);
-  }
+  return outcome;
+};
+
+const reportOutcome = (
+  ctx: Context,
+  outcome: Awaited<ReturnType<typeof watchVideo>>,
+  timeoutMs: number
+): number => {
   const message = outcomeMessage(outcome, timeoutMs);
   if (message) ctx.err.write(`${wrap(`error: ${message}`, screenWidth(ctx.err), 2)}\n`);
   return exitCodeFor(outcome);
@@ -196,8 +227,18 @@ export const resolveVideoId = async (ctx: Context, videoIdOrKey: string): Promis
   }
 };
 
-export const runStatus = async (ctx: Context, videoIdOrKey: string): Promise<number> => {
+/**
+ * `status <videoId>`: one snapshot (the manifest's table, or the progress so far).
+ * `--watch`: the live view until the manifest, as `upload --watch` draws it (per
+ * segmented rendition: segments done, running, queued, the audio item, the join).
+ */
+export const runStatus = async (
+  ctx: Context,
+  videoIdOrKey: string,
+  watch?: WatchCommandOptions
+): Promise<number> => {
   const videoId = await resolveVideoId(ctx, videoIdOrKey);
+  if (watch) return reportOutcome(ctx, await follow(ctx, videoId, watch), watch.timeoutSec * 1000);
   const progress = await createSnapshotter(target(ctx), videoId)();
   if (!progress.manifest && !progress.plan && progress.execution.status === 'NOT_FOUND') {
     throw new CliError(

@@ -32,6 +32,13 @@ export {
 export { runRedriveSpill } from './redrive-spill.js';
 export { executionsOf, runRedriveVideo } from './redrive-video.js';
 export {
+  type MapRunCounts,
+  type RenditionSegments,
+  readSegmentStage,
+  type SegmentStage,
+  type StepState,
+} from './segment-progress.js';
+export {
   checkReachable,
   parseThumbnailTimesOption,
   resolveUploadKey,

@@ -12,10 +12,22 @@ import { renderExecution } from './status-screen.js';
 
 /** The live view of `upload --watch` / `watch`: keyed entries for a non-TTY, frames for a TTY. */
 
-/** `720p: 23/60 segments`: the live view's line for one segmented rendition. */
+/**
+ * `720p: 23/60 segments done, 2 running, 35 queued · join waiting`: the live
+ * view's line for one segmented rendition (the zero counts left out).
+ */
 export const segmentLine = (branch: Branch, progress: SegmentProgress): string => {
   const height = (branch as { height?: number }).height;
-  return `${height ? `${height}p` : branch.id}: ${progress.done}/${progress.total} segments`;
+  const counts = [
+    progress.running ? `${progress.running} running` : '',
+    progress.queued ? `${progress.queued} queued` : '',
+    progress.failed ? `${progress.failed} failed` : '',
+  ].filter(Boolean);
+  return (
+    `${height ? `${height}p` : branch.id}: ${progress.done}/${progress.total} segments done` +
+    (counts.length > 0 ? `, ${counts.join(', ')}` : '') +
+    (progress.join ? ` · join ${progress.join}` : '')
+  );
 };
 
 export interface LiveEntry {
@@ -64,6 +76,25 @@ export const liveEntries = (p: Progress, width = SCREEN_WIDTH): LiveEntry[] => {
     liveColumns(rows),
     '  '
   );
+  if (p.segmentItems && !p.manifest) {
+    const i = p.segmentItems;
+    entries.push({
+      key: 'segments:map-run',
+      text: wrap(
+        `segments map run: ${i.succeeded}/${i.total} items done, ${i.running} running, ${i.pending} pending` +
+          (i.failed ? `, ${i.failed} failed` : ''),
+        width,
+        2
+      ),
+    });
+  }
+  // The audio item is encoded once for every segmented rendition: one line above them.
+  if (p.audio && !p.manifest) {
+    entries.push({
+      key: 'segments:audio',
+      text: wrap(`audio (encoded once): ${p.audio}`, width, 2),
+    });
+  }
   rows.forEach((r, i) => {
     entries.push({ key: `branch:${r.id}`, text: lines[i] ?? '' });
     const seg = p.segments?.get(r.id);

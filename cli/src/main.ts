@@ -99,7 +99,7 @@ const EXIT_CODES = {
   status: [
     '0  COMPLETE',
     '2  PARTIAL: some branches failed',
-    '1  FAILED, or an error',
+    '1  FAILED, or an error (--watch: also a timeout, or an execution ended without a manifest)',
     `${EXIT_IN_PROGRESS}  no manifest yet (still in progress)`,
   ],
   list: ['0  listed', '1  an error'],
@@ -199,18 +199,39 @@ Set VIDEO_CLI_DEBUG=1 to print stack traces.`
       'the id printed by upload (also the execution name), or an uploads/… key: its current video'
     )
     .option('--trace', "print the video's trace: one span per Lambda invocation, from the logs")
-    .action(async (videoId: string, o: { trace?: boolean }, cmd: Command) => {
-      const g = cmd.optsWithGlobals<GlobalOptions>();
-      await run(g, async (ctx) => {
-        const code = await runStatus(ctx, videoId);
-        if (o.trace) {
-          // contextFor has resolved the endpoint (explicit, or the outputs file's local one).
-          const resolved = await resolveVideoId(ctx, videoId);
-          ctx.out.write(`\n${await videoTrace(effectiveEndpoint(g), resolved)}\n`);
-        }
-        return code;
-      });
-    });
+    .option(
+      '--watch',
+      'follow the run until the manifest exists (per rendition: segments, audio, join)'
+    )
+    .option(
+      '--timeout <seconds>',
+      'give up watching after this long',
+      positiveNumber('--timeout'),
+      900
+    )
+    .option('--interval <seconds>', 'poll interval while watching', positiveNumber('--interval'), 2)
+    .action(
+      async (
+        videoId: string,
+        o: { trace?: boolean; watch?: boolean; timeout: number; interval: number },
+        cmd: Command
+      ) => {
+        const g = cmd.optsWithGlobals<GlobalOptions>();
+        await run(g, async (ctx) => {
+          const code = await runStatus(
+            ctx,
+            videoId,
+            o.watch ? { timeoutSec: o.timeout, intervalMs: o.interval * 1000 } : undefined
+          );
+          if (o.trace) {
+            // contextFor has resolved the endpoint (explicit, or the outputs file's local one).
+            const resolved = await resolveVideoId(ctx, videoId);
+            ctx.out.write(`\n${await videoTrace(effectiveEndpoint(g), resolved)}\n`);
+          }
+          return code;
+        });
+      }
+    );
 
   program
     .command('list')

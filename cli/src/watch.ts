@@ -1,25 +1,14 @@
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import {
-  artifactKey,
-  type Branch,
-  type Manifest,
-  ManifestSchema,
-  manifestKey,
-} from '../../contract/index.js';
+import { type Manifest, ManifestSchema, manifestKey } from '../../contract/index.js';
 import { isNotFound } from './aws.js';
-import {
-  countRows,
-  type ExecutionState,
-  type Progress,
-  rowsOf,
-  type SegmentProgress,
-} from './branch-rows.js';
+import { countRows, type ExecutionState, type Progress, rowsOf } from './branch-rows.js';
 import { CliError } from './config.js';
 import { formatDuration } from './format.js';
 import { progressFromHistory, readHistory } from './history.js';
 import { NON_TTY_WIDTH, screenWidth, textWidth, wrap } from './layout.js';
 import { appendOnlyChanges, liveEntries, ttyFrame } from './live-screen.js';
+import { type ChildCache, type MapRunCounts, readSegmentStage } from './segment-progress.js';
 import { renderExecution } from './status-screen.js';
 
 export interface WatchTarget {
@@ -84,41 +73,18 @@ export const readManifest = (
   videoId: string
 ): Promise<Manifest | undefined> => getJson(s3, bucket, manifestKey(videoId), ManifestSchema);
 
-/** Objects under a prefix (paged), for counting segment files. */
-const countObjects = async (s3: S3Client, bucket: string, prefix: string): Promise<number> => {
-  let count = 0;
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })
-    );
-    count += page.KeyCount ?? page.Contents?.length ?? 0;
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-  return count;
-};
-
-/**
- * Segments encoded so far per segmented rendition of the plan: a segment's file
- * exists only once it was encoded (`_work/segments/<rendition id>/`).
- */
-export const readSegmentProgress = async (
-  s3: S3Client,
-  bucket: string,
-  videoId: string,
-  plan: readonly Branch[]
-): Promise<Map<string, SegmentProgress>> => {
-  const segmented = plan.flatMap((b) => {
-    const total = (b as { segmentation?: { count: number } }).segmentation?.count;
-    return total ? [{ id: b.id, total }] : [];
-  });
-  const counts = await Promise.all(
-    segmented.map(({ id }) =>
-      countObjects(s3, bucket, artifactKey(videoId, `_work/segments/${id}/`))
-    )
+/** The Map Runs' item counts added up (one Segments map, or one per state that has one). */
+const sumItems = (runs: readonly MapRunCounts[]): MapRunCounts['items'] =>
+  runs.reduce(
+    (sum, r) => ({
+      total: sum.total + r.items.total,
+      succeeded: sum.succeeded + r.items.succeeded,
+      failed: sum.failed + r.items.failed,
+      running: sum.running + r.items.running,
+      pending: sum.pending + r.items.pending,
+    }),
+    { total: 0, succeeded: 0, failed: 0, running: 0, pending: 0 }
   );
-  return new Map(segmented.map(({ id, total }, i) => [id, { done: counts[i] ?? 0, total }]));
-};
 
 export const describeExecution = async (
   sfn: SFNClient,
@@ -140,20 +106,19 @@ export const describeExecution = async (
  */
 export const createSnapshotter = (t: WatchTarget, videoId: string) => {
   const executionArn = executionArnFor(t.stateMachineArn, videoId);
+  const children: ChildCache = new Map();
   return async (): Promise<Progress> => {
     const [execution, manifest] = await Promise.all([
       describeExecution(t.sfn, executionArn),
       readManifest(t.s3, t.outputBucket, videoId),
     ]);
     // The plan labels the manifest's rows too, so the history is read either way.
-    const history =
-      execution.status === 'NOT_FOUND'
-        ? { plan: undefined, branches: new Map() }
-        : progressFromHistory(await readHistory(t.sfn, executionArn));
+    const events = execution.status === 'NOT_FOUND' ? [] : await readHistory(t.sfn, executionArn);
+    const history = progressFromHistory(events);
     // Segment progress only while it can change: the manifest already says how it ended.
-    const segments =
+    const stage =
       history.plan && !manifest
-        ? await readSegmentProgress(t.s3, t.outputBucket, videoId, history.plan)
+        ? await readSegmentStage(t, t.outputBucket, videoId, events, children)
         : undefined;
     return {
       videoId,
@@ -162,7 +127,17 @@ export const createSnapshotter = (t: WatchTarget, videoId: string) => {
       live: history.branches,
       manifest,
       elapsedMs: 0,
-      ...(segments && segments.size > 0 && { segments }),
+      ...(stage && {
+        segments: new Map(
+          stage.renditions.map((r) => [
+            r.id,
+            // Without the Map Run's children only the files and the join are known per rendition.
+            stage.childExecutions === 'listed' ? r : { done: r.done, total: r.total, join: r.join },
+          ])
+        ),
+        ...(stage.audio && { audio: stage.audio }),
+        ...(stage.mapRuns.length > 0 && { segmentItems: sumItems(stage.mapRuns) }),
+      }),
     };
   };
 };

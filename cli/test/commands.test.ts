@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeMapRunCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -334,6 +334,50 @@ describe('status', () => {
     expect(out).toMatch(/│ rendition-360p +│ rendition +│ ✗ failed +│ .* │ MediaToolError +│/);
     expect(out).toContain('no manifest yet: 0 succeeded, 1 failed, 1 running, 1 pending of 3');
     expect(code).toBe(EXIT_IN_PROGRESS);
+  });
+
+  it('--watch follows a segmented video live: segments done and queued, the audio item, the join, then the manifest', async () => {
+    // Prepare: one 720p rendition in 4 segments plus the audio item; 2 segments stored so far
+    execution.status = 'RUNNING';
+    const segmentation = {
+      count: 4,
+      lengthSec: 4,
+      framesPerSegment: 100,
+      gopFrames: 50,
+      frameRate: 25,
+    };
+    const r720 = { id: 'rendition-720p', kind: 'rendition', height: 720, segmentation };
+    const mapRunArn = 'arn:aws:states:eu-west-1:123456789012:mapRun:Video/Segments:1a2b';
+    execution.history.started().planned([r720], VIDEO_ID, undefined, 5).mapRunStarted(mapRunArn);
+    sfnMock.on(DescribeMapRunCommand).resolves({ status: 'RUNNING', itemCounts: {} } as never);
+    const segment = (i: number) => `outputs/${VIDEO_ID}/_work/segments/rendition-720p/000${i}.mp4`;
+    bucket.put(segment(0), '');
+    bucket.put(segment(1), '');
+    const ctx = makeContext();
+    let t = 0;
+    // The next poll finds every segment, the audio, and the manifest.
+    const sleep = async (ms: number) => {
+      t += ms;
+      bucket.put(segment(2), '');
+      bucket.put(segment(3), '');
+      bucket.put(`outputs/${VIDEO_ID}/_work/segments/audio.m4a`, '');
+      execution.status = 'SUCCEEDED';
+      const mp4 = `outputs/${VIDEO_ID}/renditions/720p.mp4`;
+      bucket.put(
+        keys.manifest(),
+        manifestFrom(VIDEO_ID, [succeeded('rendition-720p', 'rendition', mp4)])
+      );
+    };
+
+    // Act
+    const code = await runStatus(ctx, VIDEO_ID, { timeoutSec: 60, now: () => t, sleep });
+
+    // Assess
+    const out = ctx.out.text();
+    expect(out).toContain('720p: 2/4 segments done, 2 queued · join waiting');
+    expect(out).toContain('audio (encoded once): queued');
+    expect(out).toContain('manifest: COMPLETE');
+    expect(code).toBe(0);
   });
 
   it('fails clearly for an unknown videoId', async () => {

@@ -175,15 +175,34 @@ export class HistoryFactory {
     });
   }
 
-  /** Probe and Plan run; Plan's output is the whole state with `$.plan` (and `$.policy` when given). */
-  planned(branches: Branch[], videoId = VIDEO_ID, policy?: FanOutPolicy): this {
+  /**
+   * Probe and Plan run; Plan's output is the whole state with `$.plan` (and `$.policy` when given).
+   * `segmentItems`: the plan wrote that many items for the Segments map (`plan.segments`).
+   */
+  planned(
+    branches: Branch[],
+    videoId = VIDEO_ID,
+    policy?: FanOutPolicy,
+    segmentItems?: number
+  ): this {
     const state = { videoId, source: SOURCE, probe: PROBE, ...(policy && { policy }) };
+    const plan = {
+      branches,
+      ...(segmentItems !== undefined && {
+        segments: { key: `outputs/${videoId}/_work/segments/items.json`, count: segmentItems },
+      }),
+    };
     this.entered('Task', 'Probe', { videoId, source: SOURCE });
     this.exited('Task', 'Probe', state);
     this.entered('Task', 'Plan', state);
-    this.exited('Task', 'Plan', { ...state, plan: { branches } });
-    this.entered('Map', 'FanOut', { ...state, plan: { branches } });
+    this.exited('Task', 'Plan', { ...state, plan });
+    if (segmentItems === undefined) this.entered('Map', 'FanOut', { ...state, plan });
     return this;
+  }
+
+  /** The Segments Distributed Map started its Map Run. */
+  mapRunStarted(mapRunArn: string): this {
+    return this.push('MapRunStarted', { mapRunStartedEventDetails: { mapRunArn } });
   }
 
   /** One Map iteration reaches the branch's `Run<Kind>` task. */
@@ -358,7 +377,7 @@ export const manifestFrom = (
   const ok = results.filter((r) => r.status === 'SUCCEEDED').length;
   const status = ok === results.length ? 'COMPLETE' : ok === 0 ? 'FAILED' : 'PARTIAL';
   return {
-    schemaVersion: 6,
+    schemaVersion: 7,
     videoId,
     tenant: 'default',
     source: SOURCE,

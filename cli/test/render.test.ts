@@ -518,7 +518,7 @@ describe('policy in the summary', () => {
 });
 
 describe('segment progress in the live view', () => {
-  it('shows one "720p: 23/60 segments" line per segmented rendition, never one per segment', () => {
+  it('shows one "720p: 23/60 segments done, 2 running, 35 queued · join waiting" line per segmented rendition, never one per segment', () => {
     // Prepare
     const segmentation = {
       count: 60,
@@ -538,19 +538,29 @@ describe('segment progress in the live view', () => {
       live: new Map(),
       elapsedMs: 0,
       segments: new Map([
-        ['rendition-360p', { done: 60, total: 60 }],
-        ['rendition-720p', { done: 23, total: 60 }],
+        [
+          'rendition-360p',
+          { done: 60, total: 60, running: 0, queued: 0, failed: 0, join: 'running' },
+        ],
+        [
+          'rendition-720p',
+          { done: 23, total: 60, running: 2, queued: 34, failed: 1, join: 'waiting' },
+        ],
       ]),
+      audio: 'done',
+      segmentItems: { total: 121, succeeded: 83, failed: 1, running: 2, pending: 35 },
     };
 
     // Act
     const lines = liveEntries(progress).map((e) => e.text);
 
     // Assess
-    expect(lines.filter((l) => l.includes('segments'))).toEqual([
-      '      360p: 60/60 segments',
-      '      720p: 23/60 segments',
+    expect(lines.filter((l) => /^ +\d+p: /.test(l))).toEqual([
+      '      360p: 60/60 segments done · join running',
+      '      720p: 23/60 segments done, 2 running, 34 queued, 1 failed · join waiting',
     ]);
+    expect(lines).toContain('audio (encoded once): done');
+    expect(lines).toContain('segments map run: 83/121 items done, 2 running, 35 pending, 1 failed');
     expect(lines.filter((l) => /-s\d{4}/.test(l))).toEqual([]);
   });
 });

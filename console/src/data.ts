@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import {
-  DescribeMapRunCommand,
   DescribeStateMachineCommand,
   type HistoryEvent,
   ListExecutionsCommand,
@@ -25,17 +24,13 @@ import {
   metricsTables,
   readHistory,
   readManifest,
+  readSegmentStage,
   resolveRegion,
   type StackOutputs,
+  type StepState,
   useLocalTestCredentials,
 } from '../../cli/src/index.js';
-import {
-  artifactKey,
-  type Manifest,
-  STATE_NAMES,
-  segmentRelativeKey,
-  tenantProblem,
-} from '../../contract/index.js';
+import { type Manifest, tenantProblem } from '../../contract/index.js';
 import { NotFoundError } from './errors.js';
 import { type Graph, graphFromDefinition, type StateRun, stateRunsFromHistory } from './graph.js';
 import { checkArtifactKey, checkVideoId } from './keys.js';
@@ -188,13 +183,30 @@ export const metricsPage = async (
   };
 };
 
-/** The Segments Distributed Map of one run: its Map Run's item counts and each rendition's segments. */
+/**
+ * The Segments Distributed Map of one run: its Map Run's item counts, each
+ * rendition's segments (done, running, queued, failed) and join, and the audio
+ * item. Read by the CLI's shared client (readSegmentStage), which the live view
+ * of `status --watch` draws too.
+ */
 export interface SegmentsProgress {
   /** DescribeMapRun's status and itemCounts (one item per video segment, plus the audio item). */
   status: string;
   items: { total: number; succeeded: number; failed: number; running: number; pending: number };
   /** Per segmented rendition: the segment files written so far, of the planned count. */
-  renditions: { id: string; written: number; total: number }[];
+  renditions: {
+    id: string;
+    written: number;
+    total: number;
+    running: number;
+    queued: number;
+    failed: number;
+    join: StepState;
+  }[];
+  /** The audio item (encoded once); null when the source has no audio to encode. */
+  audio: StepState | null;
+  /** `unavailable`: the target could not list the Map Run's children, so per-rendition running/queued are unknown. */
+  childExecutions: 'listed' | 'unavailable';
 }
 
 /** One execution of a video: the original (named after it) or a redrive (`<videoId>-redrive-<n>`). */
@@ -206,61 +218,29 @@ export interface RunView {
   segments?: SegmentsProgress;
 }
 
-/** The plan's segmented renditions (those with `segmentation.count`), from the Plan state's output. */
-const segmentedRenditions = (events: readonly HistoryEvent[]): { id: string; count: number }[] => {
-  const out = events.find((e) => e.stateExitedEventDetails?.name === STATE_NAMES.plan)
-    ?.stateExitedEventDetails?.output;
-  if (!out) return [];
-  try {
-    const branches = (JSON.parse(out) as { plan?: { branches?: unknown[] } }).plan?.branches ?? [];
-    return branches.flatMap((b) => {
-      const r = b as { id?: unknown; segmentation?: { count?: unknown } };
-      return typeof r.id === 'string' && typeof r.segmentation?.count === 'number'
-        ? [{ id: r.id, count: r.segmentation.count }]
-        : [];
-    });
-  } catch {
-    return [];
-  }
-};
-
-/**
- * The Segments row's numbers: DescribeMapRun for the Map Run as a whole, and the
- * segment files under `_work/segments/<rendition>/` for each rendition (the Map Run
- * counts items, not which rendition they belong to).
- * https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeMapRun.html
- */
+/** The shared client's segment stage in the page's shape (its first Map Run's counts). */
 const segmentsProgress = async (
   t: Target,
   videoId: string,
-  events: readonly HistoryEvent[],
-  mapRunArn: string
-): Promise<SegmentsProgress> => {
-  const [run, renditions] = await Promise.all([
-    t.clients.sfn.send(new DescribeMapRunCommand({ mapRunArn })),
-    Promise.all(
-      segmentedRenditions(events).map(async (r) => {
-        const listed = await t.clients.s3.send(
-          new ListObjectsV2Command({
-            Bucket: t.outputs.outputBucket,
-            Prefix: artifactKey(videoId, segmentRelativeKey(r.id, 0).replace(/[^/]+$/, '')),
-          })
-        );
-        return { id: r.id, written: listed.KeyCount ?? 0, total: r.count };
-      })
-    ),
-  ]);
-  const c = run.itemCounts;
+  events: readonly HistoryEvent[]
+): Promise<SegmentsProgress | undefined> => {
+  const stage = await readSegmentStage(t.clients, t.outputs.outputBucket, videoId, events);
+  const run = stage?.mapRuns[0];
+  if (!stage || !run) return undefined;
   return {
-    status: run.status ?? 'UNKNOWN',
-    items: {
-      total: c?.total ?? 0,
-      succeeded: c?.succeeded ?? 0,
-      failed: (c?.failed ?? 0) + (c?.timedOut ?? 0) + (c?.aborted ?? 0),
-      running: c?.running ?? 0,
-      pending: c?.pending ?? 0,
-    },
-    renditions,
+    status: run.status,
+    items: run.items,
+    renditions: stage.renditions.map((r) => ({
+      id: r.id,
+      written: r.done,
+      total: r.total,
+      running: r.running,
+      queued: r.queued,
+      failed: r.failed,
+      join: r.join,
+    })),
+    audio: stage.audio,
+    childExecutions: stage.childExecutions,
   };
 };
 
@@ -297,7 +277,7 @@ export const videoDetail = async (t: Target, videoId: string): Promise<VideoDeta
       const events = await readHistory(t.clients.sfn, e.arn);
       const timeline = timelineFromHistory(events);
       const segments = timeline.segmentsMapRunArn
-        ? await segmentsProgress(t, videoId, events, timeline.segmentsMapRunArn)
+        ? await segmentsProgress(t, videoId, events)
         : undefined;
       return {
         name: e.name,

@@ -454,13 +454,32 @@ const renderSegments = (p: NonNullable<VideoDetail['runs'][number]['segments']>)
         (p.items.running ? `, ${p.items.running} running` : '') +
         (p.items.failed ? `, ${p.items.failed} failed` : '')
     ),
+    ...(p.audio
+      ? [h('p', { class: 'muted', 'data-audio': p.audio }, `audio item: ${p.audio}`)]
+      : []),
     ...p.renditions.map((r) =>
       h(
         'div',
-        { class: 'segment-progress', 'data-rendition': r.id },
+        { class: 'segment-progress', 'data-rendition': r.id, 'data-join': r.join },
         h('span', { class: 'name' }, r.id),
         h('progress', { max: String(r.total), value: String(r.written) }),
-        h('span', { class: 'time' }, `${r.written}/${r.total}`)
+        h('span', { class: 'time' }, `${r.written}/${r.total}`),
+        h(
+          'span',
+          { class: 'muted' },
+          [
+            ...(p.childExecutions === 'listed'
+              ? [
+                  r.running ? `${r.running} running` : '',
+                  r.queued ? `${r.queued} queued` : '',
+                  r.failed ? `${r.failed} failed` : '',
+                ]
+              : []),
+            `join ${r.join}`,
+          ]
+            .filter(Boolean)
+            .join(' · ')
+        )
       )
     )
   );

@@ -48,12 +48,9 @@ export const publishHls = async (
     const parsed = HlsPackageSchema.safeParse(raw);
     return parsed.success ? parsed.data : undefined;
   };
-  const delivered = branches.filter(
-    (b) =>
-      VARIANT_KINDS.has(b.kind) &&
-      b.status === 'SUCCEEDED' &&
-      b.artifacts.some((a) => a.key === hlsPackageKey(videoId, b.id))
-  );
+  // Every SUCCEEDED variant branch packaged (its record is written after its files);
+  // the package is internal, so it is read by key, never looked up in the artifacts.
+  const delivered = branches.filter((b) => VARIANT_KINDS.has(b.kind) && b.status === 'SUCCEEDED');
   if (delivered.length === 0) return { hls: null, reads };
   const packages = await Promise.all(
     delivered.map(async (b) => ({ id: b.id, pkg: await readPackage(b.id) }))

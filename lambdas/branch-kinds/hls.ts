@@ -200,6 +200,8 @@ export const packageHls = async ({
   produced.push({
     key: hlsPackageKey(videoId, branchId),
     contentType: 'application/json',
+    // The aggregator's input, not an output: it reads it by its key (hlsPackageKey).
+    internal: true,
     body: Buffer.from(`${JSON.stringify(pkg)}\n`),
   });
   return produced;

@@ -48,5 +48,12 @@ export interface RunContext {
   readonly outputUrl?: (key: string) => Promise<string | undefined>;
 }
 
-/** An artifact the branch produced, not yet uploaded: a local file or (small) bytes. */
-export type Produced = { key: string; contentType: string } & ({ path: string } | { body: Buffer });
+/**
+ * An artifact the branch produced, not yet uploaded: a local file or (small) bytes.
+ * `internal`: uploaded (a later step reads it) but never listed among the branch's
+ * published artifacts (the manifest, VideoPlayable): the workflow's own `_work/` records.
+ */
+export type Produced = { key: string; contentType: string; internal?: true } & (
+  | { path: string }
+  | { body: Buffer }
+);

@@ -62,10 +62,10 @@ export const audioItem = (): AudioItem => ({
 export const renditionSegment: BranchKind<typeof renditionSegmentKind.schema> = {
   ...renditionSegmentKind,
   plan: () => [],
-  async run(branch, { videoId, input, workDir, timeBudget }) {
+  async run(branch, { videoId, input, probe, workDir, timeBudget }) {
     if (branch.track === 'audio') {
       const out = join(workDir, 'audio.m4a');
-      await encodeAudio(input, out, timeBudget);
+      await encodeAudio(input, out, timeBudget, probe.audioTrack);
       const hls = await packageHls({
         videoId,
         branchId: branch.id,
@@ -90,6 +90,7 @@ export const renditionSegment: BranchKind<typeof renditionSegmentKind.schema> = 
       count: branch.segmentation.count,
       segmentation: branch.segmentation,
       timeBudget,
+      variableFrameRate: probe.variableFrameRate !== undefined,
     });
     return [
       {

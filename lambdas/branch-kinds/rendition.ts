@@ -12,6 +12,7 @@ import { HLS_TARGET_SEC, packageHls } from './hls.js';
 import type { BranchKind, Produced, RunContext, TimeBudget } from './kind.js';
 import { HLS_AUDIO_NAME } from './rendition-segment.js';
 import {
+  constantRateFilter,
   gopFramesFor,
   joinSegments,
   NO_B_FRAMES,
@@ -162,7 +163,13 @@ const encode = async ({
   timeBudget: TimeBudget;
 }): Promise<void> => {
   const audio =
-    probe.audioCodec === null ? ['-an'] : ['-map', '0:a:0', '-c:a', 'aac', '-b:a', '128k'];
+    probe.audioCodec === null
+      ? ['-an']
+      : ['-map', `0:a:${probe.audioTrack ?? 0}`, '-c:a', 'aac', '-b:a', '128k'];
+  // A variable-rate source is put on the constant grid of the probe's frameRate, like its
+  // segments (segmentation.ts): the keyframe grid below counts frames.
+  const timing =
+    probe.variableFrameRate !== undefined ? `${constantRateFilter(probe.frameRate)},` : '';
   // A fixed 2 s keyframe grid: the HLS packaging cuts 6 s media segments on it, at the
   // same times in every rendition (Apple's authoring spec: aligned across variants).
   const gop = probe.frameRate > 0 ? String(gopFramesFor(probe.frameRate)) : null;
@@ -176,7 +183,7 @@ const encode = async ({
       '0:v:0',
       ...audio,
       '-vf',
-      `scale=-2:${height}`,
+      `${timing}scale=-2:${height}`,
       '-c:v',
       'libx264',
       '-preset',

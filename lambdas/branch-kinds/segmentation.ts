@@ -85,7 +85,13 @@ export { segmentRelativeKey } from '../../contract/index.js';
 export const NO_B_FRAMES = ['-bf', '0'];
 
 /** The video encoder settings every segment shares: identical streams are what make `-c copy` joins valid. */
-export const segmentVideoArgs = (height: number, gopFrames: number): string[] => [
+export const segmentVideoArgs = (
+  height: number,
+  gopFrames: number,
+  // setpts: the seek starts half a frame early (see encodeSegment), so the first kept
+  // frame would otherwise start at +½ frame and be padded by a duplicate.
+  timing = 'setpts=PTS-STARTPTS'
+): string[] => [
   '-c:v',
   'libx264',
   '-preset',
@@ -104,10 +110,28 @@ export const segmentVideoArgs = (height: number, gopFrames: number): string[] =>
   '-sc_threshold',
   '0',
   '-vf',
-  // setpts: the seek starts half a frame early (see encodeSegment), so the first kept
-  // frame would otherwise start at +½ frame and be padded by a duplicate.
-  `setpts=PTS-STARTPTS,scale=-2:${height}`,
+  `${timing},scale=-2:${height}`,
 ];
+
+/**
+ * A variable-frame-rate source's segment timing: frame numbers only mean
+ * something on a constant grid, so the fps filter puts the source on the
+ * grid of `frameRate` counted from the start of the file (the nearest source
+ * frame per slot, duplicated or dropped as needed). The seek starts `padFrames`
+ * grid slots early and trims them off, so every segment sees the same source
+ * frames around its first slot as the segment before it did around its last.
+ * https://ffmpeg.org/ffmpeg-filters.html#fps
+ */
+export const constantRateTiming = (frameRate: number, padFrames: number): string =>
+  `${constantRateFilter(frameRate)},trim=start_frame=${padFrames},setpts=PTS-STARTPTS`;
+
+/**
+ * The fps filter for a variable-rate source, on a grid from time 0.
+ * `eof_action=pass`: the last source frame fills the grid to the end of its
+ * duration (rounding would drop the final slot: 299 of 300 frames measured).
+ */
+export const constantRateFilter = (frameRate: number): string =>
+  `fps=${frameRate}:start_time=0:eof_action=pass`;
 
 export interface SegmentJob {
   input: string;
@@ -117,6 +141,12 @@ export interface SegmentJob {
   count: number;
   segmentation: Segmentation;
   timeBudget: TimeBudget;
+  /**
+   * The source's frame rate is variable (the probe's `variableFrameRate`): the
+   * segment is converted to the constant `segmentation.frameRate`.
+   * @default false
+   */
+  variableFrameRate?: boolean;
 }
 
 /**
@@ -130,7 +160,11 @@ export const encodeSegment = async (job: SegmentJob): Promise<void> => {
   const { input, out, height, index, count, segmentation, timeBudget } = job;
   const { framesPerSegment: perSegment, frameRate, gopFrames } = segmentation;
   const startFrame = index * perSegment;
-  const seek = Math.max(0, (startFrame - 0.5) / frameRate);
+  // Constant rate: half a frame early. Variable: one GOP of grid slots early (trimmed again).
+  const pad = job.variableFrameRate ? Math.min(startFrame, gopFrames) : 0;
+  const seek = job.variableFrameRate
+    ? (startFrame - pad) / frameRate
+    : Math.max(0, (startFrame - 0.5) / frameRate);
   await runFfmpeg(
     [
       ...inputOptions(input),
@@ -142,7 +176,9 @@ export const encodeSegment = async (job: SegmentJob): Promise<void> => {
       '-an',
       '-sn',
       ...(index < count - 1 ? ['-frames:v', String(perSegment)] : []),
-      ...segmentVideoArgs(height, gopFrames),
+      ...(job.variableFrameRate
+        ? segmentVideoArgs(height, gopFrames, constantRateTiming(frameRate, pad))
+        : segmentVideoArgs(height, gopFrames)),
       out,
     ],
     timeBudget
@@ -156,11 +192,15 @@ export const encodeSegment = async (job: SegmentJob): Promise<void> => {
   }
 };
 
-/** The whole file's audio, once, as AAC: muxed at the join. */
+/**
+ * The whole file's audio, once, as AAC: muxed at the join. `track`: which
+ * audio track (`0:a:N`, the probe's `audioTrack`) when the source has several.
+ */
 export const encodeAudio = async (
   input: string,
   out: string,
-  timeBudget: TimeBudget
+  timeBudget: TimeBudget,
+  track = 0
 ): Promise<void> => {
   await runFfmpeg(
     [
@@ -168,7 +208,7 @@ export const encodeAudio = async (
       '-i',
       input,
       '-map',
-      '0:a:0',
+      `0:a:${track}`,
       '-vn',
       '-sn',
       '-c:a',

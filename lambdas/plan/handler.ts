@@ -10,7 +10,13 @@ import { requireEnv } from '../shared/env.js';
 import { logger, metrics } from '../shared/powertools.js';
 import { pinnedHead, putJson } from '../shared/s3.js';
 import { defineStateTask } from '../shared/state-task.js';
-import { planConfigFromEnv, planForRedrive, planWarnings, withSegmentItems } from './logic.js';
+import {
+  planConfigFromEnv,
+  planForRedrive,
+  planWarnings,
+  sourceWarnings,
+  withSegmentItems,
+} from './logic.js';
 
 const PlanInputSchema = z.extend(WorkflowInputSchema, { probe: ProbeResultSchema });
 /** Parsed once per environment: a bad value fails the first invocation loudly. */
@@ -35,10 +41,13 @@ export const handler = defineStateTask(PlanInputSchema, 'plan input', async (inp
     },
     { audio: input.probe.audioCodec !== null }
   );
-  const warnings = await planWarnings(input.probe, config.maxExtraThumbnails, async () => {
-    const head = await pinnedHead(input.source);
-    return head.Metadata?.[THUMBNAIL_TIMES_METADATA];
-  });
+  const warnings = [
+    ...sourceWarnings(input.probe),
+    ...(await planWarnings(input.probe, config.maxExtraThumbnails, async () => {
+      const head = await pinnedHead(input.source);
+      return head.Metadata?.[THUMBNAIL_TIMES_METADATA];
+    })),
+  ];
   const plan = warnings.length > 0 ? { ...planned, warnings } : planned;
   logger.info('Planned', {
     branches: plan.branches.length,

@@ -120,6 +120,26 @@ export const withSegmentItems = async (
 };
 
 /**
+ * What the pipeline chose for a source that left it a choice, so the uploader
+ * learns it from the manifest: which of several audio tracks the outputs carry,
+ * and the constant rate a variable-frame-rate source was converted to. Pure.
+ */
+export const sourceWarnings = (probe: ProbeResult): string[] => [
+  ...(probe.audioTracks !== undefined && probe.audioTracks > 1
+    ? [
+        `the source has ${probe.audioTracks} audio tracks; the outputs carry track ` +
+          `${(probe.audioTrack ?? 0) + 1} (${probe.audioTrack ? 'marked default' : 'the first'}) only`,
+      ]
+    : []),
+  ...(probe.variableFrameRate !== undefined
+    ? [
+        `the source has a variable frame rate (${probe.variableFrameRate} fps on average); ` +
+          `the outputs are converted to a constant ${probe.frameRate} fps`,
+      ]
+    : []),
+];
+
+/**
  * The manifest's warnings for the uploader's `thumbnail-times`: which entries
  * were invalid and which times went beyond the limit. The probe only counts
  * them (its result is copied into every branch's input), so when it counted

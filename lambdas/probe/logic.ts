@@ -43,6 +43,62 @@ const isRealVideo = (s: FfprobeStream): boolean =>
   // Cover art in audio files is a one-frame "video" stream; it is not a video.
   (s.disposition as { attached_pic?: number } | undefined)?.attached_pic !== 1;
 
+/** The fastest variable frame rate the pipeline converts to a constant one; faster is refused. */
+export const MAX_CONVERTED_FPS = 120;
+/**
+ * How far the average frame rate may stray from ffprobe's base rate before a
+ * source counts as variable: CFR files agree to well under 0.1% (29.97 is
+ * 30000/1001 in both); a phone's VFR recording differs by several percent.
+ */
+const VFR_TOLERANCE = 0.01;
+
+/**
+ * The display matrix's rotation (ffprobe's side data, or the legacy `rotate`
+ * tag), normalised to [0, 360); 0 when there is none.
+ */
+export const rotationOf = (video: FfprobeStream): number => {
+  const sideData = (video.side_data_list as { rotation?: number | string }[] | undefined) ?? [];
+  const fromMatrix = sideData.find((d) => d.rotation !== undefined)?.rotation;
+  const raw = Number(fromMatrix ?? (video.tags as { rotate?: string } | undefined)?.rotate ?? 0);
+  if (!Number.isFinite(raw)) return 0;
+  return (((Math.round(raw / 90) * 90) % 360) + 360) % 360;
+};
+
+/**
+ * The frame rate every output is encoded at. A constant-rate source keeps its
+ * own (avg_frame_rate, else r_frame_rate). A variable-rate one (the average
+ * differs from the base rate by more than VFR_TOLERANCE) is converted to its
+ * average rounded to whole frames per second: segments cut by frame number
+ * and a 2 s keyframe grid need one frame every 1/rate seconds.
+ */
+export const frameRateOf = (
+  video: FfprobeStream
+): { frameRate: number; variableFrameRate?: number } => {
+  const avg = parseRate(video.avg_frame_rate);
+  const base = parseRate(video.r_frame_rate);
+  if (!(avg > 0) || !(base > 0) || Math.abs(avg - base) / base <= VFR_TOLERANCE) {
+    return { frameRate: avg || base };
+  }
+  if (avg > MAX_CONVERTED_FPS) {
+    throw new InvalidVideoError(
+      `variable frame rate averaging ${avg} fps: above the ${MAX_CONVERTED_FPS} fps ` +
+        'the pipeline converts to a constant rate'
+    );
+  }
+  return { frameRate: Math.max(1, Math.round(avg)), variableFrameRate: avg };
+};
+
+/**
+ * The audio track the outputs carry: the one marked default, else the first
+ * (ffmpeg's `0:a:N` numbering). A player's choice too, when it shows one.
+ */
+export const audioTrackOf = (audio: readonly FfprobeStream[]): number => {
+  const marked = audio.findIndex(
+    (s) => (s.disposition as { default?: number } | undefined)?.default === 1
+  );
+  return marked >= 0 ? marked : 0;
+};
+
 /**
  * Decides whether an upload is a usable video. ffprobe is made to read every
  * packet (-count_packets): a truncated file often has a valid header, and only
@@ -91,16 +147,24 @@ export const probeFile = async (
   const streams = out.streams ?? [];
   const video = streams.find(isRealVideo);
   if (!video) throw new InvalidVideoError('not a video: no video stream');
-  const width = video.width ?? 0;
-  const height = video.height ?? 0;
-  if (width <= 0 || height <= 0) throw new InvalidVideoError('not a video: unknown frame size');
+  const codedWidth = video.width ?? 0;
+  const codedHeight = video.height ?? 0;
+  if (codedWidth <= 0 || codedHeight <= 0) {
+    throw new InvalidVideoError('not a video: unknown frame size');
+  }
+  // The displayed size: a quarter turn swaps them (ffmpeg turns the frames upright on decode).
+  const rotation = rotationOf(video);
+  const [width, height] =
+    rotation % 180 === 0 ? [codedWidth, codedHeight] : [codedHeight, codedWidth];
   if (toNumber(video.nb_read_packets) === 0) {
     throw new InvalidVideoError('not a video: video stream has no frames');
   }
   const durationSec = toNumber(out.format?.duration) ?? toNumber(video.duration) ?? 0;
   if (!(durationSec > 0)) throw new InvalidVideoError('zero or unknown duration');
 
-  const audio = streams.find((s) => s.codec_type === 'audio');
+  const audioStreams = streams.filter((s) => s.codec_type === 'audio');
+  const audioTrack = audioTrackOf(audioStreams);
+  const audio = audioStreams[audioTrack];
   const sizeBytesKnown = size ?? toNumber(out.format?.size);
   if (!sizeBytesKnown) throw new MediaToolError('ffprobe could not tell the size of the input');
   return {
@@ -109,10 +173,12 @@ export const probeFile = async (
     height,
     videoCodec: video.codec_name ?? 'unknown',
     audioCodec: audio?.codec_name ?? null,
-    frameRate: parseRate(video.avg_frame_rate) || parseRate(video.r_frame_rate),
+    ...frameRateOf(video),
     formatName: out.format?.format_name ?? 'unknown',
     sizeBytes: sizeBytesKnown,
     bitRate: toNumber(out.format?.bit_rate),
+    ...(rotation !== 0 && { rotation }),
+    ...(audioStreams.length > 1 && { audioTracks: audioStreams.length, audioTrack }),
   };
 };
 

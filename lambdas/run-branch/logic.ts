@@ -254,7 +254,11 @@ export const runBranch = async (
         unpin();
       }
       const uploaded: Artifact[] = [];
-      for (const item of produced) uploaded.push(await upload(outputBucket, item));
+      for (const item of produced) {
+        const artifact = await upload(outputBucket, item);
+        // Internal records are stored like any artifact but never published as one.
+        if (!item.internal) uploaded.push(artifact);
+      }
       return uploaded;
     });
     const result = record({ status: 'SUCCEEDED', artifacts, error: null });

@@ -105,7 +105,7 @@ describe('aggregate', () => {
     vi.unstubAllEnvs();
   });
 
-  it('writes a manifest whose published field names are exactly those of schemaVersion 6', async () => {
+  it('writes a manifest whose published field names are exactly those of schemaVersion 7', async () => {
     // Prepare
     serveRecords(allSucceeded());
 
@@ -137,7 +137,7 @@ describe('aggregate', () => {
         'execution',
       ].sort()
     );
-    expect(manifest.schemaVersion).toBe(6);
+    expect(manifest.schemaVersion).toBe(7);
     expect(manifest.tenant).toBe('acme');
     expect(Object.keys(manifest.costBreakdown).sort()).toEqual(
       ['currency', 'region', 'pricesAsOf', 'lambda', 'stateTransitions', 'requests'].sort()
@@ -239,7 +239,7 @@ describe('aggregate', () => {
     });
     const manifest = writtenManifest();
     expect(manifest).toMatchObject({
-      schemaVersion: 6,
+      schemaVersion: 7,
       videoId: VIDEO_ID,
       tenant: 'acme',
       source: sourceFactory({ key: 'uploads/acme/clip.mp4' }),
@@ -293,8 +293,9 @@ describe('aggregate', () => {
     expect(costBreakdown.stateTransitions).toEqual({ count: 16, usd: 0.0004 });
     expect(costBreakdown.requests.lambda).toEqual({ count: 7, usd: 0.0000014 });
     // compute 0.00002268 + transitions 0.0004 + Lambda 0.0000014 + SQS 0.0000024
-    // + SNS 0.000001 + S3 PUT 12 × 0.000005 + S3 GET 11 × 0.0000004 = 0.00049188
-    expect(estimatedCostUsd).toBeCloseTo(0.00049188, 10);
+    // + SNS 0.000001 + S3 PUT 12 × 0.000005 + S3 GET 12 × 0.0000004 = 0.00049228
+    // (the GETs include the rendition's HLS package, read by key whether or not it exists)
+    expect(estimatedCostUsd).toBeCloseTo(0.00049228, 10);
   });
 
   it('is PARTIAL when one branch failed, and keeps the other branches artifacts', async () => {

@@ -169,8 +169,13 @@ describe('publishHls (the aggregator’s multivariant playlist)', () => {
     id,
     kind: 'rendition',
     status: 'SUCCEEDED',
+    // What a rendition publishes: its playlists, never its internal package record.
     artifacts: [
-      { key: `outputs/v/_work/hls/${id}.json`, contentType: 'application/json', bytes: 100 },
+      {
+        key: `outputs/v/hls/${id.replace('rendition-', '')}/index.m3u8`,
+        contentType: 'application/vnd.apple.mpegurl',
+        bytes: 100,
+      },
     ],
     error: null,
     durationMs: 100,

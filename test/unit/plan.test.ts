@@ -296,6 +296,30 @@ describe('plan: bounded fan-out from thumbnail-times, with warnings', () => {
     ]);
   });
 
+  it("lists what it chose for an unusual source, before the uploader's thumbnail warnings, reading nothing", async () => {
+    // Prepare: a probe of a variable-frame-rate source with three audio tracks, the second default
+    const handler = await importHandler();
+    const probe = probeFactory({
+      frameRate: 30,
+      variableFrameRate: 29.4,
+      audioTracks: 3,
+      audioTrack: 1,
+    });
+
+    // Act
+    const plan = await handler(
+      { videoId: 'odd-1', tenant: 'default', source: sourceFactory(), probe },
+      lambdaContextFactory()
+    );
+
+    // Assess
+    expect(plan.warnings).toEqual([
+      'the source has 3 audio tracks; the outputs carry track 2 (marked default) only',
+      'the source has a variable frame rate (29.4 fps on average); the outputs are converted to a constant 30 fps',
+    ]);
+    expect(s3Mock).not.toHaveReceivedCommand(HeadObjectCommand);
+  });
+
   it('reads nothing and warns nothing when nothing was ignored', async () => {
     const handler = await importHandler();
     const plan = await handler(

@@ -311,7 +311,7 @@ describe('aggregate for a redrive', () => {
   const s3Mock = mockClient(s3);
   const snsMock = mockClient(sns);
   const previous: Manifest = {
-    schemaVersion: 6,
+    schemaVersion: 7,
     videoId: VIDEO_ID,
     tenant: 'default',
     source: sourceFactory(),

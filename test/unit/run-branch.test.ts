@@ -283,6 +283,29 @@ describe('runBranch: any registered kind, artifacts to S3, a record last', () =>
     expect(addMetric).toHaveBeenCalledWith('BranchSucceeded', 'Count', 1);
   });
 
+  it("stores a rendition's HLS measurements for the aggregator but never publishes them as artifacts", async () => {
+    // Prepare: the clip has a video and an audio track, so the main rendition packages both
+    const branch = { id: 'rendition-240p', kind: 'rendition', height: 240 };
+    const packageKey = `outputs/${VIDEO_ID}/_work/hls/rendition-240p.json`;
+
+    // Act
+    const ref = await run(branch);
+
+    // Assess: uploaded (the aggregator reads it by key) ...
+    expect(ref).toEqual({ id: 'rendition-240p', status: 'SUCCEEDED' });
+    const keys = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
+    expect(keys).toContain(packageKey);
+    expect(JSON.parse(String(putBodies()[packageKey]))).toHaveProperty('video.codecs');
+    // ... but the published list holds only outputs a reader may fetch: the MP4 and the HLS files
+    const listed = writtenRecord('rendition-240p').artifacts.map((a) => a.key);
+    expect(listed).toContain(`outputs/${VIDEO_ID}/renditions/240p.mp4`);
+    expect(listed).toContain(`outputs/${VIDEO_ID}/hls/240p/index.m3u8`);
+    expect(listed.filter((k) => k.includes('/_work/'))).toEqual([]);
+    expect(listed).toEqual(
+      keys.filter((k) => k !== packageKey && !k?.includes('/_work/branches/'))
+    );
+  });
+
   it('leaves nothing behind in the temp directory, on success or failure', async () => {
     // Prepare
     const ours = async () =>
