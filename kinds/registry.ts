@@ -4,7 +4,6 @@ import { metadataKind } from './metadata.js';
 import { renditionFallbackKind, renditionKind } from './rendition.js';
 import { renditionSegmentKind } from './rendition-segment.js';
 import { thumbnailKind } from './thumbnail.js';
-import { waveformKind } from './waveform.js';
 
 /**
  * Every branch kind, in plan order: the one list. The stack's functions,
@@ -19,7 +18,6 @@ export const KINDS = [
   metadataKind,
   renditionFallbackKind,
   renditionSegmentKind,
-  waveformKind,
 ] as const;
 
 type Registered = (typeof KINDS)[number];
