@@ -1,12 +1,7 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -23,13 +18,7 @@ import {
   SetQueueAttributesCommand,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import {
-  auditKey,
-  type Manifest,
-  ManifestSchema,
-  manifestKey,
-  videoIdFor,
-} from '../../contract/index.js';
+import { auditKey, type Manifest, ManifestSchema, manifestKey } from '../../contract/index.js';
 import {
   cleanupMedia,
   ffprobe,
@@ -44,6 +33,7 @@ import { poll } from '../helpers/poll.js';
 import { describeE2E } from './guard.js';
 import { OBSERVATIONS_DIR, recordObservations } from './observations.js';
 import { clientsFor, readOutputs } from './target.js';
+import { putUpload } from './videos.js';
 
 const target = inject('e2eTarget');
 const runId = `${Date.now().toString(36)}`;
@@ -92,24 +82,8 @@ describeE2E(target)(`video pipeline end to end on ${target.name}`, () => {
     recordObservations(OBSERVATIONS_DIR, inject('e2eRunId'), target.name, observations);
   });
 
-  const upload = async (file: string, name: string, metadata?: Record<string, string>) => {
-    const key = `uploads/e2e/${runId}/${name}`;
-    const put = await aws.s3.send(
-      new PutObjectCommand({
-        Bucket: out.UploadBucketName,
-        Key: key,
-        Body: readFileSync(file),
-        Metadata: metadata,
-      })
-    );
-    const source = {
-      bucket: out.UploadBucketName,
-      key,
-      versionId: put.VersionId,
-      etag: put.ETag?.replaceAll('"', ''),
-    };
-    return { source, videoId: videoIdFor(source) };
-  };
+  const upload = (file: string, name: string, metadata?: Record<string, string>) =>
+    putUpload(aws.s3, out.UploadBucketName, `uploads/e2e/${runId}/${name}`, file, metadata);
 
   const getText = async (bucket: string, key: string) => {
     try {
