@@ -1,4 +1,6 @@
 import '../../helpers/env.js';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   BranchIdSchema,
@@ -126,6 +128,19 @@ describe("finding a kind's work by its file name", () => {
     await expect(load).rejects.toThrow(
       'kind "hologram" is registered in kinds/registry.ts but lambdas/branch-kinds/work/hologram.ts does not load'
     );
+  });
+
+  it('holds in work/ the modules of registered kinds only, one each', () => {
+    // Prepare: esbuild bundles every file of work/ into each branch function as a kind.
+    const dir = fileURLToPath(new URL('../../../lambdas/branch-kinds/work/', import.meta.url));
+
+    // Act
+    const files = readdirSync(dir)
+      .map((f) => f.replace(/\.ts$/, ''))
+      .sort();
+
+    // Assess
+    expect(files).toEqual(KINDS.map((d) => d.kind).sort());
   });
 
   it.each(KINDS.map((d) => ({ kind: d.kind, d })))(
