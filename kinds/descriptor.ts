@@ -12,7 +12,7 @@ import type { Branch, BranchRole } from '../contract/index.js';
  * Pure data and zod schemas: importing a descriptor creates no AWS client and
  * reads no environment, so the CDK app can import every kind. What a kind
  * does (its plan and its ffmpeg work) lives with the Lambdas, in
- * lambdas/branch-kinds/<kind>.ts, which spreads this descriptor.
+ * lambdas/branch-kinds/work/<kind>.ts, which spreads this descriptor.
  */
 export interface KindDescriptor<S extends z.ZodMiniType<Branch> = z.ZodMiniType<Branch>> {
   /** The `kind` value in plans, manifests, metrics and state names. */

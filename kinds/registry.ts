@@ -9,8 +9,8 @@ import { thumbnailKind } from './thumbnail.js';
  * Every branch kind, in plan order: the one list. The stack's functions,
  * layer, policy, playable kinds and Segments map, the schema union, the
  * worker's dispatch, the cost model and the CLI's state names all derive
- * from it. lambdas/branch-kinds/registry.ts pairs each entry with its plan
- * and ffmpeg work, in the same order (checked when it loads).
+ * from it. The Lambdas find each entry's plan and ffmpeg work by its file
+ * name, lambdas/branch-kinds/work/<kind>.ts: registering a kind is one line here.
  */
 export const KINDS = [
   thumbnailKind,

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { synthesizedDefinition } from './docs-graph/definition.js';
-import { renderMermaid, replaceBetweenMarkers } from './docs-graph/render.js';
+import { foldAlikeTasks, renderMermaid, replaceBetweenMarkers } from './docs-graph/render.js';
 import { REPO_ROOT } from './project.js';
 
 export const README = path.join(REPO_ROOT, 'README.md');
@@ -17,7 +17,7 @@ export const DOCS_GRAPH_COMMAND = 'npm run docs:graph';
 export const renderedReadme = (current: string): string =>
   replaceBetweenMarkers(
     current,
-    renderMermaid(synthesizedDefinition()),
+    renderMermaid(foldAlikeTasks(synthesizedDefinition())),
     `generated from the synthesized state machine by \`${DOCS_GRAPH_COMMAND}\`; do not edit by hand`
   );
 

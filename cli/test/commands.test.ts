@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeMapRunCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { currentPointerKey, redriveExecutionName, videoIdFor } from '../../contract/index.js';
@@ -22,6 +21,8 @@ import {
   FakeBucket,
   FakeExecution,
   failed,
+  fakeClients,
+  fakeOutputs,
   keys,
   linesWiderThan,
   manifestFrom,
@@ -41,19 +42,8 @@ const makeContext = (): Context & {
   out: ReturnType<typeof captureOut>;
   err: ReturnType<typeof captureOut>;
 } => ({
-  outputs: {
-    stackName: 'VideoPipeline',
-    file: '/dev/null',
-    uploadBucket: UPLOAD_BUCKET,
-    outputBucket: OUTPUT_BUCKET,
-    stateMachineArn: STATE_MACHINE_ARN,
-  },
-  clients: {
-    s3: new S3Client({ region: 'eu-west-1' }),
-    sfn: new SFNClient({ region: 'eu-west-1' }),
-    sqs: new SQSClient({ region: 'eu-west-1' }),
-    endpoint: undefined,
-  },
+  outputs: fakeOutputs(),
+  clients: fakeClients(),
   out: captureOut(false),
   err: captureOut(false),
 });

@@ -1,18 +1,14 @@
 import { createHash } from 'node:crypto';
-import {
-  GetObjectCommand,
-  ListObjectsV2Command,
-  NoSuchKey,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   ExecutionDoesNotExist,
   type ExecutionStatus,
   GetExecutionHistoryCommand,
   type HistoryEvent,
-  type SFNClient,
+  SFNClient,
 } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import {
   type Branch,
@@ -22,12 +18,34 @@ import {
   type Manifest,
   STATE_NAMES,
 } from '../../contract/index.js';
+import type { Clients, StackOutputs } from '../src/index.js';
 import type { Out } from '../src/watch.js';
 
 export const STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:123456789012:stateMachine:Video';
 export const OUTPUT_BUCKET = 'output-bucket';
 export const UPLOAD_BUCKET = 'upload-bucket';
 export const VIDEO_ID = 'clip-0123456789abcdef';
+
+/**
+ * The outputs of the fake deployment the mocked clients answer for. Typed by the CLI's
+ * public surface (cli/src/index.ts), so the console's tests use it too.
+ */
+export const fakeOutputs = (): StackOutputs => ({
+  stackName: 'VideoPipeline',
+  file: '/dev/null',
+  uploadBucket: UPLOAD_BUCKET,
+  outputBucket: OUTPUT_BUCKET,
+  stateMachineArn: STATE_MACHINE_ARN,
+});
+
+/** Clients for the fake deployment: aws-sdk-client-mock stubs answer them; pick any to replace. */
+export const fakeClients = (given: Partial<Clients> = {}, region = 'eu-west-1'): Clients => ({
+  s3: new S3Client({ region }),
+  sfn: new SFNClient({ region }),
+  sqs: new SQSClient({ region }),
+  endpoint: undefined,
+  ...given,
+});
 
 /** A writable that records what was written. */
 export const captureOut = (isTTY = false, columns = 100): Out & { text: () => string } => {

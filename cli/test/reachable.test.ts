@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { describeError } from '../src/aws.js';
 import { runUpload } from '../src/commands.js';
 import { checkReachable } from '../src/upload.js';
-import { captureOut, OUTPUT_BUCKET, STATE_MACHINE_ARN, UPLOAD_BUCKET } from './helpers.js';
+import { captureOut, fakeOutputs } from './helpers.js';
 
 /** Real sockets on 127.0.0.1, no SDK mock: the point is what the network does. */
 
@@ -126,13 +126,7 @@ describe('upload against an endpoint that is down', () => {
     const out = captureOut(false);
     const err = captureOut(false);
     const ctx = {
-      outputs: {
-        stackName: 'VideoPipeline',
-        file: '/dev/null',
-        uploadBucket: UPLOAD_BUCKET,
-        outputBucket: OUTPUT_BUCKET,
-        stateMachineArn: STATE_MACHINE_ARN,
-      },
+      outputs: fakeOutputs(),
       clients: {
         s3: clientFor(endpoint),
         sfn: new SFNClient({ region: 'us-east-1', endpoint }),

@@ -3,12 +3,13 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { ROOT } from '../../local-runtime/src/index.js';
 import { poll } from '../../test/helpers/poll.js';
 import { type RunningConsole, startConsole } from '../src/start.js';
+import { BROWSER, DESKTOP, launchBrowser, PHONE, pollPage } from './browser.js';
 
 /**
  * The console in Chromium (the one the global setup chose: @sparticuz/chromium
@@ -17,26 +18,7 @@ import { type RunningConsole, startConsole } from '../src/start.js';
  * two error states. Screenshots go to test-artifacts/ (git-ignored).
  */
 
-const BROWSER = inject('consoleBrowser');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-
-/** Polls the page until `fn` returns a truthy value (the run takes seconds, not a fixed time). */
-const pollPage = async <T, A = undefined>(
-  page: Page,
-  fn: (arg: A) => T | Promise<T>,
-  timeoutMs: number,
-  what: string,
-  arg?: A
-): Promise<Awaited<T>> => {
-  const handle = await page
-    .waitForFunction(fn as never, arg as never, { timeout: timeoutMs, polling: 250 })
-    .catch((err: Error) => {
-      throw new Error(`waiting for ${what}: ${err.message.split('\n')[0]}`);
-    });
-  return (await handle.jsonValue()) as Awaited<T>;
-};
 
 const freePortThatRefuses = (): Promise<number> =>
   new Promise((resolve, reject) => {
@@ -60,11 +42,7 @@ describe.skipIf('skipReason' in BROWSER)('console in a real browser (local runti
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     consoleApp = await startConsole({ outputs: inject('consoleOutputsFile'), port: 0 });
-    if (!('chromium' in BROWSER)) throw new Error('unreachable: the suite is skipped');
-    browser = await chromium.launch({
-      executablePath: BROWSER.chromium.executablePath,
-      args: [...BROWSER.chromium.args],
-    });
+    browser = await launchBrowser();
   });
 
   afterAll(async () => {

@@ -9,12 +9,13 @@ import { describe, expect, it } from 'vitest';
 import {
   FakeBucket,
   failed,
+  fakeClients,
+  fakeOutputs,
   keys,
   manifestFrom,
   OUTPUT_BUCKET,
   STATE_MACHINE_ARN,
   succeeded,
-  UPLOAD_BUCKET,
   VIDEO_ID,
 } from '../../cli/test/helpers.js';
 import { listVideos, metricsPage, queueUrlsOf, type Target } from '../src/data.js';
@@ -85,19 +86,8 @@ describe('listVideos', () => {
     });
     sfnMock.on(ListExecutionsCommand).resolves({ executions: [] });
     const target: Target = {
-      outputs: {
-        stackName: 'VideoPipeline',
-        file: '/dev/null',
-        uploadBucket: UPLOAD_BUCKET,
-        outputBucket: OUTPUT_BUCKET,
-        stateMachineArn: STATE_MACHINE_ARN,
-      },
-      clients: {
-        s3: new S3Client({ region: 'eu-west-1' }),
-        sfn: new SFNClient({ region: 'eu-west-1' }),
-        sqs: new SQSClient({ region: 'eu-west-1' }),
-        endpoint: undefined,
-      },
+      outputs: fakeOutputs(),
+      clients: fakeClients(),
       sqs: new SQSClient({ region: 'eu-west-1' }),
       queues: {},
     };
@@ -114,19 +104,8 @@ describe('listVideos', () => {
 
 describe('tenant, cost and metrics', () => {
   const targetOf = (endpoint?: string): Target => ({
-    outputs: {
-      stackName: 'VideoPipeline',
-      file: '/dev/null',
-      uploadBucket: UPLOAD_BUCKET,
-      outputBucket: OUTPUT_BUCKET,
-      stateMachineArn: STATE_MACHINE_ARN,
-    },
-    clients: {
-      s3: new S3Client({ region: 'eu-west-1' }),
-      sfn: new SFNClient({ region: 'eu-west-1' }),
-      sqs: new SQSClient({ region: 'eu-west-1' }),
-      endpoint,
-    },
+    outputs: fakeOutputs(),
+    clients: fakeClients({ endpoint }),
     sqs: new SQSClient({ region: 'eu-west-1' }),
     queues: {},
   });

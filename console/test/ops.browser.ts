@@ -10,11 +10,13 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { ROOT } from '../../local-runtime/src/index.js';
+import { poll } from '../../test/helpers/poll.js';
 import { type RunningConsole, startConsole } from '../src/start.js';
+import { BROWSER, DESKTOP, launchBrowser, PHONE, pollPage } from './browser.js';
 
 /**
  * The console's operator view in Chromium, against the local runtime the global
@@ -24,40 +26,7 @@ import { type RunningConsole, startConsole } from '../src/start.js';
  * to test-artifacts/ (git-ignored).
  */
 
-const BROWSER = inject('consoleBrowser');
 const ARTIFACTS = join(ROOT, 'test-artifacts');
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
-
-const pollPage = async <T, A = undefined>(
-  page: Page,
-  fn: (arg: A) => T | Promise<T>,
-  timeoutMs: number,
-  what: string,
-  arg?: A
-): Promise<Awaited<T>> => {
-  const handle = await page
-    .waitForFunction(fn as never, arg as never, { timeout: timeoutMs, polling: 250 })
-    .catch((err: Error) => {
-      throw new Error(`waiting for ${what}: ${err.message.split('\n')[0]}`);
-    });
-  return (await handle.jsonValue()) as Awaited<T>;
-};
-
-/** Polls a Node-side check (an SQS attribute) until it holds. */
-const pollNode = async <T>(
-  fn: () => Promise<T | undefined>,
-  timeoutMs: number,
-  what: string
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-};
 
 /** Failed requests and console errors a page logs (a clean load has neither). */
 const watchProblems = (page: Page): string[] => {
@@ -112,11 +81,7 @@ describe.skipIf('skipReason' in BROWSER)('console operator view (local runtime)'
       endpoint: consoleApp.endpoint,
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     });
-    if (!('chromium' in BROWSER)) throw new Error('unreachable: the suite is skipped');
-    browser = await chromium.launch({
-      executablePath: BROWSER.chromium.executablePath,
-      args: [...BROWSER.chromium.args],
-    });
+    browser = await launchBrowser();
   });
 
   afterAll(async () => {
@@ -341,7 +306,8 @@ describe.skipIf('skipReason' in BROWSER)('console operator view (local runtime)'
     expect(status).toContain('AlertsDeadLetterQueue: moved 1 message(s) (COMPLETED)');
     expect(await depth(dlqUrl)).toBe(0);
     const takeFrom = (url: string, mark: string) =>
-      pollNode(
+      poll(
+        `the message ${mark}`,
         async () => {
           const res = await sqs.send(
             new ReceiveMessageCommand({
@@ -359,7 +325,7 @@ describe.skipIf('skipReason' in BROWSER)('console operator view (local runtime)'
           return mine;
         },
         15_000,
-        `the message ${mark}`
+        { intervalMs: 250 }
       );
     expect((await takeFrom(alertsUrl, marker)).Body).toContain(marker);
 

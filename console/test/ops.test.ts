@@ -1,14 +1,8 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  OUTPUT_BUCKET,
-  STATE_MACHINE_ARN,
-  UPLOAD_BUCKET,
-  VIDEO_ID,
-} from '../../cli/test/helpers.js';
+import { fakeClients, fakeOutputs, STATE_MACHINE_ARN, VIDEO_ID } from '../../cli/test/helpers.js';
 import { queueDepths, type Target } from '../src/data.js';
 import { PEEK_BODY_CHARS, peekDeadLetterQueue, stopVideo } from '../src/ops.js';
 
@@ -16,14 +10,8 @@ const DLQ_URL = 'http://127.0.0.1:4566/000000000000/alerts-dlq';
 const QUEUE_URL = 'http://127.0.0.1:4566/000000000000/alerts';
 
 const targetWith = (sqs: SQSClient, sfn = new SFNClient({ region: 'eu-west-1' })): Target => ({
-  outputs: {
-    stackName: 'VideoPipeline',
-    file: '/dev/null',
-    uploadBucket: UPLOAD_BUCKET,
-    outputBucket: OUTPUT_BUCKET,
-    stateMachineArn: STATE_MACHINE_ARN,
-  },
-  clients: { s3: new S3Client({ region: 'eu-west-1' }), sfn, sqs, endpoint: undefined },
+  outputs: fakeOutputs(),
+  clients: fakeClients({ sfn, sqs }),
   sqs,
   queues: { AlertsQueueUrl: QUEUE_URL, AlertsDeadLetterQueueUrl: DLQ_URL },
 });

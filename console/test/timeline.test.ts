@@ -29,20 +29,29 @@ const plan = (s: number, branches: Array<{ id: string; kind: string }>) =>
   exited('Plan', s, { plan: { branches } });
 const iso = (s: number) => at(s).toISOString();
 
+/** The execution started, Probe ran from 0 s to 1 s, and Plan was entered at 1 s. */
+const probedThenPlanning = () => [
+  event('ExecutionStarted', 0),
+  entered('Probe', 0),
+  exited('Probe', 1),
+  entered('Plan', 1),
+];
+/** Then Plan listed a thumbnail and a rendition at 2 s, and both branches started. */
+const twoBranchesStarted = () => [
+  ...probedThenPlanning(),
+  plan(2, [
+    { id: 'thumb-01', kind: 'thumbnail' },
+    { id: 'rendition-360p', kind: 'rendition' },
+  ]),
+  entered('RunThumbnail', 2, { branch: { id: 'thumb-01', kind: 'thumbnail' } }),
+  entered('RunRendition', 2, { branch: { id: 'rendition-360p', kind: 'rendition' } }),
+];
+
 describe('timelineFromHistory', () => {
   it('draws Probe, Plan, each planned branch and Aggregate with their times', () => {
     // Prepare
     const history = [
-      event('ExecutionStarted', 0),
-      entered('Probe', 0),
-      exited('Probe', 1),
-      entered('Plan', 1),
-      plan(2, [
-        { id: 'thumb-01', kind: 'thumbnail' },
-        { id: 'rendition-360p', kind: 'rendition' },
-      ]),
-      entered('RunThumbnail', 2, { branch: { id: 'thumb-01', kind: 'thumbnail' } }),
-      entered('RunRendition', 2, { branch: { id: 'rendition-360p', kind: 'rendition' } }),
+      ...twoBranchesStarted(),
       exited('RunThumbnail', 4, { id: 'thumb-01', status: 'SUCCEEDED' }),
       exited('BranchFailed', 6, { id: 'rendition-360p', status: 'FAILED', error: 'FfmpegError' }),
       entered('Aggregate', 6),
@@ -83,10 +92,7 @@ describe('timelineFromHistory', () => {
   it('shows a run in progress: running bars have no end, later steps are pending', () => {
     // Prepare
     const history = [
-      event('ExecutionStarted', 0),
-      entered('Probe', 0),
-      exited('Probe', 1),
-      entered('Plan', 1),
+      ...probedThenPlanning(),
       plan(2, [{ id: 'thumb-01', kind: 'thumbnail' }]),
       entered('RunThumbnail', 2, { branch: { id: 'thumb-01', kind: 'thumbnail' } }),
     ];
@@ -164,10 +170,7 @@ describe('the Segments row', () => {
     // Prepare
     const mapRunArn = 'arn:aws:states:eu-west-1:123456789012:mapRun:Video/Segments:abc';
     const history = [
-      event('ExecutionStarted', 0),
-      entered('Probe', 0),
-      exited('Probe', 1),
-      entered('Plan', 1),
+      ...probedThenPlanning(),
       plan(2, [{ id: 'rendition-720p', kind: 'rendition' }]),
       entered('Segments', 2),
       event('MapRunStarted', 3, { mapRunStartedEventDetails: { mapRunArn } }),
@@ -189,13 +192,7 @@ describe('the Segments row', () => {
 
   it('is absent from a run that never entered the Segments map', () => {
     // Prepare
-    const history = [
-      event('ExecutionStarted', 0),
-      entered('Probe', 0),
-      exited('Probe', 1),
-      entered('Plan', 1),
-      plan(2, [{ id: 'thumb-01', kind: 'thumbnail' }]),
-    ];
+    const history = [...probedThenPlanning(), plan(2, [{ id: 'thumb-01', kind: 'thumbnail' }])];
 
     // Act
     const t = timelineFromHistory(history);
@@ -208,16 +205,7 @@ describe('the Segments row', () => {
   it('ends a branch still running when the execution was stopped, failed at the stop', () => {
     // Prepare: the rendition was encoding when StopExecution ended the run.
     const history = [
-      event('ExecutionStarted', 0),
-      entered('Probe', 0),
-      exited('Probe', 1),
-      entered('Plan', 1),
-      plan(2, [
-        { id: 'thumb-01', kind: 'thumbnail' },
-        { id: 'rendition-360p', kind: 'rendition' },
-      ]),
-      entered('RunThumbnail', 2, { branch: { id: 'thumb-01', kind: 'thumbnail' } }),
-      entered('RunRendition', 2, { branch: { id: 'rendition-360p', kind: 'rendition' } }),
+      ...twoBranchesStarted(),
       exited('RunThumbnail', 3, { id: 'thumb-01', status: 'SUCCEEDED' }),
       event('ExecutionAborted', 5),
     ];

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration } from 'aws-cdk-lib';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   type Clients,
@@ -23,7 +23,9 @@ import {
   silentLogger,
   startLocalRuntime,
 } from '../../local-runtime/src/index.js';
+import { poll } from '../../test/helpers/poll.js';
 import { type RunningConsole, startConsole } from '../src/start.js';
+import { BROWSER, DESKTOP, launchBrowser, PHONE, pollPage } from './browser.js';
 
 /**
  * The console's list, metrics and run views in Chromium at 1280x800 and 390x844: the
@@ -36,45 +38,11 @@ import { type RunningConsole, startConsole } from '../src/start.js';
  * browser console/test/views.browser.ts`.
  */
 
-const BROWSER = inject('consoleBrowser');
 const SHOTS = process.env.CONSOLE_SHOTS_DIR;
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
 const VIEWPORTS = [
   ['1280x800', DESKTOP],
   ['390x844', PHONE],
 ] as const;
-
-const pollPage = async <T, A = undefined>(
-  page: Page,
-  fn: (arg: A) => T | Promise<T>,
-  timeoutMs: number,
-  what: string,
-  arg?: A
-): Promise<NonNullable<Awaited<T>>> => {
-  const handle = await page
-    .waitForFunction(fn as never, arg as never, { timeout: timeoutMs, polling: 250 })
-    .catch((err: Error) => {
-      throw new Error(`waiting for ${what}: ${err.message.split('\n')[0]}`);
-    });
-  // waitForFunction resolves on a truthy value only.
-  return (await handle.jsonValue()) as NonNullable<Awaited<T>>;
-};
-
-/** Polls a Node-side check until it gives a value. */
-const pollNode = async <T>(
-  fn: () => Promise<T | undefined>,
-  timeoutMs: number,
-  what: string
-): Promise<T> => {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-};
 
 const shot = async (page: Page, name: string, fullPage = false) => {
   if (!SHOTS) return;
@@ -104,19 +72,11 @@ const waitForManifest = (
   videoId: string,
   timeoutMs = 240_000
 ): Promise<Manifest> =>
-  pollNode(
+  poll(
+    `the manifest of ${videoId}`,
     async () => (await readManifest(clients.s3, bucket, videoId)) ?? undefined,
-    timeoutMs,
-    `the manifest of ${videoId}`
+    timeoutMs
   );
-
-const launch = async (): Promise<Browser> => {
-  if (!('chromium' in BROWSER)) throw new Error('unreachable: the suite is skipped');
-  return chromium.launch({
-    executablePath: BROWSER.chromium.executablePath,
-    args: [...BROWSER.chromium.args],
-  });
-};
 
 describe.skipIf('skipReason' in BROWSER)('console list, metrics and Stop (local runtime)', () => {
   let browser: Browser;
@@ -133,7 +93,7 @@ describe.skipIf('skipReason' in BROWSER)('console list, metrics and Stop (local 
       { endpointUrl: consoleApp.endpoint },
       consoleApp.outputs.stateMachineArn
     );
-    browser = await launch();
+    browser = await launchBrowser();
   });
 
   afterAll(async () => {
@@ -415,7 +375,7 @@ describe.skipIf('skipReason' in BROWSER)('console Segments row (segmented varian
       { endpointUrl: consoleApp.endpoint },
       consoleApp.outputs.stateMachineArn
     );
-    browser = await launch();
+    browser = await launchBrowser();
   }, 600_000);
 
   afterAll(async () => {

@@ -6,7 +6,7 @@ import {
   type ManifestHls,
 } from '../../contract/index.js';
 import { HLS_CONTENT_TYPE, HLS_DIR, hlsPackageKey, multivariantKey } from '../branch-kinds/hls.js';
-import { AUDIO_ITEM_ID } from '../branch-kinds/rendition-segment.js';
+import { AUDIO_ITEM_ID } from '../branch-kinds/work/rendition-segment.js';
 import {
   type HlsMediaInfo,
   type HlsPackage,

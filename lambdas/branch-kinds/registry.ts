@@ -6,11 +6,8 @@ import {
   type ProbeResult,
 } from '../../contract/index.js';
 import { KINDS } from '../../kinds/index.js';
+import { importWork } from './find-work.js';
 import type { BranchKind, PlanConfig } from './kind.js';
-import { metadata } from './metadata.js';
-import { rendition, renditionFallback } from './rendition.js';
-import { renditionSegment } from './rendition-segment.js';
-import { thumbnail } from './thumbnail.js';
 
 export {
   type AnyBranch,
@@ -19,33 +16,34 @@ export {
 } from '../../kinds/index.js';
 
 /**
- * What each registered kind does (its plan and its ffmpeg work), one entry
- * per descriptor of kinds/registry.ts and in the same order: the descriptor
- * list is the registry, this pairs it with the code only the Lambdas run.
+ * What one registered kind does, found by file convention (find-work.ts): the
+ * default export of `./work/<kind>.ts`. kinds/registry.ts stays the one list,
+ * so a kind is registered by one line there and never listed again here.
  */
-export const BRANCH_KINDS = [
-  thumbnail,
-  rendition,
-  metadata,
-  renditionFallback,
-  renditionSegment,
-] as const;
-
-/** The handlers must match the descriptors one to one: a kind without its code fails at load. */
-export const handlerMismatch = (
-  handlers: readonly { kind: string }[],
-  descriptors: readonly { kind: string }[]
-): string | undefined => {
-  const have = handlers.map((h) => h.kind).join(', ');
-  const want = descriptors.map((d) => d.kind).join(', ');
-  return have === want
-    ? undefined
-    : `lambdas/branch-kinds/registry.ts lists [${have}] but kinds/registry.ts describes [${want}]`;
+export const loadKindWork = async (descriptor: { readonly kind: string }): Promise<BranchKind> => {
+  const where = `lambdas/branch-kinds/work/${descriptor.kind}.ts`;
+  const module = await importWork(descriptor.kind).catch((e: unknown) => {
+    throw new Error(
+      `kind "${descriptor.kind}" is registered in kinds/registry.ts but ${where} does not load: ${(e as Error).message}`
+    );
+  });
+  const work = module.default as Partial<BranchKind> | undefined;
+  if (
+    work?.kind !== descriptor.kind ||
+    typeof work.plan !== 'function' ||
+    typeof work.run !== 'function'
+  ) {
+    throw new Error(
+      `${where} must export by default the work of kind "${descriptor.kind}" (its descriptor spread, plan and run); found ${work ? `kind "${work.kind}"` : 'no default export'}`
+    );
+  }
+  return work as BranchKind;
 };
-const mismatch = handlerMismatch(BRANCH_KINDS, KINDS);
-if (mismatch) throw new Error(mismatch);
 
-const byName = new Map<string, BranchKind>(BRANCH_KINDS.map((k) => [k.kind, k as BranchKind]));
+/** Every registered kind with its work, in registry order: kinds/registry.ts decides which. */
+export const BRANCH_KINDS: readonly BranchKind[] = await Promise.all(KINDS.map(loadKindWork));
+
+const byName = new Map<string, BranchKind>(BRANCH_KINDS.map((k) => [k.kind, k]));
 
 /** The registered kind of a branch; an unknown kind is a terminal InvalidEventError. */
 export const kindOf = (branch: Pick<Branch, 'kind'>): BranchKind => {
@@ -63,7 +61,7 @@ export const kindOf = (branch: Pick<Branch, 'kind'>): BranchKind => {
  * Ids must be unique (they name S3 records and manifest entries).
  */
 export const planBranches = (probe: ProbeResult, config: PlanConfig): Plan => {
-  const branches: Branch[] = BRANCH_KINDS.flatMap((k) => (k as BranchKind).plan(probe, config));
+  const branches: Branch[] = BRANCH_KINDS.flatMap((k) => k.plan(probe, config));
   if (branches.length > config.maxBranches) {
     throw new InvalidVideoError(
       `plan has ${branches.length} branches, more than the limit of ${config.maxBranches} (too many thumbnail-times?)`

@@ -13,7 +13,7 @@ import {
   type RenditionBranch,
   segmentItemsFor,
 } from '../branch-kinds/index.js';
-import { audioItem } from '../branch-kinds/rendition-segment.js';
+import { audioItem } from '../branch-kinds/work/rendition-segment.js';
 
 const intFrom = (name: string, raw: string | undefined, fallback: number, min: number): number => {
   if (raw === undefined || raw.trim() === '') return fallback;

@@ -13,10 +13,9 @@ import {
 import {
   type FfprobeOutput,
   type FfprobeStream,
-  inputOptions,
+  ffprobeJson,
   parseRate,
   pinHttpInput,
-  runTool,
   stderrTail,
   toNumber,
 } from '../shared/media.js';
@@ -115,21 +114,7 @@ export const probeFile = async (
   const size = sizeBytes ?? (/^https?:\/\//.test(input) ? undefined : (await stat(input)).size);
   if (size === 0) throw new InvalidVideoError('empty file (0 bytes)');
 
-  const res = await runTool(
-    'ffprobe',
-    [
-      '-v',
-      'error',
-      ...inputOptions(input, 'ffprobe'),
-      '-count_packets',
-      '-show_format',
-      '-show_streams',
-      '-of',
-      'json',
-      input,
-    ],
-    { timeoutMs }
-  );
+  const res = await ffprobeJson(input, ['-count_packets'], timeoutMs);
   const errors = stderrTail(res.stderr.replaceAll(input, '<input>'));
   if (res.code !== 0) {
     throw new InvalidVideoError(

@@ -269,16 +269,22 @@ export const runFfmpeg = async (args: string[], timeBudget: () => number): Promi
 };
 
 /**
- * Container-level facts (format and streams) without reading every packet:
- * the probe already decided the source is sound. `input` may be a URL.
+ * ffprobe's JSON description (format and streams) of `input` (a path or a URL,
+ * read with the range options a URL needs); `extra` asks for more (the probe
+ * counts packets). The caller judges the exit code and stderr.
  */
-export const inspect = async (input: string, timeoutMs: number): Promise<FfprobeOutput> => {
-  const res = await runTool(
+export const ffprobeJson = (
+  input: string,
+  extra: readonly string[],
+  timeoutMs: number
+): Promise<ToolResult> =>
+  runTool(
     'ffprobe',
     [
       '-v',
       'error',
       ...inputOptions(input, 'ffprobe'),
+      ...extra,
       '-show_format',
       '-show_streams',
       '-of',
@@ -287,6 +293,13 @@ export const inspect = async (input: string, timeoutMs: number): Promise<Ffprobe
     ],
     { timeoutMs }
   );
+
+/**
+ * Container-level facts (format and streams) without reading every packet:
+ * the probe already decided the source is sound. `input` may be a URL.
+ */
+export const inspect = async (input: string, timeoutMs: number): Promise<FfprobeOutput> => {
+  const res = await ffprobeJson(input, [], timeoutMs);
   if (res.code !== 0) {
     throw new MediaToolError(`ffprobe exited ${res.code}: ${stderrTail(res.stderr)}`);
   }

@@ -1,8 +1,6 @@
 import * as z from 'zod/mini';
 import {
-  MANIFEST_SCHEMA_VERSION,
   type Manifest,
-  ManifestSchema,
   manifestKey,
   PROCESSED_EVENT_ATTRIBUTES,
   PROCESSED_EVENT_TYPES,
@@ -10,7 +8,7 @@ import {
   type VideoProcessedEvent,
   type WorkflowInput,
 } from '../../contract/index.js';
-import { estimateCost } from '../aggregate/cost.js';
+import { nothingRunManifest } from '../aggregate/nothing-run.js';
 
 /**
  * The `reject` overflow policy: an upload over a limit ends at once with a
@@ -50,32 +48,8 @@ export const rejectedLimit = (manifest: unknown): string | undefined => {
  * no probe, no branches, nothing run, so the estimate is 0; `ending` and
  * `execution` are null as on any manifest the verdict keeper did not write.
  */
-export const rejectionManifest = (input: WorkflowInput, reason: string, now: Date): Manifest => {
-  const cost = estimateCost(
-    { invocations: [], stateTransitions: 0, sqsRequests: 0, snsPublishes: 0, s3Puts: 0, s3Gets: 0 },
-    undefined
-  );
-  return ManifestSchema.parse({
-    schemaVersion: MANIFEST_SCHEMA_VERSION,
-    videoId: input.videoId,
-    tenant: input.tenant,
-    source: input.source,
-    status: 'FAILED',
-    reason,
-    probe: null,
-    policy: null,
-    branches: [],
-    counts: { total: 0, succeeded: 0, failed: 0 },
-    fanOut: { sent: 0, succeeded: 0, failed: 0, timedOut: 0, fellBack: 0, skipped: 0 },
-    estimatedCostUsd: cost.estimatedCostUsd,
-    costBreakdown: cost.costBreakdown,
-    hls: null,
-    createdAt: now.toISOString(),
-    redrive: null,
-    ending: null,
-    execution: null,
-  } satisfies Manifest);
-};
+export const rejectionManifest = (input: WorkflowInput, reason: string, now: Date): Manifest =>
+  nothingRunManifest(input, reason, now);
 
 /**
  * Writes the rejection and publishes it. When the video already has a

@@ -6,9 +6,7 @@ import {
   type ExecutionStatusChangeDetail,
   ExecutionStatusChangeEventSchema,
   eventDate,
-  MANIFEST_SCHEMA_VERSION,
   type Manifest,
-  ManifestSchema,
   manifestKey,
   PROCESSED_EVENT_ATTRIBUTES,
   PROCESSED_EVENT_TYPES,
@@ -16,7 +14,7 @@ import {
   type WorkflowInput,
   WorkflowInputSchema,
 } from '../../contract/index.js';
-import { estimateCost } from '../aggregate/cost.js';
+import { nothingRunManifest } from '../aggregate/nothing-run.js';
 import { failureReason } from '../aggregate/verdict.js';
 import { parseEvent } from '../shared/validate.js';
 
@@ -144,27 +142,8 @@ export const verdictManifest = (
   detail: Pick<ExecutionStatusChangeDetail, 'executionArn' | 'stopDate' | 'error' | 'cause'>,
   ending: ExecutionEnding,
   now: Date
-): Manifest => {
-  const cost = estimateCost(
-    { invocations: [], stateTransitions: 0, sqsRequests: 0, snsPublishes: 0, s3Puts: 0, s3Gets: 0 },
-    undefined
-  );
-  return ManifestSchema.parse({
-    schemaVersion: MANIFEST_SCHEMA_VERSION,
-    videoId: input.videoId,
-    tenant: input.tenant,
-    source: input.source,
-    status: 'FAILED',
-    reason: verdictReason(ending, detail.error, detail.cause),
-    probe: null,
-    policy: null,
-    branches: [],
-    counts: { total: 0, succeeded: 0, failed: 0 },
-    fanOut: { sent: 0, succeeded: 0, failed: 0, timedOut: 0, fellBack: 0, skipped: 0 },
-    hls: null,
-    estimatedCostUsd: cost.estimatedCostUsd,
-    costBreakdown: cost.costBreakdown,
-    createdAt: now.toISOString(),
+): Manifest =>
+  nothingRunManifest(input, verdictReason(ending, detail.error, detail.cause), now, {
     // The redrive of a redrive: the attempt number lives in the execution's input.
     redrive: input.redrive
       ? { ...input.redrive, executionName: detail.executionArn.split(':').pop() ?? '' }
@@ -175,8 +154,7 @@ export const verdictManifest = (
       stopDate: iso(detail.stopDate, now),
       error: detail.error ?? null,
     },
-  } satisfies Manifest);
-};
+  });
 
 const ExistingVerdictSchema = z.object({
   status: z.string(),

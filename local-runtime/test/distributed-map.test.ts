@@ -1,17 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeMapRunCommand,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
   ListMapRunsCommand,
-  SFNClient,
+  type SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalRuntime, silentLogger, startLocalRuntime } from '../src/index.js';
+import type { LocalRuntime } from '../src/index.js';
 import {
   batchItems,
   type ChildRecord,
@@ -20,6 +17,12 @@ import {
   resultFiles,
   rewriteDistributedMaps,
 } from '../src/sfn/distributed-map.js';
+import {
+  type AssemblyRuntime,
+  startOnAssembly,
+  stateMachineResources,
+  writeAssembly,
+} from './helpers.js';
 
 const BUCKET = 'dmap-items';
 
@@ -168,43 +171,20 @@ const jsonataMachine = {
 };
 
 /** A hand-written assembly: one bucket and the machines above, no Lambda needed. */
-function assembly(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'local-runtime-dmap-'));
-  const resources: Record<string, unknown> = {
+const assembly = (): string =>
+  writeAssembly('dmap', {
     Items: { Type: 'AWS::S3::Bucket', Properties: { BucketName: BUCKET } },
-  };
-  for (const [name, fields] of Object.entries(machines)) {
-    resources[name] = {
-      Type: 'AWS::StepFunctions::StateMachine',
-      Properties: { StateMachineName: name, DefinitionString: JSON.stringify(definition(fields)) },
-    };
-  }
-  resources.Nata = {
-    Type: 'AWS::StepFunctions::StateMachine',
-    Properties: { StateMachineName: 'Nata', DefinitionString: JSON.stringify(jsonataMachine) },
-  };
-  writeFileSync(
-    path.join(dir, 'manifest.json'),
-    JSON.stringify({
-      version: '55.0.0',
-      artifacts: {
-        Dmap: {
-          type: 'aws:cloudformation:stack',
-          properties: { templateFile: 'Dmap.template.json' },
-        },
-      },
-    })
-  );
-  writeFileSync(path.join(dir, 'Dmap.template.json'), JSON.stringify({ Resources: resources }));
-  return dir;
-}
+    ...stateMachineResources({
+      ...Object.fromEntries(Object.entries(machines).map(([n, f]) => [n, definition(f)])),
+      Nata: jsonataMachine,
+    }),
+  });
 
 /** `count` items `{ n }`, the ones at `failing` indexes asking to fail. */
 const itemsFactory = (count: number, failing: number[] = []) =>
   Array.from({ length: count }, (_, n) => (failing.includes(n) ? { n, fail: true } : { n }));
 
 describe('Distributed Map on the local runtime', { timeout: 60_000 }, () => {
-  let dir: string;
   let rt: LocalRuntime;
   let s3: S3Client;
   let sfn: SFNClient;
@@ -232,24 +212,13 @@ describe('Distributed Map on the local runtime', { timeout: 60_000 }, () => {
     return { ...d, executionArn: executionArn!, mapRunArn: mapRuns?.[0]?.mapRunArn };
   };
 
+  let runtime: AssemblyRuntime;
   beforeAll(async () => {
     // Prepare (shared): one runtime with every machine of this file.
-    dir = assembly();
-    rt = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger });
-    const cfg = {
-      endpoint: rt.endpoint,
-      region: rt.region,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    };
-    s3 = new S3Client({ ...cfg, forcePathStyle: true });
-    sfn = new SFNClient(cfg);
+    runtime = await startOnAssembly(assembly());
+    ({ rt, s3, sfn } = runtime);
   }, 60_000);
-  afterAll(async () => {
-    s3?.destroy();
-    sfn?.destroy();
-    await rt?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => runtime?.close());
 
   it('reads 100 items from S3, runs a child each and writes the results as AWS does', async () => {
     // Prepare

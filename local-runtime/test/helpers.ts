@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { LambdaClient } from '@aws-sdk/client-lambda';
@@ -226,4 +226,70 @@ export async function receiveExactly(sqs: SQSClient, queueUrl: string, count: nu
     new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 })
   );
   return [...out, ...(extra.Messages ?? [])];
+}
+
+/**
+ * A hand-written cloud assembly in a fresh temp dir: a manifest naming one stack and
+ * its template of `resources`, read by the runtime as it reads `cdk synth`'s output
+ * (the runtime's checks must not depend on CDK). The caller removes the dir.
+ */
+export function writeAssembly(prefix: string, resources: Record<string, unknown>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), `local-runtime-${prefix}-`));
+  const manifest = {
+    version: '55.0.0',
+    artifacts: {
+      Stack: {
+        type: 'aws:cloudformation:stack',
+        properties: { templateFile: 'Stack.template.json' },
+      },
+    },
+  };
+  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
+  writeFileSync(path.join(dir, 'Stack.template.json'), JSON.stringify({ Resources: resources }));
+  return dir;
+}
+
+/** State machine resources, one per named definition. */
+export const stateMachineResources = (
+  definitions: Record<string, unknown>
+): Record<string, unknown> =>
+  Object.fromEntries(
+    Object.entries(definitions).map(([name, definition]) => [
+      name,
+      {
+        Type: 'AWS::StepFunctions::StateMachine',
+        Properties: { StateMachineName: name, DefinitionString: JSON.stringify(definition) },
+      },
+    ])
+  );
+
+/** A runtime on a hand-written assembly, with S3 and Step Functions clients. */
+export interface AssemblyRuntime {
+  rt: LocalRuntime;
+  s3: S3Client;
+  sfn: SFNClient;
+  /** Destroys the clients, stops the runtime and removes the assembly dir. */
+  close(): Promise<void>;
+}
+
+export async function startOnAssembly(dir: string): Promise<AssemblyRuntime> {
+  const rt = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger });
+  const cfg = {
+    endpoint: rt.endpoint,
+    region: rt.region,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  };
+  const s3 = new S3Client({ ...cfg, forcePathStyle: true });
+  const sfn = new SFNClient(cfg);
+  return {
+    rt,
+    s3,
+    sfn,
+    close: async () => {
+      s3.destroy();
+      sfn.destroy();
+      await rt.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -1,17 +1,20 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalRuntime, silentLogger, startLocalRuntime } from '../src/index.js';
+import type { LocalRuntime } from '../src/index.js';
 import {
   csvItems,
   itemReaderProblems,
   listedObjectItem,
   parseDelimited,
 } from '../src/sfn/item-reader.js';
+import {
+  type AssemblyRuntime,
+  startOnAssembly,
+  stateMachineResources,
+  writeAssembly,
+} from './helpers.js';
 
 // Expected values come from the AWS pages, not from the implementation:
 // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itemreader.html
@@ -176,39 +179,23 @@ const machines: Record<string, Record<string, unknown>> = {
   },
 };
 
-function assembly(): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'local-runtime-item-reader-'));
-  const resources: Record<string, unknown> = {
+const assembly = (): string =>
+  writeAssembly('item-reader', {
     Items: { Type: 'AWS::S3::Bucket', Properties: { BucketName: BUCKET } },
-  };
-  for (const [name, fields] of Object.entries(machines)) {
-    const definition = {
-      StartAt: 'Fan',
-      States: { Fan: { Type: 'Map', ...fields, ItemProcessor: passThrough, End: true } },
-    };
-    resources[name] = {
-      Type: 'AWS::StepFunctions::StateMachine',
-      Properties: { StateMachineName: name, DefinitionString: JSON.stringify(definition) },
-    };
-  }
-  writeFileSync(
-    path.join(dir, 'manifest.json'),
-    JSON.stringify({
-      version: '55.0.0',
-      artifacts: {
-        Readers: {
-          type: 'aws:cloudformation:stack',
-          properties: { templateFile: 'Readers.template.json' },
-        },
-      },
-    })
-  );
-  writeFileSync(path.join(dir, 'Readers.template.json'), JSON.stringify({ Resources: resources }));
-  return dir;
-}
+    ...stateMachineResources(
+      Object.fromEntries(
+        Object.entries(machines).map(([name, fields]) => [
+          name,
+          {
+            StartAt: 'Fan',
+            States: { Fan: { Type: 'Map', ...fields, ItemProcessor: passThrough, End: true } },
+          },
+        ])
+      )
+    ),
+  });
 
 describe('ItemReaders on the local runtime', { timeout: 60_000 }, () => {
-  let dir: string;
   let rt: LocalRuntime;
   let s3: S3Client;
   let sfn: SFNClient;
@@ -224,23 +211,12 @@ describe('ItemReaders on the local runtime', { timeout: 60_000 }, () => {
     return rt.stepFunctions.waitForExecution(executionArn!);
   };
 
+  let runtime: AssemblyRuntime;
   beforeAll(async () => {
-    dir = assembly();
-    rt = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger });
-    const cfg = {
-      endpoint: rt.endpoint,
-      region: rt.region,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    };
-    s3 = new S3Client({ ...cfg, forcePathStyle: true });
-    sfn = new SFNClient(cfg);
+    runtime = await startOnAssembly(assembly());
+    ({ rt, s3, sfn } = runtime);
   }, 60_000);
-  afterAll(async () => {
-    s3?.destroy();
-    sfn?.destroy();
-    await rt?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => runtime?.close());
 
   it('reads a CSV file with its header row, every value a string', async () => {
     // Prepare

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   DescribeMapRunCommand,
@@ -10,14 +10,20 @@ import {
   ListExecutionsCommand,
   ListMapRunsCommand,
   RedriveExecutionCommand,
-  SFNClient,
+  type SFNClient,
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalRuntime, silentLogger, startLocalRuntime } from '../src/index.js';
+import type { LocalRuntime } from '../src/index.js';
 import { REDRIVABLE_PERIOD_MS, ResumeTracker, redriveStatusOf } from '../src/sfn/redrive.js';
-import { waitFor } from './helpers.js';
+import {
+  type AssemblyRuntime,
+  startOnAssembly,
+  stateMachineResources,
+  waitFor,
+  writeAssembly,
+} from './helpers.js';
 
 /**
  * RedriveExecution on the local runtime, against AWS's documented behaviour:
@@ -175,11 +181,7 @@ const machines: Record<string, Record<string, unknown>> = {
 
 /** A hand-written assembly: the bucket, the Step function (asset dir) and the machines. */
 function assembly(stateDir: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'local-runtime-redrive-'));
-  const asset = path.join(dir, 'asset.step');
-  mkdirSync(asset);
-  writeFileSync(path.join(asset, 'index.mjs'), STEP_HANDLER);
-  const resources: Record<string, unknown> = {
+  const dir = writeAssembly('redrive', {
     Results: { Type: 'AWS::S3::Bucket', Properties: { BucketName: BUCKET } },
     Step: {
       Type: 'AWS::Lambda::Function',
@@ -193,31 +195,15 @@ function assembly(stateDir: string): string {
         Environment: { Variables: { STATE_DIR: stateDir } },
       },
     },
-  };
-  for (const [name, definition] of Object.entries(machines)) {
-    resources[name] = {
-      Type: 'AWS::StepFunctions::StateMachine',
-      Properties: { StateMachineName: name, DefinitionString: JSON.stringify(definition) },
-    };
-  }
-  writeFileSync(
-    path.join(dir, 'manifest.json'),
-    JSON.stringify({
-      version: '55.0.0',
-      artifacts: {
-        Redrive: {
-          type: 'aws:cloudformation:stack',
-          properties: { templateFile: 'R.template.json' },
-        },
-      },
-    })
-  );
-  writeFileSync(path.join(dir, 'R.template.json'), JSON.stringify({ Resources: resources }));
+    ...stateMachineResources(machines),
+  });
+  const asset = path.join(dir, 'asset.step');
+  mkdirSync(asset);
+  writeFileSync(path.join(asset, 'index.mjs'), STEP_HANDLER);
   return dir;
 }
 
 describe('RedriveExecution on the local runtime', { timeout: 90_000 }, () => {
-  let dir: string;
   let stateDir: string;
   let rt: LocalRuntime;
   let sfn: SFNClient;
@@ -258,23 +244,14 @@ describe('RedriveExecution on the local runtime', { timeout: 90_000 }, () => {
   const afterRedrive = (events: HistoryEvent[]) =>
     events.slice(events.findLastIndex((e) => e.type === 'ExecutionRedriven') + 1);
 
+  let runtime: AssemblyRuntime;
   beforeAll(async () => {
     stateDir = mkdtempSync(path.join(tmpdir(), 'local-runtime-redrive-state-'));
-    dir = assembly(stateDir);
-    rt = await startLocalRuntime({ assemblyDir: dir, port: 0, logger: silentLogger });
-    const cfg = {
-      endpoint: rt.endpoint,
-      region: rt.region,
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    };
-    sfn = new SFNClient(cfg);
-    s3 = new S3Client({ ...cfg, forcePathStyle: true });
+    runtime = await startOnAssembly(assembly(stateDir));
+    ({ rt, s3, sfn } = runtime);
   }, 60_000);
   afterAll(async () => {
-    sfn?.destroy();
-    s3?.destroy();
-    await rt?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await runtime?.close();
     rmSync(stateDir, { recursive: true, force: true });
   });
 

@@ -1,6 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   silentLogger,
@@ -10,6 +8,7 @@ import {
   UnsupportedResourcesError,
 } from '../src/index.js';
 import { resolve } from '../src/intrinsics.js';
+import { writeAssembly } from './helpers.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -18,22 +17,8 @@ afterEach(() => {
 
 /** A hand-written assembly: the validation must not depend on CDK or synth. */
 function assembly(resources: Record<string, unknown>): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'local-runtime-unsupported-'));
+  const dir = writeAssembly('unsupported', resources);
   dirs.push(dir);
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    path.join(dir, 'manifest.json'),
-    JSON.stringify({
-      version: '55.0.0',
-      artifacts: {
-        Demo: {
-          type: 'aws:cloudformation:stack',
-          properties: { templateFile: 'Demo.template.json' },
-        },
-      },
-    })
-  );
-  writeFileSync(path.join(dir, 'Demo.template.json'), JSON.stringify({ Resources: resources }));
   return dir;
 }
 

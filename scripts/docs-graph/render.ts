@@ -210,3 +210,65 @@ export const replaceBetweenMarkers = (document: string, mermaid: string, note: s
 };
 
 export const MARKERS = { begin: BEGIN, end: END } as const;
+
+/** The name of the one state that stands for several alike tasks in a folded diagram. */
+export const FOLDED_TASK = 'Run‹Kind› · one task per kind';
+
+/**
+ * Folds the tasks a Choice routes to that are alike (Lambda tasks with the same
+ * Next, End and Catch, reached from nowhere else) into one state, so the README's
+ * diagram shows the shape of the workflow and does not change when a branch kind
+ * like the others is registered. A task with its own path (a fallback) stays.
+ * Applied to every scope (Map processors, Parallel branches), one group per
+ * scope (the first Choice with alike targets). Pure.
+ */
+export const foldAlikeTasks = (machine: AslMachine): AslMachine => {
+  const states: Record<string, AslState> = {};
+  for (const [name, state] of Object.entries(machine.States)) {
+    states[name] = {
+      ...state,
+      ...(state.ItemProcessor && {
+        ItemProcessor: { ...state.ItemProcessor, ...foldAlikeTasks(state.ItemProcessor) },
+      }),
+      ...(state.Iterator && { Iterator: foldAlikeTasks(state.Iterator) }),
+      ...(state.Branches && { Branches: state.Branches.map(foldAlikeTasks) }),
+    };
+  }
+  const inbound = new Map<string, number>();
+  const count = (to: string | undefined) => to && inbound.set(to, (inbound.get(to) ?? 0) + 1);
+  for (const s of Object.values(states)) {
+    count(s.Next);
+    count(s.Default);
+    for (const r of s.Choices ?? []) count(r.Next);
+    for (const c of s.Catch ?? []) count(c.Next);
+  }
+  count(machine.StartAt);
+  const shape = (s: AslState) => JSON.stringify([s.Next, s.End, s.Catch]);
+  for (const [name, choice] of Object.entries(states)) {
+    if (choice.Type !== 'Choice' || !choice.Choices) continue;
+    const groups = new Map<string, string[]>();
+    for (const rule of choice.Choices) {
+      const target = rule.Next && states[rule.Next];
+      if (!rule.Next || !target || target.Type !== 'Task' || !isLambda(target.Resource)) continue;
+      if (inbound.get(rule.Next) !== 1) continue;
+      groups.set(shape(target), [...(groups.get(shape(target)) ?? []), rule.Next]);
+    }
+    const folded = [...groups.values()].find((g) => g.length > 1);
+    if (!folded || states[FOLDED_TASK]) continue;
+    const first = choice.Choices.find((r) => r.Next === folded[0]) as AslChoiceRule;
+    const choices = choice.Choices.flatMap((r) => {
+      if (!r.Next || !folded.includes(r.Next)) return [r];
+      return r === first
+        ? [{ Variable: r.Variable, StringEquals: '‹kind›', Next: FOLDED_TASK }]
+        : [];
+    });
+    states[name] = { ...choice, Choices: choices };
+    const renamed: Record<string, AslState> = {};
+    for (const [n, s] of Object.entries(states)) {
+      if (n === folded[0]) renamed[FOLDED_TASK] = s;
+      else if (!folded.includes(n)) renamed[n] = s;
+    }
+    return { ...machine, States: renamed };
+  }
+  return { ...machine, States: states };
+};

@@ -1,22 +1,16 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, expect, inject, it } from 'vitest';
 import type { KindTenantRow, MetricsView } from '../../cli/src/metrics.js';
-import {
-  type Manifest,
-  ManifestSchema,
-  manifestKey,
-  STACK_NAME,
-  videoIdFor,
-} from '../../contract/index.js';
+import { type Manifest, STACK_NAME } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { REPO_ROOT } from '../../scripts/project.js';
 import { poll } from '../helpers/poll.js';
 import { describeE2E } from './guard.js';
 import { clientsFor, readOutputs } from './target.js';
+import { manifestIfWritten, putUpload } from './videos.js';
 
 const target = inject('e2eTarget');
 const runId = Date.now().toString(36);
@@ -77,28 +71,10 @@ describeE2E(target, onlyLocal)(`metrics from the CLI on ${target.name}`, () => {
     const key = `uploads/metrics-${runId}.mp4`; // directly under uploads/: tenant `default`
 
     // Act
-    const put = await aws.s3.send(
-      new PutObjectCommand({ Bucket: out.UploadBucketName, Key: key, Body: readFileSync(clip) })
-    );
-    const videoId = videoIdFor({
-      bucket: out.UploadBucketName,
-      key,
-      versionId: put.VersionId,
-      etag: put.ETag?.replaceAll('"', ''),
-    });
+    const { videoId } = await putUpload(aws.s3, out.UploadBucketName, key, clip);
     const manifest = await poll(
       `manifest of ${videoId}`,
-      async () => {
-        try {
-          const res = await aws.s3.send(
-            new GetObjectCommand({ Bucket: out.OutputBucketName, Key: manifestKey(videoId) })
-          );
-          return ManifestSchema.parse(JSON.parse(await res.Body!.transformToString()));
-        } catch (err) {
-          if ((err as Error).name === 'NoSuchKey') return undefined;
-          throw err;
-        }
-      },
+      () => manifestIfWritten(aws.s3, out.OutputBucketName, videoId),
       180_000,
       { intervalMs: 1000 }
     );

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
@@ -16,19 +16,13 @@ import {
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { squash } from '../../cli/test/helpers.js';
-import {
-  FAIL_ONCE_METADATA,
-  type Manifest,
-  ManifestSchema,
-  manifestKey,
-  STATE_NAMES,
-  videoIdFor,
-} from '../../contract/index.js';
+import { FAIL_ONCE_METADATA, type Manifest, STATE_NAMES } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { REPO_ROOT } from '../../scripts/project.js';
 import { poll } from '../helpers/poll.js';
 import { describeE2E } from './guard.js';
 import { clientsFor, readOutputs } from './target.js';
+import { manifestIfWritten, putUpload } from './videos.js';
 
 const target = inject('e2eTarget');
 const runId = `${Date.now().toString(36)}`;
@@ -100,17 +94,8 @@ describeE2E(target)(`redrive end to end on ${target.name}`, () => {
   });
   afterAll(() => cleanupMedia());
 
-  const readManifest = async (videoId: string): Promise<Manifest | undefined> => {
-    try {
-      const res = await aws.s3.send(
-        new GetObjectCommand({ Bucket: out.OutputBucketName, Key: manifestKey(videoId) })
-      );
-      return ManifestSchema.parse(JSON.parse(await res.Body!.transformToString()));
-    } catch (err) {
-      if ((err as Error).name === 'NoSuchKey') return undefined;
-      throw err;
-    }
-  };
+  const readManifest = (videoId: string): Promise<Manifest | undefined> =>
+    manifestIfWritten(aws.s3, out.OutputBucketName, videoId);
   const waitForManifest = (videoId: string, accept: (m: Manifest) => boolean = () => true) =>
     poll(
       `manifest of ${videoId}`,
@@ -121,24 +106,8 @@ describeE2E(target)(`redrive end to end on ${target.name}`, () => {
       180_000
     );
 
-  const upload = async (file: string, name: string, metadata?: Record<string, string>) => {
-    const key = `uploads/e2e/${runId}/${name}`;
-    const put = await aws.s3.send(
-      new PutObjectCommand({
-        Bucket: out.UploadBucketName,
-        Key: key,
-        Body: readFileSync(file),
-        Metadata: metadata,
-      })
-    );
-    const source = {
-      bucket: out.UploadBucketName,
-      key,
-      versionId: put.VersionId,
-      etag: put.ETag?.replaceAll('"', ''),
-    };
-    return { source, videoId: videoIdFor(source) };
-  };
+  const upload = (file: string, name: string, metadata?: Record<string, string>) =>
+    putUpload(aws.s3, out.UploadBucketName, `uploads/e2e/${runId}/${name}`, file, metadata);
 
   const stamp = async (key: string) => {
     const head = await aws.s3.send(

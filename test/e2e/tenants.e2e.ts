@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, type DescribeExecutionOutput } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { type Manifest, ManifestSchema, manifestKey, videoIdFor } from '../../contract/index.js';
+import type { Manifest } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { poll } from '../helpers/poll.js';
 import { describeE2E } from './guard.js';
 import { E2E_TENANT_QUOTAS } from './stack-config.js';
 import { clientsFor, readOutputs } from './target.js';
+import { manifestIfWritten, putUpload } from './videos.js';
 
 /**
  * Tenant quotas end to end: the suite's app (test/e2e/app.ts) holds tenant
@@ -34,32 +34,13 @@ describeE2E(target)(`tenants end to end on ${target.name}`, () => {
     cleanupMedia();
   });
 
-  const upload = async (body: Buffer, key: string) => {
-    const put = await aws.s3.send(
-      new PutObjectCommand({ Bucket: out.UploadBucketName, Key: key, Body: body })
-    );
-    return videoIdFor({
-      bucket: out.UploadBucketName,
-      key,
-      versionId: put.VersionId,
-      etag: put.ETag?.replaceAll('"', ''),
-    });
-  };
+  const upload = async (body: Buffer, key: string) =>
+    (await putUpload(aws.s3, out.UploadBucketName, key, body)).videoId;
 
   const manifestOf = (videoId: string): Promise<Manifest> =>
     poll(
       `manifest of ${videoId}`,
-      async () => {
-        try {
-          const res = await aws.s3.send(
-            new GetObjectCommand({ Bucket: out.OutputBucketName, Key: manifestKey(videoId) })
-          );
-          return ManifestSchema.parse(JSON.parse(await res.Body!.transformToString()));
-        } catch (err) {
-          if ((err as Error).name === 'NoSuchKey') return undefined;
-          throw err;
-        }
-      },
+      () => manifestIfWritten(aws.s3, out.OutputBucketName, videoId),
       // The noisy tenant's last videos wait for three rounds of its quota, with backoff.
       540_000,
       { intervalMs: 1000 }

@@ -1,16 +1,17 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import type { TraceLogRecord } from '../../cli/src/trace.js';
-import { manifestKey, videoIdFor } from '../../contract/index.js';
+import { manifestKey } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { REPO_ROOT } from '../../scripts/project.js';
 import { poll } from '../helpers/poll.js';
 import { describeE2E } from './guard.js';
 import { clientsFor, readOutputs } from './target.js';
+import { putUpload } from './videos.js';
 
 /**
  * One trace per video on the local runtime: the starter's StartExecution carries its
@@ -56,15 +57,7 @@ describeE2E(target, notHere)(`one trace per video (${target.name})`, () => {
     const key = `uploads/e2e-trace/${runId}/clip.mp4`;
 
     // Act
-    const put = await aws.s3.send(
-      new PutObjectCommand({ Bucket: out.UploadBucketName, Key: key, Body: readFileSync(clip) })
-    );
-    const videoId = videoIdFor({
-      bucket: out.UploadBucketName,
-      key,
-      versionId: put.VersionId,
-      etag: put.ETag?.replaceAll('"', ''),
-    });
+    const { videoId } = await putUpload(aws.s3, out.UploadBucketName, key, clip);
     await poll(
       `manifest of ${videoId}`,
       async () => {

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll } from 'vitest';
-import { type Manifest, ManifestSchema, manifestKey, videoIdFor } from '../../contract/index.js';
+import { type Manifest, ManifestSchema, manifestKey } from '../../contract/index.js';
 import { applyNagPacks, cdkJsonContext } from '../../lib/app.js';
 import {
   VideoPipelineStack,
@@ -14,6 +14,7 @@ import { silentLogger, startLocalRuntime } from '../../local-runtime/src/index.j
 import { deployStacks, destroyStacks } from '../../scripts/localstack/stacks.js';
 import { poll } from '../helpers/poll.js';
 import type { E2ETarget } from './target.js';
+import { putUpload } from './videos.js';
 
 /** The emulators' credentials (the local runtime and LocalStack accept any). */
 export const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -156,20 +157,7 @@ export const useVariantStacks = <Name extends string>(
     metadata?: Record<string, string>
   ): Promise<string> => {
     const { s3, outputs } = of(name);
-    const put = await s3.send(
-      new PutObjectCommand({
-        Bucket: outputs.UploadBucketName,
-        Key: key,
-        Body: readFileSync(file),
-        Metadata: metadata,
-      })
-    );
-    return videoIdFor({
-      bucket: outputs.UploadBucketName,
-      key,
-      versionId: put.VersionId,
-      etag: put.ETag?.replaceAll('"', ''),
-    });
+    return (await putUpload(s3, outputs.UploadBucketName, key, file, metadata)).videoId;
   };
 
   /** The video's manifest on the variant, once written (polled). */

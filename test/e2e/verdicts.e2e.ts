@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Duration } from 'aws-cdk-lib';
@@ -9,12 +8,12 @@ import {
   ManifestSchema,
   manifestKey,
   VideoProcessedEventSchema,
-  videoIdFor,
 } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { poll } from '../helpers/poll.js';
 import { describeE2E } from './guard.js';
 import { credentials, readObject, useVariantStacks } from './variant-stacks.js';
+import { putUpload } from './videos.js';
 
 /**
  * The overall deadline (docs/policies.md): a variant stack whose videoTimeout (1 s) is far
@@ -57,15 +56,7 @@ describeE2E(target, elsewhere)(`every ending has a verdict on ${target.name}`, (
     // of 720p was met on a quiet machine)
     const clip = await makeClip({ seconds: 20, width: 1280, height: 720, audio: false });
     const key = `uploads/e2e-verdicts/timeout-${Date.now()}.mp4`;
-    const put = await clients.s3.send(
-      new PutObjectCommand({ Bucket: outputs.UploadBucketName, Key: key, Body: readFileSync(clip) })
-    );
-    const videoId = videoIdFor({
-      bucket: outputs.UploadBucketName!,
-      key,
-      versionId: put.VersionId,
-      etag: put.ETag?.replaceAll('"', ''),
-    });
+    const { videoId } = await putUpload(clients.s3, outputs.UploadBucketName!, key, clip);
     // Act
     const manifest = await waitForManifest(clients.s3, outputs.OutputBucketName!, videoId);
     // Assess

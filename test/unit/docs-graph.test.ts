@@ -4,6 +4,8 @@ import { definitionFromTemplate } from '../../scripts/docs-graph/definition.js';
 import {
   type AslMachine,
   describeRule,
+  FOLDED_TASK,
+  foldAlikeTasks,
   renderMermaid,
   replaceBetweenMarkers,
 } from '../../scripts/docs-graph/render.js';
@@ -232,5 +234,60 @@ describe('README.md', () => {
     expect(committed).toMatch(/subgraph s_FanOut \["FanOut · Map/);
     expect(committed).toMatch(/subgraph s_Segments \["Segments · Distributed Map/);
     expect(committed).toContain('s_Probe -. "Catch States.ALL" .-> s_Aggregate');
+  });
+});
+
+describe('foldAlikeTasks', () => {
+  const routed = (kinds: readonly string[]): AslMachine => ({
+    StartAt: 'Route',
+    States: {
+      Route: {
+        Type: 'Choice',
+        Choices: kinds.map((k) => ({
+          Variable: '$.branch.kind',
+          StringEquals: k,
+          Next: `Run${k}`,
+        })),
+        Default: 'Unknown',
+      },
+      ...Object.fromEntries(
+        kinds.map((k) => [
+          `Run${k}`,
+          {
+            Type: 'Task',
+            Resource: lambdaArn,
+            End: true,
+            Catch: [{ ErrorEquals: ['States.ALL'], Next: k === 'b' ? 'FallBack' : 'Failed' }],
+          },
+        ])
+      ),
+      FallBack: { Type: 'Pass', End: true },
+      Failed: { Type: 'Pass', End: true },
+      Unknown: { Type: 'Fail' },
+    },
+  });
+
+  it('draws the tasks that take the same path as one, the same for two alike kinds as for three', () => {
+    // Act
+    const two = renderMermaid(foldAlikeTasks(routed(['a', 'b', 'c'])));
+    const three = renderMermaid(foldAlikeTasks(routed(['a', 'b', 'c', 'd'])));
+
+    // Assess
+    expect(three).toBe(two);
+    expect(two).toContain(`λ ${FOLDED_TASK}`);
+    expect(two).toContain('"branch.kind == \'b\'" --> s_Runb');
+    expect(two).not.toContain('s_Runa');
+    expect(two).not.toContain('s_Runc');
+  });
+
+  it('leaves a Choice alone when no two of its tasks are alike', () => {
+    // Prepare
+    const machine = routed(['a', 'b']);
+
+    // Act
+    const folded = foldAlikeTasks(machine);
+
+    // Assess
+    expect(folded).toEqual(machine);
   });
 });

@@ -253,9 +253,9 @@ describe('plan: bounded fan-out from thumbnail-times, with warnings', () => {
       { videoId: 'amp-1', tenant: 'default', source, probe },
       lambdaContextFactory()
     );
-    // Assess: 3 even + 20 requested + 1 rendition + metadata.
+    // Assess: 3 even + 20 requested thumbnails; the other kinds plan their own branches.
     expect(plan.branches.filter((b) => b.id.startsWith('thumb-at-'))).toHaveLength(20);
-    expect(plan.branches).toHaveLength(25);
+    expect(plan.branches.filter((b) => b.kind === 'thumbnail')).toHaveLength(23);
     expect(plan.warnings).toHaveLength(2);
     expect(plan.warnings?.[0]).toContain('ignored 1 entry that is not a time in seconds');
     expect(plan.warnings?.[0]).toContain('<script>alert(1)</script>');

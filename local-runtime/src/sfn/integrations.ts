@@ -138,7 +138,7 @@ async function wrap<T>(name: (err: unknown) => string, call: () => Promise<T>): 
 }
 
 /** Fields copied as given (PascalCase in ASL and in the SDK v3 alike). */
-function pick(params: Record<string, unknown>, fields: string[]) {
+function pick(params: Record<string, unknown>, fields: readonly string[]) {
   const out: Record<string, unknown> = {};
   for (const f of fields) if (params[f] !== undefined) out[f] = params[f];
   return out;
@@ -203,133 +203,131 @@ async function startExecutionSync(
   return described;
 }
 
+/**
+ * One call of an SDK client, as a row: which client, the command, the fields copied from
+ * the parameters, the fields Step Functions hands over as JSON that the API takes as
+ * text, how its errors are named, and (by default `plain`) how its answer is returned.
+ */
+interface SdkCall {
+  client: 's3' | 'sns' | 'sqs';
+  command: new (input: never) => object;
+  fields: readonly string[];
+  /** Parameters the call rewrites (a message as its JSON text, a Body). */
+  rewrite?: (params: Record<string, unknown>) => Record<string, unknown>;
+  /** `Service` of the error names, and whether they follow the optimized or the SDK form. */
+  errors: { service: string; form: 'optimized' | 'sdk' };
+  answer?: (out: Record<string, unknown>) => Promise<unknown>;
+}
+
+const sdkIntegration = (resourceType: string, row: SdkCall): Spec => ({
+  resourceType,
+  call: (params, targets) =>
+    wrap(
+      (err) =>
+        row.errors.form === 'sdk'
+          ? sdkErrorName(row.errors.service, err)
+          : optimizedErrorName(row.errors.service, err),
+      async () => {
+        const client = targets[row.client] as { send(command: object): Promise<object> };
+        const out = await client.send(
+          new row.command({ ...pick(params, row.fields), ...row.rewrite?.(params) } as never)
+        );
+        return row.answer ? row.answer(out as Record<string, unknown>) : plain(out);
+      }
+    ),
+});
+
+const S3_ERRORS = { service: 'S3', form: 'sdk' } as const;
+
 const INTEGRATIONS: Record<string, Spec> = {
   /** https://docs.aws.amazon.com/step-functions/latest/dg/connect-sns.html */
-  'sns:publish': {
-    resourceType: 'sns',
-    call: (params, { sns }) =>
-      wrap(
-        (err) => optimizedErrorName('SNS', err),
-        async () =>
-          plain(
-            await sns.send(
-              new PublishCommand({
-                ...pick(params, [
-                  'TopicArn',
-                  'TargetArn',
-                  'PhoneNumber',
-                  'Subject',
-                  'MessageStructure',
-                  'MessageAttributes',
-                  'MessageGroupId',
-                  'MessageDeduplicationId',
-                ]),
-                Message: text(params.Message),
-              } as never)
-            )
-          )
-      ),
-  },
+  'sns:publish': sdkIntegration('sns', {
+    client: 'sns',
+    command: PublishCommand,
+    fields: [
+      'TopicArn',
+      'TargetArn',
+      'PhoneNumber',
+      'Subject',
+      'MessageStructure',
+      'MessageAttributes',
+      'MessageGroupId',
+      'MessageDeduplicationId',
+    ],
+    rewrite: (params) => ({ Message: text(params.Message) }),
+    errors: { service: 'SNS', form: 'optimized' },
+  }),
   /** https://docs.aws.amazon.com/step-functions/latest/dg/connect-sqs.html */
-  'sqs:sendMessage': {
-    resourceType: 'sqs',
-    call: (params, { sqs }) =>
-      wrap(
-        (err) => optimizedErrorName('SQS', err),
-        async () =>
-          plain(
-            await sqs.send(
-              new SendMessageCommand({
-                ...pick(params, [
-                  'QueueUrl',
-                  'DelaySeconds',
-                  'MessageAttributes',
-                  'MessageGroupId',
-                  'MessageDeduplicationId',
-                ]),
-                MessageBody: text(params.MessageBody),
-              } as never)
-            )
-          )
-      ),
-  },
+  'sqs:sendMessage': sdkIntegration('sqs', {
+    client: 'sqs',
+    command: SendMessageCommand,
+    fields: [
+      'QueueUrl',
+      'DelaySeconds',
+      'MessageAttributes',
+      'MessageGroupId',
+      'MessageDeduplicationId',
+    ],
+    rewrite: (params) => ({ MessageBody: text(params.MessageBody) }),
+    errors: { service: 'SQS', form: 'optimized' },
+  }),
   /** https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html — Body as text, as Step Functions returns it. */
-  'aws-sdk:s3:getObject': {
-    resourceType: 'aws-sdk:s3',
-    call: (params, { s3 }) =>
-      wrap(
-        (err) => sdkErrorName('S3', err),
-        async () => {
-          const out = await s3.send(new GetObjectCommand(pick(params, S3_GET_FIELDS) as never));
-          const body = out.Body ? await out.Body.transformToString() : '';
-          return { ...plain({ ...out, Body: undefined }), Body: body };
-        }
-      ),
-  },
-  'aws-sdk:s3:headObject': {
-    resourceType: 'aws-sdk:s3',
-    call: (params, { s3 }) =>
-      wrap(
-        (err) => sdkErrorName('S3', err),
-        async () =>
-          plain(await s3.send(new HeadObjectCommand(pick(params, S3_GET_FIELDS) as never)))
-      ),
-  },
-  'aws-sdk:s3:putObject': {
-    resourceType: 'aws-sdk:s3',
-    call: (params, { s3 }) =>
-      wrap(
-        (err) => sdkErrorName('S3', err),
-        async () =>
-          plain(
-            await s3.send(
-              new PutObjectCommand({
-                ...pick(params, [
-                  'Bucket',
-                  'Key',
-                  'ContentType',
-                  'ContentEncoding',
-                  'ContentDisposition',
-                  'CacheControl',
-                  'Metadata',
-                  'Tagging',
-                  'IfMatch',
-                  'IfNoneMatch',
-                  'ExpectedBucketOwner',
-                ]),
-                // The Body is written as its JSON text, a string too (with its quotes), as
-                // LocalStack 4.14.0 (whose Step Functions is snapshot-tested against AWS) does.
-                Body: params.Body === undefined ? '' : JSON.stringify(params.Body),
-              } as never)
-            )
-          )
-      ),
-  },
-  'aws-sdk:s3:listObjectsV2': {
-    resourceType: 'aws-sdk:s3',
-    call: (params, { s3 }) =>
-      wrap(
-        (err) => sdkErrorName('S3', err),
-        async () =>
-          plain(
-            await s3.send(
-              new ListObjectsV2Command(
-                pick(params, [
-                  'Bucket',
-                  'Prefix',
-                  'Delimiter',
-                  'MaxKeys',
-                  'ContinuationToken',
-                  'StartAfter',
-                  'FetchOwner',
-                  'EncodingType',
-                  'ExpectedBucketOwner',
-                ]) as never
-              )
-            )
-          )
-      ),
-  },
+  'aws-sdk:s3:getObject': sdkIntegration('aws-sdk:s3', {
+    client: 's3',
+    command: GetObjectCommand,
+    fields: S3_GET_FIELDS,
+    errors: S3_ERRORS,
+    answer: async (out) => {
+      const stream = out.Body as { transformToString(): Promise<string> } | undefined;
+      const body = stream ? await stream.transformToString() : '';
+      return { ...plain({ ...out, Body: undefined }), Body: body };
+    },
+  }),
+  'aws-sdk:s3:headObject': sdkIntegration('aws-sdk:s3', {
+    client: 's3',
+    command: HeadObjectCommand,
+    fields: S3_GET_FIELDS,
+    errors: S3_ERRORS,
+  }),
+  'aws-sdk:s3:putObject': sdkIntegration('aws-sdk:s3', {
+    client: 's3',
+    command: PutObjectCommand,
+    fields: [
+      'Bucket',
+      'Key',
+      'ContentType',
+      'ContentEncoding',
+      'ContentDisposition',
+      'CacheControl',
+      'Metadata',
+      'Tagging',
+      'IfMatch',
+      'IfNoneMatch',
+      'ExpectedBucketOwner',
+    ],
+    // The Body is written as its JSON text, a string too (with its quotes), as
+    // LocalStack 4.14.0 (whose Step Functions is snapshot-tested against AWS) does.
+    rewrite: (params) => ({
+      Body: params.Body === undefined ? '' : JSON.stringify(params.Body),
+    }),
+    errors: S3_ERRORS,
+  }),
+  'aws-sdk:s3:listObjectsV2': sdkIntegration('aws-sdk:s3', {
+    client: 's3',
+    command: ListObjectsV2Command,
+    fields: [
+      'Bucket',
+      'Prefix',
+      'Delimiter',
+      'MaxKeys',
+      'ContinuationToken',
+      'StartAfter',
+      'FetchOwner',
+      'EncodingType',
+      'ExpectedBucketOwner',
+    ],
+    errors: S3_ERRORS,
+  }),
   /** https://docs.aws.amazon.com/step-functions/latest/dg/connect-stepfunctions.html */
   'states:startExecution': {
     resourceType: 'states',

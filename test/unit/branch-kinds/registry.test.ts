@@ -1,4 +1,6 @@
 import '../../helpers/env.js';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   BranchIdSchema,
@@ -12,6 +14,7 @@ import {
   BRANCH_KINDS,
   DEFAULT_PLAN_CONFIG,
   kindOf,
+  loadKindWork,
   planBranches,
 } from '../../../lambdas/branch-kinds/index.js';
 import { probeFactory } from '../../helpers/factories.js';
@@ -114,6 +117,44 @@ describe('the registry of branch kinds', () => {
     expect(dispatch).toThrow('unknown branch kind "hologram"');
     for (const name of kindNames) expect(dispatch).toThrow(name);
   });
+});
+
+describe("finding a kind's work by its file name", () => {
+  it('fails for a registered kind without its work file, naming the file it looked for', async () => {
+    // Act
+    const load = loadKindWork({ kind: 'hologram' });
+
+    // Assess
+    await expect(load).rejects.toThrow(
+      'kind "hologram" is registered in kinds/registry.ts but lambdas/branch-kinds/work/hologram.ts does not load'
+    );
+  });
+
+  it('holds in work/ the modules of registered kinds only, one each', () => {
+    // Prepare: esbuild bundles every file of work/ into each branch function as a kind.
+    const dir = fileURLToPath(new URL('../../../lambdas/branch-kinds/work/', import.meta.url));
+
+    // Act
+    const files = readdirSync(dir)
+      .map((f) => f.replace(/\.ts$/, ''))
+      .sort();
+
+    // Assess
+    expect(files).toEqual(KINDS.map((d) => d.kind).sort());
+  });
+
+  it.each(KINDS.map((d) => ({ kind: d.kind, d })))(
+    'finds the work of $kind in its own file, built on its descriptor',
+    async ({ d }) => {
+      // Act
+      const work = await loadKindWork(d);
+
+      // Assess
+      expect(work.kind).toBe(d.kind);
+      expect(work.schema).toBe(d.schema);
+      expect(work.sizing).toEqual(d.sizing);
+    }
+  );
 });
 
 describe('planBranches', () => {

@@ -19,8 +19,8 @@ import { branchInputFactory, probeFactory } from '../../helpers/factories.js';
  * The iterating tests in registry.test.ts would still pass if the plan, the
  * schema union or the dispatch were hand-written lists that happen to match
  * the registered kinds. Here one registration slot holds a kind no other code
- * has ever seen (its descriptor in kinds/, its code in lambdas/branch-kinds/);
- * everything derived from the registry must pick it up.
+ * has ever seen (its descriptor in kinds/, its work in lambdas/branch-kinds/work/,
+ * found there by its file name); everything derived from the registry must pick it up.
  */
 vi.mock('../../../kinds/metadata.js', async () => {
   const z = await import('zod/mini');
@@ -39,8 +39,9 @@ vi.mock('../../../kinds/metadata.js', async () => {
   };
   return { metadataKind: descriptor };
 });
-vi.mock('../../../lambdas/branch-kinds/metadata.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../../lambdas/branch-kinds/metadata.js')>();
+// Its work is found by its file name, as every kind's is; no file holds it, so the finder is given it.
+vi.mock('../../../lambdas/branch-kinds/find-work.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../../lambdas/branch-kinds/find-work.js')>();
   const { metadataKind: descriptor } = await import('../../../kinds/metadata.js');
   const trial: BranchKind = {
     ...(descriptor as unknown as KindDescriptor),
@@ -53,7 +54,10 @@ vi.mock('../../../lambdas/branch-kinds/metadata.js', async (importOriginal) => {
       },
     ],
   };
-  return { ...real, metadata: trial };
+  return {
+    importWork: (kind: string) =>
+      kind === 'trial-echo' ? Promise.resolve({ default: trial }) : real.importWork(kind),
+  };
 });
 
 const s3Mock = mockClient(s3);

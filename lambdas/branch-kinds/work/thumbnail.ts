@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { artifactKey, FrameNotFoundError, type ProbeResult } from '../../contract/index.js';
-import { type ThumbnailBranch, thumbnailKind } from '../../kinds/index.js';
-import { inputOptions, runFfmpeg } from '../shared/media.js';
-import type { BranchKind } from './kind.js';
+import { artifactKey, FrameNotFoundError, type ProbeResult } from '../../../contract/index.js';
+import { type ThumbnailBranch, thumbnailKind } from '../../../kinds/index.js';
+import { inputOptions, runFfmpeg } from '../../shared/media.js';
+import type { BranchKind } from '../kind.js';
 
 export type { ThumbnailBranch };
 
@@ -109,3 +109,5 @@ export const thumbnail: BranchKind<typeof thumbnailKind.schema> = {
     return [{ key: thumbnailKey(videoId, branch.id), contentType: 'image/jpeg', path: out }];
   },
 };
+
+export default thumbnail;

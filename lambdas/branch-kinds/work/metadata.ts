@@ -1,5 +1,5 @@
-import { artifactKey, type SourceObject } from '../../contract/index.js';
-import { metadataKind } from '../../kinds/index.js';
+import { artifactKey, type SourceObject } from '../../../contract/index.js';
+import { metadataKind } from '../../../kinds/index.js';
 import {
   type FfprobeOutput,
   inspect,
@@ -8,8 +8,8 @@ import {
   parseRate,
   remaining,
   toNumber,
-} from '../shared/media.js';
-import type { BranchKind } from './kind.js';
+} from '../../shared/media.js';
+import type { BranchKind } from '../kind.js';
 
 /** Published path of the metadata document. */
 export const metadataKey = (videoId: string): string => artifactKey(videoId, 'metadata.json');
@@ -64,3 +64,5 @@ export const metadata: BranchKind<typeof metadataKind.schema> = {
     return [{ key: metadataKey(videoId), contentType: 'application/json', body }];
   },
 };
+
+export default metadata;

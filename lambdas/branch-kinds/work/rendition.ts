@@ -5,12 +5,11 @@ import {
   audioItemRelativeKey,
   MediaToolError,
   type ProbeResult,
-} from '../../contract/index.js';
-import { type RenditionBranch, renditionFallbackKind, renditionKind } from '../../kinds/index.js';
-import { inputOptions, runFfmpeg } from '../shared/media.js';
-import { HLS_TARGET_SEC, packageHls } from './hls.js';
-import type { BranchKind, Produced, RunContext, TimeBudget } from './kind.js';
-import { HLS_AUDIO_NAME } from './rendition-segment.js';
+} from '../../../contract/index.js';
+import { type RenditionBranch, renditionKind } from '../../../kinds/index.js';
+import { inputOptions, runFfmpeg } from '../../shared/media.js';
+import { HLS_TARGET_SEC, packageHls } from '../hls.js';
+import type { BranchKind, Produced, RunContext, TimeBudget } from '../kind.js';
 import {
   constantRateFilter,
   gopFramesFor,
@@ -19,11 +18,13 @@ import {
   planSegmentation,
   type Segmentation,
   segmentRelativeKey,
-} from './segmentation.js';
+} from '../segmentation.js';
+import { HLS_AUDIO_NAME } from './rendition-segment.js';
 
 export type { RenditionBranch };
 
-const even = (n: number): number => Math.max(2, Math.floor(n / 2) * 2);
+/** The nearest even height at or below n (H.264 in yuv420p needs even dimensions), at least 2. */
+export const evenHeight = (n: number): number => Math.max(2, Math.floor(n / 2) * 2);
 
 /** Published path of one rendition. */
 export const renditionKey = (videoId: string, height: number): string =>
@@ -38,10 +39,10 @@ export const renditionHeightsFor = (
   sourceHeight: number,
   configured: readonly number[]
 ): number[] => {
-  const fit = [...new Set(configured.map(even))]
+  const fit = [...new Set(configured.map(evenHeight))]
     .filter((h) => h <= sourceHeight)
     .sort((a, b) => a - b);
-  return fit.length > 0 ? fit : [even(sourceHeight)];
+  return fit.length > 0 ? fit : [evenHeight(sourceHeight)];
 };
 
 /** H.264/AAC MP4 renditions at the configured heights that fit the source. */
@@ -82,7 +83,14 @@ export const rendition: BranchKind<typeof renditionKind.schema> = {
       });
       return [mp4, ...hls];
     }
-    await encode({ input, out, height: branch.height, preset: 'veryfast', probe, timeBudget });
+    await encodeRendition({
+      input,
+      out,
+      height: branch.height,
+      preset: 'veryfast',
+      probe,
+      timeBudget,
+    });
     const hls = await packageHls({
       videoId,
       branchId: branch.id,
@@ -110,44 +118,8 @@ export const rendition: BranchKind<typeof renditionKind.schema> = {
 export const segmentTargetSec = (s: Segmentation): number =>
   Math.floor(((s.framesPerSegment - 0.5 / s.count) / s.frameRate) * 1e6) / 1e6;
 
-/** Published path of a fallback rendition: its own keys, so a late origin run never overwrites it. */
-export const fallbackRenditionKey = (videoId: string, height: number): string =>
-  artifactKey(videoId, `renditions/fallback/${height}p.mp4`);
-
-/**
- * Runs only as the fallback of a rendition that failed or timed out (the
- * policy's `fallbackFor`): half the height with the `ultrafast` preset, about
- * 4× less work, so a video still gets a playable rendition. Never planned.
- */
-export const renditionFallback: BranchKind<typeof renditionFallbackKind.schema> = {
-  ...renditionFallbackKind,
-  plan: () => [],
-  async run(branch, { videoId, probe, input, workDir, timeBudget }) {
-    const height = even(branch.origin.height / 2);
-    const out = join(workDir, `${branch.id}.mp4`);
-    await encode({ input, out, height, preset: 'ultrafast', probe, timeBudget });
-    const hls = await packageHls({
-      videoId,
-      branchId: branch.id,
-      inputArgs: ['-i', out],
-      video: `fallback/${height}p`,
-      // Standing in for the main rendition: its audio playlist too, under the fallback's own keys.
-      audio:
-        probe.audioCodec !== null && branch.origin.role !== 'secondary'
-          ? `fallback/${HLS_AUDIO_NAME}`
-          : null,
-      workDir,
-      targetSec: HLS_TARGET_SEC,
-      timeBudget,
-    });
-    return [
-      { key: fallbackRenditionKey(videoId, height), contentType: 'video/mp4', path: out },
-      ...hls,
-    ];
-  },
-};
-
-const encode = async ({
+/** Encodes one whole rendition (the FanOut's unsegmented path and the fallback). */
+export const encodeRendition = async ({
   input,
   out,
   height,
@@ -246,3 +218,5 @@ const join_ = async (
     throw new MediaToolError('ffmpeg produced an empty joined rendition');
   }
 };
+
+export default rendition;

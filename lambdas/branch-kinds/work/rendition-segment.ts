@@ -1,15 +1,15 @@
 import { join } from 'node:path';
-import { artifactKey, audioItemRelativeKey } from '../../contract/index.js';
+import { artifactKey, audioItemRelativeKey } from '../../../contract/index.js';
 import {
   type AudioItem,
   type RenditionSegmentBranch,
   renditionSegmentKind,
   type Segmentation,
   type VideoSegmentItem,
-} from '../../kinds/index.js';
-import { HLS_TARGET_SEC, packageHls } from './hls.js';
-import type { BranchKind } from './kind.js';
-import { encodeAudio, encodeSegment, segmentRelativeKey } from './segmentation.js';
+} from '../../../kinds/index.js';
+import { HLS_TARGET_SEC, packageHls } from '../hls.js';
+import type { BranchKind } from '../kind.js';
+import { encodeAudio, encodeSegment, segmentRelativeKey } from '../segmentation.js';
 
 export type { AudioItem, RenditionSegmentBranch, VideoSegmentItem };
 
@@ -101,3 +101,5 @@ export const renditionSegment: BranchKind<typeof renditionSegmentKind.schema> = 
     ];
   },
 };
+
+export default renditionSegment;
