@@ -222,8 +222,10 @@ describe('the corpus of upload shapes on the layer build', () => {
     {
       shape: 'rotated MOV (display matrix 90°)',
       make: corpus.rotatedMov,
-      facts: { videoCodec: 'h264', audioCodec: null, width: 320, height: 240, frameRate: 25 },
-      // ffmpeg applies the rotation when it decodes, so the rendition is portrait.
+      // Stored 320x240 with a 90° display matrix: the probe reports the displayed (portrait)
+      // size, which the plan sizes renditions by; ffmpeg applies the rotation when it decodes,
+      // so the rendition is portrait too.
+      facts: { videoCodec: 'h264', audioCodec: null, width: 240, height: 320, frameRate: 25 },
       rendered: { width: 180, height: 240 },
     },
     {
