@@ -302,6 +302,7 @@ export const readSegmentStage = async (
   const renditions = segmentedRenditions(plan);
   if (renditions.length === 0) return undefined;
   const mapRunArns = mapRunArnsOf(events);
+  const planned = segmentItemCount(events);
   const [stored, mapRuns, listed, audioStored] = await Promise.all([
     Promise.all(
       renditions.map(
@@ -320,15 +321,22 @@ export const readSegmentStage = async (
       mapRunArns.map(async (mapRunArn): Promise<MapRunCounts> => {
         const run = await clients.sfn.send(new DescribeMapRunCommand({ mapRunArn }));
         const c = run.itemCounts;
+        const succeeded = c?.succeeded ?? 0;
+        const failed = (c?.failed ?? 0) + (c?.timedOut ?? 0) + (c?.aborted ?? 0);
+        const running = c?.running ?? 0;
+        // The items file's size is known from the Plan; a Map Run may count only the items its
+        // reader has handed out so far (LocalStack 4.14.0 counts the started ones), which would
+        // print "0/2 items done" for a 9-item run. The rest are pending either way.
+        const total = Math.max(c?.total ?? 0, mapRunArns.length === 1 ? (planned ?? 0) : 0);
         return {
           mapRunArn,
           status: run.status ?? 'UNKNOWN',
           items: {
-            total: c?.total ?? 0,
-            succeeded: c?.succeeded ?? 0,
-            failed: (c?.failed ?? 0) + (c?.timedOut ?? 0) + (c?.aborted ?? 0),
-            running: c?.running ?? 0,
-            pending: c?.pending ?? 0,
+            total,
+            succeeded,
+            failed,
+            running,
+            pending: Math.max(c?.pending ?? 0, total - succeeded - failed - running),
           },
         };
       })
@@ -349,9 +357,7 @@ export const readSegmentStage = async (
     mapRuns,
     // The Plan writes the audio item when the source has sound: one item more than the segments.
     audio: {
-      planned:
-        audioStored > 0 ||
-        (segmentItemCount(events) ?? 0) > renditions.reduce((n, r) => n + r.total, 0),
+      planned: audioStored > 0 || (planned ?? 0) > renditions.reduce((n, r) => n + r.total, 0),
       stored: audioStored > 0,
     },
   });

@@ -234,6 +234,30 @@ describe('readSegmentStage: the Map Run, its children and the segment files, per
     expect(stage?.mapRuns[0]?.items.running).toBe(2);
   });
 
+  it("counts the Plan's items when the Map Run counts only the items started so far", async () => {
+    // Prepare: 5 items planned (4 segments + audio); the Map Run reports the 2 it started (LocalStack 4.14.0)
+    const events = new HistoryFactory()
+      .started()
+      .planned([r720], VIDEO_ID, undefined, 5)
+      .mapRunStarted(MAP_RUN).events;
+    sfnMock.on(DescribeMapRunCommand).resolves({
+      status: 'RUNNING',
+      itemCounts: { total: 2, succeeded: 0, failed: 0, running: 2, pending: 0 },
+    } as never);
+
+    // Act
+    const stage = await readSegmentStage(clients(), OUTPUT_BUCKET, VIDEO_ID, events);
+
+    // Assess
+    expect(stage?.mapRuns[0]?.items).toEqual({
+      total: 5,
+      succeeded: 0,
+      failed: 0,
+      running: 2,
+      pending: 3,
+    });
+  });
+
   it('has no audio step for a silent source, and nothing at all for a plan without segments', async () => {
     // Prepare
     const silent = new HistoryFactory().started().planned([r720], VIDEO_ID, undefined, 4).events;

@@ -1,5 +1,5 @@
 import { JSONATA_CASES } from './jsonata-cases.js';
-import { MIXED_OR_JSONATA_CASE_IDS } from './variable-cases.js';
+import { MIXED_OR_JSONATA_CASE_IDS, VARIABLE_CASES } from './variable-cases.js';
 
 /**
  * LocalStack 4.14.0 evaluates JSONata with a Java library it downloads at the first JSONata
@@ -10,6 +10,16 @@ import { MIXED_OR_JSONATA_CASE_IDS } from './variable-cases.js';
 const LOCALSTACK_JSONATA_DOWNLOAD =
   'LocalStack 4.14.0 downloads its JSONata evaluator (Java) at first use, which fails offline: ' +
   'every JSONata execution there fails with States.Runtime "PackageException(Installation of java 21 failed.)"';
+
+/**
+ * LocalStack 4.14.0 assigns JSONPath variables (the StateExited event has the right
+ * assignedVariables) but reads a `$name` reference with the same downloaded Java evaluator,
+ * so the next state that reads a variable fails offline (seen 2026-12-07, a two-Pass machine).
+ */
+const LOCALSTACK_VARIABLE_READ =
+  'LocalStack 4.14.0 assigns JSONPath variables but evaluates a $variable reference with its downloaded ' +
+  'Java JSONata evaluator, so the state that reads one fails offline with States.Runtime ' +
+  '"PackageException(Installation of java 21 failed.)"';
 
 /**
  * Cases a target does not yet run as AWS documents, each with the exact reason. A gap
@@ -27,6 +37,12 @@ export const KNOWN_GAPS: { local: Record<string, string>; localstack: Record<str
     'lambda-invoke-result-metadata':
       "LocalStack 4.14.0's lambda:invoke result has only ExecutedVersion, Payload and StatusCode: no SdkHttpMetadata or SdkResponseMetadata (seen 2026-12-07, function created by the case)",
     ...Object.fromEntries(JSONATA_CASES.map((c) => [c.id, LOCALSTACK_JSONATA_DOWNLOAD])),
+    ...Object.fromEntries(
+      VARIABLE_CASES.filter((c) => !MIXED_OR_JSONATA_CASE_IDS.includes(c.id)).map((c) => [
+        c.id,
+        LOCALSTACK_VARIABLE_READ,
+      ])
+    ),
     ...Object.fromEntries(MIXED_OR_JSONATA_CASE_IDS.map((id) => [id, LOCALSTACK_JSONATA_DOWNLOAD])),
   },
 };
