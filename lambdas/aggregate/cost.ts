@@ -134,7 +134,7 @@ export interface VideoRun {
   segments?: number;
   /** Planned branches with the fallbacks that ran; empty when the Map failed as a whole. */
   chains: ReadonlyArray<{ results: readonly ResultUsage[]; succeeded: boolean }>;
-  /** Whether a primary branch delivered, so a VideoPlayable event was published. */
+  /** Whether a rendition was delivered into the playlist, so a VideoPlayable event was published. */
   playable: boolean;
   /** Branch records the aggregator read. */
   resultsRead: number;
@@ -200,7 +200,7 @@ export const videoUsage = (run: VideoRun): Usage => {
     stateTransitions: transitions,
     // Per consumer: SNS's SendMessage, the poller's ReceiveMessage and DeleteMessage.
     sqsRequests: UPLOAD_CONSUMERS * 3,
-    // VideoUploaded (S3's), VideoProcessed, and VideoPlayable when the primary delivered.
+    // VideoUploaded (S3's), VideoProcessed, and VideoPlayable when a rendition was delivered.
     snsPublishes: 2 + (run.playable ? 1 : 0),
     // The upload, artifacts, branch results, manifest, audit record, current pointer.
     s3Puts: 1 + artifacts + records + 3,

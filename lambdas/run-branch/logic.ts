@@ -1,7 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   type Artifact,
-  type Branch,
   type BranchInput,
   type BranchRef,
   type BranchResult,
@@ -20,17 +19,22 @@ import { logger, metrics } from '../shared/powertools.js';
 import {
   assertSourceUnchanged,
   getJsonIfExists,
+  getTextIfExists,
   headIfExists,
+  listKeys,
   presignSource,
   putBytes,
   putFile,
   putJson,
+  putJsonIfAbsent,
+  putTextIfUnchanged,
 } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';
 import { pinnedReadHeaders } from '../shared/source-pin.js';
 import { tenantDimensionOf } from '../shared/tenant-metrics.js';
 import { withTempDir } from '../shared/tmp.js';
 import { parseEvent } from '../shared/validate.js';
+import { claimPlayable, type EarlyPlaylistIo, writeEarlyPlaylist } from './early-playlist.js';
 
 const ERROR_MESSAGE_LIMIT = 500;
 /** The message that travels in the state (Catch → Cause); details live in the S3 record. */
@@ -73,9 +77,10 @@ export interface RunBranchOptions {
   outputUrl?: (key: string) => Promise<string | undefined>;
   now?: () => Date;
   /**
-   * When set, a SUCCEEDED branch that is not demoted (`role: secondary`, on
-   * itself or on the origin it stands in for) publishes VideoPlayable here.
-   * @default - no VideoPlayable
+   * When set (the kinds that deliver a video variant), a SUCCEEDED branch
+   * writes or grows the early multivariant playlist, and the first one that
+   * made it playable publishes VideoPlayable here.
+   * @default - no early playlist, no VideoPlayable
    */
   playableTopicArn?: string;
 }
@@ -121,16 +126,10 @@ export const failFirstRunIfAsked = async (input: BranchInput, outputBucket: stri
   throw err;
 };
 
-/** True when this branch's artifact makes the video playable: not demoted, nor is its origin. */
-export const announcesPlayable = (branch: Branch): boolean => {
-  const origin = (branch as { origin?: Branch }).origin;
-  return branch.role !== 'secondary' && origin?.role !== 'secondary';
-};
-
 /**
- * VideoPlayable, published as soon as the main rendition is stored (after its
- * record, so a subscriber can rely on it). Attribute `type` only: subscriptions
- * that filter on `status` (alerts) never receive it.
+ * VideoPlayable, published once the multivariant playlist lists a delivered
+ * rendition (docs/hls.md, "Playable early"). Attribute `type` only:
+ * subscriptions that filter on `status` (alerts) never receive it.
  */
 export const publishPlayable = (
   topicArn: string,
@@ -144,6 +143,16 @@ export const publishPlayable = (
     `Publish VideoPlayable ${event.videoId}`,
     tenant
   );
+
+/** The early playlist's S3 reads and conditional writes, on the output bucket. */
+const earlyPlaylistIo = (bucket: string): EarlyPlaylistIo => ({
+  listKeys: (prefix) => listKeys(bucket, prefix),
+  readJson: (key) => getJsonIfExists<unknown>(bucket, key),
+  readText: (key) => getTextIfExists(bucket, key),
+  writeTextIfUnchanged: (key, body, contentType, read, metadata) =>
+    putTextIfUnchanged(bucket, key, body, contentType, read, metadata),
+  createJson: (key, body) => putJsonIfAbsent(bucket, key, body),
+});
 
 /**
  * One Map iteration, for any registered kind: validate the branch against its
@@ -200,8 +209,14 @@ export const runBranch = async (
       return { id: branch.id, status: 'SKIPPED', error: reason };
     }
   }
-  const announce = playableTopicArn !== undefined && announcesPlayable(branch);
+  // Only the kinds that deliver a video variant get the topic (kinds/registry.ts PLAYABLE_KINDS).
+  const announce = playableTopicArn !== undefined;
   const announcePlayable = async (artifacts: Artifact[]) => {
+    const io = earlyPlaylistIo(outputBucket);
+    const playlist = await writeEarlyPlaylist(videoId, probe.audioCodec !== null, io);
+    logger.info('Early playlist', { branch: branch.id, playlist });
+    if (playlist === 'not-playable') return;
+    if (!(await claimPlayable(videoId, branch.id, io))) return;
     await publishPlayable(
       playableTopicArn!,
       {
@@ -217,7 +232,7 @@ export const runBranch = async (
   };
   if (announce) {
     // A retry after a failed VideoPlayable publish: the SUCCEEDED record is written last, after
-    // every artifact, so the encode is done and only the publish is repeated.
+    // every artifact, so the encode is done and only the playlist and the publish are repeated.
     const stored = await getJsonIfExists<BranchResult>(
       outputBucket,
       branchResultKey(videoId, branch.id)

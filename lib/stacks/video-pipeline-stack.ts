@@ -459,7 +459,7 @@ export class VideoPipelineStack extends Stack {
         reservedConcurrentExecutions: props.branchReservedConcurrency,
         environment: {
           OUTPUT_BUCKET: this.outputBucket.bucketName,
-          // The primary kind and its fallback announce VideoPlayable when the main rendition is stored.
+          // The rendition kinds write the early playlist and announce VideoPlayable (docs/hls.md).
           ...(PLAYABLE_KINDS.includes(kind) && {
             PLAYABLE_TOPIC_ARN: this.processed.topic.topicArn,
           }),
@@ -712,7 +712,17 @@ export class VideoPipelineStack extends Stack {
     auditFn.role.addToPolicy(write(this.outputBucket, AUDIT_PREFIX));
     this.processed.topic.grantPublish(aggregate.role);
     for (const { kind, fn } of branchFns) {
-      if (PLAYABLE_KINDS.includes(kind)) this.processed.topic.grantPublish(fn.role);
+      if (!PLAYABLE_KINDS.includes(kind)) continue;
+      this.processed.topic.grantPublish(fn.role);
+      // The early playlist lists the video's HLS packages (docs/hls.md), under outputs/ only.
+      // https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html#condition-key-bucket-ops-2
+      fn.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [this.outputBucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${OUTPUT_PREFIX}*`] } },
+        })
+      );
     }
     this.workflow.stateMachine.grantStartExecution(starterFn.role);
     starterFn.role.addToPolicy(
