@@ -405,12 +405,14 @@ export const PROCESSED_EVENT_TYPES = {
 /**
  * Published on the VideoProcessed topic (attribute `type = VideoPlayable`, no
  * `status` attribute, so status-filtered subscriptions such as the alerts
- * queue never see it) as soon as the primary branch's artifact is stored,
- * before the other branches finish. At least once; dedupe on `videoId`.
+ * queue never see it) as soon as the multivariant playlist
+ * (`outputs/<videoId>/hls/index.m3u8`) lists a delivered rendition, usually
+ * the lowest rung, before the other branches finish (docs/hls.md). At least
+ * once; dedupe on `videoId`.
  */
 export const VideoPlayableEventSchema = z.object({
   videoId: z.string(),
-  /** The branch whose artifact made the video playable (the primary, or its fallback). */
+  /** The rendition (or rendition fallback) whose delivery made the playlist playable first. */
   branchId: BranchIdSchema,
   artifacts: z.array(ArtifactSchema),
   source: SourceObjectSchema,

@@ -110,13 +110,16 @@ const listedVariants = (text: string): Set<string> =>
       .filter((l) => l !== '' && !l.startsWith('#'))
   );
 
-export type EarlyPlaylistOutcome =
-  /** Nothing playable yet (no variant, or no audio for a source with sound). */
-  | 'not-playable'
-  /** The aggregator's final playlist is there: it stays as it is. */
-  | 'final'
-  /** The playlist lists every variant delivered so far (written now, or already). */
-  | 'current';
+export interface EarlyPlaylist {
+  /**
+   * `not-playable`: no variant yet, or no audio for a source with sound (nothing written).
+   * `final`: the aggregator's playlist is there and stays as it is.
+   * `current`: the playlist lists every variant delivered so far (written now, or already).
+   */
+  readonly outcome: 'not-playable' | 'final' | 'current';
+  /** The playlist's text as this writer left it (absent when not playable). */
+  readonly text?: string;
+}
 
 /**
  * Writes or grows `hls/index.m3u8` with the variants delivered so far. A
@@ -128,25 +131,37 @@ export const writeEarlyPlaylist = async (
   videoId: string,
   sourceHasAudio: boolean,
   io: EarlyPlaylistIo
-): Promise<EarlyPlaylistOutcome> => {
+): Promise<EarlyPlaylist> => {
   const key = multivariantKey(videoId);
+  let last: string | undefined;
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
     const current = await io.readText(key);
-    if (current?.metadata[LADDER_METADATA] === 'final') return 'final';
+    if (current?.metadata[LADDER_METADATA] === 'final')
+      return { outcome: 'final', text: current.body };
     const ladder = await deliveredLadder(videoId, sourceHasAudio, io);
-    if (!ladder) return 'not-playable';
+    if (!ladder) return { outcome: 'not-playable' };
     const text = multivariantText(videoId, ladder.variants, ladder.audio);
     const want = listedVariants(text);
     const have = current ? listedVariants(current.body) : new Set<string>();
-    if ([...want].every((uri) => have.has(uri))) return 'current';
+    if (current && [...want].every((uri) => have.has(uri))) {
+      return { outcome: 'current', text: current.body };
+    }
     const written = await io.writeTextIfUnchanged(key, text, HLS_CONTENT_TYPE, current, {
       [LADDER_METADATA]: 'early' satisfies LadderWriter,
     });
-    if (written === 'written') return 'current';
+    if (written === 'written') return { outcome: 'current', text };
+    last = text;
   }
   // Every attempt lost to another writer, each of which wrote a newer ladder.
-  return 'current';
+  return { outcome: 'current', ...(last !== undefined && { text: last }) };
 };
+
+/** What the marker records: who announced, and the playlist the announcement stood on. */
+export interface PlayableClaim {
+  readonly branchId: string;
+  /** The multivariant playlist's text when VideoPlayable was claimed (it grows afterwards). */
+  readonly playlist: string;
+}
 
 /**
  * Claims the VideoPlayable announcement for `branchId`: true for the first
@@ -155,11 +170,12 @@ export const writeEarlyPlaylist = async (
  */
 export const claimPlayable = async (
   videoId: string,
-  branchId: string,
+  claim: PlayableClaim,
   io: EarlyPlaylistIo
 ): Promise<boolean> => {
+  const { branchId } = claim;
   const key = playableMarkerKey(videoId);
-  if ((await io.createJson(key, { branchId })) === 'written') return true;
+  if ((await io.createJson(key, claim)) === 'written') return true;
   const marker = (await io.readJson(key)) as { branchId?: string } | undefined;
   return marker?.branchId === branchId;
 };

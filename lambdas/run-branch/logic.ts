@@ -214,9 +214,11 @@ export const runBranch = async (
   const announcePlayable = async (artifacts: Artifact[]) => {
     const io = earlyPlaylistIo(outputBucket);
     const playlist = await writeEarlyPlaylist(videoId, probe.audioCodec !== null, io);
-    logger.info('Early playlist', { branch: branch.id, playlist });
-    if (playlist === 'not-playable') return;
-    if (!(await claimPlayable(videoId, branch.id, io))) return;
+    logger.info('Early playlist', { branch: branch.id, playlist: playlist.outcome });
+    if (playlist.text === undefined) return;
+    if (!(await claimPlayable(videoId, { branchId: branch.id, playlist: playlist.text }, io))) {
+      return;
+    }
     await publishPlayable(
       playableTopicArn!,
       {

@@ -105,6 +105,52 @@ describe('aggregate', () => {
     vi.unstubAllEnvs();
   });
 
+  it('writes the final multivariant playlist, marked ladder=final, before the manifest', async () => {
+    // Prepare: the rendition delivered its HLS package (a silent source: no audio needed).
+    const packageKey = `outputs/${VIDEO_ID}/_work/hls/rendition-360p.json`;
+    const records: Record<string, BranchResult> = {
+      ...allSucceeded(),
+      'rendition-360p': branchResultFactory(BRANCHES[2], {
+        artifacts: [{ key: packageKey, contentType: 'application/json', bytes: 200 }],
+      }),
+    };
+    s3Mock.on(GetObjectCommand).callsFake((input: { Key: string }) => {
+      if (input.Key === packageKey) {
+        return {
+          Body: jsonBody({
+            video: {
+              playlist: `outputs/${VIDEO_ID}/hls/360p/index.m3u8`,
+              peakBitRate: 500_000,
+              averageBitRate: 400_000,
+              codecs: 'avc1.64001e',
+              durationSec: 3,
+              width: 640,
+              height: 360,
+              frameRate: 25,
+            },
+          }),
+        };
+      }
+      const id = Object.keys(records).find((i) => input.Key === recordKey(i));
+      if (!id) throw s3ErrorFactory('NoSuchKey', 404);
+      return { Body: jsonBody(records[id]) };
+    });
+
+    // Act
+    await aggregate(
+      stateFactory(succeededRefs(), { probe: probeFactory({ audioCodec: null }) }),
+      options
+    );
+
+    // Assess: an early writer (a late rendition) never replaces a version marked final.
+    const puts = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    const playlistAt = puts.findIndex((p) => p.Key === `outputs/${VIDEO_ID}/hls/index.m3u8`);
+    expect(playlistAt).toBeGreaterThanOrEqual(0);
+    expect(puts[playlistAt]?.Metadata).toEqual({ ladder: 'final' });
+    expect(String(puts[playlistAt]?.Body)).toContain('360p/index.m3u8');
+    expect(playlistAt).toBeLessThan(puts.findIndex((p) => p.Key === MANIFEST_KEY));
+  });
+
   it('writes a manifest whose published field names are exactly those of schemaVersion 6', async () => {
     // Prepare
     serveRecords(allSucceeded());

@@ -133,11 +133,11 @@ describe('writeEarlyPlaylist', () => {
     const second = await writeEarlyPlaylist(VIDEO_ID, true, bucket);
     const secondText = bucket.objects.get(multivariantKey(VIDEO_ID));
     // Assess
-    expect(first).toBe('current');
+    expect(first).toEqual({ outcome: 'current', text: firstText?.body });
     expect(variantsOf(firstText?.body)).toEqual(['360p/index.m3u8']);
     expect(firstText?.body).toContain('URI="audio/index.m3u8"');
     expect(firstText?.metadata).toEqual({ ladder: 'early' });
-    expect(second).toBe('current');
+    expect(second).toEqual({ outcome: 'current', text: secondText?.body });
     expect(variantsOf(secondText?.body)).toEqual(['360p/index.m3u8', '720p/index.m3u8']);
   });
 
@@ -150,7 +150,7 @@ describe('writeEarlyPlaylist', () => {
     // Act
     const outcome = await writeEarlyPlaylist(VIDEO_ID, false, bucket);
     // Assess
-    expect(outcome).toBe('final');
+    expect(outcome).toEqual({ outcome: 'final', text: '#EXTM3U\nfinal-only.m3u8\n' });
     expect(bucket.objects.get(multivariantKey(VIDEO_ID))?.body).toBe('#EXTM3U\nfinal-only.m3u8\n');
   });
 
@@ -166,7 +166,7 @@ describe('writeEarlyPlaylist', () => {
     // Act
     const outcome = await writeEarlyPlaylist(VIDEO_ID, false, bucket);
     // Assess: the 720p write was refused once (If-None-Match), then written over the 360p one.
-    expect(outcome).toBe('current');
+    expect(outcome.outcome).toBe('current');
     expect(variantsOf(bucket.objects.get(multivariantKey(VIDEO_ID))?.body)).toEqual([
       '360p/index.m3u8',
       '720p/index.m3u8',
@@ -182,7 +182,7 @@ describe('writeEarlyPlaylist', () => {
     // Act
     const outcome = await writeEarlyPlaylist(VIDEO_ID, false, bucket);
     // Assess
-    expect(outcome).toBe('final');
+    expect(outcome.outcome).toBe('final');
     expect(bucket.objects.get(multivariantKey(VIDEO_ID))?.body).toBe('#EXTM3U\nfinal.m3u8\n');
   });
 
@@ -193,7 +193,7 @@ describe('writeEarlyPlaylist', () => {
     // Act
     const outcome = await writeEarlyPlaylist(VIDEO_ID, true, bucket);
     // Assess
-    expect(outcome).toBe('not-playable');
+    expect(outcome).toEqual({ outcome: 'not-playable' });
     expect(bucket.objects.has(multivariantKey(VIDEO_ID))).toBe(false);
   });
 });
@@ -203,13 +203,26 @@ describe('claimPlayable', () => {
     // Prepare
     const bucket = new Bucket();
     // Act
-    const first = await claimPlayable(VIDEO_ID, 'rendition-360p', bucket);
-    const retry = await claimPlayable(VIDEO_ID, 'rendition-360p', bucket);
-    const other = await claimPlayable(VIDEO_ID, 'rendition-720p', bucket);
-    // Assess
+    const first = await claimPlayable(
+      VIDEO_ID,
+      { branchId: 'rendition-360p', playlist: 'a' },
+      bucket
+    );
+    const retry = await claimPlayable(
+      VIDEO_ID,
+      { branchId: 'rendition-360p', playlist: 'b' },
+      bucket
+    );
+    const other = await claimPlayable(
+      VIDEO_ID,
+      { branchId: 'rendition-720p', playlist: 'c' },
+      bucket
+    );
+    // Assess: the marker keeps the first claim, with the playlist it was made on.
     expect([first, retry, other]).toEqual([true, true, false]);
     expect(await bucket.readJson(playableMarkerKey(VIDEO_ID))).toEqual({
       branchId: 'rendition-360p',
+      playlist: 'a',
     });
   });
 });
