@@ -49,5 +49,6 @@ export const renditionSegmentKind = defineKind({
   runBy: 'segments',
   // Never read: a segment kind is not in the policy. Secondary says what it would be.
   policy: { role: 'secondary' },
-  playable: false,
+  // The item that completes a rendition joins it (the early join), which writes the early playlist.
+  playable: true,
 });

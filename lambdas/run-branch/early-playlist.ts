@@ -30,7 +30,7 @@ export const playableMarkerKey = (videoId: string): string =>
   artifactKey(videoId, '_work/playable.json');
 
 /** Kinds whose delivered branch is a video variant. */
-const VARIANT_KINDS = new Set(['rendition', 'rendition-fallback']);
+export const VARIANT_KINDS = new Set(['rendition', 'rendition-fallback']);
 /** Bounded retries of a conditional write that lost to a concurrent writer. */
 const MAX_WRITE_ATTEMPTS = 8;
 
@@ -51,6 +51,7 @@ export interface EarlyPlaylistIo {
   ) => Promise<'written' | 'conflict'>;
   /** If-None-Match: *. */
   createJson: (key: string, body: unknown) => Promise<'written' | 'exists'>;
+  writeJson: (key: string, body: unknown) => Promise<void>;
 }
 
 export interface DeliveredLadder {
@@ -161,21 +162,37 @@ export interface PlayableClaim {
   readonly branchId: string;
   /** The multivariant playlist's text when VideoPlayable was claimed (it grows afterwards). */
   readonly playlist: string;
+  /** Set by the claimant once the event is out, so running the branch again does not repeat it. */
+  readonly publishedAt?: string;
 }
 
 /**
- * Claims the VideoPlayable announcement for `branchId`: true for the first
- * claimant, and again for the same branch (a retry after a failed publish);
- * false for every other branch.
+ * Claims the VideoPlayable announcement for `claim.branchId`: `publish` for
+ * the first claimant, and again for the same branch while its publish is not
+ * recorded (a retry after a failed publish); `done` for the same branch once
+ * it is (the FanOut's run of a rendition the early join delivered); `other`
+ * for every other branch.
  */
 export const claimPlayable = async (
   videoId: string,
   claim: PlayableClaim,
   io: EarlyPlaylistIo
-): Promise<boolean> => {
-  const { branchId } = claim;
+): Promise<'publish' | 'done' | 'other'> => {
   const key = playableMarkerKey(videoId);
-  if ((await io.createJson(key, claim)) === 'written') return true;
-  const marker = (await io.readJson(key)) as { branchId?: string } | undefined;
-  return marker?.branchId === branchId;
+  if ((await io.createJson(key, claim)) === 'written') return 'publish';
+  const marker = (await io.readJson(key)) as Partial<PlayableClaim> | undefined;
+  if (marker?.branchId !== claim.branchId) return 'other';
+  return marker.publishedAt ? 'done' : 'publish';
+};
+
+/** Records that the claimant's VideoPlayable is out (only the claimant writes the marker again). */
+export const recordPublished = async (
+  videoId: string,
+  claim: PlayableClaim,
+  publishedAt: string,
+  io: EarlyPlaylistIo
+): Promise<void> => {
+  const key = playableMarkerKey(videoId);
+  const marker = ((await io.readJson(key)) as PlayableClaim | undefined) ?? claim;
+  await io.writeJson(key, { ...marker, publishedAt });
 };

@@ -13,9 +13,10 @@ import {
   PROCESSED_EVENT_TYPES,
   type VideoPlayableEvent,
 } from '../../contract/index.js';
+import type { RenditionSegmentBranch } from '../../kinds/index.js';
 import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
 import { pinHttpInput } from '../shared/media.js';
-import { logger, metrics } from '../shared/powertools.js';
+import { flushMetrics, logger, metrics } from '../shared/powertools.js';
 import {
   assertSourceUnchanged,
   getJsonIfExists,
@@ -34,7 +35,14 @@ import { pinnedReadHeaders } from '../shared/source-pin.js';
 import { tenantDimensionOf } from '../shared/tenant-metrics.js';
 import { withTempDir } from '../shared/tmp.js';
 import { parseEvent } from '../shared/validate.js';
-import { claimPlayable, type EarlyPlaylistIo, writeEarlyPlaylist } from './early-playlist.js';
+import { readyToJoin, renditionBranchOf, renditionsTouchedBy } from './early-join.js';
+import {
+  claimPlayable,
+  type EarlyPlaylistIo,
+  recordPublished,
+  VARIANT_KINDS,
+  writeEarlyPlaylist,
+} from './early-playlist.js';
 
 const ERROR_MESSAGE_LIMIT = 500;
 /** The message that travels in the state (Catch → Cause); details live in the S3 record. */
@@ -83,6 +91,13 @@ export interface RunBranchOptions {
    * @default - no early playlist, no VideoPlayable
    */
   playableTopicArn?: string;
+  /**
+   * The early join (early-join.ts): a segment item that completes its
+   * rendition joins it at once. `timeoutMs` is the rendition policy's
+   * timeout, which bounds the join wherever it runs.
+   * @default - off: the FanOut's rendition branch joins
+   */
+  earlyJoin?: { readonly timeoutMs?: number };
 }
 
 /**
@@ -152,6 +167,7 @@ const earlyPlaylistIo = (bucket: string): EarlyPlaylistIo => ({
   writeTextIfUnchanged: (key, body, contentType, read, metadata) =>
     putTextIfUnchanged(bucket, key, body, contentType, read, metadata),
   createJson: (key, body) => putJsonIfAbsent(bucket, key, body),
+  writeJson: (key, body) => putJson(bucket, key, body).then(() => undefined),
 });
 
 /**
@@ -174,6 +190,7 @@ export const runBranch = async (
     },
     now = () => new Date(),
     playableTopicArn,
+    earlyJoin,
   }: RunBranchOptions
 ): Promise<BranchRef> => {
   const { videoId, source, probe } = input;
@@ -209,28 +226,23 @@ export const runBranch = async (
       return { id: branch.id, status: 'SKIPPED', error: reason };
     }
   }
-  // Only the kinds that deliver a video variant get the topic (kinds/registry.ts PLAYABLE_KINDS).
-  const announce = playableTopicArn !== undefined;
+  // A video variant announces (the segment function gets the topic for the renditions it joins).
+  const announce = playableTopicArn !== undefined && VARIANT_KINDS.has(kind.kind);
   const announcePlayable = async (artifacts: Artifact[]) => {
     const io = earlyPlaylistIo(outputBucket);
     const playlist = await writeEarlyPlaylist(videoId, probe.audioCodec !== null, io);
     logger.info('Early playlist', { branch: branch.id, playlist: playlist.outcome });
     if (playlist.text === undefined) return;
-    if (!(await claimPlayable(videoId, { branchId: branch.id, playlist: playlist.text }, io))) {
-      return;
-    }
+    const claim = { branchId: branch.id, playlist: playlist.text };
+    if ((await claimPlayable(videoId, claim, io)) !== 'publish') return;
+    const playableAt = now().toISOString();
     await publishPlayable(
       playableTopicArn!,
-      {
-        videoId,
-        branchId: branch.id,
-        artifacts,
-        source,
-        playableAt: now().toISOString(),
-      },
+      { videoId, branchId: branch.id, artifacts, source, playableAt },
       input.tenant
     );
     metrics.addMetric('VideosPlayable', MetricUnit.Count, 1);
+    await recordPublished(videoId, claim, playableAt, io);
   };
   if (announce) {
     // A retry after a failed VideoPlayable publish: the SUCCEEDED record is written last, after
@@ -310,5 +322,56 @@ export const runBranch = async (
   // Outside the try: a failed publish keeps the SUCCEEDED record (no FAILED one over it), so the
   // state machine's Retry of this task finds it above and repeats only the publish.
   if (announce) await announcePlayable(stored.artifacts);
+  if (earlyJoin && branch.kind === 'rendition-segment') {
+    await joinCompletedRenditions(input, branch as RenditionSegmentBranch, {
+      outputBucket,
+      timeBudget,
+      sourceUrl,
+      outputUrl,
+      now,
+      playableTopicArn,
+      joinTimeoutMs: earlyJoin.timeoutMs,
+    });
+  }
   return { id: branch.id, status: 'SUCCEEDED' };
+};
+
+/**
+ * After a segment item: joins each rendition it completed (early-join.ts) by
+ * running the rendition branch right here, as the FanOut would. A failed
+ * early join is logged and left to the FanOut's branch, which joins again
+ * under the policy; it never fails the segment item.
+ */
+const joinCompletedRenditions = async (
+  input: BranchInput,
+  item: RenditionSegmentBranch,
+  options: Omit<RunBranchOptions, 'earlyJoin'> & { joinTimeoutMs: number | undefined }
+): Promise<void> => {
+  const { videoId, probe } = input;
+  const { outputBucket, joinTimeoutMs, timeBudget, ...rest } = options;
+  const io = {
+    listKeys: (prefix: string) => listKeys(outputBucket, prefix),
+    readJson: (key: string) => getJsonIfExists<unknown>(outputBucket, key),
+  };
+  for (const rendition of await renditionsTouchedBy(videoId, item, io)) {
+    // The test-fail-once hook belongs to the FanOut's run of the branch.
+    if (probe.failOnce?.includes(rendition.id)) continue;
+    if (!(await readyToJoin(videoId, rendition, probe.audioCodec !== null, io))) continue;
+    const deadline = joinTimeoutMs === undefined ? Infinity : Date.now() + joinTimeoutMs;
+    // The segment's metrics go out with its own dimensions before the join sets the rendition's.
+    flushMetrics();
+    try {
+      await runBranch(
+        { ...input, branch: renditionBranchOf(rendition) },
+        { ...rest, outputBucket, timeBudget: () => Math.min(timeBudget(), deadline - Date.now()) }
+      );
+      logger.info('Rendition joined early', { rendition: rendition.id, by: item.id });
+    } catch (err) {
+      logger.warn('Early join failed; the FanOut joins this rendition', {
+        rendition: rendition.id,
+        by: item.id,
+        error: err,
+      });
+    }
+  }
 };

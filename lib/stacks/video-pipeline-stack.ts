@@ -463,6 +463,15 @@ export class VideoPipelineStack extends Stack {
           ...(PLAYABLE_KINDS.includes(kind) && {
             PLAYABLE_TOPIC_ARN: this.processed.topic.topicArn,
           }),
+          // A segment item that completes its rendition joins it at once (docs/segments.md), except
+          // in sequential mode, where a rendition runs only in its turn.
+          ...(kind === SEGMENT_KIND &&
+            props.fanOutMode !== 'sequential' && {
+              EARLY_JOIN: 'on',
+              ...(props.renditionTimeout && {
+                JOIN_TIMEOUT_SEC: String(props.renditionTimeout.toSeconds()),
+              }),
+            }),
         },
         // The segment kind is invoked synchronously by the Segments map, never as an event.
         ...(asyncFailures &&

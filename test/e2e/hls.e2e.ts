@@ -11,7 +11,12 @@ import {
 } from '@aws-sdk/client-sqs';
 import { Duration } from 'aws-cdk-lib';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { artifactKey, type Manifest } from '../../contract/index.js';
+import {
+  artifactKey,
+  type BranchResult,
+  branchResultKey,
+  type Manifest,
+} from '../../contract/index.js';
 import { cleanupMedia, makeClip, useMediaTools } from '../../fixtures/media.js';
 import { mediaSegments } from '../../lambdas/shared/hls-playlist.js';
 import { runTool } from '../../lambdas/shared/media.js';
@@ -85,6 +90,9 @@ describeE2E(target)('HLS ladder (variant stack, lowered segment threshold)', () 
       segmentThreshold: Duration.seconds(8),
       segmentLength: Duration.seconds(2),
       renditionHeights: [180, 360],
+      // One item at a time, in the items file's order (audio, 180p, 360p): the 180p rendition is
+      // complete while the 360p segments are still to run, so its early join is observable.
+      segmentConcurrency: 1,
     },
   });
 
@@ -345,8 +353,33 @@ describeE2E(target)('HLS ladder (variant stack, lowered segment threshold)', () 
       }
       const mp4s = [await assessMp4(manifest, 180, 300), await assessMp4(manifest, 360, 300)];
       const early = await assessPlayableEarly(manifest, 12, 'segmented', events, uploadedAt);
+      // The early join: 180p was joined as soon as its own segments (and the audio) existed,
+      // by its last segment item, while the 360p segments were still to be encoded.
+      const record = async (id: string) =>
+        JSON.parse((await get(branchResultKey(videoId, id))).toString()) as BranchResult;
+      const lastSegmentEnd = async (rendition: string) =>
+        Math.max(
+          ...(await Promise.all(
+            [0, 1, 2, 3, 4, 5].map(async (i) =>
+              Date.parse((await record(`${rendition}-s000${i}`)).finishedAt ?? '')
+            )
+          ))
+        );
+      const joins = await Promise.all(
+        ['rendition-180p', 'rendition-360p'].map(async (id) => {
+          const r = await record(id);
+          const end = Date.parse(r.finishedAt ?? '');
+          return { id, start: end - (r.durationMs ?? 0), end };
+        })
+      );
+      const [join180, join360] = joins as [(typeof joins)[0], (typeof joins)[0]];
+      const last180 = await lastSegmentEnd('rendition-180p');
+      const last360 = await lastSegmentEnd('rendition-360p');
+      expect(join180.start).toBeGreaterThanOrEqual(last180);
+      expect(join360.start).toBeGreaterThanOrEqual(last360);
+      expect(join180.end).toBeLessThan(last360);
       console.log(
-        `[hls] segmented 12 s: ${JSON.stringify({ ladder, mp4s, early, hls: manifest.hls })}`
+        `[hls] segmented 12 s: ${JSON.stringify({ ladder, mp4s, early, joins, last180, last360, hls: manifest.hls })}`
       );
     } finally {
       await processed.close();

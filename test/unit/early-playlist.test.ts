@@ -6,6 +6,7 @@ import {
   deliveredLadder,
   type EarlyPlaylistIo,
   playableMarkerKey,
+  recordPublished,
   writeEarlyPlaylist,
 } from '../../lambdas/run-branch/early-playlist.js';
 import type { HlsMediaInfo, HlsPackage } from '../../lambdas/shared/hls-playlist.js';
@@ -50,6 +51,9 @@ class Bucket implements EarlyPlaylistIo {
     if (read ? now?.etag !== read.etag : now !== undefined) return 'conflict';
     this.put(key, body, metadata);
     return 'written';
+  };
+  writeJson = async (key: string, body: unknown) => {
+    this.putJson(key, body);
   };
   createJson = async (key: string, body: unknown) => {
     if (this.objects.has(key)) return 'exists' as const;
@@ -199,30 +203,26 @@ describe('writeEarlyPlaylist', () => {
 });
 
 describe('claimPlayable', () => {
-  it('the first branch claims; it may claim again (a publish retry); no other branch can', async () => {
+  it('the first branch claims; it may publish again until its publish is recorded; no other branch can', async () => {
     // Prepare
     const bucket = new Bucket();
+    const claim = { branchId: 'rendition-360p', playlist: 'a' };
     // Act
-    const first = await claimPlayable(
-      VIDEO_ID,
-      { branchId: 'rendition-360p', playlist: 'a' },
-      bucket
-    );
-    const retry = await claimPlayable(
-      VIDEO_ID,
-      { branchId: 'rendition-360p', playlist: 'b' },
-      bucket
-    );
+    const first = await claimPlayable(VIDEO_ID, claim, bucket);
+    const retry = await claimPlayable(VIDEO_ID, { ...claim, playlist: 'b' }, bucket);
     const other = await claimPlayable(
       VIDEO_ID,
       { branchId: 'rendition-720p', playlist: 'c' },
       bucket
     );
+    await recordPublished(VIDEO_ID, claim, '2026-12-07T09:00:00.000Z', bucket);
+    const again = await claimPlayable(VIDEO_ID, claim, bucket);
     // Assess: the marker keeps the first claim, with the playlist it was made on.
-    expect([first, retry, other]).toEqual([true, true, false]);
+    expect([first, retry, other, again]).toEqual(['publish', 'publish', 'other', 'done']);
     expect(await bucket.readJson(playableMarkerKey(VIDEO_ID))).toEqual({
       branchId: 'rendition-360p',
       playlist: 'a',
+      publishedAt: '2026-12-07T09:00:00.000Z',
     });
   });
 });

@@ -239,12 +239,18 @@ describe('VideoPlayable', () => {
       `outputs/${VIDEO_ID}/hls/240p/index.m3u8`
     );
     // The branch record, then the early multivariant playlist listing it, then the claim, then the event.
-    expect(events.slice(-4)).toEqual([
+    expect(events.slice(-5)).toEqual([
       `put outputs/${VIDEO_ID}/_work/branches/rendition-240p.json`,
       `put outputs/${VIDEO_ID}/hls/index.m3u8`,
       `put outputs/${VIDEO_ID}/_work/playable.json`,
       'publish rendition-240p',
+      `put outputs/${VIDEO_ID}/_work/playable.json`,
     ]);
+    expect(JSON.parse(stored.get(`outputs/${VIDEO_ID}/_work/playable.json`)?.body ?? '')).toEqual({
+      branchId: 'rendition-240p',
+      playlist: stored.get(`outputs/${VIDEO_ID}/hls/index.m3u8`)?.body,
+      publishedAt: '2026-11-29T21:00:00.000Z',
+    });
     const playlist = stored.get(`outputs/${VIDEO_ID}/hls/index.m3u8`);
     expect(playlist?.body.split('\n').filter((l) => l !== '' && !l.startsWith('#'))).toEqual([
       '240p/index.m3u8',
@@ -302,14 +308,28 @@ describe('VideoPlayable', () => {
     ]);
     expect(storedRecord).toMatchObject({ id: 'rendition-240p', status: 'SUCCEEDED' });
     expect(retried).toEqual({ id: 'rendition-240p', status: 'SUCCEEDED' });
-    // The retry re-encodes nothing and rewrites nothing: every object is the version it found.
-    expect(stored).toEqual(afterFirst);
+    // The retry re-encodes nothing: it only records the publish on the claim it made.
+    const changed = [...stored.keys()].filter((k) => stored.get(k) !== afterFirst.get(k));
+    expect(changed).toEqual([`outputs/${VIDEO_ID}/_work/playable.json`]);
+    expect(JSON.parse(stored.get(changed[0]!)?.body ?? '')).toMatchObject({
+      branchId: 'rendition-240p',
+      publishedAt: '2026-11-29T21:00:00.000Z',
+    });
     expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 2);
     const republished = snsMock.commandCalls(PublishCommand)[1]?.args[0].input;
     expect(JSON.parse(republished?.Message ?? '')).toMatchObject({
       branchId: 'rendition-240p',
       artifacts: storedRecord.artifacts,
     });
+  });
+
+  it('is not published again when the branch runs again after its publish (an early-joined rendition in the FanOut)', async () => {
+    // Act: the same delivered branch, run twice.
+    await run({ id: 'rendition-240p', kind: 'rendition', height: 240 });
+    const second = await run({ id: 'rendition-240p', kind: 'rendition', height: 240 });
+    // Assess
+    expect(second).toEqual({ id: 'rendition-240p', status: 'SUCCEEDED' });
+    expect(events.filter((e) => e.startsWith('publish'))).toEqual(['publish rendition-240p']);
   });
 
   it('is published once, by the first delivered rendition (a secondary too); the next one grows the playlist', async () => {
