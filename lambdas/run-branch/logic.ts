@@ -336,6 +336,11 @@ export const runBranch = async (
   return { id: branch.id, status: 'SUCCEEDED' };
 };
 
+/** The least budget an early join starts with (a stream copy and its HLS packaging). */
+const EARLY_JOIN_MIN_BUDGET_MS = 120_000;
+/** Kept back from the join's tools for uploading the joined MP4 and its HLS files. */
+const EARLY_JOIN_UPLOAD_RESERVE_MS = 60_000;
+
 /**
  * After a segment item: joins each rendition it completed (early-join.ts) by
  * running the rendition branch right here, as the FanOut would. A failed
@@ -357,13 +362,24 @@ const joinCompletedRenditions = async (
     // The test-fail-once hook belongs to the FanOut's run of the branch.
     if (probe.failOnce?.includes(rendition.id)) continue;
     if (!(await readyToJoin(videoId, rendition, probe.audioCodec !== null, io))) continue;
+    // Too little time left in this invocation: a join cut off by the Lambda timeout (its upload
+    // is not bounded by the budget) would fail this segment item, so the FanOut joins instead.
+    if (timeBudget() < EARLY_JOIN_MIN_BUDGET_MS) {
+      logger.info('No time left for an early join; the FanOut joins', { rendition: rendition.id });
+      continue;
+    }
     const deadline = joinTimeoutMs === undefined ? Infinity : Date.now() + joinTimeoutMs;
     // The segment's metrics go out with its own dimensions before the join sets the rendition's.
     flushMetrics();
     try {
       await runBranch(
         { ...input, branch: renditionBranchOf(rendition) },
-        { ...rest, outputBucket, timeBudget: () => Math.min(timeBudget(), deadline - Date.now()) }
+        {
+          ...rest,
+          outputBucket,
+          timeBudget: () =>
+            Math.min(timeBudget() - EARLY_JOIN_UPLOAD_RESERVE_MS, deadline - Date.now()),
+        }
       );
       logger.info('Rendition joined early', { rendition: rendition.id, by: item.id });
     } catch (err) {
