@@ -215,6 +215,16 @@ export const AggregateInputSchema = z.extend(WorkflowInputSchema, {
   probe: z.optional(ProbeResultSchema),
   plan: z.optional(PlanSchema),
   results: z.optional(z.array(BranchRefSchema)),
+  /**
+   * The Wave's refs (parallel mode with a segment stage): the FanOut's, where a
+   * deferred branch is SKIPPED, and the Joins map's, which run only those.
+   */
+  wave: z.optional(
+    z.object({
+      fanOut: z.array(BranchRefSchema),
+      joins: z.optional(z.array(BranchRefSchema)),
+    })
+  ),
   failure: z.optional(StateErrorSchema),
   /** Written by the construct's first state; absent in executions started before policies existed. */
   policy: z.optional(FanOutPolicySchema),

@@ -133,6 +133,8 @@ export const aggregate = async (
       fannedOut: input.plan !== undefined,
       // The video stack's graph (MapFanOutFanIn preFanOut) has the SegmentsNeeded Choice.
       segmentsChoice: true,
+      // Parallel mode runs the FanOut and the Segments map in one Wave (docs/segments.md).
+      wave: input.policy?.mode === 'parallel',
       segments: input.plan?.segments?.count ?? 0,
       chains,
       // VideoPlayable goes out once a delivered rendition is in the playlist (docs/hls.md).

@@ -549,6 +549,10 @@ export class VideoPipelineStack extends Stack {
         resultPrefix: SEGMENT_RUNS_PREFIX,
         itemSelector: BRANCH_ITEM_SELECTOR,
         maxConcurrency: segmentConcurrency,
+        // Thumbnails, metadata and the unsegmented renditions run alongside the segments;
+        // each segmented rendition's join runs after them, in the Joins map (docs/segments.md).
+        deferredPath: STATE_PATHS.deferred,
+        deferredKinds: ['rendition'],
       },
       branchSelector: BRANCH_ITEM_SELECTOR,
       branchFunctions: branchFns

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
+import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -16,6 +17,7 @@ import {
   type BranchResult,
   branchResultKey,
   type Manifest,
+  STATE_NAMES,
 } from '../../contract/index.js';
 import { cleanupMedia, makeClip, useMediaTools } from '../../fixtures/media.js';
 import { mediaSegments } from '../../lambdas/shared/hls-playlist.js';
@@ -204,6 +206,27 @@ describeE2E(target)('HLS ladder (variant stack, lowered segment threshold)', () 
     return { videoSec: Number(video.duration), audioSec: Number(audio.duration) };
   };
 
+  /** The video's execution history on the variant, every page (the execution has ended: the manifest is in). */
+  const historyOf = async (videoId: string): Promise<HistoryEvent[]> => {
+    const v = variants.of(STACK);
+    const { sfn } = clientsFor({ ...target, endpoint: v.endpoint });
+    const executionArn = `${v.outputs.StateMachineArn!.replace(':stateMachine:', ':execution:')}:${videoId}`;
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    try {
+      do {
+        const page = await sfn.send(
+          new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 })
+        );
+        events.push(...(page.events ?? []));
+        nextToken = page.nextToken;
+      } while (nextToken);
+    } finally {
+      sfn.destroy();
+    }
+    return events;
+  };
+
   interface Received {
     body: Record<string, unknown>;
     sentAt: number;
@@ -378,8 +401,28 @@ describeE2E(target)('HLS ladder (variant stack, lowered segment threshold)', () 
       expect(join180.start).toBeGreaterThanOrEqual(last180);
       expect(join360.start).toBeGreaterThanOrEqual(last360);
       expect(join180.end).toBeLessThan(last360);
+      // One wave: the thumbnails ran beside the segments and were done while the Segments map
+      // was still encoding (execution history timestamps, the parent execution's own events).
+      const history = await historyOf(videoId);
+      const at = (e: HistoryEvent | undefined) => e?.timestamp?.getTime() ?? Number.NaN;
+      const segmentsEntered = at(
+        history.find((e) => e.stateEnteredEventDetails?.name === STATE_NAMES.segments)
+      );
+      const segmentsExited = at(
+        history.find((e) => e.stateExitedEventDetails?.name === STATE_NAMES.segments)
+      );
+      const thumbnailsExited = history
+        .filter((e) => e.stateExitedEventDetails?.name === STATE_NAMES.runBranch('thumbnail'))
+        .map(at);
+      const thumbnails = manifest.branches.filter((b) => b.kind === 'thumbnail');
+      expect(thumbnails.length).toBeGreaterThan(0);
+      expect(thumbnails.every((b) => b.status === 'SUCCEEDED')).toBe(true);
+      expect(thumbnailsExited).toHaveLength(thumbnails.length);
+      const thumbnailsDone = Math.max(...thumbnailsExited);
+      expect(thumbnailsDone).toBeGreaterThan(segmentsEntered);
+      expect(thumbnailsDone).toBeLessThan(segmentsExited);
       console.log(
-        `[hls] segmented 12 s: ${JSON.stringify({ ladder, mp4s, early, joins, last180, last360, hls: manifest.hls })}`
+        `[hls] segmented 12 s: ${JSON.stringify({ ladder, mp4s, early, joins, last180, last360, thumbnailsDoneBeforeSegmentsMs: segmentsExited - thumbnailsDone, hls: manifest.hls })}`
       );
     } finally {
       await processed.close();

@@ -262,6 +262,104 @@ describe('aggregate', () => {
     expect(byId['thumb-01']).not.toHaveProperty('segmentation');
   });
 
+  describe('the Wave shape: FanOut refs with the segmented renditions deferred, and the Joins refs', () => {
+    const segmentation = {
+      count: 20,
+      lengthSec: 30,
+      framesPerSegment: 750,
+      gopFrames: 50,
+      frameRate: 25,
+    };
+    const branches = BRANCHES.map((b) => (b.id === 'rendition-360p' ? { ...b, segmentation } : b));
+    /** What the FanOut returns: the segmented rendition SKIPPED (the Deferred Pass), the rest run. */
+    const fanOut = (): BranchRef[] =>
+      succeededRefs().map((r) => (r.id === 'rendition-360p' ? { id: r.id, status: 'SKIPPED' } : r));
+    /** What the Joins map returns: the join's ref, and SKIPPED (NoJoin) for every other branch. */
+    const joins = (join: BranchRef): BranchRef[] =>
+      BRANCHES.map((b) => (b.id === join.id ? join : { id: b.id, status: 'SKIPPED' }));
+
+    it("takes a deferred rendition's ref from the Joins and every other from the FanOut", async () => {
+      // Prepare
+      serveRecords(allSucceeded());
+      const state = stateFactory([], {
+        plan: { branches },
+        results: undefined,
+        wave: { fanOut: fanOut(), joins: joins({ id: 'rendition-360p', status: 'SUCCEEDED' }) },
+      });
+
+      // Act
+      const out = await aggregate(state, options);
+
+      // Assess
+      expect(out.status).toBe('COMPLETE');
+      expect(writtenManifest().branches.map((b) => [b.id, b.status])).toEqual(
+        BRANCHES.map((b) => [b.id, 'SUCCEEDED'])
+      );
+    });
+
+    it("reports a failed join with its fallback, as the FanOut's branch would have", async () => {
+      // Prepare: the join timed out and its fallback delivered
+      const fallbackId = 'rendition-360p-fallback';
+      const fallbackBranch = {
+        id: fallbackId,
+        kind: 'rendition-fallback',
+        height: 360,
+        origin: BRANCHES[2],
+      } as unknown as Branch;
+      const { 'rendition-360p': _timedOut, ...others } = allSucceeded();
+      serveRecords({ ...others, [fallbackId]: branchResultFactory(fallbackBranch) });
+      const join: BranchRef = {
+        id: 'rendition-360p',
+        status: 'FAILED',
+        error: 'States.Timeout',
+        fallback: { id: fallbackId, status: 'SUCCEEDED' },
+      };
+      const state = stateFactory([], {
+        plan: { branches },
+        results: undefined,
+        policy: {
+          mode: 'parallel',
+          await: 'all',
+          maxInFlight: 10,
+          kinds: { 'rendition-fallback': { fallbackFor: 'rendition' } },
+        },
+        wave: { fanOut: fanOut(), joins: joins(join) },
+      });
+
+      // Act
+      await aggregate(state, options);
+
+      // Assess
+      const byId = Object.fromEntries(writtenManifest().branches.map((b) => [b.id, b]));
+      expect(byId['rendition-360p']?.status).toBe('TIMED_OUT');
+      expect(byId[fallbackId]).toMatchObject({
+        status: 'SUCCEEDED',
+        fallbackFor: 'rendition-360p',
+      });
+    });
+
+    it('never takes a Joins ref for a branch the FanOut ran (NoJoin is not an outcome)', async () => {
+      // Prepare: the Joins map passed over the thumbnail (SKIPPED), which the FanOut ran and failed
+      serveRecords({ ...allSucceeded(), 'thumb-at-99s': frameNotFound() });
+      const state = stateFactory([], {
+        plan: { branches },
+        results: undefined,
+        wave: {
+          fanOut: failedRef(fanOut(), 'thumb-at-99s', 'FrameNotFoundError'),
+          joins: joins({ id: 'rendition-360p', status: 'SUCCEEDED' }),
+        },
+      });
+
+      // Act
+      const out = await aggregate(state, options);
+
+      // Assess
+      expect(out.status).toBe('PARTIAL');
+      const byId = Object.fromEntries(writtenManifest().branches.map((b) => [b.id, b]));
+      expect(byId['thumb-at-99s']?.status).toBe('FAILED');
+    });
+  });
+
   it('is COMPLETE when every branch succeeded, passing each worker record through', async () => {
     // Prepare
     const records = allSucceeded();
