@@ -245,7 +245,11 @@ export interface VideoWork {
   readonly aggregateSeconds: number;
 }
 
-/** One pass through the longest path: every task running to its timeout once. */
+/**
+ * One pass through the longest path: every task running to its timeout once. Sequential
+ * mode runs the segments, then the fan-out; the Wave (parallel mode) runs the fan-out beside
+ * the segments and only the joins after them, so the sum stays an upper bound there.
+ */
 export const videoWorkSeconds = (w: VideoWork): number =>
   w.probeSeconds +
   w.planSeconds +
