@@ -4,6 +4,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -554,6 +555,29 @@ describe('MapFanOutFanIn', () => {
     const build = () => new MapFanOutFanIn(stack, 'Flow', flowProps(stack, { maxConcurrency }));
     // Assess
     expect(build).toThrow(message);
+  });
+
+  it('refuses deferred branches with a distributed FanOut: the Joins map reruns the inline routes', () => {
+    // Prepare
+    const stack = new Stack();
+    const bucket = new s3.Bucket(stack, 'Items');
+    const props = flowProps(stack, { branchesPath: undefined });
+    // Act
+    const build = () =>
+      new MapFanOutFanIn(stack, 'Flow', {
+        ...props,
+        distributed: { bucket },
+        preFanOut: {
+          stateName: 'Chunks',
+          worker: inlineFunction(stack, 'Chunk'),
+          itemsRefPath: '$.split.chunks',
+          bucket,
+          resultPrefix: 'chunk-runs',
+          deferredPath: '$.branch.chunked',
+        },
+      });
+    // Assess
+    expect(build).toThrow('preFanOut.deferredPath needs the inline FanOut');
   });
 
   it('refuses two branch functions for one kind, and none at all', () => {
