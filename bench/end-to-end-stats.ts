@@ -118,8 +118,8 @@ export interface Hops {
 const epoch = (t: Date | number | undefined): number | null =>
   t === undefined ? null : t instanceof Date ? t.getTime() : t;
 
-/** Branch task states are Run<Kind> (contract STATE_NAMES.runBranch). */
-const BRANCH_STATE = /^Run[A-Z]/;
+/** Branch task states are Run<Kind> (contract STATE_NAMES.runBranch), and JoinRun<Kind> in the Joins map. */
+const BRANCH_STATE = /^(Join)?Run[A-Z]/;
 
 /**
  * Pure: the run's hop times. The starter's start is its REPORT line's time minus the

@@ -230,6 +230,16 @@ export const AggregateInputSchema = z.extend(WorkflowInputSchema, {
   probe: z.optional(ProbeResultSchema),
   plan: z.optional(PlanSchema),
   results: z.optional(z.array(BranchRefSchema)),
+  /**
+   * The Wave's refs (parallel mode with a segment stage): the FanOut's, where a
+   * deferred branch is SKIPPED, and the Joins map's, which run only those.
+   */
+  wave: z.optional(
+    z.object({
+      fanOut: z.array(BranchRefSchema),
+      joins: z.optional(z.array(BranchRefSchema)),
+    })
+  ),
   failure: z.optional(StateErrorSchema),
   /** Written by the construct's first state; absent in executions started before policies existed. */
   policy: z.optional(FanOutPolicySchema),
@@ -423,12 +433,14 @@ export const PROCESSED_EVENT_TYPES = {
 /**
  * Published on the VideoProcessed topic (attribute `type = VideoPlayable`, no
  * `status` attribute, so status-filtered subscriptions such as the alerts
- * queue never see it) as soon as the primary branch's artifact is stored,
- * before the other branches finish. At least once; dedupe on `videoId`.
+ * queue never see it) as soon as the multivariant playlist
+ * (`outputs/<videoId>/hls/index.m3u8`) lists a delivered rendition, usually
+ * the lowest rung, before the other branches finish (docs/hls.md). At least
+ * once; dedupe on `videoId`.
  */
 export const VideoPlayableEventSchema = z.object({
   videoId: z.string(),
-  /** The branch whose artifact made the video playable (the primary, or its fallback). */
+  /** The rendition (or rendition fallback) whose delivery made the playlist playable first. */
   branchId: BranchIdSchema,
   artifacts: z.array(ArtifactSchema),
   source: SourceObjectSchema,

@@ -15,6 +15,11 @@ export const STATE_PATHS = {
   policy: '$.policy',
   /** Where the Map puts the BranchRefs. */
   results: '$.results',
+  /** The Wave's output (parallel mode with segments): the FanOut's refs and, under it, the Joins map's. */
+  wave: '$.wave',
+  joins: '$.wave.joins',
+  /** Inside one iteration: present on a segmented rendition, whose join the Joins map runs. */
+  deferred: '$.branch.segmentation',
   /** Where a Catch puts `{Error, Cause}` before the aggregator. */
   failure: '$.failure',
   /** Where the Aggregate state's Catch puts the aggregator's own `{Error, Cause}`. */
@@ -56,6 +61,21 @@ export const STATE_NAMES = {
   applyPolicy: 'ApplyPolicy',
   /** The Distributed Map that encodes the segments of long renditions before the FanOut. */
   segments: 'Segments',
+  /**
+   * The Parallel that runs the FanOut and the Segments map together (parallel mode
+   * with deferred branches): thumbnails and metadata do not wait for the segments.
+   */
+  wave: 'Wave',
+  /** The Pass that ends the Wave's Segments branch, whether the map ran, was skipped or failed. */
+  segmentsDone: 'SegmentsDone',
+  /** The inline Map after the Wave that runs the deferred branches (the joins of segmented renditions). */
+  joins: 'Joins',
+  /** The Pass by which the FanOut leaves a deferred branch to the Joins map. */
+  deferred: 'Deferred',
+  /** The Pass by which the Joins map passes over a branch the FanOut ran. */
+  noJoin: 'NoJoin',
+  /** Prefix of the Joins map's copies of the branch states (`JoinRunRendition`…): state names are unique per machine. */
+  joinPrefix: 'Join',
   /** The Parallel that runs a fallback kind in place of its failed or timed-out origin. */
   fallback: (fallbackKind: string): string => `FallBackTo${pascalCase(fallbackKind)}`,
   /** The Pass that reports an origin together with its fallback's ref. */

@@ -34,8 +34,9 @@ export interface KindDescriptor<S extends z.ZodMiniType<Branch> = z.ZodMiniType<
    */
   readonly policy: KindPolicyDefaults;
   /**
-   * True when a delivered branch of this kind makes the video playable: its
-   * function gets the processed topic and announces VideoPlayable.
+   * True when a delivered branch of this kind is a video variant that makes
+   * the video playable: its function writes or grows the early multivariant
+   * playlist and may announce VideoPlayable (docs/hls.md, "Playable early").
    */
   readonly playable: boolean;
 }

@@ -36,7 +36,7 @@ const all: readonly KindDescriptor[] = KINDS;
 export const descriptorOf = (kind: string): KindDescriptor | undefined =>
   all.find((k) => k.kind === kind);
 
-/** Kinds whose delivered branch makes a video playable (the primary and its fallback). */
+/** Kinds whose delivered branch is a video variant: they write the early playlist and announce VideoPlayable. */
 export const PLAYABLE_KINDS: readonly string[] = all.filter((k) => k.playable).map((k) => k.kind);
 
 /** Kinds routed by the FanOut Map, in registry order. */

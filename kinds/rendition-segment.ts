@@ -44,10 +44,12 @@ export const renditionSegmentKind = defineKind({
   kind: 'rendition-segment',
   schema: RenditionSegmentBranchSchema,
   // Same engine as a rendition; a segment is at most maxSegmentSec of source, so the
-  // timeout is generous and the output small.
-  sizing: { memoryMiB: 2048, timeoutSeconds: 600, ephemeralStorageMiB: 2048, usesFfmpeg: true },
+  // timeout is generous. The storage is a rendition's: the item that completes a rendition
+  // joins it (the early join: the whole MP4 and its HLS copy in /tmp).
+  sizing: { memoryMiB: 2048, timeoutSeconds: 600, ephemeralStorageMiB: 8192, usesFfmpeg: true },
   runBy: 'segments',
   // Never read: a segment kind is not in the policy. Secondary says what it would be.
   policy: { role: 'secondary' },
-  playable: false,
+  // The item that completes a rendition joins it (the early join), which writes the early playlist.
+  playable: true,
 });

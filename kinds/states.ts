@@ -49,5 +49,11 @@ export const branchStates = (
     if (run) tasks.add(run);
     for (const s of [run, fellBack, chainFailedState(kind, true)]) if (s) refs.add(s);
   }
-  return { tasks, refs };
+  // The Joins map (parallel mode with segments) runs deferred branches through the same
+  // states under a prefix: a join is followed like the FanOut's run it replaces.
+  const joined = (set: Set<string>) => new Set([...set, ...[...set].map(joinState)]);
+  return { tasks: joined(tasks), refs: joined(refs) };
 };
+
+/** The Joins map's copy of a FanOut branch state (`RunRendition` → `JoinRunRendition`). */
+export const joinState = (state: string): string => `${STATE_NAMES.joinPrefix}${state}`;

@@ -14,7 +14,7 @@ import {
   STATE_NAMES,
   StateErrorSchema,
 } from '../../contract/index.js';
-import { branchStates } from '../../kinds/index.js';
+import { branchStates, joinState } from '../../kinds/index.js';
 import { CliError } from './config.js';
 
 /**
@@ -130,7 +130,11 @@ export const progressFromHistory = (events: readonly HistoryEvent[]): HistoryPro
   let plan: Branch[] | undefined;
   let runStates = new Set<string>();
   /** States that report a branch's end: the run states, the failure passes and, per policy, the fallback ones. */
-  let endStates = new Set<string>([STATE_NAMES.branchFailed, UNKNOWN_KIND_STATE]);
+  let endStates = new Set<string>([
+    STATE_NAMES.branchFailed,
+    joinState(STATE_NAMES.branchFailed),
+    UNKNOWN_KIND_STATE,
+  ]);
   const branches = new Map<string, LiveBranch>();
   const end = (ref: BranchRef, at: Date | undefined) => {
     const before = branches.get(ref.id);

@@ -272,6 +272,30 @@ export class HistoryFactory {
     });
   }
 
+  /** The Wave's FanOut leaves a segmented rendition to the Joins map: its Deferred pass exits SKIPPED. */
+  branchDeferred(branch: Branch): this {
+    return this.exited('Pass', STATE_NAMES.deferred, { id: branch.id, status: 'SKIPPED' });
+  }
+
+  /** The Joins map reaches the deferred branch's `JoinRun<Kind>` task. */
+  joinStarted(branch: Branch): this {
+    return this.entered('Task', `${STATE_NAMES.joinPrefix}${STATE_NAMES.runBranch(branch.kind)}`, {
+      videoId: VIDEO_ID,
+      source: SOURCE,
+      probe: PROBE,
+      branch,
+    });
+  }
+
+  /** The join failed and its Catch ran the Joins map's BranchFailed pass (AWS: no exit of the task). */
+  joinFailed(branch: Branch, error: string): this {
+    return this.exited('Pass', `${STATE_NAMES.joinPrefix}${STATE_NAMES.branchFailed}`, {
+      id: branch.id,
+      status: 'FAILED',
+      error,
+    });
+  }
+
   branchSucceeded(branch: Branch): this {
     return this.exited('Task', STATE_NAMES.runBranch(branch.kind), {
       id: branch.id,

@@ -53,6 +53,29 @@ describe('progressFromHistory', () => {
     expect(progress.branches.get('rendition-720p-fallback')?.status).toBe('succeeded');
   });
 
+  it("follows a segmented rendition through the Wave: pending while deferred, then its join's run and failure", () => {
+    // Prepare
+    const [thumb, rendition] = planOf('thumb-01', 'rendition-720p');
+    const h = new HistoryFactory().started().planned([thumb, rendition]);
+    h.branchStarted(thumb).branchDeferred(rendition).after(1000).branchSucceeded(thumb);
+    const deferred = progressFromHistory(h.events);
+    h.after(4000).joinStarted(rendition);
+    const joining = progressFromHistory(h.events);
+    h.after(2000).joinFailed(rendition, 'SegmentsMissingError');
+
+    // Act
+    const joined = progressFromHistory(h.events);
+
+    // Assess
+    expect(deferred.branches.get('thumb-01')?.status).toBe('succeeded');
+    expect(deferred.branches.has('rendition-720p')).toBe(false);
+    expect(joining.branches.get('rendition-720p')?.status).toBe('running');
+    expect(joined.branches.get('rendition-720p')).toMatchObject({
+      status: 'failed',
+      error: 'SegmentsMissingError',
+    });
+  });
+
   it('has no plan before the Plan state exits', () => {
     // Prepare
     const events = new HistoryFactory().started().events;

@@ -111,11 +111,14 @@ const settle = (b: TimelineBar, ended: HistoryEvent): TimelineBar => {
 export const timelineFromHistory = (events: readonly HistoryEvent[]): Timeline => {
   const started = events.find((e) => e.type === 'ExecutionStarted');
   const ended = events.find((e) => e.type && TERMINAL_EVENTS.has(e.type));
+  // In the Wave (parallel mode) the FanOut runs beside the Segments map, so its entry closes
+  // nothing; the Segments branch ends at SegmentsDone, and the Joins map follows both.
+  const wave = events.some((e) => e.stateEnteredEventDetails?.name === STATE_NAMES.wave);
   const topLevel = new Set<string>([
     STATE_NAMES.probe,
     STATE_NAMES.plan,
     STATE_NAMES.segments,
-    STATE_NAMES.fanOut,
+    ...(wave ? [STATE_NAMES.segmentsDone, STATE_NAMES.joins] : [STATE_NAMES.fanOut]),
     STATE_NAMES.aggregate,
   ]);
   const closedAt = (after: number): Date | undefined =>

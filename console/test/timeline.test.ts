@@ -190,6 +190,63 @@ describe('the Segments row', () => {
     expect(t.segmentsMapRunArn).toBe(mapRunArn);
   });
 
+  it('stays running in the Wave while the FanOut runs the thumbnail beside it, and a deferred join shows as its rendition', () => {
+    // Prepare: parallel mode: the FanOut entered after the Segments map, the thumbnail done
+    // while the segments encode; then the Joins map joins the rendition.
+    const mapRunArn = 'arn:aws:states:eu-west-1:123456789012:mapRun:Video/Segments:abc';
+    const branches = [
+      { id: 'thumb-01', kind: 'thumbnail' },
+      { id: 'rendition-720p', kind: 'rendition' },
+    ];
+    const running = [
+      event('ExecutionStarted', 0),
+      entered('Probe', 0),
+      exited('Probe', 1),
+      entered('Plan', 1),
+      plan(2, branches),
+      entered('Wave', 2),
+      entered('SegmentsNeeded', 2),
+      entered('Segments', 2),
+      event('MapRunStarted', 3, { mapRunStartedEventDetails: { mapRunArn } }),
+      entered('FanOut', 3),
+      entered('RunThumbnail', 3, { branch: branches[0] }),
+      exited('RunThumbnail', 4, { id: 'thumb-01', status: 'SUCCEEDED' }),
+      exited('FanOut', 4),
+    ];
+    const joined = [
+      ...running,
+      exited('Segments', 9),
+      entered('SegmentsDone', 9),
+      entered('Joins', 10),
+      entered('JoinRunRendition', 10, { branch: branches[1] }),
+      exited('JoinRunRendition', 12, { id: 'rendition-720p', status: 'SUCCEEDED' }),
+    ];
+
+    // Act
+    const during = timelineFromHistory(running);
+    const after = timelineFromHistory(joined);
+
+    // Assess
+    expect(during.bars.map((b) => [b.label, b.status])).toEqual([
+      ['Probe', 'succeeded'],
+      ['Plan', 'succeeded'],
+      ['Segments', 'running'],
+      ['thumb-01', 'succeeded'],
+      ['rendition-720p', 'pending'],
+      ['Aggregate', 'pending'],
+    ]);
+    expect(during.segmentsMapRunArn).toBe(mapRunArn);
+    expect(after.bars.find((b) => b.label === 'Segments')).toMatchObject({
+      status: 'succeeded',
+      end: iso(9),
+    });
+    expect(after.bars.find((b) => b.label === 'rendition-720p')).toMatchObject({
+      status: 'succeeded',
+      start: iso(10),
+      end: iso(12),
+    });
+  });
+
   it('is absent from a run that never entered the Segments map', () => {
     // Prepare
     const history = [...probedThenPlanning(), plan(2, [{ id: 'thumb-01', kind: 'thumbnail' }])];

@@ -126,6 +126,14 @@ export interface VideoRun {
    */
   segmentsChoice?: boolean;
   /**
+   * True when the FanOut and the Segments map run as one `Wave` (parallel mode of the
+   * video stack, MapFanOutFanIn `preFanOut.deferredPath`): + Wave and SegmentsDone; when
+   * the FanOut delivered its refs, + Joins and two states per planned branch (JoinRouteBranch,
+   * and Deferred in the FanOut for a segmented rendition or NoJoin in the Joins for the
+   * others; a join's attempt states replace the FanOut's one for one).
+   */
+  wave?: boolean;
+  /**
    * Segment items the `Segments` Distributed Map ran (the plan's `segments.count`).
    * Each is one child execution with one Run state and one Lambda invocation,
    * counted unmeasured: the aggregator does not read the segment records, so
@@ -134,7 +142,7 @@ export interface VideoRun {
   segments?: number;
   /** Planned branches with the fallbacks that ran; empty when the Map failed as a whole. */
   chains: ReadonlyArray<{ results: readonly ResultUsage[]; succeeded: boolean }>;
-  /** Whether a primary branch delivered, so a VideoPlayable event was published. */
+  /** Whether a rendition was delivered into the playlist, so a VideoPlayable event was published. */
   playable: boolean;
   /** Branch records the aggregator read. */
   resultsRead: number;
@@ -168,6 +176,10 @@ export const videoUsage = (run: VideoRun): Usage => {
   let records = 0;
   let branchRuns = 0;
   if (run.fannedOut && run.segmentsChoice) transitions += 1; // SegmentsNeeded
+  if (run.fannedOut && run.wave) {
+    transitions += 2; // Wave, SegmentsDone
+    if (run.chains.length > 0) transitions += 1 + 2 * run.chains.length;
+  }
   const segments = run.segments ?? 0;
   if (segments > 0) {
     transitions += segmentStates(SEGMENT_KIND, segments).length;
@@ -200,7 +212,7 @@ export const videoUsage = (run: VideoRun): Usage => {
     stateTransitions: transitions,
     // Per consumer: SNS's SendMessage, the poller's ReceiveMessage and DeleteMessage.
     sqsRequests: UPLOAD_CONSUMERS * 3,
-    // VideoUploaded (S3's), VideoProcessed, and VideoPlayable when the primary delivered.
+    // VideoUploaded (S3's), VideoProcessed, and VideoPlayable when a rendition was delivered.
     snsPublishes: 2 + (run.playable ? 1 : 0),
     // The upload, artifacts, branch results, manifest, audit record, current pointer.
     s3Puts: 1 + artifacts + records + 3,

@@ -1,18 +1,17 @@
 import {
-  artifactKey,
   type BranchResult,
   branchResultKey,
   type ManifestBranch,
   type ManifestHls,
 } from '../../contract/index.js';
-import { HLS_CONTENT_TYPE, HLS_DIR, hlsPackageKey, multivariantKey } from '../branch-kinds/hls.js';
-import { AUDIO_ITEM_ID } from '../branch-kinds/work/rendition-segment.js';
 import {
-  type HlsMediaInfo,
-  type HlsPackage,
-  HlsPackageSchema,
-  multivariantPlaylist,
-} from '../shared/hls-playlist.js';
+  HLS_CONTENT_TYPE,
+  hlsPackageKey,
+  multivariantKey,
+  multivariantText,
+} from '../branch-kinds/hls.js';
+import { AUDIO_ITEM_ID } from '../branch-kinds/work/rendition-segment.js';
+import { type HlsMediaInfo, type HlsPackage, HlsPackageSchema } from '../shared/hls-playlist.js';
 
 export interface HlsIo {
   /** A JSON object of the output bucket, or undefined when it does not exist. */
@@ -68,13 +67,13 @@ export const publishHls = async (
   const variants = packages.flatMap(({ id, pkg }) => (pkg?.video ? [{ id, info: pkg.video }] : []));
   if (variants.length === 0 || (sourceHasAudio && !audio)) return { hls: null, reads };
 
-  const base = artifactKey(videoId, HLS_DIR);
-  const relative = (key: string): string => (key.startsWith(base) ? key.slice(base.length) : key);
-  const text = multivariantPlaylist({
-    variants: variants.map(({ info }) => ({ uri: relative(info.playlist), info })),
-    audio: audio && { uri: relative(audio.playlist), info: audio },
-  });
+  const text = multivariantText(
+    videoId,
+    variants.map((v) => v.info),
+    audio
+  );
   const key = multivariantKey(videoId);
+  // Marked final: an early writer (a rendition delivered before the aggregator ran) never replaces it.
   await io.writeText(key, text, HLS_CONTENT_TYPE);
   return {
     hls: {

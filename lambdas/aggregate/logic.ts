@@ -18,6 +18,7 @@ import {
   type VideoProcessedEvent,
 } from '../../contract/index.js';
 import { mapLimit } from '../../shared/concurrency.js';
+import { LADDER_METADATA, type LadderWriter } from '../branch-kinds/hls.js';
 import { logger, metrics } from '../shared/powertools.js';
 import { getJsonIfExists, putBytes, putJson } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';
@@ -114,7 +115,9 @@ export const aggregate = async (
     {
       readJson: (key) => getJsonIfExists<unknown>(outputBucket, key),
       writeText: (key, body, contentType) =>
-        putBytes(outputBucket, key, Buffer.from(body), contentType).then(() => undefined),
+        putBytes(outputBucket, key, Buffer.from(body), contentType, {
+          [LADDER_METADATA]: 'final' satisfies LadderWriter,
+        }),
     }
   );
   // The aggregator's own share stops here: the manifest PUT and the publish are not in it.
@@ -130,9 +133,12 @@ export const aggregate = async (
       fannedOut: input.plan !== undefined,
       // The video stack's graph (MapFanOutFanIn preFanOut) has the SegmentsNeeded Choice.
       segmentsChoice: true,
+      // Parallel mode runs the FanOut and the Segments map in one Wave (docs/segments.md).
+      wave: input.policy?.mode === 'parallel',
       segments: input.plan?.segments?.count ?? 0,
       chains,
-      playable: chains.some((c) => c.role === 'primary' && c.succeeded),
+      // VideoPlayable goes out once a delivered rendition is in the playlist (docs/hls.md).
+      playable: published.hls !== null,
       resultsRead: ids.length + published.reads,
       aggregateDurationMs: elapsedMs(),
     }),

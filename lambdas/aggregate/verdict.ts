@@ -333,7 +333,26 @@ export interface Verdict {
  * fan-out never ran (a caught failure, or no plan).
  */
 export const resultIdsToRead = (input: AggregateInput): string[] =>
-  input.failure || !input.plan ? [] : resultIds(input.plan.branches, input.results ?? []);
+  input.failure || !input.plan ? [] : resultIds(input.plan.branches, branchRefs(input));
+
+/**
+ * Pure: one ref per planned branch. In the Wave shape the FanOut reports a
+ * segmented rendition SKIPPED (deferred) and the Joins map, which passes over
+ * every other branch, has its real ref; the plan says which branch is which.
+ * A Joins map that never ran leaves the FanOut's ref (its failure is `$.failure`).
+ */
+export const branchRefs = (input: AggregateInput): BranchRef[] => {
+  if (!input.wave) return input.results ?? [];
+  const deferred = new Set(
+    (input.plan?.branches ?? [])
+      .filter((b) => 'segmentation' in b && b.segmentation !== undefined)
+      .map((b) => b.id)
+  );
+  const joined = new Map(
+    (input.wave.joins ?? []).filter((r) => deferred.has(r.id)).map((r) => [r.id, r])
+  );
+  return input.wave.fanOut.map((r) => joined.get(r.id) ?? r);
+};
 
 /**
  * Pure: the verdict from the state, the results read (by id; one not read is
@@ -356,7 +375,7 @@ export const judge = (
     };
   }
   const policy = input.policy ?? LEGACY_POLICY;
-  const refs = new Map((input.results ?? []).map((r) => [r.id, r]));
+  const refs = new Map(branchRefs(input).map((r) => [r.id, r]));
   let chains = settleBranches(input.plan.branches, refs, found, policy);
   if (previous) chains = mergeRedriven(previous, chains);
   return { chains, ...(sourceChange(chains) ?? decideStatus(chains, policy)) };

@@ -7,6 +7,7 @@ import {
   type HlsMediaInfo,
   type HlsPackage,
   mediaSegments,
+  multivariantPlaylist,
   segmentBitRates,
   UnsupportedCodecError,
 } from '../shared/hls-playlist.js';
@@ -37,6 +38,34 @@ export const HLS_DIR = 'hls/';
 /** The multivariant playlist's key: what a player opens. */
 export const multivariantKey = (videoId: string): string =>
   artifactKey(videoId, `${HLS_DIR}${PLAYLIST_NAME}`);
+/**
+ * The multivariant playlist's text over the delivered variants, in the order
+ * given (lowest first), with the video's one audio playlist; URIs relative to
+ * `hls/`, so a CDN or a static server in front of that folder plays it as is.
+ * One writer of the text for the aggregator's final playlist and the early
+ * one the first delivered rendition writes.
+ */
+export const multivariantText = (
+  videoId: string,
+  variants: readonly HlsMediaInfo[],
+  audio: HlsMediaInfo | undefined
+): string => {
+  const base = artifactKey(videoId, HLS_DIR);
+  const relative = (key: string): string => (key.startsWith(base) ? key.slice(base.length) : key);
+  return multivariantPlaylist({
+    variants: variants.map((info) => ({ uri: relative(info.playlist), info })),
+    audio: audio && { uri: relative(audio.playlist), info: audio },
+  });
+};
+
+/**
+ * User metadata on the multivariant playlist: who wrote this version, the
+ * first delivered renditions (`early`) or the aggregator (`final`, never
+ * replaced by an early writer).
+ */
+export const LADDER_METADATA = 'ladder';
+export type LadderWriter = 'early' | 'final';
+
 /** Internal: one branch's measurements of what it packaged (HlsPackage JSON). */
 export const hlsPackageKey = (videoId: string, branchId: string): string =>
   artifactKey(videoId, `_work/hls/${branchId}.json`);

@@ -15,12 +15,21 @@ const RESERVE_MS = 15_000;
  * its kind; see lambdas/branch-kinds). Input: BranchInput
  * `{videoId, source, probe, branch}`. Output: BranchRef `{id, status}`;
  * failures are thrown as named errors (the Map's Catch turns them into
- * FAILED refs). Env: OUTPUT_BUCKET; PLAYABLE_TOPIC_ARN on the kinds that announce VideoPlayable.
+ * FAILED refs). Env: OUTPUT_BUCKET; PLAYABLE_TOPIC_ARN on the kinds that announce VideoPlayable;
+ * EARLY_JOIN=on (and JOIN_TIMEOUT_SEC, the rendition timeout) on the segment function.
  */
 export const handler = defineStateTask(BranchInputSchema, 'branch input', (input, context) =>
   runBranch(input, {
     outputBucket: requireEnv('OUTPUT_BUCKET'),
     playableTopicArn: process.env.PLAYABLE_TOPIC_ARN || undefined,
+    // The segment function in parallel mode: join a rendition as soon as its segments exist.
+    ...(process.env.EARLY_JOIN === 'on' && {
+      earlyJoin: {
+        timeoutMs: process.env.JOIN_TIMEOUT_SEC
+          ? Number(process.env.JOIN_TIMEOUT_SEC) * 1000
+          : undefined,
+      },
+    }),
     timeBudget: () => context.getRemainingTimeInMillis() - RESERVE_MS,
   })
 );

@@ -1,7 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   type Artifact,
-  type Branch,
   type BranchInput,
   type BranchRef,
   type BranchResult,
@@ -14,23 +13,36 @@ import {
   PROCESSED_EVENT_TYPES,
   type VideoPlayableEvent,
 } from '../../contract/index.js';
+import type { RenditionSegmentBranch } from '../../kinds/index.js';
 import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
 import { pinHttpInput } from '../shared/media.js';
-import { logger, metrics } from '../shared/powertools.js';
+import { flushMetrics, logger, metrics } from '../shared/powertools.js';
 import {
   assertSourceUnchanged,
   getJsonIfExists,
+  getTextIfExists,
   headIfExists,
+  listKeys,
   presignSource,
   putBytes,
   putFile,
   putJson,
+  putJsonIfAbsent,
+  putTextIfUnchanged,
 } from '../shared/s3.js';
 import { publishEvent } from '../shared/sns.js';
 import { pinnedReadHeaders } from '../shared/source-pin.js';
 import { tenantDimensionOf } from '../shared/tenant-metrics.js';
 import { withTempDir } from '../shared/tmp.js';
 import { parseEvent } from '../shared/validate.js';
+import { readyToJoin, renditionBranchOf, renditionsTouchedBy } from './early-join.js';
+import {
+  claimPlayable,
+  type EarlyPlaylistIo,
+  recordPublished,
+  VARIANT_KINDS,
+  writeEarlyPlaylist,
+} from './early-playlist.js';
 
 const ERROR_MESSAGE_LIMIT = 500;
 /** The message that travels in the state (Catch → Cause); details live in the S3 record. */
@@ -73,11 +85,19 @@ export interface RunBranchOptions {
   outputUrl?: (key: string) => Promise<string | undefined>;
   now?: () => Date;
   /**
-   * When set, a SUCCEEDED branch that is not demoted (`role: secondary`, on
-   * itself or on the origin it stands in for) publishes VideoPlayable here.
-   * @default - no VideoPlayable
+   * When set (the kinds that deliver a video variant), a SUCCEEDED branch
+   * writes or grows the early multivariant playlist, and the first one that
+   * made it playable publishes VideoPlayable here.
+   * @default - no early playlist, no VideoPlayable
    */
   playableTopicArn?: string;
+  /**
+   * The early join (early-join.ts): a segment item that completes its
+   * rendition joins it at once. `timeoutMs` is the rendition policy's
+   * timeout, which bounds the join wherever it runs.
+   * @default - off: the FanOut's rendition branch joins
+   */
+  earlyJoin?: { readonly timeoutMs?: number };
 }
 
 /**
@@ -121,16 +141,10 @@ export const failFirstRunIfAsked = async (input: BranchInput, outputBucket: stri
   throw err;
 };
 
-/** True when this branch's artifact makes the video playable: not demoted, nor is its origin. */
-export const announcesPlayable = (branch: Branch): boolean => {
-  const origin = (branch as { origin?: Branch }).origin;
-  return branch.role !== 'secondary' && origin?.role !== 'secondary';
-};
-
 /**
- * VideoPlayable, published as soon as the main rendition is stored (after its
- * record, so a subscriber can rely on it). Attribute `type` only: subscriptions
- * that filter on `status` (alerts) never receive it.
+ * VideoPlayable, published once the multivariant playlist lists a delivered
+ * rendition (docs/hls.md, "Playable early"). Attribute `type` only:
+ * subscriptions that filter on `status` (alerts) never receive it.
  */
 export const publishPlayable = (
   topicArn: string,
@@ -144,6 +158,17 @@ export const publishPlayable = (
     `Publish VideoPlayable ${event.videoId}`,
     tenant
   );
+
+/** The early playlist's S3 reads and conditional writes, on the output bucket. */
+const earlyPlaylistIo = (bucket: string): EarlyPlaylistIo => ({
+  listKeys: (prefix) => listKeys(bucket, prefix),
+  readJson: (key) => getJsonIfExists<unknown>(bucket, key),
+  readText: (key) => getTextIfExists(bucket, key),
+  writeTextIfUnchanged: (key, body, contentType, read, metadata) =>
+    putTextIfUnchanged(bucket, key, body, contentType, read, metadata),
+  createJson: (key, body) => putJsonIfAbsent(bucket, key, body),
+  writeJson: (key, body) => putJson(bucket, key, body).then(() => undefined),
+});
 
 /**
  * One Map iteration, for any registered kind: validate the branch against its
@@ -165,6 +190,7 @@ export const runBranch = async (
     },
     now = () => new Date(),
     playableTopicArn,
+    earlyJoin,
   }: RunBranchOptions
 ): Promise<BranchRef> => {
   const { videoId, source, probe } = input;
@@ -200,24 +226,27 @@ export const runBranch = async (
       return { id: branch.id, status: 'SKIPPED', error: reason };
     }
   }
-  const announce = playableTopicArn !== undefined && announcesPlayable(branch);
+  // A video variant announces (the segment function gets the topic for the renditions it joins).
+  const announce = playableTopicArn !== undefined && VARIANT_KINDS.has(kind.kind);
   const announcePlayable = async (artifacts: Artifact[]) => {
+    const io = earlyPlaylistIo(outputBucket);
+    const playlist = await writeEarlyPlaylist(videoId, probe.audioCodec !== null, io);
+    logger.info('Early playlist', { branch: branch.id, playlist: playlist.outcome });
+    if (playlist.text === undefined) return;
+    const claim = { branchId: branch.id, playlist: playlist.text };
+    if ((await claimPlayable(videoId, claim, io)) !== 'publish') return;
+    const playableAt = now().toISOString();
     await publishPlayable(
       playableTopicArn!,
-      {
-        videoId,
-        branchId: branch.id,
-        artifacts,
-        source,
-        playableAt: now().toISOString(),
-      },
+      { videoId, branchId: branch.id, artifacts, source, playableAt },
       input.tenant
     );
     metrics.addMetric('VideosPlayable', MetricUnit.Count, 1);
+    await recordPublished(videoId, claim, playableAt, io);
   };
   if (announce) {
     // A retry after a failed VideoPlayable publish: the SUCCEEDED record is written last, after
-    // every artifact, so the encode is done and only the publish is repeated.
+    // every artifact, so the encode is done and only the playlist and the publish are repeated.
     const stored = await getJsonIfExists<BranchResult>(
       outputBucket,
       branchResultKey(videoId, branch.id)
@@ -297,5 +326,72 @@ export const runBranch = async (
   // Outside the try: a failed publish keeps the SUCCEEDED record (no FAILED one over it), so the
   // state machine's Retry of this task finds it above and repeats only the publish.
   if (announce) await announcePlayable(stored.artifacts);
+  if (earlyJoin && branch.kind === 'rendition-segment') {
+    await joinCompletedRenditions(input, branch as RenditionSegmentBranch, {
+      outputBucket,
+      timeBudget,
+      sourceUrl,
+      outputUrl,
+      now,
+      playableTopicArn,
+      joinTimeoutMs: earlyJoin.timeoutMs,
+    });
+  }
   return { id: branch.id, status: 'SUCCEEDED' };
+};
+
+/** The least budget an early join starts with (a stream copy and its HLS packaging). */
+const EARLY_JOIN_MIN_BUDGET_MS = 120_000;
+/** Kept back from the join's tools for uploading the joined MP4 and its HLS files. */
+const EARLY_JOIN_UPLOAD_RESERVE_MS = 60_000;
+
+/**
+ * After a segment item: joins each rendition it completed (early-join.ts) by
+ * running the rendition branch right here, as the FanOut would. A failed
+ * early join is logged and left to the FanOut's branch, which joins again
+ * under the policy; it never fails the segment item.
+ */
+const joinCompletedRenditions = async (
+  input: BranchInput,
+  item: RenditionSegmentBranch,
+  options: Omit<RunBranchOptions, 'earlyJoin'> & { joinTimeoutMs: number | undefined }
+): Promise<void> => {
+  const { videoId, probe } = input;
+  const { outputBucket, joinTimeoutMs, timeBudget, ...rest } = options;
+  const io = {
+    listKeys: (prefix: string) => listKeys(outputBucket, prefix),
+    readJson: (key: string) => getJsonIfExists<unknown>(outputBucket, key),
+  };
+  for (const rendition of await renditionsTouchedBy(videoId, item, io)) {
+    // The test-fail-once hook belongs to the FanOut's run of the branch.
+    if (probe.failOnce?.includes(rendition.id)) continue;
+    if (!(await readyToJoin(videoId, rendition, probe.audioCodec !== null, io))) continue;
+    // Too little time left in this invocation: a join cut off by the Lambda timeout (its upload
+    // is not bounded by the budget) would fail this segment item, so the FanOut joins instead.
+    if (timeBudget() < EARLY_JOIN_MIN_BUDGET_MS) {
+      logger.info('No time left for an early join; the FanOut joins', { rendition: rendition.id });
+      continue;
+    }
+    const deadline = joinTimeoutMs === undefined ? Infinity : Date.now() + joinTimeoutMs;
+    // The segment's metrics go out with its own dimensions before the join sets the rendition's.
+    flushMetrics();
+    try {
+      await runBranch(
+        { ...input, branch: renditionBranchOf(rendition) },
+        {
+          ...rest,
+          outputBucket,
+          timeBudget: () =>
+            Math.min(timeBudget() - EARLY_JOIN_UPLOAD_RESERVE_MS, deadline - Date.now()),
+        }
+      );
+      logger.info('Rendition joined early', { rendition: rendition.id, by: item.id });
+    } catch (err) {
+      logger.warn('Early join failed; the FanOut joins this rendition', {
+        rendition: rendition.id,
+        by: item.id,
+        error: err,
+      });
+    }
+  }
 };

@@ -4,6 +4,7 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -45,11 +46,18 @@ export const putBytes = async (
   bucket: string,
   key: string,
   body: Buffer,
-  contentType: string
+  contentType: string,
+  metadata?: Record<string, string>
 ): Promise<void> => {
   try {
     await s3.send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType })
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        ...(metadata && { Metadata: metadata }),
+      })
     );
   } catch (err) {
     rethrowClassified(err, `PutObject s3://${bucket}/${key}`);
@@ -88,6 +96,75 @@ export const putJsonIfAbsent = async (
     if (isConditionFailure(err)) return 'exists';
     return rethrowClassified(err, `PutObject s3://${bucket}/${key}`);
   }
+};
+
+/** A text object with its ETag and user metadata, or undefined when it does not exist. */
+export const getTextIfExists = async (
+  bucket: string,
+  key: string
+): Promise<{ body: string; etag: string; metadata: Record<string, string> } | undefined> => {
+  try {
+    const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return {
+      body: await res.Body!.transformToString(),
+      etag: res.ETag ?? '',
+      metadata: res.Metadata ?? {},
+    };
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    return rethrowClassified(err, `GetObject s3://${bucket}/${key}`);
+  }
+};
+
+/**
+ * Writes text only over the version the caller read (If-Match: its ETag), or
+ * only where none exists (If-None-Match: *) when it read none: `conflict`
+ * when S3 answers 412 (or 409, a concurrent conditional write), so the caller
+ * reads again instead of replacing a newer object.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+ */
+export const putTextIfUnchanged = async (
+  bucket: string,
+  key: string,
+  body: string,
+  contentType: string,
+  read: { etag: string } | undefined,
+  metadata: Record<string, string>
+): Promise<'written' | 'conflict'> => {
+  try {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentType: contentType,
+        Metadata: metadata,
+        ...(read ? { IfMatch: read.etag } : { IfNoneMatch: '*' }),
+      })
+    );
+    return 'written';
+  } catch (err) {
+    if (isConditionFailure(err)) return 'conflict';
+    return rethrowClassified(err, `PutObject s3://${bucket}/${key}`);
+  }
+};
+
+/** Every key under a prefix (ListObjectsV2, all pages). */
+export const listKeys = async (bucket: string, prefix: string): Promise<string[]> => {
+  const keys: string[] = [];
+  let token: string | undefined;
+  try {
+    do {
+      const res = await s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token })
+      );
+      for (const o of res.Contents ?? []) if (o.Key) keys.push(o.Key);
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+  } catch (err) {
+    return rethrowClassified(err, `ListObjectsV2 s3://${bucket}/${prefix}`);
+  }
+  return keys;
 };
 
 /**

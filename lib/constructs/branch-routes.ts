@@ -31,6 +31,21 @@ export interface BranchRoutesProps {
   readonly branchKindPath: string;
   /** The Map's ItemSelector before the sequence fields: a fallback's input keeps its other fields. */
   readonly baseSelector: Record<string, unknown>;
+  /**
+   * JSONPath, in an iteration's input, present on the branches a later Map runs
+   * (the joins of segmented renditions, after the Segments map). The FanOut
+   * reports them `SKIPPED` at once (the `Deferred` Pass); the Joins routes run only them.
+   * @default - nothing deferred
+   */
+  readonly deferredPath?: string;
+  /**
+   * These are the Joins map's routes: only deferred branches run, the others pass
+   * (`NoJoin`), and every state name gets STATE_NAMES.joinPrefix.
+   * @default false
+   */
+  readonly joins?: boolean;
+  /** The kinds the Joins routes run (others are never deferred). @default - every routed kind */
+  readonly deferredKinds?: readonly string[];
 }
 
 /** A kind whose branches the Map dispatches and does not wait for. */
@@ -55,8 +70,12 @@ export class BranchRoutes {
   ) {
     this.functionOf = new Map(props.branchFunctions.map((w) => [w.kind, w]));
     this.branchField = props.branchIdPath.split('.')[1] ?? 'branch';
+    this.prefix = props.joins ? STATE_NAMES.joinPrefix : '';
     this.branchFailed = this.failedPass('BranchFailed', STATE_NAMES.branchFailed);
   }
+
+  /** The Joins routes' states repeat the FanOut's under a prefix (state names and construct ids are unique). */
+  private readonly prefix: string;
 
   /** The Map's item processor. */
   work(): sfn.IChainable {
@@ -73,18 +92,38 @@ export class BranchRoutes {
   }
 
   private route(): sfn.IChainable {
-    const { policy } = this.props;
-    const route = new sfn.Choice(this.scope, 'RouteBranch', { stateName: STATE_NAMES.routeBranch });
+    const { policy, deferredPath, joins } = this.props;
+    const route = new sfn.Choice(this.scope, this.named('RouteBranch'), {
+      stateName: this.named(STATE_NAMES.routeBranch),
+    });
+    const pass = (id: string, stateName: string) =>
+      new sfn.Pass(this.scope, id, {
+        stateName,
+        parameters: { 'id.$': this.props.branchIdPath, status: 'SKIPPED' },
+      });
+    // First match wins: a deferred branch is left to the Joins map before its kind is looked at.
+    if (deferredPath !== undefined && !joins) {
+      route.when(sfn.Condition.isPresent(deferredPath), pass('Deferred', STATE_NAMES.deferred));
+    }
+    const routed = (kind: string) => {
+      const isKind = sfn.Condition.stringEquals(this.props.branchKindPath, kind);
+      return joins && deferredPath !== undefined
+        ? sfn.Condition.and(sfn.Condition.isPresent(deferredPath), isKind)
+        : isKind;
+    };
     for (const w of this.props.branchFunctions) {
       // A fallback kind only runs in place of its origin, never as a planned branch.
       if (policy.kinds[w.kind]?.fallbackFor !== undefined) continue;
+      if (joins && this.props.deferredKinds && !this.props.deferredKinds.includes(w.kind)) continue;
       route.when(
-        sfn.Condition.stringEquals(this.props.branchKindPath, w.kind),
+        routed(w.kind),
         isFireAndForget(policy, w.kind)
           ? this.dispatch(w.kind)
           : this.attempt(w.kind, this.branchFailed)
       );
     }
+    // The FanOut ran it (or reported its kind unknown): nothing to join.
+    if (joins) return route.otherwise(pass('NoJoin', STATE_NAMES.noJoin));
     // A kind no branch function handles is data, not a crash of the whole fan-out.
     route.otherwise(
       this.props.distributed
@@ -119,7 +158,12 @@ export class BranchRoutes {
   private attempt(kind: string, onFailure: sfn.IChainable): sfn.IChainable {
     const { branchIdPath, baseSelector, policy, steps } = this.props;
     const w = this.functionOf.get(kind)!;
-    const task = steps.invoke(this.stateNameOf(w), w.handler, undefined, this.timeoutOf(kind));
+    const task = steps.invoke(
+      this.named(this.stateNameOf(w)),
+      w.handler,
+      undefined,
+      this.timeoutOf(kind)
+    );
     const fallbackKind = fallbackOf(policy, kind);
     if (fallbackKind === undefined) {
       return task.addCatch(onFailure, { resultPath: '$.error', errors: ['States.ALL'] });
@@ -138,17 +182,21 @@ export class BranchRoutes {
       kind: fallbackKind,
       'origin.$': `$.${this.branchField}`,
     };
-    const fallback = new sfn.Parallel(this.scope, `FallBackTo${pascalCase(fallbackKind)}`, {
-      stateName: STATE_NAMES.fallback(fallbackKind),
-      parameters,
-      resultSelector: { 'ref.$': '$[0]' },
-      resultPath: '$.fallback',
-    });
+    const fallback = new sfn.Parallel(
+      this.scope,
+      this.named(`FallBackTo${pascalCase(fallbackKind)}`),
+      {
+        stateName: this.named(STATE_NAMES.fallback(fallbackKind)),
+        parameters,
+        resultSelector: { 'ref.$': '$[0]' },
+        resultPath: '$.fallback',
+      }
+    );
     fallback.branch(this.attempt(fallbackKind, fallbackFailed));
     fallback.addCatch(onFailure, { resultPath: '$.error', errors: ['States.ALL'] });
     fallback.next(
-      new sfn.Pass(this.scope, `FellBack${pascalCase(kind)}`, {
-        stateName: STATE_NAMES.fellBack(kind),
+      new sfn.Pass(this.scope, this.named(`FellBack${pascalCase(kind)}`), {
+        stateName: this.named(STATE_NAMES.fellBack(kind)),
         parameters: {
           'id.$': branchIdPath,
           status: 'FAILED',
@@ -170,18 +218,20 @@ export class BranchRoutes {
   private dispatch(kind: string): sfn.IChainable {
     const w = this.functionOf.get(kind)!;
     const task = this.props.steps
-      .dispatch(this.stateNameOf(w), w.handler)
+      .dispatch(this.named(this.stateNameOf(w)), w.handler)
       .addCatch(this.branchFailed, { resultPath: '$.error', errors: ['States.ALL'] });
     return task.next(
-      new sfn.Pass(this.scope, `Sent${pascalCase(kind)}`, {
-        stateName: STATE_NAMES.sent(kind),
+      new sfn.Pass(this.scope, this.named(`Sent${pascalCase(kind)}`), {
+        stateName: this.named(STATE_NAMES.sent(kind)),
         parameters: { 'id.$': this.props.branchIdPath, status: 'SENT' },
       })
     );
   }
 
   /** Where a failed branch ends: a FAILED ref (inline), or a failed child execution (distributed). */
-  private failedPass(id: string, stateName: string): sfn.IChainable {
+  private failedPass(bareId: string, bareName: string): sfn.IChainable {
+    const id = this.named(bareId);
+    const stateName = this.named(bareName);
     return this.props.distributed
       ? // Distributed: the child execution fails, so the Map Run's tolerance decides
         // and FAILED_0.json reports the error and cause with the branch as input.
@@ -200,6 +250,10 @@ export class BranchRoutes {
             'error.$': '$.error.Error',
           },
         });
+  }
+
+  private named(name: string): string {
+    return `${this.prefix}${name}`;
   }
 
   private stateNameOf(w: BranchFunction): string {

@@ -64,8 +64,9 @@ export interface PreFanOutMapProps {
   /** Child executions at once; a Distributed Map allows far more than an inline Map's 40. @default 100 */
   readonly maxConcurrency?: number;
   /**
-   * Failed items tolerated before the Map Run fails. Either way the FanOut
-   * runs next (the Map's Catch goes there): the consumers of the items detect
+   * Failed items tolerated before the Map Run fails. Either way the consumers
+   * run next (the Map's Catch goes to the FanOut, or in the Wave ends the map's
+   * branch before the Joins map): the consumers of the items detect
    * what is missing and fail their own branch, so the fan-out policy
    * (timeouts, fallbacks) decides. Not set by default, because LocalStack
    * 4.14.0's ASL parser rejects the field (docs/localstack.md), and a Map Run
@@ -73,6 +74,19 @@ export interface PreFanOutMapProps {
    * @default - none: the first failed item fails the Map Run
    */
   readonly toleratedFailurePercentage?: number;
+  /**
+   * JSONPath, in a FanOut iteration's input, present on the branches that consume
+   * this map's items (e.g. `$.branch.segmentation`). With it, in parallel mode, the
+   * FanOut and this map run together in one Parallel (the `Wave`): the FanOut
+   * reports those branches SKIPPED at once and the inline `Joins` map runs them
+   * after the Wave with the same routes (timeout, fallback), so the other
+   * branches do not wait for the items. Sequential mode keeps this map before
+   * the FanOut (one branch at a time, in plan order).
+   * @default - the map runs before the FanOut, which runs every branch
+   */
+  readonly deferredPath?: string;
+  /** The branch kinds that can carry `deferredPath`: the Joins map routes only these. @default - every routed kind */
+  readonly deferredKinds?: readonly string[];
 }
 
 export interface MapFanOutFanInProps {
@@ -294,12 +308,16 @@ export class MapFanOutFanIn extends Construct {
     this.policy = this.validPolicy(props, maxConcurrency);
     const steps = new LambdaSteps(this, props);
     const aggregate = this.fanIn(props.aggregator, steps);
-    const work = this.branchWork(props, steps);
+    const wave = this.isWave(props);
+    const work = this.branchWork(props, steps, wave ? { deferredPath: wave } : {});
     this.map = this.fanOutMap(props, maxConcurrency);
     this.map.itemProcessor(work);
-    this.map.addCatch(aggregate, CATCH_TO_AGGREGATE);
-    this.map.next(aggregate);
-    const definition = this.workflow(props, steps, aggregate);
+    // In the Wave the FanOut is a Parallel branch: the Parallel catches and goes on.
+    if (!wave) {
+      this.map.addCatch(aggregate, CATCH_TO_AGGREGATE);
+      this.map.next(aggregate);
+    }
+    const definition = this.workflow(props, steps, aggregate, maxConcurrency);
     if (!props.stateMachineProps?.logs) this.logGroup = this.executionLogGroup(id, props);
     this.stateMachine = this.createStateMachine(props, definition);
     this.acknowledgeGrants(props);
@@ -359,9 +377,26 @@ export class MapFanOutFanIn extends Construct {
     return aggregate;
   }
 
-  /** What one iteration of the FanOut runs (branch-routes.ts). */
-  private branchWork(props: MapFanOutFanInProps, steps: LambdaSteps): sfn.IChainable {
-    return new BranchRoutes(this, {
+  /** The deferred branches' path when the FanOut and the pre-fan-out map run as one Wave. */
+  private isWave(props: MapFanOutFanInProps): string | undefined {
+    const deferred = props.preFanOut?.deferredPath;
+    if (deferred === undefined || this.policy.mode === 'sequential') return undefined;
+    if (props.distributed) {
+      throw new Error(
+        `${this.node.path}: preFanOut.deferredPath needs the inline FanOut (the Joins map reruns its routes)`
+      );
+    }
+    return deferred;
+  }
+
+  /** What one iteration of the FanOut (or, with `joins`, of the Joins map) runs (branch-routes.ts). */
+  private branchWork(
+    props: MapFanOutFanInProps,
+    steps: LambdaSteps,
+    defer: { deferredPath?: string; joins?: boolean; deferredKinds?: readonly string[] }
+  ): sfn.IChainable {
+    return new BranchRoutes(defer.joins ? new Construct(this, 'Joins') : this, {
+      ...defer,
       branchFunctions: props.branchFunctions,
       policy: this.policy,
       steps,
@@ -403,6 +438,8 @@ export class MapFanOutFanIn extends Construct {
         itemSelector: selector,
         maxConcurrency,
         resultPath: STATE_PATHS.results,
+        // In the Wave the FanOut is a Parallel branch whose output is its refs alone.
+        ...(this.isWave(props) !== undefined && { outputPath: STATE_PATHS.results }),
       });
     }
     // Without the flag CDK silently drops ResultWriterV2, and N results would come back into the state.
@@ -445,13 +482,17 @@ export class MapFanOutFanIn extends Construct {
   private workflow(
     props: MapFanOutFanInProps,
     steps: LambdaSteps,
-    aggregate: sfn.TaskStateBase
+    aggregate: sfn.TaskStateBase,
+    maxConcurrency: number
   ): sfn.IChainable {
     const prepare = (props.prepare ?? []).map((step) =>
       steps.invoke(step.name, step.handler, step.resultPath).addCatch(aggregate, CATCH_TO_AGGREGATE)
     );
     let definition: sfn.IChainable = this.map;
-    if (props.preFanOut) {
+    const deferredPath = this.isWave(props);
+    if (props.preFanOut && deferredPath !== undefined) {
+      definition = this.waveStage(props, props.preFanOut, steps, aggregate, maxConcurrency);
+    } else if (props.preFanOut) {
       definition = this.preFanOutStage(props.preFanOut, this.map, (name, fn) =>
         steps.invoke(name, fn, undefined)
       );
@@ -571,6 +612,61 @@ export class MapFanOutFanIn extends Construct {
       alarm('ExecutionsAborted', this.stateMachine.metricAborted(period)),
       alarm('ExecutionThrottled', this.stateMachine.metricThrottled(period)),
     ];
+  }
+
+  /**
+   * Wave (Parallel: the FanOut ‖ SegmentsNeeded? → the Distributed Map) → Joins
+   * (inline Map: the deferred branches, with the FanOut's routes) → the aggregator.
+   * The Parallel keeps only the FanOut's refs (`$.wave.fanOut`); the Joins map's
+   * go to `$.wave.joins`; the aggregator puts each deferred branch's join ref in
+   * place of its SKIPPED FanOut ref. A failed Map Run is caught inside its branch
+   * (the joins then fail with their own reason and the policy decides, as before);
+   * a failed FanOut or Joins map goes to the aggregator with `$.failure`.
+   */
+  private waveStage(
+    props: MapFanOutFanInProps,
+    p: PreFanOutMapProps,
+    steps: LambdaSteps,
+    aggregate: sfn.TaskStateBase,
+    maxConcurrency: number
+  ): sfn.IChainable {
+    const segmentsDone = new sfn.Pass(this, `${p.stateName}Done`, {
+      stateName: `${p.stateName}Done`,
+      // The branch's output is dropped by the Wave's ResultSelector; keep it empty.
+      outputPath: sfn.JsonPath.DISCARD,
+    });
+    const segments = this.preFanOutStage(p, segmentsDone, (name, fn) =>
+      steps.invoke(name, fn, undefined)
+    );
+    const wave = new sfn.Parallel(this, 'Wave', {
+      stateName: STATE_NAMES.wave,
+      // Only the FanOut's refs: the branches' copies of the state would double it.
+      resultSelector: { 'fanOut.$': '$[0]' },
+      resultPath: STATE_PATHS.wave,
+    });
+    // The FanOut branch returns its refs alone (OutputPath), not a second copy of the state.
+    const fanOut = this.map as sfn.Map;
+    wave.branch(fanOut);
+    wave.branch(segments);
+    wave.addCatch(aggregate, CATCH_TO_AGGREGATE);
+    const joins = new sfn.Map(this, 'JoinsMap', {
+      stateName: STATE_NAMES.joins,
+      itemsPath: props.branchesPath ?? STATE_PATHS.branches,
+      itemSelector: props.branchSelector ?? DEFAULT_BRANCH_SELECTOR,
+      maxConcurrency,
+      resultPath: STATE_PATHS.joins,
+    });
+    joins.itemProcessor(
+      this.branchWork(props, steps, {
+        deferredPath: p.deferredPath,
+        joins: true,
+        ...(p.deferredKinds && { deferredKinds: p.deferredKinds }),
+      })
+    );
+    joins.addCatch(aggregate, CATCH_TO_AGGREGATE);
+    joins.next(aggregate);
+    wave.next(joins);
+    return wave;
   }
 
   /**

@@ -245,7 +245,11 @@ export interface VideoWork {
   readonly aggregateSeconds: number;
 }
 
-/** One pass through the longest path: every task running to its timeout once. */
+/**
+ * One pass through the longest path: every task running to its timeout once. Sequential
+ * mode runs the segments, then the fan-out; the Wave (parallel mode) runs the fan-out beside
+ * the segments and only the joins after them, so the sum stays an upper bound there.
+ */
 export const videoWorkSeconds = (w: VideoWork): number =>
   w.probeSeconds +
   w.planSeconds +
@@ -459,10 +463,19 @@ export class VideoPipelineStack extends Stack {
         reservedConcurrentExecutions: props.branchReservedConcurrency,
         environment: {
           OUTPUT_BUCKET: this.outputBucket.bucketName,
-          // The primary kind and its fallback announce VideoPlayable when the main rendition is stored.
+          // The rendition kinds write the early playlist and announce VideoPlayable (docs/hls.md).
           ...(PLAYABLE_KINDS.includes(kind) && {
             PLAYABLE_TOPIC_ARN: this.processed.topic.topicArn,
           }),
+          // A segment item that completes its rendition joins it at once (docs/segments.md), except
+          // in sequential mode, where a rendition runs only in its turn.
+          ...(kind === SEGMENT_KIND &&
+            props.fanOutMode !== 'sequential' && {
+              EARLY_JOIN: 'on',
+              ...(props.renditionTimeout && {
+                JOIN_TIMEOUT_SEC: String(props.renditionTimeout.toSeconds()),
+              }),
+            }),
         },
         // The segment kind is invoked synchronously by the Segments map, never as an event.
         ...(asyncFailures &&
@@ -540,6 +553,10 @@ export class VideoPipelineStack extends Stack {
         resultPrefix: SEGMENT_RUNS_PREFIX,
         itemSelector: BRANCH_ITEM_SELECTOR,
         maxConcurrency: segmentConcurrency,
+        // Thumbnails, metadata and the unsegmented renditions run alongside the segments;
+        // each segmented rendition's join runs after them, in the Joins map (docs/segments.md).
+        deferredPath: STATE_PATHS.deferred,
+        deferredKinds: ['rendition'],
       },
       branchSelector: BRANCH_ITEM_SELECTOR,
       branchFunctions: branchFns
@@ -712,7 +729,17 @@ export class VideoPipelineStack extends Stack {
     auditFn.role.addToPolicy(write(this.outputBucket, AUDIT_PREFIX));
     this.processed.topic.grantPublish(aggregate.role);
     for (const { kind, fn } of branchFns) {
-      if (PLAYABLE_KINDS.includes(kind)) this.processed.topic.grantPublish(fn.role);
+      if (!PLAYABLE_KINDS.includes(kind)) continue;
+      this.processed.topic.grantPublish(fn.role);
+      // The early playlist lists the video's HLS packages (docs/hls.md), under outputs/ only.
+      // https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html#condition-key-bucket-ops-2
+      fn.role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [this.outputBucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': [`${OUTPUT_PREFIX}*`] } },
+        })
+      );
     }
     this.workflow.stateMachine.grantStartExecution(starterFn.role);
     starterFn.role.addToPolicy(

@@ -606,6 +606,29 @@ describe('MapFanOutFanIn', () => {
     expect(build).toThrow(message);
   });
 
+  it('refuses deferred branches with a distributed FanOut: the Joins map reruns the inline routes', () => {
+    // Prepare
+    const stack = new Stack();
+    const bucket = new s3.Bucket(stack, 'Items');
+    const props = flowProps(stack, { branchesPath: undefined });
+    // Act
+    const build = () =>
+      new MapFanOutFanIn(stack, 'Flow', {
+        ...props,
+        distributed: { bucket },
+        preFanOut: {
+          stateName: 'Chunks',
+          worker: inlineFunction(stack, 'Chunk'),
+          itemsRefPath: '$.split.chunks',
+          bucket,
+          resultPrefix: 'chunk-runs',
+          deferredPath: '$.branch.chunked',
+        },
+      });
+    // Assess
+    expect(build).toThrow('preFanOut.deferredPath needs the inline FanOut');
+  });
+
   it('refuses two branch functions for one kind, and none at all', () => {
     // Prepare
     const stack = new Stack();

@@ -131,3 +131,22 @@ describe('bounded fan-out from upload metadata', () => {
     }
   );
 });
+
+describe('the early playlist (docs/hls.md, "Playable early")', () => {
+  it.each(['RenditionBranch', 'RenditionFallbackBranch', 'RenditionSegmentBranch'])(
+    '%s may list the output bucket under outputs/ only; thumbnails and metadata may not list it',
+    (fnPrefix) => {
+      // Prepare
+      const outputBucket = logicalIdOf('AWS::S3::Bucket', 'OutputBucket');
+      // Assess
+      const lists = statementsOf(fnPrefix).filter((s) => actions(s).includes('s3:ListBucket'));
+      expect(lists).toHaveLength(1);
+      expect(actions(lists[0]!)).toEqual(['s3:ListBucket']);
+      expect(lists[0]!.Resource).toEqual({ 'Fn::GetAtt': [outputBucket, 'Arn'] });
+      expect(lists[0]!.Condition).toEqual({ StringLike: { 's3:prefix': ['outputs/*'] } });
+      for (const other of ['ThumbnailBranch', 'MetadataBranch']) {
+        expect(statementsOf(other).some((s) => actions(s).includes('s3:ListBucket'))).toBe(false);
+      }
+    }
+  );
+});

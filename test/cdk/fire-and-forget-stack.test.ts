@@ -20,11 +20,17 @@ describe('video stack with awaitMode none (every branch fire-and-forget)', () =>
 
   it('invokes every branch kind with InvocationType Event and reports it SENT', () => {
     // Act
+    type Processor = { ItemProcessor: { States: Record<string, Record<string, unknown>> } };
     const asl = resolveDefinition(synth.template) as {
-      States: { FanOut: { ItemProcessor: { States: Record<string, Record<string, unknown>> } } };
+      States: { Wave: { Branches: Array<{ States: { FanOut: Processor } }> }; Joins: Processor };
     };
-    // Assess
-    const states = asl.States.FanOut.ItemProcessor.States;
+    // Assess: the FanOut sits in the Wave (parallel mode); a deferred join is dispatched too.
+    const states = asl.States.Wave.Branches[0]!.States.FanOut.ItemProcessor.States;
+    const joinRun = `${STATE_NAMES.joinPrefix}${STATE_NAMES.runBranch('rendition')}`;
+    expect(asl.States.Joins.ItemProcessor.States[joinRun]).toMatchObject({
+      Parameters: { InvocationType: 'Event' },
+      Next: `${STATE_NAMES.joinPrefix}${STATE_NAMES.sent('rendition')}`,
+    });
     const planned = fanOutKinds.filter((k) => k.policy.fallbackFor === undefined);
     expect(planned.length).toBeGreaterThan(0);
     for (const { kind } of planned) {

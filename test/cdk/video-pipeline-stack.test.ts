@@ -303,14 +303,41 @@ describe('workflow', () => {
       },
     });
     expect(asl.States.Probe.Next).toBe('Plan');
-    // A long source's segments run in a Distributed Map before the FanOut; others skip it.
-    expect(asl.States.Plan.Next).toBe('SegmentsNeeded');
-    expect(asl.States.SegmentsNeeded).toMatchObject({
+    // One wave: the FanOut and the segments run together; the deferred joins run after them.
+    expect(asl.States.Plan.Next).toBe('Wave');
+    const wave = asl.States.Wave as {
+      Branches: Array<{ StartAt: string; States: typeof asl.States }>;
+    } & Record<string, unknown>;
+    expect(wave).toMatchObject({
+      Type: 'Parallel',
+      // Only the FanOut's refs leave the Parallel: not two copies of the state.
+      ResultSelector: { 'fanOut.$': '$[0]' },
+      ResultPath: '$.wave',
+      Next: 'Joins',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'Aggregate' }],
+    });
+    const [fanOutBranch, segmentsBranch] = wave.Branches;
+    expect(fanOutBranch?.StartAt).toBe('FanOut');
+    expect(segmentsBranch?.StartAt).toBe('SegmentsNeeded');
+    const fanOut = fanOutBranch!.States.FanOut as Record<string, unknown>;
+    expect(fanOut).toMatchObject({
+      Type: 'Map',
+      MaxConcurrency: 10,
+      ResultPath: '$.results',
+      OutputPath: '$.results',
+      End: true,
+    });
+    expect(segmentsBranch!.States.SegmentsNeeded).toMatchObject({
       Type: 'Choice',
       Choices: [{ Variable: '$.plan.segments', IsPresent: true, Next: 'Segments' }],
-      Default: 'FanOut',
+      Default: 'SegmentsDone',
     });
-    const segments = asl.States.Segments as {
+    expect(segmentsBranch!.States.SegmentsDone).toMatchObject({
+      Type: 'Pass',
+      OutputPath: null,
+      End: true,
+    });
+    const segments = segmentsBranch!.States.Segments as {
       ItemReader: Record<string, unknown>;
       ItemProcessor: { ProcessorConfig: Record<string, string>; States: typeof asl.States };
     } & Record<string, unknown>;
@@ -318,7 +345,7 @@ describe('workflow', () => {
       Type: 'Map',
       MaxConcurrency: 100,
       ResultPath: null,
-      Next: 'FanOut',
+      Next: 'SegmentsDone',
       ItemReader: {
         Resource: 'arn:aws:states:::s3:getObject',
         ReaderConfig: { InputType: 'JSON' },
@@ -327,16 +354,45 @@ describe('workflow', () => {
       ResultWriter: { Parameters: { Prefix: 'outputs/_segment-runs/' } },
     });
     expect(segments.ItemProcessor.ProcessorConfig.Mode).toBe('DISTRIBUTED');
-    // A failed Map Run still reaches the FanOut, where the joins report the missing segments.
+    // A failed Map Run ends its branch quietly: the joins report the missing segments.
     expect(segments.Catch).toEqual([
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.preFanOutFailure', Next: 'FanOut' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.preFanOutFailure', Next: 'SegmentsDone' },
     ]);
     const segmentTask = segments.ItemProcessor.States[STATE_NAMES.runBranch(SEGMENT_KIND)];
     expect(segmentTask?.Type).toBe('Task');
     expect(segmentTask?.TimeoutSeconds).toBeGreaterThan(0);
-    expect(asl.States.FanOut).toMatchObject({ Type: 'Map', MaxConcurrency: 10, Next: 'Aggregate' });
-    const mapStates = (asl.States.FanOut.ItemProcessor as { States: typeof asl.States }).States;
+    const mapStates = (fanOut.ItemProcessor as { States: typeof asl.States }).States;
     expect(mapStates.RouteBranch.Type).toBe('Choice');
+    // The FanOut leaves a segmented rendition to the Joins map, before routing by kind.
+    expect((mapStates.RouteBranch as unknown as { Choices: unknown[] }).Choices[0]).toEqual({
+      Variable: '$.branch.segmentation',
+      IsPresent: true,
+      Next: 'Deferred',
+    });
+    expect(mapStates.Deferred).toMatchObject({
+      Type: 'Pass',
+      Parameters: { 'id.$': '$.branch.id', status: 'SKIPPED' },
+    });
+    const joins = asl.States.Joins as Record<string, unknown>;
+    expect(joins).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.plan.branches',
+      MaxConcurrency: 10,
+      ResultPath: '$.wave.joins',
+      Next: 'Aggregate',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.failure', Next: 'Aggregate' }],
+    });
+    expect(joins.ItemSelector).toEqual(fanOut.ItemSelector);
+    const joinStates = (joins.ItemProcessor as { States: typeof asl.States }).States;
+    // The Joins map runs only deferred branches; the others pass.
+    expect(joinStates.JoinRouteBranch).toMatchObject({
+      Type: 'Choice',
+      Default: 'NoJoin',
+    });
+    expect(JSON.stringify(joinStates.JoinRouteBranch)).toContain('$.branch.segmentation');
+    // The join keeps the rendition's timeout and fallback.
+    const run = STATE_NAMES.runBranch('rendition');
+    expect(joinStates[`Join${run}`]?.TimeoutSeconds).toBe(mapStates[run]?.TimeoutSeconds);
     const taskStates = Object.entries({ ...asl.States, ...mapStates }).filter(
       ([, s]) => s.Type === 'Task'
     );
@@ -347,21 +403,26 @@ describe('workflow', () => {
     );
     for (const [, task] of taskStates) expect(task.TimeoutSeconds).toBeGreaterThan(0);
     expect(mapStates.BranchFailed.Type).toBe('Pass');
-    // A failed or timed-out origin falls back inside its own iteration.
+    // A failed or timed-out origin falls back inside its own iteration, in the FanOut and in the Joins.
     const fallbacks = KINDS.flatMap((k) =>
       k.policy.fallbackFor === undefined ? [] : [{ kind: k.kind, origin: k.policy.fallbackFor }]
     );
     expect(fallbacks.length).toBeGreaterThan(0);
-    for (const { kind, origin } of fallbacks) {
-      const fallback = mapStates[STATE_NAMES.fallback(kind)] as {
-        Type: string;
-        Branches: Array<{ StartAt: string; States: Record<string, { Type: string }> }>;
-      };
-      expect(fallback.Type).toBe('Parallel');
-      expect(fallback.Branches[0]?.StartAt).toBe(STATE_NAMES.runBranch(kind));
-      expect(JSON.stringify(mapStates[STATE_NAMES.runBranch(origin)]?.Catch)).toContain(
-        STATE_NAMES.fallback(kind)
-      );
+    for (const [states, prefix] of [
+      [mapStates, ''],
+      [joinStates, 'Join'],
+    ] as const) {
+      for (const { kind, origin } of fallbacks) {
+        const fallback = states[`${prefix}${STATE_NAMES.fallback(kind)}`] as {
+          Type: string;
+          Branches: Array<{ StartAt: string; States: Record<string, { Type: string }> }>;
+        };
+        expect(fallback.Type).toBe('Parallel');
+        expect(fallback.Branches[0]?.StartAt).toBe(`${prefix}${STATE_NAMES.runBranch(kind)}`);
+        expect(
+          JSON.stringify(states[`${prefix}${STATE_NAMES.runBranch(origin)}`]?.Catch)
+        ).toContain(`${prefix}${STATE_NAMES.fallback(kind)}`);
+      }
     }
     expect(mapStates.UnknownBranchKind.Type).toBe('Pass');
     // videoTimeout's default (test/cdk/verdict-keeper.test.ts derives it).
@@ -370,14 +431,53 @@ describe('workflow', () => {
     expect(JSON.stringify(asl.States.Probe.Retry)).toContain('TransientServiceError');
   });
 
+  it("lets the Segments map, nested in the Wave's Parallel, start, describe and stop its own child executions", () => {
+    // Assess: aws-cdk issue #29266 (a Distributed Map in a Parallel got no execution policy). The
+    // pinned CDK walks nested state graphs and grants it; this pins that, since without it every
+    // Map Run fails on AWS only (the local runtime and LocalStack do not check IAM).
+    // https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html
+    const machine = Object.keys(resources('AWS::StepFunctions::StateMachine')).find((id) =>
+      id.startsWith('Workflow')
+    );
+    expect(machine).toBeDefined();
+    const executions = Match.objectLike({
+      'Fn::Join': Match.arrayWith([
+        Match.arrayWith([
+          ':execution:',
+          { 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: machine }] }] },
+          ':*',
+        ]),
+      ]),
+    });
+    synth.template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'states:StartExecution', Resource: { Ref: machine } }),
+          Match.objectLike({
+            Action: ['states:DescribeExecution', 'states:StopExecution'],
+            Resource: executions,
+          }),
+        ]),
+      },
+      Roles: [{ Ref: Match.stringLikeRegexp('^WorkflowRole') }],
+    });
+  });
+
   it('honours the mapMaxConcurrency prop', () => {
     // Act
     const custom = synthVideoStack({ mapMaxConcurrency: 3 });
     // Assess
     const asl = resolveDefinition(custom.template) as {
-      States: Record<string, { MaxConcurrency?: number }>;
+      States: Record<
+        string,
+        {
+          MaxConcurrency?: number;
+          Branches?: Array<{ States: Record<string, { MaxConcurrency?: number }> }>;
+        }
+      >;
     };
-    expect(asl.States.FanOut.MaxConcurrency).toBe(3);
+    expect(asl.States.Wave?.Branches?.[0]?.States.FanOut?.MaxConcurrency).toBe(3);
+    expect(asl.States.Joins?.MaxConcurrency).toBe(3);
   });
 });
 

@@ -105,6 +105,52 @@ describe('aggregate', () => {
     vi.unstubAllEnvs();
   });
 
+  it('writes the final multivariant playlist, marked ladder=final, before the manifest', async () => {
+    // Prepare: the rendition delivered its HLS package (a silent source: no audio needed).
+    const packageKey = `outputs/${VIDEO_ID}/_work/hls/rendition-360p.json`;
+    const records: Record<string, BranchResult> = {
+      ...allSucceeded(),
+      'rendition-360p': branchResultFactory(BRANCHES[2], {
+        artifacts: [{ key: packageKey, contentType: 'application/json', bytes: 200 }],
+      }),
+    };
+    s3Mock.on(GetObjectCommand).callsFake((input: { Key: string }) => {
+      if (input.Key === packageKey) {
+        return {
+          Body: jsonBody({
+            video: {
+              playlist: `outputs/${VIDEO_ID}/hls/360p/index.m3u8`,
+              peakBitRate: 500_000,
+              averageBitRate: 400_000,
+              codecs: 'avc1.64001e',
+              durationSec: 3,
+              width: 640,
+              height: 360,
+              frameRate: 25,
+            },
+          }),
+        };
+      }
+      const id = Object.keys(records).find((i) => input.Key === recordKey(i));
+      if (!id) throw s3ErrorFactory('NoSuchKey', 404);
+      return { Body: jsonBody(records[id]) };
+    });
+
+    // Act
+    await aggregate(
+      stateFactory(succeededRefs(), { probe: probeFactory({ audioCodec: null }) }),
+      options
+    );
+
+    // Assess: an early writer (a late rendition) never replaces a version marked final.
+    const puts = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    const playlistAt = puts.findIndex((p) => p.Key === `outputs/${VIDEO_ID}/hls/index.m3u8`);
+    expect(playlistAt).toBeGreaterThanOrEqual(0);
+    expect(puts[playlistAt]?.Metadata).toEqual({ ladder: 'final' });
+    expect(String(puts[playlistAt]?.Body)).toContain('360p/index.m3u8');
+    expect(playlistAt).toBeLessThan(puts.findIndex((p) => p.Key === MANIFEST_KEY));
+  });
+
   it('writes a manifest whose published field names are exactly those of schemaVersion 7', async () => {
     // Prepare
     serveRecords(allSucceeded());
@@ -214,6 +260,104 @@ describe('aggregate', () => {
       ].sort()
     );
     expect(byId['thumb-01']).not.toHaveProperty('segmentation');
+  });
+
+  describe('the Wave shape: FanOut refs with the segmented renditions deferred, and the Joins refs', () => {
+    const segmentation = {
+      count: 20,
+      lengthSec: 30,
+      framesPerSegment: 750,
+      gopFrames: 50,
+      frameRate: 25,
+    };
+    const branches = BRANCHES.map((b) => (b.id === 'rendition-360p' ? { ...b, segmentation } : b));
+    /** What the FanOut returns: the segmented rendition SKIPPED (the Deferred Pass), the rest run. */
+    const fanOut = (): BranchRef[] =>
+      succeededRefs().map((r) => (r.id === 'rendition-360p' ? { id: r.id, status: 'SKIPPED' } : r));
+    /** What the Joins map returns: the join's ref, and SKIPPED (NoJoin) for every other branch. */
+    const joins = (join: BranchRef): BranchRef[] =>
+      BRANCHES.map((b) => (b.id === join.id ? join : { id: b.id, status: 'SKIPPED' }));
+
+    it("takes a deferred rendition's ref from the Joins and every other from the FanOut", async () => {
+      // Prepare
+      serveRecords(allSucceeded());
+      const state = stateFactory([], {
+        plan: { branches },
+        results: undefined,
+        wave: { fanOut: fanOut(), joins: joins({ id: 'rendition-360p', status: 'SUCCEEDED' }) },
+      });
+
+      // Act
+      const out = await aggregate(state, options);
+
+      // Assess
+      expect(out.status).toBe('COMPLETE');
+      expect(writtenManifest().branches.map((b) => [b.id, b.status])).toEqual(
+        BRANCHES.map((b) => [b.id, 'SUCCEEDED'])
+      );
+    });
+
+    it("reports a failed join with its fallback, as the FanOut's branch would have", async () => {
+      // Prepare: the join timed out and its fallback delivered
+      const fallbackId = 'rendition-360p-fallback';
+      const fallbackBranch = {
+        id: fallbackId,
+        kind: 'rendition-fallback',
+        height: 360,
+        origin: BRANCHES[2],
+      } as unknown as Branch;
+      const { 'rendition-360p': _timedOut, ...others } = allSucceeded();
+      serveRecords({ ...others, [fallbackId]: branchResultFactory(fallbackBranch) });
+      const join: BranchRef = {
+        id: 'rendition-360p',
+        status: 'FAILED',
+        error: 'States.Timeout',
+        fallback: { id: fallbackId, status: 'SUCCEEDED' },
+      };
+      const state = stateFactory([], {
+        plan: { branches },
+        results: undefined,
+        policy: {
+          mode: 'parallel',
+          await: 'all',
+          maxInFlight: 10,
+          kinds: { 'rendition-fallback': { fallbackFor: 'rendition' } },
+        },
+        wave: { fanOut: fanOut(), joins: joins(join) },
+      });
+
+      // Act
+      await aggregate(state, options);
+
+      // Assess
+      const byId = Object.fromEntries(writtenManifest().branches.map((b) => [b.id, b]));
+      expect(byId['rendition-360p']?.status).toBe('TIMED_OUT');
+      expect(byId[fallbackId]).toMatchObject({
+        status: 'SUCCEEDED',
+        fallbackFor: 'rendition-360p',
+      });
+    });
+
+    it('never takes a Joins ref for a branch the FanOut ran (NoJoin is not an outcome)', async () => {
+      // Prepare: the Joins map passed over the thumbnail (SKIPPED), which the FanOut ran and failed
+      serveRecords({ ...allSucceeded(), 'thumb-at-99s': frameNotFound() });
+      const state = stateFactory([], {
+        plan: { branches },
+        results: undefined,
+        wave: {
+          fanOut: failedRef(fanOut(), 'thumb-at-99s', 'FrameNotFoundError'),
+          joins: joins({ id: 'rendition-360p', status: 'SUCCEEDED' }),
+        },
+      });
+
+      // Act
+      const out = await aggregate(state, options);
+
+      // Assess
+      expect(out.status).toBe('PARTIAL');
+      const byId = Object.fromEntries(writtenManifest().branches.map((b) => [b.id, b]));
+      expect(byId['thumb-at-99s']?.status).toBe('FAILED');
+    });
   });
 
   it('is COMPLETE when every branch succeeded, passing each worker record through', async () => {

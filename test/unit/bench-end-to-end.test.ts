@@ -143,6 +143,37 @@ describe('hopsOf', () => {
     expect(h.totalMs).toBe(2620);
   });
 
+  it("ends the branches at a deferred rendition's join in the Joins map (the Wave shape)", () => {
+    // Prepare: the same run, but the segmented rendition is joined after the Wave, at 2,650 ms
+    const joined = [
+      ...history.slice(0, -3),
+      {
+        type: 'TaskStateEntered',
+        timestamp: at(2602),
+        stateEnteredEventDetails: { name: 'JoinRunRendition' },
+      },
+      {
+        type: 'TaskStateExited',
+        timestamp: at(2650),
+        stateExitedEventDetails: { name: 'JoinRunRendition' },
+      },
+      ...history.slice(-3),
+    ];
+
+    // Act
+    const h = hopsOf({
+      videoId: 'v1',
+      putDoneAt: t0 + 100,
+      manifestSeenAt: t0 + 2720,
+      manifestCreatedAt: iso(2690),
+      history: joined,
+      logs,
+    });
+
+    // Assess
+    expect(h.points.lastBranchEnd).toBe(t0 + 2650);
+  });
+
   it('starts the starter at its first line when its REPORT line is missing', () => {
     const h = hopsOf({
       videoId: 'v1',

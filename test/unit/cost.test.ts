@@ -288,6 +288,34 @@ describe('videoUsage', () => {
         'aggregate',
       ],
     },
+    {
+      name: 'one wave: + Wave, SegmentsDone, Joins, and per branch JoinRouteBranch and Deferred or NoJoin',
+      run: runFactory({
+        segmentsChoice: true,
+        wave: true,
+        segments: 2,
+        chains: [
+          { results: [attempt('thumbnail')], succeeded: true },
+          { results: [attempt('rendition')], succeeded: true },
+        ],
+      }),
+      transitions: 7 + 1 + (1 + 2) + 2 + 1 + 2 * 2 + 2 * 2,
+      functions: [
+        'probe',
+        'plan',
+        'rendition-segment',
+        'rendition-segment',
+        'thumbnail',
+        'rendition',
+        'aggregate',
+      ],
+    },
+    {
+      name: 'one wave whose FanOut failed: + Wave and SegmentsDone only (the Joins map never ran)',
+      run: runFactory({ segmentsChoice: true, wave: true, chains: [] }),
+      transitions: 7 + 1 + 2,
+      functions: ['probe', 'plan', 'aggregate'],
+    },
   ])('$name', ({ run, transitions, functions }) => {
     // Act
     const usage = videoUsage(run);

@@ -1,6 +1,11 @@
 import '../helpers/env.js';
 import 'aws-sdk-client-mock-vitest/extend';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+} from '@aws-sdk/client-s3';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -154,12 +159,48 @@ describe('VideoPlayable', () => {
     clip = await makeClip({ seconds: 1, width: 320, height: 240, audio: false });
   });
   afterAll(() => cleanupMedia());
+  /** The output bucket in memory, with S3's conditional writes (If-None-Match, If-Match → 412). */
+  let stored: Map<string, { body: string; etag: string; metadata: Record<string, string> }>;
+  /** S3 writes and SNS publishes, in the order they happened. */
+  let events: string[];
   beforeEach(() => {
     s3Mock.reset();
     snsMock.reset();
-    s3Mock.on(PutObjectCommand).resolves({});
-    s3Mock.on(GetObjectCommand).rejects(s3ErrorFactory('NoSuchKey', 404));
-    snsMock.on(PublishCommand).resolves({ MessageId: 'm-1' });
+    stored = new Map();
+    events = [];
+    let version = 0;
+    s3Mock.on(PutObjectCommand).callsFake(async (input: PutObjectCommandInput) => {
+      const key = input.Key!;
+      const now = stored.get(key);
+      if (
+        (input.IfNoneMatch === '*' && now) ||
+        (input.IfMatch !== undefined && now?.etag !== input.IfMatch)
+      ) {
+        throw s3ErrorFactory('PreconditionFailed', 412);
+      }
+      const body = Buffer.isBuffer(input.Body) ? input.Body.toString() : String(input.Body ?? '');
+      version += 1;
+      stored.set(key, { body, etag: `"v${version}"`, metadata: input.Metadata ?? {} });
+      events.push(`put ${key}`);
+      return {};
+    });
+    s3Mock.on(GetObjectCommand).callsFake(async ({ Key }: { Key: string }) => {
+      const o = stored.get(Key);
+      if (!o) throw s3ErrorFactory('NoSuchKey', 404);
+      return {
+        Body: { transformToString: async () => o.body } as never,
+        ETag: o.etag,
+        Metadata: o.metadata,
+      };
+    });
+    s3Mock.on(ListObjectsV2Command).callsFake(async ({ Prefix }: { Prefix: string }) => ({
+      Contents: [...stored.keys()].filter((k) => k.startsWith(Prefix)).map((Key) => ({ Key })),
+      IsTruncated: false,
+    }));
+    snsMock.on(PublishCommand).callsFake(async (input: { Message?: string }) => {
+      events.push(`publish ${JSON.parse(input.Message ?? '{}').branchId}`);
+      return { MessageId: 'm-1' };
+    });
   });
 
   const run = (branch: Branch) =>
@@ -174,7 +215,7 @@ describe('VideoPlayable', () => {
       }
     );
 
-  it('is published with type=VideoPlayable (and no status attribute) once the main rendition is stored', async () => {
+  it('is published with type=VideoPlayable (and no status attribute) once the playlist lists the first delivered rendition', async () => {
     // Act
     await run({ id: 'rendition-240p', kind: 'rendition', height: 240 });
     // Assess
@@ -197,9 +238,24 @@ describe('VideoPlayable', () => {
     expect(message.artifacts.map((a) => a.key)).toContain(
       `outputs/${VIDEO_ID}/hls/240p/index.m3u8`
     );
-    // The record (written last of the S3 objects) precedes the event.
-    const putKeys = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key);
-    expect(putKeys.at(-1)).toBe(`outputs/${VIDEO_ID}/_work/branches/rendition-240p.json`);
+    // The branch record, then the early multivariant playlist listing it, then the claim, then the event.
+    expect(events.slice(-5)).toEqual([
+      `put outputs/${VIDEO_ID}/_work/branches/rendition-240p.json`,
+      `put outputs/${VIDEO_ID}/hls/index.m3u8`,
+      `put outputs/${VIDEO_ID}/_work/playable.json`,
+      'publish rendition-240p',
+      `put outputs/${VIDEO_ID}/_work/playable.json`,
+    ]);
+    expect(JSON.parse(stored.get(`outputs/${VIDEO_ID}/_work/playable.json`)?.body ?? '')).toEqual({
+      branchId: 'rendition-240p',
+      playlist: stored.get(`outputs/${VIDEO_ID}/hls/index.m3u8`)?.body,
+      publishedAt: '2026-11-29T21:00:00.000Z',
+    });
+    const playlist = stored.get(`outputs/${VIDEO_ID}/hls/index.m3u8`);
+    expect(playlist?.body.split('\n').filter((l) => l !== '' && !l.startsWith('#'))).toEqual([
+      '240p/index.m3u8',
+    ]);
+    expect(playlist?.metadata).toEqual({ ladder: 'early' });
   });
 
   it("is grouped under the input's tenant field, not a tenant read back out of the videoId", async () => {
@@ -235,22 +291,30 @@ describe('VideoPlayable', () => {
       .resolves({ MessageId: 'm-2' });
     // Act: the first attempt encodes, stores, and fails to publish.
     const first = await run(branch).catch((err: Error) => err);
-    const firstPuts = s3Mock.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
-    const storedRecord = JSON.parse(String(firstPuts.at(-1)?.Body)) as BranchResult;
-    s3Mock.on(GetObjectCommand, { Key: recordKey }).resolves({ Body: jsonBody(storedRecord) });
-    s3Mock.resetHistory();
+    const afterFirst = new Map(stored);
+    const keys = events.filter((e) => e.startsWith('put ')).map((e) => e.slice(4));
+    const storedRecord = JSON.parse(stored.get(recordKey)?.body ?? '{}') as BranchResult;
     // Act: the retry.
     const retried = await run(branch);
     // Assess
     expect(first).toBeInstanceOf(Error);
     expect((first as Error).name).toBe('TransientServiceError');
-    const keys = firstPuts.map((p) => p.Key);
     expect(keys[0]).toBe(`outputs/${VIDEO_ID}/renditions/240p.mp4`);
     expect(keys).toContain(`outputs/${VIDEO_ID}/hls/240p/index.m3u8`);
-    expect(keys.at(-1)).toBe(recordKey);
+    expect(keys.slice(-3)).toEqual([
+      recordKey,
+      `outputs/${VIDEO_ID}/hls/index.m3u8`,
+      `outputs/${VIDEO_ID}/_work/playable.json`,
+    ]);
     expect(storedRecord).toMatchObject({ id: 'rendition-240p', status: 'SUCCEEDED' });
     expect(retried).toEqual({ id: 'rendition-240p', status: 'SUCCEEDED' });
-    expect(s3Mock).toHaveReceivedCommandTimes(PutObjectCommand, 0);
+    // The retry re-encodes nothing: it only records the publish on the claim it made.
+    const changed = [...stored.keys()].filter((k) => stored.get(k) !== afterFirst.get(k));
+    expect(changed).toEqual([`outputs/${VIDEO_ID}/_work/playable.json`]);
+    expect(JSON.parse(stored.get(changed[0]!)?.body ?? '')).toMatchObject({
+      branchId: 'rendition-240p',
+      publishedAt: '2026-11-29T21:00:00.000Z',
+    });
     expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 2);
     const republished = snsMock.commandCalls(PublishCommand)[1]?.args[0].input;
     expect(JSON.parse(republished?.Message ?? '')).toMatchObject({
@@ -259,11 +323,27 @@ describe('VideoPlayable', () => {
     });
   });
 
-  it('is not published for a demoted (secondary) rendition', async () => {
-    // Act
-    await run({ id: 'rendition-240p', kind: 'rendition', height: 240, role: 'secondary' });
+  it('is not published again when the branch runs again after its publish (an early-joined rendition in the FanOut)', async () => {
+    // Act: the same delivered branch, run twice.
+    await run({ id: 'rendition-240p', kind: 'rendition', height: 240 });
+    const second = await run({ id: 'rendition-240p', kind: 'rendition', height: 240 });
     // Assess
-    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 0);
+    expect(second).toEqual({ id: 'rendition-240p', status: 'SUCCEEDED' });
+    expect(events.filter((e) => e.startsWith('publish'))).toEqual(['publish rendition-240p']);
+  });
+
+  it('is published once, by the first delivered rendition (a secondary too); the next one grows the playlist', async () => {
+    // Act: the lower (secondary) rung is delivered first, then the main one.
+    await run({ id: 'rendition-120p', kind: 'rendition', height: 120, role: 'secondary' });
+    const early = stored.get(`outputs/${VIDEO_ID}/hls/index.m3u8`)?.body;
+    await run({ id: 'rendition-240p', kind: 'rendition', height: 240 });
+    const grown = stored.get(`outputs/${VIDEO_ID}/hls/index.m3u8`)?.body;
+    // Assess
+    const variants = (text?: string) =>
+      (text ?? '').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    expect(events.filter((e) => e.startsWith('publish'))).toEqual(['publish rendition-120p']);
+    expect(variants(early)).toEqual(['120p/index.m3u8']);
+    expect(variants(grown)).toEqual(['120p/index.m3u8', '240p/index.m3u8']);
   });
 
   it('is published by the fallback of the main rendition, under its own keys', async () => {

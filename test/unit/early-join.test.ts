@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { branchResultKey, segmentItemsKey } from '../../contract/index.js';
+import type { RenditionSegmentBranch, Segmentation } from '../../kinds/index.js';
+import { audioItem, segmentItemsFor } from '../../lambdas/branch-kinds/work/rendition-segment.js';
+import {
+  type EarlyJoinIo,
+  readyToJoin,
+  renditionBranchOf,
+  renditionsTouchedBy,
+} from '../../lambdas/run-branch/early-join.js';
+
+const VIDEO_ID = 'clip-0123456789abcdef';
+const SEGMENTATION: Segmentation = {
+  count: 3,
+  lengthSec: 2,
+  framesPerSegment: 50,
+  gopFrames: 50,
+  frameRate: 25,
+};
+const R360 = { id: 'rendition-360p', height: 360, segmentation: SEGMENTATION };
+const R720 = { id: 'rendition-720p', height: 720, segmentation: SEGMENTATION };
+
+/** The output bucket as a set of objects (JSON values by key). */
+const bucket = (objects: Record<string, unknown>): EarlyJoinIo => ({
+  listKeys: async (prefix) => Object.keys(objects).filter((k) => k.startsWith(prefix)),
+  readJson: async (key) => objects[key],
+});
+const segmentKey = (rendition: string, i: number) =>
+  `outputs/${VIDEO_ID}/_work/segments/${rendition}/000${i}.mp4`;
+const segments = (rendition: string, indexes: number[]) =>
+  Object.fromEntries(indexes.map((i) => [segmentKey(rendition, i), 'bytes']));
+const AUDIO_DONE = { [branchResultKey(VIDEO_ID, 'audio')]: { status: 'SUCCEEDED' } };
+
+describe('renditionsTouchedBy', () => {
+  it('a video segment completes only its own rendition; the audio item, every rendition of the items file', async () => {
+    // Prepare: the items file the Plan writes (audio first, then every segment).
+    const items = [audioItem(), ...segmentItemsFor(R360), ...segmentItemsFor(R720)];
+    const io = bucket({ [segmentItemsKey(VIDEO_ID)]: items });
+    const segment = segmentItemsFor(R720)[1] as RenditionSegmentBranch;
+    // Act
+    const bySegment = await renditionsTouchedBy(VIDEO_ID, segment, io);
+    const byAudio = await renditionsTouchedBy(VIDEO_ID, audioItem(), io);
+    // Assess
+    expect(bySegment).toEqual([R720]);
+    expect(byAudio).toEqual([R360, R720]);
+  });
+});
+
+describe('readyToJoin', () => {
+  it.each<[string, Record<string, unknown>, boolean, boolean]>([
+    [
+      'every segment and the audio are in',
+      { ...segments('rendition-360p', [0, 1, 2]), ...AUDIO_DONE },
+      true,
+      true,
+    ],
+    ['a segment is missing', { ...segments('rendition-360p', [0, 2]), ...AUDIO_DONE }, true, false],
+    [
+      'the audio item has not stored its record',
+      segments('rendition-360p', [0, 1, 2]),
+      true,
+      false,
+    ],
+    ['a silent source needs no audio', segments('rendition-360p', [0, 1, 2]), false, true],
+    [
+      'the audio item failed',
+      {
+        ...segments('rendition-360p', [0, 1, 2]),
+        [branchResultKey(VIDEO_ID, 'audio')]: { status: 'FAILED' },
+      },
+      true,
+      false,
+    ],
+    [
+      'another rendition’s segments do not count',
+      { ...segments('rendition-720p', [0, 1, 2]), ...AUDIO_DONE },
+      true,
+      false,
+    ],
+    [
+      'the rendition is joined already (a duplicate last arriver)',
+      {
+        ...segments('rendition-360p', [0, 1, 2]),
+        ...AUDIO_DONE,
+        [branchResultKey(VIDEO_ID, 'rendition-360p')]: { status: 'SUCCEEDED' },
+      },
+      true,
+      false,
+    ],
+  ])('%s', async (_case, objects, sourceHasAudio, expected) => {
+    // Act / Assess
+    expect(await readyToJoin(VIDEO_ID, R360, sourceHasAudio, bucket(objects))).toBe(expected);
+  });
+});
+
+describe('renditionBranchOf', () => {
+  it('is the join branch the Plan gives the FanOut (a rendition with its segmentation)', () => {
+    expect(renditionBranchOf(R360)).toEqual({
+      id: 'rendition-360p',
+      kind: 'rendition',
+      height: 360,
+      segmentation: SEGMENTATION,
+    });
+  });
+});
