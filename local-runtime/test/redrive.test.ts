@@ -111,6 +111,42 @@ const machines: Record<string, Record<string, unknown>> = {
       },
     },
   },
+  // The pipeline's shape since the one wave: an inline Map inside a Parallel branch.
+  NestedInline: {
+    StartAt: 'Wave',
+    States: {
+      Wave: {
+        Type: 'Parallel',
+        Branches: [
+          {
+            StartAt: 'Fan',
+            States: {
+              Fan: {
+                Type: 'Map',
+                ItemsPath: '$.items',
+                MaxConcurrency: 1,
+                ItemProcessor: {
+                  ProcessorConfig: { Mode: 'INLINE' },
+                  StartAt: 'Item',
+                  States: {
+                    Item: {
+                      Type: 'Task',
+                      Resource: STEP_ARN,
+                      Parameters: { 'step.$': '$.step' },
+                      End: true,
+                    },
+                  },
+                },
+                End: true,
+              },
+            },
+          },
+          { StartAt: 'Side', States: { Side: step('n-side', { End: true }) } },
+        ],
+        End: true,
+      },
+    },
+  },
   Branches: {
     StartAt: 'Both',
     States: {
@@ -409,6 +445,27 @@ describe('RedriveExecution on the local runtime', { timeout: 90_000 }, () => {
     expect(JSON.parse(done.output!)).toEqual([
       { step: 'left', done: true },
       { step: 'right', done: true },
+    ]);
+  });
+
+  it('reruns only the failed iterations of an inline Map nested in a Parallel branch', async () => {
+    // Prepare: the Map in the first branch fails at its last item; the other branch succeeds.
+    breakStep('n2');
+    const items = ['n0', 'n1', 'n2'].map((s) => ({ step: s }));
+    const arn = await start('NestedInline', { items });
+    expect((await finish(arn)).status).toBe('FAILED');
+    repairStep('n2');
+
+    // Act
+    const done = await redrive(arn);
+
+    // Assess: the branch ran again, its Map reused n0 and n1 (RedriveExecution does not
+    // rerun successful steps), and the branch that had succeeded was not run again.
+    expect(done.status).toBe('SUCCEEDED');
+    expect([calls('n0'), calls('n1'), calls('n2'), calls('n-side')]).toEqual([1, 1, 2, 1]);
+    expect(JSON.parse(done.output!)).toEqual([
+      ['n0', 'n1', 'n2'].map((s) => ({ step: s, done: true })),
+      { step: 'n-side', done: true },
     ]);
   });
 

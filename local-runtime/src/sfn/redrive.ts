@@ -29,6 +29,14 @@ export interface ResumePoint {
    * (by item index) or branch (by branch index) that succeeded, so a redrive reuses it.
    */
   succeeded: Record<number, unknown>;
+  /**
+   * The same for the Maps and Parallels nested in its branches (by state name, which is
+   * unique in a machine): a branch that is run again reuses what they finished, since
+   * RedriveExecution does not rerun successful steps. The patched interpreter hands these
+   * into Parallel branches only; a Map iteration never receives them (a state nested in
+   * iterations runs once per iteration, so one index per name would be ambiguous).
+   */
+  nested?: Record<string, Record<number, unknown>>;
   /** JSONata machines: the workflow variables when the state was entered (sfn/jsonata/engine.ts). */
   variables?: Record<string, unknown>;
 }
@@ -84,6 +92,8 @@ export class ResumeTracker {
           input: e.state.input,
           // The first entry of the state a redrive resumes at keeps what already succeeded.
           succeeded: this.carried?.state === e.state.name ? { ...this.carried.succeeded } : {},
+          ...(this.carried?.state === e.state.name &&
+            this.carried.nested && { nested: structuredClone(this.carried.nested) }),
           ...(e.variables && { variables: e.variables }),
         };
         this.carried = undefined;
@@ -101,8 +111,13 @@ export class ResumeTracker {
         return;
       case 'MapIterationSucceeded':
       case 'ParallelBranchSucceeded':
-        if (e.index !== undefined && this.current && e.parentState?.name === this.current.state) {
+        if (e.index === undefined || !this.current || !e.parentState) return;
+        if (e.parentState.name === this.current.state) {
           this.current.succeeded[e.index] = e.output;
+        } else {
+          // Nested in the state in flight (its top-level events have no index).
+          this.current.nested ??= {};
+          (this.current.nested[e.parentState.name] ??= {})[e.index] = e.output;
         }
         return;
       default:

@@ -321,8 +321,11 @@ export class StepFunctionsService {
     const tracker = new ResumeTracker(states as never, resume);
     const run = runner.run((resume ? resume.input : input) as never, {
       overrides: { taskResourceLocalHandlers: handlers as never },
-      // Patched interpreter: an inline Map or Parallel reuses these iteration/branch results.
-      ...(resume && { _redriveSucceeded: { [resume.state]: resume.succeeded } }),
+      // Patched interpreter: an inline Map or Parallel reuses these iteration/branch results,
+      // and so do the ones nested in a Parallel branch that runs again.
+      ...(resume && {
+        _redriveSucceeded: { ...resume.nested, [resume.state]: resume.succeeded },
+      }),
       // A JSONata machine resumes with the variables the state had when it was entered.
       ...(resume?.variables && { _variables: resume.variables }),
       context: {
