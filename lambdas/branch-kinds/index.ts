@@ -1,5 +1,5 @@
-export * from './kind.js';
 export * from './command-work.js';
+export * from './kind.js';
 export * from './registry.js';
 export * from './segmentation.js';
 export * from './work/metadata.js';
