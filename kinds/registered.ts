@@ -8,3 +8,4 @@ export { metadataKind } from './metadata.js';
 export { renditionFallbackKind, renditionKind } from './rendition.js';
 export { renditionSegmentKind } from './rendition-segment.js';
 export { thumbnailKind } from './thumbnail.js';
+export { waveformKind } from './waveform.js';
