@@ -8,4 +8,3 @@ export { metadataKind } from './metadata.js';
 export { renditionFallbackKind, renditionKind } from './rendition.js';
 export { renditionSegmentKind } from './rendition-segment.js';
 export { thumbnailKind } from './thumbnail.js';
-export { waveformKind } from './waveform.js';
