@@ -1,26 +1,29 @@
 import * as z from 'zod/mini';
 import type { KindDescriptor } from './descriptor.js';
-import { metadataKind } from './metadata.js';
-import { renditionFallbackKind, renditionKind } from './rendition.js';
-import { renditionSegmentKind } from './rendition-segment.js';
-import { thumbnailKind } from './thumbnail.js';
+import * as registered from './registered.js';
+
+type Registered = (typeof registered)[keyof typeof registered];
 
 /**
- * Every branch kind, in plan order: the one list. The stack's functions,
- * layer, policy, playable kinds and Segments map, the schema union, the
- * worker's dispatch, the cost model and the CLI's state names all derive
- * from it. The Lambdas find each entry's plan and ffmpeg work by its file
- * name, lambdas/branch-kinds/work/<kind>.ts: registering a kind is one line here.
+ * Every branch kind, in plan order: the one list, read from registered.ts
+ * (one `export … from` line per kind). The stack's functions, layer, policy,
+ * playable kinds and Segments map, the schema union, the worker's dispatch,
+ * the cost model and the CLI's state names all derive from it. The Lambdas
+ * run a kind's declared command, or find its work by file name,
+ * lambdas/branch-kinds/work/<kind>.ts.
+ *
+ * Plan order is the export names' sorted order, not the order of the lines,
+ * so no line's position matters. A module namespace already lists its keys
+ * sorted (https://tc39.es/ecma262/#sec-modulenamespacecreate); the explicit
+ * sort keeps the order the same where a bundler builds the namespace itself.
  */
-export const KINDS = [
-  thumbnailKind,
-  renditionKind,
-  metadataKind,
-  renditionFallbackKind,
-  renditionSegmentKind,
-] as const;
+export const KINDS: readonly Registered[] = (
+  Object.keys(registered).sort() as (keyof typeof registered)[]
+).map(
+  // biome-ignore lint/performance/noDynamicNamespaceImportAccess: every export of registered.ts is a kind, all of them used
+  (name) => registered[name]
+);
 
-type Registered = (typeof KINDS)[number];
 export type KindName = Registered['kind'];
 /** A branch of any registered kind, with its kind's parameters. */
 export type AnyBranch = z.infer<Registered['schema']>;

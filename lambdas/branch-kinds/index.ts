@@ -1,3 +1,4 @@
+export * from './command-work.js';
 export * from './kind.js';
 export * from './registry.js';
 export * from './segmentation.js';

@@ -5,7 +5,8 @@ import {
   type Plan,
   type ProbeResult,
 } from '../../contract/index.js';
-import { KINDS } from '../../kinds/index.js';
+import { KINDS, type KindDescriptor } from '../../kinds/index.js';
+import { commandWork } from './command-work.js';
 import { importWork } from './find-work.js';
 import type { BranchKind, PlanConfig } from './kind.js';
 
@@ -16,15 +17,18 @@ export {
 } from '../../kinds/index.js';
 
 /**
- * What one registered kind does, found by file convention (find-work.ts): the
- * default export of `./work/<kind>.ts`. kinds/registry.ts stays the one list,
- * so a kind is registered by one line there and never listed again here.
+ * What one registered kind does: for a kind declared by its descriptor's
+ * `command`, the generic runner (command-work.ts); otherwise the default
+ * export of `./work/<kind>.ts`, found by file convention (find-work.ts).
+ * kinds/registry.ts stays the one list, so a kind is registered there and
+ * never listed again here.
  */
-export const loadKindWork = async (descriptor: { readonly kind: string }): Promise<BranchKind> => {
+export const loadKindWork = async (descriptor: KindDescriptor): Promise<BranchKind> => {
+  if (descriptor.command) return commandWork(descriptor);
   const where = `lambdas/branch-kinds/work/${descriptor.kind}.ts`;
   const module = await importWork(descriptor.kind).catch((e: unknown) => {
     throw new Error(
-      `kind "${descriptor.kind}" is registered in kinds/registry.ts but ${where} does not load: ${(e as Error).message}`
+      `kind "${descriptor.kind}" is registered in kinds/registry.ts but declares no command and ${where} does not load: ${(e as Error).message}`
     );
   });
   const work = module.default as Partial<BranchKind> | undefined;
