@@ -116,8 +116,11 @@ export class ResumeTracker {
           this.current.succeeded[e.index] = e.output;
         } else {
           // Nested in the state in flight (its top-level events have no index).
-          this.current.nested ??= {};
-          (this.current.nested[e.parentState.name] ??= {})[e.index] = e.output;
+          const nested = this.current.nested ?? {};
+          this.current.nested = nested;
+          const byIndex = nested[e.parentState.name] ?? {};
+          byIndex[e.index] = e.output;
+          nested[e.parentState.name] = byIndex;
         }
         return;
       default:
