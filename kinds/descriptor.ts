@@ -47,6 +47,14 @@ export interface KindDescriptor<S extends z.ZodMiniType<Branch> = z.ZodMiniType<
    */
   readonly playable: boolean;
   /**
+   * Where the kind's branches come in the plan, lower first (ties by kind name).
+   * Order is behaviour: sequential mode runs the branches one at a time in plan
+   * order and stops at the first failure, so cheap independent work (thumbnails)
+   * goes before the primary rendition, as it always has.
+   * @default 100 - after the built-in kinds
+   */
+  readonly planOrder?: number;
+  /**
    * The branches of this kind for one video, for a kind declared by its
    * `command`. Pure: the same probe and configuration always give the same
    * branches, so a retried Plan step cannot change the fan-out.

@@ -12,17 +12,19 @@ type Registered = (typeof registered)[keyof typeof registered];
  * run a kind's declared command, or find its work by file name,
  * lambdas/branch-kinds/work/<kind>.ts.
  *
- * Plan order is the export names' sorted order, not the order of the lines,
- * so no line's position matters. A module namespace already lists its keys
- * sorted (https://tc39.es/ecma262/#sec-modulenamespacecreate); the explicit
- * sort keeps the order the same where a bundler builds the namespace itself.
+ * Plan order is each descriptor's `planOrder` (ties by kind name), not the
+ * order of the lines, so no line's position matters: a module namespace lists
+ * its keys sorted by name (https://tc39.es/ecma262/#sec-modulenamespacecreate),
+ * and sequential mode needs thumbnails before the primary rendition.
  */
-export const KINDS: readonly Registered[] = (
-  Object.keys(registered).sort() as (keyof typeof registered)[]
-).map(
+const DEFAULT_PLAN_ORDER = 100;
+export const KINDS: readonly Registered[] = (Object.keys(registered) as (keyof typeof registered)[])
   // biome-ignore lint/performance/noDynamicNamespaceImportAccess: every export of registered.ts is a kind, all of them used
-  (name) => registered[name]
-);
+  .map((name): Registered => registered[name])
+  .sort((a, b) => {
+    const order = (k: Registered) => (k as { planOrder?: number }).planOrder ?? DEFAULT_PLAN_ORDER;
+    return order(a) - order(b) || a.kind.localeCompare(b.kind);
+  });
 
 export type KindName = Registered['kind'];
 /** A branch of any registered kind, with its kind's parameters. */

@@ -42,6 +42,7 @@ export type RenditionSegmentBranch = z.infer<typeof RenditionSegmentBranchSchema
  */
 export const renditionSegmentKind = defineKind({
   kind: 'rendition-segment',
+  planOrder: 50,
   schema: RenditionSegmentBranchSchema,
   // Same engine as a rendition; a segment is at most maxSegmentSec of source, so the
   // timeout is generous. The storage is a rendition's: the item that completes a rendition

@@ -24,6 +24,7 @@ export type RenditionBranch = z.infer<typeof RenditionBranchSchema>;
  */
 export const renditionKind = defineKind({
   kind: 'rendition',
+  planOrder: 20,
   schema: RenditionBranchSchema,
   // A transcode: CPU (Lambda gives ~1.2 vCPU at 2 GiB) and room for the output file.
   sizing: { memoryMiB: 2048, timeoutSeconds: 600, ephemeralStorageMiB: 8192, usesFfmpeg: true },
@@ -47,6 +48,7 @@ export type RenditionFallbackBranch = z.infer<typeof RenditionFallbackBranchSche
  */
 export const renditionFallbackKind = defineKind({
   kind: 'rendition-fallback',
+  planOrder: 40,
   schema: RenditionFallbackBranchSchema,
   sizing: { memoryMiB: 2048, timeoutSeconds: 600, ephemeralStorageMiB: 8192, usesFfmpeg: true },
   runBy: 'fan-out',

@@ -13,6 +13,7 @@ export type ThumbnailBranch = z.infer<typeof ThumbnailBranchSchema>;
 /** JPEG thumbnails: evenly spaced, plus one per time the uploader asked for. */
 export const thumbnailKind = defineKind({
   kind: 'thumbnail',
+  planOrder: 10,
   schema: ThumbnailBranchSchema,
   // Reads a few MB over HTTP and decodes one frame: small, short.
   sizing: { memoryMiB: 1024, timeoutSeconds: 120, ephemeralStorageMiB: 512, usesFfmpeg: true },

@@ -381,3 +381,20 @@ describe('readThumbnailTimes and thumbnailTimeWarnings (contract/metadata.ts)', 
     expect(thumbnailTimeWarnings(readThumbnailTimes('1,2.5', 20), 20)).toEqual([]);
   });
 });
+
+describe('plan order (sequential mode runs the branches in it)', () => {
+  it('puts the thumbnails first, then the renditions, then the metadata, whatever order kinds are registered in', () => {
+    // Prepare: a 10 s 1080p source with audio.
+    const probe = probeFactory({ width: 1920, height: 1080, durationSec: 10 });
+
+    // Act
+    const { branches } = planBranches(probe, planConfigFromEnv({}));
+
+    // Assess: the published order of kinds (docs/policies.md, sequential mode).
+    expect([...new Set(branches.map((b) => b.kind))]).toEqual([
+      'thumbnail',
+      'rendition',
+      'metadata',
+    ]);
+  });
+});
