@@ -1,15 +1,16 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 import { mkdirSync, statSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Clients, createClients, readManifest, uploadVideo } from '../../cli/src/index.js';
 import type { Manifest } from '../../contract/index.js';
 import { cleanupMedia, makeClip } from '../../fixtures/media.js';
 import { poll } from '../../test/helpers/poll.js';
+import { rawRequest } from '../../test/helpers/raw-http.js';
 import { type RunningConsole, startConsole } from '../src/start.js';
+import { BROWSER, launchBrowser, pollPage } from './browser.js';
 
 /**
  * The console's HLS player in Chromium against the local runtime: a finished
@@ -21,34 +22,7 @@ import { type RunningConsole, startConsole } from '../src/start.js';
  * `CONSOLE_SHOTS_DIR=/tmp/shots npx vitest run --project browser console/test/player.browser.ts`.
  */
 
-const BROWSER = inject('consoleBrowser');
 const SHOTS = process.env.CONSOLE_SHOTS_DIR;
-
-const pollPage = async <T, A = undefined>(
-  page: Page,
-  fn: (arg: A) => T | Promise<T>,
-  timeoutMs: number,
-  what: string,
-  arg?: A
-): Promise<NonNullable<Awaited<T>>> => {
-  const handle = await page
-    .waitForFunction(fn as never, arg as never, { timeout: timeoutMs, polling: 250 })
-    .catch((err: Error) => {
-      throw new Error(`waiting for ${what}: ${err.message.split('\n')[0]}`);
-    });
-  return (await handle.jsonValue()) as NonNullable<Awaited<T>>;
-};
-
-/** A GET with chosen headers, path sent as written (fetch would fold `%2e%2e` and refuses to set Host). */
-const rawGet = (url: string, headers: Record<string, string> = {}): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const req = request(url, { headers }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', reject);
-    req.end();
-  });
 
 describe.skipIf('skipReason' in BROWSER)('console HLS player (local runtime)', () => {
   let browser: Browser;
@@ -62,11 +36,7 @@ describe.skipIf('skipReason' in BROWSER)('console HLS player (local runtime)', (
       { endpointUrl: consoleApp.endpoint },
       consoleApp.outputs.stateMachineArn
     );
-    if (!('chromium' in BROWSER)) throw new Error('unreachable: the suite is skipped');
-    browser = await chromium.launch({
-      executablePath: BROWSER.chromium.executablePath,
-      args: [...BROWSER.chromium.args],
-    });
+    browser = await launchBrowser();
     // A 720p source with sound: the default ladder gives it two variants (360p, 720p) and audio.
     const clip = await makeClip({ seconds: 14, width: 1280, height: 720, audio: true });
     const { outputs } = consoleApp;
@@ -202,18 +172,22 @@ describe.skipIf('skipReason' in BROWSER)('console HLS player (local runtime)', (
   it('serves only the HLS folder of a published video, and only to its own origin', async () => {
     // Prepare
     const id = manifest.videoId;
-    const base = `${consoleApp.url.replace(/\/$/, '')}/api/hls/${id}`;
+    const route = `/api/hls/${id}`;
+    const base = `${consoleApp.url.replace(/\/$/, '')}${route}`;
+    // Sent as written, with chosen headers (fetch folds `%2e%2e` and refuses to set Host).
+    const rawGet = async (target: string, headers: Record<string, string> = {}) =>
+      (await rawRequest(consoleApp.url, 'GET', target, headers)).status;
 
     // Act
     const [playlist, internal, escaped, foreignHost, foreignOrigin] = await Promise.all([
       fetch(`${base}/index.m3u8`),
       fetch(`${base}/_work/hls/rendition-720p.json`),
       // Sent raw (fetch would fold it before sending): the server's URL parser reads it as `..`.
-      rawGet(`${base}/%2e%2e/manifest.json`),
+      rawGet(`${route}/%2e%2e/manifest.json`),
       // DNS rebinding: another name for this address (RFC 9110 §15.5.20, 421).
-      rawGet(`${base}/index.m3u8`, { host: 'evil.example' }),
+      rawGet(`${route}/index.m3u8`, { host: 'evil.example' }),
       // Another site's page reading the stream (403).
-      rawGet(`${base}/index.m3u8`, { origin: 'https://evil.example' }),
+      rawGet(`${route}/index.m3u8`, { origin: 'https://evil.example' }),
     ]);
 
     // Assess
