@@ -65,6 +65,21 @@ const step = (name: string, next: Record<string, unknown>) => ({
   ...next,
 });
 
+/** An inline Map of one Step task per item, one at a time: the iterations before a broken one succeed, none is aborted. */
+const inlineFan = {
+  Type: 'Map',
+  ItemsPath: '$.items',
+  MaxConcurrency: 1,
+  ItemProcessor: {
+    ProcessorConfig: { Mode: 'INLINE' },
+    StartAt: 'Item',
+    States: {
+      Item: { Type: 'Task', Resource: STEP_ARN, Parameters: { 'step.$': '$.step' }, End: true },
+    },
+  },
+  End: true,
+};
+
 const machines: Record<string, Record<string, unknown>> = {
   Chain: {
     StartAt: 'A',
@@ -90,25 +105,7 @@ const machines: Record<string, Record<string, unknown>> = {
     StartAt: 'Before',
     States: {
       Before: step('i-before', { ResultPath: null, Next: 'Fan' }),
-      Fan: {
-        Type: 'Map',
-        ItemsPath: '$.items',
-        // One at a time: the iterations before the broken one succeed, none is aborted.
-        MaxConcurrency: 1,
-        ItemProcessor: {
-          ProcessorConfig: { Mode: 'INLINE' },
-          StartAt: 'Item',
-          States: {
-            Item: {
-              Type: 'Task',
-              Resource: STEP_ARN,
-              Parameters: { 'step.$': '$.step' },
-              End: true,
-            },
-          },
-        },
-        End: true,
-      },
+      Fan: inlineFan,
     },
   },
   // The pipeline's shape since the one wave: an inline Map inside a Parallel branch.
@@ -120,26 +117,7 @@ const machines: Record<string, Record<string, unknown>> = {
         Branches: [
           {
             StartAt: 'Fan',
-            States: {
-              Fan: {
-                Type: 'Map',
-                ItemsPath: '$.items',
-                MaxConcurrency: 1,
-                ItemProcessor: {
-                  ProcessorConfig: { Mode: 'INLINE' },
-                  StartAt: 'Item',
-                  States: {
-                    Item: {
-                      Type: 'Task',
-                      Resource: STEP_ARN,
-                      Parameters: { 'step.$': '$.step' },
-                      End: true,
-                    },
-                  },
-                },
-                End: true,
-              },
-            },
+            States: { Fan: inlineFan },
           },
           { StartAt: 'Side', States: { Side: step('n-side', { End: true }) } },
         ],
