@@ -21,12 +21,18 @@ export interface RungRate {
   readonly bytesPerSourceSec: number;
 }
 
-export type AudioLayout = 'one-item' | 'per-segment';
+/**
+ * How the audio is encoded: `parts` is what the plan writes (one audio part
+ * per segment length, joined gaplessly by stream copy by the part that
+ * completes the set, docs/segments.md); `one-item` is the layout before it
+ * (the whole track on one thread), kept to show what the parts buy.
+ */
+export type AudioLayout = 'one-item' | 'parts';
 
 export interface WaveModelInputs {
   readonly sourceSec: number;
   readonly rungs: readonly RungRate[];
-  /** The audio item's CPU per source second (AAC encode + HLS audio packaging). */
+  /** The audio's CPU per source second (AAC encode; with `one-item` also its HLS packaging). */
   readonly audioCpuPerSourceSec: number;
   readonly audioBytesPerSourceSec: number;
   /** A join's CPU seconds per byte it writes (copy-mux + HLS packaging), measured at one rung. */
@@ -94,7 +100,8 @@ export const waveItems = (m: WaveModelInputs): WaveItem[] => {
   const audio: WaveItem[] =
     m.audio === 'one-item'
       ? [item('audio', (m.audioCpuPerSourceSec * m.sourceSec) / audioVcpu, m.sourceSec)]
-      : Array.from({ length: count }, () =>
+      : // A part encodes its range plus a pre-roll of two AAC frames (≈ 43 ms at 48 kHz): not modelled.
+        Array.from({ length: count }, () =>
           item('audio', (m.audioCpuPerSourceSec * m.segmentSec) / audioVcpu, m.segmentSec)
         );
   const video = m.rungs.flatMap((r, i) =>
@@ -157,7 +164,10 @@ export interface WaveModel {
   readonly vcpus: number;
   readonly segmentsPerRung: number;
   readonly items: number;
+  /** The audio joined (parts: the last part's end plus the audio join it runs). */
   readonly audioDoneSec: number;
+  /** The audio join (parts only): read the parts, copy them into one file, package the HLS audio. */
+  readonly audioJoinSec: number;
   readonly joins: readonly RungJoin[];
   readonly thumbnailsDoneSec: number;
   /** Upload → manifest. */
@@ -196,8 +206,21 @@ export const modelWave = (m: WaveModelInputs, prices = PRICES): WaveModel => {
   const count = Math.ceil(m.sourceSec / m.segmentSec);
   const doneOf = (rung: number | 'audio') =>
     Math.max(0, ...runs.filter((_, i) => items[i]?.rung === rung).map((r) => r.end));
-  const audioDoneSec = doneOf('audio');
   const audioBytes = m.audioBytesPerSourceSec * m.sourceSec;
+  // Run by the part that completes the set, inside its own invocation (no cold start of its own):
+  // read every part, copy them into one file (CPU as a join's), write it and its HLS copy.
+  const audioJoinSec =
+    m.audio === 'parts' && audioBytes > 0
+      ? audioBytes / m.s3BytesPerSec +
+        (m.joinCpuPerByte * audioBytes) / m.lambdaCoreSpeed +
+        (2 * audioBytes) / m.s3BytesPerSec
+      : 0;
+  const audioDoneSec = doneOf('audio') + audioJoinSec;
+  const lastAudio = runs.reduce(
+    (last, r, i) =>
+      items[i]?.rung === 'audio' && (last < 0 || r.end > (runs[last]?.end ?? 0)) ? i : last,
+    -1
+  );
   const joins = m.rungs.map((r, i): RungJoin => {
     const videoBytes = r.bytesPerSourceSec * m.sourceSec;
     // Reads the segments and the audio, writes the MP4 (video + audio) and the HLS copy (video).
@@ -233,7 +256,11 @@ export const modelWave = (m: WaveModelInputs, prices = PRICES): WaveModel => {
   const invocations: Invocation[] = [
     { function: 'probe', durationMs: ms(m.probeSec) },
     { function: 'plan', durationMs: ms(m.planSec) },
-    ...runs.map((r) => ({ function: 'rendition-segment', durationMs: ms(r.end - r.start) })),
+    // The audio join runs inside the invocation of the part that ends last: billed there.
+    ...runs.map((r, i) => ({
+      function: 'rendition-segment',
+      durationMs: ms(r.end - r.start + (i === lastAudio ? audioJoinSec : 0)),
+    })),
     ...joins.map((j) => ({ function: 'rendition', durationMs: ms(j.joinSec) })),
     ...Array.from({ length: m.thumbnails }, () => ({
       function: 'thumbnail',
@@ -249,23 +276,33 @@ export const modelWave = (m: WaveModelInputs, prices = PRICES): WaveModel => {
   const stateTransitions = 3 + 1 + (1 + items.length) + 1 + 2 * branches + 3;
   const audioHlsSegments = Math.ceil(m.sourceSec / AUDIO_HLS_SEC);
   const audioItems = items.length - m.rungs.length * count;
+  const parts = m.audio === 'parts';
   // PUTs, one per object (multipart parts of the large joined MP4s not counted): the upload; a
-  // segment item's segment and record; the audio: its file(s), the HLS audio segments, init,
-  // playlist, package record and branch record; a join: the MP4, one HLS segment per encoded
-  // segment, init, playlist, package record, branch record; thumbnails and metadata: file +
-  // record; the multivariant playlist, manifest, audit record and pointer.
+  // segment item's segment and record; the audio: its file(s) (parts: each part and its record,
+  // then the joined file), the HLS audio segments, init, playlist, package record and the audio
+  // record; a join: the MP4, one HLS segment per encoded segment, init, playlist, package
+  // record, branch record; thumbnails and metadata: file + record; the multivariant playlist,
+  // manifest, audit record and pointer.
   const s3Puts =
     1 +
     2 * m.rungs.length * count +
     audioItems +
+    (parts ? audioItems + 1 : 0) +
     audioHlsSegments +
     4 +
     m.rungs.length * (count + 5) +
     2 * (m.thumbnails + 1) +
     4;
   // GETs: each item one ranged read of the source (at least), a join every segment and the
-  // audio, thumbnails, metadata and the probe one each, the aggregator every branch record.
-  const s3Gets = items.length + m.rungs.length * (count + audioItems) + m.thumbnails + 2 + branches;
+  // joined audio file, the audio join (parts) every part, thumbnails, metadata and the probe
+  // one each, the aggregator every branch record.
+  const s3Gets =
+    items.length +
+    m.rungs.length * (count + 1) +
+    (parts ? audioItems : 0) +
+    m.thumbnails +
+    2 +
+    branches;
   const usage: Usage = {
     invocations,
     stateTransitions,
@@ -284,6 +321,7 @@ export const modelWave = (m: WaveModelInputs, prices = PRICES): WaveModel => {
     segmentsPerRung: count,
     items: items.length,
     audioDoneSec,
+    audioJoinSec,
     joins,
     thumbnailsDoneSec,
     totalSec: m.startSec + waveSec + m.aggregateSec,
@@ -367,8 +405,7 @@ export const CONCURRENCY_CHOICES = [100, 200, 300, 500, 1000, 2000, 3000, 5000, 
  * The cheapest setting whose modelled upload → manifest is within `targetSec`
  * (ties: the lower concurrency), for each audio layout, or null when none in
  * the grid is. The grid is the knobs the stack has (memory of the segment
- * function, segmentLength, segmentConcurrency) and the one design choice the
- * issue leaves open (audio as one item or per segment).
+ * function, segmentLength, segmentConcurrency), for either audio layout.
  */
 export const cheapestSetting = (
   m: WaveModelInputs,

@@ -134,12 +134,13 @@ export interface VideoRun {
    */
   wave?: boolean;
   /**
-   * Segment items the `Segments` Distributed Map ran (the plan's `segments.count`).
-   * Each is one child execution with one Run state and one Lambda invocation,
-   * counted unmeasured: the aggregator does not read the segment records, so
-   * their compute is not priced (requests and transitions are).
+   * The items the `Segments` Distributed Map ran (the plan's `segments.count`),
+   * each with the duration its record gives (null when it left none: not priced).
+   * Each is one child execution with one Run state and one Lambda invocation.
    */
-  segments?: number;
+  segments?: readonly (number | null)[];
+  /** Segment records the aggregator read to price them (the items file included). */
+  segmentRecordsRead?: number;
   /** Planned branches with the fallbacks that ran; empty when the Map failed as a whole. */
   chains: ReadonlyArray<{ results: readonly ResultUsage[]; succeeded: boolean }>;
   /** Whether a rendition was delivered into the playlist, so a VideoPlayable event was published. */
@@ -180,11 +181,11 @@ export const videoUsage = (run: VideoRun): Usage => {
     transitions += 2; // Wave, SegmentsDone
     if (run.chains.length > 0) transitions += 1 + 2 * run.chains.length;
   }
-  const segments = run.segments ?? 0;
+  const segmentDurations = run.segments ?? [];
+  const segments = segmentDurations.length;
   if (segments > 0) {
     transitions += segmentStates(SEGMENT_KIND, segments).length;
-    for (let i = 0; i < segments; i++)
-      invocations.push({ function: SEGMENT_KIND, durationMs: null });
+    for (const durationMs of segmentDurations) invocations.push({ function: SEGMENT_KIND, durationMs });
     branchRuns += segments; // each segment reads its part of the source
     artifacts += segments + 1; // the segment files and the items file
     records += segments;
@@ -218,6 +219,6 @@ export const videoUsage = (run: VideoRun): Usage => {
     s3Puts: 1 + artifacts + records + 3,
     // Probe and every worker read the source (one GET each; range reads add more),
     // the aggregator reads records, the audit writer HEADs, the starter reads the pointer.
-    s3Gets: 1 + branchRuns + run.resultsRead + 2,
+    s3Gets: 1 + branchRuns + run.resultsRead + (run.segmentRecordsRead ?? 0) + 2,
   };
 };

@@ -442,6 +442,52 @@ describe('aggregate', () => {
     expect(estimatedCostUsd).toBeCloseTo(0.00049228, 10);
   });
 
+  it("prices the Segments map's items from their records: measured ones billed, a missing one counted", async () => {
+    // Prepare: the plan's items file lists 3 items; two left records (3,000.4 and 2,000 ms), one none
+    const itemsKey = `outputs/${VIDEO_ID}/_work/segments/items.json`;
+    const items = ['audio-p0000', 'rendition-360p-s0000', 'rendition-360p-s0001'].map((id) => ({
+      id,
+    }));
+    const records: Record<string, unknown> = {
+      ...allSucceeded(),
+      'audio-p0000': { ...branchResultFactory(BRANCHES[2]), id: 'audio-p0000', durationMs: 3000.4 },
+      'rendition-360p-s0000': {
+        ...branchResultFactory(BRANCHES[2]),
+        id: 'rendition-360p-s0000',
+        durationMs: 2000,
+      },
+    };
+    s3Mock.on(GetObjectCommand).callsFake((input: { Key: string }) => {
+      if (input.Key === itemsKey) return { Body: jsonBody(items) };
+      const id = Object.keys(records).find((i) => input.Key === recordKey(i));
+      if (!id) throw s3ErrorFactory('NoSuchKey', 404);
+      return { Body: jsonBody(records[id]) };
+    });
+    const state = stateFactory(succeededRefs(), {
+      plan: { branches: BRANCHES, segments: { key: itemsKey, count: 3 } },
+    });
+    const costProfile = {
+      probe: { memoryMiB: 1024, architecture: 'x86_64' as const },
+      plan: { memoryMiB: 256, architecture: 'arm64' as const },
+      aggregate: { memoryMiB: 512, architecture: 'arm64' as const },
+      kinds: { 'rendition-segment': { memoryMiB: 2048, architecture: 'x86_64' as const } },
+    };
+
+    // Act
+    await aggregate(state, { ...options, costProfile });
+
+    // Assess: 3,001 + 2,000 ms billed at 2 GiB = 10.002 GB-s; the third counted, unmeasured
+    const line = writtenManifest().costBreakdown.lambda.find(
+      (l) => l.function === 'rendition-segment'
+    );
+    expect(line).toMatchObject({ invocations: 3, unmeasured: 1, billedMs: 5001, gbSeconds: 10.002 });
+    // The items file and each item's record were read.
+    const read = s3Mock.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key);
+    expect(read).toEqual(
+      expect.arrayContaining([itemsKey, ...items.map((i) => recordKey(i.id))])
+    );
+  });
+
   it('is PARTIAL when one branch failed, and keeps the other branches artifacts', async () => {
     // Prepare
     serveRecords({ ...allSucceeded(), 'thumb-at-99s': frameNotFound() });

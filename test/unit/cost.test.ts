@@ -274,7 +274,7 @@ describe('videoUsage', () => {
       name: 'three segments: + SegmentsNeeded, Segments, one Run per child, one invocation each',
       run: runFactory({
         segmentsChoice: true,
-        segments: 3,
+        segments: [1000, 1000, 1000],
         chains: [{ results: [attempt('rendition')], succeeded: true }],
       }),
       transitions: 7 + 1 + 1 + 3 + 2,
@@ -293,7 +293,7 @@ describe('videoUsage', () => {
       run: runFactory({
         segmentsChoice: true,
         wave: true,
-        segments: 2,
+        segments: [500, 700],
         chains: [
           { results: [attempt('thumbnail')], succeeded: true },
           { results: [attempt('rendition')], succeeded: true },
@@ -325,20 +325,33 @@ describe('videoUsage', () => {
     expect(usage.invocations.map((i) => i.function)).toEqual(functions);
   });
 
-  it('prices segment invocations as requests only: the aggregator does not read their durations', () => {
-    // Prepare: 2 segments, the profile's rendition-segment at 2 GiB
-    const run = runFactory({ segmentsChoice: true, segments: 2, chains: [] });
+  it("prices each segment item by its record's duration; one without a record is counted, not priced", () => {
+    // Prepare: 3 items; the third left no record; the profile's rendition-segment at 2 GiB
+    const run = runFactory({
+      segmentsChoice: true,
+      segments: [1500.2, 2500, null],
+      segmentRecordsRead: 4,
+      chains: [],
+    });
 
     // Act
     const usage = videoUsage(run);
+    const profile = profileFactory();
+    const { costBreakdown } = estimateCost(usage, {
+      ...profile,
+      kinds: { ...profile.kinds, 'rendition-segment': { memoryMiB: 2048, architecture: 'x86_64' } },
+    });
 
-    // Assess: PUT 1 upload + 2 segment files + 1 items file + 2 segment records + 3 = 9;
-    // GET 1 probe + 2 segment reads + 0 records + 2 = 5
-    expect(usage.invocations.filter((i) => i.function === 'rendition-segment')).toEqual([
-      { function: 'rendition-segment', durationMs: null },
-      { function: 'rendition-segment', durationMs: null },
-    ]);
-    expect(usage).toMatchObject({ s3Puts: 9, s3Gets: 5 });
+    // Assess: billed 1,501 + 2,500 ms (rounded up per invocation) at 2 GiB = 8.002 GB-s.
+    // PUT 1 upload + 3 segment files + 1 items file + 3 records + 3 = 11;
+    // GET 1 probe + 3 segment reads + 0 branch records + 4 segment records + 2 = 10
+    expect(costBreakdown.lambda.find((l) => l.function === 'rendition-segment')).toMatchObject({
+      invocations: 3,
+      unmeasured: 1,
+      billedMs: 4001,
+      gbSeconds: 8.002,
+    });
+    expect(usage).toMatchObject({ s3Puts: 11, s3Gets: 10 });
   });
 
   it('counts S3, SNS and SQS requests of a video with three branches', () => {

@@ -91,7 +91,7 @@ describe('modelWave', () => {
       { rung: 1, sec: 30.5 },
       { rung: 1, sec: 30.5 },
     ]);
-    expect(waveItems({ ...SMALL, audio: 'per-segment' }).slice(0, 3)).toEqual([
+    expect(waveItems({ ...SMALL, audio: 'parts' }).slice(0, 3)).toEqual([
       { rung: 'audio', sec: 2 },
       { rung: 'audio', sec: 2 },
       { rung: 0, sec: 15.5 },
@@ -133,6 +133,36 @@ describe('modelWave', () => {
     // requests $0.0009155 (transitions $0.00065, PUTs $0.00025, the rest $0.0000155).
     expect(m.costUsd).toBeCloseTo(0.0041978558, 9);
     expect(m.costPerSourceMinuteUsd).toBeCloseTo(0.0041978558, 9);
+  });
+
+  it('audio in parts: the parts end at 3 s, their join takes 0.2976 s, 59.7816 s in all', () => {
+    const m = modelWave({ ...SMALL, audio: 'parts' });
+    // Items 2, 2, 15.5, 15.5, 30.5, 30.5 on 2 slots (cold 1): both parts 0 → 3; 360p 3 → 18.5 on
+    // each slot; 720p 18.5 → 49 on each.
+    // Audio join: 960 kB read at 10 MB/s 0.096 + CPU 0.0096 + the file and its HLS copy 0.192.
+    expect(m.audioJoinSec).toBeCloseTo(0.2976, 9);
+    expect(m.audioDoneSec).toBeCloseTo(3.2976, 9);
+    expect(m.joins.map((j) => [j.height, j.segmentsDoneSec, j.joinedSec])).toEqual([
+      [360, 18.5, expect.closeTo(21.5616, 9)],
+      [720, 49, expect.closeTo(55.7816, 9)],
+    ]);
+    expect(m.totalSec).toBeCloseTo(59.7816, 9);
+    expect(m.items).toBe(6);
+    // 3 + 1 + (1 + 6 item runs) + 1 + 2 × 6 + 3.
+    expect(m.stateTransitions).toBe(27);
+    // 1 + 8 segments and records + 2 parts + 2 part records + the joined file + 10 HLS audio
+    // segments + 4 + 2 joins × 7 + 8 + 4.
+    expect(m.s3Puts).toBe(54);
+    // 6 items + 2 joins × (2 segments + the audio) + the audio join's 2 parts + 3 + 2 + 6.
+    expect(m.s3Gets).toBe(25);
+    // The audio join runs in the last part's invocation: no request of its own.
+    expect(m.lambdaRequests).toBe(15);
+    // ms billed: parts 3,298 (join included) + 3,000, segments 2 × 15,500 + 2 × 30,500 → 98.298 s,
+    // joins 9.844 s, both × 1769/1024; + probe 1 + thumbnails 9 + metadata 1 (x86); arm 0.625.
+    expect(m.lambdaGbSec).toBeCloseTo(198.444529, 5);
+    // x86 197.8195293 × $0.0000166667 + arm 0.625 × $0.0000133334 = $0.0033053321; requests
+    // $0.0009619 (transitions $0.000675, PUTs $0.00027, Lambda/GET/SQS/SNS $0.0000169).
+    expect(m.costUsd).toBeCloseTo(0.0042672321, 9);
   });
 
   it('finds no setting when the fixed path alone (3 s start + 1 s aggregate) is over the target', () => {
