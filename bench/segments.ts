@@ -283,11 +283,11 @@ export const benchSegments = async (
     const toMeetTarget: ModelRow[] = [];
     const unreachable: string[] = [];
     if ((model[0]?.model.totalSec ?? 0) > TARGET_SEC) {
-      for (const audio of ['one-item', 'per-segment'] as AudioLayout[]) {
+      for (const audio of ['one-item', 'parts'] as AudioLayout[]) {
         const best = cheapestSetting(inputs, TARGET_SEC, audio);
         if (best) {
           toMeetTarget.push({
-            label: `cheapest setting ≤ ${TARGET_SEC} s, audio ${audio}${audio === 'per-segment' ? ' (not built)' : ''}`,
+            label: `cheapest setting ≤ ${TARGET_SEC} s, audio ${audio}${audio === 'one-item' ? ' (the layout before the parts)' : ''}`,
             ...best,
           });
         } else {

@@ -105,6 +105,12 @@ describeE2E(target)('segment-parallel rendition (variant stack, lowered segment 
       )
     );
     expect(segmentRecords.map((r) => r.status)).toEqual(Array(6).fill('SUCCEEDED'));
+    // The cost prices every item of the map from its record: the 6 segments and the audio.
+    const items = manifest.costBreakdown.lambda.find((l) => l.function === 'rendition-segment');
+    expect(items?.unmeasured).toBe(0);
+    expect(items?.invocations).toBeGreaterThan(6);
+    const segmentMs = segmentRecords.reduce((sum, r) => sum + Math.ceil(r.durationMs ?? 0), 0);
+    expect(items?.billedMs).toBeGreaterThan(segmentMs);
     // The join: playable, the source's 300 frames, 12 s within a frame, A/V drift ≤ 1 frame.
     const file = join(dir, 'joined.mp4');
     writeFileSync(file, await get(artifactKey(videoId, 'renditions/360p.mp4')));
