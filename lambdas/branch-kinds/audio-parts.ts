@@ -273,10 +273,14 @@ export const encodeAudioPart = async ({
   );
   const packets = await countAudioPackets(out, timeBudget);
   const expected = audioPartWindow(item).keptPackets;
+  // The arithmetic above is the join's gaplessness: a part with other packets than its range's
+  // would shift every later part, so it fails here rather than at the join or in a player.
   if (packets === 0 || (expected !== null && packets !== expected)) {
     throw new MediaToolError(
-      `audio part ${item.part} has ${packets} AAC packets, expected ${expected ?? 'at least 1'}: ` +
-        'the source audio ends before the part'
+      `audio part ${item.part} has ${packets} AAC packets where its samples need ${expected ?? 'at least 1'}` +
+        (expected !== null && packets < expected
+          ? ': the source audio ends before the part does'
+          : '')
     );
   }
 };
