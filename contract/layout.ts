@@ -101,5 +101,15 @@ export const isVideoFolder = (name: string): boolean =>
 export const segmentRelativeKey = (renditionId: string, index: number): string =>
   `_work/segments/${renditionId}/${String(index).padStart(4, '0')}.mp4`;
 
-/** Where the video's audio track (AAC, encoded once by the audio item) is stored until the joins. */
+/**
+ * Where the video's audio track (AAC: the join of its audio parts, or the whole-file
+ * encode of an items file written before the parts) is stored until the renditions' joins.
+ */
 export const audioItemRelativeKey = (): string => '_work/segments/audio.m4a';
+
+/** The folder of the audio parts (docs/segments.md, "Audio in parts"); internal `_work/`. */
+export const AUDIO_PARTS_RELATIVE_PREFIX = '_work/segments/audio-parts/';
+
+/** Where audio part `part` is stored until the audio join. */
+export const audioPartRelativeKey = (part: number): string =>
+  `${AUDIO_PARTS_RELATIVE_PREFIX}${String(part).padStart(4, '0')}.m4a`;

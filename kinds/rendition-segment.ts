@@ -16,17 +16,53 @@ const VideoSegmentItemSchema = z.object({
 });
 export type VideoSegmentItem = z.infer<typeof VideoSegmentItemSchema>;
 
+const PART_FIELDS = ['part', 'sampleRate', 'startSample', 'endSample'] as const;
+
 /**
- * The video's audio track, encoded once to AAC as an item of the same
- * Distributed Map as the video segments, so that every segmented rendition's
- * join is a stream copy (video segments + this file).
+ * An audio item. A part (`part` and the sample range, docs/segments.md "Audio
+ * in parts"): output samples [startSample, endSample) at `sampleRate`
+ * (endSample null: to the end of the audio), encoded with a pre-roll and a
+ * post-roll that are dropped again at packet level, so the K parts join
+ * gaplessly by stream copy. The whole track (id `audio`, no part fields):
+ * with `parts`, the stream-copy join of its K parts into the AAC every
+ * segmented rendition's join reads, run by the part that completes the set or
+ * by a rendition's join (never in the items file); without, the whole source's
+ * audio encoded once, the item of an items file written before the audio was
+ * split (kept readable). One strict object with all-or-none part fields rather
+ * than two: a discriminated union needs one `track` value per option.
  */
-const AudioItemSchema = z.object({
-  id: BranchIdSchema,
-  kind: z.literal('rendition-segment'),
-  track: z.literal('audio'),
-});
+const AudioItemSchema = z
+  .strictObject({
+    id: BranchIdSchema,
+    kind: z.literal('rendition-segment'),
+    track: z.literal('audio'),
+    parts: z.optional(z.int().check(z.positive())),
+    part: z.optional(z.int().check(z.nonnegative())),
+    sampleRate: z.optional(z.literal(48_000)),
+    startSample: z.optional(z.int().check(z.nonnegative())),
+    endSample: z.optional(z.nullable(z.int().check(z.positive()))),
+  })
+  .check(
+    z.refine((v) => {
+      const set = PART_FIELDS.filter((f) => v[f] !== undefined).length;
+      if (set === 0) return true;
+      return (
+        set === PART_FIELDS.length &&
+        v.parts !== undefined &&
+        v.part! < v.parts &&
+        (v.endSample === null ? v.part === v.parts - 1 : v.endSample! > v.startSample!)
+      );
+    }, 'an audio part needs part < parts, sampleRate, startSample and endSample (null only on the last part), or none of them')
+  );
 export type AudioItem = z.infer<typeof AudioItemSchema>;
+/** One part of the video's audio: an AudioItem with every part field. */
+export type AudioPartItem = AudioItem & {
+  part: number;
+  parts: number;
+  sampleRate: 48_000;
+  startSample: number;
+  endSample: number | null;
+};
 
 const RenditionSegmentBranchSchema = z.discriminatedUnion('track', [
   VideoSegmentItemSchema,
@@ -37,7 +73,7 @@ export type RenditionSegmentBranch = z.infer<typeof RenditionSegmentBranchSchema
 /**
  * One item of the `Segments` Distributed Map, run before the FanOut (invoked
  * synchronously, never as an event): a segment of a segmented rendition, or
- * the video's audio track (`track: 'audio'`). Not in the fan-out policy: the
+ * a part of the video's audio track (`track: 'audio'`, the part's join too). Not in the fan-out policy: the
  * rendition's join decides what a missing segment or audio means.
  */
 export const renditionSegmentKind = defineKind({

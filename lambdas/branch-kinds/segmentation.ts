@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { InvalidVideoError, MediaToolError, type ProbeResult } from '../../contract/index.js';
 import type { PlanConfig, Segmentation } from '../../kinds/index.js';
 import { inputOptions, runFfmpeg, runTool } from '../shared/media.js';
+import { AAC_ARGS, AUDIO_SAMPLE_RATE } from './audio-parts.js';
 import type { TimeBudget } from './kind.js';
 
 /**
@@ -15,8 +16,9 @@ import type { TimeBudget } from './kind.js';
  * [i·F, (i+1)·F) (the last one: to the end), each segment starts with a
  * keyframe (every x264 run does) and has keyframes every `gopFrames` after,
  * and F is a multiple of `gopFrames`, so the joined file has one GOP grid.
- * Audio is encoded once for the whole file and muxed at the join: segment
- * boundaries cannot cause audio gaps or priming drift.
+ * Audio is encoded in parts of its own (audio-parts.ts), joined gaplessly into
+ * one track that every rendition's join muxes: video segment boundaries never
+ * touch the audio.
  */
 
 export { type Segmentation, SegmentationSchema } from '../../kinds/index.js';
@@ -193,8 +195,11 @@ export const encodeSegment = async (job: SegmentJob): Promise<void> => {
 };
 
 /**
- * The whole file's audio, once, as AAC: muxed at the join. `track`: which
- * audio track (`0:a:N`, the probe's `audioTrack`) when the source has several.
+ * The whole file's audio, once, as AAC: the item of an items file written
+ * before the audio was split into parts (audio-parts.ts), and the reference a
+ * join of parts must equal. Same chain as a part: resampled to the pinned
+ * 48 kHz by the same filter. `track`: which audio track (`0:a:N`, the probe's
+ * `audioTrack`) when the source has several.
  */
 export const encodeAudio = async (
   input: string,
@@ -211,10 +216,9 @@ export const encodeAudio = async (
       `0:a:${track}`,
       '-vn',
       '-sn',
-      '-c:a',
-      'aac',
-      '-b:a',
-      '128k',
+      '-af',
+      `aresample=${AUDIO_SAMPLE_RATE}`,
+      ...AAC_ARGS,
       out,
     ],
     timeBudget

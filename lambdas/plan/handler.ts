@@ -39,7 +39,7 @@ export const handler = defineStateTask(PlanInputSchema, 'plan input', async (inp
     async (key, items) => {
       await putJson(requireEnv('OUTPUT_BUCKET'), key, items);
     },
-    { audio: input.probe.audioCodec !== null }
+    input.probe.audioCodec !== null ? { audio: { durationSec: input.probe.durationSec } } : {}
   );
   const warnings = [
     ...sourceWarnings(input.probe),

@@ -13,7 +13,7 @@ import {
   type RenditionBranch,
   segmentItemsFor,
 } from '../branch-kinds/index.js';
-import { audioItem } from '../branch-kinds/work/rendition-segment.js';
+import { audioPartItems } from '../branch-kinds/work/rendition-segment.js';
 
 const intFrom = (name: string, raw: string | undefined, fallback: number, min: number): number => {
   if (raw === undefined || raw.trim() === '') return fallback;
@@ -96,24 +96,31 @@ export const planForRedrive = (plan: Plan, redrive: RedriveRequest | undefined):
 
 /**
  * Writes the segment items of every segmented rendition (one JSON array, the
- * Distributed Map's ItemReader input), plus the audio item when the source has
- * audio (its AAC is encoded once, so every join is a stream copy), and returns
- * the plan with a reference to them. A plan without segmented renditions is
- * returned unchanged and nothing is written. The key is per video, so a
- * retried Plan overwrites the same file.
+ * Distributed Map's ItemReader input), plus the audio part items when the
+ * source has audio (`audio: {durationSec}`): K parts about as long as the
+ * video segments, joined by stream copy by the part that completes the set,
+ * so every rendition's join is a stream copy too. Returns the plan with a
+ * reference to them. A plan without segmented renditions is returned
+ * unchanged and nothing is written. The key is per video, so a retried Plan
+ * overwrites the same file.
  */
 export const withSegmentItems = async (
   plan: Plan,
   videoId: string,
   write: (key: string, items: unknown[]) => Promise<void>,
-  { audio = false }: { audio?: boolean } = {}
+  { audio }: { audio?: { durationSec: number } | undefined } = {}
 ): Promise<Plan> => {
-  const segments = plan.branches.flatMap((b) =>
-    b.kind === 'rendition' ? segmentItemsFor(b as RenditionBranch) : []
+  const segmented = plan.branches.filter(
+    (b): b is RenditionBranch =>
+      b.kind === 'rendition' && (b as RenditionBranch).segmentation !== undefined
   );
+  const segments = segmented.flatMap((b) => segmentItemsFor(b));
   if (segments.length === 0) return plan;
-  // The audio first: for a long source it is the longest item, so it should not queue last.
-  const items = audio ? [audioItem(), ...segments] : segments;
+  // Every rendition of a video has the same cut; the parts follow its length.
+  const lengthSec = segmented[0]!.segmentation!.lengthSec;
+  // The audio first, interleaved with nothing: its join (and so every rendition's) waits for
+  // its last part, so its parts should not queue behind the higher rungs' segments.
+  const items = audio ? [...audioPartItems(audio.durationSec, lengthSec), ...segments] : segments;
   const key = segmentItemsKey(videoId);
   await write(key, items);
   return { ...plan, segments: { key, count: items.length } };

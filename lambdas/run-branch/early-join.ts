@@ -1,4 +1,5 @@
 import {
+  AUDIO_PARTS_RELATIVE_PREFIX,
   artifactKey,
   type BranchResult,
   branchResultKey,
@@ -6,7 +7,11 @@ import {
   segmentRelativeKey,
 } from '../../contract/index.js';
 import type { RenditionBranch, RenditionSegmentBranch, Segmentation } from '../../kinds/index.js';
-import { AUDIO_ITEM_ID } from '../branch-kinds/work/rendition-segment.js';
+import {
+  AUDIO_ITEM_ID,
+  audioPartId,
+  audioPartKeys,
+} from '../branch-kinds/work/rendition-segment.js';
 
 /**
  * The early join (docs/segments.md, "Each rendition joined as soon as its
@@ -40,8 +45,8 @@ export interface EarlyJoinIo {
 
 /**
  * The renditions a finished item may have completed: its own rendition for a
- * video segment; every segmented rendition (read from the items file) for the
- * audio item, which every join needs.
+ * video segment; every segmented rendition (read from the items file) for an
+ * audio item (a part: its join may have completed the audio), which every join needs.
  */
 export const renditionsTouchedBy = async (
   videoId: string,
@@ -100,3 +105,44 @@ export const renditionBranchOf = (r: SegmentedRendition): RenditionBranch => ({
   height: r.height,
   segmentation: r.segmentation,
 });
+
+/**
+ * The audio of a video whose items file splits it into parts: how many
+ * parts, or undefined when it does not (a silent source, or an items file
+ * from before the parts, whose single audio item encodes the whole track).
+ */
+export const audioPartsOf = async (
+  videoId: string,
+  io: EarlyJoinIo
+): Promise<number | undefined> => {
+  const items = await io.readJson(segmentItemsKey(videoId));
+  for (const i of Array.isArray(items) ? items : []) {
+    const v = i as Partial<{ track: string; part: number; parts: number }>;
+    if (v.track === 'audio' && typeof v.part === 'number' && typeof v.parts === 'number') {
+      return v.parts;
+    }
+  }
+  return undefined;
+};
+
+/**
+ * Where the audio join stands (the audio item's `audio` record, written last
+ * by the join, and the part files; one list, strongly consistent after the
+ * part's own write, so the last part to finish sees every part): `joined`, or
+ * the parts still missing, by id (none: the set is complete, join it).
+ */
+export const audioJoinState = async (
+  videoId: string,
+  parts: number,
+  io: EarlyJoinIo
+): Promise<{ joined: true } | { joined: false; missing: string[] }> => {
+  const record = (await io.readJson(branchResultKey(videoId, AUDIO_ITEM_ID))) as
+    | Pick<BranchResult, 'status'>
+    | undefined;
+  if (record?.status === 'SUCCEEDED') return { joined: true };
+  const present = new Set(await io.listKeys(artifactKey(videoId, AUDIO_PARTS_RELATIVE_PREFIX)));
+  const missing = audioPartKeys(videoId, parts).flatMap((key, i) =>
+    present.has(key) ? [] : [audioPartId(i)]
+  );
+  return { joined: false, missing };
+};

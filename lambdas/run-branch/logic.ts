@@ -13,8 +13,13 @@ import {
   PROCESSED_EVENT_TYPES,
   type VideoPlayableEvent,
 } from '../../contract/index.js';
-import type { RenditionSegmentBranch } from '../../kinds/index.js';
+import type { RenditionBranch, RenditionSegmentBranch } from '../../kinds/index.js';
 import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
+import {
+  audioItem,
+  isAudioPart,
+  missingPartsMessage,
+} from '../branch-kinds/work/rendition-segment.js';
 import { pinHttpInput } from '../shared/media.js';
 import { flushMetrics, logger, metrics } from '../shared/powertools.js';
 import {
@@ -35,7 +40,14 @@ import { pinnedReadHeaders } from '../shared/source-pin.js';
 import { tenantDimensionOf } from '../shared/tenant-metrics.js';
 import { withTempDir } from '../shared/tmp.js';
 import { parseEvent } from '../shared/validate.js';
-import { readyToJoin, renditionBranchOf, renditionsTouchedBy } from './early-join.js';
+import {
+  audioJoinState,
+  audioPartsOf,
+  type EarlyJoinIo,
+  readyToJoin,
+  renditionBranchOf,
+  renditionsTouchedBy,
+} from './early-join.js';
 import {
   claimPlayable,
   type EarlyPlaylistIo,
@@ -207,9 +219,12 @@ export const runBranch = async (
   // The dimension belongs to this invocation's metrics, but the Metrics instance outlives
   // it: a kind left by an earlier run that was not flushed (run() called directly, as the
   // unit tests do) made this a double add. Replace it instead of adding on top.
-  metrics.clearDimensions();
-  metrics.addDimension(METRIC_DIMENSIONS.kind, kind.kind);
-  metrics.addDimension(METRIC_DIMENSIONS.tenant, tenantDimensionOf(input.tenant));
+  const setDimensions = () => {
+    metrics.clearDimensions();
+    metrics.addDimension(METRIC_DIMENSIONS.kind, kind.kind);
+    metrics.addDimension(METRIC_DIMENSIONS.tenant, tenantDimensionOf(input.tenant));
+  };
+  setDimensions();
   if (input.sequence) {
     const reason = await sequenceStopReason(input.sequence, (id) =>
       getJsonIfExists<BranchResult>(outputBucket, branchResultKey(videoId, id))
@@ -260,6 +275,15 @@ export const runBranch = async (
   let stored: BranchResult | undefined;
   try {
     await failFirstRunIfAsked(input, outputBucket);
+    if (
+      branch.kind === 'rendition' &&
+      (branch as RenditionBranch).segmentation &&
+      probe.audioCodec !== null
+    ) {
+      // A segmented rendition's join muxes the joined audio: join it here if no part did.
+      await ensureAudioJoined(input, { outputBucket, timeBudget, sourceUrl, outputUrl, now });
+      setDimensions();
+    }
     const artifacts = await withTempDir('branch', async (workDir) => {
       const url = await sourceUrl(input);
       // Every tool read of the source carries If-Match on its ETag (source-pin.ts).
@@ -326,6 +350,16 @@ export const runBranch = async (
   // Outside the try: a failed publish keeps the SUCCEEDED record (no FAILED one over it), so the
   // state machine's Retry of this task finds it above and repeats only the publish.
   if (announce) await announcePlayable(stored.artifacts);
+  if (branch.kind === 'rendition-segment' && isAudioPart(branch as RenditionSegmentBranch)) {
+    // In sequential mode too: the audio join delivers nothing, so it has no turn to keep.
+    await joinAudioIfComplete(input, branch.id, {
+      outputBucket,
+      timeBudget,
+      sourceUrl,
+      outputUrl,
+      now,
+    });
+  }
   if (earlyJoin && branch.kind === 'rendition-segment') {
     await joinCompletedRenditions(input, branch as RenditionSegmentBranch, {
       outputBucket,
@@ -338,6 +372,79 @@ export const runBranch = async (
     });
   }
   return { id: branch.id, status: 'SUCCEEDED' };
+};
+
+/** The output bucket's reads for the joins (early-join.ts). */
+const joinIo = (bucket: string): EarlyJoinIo => ({
+  listKeys: (prefix) => listKeys(bucket, prefix),
+  readJson: (key) => getJsonIfExists<unknown>(bucket, key),
+});
+
+type JoinOptions = Pick<
+  RunBranchOptions,
+  'outputBucket' | 'timeBudget' | 'sourceUrl' | 'outputUrl' | 'now'
+>;
+
+/** Runs the audio join (the `audio` branch with `parts`) as its own branch: its own record. */
+const runAudioJoin = async (input: BranchInput, parts: number, options: JoinOptions) => {
+  // The join is no step of a sequence (the caller's turn was decided already).
+  const { sequence: _sequence, ...rest } = input;
+  // The caller's metrics go out with its own dimensions before the join sets its own.
+  flushMetrics();
+  await runBranch({ ...rest, branch: audioItem(parts) }, options);
+};
+
+/**
+ * After an audio part: when every part is stored and the audio is not joined
+ * yet, this part is the last writer and joins them (stream copy, HLS audio
+ * playlist, the `audio` record SUCCEEDED that the renditions' joins wait for).
+ * Two parts finishing together may both join: same keys, same copied bytes.
+ * A failure is logged and left to the renditions' joins, which join the audio
+ * themselves; it never fails the part.
+ */
+const joinAudioIfComplete = async (
+  input: BranchInput,
+  by: string,
+  options: JoinOptions
+): Promise<void> => {
+  const io = joinIo(options.outputBucket);
+  const parts = await audioPartsOf(input.videoId, io);
+  if (parts === undefined) return;
+  const state = await audioJoinState(input.videoId, parts, io);
+  if (state.joined || state.missing.length > 0) return;
+  if (options.timeBudget() < EARLY_JOIN_MIN_BUDGET_MS) {
+    logger.info('No time left for the audio join; a rendition join does it', { by });
+    return;
+  }
+  try {
+    await runAudioJoin(input, parts, {
+      ...options,
+      timeBudget: () => options.timeBudget() - EARLY_JOIN_UPLOAD_RESERVE_MS,
+    });
+    logger.info('Audio joined', { parts, by });
+  } catch (err) {
+    logger.warn('Audio join failed; the renditions join it', { parts, by, error: err });
+  }
+};
+
+/**
+ * Before a segmented rendition's join: the joined audio must exist. When the
+ * items split the audio and no part joined it (raced, failed, no time left),
+ * the rendition joins it now if every part is stored; otherwise it fails
+ * naming the missing parts, so the rendition falls back under the policy.
+ */
+const ensureAudioJoined = async (input: BranchInput, options: JoinOptions): Promise<void> => {
+  const io = joinIo(options.outputBucket);
+  const parts = await audioPartsOf(input.videoId, io);
+  // No parts (an older items file): the rendition's join checks the whole-file audio itself.
+  if (parts === undefined) return;
+  const state = await audioJoinState(input.videoId, parts, io);
+  if (state.joined) return;
+  if (state.missing.length > 0) {
+    throw new MediaToolError(missingPartsMessage(state.missing, parts));
+  }
+  await runAudioJoin(input, parts, options);
+  logger.info('Audio joined by a rendition join', { parts, rendition: input.branch.id });
 };
 
 /** The least budget an early join starts with (a stream copy and its HLS packaging). */
@@ -358,10 +465,7 @@ const joinCompletedRenditions = async (
 ): Promise<void> => {
   const { videoId, probe } = input;
   const { outputBucket, joinTimeoutMs, timeBudget, ...rest } = options;
-  const io = {
-    listKeys: (prefix: string) => listKeys(outputBucket, prefix),
-    readJson: (key: string) => getJsonIfExists<unknown>(outputBucket, key),
-  };
+  const io = joinIo(outputBucket);
   for (const rendition of await renditionsTouchedBy(videoId, item, io)) {
     // The test-fail-once hook belongs to the FanOut's run of the branch.
     if (probe.failOnce?.includes(rendition.id)) continue;

@@ -125,7 +125,8 @@ describe('plan handler', () => {
   });
 
   it('writes the segment items of a long source to S3 and references them in the plan', async () => {
-    // Prepare: 10 min at 25 fps with audio, one 360p rendition, 30 s segments → the audio + 20 items
+    // Prepare: 10 min at 25 fps with audio, one 360p rendition, 30 s segments → 20 audio parts +
+    // 20 segments
     vi.stubEnv('OUTPUT_BUCKET', 'out-bucket');
     vi.stubEnv('RENDITION_HEIGHTS', '360');
     s3Mock.on(PutObjectCommand).resolves({});
@@ -141,7 +142,7 @@ describe('plan handler', () => {
     const plan = await handler(event, lambdaContextFactory());
 
     // Assess
-    expect(plan.segments).toEqual({ key: 'outputs/long-1/_work/segments/items.json', count: 21 });
+    expect(plan.segments).toEqual({ key: 'outputs/long-1/_work/segments/items.json', count: 40 });
     const puts = s3Mock.commandCalls(PutObjectCommand);
     expect(puts).toHaveLength(1);
     expect(puts[0]!.args[0].input).toMatchObject({
@@ -149,10 +150,31 @@ describe('plan handler', () => {
       Key: 'outputs/long-1/_work/segments/items.json',
     });
     const items = JSON.parse(String(puts[0]!.args[0].input.Body)) as Array<Record<string, unknown>>;
-    expect(items).toHaveLength(21);
-    // The audio first (the longest item of a long source), encoded once for every rendition.
-    expect(items[0]).toEqual({ id: 'audio', kind: 'rendition-segment', track: 'audio' });
-    expect(items[1]).toMatchObject({
+    expect(items).toHaveLength(40);
+    // The audio parts first (every join waits for their join). 30 s at 48 kHz is 1406.25 AAC
+    // frames, rounded up to whole 3-frame units: 1407 frames = 1,440,768 samples per part;
+    // 600 s = 28,800,000 samples = 19 parts + a tail of 1,425,408 (over half a part): 20 parts.
+    expect(items[0]).toEqual({
+      id: 'audio-p0000',
+      kind: 'rendition-segment',
+      track: 'audio',
+      part: 0,
+      parts: 20,
+      sampleRate: 48000,
+      startSample: 0,
+      endSample: 1440768,
+    });
+    expect(items[19]).toEqual({
+      id: 'audio-p0019',
+      kind: 'rendition-segment',
+      track: 'audio',
+      part: 19,
+      parts: 20,
+      sampleRate: 48000,
+      startSample: 27374592,
+      endSample: null,
+    });
+    expect(items[20]).toMatchObject({
       id: 'rendition-360p-s0000',
       kind: 'rendition-segment',
       track: 'video',
