@@ -175,8 +175,7 @@ export const encodeSegment = async (job: SegmentJob): Promise<void> => {
   // Constant rate: half a frame early. Variable: one GOP of grid slots early (trimmed again).
   const pad = job.variableFrameRate ? Math.min(startFrame, gopFrames) : 0;
   const threads = job.threads === undefined ? [] : ['-threads', String(job.threads)];
-  const filterThreads =
-    job.threads === undefined ? [] : ['-filter_threads', String(job.threads)];
+  const filterThreads = job.threads === undefined ? [] : ['-filter_threads', String(job.threads)];
   const seek = job.variableFrameRate
     ? (startFrame - pad) / frameRate
     : Math.max(0, (startFrame - 0.5) / frameRate);

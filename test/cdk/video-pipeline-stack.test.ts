@@ -524,9 +524,7 @@ describe('workflow', () => {
           BackoffRate: 1,
         });
         // Anything else still ends the fallback: its Catch leads to the failed chain.
-        expect(task!.Catch).toEqual([
-          expect.objectContaining({ ErrorEquals: ['States.ALL'] }),
-        ]);
+        expect(task!.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'] })]);
       }
     });
 

@@ -221,7 +221,7 @@ export const segmentedFallback = async (
   }
 
   const urls = await Promise.all(segmentKeys.map((k) => outputUrl(k)));
-  const missing = urls.findIndex((u) => u === undefined);
+  const missing = urls.indexOf(undefined);
   if (missing >= 0) {
     throw new MediaToolError(`fallback segment ${missing + 1}/${count} is missing after storing`);
   }
@@ -261,7 +261,10 @@ export const segmentedFallback = async (
 };
 
 /** Standing in for the main rendition: its audio playlist too, under the fallback's own keys. */
-const fallbackAudioPlaylist = (branch: RenditionFallbackBranch, hasAudio: boolean): string | null =>
+const fallbackAudioPlaylist = (
+  branch: RenditionFallbackBranch,
+  hasAudio: boolean
+): string | null =>
   hasAudio && branch.origin.role !== 'secondary' ? `fallback/${HLS_AUDIO_NAME}` : null;
 
 /**

@@ -20,8 +20,8 @@ import {
   mayStartJob,
   type Produced,
   type RenditionBranch,
-  remainingSegments,
   type RunContext,
+  remainingSegments,
   rendition,
   renditionFallback,
   renditionSegment,
@@ -61,7 +61,9 @@ describe('segmented fallback: planning and checkpoint rules (pure)', () => {
       32
     );
     // 30 s segments: 15 s each, ⌊555 / 15⌋ − 1 = 36 a call; ⌈120 / 36⌉ + 2 = 6.
-    expect(fallbackInvocationsFor({ maxSegments: 120, maxSegmentSec: 30, timeoutSec: 600 })).toBe(6);
+    expect(fallbackInvocationsFor({ maxSegments: 120, maxSegmentSec: 30, timeoutSec: 600 })).toBe(
+      6
+    );
     // A timeout that holds barely one segment still counts one a call: 120 + 2.
     expect(fallbackInvocationsFor({ maxSegments: 120, maxSegmentSec: 300, timeoutSec: 300 })).toBe(
       122
