@@ -87,11 +87,30 @@ class SourceChangedError extends PipelineError {
   }
 }
 
+/** The name the fallback's checkpoint Retry matches. */
+const FALLBACK_INCOMPLETE = 'FallbackIncomplete';
+
+/**
+ * Thrown by a checkpointed branch (the segmented fallback) that stored part of
+ * its work and ran out of invocation time: the next attempt resumes from what is
+ * stored. Retried only by name, by its own Retry with enough attempts for the
+ * longest planned source, never by the generic Retry of {@link RETRYABLE_ERROR_NAMES}
+ * (Step Functions matches the exact name, so the base class's entry does not catch it).
+ */
+class FallbackIncomplete extends RetryableError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = FALLBACK_INCOMPLETE;
+  }
+}
+
 /** Error names the state machine retries. Kept next to the classes so they cannot drift. */
 const RETRYABLE_ERROR_NAMES = ['RetryableError', 'TransientServiceError'] as const;
 
 export {
   EphemeralStorageFullError,
+  FALLBACK_INCOMPLETE,
+  FallbackIncomplete,
   FrameNotFoundError,
   InvalidEventError,
   InvalidVideoError,

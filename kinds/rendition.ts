@@ -55,3 +55,48 @@ export const renditionFallbackKind = defineKind({
   policy: { fallbackFor: 'rendition' },
   playable: true,
 });
+
+/**
+ * Kept back from a segmented fallback's segment encodes for storing the last
+ * ones (an upload is not bounded by the time budget).
+ */
+export const FALLBACK_STORE_RESERVE_MS = 30_000;
+
+/**
+ * How many times less time a fallback segment takes than the origin's segment of
+ * the same frames: half the height (a quarter of the pixels) with `ultrafast`
+ * instead of `veryfast`; the decode of the source is the same. Measured 2.8× in
+ * CPU-seconds (20 s of 1080p testsrc2 → 720p veryfast vs → 360p ultrafast on one
+ * thread); 2 keeps a margin for harder footage.
+ */
+export const FALLBACK_SPEEDUP = 2;
+
+/**
+ * Pure: invocations a segmented fallback may need for the longest source the
+ * plan accepts, `maxSegments` segments of `maxSegmentSec` each (past that the
+ * plan refuses the video). Premise, the plan's own sizing (kinds/plan-config.ts):
+ * the segment function encodes a `maxSegmentSec` segment within half its
+ * timeout, so at least one second of source per second; the fallback (same
+ * memory) then takes at most maxSegmentSec / FALLBACK_SPEEDUP per segment of
+ * the function's CPU. An invocation has its timeout less the runner's 15 s
+ * (lambdas/run-branch/handler.ts) and FALLBACK_STORE_RESERVE_MS; it stores at
+ * least one segment fewer than fit (the one the stop rule does not start or
+ * the budget cuts off). Plus one invocation for the audio (when the video's
+ * joined audio is missing) and one for the join.
+ * Defaults: 300 / 2 = 150 s a segment; 600 − 15 − 30 = 555 s; ⌊555 / 150⌋ − 1 = 2
+ * segments an invocation; ⌈120 / 2⌉ + 2 = 62 invocations (61 retries).
+ */
+export const fallbackInvocationsFor = ({
+  maxSegments,
+  maxSegmentSec,
+  timeoutSec,
+}: {
+  maxSegments: number;
+  maxSegmentSec: number;
+  timeoutSec: number;
+}): number => {
+  const segmentSec = maxSegmentSec / FALLBACK_SPEEDUP;
+  const usableSec = timeoutSec - 15 - FALLBACK_STORE_RESERVE_MS / 1000;
+  const perInvocation = Math.max(1, Math.floor(usableSec / segmentSec) - 1);
+  return Math.ceil(maxSegments / perInvocation) + 2;
+};

@@ -46,6 +46,13 @@ export interface RunContext {
    * @default - none: a kind that needs it fails with a MediaToolError
    */
   readonly outputUrl?: (key: string) => Promise<string | undefined>;
+  /**
+   * Uploads one artifact at once, while run() goes on (the returned ones are
+   * uploaded after run()): a checkpoint that stays in S3 when run() then throws.
+   * The segmented fallback stores each segment with it.
+   * @default - none: a kind that needs it fails with a MediaToolError
+   */
+  readonly store?: (item: Produced) => Promise<void>;
 }
 
 /**

@@ -92,12 +92,13 @@ export const segmentVideoArgs = (
   gopFrames: number,
   // setpts: the seek starts half a frame early (see encodeSegment), so the first kept
   // frame would otherwise start at +½ frame and be padded by a duplicate.
-  timing = 'setpts=PTS-STARTPTS'
+  timing = 'setpts=PTS-STARTPTS',
+  preset: SegmentPreset = 'veryfast'
 ): string[] => [
   '-c:v',
   'libx264',
   '-preset',
-  'veryfast',
+  preset,
   '-crf',
   '23',
   '-pix_fmt',
@@ -135,6 +136,9 @@ export const constantRateTiming = (frameRate: number, padFrames: number): string
 export const constantRateFilter = (frameRate: number): string =>
   `fps=${frameRate}:start_time=0:eof_action=pass`;
 
+/** x264 presets a segment is encoded with: the rendition's, or the fallback's cheaper one. */
+export type SegmentPreset = 'veryfast' | 'ultrafast';
+
 export interface SegmentJob {
   input: string;
   out: string;
@@ -149,6 +153,14 @@ export interface SegmentJob {
    * @default false
    */
   variableFrameRate?: boolean;
+  /** @default 'veryfast' (a rendition's segments; the fallback's are 'ultrafast') */
+  preset?: SegmentPreset;
+  /**
+   * Decoder, filter and encoder threads. The fallback runs one segment per
+   * vCPU at once, each on one thread.
+   * @default - ffmpeg's choice (one per core)
+   */
+  threads?: number;
 }
 
 /**
@@ -164,6 +176,8 @@ export const encodeSegment = async (job: SegmentJob): Promise<void> => {
   const startFrame = index * perSegment;
   // Constant rate: half a frame early. Variable: one GOP of grid slots early (trimmed again).
   const pad = job.variableFrameRate ? Math.min(startFrame, gopFrames) : 0;
+  const threads = job.threads === undefined ? [] : ['-threads', String(job.threads)];
+  const filterThreads = job.threads === undefined ? [] : ['-filter_threads', String(job.threads)];
   const seek = job.variableFrameRate
     ? (startFrame - pad) / frameRate
     : Math.max(0, (startFrame - 0.5) / frameRate);
@@ -171,6 +185,8 @@ export const encodeSegment = async (job: SegmentJob): Promise<void> => {
     [
       ...inputOptions(input),
       ...(seek > 0 ? ['-ss', seek.toFixed(6)] : []),
+      ...threads,
+      ...filterThreads,
       '-i',
       input,
       '-map',
@@ -178,9 +194,13 @@ export const encodeSegment = async (job: SegmentJob): Promise<void> => {
       '-an',
       '-sn',
       ...(index < count - 1 ? ['-frames:v', String(perSegment)] : []),
-      ...(job.variableFrameRate
-        ? segmentVideoArgs(height, gopFrames, constantRateTiming(frameRate, pad))
-        : segmentVideoArgs(height, gopFrames)),
+      ...segmentVideoArgs(
+        height,
+        gopFrames,
+        job.variableFrameRate ? constantRateTiming(frameRate, pad) : undefined,
+        job.preset
+      ),
+      ...threads,
       out,
     ],
     timeBudget

@@ -298,6 +298,9 @@ export const runBranch = async (
           workDir,
           timeBudget,
           outputUrl,
+          store: async (item) => {
+            await upload(outputBucket, item);
+          },
         });
       } catch (err) {
         // A tool reports a 412/404 mid-read as a broken input: S3 tells whether the source moved.

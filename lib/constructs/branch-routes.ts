@@ -11,6 +11,13 @@ export interface BranchFunction {
   readonly handler: lambda.IFunction;
   /** Task state name, unique in the definition. @default - `Run<Kind>`, e.g. `RunThumbnail` */
   readonly stateName?: string;
+  /**
+   * Retry rules of this function's own, after the construct's (throttling, transient
+   * errors): e.g. a checkpointed branch's named "resume me" error, with enough attempts.
+   * Each retrier counts its own attempts (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html#error-handling-retrying-after-an-error).
+   * @default - none
+   */
+  readonly retries?: readonly sfn.RetryProps[];
 }
 
 export interface BranchRoutesProps {
@@ -81,14 +88,15 @@ export class BranchRoutes {
   work(): sfn.IChainable {
     const first = this.props.branchFunctions[0]!;
     // A batch goes whole to the only branch function (validated): items of a batch are not routed one by one.
-    return this.props.batched
-      ? this.props.steps.invoke(
-          this.stateNameOf(first),
-          first.handler,
-          undefined,
-          this.timeoutOf(first.kind)
-        )
-      : this.route();
+    if (!this.props.batched) return this.route();
+    const task = this.props.steps.invoke(
+      this.stateNameOf(first),
+      first.handler,
+      undefined,
+      this.timeoutOf(first.kind)
+    );
+    for (const retry of first.retries ?? []) task.addRetry(retry);
+    return task;
   }
 
   private route(): sfn.IChainable {
@@ -164,6 +172,7 @@ export class BranchRoutes {
       undefined,
       this.timeoutOf(kind)
     );
+    for (const retry of w.retries ?? []) task.addRetry(retry);
     const fallbackKind = fallbackOf(policy, kind);
     if (fallbackKind === undefined) {
       return task.addCatch(onFailure, { resultPath: '$.error', errors: ['States.ALL'] });

@@ -29,6 +29,7 @@ import {
   type CostProfile,
   DEFAULT_MAX_EXTRA_THUMBNAILS,
   EXECUTION_STATUS_CHANGE,
+  FALLBACK_INCOMPLETE,
   type FunctionSizing,
   METRIC_TENANTS_ENV,
   OUTPUT_PREFIX,
@@ -50,6 +51,7 @@ import {
 } from '../../contract/index.js';
 import {
   DEFAULT_PLAN_CONFIG,
+  fallbackInvocationsFor,
   KINDS,
   type KindDescriptor,
   PLAYABLE_KINDS,
@@ -239,7 +241,10 @@ export interface VideoWork {
   /** One segment's task timeout, and how many waves of segmentConcurrency the most segments need. */
   readonly segmentSeconds: number;
   readonly segmentWaves: number;
-  /** The slowest planned branch with its fallback, and the waves of mapMaxConcurrency the plan needs. */
+  /**
+   * The slowest planned branch with its fallback (a segmented fallback: every attempt its
+   * checkpoint Retry allows), and the waves of mapMaxConcurrency the plan needs.
+   */
   readonly branchChainSeconds: number;
   readonly fanOutWaves: number;
   readonly aggregateSeconds: number;
@@ -264,6 +269,22 @@ export const videoWorkSeconds = (w: VideoWork): number =>
  */
 export const videoTimeoutFor = (w: VideoWork): Duration =>
   Duration.seconds(2 * videoWorkSeconds(w));
+
+/** A segmented fallback resumes at once: it throws FallbackIncomplete only when its time is spent. */
+const FALLBACK_RETRY_INTERVAL_SECONDS = 1;
+
+/**
+ * The segmented fallback's checkpoint Retry (docs/segments.md): FallbackIncomplete by name,
+ * `invocations - 1` retries, a fixed 1 s interval (no backoff: nothing is overloaded, the
+ * invocation simply ran out of time). Every other error of the fallback stays terminal as before.
+ * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html#error-handling-retrying-after-an-error
+ */
+export const fallbackRetry = (invocations: number): sfn.RetryProps => ({
+  errors: [FALLBACK_INCOMPLETE],
+  interval: Duration.seconds(FALLBACK_RETRY_INTERVAL_SECONDS),
+  maxAttempts: invocations - 1,
+  backoffRate: 1,
+});
 
 /**
  * The largest `maxExtraThumbnails` accepted: each extra thumbnail is a branch
@@ -509,6 +530,14 @@ export class VideoPipelineStack extends Stack {
       kinds: kindPolicies(KINDS, { primaryTimeout: props.renditionTimeout, fallbacks: fallback }),
     };
     const segmentFn = branchFns.find(({ kind }) => kind === SEGMENT_KIND)!.fn;
+    const fallbackFn = branchFns.find(({ kind }) => kind === 'rendition-fallback')!.fn;
+    // A segmented fallback resumes from its stored segments: enough attempts for the longest
+    // source the plan accepts (fallbackInvocationsFor has the arithmetic).
+    const fallbackInvocations = fallbackInvocationsFor({
+      maxSegments: props.maxSegments ?? DEFAULT_PLAN_CONFIG.maxSegments,
+      maxSegmentSec: DEFAULT_PLAN_CONFIG.maxSegmentSec,
+      timeoutSec: fallbackFn.function.timeout?.toSeconds() ?? 900,
+    });
     const mapMaxConcurrency = props.mapMaxConcurrency ?? (policy.mode === 'sequential' ? 1 : 10);
     const segmentConcurrency = props.segmentConcurrency ?? 100;
     const work = this.videoWork({
@@ -519,6 +548,7 @@ export class VideoPipelineStack extends Stack {
       branchFns,
       renditionTimeout: props.renditionTimeout,
       fallback: props.renditionFallback ?? awaitMode !== 'none',
+      fallbackInvocations,
       branches: (props.thumbnailCount ?? 3) + (props.renditionHeights ?? [360, 720]).length + 1,
       segments:
         (props.renditionHeights ?? [360, 720]).length *
@@ -561,7 +591,11 @@ export class VideoPipelineStack extends Stack {
       branchSelector: BRANCH_ITEM_SELECTOR,
       branchFunctions: branchFns
         .filter(({ kind }) => kind !== SEGMENT_KIND)
-        .map(({ kind, fn }) => ({ kind, handler: fn.function })),
+        .map(({ kind, fn }) => ({
+          kind,
+          handler: fn.function,
+          ...(kind === 'rendition-fallback' && { retries: [fallbackRetry(fallbackInvocations)] }),
+        })),
       aggregator: aggregate.function,
       maxConcurrency: mapMaxConcurrency,
       executionTimeout: videoTimeout,
@@ -924,6 +958,8 @@ export class VideoPipelineStack extends Stack {
     branchFns: { kind: string; fn: PipelineFunction }[];
     renditionTimeout?: Duration;
     fallback: boolean;
+    /** Attempts of a segmented fallback (its first run and every checkpoint retry). */
+    fallbackInvocations: number;
     branches: number;
     segments: number;
     mapMaxConcurrency: number;
@@ -940,7 +976,11 @@ export class VideoPipelineStack extends Stack {
       .filter(({ kind }) => kind !== SEGMENT_KIND && kind !== 'rendition-fallback')
       .map(({ kind }) =>
         kind === 'rendition'
-          ? rendition + (o.fallback ? kindTask('rendition-fallback') : 0)
+          ? rendition +
+            (o.fallback
+              ? o.fallbackInvocations * kindTask('rendition-fallback') +
+                (o.fallbackInvocations - 1) * FALLBACK_RETRY_INTERVAL_SECONDS
+              : 0)
           : kindTask(kind)
       );
     const waves = (n: number, at: number) =>

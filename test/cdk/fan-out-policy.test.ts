@@ -243,6 +243,89 @@ describe('fan-out policy in the state machine', () => {
     expect(lateRuns).toBe(1);
   });
 
+  it("retries a fallback on its function's own named Retry (a checkpoint) and, its attempts spent, ends the chain FAILED with that name", async () => {
+    // Prepare: `b` stands in for `a` and resumes on `FallbackIncomplete`, 2 retries (3 runs).
+    const policy: FanOutPolicyProps = {
+      await: 'primary',
+      kinds: { a: { role: 'primary' }, b: { fallbackFor: 'a' } },
+    };
+    const stack = new Stack();
+    const props = flowPropsFactory(stack, policy);
+    new MapFanOutFanIn(stack, 'Flow', {
+      ...props,
+      branchFunctions: props.branchFunctions.map((w) =>
+        w.kind === 'b'
+          ? {
+              ...w,
+              retries: [
+                {
+                  errors: ['FallbackIncomplete'],
+                  interval: Duration.seconds(1),
+                  maxAttempts: 2,
+                  backoffRate: 1,
+                },
+              ],
+            }
+          : w
+      ),
+    });
+    const definition = resolveDefinition(Template.fromStack(stack));
+    const runs: Record<string, number> = {};
+    let aggregated: Record<string, unknown> | undefined;
+    const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+    const sm = new StateMachine(definition as never);
+
+    // Act: `resumes` needs 3 runs of its fallback; `gives-up` would need more than 3.
+    const execution = sm.run(
+      {
+        items: [
+          { id: 'resumes', kind: 'a' },
+          { id: 'gives-up', kind: 'a' },
+        ],
+      },
+      {
+        overrides: {
+          taskResourceLocalHandlers: {
+            RunA: async () => {
+              throw named('MediaToolError', '1 of 6 segments missing');
+            },
+            RunB: async (input) => {
+              const id = idOf(input);
+              runs[id] = (runs[id] ?? 0) + 1;
+              if (id === 'gives-up-fallback' || (runs[id] ?? 0) < 3) {
+                throw named('FallbackIncomplete', `${runs[id]} of 6 fallback segments stored`);
+              }
+              return { id, status: 'SUCCEEDED' };
+            },
+            Aggregate: async (input) => {
+              aggregated = input as Record<string, unknown>;
+              return { status: 'COMPLETE', reason: null };
+            },
+          },
+          retryIntervalOverrides: { RunB: 0 },
+        },
+      }
+    );
+    await execution.result;
+
+    // Assess: each fallback ran once plus its 2 retries; the origin's error is not retried.
+    expect(runs).toEqual({ 'resumes-fallback': 3, 'gives-up-fallback': 3 });
+    expect(aggregated?.results).toEqual([
+      {
+        id: 'resumes',
+        status: 'FAILED',
+        error: 'MediaToolError',
+        fallback: { id: 'resumes-fallback', status: 'SUCCEEDED' },
+      },
+      {
+        id: 'gives-up',
+        status: 'FAILED',
+        error: 'MediaToolError',
+        fallback: { id: 'gives-up-fallback', status: 'FAILED', error: 'FallbackIncomplete' },
+      },
+    ]);
+  });
+
   it('dispatches a fire-and-forget kind asynchronously: the fan-in runs while its worker is still running', async () => {
     // Prepare: `d` is fire-and-forget; its worker blocks until the test releases it, after the
     // execution has finished. The definition runs on the local runtime's Step Functions service

@@ -426,7 +426,7 @@ describe('workflow', () => {
     }
     expect(mapStates.UnknownBranchKind.Type).toBe('Pass');
     // videoTimeout's default (test/cdk/verdict-keeper.test.ts derives it).
-    expect(asl).toHaveProperty('TimeoutSeconds', 6900);
+    expect(asl).toHaveProperty('TimeoutSeconds', 83_882);
     // Each step retries the pipeline's retryable errors by name.
     expect(JSON.stringify(asl.States.Probe.Retry)).toContain('TransientServiceError');
   });
@@ -478,6 +478,80 @@ describe('workflow', () => {
     };
     expect(asl.States.Wave?.Branches?.[0]?.States.FanOut?.MaxConcurrency).toBe(3);
     expect(asl.States.Joins?.MaxConcurrency).toBe(3);
+  });
+
+  describe("the segmented fallback's checkpoint Retry", () => {
+    type State = Record<string, unknown> & {
+      Type: string;
+      Retry?: Array<Record<string, unknown>>;
+      Catch?: Array<Record<string, unknown>>;
+    };
+    /** Every Task state of a definition by name: top level, Map item processors, Parallel branches. */
+    const tasksOf = (definition: unknown): Map<string, State> => {
+      const found = new Map<string, State>();
+      const walk = (states: Record<string, State>) => {
+        for (const [name, state] of Object.entries(states)) {
+          if (state.Type === 'Task') found.set(name, state);
+          const inner = (state.ItemProcessor ?? state.Iterator) as
+            | { States: Record<string, State> }
+            | undefined;
+          if (inner) walk(inner.States);
+          for (const b of (state.Branches ?? []) as Array<{ States: Record<string, State> }>) {
+            walk(b.States);
+          }
+        }
+      };
+      walk((definition as { States: Record<string, State> }).States);
+      return found;
+    };
+    const fallbackTasks = [
+      STATE_NAMES.runBranch('rendition-fallback'),
+      `Join${STATE_NAMES.runBranch('rendition-fallback')}`,
+    ];
+
+    it('retries FallbackIncomplete by name on the fallback task, in the FanOut and in the Joins, 61 times', () => {
+      // Prepare: defaults, 120 segments at most; 2 stored an attempt → 60 + audio + join = 62 attempts.
+      const tasks = tasksOf(resolveDefinition(synth.template));
+
+      // Assess
+      for (const name of fallbackTasks) {
+        const task = tasks.get(name);
+        expect(task, name).toBeDefined();
+        expect(task!.Retry).toContainEqual({
+          ErrorEquals: ['FallbackIncomplete'],
+          IntervalSeconds: 1,
+          MaxAttempts: 61,
+          BackoffRate: 1,
+        });
+        // Anything else still ends the fallback: its Catch leads to the failed chain.
+        expect(task!.Catch).toEqual([expect.objectContaining({ ErrorEquals: ['States.ALL'] })]);
+      }
+    });
+
+    it('retries FallbackIncomplete nowhere else, and the generic Retry does not list it', () => {
+      // Prepare
+      const tasks = tasksOf(resolveDefinition(synth.template));
+
+      // Assess
+      for (const [name, task] of tasks) {
+        const retrying = (task.Retry ?? []).filter((r) =>
+          (r.ErrorEquals as string[]).includes('FallbackIncomplete')
+        );
+        expect(retrying, name).toHaveLength(fallbackTasks.includes(name) ? 1 : 0);
+        if (fallbackTasks.includes(name)) expect(retrying[0]!.ErrorEquals).toHaveLength(1);
+      }
+    });
+
+    it('derives the attempts from maxSegments: 60 segments → ⌈60 / 2⌉ + 2 = 32 attempts', () => {
+      // Act
+      const custom = synthVideoStack({ maxSegments: 60 });
+
+      // Assess
+      const task = tasksOf(resolveDefinition(custom.template)).get(fallbackTasks[0]!);
+      expect(task?.Retry).toContainEqual(
+        expect.objectContaining({ ErrorEquals: ['FallbackIncomplete'], MaxAttempts: 31 })
+      );
+    });
   });
 });
 

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { artifactKey, type BranchResult, branchResultKey } from '../../contract/index.js';
+import {
+  artifactKey,
+  type BranchResult,
+  branchResultKey,
+  FAIL_ONCE_METADATA,
+  segmentRelativeKey,
+} from '../../contract/index.js';
 import { cleanupMedia, makeClip, useMediaTools } from '../../fixtures/media.js';
 import { runTool } from '../../lambdas/shared/media.js';
 import { describeE2E } from './guard.js';
@@ -23,6 +29,7 @@ const STACK = 'VideoPipelineSegments';
 interface Facts {
   frames: number;
   videoSec: number;
+  height: number;
   audioSec: number | null;
 }
 
@@ -34,7 +41,7 @@ const measure = async (file: string): Promise<Facts> => {
       'error',
       '-count_frames',
       '-show_entries',
-      'stream=codec_type,duration,nb_read_frames',
+      'stream=codec_type,duration,nb_read_frames,height',
       '-of',
       'json',
       file,
@@ -43,13 +50,14 @@ const measure = async (file: string): Promise<Facts> => {
   );
   expect(res.code, res.stderr).toBe(0);
   const { streams } = JSON.parse(res.stdout) as {
-    streams: { codec_type: string; duration: string; nb_read_frames?: string }[];
+    streams: { codec_type: string; duration: string; nb_read_frames?: string; height?: number }[];
   };
   const video = streams.find((s) => s.codec_type === 'video')!;
   const audio = streams.find((s) => s.codec_type === 'audio');
   return {
     frames: Number(video.nb_read_frames),
     videoSec: Number(video.duration),
+    height: Number(video.height),
     audioSec: audio ? Number(audio.duration) : null,
   };
 };
@@ -124,5 +132,49 @@ describeE2E(target)('segment-parallel rendition (variant stack, lowered segment 
     });
     expect(decode.code).toBe(0);
     expect(decode.stderr.trim()).toBe('');
+  }, 300_000);
+
+  it('a segmented rendition whose join fails falls back segment by segment: a frame-exact half-height fallback, COMPLETE', async () => {
+    // Prepare: the join of rendition-360p fails on its first run (the test-fail-once hook,
+    // which the early join leaves to the Joins map), so its fallback runs there.
+    const clip = await makeClip({ seconds: 12, width: 640, height: 360, audio: true });
+    const videoId = await variants.upload(STACK, clip, 'uploads/e2e-segments/fallback.mp4', {
+      [FAIL_ONCE_METADATA]: 'rendition-360p',
+    });
+
+    // Act
+    const manifest = await variants.waitForManifest(STACK, videoId);
+
+    // Assess: the primary's chain delivered through its fallback.
+    expect(manifest.status).toBe('COMPLETE');
+    const byId = Object.fromEntries(manifest.branches.map((b) => [b.id, b]));
+    expect(byId['rendition-360p']).toMatchObject({ status: 'FAILED' });
+    expect(byId['rendition-360p']?.error?.name).toBe('InjectedFailure');
+    expect(byId['rendition-360p-fallback']).toMatchObject({
+      kind: 'rendition-fallback',
+      status: 'SUCCEEDED',
+      fallbackFor: 'rendition-360p',
+    });
+    // Segmented: the fallback stored its own six segments on the origin's grid, under its _work/.
+    const fallbackSegments = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map((i) =>
+        variants.readOutput(
+          STACK,
+          artifactKey(videoId, segmentRelativeKey('rendition-360p-fallback', i))
+        )
+      )
+    );
+    expect(fallbackSegments.map((b) => (b?.length ?? 0) > 0)).toEqual(Array(6).fill(true));
+    const fallbackKeys = byId['rendition-360p-fallback']?.artifacts.map((a) => a.key) ?? [];
+    expect(fallbackKeys).toContain(`outputs/${videoId}/hls/fallback/180p/index.m3u8`);
+    // Half the height, the source's 300 frames, 12 s within a frame, A/V within a frame.
+    const file = join(dir, 'fallback.mp4');
+    writeFileSync(file, await get(artifactKey(videoId, 'renditions/fallback/180p.mp4')));
+    const facts = await measure(file);
+    expect(facts.height).toBe(180);
+    expect(facts.frames).toBe(300);
+    expect(Math.abs(facts.videoSec - 12)).toBeLessThanOrEqual(1 / 25);
+    expect(facts.audioSec).not.toBeNull();
+    expect(Math.abs(facts.audioSec! - facts.videoSec)).toBeLessThanOrEqual(1 / 25);
   }, 300_000);
 });
