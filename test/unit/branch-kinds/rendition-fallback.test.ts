@@ -105,6 +105,35 @@ describe('segmented fallback: planning and checkpoint rules (pure)', () => {
     expect(started).toEqual(['job 0', 'job 1']);
   });
 
+  it('does not pace the segments by a one-off job (the audio): its length is no estimate of theirs', async () => {
+    // Prepare: 100 s budget; the audio takes 80 s, each segment 8 s.
+    let clock = 0;
+    const job = (name: string, ms: number, paced?: boolean) => ({
+      name,
+      ...(paced === undefined ? {} : { paced }),
+      run: async () => {
+        clock += ms;
+      },
+    });
+    const jobs = [
+      job('audio', 80_000, false),
+      job('s0', 8_000),
+      job('s1', 8_000),
+      job('s2', 8_000),
+    ];
+
+    // Act
+    const outcome = await runCheckpointed(jobs, {
+      parallelism: 1,
+      budgetMs: () => 100_000 - clock,
+      now: () => clock,
+    });
+
+    // Assess: after the audio (20 s left) s0 starts (no estimate yet), then s1 (12 s ≥ 8 × 1.25);
+    // 4 s left stops s2. Paced by the audio's 80 s, nothing would have followed it.
+    expect(outcome).toEqual({ done: ['audio', 's0', 's1'], left: ['s2'] });
+  });
+
   it('leaves a job the budget cut off after the first wave for the next attempt', async () => {
     // Prepare: job 1 is cut off (the clock jumps past the budget while it runs).
     const { jobs, now } = clockJobs(3, 1_000, { 1: 'cut-off' });
