@@ -244,6 +244,47 @@ const measure = async (file: string) => {
   };
 };
 
+describe('unsegmented fallback on real media', () => {
+  afterAll(() => cleanupMedia());
+
+  it('stays one run of the whole source at half height, with no checkpoint (no outputUrl or store needed)', async () => {
+    // Prepare: a 3 s clip, below any threshold: the origin has no segmentation.
+    useMediaTools();
+    const source = await makeClip({ seconds: 3, width: 640, height: 360, audio: true });
+    const probe = { ...(await probeFile(source)), requestedThumbnailTimes: [] };
+    const [origin] = rendition.plan(probe, { ...DEFAULT_PLAN_CONFIG, renditionHeights: [360] });
+    expect(origin?.segmentation).toBeUndefined();
+    const workDir = await mkdtemp(join(tmpdir(), 'fallback-single-'));
+
+    try {
+      // Act
+      const produced = await renditionFallback.run(
+        { id: 'rendition-360p-fallback', kind: 'rendition-fallback', origin: origin! },
+        {
+          videoId: 'vid-single',
+          source: { bucket: 'b', key: 'k' },
+          probe,
+          input: source,
+          workDir,
+          timeBudget: () => 120_000,
+        }
+      );
+
+      // Assess
+      const mp4 = produced[0]!;
+      expect(mp4.key).toBe('outputs/vid-single/renditions/fallback/180p.mp4');
+      const facts = await measure('path' in mp4 ? mp4.path : '');
+      expect(facts.height).toBe(180);
+      expect(facts.frames).toBe(75);
+      expect(produced.map((p) => p.key)).toContain(
+        'outputs/vid-single/hls/fallback/180p/index.m3u8'
+      );
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
 describe('segmented fallback on real media (12 s clip, 2 s segments)', () => {
   const videoId = 'vid-fb';
   let root: string;
