@@ -55,6 +55,11 @@ export const mayStartJob = (budgetMs: number, slowestMs: number | undefined): bo
 export interface CheckpointJob {
   readonly name: string;
   run(timeBudget: TimeBudget): Promise<void>;
+  /**
+   * Its duration sets the pace the stop rule expects of the next jobs (mayStartJob).
+   * @default true (false for a one-off job unlike the others: the audio)
+   */
+  readonly paced?: boolean;
 }
 
 export interface CheckpointOutcome {
@@ -84,6 +89,7 @@ export const runCheckpointed = async (
   const done: string[] = [];
   const cutOff: string[] = [];
   let slowestMs: number | undefined;
+  let finished = 0;
   let failure: unknown;
   let stop = false;
   const worker = async (): Promise<void> => {
@@ -93,12 +99,12 @@ export const runCheckpointed = async (
         return;
       }
       const job = queue.shift()!;
-      const firstWave = slowestMs === undefined;
+      const firstWave = finished === 0;
       const started = now();
       try {
         await job.run(budgetMs);
         done.push(job.name);
-        slowestMs = Math.max(slowestMs ?? 0, now() - started);
+        if (job.paced !== false) slowestMs = Math.max(slowestMs ?? 0, now() - started);
       } catch (err) {
         stop = true;
         if (budgetMs() > OUT_OF_TIME_MS) {
@@ -111,6 +117,8 @@ export const runCheckpointed = async (
         } else {
           cutOff.push(job.name);
         }
+      } finally {
+        finished += 1;
       }
     }
   };
@@ -171,6 +179,8 @@ export const segmentedFallback = async (
       ? [
           {
             name: 'the audio',
+            // Longer than a segment and run once: it does not tell how long a segment takes.
+            paced: false,
             run: async (budget: TimeBudget) => {
               const out = join(workDir, 'audio.m4a');
               await encodeAudio(input, out, budget, probe.audioTrack);

@@ -105,6 +105,35 @@ describe('segmented fallback: planning and checkpoint rules (pure)', () => {
     expect(started).toEqual(['job 0', 'job 1']);
   });
 
+  it('does not pace the segments by a one-off job (the audio): its length is no estimate of theirs', async () => {
+    // Prepare: 100 s budget; the audio takes 80 s, each segment 8 s.
+    let clock = 0;
+    const job = (name: string, ms: number, paced?: boolean) => ({
+      name,
+      ...(paced === undefined ? {} : { paced }),
+      run: async () => {
+        clock += ms;
+      },
+    });
+    const jobs = [
+      job('audio', 80_000, false),
+      job('s0', 8_000),
+      job('s1', 8_000),
+      job('s2', 8_000),
+    ];
+
+    // Act
+    const outcome = await runCheckpointed(jobs, {
+      parallelism: 1,
+      budgetMs: () => 100_000 - clock,
+      now: () => clock,
+    });
+
+    // Assess: after the audio (20 s left) s0 starts (no estimate yet), then s1 (12 s ≥ 8 × 1.25);
+    // 4 s left stops s2. Paced by the audio's 80 s, nothing would have followed it.
+    expect(outcome).toEqual({ done: ['audio', 's0', 's1'], left: ['s2'] });
+  });
+
   it('leaves a job the budget cut off after the first wave for the next attempt', async () => {
     // Prepare: job 1 is cut off (the clock jumps past the budget while it runs).
     const { jobs, now } = clockJobs(3, 1_000, { 1: 'cut-off' });
@@ -214,6 +243,47 @@ const measure = async (file: string) => {
     audioSec: audio ? Number(audio.duration) : null,
   };
 };
+
+describe('unsegmented fallback on real media', () => {
+  afterAll(() => cleanupMedia());
+
+  it('stays one run of the whole source at half height, with no checkpoint (no outputUrl or store needed)', async () => {
+    // Prepare: a 3 s clip, below any threshold: the origin has no segmentation.
+    useMediaTools();
+    const source = await makeClip({ seconds: 3, width: 640, height: 360, audio: true });
+    const probe = { ...(await probeFile(source)), requestedThumbnailTimes: [] };
+    const [origin] = rendition.plan(probe, { ...DEFAULT_PLAN_CONFIG, renditionHeights: [360] });
+    expect(origin?.segmentation).toBeUndefined();
+    const workDir = await mkdtemp(join(tmpdir(), 'fallback-single-'));
+
+    try {
+      // Act
+      const produced = await renditionFallback.run(
+        { id: 'rendition-360p-fallback', kind: 'rendition-fallback', origin: origin! },
+        {
+          videoId: 'vid-single',
+          source: { bucket: 'b', key: 'k' },
+          probe,
+          input: source,
+          workDir,
+          timeBudget: () => 120_000,
+        }
+      );
+
+      // Assess
+      const mp4 = produced[0]!;
+      expect(mp4.key).toBe('outputs/vid-single/renditions/fallback/180p.mp4');
+      const facts = await measure('path' in mp4 ? mp4.path : '');
+      expect(facts.height).toBe(180);
+      expect(facts.frames).toBe(75);
+      expect(produced.map((p) => p.key)).toContain(
+        'outputs/vid-single/hls/fallback/180p/index.m3u8'
+      );
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
 
 describe('segmented fallback on real media (12 s clip, 2 s segments)', () => {
   const videoId = 'vid-fb';
