@@ -407,23 +407,24 @@ const joinAudioIfComplete = async (
   by: string,
   options: JoinOptions
 ): Promise<void> => {
-  const io = joinIo(options.outputBucket);
-  const parts = await audioPartsOf(input.videoId, io);
-  if (parts === undefined) return;
-  const state = await audioJoinState(input.videoId, parts, io);
-  if (state.joined || state.missing.length > 0) return;
-  if (options.timeBudget() < EARLY_JOIN_MIN_BUDGET_MS) {
-    logger.info('No time left for the audio join; a rendition join does it', { by });
-    return;
-  }
+  // The part's record is stored: nothing here (a read included) may fail it into a retry.
   try {
+    const io = joinIo(options.outputBucket);
+    const parts = await audioPartsOf(input.videoId, io);
+    if (parts === undefined) return;
+    const state = await audioJoinState(input.videoId, parts, io);
+    if (state.joined || state.missing.length > 0) return;
+    if (options.timeBudget() < EARLY_JOIN_MIN_BUDGET_MS) {
+      logger.info('No time left for the audio join; a rendition join does it', { by });
+      return;
+    }
     await runAudioJoin(input, parts, {
       ...options,
       timeBudget: () => options.timeBudget() - EARLY_JOIN_UPLOAD_RESERVE_MS,
     });
     logger.info('Audio joined', { parts, by });
   } catch (err) {
-    logger.warn('Audio join failed; the renditions join it', { parts, by, error: err });
+    logger.warn('Audio join failed; the renditions join it', { by, error: err });
   }
 };
 
