@@ -60,8 +60,9 @@ describe('the audio join: by the last part, else by a rendition join', () => {
   let renditionBranch: RenditionBranch;
   let files: string;
 
-  const run = (branch: Branch) =>
+  const run = (branch: Branch, extra: { earlyJoin?: { timeoutMs?: number } } = {}) =>
     runBranch(branchInputFactory(branch, { videoId: VIDEO_ID, source, probe }), {
+      ...extra,
       outputBucket: BUCKET,
       timeBudget: () => 300_000,
       sourceUrl: async () => clip,
@@ -199,5 +200,39 @@ describe('the audio join: by the last part, else by a rendition join', () => {
     expect(record('audio')?.status).toBe('SUCCEEDED');
     expect(ref.status).toBe('SUCCEEDED');
     expect(store.has(AUDIO_FILE)).toBe(true);
+  }, 120_000);
+
+  it('with the early join on, the part that joins the audio joins the complete rendition too, and only it reads the segments', async () => {
+    // Prepare: the parts items file again, every segment stored (the cases above), no part
+    // stored, nothing joined
+    const parts = audioPartItems(probe.durationSec, 2);
+    store.set(
+      segmentItemsKey(VIDEO_ID),
+      Buffer.from(JSON.stringify([...parts, ...segmentItemsFor(renditionBranch)]))
+    );
+    for (const key of [
+      AUDIO_RECORD,
+      AUDIO_FILE,
+      branchResultKey(VIDEO_ID, 'rendition-180p'),
+      ...[0, 1, 2].map(partFile),
+    ]) {
+      store.delete(key);
+    }
+    const segmentLists = () =>
+      s3Mock
+        .commandCalls(ListObjectsV2Command)
+        .filter((c) => c.args[0].input.Prefix?.endsWith('/_work/segments/rendition-180p/')).length;
+
+    // Act
+    await run(parts[0]!, { earlyJoin: {} });
+    await run(parts[1]!, { earlyJoin: {} });
+    const beforeLast = { lists: segmentLists(), rendition: record('rendition-180p') };
+    await run(parts[2]!, { earlyJoin: {} });
+
+    // Assess
+    expect(beforeLast).toEqual({ lists: 0, rendition: undefined });
+    expect(segmentLists()).toBe(1);
+    expect(record('audio')?.status).toBe('SUCCEEDED');
+    expect(record('rendition-180p')?.status).toBe('SUCCEEDED');
   }, 120_000);
 });
