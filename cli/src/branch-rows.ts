@@ -60,8 +60,10 @@ export interface Progress {
    * (segment-progress.ts); one line per rendition, never one per segment.
    */
   segments?: ReadonlyMap<string, SegmentProgress>;
-  /** The audio item of a segmented video (encoded once); absent when there is none. */
+  /** The audio of a segmented video (its parts, then their join); absent when there is none. */
   audio?: StepState;
+  /** Its parts stored, of planned (segment-progress.ts); absent when unknown. */
+  audioParts?: { done: number; total: number };
   /** The Segments Map Run's items (DescribeMapRun itemCounts), once it started. */
   segmentItems?: MapRunCounts['items'];
 }

@@ -8,6 +8,7 @@ import {
 } from './branch-rows.js';
 import { formatDuration, HANG, KEEP, SCREEN_WIDTH, STATUS_MARK } from './format.js';
 import { alignColumns, type ColumnSpec, wrap } from './layout.js';
+import type { StepState } from './segment-progress.js';
 import { renderExecution } from './status-screen.js';
 
 /** The live view of `upload --watch` / `watch`: keyed entries for a non-TTY, frames for a TTY. */
@@ -29,6 +30,10 @@ export const segmentLine = (branch: Branch, progress: SegmentProgress): string =
     (progress.join ? ` · join ${progress.join}` : '')
   );
 };
+
+/** `audio 3/4 parts · running`: the audio's parts stored, then its state (the join's once all are). */
+export const audioLine = (state: StepState, parts?: { done: number; total: number }): string =>
+  parts ? `audio ${parts.done}/${parts.total} parts · ${state}` : `audio: ${state}`;
 
 export interface LiveEntry {
   key: string;
@@ -88,12 +93,9 @@ export const liveEntries = (p: Progress, width = SCREEN_WIDTH): LiveEntry[] => {
       ),
     });
   }
-  // The audio item is encoded once for every segmented rendition: one line above them.
+  // The audio is shared by every segmented rendition: one line above them.
   if (p.audio && !p.manifest) {
-    entries.push({
-      key: 'segments:audio',
-      text: wrap(`audio (encoded once): ${p.audio}`, width, 2),
-    });
+    entries.push({ key: 'segments:audio', text: wrap(audioLine(p.audio, p.audioParts), width, 2) });
   }
   rows.forEach((r, i) => {
     entries.push({ key: `branch:${r.id}`, text: lines[i] ?? '' });

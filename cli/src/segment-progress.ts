@@ -8,6 +8,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import {
+  AUDIO_PARTS_RELATIVE_PREFIX,
   artifactKey,
   audioItemRelativeKey,
   type Branch,
@@ -19,25 +20,27 @@ import { type LiveBranch, progressFromHistory } from './history.js';
 
 /**
  * What a long video's segment stage is doing, per rendition: segments queued,
- * running, done and failed, the audio item, and the join. The CLI's live view
+ * running, done and failed, the audio parts, and the join. The CLI's live view
  * and the console both draw it (the console through cli/src/index.ts).
  *
  * Sources, all published by AWS or by the pipeline's own files:
  * - done: the segment files under `_work/segments/<rendition id>/` (a file
- *   exists only once its segment was encoded and stored);
+ *   exists only once its segment was encoded and stored), and the audio part
+ *   files under `_work/segments/audio-parts/`;
  * - running and failed: the Map Run's child executions (ListExecutions with the
  *   Map Run's ARN), each child's input naming its item (rendition and index);
  *   only the running and failed ones are described, each once per watch (a
  *   ChildCache), at most MAX_DESCRIBES_PER_POLL new ones a poll: never one
  *   call per segment per poll;
- * - queued: the planned count less the others;
+ * - queued: the planned count less the others (the audio parts: the Plan's
+ *   item count less the video segments);
  * - the Map Run as a whole: DescribeMapRun's itemCounts;
  * - the join: the rendition branch's state in the execution history.
  * https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeMapRun.html
  * https://docs.aws.amazon.com/step-functions/latest/apireference/API_ListExecutions.html
  */
 
-/** One step that is not a segment: the audio item, or a rendition's join. */
+/** One step that is not a segment: the audio (its parts and their join), or a rendition's join. */
 export type StepState = 'waiting' | 'queued' | 'running' | 'done' | 'failed';
 
 export interface RenditionSegments {
@@ -70,8 +73,14 @@ export interface SegmentStage {
    */
   childExecutions: 'listed' | 'unavailable';
   renditions: RenditionSegments[];
-  /** The audio item (encoded once per video); null when the source has none to encode. */
+  /**
+   * The video's audio: done once its parts are joined (the file every rendition's join
+   * muxes), else running, failed or queued from its items' child executions; null when the
+   * source has no audio to encode.
+   */
   audio: StepState | null;
+  /** The audio's parts: stored of planned (`audio 3/4 parts`); null without audio. */
+  audioParts: { done: number; total: number } | null;
 }
 
 export interface SegmentClients {
@@ -249,11 +258,15 @@ export const segmentStage = ({
   children: { running: readonly ChildItem[]; failed: readonly ChildItem[] } | null;
   live: ReadonlyMap<string, LiveBranch>;
   mapRuns: MapRunCounts[];
-  /** Whether the audio item is planned, and whether its file is stored. */
-  audio: { planned: boolean; stored: boolean };
+  /**
+   * Whether the audio is planned, whether the joined file is stored, and its parts: planned
+   * (the items beyond the video segments; 1 for an items file from before the parts) and stored.
+   */
+  audio: { planned: boolean; stored: boolean; parts?: { total: number; stored: number } };
 }): SegmentStage => {
   const running = children?.running ?? [];
   const failed = children?.failed ?? [];
+  const parts = audio.parts;
   return {
     mapRuns,
     childExecutions: children ? 'listed' : 'unavailable',
@@ -282,6 +295,14 @@ export const segmentStage = ({
           : failed.some((c) => c.audio)
             ? 'failed'
             : 'queued',
+    audioParts:
+      !audio.planned || !parts
+        ? null
+        : // The joined file stands for every part (an older whole-file item stores no part).
+          {
+            done: audio.stored ? parts.total : Math.min(parts.total, parts.stored),
+            total: parts.total,
+          },
   };
 };
 
@@ -303,7 +324,7 @@ export const readSegmentStage = async (
   if (renditions.length === 0) return undefined;
   const mapRunArns = mapRunArnsOf(events);
   const planned = segmentItemCount(events);
-  const [stored, mapRuns, listed, audioStored] = await Promise.all([
+  const [stored, mapRuns, listed, audioStored, partsStored] = await Promise.all([
     Promise.all(
       renditions.map(
         async (r) =>
@@ -348,17 +369,25 @@ export const readSegmentStage = async (
         throw err;
       }
     ),
+    countObjects(clients.s3, outputBucket, artifactKey(videoId, AUDIO_PARTS_RELATIVE_PREFIX)).catch(
+      (err: unknown) => {
+        if (isNotFound(err)) return 0;
+        throw err;
+      }
+    ),
   ]);
+  // The Plan writes the audio items when the source has sound: the items beyond the segments.
+  const audioItems = (planned ?? 0) - renditions.reduce((n, r) => n + r.total, 0);
   return segmentStage({
     renditions,
     stored: new Map(stored),
     children: listed,
     live,
     mapRuns,
-    // The Plan writes the audio item when the source has sound: one item more than the segments.
     audio: {
-      planned: audioStored > 0 || (planned ?? 0) > renditions.reduce((n, r) => n + r.total, 0),
+      planned: audioStored > 0 || partsStored > 0 || audioItems > 0,
       stored: audioStored > 0,
+      ...(audioItems > 0 && { parts: { total: audioItems, stored: partsStored } }),
     },
   });
 };

@@ -136,6 +136,7 @@ export const createSnapshotter = (t: WatchTarget, videoId: string) => {
           ])
         ),
         ...(stage.audio && { audio: stage.audio }),
+        ...(stage.audioParts && { audioParts: stage.audioParts }),
         ...(stage.mapRuns.length > 0 && { segmentItems: sumItems(stage.mapRuns) }),
       }),
     };

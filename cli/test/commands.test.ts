@@ -326,8 +326,8 @@ describe('status', () => {
     expect(code).toBe(EXIT_IN_PROGRESS);
   });
 
-  it('--watch follows a segmented video live: segments done and queued, the audio item, the join, then the manifest', async () => {
-    // Prepare: one 720p rendition in 4 segments plus the audio item; 2 segments stored so far
+  it('--watch follows a segmented video live: segments done and queued, the audio parts, the join, then the manifest', async () => {
+    // Prepare: one 720p rendition in 4 segments plus 2 audio parts; 2 segments and a part stored so far
     execution.status = 'RUNNING';
     const segmentation = {
       count: 4,
@@ -338,11 +338,12 @@ describe('status', () => {
     };
     const r720 = { id: 'rendition-720p', kind: 'rendition', height: 720, segmentation };
     const mapRunArn = 'arn:aws:states:eu-west-1:123456789012:mapRun:Video/Segments:1a2b';
-    execution.history.started().planned([r720], VIDEO_ID, undefined, 5).mapRunStarted(mapRunArn);
+    execution.history.started().planned([r720], VIDEO_ID, undefined, 6).mapRunStarted(mapRunArn);
     sfnMock.on(DescribeMapRunCommand).resolves({ status: 'RUNNING', itemCounts: {} } as never);
     const segment = (i: number) => `outputs/${VIDEO_ID}/_work/segments/rendition-720p/000${i}.mp4`;
     bucket.put(segment(0), '');
     bucket.put(segment(1), '');
+    bucket.put(`outputs/${VIDEO_ID}/_work/segments/audio-parts/0000.m4a`, '');
     const ctx = makeContext();
     let t = 0;
     // The next poll finds every segment, the audio, and the manifest.
@@ -365,7 +366,7 @@ describe('status', () => {
     // Assess
     const out = ctx.out.text();
     expect(out).toContain('720p: 2/4 segments done, 2 queued · join waiting');
-    expect(out).toContain('audio (encoded once): queued');
+    expect(out).toContain('audio 1/2 parts · queued');
     expect(out).toContain('manifest: COMPLETE');
     expect(code).toBe(0);
   });

@@ -547,8 +547,10 @@ describe('segment progress in the live view', () => {
           { done: 23, total: 60, running: 2, queued: 34, failed: 1, join: 'waiting' },
         ],
       ]),
-      audio: 'done',
-      segmentItems: { total: 121, succeeded: 83, failed: 1, running: 2, pending: 35 },
+      // 120 video segments and 60 audio parts, one of them still running.
+      audio: 'running',
+      audioParts: { done: 59, total: 60 },
+      segmentItems: { total: 180, succeeded: 142, failed: 1, running: 3, pending: 34 },
     };
 
     // Act
@@ -559,8 +561,10 @@ describe('segment progress in the live view', () => {
       '      360p: 60/60 segments done · join running',
       '      720p: 23/60 segments done, 2 running, 34 queued, 1 failed · join waiting',
     ]);
-    expect(lines).toContain('audio (encoded once): done');
-    expect(lines).toContain('segments map run: 83/121 items done, 2 running, 35 pending, 1 failed');
+    expect(lines).toContain('audio 59/60 parts · running');
+    expect(lines).toContain(
+      'segments map run: 142/180 items done, 3 running, 34 pending, 1 failed'
+    );
     expect(lines.filter((l) => /-s\d{4}/.test(l))).toEqual([]);
   });
 });

@@ -191,6 +191,32 @@ describe('readSegmentStage: the Map Run, its children and the segment files, per
     expect(second?.renditions[0]).toMatchObject({ running: 2, queued: 2 });
   });
 
+  it('counts the audio parts stored of those planned, running while a part runs, done once joined', async () => {
+    // Prepare: 2 renditions × 4 segments + 3 audio parts = 11 items; parts 0 and 2 stored, 1 running.
+    const events = new HistoryFactory()
+      .started()
+      .planned([r360, r720], VIDEO_ID, undefined, 11)
+      .mapRunStarted(MAP_RUN).events;
+    bucket.put(`outputs/${VIDEO_ID}/_work/segments/audio-parts/0000.m4a`, '');
+    bucket.put(`outputs/${VIDEO_ID}/_work/segments/audio-parts/0002.m4a`, '');
+    const part = { id: 'audio-p0001', track: 'audio', part: 1, parts: 3 };
+    children = { RUNNING: [{ arn: 'a1', input: childInput(part) }], FAILED: [] };
+
+    // Act
+    const running = await readSegmentStage(clients(), OUTPUT_BUCKET, VIDEO_ID, events);
+    bucket.put(`outputs/${VIDEO_ID}/_work/segments/audio-parts/0001.m4a`, '');
+    children = { RUNNING: [], FAILED: [] };
+    const joining = await readSegmentStage(clients(), OUTPUT_BUCKET, VIDEO_ID, events);
+    bucket.put(`outputs/${VIDEO_ID}/_work/segments/audio.m4a`, '');
+    const joined = await readSegmentStage(clients(), OUTPUT_BUCKET, VIDEO_ID, events);
+
+    // Assess
+    expect([running?.audio, running?.audioParts]).toEqual(['running', { done: 2, total: 3 }]);
+    expect([joining?.audio, joining?.audioParts]).toEqual(['queued', { done: 3, total: 3 }]);
+    expect([joined?.audio, joined?.audioParts]).toEqual(['done', { done: 3, total: 3 }]);
+    expect(running?.renditions.map((r) => r.queued)).toEqual([4, 4]);
+  });
+
   it('says queued for every segment before the Map Run starts, and the audio item queued', async () => {
     // Prepare: planned, the Map Run not started yet
     const events = new HistoryFactory().started().planned([r720], VIDEO_ID, undefined, 5).events;

@@ -190,7 +190,7 @@ export const metricsPage = async (
  * of `status --watch` draws too.
  */
 export interface SegmentsProgress {
-  /** DescribeMapRun's status and itemCounts (one item per video segment, plus the audio item). */
+  /** DescribeMapRun's status and itemCounts (one item per video segment and per audio part). */
   status: string;
   items: { total: number; succeeded: number; failed: number; running: number; pending: number };
   /** Per segmented rendition: the segment files written so far, of the planned count. */
@@ -203,8 +203,10 @@ export interface SegmentsProgress {
     failed: number;
     join: StepState;
   }[];
-  /** The audio item (encoded once); null when the source has no audio to encode. */
+  /** The audio (its parts, then their join); null when the source has no audio to encode. */
   audio: StepState | null;
+  /** The audio's parts stored, of planned; null without audio. */
+  audioParts: { done: number; total: number } | null;
   /** `unavailable`: the target could not list the Map Run's children, so per-rendition running/queued are unknown. */
   childExecutions: 'listed' | 'unavailable';
 }
@@ -240,6 +242,7 @@ const segmentsProgress = async (
       join: r.join,
     })),
     audio: stage.audio,
+    audioParts: stage.audioParts,
     childExecutions: stage.childExecutions,
   };
 };

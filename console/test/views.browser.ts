@@ -435,8 +435,9 @@ describe.skipIf('skipReason' in BROWSER)('console Segments row (segmented varian
     // Assess: the Map Run's items and the rendition's planned segments while it runs.
     expect(progress.mapRun).toBe('RUNNING');
     expect(progress.segmentsBar).toBe('running');
-    // 15 video segments and the audio item (the clip has sound): 16 Map Run items.
-    expect(progress.text).toMatch(/^Segments map run RUNNING: \d+\/16 items encoded/);
+    // 15 video segments and 15 audio parts (the clip has sound; 2 s segments → 2.048 s parts:
+    // 30 s is 14 parts and a tail of 1.33 s, over half a part): 30 Map Run items.
+    expect(progress.text).toMatch(/^Segments map run RUNNING: \d+\/30 items encoded/);
     expect(progress.bars).toEqual([
       { rendition: 'rendition-360p', written: expect.any(Number), total: 15 },
     ]);

@@ -440,7 +440,7 @@ const renderGantt = (d: VideoDetail, t: VideoDetail['timeline']): HTMLElement =>
 
 /**
  * Under the Segments bar: the Map Run's items (every video segment of every rendition, and
- * the audio item when the source has sound) and each long rendition's segments, so a long
+ * the audio parts when the source has sound) and each long rendition's segments, so a long
  * video shows progress while its segments encode.
  */
 const renderSegments = (p: NonNullable<VideoDetail['runs'][number]['segments']>): HTMLElement =>
@@ -455,7 +455,15 @@ const renderSegments = (p: NonNullable<VideoDetail['runs'][number]['segments']>)
         (p.items.failed ? `, ${p.items.failed} failed` : '')
     ),
     ...(p.audio
-      ? [h('p', { class: 'muted', 'data-audio': p.audio }, `audio item: ${p.audio}`)]
+      ? [
+          h(
+            'p',
+            { class: 'muted', 'data-audio': p.audio },
+            p.audioParts
+              ? `audio ${p.audioParts.done}/${p.audioParts.total} parts · ${p.audio}`
+              : `audio: ${p.audio}`
+          ),
+        ]
       : []),
     ...p.renditions.map((r) =>
       h(

@@ -56,6 +56,10 @@ import type { TimeBudget } from './kind.js';
  * part's encode range. Exact as long as the source's audio timestamps are
  * sample-exact (an MP4 whose audio timescale is its sample rate, what muxers
  * write); otherwise a boundary may move by a sample.
+ *
+ * Needs the pinned ffmpeg (6.0): the `noise` bitstream filter's `drop`
+ * expression and `setts` (https://ffmpeg.org/ffmpeg-bitstream-filters.html);
+ * the 2018 npm fallback has neither.
  */
 
 /** The output sample rate of every audio part and of the whole-file encode. */

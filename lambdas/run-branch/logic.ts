@@ -353,17 +353,21 @@ export const runBranch = async (
   // Outside the try: a failed publish keeps the SUCCEEDED record (no FAILED one over it), so the
   // state machine's Retry of this task finds it above and repeats only the publish.
   if (announce) await announcePlayable(stored.artifacts);
-  if (branch.kind === 'rendition-segment' && isAudioPart(branch as RenditionSegmentBranch)) {
-    // In sequential mode too: the audio join delivers nothing, so it has no turn to keep.
-    await joinAudioIfComplete(input, branch.id, {
+  const part = branch.kind === 'rendition-segment' && isAudioPart(branch as RenditionSegmentBranch);
+  // In sequential mode too: the audio join delivers nothing, so it has no turn to keep.
+  const audioJoinedHere =
+    part &&
+    (await joinAudioIfComplete(input, branch.id, {
       outputBucket,
       timeBudget,
       sourceUrl,
       outputUrl,
       now,
-    });
-  }
-  if (earlyJoin && branch.kind === 'rendition-segment') {
+    }));
+  // A part can complete a rendition only by completing the audio: the part that joined it looks
+  // (a rendition whose last segment lands later is joined by that segment, which then sees the
+  // audio record), the other parts need not read every rendition's segments.
+  if (earlyJoin && branch.kind === 'rendition-segment' && (!part || audioJoinedHere)) {
     await joinCompletedRenditions(input, branch as RenditionSegmentBranch, {
       outputBucket,
       timeBudget,
@@ -403,30 +407,33 @@ const runAudioJoin = async (input: BranchInput, parts: number, options: JoinOpti
  * playlist, the `audio` record SUCCEEDED that the renditions' joins wait for).
  * Two parts finishing together may both join: same keys, same copied bytes.
  * A failure is logged and left to the renditions' joins, which join the audio
- * themselves; it never fails the part.
+ * themselves; it never fails the part. True when this part joined it.
  */
 const joinAudioIfComplete = async (
   input: BranchInput,
   by: string,
   options: JoinOptions
-): Promise<void> => {
-  const io = joinIo(options.outputBucket);
-  const parts = await audioPartsOf(input.videoId, io);
-  if (parts === undefined) return;
-  const state = await audioJoinState(input.videoId, parts, io);
-  if (state.joined || state.missing.length > 0) return;
-  if (options.timeBudget() < EARLY_JOIN_MIN_BUDGET_MS) {
-    logger.info('No time left for the audio join; a rendition join does it', { by });
-    return;
-  }
+): Promise<boolean> => {
+  // The part's record is stored: nothing here (a read included) may fail it into a retry.
   try {
+    const io = joinIo(options.outputBucket);
+    const parts = await audioPartsOf(input.videoId, io);
+    if (parts === undefined) return false;
+    const state = await audioJoinState(input.videoId, parts, io);
+    if (state.joined || state.missing.length > 0) return false;
+    if (options.timeBudget() < EARLY_JOIN_MIN_BUDGET_MS) {
+      logger.info('No time left for the audio join; a rendition join does it', { by });
+      return false;
+    }
     await runAudioJoin(input, parts, {
       ...options,
       timeBudget: () => options.timeBudget() - EARLY_JOIN_UPLOAD_RESERVE_MS,
     });
     logger.info('Audio joined', { parts, by });
+    return true;
   } catch (err) {
-    logger.warn('Audio join failed; the renditions join it', { parts, by, error: err });
+    logger.warn('Audio join failed; the renditions join it', { by, error: err });
+    return false;
   }
 };
 

@@ -92,7 +92,7 @@ describeE2E(target)('HLS ladder (variant stack, lowered segment threshold)', () 
       segmentThreshold: Duration.seconds(8),
       segmentLength: Duration.seconds(2),
       renditionHeights: [180, 360],
-      // One item at a time, in the items file's order (audio, 180p, 360p): the 180p rendition is
+      // One item at a time, in the items file's order (audio parts, 180p, 360p): the 180p rendition is
       // complete while the 360p segments are still to run, so its early join is observable.
       segmentConcurrency: 1,
     },
@@ -351,7 +351,7 @@ describeE2E(target)('HLS ladder (variant stack, lowered segment threshold)', () 
     return { listed, ratio: Math.round(ratio * 1000) / 1000 };
   };
 
-  it('a segmented 12 s source: its encoded segments are the media segments, one audio item, copy joins', async () => {
+  it('a segmented 12 s source: its encoded segments are the media segments, the audio in parts, copy joins', async () => {
     // Prepare: 12 s at 25 fps with audio, above the 8 s threshold → 6 segments of 2 s per rendition
     const clip = await makeClip({ seconds: 12, width: 640, height: 360, audio: true });
     const processed = await subscribe('segmented');
@@ -401,6 +401,20 @@ describeE2E(target)('HLS ladder (variant stack, lowered segment threshold)', () 
       expect(join180.start).toBeGreaterThanOrEqual(last180);
       expect(join360.start).toBeGreaterThanOrEqual(last360);
       expect(join180.end).toBeLessThan(last360);
+      // The audio in 6 parts of 96 AAC frames (2.048 s; 12 s leaves a tail of 1.71 s, over half
+      // a part), items before the segments: the last part joined them (the audio record, written
+      // after its own) before the first 180p segment ran, and the joins muxed that track.
+      const parts = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => record(`audio-p000${i}`)));
+      const audio = await record('audio');
+      const audioEnd = Date.parse(audio.finishedAt ?? '');
+      expect(parts.map((p) => p.status)).toEqual(Array(6).fill('SUCCEEDED'));
+      expect(audio.status).toBe('SUCCEEDED');
+      expect(audioEnd).toBeGreaterThanOrEqual(
+        Math.max(...parts.map((p) => Date.parse(p.finishedAt ?? '')))
+      );
+      expect(audioEnd).toBeLessThanOrEqual(
+        Date.parse((await record('rendition-180p-s0000')).finishedAt ?? '')
+      );
       // One wave: the thumbnails ran beside the segments and were done while the Segments map
       // was still encoding (execution history timestamps, the parent execution's own events).
       const history = await historyOf(videoId);

@@ -13,7 +13,7 @@ import { credentials, useVariantStacks } from './variant-stacks.js';
  * What `npm run status -- <videoId> --watch` shows while a long video's
  * segments encode, end to end: the CLI's own watch loop against a variant of
  * the e2e app with a lowered segment threshold and two segments at a time, so
- * a 32 s clip's eight 4 s segments (plus the audio item) queue behind two
+ * a 32 s clip's eight 4 s segments (plus eight audio parts) queue behind two
  * workers. Every poll must account for every segment (done + running + queued
  * + failed = planned), the counts must come from the Map Run (running seen)
  * and the files (done rising to all), and the live view must say so in words.
@@ -45,8 +45,9 @@ describeE2E(target)(
       cleanupMedia();
     });
 
-    it('shows per poll the segments done, running and queued, the audio item and the join, until the manifest', async () => {
-      // Prepare: 32 s at 25 fps = 800 frames = 8 segments of 100 frames, plus the audio item
+    it('shows per poll the segments done, running and queued, the audio parts and the join, until the manifest', async () => {
+      // Prepare: 32 s at 25 fps = 800 frames = 8 segments of 100 frames, plus 8 audio parts
+      // of 189 AAC frames (4.032 s; the tail of 3.8 s is over half a part)
       const clip = await makeClip({ seconds: 32, width: 640, height: 360, audio: true });
       const v = variants.of(STACK);
       sfn = new SFNClient({ endpoint: v.endpoint, region: v.region, credentials });
@@ -109,7 +110,7 @@ describeE2E(target)(
       expect(joins).not.toContain(-1);
       expect(joins).toEqual([...joins].sort((a, b) => a - b));
       expect(joins[0]).toBe(0);
-      // The audio item (encoded once) is reported, and ends done.
+      // The audio (8 parts, then their join) is reported, and ends done.
       const audio = staged.flatMap(({ p }) => (p.audio ? [p.audio] : []));
       expect(audio.length).toBeGreaterThan(0);
       expect(audio).not.toContain('failed');
@@ -124,9 +125,9 @@ describeE2E(target)(
           : /240p: \d\/8 segments done · join (waiting|queued)/
       );
       expect(lines.find((l) => l.startsWith('segments map run:'))).toMatch(
-        /^segments map run: \d+\/9 items done, \d+ running, \d+ pending/
+        /^segments map run: \d+\/16 items done, \d+ running, \d+ pending/
       );
-      expect(lines).toContain(`audio (encoded once): ${running.p.audio}`);
+      expect(lines).toContain(`audio ${running.p.audioParts?.done}/8 parts · ${running.p.audio}`);
     }, 300_000);
   }
 );

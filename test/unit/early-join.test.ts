@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { branchResultKey, segmentItemsKey } from '../../contract/index.js';
 import type { RenditionSegmentBranch, Segmentation } from '../../kinds/index.js';
-import { audioItem, segmentItemsFor } from '../../lambdas/branch-kinds/work/rendition-segment.js';
 import {
+  audioItem,
+  audioPartItems,
+  segmentItemsFor,
+} from '../../lambdas/branch-kinds/work/rendition-segment.js';
+import {
+  audioJoinState,
+  audioPartsOf,
   type EarlyJoinIo,
   readyToJoin,
   renditionBranchOf,
@@ -101,5 +107,76 @@ describe('renditionBranchOf', () => {
       height: 360,
       segmentation: SEGMENTATION,
     });
+  });
+});
+
+describe('audio in parts: the join of the parts', () => {
+  const partKey = (i: number) => `outputs/${VIDEO_ID}/_work/segments/audio-parts/000${i}.m4a`;
+  const parts = (indexes: number[]) =>
+    Object.fromEntries(indexes.map((i) => [partKey(i), 'bytes']));
+  const ITEMS = {
+    [segmentItemsKey(VIDEO_ID)]: [...audioPartItems(8, 2), ...segmentItemsFor(R360)],
+  };
+
+  it('reads the part count from the items file; none for an older whole-file item or a silent source', async () => {
+    // Prepare: 8 s in 2 s parts → 4 parts (audio-parts.test.ts works the arithmetic)
+    const old = bucket({ [segmentItemsKey(VIDEO_ID)]: [audioItem(), ...segmentItemsFor(R360)] });
+    const silent = bucket({ [segmentItemsKey(VIDEO_ID)]: segmentItemsFor(R360) });
+
+    // Act
+    const counts = await Promise.all(
+      [bucket(ITEMS), old, silent].map((io) => audioPartsOf(VIDEO_ID, io))
+    );
+
+    // Assess
+    expect(counts).toEqual([4, undefined, undefined]);
+  });
+
+  it.each([
+    [
+      'every part stored: join now',
+      { ...ITEMS, ...parts([0, 1, 2, 3]) },
+      { joined: false, missing: [] },
+    ],
+    [
+      'parts missing: named by id',
+      { ...ITEMS, ...parts([0, 2]) },
+      { joined: false, missing: ['audio-p0001', 'audio-p0003'] },
+    ],
+    [
+      'already joined (the audio record SUCCEEDED): nothing to do, whatever is listed',
+      { ...ITEMS, ...AUDIO_DONE },
+      { joined: true },
+    ],
+    [
+      'a failed join is joined again once every part is there',
+      {
+        ...ITEMS,
+        ...parts([0, 1, 2, 3]),
+        [branchResultKey(VIDEO_ID, 'audio')]: { status: 'FAILED' },
+      },
+      { joined: false, missing: [] },
+    ],
+  ])('%s', async (_name, objects, expected) => {
+    // Prepare
+    const io = bucket(objects);
+
+    // Act
+    const state = await audioJoinState(VIDEO_ID, 4, io);
+
+    // Assess
+    expect(state).toEqual(expected);
+  });
+
+  it('an audio part, like the whole-track item, may complete every rendition', async () => {
+    // Prepare
+    const io = bucket(ITEMS);
+    const [part] = audioPartItems(8, 2);
+
+    // Act
+    const touched = await renditionsTouchedBy(VIDEO_ID, part!, io);
+
+    // Assess
+    expect(touched.map((r) => r.id)).toEqual(['rendition-360p']);
   });
 });

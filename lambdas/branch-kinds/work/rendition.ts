@@ -70,7 +70,7 @@ export const rendition: BranchKind<typeof renditionKind.schema> = {
     };
     if (branch.segmentation) {
       await join_(branch.id, branch.segmentation, out, context);
-      // The audio item packaged the audio playlist; the join packages the video only.
+      // The audio join packaged the audio playlist; the join packages the video only.
       const hls = await packageHls({
         videoId,
         branchId: branch.id,
@@ -184,7 +184,8 @@ export const encodeRendition = async ({
 /**
  * The fan-in of one segmented rendition: every segment must be there (a
  * missing one fails the branch, so the policy's fallback runs), as must the
- * audio the audio item encoded once; both are joined without re-encoding.
+ * audio the audio parts were joined into (runBranch joins them first when no
+ * part did); both are joined without re-encoding.
  */
 const join_ = async (
   branchId: string,
@@ -209,7 +210,7 @@ const join_ = async (
     audio = (await outputUrl(artifactKey(videoId, audioItemRelativeKey()))) ?? null;
     if (audio === null) {
       throw new MediaToolError(
-        'the audio track is missing; the audio item of the Segments map failed or did not run'
+        'the audio track is missing; the audio items of the Segments map failed or did not run'
       );
     }
   }

@@ -14,6 +14,7 @@ import {
 } from '../../../fixtures/media.js';
 import {
   audioItem,
+  audioPartItems,
   DEFAULT_PLAN_CONFIG,
   type PlanConfig,
   type Produced,
@@ -387,6 +388,24 @@ describe('several audio tracks: the default one, said so', () => {
 
     // Assess
     expect(audio.map((a) => a.channels)).toEqual([2]);
+  });
+
+  it('encodes an audio part from the default track when it is not the first (its rate read from that track)', async () => {
+    // Prepare: 4 s in 1 s parts: the second part seeks and reads the track's sample rate
+    const source = await makeTwoAudioClip({ seconds: 4, defaultTrack: 1 });
+    const probe = await probeFile(source);
+    const part = audioPartItems(probe.durationSec, 1)[1]!;
+
+    // Act
+    const produced = await runKind(renditionSegment, part, probe, source);
+    const audio = await audioOf(
+      pathOf(produced, 'outputs/vid-awk/_work/segments/audio-parts/0001.m4a')
+    );
+
+    // Assess: 1 s is 46.875 frames, rounded up to 48 (16 units of 3): one part, 48 packets
+    expect(part).toMatchObject({ part: 1, startSample: 49152, endSample: 98304 });
+    expect(audio.map((a) => a.channels)).toEqual([2]);
+    expect(audio.map((a) => Number(a.nb_read_frames))).toEqual([48]);
   });
 });
 
