@@ -35,8 +35,17 @@ export interface WaveModelInputs {
   /** The audio's CPU per source second (AAC encode; with `one-item` also its HLS packaging). */
   readonly audioCpuPerSourceSec: number;
   readonly audioBytesPerSourceSec: number;
-  /** A join's CPU seconds per byte it writes (copy-mux + HLS packaging), measured at one rung. */
+  /**
+   * A join's CPU seconds per byte it writes (copy-mux + HLS packaging), measured at one rung:
+   * the slope between a join of half the segments and one of all of them.
+   */
   readonly joinCpuPerByte: number;
+  /**
+   * A join's CPU seconds whatever its size (ffmpeg and ffprobe starts, the concat list, the
+   * HLS playlist): the same fit's intercept. Left out, a short clip's join (mostly this) scaled
+   * by bytes to an hour made the join ten times too slow.
+   */
+  readonly joinCpuFixedSec: number;
   /** One thumbnail branch's wall time on Lambda, warm (seconds). */
   readonly thumbnailSec: number;
   readonly thumbnails: number;
@@ -212,7 +221,7 @@ export const modelWave = (m: WaveModelInputs, prices = PRICES): WaveModel => {
   const audioJoinSec =
     m.audio === 'parts' && audioBytes > 0
       ? audioBytes / m.s3BytesPerSec +
-        (m.joinCpuPerByte * audioBytes) / m.lambdaCoreSpeed +
+        (m.joinCpuFixedSec + m.joinCpuPerByte * audioBytes) / m.lambdaCoreSpeed +
         (2 * audioBytes) / m.s3BytesPerSec
       : 0;
   const audioDoneSec = doneOf('audio') + audioJoinSec;
@@ -225,7 +234,8 @@ export const modelWave = (m: WaveModelInputs, prices = PRICES): WaveModel => {
     const videoBytes = r.bytesPerSourceSec * m.sourceSec;
     // Reads the segments and the audio, writes the MP4 (video + audio) and the HLS copy (video).
     const read = (videoBytes + audioBytes) / m.s3BytesPerSec;
-    const cpu = (m.joinCpuPerByte * (videoBytes + audioBytes)) / m.lambdaCoreSpeed;
+    const cpu =
+      (m.joinCpuFixedSec + m.joinCpuPerByte * (videoBytes + audioBytes)) / m.lambdaCoreSpeed;
     const write = (2 * videoBytes + audioBytes) / m.s3BytesPerSec;
     const joinSec = m.coldStartSec + read + cpu + write;
     const segmentsDoneSec = doneOf(i);

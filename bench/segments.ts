@@ -5,6 +5,7 @@ import Table from 'cli-table3';
 import { makeClip, useMediaTools } from '../fixtures/media.js';
 import {
   audioItem,
+  audioPartItems,
   DEFAULT_PLAN_CONFIG,
   type Produced,
   planSegmentation,
@@ -14,7 +15,9 @@ import {
   segmentItemsFor,
   thumbnail,
 } from '../lambdas/branch-kinds/index.js';
+import { renditionSegmentKind } from '../kinds/index.js';
 import { probeFile } from '../lambdas/probe/logic.js';
+import { DEFAULT_SEGMENT_CONCURRENCY } from '../lib/stacks/video-pipeline-stack.js';
 import { mapLimit } from '../shared/concurrency.js';
 import { childCpuAvailable, measured } from './child-cpu.js';
 import {
@@ -48,8 +51,13 @@ const TARGET_SEC = 30;
 export interface SegRun {
   single: { wallSec: number; cpuSec: number };
   segments: { wallSec: number; cpuSec: number };
+  /** The audio parts (workers at a time), as the Map Run runs them. */
   audio: { wallSec: number; cpuSec: number };
+  /** The audio join the last part runs: the parts stream-copied into one file, its HLS audio. */
+  audioJoin: { wallSec: number; cpuSec: number };
   join: { wallSec: number; cpuSec: number };
+  /** The same join over the first half of the segments: with `join`, the join's fixed and per-byte CPU. */
+  joinHalf: { cpuSec: number; bytes: number };
   /** CPU seconds per source second. */
   singleCpuPerSourceSec: number;
   segmentedCpuPerSourceSec: number;
@@ -57,7 +65,7 @@ export interface SegRun {
   overhead: number;
   /** (segments + audio + join) wall ÷ single wall, the stages one after another. */
   wallRatio: number;
-  /** The joined MP4 (video + audio) and the audio item's AAC file. */
+  /** The joined MP4 (video + audio) and the joined AAC file. */
   joinedBytes: number;
   audioBytes: number;
 }
@@ -164,17 +172,26 @@ export const benchSegments = async (
       const single = await measured(() =>
         rendition.run({ id, kind: 'rendition', height: HEIGHT }, ctx())
       );
-      // The segmented path: every segment item (workers at a time), the audio item, the join.
+      // The segmented path: every segment item and audio part (workers at a time), the
+      // audio join, the rendition's join.
       const files = new Map<string, string>();
       const segments = await measured(() =>
         mapLimit(segmentItemsFor({ id, height: HEIGHT, segmentation }), workers, async (item) => {
           for (const [k, p] of filesOf(await renditionSegment.run(item, ctx()))) files.set(k, p);
         })
       );
-      const audio = await measured(async () => {
-        for (const [k, p] of filesOf(await renditionSegment.run(audioItem(), ctx()))) {
-          files.set(k, p);
-        }
+      const parts = audioPartItems(sourceSec, segmentation.lengthSec);
+      const audio = await measured(() =>
+        mapLimit(parts, workers, async (item) => {
+          for (const [k, p] of filesOf(await renditionSegment.run(item, ctx()))) files.set(k, p);
+        })
+      );
+      const audioJoin = await measured(async () => {
+        const joined = await renditionSegment.run(audioItem(parts.length), {
+          ...ctx(),
+          outputUrl: async (key: string) => files.get(key),
+        });
+        for (const [k, p] of filesOf(joined)) files.set(k, p);
       });
       const audioFile = [...files].find(([k]) => k.endsWith('/audio.m4a'))?.[1];
       const join_ = await measured(() =>
@@ -184,14 +201,26 @@ export const benchSegments = async (
         )
       );
       const mp4 = filesOf(join_.value).find(([k]) => k.endsWith(`/${HEIGHT}p.mp4`))?.[1];
+      // Not part of the path: the join again over half the segments, for the model's fit.
+      const half = Math.max(1, Math.floor(segmentation.count / 2));
+      const joinHalf = await measured(() =>
+        rendition.run(
+          { id, kind: 'rendition', height: HEIGHT, segmentation: { ...segmentation, count: half } },
+          { ...ctx(), outputUrl: async (key: string) => files.get(key) }
+        )
+      );
+      const halfMp4 = filesOf(joinHalf.value).find(([k]) => k.endsWith(`/${HEIGHT}p.mp4`))?.[1];
+      if (!halfMp4) throw new Error('the half join produced no MP4');
       if (!mp4 || !audioFile) throw new Error('the segmented path produced no MP4 or no audio');
-      const segmentedCpu = segments.cpuSec + audio.cpuSec + join_.cpuSec;
-      const segmentedWall = segments.wallSec + audio.wallSec + join_.wallSec;
+      const segmentedCpu = segments.cpuSec + audio.cpuSec + audioJoin.cpuSec + join_.cpuSec;
+      const segmentedWall = segments.wallSec + audio.wallSec + audioJoin.wallSec + join_.wallSec;
       const run: SegRun = {
         single: { wallSec: single.wallSec, cpuSec: single.cpuSec },
         segments: { wallSec: segments.wallSec, cpuSec: segments.cpuSec },
         audio: { wallSec: audio.wallSec, cpuSec: audio.cpuSec },
+        audioJoin: { wallSec: audioJoin.wallSec, cpuSec: audioJoin.cpuSec },
         join: { wallSec: join_.wallSec, cpuSec: join_.cpuSec },
+        joinHalf: { cpuSec: joinHalf.cpuSec, bytes: size(halfMp4) },
         singleCpuPerSourceSec: single.cpuSec / sourceSec,
         segmentedCpuPerSourceSec: segmentedCpu / sourceSec,
         overhead: segmentedCpu / single.cpuSec - 1,
@@ -200,7 +229,7 @@ export const benchSegments = async (
         audioBytes: size(audioFile),
       };
       // Children's CPU cannot exceed what the cores gave them: a figure past that is a double count.
-      for (const [name, st] of Object.entries({ single, segments, audio, join: join_ })) {
+      for (const [name, st] of Object.entries({ single, segments, audio, audioJoin, join: join_ })) {
         if (st.cpuSec > st.wallSec * workers * 1.05 + 0.05) {
           log(
             `(seg) WARNING: ${name} used ${st.cpuSec.toFixed(2)} CPU-s in ${st.wallSec.toFixed(2)} s on ${workers} cores`
@@ -251,7 +280,7 @@ export const benchSegments = async (
       calibration,
       audioCpuPerSourceSec: median((r) => r.audio.cpuSec / sourceSec),
       audioBytesPerSourceSec: median((r) => r.audioBytes / sourceSec),
-      joinCpuPerByte: median((r) => r.join.cpuSec / r.joinedBytes),
+      ...joinFit(runs),
       thumbnailSec: thumb.wallSec,
     });
     const byHeight = (hs: readonly number[]) => inputs.rungs.filter((r) => hs.includes(r.height));
@@ -330,6 +359,28 @@ export const benchSegments = async (
   }
 };
 
+/**
+ * The join's CPU as fixed + per byte written: the line through the half join
+ * and the whole join of each run, medians over the runs. Noise can tilt it
+ * below zero; then the whole join is taken as all fixed (per byte 0), which
+ * keeps the model's join at what was measured here.
+ */
+export const joinFit = (
+  runs: readonly Pick<SegRun, 'join' | 'joinHalf' | 'joinedBytes'>[]
+): { joinCpuPerByte: number; joinCpuFixedSec: number } => {
+  const mid = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  const slope = mid(
+    runs.map((r) => (r.join.cpuSec - r.joinHalf.cpuSec) / (r.joinedBytes - r.joinHalf.bytes))
+  );
+  const perByte = Number.isFinite(slope) && slope > 0 ? slope : 0;
+  const fixed = mid(runs.map((r) => r.join.cpuSec - perByte * r.joinedBytes));
+  return { joinCpuPerByte: perByte, joinCpuFixedSec: Math.max(0, fixed) };
+};
+
 /** The model's segment length (the stack's 30 s) when the source has two of them, else the bench's. */
 const calibrationSegmentation = (
   probe: Parameters<typeof planSegmentation>[0],
@@ -350,6 +401,7 @@ export const modelInputs = (measuredHere: {
   audioCpuPerSourceSec: number;
   audioBytesPerSourceSec: number;
   joinCpuPerByte: number;
+  joinCpuFixedSec: number;
   thumbnailSec: number;
 }): { inputs: WaveModelInputs; assumptions: Assumption[] } => {
   const m = measuredHere;
@@ -363,12 +415,13 @@ export const modelInputs = (measuredHere: {
     audioCpuPerSourceSec: m.audioCpuPerSourceSec,
     audioBytesPerSourceSec: m.audioBytesPerSourceSec,
     joinCpuPerByte: m.joinCpuPerByte,
+    joinCpuFixedSec: m.joinCpuFixedSec,
     thumbnailSec: m.thumbnailSec,
     thumbnails: DEFAULT_PLAN_CONFIG.thumbnailCount,
     metadataSec: 1,
     segmentSec: DEFAULT_PLAN_CONFIG.segmentLengthSec,
-    concurrency: 100,
-    memoryMiB: 2048,
+    concurrency: DEFAULT_SEGMENT_CONCURRENCY,
+    memoryMiB: renditionSegmentKind.sizing.memoryMiB,
     lambdaCoreSpeed: 1,
     coldStartSec: 1.5,
     firstByteSec: 0.1,
@@ -378,7 +431,7 @@ export const modelInputs = (measuredHere: {
     probeSec: 1,
     planSec: 0.5,
     aggregateSec: 1,
-    audio: 'one-item',
+    audio: 'parts',
   };
   const f = (x: number, d = 3) => x.toFixed(d);
   const assumptions: Assumption[] = [
@@ -404,14 +457,15 @@ export const modelInputs = (measuredHere: {
       source: 'measured here: one segment item (renditionSegment.run), child CPU from /proc',
     })),
     {
-      name: 'audio item',
-      value: `${f(inputs.audioCpuPerSourceSec, 4)} CPU-s per source s, one thread`,
+      name: 'audio',
+      value: `${f(inputs.audioCpuPerSourceSec, 4)} CPU-s per source s (the parts together, pre-roll included), one thread each; the join from the join rate`,
       source: 'measured here (median of the runs); AAC encoder single-threaded',
     },
     {
       name: 'join',
-      value: `${f(inputs.joinCpuPerByte * 1e9, 2)} CPU-s per GB written (copy-mux + HLS packaging)`,
-      source: 'measured here at 720p (median of the runs)',
+      value: `${f(inputs.joinCpuFixedSec, 2)} CPU-s + ${f(inputs.joinCpuPerByte * 1e9, 2)} CPU-s per GB written (copy-mux + HLS packaging)`,
+      source:
+        'measured here at 720p: the line through a join of half the segments and of all (medians of the runs)',
     },
     {
       name: 'thumbnail / metadata',
@@ -493,7 +547,8 @@ export const printSegmentBench = (f: SegmentBench): void => {
     `${s.wallSec.toFixed(1)} s / ${s.cpuSec.toFixed(1)} CPU-s`;
   row('single run (rendition.run): wall / CPU', (r) => ws(r.single));
   row('segments (renditionSegment.run ×n)', (r) => ws(r.segments));
-  row('audio item', (r) => ws(r.audio));
+  row(`audio parts`, (r) => ws(r.audio));
+  row('audio join (copy + HLS)', (r) => ws(r.audioJoin));
   row('join (rendition.run, copy + HLS)', (r) => ws(r.join));
   row('CPU-s per source s: single', (r) => r.singleCpuPerSourceSec.toFixed(3));
   row('CPU-s per source s: segmented', (r) => r.segmentedCpuPerSourceSec.toFixed(3));

@@ -81,6 +81,12 @@ import { OverflowPolicy, type QueueWorker } from '../constructs/queue-worker.js'
 import { TopicFanOut } from '../constructs/topic-fan-out.js';
 import { PROJECT_ROOT } from '../project-root.js';
 
+/**
+ * Items of the Segments Distributed Map at once, by default: what the seg
+ * bench's model of one hour needs to stay within 30 s (docs/benchmarks.md).
+ */
+export const DEFAULT_SEGMENT_CONCURRENCY = 100;
+
 export interface VideoPipelineStackProps extends StackProps {
   /** Concurrent branches per video in the Map. @default 10 */
   readonly mapMaxConcurrency?: number;
@@ -219,7 +225,7 @@ export interface VideoPipelineStackProps extends StackProps {
   /**
    * Segments encoded at once (the Distributed Map's MaxConcurrency, across
    * every rendition of one video).
-   * @default 100
+   * @default DEFAULT_SEGMENT_CONCURRENCY (100)
    */
   readonly segmentConcurrency?: number;
   /**
@@ -539,7 +545,7 @@ export class VideoPipelineStack extends Stack {
       timeoutSec: fallbackFn.function.timeout?.toSeconds() ?? 900,
     });
     const mapMaxConcurrency = props.mapMaxConcurrency ?? (policy.mode === 'sequential' ? 1 : 10);
-    const segmentConcurrency = props.segmentConcurrency ?? 100;
+    const segmentConcurrency = props.segmentConcurrency ?? DEFAULT_SEGMENT_CONCURRENCY;
     const work = this.videoWork({
       probe,
       plan,

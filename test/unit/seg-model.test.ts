@@ -8,6 +8,7 @@ import {
   type WaveModelInputs,
   waveItems,
 } from '../../bench/seg-model.js';
+import { joinFit } from '../../bench/segments.js';
 
 /**
  * The seg bench's AWS model, checked against figures worked out by hand for a
@@ -23,6 +24,7 @@ const SMALL: WaveModelInputs = {
   audioCpuPerSourceSec: 0.05,
   audioBytesPerSourceSec: 16_000,
   joinCpuPerByte: 1e-8,
+  joinCpuFixedSec: 0,
   thumbnailSec: 2,
   thumbnails: 3,
   metadataSec: 1,
@@ -165,8 +167,38 @@ describe('modelWave', () => {
     expect(m.costUsd).toBeCloseTo(0.0042672321, 9);
   });
 
+  it("adds the join's fixed CPU to each rendition's join and to the audio join", () => {
+    // 0.5 s fixed: the 720p join 6.7816 + 0.5, the audio join 0.2976 + 0.5 (parts).
+    const m = modelWave({ ...SMALL, joinCpuFixedSec: 0.5, audio: 'parts' });
+    expect(m.joins.map((j) => j.joinSec)).toEqual([
+      expect.closeTo(3.5616, 9),
+      expect.closeTo(7.2816, 9),
+    ]);
+    expect(m.audioJoinSec).toBeCloseTo(0.7976, 9);
+  });
+
   it('finds no setting when the fixed path alone (3 s start + 1 s aggregate) is over the target', () => {
     expect(cheapestSetting(SMALL, 3.9, 'one-item')).toBeNull();
+  });
+});
+
+describe('joinFit (the join CPU as fixed + per byte)', () => {
+  const run = (cpu: number, bytes: number, halfCpu: number, halfBytes: number) => ({
+    join: { wallSec: cpu, cpuSec: cpu },
+    joinHalf: { cpuSec: halfCpu, bytes: halfBytes },
+    joinedBytes: bytes,
+  });
+
+  it('fits the line through the half and the whole join, medians over the runs', () => {
+    // Slopes 0.5 / 50 MB = 1e-8 and 0.6 / 50 MB = 1.2e-8 → 1.1e-8; intercepts 2 − 1.1 = 0.9
+    // and 2.2 − 1.1 = 1.1 → 1.0.
+    const fit = joinFit([run(2, 100e6, 1.5, 50e6), run(2.2, 100e6, 1.6, 50e6)]);
+    expect(fit.joinCpuPerByte).toBeCloseTo(1.1e-8, 15);
+    expect(fit.joinCpuFixedSec).toBeCloseTo(1, 9);
+  });
+
+  it('takes a join whose half cost more (noise) as all fixed', () => {
+    expect(joinFit([run(1, 100e6, 1.2, 50e6)])).toEqual({ joinCpuPerByte: 0, joinCpuFixedSec: 1 });
   });
 });
 
