@@ -283,7 +283,10 @@ export interface BranchSplit {
   readonly stateMs: number | null;
 }
 
-/** The columns of the per-branch split, in print order; `outsideHandlerMs` is derived. */
+/**
+ * The columns of the per-branch split, in print order. Derived: `otherMs`, the handler's
+ * time outside its timed phases (temp directory, logging, metrics), and `outsideHandlerMs`.
+ */
 export const SPLIT_FIELDS = [
   'directRunMs',
   'directToolMs',
@@ -297,6 +300,7 @@ export const SPLIT_FIELDS = [
   'uploadMs',
   'recordMs',
   'playlistMs',
+  'otherMs',
   'totalMs',
   'stateMs',
   'outsideHandlerMs',
@@ -320,6 +324,14 @@ export const splitFields = (s: BranchSplit): Record<SplitField, number | null> =
     uploadMs: p('uploadMs'),
     recordMs: p('recordMs'),
     playlistMs: p('playlistMs'),
+    otherMs:
+      total === null
+        ? null
+        : total -
+          ['signMs', 'runMs', 'uploadMs', 'recordMs', 'playlistMs'].reduce(
+            (sum, k) => sum + (p(k) ?? 0),
+            0
+          ),
     totalMs: total,
     stateMs: s.stateMs,
     outsideHandlerMs: s.stateMs === null || total === null ? null : s.stateMs - total,

@@ -508,6 +508,7 @@ export const printEndToEnd = (a: EndToEnd) => {
       'upload',
       'record',
       'playlist',
+      'other',
       'handler',
       'state',
       'outside',
@@ -525,6 +526,7 @@ export const printEndToEnd = (a: EndToEnd) => {
       cell(f.uploadMs),
       cell(f.recordMs),
       cell(f.playlistMs),
+      cell(f.otherMs),
       cell(f.totalMs),
       cell(f.stateMs),
       cell(f.outsideHandlerMs),
@@ -533,7 +535,7 @@ export const printEndToEnd = (a: EndToEnd) => {
   console.log(split.toString());
   console.log(
     'ms unless said; direct run: the kind on the local file (all branches side by side); direct HTTP: ' +
-      "the same over a presigned URL of the runtime's S3; pipe run: the same kind over the presigned URL in its Lambda; tools: ffmpeg/ffprobe wall time inside run; handler: the branch's " +
+      "the same over a presigned URL of the runtime's S3; pipe run: the same kind over the presigned URL in its Lambda; tools: ffmpeg/ffprobe wall time inside run; other: the handler's time outside its timed phases; handler: the branch's " +
       'whole invocation work; state: task entered → exited; outside: state − handler (dispatch, IPC, return). ' +
       `Fields: ${SPLIT_FIELDS.join(', ')}.`
   );
