@@ -214,3 +214,144 @@ export const hopSpreads = (runs: readonly Hops[]): Record<string, Spread | null>
   }
   return out;
 };
+
+/** The history fields the per-branch split reads (the SDK's HistoryEvent fits). */
+export interface BranchHistoryEventLike extends HistoryEventLike {
+  readonly stateEnteredEventDetails?: { readonly name?: string; readonly input?: string };
+  readonly stateExitedEventDetails?: { readonly name?: string; readonly output?: string };
+}
+
+const jsonField = (text: string | undefined, pick: (doc: unknown) => unknown): string | null => {
+  if (text === undefined) return null;
+  try {
+    const v = pick(JSON.parse(text));
+    return typeof v === 'string' ? v : null;
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * Pure: per branch id, its task state's time (entered → exited) from the
+ * history. The entered event's input is the BranchInput (`branch.id`); the
+ * exited one's output is the Lambda's BranchRef (`id`). A branch entered more
+ * than once (a retry) keeps its first entry and last exit.
+ */
+export const branchStateTimes = (
+  history: readonly BranchHistoryEventLike[]
+): Record<string, number> => {
+  const entered = new Map<string, number>();
+  const exited = new Map<string, number>();
+  for (const e of history) {
+    const t = epoch(e.timestamp);
+    if (t === null) continue;
+    const inName = e.stateEnteredEventDetails?.name;
+    if (inName !== undefined && BRANCH_STATE.test(inName)) {
+      const id = jsonField(
+        e.stateEnteredEventDetails?.input,
+        (d) => (d as { branch?: { id?: unknown } }).branch?.id
+      );
+      if (id !== null && !entered.has(id)) entered.set(id, t);
+    }
+    const outName = e.stateExitedEventDetails?.name;
+    if (outName !== undefined && BRANCH_STATE.test(outName)) {
+      const id = jsonField(e.stateExitedEventDetails?.output, (d) => (d as { id?: unknown }).id);
+      if (id !== null) exited.set(id, Math.max(exited.get(id) ?? t, t));
+    }
+  }
+  const out: Record<string, number> = {};
+  for (const [id, from] of entered) {
+    const to = exited.get(id);
+    if (to !== undefined) out[id] = to - from;
+  }
+  return out;
+};
+
+/** One branch of one run: the direct side's time and the pipeline side's split. */
+export interface BranchSplit {
+  /** Direct: the kind's run() on the local file, all branches side by side (one run). */
+  readonly directRunMs: number | null;
+  readonly directToolMs: number | null;
+  /**
+   * Direct over HTTP: the same run() reading a presigned URL of the runtime's S3 instead of
+   * the file, from the bench process (no Lambda, no pipeline): the source's HTTP read alone.
+   */
+  readonly directHttpRunMs?: number | null;
+  /** Pipeline: the branch handler's phases (lambdas/run-branch/phases.ts). */
+  readonly phases: Record<string, number> | null;
+  /** Pipeline: the task state, entered → exited (dispatch to the function and back included). */
+  readonly stateMs: number | null;
+}
+
+/**
+ * The columns of the per-branch split, in print order. Derived: `otherMs`, the handler's
+ * time outside its timed phases (temp directory, logging, metrics), and `outsideHandlerMs`.
+ */
+export const SPLIT_FIELDS = [
+  'directRunMs',
+  'directToolMs',
+  'directHttpRunMs',
+  'runMs',
+  'toolMs',
+  'toolRuns',
+  'signMs',
+  'uploads',
+  'uploadBytes',
+  'uploadMs',
+  'recordMs',
+  'playlistMs',
+  'otherMs',
+  'totalMs',
+  'stateMs',
+  'outsideHandlerMs',
+] as const;
+export type SplitField = (typeof SPLIT_FIELDS)[number];
+
+/** Pure: one branch's fields as numbers (null where the run did not have them). */
+export const splitFields = (s: BranchSplit): Record<SplitField, number | null> => {
+  const p = (k: string) => s.phases?.[k] ?? null;
+  const total = p('totalMs');
+  return {
+    directRunMs: s.directRunMs,
+    directToolMs: s.directToolMs,
+    directHttpRunMs: s.directHttpRunMs ?? null,
+    runMs: p('runMs'),
+    toolMs: p('toolMs'),
+    toolRuns: p('toolRuns'),
+    signMs: p('signMs'),
+    uploads: p('uploads'),
+    uploadBytes: p('uploadBytes'),
+    uploadMs: p('uploadMs'),
+    recordMs: p('recordMs'),
+    playlistMs: p('playlistMs'),
+    otherMs:
+      total === null
+        ? null
+        : total -
+          ['signMs', 'runMs', 'uploadMs', 'recordMs', 'playlistMs'].reduce(
+            (sum, k) => sum + (p(k) ?? 0),
+            0
+          ),
+    totalMs: total,
+    stateMs: s.stateMs,
+    outsideHandlerMs: s.stateMs === null || total === null ? null : s.stateMs - total,
+  };
+};
+
+/** Per branch and field, the median over runs (runs without the field are left out). */
+export const splitMedians = (
+  runs: readonly Record<string, BranchSplit>[]
+): Record<string, Record<SplitField, number | null>> => {
+  const ids = [...new Set(runs.flatMap((r) => Object.keys(r)))].sort();
+  const out: Record<string, Record<SplitField, number | null>> = {};
+  for (const id of ids) {
+    const rows = runs.flatMap((r) => (r[id] ? [splitFields(r[id])] : []));
+    const medians = {} as Record<SplitField, number | null>;
+    for (const f of SPLIT_FIELDS) {
+      const values = rows.map((r) => r[f]).filter((v): v is number => v !== null);
+      medians[f] = values.length === 0 ? null : spreadOf(values).median;
+    }
+    out[id] = medians;
+  }
+  return out;
+};

@@ -16,23 +16,31 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import Table from 'cli-table3';
 import { ManifestSchema, manifestKey, videoIdFor } from '../contract/index.js';
 import { makeClip, useMediaTools } from '../fixtures/media.js';
 import { DEFAULT_PLAN_CONFIG, kindOf, planBranches } from '../lambdas/branch-kinds/index.js';
 import { probeFile } from '../lambdas/probe/logic.js';
+import { phasesOf } from '../lambdas/run-branch/phases.js';
+import { tallyTools } from '../lambdas/shared/media.js';
 import { ROOT as root } from '../local-runtime/src/index.js';
 import {
   AGGREGATE_TASK_LABEL,
+  type BranchSplit,
+  branchStateTimes,
   HOP_LABELS,
   type Hops,
   hopSpreads,
   hopsOf,
   type LogRecordLike,
   pairRatios,
+  SPLIT_FIELDS,
   type Spread,
+  splitMedians,
   spreadOf,
 } from './end-to-end-stats.js';
+import { treeCpuMs } from './process-tree.js';
 import { startBenchRuntime } from './runtime.js';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -45,8 +53,14 @@ const roundSpread = (s: Spread) => ({
   min: ms(s.min),
   max: ms(s.max),
 });
-/** The manifest poll's interval: its delay is part of every pipeline figure (hop "seen by the poll"). */
-const MANIFEST_POLL_MS = 20;
+/**
+ * The manifest is read when the video's VideoProcessed event arrives (published
+ * right after the manifest is written; the bench's queue long-polls it), and
+ * otherwise every MANIFEST_POLL_MS in case the event is lost. A GetObject every
+ * 20 ms, as before, cost the runtime and the bench CPU on the same two cores as
+ * the branches, which only the pipeline side paid.
+ */
+const MANIFEST_POLL_MS = 500;
 
 export const TARGET_WARM_RATIO = 1.05;
 export const TARGET_COLD_RATIO = 1.2;
@@ -69,12 +83,12 @@ export const benchEndToEnd = async (seconds: number, repeats: number) => {
   };
   const { probe } = await probeOnce();
   const plan = planBranches(probe, DEFAULT_PLAN_CONFIG);
-  const runBranch = (branch: (typeof plan.branches)[number]) =>
+  const runBranch = (branch: (typeof plan.branches)[number], input = clip) =>
     kindOf(branch).run(branch, {
       videoId: 'bench',
       source,
       probe,
-      input: clip,
+      input,
       workDir: work,
       timeBudget: () => 600_000,
     });
@@ -87,12 +101,24 @@ export const benchEndToEnd = async (seconds: number, repeats: number) => {
     alone[branch.id] = performance.now() - t;
   }
   const slowest = Math.max(...Object.values(alone));
-  const runDirect = async () => {
+  const runDirect = async (input = clip) => {
     const { probeMs } = await probeOnce();
     const t = performance.now();
-    await Promise.all(plan.branches.map(runBranch));
+    // Each branch's own run() time and tool time, side by side as in the pipeline.
+    const perBranch = await Promise.all(
+      plan.branches.map(async (branch) => {
+        const started = performance.now();
+        const { tools } = await tallyTools(() => runBranch(branch, input));
+        return [branch.id, { runMs: performance.now() - started, toolMs: tools.ms }] as const;
+      })
+    );
     const parallelMs = performance.now() - t;
-    return { probeMs, parallelMs, criticalMs: probeMs + parallelMs };
+    return {
+      probeMs,
+      parallelMs,
+      criticalMs: probeMs + parallelMs,
+      perBranch: Object.fromEntries(perBranch),
+    };
   };
 
   // Pipeline: upload → manifest through the local runtime, same template and bundles as AWS.
@@ -120,9 +146,20 @@ export const benchEndToEnd = async (seconds: number, repeats: number) => {
       })
     );
     // Long polls (1 s): a 50 ms receive loop competed with the pipeline for the same cores.
-    const watchPlayable = (videoId: string, started: number, done: () => boolean) =>
-      (async () => {
-        while (!done()) {
+    // Resolves `playable` with VideoPlayable's arrival (ms after `started`, null if none came)
+    // and `processed` when the video's VideoProcessed arrives.
+    const watchEvents = (videoId: string, started: number, done: () => boolean) => {
+      let processedSeen: () => void = () => undefined;
+      let seen = false;
+      const processed = new Promise<void>((resolve) => {
+        processedSeen = () => {
+          seen = true;
+          resolve();
+        };
+      });
+      const playable = (async () => {
+        let playableMs: number | null = null;
+        while (!done() && !(seen && playableMs !== null)) {
           const res = await sqs.send(
             new ReceiveMessageCommand({
               QueueUrl: queueUrl,
@@ -146,22 +183,34 @@ export const benchEndToEnd = async (seconds: number, repeats: number) => {
           }
           for (const m of messages) {
             const msg = JSON.parse(m.Body ?? '{}') as { videoId?: string };
-            if (
-              msg.videoId === videoId &&
-              m.MessageAttributes?.type?.StringValue === 'VideoPlayable'
-            ) {
-              return received - started;
-            }
+            if (msg.videoId !== videoId) continue;
+            const type = m.MessageAttributes?.type?.StringValue;
+            if (type === 'VideoPlayable' && playableMs === null) playableMs = received - started;
+            if (type === 'VideoProcessed') processedSeen();
           }
         }
-        return null;
+        return playableMs;
       })();
+      return { playable, processed };
+    };
     const logsOf = async (query: Record<string, string>): Promise<LogRecordLike[]> => {
       const url = new URL('/_local/logs', runtime.endpoint);
       for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
       const res = await fetch(url);
       if (!res.ok) throw new Error(`GET ${url} answered ${res.status}`);
       return ((await res.json()) as { records: LogRecordLike[] }).records;
+    };
+    /** Each branch handler's split (phases.ts), from the EMF records the runtime kept. */
+    const phasesFor = async (videoId: string) => {
+      const res = await fetch(new URL('/_local/metrics', runtime.endpoint));
+      if (!res.ok) throw new Error(`GET /_local/metrics answered ${res.status}`);
+      const { records } = (await res.json()) as { records: { record: Record<string, unknown> }[] };
+      const out: Record<string, Record<string, number>> = {};
+      for (const { record } of records) {
+        const found = phasesOf(record);
+        if (found?.videoId === videoId) out[found.branchId] = { ...found.phases };
+      }
+      return out;
     };
     const historyOf = async (videoId: string) => {
       const executionArn = `${out.StateMachineArn!.replace(':stateMachine:', ':execution:')}:${videoId}`;
@@ -176,7 +225,23 @@ export const benchEndToEnd = async (seconds: number, repeats: number) => {
       } while (nextToken);
       return events;
     };
+    /**
+     * CPU the pipeline's own processes used (user + system): the runtime's process, its
+     * Lambda environments' Node processes (ffmpeg's time is not in them: a reaped child's
+     * time goes to cutime, which this leaves out) and the bench's process (its watchers).
+     * It competes with the branches' ffmpeg on the same cores; the direct side pays none.
+     */
+    const pipelineCpu = () => {
+      const tree = treeCpuMs(runtime.pid);
+      const bench = process.cpuUsage();
+      return {
+        runtime: tree.own,
+        environments: tree.descendants,
+        bench: (bench.user + bench.system) / 1000,
+      };
+    };
     const runPipeline = async (key: string) => {
+      const cpuBefore = pipelineCpu();
       const started = performance.now();
       let finished = false;
       const put = await s3.send(
@@ -191,8 +256,13 @@ export const benchEndToEnd = async (seconds: number, repeats: number) => {
         etag: put.ETag?.replaceAll('"', ''),
       });
       // VideoPlayable usually arrives before the manifest; the watcher keeps reading after it.
-      const playable = watchPlayable(videoId, started, () => finished);
+      const events = watchEvents(videoId, started, () => finished);
+      let announced = false;
+      void events.processed.then(() => {
+        announced = true;
+      });
       for (;;) {
+        await Promise.race([events.processed, sleep(MANIFEST_POLL_MS)]);
         try {
           const res = await s3.send(
             new GetObjectCommand({ Bucket: out.OutputBucketName, Key: manifestKey(videoId) })
@@ -204,7 +274,7 @@ export const benchEndToEnd = async (seconds: number, repeats: number) => {
           const grace = sleep(2000).then(() => {
             finished = true;
           });
-          const playableMs = await playable;
+          const playableMs = await events.playable;
           finished = true;
           await grace.catch(() => undefined);
           const byVideo = await logsOf({ videoId });
@@ -213,28 +283,56 @@ export const benchEndToEnd = async (seconds: number, repeats: number) => {
             ...new Set(byVideo.map((r) => r.traceId).filter((t): t is string => !!t)),
           ];
           const byTrace = (await Promise.all(traces.map((traceId) => logsOf({ traceId })))).flat();
+          const cpuAfter = pipelineCpu();
+          const history = await historyOf(videoId);
           const hops = hopsOf({
             videoId,
             putDoneAt,
             manifestSeenAt,
             manifestCreatedAt: manifest.createdAt,
-            history: await historyOf(videoId),
+            history,
             logs: [...byVideo, ...byTrace],
           });
-          return { videoId, ms: manifestMs, playableMs, status: manifest.status, hops };
+          return {
+            videoId,
+            ms: manifestMs,
+            playableMs,
+            status: manifest.status,
+            hops,
+            phases: await phasesFor(videoId),
+            cpuMs: {
+              runtime: ms(cpuAfter.runtime - cpuBefore.runtime),
+              environments: ms(cpuAfter.environments - cpuBefore.environments),
+              bench: ms(cpuAfter.bench - cpuBefore.bench),
+            },
+            stateMs: branchStateTimes(history),
+          };
         } catch (err) {
           if (err instanceof Error && err.name === 'ZodError') throw err;
-          await sleep(MANIFEST_POLL_MS);
+          // Announced but not readable yet (never expected: the manifest is written first).
+          if (announced) await sleep(20);
         }
       }
     };
 
     // The first run pays process start-up (Lambda cold starts): reported on its own.
     const cold = await runPipeline('uploads/bench-cold.mp4');
+    // The direct side again, reading the clip over HTTP from the runtime's S3 (the output
+    // bucket, where a PUT starts nothing) as the branch functions do: separates the HTTP
+    // read of the source from the rest of the pipeline.
+    const httpKey = 'bench-direct-http/source.mp4';
+    await s3.send(new PutObjectCommand({ Bucket: out.OutputBucketName, Key: httpKey, Body: body }));
+    const httpUrl = await getSignedUrl(
+      s3,
+      new GetObjectCommand({ Bucket: out.OutputBucketName, Key: httpKey }),
+      { expiresIn: 3600 }
+    );
     const direct: Awaited<ReturnType<typeof runDirect>>[] = [];
+    const directHttp: Awaited<ReturnType<typeof runDirect>>[] = [];
     const warm: Awaited<ReturnType<typeof runPipeline>>[] = [];
     for (let i = 0; i < repeats; i++) {
       direct.push(await runDirect());
+      directHttp.push(await runDirect(httpUrl));
       warm.push(await runPipeline(`uploads/bench-warm-${i}.mp4`));
     }
     const directMs = direct.map((d) => d.criticalMs);
@@ -243,6 +341,23 @@ export const benchEndToEnd = async (seconds: number, repeats: number) => {
     const directMedian = spreadOf(directMs).median;
     const playable = warm.map((w) => w.playableMs).filter((p): p is number => p !== null);
     const hopSpread = hopSpreads(warm.map((w) => w.hops));
+    // Pair i: the direct run just before pipeline run i, branch by branch.
+    const splits = warm.map((w, i) => {
+      const ids = new Set([...Object.keys(direct[i]!.perBranch), ...Object.keys(w.phases)]);
+      const split: Record<string, BranchSplit> = {};
+      for (const id of ids) {
+        const d = direct[i]!.perBranch[id];
+        const h = directHttp[i]!.perBranch[id];
+        split[id] = {
+          directRunMs: d ? ms(d.runMs) : null,
+          directToolMs: d ? ms(d.toolMs) : null,
+          directHttpRunMs: h ? ms(h.runMs) : null,
+          phases: w.phases[id] ?? null,
+          stateMs: w.stateMs[id] ?? null,
+        };
+      }
+      return split;
+    });
     return {
       clip: `${seconds}s 1280x720 H.264/AAC`,
       branches: plan.branches.length,
@@ -258,6 +373,7 @@ export const benchEndToEnd = async (seconds: number, repeats: number) => {
           criticalPathMs: ms(d.criticalMs),
         })),
         criticalPathMs: roundSpread(spreadOf(directMs)),
+        overHttpCriticalPathMs: roundSpread(spreadOf(directHttp.map((d) => d.criticalMs))),
       },
       pipeline: {
         coldMs: ms(cold.ms),
@@ -266,12 +382,27 @@ export const benchEndToEnd = async (seconds: number, repeats: number) => {
         warmMs: roundSpread(spreadOf(warmMs)),
         // Runs with no VideoPlayable (e.g. the primary rendition failed) are left out.
         warmPlayableMs: playable.length === 0 ? null : roundSpread(spreadOf(playable)),
-        warmRuns: warm.map((w) => ({
+        warmRuns: warm.map((w, i) => ({
           videoId: w.videoId,
           ms: ms(w.ms),
           playableMs: w.playableMs === null ? null : ms(w.playableMs),
           hops: w.hops,
+          cpuMs: w.cpuMs,
+          branchSplit: splits[i],
         })),
+        coldCpuMs: cold.cpuMs,
+        /** Upload → manifest seen, per warm run: see pipelineCpu. */
+        warmCpuMs: {
+          runtime: roundSpread(spreadOf(warm.map((w) => w.cpuMs.runtime))),
+          environments: roundSpread(spreadOf(warm.map((w) => w.cpuMs.environments))),
+          bench: roundSpread(spreadOf(warm.map((w) => w.cpuMs.bench))),
+        },
+        coldBranchSplit: Object.fromEntries(
+          Object.entries(cold.phases).map(([id, phases]) => [
+            id,
+            { phases, stateMs: cold.stateMs[id] ?? null },
+          ])
+        ),
       },
       ratios: {
         warmPerPair: ratios.map(ratio),
@@ -290,6 +421,8 @@ export const benchEndToEnd = async (seconds: number, repeats: number) => {
       hops: Object.fromEntries(
         Object.entries(hopSpread).map(([k, v]) => [k, v === null ? null : roundSpread(v)])
       ),
+      /** Per branch and field, the median over the warm pairs (bench/end-to-end-stats.ts). */
+      branchSplit: splitMedians(splits),
     };
   } finally {
     await runtime.stop();
@@ -312,6 +445,10 @@ export const printEndToEnd = (a: EndToEnd) => {
     ['branches / statuses', `${a.branches} / ${a.statuses.join(', ')}`],
     ['direct: slowest branch alone', `${a.direct.slowestBranchAloneMs} ms`],
     ['direct critical path (probe + parallel branches)', spreadText(a.direct.criticalPathMs)],
+    [
+      'direct critical path, source over HTTP (runtime S3)',
+      spreadText(a.direct.overHttpCriticalPathMs),
+    ],
     ['pipeline, cold (first upload)', `${a.pipeline.coldMs} ms`],
     ['pipeline, warm upload → manifest', spreadText(a.pipeline.warmMs)],
     ['upload → VideoPlayable, cold', `${a.pipeline.coldPlayableMs ?? 'none'} ms`],
@@ -325,7 +462,15 @@ export const printEndToEnd = (a: EndToEnd) => {
       `cold ratio: cold ÷ median direct (target ≤ ${a.ratios.targets.cold})`,
       `${a.ratios.cold} ${ok(a.ratios.cold, a.ratios.targets.cold)}`,
     ],
-    ['warm median ÷ (probe + slowest branch alone)', String(a.ratios.warmVsIdeal)]
+    ['warm median ÷ (probe + slowest branch alone)', String(a.ratios.warmVsIdeal)],
+    [
+      "pipeline's own CPU per warm run: runtime / Lambda envs / bench",
+      `${spreadText(a.pipeline.warmCpuMs.runtime)} / ${spreadText(a.pipeline.warmCpuMs.environments)} / ${spreadText(a.pipeline.warmCpuMs.bench)}`,
+    ],
+    [
+      "pipeline's own CPU, cold run: runtime / Lambda envs / bench",
+      `${a.pipeline.coldCpuMs.runtime} / ${a.pipeline.coldCpuMs.environments} / ${a.pipeline.coldCpuMs.bench} ms`,
+    ]
   );
   console.log(table.toString());
   const cold = a.pipeline.coldHops as Hops;
@@ -352,4 +497,46 @@ export const printEndToEnd = (a: EndToEnd) => {
     ms(cold.totalMs),
   ]);
   console.log(hops.toString());
+  const split = new Table({
+    head: [
+      '(a) per branch, warm median',
+      'direct run',
+      'direct HTTP',
+      'pipe run',
+      'pipe tools',
+      'uploads (n, KiB)',
+      'upload',
+      'record',
+      'playlist',
+      'other',
+      'handler',
+      'state',
+      'outside',
+    ],
+  });
+  const cell = (v: number | null | undefined) => (v === null || v === undefined ? '-' : ms(v));
+  for (const [id, f] of Object.entries(a.branchSplit)) {
+    split.push([
+      id,
+      cell(f.directRunMs),
+      cell(f.directHttpRunMs),
+      `${cell(f.runMs)} (${f.directRunMs !== null && f.runMs !== null ? `${f.runMs - f.directRunMs >= 0 ? '+' : ''}${ms(f.runMs - f.directRunMs)}` : '-'})`,
+      cell(f.toolMs),
+      `${cell(f.uploads)}, ${f.uploadBytes === null ? '-' : ms(f.uploadBytes / 1024)}`,
+      cell(f.uploadMs),
+      cell(f.recordMs),
+      cell(f.playlistMs),
+      cell(f.otherMs),
+      cell(f.totalMs),
+      cell(f.stateMs),
+      cell(f.outsideHandlerMs),
+    ]);
+  }
+  console.log(split.toString());
+  console.log(
+    'ms unless said; direct run: the kind on the local file (all branches side by side); direct HTTP: ' +
+      "the same over a presigned URL of the runtime's S3; pipe run: the same kind over the presigned URL in its Lambda; tools: ffmpeg/ffprobe wall time inside run; other: the handler's time outside its timed phases; handler: the branch's " +
+      'whole invocation work; state: task entered → exited; outside: state − handler (dispatch, IPC, return). ' +
+      `Fields: ${SPLIT_FIELDS.join(', ')}.`
+  );
 };

@@ -14,13 +14,14 @@ import {
   type VideoPlayableEvent,
 } from '../../contract/index.js';
 import type { RenditionBranch, RenditionSegmentBranch } from '../../kinds/index.js';
+import { mapLimit } from '../../shared/concurrency.js';
 import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
 import {
   audioItem,
   isAudioPart,
   missingPartsMessage,
 } from '../branch-kinds/work/rendition-segment.js';
-import { pinHttpInput } from '../shared/media.js';
+import { pinHttpInput, tallyTools } from '../shared/media.js';
 import { flushMetrics, logger, metrics } from '../shared/powertools.js';
 import {
   assertSourceUnchanged,
@@ -55,6 +56,7 @@ import {
   VARIANT_KINDS,
   writeEarlyPlaylist,
 } from './early-playlist.js';
+import { type BranchPhases, emptyPhases, PHASES_METADATA, roundedPhases, timed } from './phases.js';
 
 const ERROR_MESSAGE_LIMIT = 500;
 /** The message that travels in the state (Catch → Cause); details live in the S3 record. */
@@ -70,6 +72,47 @@ const upload = async (bucket: string, item: Produced): Promise<Artifact> => {
   }
   const bytes = await putFile(bucket, item.key, item.path, item.contentType);
   return { key: item.key, contentType: item.contentType, bytes };
+};
+
+/**
+ * Uploads of one branch in flight at once. A rendition stores about twenty
+ * small files (the MP4, each HLS track's init section, segments and
+ * playlist); one after another they cost a round trip each on the critical
+ * path. S3 takes thousands of PUTs a second per prefix, so eight is far from
+ * any limit, and leaves sockets in the SDK's pool (50) for lib-storage's parts.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html
+ */
+export const UPLOAD_CONCURRENCY = 8;
+
+const isPlaylist = (item: Produced): boolean => item.key.endsWith('.m3u8');
+
+/**
+ * The order of a branch's uploads, in waves (each wave's files side by side,
+ * a wave only after the previous one is all in S3): first every file a
+ * playlist may name, then the playlists, so a playlist in S3 never names a
+ * segment that is not (hls.ts's packagedFiles keeps them last for the same
+ * reason). The branch record is written after both, by the caller.
+ */
+export const uploadWaves = (produced: readonly Produced[]): Produced[][] =>
+  [produced.filter((p) => !isPlaylist(p)), produced.filter(isPlaylist)].filter(
+    (wave) => wave.length > 0
+  );
+
+/** Uploads in waves (uploadWaves); the artifacts come back in `produced`'s order. */
+export const uploadAll = async (
+  bucket: string,
+  produced: readonly Produced[],
+  phases: BranchPhases
+): Promise<Artifact[]> => {
+  const done = new Map<Produced, Artifact>();
+  for (const wave of uploadWaves(produced)) {
+    const artifacts = await mapLimit(wave, UPLOAD_CONCURRENCY, (item) => upload(bucket, item));
+    for (const [i, item] of wave.entries()) done.set(item, artifacts[i]!);
+  }
+  const artifacts = produced.map((item) => done.get(item)!);
+  phases.uploads += artifacts.length;
+  phases.uploadBytes += artifacts.reduce((sum, a) => sum + (a.bytes ?? 0), 0);
+  return artifacts;
 };
 
 /**
@@ -209,6 +252,7 @@ export const runBranch = async (
   const kind = kindOf(input.branch);
   const branch = parseEvent(kind.schema, input.branch, `${kind.kind} branch`);
   const started = Date.now();
+  const phases = emptyPhases();
   const record = (fields: Pick<BranchResult, 'status' | 'artifacts' | 'error'>): BranchResult => ({
     id: branch.id,
     kind: kind.kind,
@@ -243,7 +287,9 @@ export const runBranch = async (
   }
   // A video variant announces (the segment function gets the topic for the renditions it joins).
   const announce = playableTopicArn !== undefined && VARIANT_KINDS.has(kind.kind);
-  const announcePlayable = async (artifacts: Artifact[]) => {
+  const announcePlayable = (artifacts: Artifact[]) =>
+    timed(phases, 'playlistMs', () => announceOnce(artifacts));
+  const announceOnce = async (artifacts: Artifact[]) => {
     const io = earlyPlaylistIo(outputBucket);
     const playlist = await writeEarlyPlaylist(videoId, probe.audioCodec !== null, io);
     logger.info('Early playlist', { branch: branch.id, playlist: playlist.outcome });
@@ -285,23 +331,30 @@ export const runBranch = async (
       setDimensions();
     }
     const artifacts = await withTempDir('branch', async (workDir) => {
-      const url = await sourceUrl(input);
+      const url = await timed(phases, 'signMs', () => sourceUrl(input));
       // Every tool read of the source carries If-Match on its ETag (source-pin.ts).
       const unpin = pinHttpInput(url, pinnedReadHeaders(source));
       let produced: Produced[];
       try {
-        produced = await kind.run(branch, {
-          videoId,
-          source,
-          probe,
-          input: url,
-          workDir,
-          timeBudget,
-          outputUrl,
-          store: async (item) => {
-            await upload(outputBucket, item);
-          },
-        });
+        const { result, tools } = await timed(phases, 'runMs', () =>
+          tallyTools(() =>
+            kind.run(branch, {
+              videoId,
+              source,
+              probe,
+              input: url,
+              workDir,
+              timeBudget,
+              outputUrl,
+              store: async (item) => {
+                await upload(outputBucket, item);
+              },
+            })
+          )
+        );
+        produced = result;
+        phases.toolRuns += tools.runs;
+        phases.toolMs += tools.ms;
       } catch (err) {
         // A tool reports a 412/404 mid-read as a broken input: S3 tells whether the source moved.
         await assertSourceUnchanged(source, err);
@@ -309,16 +362,16 @@ export const runBranch = async (
       } finally {
         unpin();
       }
-      const uploaded: Artifact[] = [];
-      for (const item of produced) {
-        const artifact = await upload(outputBucket, item);
-        // Internal records are stored like any artifact but never published as one.
-        if (!item.internal) uploaded.push(artifact);
-      }
-      return uploaded;
+      const uploaded = await timed(phases, 'uploadMs', () =>
+        uploadAll(outputBucket, produced, phases)
+      );
+      // Internal records are stored like any artifact but never published as one.
+      return uploaded.filter((_, i) => !produced[i]!.internal);
     });
     const result = record({ status: 'SUCCEEDED', artifacts, error: null });
-    await putJson(outputBucket, branchResultKey(videoId, branch.id), result);
+    await timed(phases, 'recordMs', () =>
+      putJson(outputBucket, branchResultKey(videoId, branch.id), result)
+    );
     stored = result;
     logger.info('Branch succeeded', {
       branch: branch.id,
@@ -353,6 +406,7 @@ export const runBranch = async (
   // Outside the try: a failed publish keeps the SUCCEEDED record (no FAILED one over it), so the
   // state machine's Retry of this task finds it above and repeats only the publish.
   if (announce) await announcePlayable(stored.artifacts);
+  publishPhases(videoId, branch.id, phases, Date.now() - started);
   const part = branch.kind === 'rendition-segment' && isAudioPart(branch as RenditionSegmentBranch);
   // In sequential mode too: the audio join delivers nothing, so it has no turn to keep.
   const audioJoinedHere =
@@ -455,6 +509,18 @@ const ensureAudioJoined = async (input: BranchInput, options: JoinOptions): Prom
   }
   await runAudioJoin(input, parts, options);
   logger.info('Audio joined by a rendition join', { parts, rendition: input.branch.id });
+};
+
+/** The branch's time split (phases.ts), as EMF metadata on the invocation's metrics. */
+const publishPhases = (
+  videoId: string,
+  branchId: string,
+  phases: BranchPhases,
+  totalMs: number
+): void => {
+  metrics.addMetadata('videoId', videoId);
+  metrics.addMetadata('branchId', branchId);
+  metrics.addMetadata(PHASES_METADATA, JSON.stringify(roundedPhases({ ...phases, totalMs })));
 };
 
 /** The least budget an early join starts with (a stream copy and its HLS packaging). */

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { EphemeralStorageFullError, MediaToolError } from '../../contract/errors.js';
@@ -21,6 +22,28 @@ export interface ToolOptions {
   /** Hard limit; the process is SIGKILLed when it is reached. */
   timeoutMs: number;
 }
+
+/** The media tool runs of one piece of work: how many, and their summed wall time. */
+export interface ToolTally {
+  runs: number;
+  ms: number;
+}
+
+const tallies = new AsyncLocalStorage<ToolTally>();
+
+/**
+ * Runs `fn` and counts the ffmpeg/ffprobe processes it ran and their wall time
+ * (spawn → exit), so a branch can tell its tools' time from its own I/O (the
+ * per-branch split of bench (a)). Scoped by AsyncLocalStorage: branches run
+ * side by side in one process (the bench's direct side) each count their own.
+ */
+export const tallyTools = async <T>(
+  fn: () => Promise<T>
+): Promise<{ result: T; tools: ToolTally }> => {
+  const tools: ToolTally = { runs: 0, ms: 0 };
+  const result = await tallies.run(tools, fn);
+  return { result, tools };
+};
 
 /** Older stderr is dropped beyond this: ffmpeg can be chatty and only the tail explains a failure. */
 const MAX_CAPTURE = 4 * 1024 * 1024;
@@ -59,6 +82,8 @@ export const runTool = (
 ): Promise<ToolResult> =>
   new Promise((resolve, reject) => {
     const started = Date.now();
+    // Taken here, in the caller's async context: the child's events run outside it.
+    const tally = tallies.getStore();
     const bin = toolPath(tool);
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -89,6 +114,10 @@ export const runTool = (
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const durationMs = Date.now() - started;
+      if (tally) {
+        tally.runs++;
+        tally.ms += durationMs;
+      }
       const stderr = Buffer.concat(err).toString('utf8');
       if (timedOut) {
         reject(new MediaToolError(`${tool} timed out after ${Math.round(durationMs / 1000)}s`));

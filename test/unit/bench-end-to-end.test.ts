@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   AGGREGATE_TASK_LABEL,
+  branchStateTimes,
   HOP_LABELS,
   hopSpreads,
   hopsOf,
   pairRatios,
+  splitMedians,
   spreadOf,
 } from '../../bench/end-to-end-stats.js';
 
@@ -230,5 +232,115 @@ describe('hopsOf', () => {
     expect(s[AGGREGATE_TASK_LABEL]).toEqual({ n: 2, median: 90, min: 90, max: 90 });
     expect(s[HOP_LABELS[0]]).toEqual({ n: 2, median: 100, min: 100, max: 100 });
     expect(s[HOP_LABELS[1]]).toEqual({ n: 2, median: 100, min: 100, max: 100 });
+  });
+});
+
+describe('branchStateTimes', () => {
+  const at = (ms: number) => new Date(2_000_000 + ms);
+  const entered = (name: string, id: string, ms: number) => ({
+    type: 'TaskStateEntered',
+    timestamp: at(ms),
+    stateEnteredEventDetails: { name, input: JSON.stringify({ videoId: 'v', branch: { id } }) },
+  });
+  const exited = (name: string, id: string, ms: number) => ({
+    type: 'TaskStateExited',
+    timestamp: at(ms),
+    stateExitedEventDetails: { name, output: JSON.stringify({ id, status: 'SUCCEEDED' }) },
+  });
+
+  it("times each branch's task state by the branch id in its input and output", () => {
+    // Prepare: two branches interleaved, a Probe task (not a branch) and a join in the Joins map
+    const history = [
+      { type: 'TaskStateEntered', timestamp: at(0), stateEnteredEventDetails: { name: 'Probe' } },
+      entered('RunThumbnail', 'thumb-01', 100),
+      entered('RunRendition', 'rendition-720p', 110),
+      exited('RunThumbnail', 'thumb-01', 400),
+      exited('RunRendition', 'rendition-720p', 2110),
+      entered('JoinRunRendition', 'rendition-360p', 2200),
+      exited('JoinRunRendition', 'rendition-360p', 2250),
+    ];
+
+    // Act
+    const times = branchStateTimes(history);
+
+    // Assess
+    expect(times).toEqual({ 'thumb-01': 300, 'rendition-720p': 2000, 'rendition-360p': 50 });
+  });
+
+  it('leaves out a branch that never exited or whose input cannot be read', () => {
+    // Prepare
+    const history = [
+      entered('RunThumbnail', 'thumb-01', 100),
+      {
+        type: 'TaskStateEntered',
+        timestamp: at(5),
+        stateEnteredEventDetails: { name: 'RunMetadata', input: 'not json' },
+      },
+      exited('RunMetadata', 'metadata', 50),
+    ];
+
+    // Act / Assess
+    expect(branchStateTimes(history)).toEqual({});
+  });
+});
+
+describe('splitMedians', () => {
+  it("takes each field's median over the runs, and the time outside the handler per run", () => {
+    // Prepare: three pairs of one branch; the pipeline's phases as the handler publishes them
+    const phases = (runMs: number, uploadMs: number, totalMs: number) => ({
+      signMs: 0,
+      runMs,
+      toolRuns: 3,
+      toolMs: runMs - 10,
+      uploads: 16,
+      uploadBytes: 4096,
+      uploadMs,
+      recordMs: 5,
+      playlistMs: 20,
+      totalMs,
+    });
+    const run = (direct: number, p: ReturnType<typeof phases>, stateMs: number) => ({
+      'rendition-720p': { directRunMs: direct, directToolMs: direct - 5, phases: p, stateMs },
+    });
+
+    // Act
+    const medians = splitMedians([
+      run(3000, phases(3200, 150, 3400), 3430),
+      run(3100, phases(3300, 100, 3450), 3460),
+      run(2900, phases(3100, 300, 3300), 3350),
+    ]);
+
+    // Assess
+    expect(medians['rendition-720p']).toMatchObject({
+      directRunMs: 3000,
+      runMs: 3200,
+      toolMs: 3190,
+      uploadMs: 150,
+      totalMs: 3400,
+      stateMs: 3430,
+      // per run: 30, 10, 50
+      outsideHandlerMs: 30,
+      // per run: 3400 − (3200 + 150 + 5 + 20) = 25; 3450 − 3425 = 25; 3300 − 3425 = −125
+      otherMs: 25,
+    });
+  });
+
+  it('counts a field only over the runs that have it', () => {
+    // Prepare: the second run has no pipeline phases for the branch
+    const runs = [
+      { metadata: { directRunMs: 100, directToolMs: 90, phases: null, stateMs: 120 } },
+      { metadata: { directRunMs: 300, directToolMs: 280, phases: null, stateMs: null } },
+    ];
+
+    // Act
+    const m = splitMedians(runs).metadata;
+
+    // Assess
+    expect(m).toMatchObject({
+      directRunMs: 200,
+      stateMs: 120,
+      runMs: null,
+      outsideHandlerMs: null,
+    });
   });
 });

@@ -299,7 +299,8 @@ describe('VideoPlayable', () => {
     // Assess
     expect(first).toBeInstanceOf(Error);
     expect((first as Error).name).toBe('TransientServiceError');
-    expect(keys[0]).toBe(`outputs/${VIDEO_ID}/renditions/240p.mp4`);
+    // (the branch's files go up side by side, so the MP4 need not be the first PUT)
+    expect(keys).toContain(`outputs/${VIDEO_ID}/renditions/240p.mp4`);
     expect(keys).toContain(`outputs/${VIDEO_ID}/hls/240p/index.m3u8`);
     expect(keys.slice(-3)).toEqual([
       recordKey,

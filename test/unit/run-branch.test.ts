@@ -22,7 +22,8 @@ import {
 } from '../../fixtures/media.js';
 import { type RangeServer, startRangeServer } from '../../fixtures/range-server.js';
 import { metadata, type Produced, rendition, thumbnail } from '../../lambdas/branch-kinds/index.js';
-import { runBranch } from '../../lambdas/run-branch/logic.js';
+import { runBranch, UPLOAD_CONCURRENCY } from '../../lambdas/run-branch/logic.js';
+import { PHASES_METADATA } from '../../lambdas/run-branch/phases.js';
 import { metrics } from '../../lambdas/shared/powertools.js';
 import { presignSource, s3 } from '../../lambdas/shared/s3.js';
 import { npmFallbackBuild } from '../../lib/constructs/ffmpeg-build.js';
@@ -301,9 +302,69 @@ describe('runBranch: any registered kind, artifacts to S3, a record last', () =>
     expect(listed).toContain(`outputs/${VIDEO_ID}/renditions/240p.mp4`);
     expect(listed).toContain(`outputs/${VIDEO_ID}/hls/240p/index.m3u8`);
     expect(listed.filter((k) => k.includes('/_work/'))).toEqual([]);
-    expect(listed).toEqual(
-      keys.filter((k) => k !== packageKey && !k?.includes('/_work/branches/'))
+    // (uploaded side by side: the PUTs' order is not the list's)
+    expect([...listed].sort()).toEqual(
+      keys.filter((k) => k !== packageKey && !k?.includes('/_work/branches/')).sort()
     );
+  });
+
+  it('uploads side by side (bounded), every playlist after every file, the record after all', async () => {
+    // Prepare: each PUT takes a few event-loop turns, so overlapping ones are seen in flight
+    const branch = { id: 'rendition-240p', kind: 'rendition', height: 240 };
+    let inFlight = 0;
+    let peak = 0;
+    const events: { key: string; at: 'start' | 'end' }[] = [];
+    s3Mock.on(PutObjectCommand).callsFake(async (input: { Key: string }) => {
+      events.push({ key: input.Key, at: 'start' });
+      peak = Math.max(peak, ++inFlight);
+      for (let turn = 0; turn < 5; turn++) await new Promise(setImmediate);
+      inFlight--;
+      events.push({ key: input.Key, at: 'end' });
+      return {};
+    });
+
+    // Act
+    await run(branch);
+
+    // Assess
+    const startOf = (key: string) => events.findIndex((e) => e.key === key && e.at === 'start');
+    const endOf = (key: string) => events.findIndex((e) => e.key === key && e.at === 'end');
+    const keys = [...new Set(events.map((e) => e.key))];
+    const record = `outputs/${VIDEO_ID}/_work/branches/rendition-240p.json`;
+    const playlists = keys.filter((k) => k.endsWith('.m3u8'));
+    const files = keys.filter((k) => !k.endsWith('.m3u8') && k !== record);
+    expect(playlists).toHaveLength(2);
+    expect(files.filter((k) => k.endsWith('.m4s')).length).toBeGreaterThan(1);
+    const lastFileEnd = Math.max(...files.map(endOf));
+    for (const p of playlists) expect(startOf(p)).toBeGreaterThan(lastFileEnd);
+    expect(startOf(record)).toBeGreaterThan(Math.max(...[...files, ...playlists].map(endOf)));
+    expect(peak).toBeGreaterThan(1);
+    expect(peak).toBeLessThanOrEqual(UPLOAD_CONCURRENCY);
+  });
+
+  it("publishes the branch's time split as EMF metadata, with its video and branch", async () => {
+    // Prepare
+    const branch = { id: 'thumb-01', kind: 'thumbnail', atSec: 1, width: 160 };
+    const addMetadata = vi.spyOn(metrics, 'addMetadata');
+
+    // Act
+    await run(branch);
+
+    // Assess
+    const meta = Object.fromEntries(addMetadata.mock.calls.map(([k, v]) => [k, v]));
+    expect(meta).toMatchObject({ videoId: VIDEO_ID, branchId: 'thumb-01' });
+    const phases = JSON.parse(meta[PHASES_METADATA]!);
+    const jpeg = writtenRecord('thumb-01').artifacts[0]!;
+    // one ffmpeg run, one upload of the JPEG's bytes; a thumbnail announces nothing
+    expect(phases).toMatchObject({
+      toolRuns: 1,
+      uploads: 1,
+      uploadBytes: jpeg.bytes,
+      playlistMs: 0,
+    });
+    expect(phases.runMs).toBeGreaterThanOrEqual(phases.toolMs);
+    // each phase is rounded on its own: the sum may pass the rounded total by one
+    expect(phases.totalMs).toBeGreaterThanOrEqual(phases.runMs + phases.uploadMs - 1);
   });
 
   it('leaves nothing behind in the temp directory, on success or failure', async () => {

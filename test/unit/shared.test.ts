@@ -315,6 +315,30 @@ describe('mapLimit', () => {
     expect(out).toEqual([]);
   });
 
+  it('after a failure starts nothing new and rejects only once the started items settled', async () => {
+    // Prepare: item 1 fails while items 0 and 2 are still running
+    const started: number[] = [];
+    const settled: number[] = [];
+    const items = Array.from({ length: 10 }, (_, i) => i);
+
+    // Act
+    const result = mapLimit(items, 3, async (n) => {
+      started.push(n);
+      for (let turn = 0; turn < (n === 1 ? 1 : 5); turn++) await new Promise(setImmediate);
+      settled.push(n);
+      if (n === 1) throw new Error('item 1 failed');
+      return n;
+    });
+
+    // Assess: what had settled when the promise rejected, and what it rejected with
+    const atRejection = await result.then(
+      () => 'resolved',
+      (err: Error) => ({ message: err.message, settled: [...settled].sort() })
+    );
+    expect(atRejection).toEqual({ message: 'item 1 failed', settled: [0, 1, 2] });
+    expect(started.sort()).toEqual([0, 1, 2]);
+  });
+
   it('treats a limit below 1 as 1 instead of never starting', async () => {
     // Act
     const out = await mapLimit([1, 2], 0, async (n) => n + 1);
