@@ -3,6 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Table from 'cli-table3';
 import { makeClip, useMediaTools } from '../fixtures/media.js';
+import { renditionSegmentKind } from '../kinds/index.js';
 import {
   audioItem,
   audioPartItems,
@@ -15,7 +16,6 @@ import {
   segmentItemsFor,
   thumbnail,
 } from '../lambdas/branch-kinds/index.js';
-import { renditionSegmentKind } from '../kinds/index.js';
 import { probeFile } from '../lambdas/probe/logic.js';
 import { DEFAULT_SEGMENT_CONCURRENCY } from '../lib/stacks/video-pipeline-stack.js';
 import { mapLimit } from '../shared/concurrency.js';
@@ -229,7 +229,13 @@ export const benchSegments = async (
         audioBytes: size(audioFile),
       };
       // Children's CPU cannot exceed what the cores gave them: a figure past that is a double count.
-      for (const [name, st] of Object.entries({ single, segments, audio, audioJoin, join: join_ })) {
+      for (const [name, st] of Object.entries({
+        single,
+        segments,
+        audio,
+        audioJoin,
+        join: join_,
+      })) {
         if (st.cpuSec > st.wallSec * workers * 1.05 + 0.05) {
           log(
             `(seg) WARNING: ${name} used ${st.cpuSec.toFixed(2)} CPU-s in ${st.wallSec.toFixed(2)} s on ${workers} cores`

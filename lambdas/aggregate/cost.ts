@@ -185,7 +185,8 @@ export const videoUsage = (run: VideoRun): Usage => {
   const segments = segmentDurations.length;
   if (segments > 0) {
     transitions += segmentStates(SEGMENT_KIND, segments).length;
-    for (const durationMs of segmentDurations) invocations.push({ function: SEGMENT_KIND, durationMs });
+    for (const durationMs of segmentDurations)
+      invocations.push({ function: SEGMENT_KIND, durationMs });
     branchRuns += segments; // each segment reads its part of the source
     artifacts += segments + 1; // the segment files and the items file
     records += segments;

@@ -12,10 +12,10 @@ import {
   METRIC_DIMENSIONS,
   METRIC_NAMES,
   manifestKey,
-  type SegmentItemsRef,
   PROCESSED_EVENT_ATTRIBUTES,
   PROCESSED_EVENT_TYPES,
   type RedriveRequest,
+  type SegmentItemsRef,
   type VideoProcessedEvent,
 } from '../../contract/index.js';
 import { mapLimit } from '../../shared/concurrency.js';

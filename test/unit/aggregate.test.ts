@@ -480,12 +480,15 @@ describe('aggregate', () => {
     const line = writtenManifest().costBreakdown.lambda.find(
       (l) => l.function === 'rendition-segment'
     );
-    expect(line).toMatchObject({ invocations: 3, unmeasured: 1, billedMs: 5001, gbSeconds: 10.002 });
+    expect(line).toMatchObject({
+      invocations: 3,
+      unmeasured: 1,
+      billedMs: 5001,
+      gbSeconds: 10.002,
+    });
     // The items file and each item's record were read.
     const read = s3Mock.commandCalls(GetObjectCommand).map((c) => c.args[0].input.Key);
-    expect(read).toEqual(
-      expect.arrayContaining([itemsKey, ...items.map((i) => recordKey(i.id))])
-    );
+    expect(read).toEqual(expect.arrayContaining([itemsKey, ...items.map((i) => recordKey(i.id))]));
   });
 
   it('is PARTIAL when one branch failed, and keeps the other branches artifacts', async () => {
