@@ -36,6 +36,13 @@ export interface WaveModelInputs {
   readonly audioCpuPerSourceSec: number;
   readonly audioBytesPerSourceSec: number;
   /**
+   * The audio join's CPU per source second (parts): stream copy of the parts and the HLS
+   * audio packaging, measured as such. A stream copy costs per packet, and AAC's 47 packets
+   * a second of ~340 bytes cost far more per byte than the video's, so the video join's
+   * rate would undercount it.
+   */
+  readonly audioJoinCpuPerSourceSec: number;
+  /**
    * A join's CPU seconds per byte it writes (copy-mux + HLS packaging), measured at one rung:
    * the slope between a join of half the segments and one of all of them.
    */
@@ -217,11 +224,12 @@ export const modelWave = (m: WaveModelInputs, prices = PRICES): WaveModel => {
     Math.max(0, ...runs.filter((_, i) => items[i]?.rung === rung).map((r) => r.end));
   const audioBytes = m.audioBytesPerSourceSec * m.sourceSec;
   // Run by the part that completes the set, inside its own invocation (no cold start of its own):
-  // read every part, copy them into one file (CPU as a join's), write it and its HLS copy.
+  // read every part, copy them into one file and package its HLS copy (one thread each, one
+  // after the other), write both.
   const audioJoinSec =
     m.audio === 'parts' && audioBytes > 0
       ? audioBytes / m.s3BytesPerSec +
-        (m.joinCpuFixedSec + m.joinCpuPerByte * audioBytes) / m.lambdaCoreSpeed +
+        (m.audioJoinCpuPerSourceSec * m.sourceSec) / m.lambdaCoreSpeed +
         (2 * audioBytes) / m.s3BytesPerSec
       : 0;
   const audioDoneSec = doneOf('audio') + audioJoinSec;

@@ -286,6 +286,7 @@ export const benchSegments = async (
       calibration,
       audioCpuPerSourceSec: median((r) => r.audio.cpuSec / sourceSec),
       audioBytesPerSourceSec: median((r) => r.audioBytes / sourceSec),
+      audioJoinCpuPerSourceSec: median((r) => r.audioJoin.cpuSec / sourceSec),
       ...joinFit(runs),
       thumbnailSec: thumb.wallSec,
     });
@@ -406,6 +407,7 @@ export const modelInputs = (measuredHere: {
   calibration: readonly RungRate[];
   audioCpuPerSourceSec: number;
   audioBytesPerSourceSec: number;
+  audioJoinCpuPerSourceSec: number;
   joinCpuPerByte: number;
   joinCpuFixedSec: number;
   thumbnailSec: number;
@@ -420,6 +422,7 @@ export const modelInputs = (measuredHere: {
     })),
     audioCpuPerSourceSec: m.audioCpuPerSourceSec,
     audioBytesPerSourceSec: m.audioBytesPerSourceSec,
+    audioJoinCpuPerSourceSec: m.audioJoinCpuPerSourceSec,
     joinCpuPerByte: m.joinCpuPerByte,
     joinCpuFixedSec: m.joinCpuFixedSec,
     thumbnailSec: m.thumbnailSec,
@@ -464,7 +467,7 @@ export const modelInputs = (measuredHere: {
     })),
     {
       name: 'audio',
-      value: `${f(inputs.audioCpuPerSourceSec, 4)} CPU-s per source s (the parts together, pre-roll included), one thread each; the join from the join rate`,
+      value: `${f(inputs.audioCpuPerSourceSec, 4)} CPU-s per source s (the parts together, pre-roll included), one thread each; the audio join ${f(inputs.audioJoinCpuPerSourceSec, 4)} CPU-s per source s (copy + HLS audio, one thread)`,
       source: 'measured here (median of the runs); AAC encoder single-threaded',
     },
     {

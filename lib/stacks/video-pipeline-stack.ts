@@ -556,8 +556,10 @@ export class VideoPipelineStack extends Stack {
       fallback: props.renditionFallback ?? awaitMode !== 'none',
       fallbackInvocations,
       branches: (props.thumbnailCount ?? 3) + (props.renditionHeights ?? [360, 720]).length + 1,
+      // Every rendition's segments and the audio parts (one per segment length, at most as
+      // many as a rendition's segments): all items of the one Map Run.
       segments:
-        (props.renditionHeights ?? [360, 720]).length *
+        ((props.renditionHeights ?? [360, 720]).length + 1) *
         (props.maxSegments ?? DEFAULT_PLAN_CONFIG.maxSegments),
       mapMaxConcurrency,
       segmentConcurrency,

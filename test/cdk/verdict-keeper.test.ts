@@ -172,11 +172,12 @@ describe('the verdict keeper', () => {
   });
 
   it('sets the default per-video deadline: twice one pass through the longest path', () => {
-    // probe 120+30, plan 30+30, 3 waves (2 renditions × 120 segments / 100) of 600+30,
+    // probe 120+30, plan 30+30, 4 waves ((2 renditions + the audio parts) × 120 items / 100)
+    // of 600+30,
     // one fan-out wave of rendition 630 + its segmented fallback's 62 attempts of 630
     // (⌈120 segments / 2 an attempt⌉ + audio + join) with 61 retry intervals of 1 s,
-    // aggregator 60+30 → 150 + 60 + 1,890 + (630 + 39,060 + 61) + 90 = 41,941 s; ×2.
-    expect(resolveDefinition(synth.template).TimeoutSeconds).toBe(83_882);
+    // aggregator 60+30 → 150 + 60 + 2,520 + (630 + 39,060 + 61) + 90 = 42,571 s; ×2.
+    expect(resolveDefinition(synth.template).TimeoutSeconds).toBe(85_142);
   });
 });
 

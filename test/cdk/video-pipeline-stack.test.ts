@@ -426,7 +426,7 @@ describe('workflow', () => {
     }
     expect(mapStates.UnknownBranchKind.Type).toBe('Pass');
     // videoTimeout's default (test/cdk/verdict-keeper.test.ts derives it).
-    expect(asl).toHaveProperty('TimeoutSeconds', 83_882);
+    expect(asl).toHaveProperty('TimeoutSeconds', 85_142);
     // Each step retries the pipeline's retryable errors by name.
     expect(JSON.stringify(asl.States.Probe.Retry)).toContain('TransientServiceError');
   });

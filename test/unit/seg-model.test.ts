@@ -23,6 +23,7 @@ const SMALL: WaveModelInputs = {
   ],
   audioCpuPerSourceSec: 0.05,
   audioBytesPerSourceSec: 16_000,
+  audioJoinCpuPerSourceSec: 0.00016,
   joinCpuPerByte: 1e-8,
   joinCpuFixedSec: 0,
   thumbnailSec: 2,
@@ -141,7 +142,8 @@ describe('modelWave', () => {
     const m = modelWave({ ...SMALL, audio: 'parts' });
     // Items 2, 2, 15.5, 15.5, 30.5, 30.5 on 2 slots (cold 1): both parts 0 → 3; 360p 3 → 18.5 on
     // each slot; 720p 18.5 → 49 on each.
-    // Audio join: 960 kB read at 10 MB/s 0.096 + CPU 0.0096 + the file and its HLS copy 0.192.
+    // Audio join: 960 kB read at 10 MB/s 0.096 + CPU 0.00016 × 60 = 0.0096 + the file and its
+    // HLS copy 0.192.
     expect(m.audioJoinSec).toBeCloseTo(0.2976, 9);
     expect(m.audioDoneSec).toBeCloseTo(3.2976, 9);
     expect(m.joins.map((j) => [j.height, j.segmentsDoneSec, j.joinedSec])).toEqual([
@@ -167,14 +169,20 @@ describe('modelWave', () => {
     expect(m.costUsd).toBeCloseTo(0.0042672321, 9);
   });
 
-  it("adds the join's fixed CPU to each rendition's join and to the audio join", () => {
-    // 0.5 s fixed: the 720p join 6.7816 + 0.5, the audio join 0.2976 + 0.5 (parts).
-    const m = modelWave({ ...SMALL, joinCpuFixedSec: 0.5, audio: 'parts' });
+  it("adds the join's fixed CPU to each rendition's join; the audio join has its own rate", () => {
+    // 0.5 s fixed: the joins 3.0616 + 0.5 and 6.7816 + 0.5; the audio join 0.2976 - 0.0096 +
+    // 0.01 × 60 = 0.888 (its own CPU per source second, not the video join's).
+    const m = modelWave({
+      ...SMALL,
+      joinCpuFixedSec: 0.5,
+      audioJoinCpuPerSourceSec: 0.01,
+      audio: 'parts',
+    });
     expect(m.joins.map((j) => j.joinSec)).toEqual([
       expect.closeTo(3.5616, 9),
       expect.closeTo(7.2816, 9),
     ]);
-    expect(m.audioJoinSec).toBeCloseTo(0.7976, 9);
+    expect(m.audioJoinSec).toBeCloseTo(0.888, 9);
   });
 
   it('finds no setting when the fixed path alone (3 s start + 1 s aggregate) is over the target', () => {
