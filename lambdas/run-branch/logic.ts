@@ -7,6 +7,7 @@ import {
   branchResultKey,
   branchRole,
   chainIds,
+  FALLBACK_INCOMPLETE,
   METRIC_DIMENSIONS,
   MediaToolError,
   PROCESSED_EVENT_ATTRIBUTES,
@@ -387,13 +388,15 @@ export const runBranch = async (
       message: truncate(err instanceof Error ? err.message : String(err), ERROR_MESSAGE_LIMIT),
     };
     const result = record({ status: 'FAILED', artifacts: [], error });
-    logger.error('Branch failed', {
-      branch: branch.id,
-      kind: kind.kind,
-      durationMs: result.durationMs,
-      error: err,
-    });
-    metrics.addMetric('BranchFailed', MetricUnit.Count, 1);
+    // A checkpoint is planned work, not a failure: its own Retry resumes it. The FAILED record
+    // stays (it is the truth if the attempts run out); the log and the metric say what it is.
+    const checkpoint = error.name === FALLBACK_INCOMPLETE;
+    (checkpoint ? logger.info : logger.error).call(
+      logger,
+      checkpoint ? 'Branch checkpointed; its Retry resumes it' : 'Branch failed',
+      { branch: branch.id, kind: kind.kind, durationMs: result.durationMs, error: err }
+    );
+    metrics.addMetric(checkpoint ? 'BranchCheckpointed' : 'BranchFailed', MetricUnit.Count, 1);
     metrics.addMetric('BranchDurationMs', MetricUnit.Milliseconds, result.durationMs ?? 0);
     try {
       await putJson(outputBucket, branchResultKey(videoId, branch.id), result);

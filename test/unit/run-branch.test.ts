@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import {
   type Branch,
   type BranchResult,
+  FallbackIncomplete,
   FrameNotFoundError,
   SourceChangedError,
   TransientServiceError,
@@ -400,6 +401,28 @@ describe('runBranch: any registered kind, artifacts to S3, a record last', () =>
       error: { name: 'FrameNotFoundError', message: 'no frame at 99s (video is 3.0s long)' },
     });
     expect(addMetric).toHaveBeenCalledWith('BranchFailed', 'Count', 1);
+  });
+
+  it('counts a checkpoint (FallbackIncomplete) as BranchCheckpointed, not BranchFailed, and rethrows it for its Retry', async () => {
+    // Prepare: the kind stores part of its work and stops, as the segmented fallback does
+    const addMetric = vi.spyOn(metrics, 'addMetric');
+    vi.spyOn(thumbnail, 'run').mockRejectedValueOnce(
+      new FallbackIncomplete('2 of 6 segments stored; the next attempt resumes')
+    );
+
+    // Act
+    const error = await run({ id: 'thumb-01', kind: 'thumbnail', atSec: 1, width: 160 }).catch(
+      (e: Error) => e
+    );
+
+    // Assess: the record is FAILED with the name (the truth if the attempts run out)
+    expect(error).toBeInstanceOf(FallbackIncomplete);
+    expect(writtenRecord('thumb-01')).toMatchObject({
+      status: 'FAILED',
+      error: { name: 'FallbackIncomplete' },
+    });
+    expect(addMetric).toHaveBeenCalledWith('BranchCheckpointed', 'Count', 1);
+    expect(addMetric).not.toHaveBeenCalledWith('BranchFailed', 'Count', 1);
   });
 
   it('rejects an unknown kind and a branch that does not match its kind, by name', async () => {
