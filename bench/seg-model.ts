@@ -232,7 +232,8 @@ export const modelWave = (m: WaveModelInputs, prices = PRICES): WaveModel => {
         (m.audioJoinCpuPerSourceSec * m.sourceSec) / m.lambdaCoreSpeed +
         (2 * audioBytes) / m.s3BytesPerSec
       : 0;
-  const audioDoneSec = doneOf('audio') + audioJoinSec;
+  const partsDoneSec = doneOf('audio');
+  const audioDoneSec = partsDoneSec + audioJoinSec;
   const lastAudio = runs.reduce(
     (last, r, i) =>
       items[i]?.rung === 'audio' && (last < 0 || r.end > (runs[last]?.end ?? 0)) ? i : last,
@@ -241,6 +242,8 @@ export const modelWave = (m: WaveModelInputs, prices = PRICES): WaveModel => {
   const joins = m.rungs.map((r, i): RungJoin => {
     const videoBytes = r.bytesPerSourceSec * m.sourceSec;
     // Reads the segments and the audio, writes the MP4 (video + audio) and the HLS copy (video).
+    // With the audio in parts it starts once the parts are stored and reads them itself, beside
+    // the audio join (the early join does not wait for it; one item joins the audio first).
     const read = (videoBytes + audioBytes) / m.s3BytesPerSec;
     const cpu =
       (m.joinCpuFixedSec + m.joinCpuPerByte * (videoBytes + audioBytes)) / m.lambdaCoreSpeed;
@@ -251,7 +254,8 @@ export const modelWave = (m: WaveModelInputs, prices = PRICES): WaveModel => {
       height: r.height,
       segmentsDoneSec,
       joinSec,
-      joinedSec: Math.max(segmentsDoneSec, audioDoneSec) + joinSec,
+      joinedSec:
+        Math.max(segmentsDoneSec, m.audio === 'parts' ? partsDoneSec : audioDoneSec) + joinSec,
     };
   });
   const thumbnailsDoneSec = m.coldStartSec + Math.max(m.thumbnailSec, m.metadataSec);
@@ -259,13 +263,15 @@ export const modelWave = (m: WaveModelInputs, prices = PRICES): WaveModel => {
     (a, j) => (a && a.joinedSec >= j.joinedSec ? a : j),
     undefined
   );
-  const waveSec = Math.max(thumbnailsDoneSec, lastJoin?.joinedSec ?? 0);
+  const waveSec = Math.max(thumbnailsDoneSec, lastJoin?.joinedSec ?? 0, audioDoneSec);
   const critical =
     waveSec === thumbnailsDoneSec
       ? 'thumbnails'
-      : lastJoin && audioDoneSec > lastJoin.segmentsDoneSec
-        ? `audio (${m.audio}), then the ${lastJoin.height}p join`
-        : `${lastJoin?.height}p segments, then its join`;
+      : waveSec === audioDoneSec && m.audio === 'parts'
+        ? 'the audio parts, then the audio join'
+        : lastJoin && waveSec === lastJoin.joinedSec && audioDoneSec > lastJoin.segmentsDoneSec
+          ? `audio (${m.audio}), then the ${lastJoin.height}p join`
+          : `${lastJoin?.height}p segments, then its join`;
 
   // Cost: each invocation billed for its run time, its cold start included (Lambda bills
   // the INIT phase of on-demand functions since 2025-08-01:

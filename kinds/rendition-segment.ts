@@ -83,7 +83,10 @@ export const renditionSegmentKind = defineKind({
   // Same engine as a rendition; a segment is at most maxSegmentSec of source, so the
   // timeout is generous. The storage is a rendition's: the item that completes a rendition
   // joins it (the early join: the whole MP4 and its HLS copy in /tmp).
-  sizing: { memoryMiB: 2048, timeoutSeconds: 600, ephemeralStorageMiB: 8192, usesFfmpeg: true },
+  // 4,096 MB (2.3 vCPU): with 300 items at once, what the seg bench's model of one hour
+  // needs to end within 30 s at a cost per source minute below the single run's
+  // (docs/benchmarks.md); at 2,048 MB the 1080p segments alone take longer.
+  sizing: { memoryMiB: 4096, timeoutSeconds: 600, ephemeralStorageMiB: 8192, usesFfmpeg: true },
   runBy: 'segments',
   // Never read: a segment kind is not in the policy. Secondary says what it would be.
   policy: { role: 'secondary' },

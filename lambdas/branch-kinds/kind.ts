@@ -53,6 +53,13 @@ export interface RunContext {
    * @default - none: a kind that needs it fails with a MediaToolError
    */
   readonly store?: (item: Produced) => Promise<void>;
+  /**
+   * The audio part keys, in order, when a segmented rendition's join is to read
+   * the parts directly because the audio join has not finished (the early join:
+   * it then runs beside the audio join instead of after it).
+   * @default - none: the join reads the joined audio
+   */
+  readonly audioParts?: readonly string[];
 }
 
 /**

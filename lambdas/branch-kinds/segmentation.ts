@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { InvalidVideoError, MediaToolError, type ProbeResult } from '../../contract/index.js';
 import type { PlanConfig, Segmentation } from '../../kinds/index.js';
 import { inputOptions, runFfmpeg, runTool } from '../shared/media.js';
-import { AAC_ARGS, AUDIO_SAMPLE_RATE } from './audio-parts.js';
+import { AAC_ARGS, AAC_PRIMING_SAMPLES, AUDIO_SAMPLE_RATE } from './audio-parts.js';
 import type { TimeBudget } from './kind.js';
 
 /**
@@ -245,44 +245,68 @@ export const encodeAudio = async (
   );
 };
 
+/** A concat demuxer input over files or URLs (ours, never user input), its list in workDir. */
+const concatInput = async (
+  files: readonly string[],
+  workDir: string,
+  name: string
+): Promise<string[]> => {
+  const list = join(workDir, name);
+  // The concat list's own quoting: a single quote inside is written '\''.
+  await writeFile(list, files.map((s) => `file '${s.replace(/'/g, "'\\''")}'\n`).join(''));
+  const remote = files.some((s) => /^https?:\/\//.test(s));
+  return [
+    '-f',
+    'concat',
+    // Absolute paths and URLs in the list are ours, not user input.
+    '-safe',
+    '0',
+    ...(remote ? ['-protocol_whitelist', 'file,http,https,tcp,tls,crypto'] : []),
+    '-i',
+    list,
+  ];
+};
+
 /**
  * Joins the segments (in order) and the audio without re-encoding: the concat
  * demuxer over the segment files, `-c copy`, moov first. `segments` may be
- * local paths or URLs (presigned GETs in Lambda).
+ * local paths or URLs (presigned GETs in Lambda). The audio is the joined
+ * file, or the audio parts themselves (`audioParts`, concatenated the way the
+ * audio join does it: the first part's priming restored to −1024, so the edit
+ * list skips it), so a rendition need not wait for the audio join.
  */
 export const joinSegments = async ({
   segments,
   audio,
+  audioParts = null,
   out,
   workDir,
   timeBudget,
 }: {
   segments: readonly string[];
   audio: string | null;
+  audioParts?: readonly string[] | null;
   out: string;
   workDir: string;
   timeBudget: TimeBudget;
 }): Promise<void> => {
-  const list = join(workDir, 'segments.txt');
-  // The concat list's own quoting: a single quote inside is written '\''.
-  await writeFile(list, segments.map((s) => `file '${s.replace(/'/g, "'\\''")}'\n`).join(''));
-  const remote = segments.some((s) => /^https?:\/\//.test(s));
+  const audioInput = audio
+    ? [...inputOptions(audio), '-i', audio]
+    : audioParts
+      ? await concatInput(audioParts, workDir, 'audio-parts.txt')
+      : [];
   await runFfmpeg(
     [
-      '-f',
-      'concat',
-      // Absolute paths and URLs in the list are ours, not user input.
-      '-safe',
-      '0',
-      ...(remote ? ['-protocol_whitelist', 'file,http,https,tcp,tls,crypto'] : []),
-      '-i',
-      list,
-      ...(audio ? [...inputOptions(audio), '-i', audio] : []),
+      ...(await concatInput(segments, workDir, 'segments.txt')),
+      ...audioInput,
       '-map',
       '0:v:0',
-      ...(audio ? ['-map', '1:a:0'] : []),
+      ...(audioInput.length > 0 ? ['-map', '1:a:0'] : []),
       '-c',
       'copy',
+      ...(!audio && audioParts
+        ? ['-bsf:a', `setts=pts=PTS-${AAC_PRIMING_SAMPLES}:dts=DTS-${AAC_PRIMING_SAMPLES}`]
+        : []),
       '-movflags',
       '+faststart',
       out,

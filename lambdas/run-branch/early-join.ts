@@ -72,14 +72,17 @@ export const renditionsTouchedBy = async (
 
 /**
  * True when every segment of the rendition is in S3 and, for a source with
- * sound, the audio item has stored its record (written after the AAC and its
- * playlist), and the rendition was not joined yet.
+ * sound, the audio is there: the audio item's record (written after the AAC
+ * and its playlist), or, with the audio in `audioParts` parts, every part
+ * stored (the join then reads the parts, beside the audio join), and the
+ * rendition was not joined yet.
  */
 export const readyToJoin = async (
   videoId: string,
   rendition: SegmentedRendition,
   sourceHasAudio: boolean,
-  io: EarlyJoinIo
+  io: EarlyJoinIo,
+  audioParts?: number
 ): Promise<boolean> => {
   const record = (await io.readJson(branchResultKey(videoId, rendition.id))) as
     | Pick<BranchResult, 'status'>
@@ -92,6 +95,10 @@ export const readyToJoin = async (
     if (!present.has(artifactKey(videoId, segmentRelativeKey(rendition.id, i)))) return false;
   }
   if (!sourceHasAudio) return true;
+  if (audioParts !== undefined) {
+    const state = await audioJoinState(videoId, audioParts, io);
+    return state.joined || state.missing.length === 0;
+  }
   const audio = (await io.readJson(branchResultKey(videoId, AUDIO_ITEM_ID))) as
     | Pick<BranchResult, 'status'>
     | undefined;

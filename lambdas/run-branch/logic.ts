@@ -19,6 +19,7 @@ import { mapLimit } from '../../shared/concurrency.js';
 import { kindOf, type Produced, type TimeBudget } from '../branch-kinds/index.js';
 import {
   audioItem,
+  audioPartKeys,
   isAudioPart,
   missingPartsMessage,
 } from '../branch-kinds/work/rendition-segment.js';
@@ -154,6 +155,13 @@ export interface RunBranchOptions {
    * @default - off: the FanOut's rendition branch joins
    */
   earlyJoin?: { readonly timeoutMs?: number };
+  /**
+   * A segmented rendition's join reads the audio parts directly when the audio
+   * join has not finished (set by the early join, so a rendition does not wait
+   * for the audio join; in the Joins map the join joins the audio first).
+   * @default false
+   */
+  audioFromParts?: boolean;
 }
 
 /**
@@ -247,6 +255,7 @@ export const runBranch = async (
     now = () => new Date(),
     playableTopicArn,
     earlyJoin,
+    audioFromParts = false,
   }: RunBranchOptions
 ): Promise<BranchRef> => {
   const { videoId, source, probe } = input;
@@ -287,7 +296,10 @@ export const runBranch = async (
     }
   }
   // A video variant announces (the segment function gets the topic for the renditions it joins).
-  const announce = playableTopicArn !== undefined && VARIANT_KINDS.has(kind.kind);
+  // The audio join too: a rendition joined from the parts before it finished left a silent
+  // ladder, which only the audio's delivery makes playable.
+  const announce =
+    playableTopicArn !== undefined && (VARIANT_KINDS.has(kind.kind) || isAudioJoin(input.branch));
   const announcePlayable = (artifacts: Artifact[]) =>
     timed(phases, 'playlistMs', () => announceOnce(artifacts));
   const announceOnce = async (artifacts: Artifact[]) => {
@@ -314,6 +326,16 @@ export const runBranch = async (
       branchResultKey(videoId, branch.id)
     );
     if (stored?.status === 'SUCCEEDED' && stored.id === branch.id) {
+      if (isSegmentedWithSound(input)) {
+        // Joined early from the audio parts: the audio join must still have happened (the
+        // manifest's HLS audio); it did unless its part's join failed, and then it is done here.
+        await ensureAudioJoined(
+          input,
+          { outputBucket, timeBudget, sourceUrl, outputUrl, now, playableTopicArn },
+          false
+        );
+        setDimensions();
+      }
       await announcePlayable(stored.artifacts);
       logger.info('Branch already stored; VideoPlayable published again', { branch: branch.id });
       return { id: branch.id, status: 'SUCCEEDED' };
@@ -322,13 +344,15 @@ export const runBranch = async (
   let stored: BranchResult | undefined;
   try {
     await failFirstRunIfAsked(input, outputBucket);
-    if (
-      branch.kind === 'rendition' &&
-      (branch as RenditionBranch).segmentation &&
-      probe.audioCodec !== null
-    ) {
-      // A segmented rendition's join muxes the joined audio: join it here if no part did.
-      await ensureAudioJoined(input, { outputBucket, timeBudget, sourceUrl, outputUrl, now });
+    let audioParts: readonly string[] | undefined;
+    if (isSegmentedWithSound(input)) {
+      // A segmented rendition's join muxes the joined audio: join it here if no part did, or
+      // (the early join) read the stored parts directly.
+      audioParts = await ensureAudioJoined(
+        input,
+        { outputBucket, timeBudget, sourceUrl, outputUrl, now, playableTopicArn },
+        audioFromParts
+      );
       setDimensions();
     }
     const artifacts = await withTempDir('branch', async (workDir) => {
@@ -347,6 +371,7 @@ export const runBranch = async (
               workDir,
               timeBudget,
               outputUrl,
+              ...(audioParts && { audioParts }),
               store: async (item) => {
                 await upload(outputBucket, item);
               },
@@ -420,6 +445,7 @@ export const runBranch = async (
       sourceUrl,
       outputUrl,
       now,
+      playableTopicArn,
     }));
   // A part can complete a rendition only by completing the audio: the part that joined it looks
   // (a rendition whose last segment lands later is joined by that segment, which then sees the
@@ -446,7 +472,7 @@ const joinIo = (bucket: string): EarlyJoinIo => ({
 
 type JoinOptions = Pick<
   RunBranchOptions,
-  'outputBucket' | 'timeBudget' | 'sourceUrl' | 'outputUrl' | 'now'
+  'outputBucket' | 'timeBudget' | 'sourceUrl' | 'outputUrl' | 'now' | 'playableTopicArn'
 >;
 
 /** Runs the audio join (the `audio` branch with `parts`) as its own branch: its own record. */
@@ -500,18 +526,41 @@ const joinAudioIfComplete = async (
  * the rendition joins it now if every part is stored; otherwise it fails
  * naming the missing parts, so the rendition falls back under the policy.
  */
-const ensureAudioJoined = async (input: BranchInput, options: JoinOptions): Promise<void> => {
+const ensureAudioJoined = async (
+  input: BranchInput,
+  options: JoinOptions,
+  fromParts: boolean
+): Promise<readonly string[] | undefined> => {
   const io = joinIo(options.outputBucket);
   const parts = await audioPartsOf(input.videoId, io);
   // No parts (an older items file): the rendition's join checks the whole-file audio itself.
-  if (parts === undefined) return;
+  if (parts === undefined) return undefined;
   const state = await audioJoinState(input.videoId, parts, io);
-  if (state.joined) return;
+  if (state.joined) return undefined;
   if (state.missing.length > 0) {
     throw new MediaToolError(missingPartsMessage(state.missing, parts));
   }
+  // The early join: the audio join is running (the last part's invocation) or about to; this
+  // join reads the same stored parts instead of waiting for it.
+  if (fromParts) return audioPartKeys(input.videoId, parts);
   await runAudioJoin(input, parts, options);
   logger.info('Audio joined by a rendition join', { parts, rendition: input.branch.id });
+  return undefined;
+};
+
+/** A segmented rendition of a source with sound: its join muxes the audio. */
+const isSegmentedWithSound = (input: BranchInput): boolean =>
+  input.branch.kind === 'rendition' &&
+  (input.branch as RenditionBranch).segmentation !== undefined &&
+  input.probe.audioCodec !== null;
+
+/** The audio join: the `audio` item of a video whose audio is in parts (not a part itself). */
+const isAudioJoin = (branch: BranchInput['branch']): boolean => {
+  if (branch.kind !== 'rendition-segment') return false;
+  const item = branch as RenditionSegmentBranch;
+  return (
+    item.track === 'audio' && !isAudioPart(item) && 'parts' in item && item.parts !== undefined
+  );
 };
 
 /** The branch's time split (phases.ts), as EMF metadata on the invocation's metrics. */
@@ -545,10 +594,13 @@ const joinCompletedRenditions = async (
   const { videoId, probe } = input;
   const { outputBucket, joinTimeoutMs, timeBudget, ...rest } = options;
   const io = joinIo(outputBucket);
+  const audioParts = probe.audioCodec === null ? undefined : await audioPartsOf(videoId, io);
   for (const rendition of await renditionsTouchedBy(videoId, item, io)) {
     // The test-fail-once hook belongs to the FanOut's run of the branch.
     if (probe.failOnce?.includes(rendition.id)) continue;
-    if (!(await readyToJoin(videoId, rendition, probe.audioCodec !== null, io))) continue;
+    if (!(await readyToJoin(videoId, rendition, probe.audioCodec !== null, io, audioParts))) {
+      continue;
+    }
     // Too little time left in this invocation: a join cut off by the Lambda timeout (its upload
     // is not bounded by the budget) would fail this segment item, so the FanOut joins instead.
     if (timeBudget() < EARLY_JOIN_MIN_BUDGET_MS) {
@@ -566,6 +618,8 @@ const joinCompletedRenditions = async (
           outputBucket,
           timeBudget: () =>
             Math.min(timeBudget() - EARLY_JOIN_UPLOAD_RESERVE_MS, deadline - Date.now()),
+          // Not waiting for the audio join: the stored parts are the audio.
+          audioFromParts: true,
         }
       );
       logger.info('Rendition joined early', { rendition: rendition.id, by: item.id });

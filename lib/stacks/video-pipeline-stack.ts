@@ -82,11 +82,12 @@ import { TopicFanOut } from '../constructs/topic-fan-out.js';
 import { PROJECT_ROOT } from '../project-root.js';
 
 /**
- * Items of the Segments Distributed Map at once, by default. The seg bench's
- * model of one hour reads it (docs/benchmarks.md): past a few hundred, the
- * hour is decided by the joins, not by how many items run at once.
+ * Items of the Segments Distributed Map at once, by default: with the segment
+ * function at 4,096 MB, what the seg bench's model of one hour of 1080p to three
+ * rungs needs to end within 30 s (docs/benchmarks.md). A third of Lambda's
+ * default account quota of 1,000: two long videos at once still leave room.
  */
-export const DEFAULT_SEGMENT_CONCURRENCY = 100;
+export const DEFAULT_SEGMENT_CONCURRENCY = 300;
 
 export interface VideoPipelineStackProps extends StackProps {
   /** Concurrent branches per video in the Map. @default 10 */
@@ -226,7 +227,7 @@ export interface VideoPipelineStackProps extends StackProps {
   /**
    * Segments encoded at once (the Distributed Map's MaxConcurrency, across
    * every rendition of one video).
-   * @default DEFAULT_SEGMENT_CONCURRENCY (100)
+   * @default DEFAULT_SEGMENT_CONCURRENCY (300)
    */
   readonly segmentConcurrency?: number;
   /**

@@ -172,12 +172,12 @@ describe('the verdict keeper', () => {
   });
 
   it('sets the default per-video deadline: twice one pass through the longest path', () => {
-    // probe 120+30, plan 30+30, 4 waves ((2 renditions + the audio parts) × 120 items / 100)
+    // probe 120+30, plan 30+30, 2 waves ((2 renditions + the audio parts) × 120 items / 300)
     // of 600+30,
     // one fan-out wave of rendition 630 + its segmented fallback's 62 attempts of 630
     // (⌈120 segments / 2 an attempt⌉ + audio + join) with 61 retry intervals of 1 s,
-    // aggregator 60+30 → 150 + 60 + 2,520 + (630 + 39,060 + 61) + 90 = 42,571 s; ×2.
-    expect(resolveDefinition(synth.template).TimeoutSeconds).toBe(85_142);
+    // aggregator 60+30 → 150 + 60 + 1,260 + (630 + 39,060 + 61) + 90 = 41,311 s; ×2.
+    expect(resolveDefinition(synth.template).TimeoutSeconds).toBe(82_622);
   });
 });
 

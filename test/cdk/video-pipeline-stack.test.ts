@@ -343,7 +343,7 @@ describe('workflow', () => {
     } & Record<string, unknown>;
     expect(segments).toMatchObject({
       Type: 'Map',
-      MaxConcurrency: 100,
+      MaxConcurrency: 300,
       ResultPath: null,
       Next: 'SegmentsDone',
       ItemReader: {
@@ -426,7 +426,7 @@ describe('workflow', () => {
     }
     expect(mapStates.UnknownBranchKind.Type).toBe('Pass');
     // videoTimeout's default (test/cdk/verdict-keeper.test.ts derives it).
-    expect(asl).toHaveProperty('TimeoutSeconds', 85_142);
+    expect(asl).toHaveProperty('TimeoutSeconds', 82_622);
     // Each step retries the pipeline's retryable errors by name.
     expect(JSON.stringify(asl.States.Probe.Retry)).toContain('TransientServiceError');
   });

@@ -25,6 +25,7 @@ import {
 } from '../../lambdas/branch-kinds/index.js';
 import { probeFile } from '../../lambdas/probe/logic.js';
 import { runBranch } from '../../lambdas/run-branch/logic.js';
+import { runTool } from '../../lambdas/shared/media.js';
 import { s3 } from '../../lambdas/shared/s3.js';
 import { branchInputFactory, s3ErrorFactory, sourceFactory } from '../helpers/factories.js';
 
@@ -200,6 +201,54 @@ describe('the audio join: by the last part, else by a rendition join', () => {
     expect(record('audio')?.status).toBe('SUCCEEDED');
     expect(ref.status).toBe('SUCCEEDED');
     expect(store.has(AUDIO_FILE)).toBe(true);
+  }, 120_000);
+
+  it('with the early join on, a rendition completed while the audio join runs joins from the parts, as it would from the joined audio', async () => {
+    // Prepare: every part stored and joined by the cases above... then the audio join "still
+    // running" (its record and file not there yet); the rendition's last segment not stored
+    const parts = audioPartItems(probe.durationSec, 2);
+    store.set(
+      segmentItemsKey(VIDEO_ID),
+      Buffer.from(JSON.stringify([...parts, ...segmentItemsFor(renditionBranch)]))
+    );
+    for (const part of parts) await run(part);
+    const mp4Key = `outputs/${VIDEO_ID}/renditions/180p.mp4`;
+    const streams = async () => {
+      const path = join(files, 'rendition.mp4');
+      await writeFile(path, store.get(mp4Key)!);
+      const res = await runTool(
+        'ffprobe',
+        [
+          '-v',
+          'error',
+          '-show_entries',
+          'stream=codec_type,duration,nb_frames',
+          '-of',
+          'json',
+          path,
+        ],
+        { timeoutMs: 30_000 }
+      );
+      return JSON.parse(res.stdout).streams as { codec_type: string }[];
+    };
+    const [lastSegment] = segmentItemsFor(renditionBranch).slice(-1);
+    for (const key of [AUDIO_RECORD, AUDIO_FILE, branchResultKey(VIDEO_ID, 'rendition-180p')]) {
+      store.delete(key);
+    }
+
+    // Act: the last segment lands; then, for comparison, the same join from the joined audio
+    await run(lastSegment!, { earlyJoin: {} });
+    const fromParts = { audio: record('audio'), streams: await streams() };
+    await run(parts[2]!);
+    store.delete(branchResultKey(VIDEO_ID, 'rendition-180p'));
+    await run(renditionBranch);
+    const fromJoined = await streams();
+
+    // Assess: joined without the audio join (it did not run it), with the same streams
+    expect(record('rendition-180p')?.status).toBe('SUCCEEDED');
+    expect(fromParts.audio).toBeUndefined();
+    expect(fromParts.streams.map((s) => s.codec_type).sort()).toEqual(['audio', 'video']);
+    expect(fromParts.streams).toEqual(fromJoined);
   }, 120_000);
 
   it('with the early join on, the part that joins the audio joins the complete rendition too, and only it reads the segments', async () => {

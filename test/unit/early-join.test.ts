@@ -37,6 +37,9 @@ const segments = (rendition: string, indexes: number[]) =>
   Object.fromEntries(indexes.map((i) => [segmentKey(rendition, i), 'bytes']));
 const AUDIO_DONE = { [branchResultKey(VIDEO_ID, 'audio')]: { status: 'SUCCEEDED' } };
 
+const partKey = (i: number) => `outputs/${VIDEO_ID}/_work/segments/audio-parts/000${i}.m4a`;
+const parts = (indexes: number[]) => Object.fromEntries(indexes.map((i) => [partKey(i), 'bytes']));
+
 describe('renditionsTouchedBy', () => {
   it('a video segment completes only its own rendition; the audio item, every rendition of the items file', async () => {
     // Prepare: the items file the Plan writes (audio first, then every segment).
@@ -96,6 +99,26 @@ describe('readyToJoin', () => {
   ])('%s', async (_case, objects, sourceHasAudio, expected) => {
     // Act / Assess
     expect(await readyToJoin(VIDEO_ID, R360, sourceHasAudio, bucket(objects))).toBe(expected);
+  });
+});
+
+describe('readyToJoin with the audio in 3 parts', () => {
+  it.each<[string, Record<string, unknown>, boolean]>([
+    [
+      'every segment and every part are in, the audio join not done: join from the parts',
+      { ...segments('rendition-360p', [0, 1, 2]), ...parts([0, 1, 2]) },
+      true,
+    ],
+    ['a part is missing', { ...segments('rendition-360p', [0, 1, 2]), ...parts([0, 2]) }, false],
+    [
+      'the audio joined (the parts need not be listed again)',
+      { ...segments('rendition-360p', [0, 1, 2]), ...AUDIO_DONE },
+      true,
+    ],
+    ['a segment is missing', { ...segments('rendition-360p', [0, 1]), ...parts([0, 1, 2]) }, false],
+  ])('%s', async (_case, objects, expected) => {
+    // Act / Assess
+    expect(await readyToJoin(VIDEO_ID, R360, true, bucket(objects), 3)).toBe(expected);
   });
 });
 

@@ -185,6 +185,20 @@ describe('modelWave', () => {
     expect(m.audioJoinSec).toBeCloseTo(0.888, 9);
   });
 
+  it('with the audio in parts a join does not wait for the audio join, which can decide the wave', () => {
+    // Audio join 0.096 + 1.0 × 60 + 0.192 = 60.288 s after the parts (3 s): done at 63.288.
+    // The joins start when their segments and the parts are stored: 360p 18.5 + 3.0616, 720p
+    // 49 + 6.7816 = 55.7816, before the audio join ends; the wave ends with it: 3 + 63.288 + 1.
+    const m = modelWave({ ...SMALL, audio: 'parts', audioJoinCpuPerSourceSec: 1 });
+    expect(m.audioDoneSec).toBeCloseTo(63.288, 9);
+    expect(m.joins.map((j) => j.joinedSec)).toEqual([
+      expect.closeTo(21.5616, 9),
+      expect.closeTo(55.7816, 9),
+    ]);
+    expect(m.totalSec).toBeCloseTo(67.288, 9);
+    expect(m.critical).toBe('the audio parts, then the audio join');
+  });
+
   it('finds no setting when the fixed path alone (3 s start + 1 s aggregate) is over the target', () => {
     expect(cheapestSetting(SMALL, 3.9, 'one-item')).toBeNull();
   });

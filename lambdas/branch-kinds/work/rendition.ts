@@ -191,7 +191,7 @@ const join_ = async (
   branchId: string,
   segmentation: Segmentation,
   out: string,
-  { videoId, probe, workDir, timeBudget, outputUrl }: RunContext
+  { videoId, probe, workDir, timeBudget, outputUrl, audioParts: partKeys }: RunContext
 ): Promise<void> => {
   if (!outputUrl) throw new MediaToolError('this runner cannot read segments (no outputUrl)');
   const keys = Array.from({ length: segmentation.count }, (_, i) =>
@@ -206,15 +206,28 @@ const join_ = async (
     );
   }
   let audio: string | null = null;
+  let audioParts: string[] | null = null;
   if (probe.audioCodec !== null) {
     audio = (await outputUrl(artifactKey(videoId, audioItemRelativeKey()))) ?? null;
-    if (audio === null) {
+    if (audio === null && partKeys) {
+      // The early join of a rendition whose segments and audio parts are stored while the
+      // audio join is still running: the parts themselves, as the audio join reads them.
+      const partUrls = await Promise.all(partKeys.map((k) => outputUrl(k)));
+      const absent = partUrls.flatMap((u, i) => (u === undefined ? [i] : []));
+      if (absent.length > 0) {
+        throw new MediaToolError(
+          `the audio track is missing: ${absent.length} of ${partKeys.length} audio parts missing (first: part ${absent[0]})`
+        );
+      }
+      audioParts = partUrls as string[];
+    }
+    if (audio === null && audioParts === null) {
       throw new MediaToolError(
         'the audio track is missing; the audio items of the Segments map failed or did not run'
       );
     }
   }
-  await joinSegments({ segments: urls as string[], audio, out, workDir, timeBudget });
+  await joinSegments({ segments: urls as string[], audio, audioParts, out, workDir, timeBudget });
   if (((await stat(out).catch(() => null))?.size ?? 0) === 0) {
     throw new MediaToolError('ffmpeg produced an empty joined rendition');
   }
