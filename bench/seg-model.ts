@@ -269,7 +269,9 @@ export const modelWave = (m: WaveModelInputs, prices = PRICES): WaveModel => {
       ? 'thumbnails'
       : waveSec === audioDoneSec && m.audio === 'parts'
         ? 'the audio parts, then the audio join'
-        : lastJoin && waveSec === lastJoin.joinedSec && audioDoneSec > lastJoin.segmentsDoneSec
+        : lastJoin &&
+            waveSec === lastJoin.joinedSec &&
+            (m.audio === 'parts' ? partsDoneSec : audioDoneSec) > lastJoin.segmentsDoneSec
           ? `audio (${m.audio}), then the ${lastJoin.height}p join`
           : `${lastJoin?.height}p segments, then its join`;
 
@@ -370,9 +372,11 @@ export const modelSingleRun = (
   m: WaveModelInputs,
   singleCpuPerSourceSec: readonly number[],
   sourceSec = 60,
-  prices = PRICES
+  prices = PRICES,
+  /** The rendition function's memory (a single run runs there, not on the segment function). */
+  renditionMemoryMiB = m.memoryMiB
 ): { costUsd: number; costPerSourceMinuteUsd: number; totalSec: number } => {
-  const vcpu = lambdaVcpus(m.memoryMiB) * m.lambdaCoreSpeed;
+  const vcpu = lambdaVcpus(renditionMemoryMiB) * m.lambdaCoreSpeed;
   const renditionSec = singleCpuPerSourceSec.map(
     (c) => m.coldStartSec + m.firstByteSec + (c * sourceSec) / vcpu
   );
@@ -403,7 +407,7 @@ export const modelSingleRun = (
       4,
     s3Gets: renditionSec.length + m.thumbnails + 2 + branches,
   };
-  const { estimatedCostUsd } = estimateCost(usage, stackCostProfile(m.memoryMiB), prices);
+  const { estimatedCostUsd } = estimateCost(usage, stackCostProfile(renditionMemoryMiB), prices);
   return {
     costUsd: estimatedCostUsd,
     costPerSourceMinuteUsd: estimatedCostUsd / (sourceSec / 60),

@@ -3,7 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Table from 'cli-table3';
 import { makeClip, useMediaTools } from '../fixtures/media.js';
-import { renditionSegmentKind } from '../kinds/index.js';
+import { renditionKind, renditionSegmentKind } from '../kinds/index.js';
 import {
   audioItem,
   audioPartItems,
@@ -315,7 +315,13 @@ export const benchSegments = async (
       (r) => r.single.cpuSec / (r.segments.cpuSec + r.audio.cpuSec)
     );
     const singleRates = inputs.rungs.map((r) => r.cpuPerSourceSec * singleOverSegments);
-    const today = modelSingleRun(inputs, singleRates);
+    const today = modelSingleRun(
+      inputs,
+      singleRates,
+      60,
+      undefined,
+      renditionKind.sizing.memoryMiB
+    );
     const toMeetTarget: ModelRow[] = [];
     const unreachable: string[] = [];
     if ((model[0]?.model.totalSec ?? 0) > TARGET_SEC) {
