@@ -1,8 +1,6 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { MediaToolError } from '../../contract/index.js';
 import type { AudioPartItem } from '../../kinds/index.js';
-import { inputOptions, runFfmpeg, runTool } from '../shared/media.js';
+import { concatInput, inputOptions, runFfmpeg, runTool } from '../shared/media.js';
 import type { TimeBudget } from './kind.js';
 
 /**
@@ -330,20 +328,9 @@ export const joinAudioParts = async ({
   workDir: string;
   timeBudget: TimeBudget;
 }): Promise<void> => {
-  const list = join(workDir, 'audio-parts.txt');
-  // The concat list's own quoting: a single quote inside is written '\''.
-  await writeFile(list, parts.map((s) => `file '${s.replace(/'/g, "'\\''")}'\n`).join(''));
-  const remote = parts.some((s) => /^https?:\/\//.test(s));
   await runFfmpeg(
     [
-      '-f',
-      'concat',
-      // Absolute paths and URLs in the list are ours, not user input.
-      '-safe',
-      '0',
-      ...(remote ? ['-protocol_whitelist', 'file,http,https,tcp,tls,crypto'] : []),
-      '-i',
-      list,
+      ...(await concatInput(parts, workDir, 'audio-parts.txt')),
       '-map',
       '0:a:0',
       '-c',

@@ -1,8 +1,6 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { InvalidVideoError, MediaToolError, type ProbeResult } from '../../contract/index.js';
 import type { PlanConfig, Segmentation } from '../../kinds/index.js';
-import { inputOptions, runFfmpeg, runTool } from '../shared/media.js';
+import { concatInput, inputOptions, runFfmpeg, runTool } from '../shared/media.js';
 import { AAC_ARGS, AAC_PRIMING_SAMPLES, AUDIO_SAMPLE_RATE } from './audio-parts.js';
 import type { TimeBudget } from './kind.js';
 
@@ -243,28 +241,6 @@ export const encodeAudio = async (
     ],
     timeBudget
   );
-};
-
-/** A concat demuxer input over files or URLs (ours, never user input), its list in workDir. */
-const concatInput = async (
-  files: readonly string[],
-  workDir: string,
-  name: string
-): Promise<string[]> => {
-  const list = join(workDir, name);
-  // The concat list's own quoting: a single quote inside is written '\''.
-  await writeFile(list, files.map((s) => `file '${s.replace(/'/g, "'\\''")}'\n`).join(''));
-  const remote = files.some((s) => /^https?:\/\//.test(s));
-  return [
-    '-f',
-    'concat',
-    // Absolute paths and URLs in the list are ours, not user input.
-    '-safe',
-    '0',
-    ...(remote ? ['-protocol_whitelist', 'file,http,https,tcp,tls,crypto'] : []),
-    '-i',
-    list,
-  ];
 };
 
 /**

@@ -1,6 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { spawn, spawnSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EphemeralStorageFullError, MediaToolError } from '../../contract/errors.js';
 
 /**
@@ -333,4 +335,26 @@ export const inspect = async (input: string, timeoutMs: number): Promise<Ffprobe
     throw new MediaToolError(`ffprobe exited ${res.code}: ${stderrTail(res.stderr)}`);
   }
   return JSON.parse(res.stdout) as FfprobeOutput;
+};
+
+/** A concat demuxer input over files or URLs (ours, never user input), its list in workDir. */
+export const concatInput = async (
+  files: readonly string[],
+  workDir: string,
+  name: string
+): Promise<string[]> => {
+  const list = join(workDir, name);
+  // The concat list's own quoting: a single quote inside is written '\''.
+  await writeFile(list, files.map((s) => `file '${s.replace(/'/g, "'\\''")}'\n`).join(''));
+  const remote = files.some((s) => /^https?:\/\//.test(s));
+  return [
+    '-f',
+    'concat',
+    // Absolute paths and URLs in the list are ours, not user input.
+    '-safe',
+    '0',
+    ...(remote ? ['-protocol_whitelist', 'file,http,https,tcp,tls,crypto'] : []),
+    '-i',
+    list,
+  ];
 };
