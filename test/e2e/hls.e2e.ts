@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
-import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import type { HistoryEvent } from '@aws-sdk/client-sfn';
 import { SubscribeCommand, UnsubscribeCommand } from '@aws-sdk/client-sns';
 import {
   CreateQueueCommand,
@@ -206,26 +206,8 @@ describeE2E(target)('HLS ladder (variant stack, lowered segment threshold)', () 
     return { videoSec: Number(video.duration), audioSec: Number(audio.duration) };
   };
 
-  /** The video's execution history on the variant, every page (the execution has ended: the manifest is in). */
-  const historyOf = async (videoId: string): Promise<HistoryEvent[]> => {
-    const v = variants.of(STACK);
-    const { sfn } = clientsFor({ ...target, endpoint: v.endpoint });
-    const executionArn = `${v.outputs.StateMachineArn!.replace(':stateMachine:', ':execution:')}:${videoId}`;
-    const events: HistoryEvent[] = [];
-    let nextToken: string | undefined;
-    try {
-      do {
-        const page = await sfn.send(
-          new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 })
-        );
-        events.push(...(page.events ?? []));
-        nextToken = page.nextToken;
-      } while (nextToken);
-    } finally {
-      sfn.destroy();
-    }
-    return events;
-  };
+  /** The video's execution history on the variant (the execution has ended: the manifest is in). */
+  const historyOf = (videoId: string) => variants.history(STACK, videoId);
 
   interface Received {
     body: Record<string, unknown>;

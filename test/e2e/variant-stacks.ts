@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll } from 'vitest';
 import { type Manifest, ManifestSchema, manifestKey } from '../../contract/index.js';
@@ -13,7 +14,7 @@ import {
 import { silentLogger, startLocalRuntime } from '../../local-runtime/src/index.js';
 import { deployStacks, destroyStacks } from '../../scripts/localstack/stacks.js';
 import { poll } from '../helpers/poll.js';
-import type { E2ETarget } from './target.js';
+import { clientsFor, type E2ETarget } from './target.js';
 import { putUpload } from './videos.js';
 
 /** The emulators' credentials (the local runtime and LocalStack accept any). */
@@ -179,5 +180,26 @@ export const useVariantStacks = <Name extends string>(
   const readOutput = (name: Name, key: string) =>
     readObject(of(name).s3, of(name).outputs.OutputBucketName, key);
 
-  return { of, upload, waitForManifest, readOutput };
+  /** The video's execution history on the variant, every page (its execution is named by the videoId). */
+  const history = async (name: Name, videoId: string): Promise<HistoryEvent[]> => {
+    const v = of(name);
+    const { sfn } = clientsFor({ ...target, endpoint: v.endpoint });
+    const executionArn = `${v.outputs.StateMachineArn!.replace(':stateMachine:', ':execution:')}:${videoId}`;
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    try {
+      do {
+        const page = await sfn.send(
+          new GetExecutionHistoryCommand({ executionArn, nextToken, maxResults: 1000 })
+        );
+        events.push(...(page.events ?? []));
+        nextToken = page.nextToken;
+      } while (nextToken);
+    } finally {
+      sfn.destroy();
+    }
+    return events;
+  };
+
+  return { of, upload, waitForManifest, readOutput, history };
 };
