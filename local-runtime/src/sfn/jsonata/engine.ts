@@ -273,7 +273,49 @@ export function interpreterFor(
   if (runsOnEngine(definition)) {
     return new JsonataStateMachine(definition as unknown as Workflow) as unknown as StateMachine;
   }
-  return new StateMachine(definition as unknown as StateMachineDefinition, options);
+  const validation = validationOnce(definition, options);
+  const sm = new StateMachine(definition as unknown as StateMachineDefinition, validation.options);
+  validation.passed();
+  return sm;
+}
+
+/** How many validated definitions are remembered (machines, Map processors; oldest forgotten first). */
+const VALIDATED_MAX = 256;
+const validated = new Set<string>();
+
+/**
+ * The interpreter validates a definition in its constructor (asl-validator's JSON schema), and
+ * the service builds one per execution and per Map Run: 135–330 ms of the runtime's one thread
+ * for the video pipeline's 12 KB definition, before StartExecution could answer. Validity is a
+ * pure function of the definition and the validation options, so a definition that passed
+ * once skips it (`noValidate`) next time; one that failed is never remembered and fails again.
+ */
+export function validationOnce(
+  definition: Record<string, unknown>,
+  options: StateMachineOptions
+): { options: StateMachineOptions; passed: () => void } {
+  if (options.validationOptions?.noValidate) return { options, passed: () => undefined };
+  const key = JSON.stringify([options.validationOptions ?? null, definition]);
+  if (validated.has(key)) {
+    return {
+      options: {
+        ...options,
+        validationOptions: { ...options.validationOptions, noValidate: true },
+      },
+      passed: () => undefined,
+    };
+  }
+  return {
+    options,
+    passed: () => {
+      // The check fills in defaults (`QueryLanguage` on every state): the definition it
+      // passed is also remembered as it is now, which is how the next execution hands it in.
+      for (const k of [key, JSON.stringify([options.validationOptions ?? null, definition])]) {
+        validated.add(k);
+      }
+      while (validated.size > VALIDATED_MAX) validated.delete(validated.values().next().value!);
+    },
+  };
 }
 
 export class JsonataStateMachine {
