@@ -10,7 +10,7 @@ import {
   FAIL_ONCE_METADATA,
   segmentRelativeKey,
 } from '../../contract/index.js';
-import { cleanupMedia, makeClip, useMediaTools } from '../../fixtures/media.js';
+import { cleanupMedia, makeClip, measureMedia, useMediaTools } from '../../fixtures/media.js';
 import { runTool } from '../../lambdas/shared/media.js';
 import { describeE2E } from './guard.js';
 import { useVariantStacks } from './variant-stacks.js';
@@ -25,42 +25,6 @@ import { useVariantStacks } from './variant-stacks.js';
 const target = inject('e2eTarget');
 /** The variant stack: the main stack's flags and nag packs, another name, a lowered threshold. */
 const STACK = 'VideoPipelineSegments';
-
-interface Facts {
-  frames: number;
-  videoSec: number;
-  height: number;
-  audioSec: number | null;
-}
-
-const measure = async (file: string): Promise<Facts> => {
-  const res = await runTool(
-    'ffprobe',
-    [
-      '-v',
-      'error',
-      '-count_frames',
-      '-show_entries',
-      'stream=codec_type,duration,nb_read_frames,height',
-      '-of',
-      'json',
-      file,
-    ],
-    { timeoutMs: 60_000 }
-  );
-  expect(res.code, res.stderr).toBe(0);
-  const { streams } = JSON.parse(res.stdout) as {
-    streams: { codec_type: string; duration: string; nb_read_frames?: string; height?: number }[];
-  };
-  const video = streams.find((s) => s.codec_type === 'video')!;
-  const audio = streams.find((s) => s.codec_type === 'audio');
-  return {
-    frames: Number(video.nb_read_frames),
-    videoSec: Number(video.duration),
-    height: Number(video.height),
-    audioSec: audio ? Number(audio.duration) : null,
-  };
-};
 
 describeE2E(target)('segment-parallel rendition (variant stack, lowered segment threshold)', () => {
   let dir: string;
@@ -122,7 +86,7 @@ describeE2E(target)('segment-parallel rendition (variant stack, lowered segment 
     // The join: playable, the source's 300 frames, 12 s within a frame, A/V drift ≤ 1 frame.
     const file = join(dir, 'joined.mp4');
     writeFileSync(file, await get(artifactKey(videoId, 'renditions/360p.mp4')));
-    const facts = await measure(file);
+    const facts = await measureMedia(file);
     expect(facts.frames).toBe(300);
     expect(Math.abs(facts.videoSec - 12)).toBeLessThanOrEqual(1 / 25);
     expect(facts.audioSec).not.toBeNull();
@@ -170,7 +134,7 @@ describeE2E(target)('segment-parallel rendition (variant stack, lowered segment 
     // Half the height, the source's 300 frames, 12 s within a frame, A/V within a frame.
     const file = join(dir, 'fallback.mp4');
     writeFileSync(file, await get(artifactKey(videoId, 'renditions/fallback/180p.mp4')));
-    const facts = await measure(file);
+    const facts = await measureMedia(file);
     expect(facts.height).toBe(180);
     expect(facts.frames).toBe(300);
     expect(Math.abs(facts.videoSec - 12)).toBeLessThanOrEqual(1 / 25);

@@ -11,7 +11,7 @@ import {
   type ProbeResult,
   RetryableError,
 } from '../../../contract/index.js';
-import { cleanupMedia, makeClip, useMediaTools } from '../../../fixtures/media.js';
+import { cleanupMedia, makeClip, measureMedia, useMediaTools } from '../../../fixtures/media.js';
 import { fallbackInvocationsFor, type RenditionFallbackBranch } from '../../../kinds/index.js';
 import {
   audioItem,
@@ -30,7 +30,6 @@ import {
   segmentRelativeKey,
 } from '../../../lambdas/branch-kinds/index.js';
 import { probeFile } from '../../../lambdas/probe/logic.js';
-import { runTool } from '../../../lambdas/shared/media.js';
 
 describe('segmented fallback: planning and checkpoint rules (pure)', () => {
   it('lists the segments not stored yet, in order', () => {
@@ -214,36 +213,6 @@ describe('segmented fallback: planning and checkpoint rules (pure)', () => {
   });
 });
 
-/** Decoded frames, stream durations and the video height. */
-const measure = async (file: string) => {
-  const res = await runTool(
-    'ffprobe',
-    [
-      '-v',
-      'error',
-      '-count_frames',
-      '-show_entries',
-      'stream=codec_type,duration,nb_read_frames,height',
-      '-of',
-      'json',
-      file,
-    ],
-    { timeoutMs: 60_000 }
-  );
-  expect(res.code, res.stderr).toBe(0);
-  const { streams } = JSON.parse(res.stdout) as {
-    streams: { codec_type: string; duration: string; nb_read_frames?: string; height?: number }[];
-  };
-  const video = streams.find((s) => s.codec_type === 'video')!;
-  const audio = streams.find((s) => s.codec_type === 'audio');
-  return {
-    frames: Number(video.nb_read_frames),
-    videoSec: Number(video.duration),
-    height: video.height,
-    audioSec: audio ? Number(audio.duration) : null,
-  };
-};
-
 describe('unsegmented fallback on real media', () => {
   afterAll(() => cleanupMedia());
 
@@ -273,7 +242,7 @@ describe('unsegmented fallback on real media', () => {
       // Assess
       const mp4 = produced[0]!;
       expect(mp4.key).toBe('outputs/vid-single/renditions/fallback/180p.mp4');
-      const facts = await measure('path' in mp4 ? mp4.path : '');
+      const facts = await measureMedia('path' in mp4 ? mp4.path : '');
       expect(facts.height).toBe(180);
       expect(facts.frames).toBe(75);
       expect(produced.map((p) => p.key)).toContain(
@@ -357,7 +326,7 @@ describe('segmented fallback on real media (12 s clip, 2 s segments)', () => {
     })) {
       if ('path' in p && p.key === artifactKey(videoId, audioItemRelativeKey())) await b.store(p);
     }
-    const sourceFacts = await measure(source);
+    const sourceFacts = await measureMedia(source);
 
     // Act
     const produced = await renditionFallback.run(branch, await context(b, () => 300_000));
@@ -365,7 +334,7 @@ describe('segmented fallback on real media (12 s clip, 2 s segments)', () => {
     // Assess
     const mp4 = produced[0]!;
     expect(mp4.key).toBe(`outputs/${videoId}/renditions/fallback/180p.mp4`);
-    const facts = await measure('path' in mp4 ? mp4.path : '');
+    const facts = await measureMedia('path' in mp4 ? mp4.path : '');
     expect(sourceFacts.frames).toBe(300);
     expect(Math.abs(facts.frames - sourceFacts.frames)).toBeLessThanOrEqual(1);
     expect(Math.abs(facts.videoSec - sourceFacts.videoSec)).toBeLessThanOrEqual(1 / 25);
@@ -410,7 +379,7 @@ describe('segmented fallback on real media (12 s clip, 2 s segments)', () => {
     // Assess: only the four remaining segments were encoded (each encode is stored once).
     expect(b.stores.slice(3)).toEqual([2, 3, 4, 5].map(segmentKey));
     const mp4 = produced[0]!;
-    const facts = await measure('path' in mp4 ? mp4.path : '');
+    const facts = await measureMedia('path' in mp4 ? mp4.path : '');
     expect(facts.frames).toBe(300);
     expect(facts.height).toBe(180);
     expect(Math.abs(facts.audioSec! - facts.videoSec)).toBeLessThanOrEqual(1 / 25);

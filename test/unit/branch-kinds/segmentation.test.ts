@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactKey, InvalidVideoError, MediaToolError } from '../../../contract/index.js';
-import { cleanupMedia, makeClip, useMediaTools } from '../../../fixtures/media.js';
+import { cleanupMedia, makeClip, measureMedia, useMediaTools } from '../../../fixtures/media.js';
 import {
   audioItem,
   DEFAULT_PLAN_CONFIG,
@@ -192,22 +192,6 @@ const ffprobeJson = async (file: string, args: string[]) => {
   return JSON.parse(res.stdout) as { streams: StreamFacts[]; frames?: { key_frame: number }[] };
 };
 
-/** Decoded frames and stream durations. */
-const measure = async (file: string) => {
-  const { streams } = await ffprobeJson(file, [
-    '-count_frames',
-    '-show_entries',
-    'stream=codec_type,duration,nb_read_frames',
-  ]);
-  const video = streams.find((s) => s.codec_type === 'video')!;
-  const audio = streams.find((s) => s.codec_type === 'audio');
-  return {
-    frames: Number(video.nb_read_frames),
-    videoSec: Number(video.duration),
-    audioSec: audio ? Number(audio.duration) : null,
-  };
-};
-
 /** Frame numbers of the keyframes (decoded, in presentation order). */
 const keyframeIndexes = async (file: string): Promise<number[]> => {
   const { frames = [] } = await ffprobeJson(file, [
@@ -317,7 +301,9 @@ describe('segment-parallel rendition on real media', () => {
     const keys = [0, 1, 2].map((i) => artifactKey(videoId, segmentRelativeKey(branch.id, i)));
 
     // Act
-    const counts = await Promise.all(keys.map(async (k) => (await measure(stored.get(k)!)).frames));
+    const counts = await Promise.all(
+      keys.map(async (k) => (await measureMedia(stored.get(k)!)).frames)
+    );
 
     // Assess
     expect(counts).toEqual([100, 100, 75]);
@@ -325,12 +311,12 @@ describe('segment-parallel rendition on real media', () => {
 
   it('joins into a playable rendition with the source frame count, duration within a frame and A/V drift ≤ 1 frame', async () => {
     // Prepare
-    const sourceFacts = await measure(source);
+    const sourceFacts = await measureMedia(source);
 
     // Act
     const [produced] = await runJoin(stored);
     const out = 'path' in produced! ? produced.path : '';
-    const joined = await measure(out);
+    const joined = await measureMedia(out);
     const decode = await runTool('ffmpeg', ['-v', 'error', '-i', out, '-f', 'null', '-'], {
       timeoutMs: 60_000,
     });
