@@ -1,11 +1,15 @@
 // One Lambda execution environment: loads the function bundle once, then serves
 // one invocation at a time over IPC. Plain .mjs so it starts without a TS loader.
-import { registerHooks } from 'node:module';
+import { enableCompileCache, flushCompileCache, registerHooks } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 
-const [codeDir, handlerSpec, sdkFallbackDir] = process.argv.slice(2);
+const [codeDir, handlerSpec, sdkFallbackDir, compileCacheDir] = process.argv.slice(2);
+
+// Before the bundle loads: its code and the SDK's compile from the cache (runner.ts says why).
+// Not through NODE_COMPILE_CACHE, which the function's code would see in its environment.
+if (compileCacheDir) enableCompileCache(compileCacheDir);
 
 // The Lambda runtime ships @aws-sdk/*; bundles built with CDK defaults keep it external.
 // Resolve it from the project (like the runtime's /var/runtime/node_modules) when the
@@ -78,7 +82,12 @@ async function loadHandler() {
 
 const handlerPromise = loadHandler();
 handlerPromise.then(
-  () => process.send({ type: 'ready' }),
+  () => {
+    process.send({ type: 'ready' });
+    // Written now, not at exit: the runtime ends environments with a signal, and V8 writes
+    // the cache only at a normal exit or when asked. Only entries compiled afresh are written.
+    if (compileCacheDir) flushCompileCache();
+  },
   (err) => process.send({ type: 'initError', error: toLambdaError(err) })
 );
 
