@@ -549,6 +549,9 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const usd = (x: number) => `$${x.toFixed(4)}`;
 const statLine = (st: Stat, fmt: (x: number) => string) =>
   `${fmt(st.median)} (${fmt(st.min)}–${fmt(st.max)}, spread ${pct(st.spread)})`;
+/** A figure that is itself a percentage near zero (the overhead): its spread in points, not relative. */
+const pointsLine = (st: Stat) =>
+  `${pct(st.median)} (${pct(st.min)}–${pct(st.max)}, spread ${((st.max - st.min) * 100).toFixed(1)} points)`;
 
 export const printSegmentBench = (f: SegmentBench): void => {
   const runs = new Table({
@@ -574,7 +577,7 @@ export const printSegmentBench = (f: SegmentBench): void => {
   console.log(
     `median (min–max, spread): single ${statLine(s.singleCpuPerSourceSec, (x) => x.toFixed(3))} CPU-s/s; ` +
       `segmented ${statLine(s.segmentedCpuPerSourceSec, (x) => x.toFixed(3))} CPU-s/s; ` +
-      `overhead ${statLine(s.overhead, pct)}; wall ratio ${statLine(s.wallRatio, (x) => x.toFixed(2))}`
+      `overhead ${pointsLine(s.overhead)}; wall ratio ${statLine(s.wallRatio, (x) => x.toFixed(2))}`
   );
   const cal = new Table({
     head: ['calibration segment', 'source s', 'wall', 'CPU-s', 'CPU-s per s', 'kB per s'],
