@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { rewriteDistributedMaps } from '../src/sfn/distributed-map.js';
 import { interpreterFor, validationOnce } from '../src/sfn/jsonata/engine.js';
+import { prepareForRuns } from '../src/sfn/service.js';
 
 /**
  * The interpreter's definition check runs once per definition (validationOnce): the service
@@ -63,5 +65,41 @@ describe('the definition check, once per definition', () => {
     skipped.passed();
     // Assess
     expect(() => interpreterFor(definition, options)).toThrow(/definition is invalid/);
+  });
+
+  it("a machine prepared at creation has its executions' and Map Runs' definitions checked already", () => {
+    // Prepare: a machine with a Distributed Map, as the service rewrites it for its runs.
+    const name = `Items${++n}`;
+    const definition = {
+      StartAt: name,
+      States: {
+        [name]: {
+          Type: 'Map',
+          ItemProcessor: {
+            ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+            StartAt: 'Each',
+            States: { Each: { Type: 'Pass', End: true } },
+          },
+          End: true,
+        },
+      },
+    };
+    const { definition: rewritten } = rewriteDistributedMaps(structuredClone(definition));
+    expect(validationOnce(rewritten, options).options.validationOptions).toEqual(
+      options.validationOptions
+    );
+
+    // Act
+    prepareForRuns(definition);
+
+    // Assess: what StartExecution and the Map Run build next skips the check.
+    const again = rewriteDistributedMaps(structuredClone(definition));
+    expect(again.maps.size).toBe(1);
+    expect(validationOnce(again.definition, options).options.validationOptions).toMatchObject({
+      noValidate: true,
+    });
+    expect(
+      validationOnce([...again.maps.values()][0]!.processor, options).options.validationOptions
+    ).toMatchObject({ noValidate: true });
   });
 });

@@ -43,6 +43,26 @@ export { SfnError } from './errors.js';
 
 const NAME_RE = /^[A-Za-z0-9_-]{1,80}$/;
 
+/** How executions and Map Runs build their interpreters (the ARNs are the runtime's own). */
+const RUN_OPTIONS = { validationOptions: { checkArn: false } };
+
+/**
+ * Builds once, when a machine is created or updated, the interpreters its executions and Map
+ * Runs will build (the definition with its Distributed Maps rewritten, and each Map's
+ * processor), so their definition check (validationOnce) is paid then, as AWS checks a
+ * definition at CreateStateMachine, and not inside the first StartExecution (~300 ms of the
+ * runtime's one thread for the pipeline's machine, on the cold path of the first upload).
+ */
+export const prepareForRuns = (definition: Record<string, unknown>): void => {
+  const { definition: rewritten, maps } = rewriteDistributedMaps(definition);
+  try {
+    interpreterFor(rewritten, RUN_OPTIONS);
+    for (const map of maps.values()) interpreterFor(map.processor, RUN_OPTIONS);
+  } catch {
+    // Refused here, refused again at StartExecution or the Map Run, with the error there.
+  }
+};
+
 interface TaskState {
   Type: string;
   Resource?: string;
@@ -108,6 +128,7 @@ export class StepFunctionsService {
     private readonly opts: StepFunctionsServiceOptions
   ) {
     this.machines = new StateMachineRegistry(machines, opts.region, opts.accountId);
+    for (const machine of machines) prepareForRuns(this.machines.get(machine.arn).definition);
     const record = (exec: Execution, e: PendingEvent) => this.record(exec, e);
     this.tasks = new TaskRunner(lambda, this.tokens, this, record, opts);
     this.mapRuns = new MapRunEngine(
@@ -150,10 +171,16 @@ export class StepFunctionsService {
         return this.describeMapRun(String(body.mapRunArn));
       case 'ListMapRuns':
         return this.listMapRuns(body);
-      case 'CreateStateMachine':
-        return this.machines.create(body);
-      case 'UpdateStateMachine':
-        return this.machines.update(body);
+      case 'CreateStateMachine': {
+        const created = this.machines.create(body);
+        prepareForRuns(this.machine(created.stateMachineArn).definition);
+        return created;
+      }
+      case 'UpdateStateMachine': {
+        const updated = this.machines.update(body);
+        prepareForRuns(this.machine(String(body.stateMachineArn)).definition);
+        return updated;
+      }
       case 'DeleteStateMachine':
         return this.machines.delete(body);
       case 'ListStateMachines':
@@ -234,7 +261,7 @@ export class StepFunctionsService {
     resume?: ResumePoint
   ): Promise<void> {
     const { definition, maps } = rewriteDistributedMaps(machine.definition);
-    const sm = interpreterFor(definition, { validationOptions: { checkArn: false } });
+    const sm = interpreterFor(definition, RUN_OPTIONS);
     return this.runWith(
       sm,
       definition as unknown as Workflow,
