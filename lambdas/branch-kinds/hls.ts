@@ -212,19 +212,36 @@ export const packageHls = async ({
   targetSec: number;
   timeBudget: TimeBudget;
 }): Promise<Produced[]> => {
-  const produced: Produced[] = [];
+  // The tracks side by side: each is a stream copy and a probe on its own files, so the audio's
+  // two processes no longer wait for the video's (the main rendition of every unsegmented
+  // source packages both). What is produced, and the package's keys, stay in video, audio order.
+  // Settled both before either's failure is thrown: the caller removes the work directory then,
+  // and the other track's ffmpeg must not be writing into it.
+  const settled = await Promise.allSettled(
+    (
+      [
+        ['video', video],
+        ['audio', audio],
+      ] as const
+    ).map(async ([track, name]) => {
+      if (name === null) return null;
+      const dir = join(workDir, `hls-${track}`);
+      await mkdir(dir, { recursive: true });
+      await packageTrack({ inputArgs, track, dir, targetSec, timeBudget });
+      const prefix = artifactKey(videoId, `${HLS_DIR}${name}/`);
+      const info = await describeTrack(dir, track, `${prefix}${PLAYLIST_NAME}`, timeBudget);
+      return { track, info, files: await packagedFiles(dir, prefix, track) };
+    })
+  );
+  const failed = settled.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   const pkg: HlsPackage = {};
-  for (const [track, name] of [
-    ['video', video],
-    ['audio', audio],
-  ] as const) {
-    if (name === null) continue;
-    const dir = join(workDir, `hls-${track}`);
-    await mkdir(dir, { recursive: true });
-    await packageTrack({ inputArgs, track, dir, targetSec, timeBudget });
-    const prefix = artifactKey(videoId, `${HLS_DIR}${name}/`);
-    pkg[track] = await describeTrack(dir, track, `${prefix}${PLAYLIST_NAME}`, timeBudget);
-    produced.push(...(await packagedFiles(dir, prefix, track)));
+  const produced: Produced[] = [];
+  for (const r of settled) {
+    const t = r.status === 'fulfilled' ? r.value : null;
+    if (t === null) continue;
+    pkg[t.track] = t.info;
+    produced.push(...t.files);
   }
   produced.push({
     key: hlsPackageKey(videoId, branchId),

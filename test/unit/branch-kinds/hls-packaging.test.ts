@@ -1,9 +1,11 @@
 import '../../helpers/env.js';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupMedia, makeClip, useMediaTools } from '../../../fixtures/media.js';
+import { packageHls } from '../../../lambdas/branch-kinds/hls.js';
 import { type Produced, rendition } from '../../../lambdas/branch-kinds/index.js';
 import { probeFile } from '../../../lambdas/probe/logic.js';
 import { HlsPackageSchema, mediaSegments } from '../../../lambdas/shared/hls-playlist.js';
@@ -121,5 +123,32 @@ describe('HLS packaging of an unsegmented rendition', () => {
     expect(keys.indexOf('outputs/vid-hls/hls/audio/seg_00000.m4s')).toBeLessThan(
       keys.indexOf('outputs/vid-hls/hls/audio/index.m3u8')
     );
+  });
+
+  it('a track that fails is thrown only once the other has settled (the caller then removes the work directory)', async () => {
+    // Prepare: a silent file, so the audio track's stream copy fails at once while the video's runs.
+    const silent = await makeClip({ seconds: 8, width: 320, height: 240, audio: false });
+    const dir = await mkdtemp(join(workDir, 'silent-'));
+
+    // Act
+    const outcome = await packageHls({
+      videoId: 'vid-hls',
+      branchId: 'rendition-240p',
+      inputArgs: ['-i', silent],
+      video: '240p',
+      audio: 'audio',
+      workDir: dir,
+      targetSec: 6,
+      timeBudget: () => 120_000,
+    }).then(
+      () => 'packaged',
+      (err: Error) => err.name
+    );
+    // Read at once: what the caller would see before it removes its work directory.
+    const videoPlaylistWritten = existsSync(join(dir, 'hls-video', 'index.m3u8'));
+
+    // Assess
+    expect(outcome).toBe('MediaToolError');
+    expect(videoPlaylistWritten).toBe(true);
   });
 });
