@@ -16,7 +16,7 @@ const SDK_FALLBACK_DIR = path.resolve(fileURLToPath(new URL('../../..', import.m
 /**
  * V8's compile cache for what an environment loads (the bundle, and the SDK from node_modules):
  * a cold environment spent ~190 ms of CPU compiling it, on the cores the branches' ffmpeg runs
- * on, ~140 ms with the cache. A fixed directory (node_modules/.cache, the tools' convention):
+ * on, ~160 ms with the cache. A fixed directory (node_modules/.cache, the tools' convention):
  * nothing in its path comes from a function, an event or a key. V8 checks each entry against
  * the source it was compiled from, so a changed bundle is compiled afresh.
  * https://nodejs.org/api/module.html#module-compile-cache
