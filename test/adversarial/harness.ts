@@ -42,7 +42,11 @@ export const startAdversarial = async (
 ): Promise<AdversarialEnv> => {
   mkdirSync(join(ROOT, '.e2e'), { recursive: true });
   const log = createWriteStream(join(ROOT, '.e2e', `adversarial-${name}.log`));
-  const write = (level: string) => (m: string) => log.write(`${level} ${m}\n`);
+  // A request still in flight when the runtime stops may log after stop() ended the file (CI once
+  // saw `write after end` from the router as an uncaught error): such a late line is dropped.
+  const write = (level: string) => (m: string) => {
+    if (!log.writableEnded) log.write(`${level} ${m}\n`);
+  };
   const saved = Object.fromEntries(Object.keys(opts.env ?? {}).map((k) => [k, process.env[k]]));
   Object.assign(process.env, opts.env);
   const dir = mkdtempSync(join(tmpdir(), `adversarial-${name}-`));
