@@ -14,7 +14,7 @@
  *   (load) issue #18, opt-in (not in the default --only, it loads the machine for many minutes):
  *          N concurrent uploads of one long clip, verdicts, wall time and the peak memory of the
  *          runtime's process tree (bench/load.ts).
- * Options: --only a,b,c,d,e,f,dmap,seg   --sizes 10,100,1000   --seconds 30   --repeats 5|2   --large-mib 500
+ * Options: --only a,b,c,d,e,f,dmap,seg   --sizes 10,100,1000   --seconds 30   --repeats 5|2   --cold-repeats 3   --large-mib 500
  *          --messages 10000   --batch-sizes 1,10,100   --dmap-sizes 1000,10000   --segment-seconds 600
  *          --load-videos 20   --load-seconds 60   --load-size 1920x1080   --load-timeout-min 45
  */
@@ -62,9 +62,10 @@ const opts = new Command()
   .option('--seconds <s>', 'clip length for (a)', '30')
   .option(
     '--repeats <n>',
-    'runs: interleaved direct/pipeline pairs in (a) after one cold run (default 5); ' +
+    'runs: interleaved direct/pipeline pairs in (a) after its cold runs (default 5); ' +
       'single and segmented runs in (seg) (default 2)'
   )
+  .option('--cold-repeats <n>', 'cold runs in (a), each on a fresh runtime', '3')
   .option(
     '--segment-seconds <s>',
     '1080p source length for (seg), segment-parallel vs single run',
@@ -76,6 +77,7 @@ const opts = new Command()
     sizes: string;
     seconds: string;
     repeats?: string;
+    coldRepeats: string;
     largeMib: string;
     messages: string;
     batchSizes: string;
@@ -160,7 +162,7 @@ const main = async () => {
   if (parts.has('a') || parts.has('c') || parts.has('load')) synthesize();
 
   if (parts.has('a')) {
-    const a = await benchEndToEnd(Number(opts.seconds), repeatsFor('a'));
+    const a = await benchEndToEnd(Number(opts.seconds), repeatsFor('a'), Number(opts.coldRepeats));
     results.endToEnd = a;
     printEndToEnd(a);
   }

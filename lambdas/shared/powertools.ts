@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 
 /**
  * One logger, metrics and tracer instance per process, configured in one place
@@ -14,7 +14,35 @@ export const metrics = new Metrics({
   serviceName,
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'FanOutFanIn',
 });
-export const tracer = new Tracer({ serviceName });
+
+/** What the functions use of Powertools Tracer. */
+export type PipelineTracer = Pick<Tracer, 'putAnnotation' | 'captureAWSv3Client'>;
+
+/**
+ * Whether this environment turned tracing off with Powertools' own switch,
+ * `POWERTOOLS_TRACE_ENABLED=false` (its check is case-insensitive):
+ * https://docs.powertools.aws.dev/lambda/typescript/latest/core/tracer/#disabling-tracing
+ */
+export const tracingSwitchedOff = (env: NodeJS.ProcessEnv): boolean =>
+  env.POWERTOOLS_TRACE_ENABLED?.toLowerCase() === 'false';
+
+/**
+ * Tracer is loaded only when tracing may be on. Loading it loads the X-Ray SDK, whose
+ * cls-hooked namespace installs an async hook at require time, even when Tracer is then
+ * disabled: ~80 ms more Init, and every promise of every invocation costs ~1 µs more
+ * (5-8× a bare await). With the switch off, Tracer would return each client as given and
+ * ignore each annotation; these two do the same without loading it. Where tracing may be
+ * on (Tracing.ACTIVE on AWS), Tracer applies its remaining rules (SAM, Amplify, outside
+ * Lambda) itself.
+ */
+const notTraced: PipelineTracer = {
+  putAnnotation: () => undefined,
+  captureAWSv3Client: (client) => client,
+};
+
+export const tracer: PipelineTracer = tracingSwitchedOff(process.env)
+  ? notTraced
+  : new (await import('@aws-lambda-powertools/tracer')).Tracer({ serviceName });
 
 /** Tags every log line of the current invocation with the video and tenant it belongs to. */
 export const correlate = (videoId: string, tenant: string): void => {
