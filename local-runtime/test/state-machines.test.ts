@@ -50,6 +50,26 @@ describe('state machine API', { timeout: 60_000 }, () => {
     );
   });
 
+  it('describes a machine with its definition exactly as given, after it has run', async () => {
+    // Prepare: a definition as a person writes it (indented), which the check would fill
+    // in (QueryLanguage on every state) if it checked the stored copy.
+    const given = JSON.stringify(
+      { StartAt: 'S', States: { S: { Type: 'Pass', Result: 'as-given', End: true } } },
+      null,
+      2
+    );
+    const { stateMachineArn } = await fx.sfn.send(
+      new CreateStateMachineCommand({ name: 'described-as-given', definition: given, roleArn })
+    );
+    // Act
+    const run = await fx.sfn.send(new StartExecutionCommand({ stateMachineArn }));
+    await fx.rt.stepFunctions.waitForExecution(run.executionArn!);
+    const described = await fx.sfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
+    // Assess
+    expect(described.definition).toBe(given);
+    await fx.sfn.send(new DeleteStateMachineCommand({ stateMachineArn }));
+  });
+
   it('is idempotent for the same definition and refuses another under the same name', async () => {
     const create = (d: string) =>
       fx.sfn.send(new CreateStateMachineCommand({ name: 'twice', definition: d, roleArn }));

@@ -36,6 +36,19 @@ describe('the definition check, once per definition', () => {
     expect(await again.run({}).result).toEqual({ n });
   });
 
+  it("never changes the caller's definition, and remembers it as given", () => {
+    // Prepare
+    const definition = validDefinition();
+    const asGiven = structuredClone(definition);
+    // Act
+    interpreterFor(definition, options);
+    // Assess: the check wrote QueryLanguage into its own copy only.
+    expect(definition).toEqual(asGiven);
+    expect(validationOnce(definition, options).options.validationOptions).toMatchObject({
+      noValidate: true,
+    });
+  });
+
   it('a definition that failed is checked, and refused, every time', () => {
     // Prepare
     const definition = invalidDefinition();

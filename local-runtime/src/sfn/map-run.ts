@@ -165,7 +165,7 @@ export class MapRunEngine {
       ? this.reopen(exec, redriven)
       : this.open(scope, runKey, itemCount, batches, concurrency, tolerance);
     const child = {
-      sm: interpreterFor(map.processor, { validationOptions: { checkArn: false } }),
+      sm: interpreterFor(map.processor),
       machine: {
         Id: `${arnBase}:stateMachine:${stateMachine.Name}/${label}`,
         Name: `${stateMachine.Name}/${label}`,

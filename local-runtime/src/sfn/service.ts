@@ -24,7 +24,7 @@ import {
 } from './execution.js';
 import { type HistoryEvent, type PendingEvent, stripData, toHistoryEvents } from './history.js';
 import { type IntegrationTargets, integrationFor } from './integrations.js';
-import { interpreterFor } from './jsonata/engine.js';
+import { interpreterFor, RUNTIME_VALIDATION } from './jsonata/engine.js';
 import { type MapRun, MapRunEngine } from './map-run.js';
 import { type ResumePoint, ResumeTracker, redriveStatusOf, resumedDefinition } from './redrive.js';
 import { StateMachineRegistry } from './state-machines.js';
@@ -43,9 +43,6 @@ export { SfnError } from './errors.js';
 
 const NAME_RE = /^[A-Za-z0-9_-]{1,80}$/;
 
-/** How executions and Map Runs build their interpreters (the ARNs are the runtime's own). */
-const RUN_OPTIONS = { validationOptions: { checkArn: false } };
-
 /**
  * Builds once, when a machine is created or updated, the interpreters its executions and Map
  * Runs will build (the definition with its Distributed Maps rewritten, and each Map's
@@ -56,8 +53,8 @@ const RUN_OPTIONS = { validationOptions: { checkArn: false } };
 export const prepareForRuns = (definition: Record<string, unknown>): void => {
   const { definition: rewritten, maps } = rewriteDistributedMaps(definition);
   try {
-    interpreterFor(rewritten, RUN_OPTIONS);
-    for (const map of maps.values()) interpreterFor(map.processor, RUN_OPTIONS);
+    interpreterFor(rewritten);
+    for (const map of maps.values()) interpreterFor(map.processor);
   } catch {
     // Refused here, refused again at StartExecution or the Map Run, with the error there.
   }
@@ -261,7 +258,7 @@ export class StepFunctionsService {
     resume?: ResumePoint
   ): Promise<void> {
     const { definition, maps } = rewriteDistributedMaps(machine.definition);
-    const sm = interpreterFor(definition, RUN_OPTIONS);
+    const sm = interpreterFor(definition);
     return this.runWith(
       sm,
       definition as unknown as Workflow,
@@ -428,7 +425,7 @@ export class StepFunctionsService {
     if (!sm) {
       sm = new StateMachine(
         { StartAt: 'T', States: { T: { Type: 'Pass', Parameters: template, End: true } } } as never,
-        { validationOptions: { checkArn: false } }
+        RUNTIME_VALIDATION
       );
       this.templates.set(template, sm);
     }

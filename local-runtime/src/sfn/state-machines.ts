@@ -1,4 +1,3 @@
-import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { unsupportedAslFeatures } from '../asl-support.js';
 import type { StateMachineSpec } from '../model.js';
 import { SfnError } from './errors.js';
@@ -8,12 +7,15 @@ import {
   runsOnEngine,
   structureErrors,
 } from './jsonata/definition-check.js';
+import { checkedInterpreter } from './jsonata/engine.js';
 import { withoutVariables } from './jsonata/jsonpath-fields.js';
 
 interface Entry {
   spec: StateMachineSpec;
   creationDate: Date;
   updateDate?: Date;
+  /** The definition as the API was given it; DescribeStateMachine returns it unchanged. */
+  definitionText?: string;
 }
 
 const epoch = (d: Date) => d.getTime() / 1000;
@@ -87,6 +89,7 @@ export class StateMachineRegistry {
     this.entries.set(arn, {
       spec: { logicalId: name, name, arn, type, definition },
       creationDate,
+      definitionText: String(body.definition),
     });
     return { stateMachineArn: arn, creationDate: epoch(creationDate) };
   }
@@ -97,6 +100,7 @@ export class StateMachineRegistry {
     const entry = this.entries.get(arn) as Entry;
     if (body.definition !== undefined) {
       spec.definition = parseDefinition(body.definition);
+      entry.definitionText = String(body.definition);
       // A definition the runtime runs replaces the one it refused (allowPartial).
       delete spec.unsupported;
     }
@@ -118,7 +122,8 @@ export class StateMachineRegistry {
       stateMachineArn: spec.arn,
       name: spec.name,
       status: 'ACTIVE',
-      definition: JSON.stringify(spec.definition),
+      // A machine of the template has no text of its own: its definition as parsed.
+      definition: entry.definitionText ?? JSON.stringify(spec.definition),
       roleArn: `arn:aws:iam::${this.accountId}:role/local`,
       type: spec.type,
       creationDate: epoch(entry.creationDate),
@@ -188,9 +193,7 @@ function parseDefinition(raw: unknown): Record<string, unknown> {
 /** The interpreter's schema and path validation, as `InvalidDefinition`. */
 function validateOnInterpreter(definition: Record<string, unknown>) {
   try {
-    new StateMachine(definition as unknown as StateMachineDefinition, {
-      validationOptions: { checkArn: false },
-    });
+    checkedInterpreter(definition);
   } catch (err) {
     throw new SfnError(
       'InvalidDefinition',

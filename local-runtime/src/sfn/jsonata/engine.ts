@@ -268,13 +268,37 @@ const RETRYABLE_TYPES = new Set(['Task', 'Parallel', 'Map']);
  */
 export function interpreterFor(
   definition: Record<string, unknown>,
-  options: StateMachineOptions
+  options: StateMachineOptions = RUNTIME_VALIDATION
 ): StateMachine {
   if (runsOnEngine(definition)) {
     return new JsonataStateMachine(definition as unknown as Workflow) as unknown as StateMachine;
   }
+  return checkedInterpreter(definition, options);
+}
+
+/**
+ * The validation options of every interpreter the runtime builds: one value, because the
+ * definition check's memory (validationOnce) is keyed on them. ARNs are not checked
+ * against the schema's patterns: the runtime resolves each resource when the task runs.
+ */
+export const RUNTIME_VALIDATION: StateMachineOptions = { validationOptions: { checkArn: false } };
+
+/**
+ * aws-local-stepfunctions' interpreter for a JSONPath-only definition, checked once
+ * (validationOnce). It is built from a copy: the check writes defaults into what it checks
+ * (`QueryLanguage` on every state), and the caller's definition stays as given, so a
+ * machine is described as it was created (DescribeStateMachine) and a remembered
+ * definition is found under the one key it was checked with.
+ */
+export function checkedInterpreter(
+  definition: Record<string, unknown>,
+  options: StateMachineOptions = RUNTIME_VALIDATION
+): StateMachine {
   const validation = validationOnce(definition, options);
-  const sm = new StateMachine(definition as unknown as StateMachineDefinition, validation.options);
+  const sm = new StateMachine(
+    structuredClone(definition) as unknown as StateMachineDefinition,
+    validation.options
+  );
   validation.passed();
   return sm;
 }
@@ -308,11 +332,7 @@ export function validationOnce(
   return {
     options,
     passed: () => {
-      // The check fills in defaults (`QueryLanguage` on every state): the definition it
-      // passed is also remembered as it is now, which is how the next execution hands it in.
-      for (const k of [key, JSON.stringify([options.validationOptions ?? null, definition])]) {
-        validated.add(k);
-      }
+      validated.add(key);
       while (validated.size > VALIDATED_MAX) validated.delete(validated.values().next().value!);
     },
   };
