@@ -12,6 +12,7 @@ import {
   UnsupportedCodecError,
 } from '../shared/hls-playlist.js';
 import { inspect, parseRate, remaining, runFfmpeg } from '../shared/media.js';
+import { settleAll } from '../shared/settle.js';
 import type { Produced, TimeBudget } from './kind.js';
 
 /**
@@ -217,7 +218,7 @@ export const packageHls = async ({
   // source packages both). What is produced, and the package's keys, stay in video, audio order.
   // Settled both before either's failure is thrown: the caller removes the work directory then,
   // and the other track's ffmpeg must not be writing into it.
-  const settled = await Promise.allSettled(
+  const tracks = await settleAll(
     (
       [
         ['video', video],
@@ -233,12 +234,9 @@ export const packageHls = async ({
       return { track, info, files: await packagedFiles(dir, prefix, track) };
     })
   );
-  const failed = settled.find((r) => r.status === 'rejected');
-  if (failed) throw failed.reason;
   const pkg: HlsPackage = {};
   const produced: Produced[] = [];
-  for (const r of settled) {
-    const t = r.status === 'fulfilled' ? r.value : null;
+  for (const t of tracks) {
     if (t === null) continue;
     pkg[t.track] = t.info;
     produced.push(...t.files);

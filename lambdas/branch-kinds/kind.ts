@@ -66,8 +66,10 @@ export interface RunContext {
  * An artifact the branch produced, not yet uploaded: a local file or (small) bytes.
  * `internal`: uploaded (a later step reads it) but never listed among the branch's
  * published artifacts (the manifest, VideoPlayable): the workflow's own `_work/` records.
+ * `stored`: already uploaded with the context's `store` while run() went on; listed
+ * among the branch's artifacts like any other, not uploaded again.
  */
-export type Produced = { key: string; contentType: string; internal?: true } & (
+export type Produced = { key: string; contentType: string; internal?: true; stored?: true } & (
   | { path: string }
   | { body: Buffer }
 );

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   type Artifact,
@@ -68,6 +69,10 @@ const truncate = (s: string, max: number): string =>
   s.length > max ? `${s.slice(0, max - 1)}…` : s;
 
 const upload = async (bucket: string, item: Produced): Promise<Artifact> => {
+  if (item.stored) {
+    const bytes = 'body' in item ? item.body.length : (await stat(item.path)).size;
+    return { key: item.key, contentType: item.contentType, bytes };
+  }
   if ('body' in item) {
     await putBytes(bucket, item.key, item.body, item.contentType);
     return { key: item.key, contentType: item.contentType, bytes: item.body.length };

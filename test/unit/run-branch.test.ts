@@ -343,6 +343,38 @@ describe('runBranch: any registered kind, artifacts to S3, a record last', () =>
     expect(peak).toBeLessThanOrEqual(UPLOAD_CONCURRENCY);
   });
 
+  it("uploads a rendition's MP4 once, while its HLS tracks are packaged: in S3 before any HLS file is sent", async () => {
+    // Prepare: each PUT takes event-loop turns, the MP4's many more, so a PUT sent while
+    // the MP4's is open (as when it went up with the HLS files, after run()) is seen.
+    const branch = { id: 'rendition-240p', kind: 'rendition', height: 240 };
+    const mp4 = `outputs/${VIDEO_ID}/renditions/240p.mp4`;
+    const events: { key: string; at: 'start' | 'end' }[] = [];
+    s3Mock.on(PutObjectCommand).callsFake(async (input: { Key: string }) => {
+      events.push({ key: input.Key, at: 'start' });
+      for (let turn = 0; turn < (input.Key === mp4 ? 200 : 5); turn++) {
+        await new Promise(setImmediate);
+      }
+      events.push({ key: input.Key, at: 'end' });
+      return {};
+    });
+
+    // Act
+    const ref = await run(branch);
+
+    // Assess
+    expect(ref).toEqual({ id: 'rendition-240p', status: 'SUCCEEDED' });
+    expect(events.filter((e) => e.key === mp4 && e.at === 'start')).toHaveLength(1);
+    const mp4End = events.findIndex((e) => e.key === mp4 && e.at === 'end');
+    const hlsStarts = events
+      .map((e, i) => ({ ...e, i }))
+      .filter((e) => e.key.includes('/hls/') && e.at === 'start');
+    expect(hlsStarts.length).toBeGreaterThan(2);
+    for (const e of hlsStarts) expect(e.i).toBeGreaterThan(mp4End);
+    // Listed with its size like any artifact, though the upload after run() skipped it.
+    const listed = writtenRecord('rendition-240p').artifacts.find((a) => a.key === mp4);
+    expect(listed?.bytes).toBeGreaterThan(1000);
+  });
+
   it("publishes the branch's time split as EMF metadata, with its video and branch", async () => {
     // Prepare
     const branch = { id: 'thumb-01', kind: 'thumbnail', atSec: 1, width: 160 };

@@ -8,6 +8,7 @@ import {
 } from '../../../contract/index.js';
 import { type RenditionBranch, renditionKind } from '../../../kinds/index.js';
 import { inputOptions, runFfmpeg } from '../../shared/media.js';
+import { settleAll } from '../../shared/settle.js';
 import { HLS_TARGET_SEC, packageHls } from '../hls.js';
 import type { BranchKind, Produced, RunContext, TimeBudget } from '../kind.js';
 import {
@@ -91,18 +92,23 @@ export const rendition: BranchKind<typeof renditionKind.schema> = {
       probe,
       timeBudget,
     });
-    const hls = await packageHls({
-      videoId,
-      branchId: branch.id,
-      inputArgs: ['-i', out],
-      video: `${branch.height}p`,
-      // Unsegmented: the main rendition's AAC is the video's audio playlist (no encode of its own).
-      audio: probe.audioCodec !== null && branch.role !== 'secondary' ? HLS_AUDIO_NAME : null,
-      workDir,
-      targetSec: HLS_TARGET_SEC,
-      timeBudget,
-    });
-    return [mp4, ...hls];
+    // The MP4 is final once encoded: with a store (the branch function has one), it is
+    // uploaded while the HLS tracks are packaged from it, not after run() on the critical path.
+    const [hls, stored] = await settleAll([
+      packageHls({
+        videoId,
+        branchId: branch.id,
+        inputArgs: ['-i', out],
+        video: `${branch.height}p`,
+        // Unsegmented: the main rendition's AAC is the video's audio playlist (no encode of its own).
+        audio: probe.audioCodec !== null && branch.role !== 'secondary' ? HLS_AUDIO_NAME : null,
+        workDir,
+        targetSec: HLS_TARGET_SEC,
+        timeBudget,
+      }),
+      context.store ? context.store(mp4).then(() => true) : Promise.resolve(false),
+    ]);
+    return [stored ? { ...mp4, stored: true } : mp4, ...hls];
   },
 };
 
