@@ -1,13 +1,6 @@
 import * as z from 'zod/mini';
-import {
-  type Manifest,
-  manifestKey,
-  PROCESSED_EVENT_ATTRIBUTES,
-  PROCESSED_EVENT_TYPES,
-  REJECTED_REASON_PREFIX,
-  type VideoProcessedEvent,
-  type WorkflowInput,
-} from '../../contract/index.js';
+import { type Manifest, REJECTED_REASON_PREFIX, type WorkflowInput } from '../../contract/index.js';
+import { type FailedVerdictIo, writeFailedVerdict } from '../aggregate/failed-verdict.js';
 import { nothingRunManifest } from '../aggregate/nothing-run.js';
 
 /**
@@ -18,18 +11,8 @@ import { nothingRunManifest } from '../aggregate/nothing-run.js';
  * stands and is not announced twice.
  */
 
-/** The rejection's I/O, injected so the decision stays testable. */
-export interface RejectIo {
-  /** PutObject with If-None-Match: *; `exists` when S3 answers 412 (or 409). */
-  putIfAbsent(bucket: string, key: string, body: unknown): Promise<'written' | 'exists'>;
-  getJson(bucket: string, key: string): Promise<unknown | undefined>;
-  publish(
-    topicArn: string,
-    event: VideoProcessedEvent,
-    attributes: Record<string, string>,
-    tenant: string
-  ): Promise<void>;
-}
+/** The rejection's I/O: a FAILED verdict's (failed-verdict.ts). */
+export type RejectIo = FailedVerdictIo;
 
 const ExistingRejectionSchema = z.object({
   status: z.literal('FAILED'),
@@ -64,33 +47,15 @@ export const rejectOverLimit = async (
   io: RejectIo,
   now: Date = new Date()
 ): Promise<'written' | 'republished' | 'kept'> => {
-  const key = manifestKey(input.videoId);
-  const manifest = rejectionManifest(input, reason, now);
-  let outcome: 'written' | 'republished' = 'written';
-  let announced = reason;
-  if ((await io.putIfAbsent(target.outputBucket, key, manifest)) === 'exists') {
-    const existing = ExistingRejectionSchema.safeParse(await io.getJson(target.outputBucket, key));
-    if (!existing.success || !existing.data.reason?.startsWith(REJECTED_REASON_PREFIX)) {
-      return 'kept';
+  const written = await writeFailedVerdict(
+    input,
+    rejectionManifest(input, reason, now),
+    target,
+    io,
+    (existing) => {
+      const limit = rejectedLimit(existing);
+      return limit === undefined ? undefined : `${REJECTED_REASON_PREFIX}${limit}`;
     }
-    outcome = 'republished';
-    announced = existing.data.reason;
-  }
-  // Same body, topic and attributes as the aggregator's, so the Alerts filter (status) catches it.
-  await io.publish(
-    target.topicArn,
-    {
-      videoId: input.videoId,
-      status: 'FAILED',
-      reason: announced,
-      source: input.source,
-      manifest: { bucket: target.outputBucket, key },
-    },
-    {
-      [PROCESSED_EVENT_ATTRIBUTES.status]: 'FAILED',
-      [PROCESSED_EVENT_ATTRIBUTES.type]: PROCESSED_EVENT_TYPES.processed,
-    },
-    input.tenant
   );
-  return outcome;
+  return written.outcome;
 };

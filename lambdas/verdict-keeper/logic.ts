@@ -7,13 +7,10 @@ import {
   ExecutionStatusChangeEventSchema,
   eventDate,
   type Manifest,
-  manifestKey,
-  PROCESSED_EVENT_ATTRIBUTES,
-  PROCESSED_EVENT_TYPES,
-  type VideoProcessedEvent,
   type WorkflowInput,
   WorkflowInputSchema,
 } from '../../contract/index.js';
+import { type FailedVerdictIo, writeFailedVerdict } from '../aggregate/failed-verdict.js';
 import { nothingRunManifest } from '../aggregate/nothing-run.js';
 import { failureReason } from '../aggregate/verdict.js';
 import { parseEvent } from '../shared/validate.js';
@@ -33,18 +30,9 @@ export interface ExecutionNow {
   input: string;
 }
 
-/** The keeper's I/O, injected so the decisions stay pure and testable. */
-export interface VerdictIo {
+/** The keeper's I/O, injected so the decisions stay pure and testable: a FAILED verdict's, and DescribeExecution. */
+export interface VerdictIo extends FailedVerdictIo {
   describeExecution(executionArn: string): Promise<ExecutionNow>;
-  /** PutObject with If-None-Match: *; `exists` when S3 answers 412 (or 409, a concurrent write). */
-  putIfAbsent(bucket: string, key: string, body: unknown): Promise<'written' | 'exists'>;
-  getJson(bucket: string, key: string): Promise<unknown | undefined>;
-  publish(
-    topicArn: string,
-    event: VideoProcessedEvent,
-    attributes: Record<string, string>,
-    tenant: string
-  ): Promise<void>;
 }
 
 export interface VerdictOptions {
@@ -230,36 +218,22 @@ export const keepVerdict = async (
   const input = parseEvent(WorkflowInputSchema, JSON.parse(now.input), 'execution input');
   correlate(input.videoId, input.tenant);
   const manifest = verdictManifest(input, detail, ending, (opts.now ?? (() => new Date()))());
-  const key = manifestKey(input.videoId);
-  let outcome: 'written' | 'republished' = 'written';
-  if ((await io.putIfAbsent(opts.outputBucket, key, manifest)) === 'exists') {
-    const existing = await io.getJson(opts.outputBucket, key);
-    if (!isOwnVerdict(existing, detail, ending)) {
-      const status = ExistingVerdictSchema.safeParse(existing);
-      return {
-        outcome: 'kept',
-        videoId: input.videoId,
-        status: status.success ? status.data.status : 'unreadable',
-      };
-    }
-    outcome = 'republished';
-  }
-  // Same body, topic and attributes as the aggregator's, so the Alerts filter (status) catches it.
-  await io.publish(
-    opts.topicArn,
-    {
-      videoId: input.videoId,
-      status: 'FAILED',
-      reason: manifest.reason,
-      source: input.source,
-      manifest: { bucket: opts.outputBucket, key },
-    },
-    {
-      [PROCESSED_EVENT_ATTRIBUTES.status]: 'FAILED',
-      [PROCESSED_EVENT_ATTRIBUTES.type]: PROCESSED_EVENT_TYPES.processed,
-    },
-    input.tenant
+  const written = await writeFailedVerdict(
+    input,
+    manifest,
+    { outputBucket: opts.outputBucket, topicArn: opts.topicArn },
+    io,
+    (existing) => (isOwnVerdict(existing, detail, ending) ? manifest.reason : undefined)
   );
+  if (written.outcome === 'kept') {
+    const status = ExistingVerdictSchema.safeParse(written.existing);
+    return {
+      outcome: 'kept',
+      videoId: input.videoId,
+      status: status.success ? status.data.status : 'unreadable',
+    };
+  }
+  const { outcome } = written;
   return {
     outcome,
     videoId: input.videoId,
