@@ -1,6 +1,12 @@
 import { MediaToolError } from '../../contract/index.js';
 import type { AudioPartItem } from '../../kinds/index.js';
-import { concatInput, inputOptions, runFfmpeg, runTool } from '../shared/media.js';
+import {
+  concatInput,
+  countStreamFrames,
+  inputOptions,
+  runFfmpeg,
+  runTool,
+} from '../shared/media.js';
 import type { TimeBudget } from './kind.js';
 
 /**
@@ -288,28 +294,8 @@ export const encodeAudioPart = async ({
 };
 
 /** AAC packets in a file (container count, no decode). */
-export const countAudioPackets = async (file: string, timeBudget: TimeBudget): Promise<number> => {
-  const res = await runTool(
-    'ffprobe',
-    [
-      '-v',
-      'error',
-      '-select_streams',
-      'a:0',
-      '-show_entries',
-      'stream=nb_frames',
-      '-of',
-      'csv=p=0',
-      file,
-    ],
-    { timeoutMs: Math.max(1, timeBudget()) }
-  );
-  const n = Number(res.stdout.trim());
-  if (res.code !== 0 || !Number.isInteger(n)) {
-    throw new MediaToolError(`ffprobe could not count the audio packets: exit ${res.code}`);
-  }
-  return n;
-};
+export const countAudioPackets = (file: string, timeBudget: TimeBudget): Promise<number> =>
+  countStreamFrames(file, timeBudget, { stream: 'a:0', decode: false });
 
 /**
  * Joins the audio parts (in order; paths or presigned URLs) by stream copy.

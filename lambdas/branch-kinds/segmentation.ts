@@ -1,6 +1,6 @@
 import { InvalidVideoError, MediaToolError, type ProbeResult } from '../../contract/index.js';
 import type { PlanConfig, Segmentation } from '../../kinds/index.js';
-import { concatInput, inputOptions, runFfmpeg, runTool } from '../shared/media.js';
+import { concatInput, countStreamFrames, inputOptions, runFfmpeg } from '../shared/media.js';
 import { AAC_ARGS, AAC_PRIMING_SAMPLES, AUDIO_SAMPLE_RATE } from './audio-parts.js';
 import type { TimeBudget } from './kind.js';
 
@@ -84,15 +84,12 @@ export { segmentRelativeKey } from '../../contract/index.js';
  */
 export const NO_B_FRAMES = ['-bf', '0'];
 
-/** The video encoder settings every segment shares: identical streams are what make `-c copy` joins valid. */
-export const segmentVideoArgs = (
-  height: number,
-  gopFrames: number,
-  // setpts: the seek starts half a frame early (see encodeSegment), so the first kept
-  // frame would otherwise start at +½ frame and be padded by a duplicate.
-  timing = 'setpts=PTS-STARTPTS',
-  preset: SegmentPreset = 'veryfast'
-): string[] => [
+/**
+ * The H.264 settings of every rendition, encoded whole or in segments: one place, so a
+ * segmented rendition and a single run of the same source deliver the same picture (and
+ * the segments of one rendition identical streams, which `-c copy` joins need).
+ */
+export const h264Args = (preset: SegmentPreset): string[] => [
   '-c:v',
   'libx264',
   '-preset',
@@ -102,14 +99,32 @@ export const segmentVideoArgs = (
   '-pix_fmt',
   'yuv420p',
   ...NO_B_FRAMES,
-  // A fixed GOP grid: keyframes every gopFrames, never at scene cuts, so every
-  // segment's keyframes fall where a single run's would.
+];
+
+/**
+ * A fixed GOP grid: a keyframe every gopFrames, never at scene cuts, so a segment's
+ * keyframes fall where a single run's would, and HLS cuts every rendition at the same times.
+ */
+export const keyframeGridArgs = (gopFrames: number): string[] => [
   '-g',
   String(gopFrames),
   '-keyint_min',
   String(gopFrames),
   '-sc_threshold',
   '0',
+];
+
+/** The video encoder settings every segment shares: identical streams are what make `-c copy` joins valid. */
+export const segmentVideoArgs = (
+  height: number,
+  gopFrames: number,
+  // setpts: the seek starts half a frame early (see encodeSegment), so the first kept
+  // frame would otherwise start at +½ frame and be padded by a duplicate.
+  timing = 'setpts=PTS-STARTPTS',
+  preset: SegmentPreset = 'veryfast'
+): string[] => [
+  ...h264Args(preset),
+  ...keyframeGridArgs(gopFrames),
   '-vf',
   `${timing},scale=-2:${height}`,
 ];
@@ -295,30 +310,8 @@ export const joinSegments = async ({
  * Video frames of a file: decoded (ffprobe -count_frames, what "frame-exact"
  * is measured with), or the container's count (no decode).
  */
-export const countVideoFrames = async (
+export const countVideoFrames = (
   file: string,
   timeBudget: TimeBudget,
   { decode = true }: { decode?: boolean } = {}
-): Promise<number> => {
-  const res = await runTool(
-    'ffprobe',
-    [
-      '-v',
-      'error',
-      ...(decode ? ['-count_frames'] : []),
-      '-select_streams',
-      'v:0',
-      '-show_entries',
-      decode ? 'stream=nb_read_frames' : 'stream=nb_frames',
-      '-of',
-      'csv=p=0',
-      file,
-    ],
-    { timeoutMs: Math.max(1, timeBudget()) }
-  );
-  const n = Number(res.stdout.trim());
-  if (res.code !== 0 || !Number.isInteger(n)) {
-    throw new MediaToolError(`ffprobe could not count the frames of ${file}: exit ${res.code}`);
-  }
-  return n;
-};
+): Promise<number> => countStreamFrames(file, timeBudget, { stream: 'v:0', decode });

@@ -337,6 +337,40 @@ export const inspect = async (input: string, timeoutMs: number): Promise<Ffprobe
   return JSON.parse(res.stdout) as FfprobeOutput;
 };
 
+/**
+ * The frames of a local file's first video (`v:0`) or audio (`a:0`) stream, from ffprobe:
+ * decoded (`-count_frames`, what "frame-exact" is measured with) or the container's
+ * count (no decode; for AAC, its packets).
+ */
+export const countStreamFrames = async (
+  file: string,
+  timeBudget: () => number,
+  { stream, decode }: { stream: 'v:0' | 'a:0'; decode: boolean }
+): Promise<number> => {
+  const res = await runTool(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      ...(decode ? ['-count_frames'] : []),
+      '-select_streams',
+      stream,
+      '-show_entries',
+      decode ? 'stream=nb_read_frames' : 'stream=nb_frames',
+      '-of',
+      'csv=p=0',
+      file,
+    ],
+    { timeoutMs: Math.max(1, timeBudget()) }
+  );
+  const n = Number(res.stdout.trim());
+  if (res.code !== 0 || !Number.isInteger(n)) {
+    const what = stream === 'a:0' ? 'audio packets' : 'frames';
+    throw new MediaToolError(`ffprobe could not count the ${what} of ${file}: exit ${res.code}`);
+  }
+  return n;
+};
+
 /** A concat demuxer input over files or URLs (ours, never user input), its list in workDir. */
 export const concatInput = async (
   files: readonly string[],

@@ -14,10 +14,12 @@ import type { BranchKind, Produced, RunContext, TimeBudget } from '../kind.js';
 import {
   constantRateFilter,
   gopFramesFor,
+  h264Args,
   joinSegments,
-  NO_B_FRAMES,
+  keyframeGridArgs,
   planSegmentation,
   type Segmentation,
+  type SegmentPreset,
   segmentRelativeKey,
 } from '../segmentation.js';
 import { HLS_AUDIO_NAME } from './rendition-segment.js';
@@ -136,7 +138,7 @@ export const encodeRendition = async ({
   input: string;
   out: string;
   height: number;
-  preset: 'veryfast' | 'ultrafast';
+  preset: SegmentPreset;
   probe: ProbeResult;
   timeBudget: TimeBudget;
 }): Promise<void> => {
@@ -150,8 +152,7 @@ export const encodeRendition = async ({
     probe.variableFrameRate !== undefined ? `${constantRateFilter(probe.frameRate)},` : '';
   // A fixed 2 s keyframe grid: the HLS packaging cuts 6 s media segments on it, at the
   // same times in every rendition (Apple's authoring spec: aligned across variants).
-  const gop = probe.frameRate > 0 ? String(gopFramesFor(probe.frameRate)) : null;
-  const keyframes = gop ? ['-g', gop, '-keyint_min', gop, '-sc_threshold', '0'] : [];
+  const keyframes = probe.frameRate > 0 ? keyframeGridArgs(gopFramesFor(probe.frameRate)) : [];
   await runFfmpeg(
     [
       ...inputOptions(input),
@@ -162,16 +163,8 @@ export const encodeRendition = async ({
       ...audio,
       '-vf',
       `${timing}scale=-2:${height}`,
-      '-c:v',
-      'libx264',
-      '-preset',
-      preset,
-      '-crf',
-      '23',
-      '-pix_fmt',
-      'yuv420p',
+      ...h264Args(preset),
       ...keyframes,
-      ...NO_B_FRAMES,
       // Older ffmpeg builds abort on inputs with sparse streams without this.
       '-max_muxing_queue_size',
       '1024',
