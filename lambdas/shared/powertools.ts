@@ -20,8 +20,8 @@ export type PipelineTracer = Pick<Tracer, 'putAnnotation' | 'captureAWSv3Client'
 
 /**
  * Whether this environment turned tracing off with Powertools' own switch,
- * `POWERTOOLS_TRACE_ENABLED=false` (its check is case-insensitive):
- * https://docs.powertools.aws.dev/lambda/typescript/latest/core/tracer/#disabling-tracing
+ * `POWERTOOLS_TRACE_ENABLED=false`, compared case-insensitively as Tracer compares it (the
+ * "Tracing enabled" setting of https://docs.powertools.aws.dev/lambda/typescript/latest/features/tracer/).
  */
 export const tracingSwitchedOff = (env: NodeJS.ProcessEnv): boolean =>
   env.POWERTOOLS_TRACE_ENABLED?.toLowerCase() === 'false';

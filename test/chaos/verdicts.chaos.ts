@@ -51,10 +51,12 @@ describe('every ending has a verdict (local runtime)', () => {
     // Prepare
     const { videoId } = await upload(env, clip, `uploads/chaos/${runId}/stopped.mp4`);
     const executionArn = executionOf(env, videoId);
+    // Every 50 ms: the stop must land while the fan-out runs (an 8 s clip's runs for ~1–2 s).
     await poll(
       'the fan-out running',
       async () => ((await history(sfn, executionArn)).some(enteredFanOut) ? true : undefined),
-      120_000
+      120_000,
+      { intervalMs: 50 }
     );
     // Act
     await sfn.send(new StopExecutionCommand({ executionArn, cause: 'chaos: stopped mid-fan-out' }));

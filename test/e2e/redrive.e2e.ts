@@ -288,21 +288,30 @@ describeE2E(target)(`redrive end to end on ${target.name}`, () => {
     'redrive video: an execution stopped mid-FanOut is redriven (RedriveExecution where the target has it)',
     async () => {
       // Prepare: a video whose execution is stopped while its FanOut runs, so it has no manifest.
-      const clip = await makeClip({ seconds: 6, width: 640, height: 360 });
+      // The FanOut must outlast the polls below: a 6 s clip's whole execution took 0.5 s on
+      // the local runtime, ended before the first poll saw it RUNNING, and the wait timed out.
+      // 30 s of 640×360 keeps its 360p encode busy for seconds; the polls look every 50 ms.
+      const clip = await makeClip({ seconds: 30, width: 640, height: 360 });
       const { videoId } = await upload(clip, 'redrive-aborted.mp4');
       const arn = `${out.StateMachineArn.replace(':stateMachine:', ':execution:')}:${videoId}`;
+      const quickly = { intervalMs: 50 };
       await poll(
         'the execution to start',
         async () => {
           try {
             const d = await aws.sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
-            return d.status === 'RUNNING' ? true : undefined;
+            if (d.status !== 'RUNNING') {
+              // Ended before the test could stop it: say so now rather than time out.
+              throw new Error(`the execution ended ${d.status} before it could be stopped`);
+            }
+            return true;
           } catch (err) {
             if ((err as Error).name === 'ExecutionDoesNotExist') return undefined;
             throw err;
           }
         },
-        120_000
+        120_000,
+        quickly
       );
       const history = async (): Promise<HistoryEvent[]> => {
         const events: HistoryEvent[] = [];
@@ -334,7 +343,8 @@ describeE2E(target)(`redrive end to end on ${target.name}`, () => {
         'the FanOut to start',
         async () =>
           fanOutIterations(await history(), 'MapIterationStarted').length > 0 ? true : undefined,
-        120_000
+        120_000,
+        quickly
       );
       await aws.sfn.send(new StopExecutionCommand({ executionArn: arn, error: 'StoppedByTest' }));
       // LocalStack stops asynchronously: wait until the execution has ended.
